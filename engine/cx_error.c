@@ -1,0 +1,79 @@
+/*
+ * cx_error.c — error reporting helpers (see cx_error.h).
+ */
+#include "cx_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cx_error_set(cx_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void cx_error_prefix(cx_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[CX_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    /* Shift the old message right and put "prefix: " in front; truncate
+     * at the buffer's end rather than fail. */
+    size_t plen = strlen(prefix);
+    if (plen + 3 >= sizeof err->msg)
+        plen = sizeof err->msg - 3;
+    size_t room = sizeof err->msg - plen - 2;
+    size_t mlen = strnlen(err->msg, sizeof err->msg - 1);
+    if (mlen >= room)
+        mlen = room - 1;
+    memmove(err->msg + plen + 2, err->msg, mlen);
+    err->msg[plen + 2 + mlen] = '\0';
+    memcpy(err->msg, prefix, plen);
+    err->msg[plen] = ':';
+    err->msg[plen + 1] = ' ';
+}
+
+void cx_error_clear(cx_error *err)
+{
+    if (err) {
+        err->code = CX_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+void *cx_malloc(size_t size, cx_error *err)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        cx_error_set(err, CX_ENOMEM, "out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void *cx_calloc(size_t count, size_t size, cx_error *err)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        cx_error_set(err, CX_ENOMEM, "out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+char *cx_strdup(const char *s, cx_error *err)
+{
+    size_t n = strlen(s) + 1;
+    char *p = cx_malloc(n, err);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}

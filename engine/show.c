@@ -1,0 +1,214 @@
+/*
+ * show.c — printing a results file for people (see show.h).
+ *
+ * Estimates are grouped the way lavaan's summary() groups them (latent
+ * variables, regressions, covariances, intercepts, thresholds, variances,
+ * defined parameters); every other table is printed as aligned columns.
+ */
+#include "show.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "result.h"
+#include "results_io.h"
+
+#define SHOW_ROWS_OVERVIEW 30
+
+static void print_number(FILE *out, double v, int width)
+{
+    if (isnan(v))
+        fprintf(out, "%*s", width, "");
+    else if (v != 0 && (fabs(v) >= 1e7 || fabs(v) < 1e-3))
+        fprintf(out, "%*.3e", width, v);
+    else
+        fprintf(out, "%*.3f", width, v);
+}
+
+static void print_cell(FILE *out, const cx_rcolumn *c, size_t row, int width)
+{
+    if (c->type == CX_RCOL_STRING)
+        fprintf(out, "%*.*s", width, width - 1, c->s[row] ? c->s[row] : "");
+    else if (c->type == CX_RCOL_INT)
+        fprintf(out, "%*lld", width, c->i[row]);
+    else
+        print_number(out, c->d[row], width);
+}
+
+static int column_width(const cx_rcolumn *c, size_t nrows)
+{
+    int w = (int)strlen(c->name) + 2;
+    if (c->type != CX_RCOL_STRING)
+        return w < 11 ? 11 : w;
+    for (size_t i = 0; i < nrows; i++) {
+        int len = c->s[i] ? (int)strlen(c->s[i]) + 2 : 2;
+        w = len > w ? len : w;
+    }
+    return w > 40 ? 40 : w;
+}
+
+static void print_table(FILE *out, const cx_rtable *t, size_t max_rows)
+{
+    fprintf(out, "\n  %s (%zu row%s)\n", t->name, t->nrows, t->nrows == 1 ? "" : "s");
+    int widths[256];
+    size_t ncols = t->ncols < 256 ? t->ncols : 256;
+    for (size_t j = 0; j < ncols; j++) {
+        widths[j] = column_width(&t->cols[j], t->nrows);
+        fprintf(out, "%*s", widths[j], t->cols[j].name);
+    }
+    fputc('\n', out);
+    size_t shown = t->nrows < max_rows ? t->nrows : max_rows;
+    for (size_t i = 0; i < shown; i++) {
+        for (size_t j = 0; j < ncols; j++)
+            print_cell(out, &t->cols[j], i, widths[j]);
+        fputc('\n', out);
+    }
+    if (shown < t->nrows)
+        fprintf(out, "  ... %zu more rows (cxfit show FILE JOB prints them all)\n",
+                t->nrows - shown);
+}
+
+/* lavaan's summary() sections, in its order. */
+static const struct {
+    const char *op;
+    const char *title;
+} sections[] = {{"=~", "Latent Variables"}, {"~", "Regressions"},  {"~~", "Covariances"},
+                {"~1", "Intercepts"},       {"|", "Thresholds"},   {"~~", "Variances"},
+                {":=", "Defined Parameters"}};
+
+static int row_in_section(const cx_rtable *t, size_t i, size_t s)
+{
+    int lhs = cx_rtable_find_column(t, "lhs"), op = cx_rtable_find_column(t, "op"),
+        rhs = cx_rtable_find_column(t, "rhs");
+    if (strcmp(t->cols[op].s[i], sections[s].op) != 0)
+        return 0;
+    if (strcmp(sections[s].op, "~~") != 0)
+        return 1;
+    int same = strcmp(t->cols[lhs].s[i], t->cols[rhs].s[i]) == 0;
+    return strcmp(sections[s].title, "Variances") == 0 ? same : !same;
+}
+
+static void print_estimates(FILE *out, const cx_rtable *t)
+{
+    const char *names[] = {"est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all"};
+    int cols[7];
+    for (size_t k = 0; k < 7; k++)
+        cols[k] = cx_rtable_find_column(t, names[k]);
+    int lhs = cx_rtable_find_column(t, "lhs"), rhs = cx_rtable_find_column(t, "rhs");
+    int group = cx_rtable_find_column(t, "group"), op = cx_rtable_find_column(t, "op");
+    if (lhs < 0 || rhs < 0 || op < 0 || cols[0] < 0) {
+        print_table(out, t, (size_t)-1);
+        return;
+    }
+    long long max_group = 0;
+    for (size_t i = 0; group >= 0 && i < t->nrows; i++)
+        max_group = t->cols[group].i[i] > max_group ? t->cols[group].i[i] : max_group;
+    for (long long g = max_group ? 1 : 0; g <= max_group; g++) {
+        if (max_group)
+            fprintf(out, "\n  Group %lld:\n", g);
+        for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+            int header = 0;
+            for (size_t i = 0; i < t->nrows; i++) {
+                if ((group >= 0 && t->cols[group].i[i] != g) || !row_in_section(t, i, s))
+                    continue;
+                if (!header++)
+                    fprintf(out, "\n  %s:%*s%9s%9s%9s%9s%9s%9s%9s\n", sections[s].title,
+                            (int)(28 - strlen(sections[s].title)), "", "Estimate", "Std.Err",
+                            "z-value", "P(>|z|)", "ci.lower", "ci.upper", "Std.all");
+                char label[128];
+                const char *o = t->cols[op].s[i];
+                snprintf(label, sizeof label, "%s %s %s", t->cols[lhs].s[i],
+                         strcmp(o, "~1") == 0 ? "" : o, t->cols[rhs].s[i]);
+                fprintf(out, "    %-27.27s", label);
+                for (size_t k = 0; k < 7; k++) {
+                    double v = cols[k] >= 0 ? t->cols[cols[k]].d[i] : NAN;
+                    if (k == 1 && v == 0)
+                        v = NAN; /* fixed parameter: blank like lavaan */
+                    print_number(out, v, 9);
+                }
+                fputc('\n', out);
+            }
+        }
+    }
+}
+
+static void print_fit(FILE *out, const cx_rtable *t)
+{
+    int m = cx_rtable_find_column(t, "measure"), v = cx_rtable_find_column(t, "value");
+    if (m < 0 || v < 0) {
+        print_table(out, t, (size_t)-1);
+        return;
+    }
+    fprintf(out, "\n  Fit:\n");
+    for (size_t i = 0; i < t->nrows; i++) {
+        fprintf(out, "    %-32s", t->cols[m].s[i]);
+        print_number(out, t->cols[v].d[i], 14);
+        fputc('\n', out);
+    }
+}
+
+static void print_job(FILE *out, const char *name, const char *model, const cx_result *r,
+                      int overview)
+{
+    const char *elapsed = NULL;
+    double secs = NAN;
+    for (size_t i = 0; i < r->n_attrs; i++)
+        if (strcmp(r->attrs[i].name, "elapsed_s") == 0)
+            secs = r->attrs[i].d;
+    (void)elapsed;
+    fprintf(out, "\n== job %s (%s): %s", name, model ? model : "?", r->status);
+    if (!isnan(r->nobs))
+        fprintf(out, ", %.0f observations", r->nobs);
+    if (!isnan(secs))
+        fprintf(out, ", %.3f s", secs);
+    fputc('\n', out);
+    if (r->message && *r->message)
+        fprintf(out, "  %s\n", r->message);
+    for (size_t t = 0; t < r->n_tables; t++) {
+        const cx_rtable *tab = r->tables[t];
+        if (strcmp(tab->name, "estimates") == 0)
+            print_estimates(out, tab);
+        else if (strcmp(tab->name, "fit") == 0)
+            print_fit(out, tab);
+        else
+            print_table(out, tab, overview ? SHOW_ROWS_OVERVIEW : (size_t)-1);
+    }
+}
+
+int cx_show(const char *path, const char *job, FILE *out, cx_error *err)
+{
+    cx_stored_job *jobs;
+    size_t n;
+    if (cx_results_list_jobs(path, &jobs, &n, err))
+        return err->code;
+    char *version = cx_results_root_attr(path, "cxfit_version", NULL);
+    char *created = cx_results_root_attr(path, "created", NULL);
+    fprintf(out, "cxfit %s results: %s (created %s, %zu job%s)\n", version ? version : "?", path,
+                 created ? created : "?", n, n == 1 ? "" : "s");
+    free(version);
+    free(created);
+    int found = 0, rc = CX_OK;
+    for (size_t i = 0; i < n && rc == CX_OK; i++) {
+        if (job && strcmp(job, jobs[i].name) != 0)
+            continue;
+        found = 1;
+        cx_result *r = cx_results_read_job(path, jobs[i].name, err);
+        if (!r) {
+            rc = err->code;
+            break;
+        }
+        print_job(out, jobs[i].name, jobs[i].model, r, job == NULL);
+        cx_result_free(r);
+    }
+    if (rc == CX_OK && job && !found) {
+        char list[512] = "";
+        for (size_t i = 0; i < n; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", i ? " " : "", jobs[i].name);
+        }
+        rc = cx_error_set(err, CX_EUSAGE, "%s: no job '%s' (jobs: %s)", path, job, list);
+    }
+    cx_stored_jobs_free(jobs, n);
+    return rc;
+}

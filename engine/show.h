@@ -1,0 +1,15 @@
+/*
+ * show.h — `cxfit show RESULTS.h5 [JOB]`: a readable summary of a results
+ * file on stdout, laid out like lavaan's summary().
+ */
+#ifndef CX_SHOW_H
+#define CX_SHOW_H
+
+#include <stdio.h>
+
+#include "cx_error.h"
+
+/* `job` NULL: every job, long tables cut to their first rows. */
+int cx_show(const char *path, const char *job, FILE *out, cx_error *err);
+
+#endif

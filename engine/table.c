@@ -1,0 +1,662 @@
+/*
+ * table.c — column tables: HDF5 groups of 1-D datasets, or arrays in memory.
+ *
+ * Implements engine/table.h.  An HDF5 table keeps its file and one open
+ * dataset per column for its whole life, so a block read is just a
+ * hyperslab H5Dread per column.  Each column is read in its own native
+ * type into the caller's (contiguous) output column and widened to double
+ * in place, from the last element down: HDF5 never converts into strided
+ * memory (TOOLCHAIN.md: 300x slower), and no extra buffer is needed.
+ *
+ * All HDF5 calls run inside `#pragma omp critical(cx_hdf5)`, the one lock
+ * every part of cxfit that touches HDF5 shares; conversion runs outside
+ * it, so threads reading different blocks overlap their conversion work.
+ */
+#include "table.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Room for at least this many chunks of every column in its chunk cache:
+ * one block of CX_BLOCK_ROWS rows plus the chunk that straddles its end. */
+#define CACHE_MAX_BYTES ((size_t) 64 << 20)
+#define CACHE_SLOTS 12421 /* a prime, as HDF5 recommends */
+
+typedef struct hdf5_column {
+    hid_t dset;     /* open dataset                                  */
+    hid_t mem_type; /* native type read into memory (not owned)      */
+} hdf5_column;
+
+struct cx_table {
+    char *label;
+    size_t nrows;
+    size_t ncols, cap_cols;
+    cx_column_info *info;
+    /* HDF5 backend (file < 0 for memory tables) */
+    hid_t file;
+    hdf5_column *h5;
+    /* memory backend: one double array per column */
+    double **values;
+};
+
+/* ---------- shared helpers ---------- */
+
+static void free_categories(cx_column_info *c)
+{
+    if (c->categories) {
+        for (size_t k = 0; k < c->n_categories; k++)
+            free(c->categories[k]);
+        free(c->categories);
+    }
+    c->categories = NULL;
+    c->n_categories = 0;
+}
+
+static int grow_columns(cx_table *t, cx_error *err)
+{
+    if (t->ncols < t->cap_cols)
+        return CX_OK;
+    size_t cap = t->cap_cols ? 2 * t->cap_cols : 16;
+    cx_column_info *info = realloc(t->info, cap * sizeof *info);
+    if (!info)
+        return cx_error_set(err, CX_ENOMEM, "%s: out of memory adding a column", t->label);
+    t->info = info;
+    if (t->file >= 0) {
+        hdf5_column *h5 = realloc(t->h5, cap * sizeof *h5);
+        if (!h5)
+            return cx_error_set(err, CX_ENOMEM, "%s: out of memory adding a column", t->label);
+        t->h5 = h5;
+    } else {
+        double **values = realloc(t->values, cap * sizeof *values);
+        if (!values)
+            return cx_error_set(err, CX_ENOMEM, "%s: out of memory adding a column", t->label);
+        t->values = values;
+    }
+    t->cap_cols = cap;
+    return CX_OK;
+}
+
+static cx_table *table_alloc(const char *label, hid_t file, cx_error *err)
+{
+    cx_table *t = cx_calloc(1, sizeof *t, err);
+    if (!t)
+        return NULL;
+    t->file = file;
+    t->label = cx_strdup(label, err);
+    if (!t->label) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+const char *cx_table_label(const cx_table *t) { return t->label; }
+size_t cx_table_nrows(const cx_table *t) { return t->nrows; }
+size_t cx_table_ncols(const cx_table *t) { return t->ncols; }
+
+const cx_column_info *cx_table_column(const cx_table *t, size_t index)
+{
+    return index < t->ncols ? &t->info[index] : NULL;
+}
+
+int cx_table_find(const cx_table *t, const char *name)
+{
+    for (size_t j = 0; j < t->ncols; j++)
+        if (strcmp(t->info[j].name, name) == 0)
+            return (int) j;
+    return -1;
+}
+
+/* ---------- in-memory backend ---------- */
+
+cx_table *cx_table_memory_alloc(const char *label, size_t nrows, cx_error *err)
+{
+    cx_table *t = table_alloc(label, -1, err);
+    if (t)
+        t->nrows = nrows;
+    return t;
+}
+
+static int copy_categories(cx_column_info *c, char *const *labels, size_t n, cx_error *err)
+{
+    c->categories = cx_calloc(n, sizeof *c->categories, err);
+    if (!c->categories)
+        return err ? err->code : CX_ENOMEM;
+    c->n_categories = n;
+    for (size_t k = 0; k < n; k++) {
+        c->categories[k] = cx_strdup(labels[k] ? labels[k] : "", err);
+        if (!c->categories[k]) {
+            free_categories(c);
+            return err ? err->code : CX_ENOMEM;
+        }
+    }
+    return CX_OK;
+}
+
+int cx_table_memory_add_column(cx_table *t, const char *name, cx_column_kind kind,
+                               const double *values, char *const *categories,
+                               size_t n_categories, cx_error *err)
+{
+    if (t->file >= 0)
+        return cx_error_set(err, CX_EUSAGE, "%s: cannot add column '%s' to a table read from a file",
+                            t->label, name);
+    if (strlen(name) == 0 || strlen(name) >= CX_NAME_MAX)
+        return cx_error_set(err, CX_EUSAGE, "%s: column name '%s' must have 1 to %d characters",
+                            t->label, name, CX_NAME_MAX - 1);
+    if (cx_table_find(t, name) >= 0)
+        return cx_error_set(err, CX_EUSAGE, "%s: duplicate column '%s'", t->label, name);
+    if (kind == CX_COL_STRING)
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: column '%s': in-memory tables hold numeric columns only", t->label,
+                            name);
+    if (kind == CX_COL_CATEGORICAL && n_categories > 0 && !categories)
+        return cx_error_set(err, CX_EUSAGE, "%s: column '%s': categories missing", t->label, name);
+    if (grow_columns(t, err) != CX_OK)
+        return err ? err->code : CX_ENOMEM;
+
+    cx_column_info *c = &t->info[t->ncols];
+    memset(c, 0, sizeof *c);
+    strcpy(c->name, name);
+    c->kind = kind;
+    c->bytes = (int) sizeof(double);
+    if (kind == CX_COL_CATEGORICAL && copy_categories(c, categories, n_categories, err) != CX_OK)
+        return err ? err->code : CX_ENOMEM;
+    double *copy = cx_malloc(t->nrows * sizeof *copy, err);
+    if (!copy) {
+        free_categories(c);
+        return err ? err->code : CX_ENOMEM;
+    }
+    if (t->nrows)
+        memcpy(copy, values, t->nrows * sizeof *copy);
+    t->values[t->ncols] = copy;
+    t->ncols++;
+    return CX_OK;
+}
+
+/* ---------- HDF5 backend: reading the column descriptions ---------- */
+
+/* Labels of a string-array attribute, fixed or variable length. */
+static int read_string_array(hid_t attr, const cx_table *t, const char *col,
+                             cx_column_info *c, cx_error *err)
+{
+    int rc = CX_OK;
+    hid_t ftype = H5Aget_type(attr), space = H5Aget_space(attr), mtype = -1;
+    int rank = H5Sget_simple_extent_ndims(space);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (H5Tget_class(ftype) != H5T_STRING || rank > 1 || n < 0) {
+        rc = cx_error_set(err, CX_EUSAGE,
+                          "%s: column '%s': attribute 'categories' must be a 1-D array of strings",
+                          t->label, col);
+        goto done;
+    }
+    c->categories = cx_calloc((size_t) n, sizeof *c->categories, err);
+    if (!c->categories) {
+        rc = CX_ENOMEM;
+        goto done;
+    }
+    c->n_categories = (size_t) n;
+    mtype = H5Tcopy(H5T_C_S1);
+    if (H5Tis_variable_str(ftype) > 0) {
+        H5Tset_size(mtype, H5T_VARIABLE);
+        char **vl = cx_calloc((size_t) n, sizeof *vl, err);
+        if (!vl) {
+            rc = CX_ENOMEM;
+            goto done;
+        }
+        int read_ok = H5Aread(attr, mtype, vl) >= 0;
+        if (!read_ok)
+            rc = cx_error_set(err, CX_EIO, "%s: column '%s': cannot read 'categories'", t->label,
+                              col);
+        for (hssize_t k = 0; rc == CX_OK && k < n; k++)
+            if (!(c->categories[k] = cx_strdup(vl[k] ? vl[k] : "", err)))
+                rc = CX_ENOMEM;
+        if (read_ok)
+            H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, vl);
+        free(vl);
+    } else {
+        size_t len = H5Tget_size(ftype);
+        H5Tset_size(mtype, len);
+        H5Tset_strpad(mtype, H5T_STR_NULLPAD);
+        char *buf = cx_calloc((size_t) n + 1, len, err);
+        if (!buf) {
+            rc = CX_ENOMEM;
+            goto done;
+        }
+        if (H5Aread(attr, mtype, buf) < 0)
+            rc = cx_error_set(err, CX_EIO, "%s: column '%s': cannot read 'categories'", t->label,
+                              col);
+        for (hssize_t k = 0; rc == CX_OK && k < n; k++) {
+            const char *s = buf + (size_t) k * len;
+            size_t l = strnlen(s, len);
+            if (!(c->categories[k] = cx_malloc(l + 1, err))) {
+                rc = CX_ENOMEM;
+                break;
+            }
+            memcpy(c->categories[k], s, l);
+            c->categories[k][l] = '\0';
+        }
+        free(buf);
+    }
+done:
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    H5Sclose(space);
+    H5Tclose(ftype);
+    if (rc != CX_OK)
+        free_categories(c);
+    return rc;
+}
+
+/* The `missing_value` and `categories` attributes of a numeric column. */
+static int read_column_attributes(hid_t dset, const cx_table *t, cx_column_info *c,
+                                  cx_error *err)
+{
+    if (H5Aexists(dset, "missing_value") > 0) {
+        hid_t attr = H5Aopen(dset, "missing_value", H5P_DEFAULT);
+        hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
+        H5T_class_t cls = H5Tget_class(type);
+        int ok = H5Sget_simple_extent_npoints(space) == 1 &&
+                 (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
+                 H5Aread(attr, H5T_NATIVE_DOUBLE, &c->missing_value) >= 0;
+        H5Tclose(type);
+        H5Sclose(space);
+        H5Aclose(attr);
+        if (!ok)
+            return cx_error_set(err, CX_EUSAGE,
+                                "%s: column '%s': attribute 'missing_value' must be one number",
+                                t->label, c->name);
+        c->has_missing_value = 1;
+    }
+    if (H5Aexists(dset, "categories") > 0) {
+        if (c->kind != CX_COL_INT)
+            return cx_error_set(err, CX_EUSAGE,
+                                "%s: column '%s': 'categories' needs integer codes, not floats",
+                                t->label, c->name);
+        hid_t attr = H5Aopen(dset, "categories", H5P_DEFAULT);
+        int rc = read_string_array(attr, t, c->name, c, err);
+        H5Aclose(attr);
+        if (rc != CX_OK)
+            return rc;
+        c->kind = CX_COL_CATEGORICAL;
+    }
+    return CX_OK;
+}
+
+static hid_t native_integer(size_t size, int is_unsigned)
+{
+    switch (size) {
+    case 1: return is_unsigned ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
+    case 2: return is_unsigned ? H5T_NATIVE_UINT16 : H5T_NATIVE_INT16;
+    case 4: return is_unsigned ? H5T_NATIVE_UINT32 : H5T_NATIVE_INT32;
+    case 8: return is_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
+    default: return -1;
+    }
+}
+
+/* Kind, element size and memory type from the dataset's stored type. */
+static int classify_type(hid_t dset, const cx_table *t, cx_column_info *c, hid_t *mem_type,
+                         cx_error *err)
+{
+    hid_t ftype = H5Dget_type(dset);
+    H5T_class_t cls = H5Tget_class(ftype);
+    size_t size = H5Tget_size(ftype);
+    int rc = CX_OK;
+    *mem_type = -1;
+    if (cls == H5T_INTEGER) {
+        c->kind = CX_COL_INT;
+        c->is_unsigned = H5Tget_sign(ftype) == H5T_SGN_NONE;
+        *mem_type = native_integer(size, c->is_unsigned);
+        c->bytes = (int) size;
+    } else if (cls == H5T_FLOAT) {
+        /* float16/long double are widened by HDF5 into a contiguous buffer */
+        c->kind = CX_COL_FLOAT;
+        *mem_type = size <= 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+        c->bytes = size <= 4 ? 4 : 8;
+    } else if (cls == H5T_STRING) {
+        c->kind = CX_COL_STRING;
+        c->bytes = (int) size;
+    }
+    if (cls != H5T_STRING && *mem_type < 0)
+        rc = cx_error_set(err, CX_EUSAGE,
+                          "%s: column '%s': unsupported HDF5 type (class %d, %zu bytes); expected "
+                          "an integer, float or string dataset",
+                          t->label, c->name, (int) cls, size);
+    H5Tclose(ftype);
+    return rc;
+}
+
+/* Give the dataset a chunk cache big enough for one block of rows. */
+static hid_t open_with_cache(hid_t group, const char *name, hid_t dset)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    hsize_t chunk = 0;
+    int chunked = H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) == 1;
+    H5Pclose(dcpl);
+    if (!chunked || chunk == 0)
+        return dset;
+    hid_t ftype = H5Dget_type(dset);
+    size_t chunk_bytes = (size_t) chunk * H5Tget_size(ftype);
+    H5Tclose(ftype);
+    size_t nchunks = (CX_BLOCK_ROWS + (size_t) chunk - 1) / (size_t) chunk + 1;
+    size_t bytes = nchunks * chunk_bytes;
+    if (bytes < ((size_t) 1 << 20))
+        bytes = (size_t) 1 << 20;
+    if (bytes > CACHE_MAX_BYTES)
+        bytes = chunk_bytes > CACHE_MAX_BYTES ? chunk_bytes : CACHE_MAX_BYTES;
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, CACHE_SLOTS, bytes, 1.0);
+    hid_t cached = H5Dopen2(group, name, dapl);
+    H5Pclose(dapl);
+    if (cached < 0)
+        return dset;
+    H5Dclose(dset);
+    return cached;
+}
+
+/* Check one dataset and append it as a column. */
+static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dset,
+                           cx_error *err)
+{
+    if (strlen(name) >= CX_NAME_MAX) {
+        H5Dclose(dset);
+        return cx_error_set(err, CX_EUSAGE, "%s: column name '%.40s...' is longer than %d",
+                            t->label, name, CX_NAME_MAX - 1);
+    }
+    hid_t space = H5Dget_space(dset);
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t len = 0;
+    if (rank == 1)
+        H5Sget_simple_extent_dims(space, &len, NULL);
+    H5Sclose(space);
+    if (rank != 1) {
+        H5Dclose(dset);
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: column '%s' has %d dimensions; table columns must be 1-D",
+                            t->label, name, rank);
+    }
+    if (t->ncols > 0 && (size_t) len != t->nrows) {
+        H5Dclose(dset);
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: column '%s' has %llu rows but column '%s' has %zu", t->label,
+                            name, (unsigned long long) len, t->info[0].name, t->nrows);
+    }
+    if (grow_columns(t, err) != CX_OK) {
+        H5Dclose(dset);
+        return err ? err->code : CX_ENOMEM;
+    }
+    cx_column_info *c = &t->info[t->ncols];
+    memset(c, 0, sizeof *c);
+    strcpy(c->name, name);
+    hid_t mem_type;
+    int rc = classify_type(dset, t, c, &mem_type, err);
+    if (rc == CX_OK && c->kind != CX_COL_STRING)
+        rc = read_column_attributes(dset, t, c, err);
+    if (rc != CX_OK) {
+        free_categories(c);
+        H5Dclose(dset);
+        return rc;
+    }
+    t->h5[t->ncols].dset = open_with_cache(group, name, dset);
+    t->h5[t->ncols].mem_type = mem_type;
+    t->nrows = (size_t) len;
+    t->ncols++;
+    return CX_OK;
+}
+
+/* Columns in creation order when the group tracks it (our own files do),
+ * else in name order (h5py's default). */
+static H5_index_t column_order(hid_t group)
+{
+    hid_t gcpl = H5Gget_create_plist(group);
+    unsigned flags = 0;
+    H5Pget_link_creation_order(gcpl, &flags);
+    H5Pclose(gcpl);
+    return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+}
+
+static int add_all_columns(cx_table *t, hid_t group, cx_error *err)
+{
+    H5G_info_t ginfo;
+    if (H5Gget_info(group, &ginfo) < 0)
+        return cx_error_set(err, CX_EIO, "%s: cannot list the group", t->label);
+    H5_index_t order = column_order(group);
+    for (hsize_t i = 0; i < ginfo.nlinks; i++) {
+        char name[1024];
+        ssize_t len = H5Lget_name_by_idx(group, ".", order, H5_ITER_INC, i, name, sizeof name,
+                                         H5P_DEFAULT);
+        if (len < 0 || (size_t) len >= sizeof name)
+            return cx_error_set(err, CX_EIO, "%s: cannot read the name of member %llu", t->label,
+                                (unsigned long long) i);
+        hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+        if (obj < 0)
+            continue; /* dangling link: not a column */
+        if (H5Iget_type(obj) != H5I_DATASET) {
+            H5Oclose(obj); /* sub-groups (e.g. nested result tables) are not columns */
+            continue;
+        }
+        if (add_hdf5_column(t, group, name, obj, err) != CX_OK)
+            return err ? err->code : CX_EUSAGE;
+    }
+    if (t->ncols == 0)
+        return cx_error_set(err, CX_EUSAGE, "%s: the group holds no datasets (columns)",
+                            t->label);
+    return CX_OK;
+}
+
+static void close_locked(cx_table *t)
+{
+    for (size_t j = 0; j < t->ncols; j++) {
+        free_categories(&t->info[j]);
+        if (t->file >= 0)
+            H5Dclose(t->h5[j].dset);
+        else
+            free(t->values[j]);
+    }
+    if (t->file >= 0)
+        H5Fclose(t->file);
+    free(t->h5);
+    free(t->values);
+    free(t->info);
+    free(t->label);
+    free(t);
+}
+
+static cx_table *open_locked(const char *file, const char *group_path, cx_error *err)
+{
+    char label[2048];
+    snprintf(label, sizeof label, "%s:%s", file, group_path);
+    if (access(file, R_OK) != 0) {
+        cx_error_set(err, CX_EIO, "%s: file not found or not readable", file);
+        return NULL;
+    }
+    hid_t fid, gid = -1;
+    H5E_BEGIN_TRY { fid = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (fid < 0) {
+        cx_error_set(err, CX_EIO, "%s: not an HDF5 file", file);
+        return NULL;
+    }
+    H5E_BEGIN_TRY
+    {
+        hid_t obj = H5Oopen(fid, group_path, H5P_DEFAULT);
+        if (obj >= 0 && H5Iget_type(obj) == H5I_GROUP)
+            gid = obj;
+        else if (obj >= 0)
+            H5Oclose(obj);
+    }
+    H5E_END_TRY;
+    if (gid < 0) {
+        H5Fclose(fid);
+        cx_error_set(err, CX_EIO, "%s: no table (HDF5 group) '%s' in the file", label, group_path);
+        return NULL;
+    }
+    cx_table *t = table_alloc(label, fid, err);
+    if (!t) {
+        H5Gclose(gid);
+        H5Fclose(fid);
+        return NULL;
+    }
+    int rc;
+    H5E_BEGIN_TRY { rc = add_all_columns(t, gid, err); }
+    H5E_END_TRY;
+    H5Gclose(gid);
+    if (rc != CX_OK) {
+        close_locked(t);
+        return NULL;
+    }
+    return t;
+}
+
+cx_table *cx_table_open(const char *file, const char *group_path, cx_error *err)
+{
+    cx_table *t;
+#pragma omp critical(cx_hdf5)
+    t = open_locked(file, group_path, err);
+    return t;
+}
+
+void cx_table_close(cx_table *t)
+{
+    if (!t)
+        return;
+    if (t->file >= 0) {
+#pragma omp critical(cx_hdf5)
+        close_locked(t);
+    } else {
+        close_locked(t);
+    }
+}
+
+/* ---------- block reads ---------- */
+
+/* Widen n elements of TYPE stored at the start of `out` to doubles, in
+ * place.  Going from the last element down never overwrites an element
+ * not yet read (a double is at least as wide as TYPE); memcpy loads keep
+ * the type punning well defined. */
+#define DEFINE_WIDEN(fn, TYPE)                                                                 \
+    static void fn(double *out, size_t n, int has_mv, double mv)                               \
+    {                                                                                          \
+        const unsigned char *raw = (const unsigned char *) out;                                \
+        for (size_t i = n; i-- > 0;) {                                                         \
+            TYPE v;                                                                            \
+            memcpy(&v, raw + i * sizeof v, sizeof v);                                          \
+            double d = (double) v;                                                             \
+            out[i] = (has_mv && d == mv) ? NAN : d;                                            \
+        }                                                                                      \
+    }
+DEFINE_WIDEN(widen_u8, uint8_t)
+DEFINE_WIDEN(widen_i8, int8_t)
+DEFINE_WIDEN(widen_u16, uint16_t)
+DEFINE_WIDEN(widen_i16, int16_t)
+DEFINE_WIDEN(widen_u32, uint32_t)
+DEFINE_WIDEN(widen_i32, int32_t)
+DEFINE_WIDEN(widen_u64, uint64_t)
+DEFINE_WIDEN(widen_i64, int64_t)
+DEFINE_WIDEN(widen_f32, float)
+
+static void widen(const cx_column_info *c, double *out, size_t n)
+{
+    int mv = c->has_missing_value;
+    double m = c->missing_value;
+    if (c->kind == CX_COL_FLOAT && c->bytes == 8) {
+        if (mv)
+            for (size_t i = 0; i < n; i++)
+                if (out[i] == m)
+                    out[i] = NAN;
+        return;
+    }
+    if (c->kind == CX_COL_FLOAT) {
+        widen_f32(out, n, mv, m);
+        return;
+    }
+    switch (c->bytes * (c->is_unsigned ? 1 : -1)) {
+    case 1: widen_u8(out, n, mv, m); break;
+    case -1: widen_i8(out, n, mv, m); break;
+    case 2: widen_u16(out, n, mv, m); break;
+    case -2: widen_i16(out, n, mv, m); break;
+    case 4: widen_u32(out, n, mv, m); break;
+    case -4: widen_i32(out, n, mv, m); break;
+    case 8: widen_u64(out, n, mv, m); break;
+    default: widen_i64(out, n, mv, m); break;
+    }
+}
+
+/* Categorical codes must index the labels; anything else is a broken file. */
+static int check_codes(const cx_table *t, const cx_column_info *c, const double *x, size_t n,
+                       size_t row0, cx_error *err)
+{
+    double k = (double) c->n_categories;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !(x[i] >= 0 && x[i] < k))
+            return cx_error_set(err, CX_EUSAGE,
+                                "%s: column '%s', row %zu: code %g is outside the %zu categories "
+                                "(expected 0..%zu)",
+                                t->label, c->name, row0 + i + 1, x[i], c->n_categories,
+                                c->n_categories ? c->n_categories - 1 : 0);
+    return CX_OK;
+}
+
+static int read_hdf5_column(cx_table *t, int col, size_t row0, size_t n, double *out)
+{
+    hsize_t start = row0, count = n;
+    herr_t status;
+#pragma omp critical(cx_hdf5)
+    {
+        hid_t fspace = H5Dget_space(t->h5[col].dset);
+        hid_t mspace = H5Screate_simple(1, &count, NULL);
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL);
+        status = H5Dread(t->h5[col].dset, t->h5[col].mem_type, mspace, fspace, H5P_DEFAULT, out);
+        H5Sclose(mspace);
+        H5Sclose(fspace);
+    }
+    return status < 0 ? -1 : 0;
+}
+
+static int check_block_request(const cx_table *t, const int *cols, size_t ncols, size_t row0,
+                               size_t nrows, size_t ld, cx_error *err)
+{
+    if (row0 > t->nrows || nrows > t->nrows - row0)
+        return cx_error_set(err, CX_EUSAGE, "%s: rows %zu..%zu requested, the table has %zu",
+                            t->label, row0 + 1, row0 + nrows, t->nrows);
+    if (ld < nrows)
+        return cx_error_set(err, CX_EUSAGE, "%s: leading dimension %zu < %zu rows", t->label,
+                            ld, nrows);
+    for (size_t j = 0; j < ncols; j++) {
+        if (cols[j] < 0 || (size_t) cols[j] >= t->ncols)
+            return cx_error_set(err, CX_EUSAGE, "%s: no column number %d (the table has %zu)",
+                                t->label, cols[j], t->ncols);
+        if (t->info[cols[j]].kind == CX_COL_STRING)
+            return cx_error_set(err, CX_EUSAGE,
+                                "%s: column '%s' holds strings and cannot be read as numbers",
+                                t->label, t->info[cols[j]].name);
+    }
+    return CX_OK;
+}
+
+int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
+                        double *out, size_t ld, cx_error *err)
+{
+    if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
+        return err ? err->code : CX_EUSAGE;
+    if (nrows == 0)
+        return CX_OK;
+    for (size_t j = 0; j < ncols; j++) {
+        const cx_column_info *c = &t->info[cols[j]];
+        double *dst = out + j * ld;
+        if (t->file < 0) {
+            memcpy(dst, t->values[cols[j]] + row0, nrows * sizeof *dst);
+            continue;
+        }
+        if (read_hdf5_column(t, cols[j], row0, nrows, dst) != 0)
+            return cx_error_set(err, CX_EIO, "%s: column '%s': reading rows %zu..%zu failed",
+                                t->label, c->name, row0 + 1, row0 + nrows);
+        widen(c, dst, nrows);
+        if (c->kind == CX_COL_CATEGORICAL &&
+            check_codes(t, c, dst, nrows, row0, err) != CX_OK)
+            return err ? err->code : CX_EUSAGE;
+    }
+    return CX_OK;
+}

@@ -1,0 +1,79 @@
+/*
+ * table.h — column tables: the one data shape cxfit reads and writes.
+ *
+ * A table is a set of equally long 1-D columns (shared/DESIGN.md §3).  On
+ * disk it is an HDF5 group with one dataset per column; in memory it is the
+ * same thing held in arrays (used for tables produced by earlier jobs, e.g.
+ * `table = @nps_by_firm/nps`, and by tests).
+ *
+ * Reading is always by row block and by column subset: callers name the
+ * columns they need and get them converted to double, column-major, with
+ * missing values (NaN in floats, the `missing_value` attribute in integer
+ * columns) turned into NaN.  Categorical columns deliver their integer
+ * codes 0..k-1 as doubles; their labels are in the column info.
+ */
+#ifndef CX_TABLE_H
+#define CX_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cx_error.h"
+
+#define CX_NAME_MAX 128
+
+/* How a column is stored.  Drives conversion and what models may do with it. */
+typedef enum cx_column_kind {
+    CX_COL_FLOAT = 0,   /* float32/float64; NaN is missing                    */
+    CX_COL_INT = 1,     /* any integer type; `missing_value` attr is missing   */
+    CX_COL_CATEGORICAL, /* integer codes 0..k-1 with `categories` labels       */
+    CX_COL_STRING       /* variable-length strings: not readable as numbers    */
+} cx_column_kind;
+
+typedef struct cx_column_info {
+    char name[CX_NAME_MAX];
+    cx_column_kind kind;
+    int is_unsigned;        /* integer columns: stored unsigned               */
+    int bytes;              /* size of one stored element (1,2,4,8)           */
+    int has_missing_value;  /* integer columns: a missing_value attribute set  */
+    double missing_value;
+    size_t n_categories;    /* categorical columns only                        */
+    char **categories;      /* n_categories labels, owned by the table         */
+} cx_column_info;
+
+typedef struct cx_table cx_table;
+
+/* Open the HDF5 group `group_path` (e.g. "/responses") in `file` read-only.
+ * Fails with CX_EIO (missing file/group) or CX_EUSAGE (columns of unequal
+ * length, unsupported types) and a message naming file, table and column. */
+cx_table *cx_table_open(const char *file, const char *group_path, cx_error *err);
+
+/* An empty in-memory table with `nrows` rows; add columns, then read it like
+ * any other table.  The table copies the data it is given. */
+cx_table *cx_table_memory_alloc(const char *label, size_t nrows, cx_error *err);
+int cx_table_memory_add_column(cx_table *t, const char *name, cx_column_kind kind,
+                               const double *values, char *const *categories,
+                               size_t n_categories, cx_error *err);
+
+void cx_table_close(cx_table *t);
+
+/* A label for messages: "file.h5:/responses" or "@job/nps". */
+const char *cx_table_label(const cx_table *t);
+size_t cx_table_nrows(const cx_table *t);
+size_t cx_table_ncols(const cx_table *t);
+const cx_column_info *cx_table_column(const cx_table *t, size_t index);
+/* Index of column `name`, or -1 when the table has no such column. */
+int cx_table_find(const cx_table *t, const char *name);
+
+/* Read rows [row0, row0 + nrows) of the columns `cols[0..ncols-1]` into
+ * `out`, column-major with leading dimension `ld` >= nrows:
+ * out[j * ld + i] is row row0 + i of column cols[j].  Missing values
+ * become NaN.  Safe to call from several threads (HDF5 calls are
+ * serialized inside). */
+int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0,
+                        size_t nrows, double *out, size_t ld, cx_error *err);
+
+/* Rows per block that the block iterators use (default 65536). */
+#define CX_BLOCK_ROWS 65536
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * registry.c — the list of model families cxfit knows.
+ *
+ * Adding a model: write models/<name>.c defining `const cx_model
+ * cx_model_<name>`, declare it below and add it to the table.
+ */
+#include <string.h>
+
+#include "model.h"
+
+static const cx_model *const all_models[] = {
+    NULL /* sentinel keeps the array non-empty */
+};
+
+const cx_model *const *cx_model_all(size_t *n)
+{
+    *n = sizeof all_models / sizeof all_models[0] - 1;
+    return all_models;
+}
+
+const cx_model *cx_model_find(const char *name)
+{
+    size_t n;
+    const cx_model *const *models = cx_model_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(models[i]->name, name) == 0)
+            return models[i];
+    return NULL;
+}

@@ -1,0 +1,80 @@
+/*
+ * estimate.h — maximum-likelihood estimation of a structural equation model
+ * from sample moments (the contract between the estimator and the model
+ * glue).
+ *
+ * Input: a parameter table (partable.h) and, per group, the sample
+ * covariance matrix with lavaan's ML convention (divisor N, not N-1), the
+ * sample means and N, with variables in the order of pt->ov_names.
+ * Output: est, se, std_lv, std_all written into pt->rows (defined
+ * parameters too), and a sem_fit with convergence information, lavaan's
+ * fitMeasures(), R² and modification indices.
+ */
+#ifndef CX_SEM_ESTIMATE_H
+#define CX_SEM_ESTIMATE_H
+
+#include "partable.h"
+
+typedef struct sem_sample {
+    size_t p;       /* number of observed variables (== pt->n_ov)        */
+    double n;       /* N of this group                                   */
+    const double *cov;  /* p x p, divisor N                              */
+    const double *mean; /* p                                             */
+} sem_sample;
+
+typedef enum sem_estimator { SEM_ML = 0, SEM_MLR, SEM_WLSMV } sem_estimator;
+
+typedef struct sem_fit_options {
+    sem_estimator estimator;
+    int max_iter;      /* default 10000 when 0                           */
+    double tol;        /* relative tolerance on the objective; 0 = default */
+    int want_modindices;
+    double level;      /* CI level for estimates (0.95)                  */
+} sem_fit_options;
+
+#define SEM_MEASURE_NAME_MAX 32
+
+typedef struct sem_measure {
+    char name[SEM_MEASURE_NAME_MAX]; /* lavaan fitMeasures() name */
+    double value;
+} sem_measure;
+
+typedef struct sem_modindex {
+    char lhs[SEM_NAME_MAX], rhs[SEM_NAME_MAX];
+    sem_op op;
+    int group;
+    double mi, epc, sepc_lv, sepc_all;
+} sem_modindex;
+
+typedef struct sem_fit {
+    int converged;
+    int iterations;
+    double fmin;             /* lavaan's fmin (F_ML / 2)                 */
+    sem_measure *measures;   /* chisq, df, pvalue, cfi, ... in lavaan order */
+    size_t n_measures;
+    /* R² per endogenous variable and group */
+    char (*r2_names)[SEM_NAME_MAX];
+    int *r2_group;
+    double *r2;
+    size_t n_r2;
+    sem_modindex *modindices;
+    size_t n_modindices;
+    /* Problems found (Heywood case, non-positive-definite matrix,
+     * unidentified parameter ...), one line each, '\n'-separated; "" if none. */
+    char warnings[2048];
+} sem_fit;
+
+sem_fit *sem_fit_alloc(void);
+void sem_fit_free(sem_fit *f);
+
+/* Fit `pt` to the samples of its n_groups groups.  Returns CX_OK when an
+ * estimate was produced (check fit->converged), or an error code with
+ * `err` set when the model cannot be fitted at all (e.g. an unidentified
+ * model: "parameter 'f =~ x3' is not identified"). */
+int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_options *opt,
+                 sem_fit *fit, cx_error *err);
+
+/* Look up a measure by name: NaN when absent. */
+double sem_fit_measure(const sem_fit *f, const char *name);
+
+#endif

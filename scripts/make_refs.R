@@ -1,0 +1,176 @@
+# make_refs.R — writes the reference values (the oracles) that cxfit's
+# tests compare against: tests/reference/<case>.json, one file per case,
+# computed by the established R implementations (lavaan, psych, plm, ...).
+#
+# Usage: Rscript scripts/make_refs.R [DATA_DIR] [OUT_DIR]
+#   DATA_DIR  the shared CSVs (default ../shared/reference/data next to the
+#             repository), the same files the bundled datasets/*.h5 hold
+#   OUT_DIR   default tests/reference
+# Run through scripts/make_refs.sh, which checks the packages first.
+#
+# Data are read from the CSVs, not from the R packages, so R sees exactly
+# the numbers cxfit imports (write.csv keeps 15 significant digits).
+# Numbers are written at full precision (digits = NA); NA/NaN -> null.
+suppressPackageStartupMessages({
+  library(lavaan); library(psych); library(plm); library(sandwich)
+  library(jsonlite); library(MASS); library(lme4)
+})
+
+args <- commandArgs(TRUE)
+here <- tryCatch(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))),
+                 error = function(e) "scripts")
+repo <- normalizePath(file.path(here, ".."))
+data_dir <- if (length(args) >= 1) args[1] else file.path(repo, "..", "shared", "reference", "data")
+out_dir <- if (length(args) >= 2) args[2] else file.path(repo, "tests", "reference")
+dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
+
+read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")), stringsAsFactors = FALSE)
+
+pkgs <- c("lavaan", "semTools", "psych", "GPArotation", "plm", "sandwich", "MASS", "lme4", "jsonlite")
+vers <- c(list(R = paste(R.version$major, R.version$minor, sep = ".")),
+          setNames(lapply(pkgs, function(p) as.character(packageVersion(p))), pkgs))
+
+write_case <- function(x) {
+  path <- file.path(out_dir, paste0(x$case, ".json"))
+  writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
+  cat("wrote", path, "\n")
+}
+
+# ---- SEM (lavaan) ----------------------------------------------------------
+
+# parameterEstimates in the contract's column names; group 0 when one group.
+sem_estimates <- function(f) {
+  pe <- parameterEstimates(f, standardized = TRUE)
+  pe$group <- if (is.null(pe$group) || lavInspect(f, "ngroups") == 1) 0L else as.integer(pe$group)
+  names(pe)[match(c("ci.lower", "ci.upper", "std.all"), names(pe))] <- c("ci_lower", "ci_upper", "std_all")
+  cols <- c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all")
+  pe <- pe[, intersect(cols, names(pe))]
+  rownames(pe) <- NULL
+  pe
+}
+
+# Per-group sample statistics that ML fits (divisor N), in ov_names order.
+# The mean is taken from the SampleStats slot so it is there even when the
+# model has no mean structure.
+sem_sampstat <- function(f) {
+  ng <- lavInspect(f, "ngroups")
+  covs <- lapply(seq_len(ng), function(g) unname(unclass(f@SampleStats@cov[[g]])))
+  means <- lapply(seq_len(ng), function(g) as.numeric(f@SampleStats@mean[[g]]))
+  list(ov_names = lavNames(f, "ov"), sample_cov = covs, sample_mean = means)
+}
+
+sem_r2 <- function(f) {
+  r2 <- lavInspect(f, "r2")
+  if (lavInspect(f, "ngroups") == 1) r2 <- list(r2)
+  lapply(r2, function(v) as.list(unclass(v)))
+}
+
+sem_partable <- function(f) {
+  pt <- as.data.frame(parTable(f))
+  pt[, c("id", "lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo", "label", "plabel", "est", "se")]
+}
+
+sem_modindices <- function(f) {
+  mi <- modindices(f)
+  rownames(mi) <- NULL
+  if (is.null(mi$group)) mi$group <- 0L
+  names(mi)[match(c("sepc.lv", "sepc.all"), names(mi))] <- c("sepc_lv", "sepc_all")
+  mi[, intersect(c("lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"), names(mi))]
+}
+
+# Everything the SEM tests compare, for one fitted model.
+sem_case <- function(case, dataset, model, r_call, f, extra = list()) {
+  ss <- sem_sampstat(f)
+  x <- list(case = case, dataset = dataset, model = model, r_call = r_call, package_versions = vers,
+            converged = lavInspect(f, "converged"),
+            nobs = sum(lavInspect(f, "nobs")),
+            nobs_per_group = I(as.integer(lavInspect(f, "nobs"))),
+            group_labels = I(as.character(lavInspect(f, "group.label"))),
+            estimates = sem_estimates(f),
+            fit = as.list(unclass(fitMeasures(f))),
+            ov_names = I(ss$ov_names), sample_cov = ss$sample_cov, sample_mean = ss$sample_mean,
+            r2 = sem_r2(f), partable = sem_partable(f))
+  write_case(c(x, extra))
+  invisible(f)
+}
+
+hs <- read_data("HolzingerSwineford1939")
+HS.model <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+f <- cfa(HS.model, data = hs)
+sem_case("hs_cfa_ml", "HolzingerSwineford1939", HS.model, "cfa(HS.model, data = HolzingerSwineford1939)", f,
+         list(modindices = sem_modindices(f)))
+sem_case("hs_modindices", "HolzingerSwineford1939", HS.model,
+         "modindices(cfa(HS.model, data = HolzingerSwineford1939))", f, list(modindices = sem_modindices(f)))
+sem_case("hs_cfa_stdlv", "HolzingerSwineford1939", HS.model, "cfa(HS.model, data = HolzingerSwineford1939, std.lv = TRUE)",
+         cfa(HS.model, data = hs, std.lv = TRUE))
+sem_case("hs_cfa_meanstructure", "HolzingerSwineford1939", HS.model,
+         "cfa(HS.model, data = HolzingerSwineford1939, meanstructure = TRUE)", cfa(HS.model, data = hs, meanstructure = TRUE))
+
+# Measurement invariance across schools.  Groups are ordered by first
+# appearance in the data (Pasteur first): see group_labels.
+equal_sets <- list(configural = character(0), metric = "loadings", scalar = c("loadings", "intercepts"),
+                   strict = c("loadings", "intercepts", "residuals"))
+deparse_eq <- function(eq) if (length(eq) == 0) "" else paste0(", group.equal = ", paste(deparse(eq), collapse = ""))
+mg <- list()
+for (step in names(equal_sets)) {
+  eq <- equal_sets[[step]]
+  mg[[step]] <- cfa(HS.model, data = hs, group = "school", group.equal = if (length(eq) == 0) "" else eq)
+  sem_case(paste0("hs_mg_", step), "HolzingerSwineford1939", HS.model,
+           paste0("cfa(HS.model, data = HolzingerSwineford1939, group = \"school\"", deparse_eq(eq), ")"), mg[[step]],
+           list(group_equal = I(eq)))
+}
+lrt <- lavTestLRT(mg$configural, mg$metric, mg$scalar, mg$strict)
+fm <- lapply(mg, function(m) fitMeasures(m, c("cfi", "rmsea", "chisq", "df")))
+steps <- names(mg)
+write_case(list(case = "hs_invariance", dataset = "HolzingerSwineford1939", model = HS.model,
+  r_call = "lavTestLRT(configural, metric, scalar, strict) of cfa(HS.model, data = HolzingerSwineford1939, group = \"school\", group.equal = ...)",
+  package_versions = vers, group_labels = I(as.character(lavInspect(mg$configural, "group.label"))),
+  steps = lapply(seq_along(steps), function(i) list(
+    step = steps[i], group_equal = I(equal_sets[[steps[i]]]),
+    chisq = unname(fm[[i]]["chisq"]), df = unname(fm[[i]]["df"]),
+    cfi = unname(fm[[i]]["cfi"]), rmsea = unname(fm[[i]]["rmsea"]),
+    aic = lrt$AIC[i], bic = lrt$BIC[i],
+    chisq_diff = lrt[["Chisq diff"]][i], df_diff = lrt[["Df diff"]][i], pvalue = lrt[["Pr(>Chisq)"]][i],
+    delta_cfi = if (i == 1) NA else unname(fm[[i]]["cfi"] - fm[[i - 1]]["cfi"]),
+    delta_rmsea = if (i == 1) NA else unname(fm[[i]]["rmsea"] - fm[[i - 1]]["rmsea"]))))
+)
+
+pd <- read_data("PoliticalDemocracy")
+pd.model <- paste("ind60 =~ x1 + x2 + x3", "dem60 =~ y1 + a*y2 + b*y3 + c*y4", "dem65 =~ y5 + a*y6 + b*y7 + c*y8",
+                  "dem60 ~ ind60", "dem65 ~ ind60 + dem60", "y1 ~~ y5", "y2 ~~ y4 + y6", "y3 ~~ y7", "y4 ~~ y8", "y6 ~~ y8",
+                  sep = "\n")
+sem_case("poldem_sem", "PoliticalDemocracy", pd.model, "sem(model, data = PoliticalDemocracy)", sem(pd.model, data = pd))
+
+# Mediation on observed variables: x1 is exogenous, so fixed.x = TRUE fixes
+# its variance to the sample value; := rows give the indirect/total effect.
+med.model <- "x4 ~ a*x1\nx7 ~ b*x4 + c*x1\nind := a*b\ntotal := c + a*b"
+sem_case("hs_mediation", "HolzingerSwineford1939", med.model, "sem(model, data = HolzingerSwineford1939)", sem(med.model, data = hs))
+
+dg <- read_data("Demo.growth")
+lin.model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
+sem_case("growth_linear", "Demo.growth", lin.model, "growth(model, data = Demo.growth)", growth(lin.model, data = dg))
+quad.model <- paste(lin.model, "q =~ 0*t1 + 1*t2 + 4*t3 + 9*t4", sep = "\n")
+fq <- tryCatch(growth(quad.model, data = dg), warning = function(w) { message("growth_quadratic: ", conditionMessage(w)); NULL })
+if (!is.null(fq) && lavInspect(fq, "converged")) {
+  sem_case("growth_quadratic", "Demo.growth", quad.model, "growth(model, data = Demo.growth)", fq)
+} else {
+  message("growth_quadratic skipped: lavaan warned or did not converge")
+}
+
+# ---- descriptives (psych) ----------------------------------------------------
+
+bfi <- read_data("bfi")
+items <- names(bfi)[1:25]
+d <- psych::describe(bfi[, items])
+freq <- lapply(items, function(it) {
+  t <- table(bfi[[it]])
+  list(item = it, values = as.numeric(names(t)), counts = as.integer(t), missing = sum(is.na(bfi[[it]])))
+})
+write_case(list(case = "describe_bfi", dataset = "bfi", r_call = "psych::describe(bfi[, 1:25]); table(bfi[[item]])",
+  package_versions = vers, note = "psych type 3 skew/kurtosis (b1, b2 - 3 from moments with divisor n), sd with divisor n-1, per-item available cases",
+  items = data.frame(item = items, n = d$n, mean = d$mean, sd = d$sd, median = d$median, min = d$min, max = d$max,
+                     range = d$range, skew = d$skew, kurtosis = d$kurtosis, se = d$se),
+  frequencies = freq))
+
+cat("done\n")

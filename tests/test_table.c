@@ -1,0 +1,403 @@
+/*
+ * test_table.c — column tables (engine/table.c): every HDF5 storage type,
+ * missing values, categories, string columns, the layout errors, block
+ * boundaries, thread-safe parallel reads, and the in-memory backend.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h5fixture.h"
+#include "table.h"
+
+#define FILE_TYPES CX_BINARY_DIR "/test_table_types.h5"
+#define FILE_BAD CX_BINARY_DIR "/test_table_bad.h5"
+#define FILE_BIG CX_BINARY_DIR "/test_table_big.h5"
+
+/* ---------- every storage type converts exactly ---------- */
+
+static void write_types_file(void)
+{
+    hid_t f = fx_create(FILE_TYPES);
+    assert_true(f >= 0);
+    hid_t g = fx_group(f, "/t", 1);
+    uint8_t u8[4] = {0, 1, 200, 255};
+    int8_t i8[4] = {-128, -1, 0, 127};
+    uint16_t u16[4] = {0, 7, 40000, 65535};
+    int16_t i16[4] = {-32768, -5, 5, 32767};
+    uint32_t u32[4] = {0, 1, 3000000000u, 4294967295u};
+    int32_t i32[4] = {-2147483647 - 1, -9, 9, 2147483647};
+    uint64_t u64[4] = {0, 1, 1ull << 40, 1ull << 53};
+    int64_t i64[4] = {-(1ll << 53), -1, 1, 1ll << 53};
+    float f32[4] = {-1.5f, 0.25f, NAN, 3e38f};
+    double f64[4] = {-1e300, 0.1, NAN, 1e300};
+    assert_int_equal(fx_column(g, "u8", H5T_STD_U8LE, H5T_NATIVE_UINT8, u8, 4, 0), 0);
+    assert_int_equal(fx_column(g, "i8", H5T_STD_I8LE, H5T_NATIVE_INT8, i8, 4, 0), 0);
+    assert_int_equal(fx_column(g, "u16", H5T_STD_U16BE, H5T_NATIVE_UINT16, u16, 4, 2), 0);
+    assert_int_equal(fx_column(g, "i16", H5T_STD_I16LE, H5T_NATIVE_INT16, i16, 4, 0), 0);
+    assert_int_equal(fx_column(g, "u32", H5T_STD_U32LE, H5T_NATIVE_UINT32, u32, 4, 0), 0);
+    assert_int_equal(fx_column(g, "i32", H5T_STD_I32BE, H5T_NATIVE_INT32, i32, 4, 3), 0);
+    assert_int_equal(fx_column(g, "u64", H5T_STD_U64LE, H5T_NATIVE_UINT64, u64, 4, 0), 0);
+    assert_int_equal(fx_column(g, "i64", H5T_STD_I64LE, H5T_NATIVE_INT64, i64, 4, 0), 0);
+    assert_int_equal(fx_column(g, "f32", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, f32, 4, 0), 0);
+    assert_int_equal(fx_column(g, "f64", H5T_IEEE_F64BE, H5T_NATIVE_DOUBLE, f64, 4, 0), 0);
+    /* Likert item with 255 = missing; int16 with -99 = missing */
+    uint8_t lik[4] = {1, 255, 7, 4};
+    int16_t neg[4] = {-99, 3, -99, 2};
+    assert_int_equal(fx_column(g, "likert", H5T_STD_U8LE, H5T_NATIVE_UINT8, lik, 4, 0), 0);
+    assert_int_equal(fx_attr_number(g, "likert", "missing_value", H5T_STD_U8LE, 255), 0);
+    assert_int_equal(fx_column(g, "neg", H5T_STD_I16LE, H5T_NATIVE_INT16, neg, 4, 0), 0);
+    assert_int_equal(fx_attr_number(g, "neg", "missing_value", H5T_NATIVE_DOUBLE, -99), 0);
+    /* categoricals: variable-length and fixed-length labels */
+    uint8_t seg[4] = {2, 0, 1, 2};
+    const char *seg_labels[3] = {"a", "bb", "ccc"};
+    int16_t firm[4] = {1, 1, 0, -1};
+    const char *firm_labels[2] = {"Acme", "Zeta Corp"};
+    assert_int_equal(fx_column(g, "segment", H5T_STD_U8LE, H5T_NATIVE_UINT8, seg, 4, 0), 0);
+    assert_int_equal(fx_attr_strings(g, "segment", "categories", seg_labels, 3, 1), 0);
+    assert_int_equal(fx_column(g, "firm", H5T_STD_I16LE, H5T_NATIVE_INT16, firm, 4, 0), 0);
+    assert_int_equal(fx_attr_strings(g, "firm", "categories", firm_labels, 2, 0), 0);
+    assert_int_equal(fx_attr_number(g, "firm", "missing_value", H5T_STD_I16LE, -1), 0);
+    const char *text[4] = {"x", "y", "z", "w"};
+    assert_int_equal(fx_string_column(g, "lhs", text, 4), 0);
+    /* a sub-group is not a column */
+    hid_t sub = fx_group(g, "nested", 0);
+    H5Gclose(sub);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+static double col_value(cx_table *t, const char *name, size_t row)
+{
+    int c = cx_table_find(t, name);
+    assert_true(c >= 0);
+    double out[4];
+    cx_error err;
+    assert_int_equal(cx_table_read_block(t, &c, 1, 0, 4, out, 4, &err), CX_OK);
+    return out[row];
+}
+
+static void test_every_type(void **state)
+{
+    (void) state;
+    write_types_file();
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_TYPES, "/t", &err);
+    assert_non_null(t);
+    assert_int_equal(cx_table_nrows(t), 4);
+    assert_int_equal(cx_table_ncols(t), 15);
+    assert_string_equal(cx_table_label(t), FILE_TYPES ":/t");
+    /* creation order is kept */
+    assert_string_equal(cx_table_column(t, 0)->name, "u8");
+    assert_string_equal(cx_table_column(t, 9)->name, "f64");
+    assert_null(cx_table_column(t, 15));
+    assert_int_equal(cx_table_find(t, "nested"), -1);
+
+    assert_true(col_value(t, "u8", 2) == 200 && col_value(t, "u8", 3) == 255);
+    assert_true(col_value(t, "i8", 0) == -128 && col_value(t, "i8", 3) == 127);
+    assert_true(col_value(t, "u16", 2) == 40000 && col_value(t, "u16", 3) == 65535);
+    assert_true(col_value(t, "i16", 0) == -32768 && col_value(t, "i16", 1) == -5);
+    assert_true(col_value(t, "u32", 2) == 3000000000.0 && col_value(t, "u32", 3) == 4294967295.0);
+    assert_true(col_value(t, "i32", 0) == -2147483648.0 && col_value(t, "i32", 3) == 2147483647);
+    assert_true(col_value(t, "u64", 2) == 1099511627776.0 &&
+                col_value(t, "u64", 3) == 9007199254740992.0);
+    assert_true(col_value(t, "i64", 0) == -9007199254740992.0 && col_value(t, "i64", 1) == -1);
+    assert_true(col_value(t, "f32", 0) == -1.5 && col_value(t, "f32", 1) == 0.25);
+    assert_true(isnan(col_value(t, "f32", 2)) && col_value(t, "f32", 3) == (double) 3e38f);
+    assert_true(col_value(t, "f64", 1) == 0.1 && isnan(col_value(t, "f64", 2)));
+
+    const cx_column_info *u8 = cx_table_column(t, (size_t) cx_table_find(t, "u8"));
+    assert_int_equal(u8->kind, CX_COL_INT);
+    assert_true(u8->is_unsigned);
+    assert_int_equal(u8->bytes, 1);
+    assert_false(u8->has_missing_value);
+    const cx_column_info *i32 = cx_table_column(t, (size_t) cx_table_find(t, "i32"));
+    assert_false(i32->is_unsigned);
+    assert_int_equal(i32->bytes, 4);
+    assert_int_equal(cx_table_column(t, (size_t) cx_table_find(t, "f32"))->kind, CX_COL_FLOAT);
+    cx_table_close(t);
+}
+
+static void test_missing_and_categories(void **state)
+{
+    (void) state;
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_TYPES, "/t", &err);
+    assert_non_null(t);
+    const cx_column_info *lik = cx_table_column(t, (size_t) cx_table_find(t, "likert"));
+    assert_true(lik->has_missing_value);
+    assert_true(lik->missing_value == 255);
+    assert_true(col_value(t, "likert", 0) == 1 && isnan(col_value(t, "likert", 1)));
+    assert_true(col_value(t, "likert", 2) == 7);
+    assert_true(isnan(col_value(t, "neg", 0)) && col_value(t, "neg", 1) == 3);
+    assert_true(isnan(col_value(t, "neg", 2)));
+
+    const cx_column_info *seg = cx_table_column(t, (size_t) cx_table_find(t, "segment"));
+    assert_int_equal(seg->kind, CX_COL_CATEGORICAL);
+    assert_int_equal(seg->n_categories, 3);
+    assert_string_equal(seg->categories[1], "bb");
+    assert_string_equal(seg->categories[2], "ccc");
+    assert_true(col_value(t, "segment", 0) == 2 && col_value(t, "segment", 1) == 0);
+    const cx_column_info *firm = cx_table_column(t, (size_t) cx_table_find(t, "firm"));
+    assert_int_equal(firm->kind, CX_COL_CATEGORICAL);
+    assert_int_equal(firm->n_categories, 2);
+    assert_string_equal(firm->categories[0], "Acme");
+    assert_string_equal(firm->categories[1], "Zeta Corp");
+    assert_true(isnan(col_value(t, "firm", 3)));
+    cx_table_close(t);
+}
+
+static void test_string_column_is_not_numeric(void **state)
+{
+    (void) state;
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_TYPES, "/t", &err);
+    assert_non_null(t);
+    int c = cx_table_find(t, "lhs");
+    assert_int_equal(cx_table_column(t, (size_t) c)->kind, CX_COL_STRING);
+    double out[4];
+    assert_int_equal(cx_table_read_block(t, &c, 1, 0, 4, out, 4, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "'lhs'"));
+    assert_non_null(strstr(err.msg, "strings"));
+    /* out-of-range requests */
+    c = 0;
+    assert_int_equal(cx_table_read_block(t, &c, 1, 2, 3, out, 4, &err), CX_EUSAGE);
+    assert_int_equal(cx_table_read_block(t, &c, 1, 0, 4, out, 3, &err), CX_EUSAGE);
+    c = 99;
+    assert_int_equal(cx_table_read_block(t, &c, 1, 0, 4, out, 4, &err), CX_EUSAGE);
+    cx_table_close(t);
+}
+
+/* ---------- layouts that must be rejected, with the column named ---------- */
+
+static void write_bad_file(void)
+{
+    hid_t f = fx_create(FILE_BAD);
+    double x[5] = {1, 2, 3, 4, 5};
+    uint8_t codes[3] = {0, 3, 1};
+    const char *labels[2] = {"no", "yes"};
+    hid_t g = fx_group(f, "/unequal", 0);
+    fx_column(g, "a", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, 5, 0);
+    fx_column(g, "b", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, 4, 0);
+    H5Gclose(g);
+    g = fx_group(f, "/matrix", 0);
+    fx_column(g, "a", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, 2, 0);
+    fx_matrix(g, "m", x, 2, 2);
+    H5Gclose(g);
+    g = fx_group(f, "/badcodes", 0);
+    fx_column(g, "yn", H5T_STD_U8LE, H5T_NATIVE_UINT8, codes, 3, 0);
+    fx_attr_strings(g, "yn", "categories", labels, 2, 1);
+    H5Gclose(g);
+    g = fx_group(f, "/floatcat", 0);
+    fx_column(g, "x", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, 2, 0);
+    fx_attr_strings(g, "x", "categories", labels, 2, 1);
+    H5Gclose(g);
+    g = fx_group(f, "/compound", 0);
+    hid_t ct = H5Tcreate(H5T_COMPOUND, sizeof(double));
+    H5Tinsert(ct, "v", 0, H5T_NATIVE_DOUBLE);
+    fx_column(g, "pair", ct, ct, x, 3, 0);
+    H5Tclose(ct);
+    H5Gclose(g);
+    g = fx_group(f, "/empty", 0);
+    H5Gclose(g);
+    fx_column(f, "/justdata", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, 5, 0);
+    H5Fclose(f);
+}
+
+static void expect_open_error(const char *group, int code, const char *needle1,
+                              const char *needle2)
+{
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_BAD, group, &err);
+    assert_null(t);
+    assert_int_equal(err.code, code);
+    assert_non_null(strstr(err.msg, needle1));
+    if (needle2 && !strstr(err.msg, needle2))
+        fail_msg("'%s' not in '%s'", needle2, err.msg);
+}
+
+static void test_layout_errors(void **state)
+{
+    (void) state;
+    write_bad_file();
+    expect_open_error("/unequal", CX_EUSAGE, "column 'b' has 4 rows", "test_table_bad.h5");
+    expect_open_error("/matrix", CX_EUSAGE, "column 'm' has 2 dimensions", "/matrix");
+    expect_open_error("/floatcat", CX_EUSAGE, "'x'", "integer codes");
+    expect_open_error("/compound", CX_EUSAGE, "'pair'", "unsupported HDF5 type");
+    expect_open_error("/empty", CX_EUSAGE, "no datasets", NULL);
+    expect_open_error("/nope", CX_EIO, "no table", "/nope");
+    expect_open_error("/justdata", CX_EIO, "no table", NULL);
+
+    cx_error err = {0};
+    assert_null(cx_table_open(CX_BINARY_DIR "/does_not_exist.h5", "/t", &err));
+    assert_int_equal(err.code, CX_EIO);
+    assert_non_null(strstr(err.msg, "does_not_exist.h5"));
+    assert_null(cx_table_open(CX_SOURCE_DIR "/CMakeLists.txt", "/t", &err));
+    assert_int_equal(err.code, CX_EIO);
+    assert_non_null(strstr(err.msg, "not an HDF5 file"));
+
+    /* a code outside the categories is caught when read, with its row */
+    cx_table *t = cx_table_open(FILE_BAD, "/badcodes", &err);
+    assert_non_null(t);
+    int c = 0;
+    double out[3];
+    assert_int_equal(cx_table_read_block(t, &c, 1, 0, 3, out, 3, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "'yn', row 2: code 3"));
+    assert_int_equal(cx_table_read_block(t, &c, 1, 2, 1, out, 1, &err), CX_OK);
+    assert_true(out[0] == 1);
+    cx_table_close(t);
+}
+
+/* ---------- block boundaries and parallel reads ---------- */
+
+static double big_value(size_t row, size_t col)
+{
+    return (double) ((row * 7 + col * 13) % 7 + 1);
+}
+
+static void write_big(size_t n, const char *group, size_t chunk)
+{
+    hid_t f = access(FILE_BIG, F_OK) == 0 ? H5Fopen(FILE_BIG, H5F_ACC_RDWR, H5P_DEFAULT)
+                                          : fx_create(FILE_BIG);
+    hid_t g = fx_group(f, group, 1);
+    uint8_t *u = malloc(n + 1);
+    double *d = malloc((n + 1) * sizeof *d);
+    for (size_t i = 0; i < n; i++) {
+        u[i] = (uint8_t) big_value(i, 0);
+        d[i] = big_value(i, 1) + 0.5;
+    }
+    assert_int_equal(fx_column(g, "item", H5T_STD_U8LE, H5T_NATIVE_UINT8, u, n, chunk), 0);
+    assert_int_equal(fx_column(g, "score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, d, n, chunk), 0);
+    free(u);
+    free(d);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+static void check_blocks(const char *group, size_t n)
+{
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_BIG, group, &err);
+    assert_non_null(t);
+    assert_int_equal(cx_table_nrows(t), n);
+    int cols[2] = {0, 1};
+    double *out = malloc(2 * CX_BLOCK_ROWS * sizeof *out);
+    size_t seen = 0;
+    for (size_t r0 = 0; r0 < n; r0 += CX_BLOCK_ROWS) {
+        size_t m = n - r0 < CX_BLOCK_ROWS ? n - r0 : CX_BLOCK_ROWS;
+        assert_int_equal(cx_table_read_block(t, cols, 2, r0, m, out, CX_BLOCK_ROWS, &err), CX_OK);
+        for (size_t i = 0; i < m; i++) {
+            assert_true(out[i] == big_value(r0 + i, 0));
+            assert_true(out[CX_BLOCK_ROWS + i] == big_value(r0 + i, 1) + 0.5);
+        }
+        seen += m;
+    }
+    assert_int_equal(seen, n);
+    free(out);
+    cx_table_close(t);
+}
+
+static void test_block_boundaries(void **state)
+{
+    (void) state;
+    remove(FILE_BIG);
+    size_t n = 2 * CX_BLOCK_ROWS + 17;
+    write_big(n, "/big", 10000);
+    write_big(n, "/contig", 0);
+    write_big(1, "/one", 0);
+    write_big(0, "/zero", 0);
+    write_big(CX_BLOCK_ROWS, "/exact", 4096);
+    check_blocks("/big", n);
+    check_blocks("/contig", n);
+    check_blocks("/one", 1);
+    check_blocks("/zero", 0);
+    check_blocks("/exact", CX_BLOCK_ROWS);
+}
+
+static void test_parallel_reads(void **state)
+{
+    (void) state;
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_BIG, "/big", &err);
+    assert_non_null(t);
+    size_t n = cx_table_nrows(t), nblocks = (n + 999) / 1000;
+    double *par = malloc(2 * n * sizeof *par), *seq = malloc(2 * n * sizeof *seq);
+    int cols[2] = {1, 0};
+    assert_int_equal(cx_table_read_block(t, cols, 2, 0, n, seq, n, &err), CX_OK);
+    int failures = 0;
+#pragma omp parallel for schedule(dynamic) reduction(+ : failures)
+    for (size_t b = 0; b < nblocks; b++) {
+        size_t r0 = b * 1000, m = n - r0 < 1000 ? n - r0 : 1000;
+        double buf[2 * 1000];
+        cx_error e;
+        if (cx_table_read_block(t, cols, 2, r0, m, buf, 1000, &e) != CX_OK) {
+            failures++;
+            continue;
+        }
+        memcpy(par + r0, buf, m * sizeof *buf);
+        memcpy(par + n + r0, buf + 1000, m * sizeof *buf);
+    }
+    assert_int_equal(failures, 0);
+    assert_memory_equal(par, seq, 2 * n * sizeof *par);
+    assert_true(seq[0] == big_value(0, 1) + 0.5 && seq[n] == big_value(0, 0));
+    free(par);
+    free(seq);
+    cx_table_close(t);
+}
+
+/* ---------- in-memory tables ---------- */
+
+static void test_memory_table(void **state)
+{
+    (void) state;
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("@job/nps", 3, &err);
+    assert_non_null(t);
+    double x[3] = {1.5, NAN, -2}, codes[3] = {1, 0, 1};
+    char *labels[2] = {"promoter", "detractor"};
+    assert_int_equal(cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err), CX_OK);
+    assert_int_equal(
+        cx_table_memory_add_column(t, "kind", CX_COL_CATEGORICAL, codes, labels, 2, &err), CX_OK);
+    x[0] = 99; /* the table copied its data */
+    assert_int_equal(cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err),
+                     CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "duplicate column 'x'"));
+    assert_int_equal(cx_table_memory_add_column(t, "s", CX_COL_STRING, x, NULL, 0, &err),
+                     CX_EUSAGE);
+    assert_int_equal(cx_table_ncols(t), 2);
+    assert_string_equal(cx_table_label(t), "@job/nps");
+    assert_string_equal(cx_table_column(t, 1)->categories[1], "detractor");
+    int cols[2] = {1, 0};
+    double out[2 * 4];
+    assert_int_equal(cx_table_read_block(t, cols, 2, 1, 2, out, 4, &err), CX_OK);
+    assert_true(out[0] == 0 && out[1] == 1);
+    assert_true(isnan(out[4]) && out[5] == -2);
+    cx_table_close(t);
+
+    cx_table *empty = cx_table_memory_alloc("@empty", 0, &err);
+    assert_int_equal(cx_table_memory_add_column(empty, "x", CX_COL_FLOAT, NULL, NULL, 0, &err),
+                     CX_OK);
+    assert_int_equal(cx_table_read_block(empty, cols + 1, 1, 0, 0, out, 0, &err), CX_OK);
+    cx_table_close(empty);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_type),
+        cmocka_unit_test(test_missing_and_categories),
+        cmocka_unit_test(test_string_column_is_not_numeric),
+        cmocka_unit_test(test_layout_errors),
+        cmocka_unit_test(test_block_boundaries),
+        cmocka_unit_test(test_parallel_reads),
+        cmocka_unit_test(test_memory_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
