@@ -30,21 +30,31 @@ cx_filter *cx_filter_parse(const char *text, const cx_table *t, cx_error *err);
 void cx_filter_free(cx_filter *f);
 
 typedef struct cx_view {
-    cx_table *table;          /* not owned                                   */
-    const cx_filter *where;   /* NULL = all rows; not owned                  */
-    size_t n_group_cols;      /* 0 = one group                               */
+    cx_table *table;        /* not owned                                   */
+    const cx_filter *where; /* NULL = all rows; not owned                  */
+    size_t n_group_cols;    /* 0 = one group                               */
     int group_cols[CX_MAX_GROUP_COLS];
-    size_t n_levels;          /* number of distinct group tuples (>= 1)      */
-    double *level_values;     /* n_levels x n_group_cols, row-major, owned   */
-    long only_level;          /* -1: all rows; else only this level's rows   */
+    size_t n_levels;      /* number of distinct group tuples (>= 1)      */
+    double *level_values; /* n_levels x n_group_cols, row-major, owned   */
+    long only_level;      /* -1: all rows; else the level this view was
+                             restricted to (for messages)              */
+    /* Rows must also match these values (set by cx_view_restrict_level, so
+     * a restricted view can be grouped again, e.g. by a CFA's `group`). */
+    size_t n_restrict;
+    int restrict_cols[CX_MAX_GROUP_COLS];
+    double restrict_values[CX_MAX_GROUP_COLS];
 } cx_view;
 
 /* A view of all rows of `t`, one group. */
 void cx_view_init(cx_view *v, cx_table *t, const cx_filter *where);
 /* Define groups by columns; one pass over those columns (and the filter's). */
 int cx_view_set_groups(cx_view *v, const int *cols, size_t ncols, cx_error *err);
-/* A copy of `v` that delivers only the rows of level `level` (shares level
- * values: free only the original). */
+/* A view that delivers only the rows of level `level` of `v`: it has no
+ * groups of its own (n_levels == 1, every row level 0) and owns nothing,
+ * so it may be grouped again with cx_view_set_groups (on a copy) and needs
+ * no cx_view_free unless it was grouped.  Models that group a job's view
+ * themselves copy it first: `cx_view g = *job->view;` then set_groups on g
+ * and cx_view_free(&g). */
 cx_view cx_view_restrict_level(const cx_view *v, size_t level);
 void cx_view_free(cx_view *v);
 
@@ -55,7 +65,7 @@ void cx_view_free(cx_view *v);
  * columns are missing, are skipped. */
 typedef struct cx_view_iter {
     const cx_view *view;
-    size_t next_row;          /* next table row to read                     */
+    size_t next_row; /* next table row to read                     */
     /* private scratch */
     int *read_cols;
     size_t n_read_cols;
@@ -74,8 +84,8 @@ void cx_view_iter_end(cx_view_iter *it);
  * CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) doubles. */
 size_t cx_view_n_blocks(const cx_view *v);
 size_t cx_view_scratch_cols(const cx_view *v, size_t ncols);
-long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols,
-                        double *out, size_t *level_of_row, double *scratch, cx_error *err);
+long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols, double *out,
+                        size_t *level_of_row, double *scratch, cx_error *err);
 
 /* Load every filtered row of `cols` into memory: *out is n x ncols,
  * column-major (ld = n), *levels (optional) the level of each row.  For

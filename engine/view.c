@@ -1,0 +1,425 @@
+/*
+ * view.c — the rows of a table that a job sees (see view.h).
+ *
+ * Everything goes through one routine, view_read_block(): read one block
+ * of table rows for the requested columns plus whatever the filter, the
+ * level restriction and the grouping need, in one cx_table_read_block
+ * call, then keep the rows that pass and give each its group level.
+ * Levels are the distinct tuples of the grouping columns, sorted, found
+ * by one scan in cx_view_set_groups and looked up by binary search.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "filter_eval.h"
+#include "view.h"
+
+void cx_view_init(cx_view *v, cx_table *t, const cx_filter *where)
+{
+    memset(v, 0, sizeof *v);
+    v->table = t;
+    v->where = where;
+    v->n_levels = 1;
+    v->only_level = -1;
+}
+
+void cx_view_free(cx_view *v)
+{
+    free(v->level_values);
+    v->level_values = NULL;
+    v->n_group_cols = 0;
+    v->n_levels = 1;
+}
+
+size_t cx_view_n_blocks(const cx_view *v)
+{
+    size_t n = cx_table_nrows(v->table);
+    return (n + CX_BLOCK_ROWS - 1) / CX_BLOCK_ROWS;
+}
+
+size_t cx_view_scratch_cols(const cx_view *v, size_t ncols)
+{
+    size_t filter_cols = v->where ? filter_n_columns(v->where) : 0;
+    return ncols + filter_cols + v->n_group_cols + v->n_restrict;
+}
+
+/* Lexicographic order of two level tuples. */
+static int compare_tuples(const double *a, const double *b, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        if (a[j] < b[j])
+            return -1;
+        if (a[j] > b[j])
+            return 1;
+    }
+    return 0;
+}
+
+/* Index of `tuple` among the sorted levels, or where it would go (as a
+ * negative number -(pos+1)) when absent. */
+static long find_level(const double *levels, size_t n_levels, size_t k, const double *tuple)
+{
+    size_t lo = 0, hi = n_levels;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = compare_tuples(levels + mid * k, tuple, k);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+/* Where each part of the read sits among the scratch columns. */
+typedef struct read_plan {
+    int *cols; /* table columns to read, in scratch order */
+    size_t n_cols;
+    size_t filter_at, group_at, restrict_at;
+    size_t n_filter;
+} read_plan;
+
+static int plan_read(const cx_view *v, const int *cols, size_t ncols, size_t n_group_cols,
+                     read_plan *plan, cx_error *err)
+{
+    plan->n_filter = v->where ? filter_n_columns(v->where) : 0;
+    plan->n_cols = ncols + plan->n_filter + n_group_cols + v->n_restrict;
+    plan->cols = cx_calloc(plan->n_cols ? plan->n_cols : 1, sizeof *plan->cols, err);
+    if (!plan->cols)
+        return CX_ENOMEM;
+    size_t at = 0;
+    for (size_t j = 0; j < ncols; j++)
+        plan->cols[at++] = cols[j];
+    plan->filter_at = at;
+    for (size_t j = 0; j < plan->n_filter; j++)
+        plan->cols[at++] = filter_column(v->where, j);
+    plan->group_at = at;
+    for (size_t j = 0; j < n_group_cols; j++)
+        plan->cols[at++] = v->group_cols[j];
+    plan->restrict_at = at;
+    for (size_t j = 0; j < v->n_restrict; j++)
+        plan->cols[at++] = v->restrict_cols[j];
+    return CX_OK;
+}
+
+/* Does row i (of a scratch block) pass the restriction and the filter? */
+static int row_passes(const cx_view *v, const read_plan *plan, const double *scratch, size_t i,
+                      double *filter_values)
+{
+    for (size_t j = 0; j < v->n_restrict; j++)
+        if (scratch[(plan->restrict_at + j) * CX_BLOCK_ROWS + i] != v->restrict_values[j])
+            return 0;
+    if (!v->where)
+        return 1;
+    for (size_t j = 0; j < plan->n_filter; j++)
+        filter_values[j] = scratch[(plan->filter_at + j) * CX_BLOCK_ROWS + i];
+    return filter_matches(v->where, filter_values);
+}
+
+/* The level of row i, or -1 when its group values are missing (or, while
+ * levels are being discovered, when it is not yet known). */
+static long row_level(const cx_view *v, const read_plan *plan, const double *scratch, size_t i)
+{
+    if (v->n_group_cols == 0)
+        return 0;
+    double tuple[CX_MAX_GROUP_COLS];
+    for (size_t j = 0; j < v->n_group_cols; j++) {
+        tuple[j] = scratch[(plan->group_at + j) * CX_BLOCK_ROWS + i];
+        if (isnan(tuple[j]))
+            return -1;
+    }
+    long l = find_level(v->level_values, v->n_levels, v->n_group_cols, tuple);
+    return l >= 0 ? l : -1;
+}
+
+/* Read block `block` and keep the rows that pass; the heart of the view. */
+static long view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols,
+                            double *out, size_t *level_of_row, double *scratch, cx_error *err)
+{
+    size_t nrows = cx_table_nrows(v->table);
+    size_t row0 = block * CX_BLOCK_ROWS;
+    if (row0 >= nrows)
+        return 0;
+    size_t n = nrows - row0 < CX_BLOCK_ROWS ? nrows - row0 : CX_BLOCK_ROWS;
+    read_plan plan;
+    if (plan_read(v, cols, ncols, v->n_group_cols, &plan, err))
+        return -1;
+    double filter_values[64];
+    double *fv = plan.n_filter > 64 ? malloc(plan.n_filter * sizeof *fv) : filter_values;
+    long kept = -1;
+    if (fv && cx_table_read_block(v->table, plan.cols, plan.n_cols, row0, n, scratch, CX_BLOCK_ROWS,
+                                  err) == CX_OK) {
+        kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!row_passes(v, &plan, scratch, i, fv))
+                continue;
+            long level = row_level(v, &plan, scratch, i);
+            if (level < 0)
+                continue;
+            for (size_t j = 0; j < ncols; j++)
+                out[j * CX_BLOCK_ROWS + (size_t)kept] = scratch[j * CX_BLOCK_ROWS + i];
+            if (level_of_row)
+                level_of_row[kept] = (size_t)level;
+            kept++;
+        }
+    } else if (!fv) {
+        cx_error_set(err, CX_ENOMEM, "out of memory");
+    }
+    if (fv != filter_values)
+        free(fv);
+    free(plan.cols);
+    return kept;
+}
+
+long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols, double *out,
+                        size_t *level_of_row, double *scratch, cx_error *err)
+{
+    return view_read_block(v, block, cols, ncols, out, level_of_row, scratch, err);
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+typedef struct level_set {
+    double *values; /* n x k, sorted */
+    size_t n, capacity, k;
+} level_set;
+
+static int level_set_add(level_set *s, const double *tuple, cx_error *err)
+{
+    long at = find_level(s->values, s->n, s->k, tuple);
+    if (at >= 0)
+        return CX_OK;
+    size_t pos = (size_t)(-at - 1);
+    if (s->n == s->capacity) {
+        size_t cap = s->capacity ? 2 * s->capacity : 16;
+        double *grown = realloc(s->values, cap * s->k * sizeof *grown);
+        if (!grown)
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
+        s->values = grown;
+        s->capacity = cap;
+    }
+    memmove(s->values + (pos + 1) * s->k, s->values + pos * s->k,
+            (s->n - pos) * s->k * sizeof *s->values);
+    memcpy(s->values + pos * s->k, tuple, s->k * sizeof *tuple);
+    s->n++;
+    return CX_OK;
+}
+
+/* Collect the distinct tuples of the grouping columns over the view's rows. */
+static int collect_levels(const cx_view *v, const int *cols, size_t k, level_set *set,
+                          cx_error *err)
+{
+    cx_view plain = *v; /* rows of v, not yet grouped */
+    plain.n_group_cols = 0;
+    plain.n_levels = 1;
+    double *out = malloc(CX_BLOCK_ROWS * k * sizeof *out);
+    double *scratch = malloc(CX_BLOCK_ROWS * cx_view_scratch_cols(&plain, k) * sizeof *scratch);
+    int rc = out && scratch ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
+    double last[CX_MAX_GROUP_COLS];
+    int have_last = 0;
+    for (size_t b = 0; rc == CX_OK && b < cx_view_n_blocks(&plain); b++) {
+        long n = view_read_block(&plain, b, cols, k, out, NULL, scratch, err);
+        if (n < 0)
+            rc = err->code ? err->code : CX_EIO;
+        for (long i = 0; rc == CX_OK && i < n; i++) {
+            double tuple[CX_MAX_GROUP_COLS];
+            int missing = 0;
+            for (size_t j = 0; j < k; j++) {
+                tuple[j] = out[j * CX_BLOCK_ROWS + (size_t)i];
+                missing |= isnan(tuple[j]);
+            }
+            if (missing || (have_last && compare_tuples(tuple, last, k) == 0))
+                continue; /* consecutive rows usually share their group */
+            memcpy(last, tuple, sizeof tuple);
+            have_last = 1;
+            rc = level_set_add(set, tuple, err);
+        }
+    }
+    free(out);
+    free(scratch);
+    return rc;
+}
+
+int cx_view_set_groups(cx_view *v, const int *cols, size_t ncols, cx_error *err)
+{
+    if (ncols > CX_MAX_GROUP_COLS)
+        return cx_error_set(err, CX_EUSAGE, "at most %d grouping columns, got %zu",
+                            CX_MAX_GROUP_COLS, ncols);
+    level_set set = {.k = ncols};
+    int rc = ncols ? collect_levels(v, cols, ncols, &set, err) : CX_OK;
+    if (rc) {
+        free(set.values);
+        return rc;
+    }
+    /* Not freed: the view may be a copy sharing its original's levels. */
+    v->level_values = set.values;
+    v->n_group_cols = ncols;
+    memcpy(v->group_cols, cols, ncols * sizeof *cols);
+    v->n_levels = ncols ? set.n : 1;
+    return CX_OK;
+}
+
+cx_view cx_view_restrict_level(const cx_view *v, size_t level)
+{
+    cx_view r = *v;
+    for (size_t j = 0; j < v->n_group_cols && r.n_restrict < CX_MAX_GROUP_COLS; j++) {
+        r.restrict_cols[r.n_restrict] = v->group_cols[j];
+        r.restrict_values[r.n_restrict] = v->level_values[level * v->n_group_cols + j];
+        r.n_restrict++;
+    }
+    r.n_group_cols = 0;
+    r.n_levels = 1;
+    r.level_values = NULL;
+    r.only_level = (long)level;
+    return r;
+}
+
+/* ---- sequential iteration ---------------------------------------------------- */
+
+int cx_view_iter_begin(cx_view_iter *it, const cx_view *v, const int *cols, size_t ncols,
+                       cx_error *err)
+{
+    memset(it, 0, sizeof *it);
+    it->view = v;
+    it->read_cols = cx_calloc(ncols ? ncols : 1, sizeof *it->read_cols, err);
+    it->scratch = malloc(CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) * sizeof *it->scratch);
+    if (!it->read_cols || !it->scratch) {
+        cx_view_iter_end(it);
+        return cx_error_set(err, CX_ENOMEM, "out of memory");
+    }
+    memcpy(it->read_cols, cols, ncols * sizeof *cols);
+    it->n_read_cols = ncols;
+    return CX_OK;
+}
+
+long cx_view_iter_next(cx_view_iter *it, double *out, size_t *level_of_row, cx_error *err)
+{
+    size_t n_blocks = cx_view_n_blocks(it->view);
+    while (it->next_row < n_blocks) {
+        long n = view_read_block(it->view, it->next_row++, it->read_cols, it->n_read_cols, out,
+                                 level_of_row, it->scratch, err);
+        if (n != 0)
+            return n;
+    }
+    return 0;
+}
+
+void cx_view_iter_end(cx_view_iter *it)
+{
+    free(it->read_cols);
+    free(it->scratch);
+    it->read_cols = NULL;
+    it->scratch = NULL;
+}
+
+/* ---- whole-view loading ------------------------------------------------------ */
+
+static int grow_loaded(double **data, size_t **levels, size_t ncols, size_t *capacity, size_t need,
+                       cx_error *err)
+{
+    if (need <= *capacity)
+        return CX_OK;
+    size_t cap = *capacity ? *capacity : CX_BLOCK_ROWS;
+    while (cap < need)
+        cap *= 2;
+    double *d = realloc(*data, cap * (ncols ? ncols : 1) * sizeof *d);
+    if (!d)
+        return cx_error_set(err, CX_ENOMEM, "out of memory loading %zu rows", need);
+    *data = d;
+    if (levels) {
+        size_t *l = realloc(*levels, cap * sizeof *l);
+        if (!l)
+            return cx_error_set(err, CX_ENOMEM, "out of memory loading %zu rows", need);
+        *levels = l;
+    }
+    /* Columns are stored with ld = capacity: move them to their new place,
+     * last first so nothing is overwritten before it moves. */
+    for (size_t j = ncols; j-- > 1;)
+        memmove(d + j * cap, d + j * *capacity, *capacity * sizeof *d);
+    *capacity = cap;
+    return CX_OK;
+}
+
+int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, size_t *n,
+                 size_t **levels, cx_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (levels)
+        *levels = NULL;
+    cx_view_iter it;
+    if (cx_view_iter_begin(&it, v, cols, ncols, err))
+        return err->code;
+    double *block = malloc(CX_BLOCK_ROWS * (ncols ? ncols : 1) * sizeof *block);
+    size_t *block_levels = malloc(CX_BLOCK_ROWS * sizeof *block_levels);
+    double *data = NULL;
+    size_t *lv = NULL, capacity = 0, rows = 0;
+    int rc = block && block_levels ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
+    long got;
+    while (rc == CX_OK && (got = cx_view_iter_next(&it, block, block_levels, err)) > 0) {
+        rc = grow_loaded(&data, levels ? &lv : NULL, ncols, &capacity, rows + (size_t)got, err);
+        for (size_t j = 0; rc == CX_OK && j < ncols; j++)
+            memcpy(data + j * capacity + rows, block + j * CX_BLOCK_ROWS,
+                   (size_t)got * sizeof *data);
+        if (rc == CX_OK && levels)
+            memcpy(lv + rows, block_levels, (size_t)got * sizeof *lv);
+        rows += (size_t)got;
+    }
+    if (rc == CX_OK && got < 0)
+        rc = err->code ? err->code : CX_EIO;
+    /* Close up the columns to ld = rows, as promised. */
+    for (size_t j = 1; rc == CX_OK && j < ncols; j++)
+        memmove(data + j * rows, data + j * capacity, rows * sizeof *data);
+    cx_view_iter_end(&it);
+    free(block);
+    free(block_levels);
+    if (rc) {
+        free(data);
+        free(lv);
+        return rc;
+    }
+    *out = data;
+    *n = rows;
+    if (levels)
+        *levels = lv;
+    return CX_OK;
+}
+
+/* ---- column names ---------------------------------------------------------------- */
+
+int table_no_column(const cx_table *t, const char *name, cx_error *err)
+{
+    size_t nc = cx_table_ncols(t);
+    const char **all = malloc((nc + 1) * sizeof *all);
+    const char *hint = NULL;
+    if (all) {
+        for (size_t j = 0; j < nc; j++)
+            all[j] = cx_table_column(t, j)->name;
+        all[nc] = NULL;
+        hint = cx_did_you_mean(name, all);
+    }
+    cx_error_set(err, CX_EUSAGE, "table %s has no column '%s'%s%s%s", cx_table_label(t), name,
+                 hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    free(all);
+    return CX_EUSAGE;
+}
+
+int cx_view_columns(const cx_view *v, char *const *names, size_t n, int *cols, cx_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        cols[i] = cx_table_find(v->table, names[i]);
+        if (cols[i] >= 0) {
+            if (cx_table_column(v->table, (size_t)cols[i])->kind == CX_COL_STRING)
+                return cx_error_set(err, CX_EUSAGE,
+                                    "column '%s' of table %s holds text, not numbers", names[i],
+                                    cx_table_label(v->table));
+            continue;
+        }
+        return table_no_column(v->table, names[i], err);
+    }
+    return CX_OK;
+}
