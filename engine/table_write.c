@@ -198,6 +198,7 @@ static hid_t create_group(cx_table_writer *w, cx_error *err)
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), gcpl = H5Pcreate(H5P_GROUP_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    H5Pset_obj_track_times(gcpl, 0);
     hid_t g = H5Gcreate2(w->file, w->group_path, lcpl, gcpl, H5P_DEFAULT);
     H5Pclose(gcpl);
     H5Pclose(lcpl);
@@ -324,6 +325,7 @@ static void describe_column(writer_column *c, const cx_column_spec *s)
 static hid_t dataset_create_plist(const cx_table_writer *w, const writer_column *c)
 {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0); /* same input, same bytes: no timestamps */
     if (c->kind == CX_COL_FLOAT) {
         double nan = NAN;
         H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
