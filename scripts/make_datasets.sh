@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make_datasets.sh — regenerate the bundled data in datasets/ with cxfit:
+# the public reference datasets imported from their CSVs (table /data each;
+# the same CSVs scripts/make_refs.R reads, so R and cxfit see the same
+# numbers) and the simulated demo panel (defaults, seed 1).  The output is
+# byte-for-byte reproducible: HDF5 timestamps are not written.
+#
+# Usage: bash scripts/make_datasets.sh [DATA_DIR]
+#   DATA_DIR  the reference CSVs (default ../shared/reference/data)
+#   CXFIT     environment variable: the cxfit binary (default build/cxfit)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data_dir=${1:-../shared/reference/data}
+cxfit=${CXFIT:-./build/cxfit}
+[ -x "$cxfit" ] || { echo "make_datasets.sh: no $cxfit (build first: bash scripts/setup.sh)" >&2; exit 2; }
+
+mkdir -p datasets
+for name in HolzingerSwineford1939 PoliticalDemocracy bfi Demo.growth Grunfeld EmplUK sleepstudy housing; do
+    # import adds a table to an existing file and never replaces one: start afresh
+    rm -f "datasets/$name.h5"
+    "$cxfit" import "$data_dir/$name.csv" "datasets/$name.h5" --table /data
+done
+rm -f datasets/demo.h5
+"$cxfit" simulate datasets/demo.h5 --seed 1
+ls -l datasets/*.h5
