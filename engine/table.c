@@ -199,6 +199,7 @@ static int read_string_array(hid_t attr, const cx_table *t, const char *col,
     }
     c->n_categories = (size_t) n;
     mtype = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mtype, H5Tget_cset(ftype)); /* h5py writes UTF-8 labels */
     if (H5Tis_variable_str(ftype) > 0) {
         H5Tset_size(mtype, H5T_VARIABLE);
         char **vl = cx_calloc((size_t) n, sizeof *vl, err);

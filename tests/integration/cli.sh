@@ -16,7 +16,7 @@ expect_stderr "--firms expects a whole number" "bad count named"
 # simulate: small panel, deterministic for a seed
 expect_exit 0 "simulate" -- "$CXFIT" simulate "$WORK/a.h5" --firms 3 --waves 2 --respondents 40 --seed 5
 expect_exit 0 "simulate again, same seed" -- "$CXFIT" simulate "$WORK/b.h5" --firms 3 --waves 2 --respondents 40 --seed 5
-if [ "$(h5dump -d /responses/ltr "$WORK/a.h5" | md5sum)" = "$(h5dump -d /responses/ltr "$WORK/b.h5" | md5sum)" ]; then
+if [ "$(h5dump -d /responses/ltr "$WORK/a.h5" | tail -n +3 | md5sum)" = "$(h5dump -d /responses/ltr "$WORK/b.h5" | tail -n +3 | md5sum)" ]; then
     ok "same seed, same data"
 else
     fail "simulate is not deterministic for a seed"
