@@ -375,6 +375,10 @@ cx_filter *cx_filter_parse(const char *text, const cx_table *t, cx_error *err)
         f->root = -1;
     }
     if (f->root < 0) {
+        /* The expression may span config lines; the message must not. */
+        for (char *c = err->msg; *c; c++)
+            if (*c == '\n' || *c == '\r' || *c == '\t')
+                *c = ' ';
         cx_filter_free(f);
         return NULL;
     }

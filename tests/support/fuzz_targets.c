@@ -1,0 +1,94 @@
+/*
+ * fuzz_targets.c — see fuzz_targets.h.
+ */
+#include "fuzz_targets.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "view.h"
+
+/* The bytes as a NUL-terminated string (fuzzers hand us raw buffers). */
+static char *as_text(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (s) {
+        memcpy(s, data, size);
+        s[size] = '\0';
+    }
+    return s;
+}
+
+/* A rejection must say something, on one line. */
+static int rejected_properly(const cx_error *err)
+{
+    return err->code != CX_OK && err->msg[0] != '\0' && !strchr(err->msg, '\n') ? 1 : -1;
+}
+
+int fuzz_config(const uint8_t *data, size_t size)
+{
+    char *text = as_text(data, size);
+    if (!text)
+        return 0;
+    cx_error err = {0};
+    cx_config *c = cx_config_parse_string(text, "fuzz.ini", &err);
+    int rc = 0;
+    if (c) {
+        /* Touch what the engine reads: every job's keys. */
+        for (size_t j = 0; j < c->n_jobs; j++)
+            for (size_t k = 0; k < c->jobs[j].n_keys; k++)
+                rc |= c->jobs[j].keys[k].value == NULL ? -1 : 0;
+        cx_config_free(c);
+    } else {
+        rc = rejected_properly(&err);
+    }
+    free(text);
+    return rc;
+}
+
+/* A small table the where-expressions are parsed against and run on. */
+static cx_table *where_table(void)
+{
+    static const double wave[] = {1, 2, 3, NAN, 5};
+    static const double seg[] = {0, 1, 2, 1, 0};
+    static const double x[] = {0.5, -1, 2e9, NAN, 3};
+    char *labels[] = {"consumer", "business", "premium"};
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("fuzz:/t", 5, &err);
+    if (t && (cx_table_memory_add_column(t, "wave", CX_COL_INT, wave, NULL, 0, &err) ||
+              cx_table_memory_add_column(t, "segment", CX_COL_CATEGORICAL, seg, labels, 3, &err) ||
+              cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err))) {
+        cx_table_close(t);
+        t = NULL;
+    }
+    return t;
+}
+
+int fuzz_where(const uint8_t *data, size_t size)
+{
+    char *text = as_text(data, size);
+    cx_table *t = where_table();
+    int rc = 0;
+    if (text && t) {
+        cx_error err = {0};
+        cx_filter *f = cx_filter_parse(text, t, &err);
+        if (f) {
+            cx_view v;
+            cx_view_init(&v, t, f);
+            double *out = NULL;
+            size_t n = 0;
+            int col = 0;
+            rc = cx_view_load(&v, &col, 1, &out, &n, NULL, &err) == CX_OK && n <= 5 ? 0 : -1;
+            free(out);
+            cx_view_free(&v);
+            cx_filter_free(f);
+        } else {
+            rc = rejected_properly(&err);
+        }
+    }
+    cx_table_close(t);
+    free(text);
+    return rc;
+}
