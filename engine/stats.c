@@ -186,27 +186,47 @@ static void lw_acc_merge(lw_acc *a, const lw_acc *b, double *delta)
 
 /* Copy the complete rows (all p present, weight present) of X[r0, r0+rows)
  * into z (ld = CHUNK_ROWS) minus the shift, and their weights into wz;
- * returns the count.  The first complete row ever seen becomes the shift. */
+ * returns the count.  The first complete row ever seen becomes the shift.
+ * Works column by column (a row mask, then compacting copies) so the
+ * loops stream through memory and vectorise; `ok` holds CHUNK_ROWS flags. */
 static size_t gather_complete_rows(lw_acc *a, const double *X, size_t ld, const double *w,
-                                   size_t r0, size_t rows, double *z, double *wz)
+                                   size_t r0, size_t rows, double *z, double *wz, unsigned char *ok)
 {
-    size_t k = 0, p = a->p;
-    for (size_t i = r0; i < r0 + rows; i++) {
-        double wi = row_weight(w, i);
-        int complete = !isnan(wi);
-        for (size_t j = 0; j < p && complete; j++)
-            complete = !isnan(X[i + j * ld]);
-        if (!complete)
-            continue;
-        if (!a->has_shift) {
-            for (size_t j = 0; j < p; j++)
-                a->shift[j] = X[i + j * ld];
-            a->has_shift = 1;
-        }
-        for (size_t j = 0; j < p; j++)
-            z[k + j * CHUNK_ROWS] = X[i + j * ld] - a->shift[j];
-        wz[k++] = wi;
+    size_t p = a->p, k = 0;
+    for (size_t i = 0; i < rows; i++)
+        ok[i] = !isnan(row_weight(w, r0 + i));
+    for (size_t j = 0; j < p; j++) {
+        const double *col = X + j * ld + r0;
+        for (size_t i = 0; i < rows; i++)
+            ok[i] &= !isnan(col[i]);
     }
+    for (size_t i = 0; i < rows; i++)
+        k += ok[i];
+    if (k == 0)
+        return 0;
+    if (!a->has_shift) {
+        size_t first = 0;
+        while (!ok[first])
+            first++;
+        for (size_t j = 0; j < p; j++)
+            a->shift[j] = X[r0 + first + j * ld];
+        a->has_shift = 1;
+    }
+    for (size_t j = 0; j < p; j++) {
+        const double *col = X + j * ld + r0;
+        double *dst = z + j * CHUNK_ROWS, shift = a->shift[j];
+        if (k == rows) {
+            for (size_t i = 0; i < rows; i++)
+                dst[i] = col[i] - shift;
+        } else {
+            for (size_t i = 0, at = 0; i < rows; i++)
+                if (ok[i])
+                    dst[at++] = col[i] - shift;
+        }
+    }
+    for (size_t i = 0, at = 0; i < rows; i++)
+        if (ok[i])
+            wz[at++] = row_weight(w, r0 + i);
     return k;
 }
 
@@ -242,11 +262,11 @@ static void center_and_scale(double *z, const double *wz, size_t k, size_t p, co
     }
 }
 
-/* Scratch for lw_acc_add_rows: the chunk, its weights, mean, DSYRK output
- * and a delta vector. */
+/* Scratch for lw_acc_add_rows: the chunk, its weights, the row mask (one
+ * double's worth of room per row), mean, delta and DSYRK output. */
 static double *chunk_scratch_alloc(size_t p, cx_error *err)
 {
-    return cx_malloc((CHUNK_ROWS * (p + 1) + 2 * p + p * p + 1) * sizeof(double), err);
+    return cx_malloc((CHUNK_ROWS * (p + 2) + 2 * p + p * p + 1) * sizeof(double), err);
 }
 
 /* One chunk of k gathered rows: mean, centre, DSYRK, merge into a. */
@@ -279,10 +299,11 @@ static void lw_acc_add_rows(lw_acc *a, const double *X, size_t n, size_t ld, con
                             double *scratch)
 {
     size_t p = a->p;
-    double *z = scratch, *wz = scratch + CHUNK_ROWS * p, *tail = wz + CHUNK_ROWS;
+    double *z = scratch, *wz = scratch + CHUNK_ROWS * p, *tail = wz + 2 * CHUNK_ROWS;
+    unsigned char *ok = (unsigned char *)(wz + CHUNK_ROWS);
     for (size_t r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
         size_t rows = n - r0 < CHUNK_ROWS ? n - r0 : CHUNK_ROWS;
-        size_t k = gather_complete_rows(a, X, ld, w, r0, rows, z, wz);
+        size_t k = gather_complete_rows(a, X, ld, w, r0, rows, z, wz, ok);
         lw_acc_add_chunk(a, z, wz, k, w != NULL, tail);
     }
 }

@@ -65,7 +65,7 @@ static int nps_score_column(const cx_job *job, int *col, cx_error *err)
 
 static int nps_check(const cx_job *job, cx_error *err)
 {
-    int col;
+    int col = -1;
     return nps_score_column(job, &col, err);
 }
 
@@ -177,7 +177,7 @@ static int write_level(const nps_sums *s, double level, cx_result *r, cx_error *
 
 static int nps_fit(const cx_job *job, cx_result **results, cx_error *err)
 {
-    int score_col;
+    int score_col = -1;
     int rc = nps_score_column(job, &score_col, err);
     if (rc)
         return rc;
