@@ -8,8 +8,10 @@
 
 #include "model.h"
 
+extern const cx_model cx_model_describe, cx_model_nps;
+
 static const cx_model *const all_models[] = {
-    NULL /* sentinel keeps the array non-empty */
+    &cx_model_describe, &cx_model_nps, NULL /* sentinel keeps the array non-empty */
 };
 
 const cx_model *const *cx_model_all(size_t *n)

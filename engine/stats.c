@@ -1,0 +1,786 @@
+/*
+ * stats.c — streaming means and centered cross-products (see stats.h).
+ *
+ * Listwise blocks are processed in chunks of CHUNK_ROWS complete rows:
+ * each chunk gets its own (weighted) mean, is centered, scaled by sqrt(w)
+ * and reduced with one DSYRK; the chunk summary is then merged into the
+ * running moments with the update of Chan, Golub & LeVeque (1979).
+ * Centering before the cross-product keeps the digits that raw sums of
+ * squares lose when means are large against the spread, and the small
+ * chunk keeps the scratch buffer in cache and off the mmap path.
+ *
+ * Pairwise moments use plain loops: per pair, a two-pass summary of the
+ * rows where both values are present, merged the same way.
+ *
+ * cx_stats_compute reduces a view in parallel: OpenMP threads take row
+ * blocks, summarise each block per group level, and merge the block
+ * summaries into the result in block order (an `ordered` section), so the
+ * result is bit-for-bit the same whatever the number of threads.
+ */
+#include "stats.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows per DSYRK call: big enough for DSYRK to run near peak, small enough
+ * that the centered copy (CHUNK_ROWS x p doubles) stays in L2 for p ~ 25. */
+#define CHUNK_ROWS 1024
+
+/* ---- allocation ------------------------------------------------------ */
+
+cx_moments *cx_moments_alloc(size_t p, cx_missing_mode mode, cx_error *err)
+{
+    cx_moments *m = cx_calloc(1, sizeof *m, err);
+    if (!m)
+        return NULL;
+    m->p = p;
+    m->mode = mode;
+    size_t pp = p > 0 ? p * p : 1;
+    m->mean = cx_calloc(p ? p : 1, sizeof *m->mean, err);
+    int ok = m->mean != NULL;
+    if (mode == CX_MISSING_PAIRWISE) {
+        m->pair_w = cx_calloc(pp, sizeof *m->pair_w, err);
+        m->pair_mean = cx_calloc(pp, sizeof *m->pair_mean, err);
+        m->pair_m2 = cx_calloc(pp, sizeof *m->pair_m2, err);
+        ok = ok && m->pair_w && m->pair_mean && m->pair_m2;
+    } else {
+        m->m2 = cx_calloc(pp, sizeof *m->m2, err);
+        ok = ok && m->m2;
+    }
+    if (!ok) {
+        cx_moments_free(m);
+        return NULL;
+    }
+    cx_moments_reset(m);
+    return m;
+}
+
+void cx_moments_free(cx_moments *m)
+{
+    if (!m)
+        return;
+    free(m->mean);
+    free(m->m2);
+    free(m->pair_w);
+    free(m->pair_mean);
+    free(m->pair_m2);
+    free(m);
+}
+
+void cx_moments_reset(cx_moments *m)
+{
+    size_t p = m->p, pp = p * p;
+    m->n_rows = 0;
+    m->sum_w = 0;
+    m->min_w = INFINITY; /* no row seen yet */
+    memset(m->mean, 0, p * sizeof *m->mean);
+    if (m->m2)
+        memset(m->m2, 0, pp * sizeof *m->m2);
+    if (m->pair_w) {
+        memset(m->pair_w, 0, pp * sizeof *m->pair_w);
+        memset(m->pair_mean, 0, pp * sizeof *m->pair_mean);
+        memset(m->pair_m2, 0, pp * sizeof *m->pair_m2);
+    }
+}
+
+/* ---- weights ----------------------------------------------------------- */
+
+/* A weighted row counts when its weight is present; a negative weight is an
+ * error (the caller names the column). */
+static int check_weights(const double *w, size_t n, cx_error *err)
+{
+    for (size_t i = 0; w && i < n; i++)
+        if (w[i] < 0)
+            return cx_error_set(err, CX_EUSAGE, "negative weight %g in row %zu of the block", w[i],
+                                i);
+    return CX_OK;
+}
+
+static double row_weight(const double *w, size_t i)
+{
+    return w ? w[i] : 1.0;
+}
+
+/* ---- listwise ---------------------------------------------------------- */
+
+/* A listwise accumulator that keeps its mean as shift + offset.  The shift
+ * is a data row (the first complete one), so offsets are of the size of
+ * the spread, not of the mean: deltas between chunk means, and between
+ * block summaries merged later, keep their digits even when the means are
+ * 1e9 and the spread 1 (a plain double mean of 1e9 has a resolution of
+ * 1.2e-7, which the Chan update would turn into errors of ~1e-8 relative). */
+typedef struct lw_acc {
+    size_t p;
+    double n_rows, sum_w, min_w;
+    int has_shift;
+    double *shift; /* p                                             */
+    double *off;   /* p: mean - shift                               */
+    double *m2;    /* p x p, upper triangle (column-major) is valid */
+} lw_acc;
+
+static int lw_acc_alloc(lw_acc *a, size_t p, cx_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->p = p;
+    a->shift = cx_calloc(2 * p + p * p + 1, sizeof *a->shift, err);
+    if (!a->shift)
+        return CX_ENOMEM;
+    a->off = a->shift + p;
+    a->m2 = a->off + p;
+    a->min_w = INFINITY;
+    return CX_OK;
+}
+
+static void lw_acc_free(lw_acc *a)
+{
+    free(a->shift);
+    a->shift = a->off = a->m2 = NULL;
+}
+
+static void lw_acc_reset(lw_acc *a)
+{
+    size_t p = a->p;
+    memset(a->shift, 0, (2 * p + p * p) * sizeof *a->shift);
+    a->n_rows = a->sum_w = 0;
+    a->min_w = INFINITY;
+    a->has_shift = 0;
+}
+
+/* Chan et al.: with delta = mean_b - mean_a (here built from shifts and
+ * offsets), M2 = M2_a + M2_b + delta delta' w_a w_b / w.  `delta` is
+ * scratch of p doubles. */
+static void lw_acc_merge_summary(lw_acc *a, double w_b, const double *delta, const double *m2_b)
+{
+    size_t p = a->p;
+    double w = a->sum_w + w_b, f = a->sum_w * w_b / w;
+    for (size_t k = 0; k < p; k++)
+        for (size_t j = 0; j <= k; j++)
+            a->m2[j + k * p] += m2_b[j + k * p] + f * delta[j] * delta[k];
+    for (size_t j = 0; j < p; j++)
+        a->off[j] += delta[j] * (w_b / w);
+    a->sum_w = w;
+}
+
+/* a += b.  An empty `a` takes b's shift, so nothing is rounded. */
+static void lw_acc_merge(lw_acc *a, const lw_acc *b, double *delta)
+{
+    size_t p = a->p;
+    a->n_rows += b->n_rows;
+    if (b->min_w < a->min_w)
+        a->min_w = b->min_w;
+    if (b->sum_w <= 0)
+        return;
+    if (a->sum_w <= 0) {
+        memcpy(a->shift, b->shift, (2 * p + p * p) * sizeof *a->shift);
+        a->sum_w = b->sum_w;
+        a->has_shift = 1;
+        return;
+    }
+    for (size_t j = 0; j < p; j++)
+        delta[j] = (b->shift[j] - a->shift[j]) + (b->off[j] - a->off[j]);
+    lw_acc_merge_summary(a, b->sum_w, delta, b->m2);
+}
+
+/* Copy the complete rows (all p present, weight present) of X[r0, r0+rows)
+ * into z (ld = CHUNK_ROWS) minus the shift, and their weights into wz;
+ * returns the count.  The first complete row ever seen becomes the shift.
+ * Works column by column (a row mask, then compacting copies) so the
+ * loops stream through memory and vectorise; `ok` holds CHUNK_ROWS flags. */
+static size_t gather_complete_rows(lw_acc *a, const double *X, size_t ld, const double *w,
+                                   size_t r0, size_t rows, double *z, double *wz, unsigned char *ok)
+{
+    size_t p = a->p, k = 0;
+    for (size_t i = 0; i < rows; i++)
+        ok[i] = !isnan(row_weight(w, r0 + i));
+    for (size_t j = 0; j < p; j++) {
+        const double *col = X + j * ld + r0;
+        for (size_t i = 0; i < rows; i++)
+            ok[i] &= !isnan(col[i]);
+    }
+    for (size_t i = 0; i < rows; i++)
+        k += ok[i];
+    if (k == 0)
+        return 0;
+    if (!a->has_shift) {
+        size_t first = 0;
+        while (!ok[first])
+            first++;
+        for (size_t j = 0; j < p; j++)
+            a->shift[j] = X[r0 + first + j * ld];
+        a->has_shift = 1;
+    }
+    for (size_t j = 0; j < p; j++) {
+        const double *col = X + j * ld + r0;
+        double *dst = z + j * CHUNK_ROWS, shift = a->shift[j];
+        if (k == rows) {
+            for (size_t i = 0; i < rows; i++)
+                dst[i] = col[i] - shift;
+        } else {
+            for (size_t i = 0, at = 0; i < rows; i++)
+                if (ok[i])
+                    dst[at++] = col[i] - shift;
+        }
+    }
+    for (size_t i = 0, at = 0; i < rows; i++)
+        if (ok[i])
+            wz[at++] = row_weight(w, r0 + i);
+    return k;
+}
+
+/* Weighted mean of z's columns, with the second-pass correction (the mean
+ * of the residuals) that removes the rounding of the first pass. */
+static void chunk_mean(const double *z, const double *wz, size_t k, size_t p, double sum_w,
+                       double *mean)
+{
+    for (size_t j = 0; j < p; j++) {
+        const double *col = z + j * CHUNK_ROWS;
+        double s = 0;
+        for (size_t i = 0; i < k; i++)
+            s += wz[i] * col[i];
+        double mj = s / sum_w, r = 0;
+        for (size_t i = 0; i < k; i++)
+            r += wz[i] * (col[i] - mj);
+        mean[j] = mj + r / sum_w;
+    }
+}
+
+/* Center z in place and scale each row by sqrt(w), so that Z'Z is the
+ * weighted centered cross-product. */
+static void center_and_scale(double *z, const double *wz, size_t k, size_t p, const double *mean,
+                             int weighted)
+{
+    for (size_t j = 0; j < p; j++) {
+        double *col = z + j * CHUNK_ROWS;
+        for (size_t i = 0; i < k; i++)
+            col[i] -= mean[j];
+        if (weighted)
+            for (size_t i = 0; i < k; i++)
+                col[i] *= sqrt(wz[i]);
+    }
+}
+
+/* Scratch for lw_acc_add_rows: the chunk, its weights, the row mask (one
+ * double's worth of room per row), mean, delta and DSYRK output. */
+static double *chunk_scratch_alloc(size_t p, cx_error *err)
+{
+    return cx_malloc((CHUNK_ROWS * (p + 2) + 2 * p + p * p + 1) * sizeof(double), err);
+}
+
+/* One chunk of k gathered rows: mean, centre, DSYRK, merge into a. */
+static void lw_acc_add_chunk(lw_acc *a, double *z, const double *wz, size_t k, int weighted,
+                             double *tail)
+{
+    size_t p = a->p;
+    double *mean = tail, *delta = tail + p, *c = tail + 2 * p;
+    double sum_w = 0;
+    for (size_t i = 0; i < k; i++) {
+        sum_w += wz[i];
+        if (wz[i] < a->min_w)
+            a->min_w = wz[i];
+    }
+    a->n_rows += (double)k;
+    if (sum_w <= 0)
+        return; /* rows with weight 0 count as used but carry no mass */
+    chunk_mean(z, wz, k, p, sum_w, mean);
+    center_and_scale(z, wz, k, p, mean, weighted);
+    if (p > 0)
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p, (int)k, 1.0, z, CHUNK_ROWS, 0.0,
+                    c, (int)p);
+    /* chunk mean and a's offset share the shift: their difference is exact */
+    for (size_t j = 0; j < p; j++)
+        delta[j] = mean[j] - a->off[j];
+    lw_acc_merge_summary(a, sum_w, delta, c);
+}
+
+static void lw_acc_add_rows(lw_acc *a, const double *X, size_t n, size_t ld, const double *w,
+                            double *scratch)
+{
+    size_t p = a->p;
+    double *z = scratch, *wz = scratch + CHUNK_ROWS * p, *tail = wz + 2 * CHUNK_ROWS;
+    unsigned char *ok = (unsigned char *)(wz + CHUNK_ROWS);
+    for (size_t r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
+        size_t rows = n - r0 < CHUNK_ROWS ? n - r0 : CHUNK_ROWS;
+        size_t k = gather_complete_rows(a, X, ld, w, r0, rows, z, wz, ok);
+        lw_acc_add_chunk(a, z, wz, k, w != NULL, tail);
+    }
+}
+
+/* m += a, where m keeps a plain mean: delta = (shift - mean) + offset. */
+static void lw_acc_into_moments(cx_moments *m, const lw_acc *a)
+{
+    size_t p = m->p;
+    m->n_rows += a->n_rows;
+    if (a->min_w < m->min_w)
+        m->min_w = a->min_w;
+    if (a->sum_w <= 0)
+        return;
+    double w = m->sum_w + a->sum_w, f = m->sum_w * a->sum_w / w;
+    for (size_t k = 0; k < p; k++) {
+        double dk = (a->shift[k] - m->mean[k]) + a->off[k];
+        for (size_t j = 0; j <= k; j++) {
+            double dj = (a->shift[j] - m->mean[j]) + a->off[j];
+            double v = m->m2[j + k * p] + a->m2[j + k * p] + f * dj * dk;
+            m->m2[j + k * p] = m->m2[k + j * p] = v;
+        }
+    }
+    for (size_t j = 0; j < p; j++) {
+        double dj = (a->shift[j] - m->mean[j]) + a->off[j];
+        m->mean[j] = m->sum_w > 0 ? m->mean[j] + dj * (a->sum_w / w) : a->shift[j] + a->off[j];
+    }
+    m->sum_w = w;
+}
+
+static int add_block_listwise(cx_moments *m, const double *X, size_t n, size_t ld, const double *w,
+                              cx_error *err)
+{
+    lw_acc a;
+    double *scratch = chunk_scratch_alloc(m->p, err);
+    if (!scratch || lw_acc_alloc(&a, m->p, err)) {
+        free(scratch);
+        return CX_ENOMEM;
+    }
+    lw_acc_add_rows(&a, X, n, ld, w, scratch);
+    lw_acc_into_moments(m, &a);
+    lw_acc_free(&a);
+    free(scratch);
+    return CX_OK;
+}
+
+/* ---- pairwise ---------------------------------------------------------- */
+
+/* Merge one pair's summary (w_b, means mj_b, mk_b, cross-product c_b) into
+ * entry (j,k) of m; (k,j) gets the mirrored means. */
+static void merge_pair(cx_moments *m, size_t j, size_t k, double w_b, double mj_b, double mk_b,
+                       double c_b)
+{
+    size_t p = m->p, jk = j * p + k, kj = k * p + j;
+    double w_a = m->pair_w[jk], w = w_a + w_b;
+    if (w_b <= 0)
+        return;
+    double dj = mj_b - m->pair_mean[jk], dk = mk_b - m->pair_mean[kj];
+    double c = m->pair_m2[jk] + c_b + dj * dk * (w_a * w_b / w);
+    m->pair_m2[jk] = m->pair_m2[kj] = c;
+    m->pair_mean[jk] += dj * (w_b / w);
+    if (jk != kj)
+        m->pair_mean[kj] += dk * (w_b / w);
+    m->pair_w[jk] = m->pair_w[kj] = w;
+}
+
+/* Two-pass summary of the rows of block X where x_j, x_k and the weight
+ * are all present. */
+static void add_pair(cx_moments *m, const double *X, size_t n, size_t ld, const double *w, size_t j,
+                     size_t k)
+{
+    const double *xj = X + j * ld, *xk = X + k * ld;
+    double sw = 0, sj = 0, sk = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = row_weight(w, i);
+        if (isnan(xj[i]) || isnan(xk[i]) || isnan(wi))
+            continue;
+        sw += wi;
+        sj += wi * xj[i];
+        sk += wi * xk[i];
+    }
+    if (sw <= 0)
+        return;
+    double mj = sj / sw, mk = sk / sw, rj = 0, rk = 0, c = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = row_weight(w, i);
+        if (isnan(xj[i]) || isnan(xk[i]) || isnan(wi))
+            continue;
+        double dj = xj[i] - mj, dk = xk[i] - mk;
+        rj += wi * dj;
+        rk += wi * dk;
+        c += wi * dj * dk;
+    }
+    /* c is about the uncorrected means; shift it to the corrected ones. */
+    double cj = rj / sw, ck = rk / sw;
+    merge_pair(m, j, k, sw, mj + cj, mk + ck, c - sw * cj * ck);
+}
+
+/* Rows with at least one value count towards n_rows / sum_w. */
+static void count_rows_pairwise(cx_moments *m, const double *X, size_t n, size_t ld,
+                                const double *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        double wi = row_weight(w, i);
+        if (isnan(wi))
+            continue;
+        int any = 0;
+        for (size_t j = 0; j < m->p && !any; j++)
+            any = !isnan(X[i + j * ld]);
+        if (!any)
+            continue;
+        m->n_rows += 1;
+        m->sum_w += wi;
+        if (wi < m->min_w)
+            m->min_w = wi;
+    }
+}
+
+static void add_block_pairwise(cx_moments *m, const double *X, size_t n, size_t ld, const double *w)
+{
+    count_rows_pairwise(m, X, n, ld, w);
+    for (size_t j = 0; j < m->p; j++)
+        for (size_t k = j; k < m->p; k++)
+            add_pair(m, X, n, ld, w, j, k);
+    for (size_t j = 0; j < m->p; j++)
+        m->mean[j] = m->pair_mean[j * m->p + j];
+}
+
+/* ---- public moments API ------------------------------------------------ */
+
+int cx_moments_add_block(cx_moments *m, const double *X, size_t n, size_t ld, const double *w,
+                         cx_error *err)
+{
+    int rc = check_weights(w, n, err);
+    if (rc)
+        return rc;
+    if (m->mode == CX_MISSING_PAIRWISE) {
+        add_block_pairwise(m, X, n, ld, w);
+        return CX_OK;
+    }
+    return add_block_listwise(m, X, n, ld, w, err);
+}
+
+/* Chan et al. on two plain summaries (the public merge; cx_stats_compute
+ * merges shifted accumulators instead, see lw_acc). */
+static void merge_listwise_moments(cx_moments *m, const cx_moments *o)
+{
+    size_t p = m->p;
+    m->n_rows += o->n_rows;
+    if (o->sum_w <= 0)
+        return;
+    double w = m->sum_w + o->sum_w, f = m->sum_w * o->sum_w / w;
+    for (size_t k = 0; k < p; k++)
+        for (size_t j = 0; j <= k; j++) {
+            double v = m->m2[j + k * p] + o->m2[j + k * p] +
+                       f * (o->mean[j] - m->mean[j]) * (o->mean[k] - m->mean[k]);
+            m->m2[j + k * p] = m->m2[k + j * p] = v;
+        }
+    for (size_t j = 0; j < p; j++)
+        m->mean[j] += (o->mean[j] - m->mean[j]) * (o->sum_w / w);
+    m->sum_w = w;
+}
+
+void cx_moments_merge(cx_moments *m, const cx_moments *other)
+{
+    size_t p = m->p;
+    if (other->min_w < m->min_w)
+        m->min_w = other->min_w;
+    if (m->mode == CX_MISSING_PAIRWISE) {
+        for (size_t j = 0; j < p; j++)
+            for (size_t k = j; k < p; k++)
+                merge_pair(m, j, k, other->pair_w[j * p + k], other->pair_mean[j * p + k],
+                           other->pair_mean[k * p + j], other->pair_m2[j * p + k]);
+        for (size_t j = 0; j < p; j++)
+            m->mean[j] = m->pair_mean[j * p + j];
+        m->sum_w += other->sum_w;
+        m->n_rows += other->n_rows;
+    } else {
+        merge_listwise_moments(m, other);
+    }
+}
+
+void cx_moments_covariance(const cx_moments *m, double ddof, double *out)
+{
+    size_t p = m->p;
+    for (size_t i = 0; i < p * p; i++) {
+        double w = m->mode == CX_MISSING_PAIRWISE ? m->pair_w[i] : m->sum_w;
+        double s = m->mode == CX_MISSING_PAIRWISE ? m->pair_m2[i] : m->m2[i];
+        out[i] = w - ddof > 0 ? s / (w - ddof) : NAN;
+    }
+}
+
+double cx_moments_n(const cx_moments *m)
+{
+    return m->n_rows;
+}
+
+/* ---- one parallel pass over a view ------------------------------------- */
+
+/* Per-level accumulators of one pass: shifted listwise accumulators, or
+ * plain moments in pairwise mode. */
+typedef struct level_accs {
+    size_t n_levels;
+    cx_missing_mode mode;
+    lw_acc *lw;      /* listwise: n_levels */
+    cx_moments **pw; /* pairwise: n_levels */
+} level_accs;
+
+static void level_accs_free(level_accs *s)
+{
+    for (size_t l = 0; s->lw && l < s->n_levels; l++)
+        lw_acc_free(&s->lw[l]);
+    for (size_t l = 0; s->pw && l < s->n_levels; l++)
+        cx_moments_free(s->pw[l]);
+    free(s->lw);
+    free(s->pw);
+    s->lw = NULL;
+    s->pw = NULL;
+}
+
+static int level_accs_alloc(level_accs *s, size_t p, size_t n_levels, cx_missing_mode mode,
+                            cx_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->n_levels = n_levels;
+    s->mode = mode;
+    int ok = 1;
+    if (mode == CX_MISSING_PAIRWISE) {
+        ok = (s->pw = cx_calloc(n_levels, sizeof *s->pw, err)) != NULL;
+        for (size_t l = 0; ok && l < n_levels; l++)
+            ok = (s->pw[l] = cx_moments_alloc(p, mode, err)) != NULL;
+    } else {
+        ok = (s->lw = cx_calloc(n_levels, sizeof *s->lw, err)) != NULL;
+        for (size_t l = 0; ok && l < n_levels; l++)
+            ok = lw_acc_alloc(&s->lw[l], p, err) == CX_OK;
+    }
+    if (!ok) {
+        level_accs_free(s);
+        return CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+/* What one thread needs to summarise a block. */
+typedef struct block_worker {
+    double *data;           /* CX_BLOCK_ROWS x ncols, as read                */
+    double *scratch;        /* the view's read scratch                        */
+    double *chunk;          /* listwise chunk scratch                         */
+    double *grouped;        /* rows regrouped by level (levels > 1)           */
+    size_t *level;          /* level of each row                              */
+    size_t *order;          /* row order grouped by level                     */
+    size_t *start;          /* n_levels + 1 offsets into order                */
+    level_accs acc;         /* this block's summary per level                 */
+    unsigned char *touched; /* levels present in the current block            */
+} block_worker;
+
+static void worker_free(block_worker *bw)
+{
+    free(bw->data);
+    free(bw->scratch);
+    free(bw->chunk);
+    free(bw->grouped);
+    free(bw->level);
+    free(bw->order);
+    free(bw->start);
+    free(bw->touched);
+    level_accs_free(&bw->acc);
+    memset(bw, 0, sizeof *bw);
+}
+
+static int worker_alloc(block_worker *bw, const cx_view *v, size_t p, size_t ncols, size_t n_levels,
+                        cx_missing_mode mode, cx_error *err)
+{
+    memset(bw, 0, sizeof *bw);
+    size_t rows = CX_BLOCK_ROWS;
+    bw->data = cx_malloc(rows * ncols * sizeof *bw->data, err);
+    bw->scratch = cx_malloc(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
+    bw->chunk = chunk_scratch_alloc(p, err);
+    bw->level = cx_malloc(rows * sizeof *bw->level, err);
+    bw->touched = cx_calloc(n_levels, 1, err);
+    int ok = bw->data && bw->scratch && bw->chunk && bw->level && bw->touched;
+    if (ok && n_levels > 1) {
+        bw->grouped = cx_malloc(rows * ncols * sizeof *bw->grouped, err);
+        bw->order = cx_malloc(rows * sizeof *bw->order, err);
+        bw->start = cx_malloc((n_levels + 1) * sizeof *bw->start, err);
+        ok = bw->grouped && bw->order && bw->start;
+    }
+    if (ok)
+        ok = level_accs_alloc(&bw->acc, p, n_levels, mode, err) == CX_OK;
+    if (!ok) {
+        worker_free(bw);
+        return CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+/* Regroup the n rows of bw->data by level (a stable counting sort) into
+ * bw->grouped, so each level's rows are one contiguous column-major run. */
+static void group_rows_by_level(block_worker *bw, size_t n, size_t ncols, size_t n_levels)
+{
+    memset(bw->start, 0, (n_levels + 1) * sizeof *bw->start);
+    for (size_t i = 0; i < n; i++)
+        bw->start[bw->level[i] + 1]++;
+    for (size_t l = 0; l < n_levels; l++)
+        bw->start[l + 1] += bw->start[l];
+    for (size_t i = 0; i < n; i++)
+        bw->order[bw->start[bw->level[i]]++] = i;
+    /* start[l] now holds the end of level l; shift back to beginnings */
+    memmove(bw->start + 1, bw->start, n_levels * sizeof *bw->start);
+    bw->start[0] = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        const double *src = bw->data + j * CX_BLOCK_ROWS;
+        double *dst = bw->grouped + j * CX_BLOCK_ROWS;
+        for (size_t r = 0; r < n; r++)
+            dst[r] = src[bw->order[r]];
+    }
+}
+
+/* Add n rows (ld = CX_BLOCK_ROWS) to level l of the block summary. */
+static int add_level_rows(block_worker *bw, size_t l, const double *X, size_t n, const double *w,
+                          cx_error *err)
+{
+    bw->touched[l] = 1;
+    if (bw->acc.mode == CX_MISSING_PAIRWISE)
+        return cx_moments_add_block(bw->acc.pw[l], X, n, CX_BLOCK_ROWS, w, err);
+    int rc = check_weights(w, n, err);
+    if (rc == CX_OK)
+        lw_acc_add_rows(&bw->acc.lw[l], X, n, CX_BLOCK_ROWS, w, bw->chunk);
+    return rc;
+}
+
+/* Summarise block b into bw->acc (one entry per level present). */
+static int summarise_block(block_worker *bw, const cx_view *v, size_t b, const int *cols, size_t p,
+                           size_t ncols, int weighted, size_t n_levels, cx_error *err)
+{
+    long got = cx_view_read_block(v, b, cols, ncols, bw->data, bw->level, bw->scratch, err);
+    if (got < 0)
+        return err->code ? err->code : CX_EIO;
+    size_t n = (size_t)got;
+    if (n == 0)
+        return CX_OK;
+    if (n_levels == 1)
+        return add_level_rows(bw, 0, bw->data, n, weighted ? bw->data + p * CX_BLOCK_ROWS : NULL,
+                              err);
+    for (size_t i = 0; i < n; i++)
+        if (bw->level[i] >= n_levels)
+            return cx_error_set(err, CX_EFAIL, "row level %zu out of range (%zu levels)",
+                                bw->level[i], n_levels);
+    group_rows_by_level(bw, n, ncols, n_levels);
+    const double *w = weighted ? bw->grouped + p * CX_BLOCK_ROWS : NULL;
+    for (size_t l = 0; l < n_levels; l++) {
+        size_t s = bw->start[l], e = bw->start[l + 1];
+        if (e == s)
+            continue;
+        int rc = add_level_rows(bw, l, bw->grouped + s, e - s, w ? w + s : NULL, err);
+        if (rc)
+            return rc;
+    }
+    return CX_OK;
+}
+
+/* Merge the block summaries into the pass totals and clear them for reuse
+ * (only the levels the block touched: cheap with many levels). */
+static void merge_block(block_worker *bw, level_accs *total, double *delta)
+{
+    for (size_t l = 0; l < total->n_levels; l++) {
+        if (!bw->touched[l])
+            continue;
+        if (total->mode == CX_MISSING_PAIRWISE) {
+            cx_moments_merge(total->pw[l], bw->acc.pw[l]);
+            cx_moments_reset(bw->acc.pw[l]);
+        } else {
+            lw_acc_merge(&total->lw[l], &bw->acc.lw[l], delta);
+            lw_acc_reset(&bw->acc.lw[l]);
+        }
+        bw->touched[l] = 0;
+    }
+}
+
+/* Turn "negative weight ... in row i of the block" into a message that
+ * names the weight column. */
+static void name_weight_error(const cx_view *v, int weight_col, cx_error *err)
+{
+    if (weight_col < 0 || err->code != CX_EUSAGE || !strstr(err->msg, "negative weight"))
+        return;
+    const cx_column_info *info = cx_table_column(v->table, (size_t)weight_col);
+    char msg[CX_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    cx_error_set(err, CX_EUSAGE,
+                 "weight column '%s' has a negative value (%s); weights must be >= 0",
+                 info ? info->name : "?", msg);
+}
+
+/* The parallel pass: blocks are summarised by any thread and merged into
+ * `total` strictly in block order.  Returns the failing block's error. */
+static int reduce_blocks(const cx_view *v, const int *read_cols, size_t p, size_t ncols,
+                         int weighted, level_accs *total, cx_error *err)
+{
+    size_t n_blocks = cx_view_n_blocks(v), n_levels = total->n_levels;
+    double *delta = cx_malloc((p + 1) * sizeof *delta, err);
+    if (!delta)
+        return CX_ENOMEM;
+    long failed_block = -1;
+#pragma omp parallel
+    {
+        block_worker bw;
+        cx_error werr = {0};
+        int wrc = worker_alloc(&bw, v, p, ncols, n_levels, total->mode, &werr);
+#pragma omp for ordered schedule(dynamic, 1)
+        for (size_t b = 0; b < n_blocks; b++) {
+            long failed_so_far;
+#pragma omp atomic read
+            failed_so_far = failed_block;
+            int brc = wrc;
+            if (brc == CX_OK && failed_so_far < 0)
+                brc = summarise_block(&bw, v, b, read_cols, p, ncols, weighted, n_levels, &werr);
+#pragma omp ordered
+            {
+                if (brc != CX_OK && failed_block < 0) {
+                    *err = werr;
+#pragma omp atomic write
+                    failed_block = (long)b;
+                } else if (failed_block < 0) {
+                    merge_block(&bw, total, delta);
+                }
+            }
+        }
+        if (wrc == CX_OK)
+            worker_free(&bw);
+    }
+    free(delta);
+    return failed_block >= 0 ? (err->code ? err->code : CX_EFAIL) : CX_OK;
+}
+
+/* Hand the pass totals out as cx_moments, one per level. */
+static int export_levels(const level_accs *total, size_t p, cx_moments **out, cx_error *err)
+{
+    for (size_t l = 0; l < total->n_levels; l++) {
+        if (total->mode == CX_MISSING_PAIRWISE) {
+            out[l] = total->pw[l];
+            total->pw[l] = NULL;
+            continue;
+        }
+        if (!(out[l] = cx_moments_alloc(p, CX_MISSING_LISTWISE, err))) {
+            for (size_t k = 0; k < l; k++)
+                cx_moments_free(out[k]);
+            return CX_ENOMEM;
+        }
+        lw_acc_into_moments(out[l], &total->lw[l]);
+    }
+    return CX_OK;
+}
+
+int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
+                     cx_missing_mode mode, cx_moments **out, cx_error *err)
+{
+    size_t n_levels = v->n_levels ? v->n_levels : 1;
+    size_t ncols = p + (weight_col >= 0);
+    int *read_cols = cx_malloc((ncols ? ncols : 1) * sizeof *read_cols, err);
+    level_accs total;
+    if (!read_cols || level_accs_alloc(&total, p, n_levels, mode, err)) {
+        free(read_cols);
+        return CX_ENOMEM;
+    }
+    memcpy(read_cols, cols, p * sizeof *cols);
+    if (weight_col >= 0)
+        read_cols[p] = weight_col;
+    /* Our threads split the rows; OpenBLAS's own threads would only
+     * oversubscribe the cores for p this small (shared/TOOLCHAIN.md).  The
+     * setting is process-wide in the pthread build, so it is made here,
+     * before the threads start, rather than racing inside them. */
+    openblas_set_num_threads(1);
+    int rc = reduce_blocks(v, read_cols, p, ncols, weight_col >= 0, &total, err);
+    if (rc)
+        name_weight_error(v, weight_col, err);
+    else
+        rc = export_levels(&total, p, out, err);
+    level_accs_free(&total);
+    free(read_cols);
+    return rc;
+}

@@ -1,0 +1,324 @@
+/*
+ * test_describe.c — `model = describe` (models/describe.c) on psych's bfi
+ * data against psych::describe() (tests/reference/describe_bfi.json):
+ * n, mean, sd, median, min, max, range, skew, kurtosis and se to 1e-6
+ * relative, item frequencies exactly, and the correlation matrix
+ * (listwise and pairwise) against values computed independently.
+ *
+ * The data come from the shared reference CSV (parsed here with a small
+ * reader into a memory table), so the test needs no HDF5 fixture.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "model.h"
+#include "refcheck.h"
+
+extern const cx_model cx_model_describe;
+
+#define BFI_ITEMS 25
+#define REFERENCE CX_SOURCE_DIR "/tests/reference/describe_bfi.json"
+
+static const char *const bfi_csv_paths[] = {
+    CX_SOURCE_DIR "/datasets/bfi.csv",
+    CX_SOURCE_DIR "/../shared/reference/data/bfi.csv",
+    "/work/shared/reference/data/bfi.csv",
+    NULL,
+};
+
+/* ---- a small CSV reader: header row, numbers, NA = missing ------------ */
+
+typedef struct csv_data {
+    size_t ncols, nrows;
+    char names[64][32];
+    double *values; /* column-major, ld = capacity while reading, nrows after */
+} csv_data;
+
+static size_t split_line(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    for (char *tok = strtok(line, ",\r\n"); tok && n < max; tok = strtok(NULL, ",\r\n"))
+        fields[n++] = tok;
+    return n;
+}
+
+static void unquote(char *s, char *out, size_t size)
+{
+    size_t len = strlen(s);
+    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+        s[len - 1] = '\0';
+        s++;
+    }
+    snprintf(out, size, "%s", s);
+}
+
+static int csv_read(const char *path, csv_data *d)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    char *fields[64];
+    memset(d, 0, sizeof *d);
+    if (!fgets(line, sizeof line, f)) {
+        fclose(f);
+        return -1;
+    }
+    d->ncols = split_line(line, fields, 64);
+    for (size_t j = 0; j < d->ncols; j++)
+        unquote(fields[j], d->names[j], sizeof d->names[j]);
+    size_t cap = 4096;
+    double *rows = malloc(cap * d->ncols * sizeof *rows); /* row-major while reading */
+    while (fgets(line, sizeof line, f)) {
+        if (d->nrows == cap)
+            rows = realloc(rows, (cap *= 2) * d->ncols * sizeof *rows);
+        size_t n = split_line(line, fields, 64);
+        for (size_t j = 0; j < d->ncols; j++)
+            rows[d->nrows * d->ncols + j] =
+                j < n && strcmp(fields[j], "NA") != 0 ? strtod(fields[j], NULL) : NAN;
+        d->nrows++;
+    }
+    fclose(f);
+    d->values = malloc(d->nrows * d->ncols * sizeof *d->values);
+    for (size_t i = 0; i < d->nrows; i++)
+        for (size_t j = 0; j < d->ncols; j++)
+            d->values[i + j * d->nrows] = rows[i * d->ncols + j];
+    free(rows);
+    return 0;
+}
+
+static cx_table *bfi_table(csv_data *d)
+{
+    int found = -1;
+    for (size_t i = 0; bfi_csv_paths[i] && found; i++)
+        found = csv_read(bfi_csv_paths[i], d);
+    if (found)
+        return NULL;
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("mem:/bfi", d->nrows, &err);
+    assert_non_null(t);
+    for (size_t j = 0; j < d->ncols; j++)
+        assert_int_equal(cx_table_memory_add_column(t, d->names[j], CX_COL_FLOAT,
+                                                    d->values + j * d->nrows, NULL, 0, &err),
+                         CX_OK);
+    return t;
+}
+
+/* ---- running the model without the CLI ------------------------------------ */
+
+typedef struct model_run {
+    cx_config *config;
+    cx_view view;
+    cx_job job;
+    cx_result *result;
+    int rc;
+    cx_error err;
+} model_run;
+
+static void run_describe(model_run *run, cx_table *t, const char *job_text, int missing)
+{
+    memset(run, 0, sizeof *run);
+    run->config = cx_config_parse_string(job_text, "test.ini", &run->err);
+    assert_non_null(run->config);
+    cx_view_init(&run->view, t, NULL);
+    run->job.name = run->config->jobs[0].name;
+    run->job.config = run->config;
+    run->job.section = &run->config->jobs[0];
+    run->job.view = &run->view;
+    run->job.weight_col = -1;
+    run->job.missing = missing ? CX_MISSING_PAIRWISE : CX_MISSING_LISTWISE;
+    run->job.level = 0.95;
+    run->result = cx_result_alloc(0.95, &run->err);
+    run->rc = cx_model_describe.check(&run->job, &run->err);
+    if (run->rc == CX_OK)
+        run->rc = cx_model_describe.fit(&run->job, &run->result, &run->err);
+}
+
+static void run_free(model_run *run)
+{
+    cx_result_free(run->result);
+    cx_view_free(&run->view);
+    cx_config_free(run->config);
+}
+
+static const char *bfi_job = "[job items]\n"
+                             "model = describe\n"
+                             "items = A1 A2 A3 A4 A5 C1 C2 C3 C4 C5 E1 E2 E3 E4 E5\n"
+                             "        N1 N2 N3 N4 N5 O1 O2 O3 O4 O5\n";
+
+static double cell(const cx_rtable *t, size_t row, const char *col)
+{
+    int c = cx_rtable_find_column(t, col);
+    assert_true(c >= 0);
+    const cx_rcolumn *rc = &t->cols[c];
+    return rc->type == CX_RCOL_INT ? (double)rc->i[row] : rc->d[row];
+}
+
+static const char *string_cell(const cx_rtable *t, size_t row, const char *col)
+{
+    int c = cx_rtable_find_column(t, col);
+    assert_true(c >= 0);
+    return t->cols[c].s[row];
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void check_items(const cx_rtable *items, const json_value *ref, ref_report *rep)
+{
+    static const char *const fields[] = {"n",     "mean", "sd",       "median", "min", "max",
+                                         "range", "skew", "kurtosis", "se",     NULL};
+    const json_value *rows = json_get(ref, "items");
+    assert_int_equal(json_array_len(rows), BFI_ITEMS);
+    assert_int_equal(items->nrows, BFI_ITEMS);
+    for (size_t i = 0; i < BFI_ITEMS; i++) {
+        const json_value *want = json_array_at(rows, i);
+        const char *name = json_string(json_get(want, "item"));
+        if (strcmp(name, string_cell(items, i, "item")) != 0) {
+            ref_report_fail(rep, "items row %zu is %s, psych has %s", i,
+                            string_cell(items, i, "item"), name);
+            continue;
+        }
+        for (size_t f = 0; fields[f]; f++) {
+            char what[96];
+            snprintf(what, sizeof what, "items[%s].%s", name, fields[f]);
+            ref_report_check(rep, what, cell(items, i, fields[f]),
+                             json_number(json_get(want, fields[f])), 1e-6, 1e-12);
+        }
+    }
+}
+
+static void check_frequencies(const cx_rtable *freq, const json_value *ref, ref_report *rep)
+{
+    const json_value *items = json_get(ref, "frequencies");
+    size_t row = 0;
+    for (size_t i = 0; i < json_array_len(items); i++) {
+        const json_value *it = json_array_at(items, i);
+        const json_value *values = json_get(it, "values"), *counts = json_get(it, "counts");
+        for (size_t k = 0; k < json_array_len(values); k++, row++) {
+            char what[96];
+            snprintf(what, sizeof what, "frequencies[%s = %g]", json_string(json_get(it, "item")),
+                     json_number(json_array_at(values, k)));
+            if (row >= freq->nrows ||
+                strcmp(string_cell(freq, row, "item"), json_string(json_get(it, "item")))) {
+                ref_report_fail(rep, "%s: row missing", what);
+                return;
+            }
+            ref_report_check(rep, what, cell(freq, row, "value"),
+                             json_number(json_array_at(values, k)), 0, 0);
+            ref_report_check(rep, what, cell(freq, row, "count"),
+                             json_number(json_array_at(counts, k)), 0, 0);
+        }
+    }
+    if (row != freq->nrows)
+        ref_report_fail(rep, "frequencies has %zu rows, psych %zu", freq->nrows, row);
+}
+
+static void test_bfi_matches_psych(void **state)
+{
+    (void)state;
+    csv_data d;
+    cx_table *t = bfi_table(&d);
+    if (!t)
+        skip(); /* no bfi data on this machine */
+    cx_error err = {0};
+    json_value *ref = json_parse_file(REFERENCE, &err);
+    assert_non_null(ref);
+    model_run run;
+    run_describe(&run, t, bfi_job, 0);
+    if (run.rc)
+        fail_msg("describe failed: %s", run.err.msg);
+    assert_true(run.result->nobs == 2800);
+
+    ref_report rep;
+    ref_report_init(&rep, "describe_bfi", "psych");
+    check_items(cx_result_find_table(run.result, "items"), ref, &rep);
+    check_frequencies(cx_result_find_table(run.result, "frequencies"), ref, &rep);
+    if (rep.n_failed)
+        fail_msg("%d of %d values differ:\n%s", rep.n_failed, rep.n_checked, ref_report_text(&rep));
+    print_message("describe_bfi: %d values agree with psych to 1e-6\n", rep.n_checked);
+    ref_report_free(&rep);
+
+    /* estimates: item means as `x ~1` */
+    const cx_rtable *est = cx_result_find_table(run.result, "estimates");
+    assert_non_null(est);
+    assert_int_equal(est->nrows, BFI_ITEMS);
+    assert_string_equal(string_cell(est, 0, "op"), "~1");
+    assert_true(ref_close(cell(est, 0, "est"), 2.41343390804598, 1e-12, 0));
+
+    /* correlations, listwise: complete cases (2436 rows) */
+    const cx_rtable *cor = cx_result_find_table(run.result, "correlations");
+    assert_non_null(cor);
+    assert_int_equal(cor->nrows, BFI_ITEMS);
+    assert_int_equal(cor->ncols, BFI_ITEMS + 1);
+    assert_true(ref_close(cell(cor, 0, "A2"), -0.3509054545834828, 1e-12, 0));
+    for (size_t i = 0; i < BFI_ITEMS; i++) {
+        assert_true(ref_close(cell(cor, i, string_cell(cor, i, "item")), 1.0, 1e-14, 0));
+        for (size_t k = 0; k < BFI_ITEMS; k++)
+            assert_true(cell(cor, i, cor->cols[k + 1].name) == cell(cor, k, cor->cols[i + 1].name));
+    }
+    run_free(&run);
+
+    /* pairwise: each pair's own complete rows (2757 for A1, A2) */
+    run_describe(&run, t, bfi_job, 1);
+    assert_int_equal(run.rc, CX_OK);
+    cor = cx_result_find_table(run.result, "correlations");
+    assert_true(ref_close(cell(cor, 0, "A2"), -0.3401932479237511, 1e-12, 0));
+    run_free(&run);
+
+    json_free(ref);
+    cx_table_close(t);
+    free(d.values);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    double x[4] = {1, 2, 3, 4}, w[4] = {1, 1, 2, 2};
+    cx_table *t = cx_table_memory_alloc("mem:/small", 4, &err);
+    assert_int_equal(cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "w", CX_COL_FLOAT, w, NULL, 0, &err), CX_OK);
+    model_run run;
+    /* a misspelt column names the key and the column */
+    run_describe(&run, t, "[job d]\nmodel = describe\nitems = x y\n", 0);
+    assert_int_equal(run.rc, CX_EUSAGE);
+    assert_non_null(strstr(run.err.msg, "items"));
+    assert_non_null(strstr(run.err.msg, "'y'"));
+    run_free(&run);
+    /* weights are refused with a reason */
+    run_describe(&run, t, "[job d]\nmodel = describe\nitems = x\nweights = w\n", 0);
+    run.job.weight_col = 1;
+    run.rc = cx_model_describe.check(&run.job, &run.err);
+    assert_int_equal(run.rc, CX_EUSAGE);
+    assert_non_null(strstr(run.err.msg, "does not take weights"));
+    run_free(&run);
+    /* small case by hand: 1 2 3 4 */
+    run_describe(&run, t, "[job d]\nmodel = describe\nitems = x\n", 0);
+    assert_int_equal(run.rc, CX_OK);
+    const cx_rtable *items = cx_result_find_table(run.result, "items");
+    assert_true(cell(items, 0, "median") == 2.5);
+    assert_true(ref_close(cell(items, 0, "sd"), sqrt(5.0 / 3.0), 1e-15, 0));
+    assert_true(cell(items, 0, "trimmed") == 2.5);
+    assert_true(ref_close(cell(items, 0, "mad"), 1.4826, 1e-15, 0));
+    assert_true(fabs(cell(items, 0, "skew")) < 1e-15);
+    run_free(&run);
+    cx_table_close(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bfi_matches_psych),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
