@@ -344,50 +344,56 @@ void cx_stored_jobs_free(cx_stored_job *jobs, size_t n)
     free(jobs);
 }
 
-/* Read one 1-D dataset into a new result column of table t. */
-static int read_column(hid_t g, const char *name, cx_rtable *t, cx_error *err)
+/* The result-column type and length of a stored 1-D column. */
+static int column_shape(hid_t g, const char *name, cx_rcol_type *type, size_t *n, cx_error *err)
 {
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
     if (ds < 0)
         return cx_error_set(err, CX_EIO, "cannot open column '%s'", name);
-    hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
-    hssize_t n = H5Sget_simple_extent_npoints(space);
-    H5T_class_t cls = H5Tget_class(type);
-    cx_rcol_type ct = cls == H5T_STRING ? CX_RCOL_STRING
-                      : cls == H5T_INTEGER ? CX_RCOL_INT
-                                           : CX_RCOL_DOUBLE;
-    int rc = cx_rtable_add_column(t, name, ct, err);
-    while (rc == CX_OK && t->nrows < (size_t)n)
-        rc = cx_rtable_add_row(t, err) < 0 ? CX_ENOMEM : CX_OK;
-    cx_rcolumn *c = rc == CX_OK ? &t->cols[cx_rtable_find_column(t, name)] : NULL;
-    if (c && n > 0 && (size_t)n == t->nrows) {
-        if (ct == CX_RCOL_DOUBLE)
-            rc = H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->d) < 0;
-        else if (ct == CX_RCOL_INT)
-            rc = H5Dread(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->i) < 0;
-        else {
-            hid_t mem = utf8_string_type();
-            char **raw = calloc((size_t)n, sizeof *raw);
-            rc = !raw || H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0;
-            for (hssize_t i = 0; !rc && i < n; i++)
-                c->s[i] = strdup(raw[i] ? raw[i] : "");
-            if (raw && !rc)
-                H5Dvlen_reclaim(mem, space, H5P_DEFAULT, raw);
-            free(raw);
-            H5Tclose(mem);
-        }
-        if (rc)
-            rc = cx_error_set(err, CX_EIO, "cannot read column '%s'", name);
-    } else if (c && (size_t)n != t->nrows) {
-        rc = cx_error_set(err, CX_EIO, "column '%s' has %lld rows, table has %zu", name,
-                          (long long)n, t->nrows);
-    }
-    H5Tclose(type);
+    hid_t t = H5Dget_type(ds), space = H5Dget_space(ds);
+    H5T_class_t cls = H5Tget_class(t);
+    *type = cls == H5T_STRING ? CX_RCOL_STRING : cls == H5T_INTEGER ? CX_RCOL_INT : CX_RCOL_DOUBLE;
+    hssize_t points = H5Sget_simple_extent_npoints(space);
+    *n = points > 0 ? (size_t)points : 0;
+    H5Tclose(t);
     H5Sclose(space);
     H5Dclose(ds);
-    return rc;
+    return CX_OK;
 }
 
+/* Read a stored column into result column c (which has the right length). */
+static int read_column_values(hid_t g, const char *name, cx_rcolumn *c, size_t n, cx_error *err)
+{
+    if (n == 0)
+        return CX_OK;
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(ds);
+    int failed;
+    if (c->type == CX_RCOL_DOUBLE) {
+        failed = H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->d) < 0;
+    } else if (c->type == CX_RCOL_INT) {
+        failed = H5Dread(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->i) < 0;
+    } else {
+        hid_t mem = utf8_string_type();
+        char **raw = calloc(n, sizeof *raw);
+        failed = !raw || H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0;
+        for (size_t i = 0; !failed && i < n; i++) {
+            free(c->s[i]);
+            c->s[i] = strdup(raw[i] ? raw[i] : "");
+            failed = c->s[i] == NULL;
+        }
+        if (raw && H5Dvlen_reclaim(mem, space, H5P_DEFAULT, raw) < 0)
+            failed = 1;
+        free(raw);
+        H5Tclose(mem);
+    }
+    H5Sclose(space);
+    H5Dclose(ds);
+    return failed ? cx_error_set(err, CX_EIO, "cannot read column '%s'", name) : CX_OK;
+}
+
+/* A stored table: define every column, add the rows, then read the values
+ * (result tables take all their columns before their first row). */
 static int read_table(hid_t job_group, const char *name, cx_result *r, cx_error *err)
 {
     hid_t g = H5Gopen2(job_group, name, H5P_DEFAULT);
@@ -399,8 +405,22 @@ static int read_table(hid_t job_group, const char *name, cx_result *r, cx_error 
     }
     cx_rtable *t = cx_result_table(r, name, err);
     int rc = t ? CX_OK : CX_ENOMEM;
+    size_t nrows = 0;
+    for (size_t j = 0; j < cols.n && rc == CX_OK; j++) {
+        cx_rcol_type type;
+        size_t n;
+        rc = column_shape(g, cols.names[j], &type, &n, err);
+        if (rc == CX_OK && j > 0 && n != nrows)
+            rc = cx_error_set(err, CX_EIO, "table '%s': column '%s' has %zu rows, expected %zu",
+                              name, cols.names[j], n, nrows);
+        nrows = n;
+        if (rc == CX_OK)
+            rc = cx_rtable_add_column(t, cols.names[j], type, err);
+    }
+    while (rc == CX_OK && t->nrows < nrows)
+        rc = cx_rtable_add_row(t, err) < 0 ? CX_ENOMEM : CX_OK;
     for (size_t j = 0; j < cols.n && rc == CX_OK; j++)
-        rc = read_column(g, cols.names[j], t, err);
+        rc = read_column_values(g, cols.names[j], &t->cols[j], nrows, err);
     free_names(&cols);
     H5Gclose(g);
     return rc;

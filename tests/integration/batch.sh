@@ -49,7 +49,7 @@ expect_exit 2 "--force and --resume together" -- "$CXFIT" run "$WORK/study.ini" 
 # Config errors: exit 2, one line naming file, line and key, nothing written.
 sed 's/^items = pex1 pex2 pex3 ltr/itmes = pex1 pex2 pex3 ltr/' "$WORK/study.ini" >"$WORK/typo.ini"
 expect_exit 2 "misspelt key" -- "$CXFIT" run "$WORK/typo.ini" -o "$WORK/typo.h5"
-expect_stderr "typo.ini:11" "error names file and line"
+expect_stderr "typo.ini:10" "error names file and line"
 expect_stderr "did you mean 'items'" "error suggests the key"
 [ -e "$WORK/typo.h5" ] && fail "config error wrote a results file" || ok "config error writes nothing"
 sed 's/^items = pex1 pex2 pex3 ltr/items = pex1 pex9/' "$WORK/study.ini" >"$WORK/col.ini"
