@@ -106,6 +106,11 @@ enum {
     SEM_EQ_THRESHOLDS = 1u << 8
 };
 
+/* The SEM_EQ_* bit of a group_equal word ("loadings", "intercepts",
+ * "residuals", "residual.covariances", "lv.variances", "lv.covariances",
+ * "means", "regressions", "thresholds"), or 0 for an unknown word. */
+unsigned sem_group_equal_bit(const char *word);
+
 typedef struct sem_partable {
     sem_param *rows;
     size_t n_rows, capacity;
