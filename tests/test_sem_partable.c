@@ -456,12 +456,54 @@ static void test_defined_rows(void **state)
     sem_partable_free(pt);
 }
 
+/* Rules without a reference case: auto.cov.y, std.lv with equal loadings
+ * across groups, a label shared with a fixed parameter, fixed.x rows. */
+static void test_default_rules(void **state)
+{
+    (void)state;
+    sem_partable *pt = build("y1 ~ x1 + x2\ny2 ~ x1", 1, SEM_KIND_SEM);
+    assert_true(find(pt, "y1", SEM_OP_COVARIANCE, "y2", 0)->free > 0); /* auto.cov.y */
+    const sem_param *x12 = find(pt, "x1", SEM_OP_COVARIANCE, "x2", 0);
+    assert_true(x12->exo == 1 && x12->free == 0 && isnan(x12->fixed_value));
+    assert_int_equal(pt->n_ov, 4); /* y1 y2 x1 x2 */
+    assert_string_equal(pt->ov_names[2], "x1");
+    sem_partable_free(pt);
+
+    cx_error err = {0};
+    sem_options opt = {0};
+    opt.kind = SEM_KIND_CFA;
+    opt.n_groups = 2;
+    opt.meanstructure = -1;
+    opt.fixed_x = 1;
+    opt.std_lv = 1;
+    opt.group_equal = SEM_EQ_LOADINGS;
+    pt = sem_partable_build("f =~ x1 + x2 + x3", &opt, &err);
+    assert_non_null(pt);
+    assert_int_equal(find(pt, "f", SEM_OP_COVARIANCE, "f", 0)->free, 0);
+    assert_true(find(pt, "f", SEM_OP_COVARIANCE, "f", 1)->free > 0);
+    assert_int_equal(find(pt, "f", SEM_OP_LOADING, "x1", 0)->free,
+                     find(pt, "f", SEM_OP_LOADING, "x1", 1)->free);
+    sem_partable_free(pt);
+
+    /* a label shared with a fixed loading fixes the whole set */
+    pt = build("f =~ 1*a*x1 + a*x2 + x3", 1, SEM_KIND_CFA);
+    const sem_param *x2 = find(pt, "f", SEM_OP_LOADING, "x2", 0);
+    assert_true(x2->free == 0 && x2->fixed_value == 1.0);
+    sem_partable_free(pt);
+
+    /* single indicator: its residual variance is fixed to 0 */
+    pt = build("f =~ x1 + x2 + x3\ng =~ x4\ng ~ f", 1, SEM_KIND_SEM);
+    assert_true(find(pt, "x4", SEM_OP_COVARIANCE, "x4", 0)->free == 0);
+    sem_partable_free(pt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_partables), cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_syntax_forms),        cmocka_unit_test(test_group_modifiers),
         cmocka_unit_test(test_expressions),         cmocka_unit_test(test_defined_rows),
+        cmocka_unit_test(test_default_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
