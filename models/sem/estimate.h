@@ -16,8 +16,8 @@
 #include "partable.h"
 
 typedef struct sem_sample {
-    size_t p;       /* number of observed variables (== pt->n_ov)        */
-    double n;       /* N of this group                                   */
+    size_t p;           /* number of observed variables (== pt->n_ov)        */
+    double n;           /* N of this group                                   */
     const double *cov;  /* p x p, divisor N                              */
     const double *mean; /* p                                             */
 } sem_sample;
@@ -26,10 +26,10 @@ typedef enum sem_estimator { SEM_ML = 0, SEM_MLR, SEM_WLSMV } sem_estimator;
 
 typedef struct sem_fit_options {
     sem_estimator estimator;
-    int max_iter;      /* default 10000 when 0                           */
-    double tol;        /* relative tolerance on the objective; 0 = default */
+    int max_iter; /* default 10000 when 0                           */
+    double tol;   /* relative tolerance on the objective; 0 = default */
     int want_modindices;
-    double level;      /* CI level for estimates (0.95)                  */
+    double level; /* CI level for estimates (0.95)                  */
 } sem_fit_options;
 
 #define SEM_MEASURE_NAME_MAX 32
@@ -49,8 +49,8 @@ typedef struct sem_modindex {
 typedef struct sem_fit {
     int converged;
     int iterations;
-    double fmin;             /* lavaan's fmin (F_ML / 2)                 */
-    sem_measure *measures;   /* chisq, df, pvalue, cfi, ... in lavaan order */
+    double fmin;           /* lavaan's fmin (F_ML / 2)                 */
+    sem_measure *measures; /* chisq, df, pvalue, cfi, ... in lavaan order */
     size_t n_measures;
     /* R² per endogenous variable and group */
     char (*r2_names)[SEM_NAME_MAX];
