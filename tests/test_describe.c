@@ -5,8 +5,8 @@
  * relative, item frequencies exactly, and the correlation matrix
  * (listwise and pairwise) against values computed independently.
  *
- * The data come from the shared reference CSV (parsed here with a small
- * reader into a memory table), so the test needs no HDF5 fixture.
+ * The data are the bundled datasets/bfi.h5 (psych's bfi imported with
+ * `cxfit import`), read through the same HDF5 table reader users get.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,88 +28,13 @@ extern const cx_model cx_model_describe;
 #define BFI_ITEMS 25
 #define REFERENCE CX_SOURCE_DIR "/tests/reference/describe_bfi.json"
 
-static const char *const bfi_csv_paths[] = {
-    CX_SOURCE_DIR "/datasets/bfi.csv",
-    CX_SOURCE_DIR "/../shared/reference/data/bfi.csv",
-    "/work/shared/reference/data/bfi.csv",
-    NULL,
-};
-
-/* ---- a small CSV reader: header row, numbers, NA = missing ------------ */
-
-typedef struct csv_data {
-    size_t ncols, nrows;
-    char names[64][32];
-    double *values; /* column-major, ld = capacity while reading, nrows after */
-} csv_data;
-
-static size_t split_line(char *line, char **fields, size_t max)
+/* psych's bfi, bundled as imported by `cxfit import` (scripts/make_datasets.sh). */
+static cx_table *bfi_table(void)
 {
-    size_t n = 0;
-    for (char *tok = strtok(line, ",\r\n"); tok && n < max; tok = strtok(NULL, ",\r\n"))
-        fields[n++] = tok;
-    return n;
-}
-
-static void unquote(char *s, char *out, size_t size)
-{
-    size_t len = strlen(s);
-    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
-        s[len - 1] = '\0';
-        s++;
-    }
-    snprintf(out, size, "%s", s);
-}
-
-static int csv_read(const char *path, csv_data *d)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[4096];
-    char *fields[64];
-    memset(d, 0, sizeof *d);
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return -1;
-    }
-    d->ncols = split_line(line, fields, 64);
-    for (size_t j = 0; j < d->ncols; j++)
-        unquote(fields[j], d->names[j], sizeof d->names[j]);
-    size_t cap = 4096;
-    double *rows = malloc(cap * d->ncols * sizeof *rows); /* row-major while reading */
-    while (fgets(line, sizeof line, f)) {
-        if (d->nrows == cap)
-            rows = realloc(rows, (cap *= 2) * d->ncols * sizeof *rows);
-        size_t n = split_line(line, fields, 64);
-        for (size_t j = 0; j < d->ncols; j++)
-            rows[d->nrows * d->ncols + j] =
-                j < n && strcmp(fields[j], "NA") != 0 ? strtod(fields[j], NULL) : NAN;
-        d->nrows++;
-    }
-    fclose(f);
-    d->values = malloc(d->nrows * d->ncols * sizeof *d->values);
-    for (size_t i = 0; i < d->nrows; i++)
-        for (size_t j = 0; j < d->ncols; j++)
-            d->values[i + j * d->nrows] = rows[i * d->ncols + j];
-    free(rows);
-    return 0;
-}
-
-static cx_table *bfi_table(csv_data *d)
-{
-    int found = -1;
-    for (size_t i = 0; bfi_csv_paths[i] && found; i++)
-        found = csv_read(bfi_csv_paths[i], d);
-    if (found)
-        return NULL;
     cx_error err = {0};
-    cx_table *t = cx_table_memory_alloc("mem:/bfi", d->nrows, &err);
-    assert_non_null(t);
-    for (size_t j = 0; j < d->ncols; j++)
-        assert_int_equal(cx_table_memory_add_column(t, d->names[j], CX_COL_FLOAT,
-                                                    d->values + j * d->nrows, NULL, 0, &err),
-                         CX_OK);
+    cx_table *t = cx_table_open(CX_SOURCE_DIR "/datasets/bfi.h5", "/data", &err);
+    if (!t)
+        fail_msg("cannot open the bundled bfi data: %s", err.msg);
     return t;
 }
 
@@ -225,10 +150,7 @@ static void check_frequencies(const cx_rtable *freq, const json_value *ref, ref_
 static void test_bfi_matches_psych(void **state)
 {
     (void)state;
-    csv_data d;
-    cx_table *t = bfi_table(&d);
-    if (!t)
-        skip(); /* no bfi data on this machine */
+    cx_table *t = bfi_table();
     cx_error err = {0};
     json_value *ref = json_parse_file(REFERENCE, &err);
     assert_non_null(ref);
@@ -276,7 +198,6 @@ static void test_bfi_matches_psych(void **state)
 
     json_free(ref);
     cx_table_close(t);
-    free(d.values);
 }
 
 static void test_errors(void **state)
