@@ -8,9 +8,10 @@
  * `estimates` in parameterEstimates() order, `fit` with fitMeasures()
  * names, `r2`, and `modindices` when asked.
  *
- * Groups (`group = COLUMN`) are the column's levels in ascending order of
- * their codes; lavaan orders groups by first appearance in the data, so
- * datasets converted for comparison code categories in that order.
+ * Groups (`group = COLUMN`) are numbered 1..G in order of first appearance
+ * in the data, as lavaan numbers them (it takes unique() of the column);
+ * the `groups` table maps each number to its label.  With `by`, the view
+ * the engine hands over is one `by` level, grouped again here.
  */
 #include <math.h>
 #include <stdio.h>
@@ -186,9 +187,6 @@ static int check_group_column(const cx_job *job, const sem_spec *s, cx_error *er
 {
     if (!s->group)
         return CX_OK;
-    if (job->view->n_group_cols > 0)
-        return cx_job_error(job, "group", err, CX_EUSAGE,
-                            "`group` together with `by` is not supported yet");
     char *name = (char *)s->group;
     int gcol;
     int rc = cx_view_columns(job->view, &name, 1, &gcol, err);
@@ -231,6 +229,8 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
 typedef struct sem_data {
     cx_view grouped; /* the job's rows grouped by `group` */
     int have_grouped;
+    int group_col;
+    size_t *level_of_group; /* group g (lavaan's order) is view level level_of_group[g] */
     const cx_view *view; /* the view the moments come from */
     size_t n_groups;
     cx_moments **moments; /* view->n_levels of them */
@@ -245,9 +245,41 @@ static void data_clear(sem_data *d)
     free(d->moments);
     free(d->cov);
     free(d->samples);
+    free(d->level_of_group);
     if (d->have_grouped)
         cx_view_free(&d->grouped);
     memset(d, 0, sizeof *d);
+}
+
+/* lavaan numbers groups by first appearance in the data: find that order
+ * (reading the group column only until every level has been seen). */
+static int order_by_appearance(sem_data *d, cx_error *err)
+{
+    size_t n = d->n_groups, seen = 0;
+    d->level_of_group = cx_calloc(n, sizeof *d->level_of_group, err);
+    char *is_seen = cx_calloc(n, 1, err);
+    double *block = cx_calloc(CX_BLOCK_ROWS, sizeof *block, err);
+    size_t *levels = cx_calloc(CX_BLOCK_ROWS, sizeof *levels, err);
+    cx_view_iter it;
+    int rc = d->level_of_group && is_seen && block && levels ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = cx_view_iter_begin(&it, d->view, &d->group_col, 1, err);
+    long got = 0;
+    while (rc == CX_OK && seen < n && (got = cx_view_iter_next(&it, block, levels, err)) > 0)
+        for (long i = 0; i < got && seen < n; i++)
+            if (!is_seen[levels[i]]) {
+                is_seen[levels[i]] = 1;
+                d->level_of_group[seen++] = levels[i];
+            }
+    if (rc == CX_OK) {
+        cx_view_iter_end(&it);
+        if (got < 0)
+            rc = err->code;
+    }
+    free(is_seen);
+    free(block);
+    free(levels);
+    return rc;
 }
 
 /* The rows to fit: the job's view, or (with `group`) a view of the same
@@ -269,18 +301,19 @@ static int prepare_view(const cx_job *job, const sem_spec *s, sem_data *d, cx_er
     rc = cx_view_columns(job->view, &name, 1, &gcol, err);
     if (rc != CX_OK)
         return rc;
-    cx_view_init(&d->grouped, job->view->table, job->view->where);
-    d->have_grouped = 1;
+    d->grouped = *job->view; /* the same rows (and `by` level), grouped */
     rc = cx_view_set_groups(&d->grouped, &gcol, 1, err);
     if (rc != CX_OK)
         return rc;
+    d->have_grouped = 1;
+    d->group_col = gcol;
     d->view = &d->grouped;
     d->n_groups = d->grouped.n_levels;
     if (d->n_groups < 2)
         return cx_job_error(job, "group", err, CX_EUSAGE,
                             "column '%s' has %zu level(s); a multi-group model needs 2 or more",
                             s->group, d->n_groups);
-    return CX_OK;
+    return order_by_appearance(d, err);
 }
 
 /* Sample moments per group with lavaan's ML convention (divisor N). */
@@ -305,10 +338,8 @@ static int load_samples(const cx_job *job, const sem_partable *pt, sem_data *d, 
     d->samples = cx_calloc(d->n_groups, sizeof *d->samples, err);
     if (!d->cov || !d->samples)
         return CX_ENOMEM;
-    /* one group: the engine's view may be restricted to one `by` level */
-    size_t first = d->n_groups == 1 && d->view->only_level >= 0 ? (size_t)d->view->only_level : 0;
     for (size_t g = 0; g < d->n_groups; g++) {
-        const cx_moments *m = d->moments[first + g];
+        const cx_moments *m = d->moments[d->level_of_group ? d->level_of_group[g] : g];
         double *cov = d->cov + g * p * p;
         cx_moments_covariance(m, 0.0, cov);
         d->samples[g] = (sem_sample){p, cx_moments_n(m), cov, m->mean};
@@ -387,6 +418,31 @@ static int write_modindices(cx_result *res, const sem_fit *fit, size_t n_groups,
     return CX_OK;
 }
 
+/* `groups`: each group number of the other tables with its label. */
+static int write_groups(cx_result *res, const sem_data *d, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(res, "groups", err);
+    if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
+        return err->code;
+    const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
+    for (size_t g = 0; g < d->n_groups; g++) {
+        double value = d->view->level_values[d->level_of_group[g]];
+        char label[64];
+        if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
+            snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
+        else
+            snprintf(label, sizeof label, "%.15g", value);
+        long row = cx_rtable_add_row(t, err);
+        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
+            return err->code;
+        cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
+        cx_rtable_set_double(t, (size_t)row, "nobs", d->samples[g].n);
+    }
+    return CX_OK;
+}
+
 static void report_status(cx_result *res, const sem_fit *fit)
 {
     if (!fit->converged)
@@ -426,6 +482,8 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
         rc = write_r2(res, fit, pt->n_groups, err);
     if (rc == CX_OK && s->modindices)
         rc = write_modindices(res, fit, pt->n_groups, err);
+    if (rc == CX_OK && d->n_groups > 1)
+        rc = write_groups(res, d, err);
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(res, "iterations", fit->iterations, err);
     sem_fit_free(fit);
