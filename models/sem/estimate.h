@@ -6,6 +6,12 @@
  * Input: a parameter table (partable.h) and, per group, the sample
  * covariance matrix with lavaan's ML convention (divisor N, not N-1), the
  * sample means and N, with variables in the order of pt->ov_names.
+ * Starting values: a row's `start` when finite, otherwise lavaan's
+ * "simple" rule (loadings 1, residual variances half the sample variance,
+ * latent variances 0.05, intercepts the sample means, the rest 0).
+ * Defined parameters (:=) are evaluated from the row's rhs text (lavaan's
+ * partable convention: rhs holds the expression, e.g. "a*b"); `expr` is
+ * not used.
  * Output: est, se, std_lv, std_all written into pt->rows (defined
  * parameters too), and a sem_fit with convergence information, lavaan's
  * fitMeasures(), R² and modification indices.
@@ -16,8 +22,8 @@
 #include "partable.h"
 
 typedef struct sem_sample {
-    size_t p;       /* number of observed variables (== pt->n_ov)        */
-    double n;       /* N of this group                                   */
+    size_t p;           /* number of observed variables (== pt->n_ov)        */
+    double n;           /* N of this group                                   */
     const double *cov;  /* p x p, divisor N                              */
     const double *mean; /* p                                             */
 } sem_sample;
@@ -26,10 +32,12 @@ typedef enum sem_estimator { SEM_ML = 0, SEM_MLR, SEM_WLSMV } sem_estimator;
 
 typedef struct sem_fit_options {
     sem_estimator estimator;
-    int max_iter;      /* default 10000 when 0                           */
-    double tol;        /* relative tolerance on the objective; 0 = default */
+    int max_iter; /* default 10000 when 0                           */
+    double tol;   /* relative tolerance on the objective; 0 = default */
     int want_modindices;
     double level;      /* CI level for estimates (0.95)                  */
+    int evaluate_only; /* 1: no optimization; evaluate everything at the rows'
+                          start values (e.g. a reference solution)         */
 } sem_fit_options;
 
 #define SEM_MEASURE_NAME_MAX 32
@@ -49,8 +57,8 @@ typedef struct sem_modindex {
 typedef struct sem_fit {
     int converged;
     int iterations;
-    double fmin;             /* lavaan's fmin (F_ML / 2)                 */
-    sem_measure *measures;   /* chisq, df, pvalue, cfi, ... in lavaan order */
+    double fmin;           /* lavaan's fmin (F_ML / 2)                 */
+    sem_measure *measures; /* chisq, df, pvalue, cfi, ... in lavaan order */
     size_t n_measures;
     /* R² per endogenous variable and group */
     char (*r2_names)[SEM_NAME_MAX];

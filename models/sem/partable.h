@@ -39,28 +39,27 @@ typedef struct sem_expr sem_expr; /* arithmetic of labels, for := and == */
 /* Evaluate a defined-parameter expression given the value of every
  * labelled parameter: `lookup(label, ctx)` returns the value (NaN if
  * unknown).  Implemented by the syntax module. */
-double sem_expr_eval(const sem_expr *e, double (*lookup)(const char *label, void *ctx),
-                     void *ctx);
+double sem_expr_eval(const sem_expr *e, double (*lookup)(const char *label, void *ctx), void *ctx);
 void sem_expr_free(sem_expr *e);
 
 typedef struct sem_param {
     char lhs[SEM_NAME_MAX];
     char rhs[SEM_NAME_MAX]; /* "" for intercepts; "t1".. for thresholds  */
     sem_op op;
-    int group;              /* 0-based group index (results write group+1
-                               when multi-group, 0 when single-group)  */
-    int user;               /* 1: written by the user; 0: added default */
-    int free;               /* 0: fixed; k >= 1: free parameter k (rows
-                               sharing k are constrained equal)          */
-    double fixed_value;     /* value when fixed (NaN when free)           */
+    int group;                 /* 0-based group index (results write group+1
+                                  when multi-group, 0 when single-group)  */
+    int user;                  /* 1: written by the user; 0: added default */
+    int free;                  /* 0: fixed; k >= 1: free parameter k (rows
+                                  sharing k are constrained equal)          */
+    double fixed_value;        /* value when fixed (NaN when free)           */
     char label[SEM_NAME_MAX];  /* user label or "" */
     char plabel[SEM_NAME_MAX]; /* lavaan's ".p1." style internal label  */
-    int exo;                /* 1: exogenous covariate moment fixed to its
-                               sample value (fixed.x)                    */
-    double start;           /* starting value                           */
-    double est, se;         /* filled by the estimator                  */
-    double std_lv, std_all; /* standardized solutions (NaN if undefined)*/
-    sem_expr *expr;         /* := and == rows only                      */
+    int exo;                   /* 1: exogenous covariate moment fixed to its
+                                  sample value (fixed.x)                    */
+    double start;              /* starting value                           */
+    double est, se;            /* filled by the estimator                  */
+    double std_lv, std_all;    /* standardized solutions (NaN if undefined)*/
+    sem_expr *expr;            /* := and == rows only                      */
 } sem_param;
 
 typedef enum sem_kind { SEM_KIND_CFA = 0, SEM_KIND_SEM, SEM_KIND_GROWTH } sem_kind;
@@ -68,12 +67,12 @@ typedef enum sem_kind { SEM_KIND_CFA = 0, SEM_KIND_SEM, SEM_KIND_GROWTH } sem_ki
 /* Options that change lavaan's defaults. */
 typedef struct sem_options {
     sem_kind kind;
-    int std_lv;          /* latent variances fixed to 1, all loadings free */
-    int meanstructure;   /* -1: lavaan's default (on with groups/growth)   */
-    size_t n_groups;     /* >= 1                                           */
-    unsigned group_equal;/* bit set of SEM_EQ_* below                      */
-    int fixed_x;         /* lavaan's fixed.x (default 1 for sem)           */
-    char **ordered;      /* NULL-terminated names of ordinal items or NULL */
+    int std_lv;           /* latent variances fixed to 1, all loadings free */
+    int meanstructure;    /* -1: lavaan's default (on with groups/growth)   */
+    size_t n_groups;      /* >= 1                                           */
+    unsigned group_equal; /* bit set of SEM_EQ_* below                      */
+    int fixed_x;          /* lavaan's fixed.x (default 1 for sem)           */
+    char **ordered;       /* NULL-terminated names of ordinal items or NULL */
 } sem_options;
 
 enum {
@@ -91,7 +90,7 @@ enum {
 typedef struct sem_partable {
     sem_param *rows;
     size_t n_rows, capacity;
-    size_t n_free;          /* number of distinct free parameters          */
+    size_t n_free; /* number of distinct free parameters          */
     size_t n_groups;
     int meanstructure;
     /* observed and latent variable names in lavaan's order
