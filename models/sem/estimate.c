@@ -767,7 +767,8 @@ static int defined_parameters(sem_est *e, const double *vcov, sem_fit *fit, cx_e
         sem_fit_warn(fit, "a defined parameter (:=) could not be evaluated");
     memset(jac, 0, sizeof(double) * n * (q + 1));
     for (size_t k = 0; k < q; k++) {
-        double h = 1e-4 * (1.0 + fabs(e->x[k])), d[2];
+        double h = 1e-4 * (1.0 + fabs(e->x[k]));
+        /* D(h) then D(h/2); Richardson (4 D(h/2) - D(h)) / 3 cancels the h^2 term */
         for (int pass = 0; pass < 2; pass++, h *= 0.5) {
             memcpy(xs, e->x, sizeof(double) * q);
             xs[k] = e->x[k] + h;
@@ -779,11 +780,8 @@ static int defined_parameters(sem_est *e, const double *vcov, sem_fit *fit, cx_e
             for (size_t r = 0; r < n; r++) {
                 if (e->pt->rows[r].op != SEM_OP_DEFINED)
                     continue;
-                d[pass] = (hi[r] - lo[r]) / (2.0 * h);
-                /* Richardson: (4 D(h/2) - D(h)) / 3 cancels the h^2 error */
-                jac[r * q + k] = pass == 0 ? d[0] : (4.0 * d[1] - jac[r * q + k]) / 3.0;
-                if (pass == 0)
-                    jac[r * q + k] = d[0];
+                double d = (hi[r] - lo[r]) / (2.0 * h);
+                jac[r * q + k] = pass == 0 ? d : (4.0 * d - jac[r * q + k]) / 3.0;
             }
         }
     }
@@ -834,8 +832,8 @@ static void check_solution(sem_est *e, sem_fit *fit)
     for (size_t r = 0; r < e->pt->n_rows; r++) {
         const sem_param *row = &e->pt->rows[r];
         if (row->op == SEM_OP_COVARIANCE && strcmp(row->lhs, row->rhs) == 0 && row->est < 0)
-            sem_fit_warn(fit, "Heywood case: negative variance estimate %s ~~ %s = %.6g%s",
-                         row->lhs, row->rhs, row->est, e->n_groups > 1 ? " (in a group)" : "");
+            sem_fit_warn(fit, "Heywood case: negative variance estimate %s ~~ %s = %.6g (group %d)",
+                         row->lhs, row->rhs, row->est, row->group + 1);
     }
     size_t p = e->p, M = e->mod.n_nodes;
     double *a = malloc(sizeof(double) * (p * p + M * M + 1));

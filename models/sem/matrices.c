@@ -380,7 +380,6 @@ void sem_model_add_derivative(const sem_model *mod, const sem_target *t, double 
     const sem_group_matrices *G = &mod->grp[t->group];
     size_t p = mod->p, M = mod->n_nodes;
     size_t i = (size_t)t->i, j = (size_t)t->j;
-    double unit_i[1] = {1.0};
     switch (t->mat) {
     case SEM_MAT_LAMBDA:
         /* dSigma = e_i LV_j' + LV_j e_i' */
@@ -406,7 +405,7 @@ void sem_model_add_derivative(const sem_model *mod, const sem_target *t, double 
         break;
     case SEM_MAT_NU:
         if (dmu)
-            dmu[i] += scale * unit_i[0];
+            dmu[i] += scale;
         break;
     case SEM_MAT_ALPHA:
         if (dmu)
