@@ -6,6 +6,12 @@
  * Input: a parameter table (partable.h) and, per group, the sample
  * covariance matrix with lavaan's ML convention (divisor N, not N-1), the
  * sample means and N, with variables in the order of pt->ov_names.
+ * Starting values: a row's `start` when finite, otherwise lavaan's
+ * "simple" rule (loadings 1, residual variances half the sample variance,
+ * latent variances 0.05, intercepts the sample means, the rest 0).
+ * Defined parameters (:=) are evaluated from the row's rhs text (lavaan's
+ * partable convention: rhs holds the expression, e.g. "a*b"); `expr` is
+ * not used.
  * Output: est, se, std_lv, std_all written into pt->rows (defined
  * parameters too), and a sem_fit with convergence information, lavaan's
  * fitMeasures(), R² and modification indices.
@@ -29,7 +35,9 @@ typedef struct sem_fit_options {
     int max_iter; /* default 10000 when 0                           */
     double tol;   /* relative tolerance on the objective; 0 = default */
     int want_modindices;
-    double level; /* CI level for estimates (0.95)                  */
+    double level;      /* CI level for estimates (0.95)                  */
+    int evaluate_only; /* 1: no optimization; evaluate everything at the rows'
+                          start values (e.g. a reference solution)         */
 } sem_fit_options;
 
 #define SEM_MEASURE_NAME_MAX 32

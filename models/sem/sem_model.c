@@ -231,7 +231,7 @@ typedef struct sem_data {
     int have_grouped;
     int group_col;
     size_t *level_of_group; /* group g (lavaan's order) is view level level_of_group[g] */
-    const cx_view *view; /* the view the moments come from */
+    const cx_view *view;    /* the view the moments come from */
     size_t n_groups;
     cx_moments **moments; /* view->n_levels of them */
     double *cov;          /* n_groups x p x p */
@@ -467,7 +467,8 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
     sem_fit *fit = sem_fit_alloc();
     if (!fit)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
-    sem_fit_options fo = {s->estimator, 0, 0.0, s->modindices, job->level};
+    sem_fit_options fo = {
+        .estimator = s->estimator, .want_modindices = s->modindices, .level = job->level};
     int rc = sem_estimate(pt, d->samples, &fo, fit, err);
     if (rc == CX_OK) {
         res->nobs = 0;

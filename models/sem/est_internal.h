@@ -1,0 +1,84 @@
+/*
+ * est_internal.h — state shared by the parts of the ML estimator
+ * (estimate.c, fitmeasures.c, standardize.c, modindices.c, defexpr.c).
+ * Not part of the public interface.
+ */
+#ifndef CX_SEM_EST_INTERNAL_H
+#define CX_SEM_EST_INTERNAL_H
+
+#include <stddef.h>
+
+#include "estimate.h"
+#include "matrices.h"
+
+/* One contribution of a parameter slot to a model-matrix element. */
+typedef struct sem_entry {
+    int slot;
+    sem_target t;
+} sem_entry;
+
+typedef struct sem_est {
+    sem_partable *pt;
+    const sem_sample *smp;
+    sem_model mod;
+    size_t n_groups, p, q; /* groups, observed variables, free parameters */
+    double n_total;
+    double *w;          /* N_g / N                                     */
+    sem_target *row_t;  /* per row: where it lives (SEM_MAT_NONE: none) */
+    int *row_par;       /* per row: 0-based parameter or -1 (fixed)    */
+    double *row_fixed;  /* per row: value when fixed                   */
+    sem_entry *entries; /* the free rows as (parameter, target)        */
+    size_t n_entries;
+    double *x; /* q current parameter values                  */
+    /* per group, at the current x */
+    double *sinv;     /* G * p*p: Sigma^-1                           */
+    double *f_g;      /* G: F_ML of the group (log|Sigma| - log|S| + ...) */
+    double *logdet_s; /* G: log|S|                                   */
+    double *work;     /* p*p scratch                                 */
+} sem_est;
+
+/* ---- estimate.c ---------------------------------------------------- */
+/* Put x into the matrices and compute the implied moments and F_ML of
+ * every group; *fmin gets lavaan's fmin = sum_g w_g F_g / 2.  CX_EFAIL
+ * when an implied Sigma is not positive definite. */
+int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err);
+/* Derivatives of Sigma_g and mu_g for n_slots slots, from `entries`:
+ * ds (G * n_slots * p*p) and dm (G * n_slots * p), zeroed first. */
+void sem_est_delta(const sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
+                   double *ds, double *dm);
+/* Gradient of fmin (n_slots) and the expected information per
+ * observation (n_slots^2, the expected Hessian of fmin) from ds/dm. */
+void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_slots, double *grad);
+void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t n_slots,
+                         double *info);
+/* log|A| of a symmetric positive-definite p x p matrix (A is overwritten
+ * by its Cholesky factor); CX_EFAIL when not positive definite. */
+int sem_log_det_spd(double *a, size_t p, double *logdet);
+/* Name of a parameter (first row using it) as "lhs op rhs". */
+void sem_est_param_name(const sem_est *e, int par, char *buf, size_t len);
+/* Append a line to fit->warnings. */
+void sem_fit_warn(sem_fit *fit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *sem_op_text(sem_op op);
+
+/* ---- defexpr.c ----------------------------------------------------- */
+/* Evaluate an arithmetic expression over labels (+ - * / ^, parentheses,
+ * sqrt exp log abs); *ok = 0 on a syntax error or an unknown label. */
+double sem_defexpr_eval(const char *text, double (*lookup)(const char *name, void *ctx), void *ctx,
+                        int *ok);
+
+/* ---- standardize.c ------------------------------------------------- */
+/* std_lv and std_all for every row of `values` (n_rows, est-like values in
+ * partable order) at the current implied moments; cov_std as lavaan. */
+void sem_standardize(const sem_est *e, const sem_param *rows, size_t n_rows, const double *values,
+                     double *std_lv, double *std_all);
+int sem_rsquare(const sem_est *e, sem_fit *fit, cx_error *err);
+
+/* ---- fitmeasures.c ------------------------------------------------- */
+int sem_fit_measures(sem_est *e, double fmin, sem_fit *fit, cx_error *err);
+/* R's pchisq(x, df, ncp) (lower tail). */
+double sem_pnchisq(double x, double df, double ncp);
+
+/* ---- modindices.c -------------------------------------------------- */
+int sem_modindices(sem_est *e, sem_fit *fit, cx_error *err);
+
+#endif
