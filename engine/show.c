@@ -21,7 +21,7 @@ static void print_number(FILE *out, double v, int width)
     if (isnan(v))
         fprintf(out, "%*s", width, "");
     else if (v != 0 && (fabs(v) >= 1e7 || fabs(v) < 1e-3))
-        fprintf(out, "%*.3e", width, v);
+        fprintf(out, " %*.2e", width - 1, v); /* keep a blank between columns */
     else
         fprintf(out, "%*.3f", width, v);
 }
@@ -125,7 +125,10 @@ static void print_estimates(FILE *out, const cx_rtable *t)
                     double v = cols[k] >= 0 ? t->cols[cols[k]].d[i] : NAN;
                     if (k == 1 && v == 0)
                         v = NAN; /* fixed parameter: blank like lavaan */
-                    print_number(out, v, 9);
+                    if (k == 3 && !isnan(v))
+                        fprintf(out, "%9.3f", v); /* lavaan prints p < .0005 as 0.000 */
+                    else
+                        print_number(out, v, 9);
                 }
                 fputc('\n', out);
             }
