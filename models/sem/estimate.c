@@ -613,7 +613,7 @@ static int line_search(sem_est *e, scoring_ws *w, double *f, double *moved)
     for (int half = 0; half < 40; half++, t *= 0.5) {
         for (size_t k = 0; k < q; k++)
             w->xn[k] = e->x[k] + t * w->step[k];
-        double fn;
+        double fn = INFINITY;
         if (sem_est_evaluate(e, w->xn, &fn, &ignore) == CX_OK &&
             fn <= *f + 1e-13 * (1.0 + fabs(*f))) {
             double mv = 0.0;
