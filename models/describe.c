@@ -132,7 +132,8 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
 {
     cx_rtable *t = cx_result_table(r, "items", err);
     if (!t || cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) ||
-        cx_rtable_add_column(t, "n", CX_RCOL_INT, err))
+        cx_rtable_add_column(t, "n", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "missing", CX_RCOL_INT, err))
         return NULL;
     for (size_t i = 0; item_columns[i]; i++)
         if (cx_rtable_add_column(t, item_columns[i], CX_RCOL_DOUBLE, err))
@@ -140,7 +141,9 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
     return t;
 }
 
-static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, cx_error *err)
+/* `rows`: the rows of the view, so missing = rows - n. */
+static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, size_t rows,
+                        cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
     if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err))
@@ -148,6 +151,7 @@ static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, cx_
     double values[] = {s->mean, s->sd,           s->median, s->trimmed,  s->mad, s->min,
                        s->max,  s->max - s->min, s->skew,   s->kurtosis, s->se};
     cx_rtable_set_int(t, (size_t)row, "n", (long long)s->n);
+    cx_rtable_set_int(t, (size_t)row, "missing", (long long)rows - (long long)s->n);
     for (size_t i = 0; item_columns[i]; i++)
         cx_rtable_set_double(t, (size_t)row, item_columns[i], values[i]);
     return CX_OK;
@@ -270,7 +274,7 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const d
     for (size_t j = 0; rc == CX_OK && j < p; j++) {
         item_stats s;
         describe_column(data + j * n, n, sorted, sorted + n, &s);
-        rc = add_item_row(t, names[j], &s, err);
+        rc = add_item_row(t, names[j], &s, n, err);
         if (rc == CX_OK)
             rc = add_frequencies(r, names[j], sorted, (size_t)s.n, err);
         if (rc == CX_OK &&

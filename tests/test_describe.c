@@ -169,6 +169,15 @@ static void test_bfi_matches_psych(void **state)
     print_message("describe_bfi: %d values agree with psych to 1e-6\n", rep.n_checked);
     ref_report_free(&rep);
 
+    /* every row is either counted or missing (bfi has NAs in most items) */
+    const cx_rtable *items = cx_result_find_table(run.result, "items");
+    double missing = 0;
+    for (size_t i = 0; i < items->nrows; i++) {
+        assert_true(cell(items, i, "n") + cell(items, i, "missing") == 2800);
+        missing += cell(items, i, "missing");
+    }
+    assert_true(missing > 0);
+
     /* estimates: item means as `x ~1` */
     const cx_rtable *est = cx_result_find_table(run.result, "estimates");
     assert_non_null(est);
