@@ -359,7 +359,7 @@ int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, 
     double *data = NULL;
     size_t *lv = NULL, capacity = 0, rows = 0;
     int rc = block && block_levels ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
-    long got;
+    long got = 0;
     while (rc == CX_OK && (got = cx_view_iter_next(&it, block, block_levels, err)) > 0) {
         rc = grow_loaded(&data, levels ? &lv : NULL, ncols, &capacity, rows + (size_t)got, err);
         for (size_t j = 0; rc == CX_OK && j < ncols; j++)
@@ -372,7 +372,7 @@ int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, 
     if (rc == CX_OK && got < 0)
         rc = err->code ? err->code : CX_EIO;
     /* Close up the columns to ld = rows, as promised. */
-    for (size_t j = 1; rc == CX_OK && j < ncols; j++)
+    for (size_t j = 1; rc == CX_OK && data && j < ncols; j++)
         memmove(data + j * rows, data + j * capacity, rows * sizeof *data);
     cx_view_iter_end(&it);
     free(block);
