@@ -528,7 +528,7 @@ static void test_reference_cases(void **state)
     }
     free(names);
     fprintf(stderr, "%d reference cases run end to end\n", cases);
-    /* the 12 lavaan cases of docs/REFERENCES.md; fewer means one was lost */
+    /* the 12 cfa/sem/growth cases of tests/reference; fewer means one was lost */
     assert_true(cases >= 12);
     assert_int_equal(failed, 0);
 }
