@@ -107,7 +107,7 @@ static void check(checker *c, const char *what, double got, double want, double 
         double rel = fabs(got - want) / fabs(want);
         if (rel > c->max_rel) {
             c->max_rel = rel;
-            snprintf(c->max_what, sizeof c->max_what, "%s", what);
+            snprintf(c->max_what, sizeof c->max_what, "%.150s", what);
         }
     }
 }
