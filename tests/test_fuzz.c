@@ -154,11 +154,18 @@ static void test_fuzz_where(void **state)
     fuzz_target("where", fuzz_where);
 }
 
+static void test_fuzz_lavaan(void **state)
+{
+    (void)state;
+    fuzz_target("lavaan", fuzz_lavaan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuzz_config),
         cmocka_unit_test(test_fuzz_where),
+        cmocka_unit_test(test_fuzz_lavaan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "sem/partable.h"
 #include "view.h"
 
 /* The bytes as a NUL-terminated string (fuzzers hand us raw buffers). */
@@ -89,6 +90,38 @@ int fuzz_where(const uint8_t *data, size_t size)
         }
     }
     cx_table_close(t);
+    free(text);
+    return rc;
+}
+
+int fuzz_lavaan(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    /* The first byte chooses the options, so one corpus covers them all. */
+    uint8_t knobs = data[0];
+    char *text = as_text(data + 1, size - 1);
+    if (!text)
+        return 0;
+    sem_options opt = {0};
+    opt.kind = (sem_kind)(knobs % 3);
+    opt.std_lv = (knobs >> 2) & 1;
+    opt.meanstructure = -1;
+    opt.n_groups = 1 + ((knobs >> 3) & 1);
+    opt.group_equal = (knobs >> 4) & 1 ? SEM_EQ_LOADINGS | SEM_EQ_INTERCEPTS : 0;
+    opt.fixed_x = 1;
+    cx_error err = {0};
+    sem_partable *pt = sem_partable_build(text, &opt, &err);
+    int rc = 0;
+    if (pt) {
+        /* every row names a known op and a group in range */
+        for (size_t k = 0; k < pt->n_rows; k++)
+            if (pt->rows[k].group < 0 || (size_t)pt->rows[k].group >= pt->n_groups)
+                rc = -1;
+        sem_partable_free(pt);
+    } else {
+        rc = rejected_properly(&err);
+    }
     free(text);
     return rc;
 }

@@ -14,5 +14,7 @@
 
 int fuzz_config(const uint8_t *data, size_t size);
 int fuzz_where(const uint8_t *data, size_t size);
+/* lavaan model syntax: first byte picks cfa/sem/growth, std_lv and groups */
+int fuzz_lavaan(const uint8_t *data, size_t size);
 
 #endif
