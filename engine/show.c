@@ -152,13 +152,33 @@ static void print_fit(FILE *out, const cx_rtable *t, const char *title)
     }
 }
 
+/* A row's label: the `by` values (the columns before `step`), then the step. */
+static void invariance_label(const cx_rtable *t, size_t i, int step, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int j = 0; j < step && len < size; j++) {
+        const cx_rcolumn *c = &t->cols[j];
+        if (c->type == CX_RCOL_STRING)
+            len +=
+                (size_t)snprintf(out + len, size - len, "%s=%s ", c->name, c->s[i] ? c->s[i] : "");
+        else if (c->type == CX_RCOL_INT)
+            len += (size_t)snprintf(out + len, size - len, "%s=%lld ", c->name, c->i[i]);
+        else
+            len += (size_t)snprintf(out + len, size - len, "%s=%g ", c->name, c->d[i]);
+    }
+    if (len < size)
+        snprintf(out + len, size - len, "%s", t->cols[step].s[i]);
+}
+
 /* One block of the invariance table: `cols` (NULL-terminated) per step,
  * headed by `heads`; rows without a value in cols[0] are left out. */
 static void print_invariance_block(FILE *out, const cx_rtable *t, const char *title,
                                    const char *const *cols, const char *const *heads)
 {
     int step = cx_rtable_find_column(t, "step"), conv = cx_rtable_find_column(t, "converged");
-    fprintf(out, "\n  %s\n    %-12s", title, "");
+    int width = step > 0 ? 24 : 12; /* room for the `by` values */
+    fprintf(out, "\n  %s\n    %-*s", title, width, "");
     for (size_t k = 0; cols[k]; k++)
         fprintf(out, "%11s", heads[k]);
     fputc('\n', out);
@@ -166,7 +186,9 @@ static void print_invariance_block(FILE *out, const cx_rtable *t, const char *ti
         int first = cx_rtable_find_column(t, cols[0]);
         if (first < 0 || isnan(t->cols[first].d[i]))
             continue;
-        fprintf(out, "    %-12.12s", t->cols[step].s[i]);
+        char label[64];
+        invariance_label(t, i, step, label, sizeof label);
+        fprintf(out, "    %-*.*s", width, width, label);
         for (size_t k = 0; cols[k]; k++) {
             int c = cx_rtable_find_column(t, cols[k]);
             double v = c >= 0 ? t->cols[c].d[i] : NAN;
