@@ -8,7 +8,8 @@
  *    lavaan 0.6.14's lavTestLRT() and fitMeasures() of the fits
  *    (tests/reference/hs_invariance{,_means}.json), every column.
  * 2. The table logic on its own, with a stand-in fit: cumulative
- *    constraints, difference tests, a step that does not converge.
+ *    constraints, difference tests, a step that does not converge, a step
+ *    that cannot be fitted.
  * 3. Config errors: no `group`, an unknown step (did you mean), steps out
  *    of order, `group_equal` alongside.
  *
@@ -207,7 +208,8 @@ static void test_hs_invariance_means(void **state)
 typedef struct fake_fits {
     unsigned seen[SEM_INV_MAX_STEPS]; /* group_equal of each call */
     size_t calls;
-    size_t fail_at; /* this call does not converge */
+    size_t fail_at;  /* this call does not converge */
+    size_t error_at; /* this call cannot fit at all (0: none) */
 } fake_fits;
 
 /* chisq grows by 10 and df by 6 per step; cfi/rmsea move by 0.01. */
@@ -216,6 +218,8 @@ static int fake_fit(void *ctx, unsigned group_equal, cx_result *res, cx_error *e
     fake_fits *f = ctx;
     size_t k = f->calls++;
     f->seen[k] = group_equal;
+    if (f->error_at && k == f->error_at)
+        return cx_error_set(err, CX_EFAIL, "parameter 'visual =~ x2' is not identified");
     res->nobs = 301;
     const char *names[] = {"chisq", "df", "cfi", "rmsea", "ntotal"};
     const double values[] = {100.0 + 10.0 * (double)k, 48.0 + 6.0 * (double)k,
@@ -298,6 +302,24 @@ static void test_steps_and_differences(void **state)
     cx_config_free(fx.config);
 }
 
+/* A step that cannot be fitted fails the job, naming the step. */
+static void test_step_error(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    job_fixture fx;
+    load_job(&fx, "[job j]\nmodel = cfa\ninvariance = configural metric\n", &err);
+    sem_invariance inv;
+    assert_int_equal(sem_invariance_read(&fx.job, 1, &inv, &err), CX_OK);
+    fake_fits f = {.fail_at = 99, .error_at = 1};
+    cx_result *res = cx_result_alloc(0.95, &err);
+    assert_int_equal(sem_invariance_run(&fx.job, &inv, 2, fake_fit, &f, res, &err), CX_EFAIL);
+    assert_string_equal(err.msg, "invariance step 'metric': parameter 'visual =~ x2' is not "
+                                 "identified");
+    cx_result_free(res);
+    cx_config_free(fx.config);
+}
+
 /* Without `strict`, `means` adds to scalar only (semTools' default). */
 static void test_means_after_scalar(void **state)
 {
@@ -366,9 +388,13 @@ static void test_check_ok(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hs_invariance),         cmocka_unit_test(test_hs_invariance_means),
-        cmocka_unit_test(test_steps_and_differences), cmocka_unit_test(test_means_after_scalar),
-        cmocka_unit_test(test_config_errors),         cmocka_unit_test(test_check_ok),
+        cmocka_unit_test(test_hs_invariance),
+        cmocka_unit_test(test_hs_invariance_means),
+        cmocka_unit_test(test_steps_and_differences),
+        cmocka_unit_test(test_means_after_scalar),
+        cmocka_unit_test(test_step_error),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_check_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
