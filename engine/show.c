@@ -3,7 +3,8 @@
  *
  * Estimates are grouped the way lavaan's summary() groups them (latent
  * variables, regressions, covariances, intercepts, thresholds, variances,
- * defined parameters); every other table is printed as aligned columns.
+ * defined parameters); the invariance table as lavTestLRT() prints it;
+ * every other table is printed as aligned columns.
  */
 #include "show.h"
 
@@ -73,8 +74,8 @@ static void print_table(FILE *out, const cx_rtable *t, size_t max_rows)
 static const struct {
     const char *op;
     const char *title;
-} sections[] = {{"=~", "Latent Variables"}, {"~", "Regressions"},  {"~~", "Covariances"},
-                {"~1", "Intercepts"},       {"|", "Thresholds"},   {"~~", "Variances"},
+} sections[] = {{"=~", "Latent Variables"},  {"~", "Regressions"}, {"~~", "Covariances"},
+                {"~1", "Intercepts"},        {"|", "Thresholds"},  {"~~", "Variances"},
                 {":=", "Defined Parameters"}};
 
 static int row_in_section(const cx_rtable *t, size_t i, size_t s)
@@ -136,19 +137,118 @@ static void print_estimates(FILE *out, const cx_rtable *t)
     }
 }
 
-static void print_fit(FILE *out, const cx_rtable *t)
+static void print_fit(FILE *out, const cx_rtable *t, const char *title)
 {
     int m = cx_rtable_find_column(t, "measure"), v = cx_rtable_find_column(t, "value");
     if (m < 0 || v < 0) {
         print_table(out, t, (size_t)-1);
         return;
     }
-    fprintf(out, "\n  Fit:\n");
+    fprintf(out, "\n  %s:\n", title);
     for (size_t i = 0; i < t->nrows; i++) {
         fprintf(out, "    %-32s", t->cols[m].s[i]);
         print_number(out, t->cols[v].d[i], 14);
         fputc('\n', out);
     }
+}
+
+/* A row's label: the `by` values (the columns before `step`), then the step. */
+static void invariance_label(const cx_rtable *t, size_t i, int step, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int j = 0; j < step && len < size; j++) {
+        const cx_rcolumn *c = &t->cols[j];
+        if (c->type == CX_RCOL_STRING)
+            len +=
+                (size_t)snprintf(out + len, size - len, "%s=%s ", c->name, c->s[i] ? c->s[i] : "");
+        else if (c->type == CX_RCOL_INT)
+            len += (size_t)snprintf(out + len, size - len, "%s=%lld ", c->name, c->i[i]);
+        else
+            len += (size_t)snprintf(out + len, size - len, "%s=%g ", c->name, c->d[i]);
+    }
+    if (len < size)
+        snprintf(out + len, size - len, "%s", t->cols[step].s[i]);
+}
+
+/* One block of the invariance table: `cols` (NULL-terminated) per step,
+ * headed by `heads`; rows without a value in cols[0] are left out. */
+static void print_invariance_block(FILE *out, const cx_rtable *t, const char *title,
+                                   const char *const *cols, const char *const *heads)
+{
+    int step = cx_rtable_find_column(t, "step"), conv = cx_rtable_find_column(t, "converged");
+    int width = step > 0 ? 24 : 12; /* room for the `by` values */
+    fprintf(out, "\n  %s\n    %-*s", title, width, "");
+    for (size_t k = 0; cols[k]; k++)
+        fprintf(out, "%11s", heads[k]);
+    fputc('\n', out);
+    for (size_t i = 0; i < t->nrows; i++) {
+        int first = cx_rtable_find_column(t, cols[0]);
+        if (first < 0 || isnan(t->cols[first].d[i]))
+            continue;
+        char label[64];
+        invariance_label(t, i, step, label, sizeof label);
+        fprintf(out, "    %-*.*s", width, width, label);
+        for (size_t k = 0; cols[k]; k++) {
+            int c = cx_rtable_find_column(t, cols[k]);
+            double v = c >= 0 ? t->cols[c].d[i] : NAN;
+            if (strcmp(cols[k], "npar") == 0 || strncmp(cols[k], "df", 2) == 0)
+                fprintf(out, "%11.0f", v); /* counts */
+            else
+                print_number(out, v, 11);
+        }
+        if (conv >= 0 && t->cols[conv].i[i] == 0)
+            fprintf(out, "  (not converged)");
+        fputc('\n', out);
+    }
+}
+
+/* The invariance table as lavTestLRT() and semTools print it: fit per
+ * step, then each step against the one before. */
+static void print_invariance(FILE *out, const cx_rtable *t)
+{
+    static const char *const fit[] = {"npar",  "chisq", "df",  "pvalue", "cfi", "tli",
+                                      "rmsea", "srmr",  "aic", "bic",    NULL};
+    static const char *const fit_heads[] = {"npar", "Chisq", "Df",   "P(>Chisq)", "CFI",
+                                            "TLI",  "RMSEA", "SRMR", "AIC",       "BIC"};
+    static const char *const diff[] = {"chisq_diff", "df_diff",     "pvalue_diff", "rmsea_d",
+                                       "delta_cfi",  "delta_rmsea", NULL};
+    static const char *const diff_heads[] = {"Chisq diff", "Df diff",  "Pr(>Chisq)",
+                                             "RMSEA.D",    "CFI diff", "RMSEA diff"};
+    if (cx_rtable_find_column(t, "step") < 0 || cx_rtable_find_column(t, "chisq") < 0) {
+        print_table(out, t, (size_t)-1);
+        return;
+    }
+    print_invariance_block(out, t, "Measurement invariance, fit per step:", fit, fit_heads);
+    print_invariance_block(
+        out, t, "Chi-squared difference tests (each step vs the one before):", diff, diff_heads);
+}
+
+/* Per-step tables of `invariance` (estimates_metric, fit_metric ...):
+ * printed like their namesakes when a job is shown, listed on one line in
+ * an overview (*listed counts them). */
+static int print_step_table(FILE *out, const cx_rtable *t, int overview, int *listed)
+{
+    static const char *const bases[] = {"estimates_", "fit_", "modindices_"};
+    for (size_t b = 0; b < 3; b++) {
+        size_t len = strlen(bases[b]);
+        if (strncmp(t->name, bases[b], len) != 0)
+            continue;
+        const char *step = t->name + len;
+        if (overview)
+            fprintf(out, "%s %s", (*listed)++ ? "" : "\n  per-step tables:", t->name);
+        else if (b == 0) {
+            fprintf(out, "\n  == step %s ==\n", step);
+            print_estimates(out, t);
+        } else if (b == 1) {
+            char title[96];
+            snprintf(title, sizeof title, "Fit, step %s", step);
+            print_fit(out, t, title);
+        } else
+            print_table(out, t, (size_t)-1);
+        return 1;
+    }
+    return 0;
 }
 
 static void print_job(FILE *out, const char *name, const char *model, const cx_result *r,
@@ -168,15 +268,20 @@ static void print_job(FILE *out, const char *name, const char *model, const cx_r
     fputc('\n', out);
     if (r->message && *r->message)
         fprintf(out, "  %s\n", r->message);
+    int listed = 0;
     for (size_t t = 0; t < r->n_tables; t++) {
         const cx_rtable *tab = r->tables[t];
         if (strcmp(tab->name, "estimates") == 0)
             print_estimates(out, tab);
         else if (strcmp(tab->name, "fit") == 0)
-            print_fit(out, tab);
-        else
+            print_fit(out, tab, "Fit");
+        else if (strcmp(tab->name, "invariance") == 0)
+            print_invariance(out, tab);
+        else if (!print_step_table(out, tab, overview, &listed))
             print_table(out, tab, overview ? SHOW_ROWS_OVERVIEW : (size_t)-1);
     }
+    if (listed)
+        fprintf(out, "\n  (cxfit show FILE %s prints them)\n", name);
 }
 
 int cx_show(const char *path, const char *job, FILE *out, cx_error *err)
@@ -188,7 +293,7 @@ int cx_show(const char *path, const char *job, FILE *out, cx_error *err)
     char *version = cx_results_root_attr(path, "cxfit_version", NULL);
     char *created = cx_results_root_attr(path, "created", NULL);
     fprintf(out, "cxfit %s results: %s (created %s, %zu job%s)\n", version ? version : "?", path,
-                 created ? created : "?", n, n == 1 ? "" : "s");
+            created ? created : "?", n, n == 1 ? "" : "s");
     free(version);
     free(created);
     int found = 0, rc = CX_OK;

@@ -120,21 +120,38 @@ for (step in names(equal_sets)) {
            paste0("cfa(HS.model, data = HolzingerSwineford1939, group = \"school\"", deparse_eq(eq), ")"), mg[[step]],
            list(group_equal = I(eq)))
 }
-lrt <- lavTestLRT(mg$configural, mg$metric, mg$scalar, mg$strict)
-fm <- lapply(mg, function(m) fitMeasures(m, c("cfi", "rmsea", "chisq", "df")))
-steps <- names(mg)
-write_case(list(case = "hs_invariance", dataset = "HolzingerSwineford1939", model = HS.model,
-  r_call = "lavTestLRT(configural, metric, scalar, strict) of cfa(HS.model, data = HolzingerSwineford1939, group = \"school\", group.equal = ...)",
-  package_versions = vers, group_labels = I(as.character(lavInspect(mg$configural, "group.label"))),
-  steps = lapply(seq_along(steps), function(i) list(
-    step = steps[i], group_equal = I(equal_sets[[steps[i]]]),
-    chisq = unname(fm[[i]]["chisq"]), df = unname(fm[[i]]["df"]),
-    cfi = unname(fm[[i]]["cfi"]), rmsea = unname(fm[[i]]["rmsea"]),
-    aic = lrt$AIC[i], bic = lrt$BIC[i],
-    chisq_diff = lrt[["Chisq diff"]][i], df_diff = lrt[["Df diff"]][i], pvalue = lrt[["Pr(>Chisq)"]][i],
-    delta_cfi = if (i == 1) NA else unname(fm[[i]]["cfi"] - fm[[i - 1]]["cfi"]),
-    delta_rmsea = if (i == 1) NA else unname(fm[[i]]["rmsea"] - fm[[i - 1]]["rmsea"]))))
-)
+# lavTestLRT() of a sequence of fits, with fitMeasures() per step; the
+# first step's difference columns are null.  rmsea_d is lavTestLRT()'s
+# "RMSEA" column (RMSEA of the difference test, lavaan >= 0.6-13).
+invariance_case <- function(case, fits, sets) {
+  lrt <- do.call(lavTestLRT, unname(fits))
+  fm <- lapply(fits, function(m) fitMeasures(m, c("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea",
+                                                 "rmsea.ci.lower", "rmsea.ci.upper", "srmr")))
+  steps <- names(fits)
+  write_case(list(case = case, dataset = "HolzingerSwineford1939", model = HS.model,
+    r_call = paste0("lavTestLRT(", paste(steps, collapse = ", "), ") of cfa(HS.model, data = HolzingerSwineford1939, group = \"school\", group.equal = ...)"),
+    package_versions = vers, group_labels = I(as.character(lavInspect(fits[[1]], "group.label"))),
+    steps = lapply(seq_along(steps), function(i) list(
+      step = steps[i], group_equal = I(sets[[steps[i]]]),
+      npar = unname(fm[[i]]["npar"]),
+      chisq = unname(fm[[i]]["chisq"]), df = unname(fm[[i]]["df"]),
+      model_pvalue = unname(fm[[i]]["pvalue"]),
+      cfi = unname(fm[[i]]["cfi"]), tli = unname(fm[[i]]["tli"]), rmsea = unname(fm[[i]]["rmsea"]),
+      rmsea_ci_lower = unname(fm[[i]]["rmsea.ci.lower"]), rmsea_ci_upper = unname(fm[[i]]["rmsea.ci.upper"]),
+      srmr = unname(fm[[i]]["srmr"]),
+      aic = lrt$AIC[i], bic = lrt$BIC[i],
+      chisq_diff = lrt[["Chisq diff"]][i], df_diff = lrt[["Df diff"]][i], pvalue = lrt[["Pr(>Chisq)"]][i],
+      rmsea_d = lrt[["RMSEA"]][i],
+      delta_cfi = if (i == 1) NA else unname(fm[[i]]["cfi"] - fm[[i - 1]]["cfi"]),
+      delta_rmsea = if (i == 1) NA else unname(fm[[i]]["rmsea"] - fm[[i - 1]]["rmsea"]))))
+  )
+}
+invariance_case("hs_invariance", mg, equal_sets)
+# semTools' measurementInvariance() default sequence: means after scalar.
+means_set <- c("loadings", "intercepts", "means")
+mg_means <- c(mg[c("configural", "metric", "scalar")],
+              list(means = cfa(HS.model, data = hs, group = "school", group.equal = means_set)))
+invariance_case("hs_invariance_means", mg_means, c(equal_sets, list(means = means_set)))
 
 pd <- read_data("PoliticalDemocracy")
 pd.model <- paste("ind60 =~ x1 + x2 + x3", "dem60 =~ y1 + a*y2 + b*y3 + c*y4", "dem65 =~ y5 + a*y6 + b*y7 + c*y8",

@@ -12,6 +12,9 @@
  * in the data, as lavaan numbers them (it takes unique() of the column);
  * the `groups` table maps each number to its label.  With `by`, the view
  * the engine hands over is one `by` level, grouped again here.
+ *
+ * `invariance` (invariance.c) fits one model per step from the same
+ * moments, through fit_step() below.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,11 +23,12 @@
 
 #include "../../engine/model.h"
 #include "estimate.h"
+#include "invariance.h"
 #include "partable.h"
 
-static const char *const sem_keys[] = {
-    "syntax",        "estimator",  "ordered", "std_lv", "group", "group_equal",
-    "meanstructure", "modindices", "items",   "shape",  NULL};
+static const char *const sem_keys[] = {"syntax", "estimator",   "ordered",       "std_lv",
+                                       "group",  "group_equal", "meanstructure", "modindices",
+                                       "items",  "shape",       "invariance",    NULL};
 
 static const char *const estimator_names[] = {"ml", "mlr", "wlsmv", NULL};
 
@@ -35,6 +39,7 @@ typedef struct sem_spec {
     sem_estimator estimator;
     const char *group; /* column name or NULL */
     int modindices;
+    sem_invariance inv; /* `invariance` steps; n_steps 0 without the key */
 } sem_spec;
 
 static void spec_clear(sem_spec *s)
@@ -135,6 +140,8 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
     s->modindices = mi;
     s->group = cx_section_get(job->section, "group");
     if (rc == CX_OK)
+        rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
+    if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
     return rc;
 }
@@ -206,6 +213,8 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
         return rc;
     }
     s.opt.n_groups = s.group ? 2 : 1;
+    if (s.inv.n_steps) /* the most constrained step has the most to check */
+        s.opt.group_equal = s.inv.group_equal[s.inv.n_steps - 1];
     sem_partable *pt = build_partable(job, &s, err);
     if (!pt) {
         rc = err->code;
@@ -491,6 +500,38 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
     return rc;
 }
 
+/* ---- invariance ------------------------------------------------------ */
+
+typedef struct step_context {
+    const cx_job *job;
+    const sem_spec *spec;
+    const sem_data *data;
+} step_context;
+
+/* One step of `invariance`: the job's model with the step's group_equal,
+ * fitted to the moments already computed. */
+static int fit_step(void *ctx, unsigned group_equal, cx_result *res, cx_error *err)
+{
+    const step_context *c = ctx;
+    sem_spec s = *c->spec; /* shallow: the syntax stays owned by c->spec */
+    s.opt.group_equal = group_equal;
+    sem_partable *pt = build_partable(c->job, &s, err);
+    if (!pt)
+        return err->code;
+    int rc = fit_and_write(c->job, &s, pt, c->data, res, err);
+    sem_partable_free(pt);
+    return rc;
+}
+
+static int fit_invariance(const cx_job *job, const sem_spec *s, const sem_data *d, cx_result *res,
+                          cx_error *err)
+{
+    step_context ctx = {job, s, d};
+    return sem_invariance_run(job, &s->inv, d->n_groups, fit_step, &ctx, res, err);
+}
+
+/* ---- the model's entry points ----------------------------------------- */
+
 static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, cx_error *err)
 {
     sem_spec s;
@@ -501,13 +542,17 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
         rc = prepare_view(job, &s, &d, err);
     if (rc == CX_OK) {
         s.opt.n_groups = d.n_groups;
+        if (s.inv.n_steps)
+            s.opt.group_equal = s.inv.group_equal[0];
         pt = build_partable(job, &s, err);
         rc = pt ? CX_OK : err->code;
     }
     if (rc == CX_OK)
         rc = load_samples(job, pt, &d, err);
+    /* the moments are computed once; every invariance step reuses them */
     if (rc == CX_OK)
-        rc = fit_and_write(job, &s, pt, &d, results[0], err);
+        rc = s.inv.n_steps ? fit_invariance(job, &s, &d, results[0], err)
+                           : fit_and_write(job, &s, pt, &d, results[0], err);
     data_clear(&d);
     sem_partable_free(pt);
     spec_clear(&s);

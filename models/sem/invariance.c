@@ -1,0 +1,362 @@
+/*
+ * invariance.c — measurement invariance in one job (see invariance.h).
+ *
+ * Steps and their equality constraints follow semTools'
+ * measurementInvariance(): metric = loadings, scalar = loadings +
+ * intercepts, strict = + residuals, means = + latent means.  A step also
+ * keeps every constraint of the step listed before it, so `... strict
+ * means` holds residuals equal in the means step (semTools' strict = TRUE)
+ * and `... scalar means` does not (its default).
+ *
+ * The comparison of consecutive steps is lavTestLRT()'s standard ML
+ * chi-square difference test: chisq_diff = chisq_k - chisq_{k-1},
+ * df_diff likewise, pvalue_diff its upper-tail chi-square probability (NA
+ * when df_diff is 0), and rmsea_d its "RMSEA" column (the RMSEA of the
+ * difference test, lavaan >= 0.6-13):
+ *   sqrt(max((chisq_diff / N) / df_diff - 1 / N, 0)) * sqrt(G).
+ * delta_cfi and delta_rmsea are signed (step minus previous step).  No
+ * cut-offs are applied: docs/models/cfa.md gives the usual ones.
+ */
+#include "invariance.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "partable.h"
+
+enum { STEP_CONFIGURAL, STEP_METRIC, STEP_SCALAR, STEP_STRICT, STEP_MEANS, N_STEPS };
+
+static const char *const step_names[] = {"configural", "metric", "scalar", "strict", "means", NULL};
+
+/* The constraints that define each step, before the previous step's are added. */
+static const unsigned step_bits[N_STEPS] = {
+    0u,
+    SEM_EQ_LOADINGS,
+    SEM_EQ_LOADINGS | SEM_EQ_INTERCEPTS,
+    SEM_EQ_LOADINGS | SEM_EQ_INTERCEPTS | SEM_EQ_RESIDUALS,
+    SEM_EQ_LOADINGS | SEM_EQ_INTERCEPTS | SEM_EQ_MEANS,
+};
+
+const char *sem_invariance_step_name(int step)
+{
+    return step >= 0 && step < N_STEPS ? step_names[step] : "?";
+}
+
+/* ---- the key ------------------------------------------------------------ */
+
+static int step_id(const cx_job *job, const char *word, int *id, cx_error *err)
+{
+    for (int k = 0; k < N_STEPS; k++)
+        if (strcmp(word, step_names[k]) == 0) {
+            *id = k;
+            return CX_OK;
+        }
+    const char *hint = cx_did_you_mean(word, step_names);
+    return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                        "unknown step '%s'%s%s%s (expected configural, metric, scalar, strict, "
+                        "means, least constrained first)",
+                        word, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+}
+
+/* Each step must add constraints to the one before: a repeated or
+ * backwards step would make the difference tests meaningless. */
+static int add_step(const cx_job *job, sem_invariance *inv, int id, cx_error *err)
+{
+    if (inv->n_steps > 0) {
+        int prev = inv->step[inv->n_steps - 1];
+        if (id == prev)
+            return cx_job_error(job, "invariance", err, CX_EUSAGE, "step '%s' is listed twice",
+                                step_names[id]);
+        if (id < prev)
+            return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                                "steps go from least to most constrained: '%s' must come "
+                                "before '%s'",
+                                step_names[id], step_names[prev]);
+    }
+    unsigned before = inv->n_steps ? inv->group_equal[inv->n_steps - 1] : 0u;
+    inv->step[inv->n_steps] = id;
+    inv->group_equal[inv->n_steps] = step_bits[id] | before;
+    inv->n_steps++;
+    return CX_OK;
+}
+
+int sem_invariance_read(const cx_job *job, int has_group, sem_invariance *inv, cx_error *err)
+{
+    memset(inv, 0, sizeof *inv);
+    const char *value = cx_section_get(job->section, "invariance");
+    if (!value)
+        return CX_OK;
+    if (!has_group)
+        return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                            "invariance needs `group` (the column that defines the groups)");
+    if (cx_section_get(job->section, "group_equal"))
+        return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                            "invariance sets the equality constraints of each step: remove "
+                            "`group_equal`");
+    size_t n = 0;
+    char **words = cx_words_split(value, &n, err);
+    if (!words)
+        return CX_ENOMEM;
+    int rc = CX_OK;
+    for (size_t k = 0; k < n && rc == CX_OK; k++) {
+        int id = 0;
+        rc = step_id(job, words[k], &id, err);
+        if (rc == CX_OK)
+            rc = add_step(job, inv, id, err);
+    }
+    cx_words_free(words);
+    if (rc == CX_OK && inv->n_steps < 2)
+        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
+                          "expected two or more steps, e.g. 'configural metric scalar strict' "
+                          "(for one model use `group_equal`)");
+    return rc;
+}
+
+/* ---- copying tables -------------------------------------------------- */
+
+static int copy_row(cx_rtable *dst, const cx_rtable *src, size_t i, cx_error *err)
+{
+    long row = cx_rtable_add_row(dst, err);
+    if (row < 0)
+        return err->code;
+    for (size_t j = 0; j < src->ncols; j++) {
+        const cx_rcolumn *c = &src->cols[j];
+        if (c->type == CX_RCOL_DOUBLE)
+            cx_rtable_set_double(dst, (size_t)row, c->name, c->d[i]);
+        else if (c->type == CX_RCOL_INT)
+            cx_rtable_set_int(dst, (size_t)row, c->name, c->i[i]);
+        else if (cx_rtable_set_string(dst, (size_t)row, c->name, c->s[i], err))
+            return err->code;
+    }
+    return CX_OK;
+}
+
+/* Copy table `name` of `src` (if it has one) into `dst` as `new_name`. */
+static int copy_table(cx_result *dst, const cx_result *src, const char *name, const char *new_name,
+                      cx_error *err)
+{
+    const cx_rtable *from = cx_result_find_table(src, name);
+    if (!from)
+        return CX_OK;
+    cx_rtable *to = cx_result_table(dst, new_name, err);
+    if (!to)
+        return err->code;
+    for (size_t j = 0; j < from->ncols; j++)
+        if (cx_rtable_add_column(to, from->cols[j].name, from->cols[j].type, err))
+            return err->code;
+    for (size_t i = 0; i < from->nrows; i++)
+        if (copy_row(to, from, i, err) != CX_OK)
+            return err->code;
+    return CX_OK;
+}
+
+/* The first step is the job's model proper: all its tables and attributes. */
+static int copy_baseline(cx_result *dst, const cx_result *src, cx_error *err)
+{
+    dst->nobs = src->nobs;
+    for (size_t t = 0; t < src->n_tables; t++)
+        if (copy_table(dst, src, src->tables[t]->name, src->tables[t]->name, err) != CX_OK)
+            return err->code;
+    for (size_t a = 0; a < src->n_attrs; a++) {
+        const cx_rattr *at = &src->attrs[a];
+        int rc = at->is_string ? cx_result_set_attr_string(dst, at->name, at->s, err)
+                               : cx_result_set_attr_double(dst, at->name, at->d, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+static int copy_step_tables(cx_result *dst, const cx_result *src, const char *step, cx_error *err)
+{
+    static const char *const names[] = {"estimates", "fit", "modindices"};
+    for (size_t k = 0; k < 3; k++) {
+        char renamed[64];
+        snprintf(renamed, sizeof renamed, "%s_%s", names[k], step);
+        if (copy_table(dst, src, names[k], renamed, err) != CX_OK)
+            return err->code;
+    }
+    return CX_OK;
+}
+
+/* ---- the invariance table ---------------------------------------------- */
+
+/* A fitMeasures() value from a step's `fit` table (NaN when absent). */
+static double measure(const cx_result *r, const char *name)
+{
+    const cx_rtable *t = cx_result_find_table(r, "fit");
+    int m = t ? cx_rtable_find_column(t, "measure") : -1;
+    int v = t ? cx_rtable_find_column(t, "value") : -1;
+    for (size_t i = 0; m >= 0 && v >= 0 && i < t->nrows; i++)
+        if (strcmp(t->cols[m].s[i], name) == 0)
+            return t->cols[v].d[i];
+    return NAN;
+}
+
+static double attr_double(const cx_result *r, const char *name)
+{
+    for (size_t a = 0; a < r->n_attrs; a++)
+        if (!r->attrs[a].is_string && strcmp(r->attrs[a].name, name) == 0)
+            return r->attrs[a].d;
+    return NAN;
+}
+
+/* Per-step columns: the table's name, then the fitMeasures() name. */
+static const char *const fit_columns[][2] = {
+    {"npar", "npar"},
+    {"chisq", "chisq"},
+    {"df", "df"},
+    {"pvalue", "pvalue"},
+    {"cfi", "cfi"},
+    {"tli", "tli"},
+    {"rmsea", "rmsea"},
+    {"rmsea_ci_lower", "rmsea.ci.lower"},
+    {"rmsea_ci_upper", "rmsea.ci.upper"},
+    {"srmr", "srmr"},
+    {"aic", "aic"},
+    {"bic", "bic"},
+};
+#define N_FIT_COLUMNS (sizeof fit_columns / sizeof fit_columns[0])
+
+static const char *const diff_columns[] = {"chisq_diff", "df_diff",   "pvalue_diff",
+                                           "rmsea_d",    "delta_cfi", "delta_rmsea"};
+#define N_DIFF_COLUMNS (sizeof diff_columns / sizeof diff_columns[0])
+
+static cx_rtable *invariance_table(cx_result *res, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(res, "invariance", err);
+    if (!t || cx_rtable_add_column(t, "step", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "group_equal", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "converged", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "iterations", CX_RCOL_INT, err))
+        return NULL;
+    for (size_t c = 0; c < N_FIT_COLUMNS; c++)
+        if (cx_rtable_add_column(t, fit_columns[c][0], CX_RCOL_DOUBLE, err))
+            return NULL;
+    for (size_t c = 0; c < N_DIFF_COLUMNS; c++)
+        if (cx_rtable_add_column(t, diff_columns[c], CX_RCOL_DOUBLE, err))
+            return NULL;
+    return t;
+}
+
+/* "loadings intercepts" for the bits of a step, in group_equal's words. */
+static void group_equal_words(unsigned bits, char *out, size_t size)
+{
+    static const char *const words[] = {"loadings", "intercepts", "residuals", "means"};
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < 4; k++)
+        if (bits & sem_group_equal_bit(words[k]))
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", words[k]);
+}
+
+/* lavTestLRT() against the previous step (see the header comment). */
+static void write_difference(cx_rtable *t, size_t row, const cx_result *cur, const cx_result *prev,
+                             size_t n_groups)
+{
+    double x2 = measure(cur, "chisq") - measure(prev, "chisq");
+    double df = measure(cur, "df") - measure(prev, "df");
+    double n = measure(cur, "ntotal");
+    double rmsea_d = df > 0 ? sqrt(fmax((x2 / n) / df - 1.0 / n, 0.0)) * sqrt((double)n_groups)
+                            : 0.0; /* lavaan's value when df is 0 */
+    cx_rtable_set_double(t, row, "chisq_diff", x2);
+    cx_rtable_set_double(t, row, "df_diff", df);
+    cx_rtable_set_double(t, row, "pvalue_diff", df > 0 ? gsl_cdf_chisq_Q(fmax(x2, 0.0), df) : NAN);
+    cx_rtable_set_double(t, row, "rmsea_d", rmsea_d);
+    cx_rtable_set_double(t, row, "delta_cfi", measure(cur, "cfi") - measure(prev, "cfi"));
+    cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
+}
+
+static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result *const *steps,
+                            size_t n_groups, cx_error *err)
+{
+    cx_rtable *t = invariance_table(res, err);
+    if (!t)
+        return err->code;
+    for (size_t k = 0; k < inv->n_steps; k++) {
+        char eq[128];
+        group_equal_words(inv->group_equal[k], eq, sizeof eq);
+        long row = cx_rtable_add_row(t, err);
+        if (row < 0 ||
+            cx_rtable_set_string(t, (size_t)row, "step", step_names[inv->step[k]], err) ||
+            cx_rtable_set_string(t, (size_t)row, "group_equal", eq, err))
+            return err->code;
+        int converged = strcmp(steps[k]->status, CX_STATUS_OK) == 0;
+        cx_rtable_set_int(t, (size_t)row, "converged", converged);
+        double iterations = attr_double(steps[k], "iterations");
+        cx_rtable_set_int(t, (size_t)row, "iterations",
+                          isnan(iterations) ? -1 : (long long)iterations);
+        for (size_t c = 0; c < N_FIT_COLUMNS; c++)
+            cx_rtable_set_double(t, (size_t)row, fit_columns[c][0],
+                                 measure(steps[k], fit_columns[c][1]));
+        if (k > 0)
+            write_difference(t, (size_t)row, steps[k], steps[k - 1], n_groups);
+    }
+    return CX_OK;
+}
+
+/* ---- running the steps ------------------------------------------------- */
+
+/* A step's status and warnings become the job's, named by the step. */
+static void report_step(cx_result *res, const cx_result *step, const char *name)
+{
+    const char *msg = step->message ? step->message : "";
+    if (strcmp(step->status, CX_STATUS_OK) != 0)
+        cx_result_set_status(res, step->status, "step '%s': %s", name, msg);
+    else if (*msg)
+        cx_result_add_warning(res, "step '%s': %s", name, msg);
+}
+
+/* lavTestLRT() warns when a more constrained step fits better: the models
+ * are not nested, or the less constrained fit missed its optimum. */
+static void check_nesting(cx_result *res, const sem_invariance *inv, cx_result *const *steps)
+{
+    for (size_t k = 1; k < inv->n_steps; k++) {
+        double diff = measure(steps[k], "chisq") - measure(steps[k - 1], "chisq");
+        if (diff < -cbrt(2.220446049250313e-16))
+            cx_result_add_warning(res,
+                                  "step '%s' fits better than step '%s' (chi-square difference "
+                                  "%.6g): the less constrained fit did not reach its optimum",
+                                  step_names[inv->step[k]], step_names[inv->step[k - 1]], diff);
+    }
+}
+
+static int fit_steps(const cx_job *job, const sem_invariance *inv, sem_inv_fit_fn fit, void *ctx,
+                     cx_result **steps, cx_error *err)
+{
+    for (size_t k = 0; k < inv->n_steps; k++) {
+        steps[k] = cx_result_alloc(job->level, err);
+        if (!steps[k])
+            return CX_ENOMEM;
+        int rc = fit(ctx, inv->group_equal[k], steps[k], err);
+        if (rc != CX_OK) {
+            if (rc != CX_ENOMEM)
+                cx_error_prefix(err, "invariance step '%s'", step_names[inv->step[k]]);
+            return rc;
+        }
+    }
+    return CX_OK;
+}
+
+int sem_invariance_run(const cx_job *job, const sem_invariance *inv, size_t n_groups,
+                       sem_inv_fit_fn fit, void *ctx, cx_result *res, cx_error *err)
+{
+    cx_result *steps[SEM_INV_MAX_STEPS] = {NULL};
+    int rc = fit_steps(job, inv, fit, ctx, steps, err);
+    if (rc == CX_OK)
+        rc = copy_baseline(res, steps[0], err);
+    if (rc == CX_OK)
+        rc = write_invariance(res, inv, steps, n_groups, err);
+    for (size_t k = 0; rc == CX_OK && k < inv->n_steps; k++) {
+        report_step(res, steps[k], step_names[inv->step[k]]);
+        rc = copy_step_tables(res, steps[k], step_names[inv->step[k]], err);
+    }
+    if (rc == CX_OK)
+        check_nesting(res, inv, steps);
+    for (size_t k = 0; k < inv->n_steps; k++)
+        cx_result_free(steps[k]);
+    return rc;
+}
