@@ -407,8 +407,8 @@ static int read_table(hid_t job_group, const char *name, cx_result *r, cx_error 
     int rc = t ? CX_OK : CX_ENOMEM;
     size_t nrows = 0;
     for (size_t j = 0; j < cols.n && rc == CX_OK; j++) {
-        cx_rcol_type type;
-        size_t n;
+        cx_rcol_type type = CX_RCOL_DOUBLE; /* set by column_shape; gcc -O2 cannot tell */
+        size_t n = 0;
         rc = column_shape(g, cols.names[j], &type, &n, err);
         if (rc == CX_OK && j > 0 && n != nrows)
             rc = cx_error_set(err, CX_EIO, "table '%s': column '%s' has %zu rows, expected %zu",
