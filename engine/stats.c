@@ -9,6 +9,12 @@
  * squares lose when means are large against the spread, and the small
  * chunk keeps the scratch buffer in cache and off the mmap path.
  *
+ * Unweighted chunks whose values are all small integers (Likert items,
+ * counts: the common case) take an exact path instead: one DSYRK on the
+ * raw values and one DGEMV for the column sums, no centring passes; see
+ * lw_acc_add_exact.  Results differ from the two-pass path only in the
+ * last bits, and are still identical for any number of threads.
+ *
  * Pairwise moments use plain loops: per pair, a two-pass summary of the
  * rows where both values are present, merged the same way.
  *
