@@ -9,6 +9,12 @@
  * squares lose when means are large against the spread, and the small
  * chunk keeps the scratch buffer in cache and off the mmap path.
  *
+ * Unweighted chunks whose values are all small integers (Likert items,
+ * counts: the common case) take an exact path instead: one DSYRK on the
+ * raw values and one DGEMV for the column sums, no centring passes; see
+ * lw_acc_add_exact.  Results differ from the two-pass path only in the
+ * last bits, and are still identical for any number of threads.
+ *
  * Pairwise moments use plain loops: per pair, a two-pass summary of the
  * rows where both values are present, merged the same way.
  *
@@ -263,10 +269,11 @@ static void center_and_scale(double *z, const double *wz, size_t k, size_t p, co
 }
 
 /* Scratch for lw_acc_add_rows: the chunk, its weights, the row mask (one
- * double's worth of room per row), mean, delta and DSYRK output. */
+ * double's worth of room per row), mean, delta, DSYRK output and column
+ * sums. */
 static double *chunk_scratch_alloc(size_t p, cx_error *err)
 {
-    return cx_malloc((CHUNK_ROWS * (p + 2) + 2 * p + p * p + 1) * sizeof(double), err);
+    return cx_malloc((CHUNK_ROWS * (p + 2) + 3 * p + p * p + 1) * sizeof(double), err);
 }
 
 /* One chunk of k gathered rows: mean, centre, DSYRK, merge into a. */
@@ -295,14 +302,127 @@ static void lw_acc_add_chunk(lw_acc *a, double *z, const double *wz, size_t k, i
     lw_acc_merge_summary(a, sum_w, delta, c);
 }
 
+/* ---- the exact path for small integers ---------------------------------- */
+
+/* Survey items (Likert scales, counts, codes) are small integers.  Their
+ * sums and cross-products over a chunk are integers below 2^53, which
+ * doubles, and so DSYRK in any summation order, hold exactly: one DSYRK on
+ * the raw values and the column sums then give the centred cross-products
+ * M2 = (k X'X - s s') / k with a single rounding, and no centring passes.
+ * EXACT_MAX bounds |x| so that k X'X and s s' stay below 2^53 for k up to
+ * CHUNK_ROWS (2^15 * 2^15 * 2^10 * 2^10 = 2^50). */
+#define EXACT_MAX 32768.0
+
+/* Is x a whole number with |x| <= EXACT_MAX?  Adding and removing 1.5 *
+ * 2^52 rounds to an integer without libm; NaN fails both tests. */
+static int small_int(double x)
+{
+    const double round_magic = 6755399441055744.0;
+    return (x + round_magic) - round_magic == x && fabs(x) <= EXACT_MAX;
+}
+
+/* One pass over a chunk's columns, per row: miss[i] > 0 when a value of
+ * row i is missing (NaN), bad[i] > 0 when a present value is not a small
+ * integer.  Flags are doubles added up per row, not a reduction, so the
+ * loop vectorises without reassociating anything. */
+static void scan_chunk(const double *X, size_t ld, size_t rows, size_t p, double *miss, double *bad)
+{
+    const double round_magic = 6755399441055744.0;
+    memset(miss, 0, rows * sizeof *miss);
+    memset(bad, 0, rows * sizeof *bad);
+    for (size_t j = 0; j < p; j++) {
+        const double *col = X + j * ld;
+        for (size_t i = 0; i < rows; i++) {
+            double v = col[i], r = (v + round_magic) - round_magic;
+            int present = v == v;
+            miss[i] += present ? 0.0 : 1.0;
+            bad[i] += (present & ((r != v) | (fabs(v) > EXACT_MAX))) ? 1.0 : 0.0;
+        }
+    }
+}
+
+/* Add the complete rows of a chunk of small integers X (ld) to a
+ * (unweighted): incomplete rows are zeroed in a copy, which leaves X'X and
+ * the sums unchanged; one DSYRK and one DGEMV (sums against ones) then
+ * give M2 = (k X'X - s s') / k with a single rounding.  `miss` flags the
+ * incomplete rows; `ones` holds rows 1.0s; z is room for the copy. */
+static void lw_acc_add_exact(lw_acc *a, const double *X, size_t ld, size_t rows, size_t k,
+                             const double *miss, const double *ones, double *z, double *tail)
+{
+    size_t p = a->p;
+    double *off = tail, *delta = tail + p, *c = tail + 2 * p, *sum = c + p * p;
+    double dk = (double)k;
+    if (k < rows) {
+        for (size_t j = 0; j < p; j++)
+            for (size_t i = 0; i < rows; i++) {
+                double x = X[j * ld + i]; /* loaded always, so the select vectorises */
+                z[j * CHUNK_ROWS + i] = miss[i] == 0 ? x : 0.0;
+            }
+        X = z;
+        ld = CHUNK_ROWS;
+    }
+    if (p > 0) {
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p, (int)rows, 1.0, X, (int)ld, 0.0,
+                    c, (int)p);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)rows, (int)p, 1.0, X, (int)ld, ones, 1, 0.0,
+                    sum, 1);
+    }
+    for (size_t q = 0; q < p; q++)
+        for (size_t j = 0; j <= q; j++)
+            c[j + q * p] = (dk * c[j + q * p] - sum[j] * sum[q]) / dk;
+    /* mean - shift: sum - k*shift is exact, so only the division rounds */
+    for (size_t j = 0; j < p; j++) {
+        off[j] = (sum[j] - dk * a->shift[j]) / dk;
+        delta[j] = off[j] - a->off[j];
+    }
+    if (a->min_w > 1.0)
+        a->min_w = 1.0;
+    a->n_rows += dk;
+    lw_acc_merge_summary(a, dk, delta, c);
+}
+
+/* The exact path for an unweighted chunk X[0, rows): taken when every
+ * present value, and the shift, is a small integer.  Returns 0 (nothing
+ * done) otherwise.  miss, bad: rows doubles each; z: the chunk copy. */
+static int try_exact(lw_acc *a, const double *X, size_t ld, size_t rows, double *miss, double *bad,
+                     double *z, double *tail)
+{
+    size_t p = a->p, k = 0, first = rows;
+    scan_chunk(X, ld, rows, p, miss, bad);
+    for (size_t i = 0; i < rows; i++) {
+        if (bad[i] != 0)
+            return 0;
+        k += miss[i] == 0;
+    }
+    if (k == 0)
+        return 1; /* no complete row: nothing to add */
+    if (!a->has_shift) {
+        for (first = 0; miss[first] != 0;)
+            first++;
+        for (size_t j = 0; j < p; j++)
+            a->shift[j] = X[first + j * ld];
+        a->has_shift = 1;
+    }
+    for (size_t j = 0; j < p; j++)
+        if (!small_int(a->shift[j]))
+            return 0;
+    for (size_t i = 0; i < rows; i++)
+        bad[i] = 1.0; /* all zero above: now the ones for the sums */
+    lw_acc_add_exact(a, X, ld, rows, k, miss, bad, z, tail);
+    return 1;
+}
+
 static void lw_acc_add_rows(lw_acc *a, const double *X, size_t n, size_t ld, const double *w,
                             double *scratch)
 {
     size_t p = a->p;
     double *z = scratch, *wz = scratch + CHUNK_ROWS * p, *tail = wz + 2 * CHUNK_ROWS;
-    unsigned char *ok = (unsigned char *)(wz + CHUNK_ROWS);
+    double *flags = wz + CHUNK_ROWS; /* CHUNK_ROWS doubles: ok bytes or row flags */
+    unsigned char *ok = (unsigned char *)flags;
     for (size_t r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
         size_t rows = n - r0 < CHUNK_ROWS ? n - r0 : CHUNK_ROWS;
+        if (!w && try_exact(a, X + r0, ld, rows, wz, flags, z, tail))
+            continue;
         size_t k = gather_complete_rows(a, X, ld, w, r0, rows, z, wz, ok);
         lw_acc_add_chunk(a, z, wz, k, w != NULL, tail);
     }

@@ -46,6 +46,7 @@ struct cx_table_writer {
     size_t nrows;
     writer_column *cols;
     size_t ncols, cap_cols;
+    int deflate; /* 0: no filter; 1..9: shuffle + deflate at that level */
     unsigned char buffer[CONVERT_ROWS * 8];
 };
 
@@ -235,6 +236,7 @@ static cx_table_writer *writer_alloc_try(const char *file, const char *group_pat
         return NULL;
     w->file = w->group = -1;
     w->nrows = nrows;
+    w->deflate = CX_WRITER_DEFLATE_DEFAULT;
     w->file_name = cx_strdup(file, err);
     w->group_path = cx_strdup(group_path, err);
     if (!w->file_name || !w->group_path || (w->file = open_or_create_file(file, err)) < 0 ||
@@ -258,6 +260,11 @@ cx_table_writer *cx_table_writer_alloc(const char *file, const char *group_path,
     }
     H5E_END_TRY;
     return w;
+}
+
+void cx_table_writer_set_deflate(cx_table_writer *w, int level)
+{
+    w->deflate = level < 0 ? 0 : level > 9 ? 9 : level;
 }
 
 size_t cx_table_writer_nrows(const cx_table_writer *w)
@@ -342,9 +349,9 @@ static hid_t dataset_create_plist(const cx_table_writer *w, const writer_column 
     if (chunk > w->nrows)
         chunk = w->nrows;
     H5Pset_chunk(dcpl, 1, &chunk);
-    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    if (w->deflate > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
         H5Pset_shuffle(dcpl);
-        H5Pset_deflate(dcpl, 1);
+        H5Pset_deflate(dcpl, (unsigned)w->deflate);
     }
     return dcpl;
 }

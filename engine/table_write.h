@@ -76,6 +76,12 @@ int cx_table_writer_close(cx_table_writer *w, cx_error *err);
  * from the file, close it and free the writer.  The file itself stays. */
 void cx_table_writer_abort(cx_table_writer *w);
 
+/* Compression of the columns added from now on: 0 writes them unfiltered,
+ * 1..9 with shuffle + deflate at that level.  The default is
+ * CX_WRITER_DEFLATE_DEFAULT (docs/DECISIONS.md, "Storage layout"). */
+#define CX_WRITER_DEFLATE_DEFAULT 1
+void cx_table_writer_set_deflate(cx_table_writer *w, int level);
+
 size_t cx_table_writer_nrows(const cx_table_writer *w);
 
 /* Whether `file` holds an object at `path` (0 also when the file cannot

@@ -286,6 +286,42 @@ static void test_listwise_drops_rows(void **state)
     cx_moments_free(m);
 }
 
+/* Small-integer data (Likert items) take stats.c's exact path; rows with a
+ * missing item, values too large for it and fractional values fall back
+ * chunk by chunk.  Every mix must agree with the textbook two-pass
+ * covariance of the complete rows. */
+static void test_small_integers_exact_path(void **state)
+{
+    (void)state;
+    size_t n = 6000, p = 5, kept = 0;
+    double *x = random_data(n, p, 3.0, 1.2), *complete = malloc(n * p * sizeof *complete);
+    for (size_t i = 0; i < n * p; i++)
+        x[i] = fmin(5, fmax(1, round(x[i])));
+    for (size_t i = 0; i < n; i += 97)
+        x[i + (i % p) * n] = NAN; /* some incomplete rows in most chunks */
+    for (size_t i = 3000; i < 3100; i++)
+        x[i] += 1e6;   /* column 0: too large for the exact path here */
+    x[4500 + n] = 2.5; /* one fractional value: that chunk falls back */
+    for (size_t i = 0; i < n; i++) {
+        int ok = 1;
+        for (size_t j = 0; j < p; j++)
+            ok &= !isnan(x[i + j * n]);
+        for (size_t j = 0; ok && j < p; j++)
+            complete[kept + j * n] = x[i + j * n];
+        kept += (size_t)ok;
+    }
+    for (size_t j = 1; j < p; j++) /* close up to ld = kept */
+        memmove(complete + j * kept, complete + j * n, kept * sizeof *complete);
+    cx_error err = {0};
+    cx_moments *m = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+    add_in_blocks(m, x, n, p, NULL, 1500);
+    assert_true(cx_moments_n(m) == (double)kept);
+    compare_with_textbook(m, complete, kept, p, NULL, 1.0, 1e-12);
+    cx_moments_free(m);
+    free(complete);
+    free(x);
+}
+
 static void test_pairwise_known_values(void **state)
 {
     (void)state;
@@ -540,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_weights),
         cmocka_unit_test(test_negative_weight_rejected),
         cmocka_unit_test(test_listwise_drops_rows),
+        cmocka_unit_test(test_small_integers_exact_path),
         cmocka_unit_test(test_pairwise_known_values),
         cmocka_unit_test(test_pairwise_equals_listwise_without_missing),
         cmocka_unit_test(test_empty_gives_nan),
