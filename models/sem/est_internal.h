@@ -1,6 +1,6 @@
 /*
  * est_internal.h — state shared by the parts of the ML estimator
- * (estimate.c, fitmeasures.c, standardize.c, modindices.c, defexpr.c).
+ * (estimate.c, fitmeasures.c, standardize.c, modindices.c).
  * Not part of the public interface.
  */
 #ifndef CX_SEM_EST_INTERNAL_H
@@ -59,12 +59,6 @@ void sem_est_param_name(const sem_est *e, int par, char *buf, size_t len);
 /* Append a line to fit->warnings. */
 void sem_fit_warn(sem_fit *fit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sem_op_text(sem_op op);
-
-/* ---- defexpr.c ----------------------------------------------------- */
-/* Evaluate an arithmetic expression over labels (+ - * / ^, parentheses,
- * sqrt exp log abs); *ok = 0 on a syntax error or an unknown label. */
-double sem_defexpr_eval(const char *text, double (*lookup)(const char *name, void *ctx), void *ctx,
-                        int *ok);
 
 /* ---- standardize.c ------------------------------------------------- */
 /* std_lv and std_all for every row of `values` (n_rows, est-like values in

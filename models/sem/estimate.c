@@ -19,6 +19,7 @@
  * tied by a simple `a == b` row (labels or plabels) are one parameter.
  */
 #include "est_internal.h"
+#include "syntax.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -736,9 +737,16 @@ static int eval_defined(const sem_est *e, double *values)
     for (size_t r = 0; r < e->pt->n_rows; r++) {
         if (e->pt->rows[r].op != SEM_OP_DEFINED)
             continue;
-        int ok;
-        values[r] = sem_defexpr_eval(e->pt->rows[r].rhs, lookup_label, &c, &ok);
-        all_ok &= ok;
+        /* The parser's tree when the table came from syntax; else (a table
+         * built elsewhere, e.g. from lavaan's parTable) parse lavaan's rhs. */
+        const sem_expr *expr = e->pt->rows[r].expr;
+        sem_expr *parsed = NULL;
+        cx_error ignore = {0};
+        if (!expr)
+            expr = parsed = sem_expr_parse(e->pt->rows[r].rhs, &ignore);
+        values[r] = expr ? sem_expr_eval(expr, lookup_label, &c) : NAN;
+        all_ok &= expr != NULL;
+        sem_expr_free(parsed);
     }
     return all_ok;
 }
