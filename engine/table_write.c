@@ -5,8 +5,9 @@
  * contiguous buffer of the stored type, before H5Dwrite: HDF5's own type
  * conversion is slow and needs no help from us (TOOLCHAIN.md).  Datasets
  * are chunked (so they compress and so a reader's chunk cache works per
- * block) with shuffle + deflate level 1: Likert columns shrink several
- * times over at little CPU cost.  Each dataset gets a chunk cache that
+ * block); integer columns get shuffle + deflate level 1 (Likert columns
+ * shrink several times over at little CPU cost), float columns are stored
+ * plain (they barely compress, and inflating them dominated reads).  Each dataset gets a chunk cache that
  * holds two chunks, so block writes that do not line up with chunk
  * boundaries do not recompress a chunk per call.
  *
@@ -349,7 +350,10 @@ static hid_t dataset_create_plist(const cx_table_writer *w, const writer_column 
     if (chunk > w->nrows)
         chunk = w->nrows;
     H5Pset_chunk(dcpl, 1, &chunk);
-    if (w->deflate > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    /* Only integer columns are compressed: measured decimals (float64)
+     * shrink by ~10% at best, while inflating them cost most of a
+     * streaming pass (docs/DECISIONS.md). */
+    if (w->deflate > 0 && c->kind != CX_COL_FLOAT && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)w->deflate);
     }
