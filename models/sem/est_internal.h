@@ -60,6 +60,12 @@ void sem_est_param_name(const sem_est *e, int par, char *buf, size_t len);
 void sem_fit_warn(sem_fit *fit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sem_op_text(sem_op op);
 
+/* ---- start.c ------------------------------------------------------ */
+/* Refine the first-guess start values of every row (row_start, partable
+ * order) as lav_start() does: FABIN 3 loadings (not for growth models),
+ * OLS regressions in models without latent variables. */
+void sem_start_refine(const sem_est *e, int growth, double *row_start);
+
 /* ---- defexpr.c ----------------------------------------------------- */
 /* Evaluate an arithmetic expression over labels (+ - * / ^, parentheses,
  * sqrt exp log abs); *ok = 0 on a syntax error or an unknown label. */
