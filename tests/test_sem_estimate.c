@@ -447,6 +447,23 @@ static void test_growth_quadratic(void **state)
     run_case("growth_quadratic", FULL_FIT, &strict);
 }
 
+/* The wider coverage of make_refs.R (growth with covariates, second-order
+ * factor, labels/start()/fixed loadings, MIMIC with fixed.x, bfi with
+ * listwise deletion, multi-group regressions and lv equalities, :=
+ * arithmetic, std.lv with latent regressions): every formula at lavaan's
+ * own estimates.  Their full fits are compared end to end by
+ * test_reference_sem.c. */
+static void test_more_at_reference(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "growth_tic",        "growth_tvc", "hs_second_order",  "hs_cfa_labels",
+        "hs_cfa_fixed",      "hs_mimic",   "poldem_covariate", "bfi_cfa",
+        "hs_mg_regressions", "hs_mg_lv",   "poldem_defined",   "poldem_stdlv"};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        run_case(cases[k], AT_REFERENCE, &strict);
+}
+
 /* ---- hand-built models -------------------------------------------------- */
 
 static void put_row(sem_partable *pt, const char *lhs, sem_op op, const char *rhs, int free,
@@ -544,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_hs_mg_strict),
         cmocka_unit_test(test_growth_linear),
         cmocka_unit_test(test_growth_quadratic),
+        cmocka_unit_test(test_more_at_reference),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),
     };
