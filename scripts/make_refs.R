@@ -232,6 +232,24 @@ stdlv.model <- paste("ind60 =~ x1 + x2 + x3", "dem60 =~ y1 + y2 + y3 + y4", "dem
 sem_case("poldem_stdlv", "PoliticalDemocracy", stdlv.model, "sem(model, data = PoliticalDemocracy, std.lv = TRUE)",
          sem(stdlv.model, data = pd, std.lv = TRUE))
 
+# std.lv with equal loadings across groups: lavaan frees the factor
+# variances of the second group (only the first group's are fixed to 1).
+eq <- "loadings"
+sem_case("hs_mg_stdlv_metric", "HolzingerSwineford1939", HS.model,
+         paste0("cfa(HS.model, data = HolzingerSwineford1939, group = \"school\", std.lv = TRUE", deparse_eq(eq), ")"),
+         cfa(HS.model, data = hs, group = "school", std.lv = TRUE, group.equal = eq), list(group_equal = I(eq)))
+
+# Growth with free loadings for the later waves (a "latent basis" model).
+basis.model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + t3 + t4"
+sem_case("growth_basis", "Demo.growth", basis.model, "growth(model, data = Demo.growth)", growth(basis.model, data = dg))
+
+# Orthogonal factors by fixed zero covariances, a single-indicator factor
+# with a fixed residual variance, and user intercepts/means.
+orth.model <- paste("visual =~ x1 + x2 + x3", "textual =~ x4 + x5 + x6", "speed =~ x7 + x8 + x9", "age =~ ageyr",
+                    "ageyr ~~ 0.1*ageyr", "visual ~~ 0*speed", "textual ~~ 0*speed", sep = "\n")
+sem_case("hs_cfa_orthogonal", "HolzingerSwineford1939", orth.model, "cfa(model, data = HolzingerSwineford1939)",
+         cfa(orth.model, data = hs))
+
 # ---- descriptives (psych) ----------------------------------------------------
 
 items <- names(bfi)[1:25]

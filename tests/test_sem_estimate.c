@@ -457,9 +457,10 @@ static void test_more_at_reference(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        "growth_tic",        "growth_tvc", "hs_second_order",  "hs_cfa_labels",
-        "hs_cfa_fixed",      "hs_mimic",   "poldem_covariate", "bfi_cfa",
-        "hs_mg_regressions", "hs_mg_lv",   "poldem_defined",   "poldem_stdlv"};
+        "growth_tic",         "growth_tvc",   "hs_second_order",  "hs_cfa_labels",
+        "hs_cfa_fixed",       "hs_mimic",     "poldem_covariate", "bfi_cfa",
+        "hs_mg_regressions",  "hs_mg_lv",     "poldem_defined",   "poldem_stdlv",
+        "hs_mg_stdlv_metric", "growth_basis", "hs_cfa_orthogonal"};
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
         run_case(cases[k], AT_REFERENCE, &strict);
 }
