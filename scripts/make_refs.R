@@ -165,6 +165,7 @@ med.model <- "x4 ~ a*x1\nx7 ~ b*x4 + c*x1\nind := a*b\ntotal := c + a*b"
 sem_case("hs_mediation", "HolzingerSwineford1939", med.model, "sem(model, data = HolzingerSwineford1939)", sem(med.model, data = hs))
 
 dg <- read_data("Demo.growth")
+bfi <- read_data("bfi")
 lin.model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
 sem_case("growth_linear", "Demo.growth", lin.model, "growth(model, data = Demo.growth)", growth(lin.model, data = dg))
 quad.model <- paste(lin.model, "q =~ 0*t1 + 1*t2 + 4*t3 + 9*t4", sep = "\n")
@@ -175,9 +176,99 @@ if (!is.null(fq) && lavInspect(fq, "converged")) {
   message("growth_quadratic skipped: lavaan warned or did not converge")
 }
 
+# ---- wider coverage: classic models lavaan users fit ------------------------
+
+# Growth with time-invariant covariates, then also time-varying ones
+# (the lavaan tutorial's model): regressions of i/s on observed x's, and of
+# the repeated measures on their wave's covariate.
+tic.model <- paste(lin.model, "i ~ x1 + x2", "s ~ x1 + x2", sep = "\n")
+sem_case("growth_tic", "Demo.growth", tic.model, "growth(model, data = Demo.growth)", growth(tic.model, data = dg))
+tvc.model <- paste(tic.model, "t1 ~ c1", "t2 ~ c2", "t3 ~ c3", "t4 ~ c4", sep = "\n")
+sem_case("growth_tvc", "Demo.growth", tvc.model, "growth(model, data = Demo.growth)", growth(tvc.model, data = dg))
+
+# Second-order factor: g measured by the three first-order factors.
+so.model <- paste(HS.model, "g =~ visual + textual + speed", sep = "\n")
+sem_case("hs_second_order", "HolzingerSwineford1939", so.model, "cfa(model, data = HolzingerSwineford1939)",
+         cfa(so.model, data = hs))
+
+# Modifiers: equality labels (one shared by loadings of two factors), a
+# start value, a correlated residual.
+lab.model <- paste("visual =~ x1 + a*x2 + b*x3", "textual =~ x4 + start(0.8)*x5 + b*x6", "speed =~ x7 + c*x8 + c*x9",
+                   "x7 ~~ x8", sep = "\n")
+sem_case("hs_cfa_labels", "HolzingerSwineford1939", lab.model, "cfa(model, data = HolzingerSwineford1939)",
+         cfa(lab.model, data = hs))
+# Free first loading with the factor variance fixed by hand, and a fixed
+# (non-unit) loading.
+fix.model <- paste("visual =~ NA*x1 + x2 + x3", "visual ~~ 1*visual", "textual =~ x4 + 1.1*x5 + x6",
+                   "speed =~ x7 + x8 + x9", sep = "\n")
+sem_case("hs_cfa_fixed", "HolzingerSwineford1939", fix.model, "cfa(model, data = HolzingerSwineford1939)",
+         cfa(fix.model, data = hs))
+
+# MIMIC: factors regressed on observed exogenous covariates (fixed.x = TRUE
+# keeps their moments at the sample values), with a mean structure.
+mimic.model <- paste("visual =~ x1 + x2 + x3", "textual =~ x4 + x5 + x6", "visual ~ ageyr + sex", "textual ~ ageyr",
+                     sep = "\n")
+sem_case("hs_mimic", "HolzingerSwineford1939", mimic.model,
+         "sem(model, data = HolzingerSwineford1939, meanstructure = TRUE)",
+         sem(mimic.model, data = hs, meanstructure = TRUE))
+# An observed exogenous covariate among latent regressions, no mean structure.
+pdx.model <- paste("ind60 =~ x1 + x2 + x3", "dem60 =~ y1 + y2 + y3 + y4", "dem60 ~ ind60 + y5", sep = "\n")
+sem_case("poldem_covariate", "PoliticalDemocracy", pdx.model, "sem(model, data = PoliticalDemocracy)",
+         sem(pdx.model, data = pd))
+
+# Big Five on bfi: 25 items, 5 factors, listwise deletion (lavaan's default
+# missing = "listwise" over the model's variables).
+bfi.model <- paste("agree =~ A1 + A2 + A3 + A4 + A5", "consc =~ C1 + C2 + C3 + C4 + C5",
+                   "extra =~ E1 + E2 + E3 + E4 + E5", "neuro =~ N1 + N2 + N3 + N4 + N5",
+                   "open =~ O1 + O2 + O3 + O4 + O5", sep = "\n")
+sem_case("bfi_cfa", "bfi", bfi.model, "cfa(model, data = bfi)", cfa(bfi.model, data = bfi))
+
+# Multi-group SEM with other group.equal sets.
+mgr.model <- paste("visual =~ x1 + x2 + x3", "textual =~ x4 + x5 + x6", "visual ~ textual", sep = "\n")
+eq <- c("loadings", "regressions")
+sem_case("hs_mg_regressions", "HolzingerSwineford1939", mgr.model,
+         paste0("sem(model, data = HolzingerSwineford1939, group = \"school\"", deparse_eq(eq), ")"),
+         sem(mgr.model, data = hs, group = "school", group.equal = eq), list(group_equal = I(eq)))
+mgl.model <- paste(HS.model, "x7 ~~ x8", sep = "\n")
+eq <- c("loadings", "intercepts", "means", "lv.variances", "lv.covariances", "residual.covariances")
+sem_case("hs_mg_lv", "HolzingerSwineford1939", mgl.model,
+         paste0("cfa(model, data = HolzingerSwineford1939, group = \"school\"", deparse_eq(eq), ")"),
+         cfa(mgl.model, data = hs, group = "school", group.equal = eq), list(group_equal = I(eq)))
+
+# Defined parameters from several labels: indirect, total, ratio, difference.
+def.model <- paste("ind60 =~ x1 + x2 + x3", "dem60 =~ y1 + y2 + y3 + y4", "dem65 =~ y5 + y6 + y7 + y8",
+                   "dem60 ~ a*ind60", "dem65 ~ c*ind60 + b*dem60", "y1 ~~ y5", "y2 ~~ y6",
+                   "ind := a*b", "total := c + a*b", "prop := a*b/(c + a*b)", "diff := c - a*b", sep = "\n")
+sem_case("poldem_defined", "PoliticalDemocracy", def.model, "sem(model, data = PoliticalDemocracy)",
+         sem(def.model, data = pd))
+
+# std.lv = TRUE with regressions among latents: the endogenous factors'
+# residual variances are fixed to 1, every loading free.
+stdlv.model <- paste("ind60 =~ x1 + x2 + x3", "dem60 =~ y1 + y2 + y3 + y4", "dem65 =~ y5 + y6 + y7 + y8",
+                     "dem60 ~ ind60", "dem65 ~ ind60 + dem60", "y1 ~~ y5", sep = "\n")
+sem_case("poldem_stdlv", "PoliticalDemocracy", stdlv.model, "sem(model, data = PoliticalDemocracy, std.lv = TRUE)",
+         sem(stdlv.model, data = pd, std.lv = TRUE))
+
+# std.lv with equal loadings across groups: lavaan frees the factor
+# variances of the second group (only the first group's are fixed to 1).
+eq <- "loadings"
+sem_case("hs_mg_stdlv_metric", "HolzingerSwineford1939", HS.model,
+         paste0("cfa(HS.model, data = HolzingerSwineford1939, group = \"school\", std.lv = TRUE", deparse_eq(eq), ")"),
+         cfa(HS.model, data = hs, group = "school", std.lv = TRUE, group.equal = eq), list(group_equal = I(eq)))
+
+# Growth with free loadings for the later waves (a "latent basis" model).
+basis.model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + t3 + t4"
+sem_case("growth_basis", "Demo.growth", basis.model, "growth(model, data = Demo.growth)", growth(basis.model, data = dg))
+
+# Orthogonal factors by fixed zero covariances, a single-indicator factor
+# with a fixed residual variance, and user intercepts/means.
+orth.model <- paste("visual =~ x1 + x2 + x3", "textual =~ x4 + x5 + x6", "speed =~ x7 + x8 + x9", "age =~ ageyr",
+                    "ageyr ~~ 0.1*ageyr", "visual ~~ 0*speed", "textual ~~ 0*speed", sep = "\n")
+sem_case("hs_cfa_orthogonal", "HolzingerSwineford1939", orth.model, "cfa(model, data = HolzingerSwineford1939)",
+         cfa(orth.model, data = hs))
+
 # ---- descriptives (psych) ----------------------------------------------------
 
-bfi <- read_data("bfi")
 items <- names(bfi)[1:25]
 d <- psych::describe(bfi[, items])
 freq <- lapply(items, function(it) {

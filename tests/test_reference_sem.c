@@ -45,10 +45,15 @@
  * relative off the optimum cxfit finds, most in flat directions.  Values
  * there were measured with ~2x headroom; every case not listed is held to
  * 1e-6.  Derived columns get the tolerance their formula implies:
- *   z = est / se                -> rel err <= tol.est + tol.se;
- *   ci = est -+ 1.96 se         -> abs err <= tol.est |est| + 1.96 tol.se se;
+ *   est near zero               -> abs err <= tol.est se (the slack is a
+ *                                  fraction of a standard error);
+ *   z = est / se                -> rel err <= tol.est + tol.se, and
+ *                                  abs err <= tol.est near zero;
+ *   ci = est -+ 1.96 se         -> abs err <= tol.est max(|est|, se)
+ *                                             + 1.96 tol.se se;
  *   p = 2 (1 - Phi(|z|))        -> abs err <= 2 phi(z) |z| rel_z
- *                                  <= 0.49 rel_z (z phi(z) <= phi(1)). */
+ *                                  <= 0.49 rel_z (z phi(z) <= phi(1)),
+ *                                  and <= 0.8 tol.est (2 phi(z) <= 0.8). */
 typedef struct tolerances {
     double est, se, std_all, fit, r2, mi;
     double rmsea_ci; /* rmsea.ci.lower/upper: lavaan's uniroot tol eps^0.25 */
@@ -81,6 +86,36 @@ static const case_tolerance case_tolerances[] = {
     {"hs_mg_strict", {1.5e-5, 5e-6, 1.5e-5, 1e-6, 1.5e-5, 1e-6, 1e-6}},
     /* growth_linear: srmr_bentler_nomean 1.1e-6 (lavaan's fmin 1.2e-15 above). */
     {"growth_linear", {1e-6, 1e-6, 1e-6, 3e-6, 1e-6, 1e-6, 1e-6}},
+    /* The wider coverage (make_refs.R, "classic models").  Every one is
+     * exact at lavaan's own estimates (test_sem_estimate.c, 1e-6) and
+     * cxfit's fmin is below lavaan's by the gap given; the tolerances are
+     * the largest differences seen, with ~2x headroom. */
+    /* bfi_cfa (25 items, N = 2436): fmin gap 9.1e-11; R² of the weak O4 4.3e-5. */
+    {"bfi_cfa", {6e-5, 4e-5, 5e-5, 1e-6, 9e-5, 1e-6, 1e-6}},
+    /* growth_tvc: fmin gap 2.8e-13; i ~ x2 1.1e-6, rmr 1.4e-6. */
+    {"growth_tvc", {2.5e-6, 1e-6, 1e-6, 3e-6, 1e-6, 1e-6, 1e-6}},
+    /* hs_cfa_labels: fmin gap 1.0e-12; x7 ~~ x8 3.8e-6. */
+    {"hs_cfa_labels", {8e-6, 3e-6, 6e-6, 2.5e-6, 4e-6, 1e-6, 1e-6}},
+    /* hs_mg_lv: fmin gap 1.6e-11; x9 ~~ x9 (near 0 in group 2) lies in a
+     * flat direction: lavaan with rel.tol = 1e-13 moves it from 0.1614487 to
+     * 0.1614423, past cxfit's 0.1614465, its fmin still above cxfit's. */
+    {"hs_mg_lv", {2e-5, 1.5e-5, 3e-5, 8e-6, 2.5e-5, 1e-6, 1e-6}},
+    /* hs_mg_regressions: fmin gap 2.2e-12; visual ~~ visual 5.4e-6. */
+    {"hs_mg_regressions", {1.1e-5, 8e-6, 5e-6, 2.5e-6, 8e-6, 1e-6, 1e-6}},
+    /* hs_mimic: fmin gap 1.2e-12; x2 ~~ x2 2.1e-6. */
+    {"hs_mimic", {4e-6, 4e-6, 2.5e-6, 1e-6, 4e-6, 1e-6, 1e-6}},
+    /* hs_second_order: fmin gap 2.6e-12; visual ~~ visual 8.3e-6. */
+    {"hs_second_order", {1.7e-5, 8e-6, 1.6e-5, 1e-6, 7e-6, 1e-6, 1e-6}},
+    /* poldem_covariate (N = 75): fmin gap 3.6e-12; x2 ~~ x2 2.5e-6. */
+    {"poldem_covariate", {5e-6, 3.5e-6, 5e-6, 1e-6, 2.5e-6, 1e-6, 1e-6}},
+    /* poldem_defined: fmin gap 2.2e-13; dem65 ~~ dem65 std.all 2.5e-6. */
+    {"poldem_defined", {4e-6, 1e-6, 5e-6, 1e-6, 1e-6, 1e-6, 1e-6}},
+    /* poldem_stdlv (N = 75): fmin gap 2.6e-11; dem65 ~ ind60 2.1e-5. */
+    {"poldem_stdlv", {4e-5, 2.6e-5, 5e-5, 2.5e-6, 2.5e-6, 1e-6, 1e-6}},
+    /* hs_mg_stdlv_metric: fmin gap 8.0e-12; visual ~~ speed g1 4.9e-6. */
+    {"hs_mg_stdlv_metric", {1e-5, 8e-6, 1e-5, 8.5e-6, 8.5e-6, 1e-6, 1e-6}},
+    /* hs_cfa_orthogonal: fmin gap 5.4e-13; x8 ~~ x8 1.1e-6. */
+    {"hs_cfa_orthogonal", {2.5e-6, 1e-6, 1e-6, 1e-6, 1e-6, 1e-6, 1e-6}},
 };
 
 static const tolerances *tolerances_for(const char *name)
@@ -247,9 +282,19 @@ static void check_estimate_row(sem_case *k, const table_data *t, size_t r, const
     const tolerances *tol = k->tol;
     double est = fabs(json_number(json_get(j, "est"))), se = json_number(json_get(j, "se"));
     double rel_z = tol->est + tol->se;
-    double ci_atol = fmax(ATOL, tol->est * est + 1.96 * tol->se * (isnan(se) ? 0 : se));
+    double se0 = isnan(se) ? 0 : se;
+    double ci_atol = fmax(ATOL, tol->est * fmax(est, se0) + 1.96 * tol->se * se0);
+    /* An estimate near zero (z small) is compared in units of its SE: the
+     * optimizer's slack moves it by about tol.est standard errors, which
+     * moves z by tol.est in absolute terms, and p by at most 0.8 of that. */
+    double est_atol = fmax(ATOL, tol->est * se0);
+    double p_atol = fmax(ATOL, fmax(0.49 * rel_z, 0.8 * tol->est));
+    /* std.all = est * c (c a ratio of implied SDs): the same slack, scaled */
+    double std = json_number(json_get(j, "std_all"));
+    double std_atol = est > 0 && isfinite(std) ? tol->std_all * se0 * fabs(std) / est : 0;
     const double rtol[] = {tol->est, tol->se, rel_z, rel_z, tol->est, tol->est, tol->std_all};
-    const double atol[] = {ATOL, ATOL, ATOL, fmax(ATOL, 0.49 * rel_z), ci_atol, ci_atol, ATOL};
+    const double atol[] = {est_atol, ATOL,    fmax(ATOL, tol->est), p_atol,
+                           ci_atol,  ci_atol, fmax(ATOL, std_atol)};
     for (int c = 0; c < 7; c++) {
         char what[256];
         snprintf(what, sizeof what, "estimates[%s].%s", id, cols[c]);
@@ -424,8 +469,10 @@ static int sem_job_of(const char *ini, const char *case_name, int *want_mi)
     return is_sem;
 }
 
-/* cx_run into a fresh temporary directory; returns the results path. */
-static void run_config(const char *ini, char *dir, size_t dir_size, char *out, size_t out_size)
+/* cx_run into a fresh temporary directory (results path in `out`);
+ * returns cx_run's exit status, reporting a failure so that the other
+ * cases still run. */
+static int run_config(const char *ini, char *dir, size_t dir_size, char *out, size_t out_size)
 {
     snprintf(dir, dir_size, "/tmp/cx_refsem_XXXXXX");
     assert_non_null(mkdtemp(dir));
@@ -434,7 +481,8 @@ static void run_config(const char *ini, char *dir, size_t dir_size, char *out, s
     cx_error err = {0};
     int rc = cx_run(&opt, &err);
     if (rc != 0)
-        fail_msg("cx_run %s: exit %d: %s", ini, rc, err.msg);
+        fprintf(stderr, "cx_run %s: exit %d: %s\n", ini, rc, err.msg);
+    return rc;
 }
 
 static void check_status(sem_case *k)
@@ -451,9 +499,12 @@ static int run_case(const char *name, const json_value *ref, int want_mi)
 {
     char ini[1024], dir[256], out[512];
     snprintf(ini, sizeof ini, "%s/configs/reference/%s.ini", CX_SOURCE_DIR, name);
-    run_config(ini, dir, sizeof dir, out, sizeof out);
+    int rc = run_config(ini, dir, sizeof dir, out, sizeof out);
     cx_error err = {0};
     sem_case k = {.name = name, .ref = ref, .job = name, .want_modindices = want_mi};
+    /* exit 1: the job failed but its status is written (check_status) */
+    if (rc != 0 && rc != 1)
+        fail_msg("cx_run %s: exit %d", ini, rc);
     k.res = ref_results_open(out, &err);
     if (!k.res)
         fail_msg("%s: %s", out, err.msg);
@@ -528,8 +579,8 @@ static void test_reference_cases(void **state)
     }
     free(names);
     fprintf(stderr, "%d reference cases run end to end\n", cases);
-    /* the 12 cfa/sem/growth cases of tests/reference; fewer means one was lost */
-    assert_true(cases >= 12);
+    /* the 27 cfa/sem/growth cases of tests/reference; fewer means one was lost */
+    assert_true(cases >= 27);
     assert_int_equal(failed, 0);
 }
 

@@ -325,7 +325,7 @@ static void run_case(const char *name, run_mode mode, const tolerances *tol)
     moments m;
     moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
     int want_mi = json_get(ref, "modindices") != NULL;
-    sem_fit_options opt = {SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE};
+    sem_fit_options opt = {SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0};
     if (mode == AT_REFERENCE) {
         const json_value *rows = json_get(ref, "partable");
         for (size_t r = 0; r < pt->n_rows; r++)
@@ -447,6 +447,24 @@ static void test_growth_quadratic(void **state)
     run_case("growth_quadratic", FULL_FIT, &strict);
 }
 
+/* The wider coverage of make_refs.R (growth with covariates, second-order
+ * factor, labels/start()/fixed loadings, MIMIC with fixed.x, bfi with
+ * listwise deletion, multi-group regressions and lv equalities, :=
+ * arithmetic, std.lv with latent regressions): every formula at lavaan's
+ * own estimates.  Their full fits are compared end to end by
+ * test_reference_sem.c. */
+static void test_more_at_reference(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "growth_tic",         "growth_tvc",   "hs_second_order",  "hs_cfa_labels",
+        "hs_cfa_fixed",       "hs_mimic",     "poldem_covariate", "bfi_cfa",
+        "hs_mg_regressions",  "hs_mg_lv",     "poldem_defined",   "poldem_stdlv",
+        "hs_mg_stdlv_metric", "growth_basis", "hs_cfa_orthogonal"};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        run_case(cases[k], AT_REFERENCE, &strict);
+}
+
 /* ---- hand-built models -------------------------------------------------- */
 
 static void put_row(sem_partable *pt, const char *lhs, sem_op op, const char *rhs, int free,
@@ -493,7 +511,7 @@ static void test_heywood(void **state)
     double cov[9] = {1.0, 0.6, 0.6, 0.6, 1.0, 0.3, 0.6, 0.3, 1.0}, mean[3] = {0, 0, 0};
     sem_sample s = {3, 200, cov, mean};
     sem_partable *pt = one_factor(0);
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_OK);
@@ -517,7 +535,7 @@ static void test_not_identified(void **state)
     double cov[9] = {1.0, 0.5, 0.4, 0.5, 1.0, 0.3, 0.4, 0.3, 1.0}, mean[3] = {0, 0, 0};
     sem_sample s = {3, 200, cov, mean};
     sem_partable *pt = one_factor(1);
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_EFAIL);
@@ -544,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_hs_mg_strict),
         cmocka_unit_test(test_growth_linear),
         cmocka_unit_test(test_growth_quadratic),
+        cmocka_unit_test(test_more_at_reference),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),
     };

@@ -60,6 +60,12 @@ void sem_est_param_name(const sem_est *e, int par, char *buf, size_t len);
 void sem_fit_warn(sem_fit *fit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sem_op_text(sem_op op);
 
+/* ---- start.c ------------------------------------------------------ */
+/* Refine the first-guess start values of every row (row_start, partable
+ * order) as lav_start() does: FABIN 3 loadings (not for growth models),
+ * OLS regressions in models without latent variables. */
+void sem_start_refine(const sem_est *e, int growth, double *row_start);
+
 /* ---- standardize.c ------------------------------------------------- */
 /* std_lv and std_all for every row of `values` (n_rows, est-like values in
  * partable order) at the current implied moments; cov_std as lavaan. */

@@ -293,15 +293,14 @@ static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, sem_fit *f
     return CX_OK;
 }
 
-/* lavaan's "simple" starting values: loadings 1, residual variances half
- * the sample variance, latent variances 0.05, intercepts the sample means,
- * everything else 0; a finite row->start wins. */
-static double start_value(const sem_est *e, size_t r)
+/* lavaan's first guesses (lav_start() before its FABIN and OLS steps,
+ * which start.c adds): loadings 1, residual variances half the sample
+ * variance, latent variances 0.05, intercepts the sample means,
+ * everything else 0. */
+static double simple_start(const sem_est *e, size_t r)
 {
     const sem_param *row = &e->pt->rows[r];
     const sem_target *t = &e->row_t[r];
-    if (isfinite(row->start))
-        return row->start;
     int a = sem_model_ov_index(&e->mod, row->lhs);
     switch (row->op) {
     case SEM_OP_LOADING:
@@ -319,18 +318,32 @@ static double start_value(const sem_est *e, size_t r)
     }
 }
 
-static void start_values(sem_est *e)
+/* Per row: lavaan's default start (start.c), a finite row->start (the
+ * user's start() modifier) winning; a parameter shared by several rows
+ * starts at its first row's value. */
+static int start_values(sem_est *e, const sem_fit_options *opt, cx_error *err)
 {
-    int *done = calloc(e->q + 1, sizeof(int));
-    for (size_t r = 0; r < e->pt->n_rows; r++) {
-        int k = e->row_par[r];
-        if (k < 0 || (done && done[k]))
-            continue;
-        e->x[k] = start_value(e, r);
-        if (done)
-            done[k] = 1;
+    size_t n = e->pt->n_rows;
+    double *row_start = cx_malloc(sizeof(double) * (n + 1), err);
+    int *done = cx_calloc(e->q + 1, sizeof(int), err);
+    if (!row_start || !done) {
+        free(row_start);
+        free(done);
+        return CX_ENOMEM;
     }
+    for (size_t r = 0; r < n; r++)
+        row_start[r] = e->row_par[r] >= 0 ? simple_start(e, r) : 0.0;
+    sem_start_refine(e, opt && opt->growth, row_start);
+    for (size_t r = 0; r < n; r++) {
+        int k = e->row_par[r];
+        if (k < 0 || done[k])
+            continue;
+        e->x[k] = isfinite(e->pt->rows[r].start) ? e->pt->rows[r].start : row_start[r];
+        done[k] = 1;
+    }
+    free(row_start);
     free(done);
+    return CX_OK;
 }
 
 /* ---- objective, derivatives, information ----------------------------- */
@@ -585,24 +598,30 @@ static void derivatives(sem_est *e, scoring_ws *w)
     sem_est_information(e, w->ds, w->dm, e->q, w->info);
 }
 
-/* step = -I^-1 grad (Cholesky; symmetric indefinite solve as a fallback). */
+/* step = -(I + mu D)^-1 grad by Cholesky, mu = 0 first.  The expected
+ * information is positive semi-definite but may be singular away from the
+ * optimum: at lavaan's start values (factor covariances 0) a factor whose
+ * indicators share a residual covariance is identified only through its
+ * covariances with the other factors.  Then a Levenberg damping term
+ * (D = diag(I), floored) gives a descent step; the line search does the
+ * rest, and identification is judged at the solution. */
 static int scoring_step(const sem_est *e, scoring_ws *w)
 {
     size_t q = e->q;
-    memcpy(w->chol, w->info, sizeof(double) * q * q);
+    double dmax = 0.0;
     for (size_t k = 0; k < q; k++)
-        w->step[k] = -w->grad[k];
-    if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, 1, w->chol, (lapack_int)q, w->step,
-                      1) == 0)
-        return CX_OK;
-    lapack_int *ipiv = malloc(sizeof(lapack_int) * q);
-    memcpy(w->chol, w->info, sizeof(double) * q * q);
-    for (size_t k = 0; k < q; k++)
-        w->step[k] = -w->grad[k];
-    lapack_int info = LAPACKE_dsysv(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, 1, w->chol, (lapack_int)q,
-                                    ipiv, w->step, 1);
-    free(ipiv);
-    return info == 0 ? CX_OK : CX_EFAIL;
+        dmax = fmax(dmax, w->info[k * q + k]);
+    for (double mu = 0.0; mu <= 1e4; mu = mu == 0.0 ? 1e-10 : mu * 100.0) {
+        memcpy(w->chol, w->info, sizeof(double) * q * q);
+        for (size_t k = 0; k < q; k++) {
+            w->chol[k * q + k] += mu * fmax(w->info[k * q + k], 1e-8 * dmax);
+            w->step[k] = -w->grad[k];
+        }
+        if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, 1, w->chol, (lapack_int)q, w->step,
+                          1) == 0)
+            return CX_OK;
+    }
+    return CX_EFAIL;
 }
 
 /* Step halving until fmin does not increase (beyond rounding). */
@@ -640,8 +659,6 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
     if (rc != CX_OK)
         return cx_error_set(err, CX_EFAIL, "starting values: %s", err->msg);
     derivatives(e, w);
-    if ((rc = check_identified(e, w->info, err)) != CX_OK)
-        return rc;
     if (opt && opt->evaluate_only) {
         fit->converged = 1;
         fit->iterations = 0;
@@ -901,8 +918,9 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
     int rc = setup(&e, pt, samples, fit, err);
     if (rc == CX_OK)
         rc = ws_alloc(&w, &e, err);
+    if (rc == CX_OK)
+        rc = start_values(&e, opt, err);
     if (rc == CX_OK) {
-        start_values(&e);
         rc = optimize(&e, opt, fit, &w, &fmin, err);
     }
     if (rc == CX_OK) {

@@ -38,6 +38,7 @@ typedef struct sem_fit_options {
     double level;      /* CI level for estimates (0.95)                  */
     int evaluate_only; /* 1: no optimization; evaluate everything at the rows'
                           start values (e.g. a reference solution)         */
+    int growth;        /* growth(): lavaan keeps free loadings' start at 1 */
 } sem_fit_options;
 
 #define SEM_MEASURE_NAME_MAX 32

@@ -389,21 +389,35 @@ static void residual_indices(measures *ms, const sem_est *e)
 }
 
 /* LISREL GFI with the ML weight: 1 - e'We / s'Ws, where for the covariance
- * part x'Wx = tr((Sigma^-1 X)^2) / 2 and for the means x'Sigma^-1 x. */
+ * part e'We = tr((Sigma^-1 (S - Sigma))^2) / 2 and s'Ws = tr((Sigma^-1 S)^2) / 2,
+ * plus (ybar - mu)' Sigma^-1 (ybar - mu) and ybar' Sigma^-1 ybar with a
+ * meanstructure.  lavaan's weight (lav_mvnorm_information_expected with
+ * x.idx) zeroes the moments of the fixed.x covariates: the covariate block
+ * of S and their means drop out of s'Ws (in e'We they are zero anyway). */
 static double group_gfi(const sem_est *e, size_t g)
 {
     size_t p = e->p;
-    const double *si = e->sinv + g * p * p, *s = e->smp[g].cov, *sig = e->mod.grp[g].sigma;
-    double *a = malloc(sizeof(double) * 2 * p * p), *b = a + p * p;
+    const double *si = e->sinv + g * p * p, *sig = e->mod.grp[g].sigma;
+    double *a = malloc(sizeof(double) * (3 * p * p + p)), *b = a + p * p, *s = b + p * p;
+    double *m = s + p * p;
+    char *x = calloc(p + 1, 1);
+    for (size_t i = 0; i < p; i++)
+        x[i] = (char)is_exo_ov(e, (int)g, i);
+    for (size_t i = 0; i < p; i++) {
+        m[i] = x[i] ? 0.0 : e->smp[g].mean[i];
+        for (size_t j = 0; j < p; j++)
+            s[i * p + j] = x[i] && x[j] ? 0.0 : e->smp[g].cov[i * p + j];
+    }
     for (size_t i = 0; i < p; i++)
         for (size_t j = 0; j < p; j++) {
-            double x = 0, y = 0;
+            double u = 0, v = 0;
             for (size_t k = 0; k < p; k++) {
-                x += si[i * p + k] * (s[k * p + j] - sig[k * p + j]);
-                y += si[i * p + k] * s[k * p + j];
+                double sk = e->smp[g].cov[k * p + j];
+                u += si[i * p + k] * (sk - sig[k * p + j]);
+                v += si[i * p + k] * s[k * p + j];
             }
-            a[i * p + j] = x;
-            b[i * p + j] = y;
+            a[i * p + j] = u;
+            b[i * p + j] = v;
         }
     double t1 = 0, t2 = 0;
     for (size_t i = 0; i < p; i++)
@@ -412,14 +426,15 @@ static double group_gfi(const sem_est *e, size_t g)
             t2 += 0.5 * b[i * p + j] * b[j * p + i];
         }
     if (e->pt->meanstructure) {
-        const double *m = e->smp[g].mean, *mu = e->mod.grp[g].mu;
+        const double *ybar = e->smp[g].mean, *mu = e->mod.grp[g].mu;
         for (size_t i = 0; i < p; i++)
             for (size_t j = 0; j < p; j++) {
-                t1 += (m[i] - mu[i]) * si[i * p + j] * (m[j] - mu[j]);
+                t1 += (ybar[i] - mu[i]) * si[i * p + j] * (ybar[j] - mu[j]);
                 t2 += m[i] * si[i * p + j] * m[j];
             }
     }
     free(a);
+    free(x);
     return 1.0 - t1 / t2;
 }
 

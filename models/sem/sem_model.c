@@ -476,8 +476,10 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
     sem_fit *fit = sem_fit_alloc();
     if (!fit)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
-    sem_fit_options fo = {
-        .estimator = s->estimator, .want_modindices = s->modindices, .level = job->level};
+    sem_fit_options fo = {.estimator = s->estimator,
+                          .want_modindices = s->modindices,
+                          .level = job->level,
+                          .growth = s->opt.kind == SEM_KIND_GROWTH};
     int rc = sem_estimate(pt, d->samples, &fo, fit, err);
     if (rc == CX_OK) {
         res->nobs = 0;
