@@ -367,8 +367,7 @@ cx_config *cx_config_load(const char *path, cx_error *err)
     text[n] = '\0';
     if (strlen(text) != n) {
         free(text);
-        cx_error_set(err, CX_EUSAGE, "%s: config contains a NUL byte; expected a text file",
-                     path);
+        cx_error_set(err, CX_EUSAGE, "%s: config contains a NUL byte; expected a text file", path);
         return NULL;
     }
     cx_config *c = cx_config_parse_string(text, path, err);
@@ -419,8 +418,8 @@ const char *cx_section_get(const cx_config_section *s, const char *key)
     return k ? k->value : NULL;
 }
 
-int cx_config_error(const cx_config *c, const cx_config_section *s, const char *key,
-                    cx_error *err, int code, const char *fmt, ...)
+int cx_config_error(const cx_config *c, const cx_config_section *s, const char *key, cx_error *err,
+                    int code, const char *fmt, ...)
 {
     char msg[CX_ERROR_MSG_MAX];
     va_list ap;
@@ -436,16 +435,16 @@ int cx_config_error(const cx_config *c, const cx_config_section *s, const char *
     const char *kind = s && s->is_job ? "job '" : "[";
     const char *close = s && s->is_job ? "'" : "]";
     if (s && key)
-        return cx_error_set(err, code, "%s:%d: %s%s%s, key '%s': %s", c ? c->path : "?", line,
-                            kind, s->name, close, key, msg);
+        return cx_error_set(err, code, "%s:%d: %s%s%s, key '%s': %s", c ? c->path : "?", line, kind,
+                            s->name, close, key, msg);
     if (s)
-        return cx_error_set(err, code, "%s:%d: %s%s%s: %s", c ? c->path : "?", line, kind,
-                            s->name, close, msg);
+        return cx_error_set(err, code, "%s:%d: %s%s%s: %s", c ? c->path : "?", line, kind, s->name,
+                            close, msg);
     return cx_error_set(err, code, "%s: %s", c ? c->path : "?", msg);
 }
 
-int cx_section_get_long(const cx_config *c, const cx_config_section *s, const char *key,
-                        long min, long max, long *out, cx_error *err)
+int cx_section_get_long(const cx_config *c, const cx_config_section *s, const char *key, long min,
+                        long max, long *out, cx_error *err)
 {
     const char *v = cx_section_get(s, key);
     if (!v)
@@ -474,8 +473,8 @@ int cx_section_get_double(const cx_config *c, const cx_config_section *s, const 
     return CX_OK;
 }
 
-int cx_section_get_bool(const cx_config *c, const cx_config_section *s, const char *key,
-                        int *out, cx_error *err)
+int cx_section_get_bool(const cx_config *c, const cx_config_section *s, const char *key, int *out,
+                        cx_error *err)
 {
     static const char *const words[] = {"no", "yes", "false", "true", "0", "1", "off", "on", NULL};
     int idx;

@@ -31,12 +31,12 @@ typedef struct cx_config_section {
 } cx_config_section;
 
 typedef struct cx_config {
-    char *path;                 /* as given on the command line           */
-    char *dir;                  /* directory of the file: relative paths  */
-    char *text;                 /* the whole file, stored in results      */
-    cx_config_section *data;    /* may be NULL                            */
-    cx_config_section *output;  /* may be NULL                            */
-    cx_config_section *jobs;    /* n_jobs, in file order                  */
+    char *path;                /* as given on the command line           */
+    char *dir;                 /* directory of the file: relative paths  */
+    char *text;                /* the whole file, stored in results      */
+    cx_config_section *data;   /* may be NULL                            */
+    cx_config_section *output; /* may be NULL                            */
+    cx_config_section *jobs;   /* n_jobs, in file order                  */
     size_t n_jobs;
     cx_config_section *sections; /* all sections (owner)                  */
     size_t n_sections;
@@ -53,18 +53,17 @@ const char *cx_section_get(const cx_config_section *s, const char *key);
 
 /* "FILE:LINE: job 'NAME', key 'KEY': <message>" with the key's line (or the
  * section's line when the key is absent).  Returns `code`. */
-int cx_config_error(const cx_config *c, const cx_config_section *s, const char *key,
-                    cx_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+int cx_config_error(const cx_config *c, const cx_config_section *s, const char *key, cx_error *err,
+                    int code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Typed accessors; each returns CX_OK, or CX_EUSAGE with a located message.
  * A missing key leaves *out at the default the caller put there. */
-int cx_section_get_long(const cx_config *c, const cx_config_section *s, const char *key,
-                        long min, long max, long *out, cx_error *err);
+int cx_section_get_long(const cx_config *c, const cx_config_section *s, const char *key, long min,
+                        long max, long *out, cx_error *err);
 int cx_section_get_double(const cx_config *c, const cx_config_section *s, const char *key,
                           double min, double max, double *out, cx_error *err);
-int cx_section_get_bool(const cx_config *c, const cx_config_section *s, const char *key,
-                        int *out, cx_error *err);
+int cx_section_get_bool(const cx_config *c, const cx_config_section *s, const char *key, int *out,
+                        cx_error *err);
 /* One of `choices` (NULL-terminated); *out is the index. */
 int cx_section_get_choice(const cx_config *c, const cx_config_section *s, const char *key,
                           const char *const *choices, int *out, cx_error *err);

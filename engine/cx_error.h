@@ -14,11 +14,11 @@
 
 enum cx_status {
     CX_OK = 0,
-    CX_EFAIL = 1,   /* a model could not be fitted (job failed)           */
-    CX_EUSAGE = 2,  /* bad command line, config or job specification      */
-    CX_EIO = 3,     /* file could not be read or written                  */
-    CX_ENOMEM = 4,  /* allocation failed (reported as an I/O-class error) */
-    CX_ENOCONV = 5  /* optimizer did not converge (job status)            */
+    CX_EFAIL = 1,  /* a model could not be fitted (job failed)           */
+    CX_EUSAGE = 2, /* bad command line, config or job specification      */
+    CX_EIO = 3,    /* file could not be read or written                  */
+    CX_ENOMEM = 4, /* allocation failed (reported as an I/O-class error) */
+    CX_ENOCONV = 5 /* optimizer did not converge (job status)            */
 };
 
 #define CX_ERROR_MSG_MAX 1024
@@ -33,8 +33,7 @@ int cx_error_set(cx_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing message with "context: " (e.g. a job or file name). */
-void cx_error_prefix(cx_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void cx_error_prefix(cx_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void cx_error_clear(cx_error *err);
 

@@ -236,8 +236,8 @@ static int build_joined(join_side *l, join_side *r, size_t nkeys, cx_table *out,
     for (size_t i = 0; rc == CX_OK && i < l->nrows; i++)
         match[i] = find_match(l, i, r, rkeys, nkeys);
     for (size_t j = 0; rc == CX_OK && j < l->ncols; j++)
-        rc = copy_column(out, cx_table_column(l->table, (size_t)l->cols[j]),
-                         l->data + j * l->nrows, err);
+        rc = copy_column(out, cx_table_column(l->table, (size_t)l->cols[j]), l->data + j * l->nrows,
+                         err);
     for (size_t j = 0; rc == CX_OK && j < r->ncols; j++) {
         const cx_column_info *info = cx_table_column(r->table, (size_t)r->cols[j]);
         if (cx_table_find(l->table, info->name) >= 0)
@@ -302,8 +302,8 @@ cx_table *table_join(table_cache *cache, const cx_config *config, const cx_confi
     cx_table *out = NULL;
     int rc = r.table ? CX_OK : CX_EUSAGE;
     if (rc == CX_OK && (nkeys == 0 || nkeys > CX_MAX_GROUP_COLS))
-        rc = cx_config_error(config, s, "join_on", err, CX_EUSAGE,
-                             "expected 1 to %d key columns", CX_MAX_GROUP_COLS);
+        rc = cx_config_error(config, s, "join_on", err, CX_EUSAGE, "expected 1 to %d key columns",
+                             CX_MAX_GROUP_COLS);
     if (rc == CX_OK) {
         l.nrows = cx_table_nrows(left);
         r.nrows = cx_table_nrows(r.table);
@@ -357,8 +357,8 @@ static cx_rtable *merged_table(cx_result *m, const cx_rtable *like, const cx_vie
         return t;
     t = cx_result_table(m, like->name, err);
     for (size_t k = 0; t && k < v->n_group_cols; k++)
-        if (cx_rtable_add_column(t, by[k], by_column_is_text(v, k) ? CX_RCOL_STRING : CX_RCOL_DOUBLE,
-                                 err))
+        if (cx_rtable_add_column(t, by[k],
+                                 by_column_is_text(v, k) ? CX_RCOL_STRING : CX_RCOL_DOUBLE, err))
             return NULL;
     for (size_t j = 0; t && j < like->ncols; j++)
         if (cx_rtable_find_column(t, like->cols[j].name) < 0 &&

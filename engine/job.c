@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int cx_job_error(const cx_job *job, const char *key, cx_error *err, int code, const char *fmt,
-                 ...)
+int cx_job_error(const cx_job *job, const char *key, cx_error *err, int code, const char *fmt, ...)
 {
     char msg[CX_ERROR_MSG_MAX];
     va_list ap;

@@ -74,8 +74,7 @@ static int command_run(int argc, char **argv, int check_only)
         else if (!check_only && strcmp(a, "-j") == 0 && i + 1 < argc) {
             long j = parse_count(argv[++i], 1, 4096);
             if (j < 0)
-                return usage_error("-j expects a thread count from 1 to 4096, found '%s'",
-                                   argv[i]);
+                return usage_error("-j expects a thread count from 1 to 4096, found '%s'", argv[i]);
             opt.threads = (int)j;
         } else if (!check_only && strcmp(a, "--force") == 0)
             opt.force = 1;

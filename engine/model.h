@@ -42,9 +42,9 @@ typedef struct cx_job {
     long bootstrap;                   /* B, 0 = none                        */
     double level;                     /* confidence level, default 0.95     */
     cx_validate_kind validate;
-    long kfold;                       /* K for kfold                        */
-    const cx_filter *holdout;         /* rows of the holdout set            */
-    int threads;                      /* OpenMP threads the job may use     */
+    long kfold;               /* K for kfold                        */
+    const cx_filter *holdout; /* rows of the holdout set            */
+    int threads;              /* OpenMP threads the job may use     */
 } cx_job;
 
 typedef struct cx_model {
@@ -71,7 +71,7 @@ const cx_model *const *cx_model_all(size_t *n);
  * errors name the key, line and missing column. */
 int cx_job_columns(const cx_job *job, const char *key, int **cols, size_t *n, cx_error *err);
 /* Located error for one of the job's keys (wraps cx_config_error). */
-int cx_job_error(const cx_job *job, const char *key, cx_error *err, int code, const char *fmt,
-                 ...) __attribute__((format(printf, 5, 6)));
+int cx_job_error(const cx_job *job, const char *key, cx_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif

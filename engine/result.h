@@ -44,13 +44,13 @@ typedef struct cx_rattr {
 #define CX_STATUS_NOT_CONVERGED "not_converged"
 
 typedef struct cx_result {
-    char status[32];   /* "ok" | "failed" | "not_converged"            */
-    char *message;     /* why, when not ok; warnings (Heywood ...) too  */
+    char status[32]; /* "ok" | "failed" | "not_converged"            */
+    char *message;   /* why, when not ok; warnings (Heywood ...) too  */
     double nobs;
-    double level;      /* confidence level used for estimate CIs        */
+    double level; /* confidence level used for estimate CIs        */
     cx_rtable **tables;
     size_t n_tables;
-    cx_rattr *attrs;   /* extra job attributes (iterations, ...)        */
+    cx_rattr *attrs; /* extra job attributes (iterations, ...)        */
     size_t n_attrs;
 } cx_result;
 
@@ -78,16 +78,14 @@ int cx_rtable_find_column(const cx_rtable *t, const char *name);
 long cx_rtable_add_row(cx_rtable *t, cx_error *err);
 void cx_rtable_set_double(cx_rtable *t, size_t row, const char *col, double v);
 void cx_rtable_set_int(cx_rtable *t, size_t row, const char *col, long long v);
-int cx_rtable_set_string(cx_rtable *t, size_t row, const char *col, const char *v,
-                         cx_error *err);
+int cx_rtable_set_string(cx_rtable *t, size_t row, const char *col, const char *v, cx_error *err);
 
 /* The three tables every model writes, in the contract's column layout.
  * add_estimate computes z, pvalue and the CI (normal, r->level) from est
  * and se; pass se = NAN for fixed parameters without an SE and
  * std_all = NAN where undefined.  Returns the row index or -1. */
 long cx_result_add_estimate(cx_result *r, const char *lhs, const char *op, const char *rhs,
-                            long long group, double est, double se, double std_all,
-                            cx_error *err);
+                            long long group, double est, double se, double std_all, cx_error *err);
 int cx_result_add_fit(cx_result *r, const char *measure, double value, cx_error *err);
 int cx_result_add_validation(cx_result *r, const char *split, const char *metric, double value,
                              cx_error *err);

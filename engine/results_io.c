@@ -63,8 +63,7 @@ static int write_attr_double(hid_t obj, const char *name, double value)
     return rc < 0 ? -1 : 0;
 }
 
-cx_results_file *cx_results_create(const char *tmp_path, const cx_provenance *prov,
-                                   cx_error *err)
+cx_results_file *cx_results_create(const char *tmp_path, const cx_provenance *prov, cx_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -151,9 +150,8 @@ static int write_table(hid_t job_group, const cx_rtable *t)
     return rc;
 }
 
-int cx_results_write_job(cx_results_file *f, const char *job, const char *model,
-                         const char *spec, double elapsed_s, unsigned long seed,
-                         const cx_result *r, cx_error *err)
+int cx_results_write_job(cx_results_file *f, const char *job, const char *model, const char *spec,
+                         double elapsed_s, unsigned long seed, const cx_result *r, cx_error *err)
 {
     hid_t g = create_ordered_group(f->file, job);
     if (g < 0)
@@ -164,7 +162,8 @@ int cx_results_write_job(cx_results_file *f, const char *job, const char *model,
              write_attr_double(g, "seed", (double)seed) | write_attr_string(g, "spec", spec);
     for (size_t i = 0; i < r->n_attrs && rc == 0; i++) {
         const cx_rattr *a = &r->attrs[i];
-        rc = a->is_string ? write_attr_string(g, a->name, a->s) : write_attr_double(g, a->name, a->d);
+        rc = a->is_string ? write_attr_string(g, a->name, a->s)
+                          : write_attr_double(g, a->name, a->d);
     }
     for (size_t i = 0; i < r->n_tables && rc == 0; i++)
         rc = write_table(g, r->tables[i]);

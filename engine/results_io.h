@@ -21,16 +21,13 @@ typedef struct cx_provenance {
 } cx_provenance;
 
 /* Create `tmp_path` (truncating) and write the root attributes. */
-cx_results_file *cx_results_create(const char *tmp_path, const cx_provenance *prov,
-                                   cx_error *err);
+cx_results_file *cx_results_create(const char *tmp_path, const cx_provenance *prov, cx_error *err);
 /* Write one job group; `spec` is the job's canonical config text (used by
  * --resume to know whether a stored job is still the job asked for). */
-int cx_results_write_job(cx_results_file *f, const char *job, const char *model,
-                         const char *spec, double elapsed_s, unsigned long seed,
-                         const cx_result *r, cx_error *err);
+int cx_results_write_job(cx_results_file *f, const char *job, const char *model, const char *spec,
+                         double elapsed_s, unsigned long seed, const cx_result *r, cx_error *err);
 /* Copy job group `job` from an existing results file (for --resume). */
-int cx_results_copy_job(cx_results_file *f, const char *src_path, const char *job,
-                        cx_error *err);
+int cx_results_copy_job(cx_results_file *f, const char *src_path, const char *job, cx_error *err);
 int cx_results_close(cx_results_file *f, cx_error *err);
 
 /* Reading back (show, --resume, @job tables). */

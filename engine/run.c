@@ -31,27 +31,27 @@
 #include "derived.h"
 
 /* Keys every job takes (shared/DESIGN.md §4), plus `join`/`join_on`. */
-static const char *const common_keys[] = {
-    "model", "file", "table", "where", "by", "missing", "weights", "seed", "bootstrap",
-    "validate", "level", "join", "join_on", NULL};
+static const char *const common_keys[] = {"model",   "file",    "table",   "where",     "by",
+                                          "missing", "weights", "seed",    "bootstrap", "validate",
+                                          "level",   "join",    "join_on", NULL};
 
 typedef struct job_plan {
     cx_job job;
     const cx_model *model;
-    char *file;           /* resolved data file (NULL for @job tables)  */
-    char *table_path;     /* group path, or "@job/table"                */
-    int depends_on;       /* index of the job whose table this reads    */
-    char *spec;           /* canonical text of the job (for --resume)   */
-    cx_table *table;      /* opened at check/run time                   */
+    char *file;       /* resolved data file (NULL for @job tables)  */
+    char *table_path; /* group path, or "@job/table"                */
+    int depends_on;   /* index of the job whose table this reads    */
+    char *spec;       /* canonical text of the job (for --resume)   */
+    cx_table *table;  /* opened at check/run time                   */
     int owns_table;
     cx_filter *where;
     cx_filter *holdout;
-    char **by;            /* by column names, NULL-terminated           */
+    char **by; /* by column names, NULL-terminated           */
     size_t n_by;
     cx_view view;
     int stage;
-    int keep_stored;      /* --resume: copy from the old file           */
-    cx_result *result;    /* merged result once fitted                  */
+    int keep_stored;   /* --resume: copy from the old file           */
+    cx_result *result; /* merged result once fitted                  */
     double elapsed;
     int done, written;
 } job_plan;
@@ -97,9 +97,8 @@ static int check_known_keys(const cx_config *c, const cx_config_section *s, cons
         const char *hint = m->keys ? cx_did_you_mean(key, m->keys) : NULL;
         if (!hint)
             hint = cx_did_you_mean(key, common_keys);
-        return cx_config_error(c, s, key, err, CX_EUSAGE,
-                               "unknown key for model '%s'%s%s%s", m->name,
-                               hint ? " (did you mean '" : "", hint ? hint : "",
+        return cx_config_error(c, s, key, err, CX_EUSAGE, "unknown key for model '%s'%s%s%s",
+                               m->name, hint ? " (did you mean '" : "", hint ? hint : "",
                                hint ? "'?)" : "");
     }
     return CX_OK;
@@ -187,8 +186,8 @@ static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
         if (!p->by)
             return CX_ENOMEM;
         if (p->n_by == 0 || p->n_by > CX_MAX_GROUP_COLS)
-            return cx_job_error(&p->job, "by", err, CX_EUSAGE,
-                                "expected 1 to %d column names", CX_MAX_GROUP_COLS);
+            return cx_job_error(&p->job, "by", err, CX_EUSAGE, "expected 1 to %d column names",
+                                CX_MAX_GROUP_COLS);
     }
     return CX_OK;
 }
@@ -244,11 +243,11 @@ static char *job_spec(const cx_config_section *s, const job_plan *p)
     char *spec = malloc(n);
     if (!spec)
         return NULL;
-    size_t used = (size_t)snprintf(spec, n, "file=%s\ntable=%s\n", p->file ? p->file : "",
-                                   p->table_path);
+    size_t used =
+        (size_t)snprintf(spec, n, "file=%s\ntable=%s\n", p->file ? p->file : "", p->table_path);
     for (size_t i = 0; i < s->n_keys; i++)
-        used += (size_t)snprintf(spec + used, n - used, "%s=%s\n", s->keys[i].key,
-                                 s->keys[i].value);
+        used +=
+            (size_t)snprintf(spec + used, n - used, "%s=%s\n", s->keys[i].key, s->keys[i].value);
     return spec;
 }
 
@@ -444,9 +443,8 @@ static void report_job(const run_state *st, const job_plan *p)
         fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name, status,
                 p->result && p->result->message ? p->result->message : "out of memory");
     else if (st->show_progress)
-        fprintf(stderr, "cxfit: [%zu/%zu] %s (%s) ok, %.3f s\n",
-                (size_t)(p - st->plans) + 1, st->n_plans, p->job.name, p->model->name,
-                p->elapsed);
+        fprintf(stderr, "cxfit: [%zu/%zu] %s (%s) ok, %.3f s\n", (size_t)(p - st->plans) + 1,
+                st->n_plans, p->job.name, p->model->name, p->elapsed);
 }
 
 /* Write every finished job that has all jobs before it written, so the file
@@ -455,8 +453,7 @@ static int write_ready_jobs(run_state *st, cx_error *err)
 {
     int rc = CX_OK;
 #pragma omp critical(cx_hdf5)
-    while (rc == CX_OK && st->next_to_write < st->n_plans &&
-           st->plans[st->next_to_write].done) {
+    while (rc == CX_OK && st->next_to_write < st->n_plans && st->plans[st->next_to_write].done) {
         job_plan *p = &st->plans[st->next_to_write++];
         if (p->keep_stored)
             rc = cx_results_copy_job(st->out, st->resume_src, p->job.name, err);
@@ -570,7 +567,8 @@ static int choose_output(run_state *st, cx_error *err)
  * with the same spec and a usable status. */
 static int prepare_resume(run_state *st, cx_error *err)
 {
-    const char *src = file_exists(st->tmp) ? st->tmp : (file_exists(st->output) ? st->output : NULL);
+    const char *src =
+        file_exists(st->tmp) ? st->tmp : (file_exists(st->output) ? st->output : NULL);
     if (!src) {
         free(st->resume_src);
         st->resume_src = NULL;

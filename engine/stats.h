@@ -23,17 +23,17 @@ typedef enum cx_missing_mode { CX_MISSING_LISTWISE = 0, CX_MISSING_PAIRWISE = 1 
 typedef struct cx_moments {
     size_t p;
     cx_missing_mode mode;
-    double n_rows;    /* rows used (listwise) / rows with any value (pairwise) */
-    double sum_w;     /* listwise: sum of weights (= n_rows unweighted)         */
-    double *mean;     /* p: listwise means; pairwise: mean over each column's
-                         own complete rows                                     */
-    double *m2;       /* p x p centered cross-products (listwise)              */
+    double n_rows; /* rows used (listwise) / rows with any value (pairwise) */
+    double sum_w;  /* listwise: sum of weights (= n_rows unweighted)         */
+    double *mean;  /* p: listwise means; pairwise: mean over each column's
+                      own complete rows                                     */
+    double *m2;    /* p x p centered cross-products (listwise)              */
     /* pairwise mode only (NULL otherwise), all p x p:
        pair_w[j*p+k]  sum of weights where j and k both present,
        pair_mean[j*p+k] mean of variable j over those rows,
        pair_m2[j*p+k]  sum w (x_j - mean_jk)(x_k - mean_kj) over those rows */
     double *pair_w, *pair_mean, *pair_m2;
-    double min_w;     /* negative weights are rejected; kept for checks        */
+    double min_w; /* negative weights are rejected; kept for checks        */
 } cx_moments;
 
 cx_moments *cx_moments_alloc(size_t p, cx_missing_mode mode, cx_error *err);

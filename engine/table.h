@@ -33,12 +33,12 @@ typedef enum cx_column_kind {
 typedef struct cx_column_info {
     char name[CX_NAME_MAX];
     cx_column_kind kind;
-    int is_unsigned;        /* integer columns: stored unsigned               */
-    int bytes;              /* size of one stored element (1,2,4,8)           */
-    int has_missing_value;  /* integer columns: a missing_value attribute set  */
+    int is_unsigned;       /* integer columns: stored unsigned               */
+    int bytes;             /* size of one stored element (1,2,4,8)           */
+    int has_missing_value; /* integer columns: a missing_value attribute set  */
     double missing_value;
-    size_t n_categories;    /* categorical columns only                        */
-    char **categories;      /* n_categories labels, owned by the table         */
+    size_t n_categories; /* categorical columns only                        */
+    char **categories;   /* n_categories labels, owned by the table         */
 } cx_column_info;
 
 typedef struct cx_table cx_table;
@@ -52,8 +52,8 @@ cx_table *cx_table_open(const char *file, const char *group_path, cx_error *err)
  * any other table.  The table copies the data it is given. */
 cx_table *cx_table_memory_alloc(const char *label, size_t nrows, cx_error *err);
 int cx_table_memory_add_column(cx_table *t, const char *name, cx_column_kind kind,
-                               const double *values, char *const *categories,
-                               size_t n_categories, cx_error *err);
+                               const double *values, char *const *categories, size_t n_categories,
+                               cx_error *err);
 
 void cx_table_close(cx_table *t);
 
@@ -70,8 +70,8 @@ int cx_table_find(const cx_table *t, const char *name);
  * out[j * ld + i] is row row0 + i of column cols[j].  Missing values
  * become NaN.  Safe to call from several threads (HDF5 calls are
  * serialized inside). */
-int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0,
-                        size_t nrows, double *out, size_t ld, cx_error *err);
+int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
+                        double *out, size_t ld, cx_error *err);
 
 /* Rows per block that the block iterators use (default 65536). */
 #define CX_BLOCK_ROWS 65536

@@ -7,9 +7,9 @@
  * are chunked (so they compress and so a reader's chunk cache works per
  * block); integer columns get shuffle + deflate level 1 (Likert columns
  * shrink several times over at little CPU cost), float columns are stored
- * plain (they barely compress, and inflating them dominated reads).  Each dataset gets a chunk cache that
- * holds two chunks, so block writes that do not line up with chunk
- * boundaries do not recompress a chunk per call.
+ * plain (they barely compress, and inflating them dominated reads).  Each dataset gets a chunk
+ * cache that holds two chunks, so block writes that do not line up with chunk boundaries do not
+ * recompress a chunk per call.
  *
  * HDF5 calls sit inside H5E_BEGIN_TRY: failures come back as cx_error
  * messages, never as HDF5's stack dump on stderr.

@@ -52,8 +52,8 @@ static void test_objects_keep_order(void **state)
 {
     (void)state;
     cx_error err = {0};
-    json_value *v = json_parse_string("{\"z\": 1, \"a\": {\"b\": [2, 3]}, \"m\": {}, \"e\": []}",
-                                      &err);
+    json_value *v =
+        json_parse_string("{\"z\": 1, \"a\": {\"b\": [2, 3]}, \"m\": {}, \"e\": []}", &err);
     assert_non_null(v);
     assert_int_equal(json_object_len(v), 4);
     assert_string_equal(json_object_key(v, 0), "z");
@@ -154,9 +154,12 @@ static void test_reference_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scalars),         cmocka_unit_test(test_number_round_trip),
-        cmocka_unit_test(test_objects_keep_order), cmocka_unit_test(test_string_escapes),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_file),
+        cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_number_round_trip),
+        cmocka_unit_test(test_objects_keep_order),
+        cmocka_unit_test(test_string_escapes),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_file),
         cmocka_unit_test(test_reference_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

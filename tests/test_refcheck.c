@@ -38,11 +38,11 @@ static void test_report(void **state)
     (void)state;
     ref_report r;
     ref_report_init(&r, "hs_cfa_ml", "lavaan");
-    assert_int_equal(ref_report_check(&r, "estimates[visual =~ x2].est", 0.5535, 0.5535, 1e-6,
-                                      1e-8), 1);
+    assert_int_equal(
+        ref_report_check(&r, "estimates[visual =~ x2].est", 0.5535, 0.5535, 1e-6, 1e-8), 1);
     assert_string_equal(ref_report_text(&r), "");
-    assert_int_equal(ref_report_check(&r, "estimates[visual =~ x2].se", 0.0996, 0.0997, 1e-6,
-                                      1e-8), 0);
+    assert_int_equal(ref_report_check(&r, "estimates[visual =~ x2].se", 0.0996, 0.0997, 1e-6, 1e-8),
+                     0);
     assert_int_equal(ref_report_check(&r, "fit[srmr]", 1e-6, 0.0, 1e-6, 1e-8), 0);
     ref_report_fail(&r, "estimates[a ~ b] missing from cxfit");
     assert_int_equal(r.n_checked, 3);
@@ -50,7 +50,8 @@ static void test_report(void **state)
     const char *t = ref_report_text(&r);
     assert_non_null(strstr(t, "hs_cfa_ml: estimates[visual =~ x2].se = 0.0996 vs lavaan 0.0997 "
                               "(rel err 0.001 > 1e-06)\n"));
-    assert_non_null(strstr(t, "hs_cfa_ml: fit[srmr] = 1e-06 vs lavaan 0 (abs err 1e-06 > 1e-08)\n"));
+    assert_non_null(
+        strstr(t, "hs_cfa_ml: fit[srmr] = 1e-06 vs lavaan 0 (abs err 1e-06 > 1e-08)\n"));
     assert_non_null(strstr(t, "hs_cfa_ml: estimates[a ~ b] missing from cxfit\n"));
     ref_report_free(&r);
 }
@@ -98,8 +99,7 @@ static void write_strings(hid_t g, const char *name, const char **v, hsize_t n)
 }
 
 /* A fixed-length string dataset, as h5py writes for numpy 'S' arrays. */
-static void write_fixed_strings(hid_t g, const char *name, const char *buf, size_t size,
-                                hsize_t n)
+static void write_fixed_strings(hid_t g, const char *name, const char *buf, size_t size, hsize_t n)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, size);

@@ -43,8 +43,7 @@ int fx_matrix(hid_t group, const char *name, const double *data, size_t rows, si
 {
     hsize_t dims[2] = {rows, cols};
     hid_t space = H5Screate_simple(2, dims, NULL);
-    hid_t d = H5Dcreate2(group, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
+    hid_t d = H5Dcreate2(group, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int rc = d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0;
     if (d >= 0)
         H5Dclose(d);
@@ -71,8 +70,8 @@ int fx_string_column(hid_t group, const char *name, const char *const *values, s
 int fx_attr_number(hid_t group, const char *dset, const char *attr, hid_t type, double value)
 {
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate_by_name(group, dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT,
-                                H5P_DEFAULT);
+    hid_t a =
+        H5Acreate_by_name(group, dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int rc = a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, &value) < 0;
     if (a >= 0)
         H5Aclose(a);
@@ -106,8 +105,8 @@ int fx_attr_strings(hid_t group, const char *dset, const char *attr, const char 
         H5Tset_strpad(type, H5T_STR_NULLPAD);
         buf = fixed;
     }
-    hid_t a = H5Acreate_by_name(group, dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT,
-                                H5P_DEFAULT);
+    hid_t a =
+        H5Acreate_by_name(group, dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int rc = a < 0 || H5Awrite(a, type, buf) < 0;
     if (a >= 0)
         H5Aclose(a);

@@ -58,8 +58,11 @@ static json_value *new_value(parser *ps, json_type type)
 /* Literals true, false, null. */
 static json_value *parse_literal(parser *ps)
 {
-    static const struct { const char *word; json_type type; int b; } lits[] = {
-        {"true", JSON_BOOL, 1}, {"false", JSON_BOOL, 0}, {"null", JSON_NULL, 0}};
+    static const struct {
+        const char *word;
+        json_type type;
+        int b;
+    } lits[] = {{"true", JSON_BOOL, 1}, {"false", JSON_BOOL, 0}, {"null", JSON_NULL, 0}};
     for (size_t i = 0; i < sizeof lits / sizeof lits[0]; i++) {
         size_t n = strlen(lits[i].word);
         if (strncmp(ps->p, lits[i].word, n) == 0) {
@@ -340,8 +343,16 @@ static json_value *parse_value(parser *ps)
     case '"':
         return parse_string(ps);
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
         return parse_number(ps);
     case '\0':
         return fail(ps, "unexpected end of input");
@@ -416,7 +427,10 @@ void json_free(json_value *v)
     free(v);
 }
 
-json_type json_type_of(const json_value *v) { return v ? v->type : JSON_NULL; }
+json_type json_type_of(const json_value *v)
+{
+    return v ? v->type : JSON_NULL;
+}
 
 const json_value *json_get(const json_value *obj, const char *key)
 {

@@ -32,12 +32,12 @@ typedef enum json_type {
 typedef struct json_value json_value;
 struct json_value {
     json_type type;
-    int boolean;         /* JSON_BOOL                                  */
-    double number;       /* JSON_NUMBER                                */
-    char *string;        /* JSON_STRING (NUL-terminated UTF-8)         */
-    size_t len;          /* JSON_STRING bytes; ARRAY/OBJECT: elements  */
-    json_value **items;  /* ARRAY/OBJECT: the elements / member values */
-    char **keys;         /* OBJECT: member names, parallel to items    */
+    int boolean;        /* JSON_BOOL                                  */
+    double number;      /* JSON_NUMBER                                */
+    char *string;       /* JSON_STRING (NUL-terminated UTF-8)         */
+    size_t len;         /* JSON_STRING bytes; ARRAY/OBJECT: elements  */
+    json_value **items; /* ARRAY/OBJECT: the elements / member values */
+    char **keys;        /* OBJECT: member names, parallel to items    */
 };
 
 /* Parse `text` (NUL-terminated).  On a syntax error returns NULL and sets

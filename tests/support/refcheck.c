@@ -92,7 +92,10 @@ int ref_report_check(ref_report *r, const char *what, double got, double want, d
     return 0;
 }
 
-const char *ref_report_text(const ref_report *r) { return r->text ? r->text : ""; }
+const char *ref_report_text(const ref_report *r)
+{
+    return r->text ? r->text : "";
+}
 
 /* ---- results files -------------------------------------------------- */
 
@@ -108,7 +111,10 @@ ref_results *ref_results_open(const char *path, cx_error *err)
         return NULL;
     snprintf(r->path, sizeof r->path, "%s", path);
     /* Silence HDF5's own stderr dump: the error travels through err. */
-    H5E_BEGIN_TRY { r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_BEGIN_TRY
+    {
+        r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    }
     H5E_END_TRY;
     if (r->file < 0) {
         cx_error_set(err, CX_EIO, "%s: cannot open as HDF5", path);
@@ -136,7 +142,10 @@ static int link_exists(hid_t file, const char *job, const char *table, const cha
         size_t used = strlen(path);
         snprintf(path + used, sizeof path - used, "/%s", parts[i]);
         htri_t ok;
-        H5E_BEGIN_TRY { ok = H5Lexists(file, path, H5P_DEFAULT); }
+        H5E_BEGIN_TRY
+        {
+            ok = H5Lexists(file, path, H5P_DEFAULT);
+        }
         H5E_END_TRY;
         if (ok <= 0)
             return 0;
@@ -150,8 +159,8 @@ int ref_results_has(ref_results *r, const char *job, const char *table)
 }
 
 /* Open /job/table/column and return its length, or a negative id. */
-static hid_t open_column(ref_results *r, const char *job, const char *table,
-                         const char *column, size_t *n, cx_error *err)
+static hid_t open_column(ref_results *r, const char *job, const char *table, const char *column,
+                         size_t *n, cx_error *err)
 {
     if (!link_exists(r->file, job, table, column)) {
         cx_error_set(err, CX_EIO, "%s: no column /%s/%s/%s", r->path, job, table, column);
@@ -249,8 +258,9 @@ static char **read_strings(hid_t obj, int is_attr, hid_t ftype, hid_t space, siz
     if (H5Tis_variable_str(ftype) > 0) {
         H5Tset_size(mtype, H5T_VARIABLE);
         char **raw = cx_calloc(n ? n : 1, sizeof *raw, err);
-        herr_t rc = !raw ? -1 : is_attr ? H5Aread(obj, mtype, raw)
-                                        : H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw);
+        herr_t rc = !raw      ? -1
+                    : is_attr ? H5Aread(obj, mtype, raw)
+                              : H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw);
         if (rc >= 0) {
             out = copy_vlen(raw, n, err);
             H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, raw);
@@ -261,8 +271,9 @@ static char **read_strings(hid_t obj, int is_attr, hid_t ftype, hid_t space, siz
         H5Tset_size(mtype, size);
         H5Tset_strpad(mtype, H5T_STR_NULLPAD);
         char *buf = cx_calloc(n ? n * size : 1, 1, err);
-        herr_t rc = !buf ? -1 : is_attr ? H5Aread(obj, mtype, buf)
-                                        : H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+        herr_t rc = !buf      ? -1
+                    : is_attr ? H5Aread(obj, mtype, buf)
+                              : H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
         if (rc >= 0)
             out = copy_fixed(buf, size, n, err);
         free(buf);
@@ -298,7 +309,10 @@ static hid_t open_attr(ref_results *r, const char *job, const char *name, cx_err
     snprintf(path, sizeof path, "/%s", job);
     htri_t ok = 0;
     if (link_exists(r->file, job, NULL, NULL)) {
-        H5E_BEGIN_TRY { ok = H5Aexists_by_name(r->file, path, name, H5P_DEFAULT); }
+        H5E_BEGIN_TRY
+        {
+            ok = H5Aexists_by_name(r->file, path, name, H5P_DEFAULT);
+        }
         H5E_END_TRY;
     }
     if (ok <= 0) {
@@ -308,8 +322,7 @@ static hid_t open_attr(ref_results *r, const char *job, const char *name, cx_err
     return H5Aopen_by_name(r->file, path, name, H5P_DEFAULT, H5P_DEFAULT);
 }
 
-char *ref_results_attr_string(ref_results *r, const char *job, const char *name,
-                              cx_error *err)
+char *ref_results_attr_string(ref_results *r, const char *job, const char *name, cx_error *err)
 {
     hid_t a = open_attr(r, job, name, err);
     if (a < 0)
@@ -325,8 +338,7 @@ char *ref_results_attr_string(ref_results *r, const char *job, const char *name,
         }
     }
     if (!s && err && err->code == CX_OK)
-        cx_error_set(err, CX_EIO, "%s: attribute %s of /%s is not one string", r->path, name,
-                     job);
+        cx_error_set(err, CX_EIO, "%s: attribute %s of /%s is not one string", r->path, name, job);
     H5Sclose(space);
     H5Tclose(ftype);
     H5Aclose(a);
@@ -345,8 +357,8 @@ int ref_results_attr_double(ref_results *r, const char *job, const char *name, d
     int rc = CX_OK;
     if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1 ||
         H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0)
-        rc = cx_error_set(err, CX_EIO, "%s: attribute %s of /%s is not one number", r->path,
-                          name, job);
+        rc = cx_error_set(err, CX_EIO, "%s: attribute %s of /%s is not one number", r->path, name,
+                          job);
     H5Sclose(space);
     H5Tclose(ftype);
     H5Aclose(a);

@@ -67,8 +67,7 @@ void ref_strings_free(char **s, size_t n);
 
 /* Job attributes: a string (malloc'd, free()) such as `status` or
  * `message`, or a number such as `nobs`. */
-char *ref_results_attr_string(ref_results *r, const char *job, const char *name,
-                              cx_error *err);
+char *ref_results_attr_string(ref_results *r, const char *job, const char *name, cx_error *err);
 int ref_results_attr_double(ref_results *r, const char *job, const char *name, double *out,
                             cx_error *err);
 
