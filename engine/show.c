@@ -15,7 +15,8 @@
 #include "result.h"
 #include "results_io.h"
 
-#define SHOW_ROWS_OVERVIEW 30
+#define SHOW_ROWS_OVERVIEW 10
+#define SHOW_COLS_OVERVIEW 14 /* wider tables (correlations) are only named */
 
 static void print_number(FILE *out, double v, int width)
 {
@@ -27,12 +28,26 @@ static void print_number(FILE *out, double v, int width)
         fprintf(out, "%*.3f", width, v);
 }
 
-static void print_cell(FILE *out, const cx_rcolumn *c, size_t row, int width)
+/* A number column whose every value is whole (wave, n, value) prints
+ * without decimals. */
+static int column_is_whole(const cx_rcolumn *c, size_t nrows)
+{
+    if (c->type != CX_RCOL_DOUBLE)
+        return 0;
+    for (size_t i = 0; i < nrows; i++)
+        if (!isnan(c->d[i]) && (c->d[i] != floor(c->d[i]) || fabs(c->d[i]) >= 1e9))
+            return 0;
+    return 1;
+}
+
+static void print_cell(FILE *out, const cx_rcolumn *c, size_t row, int width, int whole)
 {
     if (c->type == CX_RCOL_STRING)
         fprintf(out, "%*.*s", width, width - 1, c->s[row] ? c->s[row] : "");
     else if (c->type == CX_RCOL_INT)
         fprintf(out, "%*lld", width, c->i[row]);
+    else if (whole && !isnan(c->d[row]))
+        fprintf(out, "%*.0f", width, c->d[row]);
     else
         print_number(out, c->d[row], width);
 }
@@ -52,17 +67,18 @@ static int column_width(const cx_rcolumn *c, size_t nrows)
 static void print_table(FILE *out, const cx_rtable *t, size_t max_rows)
 {
     fprintf(out, "\n  %s (%zu row%s)\n", t->name, t->nrows, t->nrows == 1 ? "" : "s");
-    int widths[256];
+    int widths[256], whole[256];
     size_t ncols = t->ncols < 256 ? t->ncols : 256;
     for (size_t j = 0; j < ncols; j++) {
         widths[j] = column_width(&t->cols[j], t->nrows);
+        whole[j] = column_is_whole(&t->cols[j], t->nrows);
         fprintf(out, "%*s", widths[j], t->cols[j].name);
     }
     fputc('\n', out);
     size_t shown = t->nrows < max_rows ? t->nrows : max_rows;
     for (size_t i = 0; i < shown; i++) {
         for (size_t j = 0; j < ncols; j++)
-            print_cell(out, &t->cols[j], i, widths[j]);
+            print_cell(out, &t->cols[j], i, widths[j], whole[j]);
         fputc('\n', out);
     }
     if (shown < t->nrows)
@@ -137,15 +153,33 @@ static void print_estimates(FILE *out, const cx_rtable *t)
     }
 }
 
-static void print_fit(FILE *out, const cx_rtable *t, const char *title)
+/* The fit measures an overview shows when a table has them (lavaan's
+ * summary(fit.measures = TRUE) headline). */
+static int headline_measure(const char *name)
+{
+    static const char *const headline[] = {
+        "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower",
+        "rmsea.ci.upper", "srmr", "aic", "bic", "r2", "adj_r2", "rmse", NULL};
+    for (size_t k = 0; headline[k]; k++)
+        if (strcmp(name, headline[k]) == 0)
+            return 1;
+    return 0;
+}
+
+static void print_fit(FILE *out, const cx_rtable *t, const char *title, int overview)
 {
     int m = cx_rtable_find_column(t, "measure"), v = cx_rtable_find_column(t, "value");
     if (m < 0 || v < 0) {
         print_table(out, t, (size_t)-1);
         return;
     }
+    int any_headline = 0;
+    for (size_t i = 0; i < t->nrows; i++)
+        any_headline |= headline_measure(t->cols[m].s[i]);
     fprintf(out, "\n  %s:\n", title);
     for (size_t i = 0; i < t->nrows; i++) {
+        if (overview && any_headline && !headline_measure(t->cols[m].s[i]))
+            continue;
         fprintf(out, "    %-32s", t->cols[m].s[i]);
         print_number(out, t->cols[v].d[i], 14);
         fputc('\n', out);
@@ -243,11 +277,23 @@ static int print_step_table(FILE *out, const cx_rtable *t, int overview, int *li
         } else if (b == 1) {
             char title[96];
             snprintf(title, sizeof title, "Fit, step %s", step);
-            print_fit(out, t, title);
+            print_fit(out, t, title, 0);
         } else
             print_table(out, t, (size_t)-1);
         return 1;
     }
+    return 0;
+}
+
+/* Estimates beyond means (`~1`) and derived numbers (`:=`): what a
+ * model fitted.  An overview skips the others (describe's item means and
+ * nps's definition repeat the job's own tables). */
+static int has_model_parameters(const cx_rtable *t)
+{
+    int op = cx_rtable_find_column(t, "op");
+    for (size_t i = 0; op >= 0 && i < t->nrows; i++)
+        if (strcmp(t->cols[op].s[i], "~1") != 0 && strcmp(t->cols[op].s[i], ":=") != 0)
+            return 1;
     return 0;
 }
 
@@ -271,10 +317,14 @@ static void print_job(FILE *out, const char *name, const char *model, const cx_r
     int listed = 0;
     for (size_t t = 0; t < r->n_tables; t++) {
         const cx_rtable *tab = r->tables[t];
-        if (strcmp(tab->name, "estimates") == 0)
-            print_estimates(out, tab);
-        else if (strcmp(tab->name, "fit") == 0)
-            print_fit(out, tab, "Fit");
+        if (strcmp(tab->name, "estimates") == 0) {
+            if (!overview || has_model_parameters(tab))
+                print_estimates(out, tab);
+        } else if (strcmp(tab->name, "fit") == 0)
+            print_fit(out, tab, "Fit", overview);
+        else if (overview && tab->ncols > SHOW_COLS_OVERVIEW)
+            fprintf(out, "\n  %s (%zu x %zu; cxfit show FILE %s prints it)\n", tab->name,
+                    tab->nrows, tab->ncols, name);
         else if (strcmp(tab->name, "invariance") == 0)
             print_invariance(out, tab);
         else if (!print_step_table(out, tab, overview, &listed))

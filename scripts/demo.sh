@@ -9,4 +9,4 @@ mkdir -p results
 echo
 echo "Results written to results/demo.h5 ($(du -h results/demo.h5 | cut -f1))."
 echo "Summary (./build/cxfit show results/demo.h5 JOB for one job in full):"
-./build/cxfit show results/demo.h5 | head -n 120
+./build/cxfit show results/demo.h5
