@@ -322,11 +322,11 @@ static void print_job(FILE *out, const char *name, const char *model, const cx_r
                 print_estimates(out, tab);
         } else if (strcmp(tab->name, "fit") == 0)
             print_fit(out, tab, "Fit", overview);
+        else if (strcmp(tab->name, "invariance") == 0)
+            print_invariance(out, tab);
         else if (overview && tab->ncols > SHOW_COLS_OVERVIEW)
             fprintf(out, "\n  %s (%zu x %zu; cxfit show FILE %s prints it)\n", tab->name,
                     tab->nrows, tab->ncols, name);
-        else if (strcmp(tab->name, "invariance") == 0)
-            print_invariance(out, tab);
         else if (!print_step_table(out, tab, overview, &listed))
             print_table(out, tab, overview ? SHOW_ROWS_OVERVIEW : (size_t)-1);
     }
