@@ -699,14 +699,18 @@ int cx_run(const cx_run_options *opt, cx_error *err)
         rc = run_stage(&st, s, err);
     if (rc == CX_OK)
         rc = finish_output(&st, err);
-    size_t failed = 0;
-    for (size_t i = 0; i < st.n_plans; i++)
-        failed += st.plans[i].result && !st.plans[i].keep_stored &&
-                  strcmp(st.plans[i].result->status, CX_STATUS_FAILED) == 0;
+    size_t failed = 0, not_converged = 0;
+    for (size_t i = 0; i < st.n_plans; i++) {
+        const cx_result *r = st.plans[i].keep_stored ? NULL : st.plans[i].result;
+        failed += r && strcmp(r->status, CX_STATUS_FAILED) == 0;
+        not_converged += r && strcmp(r->status, CX_STATUS_NOT_CONVERGED) == 0;
+    }
     if (rc == CX_OK && !opt->quiet)
-        fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed)\n", st.output, st.n_plans, failed);
+        fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.output,
+                st.n_plans, failed, not_converged);
     free_state(&st);
     if (rc != CX_OK)
         return exit_status_for(rc);
-    return failed ? 1 : 0;
+    /* exit 0 means every job is ok: a fit that did not converge is not */
+    return failed || not_converged ? 1 : 0;
 }

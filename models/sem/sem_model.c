@@ -26,9 +26,9 @@
 #include "invariance.h"
 #include "partable.h"
 
-static const char *const sem_keys[] = {"syntax", "estimator",   "ordered",       "std_lv",
-                                       "group",  "group_equal", "meanstructure", "modindices",
-                                       "items",  "shape",       "invariance",    NULL};
+static const char *const sem_keys[] = {
+    "syntax",     "estimator", "ordered", "std_lv",     "group",    "group_equal", "meanstructure",
+    "modindices", "items",     "shape",   "invariance", "max_iter", NULL};
 
 static const char *const estimator_names[] = {"ml", "mlr", "wlsmv", NULL};
 
@@ -39,6 +39,7 @@ typedef struct sem_spec {
     sem_estimator estimator;
     const char *group; /* column name or NULL */
     int modindices;
+    long max_iter;      /* lavaan's control = list(iter.max = ...); 0 = default */
     sem_invariance inv; /* `invariance` steps; n_steps 0 without the key */
 } sem_spec;
 
@@ -138,6 +139,10 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
     s->opt.fixed_x = 1;
     s->opt.n_groups = 1;
     s->modindices = mi;
+    s->max_iter = 0;
+    if (rc == CX_OK && cx_section_get(job->section, "max_iter"))
+        rc = cx_section_get_long(job->config, job->section, "max_iter", 1, 1000000, &s->max_iter,
+                                 err);
     s->group = cx_section_get(job->section, "group");
     if (rc == CX_OK)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
@@ -454,15 +459,21 @@ static int write_groups(cx_result *res, const sem_data *d, cx_error *err)
 
 static void report_status(cx_result *res, const sem_fit *fit)
 {
-    if (!fit->converged)
+    /* The estimator's own line says why (it names the largest gradient). */
+    const char *why = strstr(fit->warnings, "did not converge");
+    if (!fit->converged && !why)
         cx_result_set_status(res, CX_STATUS_NOT_CONVERGED,
                              "the optimizer did not converge after %d iterations", fit->iterations);
-    /* one warning per line of fit->warnings */
+    /* one line of fit->warnings each: the non-convergence line becomes the
+     * status message, the others (Heywood cases ...) warnings */
     const char *w = fit->warnings;
     while (*w) {
         const char *end = strchr(w, '\n');
         int len = end ? (int)(end - w) : (int)strlen(w);
-        if (len > 0)
+        int is_why = why && why >= w && why < w + len;
+        if (len > 0 && is_why && !fit->converged)
+            cx_result_set_status(res, CX_STATUS_NOT_CONVERGED, "%.*s", len, w);
+        else if (len > 0)
             cx_result_add_warning(res, "%.*s", len, w);
         w += len + (end ? 1 : 0);
     }
@@ -479,7 +490,8 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
     sem_fit_options fo = {.estimator = s->estimator,
                           .want_modindices = s->modindices,
                           .level = job->level,
-                          .growth = s->opt.kind == SEM_KIND_GROWTH};
+                          .growth = s->opt.kind == SEM_KIND_GROWTH,
+                          .max_iter = (int)s->max_iter};
     int rc = sem_estimate(pt, d->samples, &fo, fit, err);
     if (rc == CX_OK) {
         res->nobs = 0;
