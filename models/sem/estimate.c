@@ -133,7 +133,7 @@ static int row_by_label(const sem_partable *pt, const char *name)
 }
 
 /* Merge rows into parameters: same free number, same label, or a == b. */
-static int merge_equalities(sem_est *e, sem_fit *fit, cx_error *err)
+static int merge_equalities(sem_est *e, cx_error *err)
 {
     const sem_partable *pt = e->pt;
     size_t n = pt->n_rows;
@@ -152,15 +152,23 @@ static int merge_equalities(sem_est *e, sem_fit *fit, cx_error *err)
         }
     for (size_t r = 0; r < n; r++) {
         const sem_param *row = &pt->rows[r];
+        if (row->op == SEM_OP_LESS || row->op == SEM_OP_GREATER) {
+            free(parent);
+            return cx_error_set(err, CX_EUSAGE,
+                                "constraint '%s %s %s' is not supported yet (inequality "
+                                "constraints); remove it or fix the parameter instead",
+                                row->lhs, sem_op_string(row->op), row->rhs);
+        }
         if (row->op != SEM_OP_EQUAL)
             continue;
         int a = row_by_label(pt, row->lhs), b = row_by_label(pt, row->rhs);
         if (a < 0 || b < 0) {
-            sem_fit_warn(fit,
-                         "constraint '%s == %s' ignored: only equalities of two labelled "
-                         "free parameters are supported",
-                         row->lhs, row->rhs);
-            continue;
+            /* Never fit a model other than the one asked for. */
+            free(parent);
+            return cx_error_set(err, CX_EUSAGE,
+                                "constraint '%s == %s' is not supported yet: only equalities "
+                                "of two labelled free parameters (a == b) are",
+                                row->lhs, row->rhs);
         }
         uf_union(parent, a, b);
     }
@@ -261,7 +269,7 @@ static int map_rows(sem_est *e, cx_error *err)
     return CX_OK;
 }
 
-static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, sem_fit *fit, cx_error *err)
+static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, cx_error *err)
 {
     memset(e, 0, sizeof *e);
     e->pt = pt;
@@ -272,7 +280,7 @@ static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, sem_fit *f
     e->n_groups = e->mod.n_groups;
     e->p = e->mod.p;
     if ((rc = alloc_est(e, err)) != CX_OK || (rc = check_samples(e, err)) != CX_OK ||
-        (rc = map_rows(e, err)) != CX_OK || (rc = merge_equalities(e, fit, err)) != CX_OK)
+        (rc = map_rows(e, err)) != CX_OK || (rc = merge_equalities(e, err)) != CX_OK)
         return rc;
     e->x = cx_calloc(e->q + 1, sizeof(double), err);
     if (!e->x)
@@ -915,7 +923,7 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
     sem_est e;
     scoring_ws w = {0};
     double fmin = NAN;
-    int rc = setup(&e, pt, samples, fit, err);
+    int rc = setup(&e, pt, samples, err);
     if (rc == CX_OK)
         rc = ws_alloc(&w, &e, err);
     if (rc == CX_OK)

@@ -26,6 +26,11 @@ model  = cfa
 syntax = a =~ x4 + x5
          b =~ x6 + x7
 
+[job inequality]
+model  = cfa
+syntax = visual =~ x1 + a*x2 + x3
+         a > 0.3
+
 [job fine]
 model  = cfa
 syntax = visual =~ x1 + x2 + x3
@@ -46,6 +51,9 @@ job_attr "$R" unidentified message | grep -q "'visual =~ x2' is not identified" 
     fail "not_positive_definite status"
 job_attr "$R" not_positive_definite message | grep -q "not positive definite" &&
     ok "improper solution flagged in the message" || fail "psi warning missing"
+job_attr "$R" inequality message | grep -q "'a > 0.3' is not supported yet" &&
+    ok "an unsupported constraint fails the job, never silently dropped" ||
+    fail "inequality message: $(job_attr "$R" inequality message)"
 [ "$(job_attr "$R" fine status)" = ok ] && ok "the good job is written" || fail "fine status"
 expect_exit 0 "show" -- "$CXFIT" show "$R" stopped_early
 expect_stdout "not_converged" "show prints the status"
