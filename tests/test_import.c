@@ -20,6 +20,7 @@
 #include "import.h"
 #include "table.h"
 #include "table_write.h"
+#include "tabletest.h"
 
 #define DIR CX_BINARY_DIR "/test_import_"
 
@@ -42,27 +43,6 @@ static void remove_outputs(const char *h5)
 static int file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
-}
-
-static cx_table *open_table(const char *h5, const char *group)
-{
-    cx_error err = {0};
-    cx_table *t = cx_table_open(h5, group, &err);
-    if (!t)
-        fail_msg("%s", err.msg);
-    return t;
-}
-
-/* Column `name` of table t, all rows, as doubles (caller frees). */
-static double *read_column(cx_table *t, const char *name)
-{
-    int j = cx_table_find(t, name);
-    assert_true(j >= 0);
-    size_t n = cx_table_nrows(t);
-    double *x = malloc((n ? n : 1) * sizeof *x);
-    cx_error err = {0};
-    assert_int_equal(cx_table_read_block(t, &j, 1, 0, n, x, n ? n : 1, &err), CX_OK);
-    return x;
 }
 
 static const cx_column_info *info(cx_table *t, const char *name)
@@ -98,7 +78,7 @@ static void test_roundtrip_types(void **state)
     snprintf(tmp, sizeof tmp, "%s.tmp", h5);
     assert_false(file_exists(tmp));
 
-    cx_table *t = open_table(h5, "/data");
+    cx_table *t = tt_open_table(h5, "/data");
     assert_int_equal(cx_table_nrows(t), 5);
     assert_int_equal(cx_table_ncols(t), 7);
     /* columns come back in header order */
@@ -117,14 +97,14 @@ static void test_roundtrip_types(void **state)
     assert_true(c->is_unsigned);
     assert_true(c->has_missing_value);
     assert_true(c->missing_value == 255.0);
-    double *x = read_column(t, "q1");
+    double *x = tt_read_column(t, "q1");
     assert_true(x[0] == 7 && isnan(x[1]) && x[2] == 1 && isnan(x[3]) && x[4] == 4);
     free(x);
 
     c = info(t, "score");
     assert_int_equal(c->kind, CX_COL_FLOAT);
     assert_int_equal(c->bytes, 8);
-    x = read_column(t, "score");
+    x = tt_read_column(t, "score");
     assert_true(x[0] == 1.5 && x[1] == 2.0 && isnan(x[2]) && x[3] == -2.5 && isnan(x[4]));
     free(x);
 
@@ -134,7 +114,7 @@ static void test_roundtrip_types(void **state)
     assert_string_equal(c->categories[0], "alpha");
     assert_string_equal(c->categories[1], "mid");
     assert_string_equal(c->categories[2], "zeta");
-    x = read_column(t, "seg");
+    x = tt_read_column(t, "seg");
     assert_true(x[0] == 2 && x[1] == 0 && x[2] == 1 && x[3] == 0 && isnan(x[4]));
     free(x);
 
@@ -143,7 +123,7 @@ static void test_roundtrip_types(void **state)
     assert_int_equal(c->bytes, 1);
     assert_false(c->is_unsigned);
     assert_true(c->missing_value == -128.0);
-    x = read_column(t, "neg");
+    x = tt_read_column(t, "neg");
     assert_true(x[0] == -3 && x[1] == 4 && isnan(x[2]) && x[3] == -127 && x[4] == 100);
     free(x);
 
@@ -157,7 +137,7 @@ static void test_roundtrip_types(void **state)
 
     c = info(t, "empty"); /* nothing but missing cells: float64, all NaN */
     assert_int_equal(c->kind, CX_COL_FLOAT);
-    x = read_column(t, "empty");
+    x = tt_read_column(t, "empty");
     for (int i = 0; i < 5; i++)
         assert_true(isnan(x[i]));
     free(x);
@@ -176,7 +156,7 @@ static void test_integer_widths(void **state)
     remove_outputs(h5);
     cx_error err = {0};
     assert_int_equal(cx_import_csv(csv, h5, "/t/nested", &err), CX_OK);
-    cx_table *t = open_table(h5, "/t/nested");
+    cx_table *t = tt_open_table(h5, "/t/nested");
     struct {
         const char *name;
         int bytes, is_unsigned, kind;
@@ -190,7 +170,7 @@ static void test_integer_widths(void **state)
         if (c->kind == CX_COL_INT)
             assert_int_equal(c->is_unsigned, want[k].is_unsigned);
     }
-    double *x = read_column(t, "i64");
+    double *x = tt_read_column(t, "i64");
     assert_true(x[0] == -3e9 && x[2] == 6);
     free(x);
     cx_table_close(t);
@@ -211,10 +191,10 @@ static void test_many_rows(void **state)
     remove_outputs(h5);
     cx_error err = {0};
     assert_int_equal(cx_import_csv(csv, h5, "/data", &err), CX_OK);
-    cx_table *t = open_table(h5, "/data");
+    cx_table *t = tt_open_table(h5, "/data");
     assert_int_equal(cx_table_nrows(t), n);
     assert_int_equal(info(t, "i")->bytes, 4);
-    double *i = read_column(t, "i"), *x = read_column(t, "x"), *g = read_column(t, "g");
+    double *i = tt_read_column(t, "i"), *x = tt_read_column(t, "x"), *g = tt_read_column(t, "g");
     for (size_t r = 0; r < n; r++)
         if (i[r] != (double)r || x[r] != 0.5 * (double)r || g[r] != (r % 3 == 0 ? 0 : 1))
             fail_msg("row %zu differs", r);
@@ -290,7 +270,7 @@ static void test_existing_file(void **state)
     assert_non_null(strstr(err.msg, "ragged.csv line 3"));
     assert_false(cx_h5_path_exists(h5, "/three"));
     assert_true(cx_h5_path_exists(h5, "/two/deep"));
-    cx_table *t = open_table(h5, "/one");
+    cx_table *t = tt_open_table(h5, "/one");
     assert_int_equal(cx_table_nrows(t), 2);
     cx_table_close(t);
 
@@ -334,8 +314,8 @@ static void test_writer_checks(void **state)
     assert_int_equal(cx_table_writer_write(w, col, 0, 3, codes, &err), CX_OK);
     assert_int_equal(cx_table_writer_close(w, &err), CX_OK);
 
-    cx_table *t = open_table(h5, "/g");
-    double *u = read_column(t, "u"), *c = read_column(t, "c");
+    cx_table *t = tt_open_table(h5, "/g");
+    double *u = tt_read_column(t, "u"), *c = tt_read_column(t, "c");
     assert_true(u[0] == 1 && isnan(u[1]) && u[2] == 7);
     assert_true(c[0] == 1 && isnan(c[1]) && c[2] == 0);
     assert_string_equal(info(t, "c")->categories[1], "yes");

@@ -57,6 +57,7 @@
 #include "run.h"
 #include "simulate.h"
 #include "table.h"
+#include "tabletest.h"
 
 #define FIRMS 12
 #define WAVES 6
@@ -69,19 +70,6 @@ static const char *const factors[NF] = {"PEX", "OUT", "MOT", "POM"};
 static const char *const prefixes[NF] = {"pex", "out", "mot", "pom"};
 
 /* ---- the truth table ---------------------------------------------------- */
-
-static double *read_column(cx_table *t, const char *name)
-{
-    int j = cx_table_find(t, name);
-    if (j < 0)
-        fail_msg("%s has no column '%s'", cx_table_label(t), name);
-    size_t n = cx_table_nrows(t);
-    double *x = malloc(n * sizeof *x);
-    cx_error err = {0};
-    if (cx_table_read_block(t, &j, 1, 0, n, x, n, &err) != CX_OK)
-        fail_msg("%s", err.msg);
-    return x;
-}
 
 typedef struct truth {
     cx_table *t;
@@ -97,8 +85,8 @@ static void truth_open(truth *tr, const char *h5)
         fail_msg("%s", err.msg);
     static const char *const cols[3] = {"lhs", "op", "rhs"};
     for (int k = 0; k < 3; k++)
-        tr->code[k] = read_column(tr->t, cols[k]);
-    tr->value = read_column(tr->t, "value");
+        tr->code[k] = tt_read_column(tr->t, cols[k]);
+    tr->value = tt_read_column(tr->t, "value");
     tr->n = cx_table_nrows(tr->t);
 }
 

@@ -20,6 +20,7 @@
 
 #include "simulate.h"
 #include "table.h"
+#include "tabletest.h"
 
 #define DIR CX_BINARY_DIR "/test_simulate_"
 
@@ -40,28 +41,6 @@ static void simulate(const char *h5, long firms, long waves, long respondents, l
         fail_msg("%s", err.msg);
 }
 
-static cx_table *open_table(const char *h5, const char *group)
-{
-    cx_error err = {0};
-    cx_table *t = cx_table_open(h5, group, &err);
-    if (!t)
-        fail_msg("%s", err.msg);
-    return t;
-}
-
-static double *read_column(cx_table *t, const char *name)
-{
-    int j = cx_table_find(t, name);
-    if (j < 0)
-        fail_msg("%s has no column '%s'", cx_table_label(t), name);
-    size_t n = cx_table_nrows(t);
-    double *x = malloc(n * sizeof *x);
-    cx_error err = {0};
-    if (cx_table_read_block(t, &j, 1, 0, n, x, n, &err) != CX_OK)
-        fail_msg("%s", err.msg);
-    return x;
-}
-
 /* Sum of the 5 items with prefix p per row (NaN if any is missing). */
 static double *sum_score(cx_table *t, const char *p)
 {
@@ -70,7 +49,7 @@ static double *sum_score(cx_table *t, const char *p)
     for (int i = 1; i <= 5; i++) {
         char name[16];
         snprintf(name, sizeof name, "%s%d", p, i);
-        double *x = read_column(t, name);
+        double *x = tt_read_column(t, name);
         for (size_t r = 0; r < n; r++)
             s[r] += x[r];
         free(x);
@@ -118,7 +97,7 @@ static const char *const response_columns[] = {
 
 static void check_range(cx_table *t, const char *name, double lo, double hi, int may_miss)
 {
-    double *x = read_column(t, name);
+    double *x = tt_read_column(t, name);
     size_t n = cx_table_nrows(t), missing = 0;
     for (size_t i = 0; i < n; i++) {
         if (isnan(x[i])) {
@@ -138,7 +117,7 @@ static void test_shapes_and_ranges(void **state)
     (void)state;
     const char *h5 = DIR "small.h5";
     simulate(h5, 3, 4, 50, 5);
-    cx_table *t = open_table(h5, "/responses");
+    cx_table *t = tt_open_table(h5, "/responses");
     size_t ncols = sizeof response_columns / sizeof response_columns[0];
     assert_int_equal(cx_table_nrows(t), 3 * 4 * 50);
     assert_int_equal(cx_table_ncols(t), ncols);
@@ -167,7 +146,7 @@ static void test_shapes_and_ranges(void **state)
     /* ~2% missing at random in the rated columns: 28 x 600 cells */
     size_t missing = 0, cells = 0;
     for (size_t j = 5; j < ncols; j++) {
-        double *x = read_column(t, response_columns[j]);
+        double *x = tt_read_column(t, response_columns[j]);
         for (size_t i = 0; i < 600; i++)
             missing += isnan(x[i]) != 0;
         cells += 600;
@@ -177,13 +156,13 @@ static void test_shapes_and_ranges(void **state)
     assert_true(rate > 0.015 && rate < 0.025);
     cx_table_close(t);
 
-    t = open_table(h5, "/firms");
+    t = tt_open_table(h5, "/firms");
     assert_int_equal(cx_table_nrows(t), 12);
     const char *firm_cols[] = {"firm", "wave", "n", "nps", "sat_mean", "revenue", "revenue_growth"};
     for (size_t j = 0; j < 7; j++)
         assert_string_equal(cx_table_column(t, j)->name, firm_cols[j]);
-    double *wave = read_column(t, "wave"), *g = read_column(t, "revenue_growth");
-    double *nps = read_column(t, "nps"), *n = read_column(t, "n");
+    double *wave = tt_read_column(t, "wave"), *g = tt_read_column(t, "revenue_growth");
+    double *nps = tt_read_column(t, "nps"), *n = tt_read_column(t, "n");
     for (size_t i = 0; i < 12; i++) {
         assert_true(n[i] == 50);
         assert_true(nps[i] >= -100 && nps[i] <= 100);
@@ -195,7 +174,7 @@ static void test_shapes_and_ranges(void **state)
     free(n);
     cx_table_close(t);
 
-    t = open_table(h5, "/truth");
+    t = tt_open_table(h5, "/truth");
     assert_int_equal(cx_table_ncols(t), 4);
     assert_true(cx_table_nrows(t) > 100);
     cx_table_close(t);
@@ -206,11 +185,11 @@ static void test_shapes_and_ranges(void **state)
 
 static int same_table(const char *a, const char *b, const char *group)
 {
-    cx_table *ta = open_table(a, group), *tb = open_table(b, group);
+    cx_table *ta = tt_open_table(a, group), *tb = tt_open_table(b, group);
     int same = cx_table_nrows(ta) == cx_table_nrows(tb) && cx_table_ncols(ta) == cx_table_ncols(tb);
     for (size_t j = 0; same && j < cx_table_ncols(ta); j++) {
         const char *name = cx_table_column(ta, j)->name;
-        double *x = read_column(ta, name), *y = read_column(tb, name);
+        double *x = tt_read_column(ta, name), *y = tt_read_column(tb, name);
         for (size_t i = 0; i < cx_table_nrows(ta); i++)
             if (!(x[i] == y[i] || (isnan(x[i]) && isnan(y[i]))))
                 same = 0;
@@ -236,8 +215,8 @@ static void test_deterministic(void **state)
     /* a cell's respondents do not depend on how many firms come after it */
     const char *d = DIR "d.h5";
     simulate(d, 2, 3, 30, 11);
-    cx_table *ta = open_table(a, "/responses"), *td = open_table(d, "/responses");
-    double *x = read_column(ta, "ltr"), *y = read_column(td, "ltr");
+    cx_table *ta = tt_open_table(a, "/responses"), *td = tt_open_table(d, "/responses");
+    double *x = tt_read_column(ta, "ltr"), *y = tt_read_column(td, "ltr");
     for (size_t i = 0; i < cx_table_nrows(td); i++)
         assert_true(x[i] == y[i] || (isnan(x[i]) && isnan(y[i])));
     free(x);
@@ -275,9 +254,9 @@ static double truth_value(cx_table *t, const char *lhs, const char *op, const ch
 {
     const char *want[3] = {lhs, op, rhs};
     const char *cols[3] = {"lhs", "op", "rhs"};
-    double *code[3], *value = read_column(t, "value"), found = NAN;
+    double *code[3], *value = tt_read_column(t, "value"), found = NAN;
     for (int k = 0; k < 3; k++)
-        code[k] = read_column(t, cols[k]);
+        code[k] = tt_read_column(t, cols[k]);
     for (size_t i = 0; i < cx_table_nrows(t) && isnan(found); i++) {
         int match = 1;
         for (int k = 0; k < 3; k++) {
@@ -300,18 +279,18 @@ static void test_scales_recoverable(void **state)
     (void)state;
     const char *h5 = DIR "demo.h5";
     simulate(h5, 12, 6, 150, 1); /* the defaults: 10800 rows */
-    cx_table *t = open_table(h5, "/truth");
+    cx_table *t = tt_open_table(h5, "/truth");
     assert_true(truth_value(t, "PEX", "=~", "pex1") == 0.80);
     assert_true(truth_value(t, "OUT", "=~", "out4") < 0); /* reverse-keyed */
     assert_true(truth_value(t, "PEX", "~~", "MOT") == 0.40);
     assert_true(truth_value(t, "ltr", "~", "PEX") == 0.9);
     cx_table_close(t);
 
-    t = open_table(h5, "/responses");
+    t = tt_open_table(h5, "/responses");
     size_t n = cx_table_nrows(t);
-    double *pex = sum_score(t, "pex"), *mot = sum_score(t, "mot"), *ltr = read_column(t, "ltr");
-    double *out1 = read_column(t, "out1"), *out4 = read_column(t, "out4");
-    double *pex1 = read_column(t, "pex1"), *pex2 = read_column(t, "pex2");
+    double *pex = sum_score(t, "pex"), *mot = sum_score(t, "mot"), *ltr = tt_read_column(t, "ltr");
+    double *out1 = tt_read_column(t, "out1"), *out4 = tt_read_column(t, "out4");
+    double *pex1 = tt_read_column(t, "pex1"), *pex2 = tt_read_column(t, "pex2");
     /* Latent correlation PEX~MOT is 0.40 (a little more with the firm
      * effect); sum scores of 5 items with reliability ~0.85 and Likert
      * coarsening attenuate it to ~0.33.  With n ~ 9000 complete rows the
@@ -344,11 +323,11 @@ static void test_growth_slope(void **state)
     const char *h5 = DIR "growth.h5";
     const long F = 60, W = 10;
     simulate(h5, F, W, 40, 3);
-    cx_table *t = open_table(h5, "/truth");
+    cx_table *t = tt_open_table(h5, "/truth");
     double b_true = truth_value(t, "revenue_growth", "~", "lag(nps, 1)");
     cx_table_close(t);
-    t = open_table(h5, "/firms");
-    double *nps = read_column(t, "nps"), *g = read_column(t, "revenue_growth");
+    t = tt_open_table(h5, "/firms");
+    double *nps = tt_read_column(t, "nps"), *g = tt_read_column(t, "revenue_growth");
     double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, m = 0;
     for (long f = 0; f < F; f++) /* rows are firm-major, waves in order */
         for (long w = 1; w < W; w++) {

@@ -1,0 +1,16 @@
+/*
+ * tabletest.h — reading cxfit tables in tests: open one, fetch a whole
+ * column as doubles.  Both fail the running cmocka test (with the reader's
+ * message) instead of returning errors, so tests stay short.
+ */
+#ifndef CX_TABLETEST_H
+#define CX_TABLETEST_H
+
+#include "table.h"
+
+/* Open table `group` of HDF5 file `h5`. */
+cx_table *tt_open_table(const char *h5, const char *group);
+/* Column `name` of `t`, every row, missing values as NaN (caller frees). */
+double *tt_read_column(cx_table *t, const char *name);
+
+#endif
