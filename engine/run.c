@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,8 +488,10 @@ static int load_kept_result(run_state *st, job_plan *p, cx_error *err)
 
 static int run_stage(run_state *st, int stage, cx_error *err)
 {
-    size_t idx[4096], n = 0;
-    for (size_t i = 0; i < st->n_plans && n < 4096; i++)
+    size_t *idx = cx_calloc(st->n_plans ? st->n_plans : 1, sizeof *idx, err), n = 0;
+    if (!idx)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < st->n_plans; i++)
         if (st->plans[i].stage == stage)
             idx[n++] = i;
     /* Several jobs: one thread each (their inner loops then run serially);
@@ -514,6 +517,7 @@ static int run_stage(run_state *st, int stage, cx_error *err)
             }
         }
     }
+    free(idx);
     return rc;
 }
 
@@ -677,6 +681,9 @@ int cx_run(const cx_run_options *opt, cx_error *err)
 {
     run_state st = {.opt = opt};
     st.threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
+    /* cxfit parallelises with OpenMP itself (jobs, blocks): OpenBLAS
+     * threads inside those regions would oversubscribe the cores. */
+    openblas_set_num_threads(1);
     st.show_progress = !opt->quiet && (isatty(2) || getenv("CXFIT_PROGRESS"));
     st.config = cx_config_load(opt->config_path, err);
     if (!st.config)
