@@ -11,10 +11,17 @@
  * m4 / sd^4 - 3 with central moments m_k = sum (x - mean)^k / n and the
  * N - 1 sd), se = sd / sqrt(n).
  *
- * Medians, trimmed means and MADs need the values themselves, so this
- * model loads the item columns with cx_view_load (items x rows doubles):
- * describe is a small-data model; a 20M-row table of 25 items would take
- * 4 GB, and for such tables the streaming models (stats.h) are the tool.
+ * Data path: one streaming pass over the view in row blocks.  Every
+ * statistic above is a function of the sorted values, hence of the value
+ * counts; survey items (Likert 1-7, 0-10 scores) have a handful of
+ * distinct values, so each item keeps a value -> count table (at most
+ * cx_describe_max_counted distinct finite values) and memory does not grow
+ * with the rows.  The correlations come from the same pass: listwise from
+ * cx_moments (stats.h), pairwise from per-pair co-moments merged block by
+ * block.  An item that outgrows its table (continuous data, or an
+ * infinite value) falls back to the values themselves: after the pass,
+ * only those items are loaded with cx_view_load (rows x fallback items
+ * doubles, plus rows doubles of work) and described from the sorted values.
  *
  * Weights are rejected: weighted medians, trimmed means and skewness have
  * several competing definitions and psych has none to match; a clear
@@ -28,12 +35,21 @@
  * `item ~1` with se = sd / sqrt(n)).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 
 #define MAX_FREQUENCY_VALUES 50
+/* Open-addressing slots per item: a power of two, at least twice the
+ * largest count limit so probes stay short. */
+#define COUNT_SLOTS 2048
+
+/* Items with more distinct values than this are described from their
+ * values (the fallback).  Not static so tests can force the fallback
+ * (0) and compare both paths; nothing else writes it. */
+size_t cx_describe_max_counted = 1000;
 
 static const char *const describe_keys[] = {"items", NULL};
 
@@ -41,11 +57,122 @@ typedef struct item_stats {
     double n, mean, sd, median, trimmed, mad, min, max, skew, kurtosis, se;
 } item_stats;
 
+/* One distinct value and how often it occurs (counts are exact in a double
+ * up to 2^53 rows). */
+typedef struct value_count {
+    double value, count;
+} value_count;
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+
+static int compare_value_counts(const void *a, const void *b)
+{
+    return compare_doubles(&((const value_count *)a)->value, &((const value_count *)b)->value);
+}
+
+static void set_missing_stats(item_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->mean = s->sd = s->median = s->trimmed = s->mad = NAN;
+    s->min = s->max = s->skew = s->kurtosis = s->se = NAN;
+}
+
+/* sd, skew, kurtosis and se from the central moment sums m2..m4 of n
+ * values; the formulas of the header comment. */
+static void finish_moments(item_stats *s, double n, double m2, double m3, double m4)
+{
+    s->sd = n > 1 ? sqrt(m2 / (n - 1)) : NAN;
+    s->skew = m3 / n / pow(s->sd, 3);
+    s->kurtosis = m4 / n / pow(s->sd, 4) - 3;
+    s->se = s->sd / sqrt(n);
+}
+
+/* ---- statistics from value counts ---------------------------------------- */
+
+/* The value at 0-based position `idx` of the sorted values. */
+static double counts_order_stat(const value_count *vc, size_t m, double idx)
+{
+    double cum = 0;
+    for (size_t i = 0; i < m; i++) {
+        cum += vc[i].count;
+        if (idx < cum)
+            return vc[i].value;
+    }
+    return vc[m - 1].value;
+}
+
+static double counts_median(const value_count *vc, size_t m, double n)
+{
+    double half = floor(n / 2);
+    if (fmod(n, 2) != 0)
+        return counts_order_stat(vc, m, half);
+    return 0.5 * (counts_order_stat(vc, m, half - 1) + counts_order_stat(vc, m, half));
+}
+
+/* R's mean(x, trim = 0.1): each value weighs by how many of its copies lie
+ * in the kept positions [lo, n - lo). */
+static double counts_trimmed_mean(const value_count *vc, size_t m, double n)
+{
+    double lo = floor(n * 0.1), hi = n - lo, cum = 0, s = 0;
+    if (2 * lo >= n)
+        return counts_median(vc, m, n);
+    for (size_t i = 0; i < m; i++) {
+        double a = fmax(cum, lo), b = fmin(cum + vc[i].count, hi);
+        if (b > a)
+            s += vc[i].value * (b - a);
+        cum += vc[i].count;
+    }
+    return s / (n - 2 * lo);
+}
+
+/* R's mad(): 1.4826 * median |x - median|; `work` holds m entries. */
+static double counts_mad(const value_count *vc, size_t m, double n, double median,
+                         value_count *work)
+{
+    for (size_t i = 0; i < m; i++) {
+        work[i].value = fabs(vc[i].value - median);
+        work[i].count = vc[i].count;
+    }
+    qsort(work, m, sizeof *work, compare_value_counts);
+    return 1.4826 * counts_median(work, m, n);
+}
+
+/* All statistics of an item from its m distinct values (sorted ascending)
+ * and their counts; `work` holds m entries. */
+static void describe_counts(const value_count *vc, size_t m, value_count *work, item_stats *s)
+{
+    double n = 0, sum = 0;
+    for (size_t i = 0; i < m; i++) {
+        n += vc[i].count;
+        sum += vc[i].value * vc[i].count;
+    }
+    if (n == 0) {
+        set_missing_stats(s);
+        return;
+    }
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->mean = sum / n;
+    double m2 = 0, m3 = 0, m4 = 0;
+    for (size_t i = 0; i < m; i++) {
+        double d = vc[i].value - s->mean, d2 = d * d;
+        m2 += vc[i].count * d2;
+        m3 += vc[i].count * d2 * d;
+        m4 += vc[i].count * d2 * d2;
+    }
+    finish_moments(s, n, m2, m3, m4);
+    s->median = counts_median(vc, m, n);
+    s->trimmed = counts_trimmed_mean(vc, m, n);
+    s->mad = counts_mad(vc, m, n, s->median, work);
+    s->min = vc[0].value;
+    s->max = vc[m - 1].value;
+}
+
+/* ---- statistics from the values (fallback) -------------------------------- */
 
 /* Median of sorted values. */
 static double sorted_median(const double *x, size_t n)
@@ -91,36 +218,247 @@ static void item_moments(const double *v, size_t n, item_stats *s)
         m4 += d * d * d * d;
     }
     s->mean = mean;
-    s->sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : NAN;
-    s->skew = m3 / (double)n / pow(s->sd, 3);
-    s->kurtosis = m4 / (double)n / pow(s->sd, 4) - 3;
-    s->se = s->sd / sqrt((double)n);
+    finish_moments(s, (double)n, m2, m3, m4);
 }
 
-/* All statistics of one column (n rows, NaN = missing); `sorted` and
- * `work` hold n doubles each.  Leaves the sorted present values in
- * `sorted` (their count in s->n) for the frequency table. */
-static void describe_column(const double *col, size_t n, double *sorted, double *work,
-                            item_stats *s)
+/* All statistics of one loaded column (n rows, NaN = missing).  Sorts the
+ * present values to the front of `col` (their count in s->n, for the
+ * frequency table); `work` holds n doubles. */
+static void describe_column(double *col, size_t n, double *work, item_stats *s)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (!isnan(col[i]))
-            sorted[k++] = col[i];
-    memset(s, 0, sizeof *s);
-    s->n = (double)k;
+            col[k++] = col[i];
     if (k == 0) {
-        s->mean = s->sd = s->median = s->trimmed = s->mad = NAN;
-        s->min = s->max = s->skew = s->kurtosis = s->se = NAN;
+        set_missing_stats(s);
         return;
     }
-    qsort(sorted, k, sizeof *sorted, compare_doubles);
-    item_moments(sorted, k, s);
-    s->median = sorted_median(sorted, k);
-    s->trimmed = sorted_trimmed_mean(sorted, k);
-    s->mad = mad_about(sorted, k, s->median, work);
-    s->min = sorted[0];
-    s->max = sorted[k - 1];
+    memset(s, 0, sizeof *s);
+    s->n = (double)k;
+    qsort(col, k, sizeof *col, compare_doubles);
+    item_moments(col, k, s);
+    s->median = sorted_median(col, k);
+    s->trimmed = sorted_trimmed_mean(col, k);
+    s->mad = mad_about(col, k, s->median, work);
+    s->min = col[0];
+    s->max = col[k - 1];
+}
+
+/* Runs of equal values of sorted x[0, k) into `out` (room for `max`);
+ * returns the number of runs, or max + 1 when there are more. */
+static size_t sorted_runs(const double *x, size_t k, value_count *out, size_t max)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < k;) {
+        size_t j = i;
+        while (j < k && x[j] == x[i])
+            j++;
+        if (m == max)
+            return max + 1;
+        out[m].value = x[i];
+        out[m].count = (double)(j - i);
+        m++;
+        i = j;
+    }
+    return m;
+}
+
+/* ---- value counts while streaming ----------------------------------------- */
+
+/* One item's value -> count table (open addressing, linear probing; a slot
+ * is free while its count is 0).  `overflow`: the item has left the
+ * counted path and will be described from its values. */
+typedef struct value_table {
+    double *key;
+    double *count;
+    size_t distinct;
+    int overflow;
+} value_table;
+
+static size_t value_slot(double key)
+{
+    uint64_t bits;
+    memcpy(&bits, &key, sizeof bits);
+    bits *= UINT64_C(0x9E3779B97F4A7C15); /* Fibonacci hashing: high bits mix all */
+    return (size_t)(bits >> 53) & (COUNT_SLOTS - 1);
+}
+
+static void value_table_add(value_table *t, double x)
+{
+    if (!isfinite(x) || t->overflow) {
+        t->overflow = 1;
+        return;
+    }
+    double key = x == 0 ? 0.0 : x; /* -0 and +0 are one value, as sorting sees them */
+    size_t h = value_slot(key);
+    while (t->count[h] != 0 && t->key[h] != key)
+        h = (h + 1) & (COUNT_SLOTS - 1);
+    if (t->count[h] == 0) {
+        /* at most half the slots filled, or probing would not end */
+        if (t->distinct >= cx_describe_max_counted || t->distinct >= COUNT_SLOTS / 2) {
+            t->overflow = 1;
+            return;
+        }
+        t->key[h] = key;
+        t->distinct++;
+    }
+    t->count[h] += 1;
+}
+
+/* The counted values, sorted ascending, into `out` (room for distinct). */
+static size_t value_table_sorted(const value_table *t, value_count *out)
+{
+    size_t m = 0;
+    for (size_t h = 0; h < COUNT_SLOTS; h++)
+        if (t->count[h] != 0) {
+            out[m].value = t->key[h];
+            out[m].count = t->count[h];
+            m++;
+        }
+    qsort(out, m, sizeof *out, compare_value_counts);
+    return m;
+}
+
+/* ---- pairwise correlations while streaming -------------------------------- */
+
+/* Co-moments of items j and k over the rows where both are present:
+ * count, means and centered sums of squares and cross-products. */
+typedef struct pair_moments {
+    double n, mean_j, mean_k, ss_j, ss_k, sp;
+} pair_moments;
+
+/* Two passes over one block (its own means), then Chan et al.'s merge, as
+ * cx_moments does, so long tables lose no digits to raw sums. */
+static void pair_add_block(pair_moments *a, const double *xj, const double *xk, size_t rows)
+{
+    double n = 0, sj = 0, sk = 0;
+    for (size_t i = 0; i < rows; i++)
+        if (!isnan(xj[i]) && !isnan(xk[i])) {
+            n++;
+            sj += xj[i];
+            sk += xk[i];
+        }
+    if (n == 0)
+        return;
+    double mj = sj / n, mk = sk / n, ssj = 0, ssk = 0, sp = 0;
+    for (size_t i = 0; i < rows; i++)
+        if (!isnan(xj[i]) && !isnan(xk[i])) {
+            double dj = xj[i] - mj, dk = xk[i] - mk;
+            ssj += dj * dj;
+            ssk += dk * dk;
+            sp += dj * dk;
+        }
+    double total = a->n + n, f = a->n * n / total;
+    double dj = mj - a->mean_j, dk = mk - a->mean_k;
+    a->ss_j += ssj + dj * dj * f;
+    a->ss_k += ssk + dk * dk * f;
+    a->sp += sp + dj * dk * f;
+    a->mean_j += dj * (n / total);
+    a->mean_k += dk * (n / total);
+    a->n = total;
+}
+
+static double pair_correlation(const pair_moments *a)
+{
+    if (a->n < 2)
+        return NAN;
+    return a->ss_j > 0 && a->ss_k > 0 ? a->sp / sqrt(a->ss_j * a->ss_k) : NAN;
+}
+
+/* ---- the streaming pass --------------------------------------------------- */
+
+typedef struct describe_acc {
+    size_t p;
+    double rows;          /* rows of the view                              */
+    value_table *tables;  /* p                                             */
+    cx_moments *listwise; /* listwise correlations; NULL when pairwise     */
+    pair_moments *pairs;  /* p x p (j <= k used) when pairwise, else NULL  */
+} describe_acc;
+
+static void describe_acc_free(describe_acc *a)
+{
+    for (size_t j = 0; a->tables && j < a->p; j++) {
+        free(a->tables[j].key);
+        free(a->tables[j].count);
+    }
+    free(a->tables);
+    cx_moments_free(a->listwise);
+    free(a->pairs);
+    memset(a, 0, sizeof *a);
+}
+
+static int describe_acc_alloc(describe_acc *a, size_t p, int pairwise, cx_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->p = p;
+    a->tables = cx_calloc(p, sizeof *a->tables, err);
+    int ok = a->tables != NULL;
+    for (size_t j = 0; ok && j < p; j++) {
+        a->tables[j].key = cx_calloc(COUNT_SLOTS, sizeof *a->tables[j].key, err);
+        a->tables[j].count = cx_calloc(COUNT_SLOTS, sizeof *a->tables[j].count, err);
+        ok = a->tables[j].key && a->tables[j].count;
+    }
+    if (ok && pairwise)
+        ok = (a->pairs = cx_calloc(p * p, sizeof *a->pairs, err)) != NULL;
+    else if (ok)
+        ok = (a->listwise = cx_moments_alloc(p, CX_MISSING_LISTWISE, err)) != NULL;
+    if (!ok) {
+        describe_acc_free(a);
+        return err->code ? err->code : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+/* Add one block (column-major, ld = CX_BLOCK_ROWS, `rows` rows). */
+static int describe_acc_add(describe_acc *a, const double *block, size_t rows, cx_error *err)
+{
+    a->rows += (double)rows;
+    for (size_t j = 0; j < a->p; j++) {
+        value_table *t = &a->tables[j];
+        const double *x = block + j * CX_BLOCK_ROWS;
+        for (size_t i = 0; i < rows && !t->overflow; i++)
+            if (!isnan(x[i]))
+                value_table_add(t, x[i]);
+    }
+    if (a->listwise)
+        return cx_moments_add_block(a->listwise, block, rows, CX_BLOCK_ROWS, NULL, err);
+    for (size_t j = 0; j < a->p; j++)
+        for (size_t k = j; k < a->p; k++)
+            pair_add_block(&a->pairs[j * a->p + k], block + j * CX_BLOCK_ROWS,
+                           block + k * CX_BLOCK_ROWS, rows);
+    return CX_OK;
+}
+
+/* One pass over the job's view. */
+static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, cx_error *err)
+{
+    double *block = cx_malloc(CX_BLOCK_ROWS * a->p * sizeof *block, err);
+    if (!block)
+        return CX_ENOMEM;
+    cx_view_iter it;
+    int rc = cx_view_iter_begin(&it, job->view, cols, a->p, err);
+    long got = 0;
+    while (rc == CX_OK && (got = cx_view_iter_next(&it, block, NULL, err)) > 0)
+        rc = describe_acc_add(a, block, (size_t)got, err);
+    if (rc == CX_OK && got < 0)
+        rc = err->code ? err->code : CX_EFAIL;
+    cx_view_iter_end(&it); /* safe after a failed begin, which cleared it */
+    free(block);
+    return rc;
+}
+
+/* Correlation of items j and k from the pass. */
+static double acc_correlation(const describe_acc *a, size_t j, size_t k)
+{
+    if (a->pairs)
+        return pair_correlation(&a->pairs[j < k ? j * a->p + k : k * a->p + j]);
+    const cx_moments *m = a->listwise;
+    size_t p = a->p;
+    double sj = m->m2[j + j * p], sk = m->m2[k + k * p];
+    if (m->sum_w < 2)
+        return NAN;
+    return sj > 0 && sk > 0 ? m->m2[j + k * p] / sqrt(sj * sk) : NAN;
 }
 
 /* ---- tables --------------------------------------------------------------- */
@@ -142,7 +480,7 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
 }
 
 /* `rows`: the rows of the view, so missing = rows - n. */
-static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, size_t rows,
+static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, double rows,
                         cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
@@ -157,14 +495,11 @@ static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, siz
     return CX_OK;
 }
 
-/* Value counts of sorted values, when there are few distinct ones. */
-static int add_frequencies(cx_result *r, const char *name, const double *sorted, size_t k,
+/* Value counts of an item with m distinct values, when m is small. */
+static int add_frequencies(cx_result *r, const char *name, const value_count *vc, size_t m,
                            cx_error *err)
 {
-    size_t distinct = 0;
-    for (size_t i = 0; i < k; i++)
-        distinct += i == 0 || sorted[i] != sorted[i - 1];
-    if (distinct == 0 || distinct > MAX_FREQUENCY_VALUES)
+    if (m == 0 || m > MAX_FREQUENCY_VALUES)
         return CX_OK;
     cx_rtable *t = cx_result_find_table(r, "frequencies");
     if (!t) {
@@ -174,71 +509,28 @@ static int add_frequencies(cx_result *r, const char *name, const double *sorted,
             cx_rtable_add_column(t, "count", CX_RCOL_INT, err))
             return err->code ? err->code : CX_ENOMEM;
     }
-    for (size_t i = 0; i < k;) {
-        size_t j = i;
-        while (j < k && sorted[j] == sorted[i])
-            j++;
+    for (size_t i = 0; i < m; i++) {
         long row = cx_rtable_add_row(t, err);
         if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err))
             return err->code ? err->code : CX_ENOMEM;
-        cx_rtable_set_double(t, (size_t)row, "value", sorted[i]);
-        cx_rtable_set_int(t, (size_t)row, "count", (long long)(j - i));
-        i = j;
+        cx_rtable_set_double(t, (size_t)row, "value", vc[i].value);
+        cx_rtable_set_int(t, (size_t)row, "count", (long long)vc[i].count);
     }
     return CX_OK;
 }
 
-/* Pearson correlation of columns x and y over rows where both are present
- * and (listwise) `complete[i]` is set; two passes. */
-static double pair_correlation(const double *x, const double *y, size_t n,
-                               const unsigned char *complete)
+static int add_correlations(cx_result *r, char **names, const describe_acc *a, cx_error *err)
 {
-    double sx = 0, sy = 0, k = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((!complete || complete[i]) && !isnan(x[i]) && !isnan(y[i])) {
-            sx += x[i];
-            sy += y[i];
-            k++;
-        }
-    if (k < 2)
-        return NAN;
-    double mx = sx / k, my = sy / k, sxx = 0, syy = 0, sxy = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((!complete || complete[i]) && !isnan(x[i]) && !isnan(y[i])) {
-            double dx = x[i] - mx, dy = y[i] - my;
-            sxx += dx * dx;
-            syy += dy * dy;
-            sxy += dx * dy;
-        }
-    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
-}
-
-static int add_correlations(cx_result *r, char **names, const double *data, size_t n, size_t p,
-                            int pairwise, cx_error *err)
-{
-    unsigned char *complete = NULL;
-    if (!pairwise) {
-        complete = cx_malloc(n ? n : 1, err);
-        if (!complete)
-            return CX_ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-            complete[i] = 1;
-            for (size_t j = 0; j < p; j++)
-                complete[i] &= !isnan(data[i + j * n]);
-        }
-    }
     cx_rtable *t = cx_result_table(r, "correlations", err);
     int rc = t ? cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) : CX_ENOMEM;
-    for (size_t j = 0; rc == CX_OK && j < p; j++)
+    for (size_t j = 0; rc == CX_OK && j < a->p; j++)
         rc = cx_rtable_add_column(t, names[j], CX_RCOL_DOUBLE, err);
-    for (size_t j = 0; rc == CX_OK && j < p; j++) {
+    for (size_t j = 0; rc == CX_OK && j < a->p; j++) {
         long row = cx_rtable_add_row(t, err);
         rc = row < 0 ? CX_ENOMEM : cx_rtable_set_string(t, (size_t)row, "item", names[j], err);
-        for (size_t k = 0; rc == CX_OK && k < p; k++)
-            cx_rtable_set_double(t, (size_t)row, names[k],
-                                 pair_correlation(data + j * n, data + k * n, n, complete));
+        for (size_t k = 0; rc == CX_OK && k < a->p; k++)
+            cx_rtable_set_double(t, (size_t)row, names[k], acc_correlation(a, j, k));
     }
-    free(complete);
     return rc;
 }
 
@@ -265,25 +557,78 @@ static int describe_check(const cx_job *job, cx_error *err)
     return rc;
 }
 
-static int describe_items(const cx_job *job, cx_result *r, char **names, const double *data,
-                          size_t n, size_t p, cx_error *err)
+/* The items that left the counted path, loaded: *data is rows x n_loaded
+ * (NULL when every item was counted); loaded_index[j] is item j's column
+ * in it, or -1.  A second pass, over those columns only. */
+static int load_fallback_items(const cx_job *job, const int *cols, const describe_acc *a,
+                               long *loaded_index, double **data, size_t *rows, cx_error *err)
 {
-    double *sorted = cx_malloc((2 * n + 1) * sizeof *sorted, err);
-    cx_rtable *t = sorted ? items_table(r, err) : NULL;
-    int rc = t ? CX_OK : (err->code ? err->code : CX_ENOMEM);
-    for (size_t j = 0; rc == CX_OK && j < p; j++) {
+    int *fcols = cx_malloc(a->p * sizeof *fcols, err);
+    if (!fcols)
+        return CX_ENOMEM;
+    size_t nf = 0;
+    for (size_t j = 0; j < a->p; j++) {
+        loaded_index[j] = a->tables[j].overflow ? (long)nf : -1;
+        if (a->tables[j].overflow)
+            fcols[nf++] = cols[j];
+    }
+    int rc = nf ? cx_view_load(job->view, fcols, nf, data, rows, NULL, err) : CX_OK;
+    if (rc == CX_OK && nf && (double)*rows != a->rows)
+        rc = cx_error_set(err, CX_EFAIL, "the table changed while describing it");
+    free(fcols);
+    return rc;
+}
+
+/* Statistics of item j into *s, its value counts into vc (*m of them,
+ * MAX_FREQUENCY_VALUES + 1 meaning "more"); vc holds
+ * cx_describe_max_counted + MAX_FREQUENCY_VALUES + 1 entries, work as many,
+ * `dwork` n_rows doubles when some item was loaded. */
+static void item_statistics(const describe_acc *a, size_t j, double *loaded_col, size_t n_rows,
+                            value_count *vc, value_count *work, double *dwork, item_stats *s,
+                            size_t *m)
+{
+    if (!loaded_col) {
+        *m = value_table_sorted(&a->tables[j], vc);
+        describe_counts(vc, *m, work, s);
+        return;
+    }
+    describe_column(loaded_col, n_rows, dwork, s);
+    *m = sorted_runs(loaded_col, (size_t)s->n, vc, MAX_FREQUENCY_VALUES);
+}
+
+static int describe_items(const cx_job *job, cx_result *r, char **names, const int *cols,
+                          const describe_acc *a, cx_error *err)
+{
+    size_t cap = cx_describe_max_counted + MAX_FREQUENCY_VALUES + 1, n_rows = 0;
+    double *data = NULL, *dwork = NULL;
+    long *loaded_index = cx_malloc(a->p * sizeof *loaded_index, err);
+    value_count *vc = cx_malloc(2 * cap * sizeof *vc, err);
+    int rc = loaded_index && vc ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = load_fallback_items(job, cols, a, loaded_index, &data, &n_rows, err);
+    if (rc == CX_OK && data && !(dwork = cx_malloc(n_rows * sizeof *dwork + 1, err)))
+        rc = CX_ENOMEM;
+    cx_rtable *t = rc == CX_OK ? items_table(r, err) : NULL;
+    if (rc == CX_OK && !t)
+        rc = err->code ? err->code : CX_ENOMEM;
+    for (size_t j = 0; rc == CX_OK && j < a->p; j++) {
         item_stats s;
-        describe_column(data + j * n, n, sorted, sorted + n, &s);
-        rc = add_item_row(t, names[j], &s, n, err);
+        size_t m;
+        double *col = loaded_index[j] >= 0 ? data + (size_t)loaded_index[j] * n_rows : NULL;
+        item_statistics(a, j, col, n_rows, vc, vc + cap, dwork, &s, &m);
+        rc = add_item_row(t, names[j], &s, a->rows, err);
         if (rc == CX_OK)
-            rc = add_frequencies(r, names[j], sorted, (size_t)s.n, err);
+            rc = add_frequencies(r, names[j], vc, m, err);
         if (rc == CX_OK &&
             cx_result_add_estimate(r, names[j], "~1", "", 0, s.mean, s.se, NAN, err) < 0)
             rc = err->code ? err->code : CX_ENOMEM;
     }
-    free(sorted);
+    free(dwork);
+    free(data);
+    free(vc);
+    free(loaded_index);
     if (rc == CX_OK)
-        rc = add_correlations(r, names, data, n, p, job->missing == CX_MISSING_PAIRWISE, err);
+        rc = add_correlations(r, names, a, err);
     return rc;
 }
 
@@ -292,25 +637,25 @@ static int describe_fit(const cx_job *job, cx_result **results, cx_error *err)
     int rc = describe_check(job, err);
     if (rc)
         return rc;
-    int *cols;
-    size_t p, n;
-    size_t n_words;
+    int *cols = NULL;
+    size_t p, n_words;
     char **names = cx_words_split(cx_section_get(job->section, "items"), &n_words, err);
     if (!names)
         return CX_ENOMEM;
-    double *data = NULL;
+    describe_acc acc = {0};
     rc = cx_job_columns(job, "items", &cols, &p, err);
-    if (rc == CX_OK) {
-        rc = cx_view_load(job->view, cols, p, &data, &n, NULL, err);
-        free(cols);
-    }
-    if (rc == CX_OK && n == 0)
+    if (rc == CX_OK)
+        rc = describe_acc_alloc(&acc, p, job->missing == CX_MISSING_PAIRWISE, err);
+    if (rc == CX_OK)
+        rc = describe_stream(job, cols, &acc, err);
+    if (rc == CX_OK && acc.rows == 0)
         rc = cx_error_set(err, CX_EFAIL, "no rows to describe");
     if (rc == CX_OK) {
-        results[0]->nobs = (double)n;
-        rc = describe_items(job, results[0], names, data, n, p, err);
+        results[0]->nobs = acc.rows;
+        rc = describe_items(job, results[0], names, cols, &acc, err);
     }
-    free(data);
+    describe_acc_free(&acc);
+    free(cols);
     cx_words_free(names);
     return rc;
 }
