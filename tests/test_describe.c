@@ -5,6 +5,11 @@
  * relative, item frequencies exactly, and the correlation matrix
  * (listwise and pairwise) against values computed independently.
  *
+ * Also: the counted path (statistics from value counts) against the
+ * in-memory path (sorted values) on random integer data over several row
+ * blocks, per `by` level, and continuous items (the fallback) against
+ * statistics computed here from the values.
+ *
  * The data are the bundled datasets/bfi.h5 (psych's bfi imported with
  * `cxfit import`), read through the same HDF5 table reader users get.
  */
@@ -24,6 +29,7 @@
 #include "refcheck.h"
 
 extern const cx_model cx_model_describe;
+extern size_t cx_describe_max_counted; /* models/describe.c: 0 forces the in-memory path */
 
 #define BFI_ITEMS 25
 #define REFERENCE CX_SOURCE_DIR "/tests/reference/describe_bfi.json"
@@ -244,11 +250,293 @@ static void test_errors(void **state)
     cx_table_close(t);
 }
 
+/* ---- counted path against the in-memory path ------------------------------- */
+
+#define MANY_ROWS 150000 /* > 2 blocks of CX_BLOCK_ROWS */
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static double uniform01(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+/* Integer items of several shapes with ~5% missing (item 3 has none):
+ * Likert 1-7, 0-10 skewed, a wide range with few values, a binary item. */
+static cx_table *integer_table(size_t n, int with_group)
+{
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("mem:/ints", n, &err);
+    double *x = malloc(n * sizeof *x);
+    static const char *const names[] = {"likert", "score", "wide", "binary"};
+    for (size_t j = 0; j < 4; j++) {
+        for (size_t i = 0; i < n; i++) {
+            double u = uniform01();
+            x[i] = j == 0   ? 1 + floor(7 * u)
+                   : j == 1 ? floor(11 * u * u)
+                   : j == 2 ? -1e6 + 250000 * floor(9 * u)
+                            : (double)(u < 0.3);
+            if (j != 3 && uniform01() < 0.05)
+                x[i] = NAN;
+        }
+        assert_int_equal(cx_table_memory_add_column(t, names[j], CX_COL_FLOAT, x, NULL, 0, &err),
+                         CX_OK);
+    }
+    if (with_group) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = (double)(i % 3);
+        assert_int_equal(cx_table_memory_add_column(t, "g", CX_COL_FLOAT, x, NULL, 0, &err), CX_OK);
+    }
+    free(x);
+    return t;
+}
+
+static const char *int_job = "[job d]\nmodel = describe\nitems = likert score wide binary\n";
+
+/* Every cell of table `name` in a and b agrees to `tol` (relative, absolute
+ * near 0); NaNs must match. */
+static void tables_agree(const cx_result *a, const cx_result *b, const char *name, double tol)
+{
+    const cx_rtable *ta = cx_result_find_table(a, name), *tb = cx_result_find_table(b, name);
+    assert_non_null(ta);
+    assert_non_null(tb);
+    assert_int_equal(ta->nrows, tb->nrows);
+    assert_int_equal(ta->ncols, tb->ncols);
+    for (size_t c = 0; c < ta->ncols; c++) {
+        assert_string_equal(ta->cols[c].name, tb->cols[c].name);
+        for (size_t i = 0; i < ta->nrows; i++) {
+            if (ta->cols[c].type == CX_RCOL_STRING) {
+                assert_string_equal(ta->cols[c].s[i], tb->cols[c].s[i]);
+                continue;
+            }
+            double x = cell(ta, i, ta->cols[c].name), y = cell(tb, i, tb->cols[c].name);
+            if (isnan(x) || isnan(y)) {
+                assert_true(isnan(x) && isnan(y));
+                continue;
+            }
+            if (!ref_close(x, y, tol, tol))
+                fail_msg("%s[%zu].%s: %.17g vs %.17g", name, i, ta->cols[c].name, x, y);
+        }
+    }
+}
+
+/* Pearson r of two columns of t over rows where both are present (and, if
+ * all_of is set, all four items are), computed directly. */
+static double direct_correlation(cx_table *t, int j, int k, int listwise)
+{
+    size_t n = cx_table_nrows(t);
+    int cols[4] = {0, 1, 2, 3};
+    double *x = malloc(4 * n * sizeof *x);
+    cx_error err = {0};
+    assert_int_equal(cx_table_read_block(t, cols, 4, 0, n, x, n, &err), CX_OK);
+    double s[2] = {0, 0}, k_n = 0, sxx = 0, syy = 0, sxy = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            int ok = !isnan(x[i + j * n]) && !isnan(x[i + k * n]);
+            for (int c = 0; listwise && c < 4; c++)
+                ok = ok && !isnan(x[i + c * n]);
+            if (!ok)
+                continue;
+            if (pass == 0) {
+                s[0] += x[i + j * n];
+                s[1] += x[i + k * n];
+                k_n++;
+                continue;
+            }
+            double dx = x[i + j * n] - s[0] / k_n, dy = x[i + k * n] - s[1] / k_n;
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+        }
+    free(x);
+    return sxy / sqrt(sxx * syy);
+}
+
+static void test_counts_match_values(void **state)
+{
+    (void)state;
+    cx_table *t = integer_table(MANY_ROWS, 0);
+    for (int pairwise = 0; pairwise < 2; pairwise++) {
+        model_run counted, loaded;
+        run_describe(&counted, t, int_job, pairwise);
+        assert_int_equal(counted.rc, CX_OK);
+        size_t saved = cx_describe_max_counted;
+        cx_describe_max_counted = 0;
+        run_describe(&loaded, t, int_job, pairwise);
+        cx_describe_max_counted = saved;
+        assert_int_equal(loaded.rc, CX_OK);
+        tables_agree(counted.result, loaded.result, "items", 1e-12);
+        tables_agree(counted.result, loaded.result, "frequencies", 0);
+        tables_agree(counted.result, loaded.result, "estimates", 1e-12);
+        const cx_rtable *cor = cx_result_find_table(counted.result, "correlations");
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 4; k++) {
+                double want = direct_correlation(t, j, k, !pairwise);
+                double got = cell(cor, (size_t)j, cor->cols[k + 1].name);
+                if (!ref_close(got, want, 1e-12, 1e-14))
+                    fail_msg("r(%d,%d) %s: %.17g, directly %.17g", j, k,
+                             pairwise ? "pairwise" : "listwise", got, want);
+            }
+        /* the wide item: 9 values, all counted exactly */
+        const cx_rtable *items = cx_result_find_table(counted.result, "items");
+        assert_true(cell(items, 2, "min") == -1e6 && cell(items, 2, "max") == 1e6);
+        assert_true(cell(items, 0, "n") + cell(items, 0, "missing") == MANY_ROWS);
+        run_free(&counted);
+        run_free(&loaded);
+    }
+    cx_table_close(t);
+}
+
+/* Per `by` level, as the engine runs describe (a view restricted to each
+ * level): counted against in-memory. */
+static void test_levels_match_values(void **state)
+{
+    (void)state;
+    cx_table *t = integer_table(MANY_ROWS, 1);
+    cx_error err = {0};
+    cx_view grouped;
+    cx_view_init(&grouped, t, NULL);
+    int g = cx_table_find(t, "g");
+    assert_int_equal(cx_view_set_groups(&grouped, &g, 1, &err), CX_OK);
+    assert_int_equal(grouped.n_levels, 3);
+    for (size_t level = 0; level < grouped.n_levels; level++) {
+        model_run counted, loaded;
+        run_describe(&counted, t, int_job, 1);
+        run_describe(&loaded, t, int_job, 1);
+        run_free(&counted);
+        run_free(&loaded);
+        cx_view lv = cx_view_restrict_level(&grouped, level);
+        run_describe(&counted, t, int_job, 0);
+        counted.job.view = &lv;
+        cx_result_free(counted.result);
+        counted.result = cx_result_alloc(0.95, &err);
+        assert_int_equal(cx_model_describe.fit(&counted.job, &counted.result, &err), CX_OK);
+        run_describe(&loaded, t, int_job, 0);
+        loaded.job.view = &lv;
+        cx_result_free(loaded.result);
+        loaded.result = cx_result_alloc(0.95, &err);
+        size_t saved = cx_describe_max_counted;
+        cx_describe_max_counted = 0;
+        assert_int_equal(cx_model_describe.fit(&loaded.job, &loaded.result, &err), CX_OK);
+        cx_describe_max_counted = saved;
+        assert_true(counted.result->nobs == MANY_ROWS / 3);
+        tables_agree(counted.result, loaded.result, "items", 1e-12);
+        tables_agree(counted.result, loaded.result, "frequencies", 0);
+        tables_agree(counted.result, loaded.result, "correlations", 1e-12);
+        run_free(&counted);
+        run_free(&loaded);
+    }
+    cx_view_free(&grouped);
+    cx_table_close(t);
+}
+
+/* ---- continuous items: the fallback ---------------------------------------- */
+
+static int compare_values(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of_sorted(const double *x, size_t n)
+{
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static void test_continuous_fallback(void **state)
+{
+    (void)state;
+    size_t n = MANY_ROWS;
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("mem:/mixed", n, &err);
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = i % 17 == 0 ? NAN : exp(2 * uniform01()); /* skewed, all distinct */
+        y[i] = 1 + floor(5 * uniform01());
+    }
+    /* late in the table: the item overflows its count table in block 2 */
+    assert_int_equal(cx_table_memory_add_column(t, "y", CX_COL_FLOAT, y, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err), CX_OK);
+    model_run run;
+    run_describe(&run, t, "[job d]\nmodel = describe\nitems = y x\n", 1);
+    assert_int_equal(run.rc, CX_OK);
+    const cx_rtable *items = cx_result_find_table(run.result, "items");
+    size_t k = 0;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i])) {
+            v[k++] = x[i];
+            sum += x[i];
+        }
+    qsort(v, k, sizeof *v, compare_values);
+    double mean = sum / (double)k, m2 = 0, med = median_of_sorted(v, k), trim = 0;
+    size_t lo = k / 10;
+    for (size_t i = 0; i < k; i++) {
+        m2 += (v[i] - mean) * (v[i] - mean);
+        trim += i >= lo && i < k - lo ? v[i] : 0;
+    }
+    assert_true(cell(items, 1, "n") == (double)k);
+    assert_true(ref_close(cell(items, 1, "mean"), mean, 1e-12, 0));
+    assert_true(ref_close(cell(items, 1, "sd"), sqrt(m2 / (double)(k - 1)), 1e-12, 0));
+    assert_true(cell(items, 1, "median") == med);
+    assert_true(ref_close(cell(items, 1, "trimmed"), trim / (double)(k - 2 * lo), 1e-12, 0));
+    assert_true(cell(items, 1, "min") == v[0] && cell(items, 1, "max") == v[k - 1]);
+    for (size_t i = 0; i < k; i++)
+        v[i] = fabs(v[i] - med);
+    qsort(v, k, sizeof *v, compare_values);
+    assert_true(ref_close(cell(items, 1, "mad"), 1.4826 * median_of_sorted(v, k), 1e-14, 0));
+    /* frequencies only for the counted Likert item */
+    const cx_rtable *freq = cx_result_find_table(run.result, "frequencies");
+    assert_int_equal(freq->nrows, 5);
+    assert_string_equal(string_cell(freq, 4, "item"), "y");
+    /* and the Likert item still matches the in-memory path */
+    model_run loaded;
+    cx_describe_max_counted = 0;
+    run_describe(&loaded, t, "[job d]\nmodel = describe\nitems = y x\n", 1);
+    cx_describe_max_counted = 1000;
+    assert_int_equal(loaded.rc, CX_OK);
+    tables_agree(run.result, loaded.result, "items", 1e-12);
+    tables_agree(run.result, loaded.result, "correlations", 1e-12);
+    run_free(&loaded);
+    run_free(&run);
+    free(x);
+    free(y);
+    free(v);
+    cx_table_close(t);
+}
+
+/* Counted statistics by hand: ties at the trim and MAD boundaries. */
+static void test_counts_by_hand(void **state)
+{
+    (void)state;
+    /* 1 1 2 2 2 3 5 5 7 9 9 + NaN: n 11, median 3, trim drops 1 each end */
+    double x[12] = {5, 1, 2, NAN, 9, 2, 3, 1, 7, 9, 2, 5};
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("mem:/hand", 12, &err);
+    assert_int_equal(cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err), CX_OK);
+    model_run run;
+    run_describe(&run, t, "[job d]\nmodel = describe\nitems = x\n", 0);
+    assert_int_equal(run.rc, CX_OK);
+    const cx_rtable *items = cx_result_find_table(run.result, "items");
+    assert_true(cell(items, 0, "n") == 11 && cell(items, 0, "missing") == 1);
+    assert_true(cell(items, 0, "median") == 3);
+    assert_true(ref_close(cell(items, 0, "trimmed"), 4.0, 1e-15, 0));
+    /* |x - 3|: 2 2 1 1 1 0 2 2 4 6 6 -> median 2 */
+    assert_true(ref_close(cell(items, 0, "mad"), 2 * 1.4826, 1e-15, 0));
+    assert_true(ref_close(cell(items, 0, "mean"), 46.0 / 11.0, 1e-15, 0));
+    run_free(&run);
+    cx_table_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bfi_matches_psych),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bfi_matches_psych),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_counts_match_values), cmocka_unit_test(test_levels_match_values),
+        cmocka_unit_test(test_continuous_fallback), cmocka_unit_test(test_counts_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
