@@ -150,6 +150,12 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
+    /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
+     * difference test; invariance.c computes the ML one only. */
+    if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
+        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
+                          "invariance with estimator mlr is not supported yet (it needs scaled "
+                          "difference tests)");
     return rc;
 }
 
