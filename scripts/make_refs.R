@@ -267,6 +267,19 @@ orth.model <- paste("visual =~ x1 + x2 + x3", "textual =~ x4 + x5 + x6", "speed 
 sem_case("hs_cfa_orthogonal", "HolzingerSwineford1939", orth.model, "cfa(model, data = HolzingerSwineford1939)",
          cfa(orth.model, data = hs))
 
+# ---- MLR (robust Huber-White SEs, Yuan-Bentler-Mplus scaled test) ----------
+# estimator = "MLR" also sets meanstructure = TRUE, information = "observed"
+# (Hessian) and h1.information = "structured" for the sandwich's meat.
+sem_case("hs_cfa_mlr", "HolzingerSwineford1939", HS.model,
+         "cfa(HS.model, data = HolzingerSwineford1939, estimator = \"MLR\")",
+         cfa(HS.model, data = hs, estimator = "MLR"))
+sem_case("poldem_sem_mlr", "PoliticalDemocracy", pd.model, "sem(model, data = PoliticalDemocracy, estimator = \"MLR\")",
+         sem(pd.model, data = pd, estimator = "MLR"))
+sem_case("hs_mg_metric_mlr", "HolzingerSwineford1939", HS.model,
+         "cfa(HS.model, data = HolzingerSwineford1939, group = \"school\", group.equal = \"loadings\", estimator = \"MLR\")",
+         cfa(HS.model, data = hs, group = "school", group.equal = "loadings", estimator = "MLR"),
+         list(group_equal = I("loadings")))
+
 # ---- descriptives (psych) ----------------------------------------------------
 
 items <- names(bfi)[1:25]

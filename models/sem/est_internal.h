@@ -17,6 +17,16 @@ typedef struct sem_entry {
     sem_target t;
 } sem_entry;
 
+/* Ingredients of the robust (MLR) test, lavaan's lav_test_yuan_bentler()
+ * with test = "yuan.bentler.mplus"; filled by sem_robust_vcov(). */
+typedef struct sem_robust {
+    double trace_h1;      /* sum_g tr(A1_g^-1 B1_g), unstructured h1     */
+    double trace_h0;      /* sum_g w_g tr(B0_g E^-1)                     */
+    double ndat;          /* sum_g h1 moments (means when meanstructure) */
+    double trace_h0_base; /* trace_h0 of the independence model          */
+    double nx_free;       /* free rows (lavaan's nx.free)                */
+} sem_robust;
+
 typedef struct sem_est {
     sem_partable *pt;
     const sem_sample *smp;
@@ -35,6 +45,7 @@ typedef struct sem_est {
     double *f_g;      /* G: F_ML of the group (log|Sigma| - log|S| + ...) */
     double *logdet_s; /* G: log|S|                                   */
     double *work;     /* p*p scratch                                 */
+    sem_robust *rob;  /* MLR: the robust test's traces; NULL for ML    */
 } sem_est;
 
 /* ---- estimate.c ---------------------------------------------------- */
@@ -59,6 +70,13 @@ void sem_est_param_name(const sem_est *e, int par, char *buf, size_t len);
 /* Append a line to fit->warnings. */
 void sem_fit_warn(sem_fit *fit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sem_op_text(sem_op op);
+
+/* ---- robust.c ------------------------------------------------------ */
+/* MLR at the estimate e->x: the sandwich vcov = E^-1 B0 E^-1 / N (q x q,
+ * written to vcov) with E the observed information (numerical Hessian of
+ * fmin, as lav_model_hessian) and B0 the first-order information from
+ * the samples' fourth moments, and the traces of the scaled test. */
+int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err);
 
 /* ---- start.c ------------------------------------------------------ */
 /* Refine the first-guess start values of every row (row_start, partable

@@ -890,6 +890,35 @@ static void check_solution(sem_est *e, sem_fit *fit)
     free(a);
 }
 
+/* MLR: the sandwich vcov replaces the expected-information one. */
+static int robust_estimates(sem_est *e, double *vcov, cx_error *err)
+{
+    int rc = sem_robust_vcov(e, vcov, e->rob, err);
+    if (rc != CX_OK)
+        return rc;
+    for (size_t r = 0; r < e->pt->n_rows; r++) {
+        int k = e->row_par[r];
+        if (e->row_t[r].mat != SEM_MAT_NONE && k >= 0)
+            e->pt->rows[r].se = sqrt(vcov[(size_t)k * e->q + (size_t)k]);
+    }
+    return CX_OK;
+}
+
+/* MLR's B0 here is the normal-theory score outer product; with fixed.x
+ * covariates lavaan zeroes their rows in the h1 informations and conditions
+ * Gamma on them (lav_samplestats_Gamma, fixed.x), not implemented yet. */
+static int check_mlr(const sem_partable *pt, cx_error *err)
+{
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (pt->rows[r].exo && pt->rows[r].free <= 0 &&
+            (pt->rows[r].op == SEM_OP_COVARIANCE || pt->rows[r].op == SEM_OP_INTERCEPT))
+            return cx_error_set(err, CX_EUSAGE,
+                                "estimator mlr with observed exogenous covariates ('%s') is "
+                                "not supported yet",
+                                pt->rows[r].lhs);
+    return CX_OK;
+}
+
 static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options *opt, sem_fit *fit,
                   cx_error *err)
 {
@@ -898,6 +927,8 @@ static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options 
     if (!vcov)
         return CX_ENOMEM;
     int rc = write_estimates(e, w, vcov, err);
+    if (rc == CX_OK && e->rob)
+        rc = robust_estimates(e, vcov, err);
     if (rc == CX_OK)
         rc = defined_parameters(e, vcov, fit, err);
     free(vcov);
@@ -917,13 +948,18 @@ static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options 
 int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_options *opt,
                  sem_fit *fit, cx_error *err)
 {
-    if (opt && opt->estimator != SEM_ML)
-        return cx_error_set(err, CX_EUSAGE, "only estimator ML is implemented");
+    int mlr = opt && opt->estimator == SEM_MLR;
+    if (opt && opt->estimator != SEM_ML && !mlr)
+        return cx_error_set(err, CX_EUSAGE, "only estimators ML and MLR are implemented");
+    if (mlr && check_mlr(pt, err) != CX_OK)
+        return err->code;
     fit->warnings[0] = '\0';
     sem_est e;
+    sem_robust rob;
     scoring_ws w = {0};
     double fmin = NAN;
     int rc = setup(&e, pt, samples, err);
+    e.rob = mlr ? &rob : NULL;
     if (rc == CX_OK)
         rc = ws_alloc(&w, &e, err);
     if (rc == CX_OK)

@@ -26,7 +26,29 @@ typedef struct sem_sample {
     double n;           /* N of this group                                   */
     const double *cov;  /* p x p, divisor N                              */
     const double *mean; /* p                                             */
+    /* estimator MLR only (NULL otherwise): the casewise fourth-moment
+     * matrix M = (1/N) sum_i z_i z_i' of z_i = [d_i ; vech(d_i d_i')],
+     * d_i = x_i - mean, pstar x pstar with pstar = p + p(p+1)/2 and the
+     * vech order of sem_vech_index(). */
+    const double *fourth;
 } sem_sample;
+
+/* Position of d_a d_b (a <= b or a >= b) in z = [d ; vech(d d')]: the p
+ * entries of d first, then the pairs (a, b), a <= b, row by row. */
+static inline size_t sem_vech_index(size_t p, size_t a, size_t b)
+{
+    if (a > b) {
+        size_t t = a;
+        a = b;
+        b = t;
+    }
+    /* row a of the pairs starts after sum_{k<a} (p - k) = a p - a (a - 1) / 2 */
+    return p + a * p - a * (a - 1) / 2 + (b - a);
+}
+static inline size_t sem_pstar(size_t p)
+{
+    return p + p * (p + 1) / 2;
+}
 
 typedef enum sem_estimator { SEM_ML = 0, SEM_MLR, SEM_WLSMV } sem_estimator;
 

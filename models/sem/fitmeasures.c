@@ -128,15 +128,15 @@ static double uniroot(ci_ctx *c, double lo, double hi)
 }
 
 /* lav_fit_rmsea_ci: lambda with pchisq(X2, df, lambda) = 0.95 / 0.05. */
-static void rmsea_ci(double x2, double df, double n, double groups, double level, double *lower,
-                     double *upper)
+static void rmsea_ci(double x2, double df, double n, double groups, double c_hat, double level,
+                     double *lower, double *upper)
 {
     ci_ctx c = {x2, df, 1.0 - (1.0 - level) / 2.0};
     if (df < 1 || ci_fn(0.0, &c) < 0.0) {
         *lower = 0.0;
     } else {
         double lam = uniroot(&c, 0.0, x2);
-        *lower = sqrt(lam / (n * df)) * (groups > 1 ? sqrt(groups) : 1.0);
+        *lower = sqrt(c_hat * lam / (n * df)) * (groups > 1 ? sqrt(groups) : 1.0);
     }
     c.target = (1.0 - level) / 2.0;
     double n_rmsea = n > 4.0 * x2 ? n : 4.0 * x2;
@@ -144,7 +144,7 @@ static void rmsea_ci(double x2, double df, double n, double groups, double level
         *upper = 0.0;
     } else {
         double lam = uniroot(&c, 0.0, n_rmsea);
-        *upper = sqrt(lam / (n * df)) * (groups > 1 ? sqrt(groups) : 1.0);
+        *upper = sqrt(c_hat * lam / (n * df)) * (groups > 1 ? sqrt(groups) : 1.0);
     }
 }
 
@@ -238,42 +238,89 @@ static double near_zero(double v)
     return fabs(v) < 1.5e-8; /* R's isTRUE(all.equal(v, 0)) */
 }
 
-static void incremental(measures *ms, double x2, double df, double x2b, double dfb)
+typedef struct incr {
+    double cfi, tli, rfi, nfi, pnfi, ifi, rni;
+} incr;
+
+/* lav_fit_cfi / tli / rfi / nfi / pnfi / ifi / rni; c and cb (the
+ * scaling factors) are 1 except for the robust variants, which then use
+ * X2 - c df (Brosseau-Liard & Savalei 2014). */
+static incr incremental(double x2, double df, double x2b, double dfb, double c, double cb)
 {
-    double t1 = fmax(x2 - df, 0.0), t2 = fmax(fmax(x2 - df, x2b - dfb), 0.0);
-    double cfi = near_zero(t1) && near_zero(t2) ? 1.0 : 1.0 - t1 / t2;
-    double a = (x2 - df) * dfb, b = (x2b - dfb) * df;
-    double tli = df > 0 && fabs(b) > 0 ? 1.0 - a / b : 1.0;
-    double rfi = 1.0, nfi, pnfi, ifi, rni;
+    incr r;
+    int robust = df > 0 && c != 1.0 && cb != 1.0;
+    double cdf = robust ? c * df : df, cdfb = robust ? cb * dfb : dfb;
+    double t1 = fmax(x2 - cdf, 0.0), t2 = fmax(fmax(x2 - cdf, x2b - cdfb), 0.0);
+    r.cfi = near_zero(t1) && near_zero(t2) ? 1.0 : 1.0 - t1 / t2;
+    double a = (x2 - cdf) * dfb, b = (x2b - cdfb) * df;
+    r.tli = df > 0 && fabs(b) > 0 ? 1.0 - a / b : 1.0;
+    r.rfi = 1.0;
     if (df > dfb) {
-        rfi = NAN;
+        r.rfi = NAN;
     } else if (df > 0 && dfb > 0) {
         double u1 = x2b / dfb - x2 / df, u2 = x2b / dfb;
-        rfi = (u1 < 0 || u2 < 0) ? 1.0 : u1 / u2;
+        r.rfi = (u1 < 0 || u2 < 0) ? 1.0 : u1 / u2;
     }
     if (df > dfb || near_zero(x2b))
-        nfi = NAN;
+        r.nfi = NAN;
     else
-        nfi = df > 0 ? (x2b - x2) / x2b : 1.0;
-    pnfi = dfb > 0 && x2b > 0 ? (df / dfb) * ((x2b - x2) / x2b) : NAN;
+        r.nfi = df > 0 ? (x2b - x2) / x2b : 1.0;
+    r.pnfi = dfb > 0 && x2b > 0 ? (df / dfb) * ((x2b - x2) / x2b) : NAN;
     double i1 = x2b - x2, i2 = x2b - df;
-    ifi = i2 < 0 ? 1.0 : near_zero(i2) ? NAN : i1 / i2;
-    rni = near_zero(x2b - dfb) ? NAN : 1.0 - (x2 - df) / (x2b - dfb);
-    put(ms, "cfi", cfi);
-    put(ms, "tli", tli);
-    put(ms, "nnfi", tli);
-    put(ms, "rfi", rfi);
-    put(ms, "nfi", nfi);
-    put(ms, "pnfi", pnfi);
-    put(ms, "ifi", ifi);
-    put(ms, "rni", rni);
+    r.ifi = i2 < 0 ? 1.0 : near_zero(i2) ? NAN : i1 / i2;
+    r.rni = near_zero(x2b - cdfb) ? NAN : 1.0 - (x2 - cdf) / (x2b - cdfb);
+    return r;
+}
+
+/* The scaled test: lavaan's chisq.scaled = chisq / c with
+ * c = trace.UGamma / df (lav_test_yuan_bentler). */
+typedef struct scaled {
+    int on;
+    double c, cb;   /* scaling factors of the model and the baseline */
+    double x2, x2b; /* scaled statistics                             */
+    double trace;   /* trace.UGamma: the df of rmsea.scaled          */
+} scaled;
+
+/* lavaan's fitMeasures() order: standard, scaled, robust per family. */
+static void incremental_measures(measures *ms, double x2, double df, double x2b, double dfb,
+                                 const scaled *sc)
+{
+    incr st = incremental(x2, df, x2b, dfb, 1.0, 1.0), s = st, rb = st;
+    if (sc->on) {
+        s = incremental(sc->x2, df, sc->x2b, dfb, 1.0, 1.0);
+        rb = incremental(x2, df, x2b, dfb, sc->c, sc->cb);
+    }
+    put(ms, "cfi", st.cfi);
+    put(ms, "tli", st.tli);
+    if (sc->on) {
+        put(ms, "cfi.scaled", s.cfi);
+        put(ms, "tli.scaled", s.tli);
+        put(ms, "cfi.robust", rb.cfi);
+        put(ms, "tli.robust", rb.tli);
+    }
+    put(ms, "nnfi", st.tli);
+    put(ms, "rfi", st.rfi);
+    put(ms, "nfi", st.nfi);
+    put(ms, "pnfi", st.pnfi);
+    put(ms, "ifi", st.ifi);
+    put(ms, "rni", st.rni);
+    if (sc->on) {
+        put(ms, "nnfi.scaled", s.tli);
+        put(ms, "rfi.scaled", s.rfi);
+        put(ms, "nfi.scaled", s.nfi);
+        put(ms, "pnfi.scaled", s.pnfi);
+        put(ms, "ifi.scaled", s.ifi);
+        put(ms, "rni.scaled", s.rni);
+        put(ms, "nnfi.robust", rb.tli);
+        put(ms, "rni.robust", rb.rni);
+    }
 }
 
 /* ---- likelihood and information criteria ---------------------------- */
 
 /* With fixed.x the likelihood is conditional on the covariates: their
  * marginal normal loglikelihood (at the sample moments) is subtracted. */
-static int likelihood(measures *ms, const sem_est *e, double npar, cx_error *err)
+static int likelihood(measures *ms, const sem_est *e, double npar, const scaled *sc, cx_error *err)
 {
     const double log2pi = log(2.0 * 3.14159265358979323846);
     double logl = 0.0, logl1 = 0.0, p = (double)e->p, n = e->n_total;
@@ -294,25 +341,60 @@ static int likelihood(measures *ms, const sem_est *e, double npar, cx_error *err
     put(ms, "bic", -2.0 * logl + npar * log(n));
     put(ms, "ntotal", n);
     put(ms, "bic2", -2.0 * logl + npar * log((n + 2.0) / 24.0));
+    if (sc->on) { /* lav_test_yuan_bentler: h1 and h0 parts of trace.UGamma */
+        put(ms, "scaling.factor.h1", e->rob->trace_h1 / e->rob->ndat);
+        put(ms, "scaling.factor.h0", e->rob->trace_h0 / e->rob->nx_free);
+    }
     return CX_OK;
 }
 
-static void rmsea(measures *ms, double x2, double df, double n, double groups)
+/* lav_fit_rmsea: sqrt(max(X2 / N / df - c / N, 0)) sqrt(G). */
+static double rmsea_value(double x2, double df, double n, double groups, double c)
 {
-    double r = df > 0 ? sqrt(fmax(x2 / n / df - 1.0 / n, 0.0)) * sqrt(groups) : 0.0;
+    return df > 0 ? sqrt(fmax(x2 / n / df - c / n, 0.0)) * sqrt(groups) : 0.0;
+}
+
+/* lav_fit_rmsea_closefit / notclosefit: ncp = N df h0^2 / (c G). */
+static double rmsea_close(double x2, double df, double n, double groups, double c, double h0,
+                          int notclose)
+{
+    if (!(df > 0))
+        return NAN;
+    double pr = sem_pnchisq(x2, df, n * df / c * h0 * h0 / groups);
+    return notclose ? pr : 1.0 - pr;
+}
+
+/* lav_fit_rmsea_lavobject: the scaled RMSEA is the unscaled X2 on
+ * df = trace.UGamma; the robust one (Brosseau-Liard, Savalei & Li 2012)
+ * subtracts c / N, its CI and p-values use the scaled X2 with c. */
+static void rmsea(measures *ms, double x2, double df, double n, double groups, const scaled *sc)
+{
     double lo, hi;
-    rmsea_ci(x2, df, n, groups, 0.90, &lo, &hi);
-    put(ms, "rmsea", r);
+    put(ms, "rmsea", rmsea_value(x2, df, n, groups, 1.0));
+    rmsea_ci(x2, df, n, groups, 1.0, 0.90, &lo, &hi);
     put(ms, "rmsea.ci.lower", lo);
     put(ms, "rmsea.ci.upper", hi);
     put(ms, "rmsea.ci.level", 0.90);
     /* Dudgeon 2004 eq 16: ncp = N df h0^2 / G */
-    double close = df > 0 ? 1.0 - sem_pnchisq(x2, df, n * df * 0.05 * 0.05 / groups) : NAN;
-    double notclose = df > 0 ? sem_pnchisq(x2, df, n * df * 0.08 * 0.08 / groups) : NAN;
-    put(ms, "rmsea.pvalue", close);
+    put(ms, "rmsea.pvalue", rmsea_close(x2, df, n, groups, 1.0, 0.05, 0));
     put(ms, "rmsea.close.h0", 0.05);
-    put(ms, "rmsea.notclose.pvalue", notclose);
+    put(ms, "rmsea.notclose.pvalue", rmsea_close(x2, df, n, groups, 1.0, 0.08, 1));
     put(ms, "rmsea.notclose.h0", 0.08);
+    if (!sc->on)
+        return;
+    double df2 = sc->trace;
+    put(ms, "rmsea.scaled", rmsea_value(x2, df2, n, groups, 1.0));
+    rmsea_ci(x2, df2, n, groups, 1.0, 0.90, &lo, &hi);
+    put(ms, "rmsea.ci.lower.scaled", lo);
+    put(ms, "rmsea.ci.upper.scaled", hi);
+    put(ms, "rmsea.pvalue.scaled", rmsea_close(x2, df2, n, groups, 1.0, 0.05, 0));
+    put(ms, "rmsea.notclose.pvalue.scaled", rmsea_close(x2, df2, n, groups, 1.0, 0.08, 1));
+    put(ms, "rmsea.robust", rmsea_value(x2, df, n, groups, sc->c));
+    rmsea_ci(sc->x2, df, n, groups, sc->c, 0.90, &lo, &hi);
+    put(ms, "rmsea.ci.lower.robust", lo);
+    put(ms, "rmsea.ci.upper.robust", hi);
+    put(ms, "rmsea.pvalue.robust", rmsea_close(sc->x2, df, n, groups, sc->c, 0.05, 0));
+    put(ms, "rmsea.notclose.pvalue.robust", rmsea_close(sc->x2, df, n, groups, sc->c, 0.08, 1));
 }
 
 /* ---- residual-based indices (lav_residuals_summary, lav_fit_srmr) --- */
@@ -452,7 +534,7 @@ static void gfi_family(measures *ms, const sem_est *e, double df)
 
 int sem_fit_measures(sem_est *e, double fmin, sem_fit *fit, cx_error *err)
 {
-    measures ms = {cx_calloc(64, sizeof(sem_measure), err), 0};
+    measures ms = {cx_calloc(96, sizeof(sem_measure), err), 0};
     if (!ms.m)
         return CX_ENOMEM;
     double n = e->n_total, groups = (double)e->n_groups, npar = (double)e->q;
@@ -466,20 +548,41 @@ int sem_fit_measures(sem_est *e, double fmin, sem_fit *fit, cx_error *err)
         free(ms.m);
         return rc;
     }
+    scaled sc = {0};
+    if (e->rob && df > 0) {
+        sc.on = 1;
+        sc.trace = e->rob->trace_h1 - e->rob->trace_h0;
+        sc.c = sc.trace / df;
+        sc.cb = (e->rob->trace_h1 - e->rob->trace_h0_base) / dfb;
+        sc.x2 = x2 / sc.c;
+        sc.x2b = x2b / sc.cb;
+    }
     put(&ms, "npar", npar);
     put(&ms, "fmin", fmin);
     put(&ms, "chisq", x2);
     put(&ms, "df", df);
     put(&ms, "pvalue", df > 0 ? gsl_cdf_chisq_Q(x2, df) : NAN);
+    if (sc.on) {
+        put(&ms, "chisq.scaled", sc.x2);
+        put(&ms, "df.scaled", df);
+        put(&ms, "pvalue.scaled", gsl_cdf_chisq_Q(sc.x2, df));
+        put(&ms, "chisq.scaling.factor", sc.c);
+    }
     put(&ms, "baseline.chisq", x2b);
     put(&ms, "baseline.df", dfb);
     put(&ms, "baseline.pvalue", dfb > 0 ? gsl_cdf_chisq_Q(x2b, dfb) : NAN);
-    incremental(&ms, x2, df, x2b, dfb);
-    if ((rc = likelihood(&ms, e, npar, err)) != CX_OK) {
+    if (sc.on) {
+        put(&ms, "baseline.chisq.scaled", sc.x2b);
+        put(&ms, "baseline.df.scaled", dfb);
+        put(&ms, "baseline.pvalue.scaled", gsl_cdf_chisq_Q(sc.x2b, dfb));
+        put(&ms, "baseline.chisq.scaling.factor", sc.cb);
+    }
+    incremental_measures(&ms, x2, df, x2b, dfb, &sc);
+    if ((rc = likelihood(&ms, e, npar, &sc, err)) != CX_OK) {
         free(ms.m);
         return rc;
     }
-    rmsea(&ms, x2, df, n, groups);
+    rmsea(&ms, x2, df, n, groups, &sc);
     residual_indices(&ms, e);
     int cn_ok = !(df == 0 && x2 < sqrt(DBL_EPSILON));
     put(&ms, "cn_05", cn_ok ? gsl_cdf_chisq_Pinv(0.95, df) / (x2 / n) + 1.0 : NAN);

@@ -16,6 +16,7 @@
  * `invariance` (invariance.c) fits one model per step from the same
  * moments, through fit_step() below.
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,9 +122,10 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
     int est = 0, std_lv = 0, mean = -1, mi = 0;
     int rc =
         cx_section_get_choice(job->config, job->section, "estimator", estimator_names, &est, err);
-    if (rc == CX_OK && est != 0)
+    if (rc == CX_OK && est == SEM_WLSMV)
         rc = cx_job_error(job, "estimator", err, CX_EUSAGE,
-                          "estimator '%s' is not supported yet (only ml)", estimator_names[est]);
+                          "estimator '%s' is not supported yet (only ml and mlr)",
+                          estimator_names[est]);
     if (rc == CX_OK && cx_section_get(job->section, "ordered"))
         rc = cx_job_error(job, "ordered", err, CX_EUSAGE,
                           "ordinal items are not supported yet (they need estimator wlsmv)");
@@ -148,6 +150,12 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
+    /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
+     * difference test; invariance.c computes the ML one only. */
+    if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
+        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
+                          "invariance with estimator mlr is not supported yet (it needs scaled "
+                          "difference tests)");
     return rc;
 }
 
@@ -249,6 +257,7 @@ typedef struct sem_data {
     size_t n_groups;
     cx_moments **moments; /* view->n_levels of them */
     double *cov;          /* n_groups x p x p */
+    double *fourth;       /* mlr: n_groups x pstar x pstar, else NULL */
     sem_sample *samples;  /* n_groups */
 } sem_data;
 
@@ -258,6 +267,7 @@ static void data_clear(sem_data *d)
         cx_moments_free(d->moments[g]);
     free(d->moments);
     free(d->cov);
+    free(d->fourth);
     free(d->samples);
     free(d->level_of_group);
     if (d->have_grouped)
@@ -356,9 +366,116 @@ static int load_samples(const cx_job *job, const sem_partable *pt, sem_data *d, 
         const cx_moments *m = d->moments[d->level_of_group ? d->level_of_group[g] : g];
         double *cov = d->cov + g * p * p;
         cx_moments_covariance(m, 0.0, cov);
-        d->samples[g] = (sem_sample){p, cx_moments_n(m), cov, m->mean};
+        d->samples[g] = (sem_sample){p, cx_moments_n(m), cov, m->mean, NULL};
     }
     return CX_OK;
+}
+
+/* ---- fourth moments (mlr) -------------------------------------------- */
+
+#define FOURTH_CHUNK 256 /* rows of z per DSYRK: bounds the scratch for large p */
+
+typedef struct fourth_ws {
+    size_t p, ps;
+    double *z;   /* FOURTH_CHUNK x ps, column-major */
+    double *d;   /* p: one centered row */
+    size_t fill; /* rows in z */
+} fourth_ws;
+
+/* acc (ps x ps, lower) += z' z of the rows in ws->z. */
+static void fourth_flush(fourth_ws *ws, double *acc)
+{
+    if (ws->fill)
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)ws->ps, (int)ws->fill, 1.0, ws->z,
+                    FOURTH_CHUNK, 1.0, acc, (int)ws->ps);
+    ws->fill = 0;
+}
+
+/* z = [d ; vech(d d')] of one row, d = x - mean (sem_vech_index order). */
+static void fourth_row(fourth_ws *ws, const double *d)
+{
+    size_t p = ws->p, r = ws->fill++;
+    for (size_t a = 0; a < p; a++) {
+        ws->z[a * FOURTH_CHUNK + r] = d[a];
+        for (size_t b = a; b < p; b++)
+            ws->z[sem_vech_index(p, a, b) * FOURTH_CHUNK + r] = d[a] * d[b];
+    }
+}
+
+/* One group's rows of a block into its accumulator. */
+static void fourth_block(fourth_ws *ws, const double *block, long got, const size_t *levels,
+                         size_t level, const double *mean, double *acc, double *count)
+{
+    size_t p = ws->p;
+    double *d = ws->d;
+    for (long i = 0; i < got; i++) {
+        if (levels[i] != level)
+            continue;
+        int ok = 1;
+        for (size_t a = 0; a < p && ok; a++) {
+            d[a] = block[a * CX_BLOCK_ROWS + (size_t)i] - mean[a];
+            ok = !isnan(d[a]);
+        }
+        if (!ok) /* listwise, as the moments */
+            continue;
+        fourth_row(ws, d);
+        *count += 1.0;
+        if (ws->fill == FOURTH_CHUNK)
+            fourth_flush(ws, acc);
+    }
+    fourth_flush(ws, acc);
+}
+
+/* A second streaming pass (the first gave the means): per group
+ * M = (1/N) sum z z', the casewise fourth moments MLR's sandwich and
+ * scaled test need (robust.c); the rows are never held. */
+static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, cx_error *err)
+{
+    size_t p = pt->n_ov, ps = sem_pstar(p), G = d->n_groups;
+    if (job->weight_col >= 0 || job->missing != CX_MISSING_LISTWISE)
+        return cx_job_error(job, "estimator", err, CX_EUSAGE,
+                            "estimator mlr is supported for unweighted, listwise-complete data "
+                            "only");
+    int *cols = cx_calloc(p, sizeof *cols, err);
+    double *block = cx_malloc(sizeof(double) * CX_BLOCK_ROWS * p, err);
+    size_t *levels = cx_malloc(sizeof(size_t) * CX_BLOCK_ROWS, err);
+    double *count = cx_calloc(G, sizeof(double), err);
+    fourth_ws ws = {p, ps, cx_malloc(sizeof(double) * FOURTH_CHUNK * ps, err),
+                    cx_malloc(sizeof(double) * p, err), 0};
+    d->fourth = cx_calloc(G * ps * ps, sizeof(double), err);
+    int rc = cols && block && levels && count && ws.z && ws.d && d->fourth ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = resolve_columns(job, pt, cols, err);
+    cx_view_iter it;
+    if (rc == CX_OK)
+        rc = cx_view_iter_begin(&it, d->view, cols, p, err);
+    if (rc == CX_OK) {
+        long got;
+        while ((got = cx_view_iter_next(&it, block, levels, err)) > 0)
+            for (size_t g = 0; g < G; g++)
+                fourth_block(&ws, block, got, levels, d->level_of_group ? d->level_of_group[g] : g,
+                             d->samples[g].mean, d->fourth + g * ps * ps, &count[g]);
+        cx_view_iter_end(&it);
+        if (got < 0)
+            rc = err->code;
+    }
+    for (size_t g = 0; rc == CX_OK && g < G; g++) {
+        double *m = d->fourth + g * ps * ps;
+        if (count[g] != d->samples[g].n)
+            rc = cx_error_set(err, CX_EFAIL, "group %zu: the second pass saw %.0f rows, not %.0f",
+                              g + 1, count[g], d->samples[g].n);
+        for (size_t a = 0; rc == CX_OK && a < ps; a++) /* column-major lower = row-major upper */
+            for (size_t b = a; b < ps; b++)
+                m[a * ps + b] = m[b * ps + a] = m[b + a * ps] / count[g];
+        d->samples[g].fourth = m;
+    }
+    free(cols);
+    free(block);
+    free(levels);
+    free(count);
+    free(ws.z);
+    free(ws.d);
+    return rc;
 }
 
 /* ---- results ---------------------------------------------------------- */
@@ -563,6 +680,8 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     }
     if (rc == CX_OK)
         rc = load_samples(job, pt, &d, err);
+    if (rc == CX_OK && s.estimator == SEM_MLR)
+        rc = load_fourth(job, pt, &d, err);
     /* the moments are computed once; every invariance step reuses them */
     if (rc == CX_OK)
         rc = s.inv.n_steps ? fit_invariance(job, &s, &d, results[0], err)
