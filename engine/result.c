@@ -276,7 +276,7 @@ int cx_rtable_set_string(cx_rtable *t, size_t row, const char *col, const char *
     return CX_OK;
 }
 
-static cx_rtable *estimates_table(cx_result *r, cx_error *err)
+cx_rtable *cx_result_estimates_table(cx_result *r, cx_error *err)
 {
     cx_rtable *t = cx_result_find_table(r, "estimates");
     if (t)
@@ -301,7 +301,7 @@ static cx_rtable *estimates_table(cx_result *r, cx_error *err)
 long cx_result_add_estimate(cx_result *r, const char *lhs, const char *op, const char *rhs,
                             long long group, double est, double se, double std_all, cx_error *err)
 {
-    cx_rtable *t = estimates_table(r, err);
+    cx_rtable *t = cx_result_estimates_table(r, err);
     if (!t)
         return -1;
     long row = cx_rtable_add_row(t, err);

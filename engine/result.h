@@ -84,6 +84,9 @@ int cx_rtable_set_string(cx_rtable *t, size_t row, const char *col, const char *
  * add_estimate computes z, pvalue and the CI (normal, r->level) from est
  * and se; pass se = NAN for fixed parameters without an SE and
  * std_all = NAN where undefined.  Returns the row index or -1. */
+/* The `estimates` table with the contract's columns (created when absent),
+ * for a model that adds columns of its own (e.g. std_lv) before rows. */
+cx_rtable *cx_result_estimates_table(cx_result *r, cx_error *err);
 long cx_result_add_estimate(cx_result *r, const char *lhs, const char *op, const char *rhs,
                             long long group, double est, double se, double std_all, cx_error *err);
 int cx_result_add_fit(cx_result *r, const char *measure, double value, cx_error *err);

@@ -42,8 +42,8 @@ write_case <- function(x) {
 sem_estimates <- function(f) {
   pe <- parameterEstimates(f, standardized = TRUE)
   pe$group <- if (is.null(pe$group) || lavInspect(f, "ngroups") == 1) 0L else as.integer(pe$group)
-  names(pe)[match(c("ci.lower", "ci.upper", "std.all"), names(pe))] <- c("ci_lower", "ci_upper", "std_all")
-  cols <- c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all")
+  names(pe)[match(c("ci.lower", "ci.upper", "std.lv", "std.all"), names(pe))] <- c("ci_lower", "ci_upper", "std_lv", "std_all")
+  cols <- c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_lv", "std_all")
   pe <- pe[, intersect(cols, names(pe))]
   rownames(pe) <- NULL
   pe

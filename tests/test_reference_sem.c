@@ -168,8 +168,8 @@ typedef struct table_data {
     size_t n;
     string_column str[4];
     const char *str_names[4];
-    double *num[8];
-    const char *num_names[8];
+    double *num[12];
+    const char *num_names[12];
     int n_str, n_num;
 } table_data;
 
@@ -269,7 +269,7 @@ static void check_groups(sem_case *k)
     table_free(&t);
 }
 
-enum { E_EST, E_SE, E_Z, E_P, E_LO, E_HI, E_STD, E_GROUP };
+enum { E_EST, E_SE, E_Z, E_P, E_LO, E_HI, E_STD, E_GROUP, E_STD_LV };
 
 static long find_estimate(const table_data *t, const char *lhs, const char *op, const char *rhs,
                           double group)
@@ -309,13 +309,24 @@ static void check_estimate_row(sem_case *k, const table_data *t, size_t r, const
         snprintf(what, sizeof what, "estimates[%s].%s", id, cols[c]);
         check(&k->c, what, t->num[c][r], json_number(json_get(j, cols[c])), rtol[c], atol[c]);
     }
+    /* std.lv: the estimate rescaled by latent SDs only (an observed residual
+     * variance keeps its est), so the optimizer's slack is that of est or
+     * of std.all, whichever the case allows more. */
+    const json_value *lv = json_get(j, "std_lv");
+    if (lv) {
+        double want = json_number(lv), lv_tol = fmax(tol->est, tol->std_all);
+        double lv_atol = est > 0 && isfinite(want) ? lv_tol * se0 * fabs(want) / est : 0;
+        char what[256];
+        snprintf(what, sizeof what, "estimates[%s].std_lv", id);
+        check(&k->c, what, t->num[E_STD_LV][r], want, lv_tol, fmax(ATOL, lv_atol));
+    }
 }
 
 static void check_estimates(sem_case *k)
 {
     static const char *const s[] = {"lhs", "op", "rhs", NULL};
     static const char *const d[] = {"est",      "se",      "z",     "pvalue", "ci_lower",
-                                    "ci_upper", "std_all", "group", NULL};
+                                    "ci_upper", "std_all", "group", "std_lv", NULL};
     table_data t;
     if (!table_load(k->res, k->job, "estimates", s, d, &t, &k->c))
         return table_free(&t);

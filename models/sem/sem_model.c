@@ -480,8 +480,14 @@ static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, c
 
 /* ---- results ---------------------------------------------------------- */
 
+/* `estimates`: the contract's columns plus `std_lv` (lavaan's std.lv:
+ * latent variables standardized, observed ones not). */
 static int write_estimates(cx_result *res, const sem_partable *pt, cx_error *err)
 {
+    cx_rtable *t = cx_result_estimates_table(res, err);
+    if (!t || (cx_rtable_find_column(t, "std_lv") < 0 && t->nrows == 0 &&
+               cx_rtable_add_column(t, "std_lv", CX_RCOL_DOUBLE, err)))
+        return err->code ? err->code : CX_ENOMEM;
     for (size_t k = 0; k < pt->n_rows; k++) {
         const sem_param *r = &pt->rows[k];
         if (r->op == SEM_OP_EQUAL || r->op == SEM_OP_LESS || r->op == SEM_OP_GREATER)
@@ -490,9 +496,11 @@ static int write_estimates(cx_result *res, const sem_partable *pt, cx_error *err
         long long group = is_param && pt->n_groups > 1 ? r->group + 1 : 0;
         /* lavaan reports se = 0 for fixed parameters (exo ones included) */
         double se = is_param && !r->free ? 0.0 : r->se;
-        if (cx_result_add_estimate(res, r->lhs, sem_op_string(r->op), r->rhs, group, r->est, se,
-                                   r->std_all, err) < 0)
+        long row = cx_result_add_estimate(res, r->lhs, sem_op_string(r->op), r->rhs, group,
+                                          r->est, se, r->std_all, err);
+        if (row < 0)
             return err->code;
+        cx_rtable_set_double(t, (size_t)row, "std_lv", r->std_lv);
     }
     return CX_OK;
 }
