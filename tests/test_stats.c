@@ -322,6 +322,37 @@ static void test_small_integers_exact_path(void **state)
     free(x);
 }
 
+/* Tiny integers (|x| <= 1024) take an int16/int32 kernel, other small
+ * integers DSYRK on doubles; both sum the same integers exactly, so they
+ * must agree to the bit.  The second copy of the data differs only in an
+ * incomplete row, where 2000 (too big for the kernel) sends the chunk down
+ * the DSYRK path without changing the complete rows. */
+static void test_tiny_integer_kernel_matches_dsyrk_path(void **state)
+{
+    (void)state;
+    size_t n = 1000, p = 6;
+    double *x = random_data(n, p, 0.0, 400.0), *y = malloc(n * p * sizeof *y);
+    for (size_t i = 0; i < n * p; i++)
+        x[i] = fmin(1024, fmax(-1024, round(x[i])));
+    x[5] = -1024;
+    x[6 + n] = 1024;
+    x[10] = NAN; /* row 10 is incomplete */
+    memcpy(y, x, n * p * sizeof *y);
+    y[10 + 2 * n] = 2000;
+    cx_error err = {0};
+    cx_moments *a = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+    cx_moments *b = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+    assert_int_equal(cx_moments_add_block(a, x, n, n, NULL, &err), CX_OK);
+    assert_int_equal(cx_moments_add_block(b, y, n, n, NULL, &err), CX_OK);
+    assert_true(cx_moments_n(a) == (double)(n - 1) && cx_moments_n(b) == (double)(n - 1));
+    assert_memory_equal(a->mean, b->mean, p * sizeof *a->mean);
+    assert_memory_equal(a->m2, b->m2, p * p * sizeof *a->m2);
+    cx_moments_free(a);
+    cx_moments_free(b);
+    free(y);
+    free(x);
+}
+
 static void test_pairwise_known_values(void **state)
 {
     (void)state;
@@ -577,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_negative_weight_rejected),
         cmocka_unit_test(test_listwise_drops_rows),
         cmocka_unit_test(test_small_integers_exact_path),
+        cmocka_unit_test(test_tiny_integer_kernel_matches_dsyrk_path),
         cmocka_unit_test(test_pairwise_known_values),
         cmocka_unit_test(test_pairwise_equals_listwise_without_missing),
         cmocka_unit_test(test_empty_gives_nan),
