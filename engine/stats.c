@@ -423,8 +423,7 @@ static int16_t tiny_value(double v, int *present, int *bad)
  * int16 narrowing by itself): NaN lanes masked to 0, the checks or-ed into
  * *bad, int32 conversions packed to int16, and the NaN masks packed to one
  * int16 per row for keep. */
-static size_t tiny_column_sse2(const double *col, size_t rows, int16_t *zi, int16_t *keep,
-                               int *bad)
+static size_t tiny_column_sse2(const double *col, size_t rows, int16_t *zi, int16_t *keep, int *bad)
 {
     const __m128d magic = _mm_set1_pd(6755399441055744.0), limit = _mm_set1_pd(TINY_MAX);
     const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX));
@@ -441,10 +440,11 @@ static size_t tiny_column_sse2(const double *col, size_t rows, int16_t *zi, int1
             conv[h] = _mm_cvttpd_epi32(_mm_andnot_pd(big, t));
             mask[h] = _mm_castpd_si128(m);
         }
-        __m128i lo = _mm_unpacklo_epi64(conv[0], conv[1]), hi = _mm_unpacklo_epi64(conv[2], conv[3]);
+        __m128i lo = _mm_unpacklo_epi64(conv[0], conv[1]),
+                hi = _mm_unpacklo_epi64(conv[2], conv[3]);
         _mm_storeu_si128((__m128i *)(zi + i), _mm_packs_epi32(lo, hi));
-        __m128i m = _mm_packs_epi16(_mm_packs_epi32(mask[0], mask[1]),
-                                    _mm_packs_epi32(mask[2], mask[3]));
+        __m128i m =
+            _mm_packs_epi16(_mm_packs_epi32(mask[0], mask[1]), _mm_packs_epi32(mask[2], mask[3]));
         __m128i k = _mm_loadu_si128((const __m128i *)(keep + i));
         _mm_storeu_si128((__m128i *)(keep + i), _mm_and_si128(k, m));
     }

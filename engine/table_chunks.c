@@ -101,10 +101,16 @@ static int fetch_chunk(hid_t dset, hsize_t offset, cx_chunk_scratch *s, size_t *
     {
         hsize_t size = 0;
         herr_t st;
-        H5E_BEGIN_TRY { st = H5Dget_chunk_storage_size(dset, &offset, &size); }
+        H5E_BEGIN_TRY
+        {
+            st = H5Dget_chunk_storage_size(dset, &offset, &size);
+        }
         H5E_END_TRY;
         if (st >= 0 && size > 0 && grow(&s->raw, &s->raw_cap, (size_t)size) == 0) {
-            H5E_BEGIN_TRY { st = H5Dread_chunk(dset, H5P_DEFAULT, &offset, mask, s->raw); }
+            H5E_BEGIN_TRY
+            {
+                st = H5Dread_chunk(dset, H5P_DEFAULT, &offset, mask, s->raw);
+            }
             H5E_END_TRY;
             if (st >= 0) {
                 *nbytes = (size_t)size;

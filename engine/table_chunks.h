@@ -20,7 +20,7 @@ typedef struct cx_chunk_plan {
 
 /* Scratch one reading thread reuses across columns and chunks. */
 typedef struct cx_chunk_scratch {
-    unsigned char *raw;   /* a chunk as stored (compressed)   */
+    unsigned char *raw; /* a chunk as stored (compressed)   */
     size_t raw_cap;
     unsigned char *plain; /* a chunk inflated                 */
     unsigned char *bytes; /* a chunk unshuffled               */
