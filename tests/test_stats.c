@@ -331,25 +331,62 @@ static void test_tiny_integer_kernel_matches_dsyrk_path(void **state)
 {
     (void)state;
     size_t n = 1000, p = 6;
-    double *x = random_data(n, p, 0.0, 400.0), *y = malloc(n * p * sizeof *y);
+    double *x = random_data(n, p, 0.0, 400.0);
     for (size_t i = 0; i < n * p; i++)
         x[i] = fmin(1024, fmax(-1024, round(x[i])));
     x[5] = -1024;
     x[6 + n] = 1024;
     x[10] = NAN; /* row 10 is incomplete */
-    memcpy(y, x, n * p * sizeof *y);
-    y[10 + 2 * n] = 2000;
+    double *y = malloc(n * p * sizeof *y);
     cx_error err = {0};
     cx_moments *a = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
-    cx_moments *b = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
     assert_int_equal(cx_moments_add_block(a, x, n, n, NULL, &err), CX_OK);
-    assert_int_equal(cx_moments_add_block(b, y, n, n, NULL, &err), CX_OK);
-    assert_true(cx_moments_n(a) == (double)(n - 1) && cx_moments_n(b) == (double)(n - 1));
-    assert_memory_equal(a->mean, b->mean, p * sizeof *a->mean);
-    assert_memory_equal(a->m2, b->m2, p * p * sizeof *a->m2);
+    assert_true(cx_moments_n(a) == (double)(n - 1));
+    /* just outside the kernel's range, at a row position each SIMD width
+     * and the scalar tail see */
+    const double outside[] = {2000, 1025, -1025, 32768};
+    const size_t rows[] = {10, 17, 999};
+    for (size_t r = 0; r < 3; r++)
+        for (size_t v = 0; v < sizeof outside / sizeof outside[0]; v++) {
+            memcpy(y, x, n * p * sizeof *y);
+            y[rows[r]] = NAN;
+            y[rows[r] + 2 * n] = outside[v];
+            cx_moments *b = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+            cx_moments *c = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+            assert_int_equal(cx_moments_add_block(b, y, n, n, NULL, &err), CX_OK);
+            y[rows[r] + 2 * n] = 3; /* the same complete rows, kernel path */
+            assert_int_equal(cx_moments_add_block(c, y, n, n, NULL, &err), CX_OK);
+            assert_memory_equal(b->mean, c->mean, p * sizeof *b->mean);
+            assert_memory_equal(b->m2, c->m2, p * p * sizeof *b->m2);
+            cx_moments_free(b);
+            cx_moments_free(c);
+        }
     cx_moments_free(a);
-    cx_moments_free(b);
     free(y);
+    free(x);
+}
+
+/* Values just past the int16 kernel's range must not reach it: a full
+ * chunk of them would overflow its int32 sums.  Whole chunks of 1025,
+ * -1025 and 32767 (also at the SIMD tails) still match the textbook. */
+static void test_tiny_kernel_range(void **state)
+{
+    (void)state;
+    const double big[] = {1025, -1025, 32767, -32768};
+    size_t n = 1024 + 23, p = 3;
+    double *x = malloc(n * p * sizeof *x);
+    for (size_t v = 0; v < sizeof big / sizeof big[0]; v++) {
+        for (size_t i = 0; i < n; i++) {
+            x[i] = big[v] - (double)(i % 2);
+            x[i + n] = (double)(i % 7);
+            x[i + 2 * n] = big[v] * (double)(i % 3 == 0);
+        }
+        cx_error err = {0};
+        cx_moments *m = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+        assert_int_equal(cx_moments_add_block(m, x, n, n, NULL, &err), CX_OK);
+        compare_with_textbook(m, x, n, p, NULL, 1.0, 1e-12);
+        cx_moments_free(m);
+    }
     free(x);
 }
 
@@ -609,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_listwise_drops_rows),
         cmocka_unit_test(test_small_integers_exact_path),
         cmocka_unit_test(test_tiny_integer_kernel_matches_dsyrk_path),
+        cmocka_unit_test(test_tiny_kernel_range),
         cmocka_unit_test(test_pairwise_known_values),
         cmocka_unit_test(test_pairwise_equals_listwise_without_missing),
         cmocka_unit_test(test_empty_gives_nan),
