@@ -431,6 +431,7 @@ static size_t tiny_column_sse2(const double *col, size_t rows, int16_t *zi, int1
     size_t i = 0;
     for (; i + 8 <= rows; i += 8) {
         __m128i conv[4], mask[4];
+        _mm_prefetch((const char *)(col + i + CHUNK_ROWS), _MM_HINT_T0); /* as in the AVX2 loop */
         for (int h = 0; h < 4; h++) {
             __m128d v = _mm_loadu_pd(col + i + 2 * h), m = _mm_cmpord_pd(v, v);
             __m128d t = _mm_and_pd(v, m);
@@ -474,6 +475,10 @@ __attribute__((target("avx2"))) static size_t tiny_column_avx2(const double *col
     for (; i + 16 <= rows; i += 16) {
         __m128i conv[4];
         int present = 0;
+        /* the same rows of the next chunk: each column is a run of only
+         * CHUNK_ROWS doubles, too short for the hardware prefetcher */
+        _mm_prefetch((const char *)(col + i + CHUNK_ROWS), _MM_HINT_T0);
+        _mm_prefetch((const char *)(col + i + CHUNK_ROWS + 8), _MM_HINT_T0);
         for (int h = 0; h < 4; h++) {
             __m256d v = _mm256_loadu_pd(col + i + 4 * h), m = _mm256_cmp_pd(v, v, _CMP_ORD_Q);
             __m256d t = _mm256_and_pd(v, m);
