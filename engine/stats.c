@@ -13,7 +13,9 @@
  * counts: the common case) take an exact path instead: one DSYRK on the
  * raw values and one DGEMV for the column sums, no centring passes; see
  * lw_acc_add_exact.  Results differ from the two-pass path only in the
- * last bits, and are still identical for any number of threads.
+ * last bits, and are still identical for any number of threads.  Tiny
+ * integers (|x| <= 1024: Likert items) get the same integers faster from
+ * an int16/int32 kernel (try_tiny), bit-identical to the DSYRK path.
  *
  * Pairwise moments use plain loops: per pair, a two-pass summary of the
  * rows where both values are present, merged the same way.
