@@ -14,15 +14,15 @@
  * and the rows the caller asked for are copied out; table.c then widens
  * them to double as it does after H5Dread.
  *
- * Scope: 1-D chunked datasets whose stored type is the native memory type
- * and whose pipeline is empty, [deflate] or [shuffle, deflate] (what
- * table_write.c writes).  The chunk's filter mask is honoured (a chunk
- * stored with a filter skipped), the edge chunk is stored whole by HDF5 so
- * the last partial chunk needs nothing special, and anything unexpected —
- * a chunk never written (fill value), a size that does not match, a failed
- * call — makes the read fall back to H5Dread, which is always right.
+ * Scope: 1-D chunked datasets, chunks of at most CX_BLOCK_ROWS rows, whose
+ * stored type is the native memory type and whose pipeline is empty, [deflate] or [shuffle,
+ * deflate] (what table_write.c writes).  The chunk's filter mask is honoured (a chunk stored with a
+ * filter skipped), the edge chunk is stored whole by HDF5 so the last partial chunk needs nothing
+ * special, and anything unexpected — a chunk never written (fill value), a size that does not
+ * match, a failed call — makes the read fall back to H5Dread, which is always right.
  */
 #include "table_chunks.h"
+#include "table.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,7 +56,11 @@ void cx_chunk_plan_init(hid_t dset, hid_t mem_type, cx_chunk_plan *plan)
     H5Pclose(dcpl);
     plan->chunk_rows = (size_t)chunk;
     plan->elem = H5Tget_size(mem_type);
-    plan->usable = ok && plan->elem > 0;
+    /* Each block read decodes every chunk it touches in full and keeps
+     * nothing: fine for chunks no longer than a block (at most one chunk
+     * per block is decoded twice), wasteful for longer ones, which are
+     * left to H5Dread and its chunk cache. */
+    plan->usable = ok && plan->elem > 0 && plan->chunk_rows <= CX_BLOCK_ROWS;
 }
 
 void cx_chunk_scratch_free(cx_chunk_scratch *s)
