@@ -13,7 +13,9 @@
  * counts: the common case) take an exact path instead: one DSYRK on the
  * raw values and one DGEMV for the column sums, no centring passes; see
  * lw_acc_add_exact.  Results differ from the two-pass path only in the
- * last bits, and are still identical for any number of threads.
+ * last bits, and are still identical for any number of threads.  Tiny
+ * integers (|x| <= 1024: Likert items) get the same integers faster from
+ * an int16/int32 kernel (try_tiny), bit-identical to the DSYRK path.
  *
  * Pairwise moments use plain loops: per pair, a two-pass summary of the
  * rows where both values are present, merged the same way.
@@ -28,6 +30,10 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -341,17 +347,37 @@ static void scan_chunk(const double *X, size_t ld, size_t rows, size_t p, double
     }
 }
 
+/* Merge a chunk's exact integer summary into a: c (upper triangle) holds
+ * X'X and sum the column sums over its k complete rows, all exact
+ * integers, so M2 = (k X'X - s s') / k and the offsets round only once. */
+static void lw_acc_merge_exact(lw_acc *a, double dk, double *c, const double *sum, double *tail)
+{
+    size_t p = a->p;
+    double *off = tail, *delta = tail + p;
+    for (size_t q = 0; q < p; q++)
+        for (size_t j = 0; j <= q; j++)
+            c[j + q * p] = (dk * c[j + q * p] - sum[j] * sum[q]) / dk;
+    /* mean - shift: sum - k*shift is exact, so only the division rounds */
+    for (size_t j = 0; j < p; j++) {
+        off[j] = (sum[j] - dk * a->shift[j]) / dk;
+        delta[j] = off[j] - a->off[j];
+    }
+    if (a->min_w > 1.0)
+        a->min_w = 1.0;
+    a->n_rows += dk;
+    lw_acc_merge_summary(a, dk, delta, c);
+}
+
 /* Add the complete rows of a chunk of small integers X (ld) to a
  * (unweighted): incomplete rows are zeroed in a copy, which leaves X'X and
- * the sums unchanged; one DSYRK and one DGEMV (sums against ones) then
- * give M2 = (k X'X - s s') / k with a single rounding.  `miss` flags the
- * incomplete rows; `ones` holds rows 1.0s; z is room for the copy. */
+ * the sums unchanged; one DSYRK and one DGEMV (sums against ones) give
+ * them exactly.  `miss` flags the incomplete rows; `ones` holds rows
+ * 1.0s; z is room for the copy. */
 static void lw_acc_add_exact(lw_acc *a, const double *X, size_t ld, size_t rows, size_t k,
                              const double *miss, const double *ones, double *z, double *tail)
 {
     size_t p = a->p;
-    double *off = tail, *delta = tail + p, *c = tail + 2 * p, *sum = c + p * p;
-    double dk = (double)k;
+    double *c = tail + 2 * p, *sum = c + p * p;
     if (k < rows) {
         for (size_t j = 0; j < p; j++)
             for (size_t i = 0; i < rows; i++) {
@@ -367,18 +393,196 @@ static void lw_acc_add_exact(lw_acc *a, const double *X, size_t ld, size_t rows,
         cblas_dgemv(CblasColMajor, CblasTrans, (int)rows, (int)p, 1.0, X, (int)ld, ones, 1, 0.0,
                     sum, 1);
     }
-    for (size_t q = 0; q < p; q++)
-        for (size_t j = 0; j <= q; j++)
-            c[j + q * p] = (dk * c[j + q * p] - sum[j] * sum[q]) / dk;
-    /* mean - shift: sum - k*shift is exact, so only the division rounds */
-    for (size_t j = 0; j < p; j++) {
-        off[j] = (sum[j] - dk * a->shift[j]) / dk;
-        delta[j] = off[j] - a->off[j];
+    lw_acc_merge_exact(a, (double)k, c, sum, tail);
+}
+
+/* ---- the integer kernel for tiny integers -------------------------------- */
+
+/* Likert items are tiny integers, and for them even DSYRK is the slow way:
+ * a chunk is copied once into int16 columns (the NaN and integer checks
+ * fused with the copy), incomplete rows are zeroed, and X'X and the sums
+ * are accumulated in int32, which the compiler vectorises (pmaddwd: 8 or
+ * 16 products per instruction against DSYRK's 4 or 8).  With |x| <=
+ * TINY_MAX every product is <= 2^20 and a chunk's sum of CHUNK_ROWS of
+ * them <= 2^30: no summation order overflows.  The integers are the ones
+ * the DSYRK path gets exactly, so the results are bit-identical to it. */
+#define TINY_MAX 1024.0
+
+/* One value: its int16 (NaN -> 0), whether it is present, and whether a
+ * present value fails to be an integer with |x| <= TINY_MAX. */
+static int16_t tiny_value(double v, int *present, int *bad)
+{
+    const double round_magic = 6755399441055744.0;
+    *present = v == v;
+    double t = *present ? v : 0.0;
+    int big = fabs(t) > TINY_MAX;
+    *bad |= ((t + round_magic) - round_magic != t) | big;
+    return (int16_t)(int32_t)(big ? 0.0 : t);
+}
+
+#ifdef __SSE2__
+/* Eight values at a time with SSE2 (gcc does not vectorise the double to
+ * int16 narrowing by itself): NaN lanes masked to 0, the checks or-ed into
+ * *bad, int32 conversions packed to int16, and the NaN masks packed to one
+ * int16 per row for keep. */
+static size_t tiny_column_sse2(const double *col, size_t rows, int16_t *zi, int16_t *keep, int *bad)
+{
+    const __m128d magic = _mm_set1_pd(6755399441055744.0), limit = _mm_set1_pd(TINY_MAX);
+    const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(INT64_MAX));
+    __m128d flags = _mm_setzero_pd();
+    size_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        __m128i conv[4], mask[4];
+        _mm_prefetch((const char *)(col + i + CHUNK_ROWS), _MM_HINT_T0); /* as in the AVX2 loop */
+        for (int h = 0; h < 4; h++) {
+            __m128d v = _mm_loadu_pd(col + i + 2 * h), m = _mm_cmpord_pd(v, v);
+            __m128d t = _mm_and_pd(v, m);
+            __m128d back = _mm_sub_pd(_mm_add_pd(t, magic), magic);
+            __m128d big = _mm_cmpgt_pd(_mm_and_pd(t, abs_mask), limit);
+            flags = _mm_or_pd(flags, _mm_or_pd(_mm_cmpneq_pd(back, t), big));
+            conv[h] = _mm_cvttpd_epi32(_mm_andnot_pd(big, t));
+            mask[h] = _mm_castpd_si128(m);
+        }
+        __m128i lo = _mm_unpacklo_epi64(conv[0], conv[1]),
+                hi = _mm_unpacklo_epi64(conv[2], conv[3]);
+        _mm_storeu_si128((__m128i *)(zi + i), _mm_packs_epi32(lo, hi));
+        __m128i m =
+            _mm_packs_epi16(_mm_packs_epi32(mask[0], mask[1]), _mm_packs_epi32(mask[2], mask[3]));
+        __m128i k = _mm_loadu_si128((const __m128i *)(keep + i));
+        _mm_storeu_si128((__m128i *)(keep + i), _mm_and_si128(k, m));
     }
-    if (a->min_w > 1.0)
-        a->min_w = 1.0;
-    a->n_rows += dk;
-    lw_acc_merge_summary(a, dk, delta, c);
+    *bad |= _mm_movemask_pd(flags) != 0;
+    return i;
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TINY_AVX2 1
+#include <immintrin.h>
+/* Sixteen values at a time with AVX2, cheaper than the SSE2 checks: a
+ * value is a whole number in int32 range when converting to int32 and
+ * back gives it again, and then in range when its int16 (saturated by the
+ * pack) plus TINY_MAX is at most 2 * TINY_MAX as an unsigned number.  The
+ * NaN masks become one bit per row (movemask), expanded to int16 masks. */
+__attribute__((target("avx2"))) static size_t tiny_column_avx2(const double *col, size_t rows,
+                                                               int16_t *zi, int16_t *keep, int *bad)
+{
+    const __m256i bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096,
+                                          8192, 16384, (short)0x8000);
+    const __m256i lim = _mm256_set1_epi16((short)TINY_MAX),
+                  span = _mm256_set1_epi16((short)(2 * TINY_MAX));
+    __m256d notint = _mm256_setzero_pd();
+    __m256i outside = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 16 <= rows; i += 16) {
+        __m128i conv[4];
+        int present = 0;
+        /* the same rows of the next chunk: each column is a run of only
+         * CHUNK_ROWS doubles, too short for the hardware prefetcher */
+        _mm_prefetch((const char *)(col + i + CHUNK_ROWS), _MM_HINT_T0);
+        _mm_prefetch((const char *)(col + i + CHUNK_ROWS + 8), _MM_HINT_T0);
+        for (int h = 0; h < 4; h++) {
+            __m256d v = _mm256_loadu_pd(col + i + 4 * h), m = _mm256_cmp_pd(v, v, _CMP_ORD_Q);
+            __m256d t = _mm256_and_pd(v, m);
+            conv[h] = _mm256_cvttpd_epi32(t);
+            notint =
+                _mm256_or_pd(notint, _mm256_cmp_pd(_mm256_cvtepi32_pd(conv[h]), t, _CMP_NEQ_UQ));
+            present |= _mm256_movemask_pd(m) << (4 * h);
+        }
+        __m256i x =
+            _mm256_set_m128i(_mm_packs_epi32(conv[2], conv[3]), _mm_packs_epi32(conv[0], conv[1]));
+        __m256i u = _mm256_add_epi16(x, lim);
+        outside = _mm256_or_si256(outside, _mm256_xor_si256(_mm256_max_epu16(u, span), span));
+        _mm256_storeu_si256((__m256i *)(zi + i), x);
+        __m256i m =
+            _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short)present), bit), bit);
+        __m256i k = _mm256_loadu_si256((const __m256i *)(keep + i));
+        _mm256_storeu_si256((__m256i *)(keep + i), _mm256_and_si256(k, m));
+    }
+    *bad |= _mm256_movemask_pd(notint) != 0 || !_mm256_testz_si256(outside, outside);
+    return i;
+}
+#endif
+
+/* Copy one column into int16 (NaN -> 0), clear keep[i] where it is NaN;
+ * nonzero when a present value is not an integer with |x| <= TINY_MAX. */
+static int tiny_column(const double *col, size_t rows, int16_t *zi, int16_t *keep)
+{
+    int bad = 0, present;
+    size_t i = 0;
+#ifdef TINY_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        i = tiny_column_avx2(col, rows, zi, keep, &bad);
+#endif
+#ifdef __SSE2__
+    if (i == 0)
+        i = tiny_column_sse2(col, rows, zi, keep, &bad);
+#endif
+    for (; i < rows; i++) {
+        zi[i] = tiny_value(col[i], &present, &bad);
+        keep[i] &= (int16_t)-present;
+    }
+    return bad;
+}
+
+/* X'X (upper triangle) and column sums of the int16 chunk zi, as doubles. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void
+tiny_cross(const int16_t *zi, size_t rows, size_t p, double *c, double *sum)
+{
+    for (size_t q = 0; q < p; q++) {
+        const int16_t *b = zi + q * CHUNK_ROWS;
+        int32_t s = 0;
+        for (size_t i = 0; i < rows; i++)
+            s += b[i];
+        sum[q] = s;
+        for (size_t j = 0; j <= q; j++) {
+            const int16_t *x = zi + j * CHUNK_ROWS;
+            int32_t d = 0;
+            for (size_t i = 0; i < rows; i++)
+                d += (int32_t)x[i] * b[i];
+            c[j + q * p] = d;
+        }
+    }
+}
+
+/* The tiny-integer path for an unweighted chunk: 0 (nothing done) when a
+ * present value or the shift does not qualify.  keep: rows int16s;
+ * zi: CHUNK_ROWS x p int16s. */
+static int try_tiny(lw_acc *a, const double *X, size_t ld, size_t rows, int16_t *keep, int16_t *zi,
+                    double *tail)
+{
+    size_t p = a->p, k = 0;
+    for (size_t i = 0; i < rows; i++)
+        keep[i] = -1;
+    for (size_t j = 0; j < p; j++)
+        if (tiny_column(X + j * ld, rows, zi + j * CHUNK_ROWS, keep))
+            return 0;
+    for (size_t i = 0; i < rows; i++)
+        k += keep[i] != 0;
+    if (k == 0)
+        return 1; /* no complete row: nothing to add */
+    if (!a->has_shift) {
+        size_t first = 0;
+        while (keep[first] == 0)
+            first++;
+        for (size_t j = 0; j < p; j++)
+            a->shift[j] = X[first + j * ld];
+        a->has_shift = 1;
+    }
+    for (size_t j = 0; j < p; j++)
+        if (!small_int(a->shift[j]))
+            return 0;
+    if (k < rows)
+        for (size_t j = 0; j < p; j++)
+            for (size_t i = 0; i < rows; i++)
+                zi[j * CHUNK_ROWS + i] &= keep[i];
+    double *c = tail + 2 * p, *sum = c + p * p;
+    tiny_cross(zi, rows, p, c, sum);
+    lw_acc_merge_exact(a, (double)k, c, sum, tail);
+    return 1;
 }
 
 /* The exact path for an unweighted chunk X[0, rows): taken when every
@@ -421,6 +625,8 @@ static void lw_acc_add_rows(lw_acc *a, const double *X, size_t n, size_t ld, con
     unsigned char *ok = (unsigned char *)flags;
     for (size_t r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
         size_t rows = n - r0 < CHUNK_ROWS ? n - r0 : CHUNK_ROWS;
+        if (!w && try_tiny(a, X + r0, ld, rows, (int16_t *)flags, (int16_t *)z, tail))
+            continue;
         if (!w && try_exact(a, X + r0, ld, rows, wz, flags, z, tail))
             continue;
         size_t k = gather_complete_rows(a, X, ld, w, r0, rows, z, wz, ok);

@@ -73,6 +73,14 @@ int cx_table_find(const cx_table *t, const char *name);
 int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
                         double *out, size_t ld, cx_error *err);
 
+/* HDF5 tables decode chunked, deflated columns themselves, outside the
+ * HDF5 lock (so threads inflate in parallel).  For tests and benchmarks:
+ * enabled = 0 reads every column with H5Dread instead; the count is of
+ * column reads the own decoder served.  Not to be changed while other
+ * threads read the table. */
+void cx_table_set_chunk_path(cx_table *t, int enabled);
+size_t cx_table_direct_chunk_reads(const cx_table *t);
+
 /* Rows per block that the block iterators use (default 65536). */
 #define CX_BLOCK_ROWS 65536
 

@@ -322,6 +322,78 @@ static void test_small_integers_exact_path(void **state)
     free(x);
 }
 
+/* Tiny integers (|x| <= 1024) take an int16/int32 kernel, other small
+ * integers DSYRK on doubles; both sum the same integers exactly, so they
+ * must agree to the bit.  The second copy of the data differs only in an
+ * incomplete row, where 2000 (too big for the kernel) sends the chunk down
+ * the DSYRK path without changing the complete rows. */
+static void test_tiny_integer_kernel_matches_dsyrk_path(void **state)
+{
+    (void)state;
+    size_t n = 1000, p = 6;
+    double *x = random_data(n, p, 0.0, 400.0);
+    for (size_t i = 0; i < n * p; i++)
+        x[i] = fmin(1024, fmax(-1024, round(x[i])));
+    x[5] = -1024;
+    x[6 + n] = 1024;
+    x[10] = NAN; /* row 10 is incomplete */
+    double *y = malloc(n * p * sizeof *y);
+    cx_error err = {0};
+    cx_moments *a = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+    assert_int_equal(cx_moments_add_block(a, x, n, n, NULL, &err), CX_OK);
+    assert_true(cx_moments_n(a) == (double)(n - 1));
+    /* just outside the kernel's range, at a row position each SIMD width
+     * and the scalar tail see */
+    const double outside[] = {2000, 1025, -1025, 32768};
+    const size_t rows[] = {10, 17, 999};
+    for (size_t r = 0; r < 3; r++)
+        for (size_t v = 0; v < sizeof outside / sizeof outside[0]; v++) {
+            memcpy(y, x, n * p * sizeof *y);
+            y[rows[r]] = NAN;
+            y[rows[r] + 2 * n] = outside[v];
+            cx_moments *b = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+            cx_moments *c = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+            assert_int_equal(cx_moments_add_block(b, y, n, n, NULL, &err), CX_OK);
+            y[rows[r] + 2 * n] = 3; /* the same complete rows, kernel path */
+            assert_int_equal(cx_moments_add_block(c, y, n, n, NULL, &err), CX_OK);
+            assert_memory_equal(b->mean, c->mean, p * sizeof *b->mean);
+            assert_memory_equal(b->m2, c->m2, p * p * sizeof *b->m2);
+            cx_moments_free(b);
+            cx_moments_free(c);
+        }
+    cx_moments_free(a);
+    free(y);
+    free(x);
+}
+
+/* Values just past the int16 kernel's range must not reach it: a full
+ * chunk of them would overflow its int32 sums.  Whole chunks of 1025,
+ * -1025 and 32767 (also at the SIMD tails) still match the textbook. */
+static void test_tiny_kernel_range(void **state)
+{
+    (void)state;
+    const double big[] = {1025, -1025, 32767, -32768};
+    size_t n = 1024 + 23, p = 3;
+    double *x = malloc(n * p * sizeof *x);
+    for (size_t v = 0; v < 2 * sizeof big / sizeof big[0]; v++) {
+        if (v == sizeof big / sizeof big[0])
+            n = 12; /* shorter than the AVX2 loop: the SSE2 one runs */
+        for (size_t i = 0; i < n; i++) {
+            /* short runs: big values only where the SSE2 loop looks */
+            double b = n < 16 && i >= 8 ? 1 : big[v % (sizeof big / sizeof big[0])];
+            x[i] = b - (double)(i % 2);
+            x[i + n] = (double)(i % 7);
+            x[i + 2 * n] = b * (double)(i % 3 == 0);
+        }
+        cx_error err = {0};
+        cx_moments *m = cx_moments_alloc(p, CX_MISSING_LISTWISE, &err);
+        assert_int_equal(cx_moments_add_block(m, x, n, n, NULL, &err), CX_OK);
+        compare_with_textbook(m, x, n, p, NULL, 1.0, 1e-12);
+        cx_moments_free(m);
+    }
+    free(x);
+}
+
 static void test_pairwise_known_values(void **state)
 {
     (void)state;
@@ -577,6 +649,8 @@ int main(void)
         cmocka_unit_test(test_negative_weight_rejected),
         cmocka_unit_test(test_listwise_drops_rows),
         cmocka_unit_test(test_small_integers_exact_path),
+        cmocka_unit_test(test_tiny_integer_kernel_matches_dsyrk_path),
+        cmocka_unit_test(test_tiny_kernel_range),
         cmocka_unit_test(test_pairwise_known_values),
         cmocka_unit_test(test_pairwise_equals_listwise_without_missing),
         cmocka_unit_test(test_empty_gives_nan),

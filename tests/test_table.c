@@ -352,6 +352,166 @@ static void test_parallel_reads(void **state)
     cx_table_close(t);
 }
 
+/* ---------- hand-decoded chunks equal H5Dread ---------- */
+
+#define FILE_CHUNKS CX_BINARY_DIR "/test_table_chunks.h5"
+#define CHUNK_TEST_ROWS 5003 /* 5 chunks of 1024 rows, the last one partial */
+
+/* Layouts the own chunk decoder must agree with H5Dread on (or decline). */
+typedef enum chunk_layout {
+    LAYOUT_PLAIN,     /* chunked, no filter                                  */
+    LAYOUT_DEFLATE,   /* [deflate]                                           */
+    LAYOUT_SHUFFLE,   /* [shuffle, deflate]                                  */
+    LAYOUT_UNALIGNED, /* [shuffle, deflate], 1000-row chunks                 */
+    LAYOUT_MASKED,    /* [shuffle, deflate], chunk 1 stored with both skipped */
+    LAYOUT_SPARSE,    /* [shuffle, deflate], only chunks 0-1 written (fill)  */
+    LAYOUT_SHUF_ONLY, /* [shuffle]: declined, H5Dread                         */
+    LAYOUT_CONTIG,    /* contiguous: declined, H5Dread                        */
+    N_LAYOUTS
+} chunk_layout;
+
+static const char *const LAYOUT_NAMES[N_LAYOUTS] = {"plain",  "deflate", "shuffle",   "unaligned",
+                                                    "masked", "sparse",  "shuf_only", "contig"};
+
+/* Values that use every byte of each type (so a wrong unshuffle shows),
+ * and for doubles NaN and infinities too. */
+static void chunk_test_values(hid_t type, size_t n, unsigned char *buf)
+{
+    size_t size = H5Tget_size(type);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (H5Tget_class(type) == H5T_FLOAT) {
+            double d = (double)(int64_t)x * 1e-9;
+            if (i % 97 == 0)
+                d = i % 2 ? NAN : INFINITY;
+            memcpy(buf + i * size, &d, size);
+        } else {
+            memcpy(buf + i * size, &x, size); /* little-endian: low bytes */
+        }
+    }
+}
+
+static hid_t chunk_test_dcpl(chunk_layout layout, hid_t type)
+{
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk = layout == LAYOUT_UNALIGNED ? 1000 : 1024;
+    unsigned char fill[8] = {0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a};
+    H5Pset_fill_value(dcpl, type, fill);
+    if (layout == LAYOUT_CONTIG)
+        return dcpl;
+    H5Pset_chunk(dcpl, 1, &chunk);
+    if (layout != LAYOUT_PLAIN && layout != LAYOUT_DEFLATE)
+        H5Pset_shuffle(dcpl);
+    if (layout != LAYOUT_PLAIN && layout != LAYOUT_SHUF_ONLY)
+        H5Pset_deflate(dcpl, 1);
+    return dcpl;
+}
+
+static void write_chunk_dataset(hid_t g, const char *name, hid_t type, chunk_layout layout)
+{
+    size_t size = H5Tget_size(type);
+    hsize_t n = CHUNK_TEST_ROWS, written = layout == LAYOUT_SPARSE ? 2048 : n;
+    unsigned char *buf = malloc(n * size);
+    chunk_test_values(type, n, buf);
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = chunk_test_dcpl(layout, type);
+    hid_t d = H5Dcreate2(g, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t mspace = H5Screate_simple(1, &written, NULL), fspace = H5Dget_space(d);
+    hsize_t start = 0;
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &written, NULL);
+    assert_true(H5Dwrite(d, type, mspace, fspace, H5P_DEFAULT, buf) >= 0);
+    if (layout == LAYOUT_MASKED) { /* chunk 1 as raw bytes, both filters skipped */
+        hsize_t offset = 1024;
+        assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0x3, &offset, 1024 * size, buf + 1024 * size) >=
+                    0);
+    }
+    H5Sclose(fspace);
+    H5Sclose(mspace);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Dclose(d);
+    free(buf);
+}
+
+static const char *const CHUNK_TYPE_NAMES[] = {"u8",  "i8",  "u16", "i16", "u32",
+                                               "i32", "u64", "i64", "f64"};
+#define N_CHUNK_TYPES (sizeof CHUNK_TYPE_NAMES / sizeof CHUNK_TYPE_NAMES[0])
+
+static void write_chunks_file(void)
+{
+    const hid_t types[N_CHUNK_TYPES] = {H5T_STD_U8LE,  H5T_STD_I8LE,  H5T_STD_U16LE,
+                                        H5T_STD_I16LE, H5T_STD_U32LE, H5T_STD_I32LE,
+                                        H5T_STD_U64LE, H5T_STD_I64LE, H5T_IEEE_F64LE};
+    hid_t f = fx_create(FILE_CHUNKS);
+    assert_true(f >= 0);
+    hid_t g = fx_group(f, "/t", 1);
+    for (int l = 0; l < N_LAYOUTS; l++)
+        for (size_t k = 0; k < N_CHUNK_TYPES; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_%s", LAYOUT_NAMES[l], CHUNK_TYPE_NAMES[k]);
+            write_chunk_dataset(g, name, types[k], (chunk_layout)l);
+        }
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* Read rows [row0, row0 + n) of every column with the chunk path on and
+ * off; the doubles must be the same bits. */
+static void compare_chunk_paths(cx_table *t, size_t row0, size_t n)
+{
+    size_t ncols = cx_table_ncols(t), ld = n + 3;
+    int *cols = malloc(ncols * sizeof *cols);
+    double *fast = malloc(ncols * ld * sizeof *fast), *slow = malloc(ncols * ld * sizeof *slow);
+    for (size_t j = 0; j < ncols; j++)
+        cols[j] = (int)j;
+    cx_error err = {0};
+    cx_table_set_chunk_path(t, 1);
+    assert_int_equal(cx_table_read_block(t, cols, ncols, row0, n, fast, ld, &err), CX_OK);
+    cx_table_set_chunk_path(t, 0);
+    assert_int_equal(cx_table_read_block(t, cols, ncols, row0, n, slow, ld, &err), CX_OK);
+    for (size_t j = 0; j < ncols; j++)
+        if (memcmp(fast + j * ld, slow + j * ld, n * sizeof *fast) != 0)
+            fail_msg("column %s, rows %zu+%zu: chunk path differs from H5Dread",
+                     cx_table_column(t, j)->name, row0, n);
+    free(slow);
+    free(fast);
+    free(cols);
+}
+
+static void test_chunk_path_matches_h5dread(void **state)
+{
+    (void)state;
+    remove(FILE_CHUNKS);
+    write_chunks_file();
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_CHUNKS, "/t", &err);
+    assert_non_null(t);
+    assert_int_equal(cx_table_ncols(t), N_LAYOUTS * N_CHUNK_TYPES);
+    const size_t ranges[][2] = {{0, CHUNK_TEST_ROWS},           {0, 1024},    {1000, 2500},
+                                {4096, CHUNK_TEST_ROWS - 4096}, {4000, 1003}, {5002, 1}};
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+        compare_chunk_paths(t, ranges[r][0], ranges[r][1]);
+    /* the decoder served the five always-qualifying layouts in all six
+     * reads; the sparse columns only in {0, 1024}, the one read that stays
+     * within written chunks (the others fell back to H5Dread for the fill
+     * value); shuffle-only and contiguous columns never */
+    size_t served = cx_table_direct_chunk_reads(t);
+    assert_int_equal(served, 6 * 5 * N_CHUNK_TYPES + N_CHUNK_TYPES);
+    /* one sparse read within the written chunks is decoded by hand too */
+    int col = cx_table_find(t, "sparse_u16");
+    double a[100], b[100];
+    cx_table_set_chunk_path(t, 1);
+    assert_int_equal(cx_table_read_block(t, &col, 1, 100, 100, a, 100, &err), CX_OK);
+    assert_true(cx_table_direct_chunk_reads(t) == served + 1);
+    cx_table_set_chunk_path(t, 0);
+    assert_int_equal(cx_table_read_block(t, &col, 1, 100, 100, b, 100, &err), CX_OK);
+    assert_memory_equal(a, b, sizeof a);
+    cx_table_close(t);
+}
+
 /* ---------- in-memory tables ---------- */
 
 static void test_memory_table(void **state)
@@ -397,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_layout_errors),
         cmocka_unit_test(test_block_boundaries),
         cmocka_unit_test(test_parallel_reads),
+        cmocka_unit_test(test_chunk_path_matches_h5dread),
         cmocka_unit_test(test_memory_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

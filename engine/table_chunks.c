@@ -1,0 +1,179 @@
+/*
+ * table_chunks.c — read filtered HDF5 columns with the inflate outside the
+ * HDF5 lock.
+ *
+ * Why: HDF5 (the serial, thread-safe build) runs every call, its filter
+ * pipeline included, under one global lock, and cxfit adds its own
+ * `critical(cx_hdf5)` around every HDF5 call.  With shuffle + deflate
+ * columns, inflate is most of a read, so threads reading different blocks
+ * queue for the lock and the second core idles (bench/README.md).
+ *
+ * How: inside the lock only H5Dget_chunk_storage_size + H5Dread_chunk,
+ * which copy the stored (compressed) bytes of one chunk.  Outside it, zlib
+ * inflates them, the byte shuffle is undone (a no-op for 1-byte types),
+ * and the rows the caller asked for are copied out; table.c then widens
+ * them to double as it does after H5Dread.
+ *
+ * Scope: 1-D chunked datasets, chunks of at most CX_BLOCK_ROWS rows, whose
+ * stored type is the native memory type and whose pipeline is empty, [deflate] or [shuffle,
+ * deflate] (what table_write.c writes).  The chunk's filter mask is honoured (a chunk stored with a
+ * filter skipped), the edge chunk is stored whole by HDF5 so the last partial chunk needs nothing
+ * special, and anything unexpected — a chunk never written (fill value), a size that does not
+ * match, a failed call — makes the read fall back to H5Dread, which is always right.
+ */
+#include "table_chunks.h"
+#include "table.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+void cx_chunk_plan_init(hid_t dset, hid_t mem_type, cx_chunk_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->shuffle_at = plan->deflate_at = -1;
+    if (mem_type < 0)
+        return;
+    hid_t dcpl = H5Dget_create_plist(dset), ftype = H5Dget_type(dset);
+    hsize_t chunk = 0;
+    int ok = H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) == 1 &&
+             chunk > 0 && H5Tequal(ftype, mem_type) > 0;
+    int nf = ok ? H5Pget_nfilters(dcpl) : 0;
+    ok = ok && nf >= 0 && nf <= 2;
+    for (int i = 0; ok && i < nf; i++) {
+        unsigned flags = 0, cd[8], config = 0;
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, &config);
+        if (id == H5Z_FILTER_SHUFFLE && i == 0 && nf == 2)
+            plan->shuffle_at = i;
+        else if (id == H5Z_FILTER_DEFLATE && i == nf - 1)
+            plan->deflate_at = i;
+        else
+            ok = 0;
+    }
+    H5Tclose(ftype);
+    H5Pclose(dcpl);
+    plan->chunk_rows = (size_t)chunk;
+    plan->elem = H5Tget_size(mem_type);
+    /* Each block read decodes every chunk it touches in full and keeps
+     * nothing: fine for chunks no longer than a block (at most one chunk
+     * per block is decoded twice), wasteful for longer ones, which are
+     * left to H5Dread and its chunk cache. */
+    plan->usable = ok && plan->elem > 0 && plan->chunk_rows <= CX_BLOCK_ROWS;
+}
+
+void cx_chunk_scratch_free(cx_chunk_scratch *s)
+{
+    free(s->raw);
+    free(s->plain);
+    free(s->bytes);
+    memset(s, 0, sizeof *s);
+}
+
+static int grow(unsigned char **buf, size_t *cap, size_t want)
+{
+    if (want <= *cap)
+        return 0;
+    unsigned char *p = realloc(*buf, want);
+    if (!p)
+        return -1;
+    *buf = p;
+    *cap = want;
+    return 0;
+}
+
+static int chunk_buffers(cx_chunk_scratch *s, size_t bytes)
+{
+    if (bytes <= s->chunk_cap)
+        return 0;
+    free(s->plain);
+    free(s->bytes);
+    s->plain = malloc(bytes);
+    s->bytes = malloc(bytes);
+    s->chunk_cap = s->plain && s->bytes ? bytes : 0;
+    return s->chunk_cap ? 0 : -1;
+}
+
+/* The stored bytes of the chunk starting at row `offset`, under the lock.
+ * Sets *nbytes and *mask; -1 for a chunk never written or a failed call. */
+static int fetch_chunk(hid_t dset, hsize_t offset, cx_chunk_scratch *s, size_t *nbytes,
+                       uint32_t *mask)
+{
+    int rc = -1;
+#pragma omp critical(cx_hdf5)
+    {
+        hsize_t size = 0;
+        herr_t st;
+        H5E_BEGIN_TRY
+        {
+            st = H5Dget_chunk_storage_size(dset, &offset, &size);
+        }
+        H5E_END_TRY;
+        if (st >= 0 && size > 0 && grow(&s->raw, &s->raw_cap, (size_t)size) == 0) {
+            H5E_BEGIN_TRY
+            {
+                st = H5Dread_chunk(dset, H5P_DEFAULT, &offset, mask, s->raw);
+            }
+            H5E_END_TRY;
+            if (st >= 0) {
+                *nbytes = (size_t)size;
+                rc = 0;
+            }
+        }
+    }
+    return rc;
+}
+
+/* HDF5's shuffle stores byte k of element i at k * n + i; put it back. */
+static void unshuffle(const unsigned char *in, size_t n, size_t elem, unsigned char *out)
+{
+    for (size_t k = 0; k < elem; k++) {
+        const unsigned char *src = in + k * n;
+        for (size_t i = 0; i < n; i++)
+            out[i * elem + k] = src[i];
+    }
+}
+
+/* Undo the filters the chunk went through (mask bit i set: filter i was
+ * skipped for this chunk); *data points at the plain chunk. */
+static int decode_chunk(const cx_chunk_plan *p, uint32_t mask, size_t nbytes, cx_chunk_scratch *s,
+                        const unsigned char **data)
+{
+    size_t want = p->chunk_rows * p->elem, len = nbytes;
+    const unsigned char *cur = s->raw;
+    if (p->deflate_at >= 0 && !(mask & (1u << p->deflate_at))) {
+        uLongf got = (uLongf)want;
+        if (uncompress(s->plain, &got, cur, (uLong)len) != Z_OK)
+            return -1;
+        cur = s->plain;
+        len = (size_t)got;
+    }
+    if (len != want)
+        return -1;
+    if (p->shuffle_at >= 0 && !(mask & (1u << p->shuffle_at)) && p->elem > 1) {
+        unshuffle(cur, p->chunk_rows, p->elem, s->bytes);
+        cur = s->bytes;
+    }
+    *data = cur;
+    return 0;
+}
+
+int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, void *out,
+                  cx_chunk_scratch *s)
+{
+    size_t cr = plan->chunk_rows, e = plan->elem, end = row0 + n;
+    if (!plan->usable || chunk_buffers(s, cr * e) != 0)
+        return -1;
+    unsigned char *dst = out;
+    for (size_t c0 = row0 / cr * cr; c0 < end; c0 += cr) {
+        size_t from = row0 > c0 ? row0 : c0, to = end < c0 + cr ? end : c0 + cr, nbytes = 0;
+        uint32_t mask = 0;
+        const unsigned char *data;
+        if (fetch_chunk(dset, (hsize_t)c0, s, &nbytes, &mask) != 0 ||
+            decode_chunk(plan, mask, nbytes, s, &data) != 0)
+            return -1;
+        memcpy(dst + (from - row0) * e, data + (from - c0) * e, (to - from) * e);
+    }
+    return 0;
+}

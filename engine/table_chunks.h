@@ -1,0 +1,44 @@
+/*
+ * table_chunks.h — internal to table.c: read filtered columns chunk by
+ * chunk, inflating outside the HDF5 lock (see table_chunks.c).
+ */
+#ifndef CX_TABLE_CHUNKS_H
+#define CX_TABLE_CHUNKS_H
+
+#include <hdf5.h>
+#include <stddef.h>
+
+/* How a column's chunks can be decoded by hand; usable == 0 sends every
+ * read of the column to H5Dread. */
+typedef struct cx_chunk_plan {
+    int usable;
+    size_t chunk_rows; /* rows per chunk                          */
+    size_t elem;       /* bytes per element (stored = native)     */
+    int shuffle_at;    /* filter index of shuffle, -1 when absent */
+    int deflate_at;    /* filter index of deflate, -1 when absent */
+} cx_chunk_plan;
+
+/* Scratch one reading thread reuses across columns and chunks. */
+typedef struct cx_chunk_scratch {
+    unsigned char *raw; /* a chunk as stored (compressed)   */
+    size_t raw_cap;
+    unsigned char *plain; /* a chunk inflated                 */
+    unsigned char *bytes; /* a chunk unshuffled               */
+    size_t chunk_cap;     /* bytes in plain and in bytes      */
+} cx_chunk_scratch;
+
+/* Decide at open (inside the HDF5 lock) whether dataset `dset`, whose
+ * native memory type is `mem_type`, qualifies. */
+void cx_chunk_plan_init(hid_t dset, hid_t mem_type, cx_chunk_plan *plan);
+
+/* Rows [row0, row0 + n) of the column into `out` (n elements of the
+ * native type, contiguous).  Takes the HDF5 lock only to fetch each raw
+ * chunk.  Returns 0 on success, -1 when this read needs H5Dread instead
+ * (a missing chunk, an unexpected size, a failed call): the caller falls
+ * back, so nothing is lost but time. */
+int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, void *out,
+                  cx_chunk_scratch *s);
+
+void cx_chunk_scratch_free(cx_chunk_scratch *s);
+
+#endif
