@@ -1,11 +1,13 @@
 /*
  * cx_error.c — error reporting helpers (see cx_error.h).
  */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include "cx_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 int cx_error_set(cx_error *err, int code, const char *fmt, ...)
@@ -51,6 +53,23 @@ void cx_error_clear(cx_error *err)
         err->code = CX_OK;
         err->msg[0] = '\0';
     }
+}
+
+void *cx_malloc_block_buffer(size_t size, cx_error *err)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (size < huge)
+        return cx_malloc(size, err);
+    void *p = NULL;
+    size_t rounded = (size + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, rounded) != 0) {
+        cx_error_set(err, CX_ENOMEM, "out of memory allocating %zu bytes", size);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE); /* a hint: failure only costs speed */
+#endif
+    return p;
 }
 
 void *cx_malloc(size_t size, cx_error *err)

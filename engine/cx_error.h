@@ -39,6 +39,10 @@ void cx_error_clear(cx_error *err);
 
 /* Allocation helpers that report failure through `err` instead of aborting. */
 void *cx_malloc(size_t size, cx_error *err);
+/* For block buffers of several MB that are filled once per block: aligned
+ * to 2 MB and marked for transparent huge pages, so first touching them
+ * costs a few page faults instead of thousands.  Release with free(). */
+void *cx_malloc_block_buffer(size_t size, cx_error *err);
 void *cx_calloc(size_t count, size_t size, cx_error *err);
 char *cx_strdup(const char *s, cx_error *err);
 

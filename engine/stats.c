@@ -904,8 +904,8 @@ static int worker_alloc(block_worker *bw, const cx_view *v, size_t p, size_t nco
 {
     memset(bw, 0, sizeof *bw);
     size_t rows = CX_BLOCK_ROWS;
-    bw->data = cx_malloc(rows * ncols * sizeof *bw->data, err);
-    bw->scratch = cx_malloc(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
+    bw->data = cx_malloc_block_buffer(rows * ncols * sizeof *bw->data, err);
+    bw->scratch = cx_malloc_block_buffer(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
     bw->chunk = chunk_scratch_alloc(p, err);
     bw->level = cx_malloc(rows * sizeof *bw->level, err);
     bw->touched = cx_calloc(n_levels, 1, err);

@@ -261,8 +261,9 @@ static int collect_levels(const cx_view *v, const int *cols, size_t k, level_set
     cx_view plain = *v; /* rows of v, not yet grouped */
     plain.n_group_cols = 0;
     plain.n_levels = 1;
-    double *out = malloc(CX_BLOCK_ROWS * k * sizeof *out);
-    double *scratch = malloc(CX_BLOCK_ROWS * cx_view_scratch_cols(&plain, k) * sizeof *scratch);
+    double *out = cx_malloc_block_buffer(CX_BLOCK_ROWS * k * sizeof *out, err);
+    double *scratch = cx_malloc_block_buffer(
+        CX_BLOCK_ROWS * cx_view_scratch_cols(&plain, k) * sizeof *scratch, err);
     int rc = out && scratch ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
     double last[CX_MAX_GROUP_COLS];
     int have_last = 0;
@@ -331,7 +332,8 @@ int cx_view_iter_begin(cx_view_iter *it, const cx_view *v, const int *cols, size
     memset(it, 0, sizeof *it);
     it->view = v;
     it->read_cols = cx_calloc(ncols ? ncols : 1, sizeof *it->read_cols, err);
-    it->scratch = malloc(CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) * sizeof *it->scratch);
+    it->scratch = cx_malloc_block_buffer(
+        CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) * sizeof *it->scratch, err);
     if (!it->read_cols || !it->scratch) {
         cx_view_iter_end(it);
         return cx_error_set(err, CX_ENOMEM, "out of memory");
@@ -399,7 +401,8 @@ int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, 
     cx_view_iter it;
     if (cx_view_iter_begin(&it, v, cols, ncols, err))
         return err->code;
-    double *block = malloc(CX_BLOCK_ROWS * (ncols ? ncols : 1) * sizeof *block);
+    double *block =
+        cx_malloc_block_buffer(CX_BLOCK_ROWS * (ncols ? ncols : 1) * sizeof *block, err);
     size_t *block_levels = malloc(CX_BLOCK_ROWS * sizeof *block_levels);
     double *data = NULL;
     size_t *lv = NULL, capacity = 0, rows = 0;

@@ -452,7 +452,7 @@ static int describe_acc_add(describe_acc *a, const double *block, size_t rows, c
 /* One pass over the job's view. */
 static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, cx_error *err)
 {
-    double *block = cx_malloc(CX_BLOCK_ROWS * a->p * sizeof *block, err);
+    double *block = cx_malloc_block_buffer(CX_BLOCK_ROWS * a->p * sizeof *block, err);
     if (!block)
         return CX_ENOMEM;
     cx_view_iter it;

@@ -107,7 +107,7 @@ static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n
     cx_view_iter it;
     if (cx_view_iter_begin(&it, job->view, cols, ncols, err))
         return err->code;
-    double *block = cx_malloc(CX_BLOCK_ROWS * ncols * sizeof *block, err);
+    double *block = cx_malloc_block_buffer(CX_BLOCK_ROWS * ncols * sizeof *block, err);
     size_t *level = cx_malloc(CX_BLOCK_ROWS * sizeof *level, err);
     int rc = block && level ? CX_OK : CX_ENOMEM;
     long got;
