@@ -471,6 +471,16 @@ static void test_empty_gives_nan(void **state)
     cx_moments_covariance(m, 0.0, cov);
     assert_true(cov[0] == 0);
     cx_moments_free(m);
+
+    /* every row has a missing value: nothing is counted, nothing is made up */
+    m = cx_moments_alloc(2, CX_MISSING_LISTWISE, &err);
+    double holes[6] = {1, NAN, 3, NAN, 2, NAN}; /* 3 rows x 2 columns */
+    assert_int_equal(cx_moments_add_block(m, holes, 3, 3, NULL, &err), CX_OK);
+    assert_true(cx_moments_n(m) == 0);
+    cx_moments_covariance(m, 1.0, cov);
+    for (int k = 0; k < 4; k++)
+        assert_true(isnan(cov[k]));
+    cx_moments_free(m);
 }
 
 /* ---- cx_stats_compute over a view ------------------------------------- */
