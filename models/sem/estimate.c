@@ -21,6 +21,7 @@
 #include "est_internal.h"
 #include "syntax.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdarg.h>
@@ -442,26 +443,14 @@ void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_s
             for (size_t j = 0; j < p; j++)
                 tmp[i * p + j] = e->smp[g].cov[i * p + j] + r[i] * r[j];
         /* wm = Sigma^-1 - Sigma^-1 tmp Sigma^-1 */
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++) {
-                double acc = 0.0;
-                for (size_t k = 0; k < p; k++)
-                    acc += tmp[i * p + k] * si[k * p + j];
-                wm[i * p + j] = acc;
-            }
+        int n = (int)p;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0, wm,
+                    n);
         memcpy(tmp, wm, sizeof(double) * p * p);
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++) {
-                double acc = 0.0;
-                for (size_t k = 0; k < p; k++)
-                    acc += si[i * p + k] * tmp[k * p + j];
-                wm[i * p + j] = si[i * p + j] - acc;
-            }
-        for (size_t i = 0; i < p; i++) {
-            sr[i] = 0.0;
-            for (size_t j = 0; j < p; j++)
-                sr[i] += si[i * p + j] * r[j];
-        }
+        memcpy(wm, si, sizeof(double) * p * p);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n, 1.0,
+                    wm, n);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n, r, 1, 0.0, sr, 1);
         for (size_t s = 0; s < n_slots; s++) {
             const double *d = ds + (g * n_slots + s) * p * p;
             double acc = 0.0;
@@ -490,23 +479,12 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
         /* A_k = Sigma^-1 dSigma_k; tr(A_k A_l) = sum_ab A_k[a,b] A_l[b,a] */
         for (size_t s = 0; s < n_slots; s++) {
             const double *d = ds + (g * n_slots + s) * pp;
-            double *as = a + s * pp;
-            for (size_t i = 0; i < p; i++)
-                for (size_t j = 0; j < p; j++) {
-                    double acc = 0.0;
-                    for (size_t k = 0; k < p; k++)
-                        acc += si[i * p + k] * d[k * p + j];
-                    as[i * p + j] = acc;
-                }
-            if (e->pt->meanstructure) {
-                const double *m = dm + (g * n_slots + s) * p;
-                for (size_t i = 0; i < p; i++) {
-                    double acc = 0.0;
-                    for (size_t j = 0; j < p; j++)
-                        acc += si[i * p + j] * m[j];
-                    sm[s * p + i] = acc;
-                }
-            }
+            int n = (int)p;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, si, n, d, n, 0.0,
+                        a + s * pp, n);
+            if (e->pt->meanstructure)
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n,
+                            dm + (g * n_slots + s) * p, 1, 0.0, sm + s * p, 1);
         }
         for (size_t k = 0; k < n_slots; k++)
             for (size_t l = 0; l <= k; l++) {

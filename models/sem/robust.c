@@ -34,6 +34,7 @@
  */
 #include "est_internal.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -222,21 +223,11 @@ static int h1_traces(const sem_est *e, size_t g, double *tr_h1, double *tr_base,
 /* vcov = E^-1 B0 E^-1 / N; trace_h0 = sum_g w_g tr(B0_g E^-1). */
 static void sandwich(sem_est *e, const double *einv, const double *b0, double *vcov, double *tmp)
 {
-    size_t q = e->q;
-    for (size_t k = 0; k < q; k++)
-        for (size_t l = 0; l < q; l++) {
-            double acc = 0.0;
-            for (size_t m = 0; m < q; m++)
-                acc += einv[k * q + m] * b0[m * q + l];
-            tmp[k * q + l] = acc;
-        }
-    for (size_t k = 0; k < q; k++)
-        for (size_t l = 0; l < q; l++) {
-            double acc = 0.0;
-            for (size_t m = 0; m < q; m++)
-                acc += tmp[k * q + m] * einv[m * q + l];
-            vcov[k * q + l] = acc / e->n_total;
-        }
+    int q = (int)e->q;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q, q, q, 1.0, einv, q, b0, q, 0.0, tmp,
+                q);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q, q, q, 1.0 / e->n_total, tmp, q, einv,
+                q, 0.0, vcov, q);
 }
 
 int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
