@@ -5,8 +5,10 @@
  * Each case builds the parameter table straight from the reference's
  * "partable" (lavaan's parTable(fit)), fits it to the reference's sample
  * moments, and compares est, se, std.all, fitMeasures(), R² and (where the
- * reference has them) modification indices row by row.  Two more tests: a
- * Heywood case and a non-identified model.
+ * reference has them) modification indices row by row.  Cases named *_mlr
+ * use estimator MLR, with the casewise fourth moments computed from the
+ * reference's data set (sem/fourth.h, as sem_model.c does).  Two more
+ * tests: a Heywood case and a non-identified model.
  *
  * Tolerances: 1e-6 relative by default.  lavaan's own estimates are only as
  * precise as nlminb's stopping rule (rel.tol 1e-10 on the objective), which
@@ -30,6 +32,8 @@
 #include "json.h"
 #include "refcheck.h"
 #include "sem/estimate.h"
+#include "sem/fourth.h"
+#include "tabletest.h"
 
 #define ATOL 1e-8
 
@@ -119,6 +123,7 @@ static void partable_destroy(sem_partable *pt)
 typedef struct moments {
     sem_sample s[8];
     double *buf;
+    double *fourth; /* estimator MLR: per group pstar x pstar, else NULL */
 } moments;
 
 static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, moments *m)
@@ -137,6 +142,72 @@ static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, 
         }
         m->s[g] = (sem_sample){p, json_number(json_array_at(nobs, g)), c, mu, NULL};
     }
+}
+
+/* Estimator MLR also needs the casewise fourth moments, which the
+ * reference does not carry: read the reference's data set
+ * (datasets/<dataset>.h5, table /data) and accumulate them with the code
+ * sem_model.c uses (sem/fourth.h), per group of column `group` (NULL: one
+ * group) in order of first appearance, as lavaan numbers groups.  The means
+ * must be the reference's sample means, the counts its nobs. */
+static void fourth_from_data(const json_value *ref, const sem_partable *pt, const char *group,
+                             moments *m)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/datasets/%s.h5", CX_SOURCE_DIR,
+             json_string(json_get(ref, "dataset")));
+    cx_table *t = tt_open_table(path, "/data");
+    size_t n = cx_table_nrows(t), p = pt->n_ov, ps = sem_pstar(p), G = pt->n_groups;
+    double *block = calloc(n * p, sizeof(double));
+    size_t *levels = calloc(n, sizeof(size_t));
+    for (size_t a = 0; a < p; a++) {
+        double *x = tt_read_column(t, pt->ov_names[a]);
+        memcpy(block + a * n, x, n * sizeof(double));
+        free(x);
+    }
+    if (group) { /* level = rank of first appearance */
+        double *codes = tt_read_column(t, group), seen[8];
+        size_t n_seen = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t k = 0;
+            while (k < n_seen && seen[k] != codes[i])
+                k++;
+            if (k == n_seen) {
+                assert_true(n_seen < 8);
+                seen[n_seen++] = codes[i];
+            }
+            levels[i] = k;
+        }
+        assert_int_equal(n_seen, G);
+        free(codes);
+    }
+    cx_table_close(t);
+    m->fourth = calloc(G * ps * ps, sizeof(double));
+    sem_fourth_ws ws;
+    cx_error err = {0};
+    assert_int_equal(sem_fourth_ws_init(&ws, p, &err), CX_OK);
+    for (size_t g = 0; g < G; g++) {
+        double *acc = m->fourth + g * ps * ps, count = 0, sum[64] = {0};
+        assert_true(p <= 64);
+        for (size_t i = 0; i < n; i++) /* these data are complete */
+            if (levels[i] == g) {
+                count += 1.0;
+                for (size_t a = 0; a < p; a++)
+                    sum[a] += block[a * n + i];
+            }
+        assert_true(count == m->s[g].n);
+        for (size_t a = 0; a < p; a++) /* data means vs lavaan's sample_mean */
+            assert_true(fabs(sum[a] / count - m->s[g].mean[a]) <=
+                        1e-12 * (1.0 + fabs(m->s[g].mean[a])));
+        double used = 0;
+        sem_fourth_block(&ws, block, n, (long)n, levels, g, m->s[g].mean, acc, &used);
+        assert_true(used == count);
+        sem_fourth_finish(acc, ps, used);
+        m->s[g].fourth = acc;
+    }
+    sem_fourth_ws_free(&ws);
+    free(block);
+    free(levels);
 }
 
 /* ---- tolerances -------------------------------------------------------- */
@@ -314,7 +385,10 @@ typedef enum run_mode {
     FULL_FIT      /* optimize from scratch: checks the optimum too          */
 } run_mode;
 
-static void run_case(const char *name, run_mode mode, const tolerances *tol)
+/* `group`: estimator MLR only, the grouping column of the data (NULL for
+ * one group); the estimator is MLR when the case name ends in "_mlr". */
+static void run_case_group(const char *name, run_mode mode, const tolerances *tol,
+                           const char *group)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, name);
@@ -324,8 +398,13 @@ static void run_case(const char *name, run_mode mode, const tolerances *tol)
     sem_partable *pt = partable_from_json(ref);
     moments m;
     moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
+    size_t len = strlen(name);
+    int mlr = len > 4 && strcmp(name + len - 4, "_mlr") == 0;
+    m.fourth = NULL;
+    if (mlr)
+        fourth_from_data(ref, pt, group, &m);
     int want_mi = json_get(ref, "modindices") != NULL;
-    sem_fit_options opt = {SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0};
+    sem_fit_options opt = {mlr ? SEM_MLR : SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0};
     if (mode == AT_REFERENCE) {
         const json_value *rows = json_get(ref, "partable");
         for (size_t r = 0; r < pt->n_rows; r++)
@@ -358,9 +437,15 @@ static void run_case(const char *name, run_mode mode, const tolerances *tol)
     ref_report_free(&rep);
     sem_fit_free(fit);
     free(m.buf);
+    free(m.fourth);
     partable_destroy(pt);
     json_free(ref);
     assert_int_equal(failed, 0);
+}
+
+static void run_case(const char *name, run_mode mode, const tolerances *tol)
+{
+    run_case_group(name, mode, tol, NULL);
 }
 
 static void test_hs_cfa_ml(void **state)
@@ -465,6 +550,20 @@ static void test_more_at_reference(void **state)
         run_case(cases[k], AT_REFERENCE, &strict);
 }
 
+/* Estimator MLR (robust SEs, Yuan-Bentler-Mplus scaled test) at lavaan's
+ * own estimates: est, robust se, every fit measure (.scaled/.robust
+ * included) and R² to 1e-6, which proves the sandwich, the scaled test and
+ * the robust fit measures independently of the optimizer.  The looser
+ * per-case tolerances of their full fits (test_reference_sem.c) are thus
+ * lavaan's optimizer slack only. */
+static void test_mlr_at_reference(void **state)
+{
+    (void)state;
+    run_case_group("hs_cfa_mlr", AT_REFERENCE, &strict, NULL);
+    run_case_group("hs_mg_metric_mlr", AT_REFERENCE, &strict, "school");
+    run_case_group("poldem_sem_mlr", AT_REFERENCE, &strict, NULL);
+}
+
 /* ---- hand-built models -------------------------------------------------- */
 
 static void put_row(sem_partable *pt, const char *lhs, sem_op op, const char *rhs, int free,
@@ -563,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_growth_linear),
         cmocka_unit_test(test_growth_quadratic),
         cmocka_unit_test(test_more_at_reference),
+        cmocka_unit_test(test_mlr_at_reference),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),
     };

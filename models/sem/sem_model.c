@@ -24,6 +24,7 @@
 
 #include "../../engine/model.h"
 #include "estimate.h"
+#include "fourth.h"
 #include "invariance.h"
 #include "partable.h"
 
@@ -373,59 +374,6 @@ static int load_samples(const cx_job *job, const sem_partable *pt, sem_data *d, 
 
 /* ---- fourth moments (mlr) -------------------------------------------- */
 
-#define FOURTH_CHUNK 256 /* rows of z per DSYRK: bounds the scratch for large p */
-
-typedef struct fourth_ws {
-    size_t p, ps;
-    double *z;   /* FOURTH_CHUNK x ps, column-major */
-    double *d;   /* p: one centered row */
-    size_t fill; /* rows in z */
-} fourth_ws;
-
-/* acc (ps x ps, lower) += z' z of the rows in ws->z. */
-static void fourth_flush(fourth_ws *ws, double *acc)
-{
-    if (ws->fill)
-        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)ws->ps, (int)ws->fill, 1.0, ws->z,
-                    FOURTH_CHUNK, 1.0, acc, (int)ws->ps);
-    ws->fill = 0;
-}
-
-/* z = [d ; vech(d d')] of one row, d = x - mean (sem_vech_index order). */
-static void fourth_row(fourth_ws *ws, const double *d)
-{
-    size_t p = ws->p, r = ws->fill++;
-    for (size_t a = 0; a < p; a++) {
-        ws->z[a * FOURTH_CHUNK + r] = d[a];
-        for (size_t b = a; b < p; b++)
-            ws->z[sem_vech_index(p, a, b) * FOURTH_CHUNK + r] = d[a] * d[b];
-    }
-}
-
-/* One group's rows of a block into its accumulator. */
-static void fourth_block(fourth_ws *ws, const double *block, long got, const size_t *levels,
-                         size_t level, const double *mean, double *acc, double *count)
-{
-    size_t p = ws->p;
-    double *d = ws->d;
-    for (long i = 0; i < got; i++) {
-        if (levels[i] != level)
-            continue;
-        int ok = 1;
-        for (size_t a = 0; a < p && ok; a++) {
-            d[a] = block[a * CX_BLOCK_ROWS + (size_t)i] - mean[a];
-            ok = !isnan(d[a]);
-        }
-        if (!ok) /* listwise, as the moments */
-            continue;
-        fourth_row(ws, d);
-        *count += 1.0;
-        if (ws->fill == FOURTH_CHUNK)
-            fourth_flush(ws, acc);
-    }
-    fourth_flush(ws, acc);
-}
-
 /* A second streaming pass (the first gave the means): per group
  * M = (1/N) sum z z', the casewise fourth moments MLR's sandwich and
  * scaled test need (robust.c); the rows are never held. */
@@ -440,10 +388,10 @@ static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, c
     double *block = cx_malloc(sizeof(double) * CX_BLOCK_ROWS * p, err);
     size_t *levels = cx_malloc(sizeof(size_t) * CX_BLOCK_ROWS, err);
     double *count = cx_calloc(G, sizeof(double), err);
-    fourth_ws ws = {p, ps, cx_malloc(sizeof(double) * FOURTH_CHUNK * ps, err),
-                    cx_malloc(sizeof(double) * p, err), 0};
+    sem_fourth_ws ws;
+    int ws_rc = sem_fourth_ws_init(&ws, p, err);
     d->fourth = cx_calloc(G * ps * ps, sizeof(double), err);
-    int rc = cols && block && levels && count && ws.z && ws.d && d->fourth ? CX_OK : CX_ENOMEM;
+    int rc = cols && block && levels && count && ws_rc == CX_OK && d->fourth ? CX_OK : CX_ENOMEM;
     if (rc == CX_OK)
         rc = resolve_columns(job, pt, cols, err);
     cx_view_iter it;
@@ -453,8 +401,9 @@ static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, c
         long got;
         while ((got = cx_view_iter_next(&it, block, levels, err)) > 0)
             for (size_t g = 0; g < G; g++)
-                fourth_block(&ws, block, got, levels, d->level_of_group ? d->level_of_group[g] : g,
-                             d->samples[g].mean, d->fourth + g * ps * ps, &count[g]);
+                sem_fourth_block(&ws, block, CX_BLOCK_ROWS, got, levels,
+                                 d->level_of_group ? d->level_of_group[g] : g, d->samples[g].mean,
+                                 d->fourth + g * ps * ps, &count[g]);
         cx_view_iter_end(&it);
         if (got < 0)
             rc = err->code;
@@ -464,17 +413,15 @@ static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, c
         if (count[g] != d->samples[g].n)
             rc = cx_error_set(err, CX_EFAIL, "group %zu: the second pass saw %.0f rows, not %.0f",
                               g + 1, count[g], d->samples[g].n);
-        for (size_t a = 0; rc == CX_OK && a < ps; a++) /* column-major lower = row-major upper */
-            for (size_t b = a; b < ps; b++)
-                m[a * ps + b] = m[b * ps + a] = m[b + a * ps] / count[g];
+        if (rc == CX_OK)
+            sem_fourth_finish(m, ps, count[g]);
         d->samples[g].fourth = m;
     }
     free(cols);
     free(block);
     free(levels);
     free(count);
-    free(ws.z);
-    free(ws.d);
+    sem_fourth_ws_free(&ws);
     return rc;
 }
 
@@ -496,8 +443,8 @@ static int write_estimates(cx_result *res, const sem_partable *pt, cx_error *err
         long long group = is_param && pt->n_groups > 1 ? r->group + 1 : 0;
         /* lavaan reports se = 0 for fixed parameters (exo ones included) */
         double se = is_param && !r->free ? 0.0 : r->se;
-        long row = cx_result_add_estimate(res, r->lhs, sem_op_string(r->op), r->rhs, group,
-                                          r->est, se, r->std_all, err);
+        long row = cx_result_add_estimate(res, r->lhs, sem_op_string(r->op), r->rhs, group, r->est,
+                                          se, r->std_all, err);
         if (row < 0)
             return err->code;
         cx_rtable_set_double(t, (size_t)row, "std_lv", r->std_lv);

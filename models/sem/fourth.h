@@ -1,0 +1,37 @@
+/*
+ * fourth.h — the casewise fourth moments of estimator MLR (sem_sample's
+ * `fourth`), accumulated block by block: used by sem_model.c's second
+ * streaming pass over the data, and by the tests that evaluate MLR at
+ * lavaan's estimates.  Not part of the public interface.
+ */
+#ifndef CX_SEM_FOURTH_H
+#define CX_SEM_FOURTH_H
+
+#include <stddef.h>
+
+#include "../../engine/cx_error.h"
+
+typedef struct sem_fourth_ws {
+    size_t p, ps;
+    double *z;   /* SEM_FOURTH_CHUNK x ps, column-major */
+    double *d;   /* p: one centered row */
+    size_t fill; /* rows in z */
+} sem_fourth_ws;
+
+/* Scratch for p variables; CX_OK or CX_ENOMEM (err set). */
+int sem_fourth_ws_init(sem_fourth_ws *ws, size_t p, cx_error *err);
+void sem_fourth_ws_free(sem_fourth_ws *ws);
+
+/* The rows i < got of a block (column a of the p variables at
+ * block[a * stride + i], NaN = missing) whose levels[i] == level, centered
+ * at `mean`, into acc (ps x ps, zeroed by the caller, column-major lower):
+ * acc += sum z z', z = [d ; vech(d d')]; *count += rows used.  Rows with a
+ * missing value are skipped (listwise, as the moments). */
+void sem_fourth_block(sem_fourth_ws *ws, const double *block, size_t stride, long got,
+                      const size_t *levels, size_t level, const double *mean, double *acc,
+                      double *count);
+
+/* acc -> M = acc / count, both triangles (sem_sample's `fourth`). */
+void sem_fourth_finish(double *acc, size_t ps, double count);
+
+#endif
