@@ -385,15 +385,8 @@ static int append_level_rows(cx_rtable *dst, const cx_rtable *src, const cx_view
                                      v->level_values[l * v->n_group_cols + k]);
             }
         }
-        for (size_t j = 0; j < src->ncols; j++) {
-            const cx_rcolumn *c = &src->cols[j];
-            if (c->type == CX_RCOL_DOUBLE)
-                cx_rtable_set_double(dst, (size_t)row, c->name, c->d[i]);
-            else if (c->type == CX_RCOL_INT)
-                cx_rtable_set_int(dst, (size_t)row, c->name, c->i[i]);
-            else if (cx_rtable_set_string(dst, (size_t)row, c->name, c->s[i], err))
-                return CX_ENOMEM;
-        }
+        if (cx_rtable_copy_cells(dst, (size_t)row, src, i, err))
+            return CX_ENOMEM;
     }
     return CX_OK;
 }

@@ -276,6 +276,20 @@ int cx_rtable_set_string(cx_rtable *t, size_t row, const char *col, const char *
     return CX_OK;
 }
 
+int cx_rtable_copy_cells(cx_rtable *dst, size_t row, const cx_rtable *src, size_t i, cx_error *err)
+{
+    for (size_t j = 0; j < src->ncols; j++) {
+        const cx_rcolumn *c = &src->cols[j];
+        if (c->type == CX_RCOL_DOUBLE)
+            cx_rtable_set_double(dst, row, c->name, c->d[i]);
+        else if (c->type == CX_RCOL_INT)
+            cx_rtable_set_int(dst, row, c->name, c->i[i]);
+        else if (cx_rtable_set_string(dst, row, c->name, c->s[i], err))
+            return err->code ? err->code : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
 cx_rtable *cx_result_estimates_table(cx_result *r, cx_error *err)
 {
     cx_rtable *t = cx_result_find_table(r, "estimates");

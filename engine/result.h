@@ -80,6 +80,10 @@ void cx_rtable_set_double(cx_rtable *t, size_t row, const char *col, double v);
 void cx_rtable_set_int(cx_rtable *t, size_t row, const char *col, long long v);
 int cx_rtable_set_string(cx_rtable *t, size_t row, const char *col, const char *v, cx_error *err);
 
+/* Copy row `i` of `src` into row `row` of `dst`, column by column by name
+ * (dst has every column of src, maybe more). */
+int cx_rtable_copy_cells(cx_rtable *dst, size_t row, const cx_rtable *src, size_t i, cx_error *err);
+
 /* The three tables every model writes, in the contract's column layout.
  * add_estimate computes z, pvalue and the CI (normal, r->level) from est
  * and se; pass se = NAN for fixed parameters without an SE and

@@ -327,6 +327,22 @@ static int small_int(double x)
     return (x + round_magic) - round_magic == x && fabs(x) <= EXACT_MAX;
 }
 
+/* The exact paths centre on a shift: the first complete row the
+ * accumulator sees (row `first` of X when it has none yet).  They apply
+ * only while that shift is a small integer; returns 1 when it is. */
+static int integer_shift(lw_acc *a, const double *X, size_t ld, size_t first)
+{
+    if (!a->has_shift) {
+        for (size_t j = 0; j < a->p; j++)
+            a->shift[j] = X[first + j * ld];
+        a->has_shift = 1;
+    }
+    for (size_t j = 0; j < a->p; j++)
+        if (!small_int(a->shift[j]))
+            return 0;
+    return 1;
+}
+
 /* One pass over a chunk's columns, per row: miss[i] > 0 when a value of
  * row i is missing (NaN), bad[i] > 0 when a present value is not a small
  * integer.  Flags are doubles added up per row, not a reduction, so the
@@ -564,17 +580,11 @@ static int try_tiny(lw_acc *a, const double *X, size_t ld, size_t rows, int16_t 
         k += keep[i] != 0;
     if (k == 0)
         return 1; /* no complete row: nothing to add */
-    if (!a->has_shift) {
-        size_t first = 0;
-        while (keep[first] == 0)
-            first++;
-        for (size_t j = 0; j < p; j++)
-            a->shift[j] = X[first + j * ld];
-        a->has_shift = 1;
-    }
-    for (size_t j = 0; j < p; j++)
-        if (!small_int(a->shift[j]))
-            return 0;
+    size_t first = 0;
+    while (!a->has_shift && keep[first] == 0)
+        first++;
+    if (!integer_shift(a, X, ld, first))
+        return 0;
     if (k < rows)
         for (size_t j = 0; j < p; j++)
             for (size_t i = 0; i < rows; i++)
@@ -591,7 +601,7 @@ static int try_tiny(lw_acc *a, const double *X, size_t ld, size_t rows, int16_t 
 static int try_exact(lw_acc *a, const double *X, size_t ld, size_t rows, double *miss, double *bad,
                      double *z, double *tail)
 {
-    size_t p = a->p, k = 0, first = rows;
+    size_t p = a->p, k = 0, first = 0;
     scan_chunk(X, ld, rows, p, miss, bad);
     for (size_t i = 0; i < rows; i++) {
         if (bad[i] != 0)
@@ -600,16 +610,10 @@ static int try_exact(lw_acc *a, const double *X, size_t ld, size_t rows, double 
     }
     if (k == 0)
         return 1; /* no complete row: nothing to add */
-    if (!a->has_shift) {
-        for (first = 0; miss[first] != 0;)
-            first++;
-        for (size_t j = 0; j < p; j++)
-            a->shift[j] = X[first + j * ld];
-        a->has_shift = 1;
-    }
-    for (size_t j = 0; j < p; j++)
-        if (!small_int(a->shift[j]))
-            return 0;
+    while (!a->has_shift && miss[first] != 0)
+        first++;
+    if (!integer_shift(a, X, ld, first))
+        return 0;
     for (size_t i = 0; i < rows; i++)
         bad[i] = 1.0; /* all zero above: now the ones for the sums */
     lw_acc_add_exact(a, X, ld, rows, k, miss, bad, z, tail);

@@ -122,16 +122,7 @@ static int copy_row(cx_rtable *dst, const cx_rtable *src, size_t i, cx_error *er
     long row = cx_rtable_add_row(dst, err);
     if (row < 0)
         return err->code;
-    for (size_t j = 0; j < src->ncols; j++) {
-        const cx_rcolumn *c = &src->cols[j];
-        if (c->type == CX_RCOL_DOUBLE)
-            cx_rtable_set_double(dst, (size_t)row, c->name, c->d[i]);
-        else if (c->type == CX_RCOL_INT)
-            cx_rtable_set_int(dst, (size_t)row, c->name, c->i[i]);
-        else if (cx_rtable_set_string(dst, (size_t)row, c->name, c->s[i], err))
-            return err->code;
-    }
-    return CX_OK;
+    return cx_rtable_copy_cells(dst, (size_t)row, src, i, err);
 }
 
 /* Copy table `name` of `src` (if it has one) into `dst` as `new_name`. */
