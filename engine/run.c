@@ -32,9 +32,9 @@
 #include "derived.h"
 
 /* Keys every job takes (shared/DESIGN.md §4), plus `join`/`join_on`. */
-static const char *const common_keys[] = {"model",   "file",    "table",   "where",     "by",
-                                          "missing", "weights", "seed",    "bootstrap", "validate",
-                                          "level",   "join",    "join_on", NULL};
+static const char *const common_keys[] = {
+    "model",    "file",  "table", "where",   "by",      "missing",           "weights", "seed",
+    "bootstrap", "validate", "level", "join", "join_on", "bootstrap_cluster", NULL};
 
 typedef struct job_plan {
     cx_job job;
@@ -157,6 +157,40 @@ static int parse_validate(job_plan *p, cx_error *err)
                         "expected none, kfold(K) or holdout(EXPR), found '%s'", v);
 }
 
+/* The shared keys the job uses that its model declares it cannot honour
+ * are refused here, at plan time, so `cxfit check` catches them (exit 2,
+ * the key named) and nothing is silently ignored. */
+static int refuse_unsupported(const job_plan *p, cx_error *err)
+{
+    const cx_job *j = &p->job;
+    const cx_config_section *s = j->section;
+    unsigned has = p->model->supports;
+    const char *name = p->model->name;
+    if (cx_section_get(s, "weights") && !(has & CX_SUPPORTS_WEIGHTS))
+        return cx_job_error(j, "weights", err, CX_EUSAGE,
+                            "model '%s' does not take weights; remove 'weights'", name);
+    if (p->n_by && !(has & CX_SUPPORTS_BY))
+        return cx_job_error(j, "by", err, CX_EUSAGE, "model '%s' does not take 'by'", name);
+    if (j->missing_fiml && !(has & CX_SUPPORTS_FIML))
+        return cx_job_error(j, "missing", err, CX_EUSAGE,
+                            "missing = fiml is not supported by model '%s' (use listwise%s)", name,
+                            has & CX_SUPPORTS_PAIRWISE ? " or pairwise" : "");
+    if (j->missing == CX_MISSING_PAIRWISE && !(has & CX_SUPPORTS_PAIRWISE))
+        return cx_job_error(j, "missing", err, CX_EUSAGE,
+                            "missing = pairwise is not supported by model '%s' (use listwise)",
+                            name);
+    if (j->bootstrap > 0 && !(has & CX_SUPPORTS_BOOTSTRAP))
+        return cx_job_error(j, "bootstrap", err, CX_EUSAGE,
+                            "model '%s' does not support bootstrap; remove 'bootstrap'", name);
+    if (cx_section_get(s, "bootstrap_cluster") && j->bootstrap <= 0)
+        return cx_job_error(j, "bootstrap_cluster", err, CX_EUSAGE,
+                            "bootstrap_cluster needs bootstrap = B (the number of replicates)");
+    if (j->validate != CX_VALIDATE_NONE && !(has & CX_SUPPORTS_VALIDATE))
+        return cx_job_error(j, "validate", err, CX_EUSAGE,
+                            "model '%s' does not support validate; remove 'validate'", name);
+    return CX_OK;
+}
+
 static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
 {
     const cx_config_section *s = p->job.section;
@@ -181,6 +215,7 @@ static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
     p->job.bootstrap = bootstrap;
     p->job.level = level;
     p->job.weight_col = -1;
+    p->job.bootstrap_cluster = -1;
     const char *by = cx_section_get(s, "by");
     if (by) {
         p->by = cx_words_split(by, &p->n_by, err);
@@ -272,6 +307,8 @@ static int plan_jobs(run_state *st, cx_error *err)
         if (!rc)
             rc = parse_common_keys(c, p, err);
         if (!rc)
+            rc = refuse_unsupported(p, err);
+        if (!rc)
             rc = resolve_table(c, p, i, err);
         if (rc)
             return rc;
@@ -310,6 +347,13 @@ static int bind_job_to_table(job_plan *p, cx_error *err)
         char *name = (char *)weights;
         if (cx_view_columns(&p->view, &name, 1, &p->job.weight_col, err))
             return cx_job_error(&p->job, "weights", err, CX_EUSAGE, "%s", err->msg);
+    }
+    p->job.bootstrap_cluster = -1;
+    const char *cluster = cx_section_get(p->job.section, "bootstrap_cluster");
+    if (cluster) {
+        char *name = (char *)cluster;
+        if (cx_view_columns(&p->view, &name, 1, &p->job.bootstrap_cluster, err))
+            return cx_job_error(&p->job, "bootstrap_cluster", err, CX_EUSAGE, "%s", err->msg);
     }
     int by_cols[CX_MAX_GROUP_COLS];
     if (p->n_by && cx_view_columns(&p->view, p->by, p->n_by, by_cols, err))
@@ -502,6 +546,9 @@ static int run_stage(run_state *st, int stage, cx_error *err)
     for (size_t k = 0; k < n; k++) {
         job_plan *p = &st->plans[idx[k]];
         cx_error job_err = {0};
+        /* a job alone in its stage fits its levels, replicates and folds
+         * on every thread */
+        p->job.threads = outer ? 1 : st->threads;
         if (p->keep_stored) {
             if (load_kept_result(st, p, &job_err) != CX_OK)
                 p->keep_stored = 0;

@@ -1114,3 +1114,83 @@ int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col
     free(read_cols);
     return rc;
 }
+
+/* ---- accumulators for reducers ----------------------------------------- */
+
+/* A moments accumulator is the pass's own per-level summary (a shifted
+ * listwise accumulator, or pairwise moments) made public, so reducers
+ * (reducer.c) can keep one per level, fold or bootstrap replicate and
+ * merge them in a fixed order with exactly the arithmetic of
+ * cx_stats_compute. */
+struct cx_moments_acc {
+    cx_missing_mode mode;
+    lw_acc lw;      /* listwise */
+    cx_moments *pw; /* pairwise */
+};
+
+cx_moments_acc *cx_moments_acc_alloc(size_t p, cx_missing_mode mode, cx_error *err)
+{
+    cx_moments_acc *a = cx_calloc(1, sizeof *a, err);
+    if (!a)
+        return NULL;
+    a->mode = mode;
+    int ok = mode == CX_MISSING_PAIRWISE ? (a->pw = cx_moments_alloc(p, mode, err)) != NULL
+                                         : lw_acc_alloc(&a->lw, p, err) == CX_OK;
+    if (!ok) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void cx_moments_acc_free(cx_moments_acc *a)
+{
+    if (!a)
+        return;
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_free(a->pw);
+    else
+        lw_acc_free(&a->lw);
+    free(a);
+}
+
+void cx_moments_acc_reset(cx_moments_acc *a)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_reset(a->pw);
+    else
+        lw_acc_reset(&a->lw);
+}
+
+double *cx_moments_scratch_alloc(size_t p, cx_error *err)
+{
+    return chunk_scratch_alloc(p, err);
+}
+
+int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, const double *w,
+                       double *scratch, cx_error *err)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        return cx_moments_add_block(a->pw, X, n, ld, w, err);
+    int rc = check_weights(w, n, err);
+    if (rc == CX_OK)
+        lw_acc_add_rows(&a->lw, X, n, ld, w, scratch);
+    return rc;
+}
+
+void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_merge(a->pw, b->pw);
+    else
+        lw_acc_merge(&a->lw, &b->lw, delta);
+}
+
+void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out)
+{
+    cx_moments_reset(out);
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_merge(out, a->pw);
+    else
+        lw_acc_into_moments(out, &a->lw);
+}

@@ -168,8 +168,11 @@ static size_t mark_rows(const cx_view *v, const read_plan *plan, const double *s
  * time: each pass streams through one scratch column instead of striding
  * across all of them for every row. */
 static void compact_rows(const double *scratch, size_t n, size_t ncols, const size_t *keep,
-                         double *out, size_t *level_of_row)
+                         double *out, size_t *level_of_row, size_t row0, size_t *row_index)
 {
+    for (size_t i = 0, at = 0; row_index && i < n; i++)
+        if (keep[i])
+            row_index[at++] = row0 + i;
     for (size_t j = 0; j < ncols; j++) {
         const double *src = scratch + j * CX_BLOCK_ROWS;
         double *dst = out + j * CX_BLOCK_ROWS;
@@ -186,7 +189,8 @@ static void compact_rows(const double *scratch, size_t n, size_t ncols, const si
  * The scratch holds the block's columns, then CX_BLOCK_ROWS size_t marks
  * (cx_view_scratch_cols counts a column for them). */
 static long view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols,
-                            double *out, size_t *level_of_row, double *scratch, cx_error *err)
+                            double *out, size_t *level_of_row, size_t *row_index, double *scratch,
+                            cx_error *err)
 {
     size_t nrows = cx_table_nrows(v->table);
     size_t row0 = block * CX_BLOCK_ROWS;
@@ -198,6 +202,8 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
             return -1;
         if (level_of_row)
             memset(level_of_row, 0, n * sizeof *level_of_row);
+        for (size_t i = 0; row_index && i < n; i++)
+            row_index[i] = row0 + i;
         return (long)n;
     }
     read_plan plan;
@@ -210,7 +216,7 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
     if (fv && cx_table_read_block(v->table, plan.cols, plan.n_cols, row0, n, scratch, CX_BLOCK_ROWS,
                                   err) == CX_OK) {
         kept = (long)mark_rows(v, &plan, scratch, n, fv, keep);
-        compact_rows(scratch, n, ncols, keep, out, level_of_row);
+        compact_rows(scratch, n, ncols, keep, out, level_of_row, row0, row_index);
     } else if (!fv) {
         cx_error_set(err, CX_ENOMEM, "out of memory");
     }
@@ -223,7 +229,14 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
 long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols, double *out,
                         size_t *level_of_row, double *scratch, cx_error *err)
 {
-    return view_read_block(v, block, cols, ncols, out, level_of_row, scratch, err);
+    return view_read_block(v, block, cols, ncols, out, level_of_row, NULL, scratch, err);
+}
+
+long cx_view_read_block_rows(const cx_view *v, size_t block, const int *cols, size_t ncols,
+                             double *out, size_t *level_of_row, size_t *row_index, double *scratch,
+                             cx_error *err)
+{
+    return view_read_block(v, block, cols, ncols, out, level_of_row, row_index, scratch, err);
 }
 
 /* ---- groups ------------------------------------------------------------- */
@@ -268,7 +281,7 @@ static int collect_levels(const cx_view *v, const int *cols, size_t k, level_set
     double last[CX_MAX_GROUP_COLS];
     int have_last = 0;
     for (size_t b = 0; rc == CX_OK && b < cx_view_n_blocks(&plain); b++) {
-        long n = view_read_block(&plain, b, cols, k, out, NULL, scratch, err);
+        long n = view_read_block(&plain, b, cols, k, out, NULL, NULL, scratch, err);
         if (n < 0)
             rc = err->code ? err->code : CX_EIO;
         for (long i = 0; rc == CX_OK && i < n; i++) {
@@ -348,7 +361,7 @@ long cx_view_iter_next(cx_view_iter *it, double *out, size_t *level_of_row, cx_e
     size_t n_blocks = cx_view_n_blocks(it->view);
     while (it->next_row < n_blocks) {
         long n = view_read_block(it->view, it->next_row++, it->read_cols, it->n_read_cols, out,
-                                 level_of_row, it->scratch, err);
+                                 level_of_row, NULL, it->scratch, err);
         if (n != 0)
             return n;
     }

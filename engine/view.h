@@ -86,6 +86,12 @@ size_t cx_view_n_blocks(const cx_view *v);
 size_t cx_view_scratch_cols(const cx_view *v, size_t ncols);
 long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols, double *out,
                         size_t *level_of_row, double *scratch, cx_error *err);
+/* The same, also giving the table row number of every kept row in
+ * row_index (CX_BLOCK_ROWS entries): the key of per-row random draws
+ * (bootstrap weights, folds), whatever the threads and filters. */
+long cx_view_read_block_rows(const cx_view *v, size_t block, const int *cols, size_t ncols,
+                             double *out, size_t *level_of_row, size_t *row_index, double *scratch,
+                             cx_error *err);
 
 /* Load every filtered row of `cols` into memory: *out is n x ncols,
  * column-major (ld = n), *levels (optional) the level of each row.  For

@@ -684,6 +684,7 @@ const cx_model cx_model_describe = {
     .summary = "item descriptives (psych::describe), correlations and frequencies",
     .keys = describe_keys,
     .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE,
     .check = describe_check,
     .fit = describe_fit,
 };

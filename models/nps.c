@@ -197,6 +197,7 @@ const cx_model cx_model_nps = {
     .summary = "Net Promoter Score with multinomial SE and CI, per `by` level",
     .keys = nps_keys,
     .fits_all_levels = 1,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE,
     .check = nps_check,
     .fit = nps_fit,
 };

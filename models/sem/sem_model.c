@@ -672,10 +672,27 @@ static int growth_fit(const cx_job *job, cx_result **results, cx_error *err)
     return sem_fit_kind(job, SEM_KIND_GROWTH, results, err);
 }
 
-const cx_model cx_model_cfa = {
-    "cfa", "confirmatory factor analysis (lavaan's cfa())", sem_keys, 0, cfa_check, cfa_fit};
-const cx_model cx_model_sem = {
-    "sem", "structural equation model (lavaan's sem())", sem_keys, 0, sem_check, sem_fit_job};
-const cx_model cx_model_growth = {"growth",     "latent growth curve model (lavaan's growth())",
-                                  sem_keys,     0,
-                                  growth_check, growth_fit};
+/* What the SEM models honour of the shared keys. */
+#define SEM_SUPPORTS (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE)
+
+const cx_model cx_model_cfa = {.name = "cfa",
+                               .summary = "confirmatory factor analysis (lavaan's cfa())",
+                               .keys = sem_keys,
+                               .fits_all_levels = 0,
+                               .supports = SEM_SUPPORTS,
+                               .check = cfa_check,
+                               .fit = cfa_fit};
+const cx_model cx_model_sem = {.name = "sem",
+                               .summary = "structural equation model (lavaan's sem())",
+                               .keys = sem_keys,
+                               .fits_all_levels = 0,
+                               .supports = SEM_SUPPORTS,
+                               .check = sem_check,
+                               .fit = sem_fit_job};
+const cx_model cx_model_growth = {.name = "growth",
+                                  .summary = "latent growth curve model (lavaan's growth())",
+                                  .keys = sem_keys,
+                                  .fits_all_levels = 0,
+                                  .supports = SEM_SUPPORTS,
+                                  .check = growth_check,
+                                  .fit = growth_fit};
