@@ -155,6 +155,14 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
+    /* an invariance job writes one table set per step; replicates and
+     * splits of every step are not designed yet */
+    if (rc == CX_OK && s->inv.n_steps && job->bootstrap > 0)
+        rc = cx_job_error(job, "bootstrap", err, CX_EUSAGE,
+                          "bootstrap with invariance is not supported yet");
+    if (rc == CX_OK && s->inv.n_steps && job->validate != CX_VALIDATE_NONE)
+        rc = cx_job_error(job, "validate", err, CX_EUSAGE,
+                          "validate with invariance is not supported yet");
     /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
      * difference test; invariance.c computes the ML one only. */
     if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
@@ -735,7 +743,9 @@ static int growth_fit(const cx_job *job, cx_result **results, cx_error *err)
 }
 
 /* What the SEM models honour of the shared keys. */
-#define SEM_SUPPORTS (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE)
+#define SEM_SUPPORTS                                                                              \
+    (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |        \
+     CX_SUPPORTS_VALIDATE)
 
 const cx_model cx_model_cfa = {.name = "cfa",
                                .summary = "confirmatory factor analysis (lavaan's cfa())",
