@@ -424,6 +424,11 @@ cx_result *merge_levels(cx_result *const *results, size_t n_levels, const cx_vie
             nobs += r->nobs;
             any_nobs = 1;
         }
+        /* string attributes (the se type ...) are the same for every level;
+         * per-level numbers live in the tables, which keep the levels */
+        for (size_t a = 0; a < r->n_attrs && rc == CX_OK; a++)
+            if (r->attrs[a].is_string)
+                rc = cx_result_set_attr_string(m, r->attrs[a].name, r->attrs[a].s, err);
         for (size_t t = 0; t < r->n_tables && rc == CX_OK; t++) {
             cx_rtable *dst = merged_table(m, r->tables[t], view, by, err);
             rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err) : CX_ENOMEM;
