@@ -188,6 +188,13 @@ int cx_results_copy_job(cx_results_file *f, const char *src_path, const char *jo
     return CX_OK;
 }
 
+void cx_results_remove_job(cx_results_file *f, const char *job)
+{
+    if (job && *job && H5Lexists(f->file, job, H5P_DEFAULT) > 0)
+        H5Ldelete(f->file, job, H5P_DEFAULT);
+    H5Fflush(f->file, H5F_SCOPE_GLOBAL);
+}
+
 int cx_results_close(cx_results_file *f, cx_error *err)
 {
     if (!f)

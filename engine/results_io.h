@@ -28,6 +28,10 @@ int cx_results_write_job(cx_results_file *f, const char *job, const char *model,
                          double elapsed_s, unsigned long seed, const cx_result *r, cx_error *err);
 /* Copy job group `job` from an existing results file (for --resume). */
 int cx_results_copy_job(cx_results_file *f, const char *src_path, const char *job, cx_error *err);
+/* Remove whatever a failed write of `job` left behind (nothing if none). */
+void cx_results_remove_job(cx_results_file *f, const char *job);
+/* Flush and close; a results file that did not close cleanly is not to be
+ * committed. */
 int cx_results_close(cx_results_file *f, cx_error *err);
 
 /* Reading back (show, --resume, @job tables). */
