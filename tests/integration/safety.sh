@@ -131,6 +131,33 @@ expect_exit 1 "a job reading a failed job's table" -- "$CXFIT" run "$WORK/dep.in
 expect_stderr "job 'nps_none' failed" "the dependent's message names the failed job"
 expect_stderr "job 'reads_it' failed" "--quiet still reports failures"
 
+# 11. A Heywood case is ok with a warning, and the warning reaches stderr
+# under --quiet too: three items with r12 = r13 = .8, r23 = .5 give item 1
+# a standardized loading of 1.13 and a negative residual variance.
+python3 - "$WORK/heywood.csv" <<'PY'
+import math, random, sys
+random.seed(7)
+L = [[1.0, 0, 0], [0.8, 0.6, 0], [0.8, (0.5 - 0.64) / 0.6, 0]]
+L[2][2] = math.sqrt(1 - L[2][0] ** 2 - L[2][1] ** 2)
+with open(sys.argv[1], "w") as f:
+    f.write("x1,x2,x3\n")
+    for _ in range(2000):
+        z = [random.gauss(0, 1) for _ in range(3)]
+        f.write(",".join("%.6f" % sum(L[i][k] * z[k] for k in range(3)) for i in range(3)) + "\n")
+PY
+"$CXFIT" import "$WORK/heywood.csv" "$WORK/heywood.h5" >/dev/null 2>&1 || fail "import heywood.csv"
+cat >"$WORK/heywood.ini" <<INI
+[data]
+file  = heywood.h5
+table = /data
+[job hey]
+model  = cfa
+syntax = F =~ x1 + x2 + x3
+INI
+expect_exit 0 "a Heywood case" -- "$CXFIT" run "$WORK/heywood.ini" -o "$WORK/heywood_r.h5" --quiet
+expect_stderr "job 'hey' ok with warnings: Heywood case" "--quiet still prints the warning, one line"
+[ "$(grep -c . "$WORK/stderr")" -eq 1 ] && ok "one line" || fail "warning not one line: $(cat "$WORK/stderr")"
+
 # Killed at any moment: the path holds the old or the new complete file.
 cat >"$WORK/kill.ini" <<INI
 [data]
