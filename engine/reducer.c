@@ -156,8 +156,12 @@ int cx_reduce_view(const cx_view *v, const int *cols, size_t ncols, cx_reducer *
     openblas_set_num_threads(1);
     size_t n_blocks = cx_view_n_blocks(v);
     long failed = -1;
+    /* a thread per block at most: a small table must not wake (and spin)
+     * threads that get no work */
     int nt = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel num_threads(nt)
+    if ((size_t)nt > n_blocks)
+        nt = n_blocks ? (int)n_blocks : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
     {
         pass_worker w;
         cx_error werr = {0};

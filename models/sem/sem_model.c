@@ -594,7 +594,9 @@ static void run_tasks(job_fits *jf)
     size_t B = (size_t)d->n_replicates, S = d->n_splits, per = 1 + B + S;
     size_t n_tasks = d->n_levels * per;
     int threads = jf->job->threads > 0 ? jf->job->threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n_tasks > 1)
+    if ((size_t)threads > n_tasks)
+        threads = (int)n_tasks;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
     for (size_t t = 0; t < n_tasks; t++) {
         size_t l = t / per, j = t % per;
         if (j == 0) {
