@@ -25,12 +25,16 @@
  *    lhs `nps`, op `:=`, rhs `100*(promoters-detractors)`.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
 
+#include "bootci.h"
 #include "model.h"
+#include "reducer.h"
+#include "resample.h"
 
 static const char *const nps_keys[] = {"score", NULL};
 
@@ -98,35 +102,135 @@ static int add_score(nps_sums *s, double score, double w, const cx_job *job, int
     return CX_OK;
 }
 
-/* One pass over the view: sums per level. */
-static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n_levels,
-                      cx_error *err)
+/* ---- the reducer: sums per level and bootstrap replicate ---------------- */
+
+/* Slot 0 of a level holds its sums; slots 1..B its bootstrap replicates
+ * (rows weighted by their Poisson(1) counts, engine/resample.h). */
+typedef struct nps_params {
+    const cx_job *job;
+    int score_col;
+    size_t n_levels, n_slots; /* n_slots = 1 + B                       */
+    int weighted;             /* block column 1 is the weight            */
+    long cluster_at;          /* block column of bootstrap_cluster, -1   */
+} nps_params;
+
+typedef struct nps_acc {
+    const nps_params *par;
+    nps_sums *sums; /* n_levels x n_slots */
+} nps_acc;
+
+static void nps_acc_free(void *vacc)
 {
-    int cols[2] = {score_col, job->weight_col};
-    size_t ncols = job->weight_col >= 0 ? 2 : 1;
-    cx_view_iter it;
-    if (cx_view_iter_begin(&it, job->view, cols, ncols, err))
-        return err->code;
-    double *block = cx_malloc_block_buffer(CX_BLOCK_ROWS * ncols * sizeof *block, err);
-    size_t *level = cx_malloc(CX_BLOCK_ROWS * sizeof *level, err);
-    int rc = block && level ? CX_OK : CX_ENOMEM;
-    long got;
-    while (rc == CX_OK && (got = cx_view_iter_next(&it, block, level, err)) > 0)
-        for (long i = 0; rc == CX_OK && i < got; i++) {
-            double score = block[i], w = ncols == 2 ? block[CX_BLOCK_ROWS + i] : 1.0;
-            size_t l = n_levels == 1 ? 0 : level[i];
-            if (isnan(score) || isnan(w))
-                continue;
-            if (l >= n_levels)
-                rc = cx_error_set(err, CX_EFAIL, "row level %zu out of range", l);
-            else
-                rc = add_score(&sums[l], score, w, job, score_col, err);
+    nps_acc *a = vacc;
+    if (a)
+        free(a->sums);
+    free(a);
+}
+
+static void *nps_acc_alloc(const void *params, cx_error *err)
+{
+    const nps_params *par = params;
+    nps_acc *a = cx_calloc(1, sizeof *a, err);
+    if (!a)
+        return NULL;
+    a->par = par;
+    a->sums = cx_calloc(par->n_levels * par->n_slots, sizeof *a->sums, err);
+    if (!a->sums) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void nps_acc_reset(void *vacc)
+{
+    nps_acc *a = vacc;
+    memset(a->sums, 0, a->par->n_levels * a->par->n_slots * sizeof *a->sums);
+}
+
+/* Replicate weights of one row: add it k times (weight w k). */
+static void add_replicates(nps_sums *slots, size_t n_slots, const cx_job *job, uint64_t key,
+                           double score, double w)
+{
+    for (size_t r = 0; r + 1 < n_slots; r++) {
+        unsigned k = cx_boot_count(job->seed, r, key);
+        if (k == 0)
+            continue;
+        nps_sums *s = &slots[r + 1];
+        double wk = w * k;
+        s->n += k;
+        s->sum_w += wk;
+        s->sum_w2 += w * wk;
+        if (score >= 9)
+            s->w_promoters += wk;
+        else if (score >= 7)
+            s->w_passives += wk;
+        else
+            s->w_detractors += wk;
+    }
+}
+
+static int nps_acc_add(void *vacc, const cx_block *b, cx_error *err)
+{
+    nps_acc *a = vacc;
+    const nps_params *par = a->par;
+    for (size_t i = 0; i < b->n; i++) {
+        double score = b->data[i], w = par->weighted ? b->data[b->ld + i] : 1.0;
+        if (isnan(score) || isnan(w))
+            continue;
+        nps_sums *slots = &a->sums[b->level[i] * par->n_slots];
+        int rc = add_score(&slots[0], score, w, par->job, par->score_col, err);
+        if (rc != CX_OK)
+            return rc;
+        if (par->n_slots > 1) {
+            double unit = par->cluster_at >= 0 ? b->data[(size_t)par->cluster_at * b->ld + i] : 0;
+            if (par->cluster_at >= 0 && isnan(unit))
+                continue; /* a row without a unit is in no replicate */
+            uint64_t key = par->cluster_at >= 0 ? cx_value_key(unit) : (uint64_t)b->row[i];
+            add_replicates(slots, par->n_slots, par->job, key, score, w);
         }
-    if (rc == CX_OK && got < 0)
-        rc = err->code ? err->code : CX_EIO;
-    free(block);
-    free(level);
-    cx_view_iter_end(&it);
+    }
+    return CX_OK;
+}
+
+static void nps_acc_merge(void *vacc, const void *vother)
+{
+    nps_acc *a = vacc;
+    const nps_acc *o = vother;
+    for (size_t i = 0; i < a->par->n_levels * a->par->n_slots; i++) {
+        nps_sums *s = &a->sums[i];
+        const nps_sums *t = &o->sums[i];
+        s->n += t->n;
+        s->sum_w += t->sum_w;
+        s->sum_w2 += t->sum_w2;
+        s->w_promoters += t->w_promoters;
+        s->w_passives += t->w_passives;
+        s->w_detractors += t->w_detractors;
+    }
+}
+
+static const cx_reducer_type nps_reducer = {"nps_sums",    nps_acc_alloc, nps_acc_reset, nps_acc_add,
+                                            nps_acc_merge, NULL,          nps_acc_free};
+
+/* One pass over the view: sums per level (and replicate). */
+static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n_levels,
+                      size_t n_slots, cx_error *err)
+{
+    int cols[3] = {score_col, job->weight_col, job->bootstrap_cluster};
+    size_t ncols = 1;
+    if (job->weight_col >= 0)
+        cols[ncols++] = job->weight_col;
+    long cluster_at = -1;
+    if (n_slots > 1 && job->bootstrap_cluster >= 0) {
+        cluster_at = (long)ncols;
+        cols[ncols++] = job->bootstrap_cluster;
+    }
+    nps_params par = {job, score_col, n_levels, n_slots, job->weight_col >= 0, cluster_at};
+    cx_reducer r = {&nps_reducer, &par, NULL};
+    int rc = cx_reduce_view(job->view, cols, ncols, &r, 1, job->threads, err);
+    if (rc == CX_OK)
+        memcpy(sums, ((nps_acc *)r.acc)->sums, n_levels * n_slots * sizeof *sums);
+    cx_reducer_release(&r);
     return rc;
 }
 
@@ -175,6 +279,73 @@ static int write_level(const nps_sums *s, double level, cx_result *r, cx_error *
     return CX_OK;
 }
 
+/* NPS of a replicate's sums (NaN without positive weight). */
+static double nps_of(const nps_sums *s)
+{
+    return s->sum_w > 0 ? 100 * (s->w_promoters - s->w_detractors) / s->sum_w : NAN;
+}
+
+/* Bootstrap: `estimates` se = sd of the replicate NPS values and the CI
+ * their percentile interval; the `bootstrap` table has every interval
+ * (engine/bootci.h); the `nps` table keeps the multinomial se and CI. */
+static int write_bootstrap(const nps_sums *slots, size_t B, double level, cx_result *r,
+                           cx_error *err)
+{
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    if (!est || est->nrows != 1)
+        return CX_OK; /* the level failed before its estimate */
+    double *t = cx_malloc((B ? B : 1) * sizeof *t, err);
+    if (!t)
+        return CX_ENOMEM;
+    size_t ok = 0;
+    for (size_t b = 0; b < B; b++)
+        if (!isnan(t[ok] = nps_of(&slots[b + 1])))
+            ok++;
+    int rc = cx_result_set_attr_string(r, "se", "bootstrap", err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_replicates", (double)B, err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_failed", (double)(B - ok), err);
+    if (rc == CX_OK && B > ok)
+        cx_result_add_warning(r, "%zu of %zu bootstrap replicates had no scores and were left out",
+                              B - ok, B);
+    if (rc == CX_OK && ok < 2)
+        cx_result_set_status(r, CX_STATUS_FAILED, "bootstrap: fewer than 2 usable replicates");
+    cx_rtable *bt = rc == CX_OK && ok >= 2 ? cx_result_table(r, "bootstrap", err) : NULL;
+    static const char *const names[] = {"est",        "se",         "boot_mean",
+                                        "perc_lower", "perc_upper", "norm_lower",
+                                        "norm_upper", "bca_lower",  "bca_upper"};
+    if (bt && (cx_rtable_add_column(bt, "lhs", CX_RCOL_STRING, err) ||
+               cx_rtable_add_column(bt, "op", CX_RCOL_STRING, err) ||
+               cx_rtable_add_column(bt, "rhs", CX_RCOL_STRING, err) ||
+               cx_rtable_add_column(bt, "group", CX_RCOL_INT, err)))
+        rc = err->code;
+    for (size_t c = 0; bt && rc == CX_OK && c < 9; c++)
+        rc = cx_rtable_add_column(bt, names[c], CX_RCOL_DOUBLE, err);
+    if (bt && rc == CX_OK) {
+        double t0 = nps_of(&slots[0]);
+        cx_boot_summary s;
+        cx_boot_summarise(t, ok, t0, level, &s);
+        double z = s.se > 0 ? t0 / s.se : NAN;
+        cx_rtable_set_double(est, 0, "se", s.se);
+        cx_rtable_set_double(est, 0, "z", z);
+        cx_rtable_set_double(est, 0, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+        cx_rtable_set_double(est, 0, "ci_lower", s.perc[0]);
+        cx_rtable_set_double(est, 0, "ci_upper", s.perc[1]);
+        long row = cx_rtable_add_row(bt, err);
+        if (row < 0 || cx_rtable_set_string(bt, 0, "lhs", "nps", err) ||
+            cx_rtable_set_string(bt, 0, "op", ":=", err) ||
+            cx_rtable_set_string(bt, 0, "rhs", "100*(promoters-detractors)", err))
+            rc = err->code ? err->code : CX_ENOMEM;
+        const double v[] = {t0,        s.se,      s.mean,   s.perc[0], s.perc[1],
+                            s.norm[0], s.norm[1], s.bca[0], s.bca[1]};
+        for (size_t c = 0; rc == CX_OK && c < 9; c++)
+            cx_rtable_set_double(bt, 0, names[c], v[c]);
+    }
+    free(t);
+    return rc;
+}
+
 static int nps_fit(const cx_job *job, cx_result **results, cx_error *err)
 {
     int score_col = -1;
@@ -182,12 +353,16 @@ static int nps_fit(const cx_job *job, cx_result **results, cx_error *err)
     if (rc)
         return rc;
     size_t n_levels = job->view->n_levels ? job->view->n_levels : 1;
-    nps_sums *sums = cx_calloc(n_levels, sizeof *sums, err);
+    size_t B = job->bootstrap > 0 ? (size_t)job->bootstrap : 0, n_slots = 1 + B;
+    nps_sums *sums = cx_calloc(n_levels * n_slots, sizeof *sums, err);
     if (!sums)
         return CX_ENOMEM;
-    rc = accumulate(job, score_col, sums, n_levels, err);
-    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
-        rc = write_level(&sums[l], job->level, results[l], err);
+    rc = accumulate(job, score_col, sums, n_levels, n_slots, err);
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++) {
+        rc = write_level(&sums[l * n_slots], job->level, results[l], err);
+        if (rc == CX_OK && B)
+            rc = write_bootstrap(&sums[l * n_slots], B, job->level, results[l], err);
+    }
     free(sums);
     return rc;
 }
@@ -197,7 +372,7 @@ const cx_model cx_model_nps = {
     .summary = "Net Promoter Score with multinomial SE and CI, per `by` level",
     .keys = nps_keys,
     .fits_all_levels = 1,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
     .check = nps_check,
     .fit = nps_fit,
 };

@@ -28,7 +28,7 @@
 #include "json.h"
 #include "model.h"
 #include "refcheck.h"
-#include "sem/bootstrap.h"
+#include "bootci.h"
 
 extern const cx_model cx_model_cfa;
 
@@ -304,8 +304,8 @@ static void test_bootstrap_equals_replicates_by_hand(void **state)
                 t[b] = t[b - 1];
                 t[b - 1] = s;
             }
-        assert_close(lo[i], sem_boot_quantile(t, B, 0.025), 1e-8);
-        assert_close(hi[i], sem_boot_quantile(t, B, 0.975), 1e-8);
+        assert_close(lo[i], cx_boot_quantile(t, B, 0.025), 1e-8);
+        assert_close(hi[i], cx_boot_quantile(t, B, 0.975), 1e-8);
         (void)est0;
         checked++;
     }
@@ -320,9 +320,9 @@ static void test_quantile(void **state)
 {
     (void)state;
     double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    assert_close(sem_boot_quantile(x, 9, 0.5), 5, 0); /* (9+1)*0.5 = 5: x[5] */
-    assert_close(sem_boot_quantile(x, 9, 0.01), 1, 0); /* below the first: x[1] */
-    double q = sem_boot_quantile(x, 9, 0.25);         /* rk = 2.5 */
+    assert_close(cx_boot_quantile(x, 9, 0.5), 5, 0); /* (9+1)*0.5 = 5: x[5] */
+    assert_close(cx_boot_quantile(x, 9, 0.01), 1, 0); /* below the first: x[1] */
+    double q = cx_boot_quantile(x, 9, 0.25);         /* rk = 2.5 */
     assert_true(q > 2 && q < 3);
 }
 

@@ -1,17 +1,10 @@
 /*
- * bootstrap.c — see bootstrap.h.
- *
- * For each parameter with replicates t_1..t_R (R = converged replicates)
- * and estimate t0, as lavaan's parameterEstimates() with se = "bootstrap":
- *   se       = sd(t) (divisor R - 1);
- *   percentile CI = norm.inter(t, alpha/2), norm.inter(t, 1 - alpha/2);
- *   normal CI     = t0 - bias -/+ z se, bias = mean(t) - t0;
- *   BCa CI        = lavaan's "bca.simple": bias-corrected percentiles with
- *                   w = qnorm(#(t < t0) / R) and acceleration a = 0
- *                   (the jackknife acceleration needs N leave-one-out
- *                   fits, which a single pass cannot give).
+ * bootstrap.c — see bootstrap.h; the intervals are engine/bootci.h's
+ * (lavaan's parameterEstimates() conventions for se = "bootstrap").
  */
 #include "bootstrap.h"
+
+#include "../../engine/bootci.h"
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
@@ -80,63 +73,6 @@ void sem_boot_store(sem_boot *b, size_t l, size_t r, const sem_partable *pt)
     b->n_est[i] = n;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double sem_boot_quantile(const double *x, size_t n, double alpha)
-{
-    if (n == 0)
-        return NAN;
-    double rk = ((double)n + 1) * alpha;
-    double k = floor(rk);
-    if (k == rk && k >= 1 && k <= (double)n)
-        return x[(size_t)k - 1];
-    if (k < 1)
-        return x[0]; /* beyond the replicates: the extreme one, as boot */
-    if (k >= (double)n)
-        return x[n - 1];
-    size_t kk = (size_t)k;
-    double z = gsl_cdf_ugaussian_Pinv(alpha);
-    double z1 = gsl_cdf_ugaussian_Pinv(k / ((double)n + 1));
-    double z2 = gsl_cdf_ugaussian_Pinv((k + 1) / ((double)n + 1));
-    return x[kk - 1] + (z - z1) / (z2 - z1) * (x[kk] - x[kk - 1]);
-}
-
-typedef struct boot_summary {
-    double se, mean, perc[2], norm[2], bca[2];
-} boot_summary;
-
-/* Summaries of one parameter's replicates t[0..n) (sorted here). */
-static void summarise(double *t, size_t n, double t0, double level, boot_summary *s)
-{
-    double alpha = 1 - level, sum = 0, ss = 0, below = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += t[i];
-    s->mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        ss += (t[i] - s->mean) * (t[i] - s->mean);
-        below += t[i] < t0;
-    }
-    s->se = sqrt(ss / ((double)n - 1));
-    qsort(t, n, sizeof *t, compare_doubles);
-    s->perc[0] = sem_boot_quantile(t, n, alpha / 2);
-    s->perc[1] = sem_boot_quantile(t, n, 1 - alpha / 2);
-    double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2), bias = s->mean - t0;
-    s->norm[0] = t0 - bias - z * s->se;
-    s->norm[1] = t0 - bias + z * s->se;
-    double w = gsl_cdf_ugaussian_Pinv(below / (double)n);
-    if (!isfinite(w)) { /* every replicate on one side: no correction */
-        s->bca[0] = s->perc[0];
-        s->bca[1] = s->perc[1];
-        return;
-    }
-    s->bca[0] = sem_boot_quantile(t, n, gsl_cdf_ugaussian_P(2 * w - z));
-    s->bca[1] = sem_boot_quantile(t, n, gsl_cdf_ugaussian_P(2 * w + z));
-}
-
 static int bootstrap_table(cx_result *res, cx_rtable **out, cx_error *err)
 {
     static const char *const strings[] = {"lhs", "op", "rhs"};
@@ -160,7 +96,7 @@ static int bootstrap_table(cx_result *res, cx_rtable **out, cx_error *err)
 
 /* Write parameter i's summaries: into `estimates` row i and a new row of
  * the `bootstrap` table. */
-static int write_row(cx_rtable *est, size_t i, cx_rtable *bt, const boot_summary *s, double level,
+static int write_row(cx_rtable *est, size_t i, cx_rtable *bt, const cx_boot_summary *s, double level,
                      cx_error *err)
 {
     int e_lhs = cx_rtable_find_column(est, "lhs"), e_op = cx_rtable_find_column(est, "op");
@@ -234,8 +170,8 @@ int sem_boot_write(const sem_boot *b, size_t l, cx_result *res, cx_error *err)
             if (v && b->n_est[l * b->B + r] == n)
                 t[m++] = v[i];
         }
-        boot_summary s;
-        summarise(t, m, est->cols[e_est].d[i], res->level, &s);
+        cx_boot_summary s;
+        cx_boot_summarise(t, m, est->cols[e_est].d[i], res->level, &s);
         rc = write_row(est, i, bt, &s, res->level, err);
     }
     free(t);

@@ -28,9 +28,4 @@ void sem_boot_store(sem_boot *b, size_t l, size_t r, const sem_partable *pt);
  * how many replicates failed. */
 int sem_boot_write(const sem_boot *b, size_t l, cx_result *res, cx_error *err);
 
-/* Confidence limits from sorted replicates x[0..n) (exposed for tests):
- * boot's norm.inter (as lavaan): the (n+1) alpha-th order statistic,
- * interpolated on the normal quantile scale. */
-double sem_boot_quantile(const double *x, size_t n, double alpha);
-
 #endif

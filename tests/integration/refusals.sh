@@ -32,9 +32,6 @@ validate = kfold(5)"
 refuse describe_weights weights "does not take weights" "model = describe
 items = x1 x2
 weights = x3"
-refuse nps_bootstrap bootstrap "does not support bootstrap" "model = nps
-score = grade
-bootstrap = 10"
 refuse nps_validate validate "does not support validate" "model = nps
 score = grade
 validate = holdout(sex == 1)"
@@ -93,6 +90,12 @@ model = cfa
 $CFA
 validate = kfold(3)
 
+[job nps_boot]
+model = nps
+score = grade
+by = school
+bootstrap = 200
+
 [job holdout]
 model = cfa
 $CFA
@@ -102,6 +105,7 @@ expect_exit 0 "check accepts bootstrap and validate on cfa" -- "$CXFIT" check "$
 expect_exit 0 "bootstrap and validate run" -- "$CXFIT" run "$WORK/ok.ini" -o "$WORK/ok.h5" -j 2
 [ "$(job_attr "$WORK/ok.h5" boot se)" = bootstrap ] && ok "se type recorded" || fail "se attr: $(job_attr "$WORK/ok.h5" boot se)"
 h5ls "$WORK/ok.h5/boot/bootstrap" >/dev/null 2>&1 && ok "bootstrap table written" || fail "no bootstrap table"
+h5ls "$WORK/ok.h5/nps_boot/bootstrap" >/dev/null 2>&1 && ok "nps bootstrap table written" || fail "no nps bootstrap table"
 h5ls "$WORK/ok.h5/folds/validation" >/dev/null 2>&1 && ok "kfold validation table" || fail "no validation table (kfold)"
 h5ls "$WORK/ok.h5/holdout/validation" >/dev/null 2>&1 && ok "holdout validation table" || fail "no validation table (holdout)"
 finish
