@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "reducer.h"
 
 #define MAX_FREQUENCY_VALUES 50
 /* Open-addressing slots per item: a power of two, at least twice the
@@ -303,7 +304,7 @@ static size_t value_slot(double key)
     return (size_t)(bits >> 53) & (COUNT_SLOTS - 1);
 }
 
-static void value_table_add(value_table *t, double x)
+static void value_table_add_count(value_table *t, double x, double count)
 {
     if (!isfinite(x) || t->overflow) {
         t->overflow = 1;
@@ -322,7 +323,23 @@ static void value_table_add(value_table *t, double x)
         t->key[h] = key;
         t->distinct++;
     }
-    t->count[h] += 1;
+    t->count[h] += count;
+}
+
+static void value_table_add(value_table *t, double x)
+{
+    value_table_add_count(t, x, 1);
+}
+
+/* t += o: the union of the counted values (overflowing as one table
+ * would have, when the union has too many distinct values). */
+static void value_table_merge(value_table *t, const value_table *o)
+{
+    if (o->overflow)
+        t->overflow = 1;
+    for (size_t h = 0; h < COUNT_SLOTS && !t->overflow; h++)
+        if (o->count[h] != 0)
+            value_table_add_count(t, o->key[h], o->count[h]);
 }
 
 /* The counted values, sorted ascending, into `out` (room for distinct). */
@@ -375,6 +392,21 @@ static void pair_add_block(pair_moments *a, const double *xj, const double *xk, 
     a->sp += sp + dj * dk * f;
     a->mean_j += dj * (n / total);
     a->mean_k += dk * (n / total);
+    a->n = total;
+}
+
+/* a += o (Chan et al.). */
+static void pair_merge(pair_moments *a, const pair_moments *o)
+{
+    if (o->n == 0)
+        return;
+    double total = a->n + o->n, f = a->n * o->n / total;
+    double dj = o->mean_j - a->mean_j, dk = o->mean_k - a->mean_k;
+    a->ss_j += o->ss_j + dj * dj * f;
+    a->ss_k += o->ss_k + dk * dk * f;
+    a->sp += o->sp + dj * dk * f;
+    a->mean_j += dj * (o->n / total);
+    a->mean_k += dk * (o->n / total);
     a->n = total;
 }
 
@@ -449,22 +481,85 @@ static int describe_acc_add(describe_acc *a, const double *block, size_t rows, c
     return CX_OK;
 }
 
-/* One pass over the job's view. */
+/* ---- the reducer --------------------------------------------------------- */
+
+/* describe_acc as an engine reducer (engine/reducer.h): each thread
+ * summarises its blocks, the engine merges them in block order. */
+typedef struct describe_params {
+    size_t p;
+    int pairwise;
+} describe_params;
+
+static void *reducer_alloc(const void *params, cx_error *err)
+{
+    const describe_params *par = params;
+    describe_acc *a = cx_calloc(1, sizeof *a, err);
+    if (a && describe_acc_alloc(a, par->p, par->pairwise, err) != CX_OK) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void reducer_free(void *acc)
+{
+    if (acc)
+        describe_acc_free(acc);
+    free(acc);
+}
+
+static void reducer_reset(void *acc)
+{
+    describe_acc *a = acc;
+    a->rows = 0;
+    for (size_t j = 0; j < a->p; j++) {
+        memset(a->tables[j].key, 0, COUNT_SLOTS * sizeof *a->tables[j].key);
+        memset(a->tables[j].count, 0, COUNT_SLOTS * sizeof *a->tables[j].count);
+        a->tables[j].distinct = 0;
+        a->tables[j].overflow = 0;
+    }
+    if (a->listwise)
+        cx_moments_reset(a->listwise);
+    if (a->pairs)
+        memset(a->pairs, 0, a->p * a->p * sizeof *a->pairs);
+}
+
+static int reducer_add(void *acc, const cx_block *b, cx_error *err)
+{
+    return describe_acc_add(acc, b->data, b->n, err);
+}
+
+static void reducer_merge(void *acc, const void *other)
+{
+    describe_acc *a = acc;
+    const describe_acc *o = other;
+    a->rows += o->rows;
+    for (size_t j = 0; j < a->p; j++)
+        value_table_merge(&a->tables[j], &o->tables[j]);
+    if (a->listwise)
+        cx_moments_merge(a->listwise, o->listwise);
+    for (size_t j = 0; a->pairs && j < a->p; j++)
+        for (size_t k = j; k < a->p; k++)
+            pair_merge(&a->pairs[j * a->p + k], &o->pairs[j * a->p + k]);
+}
+
+static const cx_reducer_type describe_reducer = {"describe",    reducer_alloc, reducer_reset,
+                                                 reducer_add,   reducer_merge, NULL,
+                                                 reducer_free};
+
+/* One pass over the job's view; `a` receives the totals. */
 static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, cx_error *err)
 {
-    double *block = cx_malloc_block_buffer(CX_BLOCK_ROWS * a->p * sizeof *block, err);
-    if (!block)
-        return CX_ENOMEM;
-    cx_view_iter it;
-    int rc = cx_view_iter_begin(&it, job->view, cols, a->p, err);
-    long got = 0;
-    while (rc == CX_OK && (got = cx_view_iter_next(&it, block, NULL, err)) > 0)
-        rc = describe_acc_add(a, block, (size_t)got, err);
-    if (rc == CX_OK && got < 0)
-        rc = err->code ? err->code : CX_EFAIL;
-    cx_view_iter_end(&it); /* safe after a failed begin, which cleared it */
-    free(block);
-    return rc;
+    describe_params par = {a->p, a->pairs != NULL};
+    cx_reducer r = {&describe_reducer, &par, NULL};
+    int rc = cx_reduce_view(job->view, cols, a->p, &r, 1, job->threads, err);
+    if (rc != CX_OK)
+        return rc;
+    describe_acc_free(a);
+    *a = *(describe_acc *)r.acc; /* take the totals over */
+    free(r.acc);
+    r.acc = NULL;
+    return CX_OK;
 }
 
 /* Correlation of items j and k from the pass. */
