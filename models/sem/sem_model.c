@@ -505,6 +505,8 @@ static int fit_level(const job_fits *jf, size_t l, cx_error *err)
     return rc;
 }
 
+#define SEM_AUX_MAX_ITER 1000
+
 /* Fit level l's model to other samples (a replicate, a training set):
  * ML estimates only.  The caller frees *pt_out. */
 static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, sem_fit *fit,
@@ -519,10 +521,15 @@ static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, 
     sem_partable *pt = build_partable(jf->job, &s, err);
     if (!pt)
         return err->code;
+    /* a replicate or training fit that needs more than SEM_AUX_MAX_ITER
+     * iterations (or the job's max_iter) counts as failed: a fit that
+     * wanders (a Heywood case in a small replicate) must not cost as
+     * much as hundreds of good ones */
     sem_fit_options fo = {.estimator = SEM_ML,
                           .level = jf->job->level,
                           .growth = s.opt.kind == SEM_KIND_GROWTH,
-                          .max_iter = (int)jf->spec->max_iter};
+                          .max_iter = jf->spec->max_iter ? (int)jf->spec->max_iter
+                                                         : SEM_AUX_MAX_ITER};
     rc = sem_estimate(pt, samples, &fo, fit, err);
     *pt_out = pt;
     return rc;
