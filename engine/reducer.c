@@ -210,14 +210,20 @@ void cx_reducer_release(cx_reducer *r)
 
 /* ---- moments ------------------------------------------------------------ */
 
+/* Most variables of a listwise bootstrap pass (the GEMM path's row). */
+#define CX_MAX_PASS_VARS 512
+
 typedef struct moments_acc {
     const cx_moments_params *par;
     size_t n_acc;         /* n_levels * n_slots                          */
     cx_moments_acc **a;   /* allocated on first use                      */
     double *draws;        /* bootstrap: N of each replicate              */
     unsigned char *touched;
+    cx_moments **rep;     /* listwise bootstrap: replicate moments        */
     /* thread scratch, allocated on the first block */
     double *chunk, *w, *sorted, *delta;
+    double *q, *wm, *g, *shift, *bdraws; /* listwise bootstrap (add_replicates_gemm) */
+    cx_moments *tmp;
     size_t *slot, *order, *start;
     unsigned char *complete;
 } moments_acc;
@@ -229,7 +235,16 @@ static void moments_free(void *vacc)
         return;
     for (size_t i = 0; m->a && i < m->n_acc; i++)
         cx_moments_acc_free(m->a[i]);
+    for (size_t i = 0; m->rep && i < m->n_acc; i++)
+        cx_moments_free(m->rep[i]);
     free(m->a);
+    free(m->rep);
+    free(m->q);
+    free(m->wm);
+    free(m->g);
+    free(m->shift);
+    free(m->bdraws);
+    cx_moments_free(m->tmp);
     free(m->draws);
     free(m->touched);
     free(m->chunk);
@@ -243,6 +258,15 @@ static void moments_free(void *vacc)
     free(m);
 }
 
+/* Listwise bootstrap replicates take the GEMM path (add_replicates_gemm). */
+static int use_gemm(const cx_moments_params *par)
+{
+    return par->split == CX_SPLIT_BOOTSTRAP && par->mode == CX_MISSING_LISTWISE;
+}
+
+/* Rows per GEMM of the replicate path: bounds its scratch. */
+#define REP_CHUNK 512
+
 static void *moments_alloc(const void *params, cx_error *err)
 {
     const cx_moments_params *par = params;
@@ -250,12 +274,20 @@ static void *moments_alloc(const void *params, cx_error *err)
     if (!m)
         return NULL;
     m->par = par;
+    if (use_gemm(par) && par->p > CX_MAX_PASS_VARS) {
+        free(m);
+        cx_error_set(err, CX_EUSAGE, "bootstrap of more than %d variables is not supported",
+                     CX_MAX_PASS_VARS);
+        return NULL;
+    }
     m->n_acc = par->n_levels * (par->n_slots ? par->n_slots : 1);
     m->a = cx_calloc(m->n_acc, sizeof *m->a, err);
     m->draws = cx_calloc(m->n_acc, sizeof *m->draws, err);
     m->touched = cx_calloc(m->n_acc, 1, err);
     m->delta = cx_calloc(par->p + 1, sizeof *m->delta, err);
-    if (!m->a || !m->draws || !m->touched || !m->delta) {
+    if (use_gemm(par))
+        m->rep = cx_calloc(m->n_acc, sizeof *m->rep, err);
+    if (!m->a || !m->draws || !m->touched || !m->delta || (use_gemm(par) && !m->rep)) {
         moments_free(m);
         return NULL;
     }
@@ -267,7 +299,10 @@ static void moments_reset(void *vacc)
     moments_acc *m = vacc;
     for (size_t i = 0; i < m->n_acc; i++)
         if (m->touched[i]) {
-            cx_moments_acc_reset(m->a[i]);
+            if (m->a[i])
+                cx_moments_acc_reset(m->a[i]);
+            if (m->rep && m->rep[i])
+                cx_moments_reset(m->rep[i]);
             m->draws[i] = 0;
             m->touched[i] = 0;
         }
@@ -295,6 +330,16 @@ static int scratch_ready(moments_acc *m, cx_error *err)
         m->w = cx_malloc(rows * sizeof *m->w, err);
         m->complete = cx_malloc(rows, err);
         ok = m->w && m->complete;
+    }
+    if (ok && use_gemm(m->par)) {
+        size_t p = m->par->p, cols1 = 1 + p + p * (p + 1) / 2, B = m->par->n_slots;
+        m->q = cx_malloc(REP_CHUNK * cols1 * sizeof *m->q, err);
+        m->wm = cx_malloc(B * REP_CHUNK * sizeof *m->wm, err);
+        m->g = cx_malloc(B * cols1 * sizeof *m->g, err);
+        m->shift = cx_malloc((p ? p : 1) * sizeof *m->shift, err);
+        m->bdraws = cx_malloc(B * sizeof *m->bdraws, err);
+        m->tmp = cx_moments_alloc(p, CX_MISSING_LISTWISE, err);
+        ok = m->q && m->wm && m->g && m->shift && m->bdraws && m->tmp;
     }
     if (ok && (split == CX_SPLIT_KFOLD || split == CX_SPLIT_HOLDOUT)) {
         m->sorted = cx_malloc_block_buffer(rows * cols * sizeof *m->sorted, err);
@@ -414,6 +459,85 @@ static int add_replicates(moments_acc *m, const cx_block *b, size_t l, cx_error 
     return CX_OK;
 }
 
+/* Listwise replicates of one level's rows, all at once: with z = x -
+ * shift (shift = the run's first complete row) and q_i = [1, z_i,
+ * vech(z_i z_i')], the replicate sums G[r] = sum_i w_ri q_i over the
+ * complete rows are one DGEMM, W (B x rows) times Q (rows x cols), per
+ * REP_CHUNK rows: BLAS 3 instead of B weighted passes.  Each replicate's
+ * run summary (sum w, mean, M2 = S2 - S1 S1' / S0) is then merged (Chan
+ * et al.) into its moments.  The shift keeps the sums of the size of the
+ * spread; for small integers they are exact. */
+static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_error *err)
+{
+    const cx_moments_params *par = m->par;
+    size_t s0 = b->start[l], n = b->start[l + 1] - s0, B = par->n_slots, p = par->p;
+    size_t cols1 = 1 + p + p * (p + 1) / 2;
+    const double *base = par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0 : NULL;
+    const double *unit = par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
+    mark_complete(m, b, s0, n);
+    size_t first = 0;
+    while (first < n && !m->complete[first])
+        first++;
+    if (first == n)
+        return CX_OK;
+    for (size_t j = 0; j < p; j++)
+        m->shift[j] = b->data[(par->col0 + j) * b->ld + s0 + first];
+    memset(m->g, 0, B * cols1 * sizeof *m->g);
+    double *draws = m->bdraws; /* B sums of counts */
+    memset(draws, 0, B * sizeof *draws);
+    size_t i = first;
+    while (i < n) {
+        size_t k = 0;
+        for (; i < n && k < REP_CHUNK; i++) {
+            if (!m->complete[i])
+                continue;
+            double *q = m->q + k * cols1, z[CX_MAX_PASS_VARS];
+            q[0] = 1;
+            for (size_t j = 0; j < p; j++)
+                q[1 + j] = z[j] = b->data[(par->col0 + j) * b->ld + s0 + i] - m->shift[j];
+            for (size_t j = 0, at = 1 + p; j < p; j++)
+                for (size_t c = j; c < p; c++)
+                    q[at++] = z[j] * z[c];
+            uint64_t key = unit ? cx_value_key(unit[i]) : (uint64_t)b->row[s0 + i];
+            int no_unit = unit && isnan(unit[i]);
+            double bw = base ? base[i] : 1.0;
+            for (size_t r = 0; r < B; r++) {
+                double cnt = no_unit ? 0 : (double)cx_boot_count(par->seed, r, key);
+                m->wm[r * REP_CHUNK + k] = bw * cnt;
+                draws[r] += cnt;
+            }
+            k++;
+        }
+        if (k)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)cols1, (int)k,
+                        1.0, m->wm, REP_CHUNK, m->q, (int)cols1, 1.0, m->g, (int)cols1);
+    }
+    cx_moments *t = m->tmp;
+    for (size_t r = 0; r < B; r++) {
+        size_t at = l * B + r;
+        const double *gr = m->g + r * cols1;
+        double s0w = gr[0];
+        m->draws[at] += draws[r];
+        m->touched[at] = 1;
+        if (!m->rep[at] && !(m->rep[at] = cx_moments_alloc(p, CX_MISSING_LISTWISE, err)))
+            return CX_ENOMEM;
+        if (s0w <= 0)
+            continue;
+        cx_moments_reset(t);
+        t->n_rows = draws[r];
+        t->sum_w = s0w;
+        for (size_t j = 0; j < p; j++)
+            t->mean[j] = m->shift[j] + gr[1 + j] / s0w;
+        for (size_t j = 0, c2 = 1 + p; j < p; j++)
+            for (size_t c = j; c < p; c++, c2++) {
+                double v = gr[c2] - gr[1 + j] * gr[1 + c] / s0w;
+                t->m2[j + c * p] = t->m2[c + j * p] = v;
+            }
+        cx_moments_merge(m->rep[at], t);
+    }
+    return CX_OK;
+}
+
 static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
 {
     moments_acc *m = vacc;
@@ -435,7 +559,7 @@ static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
             rc = add_partitioned(m, b, l, err);
             break;
         case CX_SPLIT_BOOTSTRAP:
-            rc = add_replicates(m, b, l, err);
+            rc = use_gemm(par) ? add_replicates_gemm(m, b, l, err) : add_replicates(m, b, l, err);
             break;
         }
     }
@@ -450,6 +574,14 @@ static void moments_merge(void *vacc, const void *vother)
     for (size_t i = 0; i < m->n_acc; i++) {
         if (!o->touched[i])
             continue;
+        if (m->rep) {
+            if (!m->rep[i])
+                m->rep[i] = cx_moments_alloc(m->par->p, CX_MISSING_LISTWISE, &err);
+            if (m->rep[i] && o->rep[i])
+                cx_moments_merge(m->rep[i], o->rep[i]);
+            m->draws[i] += o->draws[i];
+            continue;
+        }
         cx_moments_acc *a = slot_acc(m, i, &err);
         if (!a)
             continue; /* out of memory: reported by the result calls */
@@ -466,7 +598,9 @@ cx_moments *cx_moments_result(const void *vacc, size_t level, size_t slot, cx_er
     const moments_acc *m = vacc;
     cx_moments *out = cx_moments_alloc(m->par->p, m->par->mode, err);
     size_t i = level * m->par->n_slots + slot;
-    if (out && m->a[i])
+    if (out && m->rep && m->rep[i])
+        cx_moments_merge(out, m->rep[i]); /* into an empty one: a copy */
+    else if (out && m->a[i])
         cx_moments_acc_export(m->a[i], out);
     return out;
 }
