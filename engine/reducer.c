@@ -212,6 +212,8 @@ void cx_reducer_release(cx_reducer *r)
 
 /* Most variables of a listwise bootstrap pass (the GEMM path's row). */
 #define CX_MAX_PASS_VARS 512
+/* Most columns a holdout expression reads (checked when allocating). */
+#define CX_MAX_FILTER_VARS 64
 
 typedef struct moments_acc {
     const cx_moments_params *par;
@@ -278,6 +280,12 @@ static void *moments_alloc(const void *params, cx_error *err)
         free(m);
         cx_error_set(err, CX_EUSAGE, "bootstrap of more than %d variables is not supported",
                      CX_MAX_PASS_VARS);
+        return NULL;
+    }
+    if (par->split == CX_SPLIT_HOLDOUT && filter_n_columns(par->holdout) > CX_MAX_FILTER_VARS) {
+        free(m);
+        cx_error_set(err, CX_EUSAGE, "a holdout expression may read at most %d columns",
+                     CX_MAX_FILTER_VARS);
         return NULL;
     }
     m->n_acc = par->n_levels * (par->n_slots ? par->n_slots : 1);
@@ -367,9 +375,9 @@ static size_t row_slot(const moments_acc *m, const cx_block *b, size_t r)
     const cx_moments_params *par = m->par;
     if (par->split == CX_SPLIT_KFOLD)
         return cx_fold_of(par->seed, b->row[r], par->n_slots);
-    double values[64];
+    double values[CX_MAX_FILTER_VARS];
     size_t nf = filter_n_columns(par->holdout);
-    for (size_t j = 0; j < nf && j < 64; j++)
+    for (size_t j = 0; j < nf && j < CX_MAX_FILTER_VARS; j++)
         values[j] = b->data[(par->holdout_at + j) * b->ld + r];
     return filter_matches(par->holdout, values) ? 1 : 0;
 }

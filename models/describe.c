@@ -39,8 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
+#include "bootci.h"
 #include "model.h"
 #include "reducer.h"
+#include "resample.h"
 
 #define MAX_FREQUENCY_VALUES 50
 /* Open-addressing slots per item: a power of two, at least twice the
@@ -421,6 +425,11 @@ static double pair_correlation(const pair_moments *a)
 
 typedef struct describe_acc {
     size_t p;
+    /* bootstrap (B > 0): per replicate r and item j, the sums of the
+     * Poisson counts k and of k x over the rows where the item is present */
+    size_t B;
+    double *boot_k, *boot_kx; /* B x p */
+    const struct describe_params *par; /* the pass's (reducer copies)  */
     double rows;          /* rows of the view                              */
     value_table *tables;  /* p                                             */
     cx_moments *listwise; /* listwise correlations; NULL when pairwise     */
@@ -436,6 +445,8 @@ static void describe_acc_free(describe_acc *a)
     free(a->tables);
     cx_moments_free(a->listwise);
     free(a->pairs);
+    free(a->boot_k);
+    free(a->boot_kx);
     memset(a, 0, sizeof *a);
 }
 
@@ -485,16 +496,61 @@ static int describe_acc_add(describe_acc *a, const double *block, size_t rows, c
 
 /* describe_acc as an engine reducer (engine/reducer.h): each thread
  * summarises its blocks, the engine merges them in block order. */
-typedef struct describe_params {
+struct describe_params {
     size_t p;
     int pairwise;
-} describe_params;
+    size_t B;         /* bootstrap replicates, 0 = none          */
+    uint64_t seed;
+    long cluster_at;  /* block column of bootstrap_cluster, -1   */
+};
+typedef struct describe_params describe_params;
+
+/* Room for the replicate sums. */
+static int boot_alloc(describe_acc *a, size_t B, cx_error *err)
+{
+    a->B = B;
+    if (!B)
+        return CX_OK;
+    a->boot_k = cx_calloc(B * a->p, sizeof *a->boot_k, err);
+    a->boot_kx = cx_calloc(B * a->p, sizeof *a->boot_kx, err);
+    return a->boot_k && a->boot_kx ? CX_OK : CX_ENOMEM;
+}
+
+/* Replicate sums of one block: row i enters replicate r k times. */
+static void boot_add(describe_acc *a, const describe_params *par, const cx_block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        double unit = par->cluster_at >= 0 ? b->data[(size_t)par->cluster_at * b->ld + i] : 0;
+        if (par->cluster_at >= 0 && isnan(unit))
+            continue;
+        uint64_t key = par->cluster_at >= 0 ? cx_value_key(unit) : (uint64_t)b->row[i];
+        for (size_t r = 0; r < a->B; r++) {
+            double k = cx_boot_count(par->seed, r, key);
+            if (k == 0)
+                continue;
+            for (size_t j = 0; j < a->p; j++) {
+                double x = b->data[j * b->ld + i];
+                if (!isnan(x)) {
+                    a->boot_k[r * a->p + j] += k;
+                    a->boot_kx[r * a->p + j] += k * x;
+                }
+            }
+        }
+    }
+}
 
 static void *reducer_alloc(const void *params, cx_error *err)
 {
     const describe_params *par = params;
     describe_acc *a = cx_calloc(1, sizeof *a, err);
     if (a && describe_acc_alloc(a, par->p, par->pairwise, err) != CX_OK) {
+        free(a);
+        return NULL;
+    }
+    if (a)
+        a->par = par;
+    if (a && boot_alloc(a, par->B, err) != CX_OK) {
+        describe_acc_free(a);
         free(a);
         return NULL;
     }
@@ -522,10 +578,17 @@ static void reducer_reset(void *acc)
         cx_moments_reset(a->listwise);
     if (a->pairs)
         memset(a->pairs, 0, a->p * a->p * sizeof *a->pairs);
+    if (a->B) {
+        memset(a->boot_k, 0, a->B * a->p * sizeof *a->boot_k);
+        memset(a->boot_kx, 0, a->B * a->p * sizeof *a->boot_kx);
+    }
 }
 
 static int reducer_add(void *acc, const cx_block *b, cx_error *err)
 {
+    describe_acc *a = acc;
+    if (a->B)
+        boot_add(a, a->par, b);
     return describe_acc_add(acc, b->data, b->n, err);
 }
 
@@ -541,6 +604,10 @@ static void reducer_merge(void *acc, const void *other)
     for (size_t j = 0; a->pairs && j < a->p; j++)
         for (size_t k = j; k < a->p; k++)
             pair_merge(&a->pairs[j * a->p + k], &o->pairs[j * a->p + k]);
+    for (size_t i = 0; i < a->B * a->p; i++) {
+        a->boot_k[i] += o->boot_k[i];
+        a->boot_kx[i] += o->boot_kx[i];
+    }
 }
 
 static const cx_reducer_type describe_reducer = {"describe",    reducer_alloc, reducer_reset,
@@ -550,13 +617,25 @@ static const cx_reducer_type describe_reducer = {"describe",    reducer_alloc, r
 /* One pass over the job's view; `a` receives the totals. */
 static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, cx_error *err)
 {
-    describe_params par = {a->p, a->pairs != NULL};
+    describe_params par = {a->p, a->pairs != NULL, job->bootstrap > 0 ? (size_t)job->bootstrap : 0,
+                           job->seed, -1};
+    int *read = cx_malloc((a->p + 1) * sizeof *read, err);
+    if (!read)
+        return CX_ENOMEM;
+    memcpy(read, cols, a->p * sizeof *read);
+    size_t ncols = a->p;
+    if (par.B && job->bootstrap_cluster >= 0) {
+        par.cluster_at = (long)ncols;
+        read[ncols++] = job->bootstrap_cluster;
+    }
     cx_reducer r = {&describe_reducer, &par, NULL};
-    int rc = cx_reduce_view(job->view, cols, a->p, &r, 1, job->threads, err);
+    int rc = cx_reduce_view(job->view, read, ncols, &r, 1, job->threads, err);
+    free(read);
     if (rc != CX_OK)
         return rc;
     describe_acc_free(a);
     *a = *(describe_acc *)r.acc; /* take the totals over */
+    a->par = NULL;
     free(r.acc);
     r.acc = NULL;
     return CX_OK;
@@ -710,6 +789,72 @@ static void item_statistics(const describe_acc *a, size_t j, double *loaded_col,
     *m = sorted_runs(loaded_col, (size_t)s->n, vc, MAX_FREQUENCY_VALUES);
 }
 
+/* Bootstrap of the item means: `estimates` se = sd of the replicate
+ * means, ci = their percentile interval; the `bootstrap` table has every
+ * interval (engine/bootci.h). */
+static int write_bootstrap(cx_result *r, const describe_acc *a, cx_error *err)
+{
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    static const char *const names[] = {"est",        "se",         "boot_mean",
+                                        "perc_lower", "perc_upper", "norm_lower",
+                                        "norm_upper", "bca_lower",  "bca_upper"};
+    cx_rtable *bt = est ? cx_result_table(r, "bootstrap", err) : NULL;
+    if (!bt || cx_rtable_add_column(bt, "lhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(bt, "op", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(bt, "rhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(bt, "group", CX_RCOL_INT, err))
+        return err->code ? err->code : CX_ENOMEM;
+    for (size_t c = 0; c < 9; c++)
+        if (cx_rtable_add_column(bt, names[c], CX_RCOL_DOUBLE, err))
+            return err->code;
+    double *t = cx_malloc(a->B * sizeof *t, err);
+    if (!t)
+        return CX_ENOMEM;
+    int rc = cx_result_set_attr_string(r, "se", "bootstrap", err);
+    int e_est = cx_rtable_find_column(est, "est"), e_lhs = cx_rtable_find_column(est, "lhs");
+    size_t worst_failed = 0;
+    for (size_t j = 0; rc == CX_OK && j < a->p && j < est->nrows; j++) {
+        size_t ok = 0;
+        for (size_t b = 0; b < a->B; b++)
+            if (a->boot_k[b * a->p + j] > 0)
+                t[ok++] = a->boot_kx[b * a->p + j] / a->boot_k[b * a->p + j];
+        if (a->B - ok > worst_failed)
+            worst_failed = a->B - ok;
+        if (ok < 2)
+            continue; /* the item keeps its analytic se */
+        double t0 = est->cols[e_est].d[j];
+        cx_boot_summary s;
+        cx_boot_summarise(t, ok, t0, r->level, &s);
+        double z = s.se > 0 ? t0 / s.se : NAN;
+        cx_rtable_set_double(est, j, "se", s.se);
+        cx_rtable_set_double(est, j, "z", z);
+        cx_rtable_set_double(est, j, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+        cx_rtable_set_double(est, j, "ci_lower", s.perc[0]);
+        cx_rtable_set_double(est, j, "ci_upper", s.perc[1]);
+        long row = cx_rtable_add_row(bt, err);
+        if (row < 0 || cx_rtable_set_string(bt, (size_t)row, "lhs", est->cols[e_lhs].s[j], err) ||
+            cx_rtable_set_string(bt, (size_t)row, "op", "~1", err) ||
+            cx_rtable_set_string(bt, (size_t)row, "rhs", "", err)) {
+            rc = err->code ? err->code : CX_ENOMEM;
+            break;
+        }
+        const double v[] = {t0,        s.se,      s.mean,   s.perc[0], s.perc[1],
+                            s.norm[0], s.norm[1], s.bca[0], s.bca[1]};
+        for (size_t c = 0; c < 9; c++)
+            cx_rtable_set_double(bt, (size_t)row, names[c], v[c]);
+    }
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_replicates", (double)a->B, err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_failed", (double)worst_failed, err);
+    if (rc == CX_OK && worst_failed)
+        cx_result_add_warning(r, "up to %zu of %zu bootstrap replicates had no value of an item "
+                                 "and were left out for it",
+                              worst_failed, a->B);
+    free(t);
+    return rc;
+}
+
 static int describe_items(const cx_job *job, cx_result *r, char **names, const int *cols,
                           const describe_acc *a, cx_error *err)
 {
@@ -743,6 +888,8 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
     free(loaded_index);
     if (rc == CX_OK)
         rc = add_correlations(r, names, a, err);
+    if (rc == CX_OK && a->B)
+        rc = write_bootstrap(r, a, err);
     return rc;
 }
 
@@ -779,7 +926,7 @@ const cx_model cx_model_describe = {
     .summary = "item descriptives (psych::describe), correlations and frequencies",
     .keys = describe_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
     .check = describe_check,
     .fit = describe_fit,
 };

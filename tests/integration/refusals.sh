@@ -23,9 +23,6 @@ refuse() {
     [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
 }
 
-refuse describe_bootstrap bootstrap "does not support bootstrap" "model = describe
-items = x1 x2 x3
-bootstrap = 100"
 refuse describe_validate validate "does not support validate" "model = describe
 items = x1 x2 x3
 validate = kfold(5)"
@@ -96,6 +93,11 @@ score = grade
 by = school
 bootstrap = 200
 
+[job describe_boot]
+model = describe
+items = x1 x2 x3
+bootstrap = 100
+
 [job holdout]
 model = cfa
 $CFA
@@ -106,6 +108,7 @@ expect_exit 0 "bootstrap and validate run" -- "$CXFIT" run "$WORK/ok.ini" -o "$W
 [ "$(job_attr "$WORK/ok.h5" boot se)" = bootstrap ] && ok "se type recorded" || fail "se attr: $(job_attr "$WORK/ok.h5" boot se)"
 h5ls "$WORK/ok.h5/boot/bootstrap" >/dev/null 2>&1 && ok "bootstrap table written" || fail "no bootstrap table"
 h5ls "$WORK/ok.h5/nps_boot/bootstrap" >/dev/null 2>&1 && ok "nps bootstrap table written" || fail "no nps bootstrap table"
+h5ls "$WORK/ok.h5/describe_boot/bootstrap" >/dev/null 2>&1 && ok "describe bootstrap table written" || fail "no describe bootstrap table"
 h5ls "$WORK/ok.h5/folds/validation" >/dev/null 2>&1 && ok "kfold validation table" || fail "no validation table (kfold)"
 h5ls "$WORK/ok.h5/holdout/validation" >/dev/null 2>&1 && ok "holdout validation table" || fail "no validation table (holdout)"
 finish
