@@ -63,6 +63,7 @@ typedef struct cx_job {
     long kfold;               /* K for kfold                        */
     const cx_filter *holdout; /* rows of the holdout set            */
     int threads;              /* OpenMP threads the job may use     */
+    int progress;             /* may draw a progress line (progress.h) */
 } cx_job;
 
 typedef struct cx_model {

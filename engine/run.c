@@ -643,6 +643,9 @@ static int run_stage(run_state *st, int stage, cx_error *err)
         /* a job alone in its stage fits its levels, replicates and folds
          * on every thread */
         p->job.threads = outer ? 1 : st->threads;
+        /* one job at a time may draw its progress line on a terminal */
+        p->job.progress = !outer && !st->opt->quiet && isatty(2) &&
+                          !(getenv("CXFIT_PROGRESS") && strcmp(getenv("CXFIT_PROGRESS"), "0") == 0);
         if (p->keep_from && load_kept_result(st, p, &job_err) != CX_OK)
             p->keep_from = NULL; /* unreadable after all: fit it again */
         if (!p->keep_from)

@@ -26,6 +26,7 @@
 #include "estimate.h"
 #include <omp.h>
 
+#include "../../engine/progress.h"
 #include "bootstrap.h"
 #include "validate.h"
 #include "invariance.h"
@@ -603,6 +604,8 @@ static void run_tasks(job_fits *jf)
     int threads = jf->job->threads > 0 ? jf->job->threads : omp_get_max_threads();
     if ((size_t)threads > n_tasks)
         threads = (int)n_tasks;
+    cx_progress bar;
+    cx_progress_begin(&bar, jf->job->progress, jf->job->name, "fits", n_tasks);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
     for (size_t t = 0; t < n_tasks; t++) {
         size_t l = t / per, j = t % per;
@@ -616,7 +619,9 @@ static void run_tasks(job_fits *jf)
         } else {
             fit_split(jf, l, j - 1 - B);
         }
+        cx_progress_tick(&bar);
     }
+    cx_progress_end(&bar);
 }
 
 /* After the tasks: bootstrap SEs and CIs, validation tables; a level
