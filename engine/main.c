@@ -12,6 +12,7 @@
 
 #include "import.h"
 #include "model.h"
+#include "report.h"
 #include "run.h"
 #include "show.h"
 #include "simulate.h"
@@ -26,7 +27,8 @@ static const char usage_text[] =
     "  cxfit check CONFIG                parse config, open data, validate every job\n"
     "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
     "  cxfit import IN.csv OUT.h5 [--table PATH]\n"
-    "  cxfit show RESULTS.h5 [JOB]       readable summary, like lavaan's summary()\n"
+    "  cxfit show RESULTS.h5 [JOB] [--all]  readable summary, like lavaan's summary()\n"
+    "  cxfit report RESULTS.h5 -o REPORT.html  one self-contained page: tables and SVG charts\n"
     "  cxfit --help | --version\n"
     "\n"
     "Exit status: 0 all jobs ok; 1 a job failed (others are still written);\n"
@@ -166,11 +168,47 @@ static int command_import(int argc, char **argv)
 
 static int command_show(int argc, char **argv)
 {
-    if (argc < 1 || argc > 2)
+    const char *path = NULL, *job = NULL;
+    int all = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        else if (!path)
+            path = argv[i];
+        else if (!job)
+            job = argv[i];
+        else
+            return usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!path)
         return usage_error("%s", "show needs RESULTS.h5 and optionally a JOB name");
     cx_error err = {0};
-    if (cx_show(argv[0], argc == 2 ? argv[1] : NULL, stdout, &err) != CX_OK)
+    if (cx_show(path, job, all, stdout, &err) != CX_OK)
         return exit_for(&err);
+    return 0;
+}
+
+static int command_report(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        else if (!in)
+            in = argv[i];
+        else
+            return usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!in || !out)
+        return usage_error("%s", "report needs RESULTS.h5 and -o REPORT.html");
+    cx_error err = {0};
+    if (cx_report(in, out, &err) != CX_OK)
+        return exit_for(&err);
+    fprintf(stderr, "cxfit: wrote %s\n", out);
     return 0;
 }
 
@@ -198,7 +236,9 @@ int main(int argc, char **argv)
         return command_import(argc - 2, argv + 2);
     if (strcmp(cmd, "show") == 0)
         return command_show(argc - 2, argv + 2);
-    if (strcmp(cmd, "report") == 0 || strcmp(cmd, "merge") == 0)
+    if (strcmp(cmd, "report") == 0)
+        return command_report(argc - 2, argv + 2);
+    if (strcmp(cmd, "merge") == 0)
         return usage_error("'%s' is not available in this version yet", cmd);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -1,0 +1,789 @@
+/*
+ * report_charts.c — the report's charts (see report_charts.h).
+ *
+ * Sizes are in SVG user units; the page scales each <svg> to its column
+ * width (viewBox), so the same drawing serves a phone, a screen and print.
+ * Text widths are estimated (about 6.5 units per character at the 11-unit
+ * font of the style sheet) to size label columns so that no label is cut.
+ */
+#include "report_charts.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "readback.h"
+#include "svg.h"
+
+#define CHAR_W 7.0
+#define MAX_LABEL_W 320.0
+
+/* ---- shared pieces ------------------------------------------------------- */
+
+/* A data range mapped onto a pixel range. */
+typedef struct axis {
+    double lo, hi; /* data */
+    double p0, p1; /* pixels */
+} axis;
+
+static double ax(const axis *a, double v)
+{
+    return a->hi > a->lo ? a->p0 + (v - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0)
+                         : (a->p0 + a->p1) / 2;
+}
+
+/* Round tick values (1, 2, 5 x 10^k) covering [lo, hi]; widens the range
+ * to whole ticks.  Returns the count (at most max). */
+static size_t nice_ticks(axis *a, double *ticks, size_t max)
+{
+    static const double mult[] = {1, 2, 2.5, 5, 10, 20};
+    double range = a->hi - a->lo;
+    if (!(range > 0) || !isfinite(range)) {
+        a->lo -= 1;
+        a->hi += 1;
+        range = 2;
+    }
+    double base = pow(10, floor(log10(range / (double)(max - 1)))), step = base;
+    for (size_t k = 0; k < sizeof mult / sizeof mult[0]; k++) {
+        step = base * mult[k];
+        if (ceil(a->hi / step) - floor(a->lo / step) <= (double)(max - 1))
+            break;
+    }
+    a->lo = floor(a->lo / step) * step;
+    a->hi = ceil(a->hi / step) * step;
+    size_t n = 0;
+    for (double t = a->lo; t <= a->hi + step / 2 && n < max; t += step)
+        ticks[n++] = fabs(t) < step / 1e6 ? 0 : t;
+    return n;
+}
+
+static int decimals_for(const double *ticks, size_t n)
+{
+    double step = n > 1 ? ticks[1] - ticks[0] : 1;
+    return step >= 1 ? 0 : step >= 0.1 ? 1 : 2;
+}
+
+/* Vertical grid lines with labels below, for a horizontal value axis. */
+static void x_grid(FILE *out, const axis *a, const double *ticks, size_t n, double top,
+                   double bottom)
+{
+    int dec = decimals_for(ticks, n);
+    for (size_t k = 0; k < n; k++) {
+        double x = ax(a, ticks[k]);
+        svg_line(out, x, top, x, bottom, ticks[k] == 0 ? "zero" : "grid");
+        svg_number(out, x, bottom + 13, SVG_MIDDLE, "tick", ticks[k], dec);
+    }
+}
+
+static void y_grid(FILE *out, const axis *a, const double *ticks, size_t n, double left,
+                   double right)
+{
+    int dec = decimals_for(ticks, n);
+    for (size_t k = 0; k < n; k++) {
+        double y = ax(a, ticks[k]);
+        svg_line(out, left, y, right, y, ticks[k] == 0 ? "zero" : "grid");
+        svg_number(out, left - 4, y + 4, SVG_END, "tick", ticks[k], dec);
+    }
+}
+
+static double label_width(const char *const *labels, size_t n)
+{
+    size_t longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = labels[i] ? strlen(labels[i]) : 0;
+        longest = len > longest ? len : longest;
+    }
+    double w = (double)longest * CHAR_W + 16;
+    return w < 60 ? 60 : w > MAX_LABEL_W ? MAX_LABEL_W : w;
+}
+
+/* Index of `s` in names[0..n-1], or -1. */
+static long find_name(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ---- item distributions ---------------------------------------------------- */
+
+#define DIST_MAX_VALUES 11
+
+static const cx_rcolumn *number_column(const cx_rtable *t, const char *name)
+{
+    const cx_rcolumn *c = cx_rb_column(t, name, CX_RCOL_DOUBLE);
+    return c ? c : cx_rb_column(t, name, CX_RCOL_INT);
+}
+
+/* One item's answers: its distinct values (sorted) and their counts. */
+typedef struct item_dist {
+    const char *name;
+    double values[DIST_MAX_VALUES + 1];
+    double counts[DIST_MAX_VALUES + 1];
+    size_t n; /* > DIST_MAX_VALUES: too many values to draw */
+    long block; /* first item with the same values (one legend per scale) */
+} item_dist;
+
+static long value_index(const item_dist *d, double v)
+{
+    for (size_t k = 0; k < d->n && k <= DIST_MAX_VALUES; k++)
+        if (d->values[k] == v)
+            return (long)k;
+    return -1;
+}
+
+static void add_value(item_dist *d, double v)
+{
+    if (d->n > DIST_MAX_VALUES || value_index(d, v) >= 0)
+        return;
+    size_t k = 0;
+    while (k < d->n && d->values[k] < v)
+        k++;
+    memmove(d->values + k + 1, d->values + k, (d->n - k) * sizeof *d->values);
+    d->values[k] = v;
+    d->n++;
+}
+
+/* Items in table order with their values and counts (all `by` levels added). */
+static size_t item_dists(const cx_rtable *freq, const cx_rcolumn *item, const cx_rcolumn *value,
+                         const cx_rcolumn *count, item_dist *d)
+{
+    size_t ni = 0;
+    for (size_t i = 0; i < freq->nrows; i++) {
+        size_t k = 0;
+        while (k < ni && strcmp(d[k].name, cx_rb_string(item, i)) != 0)
+            k++;
+        if (k == ni)
+            d[ni++] = (item_dist){.name = cx_rb_string(item, i)};
+        if (isfinite(cx_rb_number(value, i)))
+            add_value(&d[k], cx_rb_number(value, i));
+    }
+    for (size_t i = 0; i < freq->nrows; i++) {
+        size_t k = 0;
+        while (strcmp(d[k].name, cx_rb_string(item, i)) != 0)
+            k++;
+        long j = value_index(&d[k], cx_rb_number(value, i));
+        double c = cx_rb_number(count, i);
+        if (j >= 0 && isfinite(c) && c > 0 && d[k].n <= DIST_MAX_VALUES)
+            d[k].counts[j] += c;
+    }
+    for (size_t k = 0; k < ni; k++) {
+        d[k].block = (long)k;
+        for (size_t m = 0; m < k && d[k].block == (long)k; m++)
+            if (d[m].n == d[k].n && memcmp(d[m].values, d[k].values, d[k].n * sizeof(double)) == 0)
+                d[k].block = d[m].block;
+    }
+    return ni;
+}
+
+static void distribution_legend(FILE *out, const item_dist *d, double x0, double y)
+{
+    double x = x0;
+    for (size_t k = 0; k < d->n; k++) {
+        char colour[8], label[32];
+        svg_ordinal(k, d->n, colour);
+        svg_rect(out, x, y + 6, 12, 12, "swatch", colour);
+        snprintf(label, sizeof label, "%g", d->values[k]);
+        svg_text(out, x + 15, y + 16, SVG_START, "tick", label);
+        x += 22 + (double)strlen(label) * CHAR_W;
+    }
+}
+
+static void distribution_bar(FILE *out, const item_dist *d, const axis *a, double y, double row)
+{
+    double total = 0, cum = 0;
+    for (size_t j = 0; j < d->n; j++)
+        total += d->counts[j];
+    svg_text(out, a->p0 - 6, y + 14, SVG_END, "label", d->name);
+    for (size_t j = 0; j < d->n && total > 0; j++) {
+        double pct = 100 * d->counts[j] / total;
+        char colour[8], tip[160];
+        svg_ordinal(j, d->n, colour);
+        snprintf(tip, sizeof tip, "%g: %.0f (%.1f%%)", d->values[j], d->counts[j], pct);
+        svg_group_begin(out, tip);
+        svg_rect(out, ax(a, cum), y + 2, ax(a, cum + pct) - ax(a, cum), row - 5, "seg", colour);
+        if (pct >= 7)
+            svg_number(out, ax(a, cum + pct / 2), y + 14, SVG_MIDDLE, "inbar", pct, 0);
+        svg_group_end(out);
+        cum += pct;
+    }
+}
+
+size_t chart_distributions(FILE *out, const cx_rtable *freq)
+{
+    const cx_rcolumn *item = cx_rb_column(freq, "item", CX_RCOL_STRING);
+    const cx_rcolumn *value = number_column(freq, "value"), *count = number_column(freq, "count");
+    if (!item || !value || !count || freq->nrows == 0)
+        return 0;
+    item_dist *d = calloc(freq->nrows, sizeof *d);
+    if (!d)
+        return 0;
+    size_t ni = item_dists(freq, item, value, count, d), drawn = 0, blocks = 0;
+    const char **names = malloc(ni * sizeof *names);
+    for (size_t k = 0; k < ni; k++) {
+        names[k] = d[k].name;
+        drawn += d[k].n > 0 && d[k].n <= DIST_MAX_VALUES;
+        blocks += d[k].block == (long)k && d[k].n > 0 && d[k].n <= DIST_MAX_VALUES;
+    }
+    if (drawn && names) {
+        double lw = label_width(names, ni), row = 22, y = 0, ticks[] = {0, 25, 50, 75, 100};
+        axis a = {0, 100, lw, lw + 520};
+        svg_begin(out, a.p1 + 10, (double)blocks * 46 + (double)drawn * row,
+                  "Item distributions");
+        for (size_t b = 0; b < ni; b++) { /* one block per answer scale */
+            if (d[b].block != (long)b || d[b].n == 0 || d[b].n > DIST_MAX_VALUES)
+                continue;
+            distribution_legend(out, &d[b], a.p0, y);
+            size_t rows = 0;
+            for (size_t k = b; k < ni; k++)
+                rows += d[k].block == (long)b;
+            y += 24;
+            x_grid(out, &a, ticks, 5, y, y + (double)rows * row);
+            for (size_t k = b; k < ni; k++)
+                if (d[k].block == (long)b) {
+                    distribution_bar(out, &d[k], &a, y, row);
+                    y += row;
+                }
+            y += 22;
+        }
+        svg_end(out);
+    }
+    free(names);
+    free(d);
+    return names ? drawn : 0;
+}
+
+/* ---- estimates: loadings and the path diagram ------------------------------ */
+
+/* The estimates columns the structural charts need, checked once. */
+typedef struct est_cols {
+    const cx_rcolumn *lhs, *op, *rhs, *group, *std_all, *est, *lo, *hi;
+} est_cols;
+
+static int est_columns(const cx_rtable *t, est_cols *c)
+{
+    c->lhs = cx_rb_column(t, "lhs", CX_RCOL_STRING);
+    c->op = cx_rb_column(t, "op", CX_RCOL_STRING);
+    c->rhs = cx_rb_column(t, "rhs", CX_RCOL_STRING);
+    c->group = cx_rb_group_column(t);
+    c->std_all = cx_rb_column(t, "std_all", CX_RCOL_DOUBLE);
+    c->est = cx_rb_column(t, "est", CX_RCOL_DOUBLE);
+    c->lo = cx_rb_column(t, "ci_lower", CX_RCOL_DOUBLE);
+    c->hi = cx_rb_column(t, "ci_upper", CX_RCOL_DOUBLE);
+    return c->lhs && c->op && c->rhs;
+}
+
+static int row_is(const est_cols *c, size_t i, const char *op, long long group)
+{
+    if (c->group && cx_rb_number(c->group, i) != (double)group)
+        return 0;
+    return strcmp(cx_rb_string(c->op, i), op) == 0;
+}
+
+static double std_value(const est_cols *c, size_t i)
+{
+    return c->std_all ? c->std_all->d[i] : NAN;
+}
+
+size_t chart_heatmap(FILE *out, const char *title, const char *const *rows, size_t nr,
+                     const char *const *cols, size_t nc, const double *values)
+{
+    if (nr == 0 || nc == 0)
+        return 0;
+    double lw = label_width(rows, nr), cw = label_width(cols, nc), top = 26, rh = 22;
+    size_t marks = 0;
+    svg_begin(out, lw + (double)nc * cw + 10, top + (double)nr * rh + 8, title);
+    for (size_t f = 0; f < nc; f++)
+        svg_text(out, lw + ((double)f + 0.5) * cw, top - 8, SVG_MIDDLE, "label", cols[f]);
+    for (size_t k = 0; k < nr; k++) {
+        double y = top + (double)k * rh;
+        svg_text(out, lw - 6, y + 15, SVG_END, "label", rows[k]);
+        for (size_t f = 0; f < nc; f++) {
+            double v = values[k * nc + f], x = lw + (double)f * cw;
+            if (!isfinite(v)) {
+                svg_rect(out, x + 1, y + 1, cw - 2, rh - 2, "cell-empty", NULL);
+                continue;
+            }
+            char colour[8], tip[256];
+            svg_diverging(v, colour);
+            snprintf(tip, sizeof tip, "%s, %s: %.3f", rows[k], cols[f], v);
+            svg_group_begin(out, tip);
+            svg_rect(out, x + 1, y + 1, cw - 2, rh - 2, "cell", colour);
+            svg_number(out, x + cw / 2, y + 15, SVG_MIDDLE,
+                       fabs(v) > 0.6 ? "incell-dark" : "incell", v, 2);
+            svg_group_end(out);
+            marks++;
+        }
+    }
+    svg_end(out);
+    return marks;
+}
+
+size_t chart_loadings(FILE *out, const cx_rtable *est, long long group)
+{
+    est_cols c;
+    if (!est_columns(est, &c) || est->nrows == 0)
+        return 0;
+    const char **factors = malloc(est->nrows * sizeof *factors);
+    const char **items = malloc(est->nrows * sizeof *items);
+    double *m = NULL;
+    size_t nf = 0, ni = 0, marks = 0;
+    for (size_t i = 0; factors && items && i < est->nrows; i++) {
+        if (!row_is(&c, i, "=~", group))
+            continue;
+        if (find_name(factors, nf, cx_rb_string(c.lhs, i)) < 0)
+            factors[nf++] = cx_rb_string(c.lhs, i);
+        if (find_name(items, ni, cx_rb_string(c.rhs, i)) < 0)
+            items[ni++] = cx_rb_string(c.rhs, i);
+    }
+    if (nf > 0 && ni > 0 && (m = malloc(nf * ni * sizeof *m)) != NULL) {
+        for (size_t k = 0; k < nf * ni; k++)
+            m[k] = NAN;
+        for (size_t i = 0; i < est->nrows; i++)
+            if (row_is(&c, i, "=~", group))
+                m[(size_t)find_name(items, ni, cx_rb_string(c.rhs, i)) * nf +
+                  (size_t)find_name(factors, nf, cx_rb_string(c.lhs, i))] = std_value(&c, i);
+        marks = chart_heatmap(out, "Standardized loadings (std_all)", items, ni, factors, nf, m);
+    }
+    free(m);
+    free(factors);
+    free(items);
+    return marks;
+}
+
+/* Path diagram nodes. */
+typedef struct pnode {
+    const char *name;
+    int latent;
+    int row; /* 0 higher-order factors, 1 structural, 2 indicators */
+    int layer;
+    double x, y;
+} pnode;
+
+#define PATH_MAX_NODES 80
+#define NODE_RX 46.0
+#define NODE_RY 20.0
+#define BOX_HW 28.0
+#define BOX_HH 14.0
+
+typedef struct pgraph {
+    pnode n[PATH_MAX_NODES];
+    size_t count;
+    int too_many;
+} pgraph;
+
+static long node_index(const pgraph *g, const char *name)
+{
+    for (size_t i = 0; i < g->count; i++)
+        if (strcmp(g->n[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static long add_node(pgraph *g, const char *name, int latent, int row)
+{
+    long k = node_index(g, name);
+    if (k >= 0)
+        return k;
+    if (g->count == PATH_MAX_NODES) {
+        g->too_many = 1;
+        return -1;
+    }
+    g->n[g->count] = (pnode){.name = name, .latent = latent, .row = row};
+    return (long)g->count++;
+}
+
+/* Latents first (a latent whose indicators are all latents is
+ * higher-order, row 0), then indicators (row 2), then the other observed
+ * variables of regressions (row 1). */
+static void path_nodes(pgraph *g, const cx_rtable *est, const est_cols *c, long long group)
+{
+    for (size_t i = 0; i < est->nrows; i++)
+        if (row_is(c, i, "=~", group))
+            add_node(g, cx_rb_string(c->lhs, i), 1, 1);
+    size_t n_latent = g->count;
+    for (size_t i = 0; i < est->nrows; i++)
+        if (row_is(c, i, "=~", group) && node_index(g, cx_rb_string(c->rhs, i)) < 0)
+            add_node(g, cx_rb_string(c->rhs, i), 0, 2);
+    for (size_t f = 0; f < n_latent; f++) {
+        int all_latent = 1, any = 0;
+        for (size_t i = 0; i < est->nrows; i++)
+            if (row_is(c, i, "=~", group) && strcmp(cx_rb_string(c->lhs, i), g->n[f].name) == 0) {
+                long k = node_index(g, cx_rb_string(c->rhs, i));
+                any = 1;
+                all_latent &= k >= 0 && g->n[k].latent;
+            }
+        if (any && all_latent)
+            g->n[f].row = 0;
+    }
+    for (size_t i = 0; i < est->nrows; i++)
+        if (row_is(c, i, "~", group)) {
+            add_node(g, cx_rb_string(c->rhs, i), 0, 1);
+            add_node(g, cx_rb_string(c->lhs, i), 0, 1);
+        }
+    /* observed covariates that are only predictors go on top (MIMIC) */
+    for (size_t k = n_latent; k < g->count; k++) {
+        int outcome = 0;
+        for (size_t i = 0; i < est->nrows && !outcome; i++)
+            outcome = row_is(c, i, "~", group) && strcmp(cx_rb_string(c->lhs, i), g->n[k].name) == 0;
+        if (g->n[k].row == 1 && !outcome)
+            g->n[k].row = 0;
+    }
+}
+
+/* Regressions put an outcome right of its predictors: layer = longest
+ * path from an exogenous variable (bounded, so a loop cannot hang). */
+static void path_layers(pgraph *g, const cx_rtable *est, const est_cols *c, long long group)
+{
+    for (size_t pass = 0; pass < g->count; pass++)
+        for (size_t i = 0; i < est->nrows; i++) {
+            if (!row_is(c, i, "~", group))
+                continue;
+            long y = node_index(g, cx_rb_string(c->lhs, i)), x = node_index(g, cx_rb_string(c->rhs, i));
+            if (y >= 0 && x >= 0 && g->n[y].layer <= g->n[x].layer)
+                g->n[y].layer = g->n[x].layer + 1;
+        }
+}
+
+static double place_row(pgraph *g, int row, double spacing, double y)
+{
+    size_t k = 0, n = 0;
+    for (size_t i = 0; i < g->count; i++)
+        n += g->n[i].row == row;
+    /* stable order by layer within the row */
+    for (int layer = 0; layer <= (int)g->count; layer++)
+        for (size_t i = 0; i < g->count; i++)
+            if (g->n[i].row == row && g->n[i].layer == layer) {
+                g->n[i].x = ((double)k++ + 0.5) * spacing;
+                g->n[i].y = y;
+            }
+    return (double)n * spacing;
+}
+
+/* The mean x of the nodes that `name` loads on (NaN when none). */
+static double above_indicators(const pgraph *g, const cx_rtable *est, const est_cols *c,
+                               long long group, const char *name)
+{
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < est->nrows; i++)
+        if (row_is(c, i, "=~", group) && strcmp(cx_rb_string(c->lhs, i), name) == 0) {
+            long k = node_index(g, cx_rb_string(c->rhs, i));
+            if (k >= 0 && g->n[k].x > 0) {
+                sum += g->n[k].x;
+                n++;
+            }
+        }
+    return n ? sum / (double)n : NAN;
+}
+
+/* Indicators side by side at the bottom; each factor above its indicators
+ * (other nodes where the even spread puts them), pushed right where two
+ * would overlap.  Returns the drawing's width. */
+static double path_layout(pgraph *g, const cx_rtable *est, const est_cols *c, long long group,
+                          double y0)
+{
+    double w = place_row(g, 2, 66, y0 + 240) + 40;
+    for (int row = 1; row >= 0; row--) {
+        double rw = place_row(g, row, 140, y0 + 120.0 * row);
+        double scale = rw > 0 && w > rw ? w / rw : 1, last = -INFINITY;
+        for (int layer = 0; layer <= (int)g->count; layer++)
+            for (size_t i = 0; i < g->count; i++) {
+                pnode *n = &g->n[i];
+                if (n->row != row || n->layer != layer)
+                    continue;
+                double ideal = above_indicators(g, est, c, group, n->name);
+                n->x = isfinite(ideal) ? ideal : n->x * scale;
+                n->x = fmax(n->x, fmax(last + 110, NODE_RX + 10));
+                last = n->x;
+            }
+        w = fmax(w, last + NODE_RX + 20);
+    }
+    for (size_t i = 0; i < g->count; i++)
+        g->n[i].x += 20;
+    return w;
+}
+
+/* Where the segment from node a's centre towards (tx, ty) leaves a. */
+static void node_edge(const pnode *a, double tx, double ty, double *x, double *y)
+{
+    double dx = tx - a->x, dy = ty - a->y, t;
+    if (dx == 0 && dy == 0) {
+        *x = a->x;
+        *y = a->y;
+        return;
+    }
+    if (a->latent)
+        t = 1 / sqrt(dx * dx / (NODE_RX * NODE_RX) + dy * dy / (NODE_RY * NODE_RY));
+    else
+        t = fmin(dx != 0 ? BOX_HW / fabs(dx) : INFINITY, dy != 0 ? BOX_HH / fabs(dy) : INFINITY);
+    *x = a->x + t * dx;
+    *y = a->y + t * dy;
+}
+
+static void arrow_head(FILE *out, double fx, double fy, double x, double y)
+{
+    double dx = x - fx, dy = y - fy, len = sqrt(dx * dx + dy * dy);
+    if (!(len > 0))
+        return;
+    dx /= len;
+    dy /= len;
+    double px[3] = {x, x - 8 * dx + 4 * dy, x - 8 * dx - 4 * dy};
+    double py[3] = {y, y - 8 * dy - 4 * dx, y - 8 * dy + 4 * dx};
+    svg_poly(out, px, py, 3, 1, "head");
+}
+
+/* An arrow (or a two-headed arc, `both`) from node a to node b. */
+static void path_edge(FILE *out, const pnode *a, const pnode *b, int both, double v, size_t nth)
+{
+    double x1, y1, x2, y2, qx, qy;
+    int curved = both || (a->row == b->row);
+    if (curved) {
+        /* arcs of equal span would share their label spot: vary the bow */
+        double dist = fabs(b->x - a->x), bow = 30 + 0.12 * dist + (double)(nth % 3) * 10;
+        double dir = a->row == 2 ? 1 : -1; /* indicators bow down, others up */
+        qx = (a->x + b->x) / 2;
+        qy = a->y + dir * (bow + (a->latent ? NODE_RY : BOX_HH));
+        node_edge(a, qx, qy, &x1, &y1);
+        node_edge(b, qx, qy, &x2, &y2);
+        svg_curve(out, x1, y1, qx, qy, x2, y2, both ? "cov" : "edge");
+        arrow_head(out, qx, qy, x2, y2);
+        if (both)
+            arrow_head(out, qx, qy, x1, y1);
+        svg_number(out, qx, (y1 + 2 * qy + y2) / 4 + 4, SVG_MIDDLE, "elabel", v, 2);
+        return;
+    }
+    node_edge(a, b->x, b->y, &x1, &y1);
+    node_edge(b, a->x, a->y, &x2, &y2);
+    svg_line(out, x1, y1, x2, y2, "edge");
+    arrow_head(out, x1, y1, x2, y2);
+    /* the label sits nearer the head, where lines fan out */
+    svg_number(out, x1 + 0.62 * (x2 - x1), y1 + 0.62 * (y2 - y1) + 4, SVG_MIDDLE, "elabel", v, 2);
+}
+
+static void path_draw_nodes(FILE *out, const pgraph *g)
+{
+    for (size_t i = 0; i < g->count; i++) {
+        const pnode *n = &g->n[i];
+        if (n->latent)
+            svg_ellipse(out, n->x, n->y, NODE_RX, NODE_RY, "latent");
+        else
+            svg_rect(out, n->x - BOX_HW, n->y - BOX_HH, 2 * BOX_HW, 2 * BOX_HH, "observed", NULL);
+        svg_text(out, n->x, n->y + 4, SVG_MIDDLE, strlen(n->name) > 8 ? "node small" : "node",
+                 n->name);
+    }
+}
+
+size_t chart_path(FILE *out, const cx_rtable *est, long long group)
+{
+    est_cols c;
+    pgraph *g = calloc(1, sizeof *g);
+    if (!g || !est_columns(est, &c)) {
+        free(g);
+        return 0;
+    }
+    path_nodes(g, est, &c, group);
+    path_layers(g, est, &c, group);
+    size_t marks = 0;
+    if (g->count >= 2 && !g->too_many) {
+        int have_top = 0;
+        for (size_t i = 0; i < g->count; i++)
+            have_top |= g->n[i].row == 0;
+        double y0 = have_top ? 60 : -60;
+        double w = path_layout(g, est, &c, group, y0);
+        /* room for the widest arcs: above the top row, below the indicators */
+        double arc = 0.06 * w + 10, shift = fmax(0, NODE_RY + arc + 30 - (y0 + (have_top ? 0 : 120)));
+        for (size_t i = 0; i < g->count; i++)
+            g->n[i].y += shift;
+        double height = y0 + shift + 240 + BOX_HH + arc + 40;
+        svg_begin(out, w + 40, height, "Path diagram (standardized estimates)");
+        for (size_t i = 0; i < est->nrows; i++) {
+            const char *op = cx_rb_string(c.op, i);
+            int load = row_is(&c, i, "=~", group), reg = row_is(&c, i, "~", group);
+            int cov = row_is(&c, i, "~~", group) &&
+                      strcmp(cx_rb_string(c.lhs, i), cx_rb_string(c.rhs, i)) != 0;
+            if (!load && !reg && !cov)
+                continue;
+            long l = node_index(g, cx_rb_string(c.lhs, i)), r = node_index(g, cx_rb_string(c.rhs, i));
+            if (l < 0 || r < 0)
+                continue;
+            char tip[256];
+            snprintf(tip, sizeof tip, "%s %s %s: std_all %.3f", cx_rb_string(c.lhs, i), op,
+                     cx_rb_string(c.rhs, i), std_value(&c, i));
+            svg_group_begin(out, tip);
+            if (reg) /* y ~ x: the arrow goes from x to y */
+                path_edge(out, &g->n[r], &g->n[l], 0, std_value(&c, i), marks);
+            else
+                path_edge(out, &g->n[l], &g->n[r], cov, std_value(&c, i), marks);
+            svg_group_end(out);
+            marks++;
+        }
+        path_draw_nodes(out, g);
+        svg_end(out);
+    }
+    free(g);
+    return marks;
+}
+
+/* ---- coefficient plots, lines with CIs, scree, bars ----------------------- */
+
+size_t chart_coefs(FILE *out, const char *title, const char *const *labels, const double *est,
+                   const double *lo, const double *hi, size_t n)
+{
+    axis a = {0, 0, 0, 0};
+    size_t drawn = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double v[3] = {est[i], lo ? lo[i] : NAN, hi ? hi[i] : NAN};
+        for (int k = 0; k < 3; k++)
+            if (isfinite(v[k])) {
+                a.lo = fmin(a.lo, v[k]);
+                a.hi = fmax(a.hi, v[k]);
+            }
+        drawn += isfinite(est[i]);
+    }
+    if (drawn == 0)
+        return 0;
+    double ticks[12], lw = label_width(labels, n), row = 20, top = 8;
+    size_t nt = nice_ticks(&a, ticks, 8);
+    a.p0 = lw;
+    a.p1 = lw + 420;
+    double bottom = top + (double)n * row;
+    svg_begin(out, a.p1 + 16, bottom + 22, title);
+    x_grid(out, &a, ticks, nt, top, bottom);
+    for (size_t i = 0; i < n; i++) {
+        double y = top + ((double)i + 0.5) * row;
+        char tip[256];
+        snprintf(tip, sizeof tip, "%s: %.3f [%.3f, %.3f]", labels[i], est[i], lo ? lo[i] : NAN,
+                 hi ? hi[i] : NAN);
+        svg_text(out, lw - 6, y + 4, SVG_END, "label", labels[i]);
+        svg_group_begin(out, tip);
+        if (lo && hi)
+            svg_line(out, ax(&a, lo[i]), y, ax(&a, hi[i]), y, "whisker");
+        svg_circle(out, ax(&a, est[i]), y, 4, "dot");
+        svg_group_end(out);
+    }
+    svg_end(out);
+    return drawn;
+}
+
+size_t chart_line_ci(FILE *out, const char *title, const char *xlabel, const double *x,
+                     const double *y, const double *lo, const double *hi, size_t n, double ymin,
+                     double ymax)
+{
+    axis ax_x = {INFINITY, -INFINITY, 44, 300}, ax_y = {ymin, ymax, 170, 28};
+    size_t drawn = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && isfinite(y[i])) {
+            ax_x.lo = fmin(ax_x.lo, x[i]);
+            ax_x.hi = fmax(ax_x.hi, x[i]);
+            drawn++;
+        }
+    if (drawn == 0)
+        return 0;
+    double yt[12], xt[12];
+    size_t nyt = nice_ticks(&ax_y, yt, 6);
+    axis probe = ax_x;
+    size_t nxt = nice_ticks(&probe, xt, 7); /* tick values only: keep the data range */
+    svg_begin(out, 310, 208, title);
+    svg_text(out, 172, 16, SVG_MIDDLE, "ptitle", title);
+    y_grid(out, &ax_y, yt, nyt, ax_x.p0, ax_x.p1);
+    for (size_t k = 0; k < nxt; k++)
+        if (xt[k] >= ax_x.lo && xt[k] <= ax_x.hi)
+            svg_number(out, ax(&ax_x, xt[k]), 186, SVG_MIDDLE, "tick", xt[k],
+                       decimals_for(xt, nxt));
+    svg_text(out, 172, 203, SVG_MIDDLE, "tick", xlabel);
+    double *px = malloc(2 * n * sizeof *px), *py = malloc(2 * n * sizeof *py);
+    if (px && py && lo && hi) { /* the band: lower bounds forward, upper back */
+        for (size_t i = 0; i < n; i++) {
+            px[i] = px[2 * n - 1 - i] = ax(&ax_x, x[i]);
+            py[i] = isfinite(lo[i]) ? ax(&ax_y, fmax(lo[i], ax_y.lo)) : NAN;
+            py[2 * n - 1 - i] = isfinite(hi[i]) ? ax(&ax_y, fmin(hi[i], ax_y.hi)) : NAN;
+        }
+        svg_poly(out, px, py, 2 * n, 1, "band");
+    }
+    for (size_t i = 0; px && py && i < n; i++) {
+        px[i] = ax(&ax_x, x[i]);
+        py[i] = isfinite(y[i]) ? ax(&ax_y, y[i]) : NAN;
+    }
+    if (px && py)
+        svg_poly(out, px, py, n, 0, "series");
+    for (size_t i = 0; i < n; i++) {
+        char tip[160];
+        snprintf(tip, sizeof tip, "%g: %.1f [%.1f, %.1f]", x[i], y[i], lo ? lo[i] : NAN,
+                 hi ? hi[i] : NAN);
+        svg_group_begin(out, tip);
+        svg_circle(out, ax(&ax_x, x[i]), isfinite(y[i]) ? ax(&ax_y, y[i]) : NAN, 3, "dot");
+        svg_group_end(out);
+    }
+    free(px);
+    free(py);
+    svg_end(out);
+    return drawn;
+}
+
+size_t chart_scree(FILE *out, const double *eigen, const double *parallel, size_t n)
+{
+    axis ax_x = {1, (double)n, 50, 450}, ax_y = {0, 1, 220, 30};
+    for (size_t i = 0; i < n; i++) {
+        ax_y.hi = isfinite(eigen[i]) ? fmax(ax_y.hi, eigen[i]) : ax_y.hi;
+        ax_y.hi = parallel && isfinite(parallel[i]) ? fmax(ax_y.hi, parallel[i]) : ax_y.hi;
+    }
+    if (n < 2)
+        return 0;
+    double yt[12];
+    size_t nyt = nice_ticks(&ax_y, yt, 7);
+    svg_begin(out, 470, 260, "Scree plot with parallel analysis");
+    y_grid(out, &ax_y, yt, nyt, ax_x.p0, ax_x.p1);
+    svg_line(out, ax_x.p0, ax(&ax_y, 1), ax_x.p1, ax(&ax_y, 1), "kaiser");
+    double *px = malloc(n * sizeof *px), *py = malloc(n * sizeof *py);
+    for (size_t i = 0; px && py && i < n; i++) {
+        px[i] = ax(&ax_x, (double)(i + 1));
+        py[i] = ax(&ax_y, eigen[i]);
+        svg_number(out, px[i], 238, SVG_MIDDLE, "tick", (double)(i + 1), 0);
+        svg_circle(out, px[i], py[i], 3.5, "dot");
+    }
+    if (px && py) {
+        svg_poly(out, px, py, n, 0, "series");
+        for (size_t i = 0; parallel && i < n; i++)
+            py[i] = ax(&ax_y, parallel[i]);
+        if (parallel)
+            svg_poly(out, px, py, n, 0, "parallel");
+    }
+    svg_text(out, 250, 255, SVG_MIDDLE, "tick", "factor");
+    svg_text(out, ax_x.p1, 22, SVG_END, "tick",
+             parallel ? "solid: data, dashed: parallel analysis, dotted: 1" : "dotted: 1");
+    free(px);
+    free(py);
+    svg_end(out);
+    return n;
+}
+
+size_t chart_bars(FILE *out, const char *title, const char *const *labels, const double *values,
+                  size_t n)
+{
+    axis a = {0, 0, 0, 0};
+    size_t drawn = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(values[i])) {
+            a.lo = fmin(a.lo, values[i]);
+            a.hi = fmax(a.hi, values[i]);
+            drawn++;
+        }
+    if (drawn == 0)
+        return 0;
+    double ticks[12], lw = label_width(labels, n), row = 20, top = 8;
+    size_t nt = nice_ticks(&a, ticks, 8);
+    a.p0 = lw;
+    a.p1 = lw + 420;
+    double bottom = top + (double)n * row;
+    svg_begin(out, a.p1 + 16, bottom + 22, title);
+    x_grid(out, &a, ticks, nt, top, bottom);
+    for (size_t i = 0; i < n; i++) {
+        double y = top + (double)i * row, x0 = ax(&a, fmin(0, values[i]));
+        svg_text(out, lw - 6, y + 14, SVG_END, "label", labels[i]);
+        svg_rect(out, x0, y + 3, fabs(ax(&a, values[i]) - ax(&a, 0)), row - 6, "bar", NULL);
+    }
+    svg_end(out);
+    return drawn;
+}
