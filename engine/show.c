@@ -513,6 +513,21 @@ static void print_invariance(const show_ctx *c, const cx_rtable *t)
     print_invariance_block(c, t, "Measurement invariance, fit per step:", fit, fit_heads);
     print_invariance_block(c, t, "Chi-squared difference tests (each step vs the one before):",
                            diff, diff_heads);
+    const cx_rcolumn *eq = cx_rb_column(t, "group_equal", CX_RCOL_STRING);
+    if (!eq)
+        return;
+    int width = 0;
+    char label[700];
+    for (size_t i = 0; i < t->nrows; i++) {
+        invariance_label(t, i, &c->by, label, sizeof label);
+        width = (int)strlen(label) > width ? (int)strlen(label) : width;
+    }
+    fprintf(c->out, "\n  Equal across groups, per step:\n");
+    for (size_t i = 0; i < t->nrows; i++) {
+        invariance_label(t, i, &c->by, label, sizeof label);
+        fprintf(c->out, "    %-*s  %s\n", width, label,
+                *cx_rb_string(eq, i) ? cx_rb_string(eq, i) : "(nothing)");
+    }
 }
 
 /* ---- a job ----------------------------------------------------------------- */
@@ -536,9 +551,12 @@ static void print_model(const show_ctx *c, const cx_rtable *est, const cx_rtable
 {
     est_view v;
     fit_view f;
-    int have_est = est && est_view_init(&v, est) && (!c->overview || has_model_parameters(&v));
+    int have_est = est && est_view_init(&v, est) && has_model_parameters(&v);
     int have_fit = fit_view_init(&f, fit);
-    if (est && !v.lhs)
+    /* without model parameters (describe's means, nps's definition) the
+     * estimates repeat the job's own tables: one plain table, levels as
+     * columns, when the job is shown alone */
+    if (est && (!v.lhs || (!have_est && !c->overview)))
         print_table(c->out, est, c->overview ? SHOW_ROWS_OVERVIEW : (size_t)-1);
     const cx_rtable *lt = have_est ? est : have_fit ? fit : NULL; /* whose levels to walk */
     size_t levels = 0;
@@ -610,6 +628,10 @@ static void print_job(show_ctx *c, const char *model, const char *spec)
     const cx_result *r = c->r;
     cx_rb_by_columns(spec, &c->by);
     print_header(c, model, spec);
+    const cx_rtable *steps = cx_result_find_table(r, "invariance");
+    const cx_rcolumn *step = cx_rb_column(steps, "step", CX_RCOL_STRING);
+    if (step && steps->nrows > 0)
+        fprintf(c->out, "\n== step %s (the job's model) ==\n", cx_rb_string(step, 0));
     print_model(c, cx_result_find_table(r, "estimates"), cx_result_find_table(r, "fit"), "Fit");
     const cx_rtable *inv = NULL;
     for (size_t t = 0; t < r->n_tables; t++) {

@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libgsl-dev
 libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin libinih-dev hdf5-tools"
+# Only the tests need these (test.sh sets CXFIT_TEST_PACKAGES=1): an XML
+# parser to check the report is well-formed and a headless browser to load it.
+if [ "${CXFIT_TEST_PACKAGES:-0}" = 1 ]; then
+    PACKAGES="$PACKAGES libxml2-utils chromium-headless-shell"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
+export CXFIT_TEST_PACKAGES=1 # the report tests need an XML parser and a browser
 
 bash scripts/setup.sh
 ctest --test-dir build --output-on-failure -j2
