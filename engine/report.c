@@ -36,7 +36,8 @@ static const char style[] =
     "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:1px 14px;margin:.5em 0}\n"
     "dl.facts dt{color:#5a6570}dl.facts dd{margin:0}\n"
     "figure{margin:12px 0}figcaption{font-size:.85em;color:#5a6570}\n"
-    ".chart svg{max-width:100%;height:auto;display:block}\n"
+    ".chart{overflow-x:auto}.chart svg{max-width:100%;height:auto;display:block}\n"
+    ".chart svg.wide{min-width:720px}\n"
     ".panels{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:6px}\n"
     ".panels figure{margin:0}\n"
     ".scroll{overflow-x:auto}details{margin:.4em 0}summary{cursor:pointer;color:#2b5d8a}\n"
@@ -67,7 +68,8 @@ static const char style[] =
     "@media (max-width:600px){body{font-size:14px}main{padding:4px 8px 24px}"
     "dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:4px}}\n"
     "@media print{nav{display:none}body{font-size:11pt}section.job{break-before:auto}"
-    "figure,tr{break-inside:avoid}.scroll{overflow:visible}summary{color:#000}}\n";
+    "figure,tr{break-inside:avoid}.scroll,.chart{overflow:visible}.chart svg.wide{min-width:0}"
+    "summary{color:#000}}\n";
 
 /* ---- small writers ---------------------------------------------------- */
 

@@ -97,6 +97,16 @@ static double label_width(const char *const *labels, size_t n)
     return w < 60 ? 60 : w > MAX_LABEL_W ? MAX_LABEL_W : w;
 }
 
+/* A number for a tooltip: "NA" when not finite. */
+static const char *num_text(double v, int decimals, char buf[32])
+{
+    if (isfinite(v))
+        snprintf(buf, 32, "%.*f", decimals, v);
+    else
+        snprintf(buf, 32, "NA");
+    return buf;
+}
+
 /* Index of `s` in names[0..n-1], or -1. */
 static long find_name(const char *const *names, size_t n, const char *s)
 {
@@ -608,9 +618,9 @@ size_t chart_path(FILE *out, const cx_rtable *est, long long group)
             long l = node_index(g, cx_rb_string(c.lhs, i)), r = node_index(g, cx_rb_string(c.rhs, i));
             if (l < 0 || r < 0)
                 continue;
-            char tip[256];
-            snprintf(tip, sizeof tip, "%s %s %s: std_all %.3f", cx_rb_string(c.lhs, i), op,
-                     cx_rb_string(c.rhs, i), std_value(&c, i));
+            char tip[256], v[32];
+            snprintf(tip, sizeof tip, "%s %s %s: std_all %s", cx_rb_string(c.lhs, i), op,
+                     cx_rb_string(c.rhs, i), num_text(std_value(&c, i), 3, v));
             svg_group_begin(out, tip);
             if (reg) /* y ~ x: the arrow goes from x to y */
                 path_edge(out, &g->n[r], &g->n[l], 0, std_value(&c, i), marks);
@@ -653,9 +663,9 @@ size_t chart_coefs(FILE *out, const char *title, const char *const *labels, cons
     x_grid(out, &a, ticks, nt, top, bottom);
     for (size_t i = 0; i < n; i++) {
         double y = top + ((double)i + 0.5) * row;
-        char tip[256];
-        snprintf(tip, sizeof tip, "%s: %.3f [%.3f, %.3f]", labels[i], est[i], lo ? lo[i] : NAN,
-                 hi ? hi[i] : NAN);
+        char tip[256], a1[32], a2[32], a3[32];
+        snprintf(tip, sizeof tip, "%s: %s [%s, %s]", labels[i], num_text(est[i], 3, a1),
+                 num_text(lo ? lo[i] : NAN, 3, a2), num_text(hi ? hi[i] : NAN, 3, a3));
         svg_text(out, lw - 6, y + 4, SVG_END, "label", labels[i]);
         svg_group_begin(out, tip);
         if (lo && hi)
@@ -709,9 +719,11 @@ size_t chart_line_ci(FILE *out, const char *title, const char *xlabel, const dou
     if (px && py)
         svg_poly(out, px, py, n, 0, "series");
     for (size_t i = 0; i < n; i++) {
-        char tip[160];
-        snprintf(tip, sizeof tip, "%g: %.1f [%.1f, %.1f]", x[i], y[i], lo ? lo[i] : NAN,
-                 hi ? hi[i] : NAN);
+        if (!isfinite(x[i]))
+            continue;
+        char tip[160], a1[32], a2[32], a3[32];
+        snprintf(tip, sizeof tip, "%g: %s [%s, %s]", x[i], num_text(y[i], 1, a1),
+                 num_text(lo ? lo[i] : NAN, 1, a2), num_text(hi ? hi[i] : NAN, 1, a3));
         svg_group_begin(out, tip);
         svg_circle(out, ax(&ax_x, x[i]), isfinite(y[i]) ? ax(&ax_y, y[i]) : NAN, 3, "dot");
         svg_group_end(out);

@@ -69,8 +69,9 @@ static void class_attr(FILE *out, const char *cls)
 
 void svg_begin(FILE *out, double w, double h, const char *title)
 {
-    fprintf(out, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" role=\"img\" aria-label=\"", w, h,
-            w);
+    /* a wide chart keeps a readable size on a phone and scrolls instead */
+    fprintf(out, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\"%s role=\"img\" aria-label=\"", w,
+            h, w, w > 720 ? " class=\"wide\"" : "");
     cx_xml_text(out, title);
     fputs("\"><title>", out);
     cx_xml_text(out, title);
