@@ -600,8 +600,11 @@ static void print_steps(const show_ctx *c, const cx_rtable *inv)
     if (!step || inv->nrows == 0)
         return;
     if (c->overview) {
-        fprintf(c->out, "\n  per-step tables: estimates_STEP, fit_STEP (cxfit show FILE %s "
-                        "prints them)\n", c->name);
+        fputs("\n  per-step tables:", c->out);
+        for (size_t t = 0; t < c->r->n_tables; t++)
+            if (is_step_table(c->r->tables[t]))
+                fprintf(c->out, " %s", c->r->tables[t]->name);
+        fprintf(c->out, "\n  (cxfit show FILE %s prints them)\n", c->name);
         return;
     }
     for (size_t i = 1; i < inv->nrows; i++) {
