@@ -192,7 +192,9 @@ static int est_view_init(est_view *v, const cx_rtable *t)
         v->label_w = w > v->label_w ? w : v->label_w;
         for (int k = 0; k < N_EST; k++) {
             double x = est_value(v, k, i);
-            snprintf(num, sizeof num, isnan(x) ? "" : "%.3f", x);
+            num[0] = '\0';
+            if (!isnan(x))
+                snprintf(num, sizeof num, "%.3f", x);
             v->num_w[k] = (int)strlen(num) > v->num_w[k] ? (int)strlen(num) : v->num_w[k];
         }
     }
