@@ -585,6 +585,29 @@ static void path_draw_nodes(FILE *out, const pgraph *g)
     }
 }
 
+/* The widest span of the arcs (covariances, same-row regressions) above
+ * the structural rows (*up) and below the indicators (*down). */
+static void path_arc_spans(const pgraph *g, const cx_rtable *est, const est_cols *c,
+                           long long group, double *up, double *down)
+{
+    for (size_t i = 0; i < est->nrows; i++) {
+        int cov = row_is(c, i, "~~", group) &&
+                  strcmp(cx_rb_string(c->lhs, i), cx_rb_string(c->rhs, i)) != 0;
+        if (!cov && !row_is(c, i, "~", group))
+            continue;
+        long l = node_index(g, cx_rb_string(c->lhs, i)), r = node_index(g, cx_rb_string(c->rhs, i));
+        if (l < 0 || r < 0 || (!cov && g->n[l].row != g->n[r].row))
+            continue;
+        double span = fabs(g->n[l].x - g->n[r].x) + 20; /* + the bow's variation */
+        if (g->n[r].row == 2 && !cov) /* a regression's arc follows its predictor */
+            *down = fmax(*down, span);
+        else if (g->n[l].row == 2 && cov)
+            *down = fmax(*down, span);
+        else
+            *up = fmax(*up, span);
+    }
+}
+
 size_t chart_path(FILE *out, const cx_rtable *est, long long group)
 {
     est_cols c;
@@ -602,11 +625,15 @@ size_t chart_path(FILE *out, const cx_rtable *est, long long group)
             have_top |= g->n[i].row == 0;
         double y0 = have_top ? 60 : -60;
         double w = path_layout(g, est, &c, group, y0);
-        /* room for the widest arcs: above the top row, below the indicators */
-        double arc = 0.06 * w + 10, shift = fmax(0, NODE_RY + arc + 30 - (y0 + (have_top ? 0 : 120)));
+        /* room for the widest arcs: above the top row, below the indicators
+         * (an arc rises about half its bow: 15 + 0.06 span + 15) */
+        double up = 0, down = 0;
+        path_arc_spans(g, est, &c, group, &up, &down);
+        double top = y0 + (have_top ? 0 : 120);
+        double shift = fmax(0, NODE_RY + 20 + (up > 0 ? 35 + 0.06 * up : 0) - top);
         for (size_t i = 0; i < g->count; i++)
             g->n[i].y += shift;
-        double height = y0 + shift + 240 + BOX_HH + arc + 40;
+        double height = y0 + shift + 240 + BOX_HH + 12 + (down > 0 ? 35 + 0.06 * down : 0);
         svg_begin(out, w + 40, height, "Path diagram (standardized estimates)");
         for (size_t i = 0; i < est->nrows; i++) {
             const char *op = cx_rb_string(c.op, i);
