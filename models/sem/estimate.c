@@ -102,6 +102,7 @@ static void est_free(sem_est *e)
     free(e->f_g);
     free(e->logdet_s);
     free(e->work);
+    free(e->scratch);
 }
 
 /* ---- equality classes ------------------------------------------------ */
@@ -428,12 +429,37 @@ void sem_est_delta(const sem_est *e, const sem_entry *entries, size_t n_entries,
     }
 }
 
+/* Work space of the derivative formulas below, grown (never shrunk) to
+ * the largest size asked for: the optimizer's iterations ask the same
+ * size every time, so only the first allocates.  NULL when out of memory. */
+static double *est_scratch(sem_est *e, size_t len)
+{
+    if (len > e->scratch_len) {
+        double *s = realloc(e->scratch, sizeof(double) * len);
+        if (!s)
+            return NULL;
+        e->scratch = s;
+        e->scratch_len = len;
+    }
+    return e->scratch;
+}
+
+static void fill_nan(double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = NAN;
+}
+
 /* d fmin / d theta_k = sum_g w_g/2 [ tr(W dSigma) - 2 r' Sigma^-1 dmu ],
  * W = Sigma^-1 - Sigma^-1 (S + r r') Sigma^-1, r = ybar - mu. */
 void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_slots, double *grad)
 {
     size_t p = e->p;
-    double *wm = malloc(sizeof(double) * (2 * p * p + 2 * p + 1));
+    double *wm = est_scratch(e, 2 * p * p + 2 * p + 1);
+    if (!wm) { /* out of memory: the optimizer stops on a non-finite gradient */
+        fill_nan(grad, n_slots);
+        return;
+    }
     double *tmp = wm + p * p, *r = tmp + p * p, *sr = r + p;
     memset(grad, 0, sizeof(double) * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
@@ -466,14 +492,17 @@ void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_s
             grad[s] += 0.5 * e->w[g] * acc;
         }
     }
-    free(wm);
 }
 
 void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t n_slots,
                          double *info)
 {
     size_t p = e->p, pp = p * p;
-    double *a = malloc(sizeof(double) * (n_slots * pp + n_slots * p + 1));
+    double *a = est_scratch(e, n_slots * pp + n_slots * p + 1);
+    if (!a) {
+        fill_nan(info, n_slots * n_slots);
+        return;
+    }
     double *sm = a + n_slots * pp;
     memset(info, 0, sizeof(double) * n_slots * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
@@ -507,7 +536,6 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
     for (size_t k = 0; k < n_slots; k++)
         for (size_t l = 0; l < k; l++)
             info[l * n_slots + k] = info[k * n_slots + l];
-    free(a);
 }
 
 /* ---- identification -------------------------------------------------- */
