@@ -246,7 +246,7 @@ static void test_show_and_report_on_bad_types(void **state)
     snprintf(path, sizeof path, "%s/test_report_bad.h5", CX_BINARY_DIR);
     snprintf(html, sizeof html, "%s/test_report_bad.html", CX_BINARY_DIR);
     cx_error err = {0};
-    cx_provenance prov = {"[job j]\n", 1, 1};
+    cx_provenance prov = {.config_text = "[job j]\n", .threads = 1, .ranks = 1};
     cx_results_file *f = cx_results_create(path, &prov, &err);
     assert_non_null(f);
     cx_result *good = hostile_result();
