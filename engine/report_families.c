@@ -370,8 +370,58 @@ static void sem_level_charts(FILE *out, const cx_report_job *job, const cx_rtabl
     }
 }
 
+/* The invariance fit table: per step its fit, then the difference test
+ * against the step before (lavTestLRT's columns; no cut-offs applied). */
+static void invariance_table(FILE *out, const cx_rtable *t, const cx_rb_by *by)
+{
+    static const char *const cols[] = {"npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea",
+                                       "srmr", "chisq_diff", "df_diff", "pvalue_diff",
+                                       "delta_cfi", "delta_rmsea"};
+    static const char *const heads[] = {"npar", "&#967;&#178;", "df", "p", "CFI", "TLI", "RMSEA",
+                                        "SRMR", "&#916;&#967;&#178;", "&#916;df", "p(&#916;&#967;&#178;)",
+                                        "&#916;CFI", "&#916;RMSEA"};
+    const size_t n = sizeof cols / sizeof cols[0];
+    const cx_rcolumn *step = cx_rb_column(t, "step", CX_RCOL_STRING);
+    const cx_rcolumn *eq = cx_rb_column(t, "group_equal", CX_RCOL_STRING);
+    if (!step)
+        return;
+    fputs("<h3>Measurement invariance</h3>\n<div class=\"scroll\"><table><thead><tr>"
+          "<th>Step</th><th>Equal across groups</th>", out);
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, "<th class=\"num\">%s</th>", heads[k]);
+    fputs("</tr></thead><tbody>\n", out);
+    for (size_t i = 0; i < t->nrows; i++) {
+        char level[512] = "";
+        if (by->n)
+            cx_rb_level_label(t, by, i, level, sizeof level);
+        fputs("<tr><td>", out);
+        cx_xml_text(out, level);
+        fputs(*level ? " " : "", out);
+        cx_xml_text(out, cx_rb_string(step, i));
+        fputs("</td><td>", out);
+        cx_xml_text(out, eq ? cx_rb_string(eq, i) : "");
+        fputs("</td>", out);
+        for (size_t k = 0; k < n; k++) {
+            double v = cx_rb_number(cx_rb_column(t, cols[k], CX_RCOL_DOUBLE), i);
+            int whole = strcmp(cols[k], "npar") == 0 || strncmp(cols[k], "df", 2) == 0;
+            if (!isfinite(v))
+                fputs("<td class=\"num\"></td>", out);
+            else
+                fprintf(out, "<td class=\"num\">%.*f</td>", whole ? 0 : 3, v);
+        }
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n", out);
+}
+
 static void sem_charts(FILE *out, const cx_report_job *job, const cx_rb_by *by)
 {
+    const cx_rtable *inv = cx_result_find_table(job->result, "invariance");
+    if (inv) {
+        invariance_table(out, inv, by);
+        report_note(out, "The charts show the first step, the job's model; every step's "
+                         "estimates are in the per-step tables.");
+    }
     const cx_rtable *est = cx_result_find_table(job->result, "estimates");
     if (!est)
         return;
@@ -466,8 +516,8 @@ static const struct family {
 } families[] = {
     {"describe", describe_charts, {"items"}},
     {"nps", nps_charts, {"nps"}},
-    {"cfa", sem_charts, {"estimates", "invariance"}},
-    {"sem", sem_charts, {"estimates", "invariance"}},
+    {"cfa", sem_charts, {"estimates"}},
+    {"sem", sem_charts, {"estimates"}},
     {"growth", sem_charts, {"estimates"}},
     {"efa", efa_charts, {"loadings", "eigen"}},
     {"drivers", drivers_charts, {"importance", "estimates"}},

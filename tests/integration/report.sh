@@ -93,6 +93,14 @@ n_conf=$(grep -c "== step configural" "$WORK/inv")
     fail "invariance: configural printed $n_conf times"
 grep -q "== step metric ==" "$WORK/inv" && ok "invariance: later steps are printed" ||
     fail "invariance: no metric step"
+grep -q "<h3>Measurement invariance</h3>" "$WORK/exq_invariance.html" &&
+    grep -q "<td>metric</td><td>loadings</td>" "$WORK/exq_invariance.html" &&
+    ok "report: invariance fit table" || fail "report: no invariance fit table"
+grep -q 'aria-label="Path diagram' "$WORK/poldem_sem.html" &&
+    grep -q 'aria-label="Regression coefficients' "$WORK/poldem_sem.html" &&
+    ok "report: path diagram and coefficient plot of a SEM" || fail "report: SEM charts missing"
+grep -q "Group 2 \[Grant-White\]" "$WORK/hs_mg_metric.html" && ok "report: group labels" ||
+    fail "report: no group labels"
 
 # a `by` job: every level's block is headed by its level
 cat >"$WORK/by.ini" <<INI
