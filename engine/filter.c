@@ -177,11 +177,30 @@ static const char *token_text(const token *t, char *buf, size_t n)
     return buf;
 }
 
+/* Where `at` is in the text: "column C", or "line L of the value, column C"
+ * once the expression spans continuation lines. */
+static const char *position(const parser *ps, const char *at, char *buf, size_t n)
+{
+    int line = 1;
+    const char *line_start = ps->text;
+    for (const char *p = ps->text; p < at; p++)
+        if (*p == '\n') {
+            line++;
+            line_start = p + 1;
+        }
+    int column = (int)(at - line_start) + 1;
+    if (line == 1)
+        snprintf(buf, n, "column %d", column);
+    else
+        snprintf(buf, n, "line %d of the value, column %d", line, column);
+    return buf;
+}
+
 static int syntax_error(parser *ps, const char *expected)
 {
-    char found[64];
-    return cx_error_set(ps->err, CX_EUSAGE, "at column %d of '%s': expected %s, found %s",
-                        (int)(ps->tok.start - ps->text) + 1, ps->text, expected,
+    char found[64], where[64];
+    return cx_error_set(ps->err, CX_EUSAGE, "at %s of '%s': expected %s, found %s",
+                        position(ps, ps->tok.start, where, sizeof where), ps->text, expected,
                         token_text(&ps->tok, found, sizeof found));
 }
 
@@ -329,9 +348,9 @@ static int parse_unary(parser *ps)
     if (ps->tok.kind != TOK_NOT && ps->tok.kind != TOK_LPAREN)
         return parse_comparison(ps);
     if (ps->depth >= CX_FILTER_MAX_DEPTH) {
-        cx_error_set(ps->err, CX_EUSAGE,
-                     "at column %d: '(' and 'not' nest more than %d levels deep",
-                     (int)(ps->tok.start - ps->text) + 1, CX_FILTER_MAX_DEPTH);
+        char where[64];
+        cx_error_set(ps->err, CX_EUSAGE, "at %s: '(' and 'not' nest more than %d levels deep",
+                     position(ps, ps->tok.start, where, sizeof where), CX_FILTER_MAX_DEPTH);
         return -1;
     }
     ps->depth++;
