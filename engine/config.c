@@ -256,8 +256,9 @@ static void read_line(parse_state *st, char *line)
     }
 }
 
-/* Split `text` into lines (LF or CRLF; a trailing CR is a blank) and read
- * each; a UTF-8 byte-order mark before the first line is skipped. */
+/* Split `text` into lines (LF or CRLF; a CR anywhere else is refused, as
+ * old Mac files would otherwise read as one line) and read each; a UTF-8
+ * byte-order mark before the first line is skipped. */
 static void read_lines(parse_state *st, const char *text)
 {
     if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
@@ -279,7 +280,13 @@ static void read_lines(parse_state *st, const char *text)
         memcpy(line, text, len);
         line[len] = '\0';
         st->lineno++;
-        read_line(st, line);
+        if (len > 0 && line[len - 1] == '\r')
+            line[len - 1] = '\0'; /* CRLF */
+        if (strchr(line, '\r'))
+            state_error(st, "carriage return inside a line; save the file with LF or CRLF "
+                            "line ends");
+        else
+            read_line(st, line);
         text += len + (end != NULL);
     }
     free(line);

@@ -241,6 +241,7 @@ static void accepts_bom_crlf_and_long_lines(void **state)
     assert_string_equal(cx_section_get(&c->jobs[0], "seed"), "7");
     cx_config_free(c);
     free(text);
+    expect_error("[job a]\rmodel = nps\r", "bad.ini:1: carriage return inside a line");
     /* a BOM anywhere but the start is an ordinary (bad) character */
     expect_error("[job a]\n\xEF\xBB\xBF[job b]\nmodel = nps\n", "bad.ini:2: expected 'key = value'");
 }
