@@ -98,14 +98,17 @@ static void printable(const char *name, char *out, size_t n)
  * docs/DECISIONS.md ("Job names"). */
 static int valid_job_name(const char *name)
 {
+    /* ASCII by hand: isalnum() would follow the locale (Latin-1 letters) */
     size_t n = strlen(name);
-    if (n == 0 || n > CX_JOB_NAME_MAX)
+    if (n == 0 || n > CX_JOB_NAME_MAX || name[0] == '-' || name[0] == '.')
         return 0;
-    if (!isalnum((unsigned char)name[0]) && name[0] != '_')
-        return 0;
-    for (const char *p = name; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || c == '.';
+        if (!ok)
             return 0;
+    }
     return 1;
 }
 

@@ -27,6 +27,13 @@ done
 { head_ini; printf '[job wave_3.v2-a]\nmodel = describe\nitems = pex1\n'; } >"$WORK/name.ini"
 expect_exit 0 "check accepts job name 'wave_3.v2-a'" -- "$CXFIT" check "$WORK/name.ini"
 
+# a `by` column becomes a column name in the job's tables: one named like a
+# column the model writes would be overwritten by it, so the job fails alone
+printf '[data]\nfile = d.h5\ntable = /firms\n[job byn]\nmodel = describe\nitems = nps\nby = n\n[job fine]\nmodel = describe\nitems = nps\nby = wave\n' >"$WORK/by.ini"
+expect_exit 1 "a by column named like a model column fails its job" -- "$CXFIT" run "$WORK/by.ini" -o "$WORK/by.h5"
+expect_stderr "job 'byn' failed: by column 'n' has the name of a column of the model's table" "by clash named"
+h5dump -d /fine/items/wave "$WORK/by.h5" >/dev/null 2>&1 && ok "the other job is written" || fail "job 'fine' lost"
+
 # ---- item 6: 100,000-deep nesting over continuation lines ------------------
 python3 - "$WORK" <<'PY'
 import sys
