@@ -27,6 +27,8 @@ typedef struct parse_state {
     const char *path;
     int lineno;            /* line being read, 1-based                  */
     cx_config_key *last;   /* key an indented line would continue       */
+    size_t last_len;       /* strlen(last->value)                       */
+    size_t last_cap;       /* bytes allocated for last->value           */
     cx_config *config;
     cx_error *err;
     int failed;
@@ -198,22 +200,32 @@ static void add_key(parse_state *st, cx_config_section *s, const char *name, con
     if (!k->key || !k->value)
         state_error(st, "out of memory");
     st->last = k;
+    st->last_len = strlen(value);
+    st->last_cap = st->last_len + 1;
 }
 
-static void append_continuation(parse_state *st, cx_config_key *k, const char *value)
+/* Values grow by doubling: a 100,000-line value costs linear time (and
+ * under ASan, whose realloc always copies, linear memory). */
+static void append_continuation(parse_state *st, const char *value)
 {
-    size_t old = strlen(k->value), add = strlen(value);
+    cx_config_key *k = st->last;
+    size_t old = st->last_len, add = strlen(value);
     if (add == 0)
         return;
-    char *grown = realloc(k->value, old + add + 2);
-    if (!grown) {
-        state_error(st, "out of memory");
-        return;
+    if (old + add + 2 > st->last_cap) {
+        size_t cap = 2 * st->last_cap > old + add + 2 ? 2 * st->last_cap : old + add + 2;
+        char *grown = realloc(k->value, cap);
+        if (!grown) {
+            state_error(st, "out of memory");
+            return;
+        }
+        k->value = grown;
+        st->last_cap = cap;
     }
-    k->value = grown;
     if (old > 0)
         k->value[old++] = '\n';
     memcpy(k->value + old, value, add + 1);
+    st->last_len = old + add;
 }
 
 /* "key = value"; `start` is at the key's first character. */
@@ -250,7 +262,7 @@ static void read_line(parse_state *st, char *line)
         return; /* blank or comment: a value may continue after it */
     if (start > line && st->last) {
         strip_inline_comment(start);
-        append_continuation(st, st->last, start);
+        append_continuation(st, start);
     } else if (*start == '[') {
         st->last = NULL;
         read_section_header(st, start);
