@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "import.h"
+#include "merge.h"
 #include "model.h"
 #include "run.h"
 #include "show.h"
@@ -23,10 +24,12 @@ static const char usage_text[] =
     "usage: cxfit COMMAND [ARGS]\n"
     "\n"
     "  cxfit run CONFIG [-o RESULTS.h5] [-j THREADS] [--force] [--resume] [--quiet]\n"
+    "            [--shard I/N]      only shard I of N: writes RESULTS.part-I-of-N.h5\n"
     "  cxfit check CONFIG                parse config, open data, validate every job\n"
     "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
     "  cxfit import IN.csv OUT.h5 [--table PATH]\n"
     "  cxfit show RESULTS.h5 [JOB]       readable summary, like lavaan's summary()\n"
+    "  cxfit merge RESULTS.h5 PARTS... [--force]   the parts of a --shard run as one file\n"
     "  cxfit --help | --version\n"
     "\n"
     "Exit status: 0 all jobs ok; 1 a job failed (others are still written);\n"
@@ -52,6 +55,25 @@ static long parse_count(const char *s, long min, long max)
     char *end;
     long v = s ? strtol(s, &end, 10) : -1;
     return s && *s && *end == '\0' && v >= min && v <= max ? v : -1;
+}
+
+/* "I/N" with 1 <= I <= N; 0 on success. */
+static int parse_shard(const char *s, int *index, int *count)
+{
+    char *slash = strchr(s, '/');
+    if (!slash)
+        return -1;
+    char head[32];
+    if ((size_t)(slash - s) >= sizeof head)
+        return -1;
+    memcpy(head, s, (size_t)(slash - s));
+    head[slash - s] = '\0';
+    long n = parse_count(slash + 1, 1, 100000), i = parse_count(head, 1, 100000);
+    if (n < 0 || i < 0 || i > n)
+        return -1;
+    *index = (int)i;
+    *count = (int)n;
+    return 0;
 }
 
 static void print_help(void)
@@ -80,6 +102,12 @@ static int command_run(int argc, char **argv, int check_only)
             opt.force = 1;
         else if (!check_only && strcmp(a, "--resume") == 0)
             opt.resume = 1;
+        else if (!check_only && strcmp(a, "--shard") == 0 && i + 1 < argc) {
+            if (parse_shard(argv[++i], &opt.shard_index, &opt.shard_count) != 0)
+                return usage_error("--shard expects I/N with 1 <= I <= N <= 100000 "
+                                   "(e.g. 3/8), found '%s'",
+                                   argv[i]);
+        }
         else if (strcmp(a, "--quiet") == 0)
             opt.quiet = 1;
         else if (a[0] == '-' && a[1])
@@ -94,8 +122,8 @@ static int command_run(int argc, char **argv, int check_only)
     if (opt.force && opt.resume)
         return usage_error("%s", "--force and --resume exclude each other");
     cx_error err = {0};
-    int status = cx_run(&opt, &err);
-    if (status >= EXIT_USAGE)
+    int status = !check_only && cx_mpi_launched() ? cx_run_mpi(&opt, &err) : cx_run(&opt, &err);
+    if (status >= EXIT_USAGE && err.msg[0])
         fprintf(stderr, "cxfit: %s\n", err.msg);
     else if (check_only && !opt.quiet)
         fprintf(stderr, "cxfit: %s is valid\n", opt.config_path);
@@ -164,6 +192,38 @@ static int command_import(int argc, char **argv)
     return 0;
 }
 
+static int command_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    const char **parts = calloc(argc > 0 ? (size_t)argc : 1, sizeof *parts);
+    size_t n = 0;
+    int force = 0;
+    if (!parts)
+        return EXIT_IO;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            free(parts);
+            return usage_error("unknown option '%s'", argv[i]);
+        } else if (!out)
+            out = argv[i];
+        else
+            parts[n++] = argv[i];
+    }
+    if (!out || n == 0) {
+        free(parts);
+        return usage_error("%s", "merge needs RESULTS.h5 and the part files");
+    }
+    cx_error err = {0};
+    int rc = cx_merge(out, parts, n, force, 1, &err);
+    free(parts);
+    if (rc != CX_OK)
+        return exit_for(&err);
+    fprintf(stderr, "cxfit: merged %zu parts into %s\n", n, out);
+    return 0;
+}
+
 static int command_show(int argc, char **argv)
 {
     if (argc < 1 || argc > 2)
@@ -198,7 +258,9 @@ int main(int argc, char **argv)
         return command_import(argc - 2, argv + 2);
     if (strcmp(cmd, "show") == 0)
         return command_show(argc - 2, argv + 2);
-    if (strcmp(cmd, "report") == 0 || strcmp(cmd, "merge") == 0)
+    if (strcmp(cmd, "merge") == 0)
+        return command_merge(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
         return usage_error("'%s' is not available in this version yet", cmd);
     return usage_error("unknown command '%s'", cmd);
 }

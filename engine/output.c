@@ -236,7 +236,7 @@ static int already_listed(char **names, size_t n, const char *name)
 static int merge_partials(const char *dst, const char *const *srcs, size_t n_srcs,
                           const char *config_text, cx_error *err)
 {
-    cx_provenance prov = {config_text, 1, 1};
+    cx_provenance prov = {config_text, 1, 1, NULL, NULL};
     cx_results_file *f = cx_results_create(dst, &prov, err);
     if (!f)
         return err->code;

@@ -84,6 +84,9 @@ cx_results_file *cx_results_create(const char *tmp_path, const cx_provenance *pr
              write_attr_string(file, "config", prov->config_text) |
              write_attr_double(file, "threads", prov->threads) |
              write_attr_double(file, "ranks", prov->ranks);
+    if (prov->shard)
+        rc |= write_attr_string(file, "shard", prov->shard) |
+              write_attr_string(file, "jobs", prov->job_names);
     if (rc) {
         H5Fclose(file);
         cx_error_set(err, CX_EIO, "%s: cannot write root attributes", tmp_path);

@@ -18,6 +18,10 @@ typedef struct cx_provenance {
     const char *config_text;
     int threads;
     int ranks;
+    /* `--shard I/N` only (NULL otherwise): "I/N", and every job name of the
+     * config in order, one per line, for `cxfit merge`. */
+    const char *shard;
+    const char *job_names;
 } cx_provenance;
 
 /* Create `tmp_path` (truncating) and write the root attributes. */

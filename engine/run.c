@@ -52,6 +52,7 @@ typedef struct job_plan {
     size_t n_by;
     cx_view view;
     int stage;
+    int other_shard; /* --shard: another shard runs this job         */
     const char *keep_from; /* --resume: the file to copy it from      */
     cx_result *result; /* merged result once fitted                  */
     double elapsed;
@@ -540,8 +541,11 @@ static void flush_now_and_then(run_state *st)
 static void write_ready_jobs(run_state *st)
 {
 #pragma omp critical(cx_hdf5)
-    while (st->next_to_write < st->n_plans && st->plans[st->next_to_write].done) {
+    while (st->next_to_write < st->n_plans && (st->plans[st->next_to_write].done ||
+                                                st->plans[st->next_to_write].other_shard)) {
         job_plan *p = &st->plans[st->next_to_write++];
+        if (p->other_shard)
+            continue;
         cx_error err = {0};
         int rc;
         if (p->keep_from)
@@ -585,7 +589,7 @@ static int run_stage(run_state *st, int stage, cx_error *err)
     if (!idx)
         return CX_ENOMEM;
     for (size_t i = 0; i < st->n_plans; i++)
-        if (st->plans[i].stage == stage)
+        if (st->plans[i].stage == stage && !st->plans[i].other_shard)
             idx[n++] = i;
     /* Several jobs: one thread each (their inner loops then run serially);
      * one job: it gets every thread for its own parallel passes. */
@@ -607,22 +611,87 @@ static int run_stage(run_state *st, int stage, cx_error *err)
 
 /* ---- the results file ------------------------------------------------------ */
 
+char *cx_run_part_path(const char *path, int index, int count, int rank_part)
+{
+    size_t len = strlen(path), n = len + 48;
+    if (!rank_part && len > 3 && strcmp(path + len - 3, ".h5") == 0)
+        len -= 3;
+    char *part = malloc(n);
+    if (part)
+        snprintf(part, n, "%.*s.%s-%d-of-%d.h5", (int)len, path, rank_part ? "rank" : "part",
+                 index, count);
+    return part;
+}
+
+/* --shard I/N: a job and every job that reads its tables (directly or
+ * not) form a family that runs in one shard; families are dealt to the
+ * shards in config order, family k to shard k mod N + 1. */
+static void assign_shards(run_state *st)
+{
+    int *family = calloc(st->n_plans ? st->n_plans : 1, sizeof *family);
+    int families = 0;
+    for (size_t i = 0; i < st->n_plans; i++) {
+        job_plan *p = &st->plans[i];
+        int f = p->depends_on >= 0 && family ? family[p->depends_on] : families++;
+        if (family)
+            family[i] = f;
+        p->other_shard = f % st->opt->shard_count + 1 != st->opt->shard_index;
+    }
+    free(family);
+}
+
+/* "a\nb\nc": the config's job names in order, for `cxfit merge`. */
+static char *all_job_names(const run_state *st)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < st->n_plans; i++)
+        n += strlen(st->plans[i].job.name) + 1;
+    char *names = calloc(n, 1);
+    for (size_t i = 0; names && i < st->n_plans; i++) {
+        strcat(names, st->plans[i].job.name);
+        strcat(names, "\n");
+    }
+    return names;
+}
+
+/* -o, else [output] file (relative to the config's directory). */
+static char *results_path(const cx_run_options *opt, const cx_config *config, cx_error *err)
+{
+    if (opt->output_path)
+        return cx_strdup(opt->output_path, err);
+    const char *cfg = cx_section_get(config->output, "file");
+    if (!cfg) {
+        cx_error_set(err, CX_EUSAGE,
+                     "%s: no results file: give -o RESULTS.h5 or set [output] file",
+                     config->path);
+        return NULL;
+    }
+    char *path = resolve_path(config, cfg);
+    if (!path)
+        cx_error_set(err, CX_ENOMEM, "out of memory");
+    return path;
+}
+
+char *cx_run_results_path(const cx_run_options *opt, cx_error *err)
+{
+    cx_config *config = cx_config_load(opt->config_path, err);
+    char *path = config ? results_path(opt, config, err) : NULL;
+    cx_config_free(config);
+    return path;
+}
+
 static int choose_output(run_state *st, cx_error *err)
 {
-    const char *out = st->opt->output_path;
-    char *path;
-    if (out) {
-        path = strdup(out);
-    } else {
-        const char *cfg = cx_section_get(st->config->output, "file");
-        if (!cfg)
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: no results file: give -o RESULTS.h5 or set [output] file",
-                                st->config->path);
-        path = resolve_path(st->config, cfg);
-    }
+    char *path = results_path(st->opt, st->config, err);
     if (!path)
-        return cx_error_set(err, CX_ENOMEM, "out of memory");
+        return err->code;
+    if (st->opt->shard_count) {
+        char *part = cx_run_part_path(path, st->opt->shard_index, st->opt->shard_count,
+                                     st->opt->rank_part);
+        free(path);
+        if (!(path = part))
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
+    }
     int rc = cx_output_init(&st->paths, path, err);
     free(path);
     return rc;
@@ -781,15 +850,25 @@ static int open_output(run_state *st, cx_error *err)
     if (!rc)
         rc = refuse_input_as_output(st, err);
     if (!rc)
-        rc = cx_output_claim(&st->paths, st->opt->force, st->opt->resume, err);
+        rc = cx_output_claim(&st->paths, st->opt->force || st->opt->rank_part, st->opt->resume,
+                             err);
     if (!rc && st->opt->resume)
         rc = cx_output_prepare_resume(&st->paths, st->config->text, err);
     if (!rc && st->opt->resume)
         rc = choose_kept_jobs(st, err);
     if (rc)
         return rc;
-    cx_provenance prov = {st->config->text, st->threads, 1};
+    cx_provenance prov = {st->config->text, st->threads, 1, NULL, NULL};
+    char shard[64], *names = NULL;
+    if (st->opt->shard_count) {
+        snprintf(shard, sizeof shard, "%d/%d", st->opt->shard_index, st->opt->shard_count);
+        if (!(names = all_job_names(st)))
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
+        prov.shard = shard;
+        prov.job_names = names;
+    }
     st->out = cx_results_create(st->paths.tmp, &prov, err);
+    free(names);
     return st->out ? CX_OK : CX_EIO;
 }
 
@@ -865,6 +944,8 @@ int cx_run(const cx_run_options *opt, cx_error *err)
      * config error never leaves a half-run study behind. */
     if (rc == CX_OK)
         rc = check_all(&st, err);
+    if (rc == CX_OK && opt->shard_count)
+        assign_shards(&st);
     if (rc != CX_OK || opt->check_only) {
         free_state(&st);
         return exit_status_for(rc);
@@ -877,15 +958,16 @@ int cx_run(const cx_run_options *opt, cx_error *err)
         rc = run_stage(&st, s, err);
     if (rc == CX_OK)
         rc = finish_output(&st, err);
-    size_t failed = 0, not_converged = 0;
+    size_t failed = 0, not_converged = 0, written = 0;
     for (size_t i = 0; i < st.n_plans; i++) {
         const cx_result *r = st.plans[i].keep_from ? NULL : st.plans[i].result;
+        written += !st.plans[i].other_shard;
         failed += r && strcmp(r->status, CX_STATUS_FAILED) == 0;
         not_converged += r && strcmp(r->status, CX_STATUS_NOT_CONVERGED) == 0;
     }
-    if (rc == CX_OK && !opt->quiet)
+    if (rc == CX_OK && !opt->quiet && !opt->rank_part)
         fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.paths.path,
-                st.n_plans, failed, not_converged);
+                written, failed, not_converged);
     free_state(&st);
     if (rc != CX_OK)
         return exit_status_for(rc);
