@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libgsl-dev
-libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin libinih-dev hdf5-tools"
+libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin libinih-dev hdf5-tools
+libreadstat-dev"
 
 missing=""
 for p in $PACKAGES; do
