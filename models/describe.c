@@ -29,8 +29,9 @@
  *
  * Tables: `items` (one row per item; `label` is the column's `label`
  * attribute, the question text `cxfit import` keeps, or ""),
- * `correlations` (column `item`, then one column per item: Pearson correlations, complete cases over all
- * items with `missing = listwise`, per pair with `missing = pairwise`),
+ * `correlations` (column `item`, then one column per item: Pearson
+ * correlations, complete cases over all items with `missing = listwise`,
+ * per pair with `missing = pairwise`),
  * `frequencies` (item, value, count; items with at most 50 distinct
  * values, e.g. Likert items), and `estimates` (each item's mean as
  * `item ~1` with se = sd / sqrt(n)).
