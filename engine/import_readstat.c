@@ -207,23 +207,26 @@ static int is_user_missing(const rs_column *c, double x)
     return 0;
 }
 
-/* The string value without trailing blanks (SPSS pads to the width), or
- * NULL when it is missing or empty. */
-static const char *trimmed_string(rs_job *job, readstat_value_t value, readstat_variable_t *v)
+/* *out: the string value without trailing blanks (SPSS pads to the
+ * width), or NULL when it is missing or empty. */
+static int trimmed_string(rs_job *job, readstat_value_t value, readstat_variable_t *v,
+                          const char **out)
 {
     const char *s = readstat_string_value(value);
+    *out = NULL;
     if (!s || readstat_value_is_missing(value, v))
-        return NULL;
+        return CX_OK;
     size_t n = strlen(s);
     while (n > 0 && s[n - 1] == ' ')
         n--;
     if (n == 0)
-        return NULL;
+        return CX_OK;
     if (grow((void **)&job->scratch, &job->scratch_cap, n + 1, 1, job->err) != CX_OK)
-        return NULL;
+        return CX_ENOMEM;
     memcpy(job->scratch, s, n);
     job->scratch[n] = '\0';
-    return job->scratch;
+    *out = job->scratch;
+    return CX_OK;
 }
 
 /* ====================================================================== */
@@ -336,8 +339,8 @@ static int on_value_observe(int obs, readstat_variable_t *v, readstat_value_t va
     if (!c->is_string)
         return observe_number(c, readstat_value_is_missing(value, v) ? NAN
                                                                       : readstat_double_value(value));
-    const char *s = trimmed_string(job, value, v);
-    if (!s && job->err->code != CX_OK)
+    const char *s;
+    if (trimmed_string(job, value, v, &s) != CX_OK)
         return handler_fail(job);
     if (!s) {
         c->n_missing++;
@@ -632,8 +635,7 @@ static int on_value_write(int obs, readstat_variable_t *v, readstat_value_t valu
     const char *s = NULL;
     double x = NAN;
     if (job->cols[j].is_string) {
-        s = trimmed_string(job, value, v);
-        if (!s && job->err->code != CX_OK)
+        if (trimmed_string(job, value, v, &s) != CX_OK)
             return handler_fail(job);
     } else if (!readstat_value_is_missing(value, v)) {
         x = readstat_double_value(value);
