@@ -112,13 +112,17 @@ int main(int argc, char **argv)
         readstat_insert_double_value(w, id, (double)(r + 1));
         double trait = uniform() + uniform() + uniform() - 1.5;
         for (int k = 0; k < 20; k++) {
-            double x = uniform() < 0.02 ? 9 : fmin(5, fmax(1, round(3 + 1.5 * trait + uniform() - 0.5)));
+            double x =
+                uniform() < 0.02 ? 9 : fmin(5, fmax(1, round(3 + 1.5 * trait + uniform() - 0.5)));
             readstat_insert_double_value(w, q[k], x);
         }
         double u = uniform();
         readstat_insert_double_value(w, nps, u < 0.03 ? 98 + (u < 0.015) : round(10 * uniform()));
         for (int k = 0; k < 3; k++)
-            readstat_insert_double_value(w, nominal[k], 1 + floor(uniform() * (k == 0 ? 8 : k == 1 ? 4 : 6)));
+            readstat_insert_double_value(w, nominal[k],
+                                         1 + floor(uniform() * (k == 0   ? 8
+                                                                : k == 1 ? 4
+                                                                         : 6)));
         for (int k = 0; k < 4; k++)
             readstat_insert_double_value(w, measure[k], 100 * uniform() + trait);
         readstat_insert_double_value(w, day, (141428.0 + 20000 + floor(365 * uniform())) * 86400);

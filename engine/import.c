@@ -22,8 +22,8 @@
 static const struct {
     const char *ext;
     cx_import_format format;
-} extensions[] = {{".sav", CX_IMPORT_SAV},      {".zsav", CX_IMPORT_SAV},
-                  {".por", CX_IMPORT_POR},      {".dta", CX_IMPORT_DTA},
+} extensions[] = {{".sav", CX_IMPORT_SAV},           {".zsav", CX_IMPORT_SAV},
+                  {".por", CX_IMPORT_POR},           {".dta", CX_IMPORT_DTA},
                   {".sas7bdat", CX_IMPORT_SAS7BDAT}, {".xpt", CX_IMPORT_XPORT}};
 
 cx_import_format cx_import_format_of(const char *path)
@@ -65,8 +65,9 @@ int cx_import(const char *in, const char *out_h5, const cx_import_options *opt,
     if (format == CX_IMPORT_CSV)
         return cx_import_csv_file(in, out_h5, opt, summary, err);
     if (opt->delimiter || opt->no_header)
-        return cx_error_set(err, CX_EUSAGE, "%s: --delimiter and --no-header apply to CSV files, "
-                                            "not to %s files",
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: --delimiter and --no-header apply to CSV files, "
+                            "not to %s files",
                             in, cx_import_format_name(format));
     return cx_import_readstat_file(in, out_h5, format, opt, summary, err);
 }
@@ -106,8 +107,8 @@ static size_t map_slot(const cx_label_map *m, const char *key)
 static int map_grow(cx_label_map *m, cx_error *err)
 {
     size_t n = m->nslots ? 2 * m->nslots : 64;
-    cx_label_map bigger = {cx_calloc(n, sizeof(char *), err), cx_calloc(n, sizeof(size_t), err),
-                           n, m->count};
+    cx_label_map bigger = {cx_calloc(n, sizeof(char *), err), cx_calloc(n, sizeof(size_t), err), n,
+                           m->count};
     if (!bigger.keys || !bigger.codes) {
         free(bigger.keys);
         free(bigger.codes);
@@ -225,8 +226,7 @@ int cx_name_list_parse(cx_name_list *l, const char *text, const char *option, cx
         size_t len = strcspn(p, ",");
         if (len == 0)
             return cx_error_set(err, CX_EUSAGE,
-                                "%s '%s': expected column names separated by commas", option,
-                                text);
+                                "%s '%s': expected column names separated by commas", option, text);
         if (!(l->names[l->n] = cx_malloc(len + 1, err)))
             return CX_ENOMEM;
         memcpy(l->names[l->n], p, len);
@@ -252,8 +252,8 @@ int cx_name_list_check_used(const cx_name_list *l, const char *option, const cha
 {
     for (size_t i = 0; i < l->n; i++)
         if (!l->used[i])
-            return cx_error_set(err, CX_EUSAGE, "%s %s: %s has no column '%s'", option,
-                                l->names[i], file, l->names[i]);
+            return cx_error_set(err, CX_EUSAGE, "%s %s: %s has no column '%s'", option, l->names[i],
+                                file, l->names[i]);
     return CX_OK;
 }
 

@@ -12,11 +12,10 @@
  * and categorical labels.
  *
  * The CSV dialect is RFC 4180 as R's write.csv and pandas' to_csv write
- * it (with `;` or tab instead of `,` when detected or given): fields optionally in double quotes ("" inside
- * quotes is one quote, quoted fields may span lines), LF or CRLF line
- * ends, an optional UTF-8 byte-order mark.  Blank lines are skipped (as
- * read.csv does); spaces around unquoted fields are ignored.  Quoting does
- * not make a field text: "308" is the number 308, as in read.csv.
+ * it (with `;` or tab instead of `,` when detected or given): fields optionally in double quotes
+ * ("" inside quotes is one quote, quoted fields may span lines), LF or CRLF line ends, an optional
+ * UTF-8 byte-order mark.  Blank lines are skipped (as read.csv does); spaces around unquoted fields
+ * are ignored.  Quoting does not make a field text: "308" is the number 308, as in read.csv.
  *
  * Refused rather than guessed: a first row whose every field is a number
  * (a file without a header; --no-header names the columns V1..Vn), and
@@ -676,8 +675,8 @@ static int infer(import_job *job, cx_error *err)
         return CX_EIO;
     if (job->delim != ',' && job->delim != ';' && job->delim != '\t')
         return cx_error_set(err, CX_EUSAGE, "--delimiter must be ',', ';' or tab");
-    if (cx_name_list_parse(&job->force_categorical, job->opt->categorical, "--categorical",
-                           err) != CX_OK ||
+    if (cx_name_list_parse(&job->force_categorical, job->opt->categorical, "--categorical", err) !=
+            CX_OK ||
         cx_name_list_parse(&job->force_numeric, job->opt->numeric, "--numeric", err) != CX_OK ||
         pass_infer(job, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;

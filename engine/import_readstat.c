@@ -56,7 +56,7 @@ typedef struct rs_column {
     int is_string;
     readstat_measure_t measure;
     rs_time_kind time;
-    double time_scale, time_shift; /* stored = raw * scale + shift */
+    double time_scale, time_shift;   /* stored = raw * scale + shift */
     double *missing_lo, *missing_hi; /* user-missing ranges (a code: lo == hi) */
     size_t n_missing_ranges;
     /* pass 1 */
@@ -90,9 +90,9 @@ typedef struct rs_job {
     size_t nrows;
     cx_name_list force_categorical, force_numeric;
     cx_error *err;
-    int handler_failed;   /* a handler set err and aborted the parse */
+    int handler_failed;     /* a handler set err and aborted the parse */
     char readstat_msg[256]; /* ReadStat's own last message             */
-    char *scratch;        /* trimmed copy of a string value          */
+    char *scratch;          /* trimmed copy of a string value          */
     size_t scratch_cap;
     /* pass 2 */
     cx_table_writer *w;
@@ -152,11 +152,11 @@ static rs_time_kind time_kind(cx_import_format f, const char *fmt, double *scale
     static const char *const spss_datetime[] = {"DATETIME", "YMDHMS", NULL};
     static const char *const spss_time[] = {"TIME", "DTIME", "MTIME", NULL};
     static const char *const sas_date[] = {
-        "DATE",     "DAY",      "DDMMYY",  "DDMMYYB", "DDMMYYC",  "DDMMYYD",  "DDMMYYN",
-        "DDMMYYP",  "DDMMYYS",  "MMDDYY",  "MMDDYYB", "MMDDYYC",  "MMDDYYD",  "MMDDYYN",
-        "MMDDYYP",  "MMDDYYS",  "YYMMDD",  "YYMMDDB", "YYMMDDC",  "YYMMDDD",  "YYMMDDN",
-        "YYMMDDP",  "YYMMDDS",  "MONYY",   "YYMON",   "WEEKDATE", "WEEKDATX", "WORDDATE",
-        "WORDDATX", "JULIAN",   "E8601DA", "B8601DA", "IS8601DA", "YYQ",      NULL};
+        "DATE",     "DAY",     "DDMMYY",  "DDMMYYB", "DDMMYYC",  "DDMMYYD",  "DDMMYYN",
+        "DDMMYYP",  "DDMMYYS", "MMDDYY",  "MMDDYYB", "MMDDYYC",  "MMDDYYD",  "MMDDYYN",
+        "MMDDYYP",  "MMDDYYS", "YYMMDD",  "YYMMDDB", "YYMMDDC",  "YYMMDDD",  "YYMMDDN",
+        "YYMMDDP",  "YYMMDDS", "MONYY",   "YYMON",   "WEEKDATE", "WEEKDATX", "WORDDATE",
+        "WORDDATX", "JULIAN",  "E8601DA", "B8601DA", "IS8601DA", "YYQ",      NULL};
     static const char *const sas_datetime[] = {"DATETIME", "DATEAMPM", "E8601DT",
                                                "B8601DT",  "IS8601DT", NULL};
     static const char *const sas_time[] = {"TIME",    "HHMM",    "TOD",      "HOUR",
@@ -270,8 +270,8 @@ static int on_variable(int index, readstat_variable_t *v, const char *val_labels
     c->measure = readstat_variable_get_measure(v);
     c->integral = 1;
     if (!c->is_string)
-        c->time = time_kind(job->format, readstat_variable_get_format(v), &c->time_scale,
-                            &c->time_shift);
+        c->time =
+            time_kind(job->format, readstat_variable_get_format(v), &c->time_scale, &c->time_shift);
     return copy_missing_ranges(c, v, err) == CX_OK ? READSTAT_HANDLER_OK : handler_fail(job);
 }
 
@@ -337,8 +337,8 @@ static int on_value_observe(int obs, readstat_variable_t *v, readstat_value_t va
         job->nrows = (size_t)obs + 1;
     rs_column *c = &job->cols[j];
     if (!c->is_string)
-        return observe_number(c, readstat_value_is_missing(value, v) ? NAN
-                                                                      : readstat_double_value(value));
+        return observe_number(
+            c, readstat_value_is_missing(value, v) ? NAN : readstat_double_value(value));
     const char *s;
     if (trimmed_string(job, value, v, &s) != CX_OK)
         return handler_fail(job);
@@ -348,7 +348,7 @@ static int on_value_observe(int obs, readstat_variable_t *v, readstat_value_t va
     }
     c->n_values++;
     return cx_label_map_add(&c->strings, s, job->err) == CX_OK ? READSTAT_HANDLER_OK
-                                                                : handler_fail(job);
+                                                               : handler_fail(job);
 }
 
 static void on_error(const char *message, void *ctx)
@@ -491,8 +491,8 @@ static int labelled_categorical(rs_job *job, rs_column *c, const rs_label_set *s
                     job->err, CX_EUSAGE,
                     "%s: column '%s': value labels %g and %g are both '%s' (label set '%s'); "
                     "give --numeric %s to keep the numbers",
-                    job->in, c->name, c->label_values[a], c->label_values[b],
-                    c->label_texts[a], s->name, c->name);
+                    job->in, c->name, c->label_values[a], c->label_values[b], c->label_texts[a],
+                    s->name, c->name);
     c->spec.kind = CX_COL_CATEGORICAL;
     c->spec.categories = c->label_texts;
     c->spec.n_categories = c->n_labels;
@@ -552,12 +552,12 @@ static int flush_block(rs_job *job)
 {
     rs_block *b = &job->block;
     for (size_t j = 0; b->filled > 0 && j < job->ncols; j++) {
-        int rc = job->cols[j].spec.kind == CX_COL_INT
-                     ? cx_table_writer_write_i64(job->w, j, b->row0, b->filled,
-                                                 b->ints + j * b->rows, b->missing + j * b->rows,
-                                                 job->err)
-                     : cx_table_writer_write(job->w, j, b->row0, b->filled, b->dbl + j * b->rows,
-                                             job->err);
+        int rc =
+            job->cols[j].spec.kind == CX_COL_INT
+                ? cx_table_writer_write_i64(job->w, j, b->row0, b->filled, b->ints + j * b->rows,
+                                            b->missing + j * b->rows, job->err)
+                : cx_table_writer_write(job->w, j, b->row0, b->filled, b->dbl + j * b->rows,
+                                        job->err);
         if (rc != CX_OK)
             return rc;
     }
@@ -608,10 +608,10 @@ static int convert_value(rs_job *job, size_t j, size_t i, size_t row, double x, 
     } else {
         long code = miss ? -1 : c->is_string ? cx_label_map_code(&c->strings, s) : label_code(c, x);
         if (code < 0 && !miss)
-            return c->is_string ? cx_error_set(job->err, CX_EIO,
-                                               "%s: the file changed while it was being imported",
-                                               job->in)
-                                : unlabelled_value(job, c, row, x);
+            return c->is_string
+                       ? cx_error_set(job->err, CX_EIO,
+                                      "%s: the file changed while it was being imported", job->in)
+                       : unlabelled_value(job, c, row, x);
         b->dbl[at] = (double)code;
     }
     return CX_OK;
@@ -641,7 +641,7 @@ static int on_value_write(int obs, readstat_variable_t *v, readstat_value_t valu
         x = readstat_double_value(value);
     }
     return convert_value(job, (size_t)j, i, (size_t)obs, x, s) == CX_OK ? READSTAT_HANDLER_OK
-                                                                         : handler_fail(job);
+                                                                        : handler_fail(job);
 }
 
 /* ReadStat's SAV reader needs a variable handler in every pass (it
@@ -735,8 +735,7 @@ static void job_free(rs_job *job)
 }
 
 int cx_import_readstat_file(const char *in, const char *out_h5, cx_import_format format,
-                            const cx_import_options *opt, cx_import_summary *summary,
-                            cx_error *err)
+                            const cx_import_options *opt, cx_import_summary *summary, cx_error *err)
 {
     cx_error local = {0};
     if (!err)

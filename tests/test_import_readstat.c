@@ -633,9 +633,9 @@ static void test_bundled_example(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sav_roundtrip),     cmocka_unit_test(test_overrides_and_fit),
-        cmocka_unit_test(test_label_set_misfit),  cmocka_unit_test(test_dta),
-        cmocka_unit_test(test_bad_files),         cmocka_unit_test(test_many_rows),
+        cmocka_unit_test(test_sav_roundtrip),    cmocka_unit_test(test_overrides_and_fit),
+        cmocka_unit_test(test_label_set_misfit), cmocka_unit_test(test_dta),
+        cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_bundled_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
