@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "import.h"
+#include "merge.h"
 #include "model.h"
 #include "run.h"
 #include "show.h"
@@ -23,10 +24,12 @@ static const char usage_text[] =
     "usage: cxfit COMMAND [ARGS]\n"
     "\n"
     "  cxfit run CONFIG [-o RESULTS.h5] [-j THREADS] [--force] [--resume] [--quiet]\n"
+    "            [--shard I/N]      only shard I of N: writes RESULTS.part-I-of-N.h5\n"
     "  cxfit check CONFIG                parse config, open data, validate every job\n"
     "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
     "  cxfit import IN OUT.h5 [--table PATH]   CSV, SPSS, Stata or SAS file into table /data\n"
     "  cxfit show RESULTS.h5 [JOB]       readable summary, like lavaan's summary()\n"
+    "  cxfit merge RESULTS.h5 PARTS... [--force]   the parts of a --shard run as one file\n"
     "  cxfit --help | --version          (cxfit COMMAND --help: that command's options)\n"
     "\n"
     "Exit status: 0 all jobs ok; 1 a job failed (others are still written);\n"
@@ -37,13 +40,16 @@ static const struct {
     const char *command, *text;
 } command_help[] = {
     {"run", "usage: cxfit run CONFIG [-o RESULTS.h5] [-j THREADS] [--force] [--resume] [--quiet]\n"
+            "                 [--shard I/N]\n"
             "\n"
             "Fit every job of CONFIG and write one results file.\n"
             "  -o RESULTS.h5   results file (default: [output] file of the config)\n"
             "  -j THREADS      threads (default: all cores)\n"
             "  --force         replace an existing results file\n"
             "  --resume        keep the finished jobs of an existing results file\n"
-            "  --quiet         no progress lines (errors are still printed)\n"},
+            "  --quiet         no progress lines (errors are still printed)\n"
+            "  --shard I/N     only shard I of N: writes RESULTS.part-I-of-N.h5\n"
+            "                  (cxfit merge combines the parts)\n"},
     {"check", "usage: cxfit check CONFIG [--quiet]\n"
               "\n"
               "Parse CONFIG, open its data and validate every job; fit nothing.\n"},
@@ -75,9 +81,10 @@ static const struct {
     {"report", "usage: cxfit report RESULTS.h5 -o REPORT.html\n"
                "\n"
                "Not available in this version yet.\n"},
-    {"merge", "usage: cxfit merge RESULTS.h5 PARTS...\n"
+    {"merge", "usage: cxfit merge RESULTS.h5 PARTS... [--force]\n"
               "\n"
-              "Not available in this version yet.\n"},
+              "Combine the parts written by `cxfit run --shard I/N` into the results file\n"
+              "one run would write.  --force replaces an existing RESULTS.h5.\n"},
 };
 
 /* Prints COMMAND's help when an argument asks for it; 1 when it did. */
@@ -116,6 +123,25 @@ static long parse_count(const char *s, long min, long max)
     return s && *s && *end == '\0' && v >= min && v <= max ? v : -1;
 }
 
+/* "I/N" with 1 <= I <= N; 0 on success. */
+static int parse_shard(const char *s, int *index, int *count)
+{
+    char *slash = strchr(s, '/');
+    if (!slash)
+        return -1;
+    char head[32];
+    if ((size_t)(slash - s) >= sizeof head)
+        return -1;
+    memcpy(head, s, (size_t)(slash - s));
+    head[slash - s] = '\0';
+    long n = parse_count(slash + 1, 1, 100000), i = parse_count(head, 1, 100000);
+    if (n < 0 || i < 0 || i > n)
+        return -1;
+    *index = (int)i;
+    *count = (int)n;
+    return 0;
+}
+
 static void print_help(void)
 {
     fputs(usage_text, stdout);
@@ -142,7 +168,12 @@ static int command_run(int argc, char **argv, int check_only)
             opt.force = 1;
         else if (!check_only && strcmp(a, "--resume") == 0)
             opt.resume = 1;
-        else if (strcmp(a, "--quiet") == 0)
+        else if (!check_only && strcmp(a, "--shard") == 0 && i + 1 < argc) {
+            if (parse_shard(argv[++i], &opt.shard_index, &opt.shard_count) != 0)
+                return usage_error("--shard expects I/N with 1 <= I <= N <= 100000 "
+                                   "(e.g. 3/8), found '%s'",
+                                   argv[i]);
+        } else if (strcmp(a, "--quiet") == 0)
             opt.quiet = 1;
         else if (a[0] == '-' && a[1])
             return usage_error("unknown option '%s'", a);
@@ -258,6 +289,38 @@ static int command_import(int argc, char **argv)
     return 0;
 }
 
+static int command_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    const char **parts = calloc(argc > 0 ? (size_t)argc : 1, sizeof *parts);
+    size_t n = 0;
+    int force = 0;
+    if (!parts)
+        return EXIT_IO;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            free(parts);
+            return usage_error("unknown option '%s'", argv[i]);
+        } else if (!out)
+            out = argv[i];
+        else
+            parts[n++] = argv[i];
+    }
+    if (!out || n == 0) {
+        free(parts);
+        return usage_error("%s", "merge needs RESULTS.h5 and the part files");
+    }
+    cx_error err = {0};
+    int rc = cx_merge(out, parts, n, force, &err);
+    free(parts);
+    if (rc != CX_OK)
+        return exit_for(&err);
+    fprintf(stderr, "cxfit: merged %zu parts into %s\n", n, out);
+    return 0;
+}
+
 static int command_show(int argc, char **argv)
 {
     if (argc < 1 || argc > 2)
@@ -294,7 +357,9 @@ int main(int argc, char **argv)
         return command_import(argc - 2, argv + 2);
     if (strcmp(cmd, "show") == 0)
         return command_show(argc - 2, argv + 2);
-    if (strcmp(cmd, "report") == 0 || strcmp(cmd, "merge") == 0)
+    if (strcmp(cmd, "merge") == 0)
+        return command_merge(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
         return usage_error("'%s' is not available in this version yet", cmd);
     return usage_error("unknown command '%s'", cmd);
 }

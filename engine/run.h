@@ -14,6 +14,8 @@ typedef struct cx_run_options {
     int resume;              /* keep finished jobs of an existing file     */
     int quiet;               /* no progress on stderr                      */
     int check_only;          /* `cxfit check`: validate, fit nothing       */
+    int shard_index;         /* --shard I/N: I (1-based); 0 = no sharding  */
+    int shard_count;         /* N                                          */
 } cx_run_options;
 
 /* Returns the process exit status of the contract: 0 all jobs ok, 1 at
