@@ -450,6 +450,67 @@ static void test_dta(void **state)
     cx_table_close(t);
 }
 
+/* SPSS portable and the SAS formats: numbers, strings, and dates counted
+ * from 1582 (SPSS) or 1960 (SAS) arrive as days since 1970. */
+static void write_small(const char *path, cx_import_format format)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    readstat_writer_t *w = readstat_writer_init();
+    readstat_set_data_writer(w, write_bytes);
+    int spss = format == CX_IMPORT_POR;
+    readstat_variable_t *x = readstat_add_variable(w, "X", READSTAT_TYPE_DOUBLE, 8);
+    readstat_variable_t *d = readstat_add_variable(w, "D", READSTAT_TYPE_DOUBLE, 8);
+    readstat_variable_set_format(d, spss ? "DATE11" : "DATE9");
+    readstat_variable_t *t = readstat_add_variable(w, "T", READSTAT_TYPE_STRING, 4);
+    readstat_error_t rc = format == CX_IMPORT_POR        ? readstat_begin_writing_por(w, f, 3)
+                          : format == CX_IMPORT_SAS7BDAT ? readstat_begin_writing_sas7bdat(w, f, 3)
+                                                         : readstat_begin_writing_xport(w, f, 3);
+    assert_int_equal(rc, READSTAT_OK);
+    for (int i = 0; i < 3; i++) {
+        readstat_begin_row(w);
+        readstat_insert_double_value(w, x, 1.5 * i);
+        readstat_insert_double_value(w, d, spss ? SPSS_SECONDS(DAY0 + i) : DAY0 + 3653 + i);
+        readstat_insert_string_value(w, t, i == 1 ? "yes" : "no");
+        readstat_end_row(w);
+    }
+    assert_int_equal(readstat_end_writing(w), READSTAT_OK);
+    readstat_writer_free(w);
+    fclose(f);
+}
+
+static void test_other_formats(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        cx_import_format format;
+    } cases[] = {{DIR "small.por", CX_IMPORT_POR},
+                 {DIR "small.sas7bdat", CX_IMPORT_SAS7BDAT},
+                 {DIR "small.xpt", CX_IMPORT_XPORT}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *h5 = DIR "small.h5";
+        write_small(cases[k].file, cases[k].format);
+        remove_outputs(h5);
+        cx_error err = {0};
+        cx_import_summary sum = {0};
+        if (cx_import(cases[k].file, h5, NULL, &sum, &err) != CX_OK)
+            fail_msg("%s", err.msg);
+        assert_int_equal(sum.format, cases[k].format);
+        cx_table *t = tt_open_table(h5, "/data");
+        assert_int_equal(cx_table_nrows(t), 3);
+        double *x = tt_read_column(t, "X"), *d = tt_read_column(t, "D"),
+               *s = tt_read_column(t, "T");
+        for (int i = 0; i < 3; i++)
+            if (x[i] != 1.5 * i || d[i] != DAY0 + i || s[i] != (i == 1))
+                fail_msg("%s row %d: %g %g %g", cases[k].file, i + 1, x[i], d[i], s[i]);
+        free(x);
+        free(d);
+        free(s);
+        cx_table_close(t);
+    }
+}
+
 /* ---------- bad files: one line, exit-3 class, nothing left ---------- */
 
 static void copy_prefix(const char *from, const char *to, long bytes)
@@ -636,7 +697,7 @@ int main(void)
         cmocka_unit_test(test_sav_roundtrip),    cmocka_unit_test(test_overrides_and_fit),
         cmocka_unit_test(test_label_set_misfit), cmocka_unit_test(test_dta),
         cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_many_rows),
-        cmocka_unit_test(test_bundled_example),
+        cmocka_unit_test(test_bundled_example),  cmocka_unit_test(test_other_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
