@@ -32,6 +32,7 @@
  * labels are dropped.  A variable's label goes to attribute `label`.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <readstat.h>
 #include <stdio.h>
@@ -364,9 +365,10 @@ static void on_error(const char *message, void *ctx)
 /* Parsing and its errors                                                 */
 /* ====================================================================== */
 
-/* What the first bytes say the file is, for the message when the
- * extension's parser refused it (a .dta renamed .sav). */
-static const char *sniff(const char *path)
+/* What the first bytes say the file is (CX_IMPORT_CSV: none of ours), for
+ * the message when the extension's parser refused it: a .dta renamed
+ * .sav, or a damaged file of the right kind. */
+static cx_import_format sniff(const char *path)
 {
     unsigned char b[512] = {0};
     FILE *f = fopen(path, "rb");
@@ -374,22 +376,20 @@ static const char *sniff(const char *path)
     if (f)
         fclose(f);
     static const unsigned char sas_magic[] = {0xC2, 0xEA, 0x81, 0x60, 0xB3, 0x14, 0x11, 0xCF};
-    if (n >= 4 && memcmp(b, "$FL2", 4) == 0)
-        return "an SPSS .sav file";
-    if (n >= 4 && memcmp(b, "$FL3", 4) == 0)
-        return "an SPSS .zsav file";
+    if (n >= 4 && (memcmp(b, "$FL2", 4) == 0 || memcmp(b, "$FL3", 4) == 0))
+        return CX_IMPORT_SAV;
     if (n >= 11 && memcmp(b, "<stata_dta>", 11) == 0)
-        return "a Stata .dta file";
+        return CX_IMPORT_DTA;
     if (n >= 4 && b[0] >= 104 && b[0] <= 115 && (b[1] == 1 || b[1] == 2) && b[2] == 1)
-        return "a Stata .dta file";
+        return CX_IMPORT_DTA; /* Stata 8-13: version byte, byte order, filetype 1 */
     if (n >= 20 && memcmp(b + 12, sas_magic, sizeof sas_magic) == 0)
-        return "a SAS .sas7bdat file";
+        return CX_IMPORT_SAS7BDAT;
     if (n >= 6 && memcmp(b, "HEADER", 6) == 0)
-        return "a SAS transport .xpt file";
+        return CX_IMPORT_XPORT;
     for (size_t i = 0; i + 8 <= n; i++)
         if (memcmp(b + i, "SPSSPORT", 8) == 0)
-            return "an SPSS .por file";
-    return NULL;
+            return CX_IMPORT_POR;
+    return CX_IMPORT_CSV;
 }
 
 static int parse_failed(rs_job *job, readstat_error_t rc)
@@ -398,12 +398,15 @@ static int parse_failed(rs_job *job, readstat_error_t rc)
         return job->err->code ? job->err->code : CX_EIO;
     FILE *f = fopen(job->in, "rb");
     if (!f)
-        return cx_error_set(job->err, CX_EIO, "%s: cannot open the file", job->in);
+        return cx_error_set(job->err, CX_EIO, "%s: cannot open: %s", job->in, strerror(errno));
     fclose(f);
-    const char *is = sniff(job->in);
+    cx_import_format is = sniff(job->in);
     char hint[128] = "";
-    if (is)
-        snprintf(hint, sizeof hint, "; it looks like %s: give it that extension", is);
+    if (is == job->format)
+        snprintf(hint, sizeof hint, "; the file is truncated or damaged");
+    else if (is != CX_IMPORT_CSV)
+        snprintf(hint, sizeof hint, "; its format is %s: give it that extension",
+                 cx_import_format_name(is));
     return cx_error_set(job->err, CX_EIO, "%s: not a readable %s file (ReadStat: %s%s%s)%s",
                         job->in, cx_import_format_name(job->format), readstat_error_message(rc),
                         job->readstat_msg[0] ? ": " : "", job->readstat_msg, hint);

@@ -548,6 +548,7 @@ static void test_bad_files(void **state)
     write_dta_fixture(dta);
     copy_prefix(sav, DIR "trunc.sav", 600);
     expect_bad_file(DIR "trunc.sav", CX_EIO, "trunc.sav: not a readable SPSS .sav file");
+    expect_bad_file(DIR "trunc.sav", CX_EIO, "the file is truncated or damaged");
     /* cut inside the data: the dictionary reads, the rows do not */
     FILE *f = fopen(sav, "rb");
     fseek(f, 0, SEEK_END);
@@ -556,9 +557,9 @@ static void test_bad_files(void **state)
     copy_prefix(sav, DIR "trunc2.sav", size - 20);
     expect_bad_file(DIR "trunc2.sav", CX_EIO, "trunc2.sav");
     copy_prefix(dta, DIR "renamed.sav", -1);
-    expect_bad_file(DIR "renamed.sav", CX_EIO, "it looks like a Stata .dta file");
+    expect_bad_file(DIR "renamed.sav", CX_EIO, "its format is Stata .dta: give it that extension");
     copy_prefix(sav, DIR "renamed.dta", -1);
-    expect_bad_file(DIR "renamed.dta", CX_EIO, "it looks like an SPSS .sav file");
+    expect_bad_file(DIR "renamed.dta", CX_EIO, "its format is SPSS .sav");
     expect_bad_file(DIR "absent.sav", CX_EIO, "absent.sav: cannot open");
 
     /* into an existing file: the failed table is not added, others stay */

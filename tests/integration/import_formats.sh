@@ -60,7 +60,7 @@ expect_exit 3 "truncated .sav" -- "$CXFIT" import trunc.sav bad.h5
 expect_stderr "trunc.sav: not a readable SPSS .sav file" "truncated: named"
 cp "$DTA" renamed.sav
 expect_exit 3 ".dta renamed .sav" -- "$CXFIT" import renamed.sav bad.h5
-expect_stderr "it looks like a Stata .dta file" "renamed: says what it is"
+expect_stderr "its format is Stata .dta: give it that extension" "renamed: says what it is"
 expect_exit 2 "labels that do not fit (nps forced categorical)" -- \
     "$CXFIT" import "$DTA" bad.h5 --categorical nps
 expect_stderr "has no value label" "misfit: says which value"
