@@ -303,7 +303,7 @@ static int on_value_label(const char *set_name, readstat_value_t value, const ch
         if (!(s->name = cx_strdup(set_name, err)))
             return handler_fail(job);
     }
-    size_t cap = s->cap;
+    size_t cap = s->cap; /* values and labels grow alike: s->cap serves both */
     if (grow((void **)&s->values, &cap, s->n + 1, sizeof *s->values, err) != CX_OK ||
         grow((void **)&s->labels, &s->cap, s->n + 1, sizeof *s->labels, err) != CX_OK)
         return handler_fail(job);
