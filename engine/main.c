@@ -187,8 +187,8 @@ static int command_run(int argc, char **argv, int check_only)
     if (opt.force && opt.resume)
         return usage_error("%s", "--force and --resume exclude each other");
     cx_error err = {0};
-    int status = cx_run(&opt, &err);
-    if (status >= EXIT_USAGE)
+    int status = !check_only && cx_mpi_launched() ? cx_run_mpi(&opt, &err) : cx_run(&opt, &err);
+    if (status >= EXIT_USAGE && err.msg[0])
         fprintf(stderr, "cxfit: %s\n", err.msg);
     else if (check_only && !opt.quiet)
         fprintf(stderr, "cxfit: %s is valid\n", opt.config_path);
@@ -313,7 +313,7 @@ static int command_merge(int argc, char **argv)
         return usage_error("%s", "merge needs RESULTS.h5 and the part files");
     }
     cx_error err = {0};
-    int rc = cx_merge(out, parts, n, force, &err);
+    int rc = cx_merge(out, parts, n, force, 1, &err);
     free(parts);
     if (rc != CX_OK)
         return exit_for(&err);
