@@ -224,7 +224,7 @@ static void path_edge(FILE *out, const pnode *a, const pnode *b, int both, doubl
     svg_line(out, x1, y1, x2, y2, "edge");
     arrow_head(out, x1, y1, x2, y2);
     /* the label sits nearer the head, where lines fan out */
-    svg_number(out, x1 + 0.62 * (x2 - x1), y1 + 0.62 * (y2 - y1) + 4, SVG_MIDDLE, "elabel", v, 2);
+    svg_number(out, x1 + 0.72 * (x2 - x1), y1 + 0.72 * (y2 - y1) + 4, SVG_MIDDLE, "elabel", v, 2);
 }
 
 static void path_draw_nodes(FILE *out, const pgraph *g)
@@ -240,25 +240,35 @@ static void path_draw_nodes(FILE *out, const pgraph *g)
     }
 }
 
+/* A covariance drawn as an arc: between different variables, and not one
+ * between two observed covariates on top (lavaan's fixed.x: their sample
+ * covariances, not parameters of the model). */
+static int drawn_cov(const pgraph *g, const est_cols *c, long long group, size_t i)
+{
+    if (!row_is(c, i, "~~", group) || strcmp(cx_rb_string(c->lhs, i), cx_rb_string(c->rhs, i)) == 0)
+        return 0;
+    long l = node_index(g, cx_rb_string(c->lhs, i)), r = node_index(g, cx_rb_string(c->rhs, i));
+    return !(l >= 0 && r >= 0 && !g->n[l].latent && !g->n[r].latent && g->n[l].row == 0 &&
+             g->n[r].row == 0);
+}
+
 /* The widest span of the arcs (covariances, same-row regressions) above
- * the structural rows (*up) and below the indicators (*down). */
+ * the top row (*up) and below the indicators (*down). */
 static void path_arc_spans(const pgraph *g, const cx_rtable *est, const est_cols *c,
-                           long long group, double *up, double *down)
+                           long long group, int top_row, double *up, double *down)
 {
     for (size_t i = 0; i < est->nrows; i++) {
-        int cov = row_is(c, i, "~~", group) &&
-                  strcmp(cx_rb_string(c->lhs, i), cx_rb_string(c->rhs, i)) != 0;
+        int cov = drawn_cov(g, c, group, i);
         if (!cov && !row_is(c, i, "~", group))
             continue;
         long l = node_index(g, cx_rb_string(c->lhs, i)), r = node_index(g, cx_rb_string(c->rhs, i));
         if (l < 0 || r < 0 || (!cov && g->n[l].row != g->n[r].row))
             continue;
         double span = fabs(g->n[l].x - g->n[r].x) + 20; /* + the bow's variation */
-        if (g->n[r].row == 2 && !cov) /* a regression's arc follows its predictor */
+        int row = cov ? g->n[l].row : g->n[r].row; /* an arc bows by its first node */
+        if (row == 2)
             *down = fmax(*down, span);
-        else if (g->n[l].row == 2 && cov)
-            *down = fmax(*down, span);
-        else
+        else if (row == top_row) /* a lower row has the space between rows */
             *up = fmax(*up, span);
     }
 }
@@ -283,7 +293,7 @@ size_t chart_path(FILE *out, const cx_rtable *est, long long group)
         /* room for the widest arcs: above the top row, below the indicators
          * (an arc rises about half its bow: 15 + 0.06 span + 15) */
         double up = 0, down = 0;
-        path_arc_spans(g, est, &c, group, &up, &down);
+        path_arc_spans(g, est, &c, group, have_top ? 0 : 1, &up, &down);
         double top = y0 + (have_top ? 0 : 120);
         double shift = fmax(0, NODE_RY + 20 + (up > 0 ? 35 + 0.06 * up : 0) - top);
         for (size_t i = 0; i < g->count; i++)
@@ -293,8 +303,7 @@ size_t chart_path(FILE *out, const cx_rtable *est, long long group)
         for (size_t i = 0; i < est->nrows; i++) {
             const char *op = cx_rb_string(c.op, i);
             int load = row_is(&c, i, "=~", group), reg = row_is(&c, i, "~", group);
-            int cov = row_is(&c, i, "~~", group) &&
-                      strcmp(cx_rb_string(c.lhs, i), cx_rb_string(c.rhs, i)) != 0;
+            int cov = drawn_cov(g, &c, group, i);
             if (!load && !reg && !cov)
                 continue;
             long l = node_index(g, cx_rb_string(c.lhs, i)), r = node_index(g, cx_rb_string(c.rhs, i));
