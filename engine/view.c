@@ -236,6 +236,26 @@ long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t 
     return view_read_block(v, block, cols, ncols, out, level_of_row, scratch, err);
 }
 
+size_t cx_view_table_row(const cx_view *v, size_t block, size_t ncols, const double *scratch,
+                         size_t kept)
+{
+    size_t row0 = block * CX_BLOCK_ROWS, nrows = cx_table_nrows(v->table);
+    if (view_is_plain(v) || row0 >= nrows)
+        return row0 + kept;
+    size_t ld = cx_view_block_rows(v), n = nrows - row0 < ld ? nrows - row0 : ld;
+    const size_t *keep = (const size_t *)(scratch + (cx_view_scratch_cols(v, ncols) - 1) * ld);
+    for (size_t i = 0, seen = 0; i < n; i++)
+        if (keep[i] && seen++ == kept)
+            return row0 + i;
+    return row0 + kept; /* not reached for a row that was delivered */
+}
+
+size_t cx_view_iter_row(const cx_view_iter *it, size_t kept)
+{
+    size_t block = it->next_row ? it->next_row - 1 : 0;
+    return cx_view_table_row(it->view, block, it->n_read_cols, it->scratch, kept);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 /* Levels are collected as tuples padded to CX_MAX_GROUP_COLS doubles (the

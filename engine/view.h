@@ -99,6 +99,14 @@ size_t cx_view_scratch_cols(const cx_view *v, size_t ncols);
 long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols, double *out,
                         size_t *level_of_row, double *scratch, cx_error *err);
 
+/* For messages that name a row: the table row (0-based) of the `kept`-th
+ * row (0-based) delivered by the last read of `block` into `scratch`
+ * (cx_view_read_block with ncols columns), or by the iterator's last
+ * cx_view_iter_next. */
+size_t cx_view_table_row(const cx_view *v, size_t block, size_t ncols, const double *scratch,
+                         size_t kept);
+size_t cx_view_iter_row(const cx_view_iter *it, size_t kept);
+
 /* Load every filtered row of `cols` into memory: *out is n x ncols,
  * column-major (ld = n), *levels (optional) the level of each row.  For
  * models that need the data itself (regressions); sufficient-statistics
