@@ -1121,9 +1121,26 @@ static int export_levels(const level_accs *total, size_t p, cx_moments **out, cx
     return CX_OK;
 }
 
+/* The pass reads big-integer columns relative to their origin (table.h),
+ * so values near 2^62 keep their spread; the means get it back here. */
+static void add_origins(const cx_view *v, const int *cols, size_t p, cx_moments *m)
+{
+    for (size_t j = 0; j < p; j++) {
+        double o = cx_table_column(v->table, (size_t)cols[j])->origin;
+        if (o == 0)
+            continue;
+        m->mean[j] += o;
+        for (size_t k = 0; m->pair_mean && k < p; k++)
+            m->pair_mean[j * p + k] += o;
+    }
+}
+
 int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
                      cx_missing_mode mode, cx_moments **out, cx_error *err)
 {
+    cx_view relative = *v; /* shares v's levels; owns nothing */
+    relative.n_relative = p;
+    v = &relative;
     size_t n_levels = v->n_levels ? v->n_levels : 1;
     size_t ncols = p + (weight_col >= 0);
     int *read_cols = cx_malloc((ncols ? ncols : 1) * sizeof *read_cols, err);
@@ -1143,6 +1160,8 @@ int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col
     int rc = reduce_blocks(v, read_cols, p, ncols, weight_col >= 0, &total, err);
     if (rc == CX_OK)
         rc = export_levels(&total, p, out, err);
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
+        add_origins(v, cols, p, out[l]);
     level_accs_free(&total);
     free(read_cols);
     return rc;

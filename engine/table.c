@@ -476,6 +476,47 @@ static hid_t open_with_cache(hid_t group, const char *name, hid_t dset)
     return cached;
 }
 
+/* The origin of an 8-byte integer column (see table.h): its first present
+ * value among the first rows, low 11 bits cleared so that it is a double
+ * too, when that value is beyond 2^53; else 0 (reads are unchanged). */
+#define ORIGIN_PROBE_ROWS 4096
+#define EXACT_DOUBLE_INT 9007199254740992.0 /* 2^53 */
+static void choose_origin(hid_t dset, hid_t mem_type, hsize_t len, cx_column_info *c)
+{
+    uint64_t raw[ORIGIN_PROBE_ROWS];
+    hsize_t start = 0, count = len < ORIGIN_PROBE_ROWS ? len : ORIGIN_PROBE_ROWS;
+    if (count == 0)
+        return;
+    hid_t fspace = H5Dget_space(dset), mspace = H5Screate_simple(1, &count, NULL);
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    herr_t st = H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, raw);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+    for (hsize_t i = 0; st >= 0 && i < count; i++) {
+        if (c->is_unsigned) {
+            uint64_t x = raw[i];
+            if (c->has_missing_value && x == c->missing_uint)
+                continue;
+            if ((double) x > EXACT_DOUBLE_INT) {
+                c->origin_uint = x & ~(uint64_t) 0x7FF;
+                c->origin = (double) c->origin_uint;
+            }
+        } else {
+            int64_t x;
+            memcpy(&x, raw + i, sizeof x);
+            if (c->has_missing_value && x == c->missing_int)
+                continue;
+            if (fabs((double) x) > EXACT_DOUBLE_INT) {
+                /* rounds down by < 2^11: never out of range (INT64_MIN
+                 * has those bits clear already) */
+                c->origin_int = x - (x & 0x7FF);
+                c->origin = (double) c->origin_int;
+            }
+        }
+        return;
+    }
+}
+
 /* Shape of a dataset: 1-D with its length, else -1 (column unusable). */
 static int column_shape(hid_t dset, cx_column_info *c, hsize_t *len)
 {
@@ -538,6 +579,8 @@ static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dse
         c->kind = CX_COL_UNUSABLE;
         mem_type = -1;
     }
+    if (rc == CX_OK && c->kind == CX_COL_INT && c->bytes == 8)
+        choose_origin(dset, mem_type, len, c);
     t->h5[t->ncols].dset = rc == CX_OK ? open_with_cache(group, name, dset) : dset;
     t->h5[t->ncols].mem_type = mem_type;
     cx_chunk_plan_init(t->h5[t->ncols].dset, mem_type, &t->h5[t->ncols].plan);
@@ -746,6 +789,39 @@ static void widen(const cx_column_info *c, double *out, size_t n)
     }
 }
 
+/* Relative reads of 8-byte integer columns: x - origin in integer
+ * arithmetic, exact while the difference is below 2^53 (a difference
+ * beyond int64 falls back to the difference of the two doubles, whose
+ * rounding is then far below the spread). */
+static void widen_relative(const cx_column_info *c, double *out, size_t n)
+{
+    int mv = c->has_missing_value;
+    if (c->is_unsigned) {
+        const uint64_t *raw = (const uint64_t *) out;
+        uint64_t o = c->origin_uint;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t x;
+            memcpy(&x, raw + i, sizeof x);
+            out[i] = mv && x == c->missing_uint ? NAN
+                     : x >= o                   ? (double) (x - o)
+                                                : -(double) (o - x);
+        }
+        return;
+    }
+    const int64_t *raw = (const int64_t *) out;
+    int64_t o = c->origin_int;
+    for (size_t i = 0; i < n; i++) {
+        int64_t x, d;
+        memcpy(&x, raw + i, sizeof x);
+        if (mv && x == c->missing_int)
+            out[i] = NAN;
+        else if (__builtin_sub_overflow(x, o, &d))
+            out[i] = (double) x - (double) o;
+        else
+            out[i] = (double) d;
+    }
+}
+
 /* Categorical codes must index the labels; anything else is a broken file. */
 static int check_codes(const cx_table *t, const cx_column_info *c, const double *x, size_t n,
                        size_t row0, cx_error *err)
@@ -826,6 +902,13 @@ static int read_native(cx_table *t, int col, size_t row0, size_t n, double *out,
 int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
                         double *out, size_t ld, cx_error *err)
 {
+    return cx_table_read_block_relative(t, cols, ncols, 0, row0, nrows, out, ld, err);
+}
+
+int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, size_t n_relative,
+                                 size_t row0, size_t nrows, double *out, size_t ld,
+                                 cx_error *err)
+{
     if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;
     if (nrows == 0)
@@ -844,7 +927,10 @@ int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0,
                               t->label, c->name, row0 + 1, row0 + nrows);
             break;
         }
-        widen(c, dst, nrows);
+        if (j < n_relative && c->origin != 0)
+            widen_relative(c, dst, nrows);
+        else
+            widen(c, dst, nrows);
         if (c->kind == CX_COL_CATEGORICAL)
             rc = check_codes(t, c, dst, nrows, row0, err);
     }

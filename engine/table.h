@@ -49,6 +49,14 @@ typedef struct cx_column_info {
     size_t n_categories; /* categorical columns only                        */
     char **categories;   /* n_categories labels, owned by the table         */
     char unusable[160];  /* CX_COL_UNUSABLE: why, e.g. "it has 2 dimensions" */
+    /* 8-byte integer columns whose first value is beyond 2^53 (ids, big
+     * counters): a whole number near that value, exact in int64/uint64 and
+     * in a double; 0 for every other column.  Relative reads deliver
+     * x - origin computed in integer arithmetic, which keeps the spread of
+     * values near 2^62 that doubles of x would round away (to 1024). */
+    double origin;
+    int64_t origin_int;
+    uint64_t origin_uint;
 } cx_column_info;
 
 typedef struct cx_table cx_table;
@@ -89,6 +97,14 @@ int cx_table_check_numeric(const cx_table *t, size_t col, cx_error *err);
  * serialized inside). */
 int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
                         double *out, size_t ld, cx_error *err);
+
+/* As cx_table_read_block, but the first `n_relative` columns are
+ * delivered as x - origin (see cx_column_info.origin; a no-op for columns
+ * whose origin is 0).  For statistics that add the origin back where
+ * location matters (means, medians) and need no more (spreads). */
+int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, size_t n_relative,
+                                 size_t row0, size_t nrows, double *out, size_t ld,
+                                 cx_error *err);
 
 /* HDF5 tables decode chunked, deflated columns themselves, outside the
  * HDF5 lock (so threads inflate in parallel).  For tests and benchmarks:

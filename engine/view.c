@@ -200,11 +200,13 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
 {
     size_t nrows = cx_table_nrows(v->table);
     size_t row0 = block * CX_BLOCK_ROWS, ld = cx_view_block_rows(v);
+    size_t relative = v->n_relative < ncols ? v->n_relative : ncols;
     if (row0 >= nrows)
         return 0;
     size_t n = nrows - row0 < CX_BLOCK_ROWS ? nrows - row0 : CX_BLOCK_ROWS;
     if (view_is_plain(v)) {
-        if (cx_table_read_block(v->table, cols, ncols, row0, n, out, ld, err) != CX_OK)
+        if (cx_table_read_block_relative(v->table, cols, ncols, relative, row0, n, out, ld, err) !=
+            CX_OK)
             return -1;
         if (level_of_row)
             memset(level_of_row, 0, n * sizeof *level_of_row);
@@ -217,8 +219,8 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
     double *fv = plan.n_filter > 64 ? malloc(plan.n_filter * sizeof *fv) : filter_values;
     size_t *keep = (size_t *)(scratch + plan.n_cols * ld);
     long kept = -1;
-    if (fv && cx_table_read_block(v->table, plan.cols, plan.n_cols, row0, n, scratch, ld, err) ==
-                  CX_OK) {
+    if (fv && cx_table_read_block_relative(v->table, plan.cols, plan.n_cols, relative, row0, n,
+                                           scratch, ld, err) == CX_OK) {
         kept = (long)mark_rows(v, &plan, scratch, n, fv, keep);
         compact_rows(scratch, n, ld, ncols, keep, out, level_of_row);
     } else if (!fv) {
@@ -328,6 +330,7 @@ static int collect_levels(const cx_view *v, const int *cols, size_t k, level_set
     cx_view plain = *v; /* rows of v, not yet grouped */
     plain.n_group_cols = 0;
     plain.n_levels = 1;
+    plain.n_relative = 0;
     size_t ld = cx_view_block_rows(&plain);
     double *out = cx_malloc_block_buffer(ld * k * sizeof *out, err);
     double *scratch =

@@ -48,6 +48,11 @@ typedef struct cx_view {
     size_t n_restrict;
     int restrict_cols[CX_MAX_GROUP_COLS];
     double restrict_values[CX_MAX_GROUP_COLS];
+    /* The first n_relative requested columns are delivered relative to
+     * their origin (cx_table_read_block_relative): set on a copy by
+     * statistics that add the origin back (stats.c, describe.c).  Filter,
+     * grouping and restriction columns are always read as they are. */
+    size_t n_relative;
 } cx_view;
 
 /* A view of all rows of `t`, one group. */

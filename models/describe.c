@@ -457,8 +457,10 @@ static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, 
     double *block = cx_malloc_block_buffer(ld * a->p * sizeof *block, err);
     if (!block)
         return CX_ENOMEM;
+    cx_view relative = *job->view; /* big integers read relative: see add_origin */
+    relative.n_relative = a->p;
     cx_view_iter it;
-    int rc = cx_view_iter_begin(&it, job->view, cols, a->p, err);
+    int rc = cx_view_iter_begin(&it, &relative, cols, a->p, err);
     long got = 0;
     while (rc == CX_OK && (got = cx_view_iter_next(&it, block, NULL, err)) > 0)
         rc = describe_acc_add(a, block, (size_t)got, ld, err);
@@ -501,14 +503,14 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
 }
 
 /* `rows`: the rows of the view, so missing = rows - n. */
-static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, double rows,
-                        cx_error *err)
+static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, double range,
+                        double rows, cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
     if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err))
         return err->code ? err->code : CX_ENOMEM;
-    double values[] = {s->mean, s->sd,           s->median, s->trimmed,  s->mad, s->min,
-                       s->max,  s->max - s->min, s->skew,   s->kurtosis, s->se};
+    double values[] = {s->mean, s->sd, s->median, s->trimmed,  s->mad, s->min,
+                       s->max,  range, s->skew,   s->kurtosis, s->se};
     cx_rtable_set_int(t, (size_t)row, "n", (long long)s->n);
     cx_rtable_set_int(t, (size_t)row, "missing", (long long)rows - (long long)s->n);
     for (size_t i = 0; item_columns[i]; i++)
@@ -593,7 +595,9 @@ static int load_fallback_items(const cx_job *job, const int *cols, const describ
         if (a->tables[j].overflow)
             fcols[nf++] = cols[j];
     }
-    int rc = nf ? cx_view_load(job->view, fcols, nf, data, rows, NULL, err) : CX_OK;
+    cx_view relative = *job->view;
+    relative.n_relative = nf;
+    int rc = nf ? cx_view_load(&relative, fcols, nf, data, rows, NULL, err) : CX_OK;
     if (rc == CX_OK && nf && (double)*rows != a->rows)
         rc = cx_error_set(err, CX_EFAIL, "the table changed while describing it");
     free(fcols);
@@ -617,6 +621,23 @@ static void item_statistics(const describe_acc *a, size_t j, double *loaded_col,
     *m = sorted_runs(loaded_col, (size_t)s->n, vc, MAX_FREQUENCY_VALUES);
 }
 
+/* Items are read relative to their column's origin (table.h: 8-byte
+ * integers beyond 2^53, whose doubles would round the spread away), so
+ * the statistics of location get it back; spreads, shape and
+ * correlations do not depend on it. */
+static void add_origin(double origin, item_stats *s, value_count *vc, size_t m)
+{
+    if (origin == 0)
+        return;
+    s->mean += origin;
+    s->median += origin;
+    s->trimmed += origin;
+    s->min += origin;
+    s->max += origin;
+    for (size_t i = 0; i < m && i <= MAX_FREQUENCY_VALUES; i++)
+        vc[i].value += origin;
+}
+
 static int describe_items(const cx_job *job, cx_result *r, char **names, const int *cols,
                           const describe_acc *a, cx_error *err)
 {
@@ -637,7 +658,9 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
         size_t m;
         double *col = loaded_index[j] >= 0 ? data + (size_t)loaded_index[j] * n_rows : NULL;
         item_statistics(a, j, col, n_rows, vc, vc + cap, dwork, &s, &m);
-        rc = add_item_row(t, names[j], &s, a->rows, err);
+        double range = s.max - s.min;
+        add_origin(cx_table_column(job->view->table, (size_t)cols[j])->origin, &s, vc, m);
+        rc = add_item_row(t, names[j], &s, range, a->rows, err);
         if (rc == CX_OK)
             rc = add_frequencies(r, names[j], vc, m, err);
         if (rc == CX_OK &&
