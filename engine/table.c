@@ -419,32 +419,42 @@ static int classify_type(hid_t dset, cx_column_info *c, hid_t *mem_type)
     return rc;
 }
 
-/* Rows a column declares that no write ever stored: a chunked dataset
- * with chunks never allocated, or a contiguous one with no storage.  A
- * resizable column "declared" 2^40 rows and never written would otherwise
- * be read as 2^40 fill values, with nothing to show for hours of work. */
+/* Rows a column declares that no write ever stored (chunks never
+ * allocated, or a contiguous dataset with no storage) read as HDF5's fill
+ * value.  A few are a valid sparse layout (a writer that left blocks
+ * missing), so they are kept; but a resizable column "declared" 2^40 rows
+ * and never written would be read as 2^40 fill values, hours of work with
+ * nothing to show.  So a column is refused when its never-written rows
+ * are more than its written ones and more than UNWRITTEN_MAX_ROWS (about
+ * a second of reading). */
+#define UNWRITTEN_MAX_ROWS ((hsize_t) 1 << 24)
 static int check_rows_stored(hid_t dset, hsize_t len, cx_column_info *c)
 {
-    if (len == 0)
+    if (len <= UNWRITTEN_MAX_ROWS)
         return CX_OK;
     hid_t dcpl = H5Dget_create_plist(dset);
     H5D_layout_t layout = H5Pget_layout(dcpl);
-    hsize_t chunk = 0;
+    hsize_t chunk = 0, written = len;
     if (layout == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) != 1)
         chunk = 0;
     H5Pclose(dcpl);
     if (layout == H5D_CHUNKED && chunk > 0) {
-        hsize_t allocated = 0, needed = (len + chunk - 1) / chunk;
-        if (H5Dget_num_chunks(dset, H5S_ALL, &allocated) >= 0 && allocated < needed)
-            return unusable(c,
-                            "it declares %llu rows but only %llu of its %llu chunks were ever "
-                            "written (a resized, unfilled dataset?)",
-                            (unsigned long long) len, (unsigned long long) allocated,
-                            (unsigned long long) needed);
+        hsize_t allocated = 0;
+        hid_t space = H5Dget_space(dset); /* HDF5 1.10.8 refuses H5S_ALL here */
+        if (H5Dget_num_chunks(dset, space, &allocated) >= 0)
+            written = allocated * chunk < len ? allocated * chunk : len;
+        H5Sclose(space);
     } else if (layout == H5D_CONTIGUOUS && H5Dget_storage_size(dset) == 0) {
-        return unusable(c, "it declares %llu rows but none were ever written",
-                        (unsigned long long) len);
+        written = 0;
     }
+    hsize_t unwritten = len - written;
+    if (unwritten > written && unwritten > UNWRITTEN_MAX_ROWS)
+        return unusable(c,
+                        "it declares %llu rows but only %llu were ever written (a resized, "
+                        "unfilled dataset?); cxfit refuses columns whose never-written rows "
+                        "exceed both their written rows and %llu",
+                        (unsigned long long) len, (unsigned long long) written,
+                        (unsigned long long) UNWRITTEN_MAX_ROWS);
     return CX_OK;
 }
 
