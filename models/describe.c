@@ -551,8 +551,10 @@ static int add_correlations(cx_result *r, char **names, const describe_acc *a, c
     for (size_t j = 0; rc == CX_OK && j < a->p; j++) {
         long row = cx_rtable_add_row(t, err);
         rc = row < 0 ? CX_ENOMEM : cx_rtable_set_string(t, (size_t)row, "item", names[j], err);
+        /* by index (item k is column 1 + k): setting by name looks the
+         * column up, p^2 lookups of p names (9 minutes for 5000 items) */
         for (size_t k = 0; rc == CX_OK && k < a->p; k++)
-            cx_rtable_set_double(t, (size_t)row, names[k], acc_correlation(a, j, k));
+            t->cols[1 + k].d[row] = acc_correlation(a, j, k);
     }
     return rc;
 }
