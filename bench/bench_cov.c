@@ -421,7 +421,8 @@ static int parse_options(int argc, char **argv, options *o)
                    .dir = getenv("BENCH_DIR")};
     if (!o->dir || !*o->dir)
         o->dir = "/tmp";
-    for (int i = 1; i < argc; i++) {
+    /* Options come in pairs: the name and its value. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = !val;
         if (bad)
@@ -442,7 +443,6 @@ static int parse_options(int argc, char **argv, options *o)
             bad = 1;
         if (bad)
             return 1;
-        i++;
     }
     return o->rows < 2 || o->repeats < 1 || o->repeats > MAX_RUNS || o->deflate > 9 ||
            !(o->missing >= 0 && o->missing < 1);

@@ -253,34 +253,49 @@ static int build_joined(join_side *l, join_side *r, size_t nkeys, cx_table *out,
     return rc;
 }
 
-static cx_table *open_join_table(table_cache *cache, const cx_config *config,
-                                 const cx_config_section *s, cx_error *err)
+/* `join = FILE:/group` or `/group` (in the job's data file): the file. */
+char *table_join_file(const cx_config *config, const cx_config_section *s, const char **group)
 {
     const char *spec = cx_section_get(s, "join");
+    if (!spec)
+        return NULL;
     const char *colon = strchr(spec, ':');
     char file[4096];
-    const char *group;
     if (colon) {
         snprintf(file, sizeof file, "%.*s", (int)(colon - spec), spec);
-        group = colon + 1;
+        *group = colon + 1;
     } else {
         const char *f = cx_section_get(s, "file");
         if (!f)
             f = cx_section_get(config->data, "file");
-        if (!f) {
-            cx_config_error(config, s, "join", err, CX_EUSAGE,
-                            "no file for the joined table: write FILE:/group");
+        if (!f)
             return NULL;
-        }
         snprintf(file, sizeof file, "%s", f);
-        group = spec;
+        *group = spec;
     }
-    char path[8200];
+    size_t n = strlen(config->dir) + strlen(file) + 2;
+    char *path = malloc(n);
+    if (!path)
+        return NULL;
     if (file[0] == '/' || strcmp(config->dir, ".") == 0)
-        snprintf(path, sizeof path, "%s", file);
+        snprintf(path, n, "%s", file);
     else
-        snprintf(path, sizeof path, "%s/%s", config->dir, file);
+        snprintf(path, n, "%s/%s", config->dir, file);
+    return path;
+}
+
+static cx_table *open_join_table(table_cache *cache, const cx_config *config,
+                                 const cx_config_section *s, cx_error *err)
+{
+    const char *group = NULL;
+    char *path = table_join_file(config, s, &group);
+    if (!path) {
+        cx_config_error(config, s, "join", err, CX_EUSAGE,
+                        "no file for the joined table: write FILE:/group");
+        return NULL;
+    }
     cx_table *t = table_cache_open(cache, path, group, err);
+    free(path);
     if (!t)
         cx_config_error(config, s, "join", err, err->code, "%s", err->msg);
     return t;

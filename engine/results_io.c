@@ -84,6 +84,9 @@ cx_results_file *cx_results_create(const char *tmp_path, const cx_provenance *pr
              write_attr_string(file, "config", prov->config_text) |
              write_attr_double(file, "threads", prov->threads) |
              write_attr_double(file, "ranks", prov->ranks);
+    if (prov->shard)
+        rc |= write_attr_string(file, "shard", prov->shard) |
+              write_attr_string(file, "jobs", prov->job_names);
     if (rc) {
         H5Fclose(file);
         cx_error_set(err, CX_EIO, "%s: cannot write root attributes", tmp_path);
@@ -170,8 +173,6 @@ int cx_results_write_job(cx_results_file *f, const char *job, const char *model,
     H5Gclose(g);
     if (rc)
         return cx_error_set(err, CX_EIO, "%s: cannot write results of job '%s'", f->path, job);
-    /* Flush so that an interrupted run keeps this job for --resume. */
-    H5Fflush(f->file, H5F_SCOPE_GLOBAL);
     return CX_OK;
 }
 
@@ -184,8 +185,18 @@ int cx_results_copy_job(cx_results_file *f, const char *src_path, const char *jo
     H5Fclose(src);
     if (rc < 0)
         return cx_error_set(err, CX_EIO, "%s: cannot copy job '%s'", src_path, job);
-    H5Fflush(f->file, H5F_SCOPE_GLOBAL);
     return CX_OK;
+}
+
+void cx_results_remove_job(cx_results_file *f, const char *job)
+{
+    if (job && *job && H5Lexists(f->file, job, H5P_DEFAULT) > 0)
+        H5Ldelete(f->file, job, H5P_DEFAULT);
+}
+
+void cx_results_flush(cx_results_file *f)
+{
+    H5Fflush(f->file, H5F_SCOPE_GLOBAL);
 }
 
 int cx_results_close(cx_results_file *f, cx_error *err)

@@ -1071,7 +1071,12 @@ static int reduce_blocks(const cx_view *v, const int *read_cols, size_t p, size_
     if (!delta)
         return CX_ENOMEM;
     long failed_block = -1;
-#pragma omp parallel
+    /* A thread per block at most: a small table read in one block must not
+     * wake (and then spin) threads that get no work. */
+    int threads = omp_get_max_threads();
+    if ((size_t)threads > n_blocks)
+        threads = n_blocks ? (int)n_blocks : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
         block_worker bw;
         cx_error werr = {0};

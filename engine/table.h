@@ -57,6 +57,7 @@ typedef struct cx_column_info {
     double origin;
     int64_t origin_int;
     uint64_t origin_uint;
+    char *label;         /* `label` attribute (question text), or NULL      */
 } cx_column_info;
 
 typedef struct cx_table cx_table;
