@@ -529,9 +529,11 @@ static hid_t open_with_cache(hid_t group, const char *name, hid_t dset)
 
 /* The origin of an 8-byte integer column (see table.h): its first present
  * value among the first rows, low 11 bits cleared so that it is a double
- * too, when that value is beyond 2^53; else 0 (reads are unchanged). */
+ * too, when that value is beyond 2^32; else 0 (reads are unchanged, so
+ * ordinary int64 columns give bit-identical results).  2^32, not 2^53: a
+ * column starting at 2^53 - 1 may go on to 2^53 + 1. */
 #define ORIGIN_PROBE_ROWS 4096
-#define EXACT_DOUBLE_INT 9007199254740992.0 /* 2^53 */
+#define ORIGIN_FROM 4294967296.0 /* 2^32 */
 static void choose_origin(hid_t dset, hid_t mem_type, hsize_t len, cx_column_info *c)
 {
     uint64_t raw[ORIGIN_PROBE_ROWS];
@@ -548,7 +550,7 @@ static void choose_origin(hid_t dset, hid_t mem_type, hsize_t len, cx_column_inf
             uint64_t x = raw[i];
             if (c->has_missing_value && x == c->missing_uint)
                 continue;
-            if ((double) x > EXACT_DOUBLE_INT) {
+            if ((double) x >= ORIGIN_FROM) {
                 c->origin_uint = x & ~(uint64_t) 0x7FF;
                 c->origin = (double) c->origin_uint;
             }
@@ -557,7 +559,7 @@ static void choose_origin(hid_t dset, hid_t mem_type, hsize_t len, cx_column_inf
             memcpy(&x, raw + i, sizeof x);
             if (c->has_missing_value && x == c->missing_int)
                 continue;
-            if (fabs((double) x) > EXACT_DOUBLE_INT) {
+            if (fabs((double) x) >= ORIGIN_FROM) {
                 /* rounds down by < 2^11: never out of range (INT64_MIN
                  * has those bits clear already) */
                 c->origin_int = x - (x & 0x7FF);

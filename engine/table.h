@@ -49,7 +49,7 @@ typedef struct cx_column_info {
     size_t n_categories; /* categorical columns only                        */
     char **categories;   /* n_categories labels, owned by the table         */
     char unusable[160];  /* CX_COL_UNUSABLE: why, e.g. "it has 2 dimensions" */
-    /* 8-byte integer columns whose first value is beyond 2^53 (ids, big
+    /* 8-byte integer columns whose first value is beyond 2^32 (ids, big
      * counters): a whole number near that value, exact in int64/uint64 and
      * in a double; 0 for every other column.  Relative reads deliver
      * x - origin computed in integer arithmetic, which keeps the spread of

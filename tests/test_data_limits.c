@@ -302,6 +302,8 @@ static void write_bigint_file(void)
     assert_int_equal(fx_column(g, "big", H5T_STD_I64LE, H5T_NATIVE_INT64, big, 4, 0), 0);
     assert_int_equal(fx_column(g, "neg", H5T_STD_I64LE, H5T_NATIVE_INT64, neg, 4, 0), 0);
     assert_int_equal(fx_column(g, "ubig", H5T_STD_U64LE, H5T_NATIVE_UINT64, ubig, 4, 0), 0);
+    int64_t near53[4] = {TWO53 - 1, TWO53, TWO53 + 1, TWO53 + 2}; /* crosses 2^53 */
+    assert_int_equal(fx_column(g, "near53", H5T_STD_I64LE, H5T_NATIVE_INT64, near53, 4, 0), 0);
     /* missing values that are not values of the column's type */
     uint8_t small[4] = {1, 2, 3, 4};
     assert_int_equal(fx_column(g, "u8neg", H5T_STD_U8LE, H5T_NATIVE_UINT8, small, 4, 0), 0);
@@ -350,12 +352,12 @@ static void test_big_integers_keep_their_spread(void **state)
     cx_error err = {0};
     cx_table *t = cx_table_open(FILE_BIGINT, "/t", &err);
     assert_non_null(t);
-    const char *names[3] = {"big", "neg", "ubig"};
-    const double centre[3] = {(double)TWO62 + 2.5, -(double)TWO62 - 2.5,
-                              (double)TWO63U + (double)TWO62 + 2.5};
+    const char *names[4] = {"big", "neg", "ubig", "near53"};
+    const double centre[4] = {(double)TWO62 + 2.5, -(double)TWO62 - 2.5,
+                              (double)TWO63U + (double)TWO62 + 2.5, (double)TWO53 + 0.5};
     cx_view v;
     cx_view_init(&v, t, NULL);
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 4; k++) {
         int c = cx_table_find(t, names[k]);
         cx_moments *m = NULL;
         assert_int_equal(cx_stats_compute(&v, &c, 1, -1, CX_MISSING_LISTWISE, &m, &err), CX_OK);
@@ -367,10 +369,10 @@ static void test_big_integers_keep_their_spread(void **state)
     }
     /* describe: sd, range, mad from the relative values, locations shifted back */
     model_run run;
-    run_model(&run, &cx_model_describe, t, "[job d]\nmodel = describe\nitems = big neg ubig\n",
-              NULL);
+    run_model(&run, &cx_model_describe, t,
+              "[job d]\nmodel = describe\nitems = big neg ubig near53\n", NULL);
     assert_int_equal(run.rc, CX_OK);
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 4; k++) {
         assert_true(fabs(cell(run.results[0], "items", "sd", k) - sqrt(5.0 / 3)) < 1e-12);
         assert_true(cell(run.results[0], "items", "range", k) == 3);
         assert_true(cell(run.results[0], "items", "mean", k) == centre[k]);
