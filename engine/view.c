@@ -357,8 +357,10 @@ static int collect_levels(const cx_view *v, const int *cols, size_t k, level_set
                 t[j] = out[j * ld + (size_t)i];
                 missing |= isnan(t[j]);
             }
-            /* consecutive rows usually share their group */
-            if (!missing && !(nt > 0 && compare_tuples(t, t - PAD, PAD) == 0))
+            /* consecutive rows usually share their group, and most rows
+             * belong to a level already known: only new tuples are sorted */
+            if (!missing && !(nt > 0 && compare_tuples(t, t - PAD, PAD) == 0) &&
+                find_level(set->values, set->n, PAD, t) < 0)
                 nt++;
         }
         nt = sort_unique(tuples, nt);
