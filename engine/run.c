@@ -324,9 +324,11 @@ static int bind_job_to_table(job_plan *p, cx_error *err)
     }
     if (p->job.validate == CX_VALIDATE_HOLDOUT) {
         const char *v = cx_section_get(p->job.section, "validate");
-        char expr[CX_ERROR_MSG_MAX];
-        snprintf(expr, sizeof expr, "%.*s", (int)(strlen(v) - 9), v + 8);
+        char *expr = strndup(v + 8, strlen(v) - 9); /* any length: never cut */
+        if (!expr)
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
         p->holdout = cx_filter_parse(expr, p->table, err);
+        free(expr);
         if (!p->holdout)
             return cx_job_error(&p->job, "validate", err, CX_EUSAGE, "%s", err->msg);
         p->job.holdout = p->holdout;
