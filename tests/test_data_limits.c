@@ -627,6 +627,16 @@ static void test_block_rows_follow_the_table(void **state)
         cx_moments_free(m);
     }
     cx_filter_free(f);
+    /* an item listed twice shares one correlations column (filled by index) */
+    model_run run;
+    run_model(&run, &cx_model_describe, t, "[job d]\nmodel = describe\nitems = y x y\n", NULL);
+    assert_int_equal(run.rc, CX_OK);
+    cx_rtable *cor = cx_result_find_table(run.results[0], "correlations");
+    assert_non_null(cor);
+    assert_int_equal(cor->ncols, 3);
+    assert_int_equal(cor->nrows, 3);
+    assert_true(fabs(cell(run.results[0], "correlations", "y", 0) - 1) < 1e-12);
+    run_free(&run);
     cx_table_close(t);
 }
 
