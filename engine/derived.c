@@ -149,7 +149,8 @@ static double *read_whole_table(cx_table *t, int **cols, size_t *ncols, cx_error
     if (!*cols)
         return NULL;
     for (size_t j = 0; j < cx_table_ncols(t); j++)
-        if (cx_table_column(t, j)->kind != CX_COL_STRING)
+        if (cx_table_column(t, j)->kind != CX_COL_STRING &&
+            cx_table_column(t, j)->kind != CX_COL_UNUSABLE) /* not joined: see table.h */
             (*cols)[p++] = (int)j;
     *ncols = p;
     double *data = cx_calloc(n * p, sizeof *data, err);
@@ -370,6 +371,16 @@ static cx_rtable *merged_table(cx_result *m, const cx_rtable *like, const cx_vie
     cx_rtable *t = cx_result_find_table(m, like->name);
     if (t)
         return t;
+    /* A by column named like one of the model's columns would be
+     * overwritten by it, row by row: refuse rather than lose the level. */
+    for (size_t k = 0; k < v->n_group_cols; k++)
+        if (cx_rtable_find_column(like, by[k]) >= 0) {
+            cx_error_set(err, CX_EUSAGE,
+                         "by column '%s' has the name of a column of the model's table '%s'; "
+                         "rename the data column",
+                         by[k], like->name);
+            return NULL;
+        }
     t = cx_result_table(m, like->name, err);
     for (size_t k = 0; t && k < v->n_group_cols; k++)
         if (cx_rtable_add_column(t, by[k],
@@ -446,7 +457,8 @@ cx_result *merge_levels(cx_result *const *results, size_t n_levels, const cx_vie
                 rc = cx_result_set_attr_string(m, r->attrs[a].name, r->attrs[a].s, err);
         for (size_t t = 0; t < r->n_tables && rc == CX_OK; t++) {
             cx_rtable *dst = merged_table(m, r->tables[t], view, by, err);
-            rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err) : CX_ENOMEM;
+            rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err)
+                     : (err && err->code ? err->code : CX_ENOMEM);
         }
     }
     if (rc != CX_OK) {

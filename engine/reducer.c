@@ -23,6 +23,7 @@
 
 /* What one thread needs to read and regroup a block. */
 typedef struct pass_worker {
+    size_t ld; /* cx_view_block_rows: the leading dimension of the blocks */
     double *data, *scratch, *grouped;
     size_t *level, *row, *glevel, *grow, *order, *start;
     void **acc; /* one private accumulator per reducer */
@@ -50,7 +51,8 @@ static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n
                         const cx_reducer *r, size_t n, cx_error *err)
 {
     memset(w, 0, sizeof *w);
-    size_t rows = CX_BLOCK_ROWS, c = ncols ? ncols : 1;
+    size_t rows = cx_view_block_rows(v), c = ncols ? ncols : 1;
+    w->ld = rows;
     w->data = cx_malloc_block_buffer(rows * c * sizeof(double), err);
     w->scratch =
         cx_malloc_block_buffer(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
@@ -80,7 +82,7 @@ static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n
 static void group_block(pass_worker *w, size_t nrows, size_t ncols, size_t n_levels, cx_block *b)
 {
     b->n = nrows;
-    b->ld = CX_BLOCK_ROWS;
+    b->ld = w->ld;
     b->n_levels = n_levels;
     b->start = w->start;
     if (n_levels == 1) {
@@ -102,8 +104,8 @@ static void group_block(pass_worker *w, size_t nrows, size_t ncols, size_t n_lev
     memmove(start + 1, start, n_levels * sizeof *start);
     start[0] = 0;
     for (size_t j = 0; j < ncols; j++) {
-        const double *src = w->data + j * CX_BLOCK_ROWS;
-        double *dst = w->grouped + j * CX_BLOCK_ROWS;
+        const double *src = w->data + j * w->ld;
+        double *dst = w->grouped + j * w->ld;
         for (size_t r = 0; r < nrows; r++)
             dst[r] = src[w->order[r]];
     }
@@ -228,6 +230,7 @@ typedef struct moments_acc {
     cx_moments *tmp;
     size_t *slot, *order, *start;
     unsigned char *complete;
+    size_t rows; /* rows of the scratch (the blocks' leading dimension) */
 } moments_acc;
 
 static void moments_free(void *vacc)
@@ -326,11 +329,12 @@ static cx_moments_acc *slot_acc(moments_acc *m, size_t i, cx_error *err)
     return m->a[i];
 }
 
-static int scratch_ready(moments_acc *m, cx_error *err)
+static int scratch_ready(moments_acc *m, size_t rows, cx_error *err)
 {
     if (m->chunk)
         return CX_OK;
-    size_t rows = CX_BLOCK_ROWS, cols = m->par->p + 1;
+    size_t cols = m->par->p + 1;
+    m->rows = rows;
     cx_split_kind split = m->par->split;
     m->chunk = cx_moments_scratch_alloc(m->par->p, err);
     int ok = m->chunk != NULL;
@@ -403,7 +407,7 @@ static int add_partitioned(moments_acc *m, const cx_block *b, size_t l, cx_error
     for (size_t j = 0; j < cols; j++) {
         size_t col = j < p ? par->col0 + j : (size_t)par->weight_at;
         const double *src = b->data + col * b->ld + s0;
-        double *dst = m->sorted + j * CX_BLOCK_ROWS;
+        double *dst = m->sorted + j * m->rows;
         for (size_t i = 0; i < n; i++)
             dst[i] = src[m->order[i]];
     }
@@ -411,8 +415,8 @@ static int add_partitioned(moments_acc *m, const cx_block *b, size_t l, cx_error
         size_t a = start[s], e = start[s + 1];
         if (e == a)
             continue;
-        const double *w = par->weight_at >= 0 ? m->sorted + p * CX_BLOCK_ROWS + a : NULL;
-        int rc = add_run(m, l * S + s, m->sorted + a, e - a, CX_BLOCK_ROWS, w, err);
+        const double *w = par->weight_at >= 0 ? m->sorted + p * m->rows + a : NULL;
+        int rc = add_run(m, l * S + s, m->sorted + a, e - a, m->rows, w, err);
         if (rc != CX_OK)
             return rc;
     }
@@ -550,7 +554,7 @@ static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
 {
     moments_acc *m = vacc;
     const cx_moments_params *par = m->par;
-    int rc = scratch_ready(m, err);
+    int rc = scratch_ready(m, b->ld, err);
     for (size_t l = 0; rc == CX_OK && l < b->n_levels; l++) {
         size_t s0 = b->start[l], n = b->start[l + 1] - s0;
         if (n == 0)

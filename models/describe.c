@@ -27,9 +27,11 @@
  * several competing definitions and psych has none to match; a clear
  * error beats a silent choice.
  *
- * Tables: `items` (one row per item), `correlations` (column `item`, then
- * one column per item: Pearson correlations, complete cases over all
- * items with `missing = listwise`, per pair with `missing = pairwise`),
+ * Tables: `items` (one row per item; `label` is the column's `label`
+ * attribute, the question text `cxfit import` keeps, or ""),
+ * `correlations` (column `item`, then one column per item: Pearson
+ * correlations, complete cases over all items with `missing = listwise`,
+ * per pair with `missing = pairwise`),
  * `frequencies` (item, value, count; items with at most 50 distinct
  * values, e.g. Likert items), and `estimates` (each item's mean as
  * `item ~1` with se = sd / sqrt(n)).
@@ -472,23 +474,23 @@ static int describe_acc_alloc(describe_acc *a, size_t p, int pairwise, cx_error 
     return CX_OK;
 }
 
-/* Add one block (column-major, ld = CX_BLOCK_ROWS, `rows` rows). */
-static int describe_acc_add(describe_acc *a, const double *block, size_t rows, cx_error *err)
+/* Add one block (column-major, leading dimension ld, `rows` rows). */
+static int describe_acc_add(describe_acc *a, const double *block, size_t rows, size_t ld,
+                            cx_error *err)
 {
     a->rows += (double)rows;
     for (size_t j = 0; j < a->p; j++) {
         value_table *t = &a->tables[j];
-        const double *x = block + j * CX_BLOCK_ROWS;
+        const double *x = block + j * ld;
         for (size_t i = 0; i < rows && !t->overflow; i++)
             if (!isnan(x[i]))
                 value_table_add(t, x[i]);
     }
     if (a->listwise)
-        return cx_moments_add_block(a->listwise, block, rows, CX_BLOCK_ROWS, NULL, err);
+        return cx_moments_add_block(a->listwise, block, rows, ld, NULL, err);
     for (size_t j = 0; j < a->p; j++)
         for (size_t k = j; k < a->p; k++)
-            pair_add_block(&a->pairs[j * a->p + k], block + j * CX_BLOCK_ROWS,
-                           block + k * CX_BLOCK_ROWS, rows);
+            pair_add_block(&a->pairs[j * a->p + k], block + j * ld, block + k * ld, rows);
     return CX_OK;
 }
 
@@ -589,7 +591,7 @@ static int reducer_add(void *acc, const cx_block *b, cx_error *err)
     describe_acc *a = acc;
     if (a->B)
         boot_add(a, a->par, b);
-    return describe_acc_add(acc, b->data, b->n, err);
+    return describe_acc_add(acc, b->data, b->n, b->ld, err);
 }
 
 static void reducer_merge(void *acc, const void *other)
@@ -628,8 +630,10 @@ static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, 
         par.cluster_at = (long)ncols;
         read[ncols++] = job->bootstrap_cluster;
     }
+    cx_view relative = *job->view; /* big integers read relative: see add_origin */
+    relative.n_relative = a->p;
     cx_reducer r = {&describe_reducer, &par, NULL};
-    int rc = cx_reduce_view(job->view, read, ncols, &r, 1, job->threads, err);
+    int rc = cx_reduce_view(&relative, read, ncols, &r, 1, job->threads, err);
     free(read);
     if (rc != CX_OK)
         return rc;
@@ -663,6 +667,7 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
 {
     cx_rtable *t = cx_result_table(r, "items", err);
     if (!t || cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "n", CX_RCOL_INT, err) ||
         cx_rtable_add_column(t, "missing", CX_RCOL_INT, err))
         return NULL;
@@ -672,15 +677,18 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
     return t;
 }
 
-/* `rows`: the rows of the view, so missing = rows - n. */
-static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, double rows,
-                        cx_error *err)
+/* `rows`: the rows of the view, so missing = rows - n.  `label`: the
+ * column's question text ("" when it has none).  `range` is passed on:
+ * computed before the origin is added back (see add_origin). */
+static int add_item_row(cx_rtable *t, const char *name, const char *label, const item_stats *s,
+                        double range, double rows, cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
-    if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err))
+    if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err) ||
+        cx_rtable_set_string(t, (size_t)row, "label", label ? label : "", err))
         return err->code ? err->code : CX_ENOMEM;
-    double values[] = {s->mean, s->sd,           s->median, s->trimmed,  s->mad, s->min,
-                       s->max,  s->max - s->min, s->skew,   s->kurtosis, s->se};
+    double values[] = {s->mean, s->sd, s->median, s->trimmed,  s->mad, s->min,
+                       s->max,  range, s->skew,   s->kurtosis, s->se};
     cx_rtable_set_int(t, (size_t)row, "n", (long long)s->n);
     cx_rtable_set_int(t, (size_t)row, "missing", (long long)rows - (long long)s->n);
     for (size_t i = 0; item_columns[i]; i++)
@@ -718,12 +726,21 @@ static int add_correlations(cx_result *r, char **names, const describe_acc *a, c
     int rc = t ? cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) : CX_ENOMEM;
     for (size_t j = 0; rc == CX_OK && j < a->p; j++)
         rc = cx_rtable_add_column(t, names[j], CX_RCOL_DOUBLE, err);
+    /* Each item's column looked up once: setting cells by name looks the
+     * column up per cell, p^2 lookups among p names (9 minutes for 5000
+     * items).  An item listed twice shares one column, as before. */
+    int *at = rc == CX_OK ? cx_malloc((a->p ? a->p : 1) * sizeof *at, err) : NULL;
+    if (rc == CX_OK && !at)
+        rc = CX_ENOMEM;
+    for (size_t k = 0; rc == CX_OK && k < a->p; k++)
+        at[k] = cx_rtable_find_column(t, names[k]);
     for (size_t j = 0; rc == CX_OK && j < a->p; j++) {
         long row = cx_rtable_add_row(t, err);
         rc = row < 0 ? CX_ENOMEM : cx_rtable_set_string(t, (size_t)row, "item", names[j], err);
         for (size_t k = 0; rc == CX_OK && k < a->p; k++)
-            cx_rtable_set_double(t, (size_t)row, names[k], acc_correlation(a, j, k));
+            t->cols[at[k]].d[row] = acc_correlation(a, j, k);
     }
+    free(at);
     return rc;
 }
 
@@ -765,7 +782,9 @@ static int load_fallback_items(const cx_job *job, const int *cols, const describ
         if (a->tables[j].overflow)
             fcols[nf++] = cols[j];
     }
-    int rc = nf ? cx_view_load(job->view, fcols, nf, data, rows, NULL, err) : CX_OK;
+    cx_view relative = *job->view;
+    relative.n_relative = nf;
+    int rc = nf ? cx_view_load(&relative, fcols, nf, data, rows, NULL, err) : CX_OK;
     if (rc == CX_OK && nf && (double)*rows != a->rows)
         rc = cx_error_set(err, CX_EFAIL, "the table changed while describing it");
     free(fcols);
@@ -792,7 +811,8 @@ static void item_statistics(const describe_acc *a, size_t j, double *loaded_col,
 /* Bootstrap of the item means: `estimates` se = sd of the replicate
  * means, ci = their percentile interval; the `bootstrap` table has every
  * interval (engine/bootci.h). */
-static int write_bootstrap(cx_result *r, const describe_acc *a, cx_error *err)
+static int write_bootstrap(cx_result *r, const describe_acc *a, const cx_job *job,
+                           const int *cols, cx_error *err)
 {
     cx_rtable *est = cx_result_find_table(r, "estimates");
     static const char *const names[] = {"est",        "se",         "boot_mean",
@@ -814,10 +834,12 @@ static int write_bootstrap(cx_result *r, const describe_acc *a, cx_error *err)
     int e_est = cx_rtable_find_column(est, "est"), e_lhs = cx_rtable_find_column(est, "lhs");
     size_t worst_failed = 0;
     for (size_t j = 0; rc == CX_OK && j < a->p && j < est->nrows; j++) {
+        /* the pass read the item relative to its origin (add_origin) */
+        double origin = cx_table_column(job->view->table, (size_t)cols[j])->origin;
         size_t ok = 0;
         for (size_t b = 0; b < a->B; b++)
             if (a->boot_k[b * a->p + j] > 0)
-                t[ok++] = a->boot_kx[b * a->p + j] / a->boot_k[b * a->p + j];
+                t[ok++] = a->boot_kx[b * a->p + j] / a->boot_k[b * a->p + j] + origin;
         if (a->B - ok > worst_failed)
             worst_failed = a->B - ok;
         if (ok < 2)
@@ -855,6 +877,23 @@ static int write_bootstrap(cx_result *r, const describe_acc *a, cx_error *err)
     return rc;
 }
 
+/* Items are read relative to their column's origin (table.h: 8-byte
+ * integers beyond 2^53, whose doubles would round the spread away), so
+ * the statistics of location get it back; spreads, shape and
+ * correlations do not depend on it. */
+static void add_origin(double origin, item_stats *s, value_count *vc, size_t m)
+{
+    if (origin == 0)
+        return;
+    s->mean += origin;
+    s->median += origin;
+    s->trimmed += origin;
+    s->min += origin;
+    s->max += origin;
+    for (size_t i = 0; i < m && i <= MAX_FREQUENCY_VALUES; i++)
+        vc[i].value += origin;
+}
+
 static int describe_items(const cx_job *job, cx_result *r, char **names, const int *cols,
                           const describe_acc *a, cx_error *err)
 {
@@ -875,7 +914,10 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
         size_t m;
         double *col = loaded_index[j] >= 0 ? data + (size_t)loaded_index[j] * n_rows : NULL;
         item_statistics(a, j, col, n_rows, vc, vc + cap, dwork, &s, &m);
-        rc = add_item_row(t, names[j], &s, a->rows, err);
+        double range = s.max - s.min;
+        const cx_column_info *info = cx_table_column(job->view->table, (size_t)cols[j]);
+        add_origin(info->origin, &s, vc, m);
+        rc = add_item_row(t, names[j], info->label, &s, range, a->rows, err);
         if (rc == CX_OK)
             rc = add_frequencies(r, names[j], vc, m, err);
         if (rc == CX_OK &&
@@ -889,7 +931,7 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
     if (rc == CX_OK)
         rc = add_correlations(r, names, a, err);
     if (rc == CX_OK && a->B)
-        rc = write_bootstrap(r, a, err);
+        rc = write_bootstrap(r, a, job, cols, err);
     return rc;
 }
 

@@ -17,7 +17,13 @@
  *    message naming the column and the value: such a value means a wrong
  *    column or a coding error, and counting it anywhere would bias NPS;
  *  - missing scores and rows with a missing weight are left out; negative
- *    weights fail the job; a zero weight counts in `n` but not in shares;
+ *    or infinite weights fail the job, naming the row; a zero weight counts
+ *    in `n` but not in shares;
+ *  - NPS, its shares and Kish's n_eff do not change when every weight is
+ *    multiplied by one number, so the sums are kept relative to a power of
+ *    two near the largest weight seen so far (rescaled exactly when a
+ *    larger one comes): weights of 1e308 or spanning 1e-300..1e300 give
+ *    the right answer instead of overflowing (sum w^2 would at 1e155);
  *  - `promoters`, `passives`, `detractors` are (weighted) percentages, so
  *    nps = promoters - detractors; `n` is the number of rows used and
  *    `n_eff` the effective sample size (= n unweighted);
@@ -38,12 +44,36 @@
 
 static const char *const nps_keys[] = {"score", NULL};
 
-/* Running sums of one level. */
+/* Running sums of one level, every weight divided by 2^scale (scale: the
+ * exponent of the largest weight seen, so scaled weights are <= 1). */
 typedef struct nps_sums {
     long long n;
+    int scaled; /* a positive weight has set `scale` */
+    int scale;
     double sum_w, sum_w2;
     double w_promoters, w_passives, w_detractors;
 } nps_sums;
+
+/* w / 2^scale, first raising the scale (and rescaling the sums, exactly:
+ * a power of two) when w is the largest weight so far. */
+static double scaled_weight(nps_sums *s, double w)
+{
+    if (w <= 0)
+        return 0;
+    int e;
+    frexp(w, &e);
+    if (!s->scaled || e > s->scale) {
+        int shift = s->scaled ? s->scale - e : 0;
+        s->sum_w = ldexp(s->sum_w, shift);
+        s->sum_w2 = ldexp(s->sum_w2, 2 * shift);
+        s->w_promoters = ldexp(s->w_promoters, shift);
+        s->w_passives = ldexp(s->w_passives, shift);
+        s->w_detractors = ldexp(s->w_detractors, shift);
+        s->scale = e;
+        s->scaled = 1;
+    }
+    return ldexp(w, -s->scale);
+}
 
 static int nps_score_column(const cx_job *job, int *col, cx_error *err)
 {
@@ -84,13 +114,8 @@ static int add_score(nps_sums *s, double score, double w, const cx_job *job, int
                             "from 0 to 10",
                             info->name, score);
     }
-    if (w < 0) {
-        const cx_column_info *info = cx_table_column(job->view->table, (size_t)job->weight_col);
-        return cx_error_set(err, CX_EUSAGE,
-                            "weight column '%s' has a negative value (%g); weights must be >= 0",
-                            info->name, w);
-    }
     s->n++;
+    w = scaled_weight(s, w);
     s->sum_w += w;
     s->sum_w2 += w * w;
     if (score >= 9)
@@ -148,7 +173,8 @@ static void nps_acc_reset(void *vacc)
     memset(a->sums, 0, a->par->n_levels * a->par->n_slots * sizeof *a->sums);
 }
 
-/* Replicate weights of one row: add it k times (weight w k). */
+/* Replicate weights of one row: add it k times (weight w k, scaled as
+ * add_score scales). */
 static void add_replicates(nps_sums *slots, size_t n_slots, const cx_job *job, uint64_t key,
                            double score, double w)
 {
@@ -157,10 +183,10 @@ static void add_replicates(nps_sums *slots, size_t n_slots, const cx_job *job, u
         if (k == 0)
             continue;
         nps_sums *s = &slots[r + 1];
-        double wk = w * k;
+        double ws = scaled_weight(s, w), wk = ws * k;
         s->n += k;
         s->sum_w += wk;
-        s->sum_w2 += w * wk;
+        s->sum_w2 += ws * wk;
         if (score >= 9)
             s->w_promoters += wk;
         else if (score >= 7)
@@ -168,6 +194,32 @@ static void add_replicates(nps_sums *slots, size_t n_slots, const cx_job *job, u
         else
             s->w_detractors += wk;
     }
+}
+
+/* A negative or infinite weight fails the job, naming column, value and
+ * the table row (1-based). */
+static int check_weight(const cx_job *job, size_t row, double w, cx_error *err)
+{
+    if (w >= 0 && !isinf(w))
+        return CX_OK;
+    const cx_column_info *info = cx_table_column(job->view->table, (size_t)job->weight_col);
+    return cx_error_set(err, CX_EUSAGE,
+                        "weight column '%s' has %s (%g) in row %zu of table %s; weights must be "
+                        "finite numbers >= 0",
+                        info->name, w < 0 ? "a negative value" : "a value that is not finite", w,
+                        row + 1, cx_table_label(job->view->table));
+}
+
+/* Bring the sums to scale 2^e (e >= their own scale). */
+static void rescale(nps_sums *s, int e)
+{
+    int shift = s->scale - e;
+    s->sum_w = ldexp(s->sum_w, shift);
+    s->sum_w2 = ldexp(s->sum_w2, 2 * shift);
+    s->w_promoters = ldexp(s->w_promoters, shift);
+    s->w_passives = ldexp(s->w_passives, shift);
+    s->w_detractors = ldexp(s->w_detractors, shift);
+    s->scale = e;
 }
 
 static int nps_acc_add(void *vacc, const cx_block *b, cx_error *err)
@@ -179,7 +231,9 @@ static int nps_acc_add(void *vacc, const cx_block *b, cx_error *err)
         if (isnan(score) || isnan(w))
             continue;
         nps_sums *slots = &a->sums[b->level[i] * par->n_slots];
-        int rc = add_score(&slots[0], score, w, par->job, par->score_col, err);
+        int rc = par->weighted ? check_weight(par->job, b->row[i], w, err) : CX_OK;
+        if (rc == CX_OK)
+            rc = add_score(&slots[0], score, w, par->job, par->score_col, err);
         if (rc != CX_OK)
             return rc;
         if (par->n_slots > 1) {
@@ -198,14 +252,24 @@ static void nps_acc_merge(void *vacc, const void *vother)
     nps_acc *a = vacc;
     const nps_acc *o = vother;
     for (size_t i = 0; i < a->par->n_levels * a->par->n_slots; i++) {
-        nps_sums *s = &a->sums[i];
-        const nps_sums *t = &o->sums[i];
-        s->n += t->n;
-        s->sum_w += t->sum_w;
-        s->sum_w2 += t->sum_w2;
-        s->w_promoters += t->w_promoters;
-        s->w_passives += t->w_passives;
-        s->w_detractors += t->w_detractors;
+        nps_sums *s = &a->sums[i], t = o->sums[i];
+        s->n += t.n;
+        if (!t.scaled)
+            continue; /* no positive weight: nothing else to add */
+        /* a common scale: the larger exponent */
+        if (!s->scaled) {
+            s->scale = t.scale;
+            s->scaled = 1;
+        } else if (t.scale > s->scale) {
+            rescale(s, t.scale);
+        } else if (t.scale < s->scale) {
+            rescale(&t, s->scale);
+        }
+        s->sum_w += t.sum_w;
+        s->sum_w2 += t.sum_w2;
+        s->w_promoters += t.w_promoters;
+        s->w_passives += t.w_passives;
+        s->w_detractors += t.w_detractors;
     }
 }
 
