@@ -269,8 +269,14 @@ static int use_gemm(const cx_moments_params *par)
     return par->split == CX_SPLIT_BOOTSTRAP && par->mode == CX_MISSING_LISTWISE;
 }
 
-/* Rows per GEMM of the replicate path: bounds its scratch. */
-#define REP_CHUNK 512
+/* Rows per GEMM of the replicate path: 512, fewer for many replicates so
+ * the B x rows weight matrix stays under 4M doubles (32 MB). */
+#define REP_CHUNK_MAX 512
+static size_t rep_chunk(size_t B)
+{
+    size_t rows = ((size_t)1 << 22) / (B ? B : 1);
+    return rows > REP_CHUNK_MAX ? REP_CHUNK_MAX : (rows ? rows : 1);
+}
 
 static void *moments_alloc(const void *params, cx_error *err)
 {
@@ -345,8 +351,8 @@ static int scratch_ready(moments_acc *m, size_t rows, cx_error *err)
     }
     if (ok && use_gemm(m->par)) {
         size_t p = m->par->p, cols1 = 1 + p + p * (p + 1) / 2, B = m->par->n_slots;
-        m->q = cx_malloc(REP_CHUNK * cols1 * sizeof *m->q, err);
-        m->wm = cx_malloc(B * REP_CHUNK * sizeof *m->wm, err);
+        m->q = cx_malloc(rep_chunk(B) * cols1 * sizeof *m->q, err);
+        m->wm = cx_malloc(B * rep_chunk(B) * sizeof *m->wm, err);
         m->g = cx_malloc(B * cols1 * sizeof *m->g, err);
         m->shift = cx_malloc((p ? p : 1) * sizeof *m->shift, err);
         m->bdraws = cx_malloc(B * sizeof *m->bdraws, err);
@@ -475,7 +481,7 @@ static int add_replicates(moments_acc *m, const cx_block *b, size_t l, cx_error 
  * shift (shift = the run's first complete row) and q_i = [1, z_i,
  * vech(z_i z_i')], the replicate sums G[r] = sum_i w_ri q_i over the
  * complete rows are one DGEMM, W (B x rows) times Q (rows x cols), per
- * REP_CHUNK rows: BLAS 3 instead of B weighted passes.  Each replicate's
+ * rep_chunk(B) rows: BLAS 3 instead of B weighted passes.  Each replicate's
  * run summary (sum w, mean, M2 = S2 - S1 S1' / S0) is then merged (Chan
  * et al.) into its moments.  The shift keeps the sums of the size of the
  * spread; for small integers they are exact. */
@@ -497,10 +503,10 @@ static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_e
     memset(m->g, 0, B * cols1 * sizeof *m->g);
     double *draws = m->bdraws; /* B sums of counts */
     memset(draws, 0, B * sizeof *draws);
-    size_t i = first;
+    size_t i = first, chunk = rep_chunk(B);
     while (i < n) {
         size_t k = 0;
-        for (; i < n && k < REP_CHUNK; i++) {
+        for (; i < n && k < chunk; i++) {
             if (!m->complete[i])
                 continue;
             double *q = m->q + k * cols1, z[CX_MAX_PASS_VARS];
@@ -515,14 +521,14 @@ static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_e
             double bw = base ? base[i] : 1.0;
             for (size_t r = 0; r < B; r++) {
                 double cnt = no_unit ? 0 : (double)cx_boot_count(par->seed, r, key);
-                m->wm[r * REP_CHUNK + k] = bw * cnt;
+                m->wm[r * chunk + k] = bw * cnt;
                 draws[r] += cnt;
             }
             k++;
         }
         if (k)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)cols1, (int)k,
-                        1.0, m->wm, REP_CHUNK, m->q, (int)cols1, 1.0, m->g, (int)cols1);
+                        1.0, m->wm, (int)chunk, m->q, (int)cols1, 1.0, m->g, (int)cols1);
     }
     cx_moments *t = m->tmp;
     for (size_t r = 0; r < B; r++) {

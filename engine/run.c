@@ -205,7 +205,7 @@ static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
     if (!rc)
         rc = cx_section_get_long(c, s, "seed", 0, 4294967295L, &seed, err);
     if (!rc)
-        rc = cx_section_get_long(c, s, "bootstrap", 0, 10000000L, &bootstrap, err);
+        rc = cx_section_get_long(c, s, "bootstrap", 0, 100000L, &bootstrap, err);
     if (!rc)
         rc = cx_section_get_double(c, s, "level", 0.5, 0.9999, &level, err);
     if (!rc)
