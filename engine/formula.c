@@ -379,6 +379,7 @@ static int parse_pow(parser *p, cx_fexpr **out, int *height)
 
 static int parse_unary(parser *p, cx_fexpr **out, int *height)
 {
+    *out = NULL;
     if (enter(p))
         return p->err->code;
     int rc;
@@ -392,6 +393,10 @@ static int parse_unary(parser *p, cx_fexpr **out, int *height)
         }
     } else {
         rc = parse_pow(p, out, height);
+    }
+    if (rc) { /* whatever was built before the error */
+        cx_fexpr_free(*out);
+        *out = NULL;
     }
     p->depth--;
     return rc;
