@@ -370,6 +370,16 @@ static cx_rtable *merged_table(cx_result *m, const cx_rtable *like, const cx_vie
     cx_rtable *t = cx_result_find_table(m, like->name);
     if (t)
         return t;
+    /* A by column named like one of the model's columns would be
+     * overwritten by it, row by row: refuse rather than lose the level. */
+    for (size_t k = 0; k < v->n_group_cols; k++)
+        if (cx_rtable_find_column(like, by[k]) >= 0) {
+            cx_error_set(err, CX_EUSAGE,
+                         "by column '%s' has the name of a column of the model's table '%s'; "
+                         "rename the data column",
+                         by[k], like->name);
+            return NULL;
+        }
     t = cx_result_table(m, like->name, err);
     for (size_t k = 0; t && k < v->n_group_cols; k++)
         if (cx_rtable_add_column(t, by[k],
@@ -441,7 +451,8 @@ cx_result *merge_levels(cx_result *const *results, size_t n_levels, const cx_vie
         }
         for (size_t t = 0; t < r->n_tables && rc == CX_OK; t++) {
             cx_rtable *dst = merged_table(m, r->tables[t], view, by, err);
-            rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err) : CX_ENOMEM;
+            rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err)
+                     : (err && err->code ? err->code : CX_ENOMEM);
         }
     }
     if (rc != CX_OK) {

@@ -27,13 +27,79 @@ static const char usage_text[] =
     "            [--shard I/N]      only shard I of N: writes RESULTS.part-I-of-N.h5\n"
     "  cxfit check CONFIG                parse config, open data, validate every job\n"
     "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
-    "  cxfit import IN.csv OUT.h5 [--table PATH]\n"
+    "  cxfit import IN OUT.h5 [--table PATH]   CSV, SPSS, Stata or SAS file into table /data\n"
     "  cxfit show RESULTS.h5 [JOB]       readable summary, like lavaan's summary()\n"
     "  cxfit merge RESULTS.h5 PARTS... [--force]   the parts of a --shard run as one file\n"
-    "  cxfit --help | --version\n"
+    "  cxfit --help | --version          (cxfit COMMAND --help: that command's options)\n"
     "\n"
     "Exit status: 0 all jobs ok; 1 a job failed (others are still written);\n"
     "2 usage or config error (nothing was run); 3 input/output error.\n";
+
+/* `cxfit COMMAND --help`. */
+static const struct {
+    const char *command, *text;
+} command_help[] = {
+    {"run", "usage: cxfit run CONFIG [-o RESULTS.h5] [-j THREADS] [--force] [--resume] [--quiet]\n"
+            "                 [--shard I/N]\n"
+            "\n"
+            "Fit every job of CONFIG and write one results file.\n"
+            "  -o RESULTS.h5   results file (default: [output] file of the config)\n"
+            "  -j THREADS      threads (default: all cores)\n"
+            "  --force         replace an existing results file\n"
+            "  --resume        keep the finished jobs of an existing results file\n"
+            "  --quiet         no progress lines (errors are still printed)\n"
+            "  --shard I/N     only shard I of N: writes RESULTS.part-I-of-N.h5\n"
+            "                  (cxfit merge combines the parts)\n"},
+    {"check", "usage: cxfit check CONFIG [--quiet]\n"
+              "\n"
+              "Parse CONFIG, open its data and validate every job; fit nothing.\n"},
+    {"simulate",
+     "usage: cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
+     "\n"
+     "Write a simulated CX panel with known true values (docs/SIMULATE.md).\n"
+     "OUT.h5 must not exist.\n"},
+    {"import", "usage: cxfit import IN OUT.h5 [--table PATH] [--delimiter C] [--no-header]\n"
+               "                    [--categorical COL,...] [--numeric COL,...] [--quiet]\n"
+               "\n"
+               "Import IN as a column table of OUT.h5 (a new file, or a table added to an\n"
+               "existing HDF5 file; an existing table is never replaced).  IN's extension\n"
+               "picks the reader: .sav .zsav .por (SPSS), .dta (Stata), .sas7bdat .xpt\n"
+               "(SAS) through ReadStat, with value labels, variable labels and\n"
+               "user-missing codes kept; anything else is read as CSV.\n"
+               "\n"
+               "  --table PATH        table group to write (default /data)\n"
+               "  --delimiter C       CSV field separator: ',' ';' or tab (default: detected\n"
+               "                      from the header row)\n"
+               "  --no-header         CSV without a header row: columns are named V1..Vn\n"
+               "  --categorical COLS  store these comma-separated columns as categorical\n"
+               "  --numeric COLS      keep these columns numeric (value labels become\n"
+               "                      attributes)\n"
+               "  --quiet             do not print the table written\n"},
+    {"show", "usage: cxfit show RESULTS.h5 [JOB]\n"
+             "\n"
+             "Readable summary of a results file (every job, or JOB), like lavaan's summary().\n"},
+    {"report", "usage: cxfit report RESULTS.h5 -o REPORT.html\n"
+               "\n"
+               "Not available in this version yet.\n"},
+    {"merge", "usage: cxfit merge RESULTS.h5 PARTS... [--force]\n"
+              "\n"
+              "Combine the parts written by `cxfit run --shard I/N` into the results file\n"
+              "one run would write.  --force replaces an existing RESULTS.h5.\n"},
+};
+
+/* Prints COMMAND's help when an argument asks for it; 1 when it did. */
+static int print_command_help(const char *command, int argc, char **argv)
+{
+    int asked = 0;
+    for (int i = 0; i < argc; i++)
+        asked |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    for (size_t k = 0; asked && k < sizeof command_help / sizeof command_help[0]; k++)
+        if (strcmp(command, command_help[k].command) == 0) {
+            fputs(command_help[k].text, stdout);
+            return 1;
+        }
+    return 0;
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -107,8 +173,7 @@ static int command_run(int argc, char **argv, int check_only)
                 return usage_error("--shard expects I/N with 1 <= I <= N <= 100000 "
                                    "(e.g. 3/8), found '%s'",
                                    argv[i]);
-        }
-        else if (strcmp(a, "--quiet") == 0)
+        } else if (strcmp(a, "--quiet") == 0)
             opt.quiet = 1;
         else if (a[0] == '-' && a[1])
             return usage_error("unknown option '%s'", a);
@@ -122,8 +187,8 @@ static int command_run(int argc, char **argv, int check_only)
     if (opt.force && opt.resume)
         return usage_error("%s", "--force and --resume exclude each other");
     cx_error err = {0};
-    int status = cx_run(&opt, &err);
-    if (status >= EXIT_USAGE)
+    int status = !check_only && cx_mpi_launched() ? cx_run_mpi(&opt, &err) : cx_run(&opt, &err);
+    if (status >= EXIT_USAGE && err.msg[0])
         fprintf(stderr, "cxfit: %s\n", err.msg);
     else if (check_only && !opt.quiet)
         fprintf(stderr, "cxfit: %s is valid\n", opt.config_path);
@@ -168,27 +233,59 @@ static int command_simulate(int argc, char **argv)
     return 0;
 }
 
+/* --delimiter's value: one of , ; tab (also written "\t" or "tab"). */
+static char parse_delimiter(const char *s)
+{
+    if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0)
+        return s[0];
+    if (strcmp(s, "\t") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0)
+        return '\t';
+    return 0;
+}
+
 static int command_import(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *table = "/data";
+    const char *in = NULL, *out = NULL;
+    cx_import_options opt = {.table = CX_IMPORT_DEFAULT_TABLE};
+    int quiet = 0;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--table") == 0 && i + 1 < argc)
-            table = argv[++i];
-        else if (argv[i][0] == '-')
-            return usage_error("unknown option '%s'", argv[i]);
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (strcmp(a, "--table") == 0 && has_value)
+            opt.table = argv[++i];
+        else if (strcmp(a, "--delimiter") == 0 && has_value) {
+            if (!(opt.delimiter = parse_delimiter(argv[++i])))
+                return usage_error("--delimiter expects ',' ';' or tab, found '%s'", argv[i]);
+        } else if (strcmp(a, "--categorical") == 0 && has_value)
+            opt.categorical = argv[++i];
+        else if (strcmp(a, "--numeric") == 0 && has_value)
+            opt.numeric = argv[++i];
+        else if (strcmp(a, "--no-header") == 0)
+            opt.no_header = 1;
+        else if (strcmp(a, "--quiet") == 0)
+            quiet = 1;
+        else if (a[0] == '-' && a[1])
+            return usage_error("unknown option '%s' (cxfit import --help lists them)", a);
         else if (!in)
-            in = argv[i];
+            in = a;
         else if (!out)
-            out = argv[i];
+            out = a;
         else
-            return usage_error("unexpected argument '%s'", argv[i]);
+            return usage_error("unexpected argument '%s'", a);
     }
     if (!in || !out)
-        return usage_error("%s", "import needs IN.csv and OUT.h5");
+        return usage_error("%s", "import needs IN (CSV, .sav, .dta, ...) and OUT.h5");
     cx_error err = {0};
-    if (cx_import_csv(in, out, table, &err) != CX_OK)
+    cx_import_summary sum = {0};
+    if (cx_import(in, out, &opt, &sum, &err) != CX_OK)
         return exit_for(&err);
-    fprintf(stderr, "cxfit: wrote table %s of %s\n", table, out);
+    if (!quiet)
+        fprintf(stderr, "cxfit: wrote table %s of %s (%zu rows, %zu columns, from %s%s)\n",
+                opt.table, out, sum.nrows, sum.ncols, cx_import_format_name(sum.format),
+                sum.format != CX_IMPORT_CSV ? ""
+                : sum.delimiter == ';'      ? " separated by ';'"
+                : sum.delimiter == '\t'     ? " separated by tabs"
+                                            : "");
     return 0;
 }
 
@@ -216,7 +313,7 @@ static int command_merge(int argc, char **argv)
         return usage_error("%s", "merge needs RESULTS.h5 and the part files");
     }
     cx_error err = {0};
-    int rc = cx_merge(out, parts, n, force, &err);
+    int rc = cx_merge(out, parts, n, force, 1, &err);
     free(parts);
     if (rc != CX_OK)
         return exit_for(&err);
@@ -248,6 +345,8 @@ int main(int argc, char **argv)
         printf("cxfit %s\n", CXFIT_VERSION);
         return 0;
     }
+    if (print_command_help(cmd, argc - 2, argv + 2))
+        return 0;
     if (strcmp(cmd, "run") == 0)
         return command_run(argc - 2, argv + 2, 0);
     if (strcmp(cmd, "check") == 0)

@@ -127,9 +127,10 @@ static int every_job_once(const part_info *parts, size_t n, cx_error *err)
     return rc;
 }
 
-static int write_merged(cx_output *out, const part_info *parts, size_t n, cx_error *err)
+static int write_merged(cx_output *out, const part_info *parts, size_t n, int ranks,
+                        cx_error *err)
 {
-    cx_provenance prov = {parts[0].config, 1, 1, NULL, NULL};
+    cx_provenance prov = {parts[0].config, 1, ranks, NULL, NULL};
     cx_results_file *f = cx_results_create(out->tmp, &prov, err);
     if (!f)
         return err->code;
@@ -146,7 +147,8 @@ static int write_merged(cx_output *out, const part_info *parts, size_t n, cx_err
     return rc ? rc : close_rc;
 }
 
-int cx_merge(const char *output, const char *const *paths, size_t n, int force, cx_error *err)
+int cx_merge(const char *output, const char *const *paths, size_t n, int force, int ranks,
+             cx_error *err)
 {
     if (n == 0)
         return cx_error_set(err, CX_EUSAGE, "merge needs the part files");
@@ -172,7 +174,7 @@ int cx_merge(const char *output, const char *const *paths, size_t n, int force, 
     if (rc == CX_OK)
         rc = cx_output_claim(&out, force, 0, err);
     if (rc == CX_OK)
-        rc = write_merged(&out, parts, n, err);
+        rc = write_merged(&out, parts, n, ranks, err);
     for (size_t i = 0; i < n; i++)
         part_free(&parts[i]);
     free(parts);

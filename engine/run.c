@@ -324,9 +324,11 @@ static int bind_job_to_table(job_plan *p, cx_error *err)
     }
     if (p->job.validate == CX_VALIDATE_HOLDOUT) {
         const char *v = cx_section_get(p->job.section, "validate");
-        char expr[CX_ERROR_MSG_MAX];
-        snprintf(expr, sizeof expr, "%.*s", (int)(strlen(v) - 9), v + 8);
+        char *expr = strndup(v + 8, strlen(v) - 9); /* any length: never cut */
+        if (!expr)
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
         p->holdout = cx_filter_parse(expr, p->table, err);
+        free(expr);
         if (!p->holdout)
             return cx_job_error(&p->job, "validate", err, CX_EUSAGE, "%s", err->msg);
         p->job.holdout = p->holdout;
@@ -609,15 +611,15 @@ static int run_stage(run_state *st, int stage, cx_error *err)
 
 /* ---- the results file ------------------------------------------------------ */
 
-/* RESULTS.h5 -> RESULTS.part-I-of-N.h5 (the contract's name for a shard). */
-static char *shard_part_path(const char *path, int index, int count)
+char *cx_run_part_path(const char *path, int index, int count, int rank_part)
 {
     size_t len = strlen(path), n = len + 48;
-    if (len > 3 && strcmp(path + len - 3, ".h5") == 0)
+    if (!rank_part && len > 3 && strcmp(path + len - 3, ".h5") == 0)
         len -= 3;
     char *part = malloc(n);
     if (part)
-        snprintf(part, n, "%.*s.part-%d-of-%d.h5", (int)len, path, index, count);
+        snprintf(part, n, "%.*s.%s-%d-of-%d.h5", (int)len, path, rank_part ? "rank" : "part",
+                 index, count);
     return part;
 }
 
@@ -652,24 +654,40 @@ static char *all_job_names(const run_state *st)
     return names;
 }
 
+/* -o, else [output] file (relative to the config's directory). */
+static char *results_path(const cx_run_options *opt, const cx_config *config, cx_error *err)
+{
+    if (opt->output_path)
+        return cx_strdup(opt->output_path, err);
+    const char *cfg = cx_section_get(config->output, "file");
+    if (!cfg) {
+        cx_error_set(err, CX_EUSAGE,
+                     "%s: no results file: give -o RESULTS.h5 or set [output] file",
+                     config->path);
+        return NULL;
+    }
+    char *path = resolve_path(config, cfg);
+    if (!path)
+        cx_error_set(err, CX_ENOMEM, "out of memory");
+    return path;
+}
+
+char *cx_run_results_path(const cx_run_options *opt, cx_error *err)
+{
+    cx_config *config = cx_config_load(opt->config_path, err);
+    char *path = config ? results_path(opt, config, err) : NULL;
+    cx_config_free(config);
+    return path;
+}
+
 static int choose_output(run_state *st, cx_error *err)
 {
-    const char *out = st->opt->output_path;
-    char *path;
-    if (out) {
-        path = strdup(out);
-    } else {
-        const char *cfg = cx_section_get(st->config->output, "file");
-        if (!cfg)
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: no results file: give -o RESULTS.h5 or set [output] file",
-                                st->config->path);
-        path = resolve_path(st->config, cfg);
-    }
+    char *path = results_path(st->opt, st->config, err);
     if (!path)
-        return cx_error_set(err, CX_ENOMEM, "out of memory");
+        return err->code;
     if (st->opt->shard_count) {
-        char *part = shard_part_path(path, st->opt->shard_index, st->opt->shard_count);
+        char *part = cx_run_part_path(path, st->opt->shard_index, st->opt->shard_count,
+                                     st->opt->rank_part);
         free(path);
         if (!(path = part))
             return cx_error_set(err, CX_ENOMEM, "out of memory");
@@ -832,7 +850,8 @@ static int open_output(run_state *st, cx_error *err)
     if (!rc)
         rc = refuse_input_as_output(st, err);
     if (!rc)
-        rc = cx_output_claim(&st->paths, st->opt->force, st->opt->resume, err);
+        rc = cx_output_claim(&st->paths, st->opt->force || st->opt->rank_part, st->opt->resume,
+                             err);
     if (!rc && st->opt->resume)
         rc = cx_output_prepare_resume(&st->paths, st->config->text, err);
     if (!rc && st->opt->resume)
@@ -946,7 +965,7 @@ int cx_run(const cx_run_options *opt, cx_error *err)
         failed += r && strcmp(r->status, CX_STATUS_FAILED) == 0;
         not_converged += r && strcmp(r->status, CX_STATUS_NOT_CONVERGED) == 0;
     }
-    if (rc == CX_OK && !opt->quiet)
+    if (rc == CX_OK && !opt->quiet && !opt->rank_part)
         fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.paths.path,
                 written, failed, not_converged);
     free_state(&st);

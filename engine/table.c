@@ -60,6 +60,8 @@ static void free_categories(cx_column_info *c)
     }
     c->categories = NULL;
     c->n_categories = 0;
+    free(c->label); /* the other owned attribute */
+    c->label = NULL;
 }
 
 static int grow_columns(cx_table *t, cx_error *err)
@@ -258,6 +260,45 @@ done:
     return rc;
 }
 
+/* The optional `label` attribute (a variable's question text, as `cxfit
+ * import` keeps it from SPSS/Stata/SAS files): one string; anything else
+ * is ignored, since a label only decorates output. */
+static int read_label(hid_t dset, cx_column_info *c, cx_error *err)
+{
+    if (H5Aexists(dset, "label") <= 0)
+        return CX_OK;
+    int rc = CX_OK;
+    hid_t attr = H5Aopen(dset, "label", H5P_DEFAULT);
+    hid_t ftype = H5Aget_type(attr), space = H5Aget_space(attr);
+    if (H5Tget_class(ftype) == H5T_STRING && H5Sget_simple_extent_npoints(space) == 1) {
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mtype, H5Tget_cset(ftype));
+        if (H5Tis_variable_str(ftype) > 0) {
+            char *s = NULL;
+            H5Tset_size(mtype, H5T_VARIABLE);
+            if (H5Aread(attr, mtype, &s) >= 0 && s) {
+                rc = (c->label = cx_strdup(s, err)) ? CX_OK : CX_ENOMEM;
+                H5free_memory(s);
+            }
+        } else {
+            size_t len = H5Tget_size(ftype);
+            char *buf = cx_calloc(len + 1, 1, err);
+            H5Tset_size(mtype, len);
+            H5Tset_strpad(mtype, H5T_STR_NULLPAD);
+            if (!buf)
+                rc = CX_ENOMEM;
+            else if (H5Aread(attr, mtype, buf) >= 0)
+                c->label = buf, buf = NULL;
+            free(buf);
+        }
+        H5Tclose(mtype);
+    }
+    H5Sclose(space);
+    H5Tclose(ftype);
+    H5Aclose(attr);
+    return rc;
+}
+
 /* The `missing_value` and `categories` attributes of a numeric column. */
 static int read_column_attributes(hid_t dset, const cx_table *t, cx_column_info *c,
                                   cx_error *err)
@@ -402,6 +443,8 @@ static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dse
     int rc = classify_type(dset, t, c, &mem_type, err);
     if (rc == CX_OK && c->kind != CX_COL_STRING)
         rc = read_column_attributes(dset, t, c, err);
+    if (rc == CX_OK)
+        rc = read_label(dset, c, err);
     if (rc != CX_OK) {
         free_categories(c);
         H5Dclose(dset);

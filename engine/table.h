@@ -39,6 +39,7 @@ typedef struct cx_column_info {
     double missing_value;
     size_t n_categories; /* categorical columns only                        */
     char **categories;   /* n_categories labels, owned by the table         */
+    char *label;         /* `label` attribute (question text), or NULL      */
 } cx_column_info;
 
 typedef struct cx_table cx_table;

@@ -27,9 +27,11 @@
  * several competing definitions and psych has none to match; a clear
  * error beats a silent choice.
  *
- * Tables: `items` (one row per item), `correlations` (column `item`, then
- * one column per item: Pearson correlations, complete cases over all
- * items with `missing = listwise`, per pair with `missing = pairwise`),
+ * Tables: `items` (one row per item; `label` is the column's `label`
+ * attribute, the question text `cxfit import` keeps, or ""),
+ * `correlations` (column `item`, then one column per item: Pearson
+ * correlations, complete cases over all items with `missing = listwise`,
+ * per pair with `missing = pairwise`),
  * `frequencies` (item, value, count; items with at most 50 distinct
  * values, e.g. Likert items), and `estimates` (each item's mean as
  * `item ~1` with se = sd / sqrt(n)).
@@ -489,6 +491,7 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
 {
     cx_rtable *t = cx_result_table(r, "items", err);
     if (!t || cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "n", CX_RCOL_INT, err) ||
         cx_rtable_add_column(t, "missing", CX_RCOL_INT, err))
         return NULL;
@@ -498,12 +501,14 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
     return t;
 }
 
-/* `rows`: the rows of the view, so missing = rows - n. */
-static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, double rows,
-                        cx_error *err)
+/* `rows`: the rows of the view, so missing = rows - n.  `label`: the
+ * column's question text ("" when it has none). */
+static int add_item_row(cx_rtable *t, const char *name, const char *label, const item_stats *s,
+                        double rows, cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
-    if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err))
+    if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err) ||
+        cx_rtable_set_string(t, (size_t)row, "label", label ? label : "", err))
         return err->code ? err->code : CX_ENOMEM;
     double values[] = {s->mean, s->sd,           s->median, s->trimmed,  s->mad, s->min,
                        s->max,  s->max - s->min, s->skew,   s->kurtosis, s->se};
@@ -635,7 +640,8 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
         size_t m;
         double *col = loaded_index[j] >= 0 ? data + (size_t)loaded_index[j] * n_rows : NULL;
         item_statistics(a, j, col, n_rows, vc, vc + cap, dwork, &s, &m);
-        rc = add_item_row(t, names[j], &s, a->rows, err);
+        const cx_column_info *info = cx_table_column(job->view->table, (size_t)cols[j]);
+        rc = add_item_row(t, names[j], info->label, &s, a->rows, err);
         if (rc == CX_OK)
             rc = add_frequencies(r, names[j], vc, m, err);
         if (rc == CX_OK &&

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libgsl-dev
-libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin libinih-dev hdf5-tools"
+libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin hdf5-tools
+libreadstat-dev"
 # What only the tests need (scripts/test.sh sets CXFIT_TEST_PACKAGES=1):
 # clang and its OpenMP runtime, because CI builds and tests with gcc and clang.
 TEST_PACKAGES="clang libomp-dev"

@@ -29,19 +29,58 @@ static int rejected_properly(const cx_error *err)
     return err->code != CX_OK && err->msg[0] != '\0' && !strchr(err->msg, '\n') ? 1 : -1;
 }
 
+static cx_table *where_table(void);
+
+/* Feed a job's `where` and `syntax` values to their parsers, as `check`
+ * does: the joined multi-line values reach them exactly as written. */
+static int fuzz_job_values(const cx_config_section *job)
+{
+    int rc = 0;
+    const char *where = cx_section_get(job, "where");
+    cx_table *t = where ? where_table() : NULL;
+    if (t) {
+        cx_error err = {0};
+        cx_filter *f = cx_filter_parse(where, t, &err);
+        rc |= f ? 0 : rejected_properly(&err) < 0 ? -1 : 0;
+        cx_filter_free(f);
+        cx_table_close(t);
+    }
+    const char *syntax = cx_section_get(job, "syntax");
+    if (syntax) {
+        sem_options opt = {0};
+        opt.kind = SEM_KIND_CFA;
+        opt.meanstructure = -1;
+        opt.n_groups = 1;
+        opt.fixed_x = 1;
+        cx_error err = {0};
+        sem_partable *pt = sem_partable_build(syntax, &opt, &err);
+        rc |= pt ? 0 : rejected_properly(&err) < 0 ? -1 : 0;
+        sem_partable_free(pt);
+    }
+    return rc;
+}
+
 int fuzz_config(const uint8_t *data, size_t size)
 {
     char *text = as_text(data, size);
     if (!text)
         return 0;
+    int lines = 1;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
     cx_error err = {0};
     cx_config *c = cx_config_parse_string(text, "fuzz.ini", &err);
     int rc = 0;
     if (c) {
-        /* Touch what the engine reads: every job's keys. */
-        for (size_t j = 0; j < c->n_jobs; j++)
-            for (size_t k = 0; k < c->jobs[j].n_keys; k++)
-                rc |= c->jobs[j].keys[k].value == NULL ? -1 : 0;
+        /* Every job's keys: a value, no CR left from CRLF, a real line. */
+        for (size_t j = 0; j < c->n_jobs; j++) {
+            for (size_t k = 0; k < c->jobs[j].n_keys; k++) {
+                const cx_config_key *key = &c->jobs[j].keys[k];
+                if (!key->value || strchr(key->value, '\r') || key->line < 1 || key->line > lines)
+                    rc = -1;
+            }
+            rc |= fuzz_job_values(&c->jobs[j]);
+        }
         cx_config_free(c);
     } else {
         rc = rejected_properly(&err);
