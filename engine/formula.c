@@ -607,8 +607,13 @@ static int parse_groups(parser *p, const cx_tset *lhs, int correlated, size_t op
             }
             memcpy(r.group, names, n * sizeof *names);
             r.n_group = n;
-            memcpy(lhs_text, p->s + lhs_start, lhs_len);
-            lhs_text[lhs_len] = '\0';
+            size_t len = 0; /* as written, each run of white space one blank */
+            for (size_t i = 0; i < lhs_len; i++) {
+                int blank = isspace((unsigned char)p->s[lhs_start + i]);
+                if (!blank || (len && lhs_text[len - 1] != ' '))
+                    lhs_text[len++] = blank ? ' ' : p->s[lhs_start + i];
+            }
+            lhs_text[len] = '\0';
             cx_strbuf_put(&b, lhs_text);
             free(lhs_text);
             cx_strbuf_put(&b, correlated ? " | " : " || ");

@@ -169,6 +169,7 @@ static void test_errors_name_position_and_expectation(void **state)
     expect_error("y ~ a - (1 | g)", "expected the random-effect term added on its own (+ (... | group)), not subtracted");
     expect_error("y ~ a + ((1 | g))", "not inside parentheses");
     expect_error("y ~ a + (x + (1|g) | h)", "not inside parentheses");
+    expect_error("y ~ (a + (1 +\n\tx | g))", "('(1 + x | g)'): expected the random-effect term");
     char name[200];
     memset(name, 'n', sizeof name - 1);
     name[sizeof name - 1] = '\0';
