@@ -17,9 +17,17 @@
 
 #define MAX_FACTOR_LEVELS 10000
 
+/* Per-thread scratch.  The fill works in chunks of `chunk` kept rows:
+ * first each row's variable values (vals, levs: n_vars x chunk), then the
+ * design one column at a time with a loop specialised to its kind, so the
+ * common columns (a numeric variable, a factor level) are plain copies and
+ * compares rather than a generic product per cell. */
 struct cx_design_ws {
     double *names, *vars, *items;
     long *levels;
+    size_t chunk;
+    double *vals;
+    long *levs;
     size_t seen, used;
 };
 
@@ -238,11 +246,16 @@ cx_design_ws *cx_design_ws_alloc(const cx_design *d, cx_error *err)
     cx_design_ws *w = cx_calloc(1, sizeof *w, err);
     if (!w)
         return NULL;
+    size_t nv = d->f->n_vars + 1;
+    /* chunks small enough to stay in cache next to their output rows */
+    w->chunk = 32768 / nv < 8 ? 8 : 32768 / nv > 512 ? 512 : 32768 / nv;
     w->names = cx_calloc(d->f->n_names + 1, sizeof *w->names, err);
-    w->vars = cx_calloc(d->f->n_vars + 1, sizeof *w->vars, err);
+    w->vars = cx_calloc(nv, sizeof *w->vars, err);
     w->items = cx_calloc(d->max_items + 1, sizeof *w->items, err);
-    w->levels = cx_calloc(d->f->n_vars + 1, sizeof *w->levels, err);
-    if (!w->names || !w->vars || !w->items || !w->levels) {
+    w->levels = cx_calloc(nv, sizeof *w->levels, err);
+    w->vals = cx_calloc(nv * w->chunk, sizeof *w->vals, err);
+    w->levs = cx_calloc(nv * w->chunk, sizeof *w->levs, err);
+    if (!w->names || !w->vars || !w->items || !w->levels || !w->vals || !w->levs) {
         cx_design_ws_free(w);
         return NULL;
     }
@@ -257,6 +270,8 @@ void cx_design_ws_free(cx_design_ws *w)
     free(w->vars);
     free(w->items);
     free(w->levels);
+    free(w->vals);
+    free(w->levs);
     free(w);
 }
 
@@ -266,24 +281,62 @@ void cx_design_ws_rows(const cx_design_ws *w, size_t *seen, size_t *used)
     *used = w->used;
 }
 
-/* Value of one design column for the current row. */
-static double column_value(const col_spec *c, const double *vars, const long *levels)
+/* Column c of the design for the chunk's `rows` rows; out steps `stride`
+ * between rows. */
+static void write_column(const col_spec *c, const cx_design_ws *w, size_t rows, double *out,
+                         size_t stride)
 {
-    if (!c->fterm)
-        return 1.0;
-    double x = 1.0;
-    for (size_t k = 0; k < c->fterm->n_vars; k++) {
-        size_t v = c->fterm->vars[k];
-        x *= c->level[k] < 0 ? vars[v] : (levels[v] == c->level[k] ? 1.0 : 0.0);
+    const cx_fterm *t = c->fterm;
+    if (!t) {
+        for (size_t r = 0; r < rows; r++)
+            out[r * stride] = 1.0;
+    } else if (t->n_vars == 1 && c->level[0] < 0) {
+        const double *x = w->vals + t->vars[0] * w->chunk;
+        for (size_t r = 0; r < rows; r++)
+            out[r * stride] = x[r];
+    } else if (t->n_vars == 1) {
+        const long *l = w->levs + t->vars[0] * w->chunk, want = c->level[0];
+        for (size_t r = 0; r < rows; r++)
+            out[r * stride] = l[r] == want ? 1.0 : 0.0;
+    } else {
+        for (size_t r = 0; r < rows; r++) {
+            double x = 1.0;
+            for (size_t k = 0; k < t->n_vars; k++) {
+                size_t at = t->vars[k] * w->chunk + r;
+                x *= c->level[k] < 0 ? w->vals[at] : (w->levs[at] == c->level[k] ? 1.0 : 0.0);
+            }
+            out[r * stride] = x;
+        }
     }
-    return x;
 }
 
-static void write_row(const col_set *s, const double *vars, const long *levels, double *out,
-                      size_t ld, int row_major, size_t row)
+/* The chunk's rows of X (or Z), starting at output row m0. */
+static void write_chunk(const col_set *s, const cx_design_ws *w, size_t rows, double *out,
+                        size_t ld, int row_major, size_t m0)
 {
     for (size_t j = 0; j < s->n; j++)
-        out[row_major ? row * ld + j : j * ld + row] = column_value(&s->cols[j], vars, levels);
+        write_column(&s->cols[j], w, rows, row_major ? out + m0 * ld + j : out + j * ld + m0,
+                     row_major ? ld : 1);
+}
+
+/* One row: complete, levels known, weight valid?  1 keep, 0 drop, -1 error. */
+static int take_row(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld, size_t i,
+                    double *weight, cx_error *err)
+{
+    const cx_formula *f = d->f;
+    if (!cx_design_eval_row(d, raw, ld, i, w->names, w->vars, w->items))
+        return 0;
+    for (size_t v = 0; v < f->n_vars; v++)
+        if (d->vars[v].is_factor &&
+            (w->levels[v] = cx_design_level_of(&d->vars[v], w->vars[v])) < 0)
+            return 0; /* a level the first pass did not see (other rows) */
+    *weight = d->weight_slot < 0 ? 1.0 : raw[(size_t)d->weight_slot * ld + i];
+    if (*weight < 0) {
+        cx_error_set(err, CX_EUSAGE, "weights column %s: expected weights >= 0, found %g",
+                     d->spec.weights, *weight);
+        return -1;
+    }
+    return 1;
 }
 
 long cx_design_fill(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld, size_t n,
@@ -294,37 +347,38 @@ long cx_design_fill(const cx_design *d, cx_design_ws *w, const double *raw, size
         return -1;
     }
     const cx_formula *f = d->f;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        w->seen++;
-        if (!cx_design_eval_row(d, raw, ld, i, w->names, w->vars, w->items))
-            continue;
-        int known = 1;
-        for (size_t v = 0; v < f->n_vars && known; v++)
-            if (d->vars[v].is_factor)
-                known = (w->levels[v] = cx_design_level_of(&d->vars[v], w->vars[v])) >= 0;
-        if (!known) /* a level the first pass did not see (other rows) */
-            continue;
-        double weight = d->weight_slot < 0 ? 1.0 : raw[(size_t)d->weight_slot * ld + i];
-        if (weight < 0) {
-            cx_error_set(err, CX_EUSAGE, "weights column %s: expected weights >= 0, found %g",
-                         d->spec.weights, weight);
-            return -1;
+    size_t m = 0, i = 0;
+    w->seen += n;
+    while (i < n) {
+        size_t rows = 0, m0 = m;
+        for (; i < n && rows < w->chunk; i++) {
+            double weight;
+            int keep = take_row(d, w, raw, ld, i, &weight, err);
+            if (keep < 0)
+                return -1;
+            if (!keep)
+                continue;
+            for (size_t v = 0; v < f->n_vars; v++) {
+                w->vals[v * w->chunk + rows] = w->vars[v];
+                if (d->vars[v].is_factor)
+                    w->levs[v * w->chunk + rows] = w->levels[v];
+            }
+            if (out->y)
+                out->y[m] = d->vars[f->outcome].is_factor ? (double)w->levels[f->outcome]
+                                                          : w->vars[f->outcome];
+            if (out->w)
+                out->w[m] = weight;
+            for (size_t e = 0; out->extra && e < d->n_extra; e++)
+                out->extra[e * out->lde + m] = raw[d->extra_slots[e] * ld + i];
+            if (out->kept)
+                out->kept[m] = i;
+            rows++;
+            m++;
         }
         if (out->x)
-            write_row(&d->x, w->vars, w->levels, out->x, out->ldx, out->row_major, m);
+            write_chunk(&d->x, w, rows, out->x, out->ldx, out->row_major, m0);
         if (out->z)
-            write_row(&d->z, w->vars, w->levels, out->z, out->ldz, out->row_major, m);
-        if (out->y)
-            out->y[m] = d->vars[f->outcome].is_factor ? (double)w->levels[f->outcome]
-                                                      : w->vars[f->outcome];
-        if (out->w)
-            out->w[m] = weight;
-        for (size_t e = 0; out->extra && e < d->n_extra; e++)
-            out->extra[e * out->lde + m] = raw[d->extra_slots[e] * ld + i];
-        if (out->kept)
-            out->kept[m] = i;
-        m++;
+            write_chunk(&d->z, w, rows, out->z, out->ldz, out->row_major, m0);
     }
     w->used += m;
     return (long)m;
