@@ -228,7 +228,8 @@ static int read_pass(const cx_view *v, const int *cols, size_t ncols, int naive,
 {
     size_t n_blocks = cx_view_n_blocks(v), p = naive ? N_ITEMS : ncols;
     double sum = 0, cnt = 0, s[N_ITEMS] = {0}, sxx[N_ITEMS * N_ITEMS] = {0};
-    int failed = 0;
+    /* the kernels below use ld = CX_BLOCK_ROWS: bench tables are longer */
+    int failed = cx_view_block_rows(v) != CX_BLOCK_ROWS;
     openblas_set_num_threads(1);
 #pragma omp parallel reduction(+ : sum, cnt) reduction(| : failed)
     {
@@ -236,7 +237,7 @@ static int read_pass(const cx_view *v, const int *cols, size_t ncols, int naive,
         r.data = malloc(CX_BLOCK_ROWS * ncols * sizeof *r.data);
         r.scratch = malloc(CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) * sizeof *r.scratch);
         cx_error err = {0};
-        failed = !r.data || !r.scratch;
+        failed |= !r.data || !r.scratch;
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < n_blocks; b++) {
             long got =

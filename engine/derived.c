@@ -149,7 +149,8 @@ static double *read_whole_table(cx_table *t, int **cols, size_t *ncols, cx_error
     if (!*cols)
         return NULL;
     for (size_t j = 0; j < cx_table_ncols(t); j++)
-        if (cx_table_column(t, j)->kind != CX_COL_STRING)
+        if (cx_table_column(t, j)->kind != CX_COL_STRING &&
+            cx_table_column(t, j)->kind != CX_COL_UNUSABLE) /* not joined: see table.h */
             (*cols)[p++] = (int)j;
     *ncols = p;
     double *data = cx_calloc(n * p, sizeof *data, err);

@@ -13,6 +13,7 @@
 #include "import.h"
 #include "merge.h"
 #include "model.h"
+#include "report.h"
 #include "run.h"
 #include "show.h"
 #include "simulate.h"
@@ -28,7 +29,8 @@ static const char usage_text[] =
     "  cxfit check CONFIG                parse config, open data, validate every job\n"
     "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
     "  cxfit import IN OUT.h5 [--table PATH]   CSV, SPSS, Stata or SAS file into table /data\n"
-    "  cxfit show RESULTS.h5 [JOB]       readable summary, like lavaan's summary()\n"
+    "  cxfit show RESULTS.h5 [JOB] [--all]  readable summary, like lavaan's summary()\n"
+    "  cxfit report RESULTS.h5 -o REPORT.html  one self-contained page: tables and SVG charts\n"
     "  cxfit merge RESULTS.h5 PARTS... [--force]   the parts of a --shard run as one file\n"
     "  cxfit --help | --version          (cxfit COMMAND --help: that command's options)\n"
     "\n"
@@ -75,12 +77,17 @@ static const struct {
                "  --numeric COLS      keep these columns numeric (value labels become\n"
                "                      attributes)\n"
                "  --quiet             do not print the table written\n"},
-    {"show", "usage: cxfit show RESULTS.h5 [JOB]\n"
+    {"show", "usage: cxfit show RESULTS.h5 [JOB] [--all]\n"
              "\n"
-             "Readable summary of a results file (every job, or JOB), like lavaan's summary().\n"},
+             "Readable summary of a results file (every job, or JOB), like lavaan's summary():\n"
+             "per job its header, then per `by` level the model test, the estimates grouped\n"
+             "like lavaan (group labels in the headings) and the headline fit measures.\n"
+             "  --all   every fit measure\n"},
     {"report", "usage: cxfit report RESULTS.h5 -o REPORT.html\n"
                "\n"
-               "Not available in this version yet.\n"},
+               "Write one self-contained HTML page (no script, no network; charts as inline\n"
+               "SVG) with a section per job: its header, its charts and its tables\n"
+               "(docs/REPORT.md).  An existing REPORT.html is replaced.\n"},
     {"merge", "usage: cxfit merge RESULTS.h5 PARTS... [--force]\n"
               "\n"
               "Combine the parts written by `cxfit run --shard I/N` into the results file\n"
@@ -323,11 +330,47 @@ static int command_merge(int argc, char **argv)
 
 static int command_show(int argc, char **argv)
 {
-    if (argc < 1 || argc > 2)
+    const char *path = NULL, *job = NULL;
+    int all = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        else if (!path)
+            path = argv[i];
+        else if (!job)
+            job = argv[i];
+        else
+            return usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!path)
         return usage_error("%s", "show needs RESULTS.h5 and optionally a JOB name");
     cx_error err = {0};
-    if (cx_show(argv[0], argc == 2 ? argv[1] : NULL, stdout, &err) != CX_OK)
+    if (cx_show(path, job, all, stdout, &err) != CX_OK)
         return exit_for(&err);
+    return 0;
+}
+
+static int command_report(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        else if (!in)
+            in = argv[i];
+        else
+            return usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!in || !out)
+        return usage_error("%s", "report needs RESULTS.h5 and -o REPORT.html");
+    cx_error err = {0};
+    if (cx_report(in, out, &err) != CX_OK)
+        return exit_for(&err);
+    fprintf(stderr, "cxfit: wrote %s\n", out);
     return 0;
 }
 
@@ -357,9 +400,9 @@ int main(int argc, char **argv)
         return command_import(argc - 2, argv + 2);
     if (strcmp(cmd, "show") == 0)
         return command_show(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
+        return command_report(argc - 2, argv + 2);
     if (strcmp(cmd, "merge") == 0)
         return command_merge(argc - 2, argv + 2);
-    if (strcmp(cmd, "report") == 0)
-        return usage_error("'%s' is not available in this version yet", cmd);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -423,8 +423,10 @@ static cx_result *fit_job(job_plan *p, cx_error *err)
     int by_cols[CX_MAX_GROUP_COLS];
     if (p->n_by) {
         if (cx_view_columns(&p->view, p->by, p->n_by, by_cols, err) ||
-            cx_view_set_groups(&p->view, by_cols, p->n_by, err))
+            cx_view_set_groups(&p->view, by_cols, p->n_by, err)) {
+            cx_job_error(&p->job, "by", err, err->code, "%s", err->msg); /* name job and key */
             return NULL;
+        }
         if (p->view.n_levels == 0) {
             cx_error_set(err, CX_EFAIL, "no rows with values of the 'by' columns");
             return NULL;

@@ -17,7 +17,13 @@
  *    message naming the column and the value: such a value means a wrong
  *    column or a coding error, and counting it anywhere would bias NPS;
  *  - missing scores and rows with a missing weight are left out; negative
- *    weights fail the job; a zero weight counts in `n` but not in shares;
+ *    or infinite weights fail the job, naming the row; a zero weight counts
+ *    in `n` but not in shares;
+ *  - NPS, its shares and Kish's n_eff do not change when every weight is
+ *    multiplied by one number, so the sums are kept relative to a power of
+ *    two near the largest weight seen so far (rescaled exactly when a
+ *    larger one comes): weights of 1e308 or spanning 1e-300..1e300 give
+ *    the right answer instead of overflowing (sum w^2 would at 1e155);
  *  - `promoters`, `passives`, `detractors` are (weighted) percentages, so
  *    nps = promoters - detractors; `n` is the number of rows used and
  *    `n_eff` the effective sample size (= n unweighted);
@@ -34,12 +40,36 @@
 
 static const char *const nps_keys[] = {"score", NULL};
 
-/* Running sums of one level. */
+/* Running sums of one level, every weight divided by 2^scale (scale: the
+ * exponent of the largest weight seen, so scaled weights are <= 1). */
 typedef struct nps_sums {
     long long n;
+    int scaled; /* a positive weight has set `scale` */
+    int scale;
     double sum_w, sum_w2;
     double w_promoters, w_passives, w_detractors;
 } nps_sums;
+
+/* w / 2^scale, first raising the scale (and rescaling the sums, exactly:
+ * a power of two) when w is the largest weight so far. */
+static double scaled_weight(nps_sums *s, double w)
+{
+    if (w <= 0)
+        return 0;
+    int e;
+    frexp(w, &e);
+    if (!s->scaled || e > s->scale) {
+        int shift = s->scaled ? s->scale - e : 0;
+        s->sum_w = ldexp(s->sum_w, shift);
+        s->sum_w2 = ldexp(s->sum_w2, 2 * shift);
+        s->w_promoters = ldexp(s->w_promoters, shift);
+        s->w_passives = ldexp(s->w_passives, shift);
+        s->w_detractors = ldexp(s->w_detractors, shift);
+        s->scale = e;
+        s->scaled = 1;
+    }
+    return ldexp(w, -s->scale);
+}
 
 static int nps_score_column(const cx_job *job, int *col, cx_error *err)
 {
@@ -80,13 +110,8 @@ static int add_score(nps_sums *s, double score, double w, const cx_job *job, int
                             "from 0 to 10",
                             info->name, score);
     }
-    if (w < 0) {
-        const cx_column_info *info = cx_table_column(job->view->table, (size_t)job->weight_col);
-        return cx_error_set(err, CX_EUSAGE,
-                            "weight column '%s' has a negative value (%g); weights must be >= 0",
-                            info->name, w);
-    }
     s->n++;
+    w = scaled_weight(s, w);
     s->sum_w += w;
     s->sum_w2 += w * w;
     if (score >= 9)
@@ -98,6 +123,21 @@ static int add_score(nps_sums *s, double score, double w, const cx_job *job, int
     return CX_OK;
 }
 
+/* A negative or infinite weight fails the job, naming column, value and
+ * the table row (1-based). */
+static int check_weight(const cx_job *job, const cx_view_iter *it, long i, double w,
+                        cx_error *err)
+{
+    if (w >= 0 && !isinf(w))
+        return CX_OK;
+    const cx_column_info *info = cx_table_column(job->view->table, (size_t)job->weight_col);
+    return cx_error_set(err, CX_EUSAGE,
+                        "weight column '%s' has %s (%g) in row %zu of table %s; weights must be "
+                        "finite numbers >= 0",
+                        info->name, w < 0 ? "a negative value" : "a value that is not finite", w,
+                        cx_view_iter_row(it, (size_t)i) + 1, cx_table_label(job->view->table));
+}
+
 /* One pass over the view: sums per level. */
 static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n_levels,
                       cx_error *err)
@@ -107,16 +147,19 @@ static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n
     cx_view_iter it;
     if (cx_view_iter_begin(&it, job->view, cols, ncols, err))
         return err->code;
-    double *block = cx_malloc_block_buffer(CX_BLOCK_ROWS * ncols * sizeof *block, err);
-    size_t *level = cx_malloc(CX_BLOCK_ROWS * sizeof *level, err);
+    size_t ld = cx_view_block_rows(job->view);
+    double *block = cx_malloc_block_buffer(ld * ncols * sizeof *block, err);
+    size_t *level = cx_malloc(ld * sizeof *level, err);
     int rc = block && level ? CX_OK : CX_ENOMEM;
     long got;
     while (rc == CX_OK && (got = cx_view_iter_next(&it, block, level, err)) > 0)
         for (long i = 0; rc == CX_OK && i < got; i++) {
-            double score = block[i], w = ncols == 2 ? block[CX_BLOCK_ROWS + i] : 1.0;
+            double score = block[i], w = ncols == 2 ? block[ld + i] : 1.0;
             size_t l = n_levels == 1 ? 0 : level[i];
             if (isnan(score) || isnan(w))
                 continue;
+            if ((rc = check_weight(job, &it, i, w, err)) != CX_OK)
+                break;
             if (l >= n_levels)
                 rc = cx_error_set(err, CX_EFAIL, "row level %zu out of range", l);
             else

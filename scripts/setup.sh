@@ -9,8 +9,9 @@ PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libgsl
 libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin hdf5-tools
 libreadstat-dev"
 # What only the tests need (scripts/test.sh sets CXFIT_TEST_PACKAGES=1):
-# clang and its OpenMP runtime, because CI builds and tests with gcc and clang.
-TEST_PACKAGES="clang libomp-dev"
+# clang and its OpenMP runtime, because CI builds and tests with gcc and
+# clang; an XML parser and a headless browser to check `cxfit report`.
+TEST_PACKAGES="clang libomp-dev libxml2-utils chromium-headless-shell"
 if [ -n "${CXFIT_TEST_PACKAGES:-}" ]; then PACKAGES="$PACKAGES $TEST_PACKAGES"; fi
 
 missing=""

@@ -10,7 +10,7 @@ export OPENBLAS_NUM_THREADS=1
 
 WERROR=OFF
 if [ "${CI:-}" = "true" ] || [ "${CXFIT_WERROR:-}" = "ON" ]; then WERROR=ON; fi
-export CXFIT_TEST_PACKAGES=1    # setup.sh: also what the tests need (clang, ...)
+export CXFIT_TEST_PACKAGES=1    # setup.sh: also what the tests need (clang, a browser, ...)
 
 CMAKE_EXTRA="-DCXFIT_WERROR=$WERROR" bash scripts/setup.sh
 ctest --test-dir build --output-on-failure -j2

@@ -283,8 +283,9 @@ static int order_by_appearance(sem_data *d, cx_error *err)
     size_t n = d->n_groups, seen = 0;
     d->level_of_group = cx_calloc(n, sizeof *d->level_of_group, err);
     char *is_seen = cx_calloc(n, 1, err);
-    double *block = cx_calloc(CX_BLOCK_ROWS, sizeof *block, err);
-    size_t *levels = cx_calloc(CX_BLOCK_ROWS, sizeof *levels, err);
+    size_t ld = cx_view_block_rows(d->view);
+    double *block = cx_calloc(ld, sizeof *block, err);
+    size_t *levels = cx_calloc(ld, sizeof *levels, err);
     cx_view_iter it;
     int rc = d->level_of_group && is_seen && block && levels ? CX_OK : CX_ENOMEM;
     if (rc == CX_OK)
@@ -385,8 +386,9 @@ static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, c
                             "estimator mlr is supported for unweighted, listwise-complete data "
                             "only");
     int *cols = cx_calloc(p, sizeof *cols, err);
-    double *block = cx_malloc(sizeof(double) * CX_BLOCK_ROWS * p, err);
-    size_t *levels = cx_malloc(sizeof(size_t) * CX_BLOCK_ROWS, err);
+    size_t ld = cx_view_block_rows(d->view);
+    double *block = cx_malloc(sizeof(double) * ld * p, err);
+    size_t *levels = cx_malloc(sizeof(size_t) * ld, err);
     double *count = cx_calloc(G, sizeof(double), err);
     sem_fourth_ws ws;
     int ws_rc = sem_fourth_ws_init(&ws, p, err);
@@ -401,7 +403,7 @@ static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, c
         long got;
         while ((got = cx_view_iter_next(&it, block, levels, err)) > 0)
             for (size_t g = 0; g < G; g++)
-                sem_fourth_block(&ws, block, CX_BLOCK_ROWS, got, levels,
+                sem_fourth_block(&ws, block, ld, got, levels,
                                  d->level_of_group ? d->level_of_group[g] : g, d->samples[g].mean,
                                  d->fourth + g * ps * ps, &count[g]);
         cx_view_iter_end(&it);
