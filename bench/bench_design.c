@@ -70,7 +70,8 @@ int main(int argc, char **argv)
     }
     size_t n_table, p = cx_design_ncols(d);
     const int *cols = cx_design_inputs(d, &n_table);
-    double *raw = malloc(CX_BLOCK_ROWS * n_table * sizeof *raw);
+    size_t ld = cx_view_block_rows(&v);
+    double *raw = malloc(ld * n_table * sizeof *raw);
     double *x = malloc(CX_BLOCK_ROWS * p * sizeof *x), *y = malloc(CX_BLOCK_ROWS * sizeof *y);
     cx_design_ws *ws = cx_design_ws_alloc(d, &err);
     double best_read = INFINITY, best_fill = INFINITY;
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
                 if (!fill)
                     continue;
                 cx_design_out out = {.row_major = 1, .x = x, .ldx = p, .y = y};
-                used += (size_t)cx_design_fill(d, ws, raw, CX_BLOCK_ROWS, (size_t)got, &out, &err);
+                used += (size_t)cx_design_fill(d, ws, raw, ld, (size_t)got, &out, &err);
             }
             double dt = now() - t0;
             cx_view_iter_end(&it);

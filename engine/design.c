@@ -61,12 +61,10 @@ static int unknown_name(const cx_design *d, const char *name, size_t pos, cx_err
     return CX_EUSAGE;
 }
 
-static int numeric_column(const cx_column_info *c, const char *role, cx_error *err)
+/* Strings and unusable datasets cannot enter a design (the table says why). */
+static int numeric_column(const cx_design *d, int col, cx_error *err)
 {
-    if (c->kind == CX_COL_STRING)
-        return cx_error_set(err, CX_EUSAGE, "column '%s' holds strings; expected numbers for %s",
-                            c->name, role);
-    return CX_OK;
+    return cx_table_check_numeric(d->t, (size_t)col, err);
 }
 
 static int resolve_score(cx_design *d, size_t k, long s, cx_error *err)
@@ -96,8 +94,10 @@ static int resolve_score(cx_design *d, size_t k, long s, cx_error *err)
                                                 "table %s",
                                 scale->name, scale->items[i], cx_table_label(d->t));
         const cx_column_info *c = cx_table_column(d->t, (size_t)col);
-        if (numeric_column(c, "a scale item", err))
+        if (numeric_column(d, col, err)) {
+            cx_error_prefix(err, "scores: scale %s", scale->name);
             return err->code;
+        }
         if ((u->slots[i] = slot_for(d, col, err)) == (size_t)-1)
             return err->code;
         if (scale->reverse[i] && c->kind == CX_COL_CATEGORICAL) { /* declared range */
@@ -135,8 +135,10 @@ static int resolve_names(cx_design *d, cx_error *err)
         if (col < 0)
             return unknown_name(d, f->names[k], f->name_pos[k], err);
         const cx_column_info *c = cx_table_column(d->t, (size_t)col);
-        if (numeric_column(c, "a formula", err))
+        if (numeric_column(d, col, err)) {
+            cx_error_prefix(err, "formula, at character %zu ('%s')", f->name_pos[k], f->names[k]);
             return err->code;
+        }
         size_t slot = slot_for(d, col, err);
         if (slot == (size_t)-1)
             return err->code;
@@ -217,7 +219,7 @@ static int add_extra(cx_design *d, const char *name, cx_error *err)
         free(cand);
         return CX_EUSAGE;
     }
-    if (numeric_column(cx_table_column(d->t, (size_t)col), "this role", err))
+    if (numeric_column(d, col, err))
         return err->code;
     size_t slot = slot_for(d, col, err);
     char *copy = cx_strdup(name, err);
@@ -259,7 +261,7 @@ static int resolve_roles(cx_design *d, cx_error *err)
         if (col < 0)
             return cx_error_set(err, CX_EUSAGE, "unknown weights column '%s' in table %s",
                                 d->spec.weights, cx_table_label(d->t));
-        if (numeric_column(cx_table_column(d->t, (size_t)col), "weights", err))
+        if (numeric_column(d, col, err))
             return err->code;
         size_t slot = slot_for(d, col, err);
         if (slot == (size_t)-1)

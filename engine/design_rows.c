@@ -88,7 +88,8 @@ int cx_design_scan_ranges(cx_design *d, const cx_view *v, cx_error *err)
     cx_view all;
     cx_view_init(&all, v->table, NULL);
     cx_view_iter it;
-    double *block = cx_malloc(CX_BLOCK_ROWS * d->n_table * sizeof *block, err);
+    size_t ld = cx_view_block_rows(&all);
+    double *block = cx_malloc(ld * d->n_table * sizeof *block, err);
     if (!block || cx_view_iter_begin(&it, &all, d->table_cols, d->n_table, err)) {
         free(block);
         return err->code ? err->code : CX_ENOMEM;
@@ -100,7 +101,7 @@ int cx_design_scan_ranges(cx_design *d, const cx_view *v, cx_error *err)
             for (size_t j = 0; j < u->scale->n_items; j++) {
                 if (!u->observe[j])
                     continue;
-                const double *x = block + u->slots[j] * CX_BLOCK_ROWS;
+                const double *x = block + u->slots[j] * ld;
                 for (long i = 0; i < n; i++)
                     if (!isnan(x[i])) {
                         u->lo[j] = x[i] < u->lo[j] ? x[i] : u->lo[j];
@@ -221,8 +222,8 @@ int cx_design_prepare(cx_design *d, const cx_view *v, cx_error *err)
         return err->code;
     if (d->needs_pass) {
         cx_view_iter it;
-        double *block = cx_malloc(CX_BLOCK_ROWS * (d->n_table ? d->n_table : 1) * sizeof *block,
-                                  err);
+        size_t ld = cx_view_block_rows(v);
+        double *block = cx_malloc(ld * (d->n_table ? d->n_table : 1) * sizeof *block, err);
         if (!block || cx_view_iter_begin(&it, v, d->table_cols, d->n_table, err)) {
             free(block);
             return err->code ? err->code : CX_ENOMEM;
@@ -230,7 +231,7 @@ int cx_design_prepare(cx_design *d, const cx_view *v, cx_error *err)
         long n;
         int rc = CX_OK;
         while (!rc && (n = cx_view_iter_next(&it, block, NULL, err)) > 0)
-            rc = cx_design_observe(d, block, CX_BLOCK_ROWS, (size_t)n, err);
+            rc = cx_design_observe(d, block, ld, (size_t)n, err);
         cx_view_iter_end(&it);
         free(block);
         if (rc || n < 0)

@@ -71,6 +71,11 @@ static void write_fixture(size_t n)
             assert_int_equal(fx_attr_number(g, uint8s[c], "missing_value", H5T_STD_U8LE, 255), 0);
         }
     }
+    const char **names = malloc(n * sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        names[i] = i % 2 ? "Ann" : "Bo";
+    assert_int_equal(fx_string_column(g, "name", names, n), 0); /* not usable in a design */
+    free(names);
     free(v);
     free(iv);
     free(u8);
@@ -131,7 +136,8 @@ static filled fill_all(const cx_design *d, const cx_view *v, int row_major)
     r.rows = calloc(cap, sizeof *r.rows);
     size_t n_table;
     const int *cols = cx_design_inputs(d, &n_table);
-    double *block = malloc(CX_BLOCK_ROWS * (n_table + 1) * sizeof *block);
+    size_t ld = cx_view_block_rows(v); /* the view's block buffers' leading dimension */
+    double *block = malloc(ld * (n_table + 1) * sizeof *block);
     cx_error err = {0};
     cx_design_ws *ws = cx_design_ws_alloc(d, &err);
     assert_non_null(ws);
@@ -151,7 +157,7 @@ static filled fill_all(const cx_design *d, const cx_view *v, int row_major)
                              .extra = r.extra + r.n,
                              .lde = cap,
                              .kept = r.rows + r.n};
-        long m = cx_design_fill(d, ws, block, CX_BLOCK_ROWS, (size_t)got, &out, &err);
+        long m = cx_design_fill(d, ws, block, ld, (size_t)got, &out, &err);
         if (m < 0)
             fail_msg("fill: %s", err.msg);
         for (long i = 0; i < m; i++)
@@ -351,6 +357,11 @@ static void test_design_errors(void **state)
                         "character 5 ('lag(x, 1)'): a panel transform needs model = panel");
     expect_design_error("y ~ I(seg^2)", 0, 0, NULL, "('I(seg^2)'): a categorical column in arithmetic");
     expect_design_error("y ~ x", 0, 0, "x: mean(p1 p2)", "scale x has the name of a column");
+    expect_design_error("y ~ x + name", 0, 0, NULL,
+                        "formula, at character 9 ('name'): ");
+    expect_design_error("y ~ x + name", 0, 0, NULL, "column 'name' holds strings");
+    expect_design_error("y ~ x + S", 0, 0, "S: mean(p1 name)",
+                        "scores: scale S: ");
     expect_design_error("y ~ S", 0, 0, "S: mean(p1 q2)", "scale S: unknown item column 'q2'");
     expect_design_error("y ~ factor(S)", 0, 0, "S: mean(p1 p2)", "expected a table column here, not a scale");
     expect_design_error("y ~ lag(S)", 0, 1, "S: mean(p1 p2)", "expected a table column here, not a scale");
