@@ -281,8 +281,11 @@ static void test_expression_values(void **state)
  *   unit 2: t = 2 3       x = 5 NaN
  *   unit 3: t = 7         x = 4
  * plm's lag follows the time index: lag(x)[unit 1, t=5] is NA (t=4 absent).
- * Expected values written by hand from that rule (and checked with
- * plm::lag on pdata.frame(index = c("unit", "t")) when R/plm was at hand). */
+ * Expected values written by hand from that rule and identical to plm
+ * 2.6-2's, from
+ *   p <- pdata.frame(data.frame(unit = c(1,1,1,1,2,2,3), t = c(1,2,3,5,2,3,7),
+ *                               x = c(10,12,15,20,5,NA,4)), index = c("unit", "t"))
+ *   lag(p$x, 1); lag(p$x, 2); lead(p$x, 1); diff(p$x, 1); diff(p$x, 2); p$x / lag(p$x) - 1 */
 static void test_panel_transforms_follow_time(void **state)
 {
     (void)state;
