@@ -335,6 +335,7 @@ void cx_design_free(cx_design *d)
     free_cols(&d->x);
     free_cols(&d->z);
     free(d->z_bar);
+    cx_design_ws_free(d->observe_ws);
     free(d->extra_names);
     free(d->extra_slots);
     free(d->scores);

@@ -73,6 +73,7 @@ struct cx_design {
     int needs_pass, needs_ranges, ranges_done, built;
     size_t rows_seen, rows_used;
     size_t max_items; /* largest scale: scratch size */
+    cx_design_ws *observe_ws; /* scratch of cx_design_observe    */
     char notes[1024];
 };
 

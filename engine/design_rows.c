@@ -162,9 +162,9 @@ int cx_design_observe(cx_design *d, const double *raw, size_t ld, size_t n, cx_e
 {
     if (d->needs_ranges && !d->ranges_done)
         return cx_error_set(err, CX_EUSAGE, "design: item ranges are needed before observing rows");
-    cx_design_ws *w = cx_design_ws_alloc(d, err);
-    if (!w)
-        return err->code;
+    if (!d->observe_ws && !(d->observe_ws = cx_design_ws_alloc(d, err)))
+        return err->code; /* allocated once, not per block */
+    cx_design_ws *w = d->observe_ws;
     int rc = CX_OK;
     for (size_t i = 0; i < n && !rc; i++) {
         d->rows_seen++;
@@ -175,7 +175,6 @@ int cx_design_observe(cx_design *d, const double *raw, size_t ld, size_t n, cx_e
             if (d->vars[v].is_factor)
                 rc = add_level(d, v, w->vars[v], err);
     }
-    cx_design_ws_free(w);
     return rc;
 }
 
