@@ -55,8 +55,8 @@ static int unknown_name(const cx_design *d, const char *name, size_t pos, cx_err
     }
     cx_error_set(err, CX_EUSAGE,
                  "formula, at character %zu ('%s'): unknown column '%s' in table %s%s%s%s", pos,
-                 name, name, cx_table_label(d->t), hint ? " (did you mean '" : "",
-                 hint ? hint : "", hint ? "'?)" : "");
+                 name, name, cx_table_label(d->t), hint ? " (did you mean '" : "", hint ? hint : "",
+                 hint ? "'?)" : "");
     free(cand);
     return CX_EUSAGE;
 }
@@ -90,8 +90,9 @@ static int resolve_score(cx_design *d, size_t k, long s, cx_error *err)
     for (size_t i = 0; i < scale->n_items; i++) {
         int col = cx_table_find(d->t, scale->items[i]);
         if (col < 0)
-            return cx_error_set(err, CX_EUSAGE, "scores: scale %s: unknown item column '%s' in "
-                                                "table %s",
+            return cx_error_set(err, CX_EUSAGE,
+                                "scores: scale %s: unknown item column '%s' in "
+                                "table %s",
                                 scale->name, scale->items[i], cx_table_label(d->t));
         const cx_column_info *c = cx_table_column(d->t, (size_t)col);
         if (numeric_column(d, col, err)) {
@@ -179,13 +180,15 @@ static int resolve_vars(cx_design *d, cx_error *err)
         vi->column = categorical ? src->info : NULL;
         d->needs_pass |= vi->is_factor;
         if (v->kind == CX_FVAR_EXPR && uses_categorical(d, v->expr))
-            return refuse_var(d, v, "a categorical column in arithmetic; expected numeric "
-                                    "columns (write factor(x) for categories)",
+            return refuse_var(d, v,
+                              "a categorical column in arithmetic; expected numeric "
+                              "columns (write factor(x) for categories)",
                               err);
         if (v->kind == CX_FVAR_PANEL) {
             if (!d->spec.allow_panel)
-                return refuse_var(d, v, "a panel transform needs model = panel with index = "
-                                        "unit time; expected plain columns",
+                return refuse_var(d, v,
+                                  "a panel transform needs model = panel with index = "
+                                  "unit time; expected plain columns",
                                   err);
             if (categorical)
                 return refuse_var(d, v, "expected a numeric column to lag or difference", err);
@@ -249,8 +252,9 @@ static int resolve_roles(cx_design *d, cx_error *err)
         for (size_t g = 0; g < f->random[r].n_group; g++) {
             size_t k = f->random[r].group[g];
             if (d->names[k].is_score)
-                return cx_error_set(err, CX_EUSAGE, "formula: grouping factor %s is a scale "
-                                                    "score; expected a column",
+                return cx_error_set(err, CX_EUSAGE,
+                                    "formula: grouping factor %s is a scale "
+                                    "score; expected a column",
                                     f->names[k]);
             if (add_extra(d, f->names[k], err))
                 return err->code;

@@ -48,8 +48,7 @@ long cx_design_aliased(const double *xtx, size_t p, const char *const *names, do
             count++;
             if (msg_size && used < msg_size)
                 used += (size_t)snprintf(msg + used, msg_size - used, "%s%s",
-                                         count == 1 ? "aliased: " : ", ",
-                                         names ? names[j] : "?");
+                                         count == 1 ? "aliased: " : ", ", names ? names[j] : "?");
         } else {
             r[j * p + j] = sqrt(rest);
         }

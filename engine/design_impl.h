@@ -11,15 +11,15 @@
 /* Where a formula name's value comes from. */
 typedef struct name_source {
     int is_score;
-    size_t slot;  /* table name: its raw input column            */
-    size_t score; /* score name: index into cx_design.scores     */
+    size_t slot;                /* table name: its raw input column            */
+    size_t score;               /* score name: index into cx_design.scores     */
     const cx_column_info *info; /* table name: the column        */
 } name_source;
 
 typedef struct used_score {
     const cx_score *scale;
-    size_t *slots;  /* raw input column of each item              */
-    double *lo, *hi; /* each item's range (reverse keying)        */
+    size_t *slots;          /* raw input column of each item              */
+    double *lo, *hi;        /* each item's range (reverse keying)        */
     unsigned char *observe; /* range to be observed (no declared one) */
 } used_score;
 
@@ -36,8 +36,8 @@ typedef struct var_info {
 
 typedef struct col_spec {
     char *name;
-    long term;  /* index into the term list; -1 = intercept       */
-    long *level; /* per variable of the term: level, -1 = numeric  */
+    long term;             /* index into the term list; -1 = intercept       */
+    long *level;           /* per variable of the term: level, -1 = numeric  */
     const cx_fterm *fterm; /* NULL for an intercept               */
 } col_spec;
 
@@ -63,7 +63,7 @@ struct cx_design {
     name_source *names; /* f->n_names */
     size_t n_scores;
     used_score *scores;
-    var_info *vars; /* f->n_vars */
+    var_info *vars;   /* f->n_vars */
     long weight_slot; /* -1: unit weights */
     size_t n_extra;
     size_t *extra_slots;
@@ -72,7 +72,7 @@ struct cx_design {
     size_t *z_bar;
     int needs_pass, needs_ranges, ranges_done, built;
     size_t rows_seen, rows_used;
-    size_t max_items; /* largest scale: scratch size */
+    size_t max_items;         /* largest scale: scratch size */
     cx_design_ws *observe_ws; /* scratch of cx_design_observe    */
     char notes[1024];
 };

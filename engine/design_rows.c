@@ -215,8 +215,9 @@ int cx_design_finish_levels(cx_design *d, cx_error *err)
 int cx_design_prepare(cx_design *d, const cx_view *v, cx_error *err)
 {
     if (d->n_panel)
-        return cx_error_set(err, CX_EUSAGE, "design: panel inputs are computed by the family; "
-                                            "expected cx_design_observe on the sorted rows");
+        return cx_error_set(err, CX_EUSAGE,
+                            "design: panel inputs are computed by the family; "
+                            "expected cx_design_observe on the sorted rows");
     if (cx_design_scan_ranges(d, v, err))
         return err->code;
     if (d->needs_pass) {

@@ -17,9 +17,9 @@
  *   arith   := the usual + - * / ^ and unary minus over numbers, names,
  *              parentheses and log/exp/sqrt/I calls
  *
- * Every recursion goes through enter(), which refuses nesting deeper than
- * CX_FORMULA_MAX_DEPTH; expression trees are also bounded in height so
- * evaluating, deparsing and freeing them cannot overflow the stack.
+ * Every recursion goes through cx_fp_enter(), which refuses nesting deeper
+ * than CX_FORMULA_MAX_DEPTH; tokens and errors are in formula_lex.c,
+ * arithmetic in formula_arith.c.
  */
 #include "formula.h"
 
@@ -30,427 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formula_expr.h"
-#include "formula_terms.h"
-#include "table.h"
-
-#define MAX_EXPR_HEIGHT 256
-
-typedef enum tok_kind {
-    T_END,
-    T_NAME,
-    T_NUM,
-    T_TILDE,
-    T_PLUS,
-    T_MINUS,
-    T_STAR,
-    T_SLASH,
-    T_COLON,
-    T_CARET,
-    T_LPAR,
-    T_RPAR,
-    T_BAR,
-    T_DBAR,
-    T_COMMA,
-    T_BAD
-} tok_kind;
-
-typedef struct token {
-    tok_kind kind;
-    size_t start, len; /* byte offsets into the text                     */
-    double num;
-    char name[CX_NAME_MAX]; /* T_NAME: the name (backquotes removed)    */
-} token;
-
-typedef struct parser {
-    const char *s;
-    size_t at; /* next byte to scan */
-    token tok;
-    int depth;
-    cx_formula *f;
-    cx_strmap var_index, name_index;
-    size_t cap_vars, cap_names, cap_pos;
-    cx_error *err;
-} parser;
-
-/* ---- errors and tokens ---------------------------------------------------- */
-
-/* "at character N ('tok'): expected X" — the token text made printable so
- * the message stays on one line. */
-static int fail_at(parser *p, size_t start, size_t len, const char *fmt, ...)
-{
-    char what[256], shown[48];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    size_t k = 0;
-    for (size_t i = 0; i < len && k + 5 < sizeof shown; i++) {
-        unsigned char c = (unsigned char)p->s[start + i];
-        if (isprint(c))
-            shown[k++] = (char)c;
-        else
-            k += (size_t)snprintf(shown + k, sizeof shown - k, "\\x%02x", c);
-    }
-    shown[k] = '\0';
-    if (len == 0)
-        return cx_error_set(p->err, CX_EUSAGE, "formula, at character %zu (end of formula): %s",
-                            start + 1, what);
-    return cx_error_set(p->err, CX_EUSAGE, "formula, at character %zu ('%s%s'): %s", start + 1,
-                        shown, k < len ? "..." : "", what);
-}
-
-#define FAIL(p, ...) fail_at((p), (p)->tok.start, (p)->tok.len, __VA_ARGS__)
-
-static int is_name_start(int c)
-{
-    return isalpha(c) || c == '.';
-}
-
-static int is_name_char(int c)
-{
-    return isalnum(c) || c == '.' || c == '_';
-}
-
-static int scan_number(parser *p, token *t)
-{
-    const char *s = p->s + t->start;
-    size_t n = 0;
-    while (isdigit((unsigned char)s[n]))
-        n++;
-    if (s[n] == '.')
-        for (n++; isdigit((unsigned char)s[n]); n++)
-            ;
-    if ((s[n] == 'e' || s[n] == 'E') &&
-        (isdigit((unsigned char)s[n + 1]) ||
-         ((s[n + 1] == '+' || s[n + 1] == '-') && isdigit((unsigned char)s[n + 2])))) {
-        for (n += 2; isdigit((unsigned char)s[n]); n++)
-            ;
-    }
-    char buf[64];
-    t->len = n;
-    if (n >= sizeof buf)
-        return fail_at(p, t->start, n, "expected a number of at most 63 characters");
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    t->num = strtod(buf, NULL);
-    t->kind = T_NUM;
-    return CX_OK;
-}
-
-static int scan_name(parser *p, token *t)
-{
-    const char *s = p->s + t->start;
-    size_t n = 0, from = 0, to;
-    if (s[0] == '`') {
-        for (n = 1; s[n] && s[n] != '`' && s[n] != '\n'; n++)
-            ;
-        if (s[n] != '`')
-            return fail_at(p, t->start, n, "expected the closing backquote of the name");
-        from = 1;
-        to = n++;
-    } else {
-        while (is_name_char((unsigned char)s[n]))
-            n++;
-        to = n;
-    }
-    t->len = n;
-    if (to - from >= CX_NAME_MAX || to == from)
-        return fail_at(p, t->start, n, "expected a name of 1 to %d characters", CX_NAME_MAX - 1);
-    memcpy(t->name, s + from, to - from);
-    t->name[to - from] = '\0';
-    t->kind = T_NAME;
-    return CX_OK;
-}
-
-static int advance(parser *p)
-{
-    while (isspace((unsigned char)p->s[p->at]))
-        p->at++;
-    token *t = &p->tok;
-    t->start = p->at;
-    t->len = 1;
-    int c = (unsigned char)p->s[p->at];
-    static const char single[] = "~+-*/:^(),";
-    static const tok_kind kinds[] = {T_TILDE, T_PLUS,  T_MINUS, T_STAR, T_SLASH,
-                                     T_COLON, T_CARET, T_LPAR,  T_RPAR, T_COMMA};
-    int rc = CX_OK;
-    if (c == '\0') {
-        t->kind = T_END;
-        t->len = 0;
-    } else if (c == '|') {
-        t->kind = p->s[p->at + 1] == '|' ? T_DBAR : T_BAR;
-        t->len = t->kind == T_DBAR ? 2 : 1;
-    } else if (strchr(single, c)) {
-        t->kind = kinds[strchr(single, c) - single];
-    } else if (isdigit(c) || (c == '.' && isdigit((unsigned char)p->s[p->at + 1]))) {
-        rc = scan_number(p, t);
-    } else if (is_name_start(c) || c == '`') {
-        rc = scan_name(p, t);
-    } else {
-        t->kind = T_BAD;
-    }
-    p->at = t->start + t->len;
-    if (!rc && t->kind == T_BAD)
-        rc = FAIL(p, "expected a name, a number or one of ~ + - * / : ^ ( ) | ,");
-    return rc;
-}
-
-static int expect(parser *p, tok_kind kind, const char *what)
-{
-    if (p->tok.kind != kind)
-        return FAIL(p, "expected %s", what);
-    return advance(p);
-}
-
-static int enter(parser *p)
-{
-    if (++p->depth > CX_FORMULA_MAX_DEPTH)
-        return FAIL(p, "expected at most %d levels of nesting", CX_FORMULA_MAX_DEPTH);
-    return CX_OK;
-}
-
-/* ---- names and variables --------------------------------------------------- */
-
-static int grow(void **array, size_t *cap, size_t n, size_t elem, cx_error *err)
-{
-    if (n < *cap)
-        return CX_OK;
-    size_t cap2 = *cap ? 2 * *cap : 16;
-    void *q = realloc(*array, cap2 * elem);
-    if (!q)
-        return cx_error_set(err, CX_ENOMEM, "out of memory parsing the formula");
-    *array = q;
-    *cap = cap2;
-    return CX_OK;
-}
-
-/* Index of name `s` in f->names, added on first use. */
-static int intern_name(parser *p, const char *s, size_t pos, size_t *index)
-{
-    cx_formula *f = p->f;
-    *index = cx_strmap_get(&p->name_index, s);
-    if (*index != (size_t)-1)
-        return CX_OK;
-    if (grow((void **)&f->names, &p->cap_names, f->n_names, sizeof *f->names, p->err) ||
-        grow((void **)&f->name_pos, &p->cap_pos, f->n_names, sizeof *f->name_pos, p->err))
-        return CX_ENOMEM;
-    char *copy = cx_strdup(s, p->err);
-    if (!copy || cx_strmap_put(&p->name_index, copy, f->n_names, p->err)) {
-        free(copy);
-        return CX_ENOMEM;
-    }
-    f->names[f->n_names] = copy;
-    f->name_pos[f->n_names] = pos + 1;
-    *index = f->n_names++;
-    return CX_OK;
-}
-
-static void var_clear(cx_fvar *v)
-{
-    free(v->label);
-    cx_fexpr_free(v->expr);
-}
-
-/* Add variable *v (its label and expr move into the formula) unless one
- * with the same label exists; *index is the variable's index either way. */
-static int intern_var(parser *p, cx_fvar *v, size_t *index)
-{
-    cx_formula *f = p->f;
-    *index = cx_strmap_get(&p->var_index, v->label);
-    if (*index != (size_t)-1) {
-        var_clear(v);
-        return CX_OK;
-    }
-    if (grow((void **)&f->vars, &p->cap_vars, f->n_vars, sizeof *f->vars, p->err) ||
-        cx_strmap_put(&p->var_index, v->label, f->n_vars, p->err)) {
-        var_clear(v);
-        return CX_ENOMEM;
-    }
-    f->vars[f->n_vars] = *v;
-    *index = f->n_vars++;
-    f->needs_panel |= v->kind == CX_FVAR_PANEL;
-    return CX_OK;
-}
-
-static char *take_label(cx_strbuf *b, parser *p)
-{
-    if (b->failed || !b->s) {
-        free(b->s);
-        cx_error_set(p->err, CX_ENOMEM, "out of memory parsing the formula");
-        return NULL;
-    }
-    return b->s;
-}
-
-/* ---- arithmetic inside I(), log(), ... ------------------------------------ */
-
-static int parse_arith(parser *p, cx_fexpr **out, int *height);
-
-static cx_fexpr *node(parser *p, cx_fexpr_op op, cx_fexpr *a, cx_fexpr *b)
-{
-    cx_fexpr *e = cx_calloc(1, sizeof *e, p->err);
-    if (!e) {
-        cx_fexpr_free(a);
-        cx_fexpr_free(b);
-        return NULL;
-    }
-    e->op = op;
-    e->a = a;
-    e->b = b;
-    return e;
-}
-
-static int arith_function(const char *name, cx_fexpr_op *op)
-{
-    static const char *names[] = {"log", "exp", "sqrt", "I"};
-    static const cx_fexpr_op ops[] = {CX_FX_LOG, CX_FX_EXP, CX_FX_SQRT, CX_FX_I};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, names[i])) {
-            *op = ops[i];
-            return 1;
-        }
-    return 0;
-}
-
-/* A wrapped operand: '(' arith ')' or fn '(' arith ')'. */
-static int parse_wrapped(parser *p, cx_fexpr_op op, cx_fexpr **out, int *height)
-{
-    cx_fexpr *inner = NULL;
-    if (advance(p) || parse_arith(p, &inner, height))
-        return p->err->code;
-    if (p->tok.kind != T_RPAR) {
-        cx_fexpr_free(inner);
-        return FAIL(p, "expected ')' or an operator (+ - * / ^)");
-    }
-    *out = node(p, op, inner, NULL);
-    ++*height;
-    return *out ? advance(p) : CX_ENOMEM;
-}
-
-static int parse_primary(parser *p, cx_fexpr **out, int *height)
-{
-    token t = p->tok;
-    cx_fexpr_op op;
-    *height = 1;
-    if (t.kind == T_NUM) {
-        *out = node(p, CX_FX_NUM, NULL, NULL);
-        if (!*out)
-            return CX_ENOMEM;
-        (*out)->num = t.num;
-        return advance(p);
-    }
-    if (t.kind == T_LPAR)
-        return parse_wrapped(p, CX_FX_PAREN, out, height);
-    if (t.kind != T_NAME)
-        return FAIL(p, "expected a number, a column, '(' or log/exp/sqrt/I(...) in the expression");
-    if (advance(p))
-        return p->err->code;
-    if (p->tok.kind == T_LPAR) {
-        if (!arith_function(t.name, &op))
-            return fail_at(p, t.start, t.len,
-                           "expected log(), exp(), sqrt() or I() inside an expression");
-        return parse_wrapped(p, op, out, height);
-    }
-    *out = node(p, CX_FX_NAME, NULL, NULL);
-    return *out ? intern_name(p, t.name, t.start, &(*out)->name) : CX_ENOMEM;
-}
-
-static int parse_unary(parser *p, cx_fexpr **out, int *height);
-
-/* primary ['^' unary]: right-associative, binds tighter than unary minus. */
-static int parse_pow(parser *p, cx_fexpr **out, int *height)
-{
-    if (parse_primary(p, out, height))
-        return p->err->code;
-    if (p->tok.kind != T_CARET)
-        return CX_OK;
-    cx_fexpr *rhs = NULL;
-    int h2 = 0;
-    if (advance(p) || parse_unary(p, &rhs, &h2)) {
-        cx_fexpr_free(*out);
-        *out = NULL;
-        return p->err->code;
-    }
-    *out = node(p, CX_FX_POW, *out, rhs);
-    *height = 1 + (*height > h2 ? *height : h2);
-    return *out ? CX_OK : CX_ENOMEM;
-}
-
-static int parse_unary(parser *p, cx_fexpr **out, int *height)
-{
-    *out = NULL;
-    if (enter(p))
-        return p->err->code;
-    int rc;
-    if (p->tok.kind == T_MINUS || p->tok.kind == T_PLUS) {
-        int minus = p->tok.kind == T_MINUS;
-        rc = advance(p) || parse_unary(p, out, height) ? p->err->code : CX_OK;
-        if (!rc && minus) {
-            *out = node(p, CX_FX_NEG, *out, NULL);
-            ++*height;
-            rc = *out ? CX_OK : CX_ENOMEM;
-        }
-    } else {
-        rc = parse_pow(p, out, height);
-    }
-    if (rc) { /* whatever was built before the error */
-        cx_fexpr_free(*out);
-        *out = NULL;
-    }
-    p->depth--;
-    return rc;
-}
-
-/* Left-associative chains of binary operators of one precedence level. */
-static int parse_chain(parser *p, int level, cx_fexpr **out, int *height)
-{
-    int rc = level ? parse_unary(p, out, height) : parse_chain(p, 1, out, height);
-    while (!rc) {
-        tok_kind k = p->tok.kind;
-        cx_fexpr_op op;
-        if (level == 0 && (k == T_PLUS || k == T_MINUS))
-            op = k == T_PLUS ? CX_FX_ADD : CX_FX_SUB;
-        else if (level == 1 && (k == T_STAR || k == T_SLASH))
-            op = k == T_STAR ? CX_FX_MUL : CX_FX_DIV;
-        else
-            break;
-        cx_fexpr *rhs = NULL;
-        int h2 = 0;
-        rc = advance(p) || (level ? parse_unary(p, &rhs, &h2) : parse_chain(p, 1, &rhs, &h2));
-        if (rc) {
-            rc = p->err->code;
-            break;
-        }
-        *out = node(p, op, *out, rhs);
-        if (!*out)
-            return CX_ENOMEM;
-        *height = 1 + (*height > h2 ? *height : h2);
-        if (*height > MAX_EXPR_HEIGHT)
-            rc = FAIL(p, "expected an expression of at most %d operations in a row", MAX_EXPR_HEIGHT);
-    }
-    if (rc) {
-        cx_fexpr_free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-static int parse_arith(parser *p, cx_fexpr **out, int *height)
-{
-    if (enter(p))
-        return p->err->code;
-    *out = NULL;
-    int rc = parse_chain(p, 0, out, height);
-    if (!rc && *height > MAX_EXPR_HEIGHT)
-        rc = FAIL(p, "expected an expression of at most %d operations in a row", MAX_EXPR_HEIGHT);
-    if (rc) {
-        cx_fexpr_free(*out);
-        *out = NULL;
-    }
-    p->depth--;
-    return rc;
-}
+#include "formula_parser.h"
 
 /* ---- variables ------------------------------------------------------------ */
 
@@ -459,23 +39,23 @@ static int expr_var(parser *p, cx_fexpr_op op, const token *fn, size_t *index)
     cx_fvar v = {.kind = CX_FVAR_EXPR, .pos = fn->start + 1};
     int height = 0;
     cx_fexpr *inner = NULL;
-    if (advance(p) || parse_arith(p, &inner, &height))
+    if (cx_fp_advance(p) || cx_fp_parse_arith(p, &inner, &height))
         return p->err->code;
     if (p->tok.kind != T_RPAR) {
         cx_fexpr_free(inner);
         return FAIL(p, "expected ')' closing %s( at character %zu", fn->name, fn->start + 1);
     }
-    v.expr = node(p, op, inner, NULL);
-    if (!v.expr || advance(p))
+    v.expr = cx_fp_node(p, op, inner, NULL);
+    if (!v.expr || cx_fp_advance(p))
         return v.expr ? (cx_fexpr_free(v.expr), p->err->code) : CX_ENOMEM;
     cx_strbuf b = {0};
     cx_fexpr_deparse(v.expr, p->f->names, &b);
-    v.label = take_label(&b, p);
+    v.label = cx_fp_take_label(&b, p);
     if (!v.label) {
         cx_fexpr_free(v.expr);
         return CX_ENOMEM;
     }
-    return intern_var(p, &v, index);
+    return cx_fp_intern_var(p, &v, index);
 }
 
 static int panel_op(const char *name, cx_panel_op *op)
@@ -490,20 +70,19 @@ static int panel_op(const char *name, cx_panel_op *op)
 }
 
 /* factor(name) and lag/lead/diff/growth(name [, k]). */
-static int column_call(parser *p, const token *fn, cx_fvar_kind kind, cx_panel_op op,
-                       size_t *index)
+static int column_call(parser *p, const token *fn, cx_fvar_kind kind, cx_panel_op op, size_t *index)
 {
     cx_fvar v = {.kind = kind, .pos = fn->start + 1, .panel_op = op, .panel_k = 1};
-    if (advance(p))
+    if (cx_fp_advance(p))
         return p->err->code;
     if (p->tok.kind != T_NAME)
         return FAIL(p, "expected a column name as the argument of %s()", fn->name);
     token col = p->tok;
-    if (intern_name(p, col.name, col.start, &v.name) || advance(p))
+    if (cx_fp_intern_name(p, col.name, col.start, &v.name) || cx_fp_advance(p))
         return p->err->code;
     int has_k = 0;
     if (kind == CX_FVAR_PANEL && p->tok.kind == T_COMMA) {
-        if (advance(p))
+        if (cx_fp_advance(p))
             return p->err->code;
         if (p->tok.kind != T_NUM || p->tok.num != floor(p->tok.num) ||
             p->tok.num > CX_FORMULA_MAX_LAG)
@@ -511,13 +90,13 @@ static int column_call(parser *p, const token *fn, cx_fvar_kind kind, cx_panel_o
                         CX_FORMULA_MAX_LAG);
         v.panel_k = (int)p->tok.num;
         has_k = 1;
-        if (advance(p))
+        if (cx_fp_advance(p))
             return p->err->code;
     }
     if (p->tok.kind != T_RPAR)
         return FAIL(p, "expected ')' closing %s( at character %zu%s", fn->name, fn->start + 1,
                     kind == CX_FVAR_PANEL ? " (or ', k')" : "");
-    if (advance(p))
+    if (cx_fp_advance(p))
         return p->err->code;
     cx_strbuf b = {0};
     cx_strbuf_put(&b, fn->name);
@@ -529,8 +108,8 @@ static int column_call(parser *p, const token *fn, cx_fvar_kind kind, cx_panel_o
         cx_strbuf_put(&b, k);
     }
     cx_strbuf_put(&b, ")");
-    v.label = take_label(&b, p);
-    return v.label ? intern_var(p, &v, index) : CX_ENOMEM;
+    v.label = cx_fp_take_label(&b, p);
+    return v.label ? cx_fp_intern_var(p, &v, index) : CX_ENOMEM;
 }
 
 /* One variable: a plain name or a call; the outcome and every factor of a
@@ -541,21 +120,21 @@ static int parse_var(parser *p, size_t *index)
     if (t.kind != T_NAME)
         return FAIL(p, "expected a column, factor(), I(), log(), exp(), sqrt(), lag(), "
                        "lead(), diff(), growth() or '('");
-    if (advance(p))
+    if (cx_fp_advance(p))
         return p->err->code;
     if (p->tok.kind != T_LPAR) {
         if (!strcmp(t.name, ".") && p->s[t.start] != '`')
-            return fail_at(p, t.start, t.len,
-                           "expected column names: '.' (all other columns) is not supported");
+            return cx_fp_fail_at(p, t.start, t.len,
+                                 "expected column names: '.' (all other columns) is not supported");
         cx_fvar v = {.kind = CX_FVAR_COLUMN, .pos = t.start + 1};
         cx_strbuf b = {0};
         cx_deparse_name(&b, t.name);
-        v.label = take_label(&b, p);
-        if (!v.label || intern_name(p, t.name, t.start, &v.name)) {
+        v.label = cx_fp_take_label(&b, p);
+        if (!v.label || cx_fp_intern_name(p, t.name, t.start, &v.name)) {
             free(v.label);
             return p->err->code;
         }
-        return intern_var(p, &v, index);
+        return cx_fp_intern_var(p, &v, index);
     }
     cx_fexpr_op op;
     cx_panel_op pop;
@@ -563,12 +142,13 @@ static int parse_var(parser *p, size_t *index)
         return column_call(p, &t, CX_FVAR_FACTOR, CX_PANEL_LAG, index);
     if (panel_op(t.name, &pop))
         return column_call(p, &t, CX_FVAR_PANEL, pop, index);
-    if (arith_function(t.name, &op))
+    if (cx_fp_arith_function(t.name, &op))
         return expr_var(p, op, &t, index);
-    return fail_at(p, t.start, t.len,
-                   "unknown function %s(): expected factor(), I(), log(), exp(), sqrt(), lag(), "
-                   "lead(), diff() or growth()",
-                   t.name);
+    return cx_fp_fail_at(
+        p, t.start, t.len,
+        "unknown function %s(): expected factor(), I(), log(), exp(), sqrt(), lag(), "
+        "lead(), diff() or growth()",
+        t.name);
 }
 
 /* ---- terms and the formula algebra ---------------------------------------- */
@@ -586,16 +166,16 @@ static int parse_groups(parser *p, const cx_tset *lhs, int correlated, size_t op
             rc = FAIL(p, "expected a grouping column after '|' (g, g1:g2 or g1/g2)");
             break;
         }
-        if ((rc = grow((void **)&names, &cap, n, sizeof *names, p->err)) ||
-            (rc = intern_name(p, p->tok.name, p->tok.start, &names[n])))
+        if ((rc = cx_fp_grow((void **)&names, &cap, n, sizeof *names, p->err)) ||
+            (rc = cx_fp_intern_name(p, p->tok.name, p->tok.start, &names[n])))
             break;
         n++;
-        if ((rc = advance(p)))
+        if ((rc = cx_fp_advance(p)))
             break;
         tok_kind k = p->tok.kind;
         if (k == T_SLASH || k == T_RPAR) {
-            cx_frandom r = {.intercept = lhs->icpt != CX_ICPT_OFF, .correlated = correlated,
-                            .pos = open + 1};
+            cx_frandom r = {
+                .intercept = lhs->icpt != CX_ICPT_OFF, .correlated = correlated, .pos = open + 1};
             r.group = cx_malloc(n * sizeof *names, p->err);
             cx_strbuf b = {0};
             char *lhs_text = cx_malloc(lhs_len + 1, p->err);
@@ -622,7 +202,7 @@ static int parse_groups(parser *p, const cx_tset *lhs, int correlated, size_t op
                     cx_strbuf_put(&b, ":");
                 cx_deparse_name(&b, p->f->names[names[i]]);
             }
-            r.label = take_label(&b, p);
+            r.label = cx_fp_take_label(&b, p);
             cx_frandom *grown = r.label ? realloc(out->bars, (out->n_bars + 1) * sizeof r) : NULL;
             if (!grown) {
                 cx_frandom_clear(&r);
@@ -638,7 +218,7 @@ static int parse_groups(parser *p, const cx_tset *lhs, int correlated, size_t op
             rc = FAIL(p, "expected ':', '/' or ')' after the grouping column");
             break;
         }
-        if ((rc = advance(p)))
+        if ((rc = cx_fp_advance(p)))
             break;
     }
     free(names);
@@ -649,7 +229,7 @@ static int parse_groups(parser *p, const cx_tset *lhs, int correlated, size_t op
 static int parse_paren(parser *p, cx_tset *out)
 {
     size_t open = p->tok.start;
-    if (enter(p) || advance(p))
+    if (cx_fp_enter(p) || cx_fp_advance(p))
         return p->err->code;
     size_t lhs_start = p->tok.start;
     cx_tset inner = {.icpt = CX_ICPT_UNSET};
@@ -660,9 +240,10 @@ static int parse_paren(parser *p, cx_tset *out)
             lhs_len--;
         int correlated = p->tok.kind == T_BAR;
         if (inner.n_bars)
-            rc = fail_at(p, lhs_start, lhs_len, "expected no bar inside a bar's left side");
+            rc = cx_fp_fail_at(p, lhs_start, lhs_len, "expected no bar inside a bar's left side");
         else
-            rc = advance(p) || parse_groups(p, &inner, correlated, open, lhs_start, lhs_len, out);
+            rc = cx_fp_advance(p) ||
+                 parse_groups(p, &inner, correlated, open, lhs_start, lhs_len, out);
         rc = rc ? p->err->code : CX_OK;
     } else if (!rc) {
         rc = cx_tset_merge(out, &inner, p->err);
@@ -670,7 +251,7 @@ static int parse_paren(parser *p, cx_tset *out)
     if (!rc && p->tok.kind != T_RPAR)
         rc = FAIL(p, "expected ')' closing '(' at character %zu", open + 1);
     if (!rc)
-        rc = advance(p);
+        rc = cx_fp_advance(p);
     cx_tset_free(&inner);
     p->depth--;
     return rc;
@@ -716,7 +297,7 @@ static int parse_power(parser *p, cx_tset *out)
         return p->err->code;
     if (p->tok.kind != T_CARET)
         return CX_OK;
-    if (refuse_bar(p, out, "raised to a power") || advance(p))
+    if (refuse_bar(p, out, "raised to a power") || cx_fp_advance(p))
         return p->err->code;
     if (p->tok.kind != T_NUM || p->tok.num != floor(p->tok.num) || p->tok.num < 1 ||
         p->tok.num > 64)
@@ -731,7 +312,7 @@ static int parse_power(parser *p, cx_tset *out)
         *out = next;
     }
     cx_tset_free(&base);
-    return rc ? locate(p) : advance(p);
+    return rc ? locate(p) : cx_fp_advance(p);
 }
 
 /* inter := power (':' power)*;  product := inter (('*'|'/') inter)*. */
@@ -743,9 +324,10 @@ static int parse_binary(parser *p, int product, cx_tset *out)
         tok_kind k = p->tok.kind;
         if (product ? (k != T_STAR && k != T_SLASH) : k != T_COLON)
             return CX_OK;
-        const char *op = k == T_STAR ? "crossed with '*'" : k == T_SLASH ? "nested with '/'"
-                                                                       : "in an interaction";
-        if (refuse_bar(p, out, op) || advance(p))
+        const char *op = k == T_STAR    ? "crossed with '*'"
+                         : k == T_SLASH ? "nested with '/'"
+                                        : "in an interaction";
+        if (refuse_bar(p, out, op) || cx_fp_advance(p))
             return p->err->code;
         cx_tset rhs = {.icpt = CX_ICPT_UNSET}, res = {.icpt = CX_ICPT_UNSET};
         int rc = product ? parse_binary(p, 0, &rhs) : parse_power(p, &rhs);
@@ -781,7 +363,7 @@ static int parse_sum(parser *p, cx_tset *out, int top)
     int negative = 0;
     if (p->tok.kind == T_PLUS || p->tok.kind == T_MINUS) {
         negative = p->tok.kind == T_MINUS;
-        if (advance(p))
+        if (cx_fp_advance(p))
             return p->err->code;
     }
     for (;;) {
@@ -791,7 +373,7 @@ static int parse_sum(parser *p, cx_tset *out, int top)
             if (p->tok.num != 0 && p->tok.num != 1)
                 return FAIL(p, "expected 0 or 1 (the intercept) or a term");
             operand.icpt = p->tok.num == 1 ? CX_ICPT_ON : CX_ICPT_OFF;
-            rc = advance(p);
+            rc = cx_fp_advance(p);
         } else {
             rc = parse_binary(p, 1, &operand);
         }
@@ -821,7 +403,7 @@ static int parse_sum(parser *p, cx_tset *out, int top)
         if (p->tok.kind != T_PLUS && p->tok.kind != T_MINUS)
             return CX_OK;
         negative = p->tok.kind == T_MINUS;
-        if (advance(p))
+        if (cx_fp_advance(p))
             return p->err->code;
     }
 }
@@ -831,13 +413,13 @@ static int parse_sum(parser *p, cx_tset *out, int top)
 static int parse_formula(parser *p)
 {
     cx_formula *f = p->f;
-    if (advance(p))
+    if (cx_fp_advance(p))
         return p->err->code;
     if (p->tok.kind == T_TILDE || p->tok.kind == T_END)
         return FAIL(p, "expected the outcome (a column, factor(y), log(y), ...) before '~'");
     if (parse_var(p, &f->outcome))
         return p->err->code;
-    if (expect(p, T_TILDE, "'~' after the outcome"))
+    if (cx_fp_expect(p, T_TILDE, "'~' after the outcome"))
         return p->err->code;
     cx_tset rhs = {.icpt = CX_ICPT_UNSET};
     int rc = parse_sum(p, &rhs, 1);
@@ -881,7 +463,7 @@ void cx_formula_free(cx_formula *f)
     if (!f)
         return;
     for (size_t i = 0; i < f->n_vars; i++)
-        var_clear(&f->vars[i]);
+        cx_fp_var_clear(&f->vars[i]);
     free(f->vars);
     cx_fterms_free(f->terms, f->n_terms);
     for (size_t i = 0; i < f->n_random; i++)

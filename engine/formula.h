@@ -49,8 +49,8 @@ typedef enum cx_fexpr_op {
 
 typedef struct cx_fexpr {
     cx_fexpr_op op;
-    double num;   /* CX_FX_NUM                                  */
-    size_t name;  /* CX_FX_NAME                                 */
+    double num;  /* CX_FX_NUM                                  */
+    size_t name; /* CX_FX_NAME                                 */
     struct cx_fexpr *a, *b;
 } cx_fexpr;
 
@@ -76,12 +76,12 @@ typedef enum cx_panel_op {
 /* A variable in R's sense: one thing a term multiplies. */
 typedef struct cx_fvar {
     cx_fvar_kind kind;
-    char *label;     /* as R deparses it: "log(x)", "factor(seg)", "lag(x, 2)" */
-    size_t name;     /* COLUMN, FACTOR, PANEL: the column (index into names[]) */
-    cx_fexpr *expr;  /* EXPR only                                              */
+    char *label;    /* as R deparses it: "log(x)", "factor(seg)", "lag(x, 2)" */
+    size_t name;    /* COLUMN, FACTOR, PANEL: the column (index into names[]) */
+    cx_fexpr *expr; /* EXPR only                                              */
     cx_panel_op panel_op;
-    int panel_k;     /* PANEL: the lag order k >= 0                            */
-    size_t pos;      /* 1-based character position of its first character      */
+    int panel_k; /* PANEL: the lag order k >= 0                            */
+    size_t pos;  /* 1-based character position of its first character      */
 } cx_fvar;
 
 /* An interaction of variables; the empty term is the intercept. */
@@ -93,13 +93,13 @@ typedef struct cx_fterm {
 
 /* One lme4 bar `(lhs | g1:g2)`; `a/b` nesting gives several of these. */
 typedef struct cx_frandom {
-    int intercept;     /* the left side has an intercept (default: yes)    */
-    int correlated;    /* 0 for `||`                                       */
-    size_t n_terms;    /* the left side's terms, R's order, no intercept   */
+    int intercept;  /* the left side has an intercept (default: yes)    */
+    int correlated; /* 0 for `||`                                       */
+    size_t n_terms; /* the left side's terms, R's order, no intercept   */
     cx_fterm *terms;
-    size_t n_group;    /* the grouping factor is the interaction of these  */
-    size_t *group;     /* names[] indices                                  */
-    char *label;       /* "1 | firm:respondent", "x || g"                  */
+    size_t n_group; /* the grouping factor is the interaction of these  */
+    size_t *group;  /* names[] indices                                  */
+    char *label;    /* "1 | firm:respondent", "x || g"                  */
     size_t pos;
 } cx_frandom;
 
@@ -114,9 +114,9 @@ typedef struct cx_formula {
     size_t n_random;
     cx_frandom *random;
     size_t n_names;
-    char **names; /* every distinct column/score name the formula uses  */
+    char **names;     /* every distinct column/score name the formula uses  */
     size_t *name_pos; /* where each name first appears                  */
-    int needs_panel; /* some variable is lag/lead/diff/growth            */
+    int needs_panel;  /* some variable is lag/lead/diff/growth            */
 } cx_formula;
 
 cx_formula *cx_formula_parse(const char *text, cx_error *err);

@@ -127,10 +127,16 @@ void cx_deparse_name(cx_strbuf *b, const char *name)
 
 void cx_fexpr_deparse(const cx_fexpr *e, char *const *names, cx_strbuf *b)
 {
-    static const char *binary[] = {[CX_FX_ADD] = " + ", [CX_FX_SUB] = " - ", [CX_FX_MUL] = " * ",
-                                   [CX_FX_DIV] = "/", [CX_FX_POW] = "^"};
-    static const char *call[] = {[CX_FX_LOG] = "log(", [CX_FX_EXP] = "exp(",
-                                 [CX_FX_SQRT] = "sqrt(", [CX_FX_I] = "I(", [CX_FX_PAREN] = "("};
+    static const char *binary[] = {[CX_FX_ADD] = " + ",
+                                   [CX_FX_SUB] = " - ",
+                                   [CX_FX_MUL] = " * ",
+                                   [CX_FX_DIV] = "/",
+                                   [CX_FX_POW] = "^"};
+    static const char *call[] = {[CX_FX_LOG] = "log(",
+                                 [CX_FX_EXP] = "exp(",
+                                 [CX_FX_SQRT] = "sqrt(",
+                                 [CX_FX_I] = "I(",
+                                 [CX_FX_PAREN] = "("};
     char num[64];
     switch (e->op) {
     case CX_FX_NUM:

@@ -29,8 +29,9 @@ static int check_order(const double *unit, const double *time, size_t n, cx_erro
 {
     for (size_t i = 0; i < n; i++) {
         if (isnan(unit[i]) || isnan(time[i]))
-            return cx_error_set(err, CX_EUSAGE, "panel row %zu: expected a unit and a time, "
-                                                "found a missing value",
+            return cx_error_set(err, CX_EUSAGE,
+                                "panel row %zu: expected a unit and a time, "
+                                "found a missing value",
                                 i + 1);
         if (time[i] != floor(time[i]) || fabs(time[i]) > 1e15)
             return cx_error_set(err, CX_EUSAGE, "panel row %zu: expected an integer time, found %g",
@@ -47,8 +48,8 @@ static int check_order(const double *unit, const double *time, size_t n, cx_erro
                                 i + 1, unit[i], time[i]);
         if (time[i] < time[i - 1])
             return cx_error_set(err, CX_EUSAGE,
-                                "panel row %zu: expected rows sorted by time within unit %g",
-                                i + 1, unit[i]);
+                                "panel row %zu: expected rows sorted by time within unit %g", i + 1,
+                                unit[i]);
     }
     return CX_OK;
 }

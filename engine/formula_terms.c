@@ -201,7 +201,8 @@ void cx_tset_remove(cx_tset *s, const size_t *vars, size_t n_vars)
 int cx_tset_merge(cx_tset *a, const cx_tset *b, cx_error *err)
 {
     for (size_t e = 0; e < b->n; e++)
-        if (b->alive[e] && cx_tset_add(a, b->terms[e].vars, b->terms[e].n_vars, b->terms[e].pos, err))
+        if (b->alive[e] &&
+            cx_tset_add(a, b->terms[e].vars, b->terms[e].n_vars, b->terms[e].pos, err))
             return err->code;
     if (b->icpt != CX_ICPT_UNSET)
         a->icpt = b->icpt;

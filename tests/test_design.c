@@ -66,7 +66,8 @@ static void write_fixture(size_t n)
             const char *l[8];
             for (size_t k = 0; k < json_array_len(labels); k++)
                 l[k] = json_string(json_array_at(labels, k));
-            assert_int_equal(fx_attr_strings(g, uint8s[c], "categories", l, json_array_len(labels), 1), 0);
+            assert_int_equal(
+                fx_attr_strings(g, uint8s[c], "categories", l, json_array_len(labels), 1), 0);
         } else {
             assert_int_equal(fx_attr_number(g, uint8s[c], "missing_value", H5T_STD_U8LE, 255), 0);
         }
@@ -184,8 +185,11 @@ static cx_design *design_for(const char *formula, const char *weights, int rando
         return NULL;
     *sp = cx_scores_parse(json_string(json_get(ref, "scores")), err);
     assert_non_null(*sp);
-    cx_design_spec spec = {.formula = *fp, .scores = *sp, .weights = weights,
-                           .allow_random = random, .allow_panel = panel};
+    cx_design_spec spec = {.formula = *fp,
+                           .scores = *sp,
+                           .weights = weights,
+                           .allow_random = random,
+                           .allow_panel = panel};
     return cx_design_alloc(&spec, table, err);
 }
 
@@ -229,7 +233,9 @@ static void check_case(const json_value *c)
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(r.rows[i] + 1, (size_t)json_number(json_array_at(rows, i)));
             close_check(r.y[i], json_number(json_array_at(y, i)), "y", i, 0);
-            close_check(r.w[i], json_type_of(w) == JSON_ARRAY ? json_number(json_array_at(w, i)) : 1.0, "w", i, 0);
+            close_check(r.w[i],
+                        json_type_of(w) == JSON_ARRAY ? json_number(json_array_at(w, i)) : 1.0, "w",
+                        i, 0);
             for (size_t j = 0; j < p; j++)
                 close_check(layout ? r.x[i * p + j] : r.x[j * cx_table_nrows(table) + i],
                             json_number(json_array_at(json_array_at(x, i), j)), formula, i, j);
@@ -292,7 +298,7 @@ static void test_scores_reverse_keying_and_half_rule(void **state)
     assert_non_null(s);
     const double lo[] = {1, 1, 1, 1}, hi[] = {5, 5, 5, 5};
     const double two[] = {4, NAN, 2, NAN}, one[] = {NAN, NAN, 2, NAN};
-    assert_true(fabs(cx_score_value(&s->scales[0], two, lo, hi) - 4.0) < 1e-15); /* (4 + 4)/2 */
+    assert_true(fabs(cx_score_value(&s->scales[0], two, lo, hi) - 4.0) < 1e-15);  /* (4 + 4)/2 */
     assert_true(fabs(cx_score_value(&s->scales[1], two, lo, hi) - 12.0) < 1e-15); /* 3 x 4 */
     assert_true(isnan(cx_score_value(&s->scales[0], one, lo, hi)));
     cx_scores_free(s);
@@ -312,13 +318,16 @@ static void test_scores_errors(void **state)
 {
     (void)state;
     expect_scores_error("", "expected at least one scale");
-    expect_scores_error("PEX mean(a b)", "character 5 ('mean(a b)'): expected ':' after the scale name PEX");
-    expect_scores_error("PEX: median(a b)", "character 6 ('median(a b)'): expected mean(...) or sum(...)");
+    expect_scores_error("PEX mean(a b)",
+                        "character 5 ('mean(a b)'): expected ':' after the scale name PEX");
+    expect_scores_error("PEX: median(a b)",
+                        "character 6 ('median(a b)'): expected mean(...) or sum(...)");
     expect_scores_error("PEX: mean()", "expected at least one item in scale PEX");
     expect_scores_error("PEX: mean(a b", "(end of line): expected an item column");
     expect_scores_error("PEX: mean(a a)", "a is listed twice");
     expect_scores_error("PEX: mean(a) x", "expected a newline or ';' after scale PEX");
-    expect_scores_error("PEX: mean(a); PEX: sum(b)", "character 15 ('PEX: sum(b)'): expected each scale once");
+    expect_scores_error("PEX: mean(a); PEX: sum(b)",
+                        "character 15 ('PEX: sum(b)'): expected each scale once");
     expect_scores_error("PEX: mean(a -)", "expected an item column, '-item'");
 }
 
@@ -355,16 +364,17 @@ static void test_design_errors(void **state)
     expect_design_error("y ~ x + (1 | seg)", 0, 0, NULL, "random-effect terms need model = mixed");
     expect_design_error("y ~ lag(x, 1)", 0, 0, NULL,
                         "character 5 ('lag(x, 1)'): a panel transform needs model = panel");
-    expect_design_error("y ~ I(seg^2)", 0, 0, NULL, "('I(seg^2)'): a categorical column in arithmetic");
+    expect_design_error("y ~ I(seg^2)", 0, 0, NULL,
+                        "('I(seg^2)'): a categorical column in arithmetic");
     expect_design_error("y ~ x", 0, 0, "x: mean(p1 p2)", "scale x has the name of a column");
-    expect_design_error("y ~ x + name", 0, 0, NULL,
-                        "formula, at character 9 ('name'): ");
+    expect_design_error("y ~ x + name", 0, 0, NULL, "formula, at character 9 ('name'): ");
     expect_design_error("y ~ x + name", 0, 0, NULL, "column 'name' holds strings");
-    expect_design_error("y ~ x + S", 0, 0, "S: mean(p1 name)",
-                        "scores: scale S: ");
+    expect_design_error("y ~ x + S", 0, 0, "S: mean(p1 name)", "scores: scale S: ");
     expect_design_error("y ~ S", 0, 0, "S: mean(p1 q2)", "scale S: unknown item column 'q2'");
-    expect_design_error("y ~ factor(S)", 0, 0, "S: mean(p1 p2)", "expected a table column here, not a scale");
-    expect_design_error("y ~ lag(S)", 0, 1, "S: mean(p1 p2)", "expected a table column here, not a scale");
+    expect_design_error("y ~ factor(S)", 0, 0, "S: mean(p1 p2)",
+                        "expected a table column here, not a scale");
+    expect_design_error("y ~ lag(S)", 0, 1, "S: mean(p1 p2)",
+                        "expected a table column here, not a scale");
 }
 
 static void test_notes_and_levels(void **state)
@@ -413,8 +423,8 @@ static void test_random_terms_and_negative_weights(void **state)
     cx_error err = {0};
     cx_formula *f;
     cx_scores *s;
-    cx_design *d = design_for("y ~ x + (1 + x | seg) + (0 + grp || seg:wave)", NULL, 1, 0, &f, &s,
-                              &err);
+    cx_design *d =
+        design_for("y ~ x + (1 + x | seg) + (0 + grp || seg:wave)", NULL, 1, 0, &f, &s, &err);
     if (!d)
         fail_msg("%s", err.msg);
     cx_view v;
@@ -535,7 +545,8 @@ static void test_aliased_columns_as_r(void **state)
     cx_error err = {0};
     cx_formula *f;
     cx_scores *s;
-    cx_design *d = design_for("y ~ x + I(2 * x + 3) + seg + I(x + z) + z", NULL, 0, 0, &f, &s, &err);
+    cx_design *d =
+        design_for("y ~ x + I(2 * x + 3) + seg + I(x + z) + z", NULL, 0, 0, &f, &s, &err);
     assert_non_null(d);
     cx_view v;
     cx_view_init(&v, table, NULL);

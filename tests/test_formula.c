@@ -81,7 +81,8 @@ static void test_terms_in_r_order(void **state)
                  "factor(y) ~ 1 + factor(seg) + pex + factor(seg):pex");
     expect_parse("y ~ I(x^2) + I((x + 1)^2) + I(x/2) + I(-x * 3)",
                  "y ~ 1 + I(x^2) + I((x + 1)^2) + I(x/2) + I(-x * 3)");
-    expect_parse("log(y) ~ log(x+1) + exp(z) + sqrt(w)", "log(y) ~ 1 + log(x + 1) + exp(z) + sqrt(w)");
+    expect_parse("log(y) ~ log(x+1) + exp(z) + sqrt(w)",
+                 "log(y) ~ 1 + log(x + 1) + exp(z) + sqrt(w)");
     expect_parse("y ~ I(x^-1) + I(2^x^2) + I(1e5*x) + I(0.0001 + x) + I(123456 * x)",
                  "y ~ 1 + I(x^-1) + I(2^x^2) + I(1e+05 * x) + I(1e-04 + x) + I(123456 * x)");
     expect_parse("y ~ `my item` + I(`my item` * 2)", "y ~ 1 + `my item` + I(`my item` * 2)");
@@ -110,8 +111,7 @@ static void test_panel_and_random_terms(void **state)
     expect_parse("ltr ~ wave + (wave | respondent)", "ltr ~ 1 + wave {1 + wave | respondent}");
     expect_parse("ltr ~ wave + (0 + wave | r)", "ltr ~ 1 + wave {0 + wave | r}");
     expect_parse("ltr ~ x + (x || g)", "ltr ~ 1 + x {1 uncorrelated + x | g}");
-    expect_parse("ltr ~ x + (1 | firm/respondent)",
-                 "ltr ~ 1 + x {1 | firm} {1 | firm:respondent}");
+    expect_parse("ltr ~ x + (1 | firm/respondent)", "ltr ~ 1 + x {1 | firm} {1 | firm:respondent}");
     expect_parse("ltr ~ x + (1 | a:b) + (1 | c)", "ltr ~ 1 + x {1 | a:b} {1 | c}");
     expect_parse("ltr ~ (1 | g)", "ltr ~ 1 {1 | g}");
 
@@ -144,7 +144,8 @@ static void test_errors_name_position_and_expectation(void **state)
     expect_error("y ~", "character 4 (end of formula): expected a column");
     expect_error("y ~ a + + b", "character 9 ('+'): expected a column");
     expect_error("y ~ a b", "character 7 ('b'): expected '+', '-', '*', '/', ':' or the end");
-    expect_error("y ~ (a + b", "character 11 (end of formula): expected ')' closing '(' at character 5");
+    expect_error("y ~ (a + b",
+                 "character 11 (end of formula): expected ')' closing '(' at character 5");
     expect_error("y ~ a)", "character 6 (')'): expected no ')' without a matching '('");
     expect_error("y ~ 2", "character 5 ('2'): expected 0 or 1");
     expect_error("y ~ 2 * a", "character 5 ('2'): expected a term: a number stands alone");
@@ -165,8 +166,11 @@ static void test_errors_name_position_and_expectation(void **state)
     expect_error("y ~ -1", "character 7 (end of formula): expected at least one term");
     expect_error("y ~ a + (1 | )", "character 14 (')'): expected a grouping column after '|'");
     expect_error("y ~ a + (1 | g h)", "character 16 ('h'): expected ':', '/' or ')'");
-    expect_error("y ~ a:(1 | g)", "character 7 ('(1 | g)'): expected the random-effect term added on its own");
-    expect_error("y ~ a - (1 | g)", "expected the random-effect term added on its own (+ (... | group)), not subtracted");
+    expect_error("y ~ a:(1 | g)",
+                 "character 7 ('(1 | g)'): expected the random-effect term added on its own");
+    expect_error(
+        "y ~ a - (1 | g)",
+        "expected the random-effect term added on its own (+ (... | group)), not subtracted");
     expect_error("y ~ a + ((1 | g))", "not inside parentheses");
     expect_error("y ~ a + (x + (1|g) | h)", "not inside parentheses");
     expect_error("y ~ (a + (1 +\n\tx | g))", "('(1 + x | g)'): expected the random-effect term");
@@ -206,8 +210,8 @@ static void test_deep_nesting_is_refused(void **state)
     const char *heads[][3] = {
         {"(", "a", ")"}, {"I(", "x", ")"}, {"log((", "x", "))"}, {"-", "1", ""}, {"", "x", "^2"}};
     for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
-        char *text = nested(100000, h == 0 ? "y ~ " : "y ~ I(", heads[h][0], heads[h][1],
-                            heads[h][2]);
+        char *text =
+            nested(100000, h == 0 ? "y ~ " : "y ~ I(", heads[h][0], heads[h][1], heads[h][2]);
         if (h)
             strcat(text = realloc(text, strlen(text) + 2), ")");
         cx_error err = {0};
@@ -261,8 +265,8 @@ static void test_expression_values(void **state)
 {
     (void)state;
     cx_error err = {0};
-    cx_formula *f = cx_formula_parse("y ~ I(-x^2 + 2*z/4 - (1 - x)) + log(z) + sqrt(x) + exp(z - z)",
-                                     &err);
+    cx_formula *f =
+        cx_formula_parse("y ~ I(-x^2 + 2*z/4 - (1 - x)) + log(z) + sqrt(x) + exp(z - z)", &err);
     assert_non_null(f);
     double values[3]; /* names: y, x, z */
     assert_string_equal(f->names[1], "x");
@@ -272,7 +276,7 @@ static void test_expression_values(void **state)
     const double expect[] = {-9 + 4 - (1 - 3), log(8), sqrt(3), 1};
     for (size_t t = 0; t < 4; t++)
         assert_true(fabs(cx_fexpr_eval(f->vars[f->terms[t].vars[0]].expr, values) - expect[t]) <
-                            1e-12);
+                    1e-12);
     cx_formula_free(f);
 }
 
@@ -302,8 +306,9 @@ static void test_panel_transforms_follow_time(void **state)
         cx_panel_op op;
         int k;
         const double *expect;
-    } cases[] = {{CX_PANEL_LAG, 1, lag1},     {CX_PANEL_LAG, 2, lag2},   {CX_PANEL_LEAD, 1, lead1},
-                 {CX_PANEL_DIFF, 1, diff1},   {CX_PANEL_DIFF, 2, diff2}, {CX_PANEL_GROWTH, 1, growth1},
+    } cases[] = {{CX_PANEL_LAG, 1, lag1},   {CX_PANEL_LAG, 2, lag2},
+                 {CX_PANEL_LEAD, 1, lead1}, {CX_PANEL_DIFF, 1, diff1},
+                 {CX_PANEL_DIFF, 2, diff2}, {CX_PANEL_GROWTH, 1, growth1},
                  {CX_PANEL_LAG, 0, x}};
     double out[7];
     cx_error err = {0};
@@ -318,10 +323,12 @@ static void test_panel_transforms_follow_time(void **state)
     }
     /* bad panels */
     const double dup_time[] = {1, 1, 3, 5, 2, 3, 7};
-    assert_int_equal(cx_panel_transform(CX_PANEL_LAG, 1, unit, dup_time, x, 7, out, &err), CX_EUSAGE);
+    assert_int_equal(cx_panel_transform(CX_PANEL_LAG, 1, unit, dup_time, x, 7, out, &err),
+                     CX_EUSAGE);
     assert_non_null(strstr(err.msg, "unit 1 has time 1 twice"));
     const double unsorted[] = {1, 1, 1, 1, 2, 2, 1};
-    assert_int_equal(cx_panel_transform(CX_PANEL_LAG, 1, unsorted, time, x, 7, out, &err), CX_EUSAGE);
+    assert_int_equal(cx_panel_transform(CX_PANEL_LAG, 1, unsorted, time, x, 7, out, &err),
+                     CX_EUSAGE);
     assert_non_null(strstr(err.msg, "row 7: expected rows sorted by unit"));
     const double frac[] = {1, 2.5, 3, 5, 2, 3, 7};
     assert_int_equal(cx_panel_transform(CX_PANEL_LAG, 1, unit, frac, x, 7, out, &err), CX_EUSAGE);
