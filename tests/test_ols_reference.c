@@ -167,6 +167,63 @@ static int expected_count(const json_value *c)
     return n + (int)json_object_len(json_get(c, "validation"));
 }
 
+/* drivers: per driver std_beta, johnson, lmg (R: brute-force LMG over all
+ * subsets, Johnson's weights from the eigen decomposition), r2, nobs;
+ * and the shares sum to R^2. */
+static int check_drivers(ref_results *res, const json_value *cases, long *total)
+{
+    static const char *const cols[] = {"std_beta", "johnson", "lmg"};
+    int failed = 0;
+    for (size_t i = 0; i < json_object_len(cases); i++) {
+        ols_case k = {.res = res, .job = json_object_key(cases, i)};
+        const json_value *c = json_object_value(cases, i);
+        ref_report_init(&k.rep, k.job, "R brute force");
+        size_t kd = json_array_len(json_get(c, "drivers"));
+        double sum_j = 0, sum_l = 0;
+        for (size_t m = 0; m < 3; m++) {
+            size_t n = 0;
+            double *v = column(&k, "drivers", cols[m], &n);
+            if (v && n != kd)
+                ref_report_fail(&k.rep, "%zu drivers rows, R has %zu", n, kd);
+            for (size_t j = 0; v && n == kd && j < kd; j++) {
+                char what[64];
+                snprintf(what, sizeof what, "%s[%s]", cols[m],
+                         json_string(json_array_at(json_get(c, "drivers"), j)));
+                ref_report_check_json(&k.rep, what, v[j],
+                                      json_array_at(json_get(c, cols[m]), j), RTOL, ATOL);
+                sum_j += m == 1 ? v[j] : 0;
+                sum_l += m == 2 ? v[j] : 0;
+            }
+            free(v);
+        }
+        size_t n = 0, nm = 0;
+        double *value = column(&k, "fit", "value", &n);
+        cx_error err = {0};
+        char **measure = ref_results_column_strings(res, k.job, "fit", "measure", &nm, &err);
+        for (size_t m = 0; value && measure && m < nm; m++) {
+            if (strcmp(measure[m], "r2") == 0) {
+                ref_report_check_field(&k.rep, "r2", value[m], c, "r2", RTOL, ATOL);
+                ref_report_check_field(&k.rep, "sum johnson", sum_j, c, "r2", 1e-9, ATOL);
+                ref_report_check_field(&k.rep, "sum lmg", sum_l, c, "r2", 1e-9, ATOL);
+            }
+            if (strcmp(measure[m], "nobs") == 0)
+                ref_report_check_field(&k.rep, "nobs", value[m], c, "nobs", 0, 0);
+        }
+        free(value);
+        if (measure)
+            ref_strings_free(measure, nm);
+        ref_report_require(&k.rep, 3 * (int)kd + 4);
+        fprintf(stderr, "%-26s %4d values checked, %d mismatches\n", k.job, k.rep.n_checked,
+                k.rep.n_failed);
+        if (k.rep.n_failed)
+            fputs(ref_report_text(&k.rep), stderr);
+        failed += k.rep.n_failed;
+        *total += k.rep.n_checked;
+        ref_report_free(&k.rep);
+    }
+    return failed;
+}
+
 static void test_ols_reference(void **state)
 {
     (void)state;
@@ -219,7 +276,8 @@ static void test_ols_reference(void **state)
         n_cases++;
         ref_report_free(&k.rep);
     }
-    fprintf(stderr, "%d ols cases, %ld values compared with R\n", n_cases, total);
+    failed += check_drivers(res, json_get(ref, "drivers"), &total);
+    fprintf(stderr, "%d ols cases (and drivers), %ld values compared with R\n", n_cases, total);
     ref_results_close(res);
     unlink(out);
     rmdir(dir);
