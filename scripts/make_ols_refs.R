@@ -192,7 +192,12 @@ gap_pair <- function(e, p) {
 }
 gap <- list(bfi_gap = list(pairs = c("A1:A2", "C1:C2", "E1:E2"),
                            rows = list(gap_pair(bfi$A1, bfi$A2), gap_pair(bfi$C1, bfi$C2),
-                                       gap_pair(bfi$E1, bfi$E2))))
+                                       gap_pair(bfi$E1, bfi$E2))),
+            bfi_gap_by = list(pairs = c("O1:O2", "N1:N2"),
+                              rows = unlist(lapply(sort(unique(bfi$gender)), function(g) {
+                                b <- bfi[bfi$gender == g, ]
+                                list(gap_pair(b$O1, b$O2), gap_pair(b$N1, b$N2))
+                              }), recursive = FALSE)))
 
 out <- list(generated_by = "scripts/make_ols_refs.R",
             R = R.version.string, sandwich = as.character(packageVersion("sandwich")),

@@ -224,6 +224,44 @@ static int check_drivers(ref_results *res, const json_value *cases, long *total)
     return failed;
 }
 
+/* gap: per pair (and `by` level, concatenated) against t.test(paired). */
+static int check_gap(ref_results *res, const json_value *cases, long *total)
+{
+    static const char *const cols[] = {"n",   "mean_expected", "mean_perceived", "gap", "se",
+                                       "ci_lower", "ci_upper", "t", "pvalue", "d_z", "below"};
+    static const char *const keys[] = {"n",   "expected", "perceived", "gap", "se", "ci_lower",
+                                       "ci_upper", "t", "pvalue", "d_z", "below"};
+    int failed = 0;
+    for (size_t i = 0; i < json_object_len(cases); i++) {
+        ols_case k = {.res = res, .job = json_object_key(cases, i)};
+        const json_value *rows = json_get(json_object_value(cases, i), "rows");
+        ref_report_init(&k.rep, k.job, "R t.test");
+        size_t nr = json_array_len(rows);
+        for (size_t m = 0; m < 11; m++) {
+            size_t n = 0;
+            double *v = column(&k, "gap", cols[m], &n);
+            if (v && n != nr)
+                ref_report_fail(&k.rep, "%zu gap rows, R has %zu", n, nr);
+            for (size_t j = 0; v && n == nr && j < nr; j++) {
+                char what[64];
+                snprintf(what, sizeof what, "row %zu %s", j + 1, cols[m]);
+                ref_report_check_field(&k.rep, what, v[j], json_array_at(rows, j), keys[m], RTOL,
+                                       1e-300);
+            }
+            free(v);
+        }
+        ref_report_require(&k.rep, 11 * (int)nr);
+        fprintf(stderr, "%-26s %4d values checked, %d mismatches\n", k.job, k.rep.n_checked,
+                k.rep.n_failed);
+        if (k.rep.n_failed)
+            fputs(ref_report_text(&k.rep), stderr);
+        failed += k.rep.n_failed;
+        *total += k.rep.n_checked;
+        ref_report_free(&k.rep);
+    }
+    return failed;
+}
+
 static void test_ols_reference(void **state)
 {
     (void)state;
@@ -277,6 +315,7 @@ static void test_ols_reference(void **state)
         ref_report_free(&k.rep);
     }
     failed += check_drivers(res, json_get(ref, "drivers"), &total);
+    failed += check_gap(res, json_get(ref, "gap"), &total);
     fprintf(stderr, "%d ols cases (and drivers), %ld values compared with R\n", n_cases, total);
     ref_results_close(res);
     unlink(out);
