@@ -41,11 +41,6 @@ static int check_design(const cx_job *job, const ols_setup *s, cx_error *err)
         return cx_job_error(job, "formula", err, CX_EUSAGE,
                             "drivers needs an intercept (importance is of explained variance "
                             "around the mean); remove '- 1' / '+ 0'");
-    size_t k = s->p - 1;
-    if (k < 1 || k > IMP_MAX_DRIVERS)
-        return cx_job_error(job, "formula", err, CX_EUSAGE,
-                            "%zu drivers; expected 1 to %d (exact LMG enumerates 2^k subsets)", k,
-                            IMP_MAX_DRIVERS);
     for (size_t j = 1; j < s->p; j++)
         for (size_t i = 1; i < j; i++)
             if (cx_design_col_term(s->d, i) == cx_design_col_term(s->d, j))
@@ -53,6 +48,11 @@ static int check_design(const cx_job *job, const ols_setup *s, cx_error *err)
                                     "'%s' and '%s' come from one term; expected one numeric "
                                     "column per driver (no factors)",
                                     s->names[i], s->names[j]);
+    size_t k = s->p - 1;
+    if (k < 1 || k > IMP_MAX_DRIVERS)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "%zu drivers; expected 1 to %d (exact LMG enumerates 2^k subsets)", k,
+                            IMP_MAX_DRIVERS);
     return CX_OK;
 }
 
