@@ -25,6 +25,9 @@
 #include "model.h"
 #include "refcheck.h"
 #include "resample.h"
+#include "run.h"
+#include "simulate.h"
+#include <unistd.h>
 
 extern const cx_model cx_model_ols, cx_model_drivers, cx_model_gap;
 
@@ -319,12 +322,60 @@ static void test_errors(void **state)
     expect_error(&cx_model_gap, "pairs = ", "pairs", "expected pairs");
 }
 
+/* gap on `cxfit simulate` data: tp = round(mu_tp + 0.9 MOT + e),
+ * exp = round(mu_exp + e') (docs/SIMULATE.md: mu_tp = 4.9 5.3 4.6 5.0,
+ * mu_exp = 5.2 5.4 5.0 5.3; MOT has mean 0 up to the firm-quality draws,
+ * sd of their mean ~0.03), so each gap is mu_tp - mu_exp within ~0.1
+ * (rounding and the 1..7 clamp move it by a few hundredths). */
+static void test_gap_recovery_simulate(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cx_ols_sim_XXXXXX", h5[64], ini[64], out[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(h5, sizeof h5, "%s/sim.h5", dir);
+    snprintf(ini, sizeof ini, "%s/gap.ini", dir);
+    snprintf(out, sizeof out, "%s/out.h5", dir);
+    cx_simulate_options o = {12, 6, 200, 20240611};
+    cx_error err = {0};
+    if (cx_simulate(&o, h5, &err) != CX_OK)
+        fail_msg("simulate: %s", err.msg);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fprintf(fp, "[data]\nfile = %s\ntable = /responses\n\n[job g]\nmodel = gap\n"
+                "pairs = exp_web: tp_web; exp_store: tp_store; exp_call: tp_call; "
+                "exp_delivery: tp_delivery\n",
+            h5);
+    fclose(fp);
+    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
+    if (cx_run(&opt, &err) != 0)
+        fail_msg("cx_run: %s", err.msg);
+    ref_results *res = ref_results_open(out, &err);
+    assert_non_null(res);
+    size_t n = 0;
+    double *gap = ref_results_column_double(res, "g", "gap", "gap", &n, &err);
+    double *rank = ref_results_column_double(res, "g", "gap", "rank", &n, &err);
+    assert_non_null(gap);
+    assert_int_equal(n, 4);
+    const double truth[] = {4.9 - 5.2, 5.3 - 5.4, 4.6 - 5.0, 5.0 - 5.3};
+    for (size_t k = 0; k < 4; k++)
+        if (fabs(gap[k] - truth[k]) > 0.1)
+            fail_msg("gap %zu = %g, truth %g", k + 1, gap[k], truth[k]);
+    assert_true(rank[1] == 4); /* store: the smallest shortfall */
+    free(gap);
+    free(rank);
+    ref_results_close(res);
+    unlink(out);
+    unlink(ini);
+    unlink(h5);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kfold_brute_force), cmocka_unit_test(test_recovery_and_threads),
         cmocka_unit_test(test_drivers_15),        cmocka_unit_test(test_drivers_bootstrap),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors), cmocka_unit_test(test_gap_recovery_simulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

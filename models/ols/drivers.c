@@ -252,7 +252,8 @@ static int drivers_fit(const cx_job *job, cx_result **results, cx_error *err)
                            .n_slots = S,
                            .split = B ? CX_SPLIT_BOOTSTRAP : CX_SPLIT_NONE,
                            .seed = job->seed,
-                           .boot_cluster_extra = s.boot_cluster_extra};
+                           .boot_cluster_extra = s.boot_cluster_extra,
+                           .weighted = job->weight_col >= 0};
     if (rc == CX_OK)
         rc = ols_pass_xprod(job, s.cols, s.ncols, &par, &xp, err);
     for (size_t l = 0; rc == CX_OK && l < L; l++)

@@ -41,6 +41,7 @@ typedef struct ols_pass_params {
     const cx_filter *holdout;
     size_t holdout_at;       /* block column of the filter's slot 0     */
     long boot_cluster_extra; /* design extra column keying replicates, -1 */
+    int weighted;            /* the design has a weights column         */
 } ols_pass_params;
 
 /* One pass: xp[l * n_slots + s] for every level l and slot s (allocated

@@ -126,7 +126,8 @@ int ols_run_job(const cx_job *job, const ols_setup *s, ols_run *r, cx_error *err
                            .seed = job->seed,
                            .holdout = job->holdout,
                            .holdout_at = s->holdout_at,
-                           .boot_cluster_extra = -1};
+                           .boot_cluster_extra = -1,
+                           .weighted = job->weight_col >= 0};
     int rc = ols_pass_xprod(job, s->cols, s->ncols, &par, &r->xp, err);
     if (rc == CX_OK)
         rc = alloc_run(r, s->p, err);

@@ -161,6 +161,34 @@ static size_t slot_of(const ols_pass_params *par, const cx_block *b, size_t r)
     return 0;
 }
 
+/* Rows [i0, i1) of the fill, all of them with their own weights: the
+ * fast path of a plain fit (no slots).  The block is scaled by sqrt(w) in
+ * place (nothing reads it afterwards) and added with one DSYRK; without a
+ * weights column the scaling and logs are skipped. */
+static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
+{
+    size_t p1 = a->par->p + 1, k = i1 - i0;
+    if (a->par->weighted) {
+        for (size_t i = i0; i < i1; i++) {
+            double w = a->w[i], sq = sqrt(w);
+            x->sw += w;
+            if (w > 0) {
+                x->npos += 1;
+                x->slogw += log(w);
+            }
+            if (w != 1)
+                for (size_t j = 0; j < p1; j++)
+                    a->z[j * m + i] *= sq;
+        }
+    } else {
+        x->sw += (double)k;
+        x->npos += (double)k;
+    }
+    x->n += (double)k;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->z + i0, (int)m,
+                1.0, x->c, (int)p1);
+}
+
 /* Gather rows [i0, i1) of the fill whose slot is s (s = SIZE_MAX: all),
  * each scaled by sqrt(w * mult), and add them to x. */
 static void add_group(xp_acc *a, size_t m, size_t i0, size_t i1, size_t s, const unsigned *mult,
@@ -170,16 +198,16 @@ static void add_group(xp_acc *a, size_t m, size_t i0, size_t i1, size_t s, const
     for (size_t i = i0; i < i1; i++) {
         if (s != SIZE_MAX && a->slot[i] != s)
             continue;
-        double w = a->w[i] * (mult ? mult[i - i0] : 1);
-        if (mult && mult[i - i0] == 0)
+        unsigned c = mult ? mult[i - i0] : 1;
+        if (c == 0)
             continue;
-        double sq = sqrt(w);
+        double w = a->w[i] * c, sq = sqrt(w);
         for (size_t j = 0; j < p1; j++)
             a->g[j * m + k] = a->z[j * m + i] * sq;
-        x->n += mult ? mult[i - i0] : 1;
+        x->n += c;
         if (w > 0) {
-            x->npos += mult ? mult[i - i0] : 1;
-            x->slogw += (mult ? mult[i - i0] : 1) * log(a->w[i]);
+            x->npos += c;
+            x->slogw += c * log(a->w[i]);
         }
         x->sw += w;
         k++;
@@ -234,10 +262,12 @@ static int xp_acc_add(void *v, const cx_block *b, cx_error *err)
         if (par->split == CX_SPLIT_KFOLD || par->split == CX_SPLIT_HOLDOUT) {
             for (size_t s = 0; s < par->n_slots; s++)
                 add_group(a, m, i0, i1, s, NULL, &a->xp[l * par->n_slots + s]);
-        } else {
+        } else if (par->split == CX_SPLIT_BOOTSTRAP) {
             add_group(a, m, i0, i1, SIZE_MAX, NULL, &a->xp[l * par->n_slots]);
-            if (par->split == CX_SPLIT_BOOTSTRAP && add_replicates(a, b, m, i0, i1, l, err))
+            if (add_replicates(a, b, m, i0, i1, l, err))
                 return CX_ENOMEM;
+        } else {
+            add_all(a, m, i0, i1, &a->xp[l * par->n_slots]);
         }
         i0 = i1;
     }
