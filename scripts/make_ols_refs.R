@@ -128,6 +128,12 @@ add("grunfeld_cluster_firm", list(ols_level(mg, "cluster", cluster = ~firm)))
 add("grunfeld_cluster_twoway", list(ols_level(mg, "cluster", cluster = ~firm + year)))
 add("grunfeld_hc3", list(ols_level(mg, "hc3")))
 
+# ---- categorical columns (levels = the HDF5 categories, alphabetical as
+# R's factor()), a level emptied by `where` and dropped as lm does ----------
+housing <- read.csv(file.path(data_dir, "housing.csv"), stringsAsFactors = TRUE)
+mhs <- lm(Freq ~ Infl + Type + Cont + Sat:Cont, data = subset(housing, Type != "Atrium"))
+add("housing_empty_level_hc1", list(ols_level(mhs, "hc1")))
+
 # ---- holdout: predict() of the training fit on the held-out rows ----------
 fh <- E1 ~ A1 + A2 + C1 + factor(education)
 vars <- c("E1", "A1", "A2", "C1", "education")
