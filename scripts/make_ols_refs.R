@@ -127,6 +127,8 @@ mg <- lm(inv ~ value + capital, data = grunfeld)
 add("grunfeld_cluster_firm", list(ols_level(mg, "cluster", cluster = ~firm)))
 add("grunfeld_cluster_twoway", list(ols_level(mg, "cluster", cluster = ~firm + year)))
 add("grunfeld_hc3", list(ols_level(mg, "hc3")))
+mgw <- lm(inv ~ value + capital, data = grunfeld, weights = capital)
+add("grunfeld_w_cluster_twoway", list(ols_level(mgw, "cluster", cluster = ~firm + year)))
 
 # ---- categorical columns (levels = the HDF5 categories, alphabetical as
 # R's factor()), a level emptied by `where` and dropped as lm does ----------
@@ -149,17 +151,15 @@ add("bfi_holdout", list(ols_level(lm(fh, data = bfi), "classical")),
                            rmse = sqrt(mean(e^2)), mae = mean(abs(e)))))
 
 # ---- drivers: standardized betas, Johnson's weights, LMG by all subsets -----
-johnson <- function(X, y) {
-  Rxx <- cor(X); rxy <- cor(X, y)
+johnson_R <- function(R) {
+  k <- ncol(R) - 1
+  Rxx <- R[1:k, 1:k]; rxy <- R[1:k, k + 1]
   ev <- eigen(Rxx, symmetric = TRUE)
   L <- ev$vectors %*% diag(sqrt(ev$values)) %*% t(ev$vectors)   # Rxx^(1/2)
   beta <- solve(L, rxy)                                           # y on the orthogonal Z
   as.vector((L^2) %*% (beta^2))
 }
-lmg <- function(d, yname, xs) {
-  k <- length(xs)
-  r2 <- function(s) if (length(s) == 0) 0 else
-    summary(lm(reformulate(xs[s], yname), data = d))$r.squared
+lmg <- function(r2, k) {
   subsets <- lapply(0:(2^k - 1), function(m) which(bitwAnd(m, 2^(0:(k - 1))) > 0))
   R2 <- vapply(subsets, r2, 0)
   key <- function(s) sum(2^(s - 1))
@@ -173,18 +173,27 @@ lmg <- function(d, yname, xs) {
   }
   share
 }
-drivers_case <- function(d, yname, xs) {
-  d <- d[complete.cases(d[, c(yname, xs)]), c(yname, xs)]
-  m <- lm(reformulate(xs, yname), data = d)
+# Weighted: lm(weights = w) throughout; Johnson's weights from the
+# weighted correlation matrix (cov.wt), as cxfit's weighted cross-products.
+drivers_case <- function(d, yname, xs, wname = NULL) {
+  d <- d[complete.cases(d[, c(yname, xs, wname)]), c(yname, xs, wname)]
+  w <- if (is.null(wname)) rep(1, nrow(d)) else d[[wname]]
+  d$.w <- w
+  m <- lm(reformulate(xs, yname), data = d, weights = .w)
   X <- as.matrix(d[, xs]); y <- d[[yname]]
+  R <- cov.wt(cbind(X, y), wt = w, cor = TRUE)$cor
+  sdw <- sqrt(diag(cov.wt(cbind(X, y), wt = w)$cov))
+  r2 <- function(s) if (length(s) == 0) 0 else
+    summary(lm(reformulate(xs[s], yname), data = d, weights = .w))$r.squared
   list(nobs = nrow(d), r2 = summary(m)$r.squared, drivers = xs,
-       std_beta = unname(coef(m)[-1] * apply(X, 2, sd) / sd(y)),
-       johnson = johnson(X, y), lmg = lmg(d, yname, xs))
+       std_beta = unname(coef(m)[-1] * sdw[seq_along(xs)] / sdw[length(sdw)]),
+       johnson = johnson_R(R), lmg = lmg(r2, length(xs)))
 }
 drv <- list(
   bfi_drivers = drivers_case(bfi, "E1", c("A1", "A2", "A3", "C1", "C2", "N1", "O1")),
   bfi_drivers_12 = drivers_case(bfi, "E2", c("A1", "A2", "A3", "A4", "A5", "C1", "C2", "C3",
-                                             "N1", "N2", "O1", "O2")))
+                                             "N1", "N2", "O1", "O2")),
+  bfi_drivers_w = drivers_case(bfi, "E1", c("A1", "A2", "C1", "N1", "O1"), "age"))
 
 # ---- gap: paired t per pair ------------------------------------------------
 gap_pair <- function(e, p) {
