@@ -89,7 +89,7 @@ static int write_fit(const ols_setup *s, const ols_run *r, size_t l, cx_result *
     const char *names[] = {"nobs",  "rank",    "df_residual",  "r2",   "adj_r2",
                            "fstat", "fstat_df1", "fstat_df2", "fstat_pvalue", "sigma",
                            "rmse",  "logl",    "aic",          "bic"};
-    double values[] = {f->n,
+    double values[] = {f->npos, /* R's nobs(lm): rows with w != 0 */
                        q,
                        rdf,
                        r2,
