@@ -81,8 +81,9 @@ static cx_table *make_table(void)
     return t;
 }
 
-static void run_model(ols_test_run *run, const cx_model *m, const char *keys, int threads,
-                      long kfold, long bootstrap)
+/* Check and fit like the engine does; weighted: `weights = w`. */
+static void run_model_w(ols_test_run *run, const cx_model *m, const char *keys, int threads,
+                        long kfold, long bootstrap, int weighted)
 {
     memset(run, 0, sizeof *run);
     run->t = make_table();
@@ -95,7 +96,7 @@ static void run_model(ols_test_run *run, const cx_model *m, const char *keys, in
     run->job.config = run->config;
     run->job.section = &run->config->jobs[0];
     run->job.view = &run->view;
-    run->job.weight_col = -1;
+    run->job.weight_col = weighted ? cx_table_find(run->t, "w") : -1;
     run->job.bootstrap_cluster = -1;
     run->job.level = 0.95;
     run->job.seed = 1;
@@ -109,6 +110,12 @@ static void run_model(ols_test_run *run, const cx_model *m, const char *keys, in
     run->rc = m->check(&run->job, &run->err);
     if (run->rc == CX_OK)
         run->rc = m->fit(&run->job, run->results, &run->err);
+}
+
+static void run_model(ols_test_run *run, const cx_model *m, const char *keys, int threads,
+                      long kfold, long bootstrap)
+{
+    run_model_w(run, m, keys, threads, kfold, bootstrap, 0);
 }
 
 static void run_free(ols_test_run *run)
@@ -142,12 +149,12 @@ static double validation(const cx_result *r, const char *split, const char *metr
     return NAN;
 }
 
-/* kfold(5) against GSL fits on the training rows of each fold. */
-static void test_kfold_brute_force(void **state)
+/* kfold(5) against GSL fits on the training rows of each fold; weighted:
+ * gsl_multifit_wlinear and w-weighted metrics (docs/models/ols.md). */
+static void kfold_brute_force(int weighted)
 {
-    (void)state;
     ols_test_run run;
-    run_model(&run, &cx_model_ols, "formula = y ~ x1 + x2 + x3", 2, 5, 0);
+    run_model_w(&run, &cx_model_ols, "formula = y ~ x1 + x2 + x3", 2, 5, 0, weighted);
     if (run.rc)
         fail_msg("%s", run.err.msg);
     int checked = 0;
@@ -157,6 +164,7 @@ static void test_kfold_brute_force(void **state)
             cx_fold_of(1, i, 5) == k ? nte++ : ntr++;
         gsl_matrix *X = gsl_matrix_alloc(ntr, 4), *cov = gsl_matrix_alloc(4, 4);
         gsl_vector *yv = gsl_vector_alloc(ntr), *b = gsl_vector_alloc(4);
+        gsl_vector *wv = gsl_vector_alloc(ntr);
         gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc(ntr, 4);
         size_t r = 0;
         for (size_t i = 0; i < N; i++) {
@@ -165,39 +173,54 @@ static void test_kfold_brute_force(void **state)
             gsl_matrix_set(X, r, 0, 1);
             for (size_t j = 0; j < 3; j++)
                 gsl_matrix_set(X, r, j + 1, data_x[j][i]);
+            gsl_vector_set(wv, r, weighted ? data_w[i] : 1);
             gsl_vector_set(yv, r++, data_y[i]);
         }
-        double chisq, sse = 0, sae = 0, sy = 0, syy = 0;
-        gsl_multifit_linear(X, yv, b, cov, &chisq, ws);
+        double chisq, sw = 0, sse = 0, sae = 0, sy = 0, syy = 0;
+        gsl_multifit_wlinear(X, wv, yv, b, cov, &chisq, ws);
         for (size_t i = 0; i < N; i++) {
             if (cx_fold_of(1, i, 5) != k)
                 continue;
-            double pred = gsl_vector_get(b, 0);
+            double pred = gsl_vector_get(b, 0), w = weighted ? data_w[i] : 1;
             for (size_t j = 0; j < 3; j++)
                 pred += gsl_vector_get(b, j + 1) * data_x[j][i];
             double e = data_y[i] - pred;
-            sse += e * e;
-            sae += fabs(e);
-            sy += data_y[i];
-            syy += data_y[i] * data_y[i];
+            sw += w;
+            sse += w * e * e;
+            sae += w * fabs(e);
+            sy += w * data_y[i];
+            syy += w * data_y[i] * data_y[i];
         }
-        double n = (double)nte, r2 = 1 - sse / (syy - sy * sy / n);
+        double r2 = 1 - sse / (syy - sy * sy / sw);
         char split[16];
         snprintf(split, sizeof split, "fold%zu", k + 1);
-        assert_true(ref_close(validation(run.results[0], split, "n_test"), n, 0, 0));
+        assert_true(ref_close(validation(run.results[0], split, "n_test"), (double)nte, 0, 0));
         assert_true(ref_close(validation(run.results[0], split, "n_train"), (double)ntr, 0, 0));
         assert_true(ref_close(validation(run.results[0], split, "r2"), r2, 1e-9, 1e-12));
-        assert_true(ref_close(validation(run.results[0], split, "rmse"), sqrt(sse / n), 1e-9, 0));
-        assert_true(ref_close(validation(run.results[0], split, "mae"), sae / n, 1e-9, 0));
+        assert_true(ref_close(validation(run.results[0], split, "rmse"), sqrt(sse / sw), 1e-9, 0));
+        assert_true(ref_close(validation(run.results[0], split, "mae"), sae / sw, 1e-9, 0));
         checked += 5;
         gsl_matrix_free(X);
         gsl_matrix_free(cov);
         gsl_vector_free(yv);
+        gsl_vector_free(wv);
         gsl_vector_free(b);
         gsl_multifit_linear_free(ws);
     }
     assert_int_equal(checked, 25);
     run_free(&run);
+}
+
+static void test_kfold_brute_force(void **state)
+{
+    (void)state;
+    kfold_brute_force(0);
+}
+
+static void test_kfold_weighted_brute_force(void **state)
+{
+    (void)state;
+    kfold_brute_force(1);
 }
 
 /* Recovery of the generating coefficients, and thread invariance. */
@@ -373,7 +396,7 @@ static void test_gap_recovery_simulate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kfold_brute_force), cmocka_unit_test(test_recovery_and_threads),
+        cmocka_unit_test(test_kfold_brute_force), cmocka_unit_test(test_kfold_weighted_brute_force), cmocka_unit_test(test_recovery_and_threads),
         cmocka_unit_test(test_drivers_15),        cmocka_unit_test(test_drivers_bootstrap),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_gap_recovery_simulate),
     };
