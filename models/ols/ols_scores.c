@@ -34,6 +34,8 @@ typedef struct cmap {
     size_t *slot;      /* hash slot -> entry + 1 (0 = empty)     */
     double *u;         /* n x p                                  */
     size_t ucap;
+    size_t last;       /* entry + 1 of the previous lookup (0 = none):
+                          rows of one cluster often come together */
 } cmap;
 
 static void cmap_free(cmap *m)
@@ -65,13 +67,17 @@ static int cmap_rehash(cmap *m, size_t cap)
 /* The sums of (k1, k2), created zero when new; NULL when out of memory. */
 static double *cmap_get(cmap *m, uint64_t k1, uint64_t k2)
 {
+    if (m->last && m->k1[m->last - 1] == k1 && m->k2[m->last - 1] == k2)
+        return m->u + (m->last - 1) * m->p;
     if (2 * (m->n + 1) > m->cap && cmap_rehash(m, m->cap ? 2 * m->cap : 64))
         return NULL;
     size_t h = (size_t)cx_mix64(k1 ^ cx_mix64(k2)) & (m->cap - 1);
     while (m->slot[h]) {
         size_t e = m->slot[h] - 1;
-        if (m->k1[e] == k1 && m->k2[e] == k2)
+        if (m->k1[e] == k1 && m->k2[e] == k2) {
+            m->last = e + 1;
             return m->u + e * m->p;
+        }
         h = (h + 1) & (m->cap - 1);
     }
     if (m->n == m->ucap) {
@@ -94,6 +100,7 @@ static double *cmap_get(cmap *m, uint64_t k1, uint64_t k2)
     m->k2[e] = k2;
     memset(m->u + e * m->p, 0, m->p * sizeof *m->u);
     m->slot[h] = e + 1;
+    m->last = e + 1;
     return m->u + e * m->p;
 }
 
