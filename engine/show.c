@@ -86,6 +86,17 @@ static void print_table(FILE *out, const cx_rtable *t, size_t max_rows)
                 t->nrows - shown);
 }
 
+/* Column `name` of type `type` (-1 when absent); *mistyped is set when the
+ * column exists with another type (an edited file): the caller then prints
+ * the table generically instead of trusting the standard layout. */
+static int standard_column(const cx_rtable *t, const char *name, cx_rcol_type type, int *mistyped)
+{
+    int j = cx_rtable_find_column_typed(t, name, type);
+    if (j < 0 && cx_rtable_find_column(t, name) >= 0)
+        *mistyped = 1;
+    return j;
+}
+
 /* lavaan's summary() sections, in its order. */
 static const struct {
     const char *op;
@@ -96,9 +107,10 @@ static const struct {
 
 static int row_in_section(const cx_rtable *t, size_t i, size_t s)
 {
-    int lhs = cx_rtable_find_column(t, "lhs"), op = cx_rtable_find_column(t, "op"),
-        rhs = cx_rtable_find_column(t, "rhs");
-    if (strcmp(t->cols[op].s[i], sections[s].op) != 0)
+    int lhs = cx_rtable_find_column_typed(t, "lhs", CX_RCOL_STRING),
+        op = cx_rtable_find_column_typed(t, "op", CX_RCOL_STRING),
+        rhs = cx_rtable_find_column_typed(t, "rhs", CX_RCOL_STRING);
+    if (lhs < 0 || op < 0 || rhs < 0 || strcmp(t->cols[op].s[i], sections[s].op) != 0)
         return 0;
     if (strcmp(sections[s].op, "~~") != 0)
         return 1;
@@ -109,12 +121,14 @@ static int row_in_section(const cx_rtable *t, size_t i, size_t s)
 static void print_estimates(FILE *out, const cx_rtable *t)
 {
     const char *names[] = {"est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all"};
-    int cols[7];
+    int cols[7], mistyped = 0;
     for (size_t k = 0; k < 7; k++)
-        cols[k] = cx_rtable_find_column(t, names[k]);
-    int lhs = cx_rtable_find_column(t, "lhs"), rhs = cx_rtable_find_column(t, "rhs");
-    int group = cx_rtable_find_column(t, "group"), op = cx_rtable_find_column(t, "op");
-    if (lhs < 0 || rhs < 0 || op < 0 || cols[0] < 0) {
+        cols[k] = standard_column(t, names[k], CX_RCOL_DOUBLE, &mistyped);
+    int lhs = standard_column(t, "lhs", CX_RCOL_STRING, &mistyped),
+        rhs = standard_column(t, "rhs", CX_RCOL_STRING, &mistyped);
+    int group = standard_column(t, "group", CX_RCOL_INT, &mistyped),
+        op = standard_column(t, "op", CX_RCOL_STRING, &mistyped);
+    if (mistyped || lhs < 0 || rhs < 0 || op < 0 || cols[0] < 0) {
         print_table(out, t, (size_t)-1);
         return;
     }
@@ -168,7 +182,8 @@ static int headline_measure(const char *name)
 
 static void print_fit(FILE *out, const cx_rtable *t, const char *title, int overview)
 {
-    int m = cx_rtable_find_column(t, "measure"), v = cx_rtable_find_column(t, "value");
+    int m = cx_rtable_find_column_typed(t, "measure", CX_RCOL_STRING),
+        v = cx_rtable_find_column_typed(t, "value", CX_RCOL_DOUBLE);
     if (m < 0 || v < 0) {
         print_table(out, t, (size_t)-1);
         return;
@@ -210,21 +225,22 @@ static void invariance_label(const cx_rtable *t, size_t i, int step, char *out, 
 static void print_invariance_block(FILE *out, const cx_rtable *t, const char *title,
                                    const char *const *cols, const char *const *heads)
 {
-    int step = cx_rtable_find_column(t, "step"), conv = cx_rtable_find_column(t, "converged");
+    int step = cx_rtable_find_column_typed(t, "step", CX_RCOL_STRING),
+        conv = cx_rtable_find_column_typed(t, "converged", CX_RCOL_INT);
     int width = step > 0 ? 24 : 12; /* room for the `by` values */
     fprintf(out, "\n  %s\n    %-*s", title, width, "");
     for (size_t k = 0; cols[k]; k++)
         fprintf(out, "%11s", heads[k]);
     fputc('\n', out);
     for (size_t i = 0; i < t->nrows; i++) {
-        int first = cx_rtable_find_column(t, cols[0]);
+        int first = cx_rtable_find_column_typed(t, cols[0], CX_RCOL_DOUBLE);
         if (first < 0 || isnan(t->cols[first].d[i]))
             continue;
         char label[64];
         invariance_label(t, i, step, label, sizeof label);
         fprintf(out, "    %-*.*s", width, width, label);
         for (size_t k = 0; cols[k]; k++) {
-            int c = cx_rtable_find_column(t, cols[k]);
+            int c = cx_rtable_find_column_typed(t, cols[k], CX_RCOL_DOUBLE);
             double v = c >= 0 ? t->cols[c].d[i] : NAN;
             if (strcmp(cols[k], "npar") == 0 || strncmp(cols[k], "df", 2) == 0)
                 fprintf(out, "%11.0f", v); /* counts */
@@ -249,7 +265,8 @@ static void print_invariance(FILE *out, const cx_rtable *t)
                                        "delta_cfi",  "delta_rmsea", NULL};
     static const char *const diff_heads[] = {"Chisq diff", "Df diff",  "Pr(>Chisq)",
                                              "RMSEA.D",    "CFI diff", "RMSEA diff"};
-    if (cx_rtable_find_column(t, "step") < 0 || cx_rtable_find_column(t, "chisq") < 0) {
+    if (cx_rtable_find_column_typed(t, "step", CX_RCOL_STRING) < 0 ||
+        cx_rtable_find_column_typed(t, "chisq", CX_RCOL_DOUBLE) < 0) {
         print_table(out, t, (size_t)-1);
         return;
     }
@@ -290,7 +307,7 @@ static int print_step_table(FILE *out, const cx_rtable *t, int overview, int *li
  * nps's definition repeat the job's own tables). */
 static int has_model_parameters(const cx_rtable *t)
 {
-    int op = cx_rtable_find_column(t, "op");
+    int op = cx_rtable_find_column_typed(t, "op", CX_RCOL_STRING);
     for (size_t i = 0; op >= 0 && i < t->nrows; i++)
         if (strcmp(t->cols[op].s[i], "~1") != 0 && strcmp(t->cols[op].s[i], ":=") != 0)
             return 1;
@@ -303,7 +320,7 @@ static void print_job(FILE *out, const char *name, const char *model, const cx_r
     const char *elapsed = NULL;
     double secs = NAN;
     for (size_t i = 0; i < r->n_attrs; i++)
-        if (strcmp(r->attrs[i].name, "elapsed_s") == 0)
+        if (strcmp(r->attrs[i].name, "elapsed_s") == 0 && !r->attrs[i].is_string)
             secs = r->attrs[i].d;
     (void)elapsed;
     fprintf(out, "\n== job %s (%s): %s", name, model ? model : "?", r->status);
