@@ -643,7 +643,7 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
     double tol = opt && opt->tol > 0 ? opt->tol : 1e-12;
     int rc = sem_est_evaluate(e, e->x, fmin, err);
     if (rc != CX_OK)
-        return cx_error_set(err, CX_EFAIL, "starting values: %s", err->msg);
+        return cx_error_wrap(err, CX_EFAIL, "starting values");
     derivatives(e, w);
     if (opt && opt->evaluate_only) {
         fit->converged = 1;
