@@ -118,6 +118,39 @@ static int row_in_section(const cx_rtable *t, size_t i, size_t s)
     return strcmp(sections[s].title, "Variances") == 0 ? same : !same;
 }
 
+typedef struct group_row {
+    long long group;
+    size_t row;
+} group_row;
+
+static int by_group_then_row(const void *a, const void *b)
+{
+    const group_row *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static void print_estimate_row(FILE *out, const cx_rtable *t, size_t i, int lhs, int op, int rhs,
+                               const int cols[7])
+{
+    char label[128];
+    const char *o = t->cols[op].s[i];
+    snprintf(label, sizeof label, "%s %s %s", t->cols[lhs].s[i], strcmp(o, "~1") == 0 ? "" : o,
+             t->cols[rhs].s[i]);
+    fprintf(out, "    %-27.27s", label);
+    for (size_t k = 0; k < 7; k++) {
+        double v = cols[k] >= 0 ? t->cols[cols[k]].d[i] : NAN;
+        if (k == 1 && v == 0)
+            v = NAN; /* fixed parameter: blank like lavaan */
+        if (k == 3 && !isnan(v))
+            fprintf(out, "%9.3f", v); /* lavaan prints p < .0005 as 0.000 */
+        else
+            print_number(out, v, 9);
+    }
+    fputc('\n', out);
+}
+
 static void print_estimates(FILE *out, const cx_rtable *t)
 {
     const char *names[] = {"est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all"};
@@ -132,39 +165,37 @@ static void print_estimates(FILE *out, const cx_rtable *t)
         print_table(out, t, (size_t)-1);
         return;
     }
-    long long max_group = 0;
-    for (size_t i = 0; group >= 0 && i < t->nrows; i++)
-        max_group = t->cols[group].i[i] > max_group ? t->cols[group].i[i] : max_group;
-    for (long long g = max_group ? 1 : 0; g <= max_group; g++) {
-        if (max_group)
-            fprintf(out, "\n  Group %lld:\n", g);
+    /* Rows by group, file order within a group: a file may hold any group
+     * numbers (2^62 of them), so walk the groups present, not a range. */
+    group_row *order = malloc((t->nrows ? t->nrows : 1) * sizeof *order);
+    if (!order) {
+        print_table(out, t, (size_t)-1);
+        return;
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        order[i] = (group_row){group >= 0 ? t->cols[group].i[i] : 0, i};
+    qsort(order, t->nrows, sizeof *order, by_group_then_row);
+    int several = t->nrows && (order[0].group != 0 || order[t->nrows - 1].group != 0);
+    for (size_t from = 0, to; from < t->nrows; from = to) {
+        for (to = from; to < t->nrows && order[to].group == order[from].group;)
+            to++;
+        if (several)
+            fprintf(out, "\n  Group %lld:\n", order[from].group);
         for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
             int header = 0;
-            for (size_t i = 0; i < t->nrows; i++) {
-                if ((group >= 0 && t->cols[group].i[i] != g) || !row_in_section(t, i, s))
+            for (size_t k = from; k < to; k++) {
+                size_t i = order[k].row;
+                if (!row_in_section(t, i, s))
                     continue;
                 if (!header++)
                     fprintf(out, "\n  %s:%*s%9s%9s%9s%9s%9s%9s%9s\n", sections[s].title,
                             (int)(28 - strlen(sections[s].title)), "", "Estimate", "Std.Err",
                             "z-value", "P(>|z|)", "ci.lower", "ci.upper", "Std.all");
-                char label[128];
-                const char *o = t->cols[op].s[i];
-                snprintf(label, sizeof label, "%s %s %s", t->cols[lhs].s[i],
-                         strcmp(o, "~1") == 0 ? "" : o, t->cols[rhs].s[i]);
-                fprintf(out, "    %-27.27s", label);
-                for (size_t k = 0; k < 7; k++) {
-                    double v = cols[k] >= 0 ? t->cols[cols[k]].d[i] : NAN;
-                    if (k == 1 && v == 0)
-                        v = NAN; /* fixed parameter: blank like lavaan */
-                    if (k == 3 && !isnan(v))
-                        fprintf(out, "%9.3f", v); /* lavaan prints p < .0005 as 0.000 */
-                    else
-                        print_number(out, v, 9);
-                }
-                fputc('\n', out);
+                print_estimate_row(out, t, i, lhs, op, rhs, cols);
             }
         }
     }
+    free(order);
 }
 
 /* The fit measures an overview shows when a table has them (lavaan's
