@@ -228,7 +228,8 @@ static int read_pass(const cx_view *v, const int *cols, size_t ncols, int naive,
 {
     size_t n_blocks = cx_view_n_blocks(v), p = naive ? N_ITEMS : ncols;
     double sum = 0, cnt = 0, s[N_ITEMS] = {0}, sxx[N_ITEMS * N_ITEMS] = {0};
-    int failed = 0;
+    /* the kernels below use ld = CX_BLOCK_ROWS: bench tables are longer */
+    int failed = cx_view_block_rows(v) != CX_BLOCK_ROWS;
     openblas_set_num_threads(1);
 #pragma omp parallel reduction(+ : sum, cnt) reduction(| : failed)
     {
@@ -236,7 +237,7 @@ static int read_pass(const cx_view *v, const int *cols, size_t ncols, int naive,
         r.data = malloc(CX_BLOCK_ROWS * ncols * sizeof *r.data);
         r.scratch = malloc(CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) * sizeof *r.scratch);
         cx_error err = {0};
-        failed = !r.data || !r.scratch;
+        failed |= !r.data || !r.scratch;
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < n_blocks; b++) {
             long got =
@@ -420,7 +421,8 @@ static int parse_options(int argc, char **argv, options *o)
                    .dir = getenv("BENCH_DIR")};
     if (!o->dir || !*o->dir)
         o->dir = "/tmp";
-    for (int i = 1; i < argc; i++) {
+    /* Options come in pairs: the name and its value. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = !val;
         if (bad)
@@ -441,7 +443,6 @@ static int parse_options(int argc, char **argv, options *o)
             bad = 1;
         if (bad)
             return 1;
-        i++;
     }
     return o->rows < 2 || o->repeats < 1 || o->repeats > MAX_RUNS || o->deflate > 9 ||
            !(o->missing >= 0 && o->missing < 1);

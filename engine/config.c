@@ -1,73 +1,42 @@
 /*
  * config.c — reading the study config (INI) into sections and keys.
  *
- * libinih does the tokenising.  We feed it lines through our own reader so
- * that we know the line number of every key (inih does not pass it to the
- * handler), can refuse over-long lines instead of letting inih split them,
- * and we add what the contract asks beyond inih: '#' comments after
- * values, multi-line values joined with '\n', [job NAME] sections, and
- * duplicate/unknown section and key errors that name file, line and key.
+ * The INI dialect is small and the contract needs things libinih (as
+ * Debian builds it) cannot give: lines of any length (its INI_MAX_LINE is
+ * 200, fixed at compile time), the line number of every key, ';' kept
+ * inside values (lavaan separates formulas with it; inih's compile-time
+ * inline-comment rule would cut "F =~ a + b ; G =~ c + d" silently), and a
+ * UTF-8 byte-order mark before the first section.  So the file is read
+ * here, line by line (docs/DECISIONS.md, "Config"):
+ *   - a line whose first non-blank character is '#' or ';' is a comment;
+ *   - after a value, '#' preceded by a blank and outside quotes starts a
+ *     comment; ';' is an ordinary character;
+ *   - an indented line after a key continues its value (joined with '\n');
+ *   - LF or CRLF line ends, an optional UTF-8 BOM.
+ * Errors name the file, the line and the key, and say what was expected.
  */
 #include "config.h"
 
 #include <ctype.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* inih is built with 200-character lines (INI_MAX_LINE). */
-#define CONFIG_MAX_LINE 200
-
 typedef struct parse_state {
     const char *path;
-    const char *text; /* next unread character */
-    int lineno;       /* line most recently handed to inih */
-    int line_too_long;
+    int lineno;            /* line being read, 1-based                  */
+    cx_config_key *last;   /* key an indented line would continue       */
+    size_t last_len;       /* strlen(last->value)                       */
+    size_t last_cap;       /* bytes allocated for last->value           */
     cx_config *config;
     cx_error *err;
     int failed;
 } parse_state;
 
-static cx_config_section *open_section(parse_state *st, const char *section);
-static void trim_in_place(char *s);
-
-/* inih does not tell us when a section starts (it is built without
- * INI_CALL_HANDLER_ON_NEW_SECTION), so the reader spots header lines and
- * opens the section itself: that way a repeated or empty section is seen. */
-static void note_section_header(parse_state *st, const char *line)
+static int is_blank(int c)
 {
-    while (*line == ' ' || *line == '\t')
-        line++;
-    const char *close = line[0] == '[' ? strchr(line, ']') : NULL;
-    if (!close)
-        return;
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(close - line - 1), line + 1);
-    trim_in_place(name);
-    open_section(st, name);
-}
-
-/* ini_reader: hand inih one line, counting lines as we go. */
-static char *read_line(char *str, int num, void *stream)
-{
-    parse_state *st = stream;
-    if (st->failed || *st->text == '\0')
-        return NULL;
-    const char *end = strchr(st->text, '\n');
-    size_t len = end ? (size_t)(end - st->text) + 1 : strlen(st->text);
-    st->lineno++;
-    if (len + 1 > (size_t)num) { /* would not fit with its NUL */
-        st->line_too_long = 1;
-        st->failed = 1;
-        return NULL;
-    }
-    memcpy(str, st->text, len);
-    str[len] = '\0';
-    st->text += len;
-    note_section_header(st, str);
-    return str;
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
 static void trim_in_place(char *s)
@@ -81,11 +50,17 @@ static void trim_in_place(char *s)
     memmove(s, s + start, n - start + 1);
 }
 
-/* Cut a '#' comment that follows whitespace (inih only knows ';'). */
-static void strip_hash_comment(char *s)
+/* Cut a '#' comment that follows a blank (or starts the value), unless the
+ * '#' sits inside a quoted string closed on the same line: `where =
+ * segment == 'a #1'` keeps its label.  ';' never starts a comment here. */
+static void strip_inline_comment(char *s)
 {
     for (char *p = s; *p; p++) {
-        if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
+        if (*p == '\'' || *p == '"') {
+            char *close = strchr(p + 1, *p);
+            if (close)
+                p = close;
+        } else if (*p == '#' && (p == s || is_blank((unsigned char)p[-1]))) {
             *p = '\0';
             break;
         }
@@ -106,45 +81,71 @@ static int state_error(parse_state *st, const char *fmt, ...)
     return 0;
 }
 
+/* A name as it may be shown in a one-line message: control and non-ASCII
+ * bytes as \xNN, at most `n` - 1 bytes. */
+static void printable(const char *name, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && o + 5 < n; p++) {
+        if (*p >= 0x20 && *p < 0x7f)
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, n - o, "\\x%02x", *p);
+    }
+    out[o] = '\0';
+}
+
+/* Job names become HDF5 group names at the results file's root and appear
+ * in `@JOB/TABLE` references and on command lines: see
+ * docs/DECISIONS.md ("Job names"). */
 static int valid_job_name(const char *name)
 {
-    if (!*name)
+    /* ASCII by hand: isalnum() would follow the locale (Latin-1 letters) */
+    size_t n = strlen(name);
+    if (n == 0 || n > CX_JOB_NAME_MAX || name[0] == '-' || name[0] == '.')
         return 0;
-    for (const char *p = name; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || c == '.';
+        if (!ok)
             return 0;
+    }
     return 1;
 }
 
-/* Open a new section named as written between [] (called by the reader). */
-static cx_config_section *open_section(parse_state *st, const char *section)
+/* Open a new section named as written between []. */
+static void open_section(parse_state *st, const char *section)
 {
     cx_config *c = st->config;
-    if (st->failed)
-        return NULL;
-    int is_job = strncmp(section, "job", 3) == 0 && (section[3] == ' ' || section[3] == '\t');
-    char name[256];
-    snprintf(name, sizeof name, "%s", is_job ? section + 4 : section);
-    trim_in_place(name);
+    int is_job = strncmp(section, "job", 3) == 0 && (section[3] == '\0' || is_blank(section[3]));
+    const char *name = is_job ? section + 3 : section;
+    while (is_blank((unsigned char)*name))
+        name++;
+    char shown[4 * CX_JOB_NAME_MAX + 16];
+    printable(name, shown, sizeof shown);
     if (is_job && !valid_job_name(name)) {
-        state_error(st, "job name '%s' must be letters, digits, '_', '-' or '.'", name);
-        return NULL;
+        state_error(st,
+                    "job name '%s' is not allowed: use 1 to %d letters, digits, '_', '-' or '.', "
+                    "starting with a letter, digit or '_'",
+                    shown, CX_JOB_NAME_MAX);
+        return;
     }
     if (!is_job && strcmp(name, "data") != 0 && strcmp(name, "output") != 0) {
-        state_error(st, "unknown section [%s]; expected [data], [output] or [job NAME]", section);
-        return NULL;
+        state_error(st, "unknown section [%s]; expected [data], [output] or [job NAME]", shown);
+        return;
     }
     for (size_t i = 0; i < c->n_sections; i++) {
         if (c->sections[i].is_job == is_job && strcmp(c->sections[i].name, name) == 0) {
-            state_error(st, "section [%s] appears twice (first at line %d)", section,
-                        c->sections[i].line);
-            return NULL;
+            state_error(st, "section [%s%s] appears twice (first at line %d)",
+                        is_job ? "job " : "", shown, c->sections[i].line);
+            return;
         }
     }
     cx_config_section *grown = realloc(c->sections, (c->n_sections + 1) * sizeof *grown);
     if (!grown) {
         state_error(st, "out of memory");
-        return NULL;
+        return;
     }
     c->sections = grown;
     cx_config_section *s = &c->sections[c->n_sections++];
@@ -152,74 +153,158 @@ static cx_config_section *open_section(parse_state *st, const char *section)
     s->name = strdup(name);
     s->is_job = is_job;
     s->line = st->lineno;
-    return s->name ? s : NULL;
+    if (!s->name)
+        state_error(st, "out of memory");
 }
 
-static int add_key(parse_state *st, cx_config_section *s, const char *name, const char *value)
+/* "[NAME]" optionally followed by a comment; `start` is at the '['. */
+static void read_section_header(parse_state *st, char *start)
 {
-    /* Continuation lines never get here (handle_pair appends them). */
-    for (size_t i = 0; i < s->n_keys; i++)
-        if (strcmp(s->keys[i].key, name) == 0)
-            return state_error(st, "key '%s' appears twice in [%s%s] (first at line %d)", name,
-                               s->is_job ? "job " : "", s->name, s->keys[i].line);
+    char *close = strchr(start, ']');
+    if (!close) {
+        state_error(st, "expected ']' closing the section header");
+        return;
+    }
+    const char *rest = close + 1;
+    while (is_blank((unsigned char)*rest))
+        rest++;
+    if (*rest && *rest != '#' && *rest != ';') {
+        state_error(st, "unexpected text after the section header ']'");
+        return;
+    }
+    *close = '\0';
+    trim_in_place(start + 1);
+    open_section(st, start + 1);
+}
+
+static void add_key(parse_state *st, cx_config_section *s, const char *name, const char *value)
+{
+    for (size_t i = 0; i < s->n_keys; i++) {
+        if (strcmp(s->keys[i].key, name) == 0) {
+            state_error(st, "key '%s' appears twice in [%s%s] (first at line %d)", name,
+                        s->is_job ? "job " : "", s->name, s->keys[i].line);
+            return;
+        }
+    }
     cx_config_key *grown = realloc(s->keys, (s->n_keys + 1) * sizeof *grown);
-    if (!grown)
-        return state_error(st, "out of memory");
+    if (!grown) {
+        state_error(st, "out of memory");
+        return;
+    }
     s->keys = grown;
     cx_config_key *k = &s->keys[s->n_keys++];
     k->key = strdup(name);
     k->value = strdup(value);
     k->line = st->lineno;
     k->used = 0;
-    return (k->key && k->value) ? 1 : state_error(st, "out of memory");
+    if (!k->key || !k->value)
+        state_error(st, "out of memory");
+    st->last = k;
+    st->last_len = strlen(value);
+    st->last_cap = st->last_len + 1;
 }
 
-static int append_continuation(parse_state *st, cx_config_key *k, const char *value)
+/* Values grow by doubling: a 100,000-line value costs linear time (and
+ * under ASan, whose realloc always copies, linear memory). */
+static void append_continuation(parse_state *st, const char *value)
 {
-    size_t old = strlen(k->value), add = strlen(value);
+    cx_config_key *k = st->last;
+    size_t old = st->last_len, add = strlen(value);
     if (add == 0)
-        return 1;
-    char *grown = realloc(k->value, old + add + 2);
-    if (!grown)
-        return state_error(st, "out of memory");
-    k->value = grown;
+        return;
+    if (old + add + 2 > st->last_cap) {
+        size_t cap = 2 * st->last_cap > old + add + 2 ? 2 * st->last_cap : old + add + 2;
+        char *grown = realloc(k->value, cap);
+        if (!grown) {
+            state_error(st, "out of memory");
+            return;
+        }
+        k->value = grown;
+        st->last_cap = cap;
+    }
     if (old > 0)
         k->value[old++] = '\n';
     memcpy(k->value + old, value, add + 1);
-    return 1;
+    st->last_len = old + add;
 }
 
-/* Whether the current physical line starts with whitespace (continuation). */
-static int line_is_continuation(const parse_state *st, const char *name)
+/* "key = value"; `start` is at the key's first character. */
+static void read_key_line(parse_state *st, char *start)
 {
-    (void)name;
-    /* st->text points past the current line; look back for its start. */
-    const char *end = st->text;
-    const char *p = end;
-    if (p > st->config->text && p[-1] == '\n')
-        p--;
-    while (p > st->config->text && p[-1] != '\n')
-        p--;
-    return p < end && (*p == ' ' || *p == '\t');
+    char *eq = strchr(start, '=');
+    if (!eq) {
+        state_error(st, "expected 'key = value', a [section] header or an indented "
+                        "continuation line");
+        return;
+    }
+    *eq = '\0';
+    char *value = eq + 1;
+    trim_in_place(start);
+    strip_inline_comment(value);
+    if (!*start) {
+        state_error(st, "expected a key name before '='");
+        return;
+    }
+    if (st->config->n_sections == 0) {
+        state_error(st, "key outside any section; start with [data], [output] or [job NAME]");
+        return;
+    }
+    add_key(st, &st->config->sections[st->config->n_sections - 1], start, value);
 }
 
-static int handle_pair(void *user, const char *section, const char *name, const char *value)
+/* One physical line (no line break; may be modified). */
+static void read_line(parse_state *st, char *line)
 {
-    parse_state *st = user;
-    if (st->failed)
-        return 0;
-    (void)section; /* the reader opened it: it is the last one */
-    if (st->config->n_sections == 0)
-        return state_error(st, "key outside any section; start with [data], [output] or "
-                               "[job NAME]");
-    cx_config_section *s = &st->config->sections[st->config->n_sections - 1];
-    char buf[CONFIG_MAX_LINE + 1];
-    snprintf(buf, sizeof buf, "%s", value);
-    strip_hash_comment(buf);
-    cx_config_key *last = s->n_keys ? &s->keys[s->n_keys - 1] : NULL;
-    if (last && strcmp(last->key, name) == 0 && line_is_continuation(st, name))
-        return append_continuation(st, last, buf);
-    return add_key(st, s, name, buf);
+    char *start = line;
+    while (is_blank((unsigned char)*start))
+        start++;
+    if (*start == '\0' || *start == '#' || *start == ';')
+        return; /* blank or comment: a value may continue after it */
+    if (start > line && st->last) {
+        strip_inline_comment(start);
+        append_continuation(st, start);
+    } else if (*start == '[') {
+        st->last = NULL;
+        read_section_header(st, start);
+    } else {
+        read_key_line(st, start);
+    }
+}
+
+/* Split `text` into lines (LF or CRLF; a CR anywhere else is refused, as
+ * old Mac files would otherwise read as one line) and read each; a UTF-8
+ * byte-order mark before the first line is skipped. */
+static void read_lines(parse_state *st, const char *text)
+{
+    if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+        text += 3;
+    char *line = NULL;
+    size_t cap = 0;
+    while (*text && !st->failed) {
+        const char *end = strchr(text, '\n');
+        size_t len = end ? (size_t)(end - text) : strlen(text);
+        if (len + 1 > cap) {
+            char *grown = realloc(line, len + 1);
+            if (!grown) {
+                state_error(st, "out of memory");
+                break;
+            }
+            line = grown;
+            cap = len + 1;
+        }
+        memcpy(line, text, len);
+        line[len] = '\0';
+        st->lineno++;
+        if (len > 0 && line[len - 1] == '\r')
+            line[len - 1] = '\0'; /* CRLF */
+        if (strchr(line, '\r'))
+            state_error(st, "carriage return inside a line; save the file with LF or CRLF "
+                            "line ends");
+        else
+            read_line(st, line);
+        text += len + (end != NULL);
+    }
+    free(line);
 }
 
 static void link_sections(cx_config *c)
@@ -303,21 +388,9 @@ cx_config *cx_config_parse_string(const char *text, const char *path, cx_error *
         cx_config_free(c);
         return NULL;
     }
-    parse_state st = {.path = path, .text = c->text, .config = c, .err = err};
-    int bad_line = ini_parse_stream(read_line, &st, handle_pair, &st);
-    if (st.line_too_long) {
-        cx_error_set(err, CX_EUSAGE,
-                     "%s:%d: line longer than %d characters; continue the value on indented "
-                     "lines",
-                     path, st.lineno, CONFIG_MAX_LINE - 2);
-    } else if (!st.failed && bad_line > 0) {
-        cx_error_set(err, CX_EUSAGE,
-                     "%s:%d: expected 'key = value', a [section] header or an indented "
-                     "continuation line",
-                     path, bad_line);
-        st.failed = 1;
-    }
-    if (st.failed || st.line_too_long) {
+    parse_state st = {.path = path, .config = c, .err = err};
+    read_lines(&st, c->text);
+    if (st.failed) {
         cx_config_free(c);
         return NULL;
     }
@@ -443,6 +516,13 @@ int cx_config_error(const cx_config *c, const cx_config_section *s, const char *
     return cx_error_set(err, code, "%s: %s", c ? c->path : "?", msg);
 }
 
+/* A value that looks like it carries a ';' comment gets a hint: ';' is
+ * kept inside values (lavaan syntax uses it), so "42 ; the seed" is not 42. */
+static const char *semicolon_hint(const char *v)
+{
+    return strchr(v, ';') ? " (';' does not start a comment after a value; use '#')" : "";
+}
+
 int cx_section_get_long(const cx_config *c, const cx_config_section *s, const char *key, long min,
                         long max, long *out, cx_error *err)
 {
@@ -453,7 +533,8 @@ int cx_section_get_long(const cx_config *c, const cx_config_section *s, const ch
     long x = strtol(v, &end, 10);
     if (end == v || *end != '\0' || x < min || x > max)
         return cx_config_error(c, s, key, err, CX_EUSAGE,
-                               "expected a whole number from %ld to %ld, found '%s'", min, max, v);
+                               "expected a whole number from %ld to %ld, found '%s'%s", min, max, v,
+                               semicolon_hint(v));
     *out = x;
     return CX_OK;
 }
@@ -468,7 +549,8 @@ int cx_section_get_double(const cx_config *c, const cx_config_section *s, const 
     double x = strtod(v, &end);
     if (end == v || *end != '\0' || !(x >= min && x <= max))
         return cx_config_error(c, s, key, err, CX_EUSAGE,
-                               "expected a number from %g to %g, found '%s'", min, max, v);
+                               "expected a number from %g to %g, found '%s'%s", min, max, v,
+                               semicolon_hint(v));
     *out = x;
     return CX_OK;
 }
@@ -486,7 +568,8 @@ int cx_section_get_bool(const cx_config *c, const cx_config_section *s, const ch
             *out = idx % 2;
             return CX_OK;
         }
-    return cx_config_error(c, s, key, err, CX_EUSAGE, "expected yes or no, found '%s'", v);
+    return cx_config_error(c, s, key, err, CX_EUSAGE, "expected yes or no, found '%s'%s", v,
+                           semicolon_hint(v));
 }
 
 int cx_section_get_choice(const cx_config *c, const cx_config_section *s, const char *key,
@@ -505,8 +588,9 @@ int cx_section_get_choice(const cx_config *c, const cx_config_section *s, const 
         snprintf(list + used, sizeof list - used, "%s%s", i ? " | " : "", choices[i]);
     }
     const char *hint = cx_did_you_mean(v, choices);
-    return cx_config_error(c, s, key, err, CX_EUSAGE, "expected %s, found '%s'%s%s%s", list, v,
-                           hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    return cx_config_error(c, s, key, err, CX_EUSAGE, "expected %s, found '%s'%s%s%s%s", list, v,
+                           hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "",
+                           semicolon_hint(v));
 }
 
 char **cx_words_split(const char *value, size_t *n, cx_error *err)

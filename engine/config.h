@@ -1,11 +1,12 @@
 /*
  * config.h — the study config file (INI, shared/DESIGN.md §4).
  *
- * Parsing is done by libinih; this layer adds what inih does not: line
- * numbers for every key, multi-line values joined with '\n', '#' comments
- * after values, duplicate and unknown sections, and the typed accessors
- * models use to read their keys.  Every error names the file, the line and
- * the key and says what was expected.
+ * config.c reads the INI dialect itself (see its header for the rules):
+ * line numbers for every key, lines of any length, multi-line values joined
+ * with '\n', '#' comments after values (';' is kept inside values), an
+ * optional UTF-8 BOM, duplicate and unknown sections, and the typed
+ * accessors models use to read their keys.  Every error names the file,
+ * the line and the key and says what was expected.
  */
 #ifndef CX_CONFIG_H
 #define CX_CONFIG_H
@@ -13,6 +14,9 @@
 #include <stddef.h>
 
 #include "cx_error.h"
+
+/* Longest job name in bytes (job names become HDF5 group names). */
+#define CX_JOB_NAME_MAX 64
 
 typedef struct cx_config_key {
     char *key;

@@ -149,7 +149,8 @@ static double *read_whole_table(cx_table *t, int **cols, size_t *ncols, cx_error
     if (!*cols)
         return NULL;
     for (size_t j = 0; j < cx_table_ncols(t); j++)
-        if (cx_table_column(t, j)->kind != CX_COL_STRING)
+        if (cx_table_column(t, j)->kind != CX_COL_STRING &&
+            cx_table_column(t, j)->kind != CX_COL_UNUSABLE) /* not joined: see table.h */
             (*cols)[p++] = (int)j;
     *ncols = p;
     double *data = cx_calloc(n * p, sizeof *data, err);
@@ -252,34 +253,49 @@ static int build_joined(join_side *l, join_side *r, size_t nkeys, cx_table *out,
     return rc;
 }
 
-static cx_table *open_join_table(table_cache *cache, const cx_config *config,
-                                 const cx_config_section *s, cx_error *err)
+/* `join = FILE:/group` or `/group` (in the job's data file): the file. */
+char *table_join_file(const cx_config *config, const cx_config_section *s, const char **group)
 {
     const char *spec = cx_section_get(s, "join");
+    if (!spec)
+        return NULL;
     const char *colon = strchr(spec, ':');
     char file[4096];
-    const char *group;
     if (colon) {
         snprintf(file, sizeof file, "%.*s", (int)(colon - spec), spec);
-        group = colon + 1;
+        *group = colon + 1;
     } else {
         const char *f = cx_section_get(s, "file");
         if (!f)
             f = cx_section_get(config->data, "file");
-        if (!f) {
-            cx_config_error(config, s, "join", err, CX_EUSAGE,
-                            "no file for the joined table: write FILE:/group");
+        if (!f)
             return NULL;
-        }
         snprintf(file, sizeof file, "%s", f);
-        group = spec;
+        *group = spec;
     }
-    char path[8200];
+    size_t n = strlen(config->dir) + strlen(file) + 2;
+    char *path = malloc(n);
+    if (!path)
+        return NULL;
     if (file[0] == '/' || strcmp(config->dir, ".") == 0)
-        snprintf(path, sizeof path, "%s", file);
+        snprintf(path, n, "%s", file);
     else
-        snprintf(path, sizeof path, "%s/%s", config->dir, file);
+        snprintf(path, n, "%s/%s", config->dir, file);
+    return path;
+}
+
+static cx_table *open_join_table(table_cache *cache, const cx_config *config,
+                                 const cx_config_section *s, cx_error *err)
+{
+    const char *group = NULL;
+    char *path = table_join_file(config, s, &group);
+    if (!path) {
+        cx_config_error(config, s, "join", err, CX_EUSAGE,
+                        "no file for the joined table: write FILE:/group");
+        return NULL;
+    }
     cx_table *t = table_cache_open(cache, path, group, err);
+    free(path);
     if (!t)
         cx_config_error(config, s, "join", err, err->code, "%s", err->msg);
     return t;
@@ -355,6 +371,16 @@ static cx_rtable *merged_table(cx_result *m, const cx_rtable *like, const cx_vie
     cx_rtable *t = cx_result_find_table(m, like->name);
     if (t)
         return t;
+    /* A by column named like one of the model's columns would be
+     * overwritten by it, row by row: refuse rather than lose the level. */
+    for (size_t k = 0; k < v->n_group_cols; k++)
+        if (cx_rtable_find_column(like, by[k]) >= 0) {
+            cx_error_set(err, CX_EUSAGE,
+                         "by column '%s' has the name of a column of the model's table '%s'; "
+                         "rename the data column",
+                         by[k], like->name);
+            return NULL;
+        }
     t = cx_result_table(m, like->name, err);
     for (size_t k = 0; t && k < v->n_group_cols; k++)
         if (cx_rtable_add_column(t, by[k],
@@ -424,9 +450,15 @@ cx_result *merge_levels(cx_result *const *results, size_t n_levels, const cx_vie
             nobs += r->nobs;
             any_nobs = 1;
         }
+        /* string attributes (the se type ...) are the same for every level;
+         * per-level numbers live in the tables, which keep the levels */
+        for (size_t a = 0; a < r->n_attrs && rc == CX_OK; a++)
+            if (r->attrs[a].is_string)
+                rc = cx_result_set_attr_string(m, r->attrs[a].name, r->attrs[a].s, err);
         for (size_t t = 0; t < r->n_tables && rc == CX_OK; t++) {
             cx_rtable *dst = merged_table(m, r->tables[t], view, by, err);
-            rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err) : CX_ENOMEM;
+            rc = dst ? append_level_rows(dst, r->tables[t], view, l, by, err)
+                     : (err && err->code ? err->code : CX_ENOMEM);
         }
     }
     if (rc != CX_OK) {

@@ -37,6 +37,10 @@ cx_table *table_from_rtable(const cx_rtable *t, const char *label, cx_error *err
  * returns a new in-memory table (the caller closes it and `left` stays). */
 cx_table *table_join(table_cache *cache, const cx_config *config, const cx_config_section *s,
                      cx_table *left, cx_error *err);
+/* The file the section's `join` reads (resolved like every config path),
+ * and the group in it; NULL when there is no join or no file for it.  The
+ * caller frees the path. */
+char *table_join_file(const cx_config *config, const cx_config_section *s, const char **group);
 
 /* One result from per-level results; `by` are the grouping column names of
  * `view` (whose level values label the rows). */

@@ -15,6 +15,11 @@
  * so `x != 3` keeps only rows where x is present and not 3.  The parsed
  * filter is a small array of nodes evaluated per row; the columns it needs
  * are listed once so the view reads them with the block.
+ *
+ * Untrusted text must not exhaust the stack: '(' and 'not' may nest at most
+ * CX_FILTER_MAX_DEPTH deep (the parser recurses once per level), and chains
+ * of 'and'/'or' are built leaning right so that evaluation walks them in a
+ * loop and recurses only per nesting level.
  */
 #include <ctype.h>
 #include <math.h>
@@ -68,9 +73,13 @@ typedef struct token {
     compare_op op;
 } token;
 
+/* Deepest nesting of '(' and 'not' accepted (users write a handful). */
+#define CX_FILTER_MAX_DEPTH 64
+
 typedef struct parser {
     const char *text;
     const char *pos;
+    int depth; /* '(' and 'not' levels open around the current token */
     token tok; /* current token */
     const cx_table *table;
     cx_filter *filter;
@@ -168,11 +177,30 @@ static const char *token_text(const token *t, char *buf, size_t n)
     return buf;
 }
 
+/* Where `at` is in the text: "column C", or "line L of the value, column C"
+ * once the expression spans continuation lines. */
+static const char *position(const parser *ps, const char *at, char *buf, size_t n)
+{
+    int line = 1;
+    const char *line_start = ps->text;
+    for (const char *p = ps->text; p < at; p++)
+        if (*p == '\n') {
+            line++;
+            line_start = p + 1;
+        }
+    int column = (int)(at - line_start) + 1;
+    if (line == 1)
+        snprintf(buf, n, "column %d", column);
+    else
+        snprintf(buf, n, "line %d of the value, column %d", line, column);
+    return buf;
+}
+
 static int syntax_error(parser *ps, const char *expected)
 {
-    char found[64];
-    return cx_error_set(ps->err, CX_EUSAGE, "at column %d of '%s': expected %s, found %s",
-                        (int)(ps->tok.start - ps->text) + 1, ps->text, expected,
+    char found[64], where[64];
+    return cx_error_set(ps->err, CX_EUSAGE, "at %s of '%s': expected %s, found %s",
+                        position(ps, ps->tok.start, where, sizeof where), ps->text, expected,
                         token_text(&ps->tok, found, sizeof found));
 }
 
@@ -312,7 +340,26 @@ static int parse_comparison(parser *ps)
     return add_node(ps, node);
 }
 
+static int parse_nested(parser *ps);
+
+/* One level of '(' or 'not' costs one level of recursion: bound it. */
 static int parse_unary(parser *ps)
+{
+    if (ps->tok.kind != TOK_NOT && ps->tok.kind != TOK_LPAREN)
+        return parse_comparison(ps);
+    if (ps->depth >= CX_FILTER_MAX_DEPTH) {
+        char where[64];
+        cx_error_set(ps->err, CX_EUSAGE, "at %s: '(' and 'not' nest more than %d levels deep",
+                     position(ps, ps->tok.start, where, sizeof where), CX_FILTER_MAX_DEPTH);
+        return -1;
+    }
+    ps->depth++;
+    int node = parse_nested(ps);
+    ps->depth--;
+    return node;
+}
+
+static int parse_nested(parser *ps)
 {
     if (ps->tok.kind == TOK_NOT) {
         next_token(ps);
@@ -321,30 +368,52 @@ static int parse_unary(parser *ps)
             return -1;
         return add_node(ps, (filter_node){.kind = NODE_NOT, .left = child});
     }
-    if (ps->tok.kind == TOK_LPAREN) {
-        next_token(ps);
-        int inner = parse_or(ps);
-        if (inner < 0)
-            return -1;
-        if (ps->tok.kind != TOK_RPAREN)
-            return syntax_error(ps, "')'"), -1;
-        next_token(ps);
-        return inner;
-    }
-    return parse_comparison(ps);
+    next_token(ps); /* '(' */
+    int inner = parse_or(ps);
+    if (inner < 0)
+        return -1;
+    if (ps->tok.kind != TOK_RPAREN)
+        return syntax_error(ps, "')'"), -1;
+    next_token(ps);
+    return inner;
 }
 
+/* operand { joiner operand }, as a right-leaning chain a OP (b OP (c ...)):
+ * the same rows and the same left-to-right short-circuit order, but
+ * eval_node follows the chain in a loop instead of recursing per term. */
 static int parse_binary(parser *ps, token_kind joiner, node_kind kind, int (*operand)(parser *))
 {
-    int left = operand(ps);
-    while (left >= 0 && ps->tok.kind == joiner) {
-        next_token(ps);
-        int right = operand(ps);
-        if (right < 0)
-            return -1;
-        left = add_node(ps, (filter_node){.kind = kind, .left = left, .right = right});
+    int first = operand(ps);
+    if (first < 0 || ps->tok.kind != joiner)
+        return first;
+    size_t n = 1, cap = 8;
+    int *terms = malloc(cap * sizeof *terms);
+    if (!terms) {
+        cx_error_set(ps->err, CX_ENOMEM, "out of memory");
+        return -1;
     }
-    return left;
+    terms[0] = first;
+    int node = first;
+    while (node >= 0 && ps->tok.kind == joiner) {
+        next_token(ps);
+        node = operand(ps);
+        if (node >= 0 && n == cap) {
+            int *grown = realloc(terms, 2 * cap * sizeof *grown);
+            if (!grown) {
+                cx_error_set(ps->err, CX_ENOMEM, "out of memory");
+                node = -1;
+                break;
+            }
+            terms = grown;
+            cap *= 2;
+        }
+        if (node >= 0)
+            terms[n++] = node;
+    }
+    for (size_t i = n - 1; node >= 0 && i-- > 0;)
+        node = add_node(ps, (filter_node){.kind = kind, .left = terms[i], .right = node});
+    free(terms);
+    return node;
 }
 
 static int parse_and(parser *ps)
@@ -427,20 +496,30 @@ static int compare(compare_op op, double x, double v)
     return 0;
 }
 
+/* Recurses only into left operands (one level per '(' or 'not'); the
+ * right-leaning and/or chains are followed in the loop. */
 static int eval_node(const cx_filter *f, int index, const double *values)
 {
-    const filter_node *n = &f->nodes[index];
-    switch (n->kind) {
-    case NODE_COMPARE:
-        return compare(n->op, values[n->slot], n->value);
-    case NODE_AND:
-        return eval_node(f, n->left, values) && eval_node(f, n->right, values);
-    case NODE_OR:
-        return eval_node(f, n->left, values) || eval_node(f, n->right, values);
-    case NODE_NOT:
-        return !eval_node(f, n->left, values);
+    for (;;) {
+        const filter_node *n = &f->nodes[index];
+        switch (n->kind) {
+        case NODE_COMPARE:
+            return compare(n->op, values[n->slot], n->value);
+        case NODE_NOT:
+            return !eval_node(f, n->left, values);
+        case NODE_AND:
+            if (!eval_node(f, n->left, values))
+                return 0;
+            break;
+        case NODE_OR:
+            if (eval_node(f, n->left, values))
+                return 1;
+            break;
+        default:
+            return 0;
+        }
+        index = n->right;
     }
-    return 0;
 }
 
 int filter_matches(const cx_filter *f, const double *values)

@@ -15,6 +15,12 @@
  * level with a view restricted to that level and n_levels == 1.  Either
  * way the engine then prefixes every table with the `by` columns and
  * concatenates the levels into the job's one result.
+ *
+ * What a model can honour of the shared keys it declares in `supports`
+ * (cx_feature bits); `cxfit check` refuses every other use of them with the
+ * key named, so nothing is ever silently ignored.  Models that fit from
+ * sufficient statistics get them from one streaming pass (reducer.h): a
+ * pass serves every `by` level, group, fold and bootstrap replicate.
  */
 #ifndef CX_MODEL_H
 #define CX_MODEL_H
@@ -30,6 +36,16 @@ typedef enum cx_validate_kind {
     CX_VALIDATE_HOLDOUT
 } cx_validate_kind;
 
+/* Shared keys a model can honour (cx_model.supports). */
+typedef enum cx_feature {
+    CX_SUPPORTS_WEIGHTS = 1u << 0,   /* `weights`                        */
+    CX_SUPPORTS_BY = 1u << 1,        /* `by`                             */
+    CX_SUPPORTS_PAIRWISE = 1u << 2,  /* `missing = pairwise`             */
+    CX_SUPPORTS_FIML = 1u << 3,      /* `missing = fiml`                 */
+    CX_SUPPORTS_BOOTSTRAP = 1u << 4, /* `bootstrap`, `bootstrap_cluster` */
+    CX_SUPPORTS_VALIDATE = 1u << 5,  /* `validate`                       */
+} cx_feature;
+
 typedef struct cx_job {
     const char *name;
     const cx_config *config;
@@ -40,11 +56,14 @@ typedef struct cx_job {
     int missing_fiml;                 /* `missing = fiml` was asked for     */
     unsigned long seed;               /* `seed` (default 1)                 */
     long bootstrap;                   /* B, 0 = none                        */
+    int bootstrap_cluster;            /* column whose units are resampled,
+                                         -1 = rows                          */
     double level;                     /* confidence level, default 0.95     */
     cx_validate_kind validate;
     long kfold;               /* K for kfold                        */
     const cx_filter *holdout; /* rows of the holdout set            */
     int threads;              /* OpenMP threads the job may use     */
+    int progress;             /* may draw a progress line (progress.h) */
 } cx_job;
 
 typedef struct cx_model {
@@ -52,6 +71,7 @@ typedef struct cx_model {
     const char *summary;     /* one line for --help                         */
     const char *const *keys; /* model-specific keys, NULL-terminated        */
     int fits_all_levels;     /* see header comment                          */
+    unsigned supports;       /* cx_feature bits                             */
     /* Validate keys and columns without reading rows.  Errors through
      * cx_config_error() so they name file, line and key. */
     int (*check)(const cx_job *job, cx_error *err);

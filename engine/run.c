@@ -30,11 +30,12 @@
 #include "model.h"
 #include "results_io.h"
 #include "derived.h"
+#include "output.h"
 
 /* Keys every job takes (shared/DESIGN.md §4), plus `join`/`join_on`. */
-static const char *const common_keys[] = {"model",   "file",    "table",   "where",     "by",
-                                          "missing", "weights", "seed",    "bootstrap", "validate",
-                                          "level",   "join",    "join_on", NULL};
+static const char *const common_keys[] = {
+    "model",    "file",  "table", "where",   "by",      "missing",           "weights", "seed",
+    "bootstrap", "validate", "level", "join", "join_on", "bootstrap_cluster", NULL};
 
 typedef struct job_plan {
     cx_job job;
@@ -51,7 +52,8 @@ typedef struct job_plan {
     size_t n_by;
     cx_view view;
     int stage;
-    int keep_stored;   /* --resume: copy from the old file           */
+    int other_shard; /* --shard: another shard runs this job         */
+    const char *keep_from; /* --resume: the file to copy it from      */
     cx_result *result; /* merged result once fitted                  */
     double elapsed;
     int done, written;
@@ -63,9 +65,10 @@ typedef struct run_state {
     job_plan *plans;
     size_t n_plans;
     table_cache *tables;
-    char *output, *tmp, *resume_src;
+    cx_output paths; /* RESULTS.h5 and its working files (output.h) */
     cx_results_file *out;
     size_t next_to_write;
+    double last_flush; /* omp_get_wtime() of the last flush to disk */
     int threads;
     int show_progress;
 } run_state;
@@ -157,6 +160,40 @@ static int parse_validate(job_plan *p, cx_error *err)
                         "expected none, kfold(K) or holdout(EXPR), found '%s'", v);
 }
 
+/* The shared keys the job uses that its model declares it cannot honour
+ * are refused here, at plan time, so `cxfit check` catches them (exit 2,
+ * the key named) and nothing is silently ignored. */
+static int refuse_unsupported(const job_plan *p, cx_error *err)
+{
+    const cx_job *j = &p->job;
+    const cx_config_section *s = j->section;
+    unsigned has = p->model->supports;
+    const char *name = p->model->name;
+    if (cx_section_get(s, "weights") && !(has & CX_SUPPORTS_WEIGHTS))
+        return cx_job_error(j, "weights", err, CX_EUSAGE,
+                            "model '%s' does not take weights; remove 'weights'", name);
+    if (p->n_by && !(has & CX_SUPPORTS_BY))
+        return cx_job_error(j, "by", err, CX_EUSAGE, "model '%s' does not take 'by'", name);
+    if (j->missing_fiml && !(has & CX_SUPPORTS_FIML))
+        return cx_job_error(j, "missing", err, CX_EUSAGE,
+                            "missing = fiml is not supported by model '%s' (use listwise%s)", name,
+                            has & CX_SUPPORTS_PAIRWISE ? " or pairwise" : "");
+    if (j->missing == CX_MISSING_PAIRWISE && !(has & CX_SUPPORTS_PAIRWISE))
+        return cx_job_error(j, "missing", err, CX_EUSAGE,
+                            "missing = pairwise is not supported by model '%s' (use listwise)",
+                            name);
+    if (j->bootstrap > 0 && !(has & CX_SUPPORTS_BOOTSTRAP))
+        return cx_job_error(j, "bootstrap", err, CX_EUSAGE,
+                            "model '%s' does not support bootstrap; remove 'bootstrap'", name);
+    if (cx_section_get(s, "bootstrap_cluster") && j->bootstrap <= 0)
+        return cx_job_error(j, "bootstrap_cluster", err, CX_EUSAGE,
+                            "bootstrap_cluster needs bootstrap = B (the number of replicates)");
+    if (j->validate != CX_VALIDATE_NONE && !(has & CX_SUPPORTS_VALIDATE))
+        return cx_job_error(j, "validate", err, CX_EUSAGE,
+                            "model '%s' does not support validate; remove 'validate'", name);
+    return CX_OK;
+}
+
 static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
 {
     const cx_config_section *s = p->job.section;
@@ -168,7 +205,7 @@ static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
     if (!rc)
         rc = cx_section_get_long(c, s, "seed", 0, 4294967295L, &seed, err);
     if (!rc)
-        rc = cx_section_get_long(c, s, "bootstrap", 0, 10000000L, &bootstrap, err);
+        rc = cx_section_get_long(c, s, "bootstrap", 0, 100000L, &bootstrap, err);
     if (!rc)
         rc = cx_section_get_double(c, s, "level", 0.5, 0.9999, &level, err);
     if (!rc)
@@ -181,6 +218,7 @@ static int parse_common_keys(const cx_config *c, job_plan *p, cx_error *err)
     p->job.bootstrap = bootstrap;
     p->job.level = level;
     p->job.weight_col = -1;
+    p->job.bootstrap_cluster = -1;
     const char *by = cx_section_get(s, "by");
     if (by) {
         p->by = cx_words_split(by, &p->n_by, err);
@@ -235,20 +273,42 @@ static int resolve_table(const cx_config *c, job_plan *p, size_t index, cx_error
     return p->file && p->table_path ? CX_OK : CX_ENOMEM;
 }
 
-/* The job's keys as text, to recognise the same job in an older file. */
-static char *job_spec(const cx_config_section *s, const job_plan *p)
+/* Marks where a stored spec's keys end and its inputs' fingerprints begin. */
+#define SPEC_INPUTS "[inputs]\n"
+
+/* The job's keys, then what it reads (file sizes and times, or the spec
+ * of the job whose table it reads), to recognise the same job on the same
+ * data in an older results file. */
+static char *job_spec(const cx_config *c, const cx_config_section *s, const job_plan *p,
+                      const char *dep_spec)
 {
-    size_t n = 64 + strlen(p->table_path) + (p->file ? strlen(p->file) : 0);
+    char data[128], joined[128];
+    const char *group = NULL;
+    char *join_file = table_join_file(c, s, &group);
+    cx_file_fingerprint(p->file, data, sizeof data);
+    cx_file_fingerprint(join_file, joined, sizeof joined);
+    size_t n = 128 + strlen(p->table_path) + 2 * (p->file ? strlen(p->file) : 0) +
+               (join_file ? strlen(join_file) : 0) + (dep_spec ? strlen(dep_spec) : 0);
     for (size_t i = 0; i < s->n_keys; i++)
         n += strlen(s->keys[i].key) + strlen(s->keys[i].value) + 4;
     char *spec = malloc(n);
-    if (!spec)
+    if (!spec) {
+        free(join_file);
         return NULL;
+    }
     size_t used =
         (size_t)snprintf(spec, n, "file=%s\ntable=%s\n", p->file ? p->file : "", p->table_path);
     for (size_t i = 0; i < s->n_keys; i++)
         used +=
             (size_t)snprintf(spec + used, n - used, "%s=%s\n", s->keys[i].key, s->keys[i].value);
+    used += (size_t)snprintf(spec + used, n - used, SPEC_INPUTS);
+    if (p->file)
+        used += (size_t)snprintf(spec + used, n - used, "%s %s\n", p->file, data);
+    if (join_file)
+        used += (size_t)snprintf(spec + used, n - used, "%s %s\n", join_file, joined);
+    if (dep_spec)
+        snprintf(spec + used, n - used, "@{\n%s}\n", dep_spec);
+    free(join_file);
     return spec;
 }
 
@@ -272,11 +332,14 @@ static int plan_jobs(run_state *st, cx_error *err)
         if (!rc)
             rc = parse_common_keys(c, p, err);
         if (!rc)
+            rc = refuse_unsupported(p, err);
+        if (!rc)
             rc = resolve_table(c, p, i, err);
         if (rc)
             return rc;
         p->stage = p->depends_on >= 0 ? st->plans[p->depends_on].stage + 1 : 0;
-        p->spec = job_spec(p->job.section, p);
+        p->spec = job_spec(c, p->job.section, p,
+                           p->depends_on >= 0 ? st->plans[p->depends_on].spec : NULL);
         if (!p->spec)
             return cx_error_set(err, CX_ENOMEM, "out of memory");
     }
@@ -298,9 +361,11 @@ static int bind_job_to_table(job_plan *p, cx_error *err)
     }
     if (p->job.validate == CX_VALIDATE_HOLDOUT) {
         const char *v = cx_section_get(p->job.section, "validate");
-        char expr[CX_ERROR_MSG_MAX];
-        snprintf(expr, sizeof expr, "%.*s", (int)(strlen(v) - 9), v + 8);
+        char *expr = strndup(v + 8, strlen(v) - 9); /* any length: never cut */
+        if (!expr)
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
         p->holdout = cx_filter_parse(expr, p->table, err);
+        free(expr);
         if (!p->holdout)
             return cx_job_error(&p->job, "validate", err, CX_EUSAGE, "%s", err->msg);
         p->job.holdout = p->holdout;
@@ -310,6 +375,13 @@ static int bind_job_to_table(job_plan *p, cx_error *err)
         char *name = (char *)weights;
         if (cx_view_columns(&p->view, &name, 1, &p->job.weight_col, err))
             return cx_job_error(&p->job, "weights", err, CX_EUSAGE, "%s", err->msg);
+    }
+    p->job.bootstrap_cluster = -1;
+    const char *cluster = cx_section_get(p->job.section, "bootstrap_cluster");
+    if (cluster) {
+        char *name = (char *)cluster;
+        if (cx_view_columns(&p->view, &name, 1, &p->job.bootstrap_cluster, err))
+            return cx_job_error(&p->job, "bootstrap_cluster", err, CX_EUSAGE, "%s", err->msg);
     }
     int by_cols[CX_MAX_GROUP_COLS];
     if (p->n_by && cx_view_columns(&p->view, p->by, p->n_by, by_cols, err))
@@ -329,6 +401,11 @@ static int open_job_table(run_state *st, job_plan *p, cx_error *err)
         if (!dep->result)
             return cx_job_error(&p->job, "table", err, CX_EFAIL,
                                 "job '%s' produced no result to read", dep->job.name);
+        if (strcmp(dep->result->status, CX_STATUS_FAILED) == 0)
+            return cx_job_error(&p->job, "table", err, CX_EFAIL,
+                                "reads '%s', but job '%s' failed: %s", p->table_path,
+                                dep->job.name,
+                                dep->result->message ? dep->result->message : "no reason given");
         p->table = table_from_result(dep->result, p->table_path, err);
         if (!p->table)
             return cx_job_error(&p->job, "table", err, CX_EFAIL, "%s", err->msg);
@@ -390,8 +467,10 @@ static cx_result *fit_job(job_plan *p, cx_error *err)
     int by_cols[CX_MAX_GROUP_COLS];
     if (p->n_by) {
         if (cx_view_columns(&p->view, p->by, p->n_by, by_cols, err) ||
-            cx_view_set_groups(&p->view, by_cols, p->n_by, err))
+            cx_view_set_groups(&p->view, by_cols, p->n_by, err)) {
+            cx_job_error(&p->job, "by", err, err->code, "%s", err->msg); /* name job and key */
             return NULL;
+        }
         if (p->view.n_levels == 0) {
             cx_error_set(err, CX_EFAIL, "no rows with values of the 'by' columns");
             return NULL;
@@ -420,6 +499,7 @@ static void run_one_job(run_state *st, job_plan *p)
     double t0 = omp_get_wtime();
     cx_error err = {0};
     cx_result *r = NULL;
+    cx_test_die_at("fitting");
     if (check_job(st, p, &err) == CX_OK)
         r = fit_job(p, &err);
     if (!r) {
@@ -434,45 +514,108 @@ static void run_one_job(run_state *st, job_plan *p)
 
 /* ---- writing -------------------------------------------------------------- */
 
+/* One line on stderr for a job that is not plainly ok (failed, not
+ * converged, or ok with warnings such as a Heywood case): never silenced,
+ * since --quiet silences progress, not problems. */
 static void report_job(const run_state *st, const job_plan *p)
 {
     const char *status = p->result ? p->result->status : CX_STATUS_FAILED;
+    const char *message = p->result ? p->result->message : "out of memory";
     int ok = strcmp(status, CX_STATUS_OK) == 0;
-    if (st->opt->quiet)
-        return;
-    if (!ok)
-        fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name, status,
-                p->result && p->result->message ? p->result->message : "out of memory");
-    else if (st->show_progress)
+    if (!ok || (message && *message)) {
+        /* keep it one line whatever the message holds */
+        char line[CX_ERROR_MSG_MAX];
+        snprintf(line, sizeof line, "%s", message && *message ? message : "no reason given");
+        for (char *c = line; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+        fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name, ok ? "ok with warnings" : status,
+                line);
+    } else if (st->show_progress) {
         fprintf(stderr, "cxfit: [%zu/%zu] %s (%s) ok, %.3f s\n", (size_t)(p - st->plans) + 1,
                 st->n_plans, p->job.name, p->model->name, p->elapsed);
+    }
+}
+
+/* A job whose results cannot be written fails alone: whatever it left in
+ * the file is removed, a failed job group saying why takes its place
+ * (when even that cannot be written, the reason still reaches stderr), and
+ * the other jobs are written as usual. */
+static void record_write_failure(run_state *st, job_plan *p, const cx_error *why)
+{
+    cx_results_remove_job(st->out, p->job.name);
+    cx_result *failed = cx_result_alloc(p->job.level, NULL);
+    if (failed) {
+        cx_result_set_status(failed, CX_STATUS_FAILED, "cannot write its results: %s", why->msg);
+        cx_error again = {0};
+        if (cx_results_write_job(st->out, p->job.name, p->model->name, p->spec, p->elapsed,
+                                 p->job.seed, failed, &again) != CX_OK)
+            cx_results_remove_job(st->out, p->job.name);
+    }
+    cx_result_free(p->result);
+    p->result = failed;
+    p->keep_from = NULL;
+    if (!failed)
+        fprintf(stderr, "cxfit: job '%s' failed: cannot write its results: %s\n", p->job.name,
+                why->msg);
+}
+
+/* Test hook: CXFIT_TEST_FAIL_WRITE=JOB makes writing that job's results
+ * fail, as a full disk or an unwritable name would. */
+static int test_write_fails(const job_plan *p)
+{
+    const char *name = getenv("CXFIT_TEST_FAIL_WRITE");
+    return name && strcmp(name, p->job.name) == 0;
+}
+
+/* Finished jobs reach the disk at least every FLUSH_INTERVAL_S seconds: a
+ * kill then loses at most that much finished work, and a study of many
+ * small jobs does not pay an HDF5 flush (~0.4 ms) per job. */
+#define FLUSH_INTERVAL_S 1.0
+
+static void flush_now_and_then(run_state *st)
+{
+    double now = omp_get_wtime();
+    if (now - st->last_flush >= FLUSH_INTERVAL_S) {
+        cx_results_flush(st->out);
+        st->last_flush = now;
+    }
 }
 
 /* Write every finished job that has all jobs before it written, so the file
  * keeps config order whatever order the threads finish in. */
-static int write_ready_jobs(run_state *st, cx_error *err)
+static void write_ready_jobs(run_state *st)
 {
-    int rc = CX_OK;
 #pragma omp critical(cx_hdf5)
-    while (rc == CX_OK && st->next_to_write < st->n_plans && st->plans[st->next_to_write].done) {
+    while (st->next_to_write < st->n_plans && (st->plans[st->next_to_write].done ||
+                                                st->plans[st->next_to_write].other_shard)) {
         job_plan *p = &st->plans[st->next_to_write++];
-        if (p->keep_stored)
-            rc = cx_results_copy_job(st->out, st->resume_src, p->job.name, err);
+        if (p->other_shard)
+            continue;
+        cx_error err = {0};
+        int rc;
+        if (p->keep_from)
+            rc = cx_results_copy_job(st->out, p->keep_from, p->job.name, &err);
         else if (!p->result)
-            rc = cx_error_set(err, CX_ENOMEM, "out of memory in job '%s'", p->job.name);
+            rc = cx_error_set(&err, CX_ENOMEM, "out of memory");
+        else if (test_write_fails(p))
+            rc = cx_error_set(&err, CX_EIO, "test hook CXFIT_TEST_FAIL_WRITE");
         else
             rc = cx_results_write_job(st->out, p->job.name, p->model->name, p->spec, p->elapsed,
-                                      p->job.seed, p->result, err);
-        p->written = rc == CX_OK;
-        if (!p->keep_stored)
+                                      p->job.seed, p->result, &err);
+        if (rc != CX_OK)
+            record_write_failure(st, p, &err);
+        p->written = 1;
+        if (!p->keep_from)
             report_job(st, p);
+        flush_now_and_then(st);
         if (getenv("CXFIT_TEST_INTERRUPT_AFTER") &&
             (size_t)atol(getenv("CXFIT_TEST_INTERRUPT_AFTER")) == st->next_to_write) {
-            /* Test hook: die like a killed process, leaving only the .tmp. */
+            /* Test hook: die like a process killed after a flush. */
+            cx_results_flush(st->out);
             _exit(137);
         }
     }
-    return rc;
 }
 
 /* A kept job's result is needed in memory only when a later job reads it. */
@@ -480,7 +623,7 @@ static int load_kept_result(run_state *st, job_plan *p, cx_error *err)
 {
     for (size_t j = 0; j < st->n_plans; j++)
         if (st->plans[j].depends_on == (int)(p - st->plans) && !p->result) {
-            p->result = cx_results_read_job(st->resume_src, p->job.name, err);
+            p->result = cx_results_read_job(p->keep_from, p->job.name, err);
             return p->result ? CX_OK : err->code;
         }
     return CX_OK;
@@ -492,130 +635,302 @@ static int run_stage(run_state *st, int stage, cx_error *err)
     if (!idx)
         return CX_ENOMEM;
     for (size_t i = 0; i < st->n_plans; i++)
-        if (st->plans[i].stage == stage)
+        if (st->plans[i].stage == stage && !st->plans[i].other_shard)
             idx[n++] = i;
-    /* Several jobs: one thread each (their inner loops then run serially);
-     * one job: it gets every thread for its own parallel passes. */
+    /* Several jobs: the threads are shared out, min(jobs, threads) jobs at
+     * a time with threads / that many each for their own passes and fits
+     * (two jobs on 64 cores: 32 threads each, not 1); one job: it gets
+     * every thread. */
     int outer = n >= 2 && st->threads >= 2;
-    int rc = CX_OK;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(st->threads) if (outer)
+    int at_once = outer ? (n < (size_t)st->threads ? (int)n : st->threads) : 1;
+    int per_job = outer ? st->threads / at_once : st->threads;
+    int levels = omp_get_max_active_levels();
+    if (outer && per_job > 1 && levels < 2)
+        omp_set_max_active_levels(2);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(at_once) if (outer)
     for (size_t k = 0; k < n; k++) {
         job_plan *p = &st->plans[idx[k]];
         cx_error job_err = {0};
-        if (p->keep_stored) {
-            if (load_kept_result(st, p, &job_err) != CX_OK)
-                p->keep_stored = 0;
-        }
-        if (!p->keep_stored)
+        p->job.threads = per_job > 0 ? per_job : 1;
+        /* every parallel region the job opens (its passes ask
+         * omp_get_max_threads()) stays within its share */
+        omp_set_num_threads(p->job.threads);
+        /* one job at a time may draw its progress line on a terminal */
+        p->job.progress = !outer && !st->opt->quiet && isatty(2) &&
+                          !(getenv("CXFIT_PROGRESS") && strcmp(getenv("CXFIT_PROGRESS"), "0") == 0);
+        if (p->keep_from && load_kept_result(st, p, &job_err) != CX_OK)
+            p->keep_from = NULL; /* unreadable after all: fit it again */
+        if (!p->keep_from)
             run_one_job(st, p);
         p->done = 1;
-        if (write_ready_jobs(st, &job_err) != CX_OK) {
-#pragma omp critical(cx_run_error)
-            if (rc == CX_OK) {
-                rc = job_err.code;
-                *err = job_err;
-            }
-        }
+        write_ready_jobs(st);
     }
+    if (omp_get_max_active_levels() != levels)
+        omp_set_max_active_levels(levels);
     free(idx);
-    return rc;
+    return CX_OK;
 }
 
-/* ---- output file handling ----------------------------------------------- */
+/* ---- the results file ------------------------------------------------------ */
 
-static int file_exists(const char *path)
+char *cx_run_part_path(const char *path, int index, int count, int rank_part)
 {
-    struct stat sb;
-    return stat(path, &sb) == 0;
+    size_t len = strlen(path), n = len + 48;
+    if (!rank_part && len > 3 && strcmp(path + len - 3, ".h5") == 0)
+        len -= 3;
+    char *part = malloc(n);
+    if (part)
+        snprintf(part, n, "%.*s.%s-%d-of-%d.h5", (int)len, path, rank_part ? "rank" : "part",
+                 index, count);
+    return part;
 }
 
-static int make_parent_dirs(const char *path)
+/* --shard I/N: a job and every job that reads its tables (directly or
+ * not) form a family that runs in one shard; families are dealt to the
+ * shards in config order, family k to shard k mod N + 1. */
+static void assign_shards(run_state *st)
 {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
+    int *family = calloc(st->n_plans ? st->n_plans : 1, sizeof *family);
+    int families = 0;
+    for (size_t i = 0; i < st->n_plans; i++) {
+        job_plan *p = &st->plans[i];
+        int f = p->depends_on >= 0 && family ? family[p->depends_on] : families++;
+        if (family)
+            family[i] = f;
+        p->other_shard = f % st->opt->shard_count + 1 != st->opt->shard_index;
     }
-    return 0;
+    free(family);
+}
+
+/* "a\nb\nc": the config's job names in order, for `cxfit merge`. */
+static char *all_job_names(const run_state *st)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < st->n_plans; i++)
+        n += strlen(st->plans[i].job.name) + 1;
+    char *names = calloc(n, 1);
+    for (size_t i = 0; names && i < st->n_plans; i++) {
+        strcat(names, st->plans[i].job.name);
+        strcat(names, "\n");
+    }
+    return names;
+}
+
+/* -o, else [output] file (relative to the config's directory). */
+static char *results_path(const cx_run_options *opt, const cx_config *config, cx_error *err)
+{
+    if (opt->output_path)
+        return cx_strdup(opt->output_path, err);
+    const char *cfg = cx_section_get(config->output, "file");
+    if (!cfg) {
+        cx_error_set(err, CX_EUSAGE,
+                     "%s: no results file: give -o RESULTS.h5 or set [output] file",
+                     config->path);
+        return NULL;
+    }
+    char *path = resolve_path(config, cfg);
+    if (!path)
+        cx_error_set(err, CX_ENOMEM, "out of memory");
+    return path;
+}
+
+char *cx_run_results_path(const cx_run_options *opt, cx_error *err)
+{
+    cx_config *config = cx_config_load(opt->config_path, err);
+    char *path = config ? results_path(opt, config, err) : NULL;
+    cx_config_free(config);
+    return path;
 }
 
 static int choose_output(run_state *st, cx_error *err)
 {
-    const char *out = st->opt->output_path;
-    if (out) {
-        st->output = strdup(out);
-    } else {
-        const char *cfg = cx_section_get(st->config->output, "file");
-        if (!cfg)
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: no results file: give -o RESULTS.h5 or set [output] file",
-                                st->config->path);
-        st->output = resolve_path(st->config, cfg);
+    char *path = results_path(st->opt, st->config, err);
+    if (!path)
+        return err->code;
+    if (st->opt->shard_count) {
+        char *part = cx_run_part_path(path, st->opt->shard_index, st->opt->shard_count,
+                                     st->opt->rank_part);
+        free(path);
+        if (!(path = part))
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
     }
-    size_t n = strlen(st->output) + 16;
-    st->tmp = malloc(n);
-    st->resume_src = malloc(n);
-    if (!st->output || !st->tmp || !st->resume_src)
-        return cx_error_set(err, CX_ENOMEM, "out of memory");
-    snprintf(st->tmp, n, "%s.tmp", st->output);
-    snprintf(st->resume_src, n, "%s.resume", st->output);
-    return CX_OK;
+    int rc = cx_output_init(&st->paths, path, err);
+    free(path);
+    return rc;
 }
 
-/* --resume: find the jobs an earlier (finished or interrupted) run wrote
- * with the same spec and a usable status. */
-static int prepare_resume(run_state *st, cx_error *err)
+/* Every file the run reads, so that none of them is taken as the output. */
+static int refuse_input_as_output(run_state *st, cx_error *err)
 {
-    const char *src =
-        file_exists(st->tmp) ? st->tmp : (file_exists(st->output) ? st->output : NULL);
-    if (!src) {
-        free(st->resume_src);
-        st->resume_src = NULL;
-        return CX_OK;
+    size_t cap = 1 + 2 * st->n_plans, n = 0;
+    const char **inputs = cx_calloc(cap, sizeof *inputs, err);
+    char **what = cx_calloc(cap, sizeof *what, err);
+    char **owned = cx_calloc(cap, sizeof *owned, err);
+    int rc = inputs && what && owned ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK) {
+        inputs[n] = st->config->path;
+        what[n++] = strdup("the config file");
     }
-    if (rename(src, st->resume_src) != 0)
-        return cx_error_set(err, CX_EIO, "%s: cannot move aside for --resume", src);
-    cx_stored_job *stored;
-    size_t n;
-    if (cx_results_list_jobs(st->resume_src, &stored, &n, err))
-        return CX_EIO;
-    size_t kept = 0;
-    for (size_t i = 0; i < st->n_plans; i++)
-        for (size_t j = 0; j < n; j++) {
-            job_plan *p = &st->plans[i];
-            if (strcmp(stored[j].name, p->job.name) == 0 && stored[j].spec &&
-                strcmp(stored[j].spec, p->spec) == 0 && stored[j].status &&
-                strcmp(stored[j].status, CX_STATUS_FAILED) != 0) {
-                p->keep_stored = 1;
-                kept++;
+    for (size_t i = 0; rc == CX_OK && i < st->n_plans; i++) {
+        job_plan *p = &st->plans[i];
+        char label[320];
+        snprintf(label, sizeof label, "the data of job '%s'", p->job.name);
+        if (p->file) {
+            inputs[n] = p->file;
+            what[n++] = strdup(label);
+        }
+        const char *group;
+        char *join = table_join_file(st->config, p->job.section, &group);
+        if (join) {
+            snprintf(label, sizeof label, "the joined data of job '%s'", p->job.name);
+            inputs[n] = owned[n] = join;
+            what[n++] = strdup(label);
+        }
+    }
+    for (size_t i = 0; rc == CX_OK && i < n; i++)
+        if (!what[i])
+            rc = cx_error_set(err, CX_ENOMEM, "out of memory");
+    if (rc == CX_OK)
+        rc = cx_output_refuse_inputs(&st->paths, inputs, (const char *const *)what, n, err);
+    for (size_t i = 0; i < n; i++) {
+        free(what[i]);
+        free(owned[i]);
+    }
+    free(inputs);
+    free(what);
+    free(owned);
+    return rc;
+}
+
+/* Split a stored spec into its keys and its inputs' fingerprints. */
+static int spec_part_equal(const char *a, const char *b, int inputs)
+{
+    const char *ma = strstr(a, SPEC_INPUTS), *mb = strstr(b, SPEC_INPUTS);
+    if (!ma || !mb)
+        return inputs ? 0 : strcmp(a, b) == 0;
+    if (inputs)
+        return strcmp(ma, mb) == 0;
+    return ma - a == mb - b && strncmp(a, b, (size_t)(ma - a)) == 0;
+}
+
+/* Why a job is fitted again rather than kept; NULL = keep it. */
+static const char *resume_reason(const job_plan *p, const cx_stored_job *stored)
+{
+    if (!stored)
+        return "not in the results file";
+    if (!stored->status || strcmp(stored->status, CX_STATUS_FAILED) == 0)
+        return "it failed before";
+    if (!stored->spec || !spec_part_equal(stored->spec, p->spec, 0))
+        return "its keys changed";
+    if (p->depends_on >= 0)
+        return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "the job it reads changed";
+    return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "its data file changed";
+}
+
+/* Append "name (reason)" to a growing one-line list. */
+static void list_add(char *list, size_t size, const char *name, const char *reason)
+{
+    size_t used = strlen(list);
+    if (used + 8 >= size)
+        return;
+    if (reason)
+        snprintf(list + used, size - used, "%s%s (%s)", used ? ", " : "", name, reason);
+    else
+        snprintf(list + used, size - used, "%s%s", used ? ", " : "", name);
+}
+
+/* --resume: decide, per job, whether a stored result is still the job
+ * asked for on the same data; say what is kept, re-run and dropped. */
+static int choose_kept_jobs(run_state *st, cx_error *err)
+{
+    cx_stored_job *stored[2] = {NULL, NULL};
+    size_t n_stored[2] = {0, 0}, n_listed = 0, in_config = 0;
+    int rc = CX_OK;
+    for (size_t s = 0; s < st->paths.n_sources && rc == CX_OK; s++, n_listed++)
+        rc = cx_results_list_jobs(st->paths.sources[s], &stored[s], &n_stored[s], err);
+    char kept[1024] = "", rerun[2048] = "", dropped[1024] = "";
+    size_t n_kept = 0, n_rerun = 0, n_dropped = 0;
+    for (size_t i = 0; rc == CX_OK && i < st->n_plans; i++) {
+        job_plan *p = &st->plans[i];
+        const cx_stored_job *found = NULL;
+        for (size_t s = 0; s < n_listed && !found; s++)
+            for (size_t j = 0; j < n_stored[s] && !found; j++)
+                if (strcmp(stored[s][j].name, p->job.name) == 0) {
+                    found = &stored[s][j];
+                    p->keep_from = st->paths.sources[s];
+                }
+        in_config += found != NULL;
+        const char *why = resume_reason(p, found);
+        if (!why && p->depends_on >= 0 && !st->plans[p->depends_on].keep_from)
+            why = "the job it reads is fitted again";
+        if (why) {
+            p->keep_from = NULL;
+            list_add(rerun, sizeof rerun, p->job.name, why);
+            n_rerun++;
+        } else {
+            list_add(kept, sizeof kept, p->job.name, NULL);
+            n_kept++;
+        }
+    }
+    /* Jobs of the existing file that this config no longer has. */
+    for (size_t s = 0; rc == CX_OK && s < n_listed; s++)
+        for (size_t j = 0; j < n_stored[s]; j++) {
+            int known = 0;
+            for (size_t i = 0; i < st->n_plans && !known; i++)
+                known = strcmp(stored[s][j].name, st->plans[i].job.name) == 0;
+            if (!known && st->paths.sources[s] == st->paths.path) {
+                list_add(dropped, sizeof dropped, stored[s][j].name, NULL);
+                n_dropped++;
             }
         }
-    cx_stored_jobs_free(stored, n);
-    if (!st->opt->quiet)
-        fprintf(stderr, "cxfit: resuming: %zu of %zu jobs already done\n", kept, st->n_plans);
-    return CX_OK;
+    size_t n_path_jobs = st->paths.n_sources ? n_stored[st->paths.n_sources - 1] : 0;
+    int path_is_source = st->paths.n_sources &&
+                         st->paths.sources[st->paths.n_sources - 1] == st->paths.path;
+    if (rc == CX_OK && path_is_source && n_path_jobs > 0 && in_config == 0 && n_dropped > 0)
+        rc = cx_error_set(err, CX_EUSAGE,
+                          "%s holds the results of another study (none of its %zu jobs is in "
+                          "%s); --resume finishes a results file of this config (nothing was "
+                          "changed)",
+                          st->paths.path, n_path_jobs, st->config->path);
+    if (rc == CX_OK && !st->opt->quiet) {
+        fprintf(stderr, "cxfit: resuming: %zu of %zu jobs already done%s%s\n", n_kept,
+                st->n_plans, n_kept ? ": " : "", kept);
+        if (n_rerun)
+            fprintf(stderr, "cxfit: resuming: fitting %zu: %s\n", n_rerun, rerun);
+        if (n_dropped)
+            fprintf(stderr, "cxfit: resuming: dropping %zu no longer in the config: %s\n",
+                    n_dropped, dropped);
+    }
+    for (size_t s = 0; s < 2; s++)
+        cx_stored_jobs_free(stored[s], n_stored[s]);
+    return rc;
 }
 
 static int open_output(run_state *st, cx_error *err)
 {
     int rc = choose_output(st, err);
+    if (!rc)
+        rc = refuse_input_as_output(st, err);
+    if (!rc)
+        rc = cx_output_claim(&st->paths, st->opt->force || st->opt->rank_part, st->opt->resume,
+                             err);
+    if (!rc && st->opt->resume)
+        rc = cx_output_prepare_resume(&st->paths, st->config->text, err);
+    if (!rc && st->opt->resume)
+        rc = choose_kept_jobs(st, err);
     if (rc)
         return rc;
-    if (file_exists(st->output) && !st->opt->force && !st->opt->resume)
-        return cx_error_set(err, CX_EUSAGE,
-                            "%s exists; use --force to overwrite it or --resume to finish it",
-                            st->output);
-    if (make_parent_dirs(st->output) != 0)
-        return cx_error_set(err, CX_EIO, "%s: cannot create its directory", st->output);
-    if (st->opt->resume && (rc = prepare_resume(st, err)))
-        return rc;
-    cx_provenance prov = {st->config->text, st->threads, 1};
-    st->out = cx_results_create(st->tmp, &prov, err);
+    cx_provenance prov = {st->config->text, st->threads, 1, NULL, NULL};
+    char shard[64], *names = NULL;
+    if (st->opt->shard_count) {
+        snprintf(shard, sizeof shard, "%d/%d", st->opt->shard_index, st->opt->shard_count);
+        if (!(names = all_job_names(st)))
+            return cx_error_set(err, CX_ENOMEM, "out of memory");
+        prov.shard = shard;
+        prov.job_names = names;
+    }
+    st->out = cx_results_create(st->paths.tmp, &prov, err);
+    free(names);
     return st->out ? CX_OK : CX_EIO;
 }
 
@@ -625,11 +940,7 @@ static int finish_output(run_state *st, cx_error *err)
     st->out = NULL;
     if (rc)
         return rc;
-    if (rename(st->tmp, st->output) != 0)
-        return cx_error_set(err, CX_EIO, "%s: cannot rename to %s", st->tmp, st->output);
-    if (st->resume_src)
-        remove(st->resume_src);
-    return CX_OK;
+    return cx_output_commit(&st->paths, err);
 }
 
 /* ---- the run -------------------------------------------------------------- */
@@ -649,11 +960,9 @@ static void free_state(run_state *st)
     table_cache_free(st->tables);
     if (st->out) {
         cx_results_close(st->out, NULL);
-        remove(st->tmp);
+        remove(st->paths.tmp); /* cxfit's own working file, never the user's */
     }
-    free(st->output);
-    free(st->tmp);
-    free(st->resume_src);
+    cx_output_free(&st->paths);
     cx_config_free(st->config);
 }
 
@@ -684,6 +993,9 @@ int cx_run(const cx_run_options *opt, cx_error *err)
     /* cxfit parallelises with OpenMP itself (jobs, blocks): OpenBLAS
      * threads inside those regions would oversubscribe the cores. */
     openblas_set_num_threads(1);
+    /* -j bounds every parallel region, the engine's passes over the rows
+     * included (they ask omp_get_max_threads()). */
+    omp_set_num_threads(st.threads);
     st.show_progress = !opt->quiet && (isatty(2) || getenv("CXFIT_PROGRESS"));
     st.config = cx_config_load(opt->config_path, err);
     if (!st.config)
@@ -694,6 +1006,8 @@ int cx_run(const cx_run_options *opt, cx_error *err)
      * config error never leaves a half-run study behind. */
     if (rc == CX_OK)
         rc = check_all(&st, err);
+    if (rc == CX_OK && opt->shard_count)
+        assign_shards(&st);
     if (rc != CX_OK || opt->check_only) {
         free_state(&st);
         return exit_status_for(rc);
@@ -706,15 +1020,16 @@ int cx_run(const cx_run_options *opt, cx_error *err)
         rc = run_stage(&st, s, err);
     if (rc == CX_OK)
         rc = finish_output(&st, err);
-    size_t failed = 0, not_converged = 0;
+    size_t failed = 0, not_converged = 0, written = 0;
     for (size_t i = 0; i < st.n_plans; i++) {
-        const cx_result *r = st.plans[i].keep_stored ? NULL : st.plans[i].result;
+        const cx_result *r = st.plans[i].keep_from ? NULL : st.plans[i].result;
+        written += !st.plans[i].other_shard;
         failed += r && strcmp(r->status, CX_STATUS_FAILED) == 0;
         not_converged += r && strcmp(r->status, CX_STATUS_NOT_CONVERGED) == 0;
     }
-    if (rc == CX_OK && !opt->quiet)
-        fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.output,
-                st.n_plans, failed, not_converged);
+    if (rc == CX_OK && !opt->quiet && !opt->rank_part)
+        fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.paths.path,
+                written, failed, not_converged);
     free_state(&st);
     if (rc != CX_OK)
         return exit_status_for(rc);

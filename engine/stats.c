@@ -100,14 +100,43 @@ void cx_moments_reset(cx_moments *m)
 
 /* ---- weights ----------------------------------------------------------- */
 
-/* A weighted row counts when its weight is present; a negative weight is an
- * error (the caller names the column). */
-static int check_weights(const double *w, size_t n, cx_error *err)
+/* Weights are frequency weights (denominator sum_w - ddof), so their
+ * scale matters and cannot be divided out; sums of weights and of
+ * w (x - mean)^2 must stay finite and normal.  Weights are therefore 0 or
+ * between CX_MIN_WEIGHT and CX_MAX_WEIGHT: a row count of 2^60 times the
+ * largest stays far below DBL_MAX, and sqrt of the smallest far above the
+ * subnormals.  A missing (NaN) weight drops its row. */
+#define CX_MAX_WEIGHT 1e150
+#define CX_MIN_WEIGHT 1e-150
+
+/* Index of the first weight that is negative, infinite or outside the
+ * range above, or -1 when all are usable (NaN counts as usable: missing). */
+static long first_bad_weight(const double *w, size_t n)
 {
     for (size_t i = 0; w && i < n; i++)
-        if (w[i] < 0)
-            return cx_error_set(err, CX_EUSAGE, "negative weight %g in row %zu of the block", w[i],
-                                i);
+        if (w[i] < 0 || w[i] > CX_MAX_WEIGHT || (w[i] > 0 && w[i] < CX_MIN_WEIGHT))
+            return (long)i;
+    return -1;
+}
+
+/* What is wrong with weight w, for messages. */
+static const char *weight_problem(double w)
+{
+    if (isinf(w))
+        return "is not finite; weights must be finite numbers >= 0";
+    if (w < 0)
+        return "is negative; weights must be >= 0";
+    return "is outside the range cxfit accepts for frequency weights (0, or 1e-150 to 1e150); "
+           "rescale the weights";
+}
+
+/* The public entry point has no table to name: rows of the block. */
+static int check_weights(const double *w, size_t n, cx_error *err)
+{
+    long i = first_bad_weight(w, n);
+    if (i >= 0)
+        return cx_error_set(err, CX_EUSAGE, "weight %g in row %ld of the block %s", w[i], i + 1,
+                            weight_problem(w[i]));
     return CX_OK;
 }
 
@@ -878,7 +907,8 @@ static int level_accs_alloc(level_accs *s, size_t p, size_t n_levels, cx_missing
 
 /* What one thread needs to summarise a block. */
 typedef struct block_worker {
-    double *data;           /* CX_BLOCK_ROWS x ncols, as read                */
+    double *data;           /* ld x ncols, as read                           */
+    size_t ld;              /* rows per block buffer: cx_view_block_rows     */
     double *scratch;        /* the view's read scratch                        */
     double *chunk;          /* listwise chunk scratch                         */
     double *grouped;        /* rows regrouped by level (levels > 1)           */
@@ -907,7 +937,8 @@ static int worker_alloc(block_worker *bw, const cx_view *v, size_t p, size_t nco
                         cx_missing_mode mode, cx_error *err)
 {
     memset(bw, 0, sizeof *bw);
-    size_t rows = CX_BLOCK_ROWS;
+    size_t rows = cx_view_block_rows(v);
+    bw->ld = rows;
     bw->data = cx_malloc_block_buffer(rows * ncols * sizeof *bw->data, err);
     bw->scratch = cx_malloc_block_buffer(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
     bw->chunk = chunk_scratch_alloc(p, err);
@@ -944,24 +975,40 @@ static void group_rows_by_level(block_worker *bw, size_t n, size_t ncols, size_t
     memmove(bw->start + 1, bw->start, n_levels * sizeof *bw->start);
     bw->start[0] = 0;
     for (size_t j = 0; j < ncols; j++) {
-        const double *src = bw->data + j * CX_BLOCK_ROWS;
-        double *dst = bw->grouped + j * CX_BLOCK_ROWS;
+        const double *src = bw->data + j * bw->ld;
+        double *dst = bw->grouped + j * bw->ld;
         for (size_t r = 0; r < n; r++)
             dst[r] = src[bw->order[r]];
     }
 }
 
-/* Add n rows (ld = CX_BLOCK_ROWS) to level l of the block summary. */
+/* Add n rows (ld = bw->ld) to level l of the block summary. */
 static int add_level_rows(block_worker *bw, size_t l, const double *X, size_t n, const double *w,
                           cx_error *err)
 {
     bw->touched[l] = 1;
     if (bw->acc.mode == CX_MISSING_PAIRWISE)
-        return cx_moments_add_block(bw->acc.pw[l], X, n, CX_BLOCK_ROWS, w, err);
+        return cx_moments_add_block(bw->acc.pw[l], X, n, bw->ld, w, err);
     int rc = check_weights(w, n, err);
     if (rc == CX_OK)
-        lw_acc_add_rows(&bw->acc.lw[l], X, n, CX_BLOCK_ROWS, w, bw->chunk);
+        lw_acc_add_rows(&bw->acc.lw[l], X, n, bw->ld, w, bw->chunk);
     return rc;
+}
+
+/* A weight that is negative, infinite or out of range fails the pass,
+ * naming the weight column, the value and its table row (1-based). */
+static int bad_weight_error(const block_worker *bw, const cx_view *v, size_t b, const int *cols,
+                            size_t p, size_t ncols, size_t n, cx_error *err)
+{
+    const double *w = bw->data + p * bw->ld;
+    long i = first_bad_weight(w, n);
+    if (i < 0)
+        return CX_OK;
+    const cx_column_info *info = cx_table_column(v->table, (size_t)cols[p]);
+    size_t row = cx_view_table_row(v, b, ncols, bw->scratch, (size_t)i);
+    return cx_error_set(err, CX_EUSAGE, "weight column '%s' of table %s: the weight %g in row %zu %s",
+                        info ? info->name : "?", cx_table_label(v->table), w[i], row + 1,
+                        weight_problem(w[i]));
 }
 
 /* Summarise block b into bw->acc (one entry per level present). */
@@ -974,15 +1021,17 @@ static int summarise_block(block_worker *bw, const cx_view *v, size_t b, const i
     size_t n = (size_t)got;
     if (n == 0)
         return CX_OK;
+    if (weighted && bad_weight_error(bw, v, b, cols, p, ncols, n, err) != CX_OK)
+        return CX_EUSAGE;
     if (n_levels == 1)
-        return add_level_rows(bw, 0, bw->data, n, weighted ? bw->data + p * CX_BLOCK_ROWS : NULL,
+        return add_level_rows(bw, 0, bw->data, n, weighted ? bw->data + p * bw->ld : NULL,
                               err);
     for (size_t i = 0; i < n; i++)
         if (bw->level[i] >= n_levels)
             return cx_error_set(err, CX_EFAIL, "row level %zu out of range (%zu levels)",
                                 bw->level[i], n_levels);
     group_rows_by_level(bw, n, ncols, n_levels);
-    const double *w = weighted ? bw->grouped + p * CX_BLOCK_ROWS : NULL;
+    const double *w = weighted ? bw->grouped + p * bw->ld : NULL;
     for (size_t l = 0; l < n_levels; l++) {
         size_t s = bw->start[l], e = bw->start[l + 1];
         if (e == s)
@@ -1012,20 +1061,6 @@ static void merge_block(block_worker *bw, level_accs *total, double *delta)
     }
 }
 
-/* Turn "negative weight ... in row i of the block" into a message that
- * names the weight column. */
-static void name_weight_error(const cx_view *v, int weight_col, cx_error *err)
-{
-    if (weight_col < 0 || err->code != CX_EUSAGE || !strstr(err->msg, "negative weight"))
-        return;
-    const cx_column_info *info = cx_table_column(v->table, (size_t)weight_col);
-    char msg[CX_ERROR_MSG_MAX];
-    snprintf(msg, sizeof msg, "%s", err->msg);
-    cx_error_set(err, CX_EUSAGE,
-                 "weight column '%s' has a negative value (%s); weights must be >= 0",
-                 info ? info->name : "?", msg);
-}
-
 /* The parallel pass: blocks are summarised by any thread and merged into
  * `total` strictly in block order.  Returns the failing block's error. */
 static int reduce_blocks(const cx_view *v, const int *read_cols, size_t p, size_t ncols,
@@ -1036,7 +1071,12 @@ static int reduce_blocks(const cx_view *v, const int *read_cols, size_t p, size_
     if (!delta)
         return CX_ENOMEM;
     long failed_block = -1;
-#pragma omp parallel
+    /* A thread per block at most: a small table read in one block must not
+     * wake (and then spin) threads that get no work. */
+    int threads = omp_get_max_threads();
+    if ((size_t)threads > n_blocks)
+        threads = n_blocks ? (int)n_blocks : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
         block_worker bw;
         cx_error werr = {0};
@@ -1086,9 +1126,26 @@ static int export_levels(const level_accs *total, size_t p, cx_moments **out, cx
     return CX_OK;
 }
 
+/* The pass reads big-integer columns relative to their origin (table.h),
+ * so values near 2^62 keep their spread; the means get it back here. */
+static void add_origins(const cx_view *v, const int *cols, size_t p, cx_moments *m)
+{
+    for (size_t j = 0; j < p; j++) {
+        double o = cx_table_column(v->table, (size_t)cols[j])->origin;
+        if (o == 0)
+            continue;
+        m->mean[j] += o;
+        for (size_t k = 0; m->pair_mean && k < p; k++)
+            m->pair_mean[j * p + k] += o;
+    }
+}
+
 int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
                      cx_missing_mode mode, cx_moments **out, cx_error *err)
 {
+    cx_view relative = *v; /* shares v's levels; owns nothing */
+    relative.n_relative = p;
+    v = &relative;
     size_t n_levels = v->n_levels ? v->n_levels : 1;
     size_t ncols = p + (weight_col >= 0);
     int *read_cols = cx_malloc((ncols ? ncols : 1) * sizeof *read_cols, err);
@@ -1106,11 +1163,91 @@ int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col
      * before the threads start, rather than racing inside them. */
     openblas_set_num_threads(1);
     int rc = reduce_blocks(v, read_cols, p, ncols, weight_col >= 0, &total, err);
-    if (rc)
-        name_weight_error(v, weight_col, err);
-    else
+    if (rc == CX_OK)
         rc = export_levels(&total, p, out, err);
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
+        add_origins(v, cols, p, out[l]);
     level_accs_free(&total);
     free(read_cols);
     return rc;
+}
+
+/* ---- accumulators for reducers ----------------------------------------- */
+
+/* A moments accumulator is the pass's own per-level summary (a shifted
+ * listwise accumulator, or pairwise moments) made public, so reducers
+ * (reducer.c) can keep one per level, fold or bootstrap replicate and
+ * merge them in a fixed order with exactly the arithmetic of
+ * cx_stats_compute. */
+struct cx_moments_acc {
+    cx_missing_mode mode;
+    lw_acc lw;      /* listwise */
+    cx_moments *pw; /* pairwise */
+};
+
+cx_moments_acc *cx_moments_acc_alloc(size_t p, cx_missing_mode mode, cx_error *err)
+{
+    cx_moments_acc *a = cx_calloc(1, sizeof *a, err);
+    if (!a)
+        return NULL;
+    a->mode = mode;
+    int ok = mode == CX_MISSING_PAIRWISE ? (a->pw = cx_moments_alloc(p, mode, err)) != NULL
+                                         : lw_acc_alloc(&a->lw, p, err) == CX_OK;
+    if (!ok) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void cx_moments_acc_free(cx_moments_acc *a)
+{
+    if (!a)
+        return;
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_free(a->pw);
+    else
+        lw_acc_free(&a->lw);
+    free(a);
+}
+
+void cx_moments_acc_reset(cx_moments_acc *a)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_reset(a->pw);
+    else
+        lw_acc_reset(&a->lw);
+}
+
+double *cx_moments_scratch_alloc(size_t p, cx_error *err)
+{
+    return chunk_scratch_alloc(p, err);
+}
+
+int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, const double *w,
+                       double *scratch, cx_error *err)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        return cx_moments_add_block(a->pw, X, n, ld, w, err);
+    int rc = check_weights(w, n, err);
+    if (rc == CX_OK)
+        lw_acc_add_rows(&a->lw, X, n, ld, w, scratch);
+    return rc;
+}
+
+void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_merge(a->pw, b->pw);
+    else
+        lw_acc_merge(&a->lw, &b->lw, delta);
+}
+
+void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out)
+{
+    cx_moments_reset(out);
+    if (a->mode == CX_MISSING_PAIRWISE)
+        cx_moments_merge(out, a->pw);
+    else
+        lw_acc_into_moments(out, &a->lw);
 }

@@ -61,4 +61,20 @@ double cx_moments_n(const cx_moments *m);
 int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
                      cx_missing_mode mode, cx_moments **out, cx_error *err);
 
+/* Accumulators for reducers (reducer.h): the per-level summaries of
+ * cx_stats_compute, one per level / fold / replicate.  Adding needs a
+ * caller-owned scratch from cx_moments_scratch_alloc (free with free());
+ * merging needs p doubles of scratch `delta`.  Merging the same summaries
+ * in the same order gives bit-identical moments. */
+typedef struct cx_moments_acc cx_moments_acc;
+cx_moments_acc *cx_moments_acc_alloc(size_t p, cx_missing_mode mode, cx_error *err);
+void cx_moments_acc_free(cx_moments_acc *a);
+void cx_moments_acc_reset(cx_moments_acc *a);
+double *cx_moments_scratch_alloc(size_t p, cx_error *err);
+int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, const double *w,
+                       double *scratch, cx_error *err);
+void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta);
+/* out (allocated for the same p and mode) = the accumulated moments. */
+void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out);
+
 #endif

@@ -20,6 +20,8 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +41,7 @@ struct cx_table {
     char *label;
     size_t nrows;
     size_t ncols, cap_cols;
+    long sized_by; /* the first 1-D column, which set nrows; -1: none yet */
     cx_column_info *info;
     /* HDF5 backend (file < 0 for memory tables) */
     hid_t file;
@@ -60,6 +63,8 @@ static void free_categories(cx_column_info *c)
     }
     c->categories = NULL;
     c->n_categories = 0;
+    free(c->label); /* the other owned attribute */
+    c->label = NULL;
 }
 
 static int grow_columns(cx_table *t, cx_error *err)
@@ -92,6 +97,7 @@ static cx_table *table_alloc(const char *label, hid_t file, cx_error *err)
     if (!t)
         return NULL;
     t->file = file;
+    t->sized_by = -1;
     t->label = cx_strdup(label, err);
     if (!t->label) {
         free(t);
@@ -185,21 +191,34 @@ int cx_table_memory_add_column(cx_table *t, const char *name, cx_column_kind kin
 
 /* ---------- HDF5 backend: reading the column descriptions ---------- */
 
-/* Labels of a string-array attribute, fixed or variable length. */
-static int read_string_array(hid_t attr, const cx_table *t, const char *col,
-                             cx_column_info *c, cx_error *err)
+/* A dataset that cannot be a column is kept as an unusable column: its
+ * reason is reported when a job reads it (cx_table_check_numeric), so one
+ * odd dataset does not block the jobs that never touch it.  Returns -1,
+ * the "not usable" outcome of the describe_* helpers below. */
+static int unusable(cx_column_info *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int unusable(cx_column_info *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->unusable, sizeof c->unusable, fmt, ap);
+    va_end(ap);
+    c->kind = CX_COL_UNUSABLE;
+    return -1;
+}
+
+/* Labels of a string-array attribute, fixed or variable length.  Returns
+ * CX_OK, CX_ENOMEM, or -1 (column marked unusable). */
+static int read_string_array(hid_t attr, cx_column_info *c, cx_error *err)
 {
     int rc = CX_OK;
     hid_t ftype = H5Aget_type(attr), space = H5Aget_space(attr), mtype = -1;
     int rank = H5Sget_simple_extent_ndims(space);
     hssize_t n = H5Sget_simple_extent_npoints(space);
     if (H5Tget_class(ftype) != H5T_STRING || rank > 1 || n < 0) {
-        rc = cx_error_set(err, CX_EUSAGE,
-                          "%s: column '%s': attribute 'categories' must be a 1-D array of strings",
-                          t->label, col);
+        rc = unusable(c, "attribute 'categories' must be a 1-D array of strings");
         goto done;
     }
-    c->categories = cx_calloc((size_t) n, sizeof *c->categories, err);
+    c->categories = cx_calloc((size_t) n ? (size_t) n : 1, sizeof *c->categories, err);
     if (!c->categories) {
         rc = CX_ENOMEM;
         goto done;
@@ -209,15 +228,14 @@ static int read_string_array(hid_t attr, const cx_table *t, const char *col,
     H5Tset_cset(mtype, H5Tget_cset(ftype)); /* h5py writes UTF-8 labels */
     if (H5Tis_variable_str(ftype) > 0) {
         H5Tset_size(mtype, H5T_VARIABLE);
-        char **vl = cx_calloc((size_t) n, sizeof *vl, err);
+        char **vl = cx_calloc((size_t) n ? (size_t) n : 1, sizeof *vl, err);
         if (!vl) {
             rc = CX_ENOMEM;
             goto done;
         }
         int read_ok = H5Aread(attr, mtype, vl) >= 0;
         if (!read_ok)
-            rc = cx_error_set(err, CX_EIO, "%s: column '%s': cannot read 'categories'", t->label,
-                              col);
+            rc = unusable(c, "cannot read its attribute 'categories'");
         for (hssize_t k = 0; rc == CX_OK && k < n; k++)
             if (!(c->categories[k] = cx_strdup(vl[k] ? vl[k] : "", err)))
                 rc = CX_ENOMEM;
@@ -234,8 +252,7 @@ static int read_string_array(hid_t attr, const cx_table *t, const char *col,
             goto done;
         }
         if (H5Aread(attr, mtype, buf) < 0)
-            rc = cx_error_set(err, CX_EIO, "%s: column '%s': cannot read 'categories'", t->label,
-                              col);
+            rc = unusable(c, "cannot read its attribute 'categories'");
         for (hssize_t k = 0; rc == CX_OK && k < n; k++) {
             const char *s = buf + (size_t) k * len;
             size_t l = strnlen(s, len);
@@ -258,33 +275,125 @@ done:
     return rc;
 }
 
-/* The `missing_value` and `categories` attributes of a numeric column. */
-static int read_column_attributes(hid_t dset, const cx_table *t, cx_column_info *c,
-                                  cx_error *err)
+/* The optional `label` attribute (a variable's question text, as `cxfit
+ * import` keeps it from SPSS/Stata/SAS files): one string; anything else
+ * is ignored, since a label only decorates output. */
+static int read_label(hid_t dset, cx_column_info *c, cx_error *err)
 {
-    if (H5Aexists(dset, "missing_value") > 0) {
-        hid_t attr = H5Aopen(dset, "missing_value", H5P_DEFAULT);
-        hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
-        H5T_class_t cls = H5Tget_class(type);
-        int ok = H5Sget_simple_extent_npoints(space) == 1 &&
-                 (cls == H5T_INTEGER || cls == H5T_FLOAT) &&
-                 H5Aread(attr, H5T_NATIVE_DOUBLE, &c->missing_value) >= 0;
-        H5Tclose(type);
-        H5Sclose(space);
-        H5Aclose(attr);
-        if (!ok)
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: column '%s': attribute 'missing_value' must be one number",
-                                t->label, c->name);
-        c->has_missing_value = 1;
+    if (H5Aexists(dset, "label") <= 0)
+        return CX_OK;
+    int rc = CX_OK;
+    hid_t attr = H5Aopen(dset, "label", H5P_DEFAULT);
+    hid_t ftype = H5Aget_type(attr), space = H5Aget_space(attr);
+    if (H5Tget_class(ftype) == H5T_STRING && H5Sget_simple_extent_npoints(space) == 1) {
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mtype, H5Tget_cset(ftype));
+        if (H5Tis_variable_str(ftype) > 0) {
+            char *s = NULL;
+            H5Tset_size(mtype, H5T_VARIABLE);
+            if (H5Aread(attr, mtype, &s) >= 0 && s) {
+                rc = (c->label = cx_strdup(s, err)) ? CX_OK : CX_ENOMEM;
+                H5free_memory(s);
+            }
+        } else {
+            size_t len = H5Tget_size(ftype);
+            char *buf = cx_calloc(len + 1, 1, err);
+            H5Tset_size(mtype, len);
+            H5Tset_strpad(mtype, H5T_STR_NULLPAD);
+            if (!buf)
+                rc = CX_ENOMEM;
+            else if (H5Aread(attr, mtype, buf) >= 0)
+                c->label = buf, buf = NULL;
+            free(buf);
+        }
+        H5Tclose(mtype);
     }
+    H5Sclose(space);
+    H5Tclose(ftype);
+    H5Aclose(attr);
+    return rc;
+}
+
+/* The attribute `missing_value` of an integer column as a value of the
+ * column's own type, in c->missing_int (signed) or c->missing_uint: the
+ * raw values are compared with it in that type, since a double cannot
+ * tell 2^53 from 2^53 + 1.  Integer attributes are read as int64 or
+ * uint64 (by their sign), float ones must hold a whole number; either way
+ * the value must fit the column's type, or nothing could ever match it. */
+static int integer_missing_value(hid_t attr, hid_t atype, cx_column_info *c)
+{
+    int negative = 0;
+    uint64_t magnitude = 0; /* |value|, as two's complement allows */
+    if (H5Tget_class(atype) == H5T_INTEGER && H5Tget_sign(atype) != H5T_SGN_NONE) {
+        int64_t v;
+        if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0)
+            return unusable(c, "cannot read its attribute 'missing_value'");
+        negative = v < 0;
+        magnitude = negative ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+    } else if (H5Tget_class(atype) == H5T_INTEGER) {
+        if (H5Aread(attr, H5T_NATIVE_UINT64, &magnitude) < 0)
+            return unusable(c, "cannot read its attribute 'missing_value'");
+    } else {
+        double d;
+        if (H5Aread(attr, H5T_NATIVE_DOUBLE, &d) < 0)
+            return unusable(c, "cannot read its attribute 'missing_value'");
+        if (!(d == floor(d) && fabs(d) < 18446744073709551616.0))
+            return unusable(c, "attribute 'missing_value' is %g, not a value of its integer type",
+                            d);
+        negative = d < 0;
+        magnitude = (uint64_t) fabs(d);
+    }
+    int bits = 8 * c->bytes;
+    uint64_t max_pos = c->is_unsigned ? (bits == 64 ? UINT64_MAX : ((uint64_t) 1 << bits) - 1)
+                                      : ((uint64_t) 1 << (bits - 1)) - 1;
+    uint64_t max_neg = c->is_unsigned ? 0 : (uint64_t) 1 << (bits - 1);
+    if (negative ? magnitude > max_neg : magnitude > max_pos)
+        return unusable(c,
+                        "attribute 'missing_value' (%s%llu) is outside the range of its %s%d "
+                        "type, so no value could match it",
+                        negative ? "-" : "", (unsigned long long) magnitude,
+                        c->is_unsigned ? "uint" : "int", bits);
+    c->missing_uint = magnitude;
+    c->missing_int = negative ? (magnitude == max_neg && bits == 64 ? INT64_MIN
+                                                                     : -(int64_t) magnitude)
+                              : (int64_t) magnitude;
+    c->missing_value = negative ? -(double) magnitude : (double) magnitude;
+    return CX_OK;
+}
+
+/* The `missing_value` attribute: one number, compared in the column's type. */
+static int read_missing_value(hid_t dset, cx_column_info *c)
+{
+    hid_t attr = H5Aopen(dset, "missing_value", H5P_DEFAULT);
+    hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
+    H5T_class_t cls = H5Tget_class(type);
+    int rc;
+    if (H5Sget_simple_extent_npoints(space) != 1 || (cls != H5T_INTEGER && cls != H5T_FLOAT))
+        rc = unusable(c, "attribute 'missing_value' must be one number");
+    else if (c->kind == CX_COL_INT)
+        rc = integer_missing_value(attr, type, c);
+    else
+        rc = H5Aread(attr, H5T_NATIVE_DOUBLE, &c->missing_value) >= 0
+                 ? CX_OK
+                 : unusable(c, "cannot read its attribute 'missing_value'");
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Aclose(attr);
+    if (rc == CX_OK)
+        c->has_missing_value = 1;
+    return rc;
+}
+
+/* The `missing_value` and `categories` attributes of a numeric column. */
+static int read_column_attributes(hid_t dset, cx_column_info *c, cx_error *err)
+{
+    if (H5Aexists(dset, "missing_value") > 0 && read_missing_value(dset, c) != CX_OK)
+        return -1;
     if (H5Aexists(dset, "categories") > 0) {
         if (c->kind != CX_COL_INT)
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: column '%s': 'categories' needs integer codes, not floats",
-                                t->label, c->name);
+            return unusable(c, "'categories' needs integer codes, not floats");
         hid_t attr = H5Aopen(dset, "categories", H5P_DEFAULT);
-        int rc = read_string_array(attr, t, c->name, c, err);
+        int rc = read_string_array(attr, c, err);
         H5Aclose(attr);
         if (rc != CX_OK)
             return rc;
@@ -304,9 +413,24 @@ static hid_t native_integer(size_t size, int is_unsigned)
     }
 }
 
-/* Kind, element size and memory type from the dataset's stored type. */
-static int classify_type(hid_t dset, const cx_table *t, cx_column_info *c, hid_t *mem_type,
-                         cx_error *err)
+static const char *class_name(H5T_class_t cls)
+{
+    switch (cls) {
+    case H5T_ENUM: return "an enum (e.g. a bool)";
+    case H5T_COMPOUND: return "a compound (record)";
+    case H5T_ARRAY: return "an array";
+    case H5T_VLEN: return "a variable-length sequence";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_REFERENCE: return "a reference";
+    case H5T_BITFIELD: return "a bitfield";
+    case H5T_TIME: return "a time";
+    default: return "an unknown class";
+    }
+}
+
+/* Kind, element size and memory type from the dataset's stored type;
+ * -1 when no column can have that type. */
+static int classify_type(hid_t dset, cx_column_info *c, hid_t *mem_type)
 {
     hid_t ftype = H5Dget_type(dset);
     H5T_class_t cls = H5Tget_class(ftype);
@@ -327,13 +451,52 @@ static int classify_type(hid_t dset, const cx_table *t, cx_column_info *c, hid_t
         c->kind = CX_COL_STRING;
         c->bytes = (int) size;
     }
-    if (cls != H5T_STRING && *mem_type < 0)
-        rc = cx_error_set(err, CX_EUSAGE,
-                          "%s: column '%s': unsupported HDF5 type (class %d, %zu bytes); expected "
-                          "an integer, float or string dataset",
-                          t->label, c->name, (int) cls, size);
+    if (cls == H5T_INTEGER && *mem_type < 0)
+        rc = unusable(c, "its HDF5 type is a %zu-byte integer; expected 1, 2, 4 or 8 bytes", size);
+    else if (cls != H5T_STRING && *mem_type < 0)
+        rc = unusable(c, "its HDF5 type is %s (%zu bytes); expected an integer, float or string "
+                      "dataset", class_name(cls), size);
     H5Tclose(ftype);
     return rc;
+}
+
+/* Rows a column declares that no write ever stored (chunks never
+ * allocated, or a contiguous dataset with no storage) read as HDF5's fill
+ * value.  A few are a valid sparse layout (a writer that left blocks
+ * missing), so they are kept; but a resizable column "declared" 2^40 rows
+ * and never written would be read as 2^40 fill values, hours of work with
+ * nothing to show.  So a column is refused when its never-written rows
+ * are more than its written ones and more than UNWRITTEN_MAX_ROWS (about
+ * a second of reading). */
+#define UNWRITTEN_MAX_ROWS ((hsize_t) 1 << 24)
+static int check_rows_stored(hid_t dset, hsize_t len, cx_column_info *c)
+{
+    if (len <= UNWRITTEN_MAX_ROWS)
+        return CX_OK;
+    hid_t dcpl = H5Dget_create_plist(dset);
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    hsize_t chunk = 0, written = len;
+    if (layout == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) != 1)
+        chunk = 0;
+    H5Pclose(dcpl);
+    if (layout == H5D_CHUNKED && chunk > 0) {
+        hsize_t allocated = 0;
+        hid_t space = H5Dget_space(dset); /* HDF5 1.10.8 refuses H5S_ALL here */
+        if (H5Dget_num_chunks(dset, space, &allocated) >= 0)
+            written = allocated * chunk < len ? allocated * chunk : len;
+        H5Sclose(space);
+    } else if (layout == H5D_CONTIGUOUS && H5Dget_storage_size(dset) == 0) {
+        written = 0;
+    }
+    hsize_t unwritten = len - written;
+    if (unwritten > written && unwritten > UNWRITTEN_MAX_ROWS)
+        return unusable(c,
+                        "it declares %llu rows but only %llu were ever written (a resized, "
+                        "unfilled dataset?); cxfit refuses columns whose never-written rows "
+                        "exceed both their written rows and %llu",
+                        (unsigned long long) len, (unsigned long long) written,
+                        (unsigned long long) UNWRITTEN_MAX_ROWS);
+    return CX_OK;
 }
 
 /* Give the dataset a chunk cache big enough for one block of rows. */
@@ -364,7 +527,72 @@ static hid_t open_with_cache(hid_t group, const char *name, hid_t dset)
     return cached;
 }
 
-/* Check one dataset and append it as a column. */
+/* The origin of an 8-byte integer column (see table.h): its first present
+ * value among the first rows, low 11 bits cleared so that it is a double
+ * too, when that value is beyond 2^32; else 0 (reads are unchanged, so
+ * ordinary int64 columns give bit-identical results).  2^32, not 2^53: a
+ * column starting at 2^53 - 1 may go on to 2^53 + 1. */
+#define ORIGIN_PROBE_ROWS 4096
+#define ORIGIN_FROM 4294967296.0 /* 2^32 */
+static void choose_origin(hid_t dset, hid_t mem_type, hsize_t len, cx_column_info *c)
+{
+    uint64_t raw[ORIGIN_PROBE_ROWS];
+    hsize_t start = 0, count = len < ORIGIN_PROBE_ROWS ? len : ORIGIN_PROBE_ROWS;
+    if (count == 0)
+        return;
+    hid_t fspace = H5Dget_space(dset), mspace = H5Screate_simple(1, &count, NULL);
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    herr_t st = H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, raw);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+    for (hsize_t i = 0; st >= 0 && i < count; i++) {
+        if (c->is_unsigned) {
+            uint64_t x = raw[i];
+            if (c->has_missing_value && x == c->missing_uint)
+                continue;
+            if ((double) x >= ORIGIN_FROM) {
+                c->origin_uint = x & ~(uint64_t) 0x7FF;
+                c->origin = (double) c->origin_uint;
+            }
+        } else {
+            int64_t x;
+            memcpy(&x, raw + i, sizeof x);
+            if (c->has_missing_value && x == c->missing_int)
+                continue;
+            if (fabs((double) x) >= ORIGIN_FROM) {
+                /* rounds down by < 2^11: never out of range (INT64_MIN
+                 * has those bits clear already) */
+                c->origin_int = x - (x & 0x7FF);
+                c->origin = (double) c->origin_int;
+            }
+        }
+        return;
+    }
+}
+
+/* Shape of a dataset: 1-D with its length, else -1 (column unusable). */
+static int column_shape(hid_t dset, cx_column_info *c, hsize_t *len)
+{
+    hid_t space = H5Dget_space(dset);
+    int rank = H5Sget_simple_extent_ndims(space);
+    H5S_class_t cls = H5Sget_simple_extent_type(space);
+    *len = 0;
+    if (rank == 1)
+        H5Sget_simple_extent_dims(space, len, NULL);
+    H5Sclose(space);
+    if (cls == H5S_NULL)
+        return unusable(c, "it is an empty (null) dataset; table columns are 1-D arrays");
+    if (rank == 0)
+        return unusable(c, "it is a scalar (0-D dataset); table columns are 1-D arrays");
+    if (rank != 1)
+        return unusable(c, "it has %d dimensions; table columns must be 1-D", rank);
+    return CX_OK;
+}
+
+/* Check one dataset and append it as a column.  Only a 1-D column of
+ * another length than the others fails the whole table (which length is
+ * right cannot be known); any other problem makes just the column
+ * unusable. */
 static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dset,
                            cx_error *err)
 {
@@ -373,24 +601,6 @@ static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dse
         return cx_error_set(err, CX_EUSAGE, "%s: column name '%.40s...' is longer than %d",
                             t->label, name, CX_NAME_MAX - 1);
     }
-    hid_t space = H5Dget_space(dset);
-    int rank = H5Sget_simple_extent_ndims(space);
-    hsize_t len = 0;
-    if (rank == 1)
-        H5Sget_simple_extent_dims(space, &len, NULL);
-    H5Sclose(space);
-    if (rank != 1) {
-        H5Dclose(dset);
-        return cx_error_set(err, CX_EUSAGE,
-                            "%s: column '%s' has %d dimensions; table columns must be 1-D",
-                            t->label, name, rank);
-    }
-    if (t->ncols > 0 && (size_t) len != t->nrows) {
-        H5Dclose(dset);
-        return cx_error_set(err, CX_EUSAGE,
-                            "%s: column '%s' has %llu rows but column '%s' has %zu", t->label,
-                            name, (unsigned long long) len, t->info[0].name, t->nrows);
-    }
     if (grow_columns(t, err) != CX_OK) {
         H5Dclose(dset);
         return err ? err->code : CX_ENOMEM;
@@ -398,20 +608,41 @@ static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dse
     cx_column_info *c = &t->info[t->ncols];
     memset(c, 0, sizeof *c);
     strcpy(c->name, name);
-    hid_t mem_type;
-    int rc = classify_type(dset, t, c, &mem_type, err);
+    hsize_t len = 0;
+    int one_d = column_shape(dset, c, &len) == CX_OK;
+    if (one_d && t->sized_by >= 0 && (size_t) len != t->nrows) {
+        H5Dclose(dset);
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: column '%s' has %llu rows but column '%s' has %zu", t->label,
+                            name, (unsigned long long) len, t->info[t->sized_by].name, t->nrows);
+    }
+    hid_t mem_type = -1;
+    int rc = one_d ? classify_type(dset, c, &mem_type) : -1;
     if (rc == CX_OK && c->kind != CX_COL_STRING)
-        rc = read_column_attributes(dset, t, c, err);
-    if (rc != CX_OK) {
+        rc = read_column_attributes(dset, c, err);
+    if (rc == CX_OK)
+        rc = check_rows_stored(dset, len, c);
+    if (rc == CX_OK)
+        rc = read_label(dset, c, err);
+    if (rc == CX_ENOMEM) {
         free_categories(c);
         H5Dclose(dset);
         return rc;
     }
-    t->h5[t->ncols].dset = open_with_cache(group, name, dset);
+    if (rc != CX_OK) { /* unusable: keep its name, read nothing from it */
+        free_categories(c);
+        c->kind = CX_COL_UNUSABLE;
+        mem_type = -1;
+    }
+    if (rc == CX_OK && c->kind == CX_COL_INT && c->bytes == 8)
+        choose_origin(dset, mem_type, len, c);
+    t->h5[t->ncols].dset = rc == CX_OK ? open_with_cache(group, name, dset) : dset;
     t->h5[t->ncols].mem_type = mem_type;
-    cx_chunk_plan_init(t->h5[t->ncols].dset, c->kind == CX_COL_STRING ? -1 : mem_type,
-                       &t->h5[t->ncols].plan);
-    t->nrows = (size_t) len;
+    cx_chunk_plan_init(t->h5[t->ncols].dset, mem_type, &t->h5[t->ncols].plan);
+    if (one_d && t->sized_by < 0) {
+        t->nrows = (size_t) len;
+        t->sized_by = (long) t->ncols;
+    }
     t->ncols++;
     return CX_OK;
 }
@@ -553,7 +784,7 @@ void cx_table_close(cx_table *t)
  * hoisted so the common no-missing-value column has no compare at all. */
 #define WIDEN_RUN 256
 #define DEFINE_WIDEN(fn, TYPE)                                                                 \
-    static void fn(double *out, size_t n, int has_mv, double mv)                               \
+    static void fn(double *out, size_t n, int has_mv, TYPE mv)                                 \
     {                                                                                          \
         const unsigned char *raw = (const unsigned char *) out;                                \
         TYPE run[WIDEN_RUN];                                                                   \
@@ -562,10 +793,8 @@ void cx_table_close(cx_table *t)
             memcpy(run, raw + start * sizeof(TYPE), len * sizeof(TYPE));                       \
             double *dst = out + start;                                                         \
             if (has_mv) {                                                                      \
-                for (size_t i = 0; i < len; i++) {                                             \
-                    double d = (double) run[i];                                                \
-                    dst[i] = d == mv ? NAN : d;                                                \
-                }                                                                              \
+                for (size_t i = 0; i < len; i++)                                               \
+                    dst[i] = run[i] == mv ? NAN : (double) run[i];                             \
             } else {                                                                           \
                 for (size_t i = 0; i < len; i++)                                               \
                     dst[i] = (double) run[i];                                                  \
@@ -583,10 +812,14 @@ DEFINE_WIDEN(widen_u64, uint64_t)
 DEFINE_WIDEN(widen_i64, int64_t)
 DEFINE_WIDEN(widen_f32, float)
 
+/* Integer columns compare their missing value in their own type (the
+ * attribute was checked to be one of its values, so the casts are exact). */
 static void widen(const cx_column_info *c, double *out, size_t n)
 {
     int mv = c->has_missing_value;
     double m = c->missing_value;
+    int64_t mi = c->missing_int;
+    uint64_t mu = c->missing_uint;
     if (c->kind == CX_COL_FLOAT && c->bytes == 8) {
         if (mv)
             for (size_t i = 0; i < n; i++)
@@ -595,18 +828,52 @@ static void widen(const cx_column_info *c, double *out, size_t n)
         return;
     }
     if (c->kind == CX_COL_FLOAT) {
-        widen_f32(out, n, mv, m);
+        /* a float32 value equals m exactly when its widened double does */
+        widen_f32(out, n, mv && (double) (float) m == m, (float) m);
         return;
     }
     switch (c->bytes * (c->is_unsigned ? 1 : -1)) {
-    case 1: widen_u8(out, n, mv, m); break;
-    case -1: widen_i8(out, n, mv, m); break;
-    case 2: widen_u16(out, n, mv, m); break;
-    case -2: widen_i16(out, n, mv, m); break;
-    case 4: widen_u32(out, n, mv, m); break;
-    case -4: widen_i32(out, n, mv, m); break;
-    case 8: widen_u64(out, n, mv, m); break;
-    default: widen_i64(out, n, mv, m); break;
+    case 1: widen_u8(out, n, mv, (uint8_t) mu); break;
+    case -1: widen_i8(out, n, mv, (int8_t) mi); break;
+    case 2: widen_u16(out, n, mv, (uint16_t) mu); break;
+    case -2: widen_i16(out, n, mv, (int16_t) mi); break;
+    case 4: widen_u32(out, n, mv, (uint32_t) mu); break;
+    case -4: widen_i32(out, n, mv, (int32_t) mi); break;
+    case 8: widen_u64(out, n, mv, mu); break;
+    default: widen_i64(out, n, mv, mi); break;
+    }
+}
+
+/* Relative reads of 8-byte integer columns: x - origin in integer
+ * arithmetic, exact while the difference is below 2^53 (a difference
+ * beyond int64 falls back to the difference of the two doubles, whose
+ * rounding is then far below the spread). */
+static void widen_relative(const cx_column_info *c, double *out, size_t n)
+{
+    int mv = c->has_missing_value;
+    if (c->is_unsigned) {
+        const uint64_t *raw = (const uint64_t *) out;
+        uint64_t o = c->origin_uint;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t x;
+            memcpy(&x, raw + i, sizeof x);
+            out[i] = mv && x == c->missing_uint ? NAN
+                     : x >= o                   ? (double) (x - o)
+                                                : -(double) (o - x);
+        }
+        return;
+    }
+    const int64_t *raw = (const int64_t *) out;
+    int64_t o = c->origin_int;
+    for (size_t i = 0; i < n; i++) {
+        int64_t x, d;
+        memcpy(&x, raw + i, sizeof x);
+        if (mv && x == c->missing_int)
+            out[i] = NAN;
+        else if (__builtin_sub_overflow(x, o, &d))
+            out[i] = (double) x - (double) o;
+        else
+            out[i] = (double) d;
     }
 }
 
@@ -654,11 +921,22 @@ static int check_block_request(const cx_table *t, const int *cols, size_t ncols,
         if (cols[j] < 0 || (size_t) cols[j] >= t->ncols)
             return cx_error_set(err, CX_EUSAGE, "%s: no column number %d (the table has %zu)",
                                 t->label, cols[j], t->ncols);
-        if (t->info[cols[j]].kind == CX_COL_STRING)
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: column '%s' holds strings and cannot be read as numbers",
-                                t->label, t->info[cols[j]].name);
+        if (cx_table_check_numeric(t, (size_t) cols[j], err) != CX_OK)
+            return CX_EUSAGE;
     }
+    return CX_OK;
+}
+
+int cx_table_check_numeric(const cx_table *t, size_t col, cx_error *err)
+{
+    const cx_column_info *c = &t->info[col];
+    if (c->kind == CX_COL_STRING)
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: column '%s' holds strings and cannot be read as numbers",
+                            t->label, c->name);
+    if (c->kind == CX_COL_UNUSABLE)
+        return cx_error_set(err, CX_EUSAGE, "%s: column '%s' cannot be used: %s", t->label,
+                            c->name, c->unusable);
     return CX_OK;
 }
 
@@ -679,6 +957,13 @@ static int read_native(cx_table *t, int col, size_t row0, size_t n, double *out,
 int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
                         double *out, size_t ld, cx_error *err)
 {
+    return cx_table_read_block_relative(t, cols, ncols, 0, row0, nrows, out, ld, err);
+}
+
+int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, size_t n_relative,
+                                 size_t row0, size_t nrows, double *out, size_t ld,
+                                 cx_error *err)
+{
     if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;
     if (nrows == 0)
@@ -697,7 +982,10 @@ int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0,
                               t->label, c->name, row0 + 1, row0 + nrows);
             break;
         }
-        widen(c, dst, nrows);
+        if (j < n_relative && c->origin != 0)
+            widen_relative(c, dst, nrows);
+        else
+            widen(c, dst, nrows);
         if (c->kind == CX_COL_CATEGORICAL)
             rc = check_codes(t, c, dst, nrows, row0, err);
     }

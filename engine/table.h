@@ -27,7 +27,11 @@ typedef enum cx_column_kind {
     CX_COL_FLOAT = 0,   /* float32/float64; NaN is missing                    */
     CX_COL_INT = 1,     /* any integer type; `missing_value` attr is missing   */
     CX_COL_CATEGORICAL, /* integer codes 0..k-1 with `categories` labels       */
-    CX_COL_STRING       /* variable-length strings: not readable as numbers    */
+    CX_COL_STRING,      /* variable-length strings: not readable as numbers    */
+    CX_COL_UNUSABLE     /* a dataset that cannot be a column (2-D, 0-D, enum,
+                           compound, broken attributes, rows never written):
+                           kept so the rest of the table works; `unusable`
+                           says why, and any use of it is an error         */
 } cx_column_kind;
 
 typedef struct cx_column_info {
@@ -37,15 +41,33 @@ typedef struct cx_column_info {
     int bytes;             /* size of one stored element (1,2,4,8)           */
     int has_missing_value; /* integer columns: a missing_value attribute set  */
     double missing_value;
+    /* Integer columns compare raw values with the missing value in their
+     * own type (a double cannot tell 2^53 from 2^53 + 1): the attribute,
+     * checked to be a value of the column's type, as int64 / uint64. */
+    int64_t missing_int;
+    uint64_t missing_uint;
     size_t n_categories; /* categorical columns only                        */
     char **categories;   /* n_categories labels, owned by the table         */
+    char unusable[160];  /* CX_COL_UNUSABLE: why, e.g. "it has 2 dimensions" */
+    /* 8-byte integer columns whose first value is beyond 2^32 (ids, big
+     * counters): a whole number near that value, exact in int64/uint64 and
+     * in a double; 0 for every other column.  Relative reads deliver
+     * x - origin computed in integer arithmetic, which keeps the spread of
+     * values near 2^62 that doubles of x would round away (to 1024). */
+    double origin;
+    int64_t origin_int;
+    uint64_t origin_uint;
+    char *label;         /* `label` attribute (question text), or NULL      */
 } cx_column_info;
 
 typedef struct cx_table cx_table;
 
 /* Open the HDF5 group `group_path` (e.g. "/responses") in `file` read-only.
- * Fails with CX_EIO (missing file/group) or CX_EUSAGE (columns of unequal
- * length, unsupported types) and a message naming file, table and column. */
+ * Fails with CX_EIO (missing file/group) or CX_EUSAGE (1-D columns of
+ * unequal length, no dataset at all) and a message naming file, table and
+ * column.  A dataset that cannot be a column (see CX_COL_UNUSABLE) does not
+ * fail the open: only reading it does, so one odd dataset in a shared
+ * table does not block the jobs that never read it. */
 cx_table *cx_table_open(const char *file, const char *group_path, cx_error *err);
 
 /* An empty in-memory table with `nrows` rows; add columns, then read it like
@@ -64,6 +86,10 @@ size_t cx_table_ncols(const cx_table *t);
 const cx_column_info *cx_table_column(const cx_table *t, size_t index);
 /* Index of column `name`, or -1 when the table has no such column. */
 int cx_table_find(const cx_table *t, const char *name);
+/* CX_OK when column `col` can be read as numbers; else CX_EUSAGE with a
+ * message naming the table, the column and what is wrong with it (a
+ * string column, or an unusable dataset and why). */
+int cx_table_check_numeric(const cx_table *t, size_t col, cx_error *err);
 
 /* Read rows [row0, row0 + nrows) of the columns `cols[0..ncols-1]` into
  * `out`, column-major with leading dimension `ld` >= nrows:
@@ -72,6 +98,14 @@ int cx_table_find(const cx_table *t, const char *name);
  * serialized inside). */
 int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
                         double *out, size_t ld, cx_error *err);
+
+/* As cx_table_read_block, but the first `n_relative` columns are
+ * delivered as x - origin (see cx_column_info.origin; a no-op for columns
+ * whose origin is 0).  For statistics that add the origin back where
+ * location matters (means, medians) and need no more (spreads). */
+int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, size_t n_relative,
+                                 size_t row0, size_t nrows, double *out, size_t ld,
+                                 cx_error *err);
 
 /* HDF5 tables decode chunked, deflated columns themselves, outside the
  * HDF5 lock (so threads inflate in parallel).  For tests and benchmarks:

@@ -611,6 +611,74 @@ int cx_table_writer_write_i64(cx_table_writer *w, size_t col, size_t row0, size_
     return CX_OK;
 }
 
+/* ---------- further attributes ---------- */
+
+static hid_t string_type(char *const *texts, size_t n)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, all_ascii(texts, n) ? H5T_CSET_ASCII : H5T_CSET_UTF8);
+    return type;
+}
+
+/* A string attribute: scalar when `scalar`, else an array of n. */
+static int write_text_attr(cx_table_writer *w, size_t col, const char *attr, char *const *texts,
+                           size_t n, int scalar, cx_error *err)
+{
+    if (col >= w->ncols)
+        return cx_error_set(err, CX_EUSAGE, "%s:%s: no column number %zu", w->file_name,
+                            w->group_path, col);
+    const writer_column *c = &w->cols[col];
+    int ok;
+    H5E_BEGIN_TRY
+    {
+        hsize_t dims = n;
+        hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
+        hid_t type = string_type(texts, n);
+        hid_t a = H5Acreate2(c->dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT);
+        ok = a >= 0 && (n == 0 || H5Awrite(a, type, texts) >= 0);
+        if (a >= 0)
+            H5Aclose(a);
+        H5Tclose(type);
+        H5Sclose(space);
+    }
+    H5E_END_TRY;
+    return ok ? CX_OK
+              : cx_error_set(err, CX_EIO, "%s:%s: column '%s': cannot write '%s'", w->file_name,
+                             w->group_path, c->name, attr);
+}
+
+int cx_table_writer_set_text(cx_table_writer *w, size_t col, const char *attr, const char *text,
+                             cx_error *err)
+{
+    char *texts[1] = {(char *)text};
+    return write_text_attr(w, col, attr, texts, 1, 1, err);
+}
+
+int cx_table_writer_set_value_labels(cx_table_writer *w, size_t col, const double *values,
+                                     char *const *labels, size_t n, cx_error *err)
+{
+    if (write_text_attr(w, col, "value_labels", labels, n, 0, err) != CX_OK)
+        return err ? err->code : CX_EIO;
+    const writer_column *c = &w->cols[col];
+    int ok;
+    H5E_BEGIN_TRY
+    {
+        hsize_t dims = n;
+        hid_t space = H5Screate_simple(1, &dims, NULL);
+        hid_t a = H5Acreate2(c->dset, "value_label_values", H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                             H5P_DEFAULT);
+        ok = a >= 0 && (n == 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, values) >= 0);
+        if (a >= 0)
+            H5Aclose(a);
+        H5Sclose(space);
+    }
+    H5E_END_TRY;
+    return ok ? CX_OK
+              : cx_error_set(err, CX_EIO, "%s:%s: column '%s': cannot write 'value_label_values'",
+                             w->file_name, w->group_path, c->name);
+}
+
 /* ---------- finishing ---------- */
 
 int cx_table_writer_close(cx_table_writer *w, cx_error *err)

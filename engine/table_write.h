@@ -68,6 +68,16 @@ int cx_table_writer_write(cx_table_writer *w, size_t col, size_t row0, size_t n,
 int cx_table_writer_write_i64(cx_table_writer *w, size_t col, size_t row0, size_t n,
                               const int64_t *values, const unsigned char *missing, cx_error *err);
 
+/* Scalar string attribute `attr` (UTF-8) of column `col`, e.g. `label`
+ * (a variable's question text) or `units`. */
+int cx_table_writer_set_text(cx_table_writer *w, size_t col, const char *attr, const char *text,
+                             cx_error *err);
+
+/* Value labels of a numeric column: attributes `value_labels` (n
+ * strings) and `value_label_values` (n float64), pairwise. */
+int cx_table_writer_set_value_labels(cx_table_writer *w, size_t col, const double *values,
+                                     char *const *labels, size_t n, cx_error *err);
+
 /* Finish: close the group and the file.  Returns CX_OK when everything the
  * writer wrote is on disk.  The writer is freed either way. */
 int cx_table_writer_close(cx_table_writer *w, cx_error *err);

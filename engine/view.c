@@ -12,6 +12,7 @@
  * scratch was a third of a covariance pass (bench/bench_cov).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,12 @@ void cx_view_free(cx_view *v)
     v->level_values = NULL;
     v->n_group_cols = 0;
     v->n_levels = 1;
+}
+
+size_t cx_view_block_rows(const cx_view *v)
+{
+    size_t n = cx_table_nrows(v->table);
+    return n == 0 ? 1 : n < CX_BLOCK_ROWS ? n : CX_BLOCK_ROWS;
 }
 
 size_t cx_view_n_blocks(const cx_view *v)
@@ -87,11 +94,13 @@ typedef struct read_plan {
     size_t n_cols;
     size_t filter_at, group_at, restrict_at;
     size_t n_filter;
+    size_t ld; /* rows per scratch column: cx_view_block_rows */
 } read_plan;
 
 static int plan_read(const cx_view *v, const int *cols, size_t ncols, size_t n_group_cols,
                      read_plan *plan, cx_error *err)
 {
+    plan->ld = cx_view_block_rows(v);
     plan->n_filter = v->where ? filter_n_columns(v->where) : 0;
     plan->n_cols = ncols + plan->n_filter + n_group_cols + v->n_restrict;
     plan->cols = cx_calloc(plan->n_cols ? plan->n_cols : 1, sizeof *plan->cols, err);
@@ -117,12 +126,12 @@ static int row_passes(const cx_view *v, const read_plan *plan, const double *scr
                       double *filter_values)
 {
     for (size_t j = 0; j < v->n_restrict; j++)
-        if (scratch[(plan->restrict_at + j) * CX_BLOCK_ROWS + i] != v->restrict_values[j])
+        if (scratch[(plan->restrict_at + j) * plan->ld + i] != v->restrict_values[j])
             return 0;
     if (!v->where)
         return 1;
     for (size_t j = 0; j < plan->n_filter; j++)
-        filter_values[j] = scratch[(plan->filter_at + j) * CX_BLOCK_ROWS + i];
+        filter_values[j] = scratch[(plan->filter_at + j) * plan->ld + i];
     return filter_matches(v->where, filter_values);
 }
 
@@ -134,7 +143,7 @@ static long row_level(const cx_view *v, const read_plan *plan, const double *scr
         return 0;
     double tuple[CX_MAX_GROUP_COLS];
     for (size_t j = 0; j < v->n_group_cols; j++) {
-        tuple[j] = scratch[(plan->group_at + j) * CX_BLOCK_ROWS + i];
+        tuple[j] = scratch[(plan->group_at + j) * plan->ld + i];
         if (isnan(tuple[j]))
             return -1;
     }
@@ -167,12 +176,16 @@ static size_t mark_rows(const cx_view *v, const read_plan *plan, const double *s
 /* Move the kept rows of the requested columns into `out`, one column at a
  * time: each pass streams through one scratch column instead of striding
  * across all of them for every row. */
-static void compact_rows(const double *scratch, size_t n, size_t ncols, const size_t *keep,
-                         double *out, size_t *level_of_row)
+static void compact_rows(const double *scratch, size_t n, size_t ld, size_t ncols,
+                         const size_t *keep, double *out, size_t *level_of_row, size_t row0,
+                         size_t *row_index)
 {
+    for (size_t i = 0, at = 0; row_index && i < n; i++)
+        if (keep[i])
+            row_index[at++] = row0 + i;
     for (size_t j = 0; j < ncols; j++) {
-        const double *src = scratch + j * CX_BLOCK_ROWS;
-        double *dst = out + j * CX_BLOCK_ROWS;
+        const double *src = scratch + j * ld;
+        double *dst = out + j * ld;
         for (size_t i = 0, at = 0; i < n; i++)
             if (keep[i])
                 dst[at++] = src[i];
@@ -183,21 +196,27 @@ static void compact_rows(const double *scratch, size_t n, size_t ncols, const si
 }
 
 /* Read block `block` and keep the rows that pass; the heart of the view.
- * The scratch holds the block's columns, then CX_BLOCK_ROWS size_t marks
- * (cx_view_scratch_cols counts a column for them). */
+ * The scratch holds the block's columns, then ld size_t marks
+ * (cx_view_scratch_cols counts a column for them); ld is
+ * cx_view_block_rows, for `out` too. */
 static long view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols,
-                            double *out, size_t *level_of_row, double *scratch, cx_error *err)
+                            double *out, size_t *level_of_row, size_t *row_index, double *scratch,
+                            cx_error *err)
 {
     size_t nrows = cx_table_nrows(v->table);
-    size_t row0 = block * CX_BLOCK_ROWS;
+    size_t row0 = block * CX_BLOCK_ROWS, ld = cx_view_block_rows(v);
+    size_t relative = v->n_relative < ncols ? v->n_relative : ncols;
     if (row0 >= nrows)
         return 0;
     size_t n = nrows - row0 < CX_BLOCK_ROWS ? nrows - row0 : CX_BLOCK_ROWS;
     if (view_is_plain(v)) {
-        if (cx_table_read_block(v->table, cols, ncols, row0, n, out, CX_BLOCK_ROWS, err) != CX_OK)
+        if (cx_table_read_block_relative(v->table, cols, ncols, relative, row0, n, out, ld, err) !=
+            CX_OK)
             return -1;
         if (level_of_row)
             memset(level_of_row, 0, n * sizeof *level_of_row);
+        for (size_t i = 0; row_index && i < n; i++)
+            row_index[i] = row0 + i;
         return (long)n;
     }
     read_plan plan;
@@ -205,12 +224,12 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
         return -1;
     double filter_values[64];
     double *fv = plan.n_filter > 64 ? malloc(plan.n_filter * sizeof *fv) : filter_values;
-    size_t *keep = (size_t *)(scratch + plan.n_cols * CX_BLOCK_ROWS);
+    size_t *keep = (size_t *)(scratch + plan.n_cols * ld);
     long kept = -1;
-    if (fv && cx_table_read_block(v->table, plan.cols, plan.n_cols, row0, n, scratch, CX_BLOCK_ROWS,
-                                  err) == CX_OK) {
+    if (fv && cx_table_read_block_relative(v->table, plan.cols, plan.n_cols, relative, row0, n,
+                                           scratch, ld, err) == CX_OK) {
         kept = (long)mark_rows(v, &plan, scratch, n, fv, keep);
-        compact_rows(scratch, n, ncols, keep, out, level_of_row);
+        compact_rows(scratch, n, ld, ncols, keep, out, level_of_row, row0, row_index);
     } else if (!fv) {
         cx_error_set(err, CX_ENOMEM, "out of memory");
     }
@@ -223,35 +242,99 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
 long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t ncols, double *out,
                         size_t *level_of_row, double *scratch, cx_error *err)
 {
-    return view_read_block(v, block, cols, ncols, out, level_of_row, scratch, err);
+    return view_read_block(v, block, cols, ncols, out, level_of_row, NULL, scratch, err);
+}
+
+long cx_view_read_block_rows(const cx_view *v, size_t block, const int *cols, size_t ncols,
+                             double *out, size_t *level_of_row, size_t *row_index, double *scratch,
+                             cx_error *err)
+{
+    return view_read_block(v, block, cols, ncols, out, level_of_row, row_index, scratch, err);
+}
+
+size_t cx_view_table_row(const cx_view *v, size_t block, size_t ncols, const double *scratch,
+                         size_t kept)
+{
+    size_t row0 = block * CX_BLOCK_ROWS, nrows = cx_table_nrows(v->table);
+    if (view_is_plain(v) || row0 >= nrows)
+        return row0 + kept;
+    size_t ld = cx_view_block_rows(v), n = nrows - row0 < ld ? nrows - row0 : ld;
+    const size_t *keep = (const size_t *)(scratch + (cx_view_scratch_cols(v, ncols) - 1) * ld);
+    for (size_t i = 0, seen = 0; i < n; i++)
+        if (keep[i] && seen++ == kept)
+            return row0 + i;
+    return row0 + kept; /* not reached for a row that was delivered */
+}
+
+size_t cx_view_iter_row(const cx_view_iter *it, size_t kept)
+{
+    size_t block = it->next_row ? it->next_row - 1 : 0;
+    return cx_view_table_row(it->view, block, it->n_read_cols, it->scratch, kept);
 }
 
 /* ---- groups ------------------------------------------------------------- */
 
+/* Levels are collected as tuples padded to CX_MAX_GROUP_COLS doubles (the
+ * unused slots 0), so one qsort comparator serves any number of columns.
+ * Each block's tuples are sorted and merged into the sorted set: O(rows
+ * log rows) in all, and the set never holds more than CX_MAX_LEVELS + one
+ * block's tuples, so a float column with a million distinct values is
+ * refused after reading the rows that prove it, not after 5 GB. */
+#define PAD CX_MAX_GROUP_COLS
+
 typedef struct level_set {
-    double *values; /* n x k, sorted */
-    size_t n, capacity, k;
+    double *values; /* n x PAD, sorted, distinct */
+    size_t n, k;
 } level_set;
 
-static int level_set_add(level_set *s, const double *tuple, cx_error *err)
+static int compare_padded(const void *a, const void *b)
 {
-    long at = find_level(s->values, s->n, s->k, tuple);
-    if (at >= 0)
-        return CX_OK;
-    size_t pos = (size_t)(-at - 1);
-    if (s->n == s->capacity) {
-        size_t cap = s->capacity ? 2 * s->capacity : 16;
-        double *grown = realloc(s->values, cap * s->k * sizeof *grown);
-        if (!grown)
-            return cx_error_set(err, CX_ENOMEM, "out of memory");
-        s->values = grown;
-        s->capacity = cap;
+    return compare_tuples(a, b, PAD);
+}
+
+/* Sort and de-duplicate n padded tuples in place; returns the count left. */
+static size_t sort_unique(double *t, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(t, n, PAD * sizeof *t, compare_padded);
+    size_t m = 1;
+    for (size_t i = 1; i < n; i++)
+        if (compare_tuples(t + i * PAD, t + (m - 1) * PAD, PAD) != 0)
+            memmove(t + m++ * PAD, t + i * PAD, PAD * sizeof *t);
+    return m;
+}
+
+/* set = set U block (both sorted, distinct); `out` has room for both. */
+static void merge_levels_into(level_set *s, const double *block, size_t nb, double *out)
+{
+    size_t i = 0, j = 0, m = 0;
+    while (i < s->n || j < nb) {
+        int c = i == s->n ? 1 : j == nb ? -1
+                                         : compare_tuples(s->values + i * PAD, block + j * PAD, PAD);
+        const double *src = c <= 0 ? s->values + i++ * PAD : block + j * PAD;
+        if (c >= 0)
+            j++;
+        memcpy(out + m++ * PAD, src, PAD * sizeof *out);
     }
-    memmove(s->values + (pos + 1) * s->k, s->values + pos * s->k,
-            (s->n - pos) * s->k * sizeof *s->values);
-    memcpy(s->values + pos * s->k, tuple, s->k * sizeof *tuple);
-    s->n++;
-    return CX_OK;
+    s->n = m;
+}
+
+static int too_many_levels(const cx_view *v, const int *cols, size_t k, size_t found, size_t rows,
+                           cx_error *err)
+{
+    char names[CX_MAX_GROUP_COLS * (CX_NAME_MAX + 3)] = "";
+    for (size_t j = 0; j < k; j++) {
+        const cx_column_info *c = cx_table_column(v->table, (size_t)cols[j]);
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", j ? ", " : "",
+                 c ? c->name : "?");
+    }
+    return cx_error_set(err, CX_EUSAGE,
+                        "grouping column%s %s of table %s: %zu distinct levels in the first %zu "
+                        "rows, over the limit of %d (each level is a separate fit with its own "
+                        "result rows); group on a column with fewer values",
+                        k > 1 ? "s" : "", names, cx_table_label(v->table), found, rows,
+                        CX_MAX_LEVELS);
 }
 
 /* Collect the distinct tuples of the grouping columns over the view's rows. */
@@ -261,32 +344,57 @@ static int collect_levels(const cx_view *v, const int *cols, size_t k, level_set
     cx_view plain = *v; /* rows of v, not yet grouped */
     plain.n_group_cols = 0;
     plain.n_levels = 1;
-    double *out = cx_malloc_block_buffer(CX_BLOCK_ROWS * k * sizeof *out, err);
-    double *scratch = cx_malloc_block_buffer(
-        CX_BLOCK_ROWS * cx_view_scratch_cols(&plain, k) * sizeof *scratch, err);
-    int rc = out && scratch ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
-    double last[CX_MAX_GROUP_COLS];
-    int have_last = 0;
+    plain.n_relative = 0;
+    size_t ld = cx_view_block_rows(&plain);
+    double *out = cx_malloc_block_buffer(ld * k * sizeof *out, err);
+    double *scratch =
+        cx_malloc_block_buffer(ld * cx_view_scratch_cols(&plain, k) * sizeof *scratch, err);
+    double *tuples = cx_malloc(ld * PAD * sizeof *tuples, err);
+    double *merged = cx_malloc((CX_MAX_LEVELS + ld) * PAD * sizeof *merged, err);
+    set->values = cx_malloc((CX_MAX_LEVELS + ld) * PAD * sizeof *set->values, err);
+    int rc = out && scratch && tuples && merged && set->values
+                 ? CX_OK
+                 : cx_error_set(err, CX_ENOMEM, "out of memory");
+    size_t rows_read = 0;
     for (size_t b = 0; rc == CX_OK && b < cx_view_n_blocks(&plain); b++) {
-        long n = view_read_block(&plain, b, cols, k, out, NULL, scratch, err);
-        if (n < 0)
+        long n = view_read_block(&plain, b, cols, k, out, NULL, NULL, scratch, err);
+        if (n < 0) {
             rc = err->code ? err->code : CX_EIO;
-        for (long i = 0; rc == CX_OK && i < n; i++) {
-            double tuple[CX_MAX_GROUP_COLS];
-            int missing = 0;
-            for (size_t j = 0; j < k; j++) {
-                tuple[j] = out[j * CX_BLOCK_ROWS + (size_t)i];
-                missing |= isnan(tuple[j]);
-            }
-            if (missing || (have_last && compare_tuples(tuple, last, k) == 0))
-                continue; /* consecutive rows usually share their group */
-            memcpy(last, tuple, sizeof tuple);
-            have_last = 1;
-            rc = level_set_add(set, tuple, err);
+            break;
         }
+        size_t nt = 0;
+        for (long i = 0; i < n; i++) {
+            double *t = tuples + nt * PAD;
+            int missing = 0;
+            memset(t, 0, PAD * sizeof *t);
+            for (size_t j = 0; j < k; j++) {
+                t[j] = out[j * ld + (size_t)i];
+                missing |= isnan(t[j]);
+            }
+            /* consecutive rows usually share their group, and most rows
+             * belong to a level already known: only new tuples are sorted */
+            if (!missing && !(nt > 0 && compare_tuples(t, t - PAD, PAD) == 0) &&
+                find_level(set->values, set->n, PAD, t) < 0)
+                nt++;
+        }
+        nt = sort_unique(tuples, nt);
+        merge_levels_into(set, tuples, nt, merged);
+        double *swap = set->values;
+        set->values = merged;
+        merged = swap;
+        rows_read = b * CX_BLOCK_ROWS + (b + 1 < cx_view_n_blocks(&plain)
+                                             ? CX_BLOCK_ROWS
+                                             : cx_table_nrows(v->table) - b * CX_BLOCK_ROWS);
+        if (set->n > CX_MAX_LEVELS)
+            rc = too_many_levels(v, cols, k, set->n, rows_read, err);
     }
+    /* Unpad: level_values is n x k. */
+    for (size_t l = 0; rc == CX_OK && l < set->n; l++)
+        memmove(set->values + l * k, set->values + l * PAD, k * sizeof *set->values);
     free(out);
     free(scratch);
+    free(tuples);
+    free(merged);
     return rc;
 }
 
@@ -300,6 +408,11 @@ int cx_view_set_groups(cx_view *v, const int *cols, size_t ncols, cx_error *err)
     if (rc) {
         free(set.values);
         return rc;
+    }
+    if (ncols) { /* give back the room the padded merge needed */
+        double *fit = realloc(set.values, (set.n ? set.n : 1) * ncols * sizeof *fit);
+        if (fit)
+            set.values = fit;
     }
     /* Not freed: the view may be a copy sharing its original's levels. */
     v->level_values = set.values;
@@ -333,7 +446,7 @@ int cx_view_iter_begin(cx_view_iter *it, const cx_view *v, const int *cols, size
     it->view = v;
     it->read_cols = cx_calloc(ncols ? ncols : 1, sizeof *it->read_cols, err);
     it->scratch = cx_malloc_block_buffer(
-        CX_BLOCK_ROWS * cx_view_scratch_cols(v, ncols) * sizeof *it->scratch, err);
+        cx_view_block_rows(v) * cx_view_scratch_cols(v, ncols) * sizeof *it->scratch, err);
     if (!it->read_cols || !it->scratch) {
         cx_view_iter_end(it);
         return cx_error_set(err, CX_ENOMEM, "out of memory");
@@ -348,7 +461,7 @@ long cx_view_iter_next(cx_view_iter *it, double *out, size_t *level_of_row, cx_e
     size_t n_blocks = cx_view_n_blocks(it->view);
     while (it->next_row < n_blocks) {
         long n = view_read_block(it->view, it->next_row++, it->read_cols, it->n_read_cols, out,
-                                 level_of_row, it->scratch, err);
+                                 level_of_row, NULL, it->scratch, err);
         if (n != 0)
             return n;
     }
@@ -370,7 +483,7 @@ static int grow_loaded(double **data, size_t **levels, size_t ncols, size_t *cap
 {
     if (need <= *capacity)
         return CX_OK;
-    size_t cap = *capacity ? *capacity : CX_BLOCK_ROWS;
+    size_t cap = *capacity ? *capacity : need;
     while (cap < need)
         cap *= 2;
     double *d = realloc(*data, cap * (ncols ? ncols : 1) * sizeof *d);
@@ -401,9 +514,9 @@ int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, 
     cx_view_iter it;
     if (cx_view_iter_begin(&it, v, cols, ncols, err))
         return err->code;
-    double *block =
-        cx_malloc_block_buffer(CX_BLOCK_ROWS * (ncols ? ncols : 1) * sizeof *block, err);
-    size_t *block_levels = malloc(CX_BLOCK_ROWS * sizeof *block_levels);
+    size_t ld = cx_view_block_rows(v);
+    double *block = cx_malloc_block_buffer(ld * (ncols ? ncols : 1) * sizeof *block, err);
+    size_t *block_levels = malloc(ld * sizeof *block_levels);
     double *data = NULL;
     size_t *lv = NULL, capacity = 0, rows = 0;
     int rc = block && block_levels ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
@@ -411,7 +524,7 @@ int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, 
     while (rc == CX_OK && (got = cx_view_iter_next(&it, block, block_levels, err)) > 0) {
         rc = grow_loaded(&data, levels ? &lv : NULL, ncols, &capacity, rows + (size_t)got, err);
         for (size_t j = 0; rc == CX_OK && j < ncols; j++)
-            memcpy(data + j * capacity + rows, block + j * CX_BLOCK_ROWS,
+            memcpy(data + j * capacity + rows, block + j * ld,
                    (size_t)got * sizeof *data);
         if (rc == CX_OK && levels)
             memcpy(lv + rows, block_levels, (size_t)got * sizeof *lv);
@@ -461,10 +574,13 @@ int cx_view_columns(const cx_view *v, char *const *names, size_t n, int *cols, c
     for (size_t i = 0; i < n; i++) {
         cols[i] = cx_table_find(v->table, names[i]);
         if (cols[i] >= 0) {
-            if (cx_table_column(v->table, (size_t)cols[i])->kind == CX_COL_STRING)
+            const cx_column_info *c = cx_table_column(v->table, (size_t)cols[i]);
+            if (c->kind == CX_COL_STRING)
                 return cx_error_set(err, CX_EUSAGE,
                                     "column '%s' of table %s holds text, not numbers", names[i],
                                     cx_table_label(v->table));
+            if (cx_table_check_numeric(v->table, (size_t)cols[i], err) != CX_OK)
+                return CX_EUSAGE;
             continue;
         }
         return table_no_column(v->table, names[i], err);

@@ -27,9 +27,11 @@
  * several competing definitions and psych has none to match; a clear
  * error beats a silent choice.
  *
- * Tables: `items` (one row per item), `correlations` (column `item`, then
- * one column per item: Pearson correlations, complete cases over all
- * items with `missing = listwise`, per pair with `missing = pairwise`),
+ * Tables: `items` (one row per item; `label` is the column's `label`
+ * attribute, the question text `cxfit import` keeps, or ""),
+ * `correlations` (column `item`, then one column per item: Pearson
+ * correlations, complete cases over all items with `missing = listwise`,
+ * per pair with `missing = pairwise`),
  * `frequencies` (item, value, count; items with at most 50 distinct
  * values, e.g. Likert items), and `estimates` (each item's mean as
  * `item ~1` with se = sd / sqrt(n)).
@@ -39,7 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
+#include "bootci.h"
 #include "model.h"
+#include "reducer.h"
+#include "resample.h"
 
 #define MAX_FREQUENCY_VALUES 50
 /* Open-addressing slots per item: a power of two, at least twice the
@@ -303,7 +310,7 @@ static size_t value_slot(double key)
     return (size_t)(bits >> 53) & (COUNT_SLOTS - 1);
 }
 
-static void value_table_add(value_table *t, double x)
+static void value_table_add_count(value_table *t, double x, double count)
 {
     if (!isfinite(x) || t->overflow) {
         t->overflow = 1;
@@ -322,7 +329,23 @@ static void value_table_add(value_table *t, double x)
         t->key[h] = key;
         t->distinct++;
     }
-    t->count[h] += 1;
+    t->count[h] += count;
+}
+
+static void value_table_add(value_table *t, double x)
+{
+    value_table_add_count(t, x, 1);
+}
+
+/* t += o: the union of the counted values (overflowing as one table
+ * would have, when the union has too many distinct values). */
+static void value_table_merge(value_table *t, const value_table *o)
+{
+    if (o->overflow)
+        t->overflow = 1;
+    for (size_t h = 0; h < COUNT_SLOTS && !t->overflow; h++)
+        if (o->count[h] != 0)
+            value_table_add_count(t, o->key[h], o->count[h]);
 }
 
 /* The counted values, sorted ascending, into `out` (room for distinct). */
@@ -378,6 +401,21 @@ static void pair_add_block(pair_moments *a, const double *xj, const double *xk, 
     a->n = total;
 }
 
+/* a += o (Chan et al.). */
+static void pair_merge(pair_moments *a, const pair_moments *o)
+{
+    if (o->n == 0)
+        return;
+    double total = a->n + o->n, f = a->n * o->n / total;
+    double dj = o->mean_j - a->mean_j, dk = o->mean_k - a->mean_k;
+    a->ss_j += o->ss_j + dj * dj * f;
+    a->ss_k += o->ss_k + dk * dk * f;
+    a->sp += o->sp + dj * dk * f;
+    a->mean_j += dj * (o->n / total);
+    a->mean_k += dk * (o->n / total);
+    a->n = total;
+}
+
 static double pair_correlation(const pair_moments *a)
 {
     if (a->n < 2)
@@ -389,6 +427,11 @@ static double pair_correlation(const pair_moments *a)
 
 typedef struct describe_acc {
     size_t p;
+    /* bootstrap (B > 0): per replicate r and item j, the sums of the
+     * Poisson counts k and of k x over the rows where the item is present */
+    size_t B;
+    double *boot_k, *boot_kx; /* B x p */
+    const struct describe_params *par; /* the pass's (reducer copies)  */
     double rows;          /* rows of the view                              */
     value_table *tables;  /* p                                             */
     cx_moments *listwise; /* listwise correlations; NULL when pairwise     */
@@ -404,6 +447,8 @@ static void describe_acc_free(describe_acc *a)
     free(a->tables);
     cx_moments_free(a->listwise);
     free(a->pairs);
+    free(a->boot_k);
+    free(a->boot_kx);
     memset(a, 0, sizeof *a);
 }
 
@@ -429,42 +474,175 @@ static int describe_acc_alloc(describe_acc *a, size_t p, int pairwise, cx_error 
     return CX_OK;
 }
 
-/* Add one block (column-major, ld = CX_BLOCK_ROWS, `rows` rows). */
-static int describe_acc_add(describe_acc *a, const double *block, size_t rows, cx_error *err)
+/* Add one block (column-major, leading dimension ld, `rows` rows). */
+static int describe_acc_add(describe_acc *a, const double *block, size_t rows, size_t ld,
+                            cx_error *err)
 {
     a->rows += (double)rows;
     for (size_t j = 0; j < a->p; j++) {
         value_table *t = &a->tables[j];
-        const double *x = block + j * CX_BLOCK_ROWS;
+        const double *x = block + j * ld;
         for (size_t i = 0; i < rows && !t->overflow; i++)
             if (!isnan(x[i]))
                 value_table_add(t, x[i]);
     }
     if (a->listwise)
-        return cx_moments_add_block(a->listwise, block, rows, CX_BLOCK_ROWS, NULL, err);
+        return cx_moments_add_block(a->listwise, block, rows, ld, NULL, err);
     for (size_t j = 0; j < a->p; j++)
         for (size_t k = j; k < a->p; k++)
-            pair_add_block(&a->pairs[j * a->p + k], block + j * CX_BLOCK_ROWS,
-                           block + k * CX_BLOCK_ROWS, rows);
+            pair_add_block(&a->pairs[j * a->p + k], block + j * ld, block + k * ld, rows);
     return CX_OK;
 }
 
-/* One pass over the job's view. */
+/* ---- the reducer --------------------------------------------------------- */
+
+/* describe_acc as an engine reducer (engine/reducer.h): each thread
+ * summarises its blocks, the engine merges them in block order. */
+struct describe_params {
+    size_t p;
+    int pairwise;
+    size_t B;         /* bootstrap replicates, 0 = none          */
+    uint64_t seed;
+    long cluster_at;  /* block column of bootstrap_cluster, -1   */
+};
+typedef struct describe_params describe_params;
+
+/* Room for the replicate sums. */
+static int boot_alloc(describe_acc *a, size_t B, cx_error *err)
+{
+    a->B = B;
+    if (!B)
+        return CX_OK;
+    a->boot_k = cx_calloc(B * a->p, sizeof *a->boot_k, err);
+    a->boot_kx = cx_calloc(B * a->p, sizeof *a->boot_kx, err);
+    return a->boot_k && a->boot_kx ? CX_OK : CX_ENOMEM;
+}
+
+/* Replicate sums of one block: row i enters replicate r k times. */
+static void boot_add(describe_acc *a, const describe_params *par, const cx_block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        double unit = par->cluster_at >= 0 ? b->data[(size_t)par->cluster_at * b->ld + i] : 0;
+        if (par->cluster_at >= 0 && isnan(unit))
+            continue;
+        uint64_t key = par->cluster_at >= 0 ? cx_value_key(unit) : (uint64_t)b->row[i];
+        for (size_t r = 0; r < a->B; r++) {
+            double k = cx_boot_count(par->seed, r, key);
+            if (k == 0)
+                continue;
+            for (size_t j = 0; j < a->p; j++) {
+                double x = b->data[j * b->ld + i];
+                if (!isnan(x)) {
+                    a->boot_k[r * a->p + j] += k;
+                    a->boot_kx[r * a->p + j] += k * x;
+                }
+            }
+        }
+    }
+}
+
+static void *reducer_alloc(const void *params, cx_error *err)
+{
+    const describe_params *par = params;
+    describe_acc *a = cx_calloc(1, sizeof *a, err);
+    if (a && describe_acc_alloc(a, par->p, par->pairwise, err) != CX_OK) {
+        free(a);
+        return NULL;
+    }
+    if (a)
+        a->par = par;
+    if (a && boot_alloc(a, par->B, err) != CX_OK) {
+        describe_acc_free(a);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void reducer_free(void *acc)
+{
+    if (acc)
+        describe_acc_free(acc);
+    free(acc);
+}
+
+static void reducer_reset(void *acc)
+{
+    describe_acc *a = acc;
+    a->rows = 0;
+    for (size_t j = 0; j < a->p; j++) {
+        memset(a->tables[j].key, 0, COUNT_SLOTS * sizeof *a->tables[j].key);
+        memset(a->tables[j].count, 0, COUNT_SLOTS * sizeof *a->tables[j].count);
+        a->tables[j].distinct = 0;
+        a->tables[j].overflow = 0;
+    }
+    if (a->listwise)
+        cx_moments_reset(a->listwise);
+    if (a->pairs)
+        memset(a->pairs, 0, a->p * a->p * sizeof *a->pairs);
+    if (a->B) {
+        memset(a->boot_k, 0, a->B * a->p * sizeof *a->boot_k);
+        memset(a->boot_kx, 0, a->B * a->p * sizeof *a->boot_kx);
+    }
+}
+
+static int reducer_add(void *acc, const cx_block *b, cx_error *err)
+{
+    describe_acc *a = acc;
+    if (a->B)
+        boot_add(a, a->par, b);
+    return describe_acc_add(acc, b->data, b->n, b->ld, err);
+}
+
+static void reducer_merge(void *acc, const void *other)
+{
+    describe_acc *a = acc;
+    const describe_acc *o = other;
+    a->rows += o->rows;
+    for (size_t j = 0; j < a->p; j++)
+        value_table_merge(&a->tables[j], &o->tables[j]);
+    if (a->listwise)
+        cx_moments_merge(a->listwise, o->listwise);
+    for (size_t j = 0; a->pairs && j < a->p; j++)
+        for (size_t k = j; k < a->p; k++)
+            pair_merge(&a->pairs[j * a->p + k], &o->pairs[j * a->p + k]);
+    for (size_t i = 0; i < a->B * a->p; i++) {
+        a->boot_k[i] += o->boot_k[i];
+        a->boot_kx[i] += o->boot_kx[i];
+    }
+}
+
+static const cx_reducer_type describe_reducer = {"describe",    reducer_alloc, reducer_reset,
+                                                 reducer_add,   reducer_merge, NULL,
+                                                 reducer_free};
+
+/* One pass over the job's view; `a` receives the totals. */
 static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, cx_error *err)
 {
-    double *block = cx_malloc_block_buffer(CX_BLOCK_ROWS * a->p * sizeof *block, err);
-    if (!block)
+    describe_params par = {a->p, a->pairs != NULL, job->bootstrap > 0 ? (size_t)job->bootstrap : 0,
+                           job->seed, -1};
+    int *read = cx_malloc((a->p + 1) * sizeof *read, err);
+    if (!read)
         return CX_ENOMEM;
-    cx_view_iter it;
-    int rc = cx_view_iter_begin(&it, job->view, cols, a->p, err);
-    long got = 0;
-    while (rc == CX_OK && (got = cx_view_iter_next(&it, block, NULL, err)) > 0)
-        rc = describe_acc_add(a, block, (size_t)got, err);
-    if (rc == CX_OK && got < 0)
-        rc = err->code ? err->code : CX_EFAIL;
-    cx_view_iter_end(&it); /* safe after a failed begin, which cleared it */
-    free(block);
-    return rc;
+    memcpy(read, cols, a->p * sizeof *read);
+    size_t ncols = a->p;
+    if (par.B && job->bootstrap_cluster >= 0) {
+        par.cluster_at = (long)ncols;
+        read[ncols++] = job->bootstrap_cluster;
+    }
+    cx_view relative = *job->view; /* big integers read relative: see add_origin */
+    relative.n_relative = a->p;
+    cx_reducer r = {&describe_reducer, &par, NULL};
+    int rc = cx_reduce_view(&relative, read, ncols, &r, 1, job->threads, err);
+    free(read);
+    if (rc != CX_OK)
+        return rc;
+    describe_acc_free(a);
+    *a = *(describe_acc *)r.acc; /* take the totals over */
+    a->par = NULL;
+    free(r.acc);
+    r.acc = NULL;
+    return CX_OK;
 }
 
 /* Correlation of items j and k from the pass. */
@@ -489,6 +667,7 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
 {
     cx_rtable *t = cx_result_table(r, "items", err);
     if (!t || cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "n", CX_RCOL_INT, err) ||
         cx_rtable_add_column(t, "missing", CX_RCOL_INT, err))
         return NULL;
@@ -498,15 +677,18 @@ static cx_rtable *items_table(cx_result *r, cx_error *err)
     return t;
 }
 
-/* `rows`: the rows of the view, so missing = rows - n. */
-static int add_item_row(cx_rtable *t, const char *name, const item_stats *s, double rows,
-                        cx_error *err)
+/* `rows`: the rows of the view, so missing = rows - n.  `label`: the
+ * column's question text ("" when it has none).  `range` is passed on:
+ * computed before the origin is added back (see add_origin). */
+static int add_item_row(cx_rtable *t, const char *name, const char *label, const item_stats *s,
+                        double range, double rows, cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
-    if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err))
+    if (row < 0 || cx_rtable_set_string(t, (size_t)row, "item", name, err) ||
+        cx_rtable_set_string(t, (size_t)row, "label", label ? label : "", err))
         return err->code ? err->code : CX_ENOMEM;
-    double values[] = {s->mean, s->sd,           s->median, s->trimmed,  s->mad, s->min,
-                       s->max,  s->max - s->min, s->skew,   s->kurtosis, s->se};
+    double values[] = {s->mean, s->sd, s->median, s->trimmed,  s->mad, s->min,
+                       s->max,  range, s->skew,   s->kurtosis, s->se};
     cx_rtable_set_int(t, (size_t)row, "n", (long long)s->n);
     cx_rtable_set_int(t, (size_t)row, "missing", (long long)rows - (long long)s->n);
     for (size_t i = 0; item_columns[i]; i++)
@@ -544,12 +726,21 @@ static int add_correlations(cx_result *r, char **names, const describe_acc *a, c
     int rc = t ? cx_rtable_add_column(t, "item", CX_RCOL_STRING, err) : CX_ENOMEM;
     for (size_t j = 0; rc == CX_OK && j < a->p; j++)
         rc = cx_rtable_add_column(t, names[j], CX_RCOL_DOUBLE, err);
+    /* Each item's column looked up once: setting cells by name looks the
+     * column up per cell, p^2 lookups among p names (9 minutes for 5000
+     * items).  An item listed twice shares one column, as before. */
+    int *at = rc == CX_OK ? cx_malloc((a->p ? a->p : 1) * sizeof *at, err) : NULL;
+    if (rc == CX_OK && !at)
+        rc = CX_ENOMEM;
+    for (size_t k = 0; rc == CX_OK && k < a->p; k++)
+        at[k] = cx_rtable_find_column(t, names[k]);
     for (size_t j = 0; rc == CX_OK && j < a->p; j++) {
         long row = cx_rtable_add_row(t, err);
         rc = row < 0 ? CX_ENOMEM : cx_rtable_set_string(t, (size_t)row, "item", names[j], err);
         for (size_t k = 0; rc == CX_OK && k < a->p; k++)
-            cx_rtable_set_double(t, (size_t)row, names[k], acc_correlation(a, j, k));
+            t->cols[at[k]].d[row] = acc_correlation(a, j, k);
     }
+    free(at);
     return rc;
 }
 
@@ -591,7 +782,9 @@ static int load_fallback_items(const cx_job *job, const int *cols, const describ
         if (a->tables[j].overflow)
             fcols[nf++] = cols[j];
     }
-    int rc = nf ? cx_view_load(job->view, fcols, nf, data, rows, NULL, err) : CX_OK;
+    cx_view relative = *job->view;
+    relative.n_relative = nf;
+    int rc = nf ? cx_view_load(&relative, fcols, nf, data, rows, NULL, err) : CX_OK;
     if (rc == CX_OK && nf && (double)*rows != a->rows)
         rc = cx_error_set(err, CX_EFAIL, "the table changed while describing it");
     free(fcols);
@@ -615,6 +808,92 @@ static void item_statistics(const describe_acc *a, size_t j, double *loaded_col,
     *m = sorted_runs(loaded_col, (size_t)s->n, vc, MAX_FREQUENCY_VALUES);
 }
 
+/* Bootstrap of the item means: `estimates` se = sd of the replicate
+ * means, ci = their percentile interval; the `bootstrap` table has every
+ * interval (engine/bootci.h). */
+static int write_bootstrap(cx_result *r, const describe_acc *a, const cx_job *job,
+                           const int *cols, cx_error *err)
+{
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    static const char *const names[] = {"est",        "se",         "boot_mean",
+                                        "perc_lower", "perc_upper", "norm_lower",
+                                        "norm_upper", "bca_lower",  "bca_upper"};
+    cx_rtable *bt = est ? cx_result_table(r, "bootstrap", err) : NULL;
+    if (!bt || cx_rtable_add_column(bt, "lhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(bt, "op", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(bt, "rhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(bt, "group", CX_RCOL_INT, err))
+        return err->code ? err->code : CX_ENOMEM;
+    for (size_t c = 0; c < 9; c++)
+        if (cx_rtable_add_column(bt, names[c], CX_RCOL_DOUBLE, err))
+            return err->code;
+    double *t = cx_malloc(a->B * sizeof *t, err);
+    if (!t)
+        return CX_ENOMEM;
+    int rc = cx_result_set_attr_string(r, "se", "bootstrap", err);
+    int e_est = cx_rtable_find_column(est, "est"), e_lhs = cx_rtable_find_column(est, "lhs");
+    size_t worst_failed = 0;
+    for (size_t j = 0; rc == CX_OK && j < a->p && j < est->nrows; j++) {
+        /* the pass read the item relative to its origin (add_origin) */
+        double origin = cx_table_column(job->view->table, (size_t)cols[j])->origin;
+        size_t ok = 0;
+        for (size_t b = 0; b < a->B; b++)
+            if (a->boot_k[b * a->p + j] > 0)
+                t[ok++] = a->boot_kx[b * a->p + j] / a->boot_k[b * a->p + j] + origin;
+        if (a->B - ok > worst_failed)
+            worst_failed = a->B - ok;
+        if (ok < 2)
+            continue; /* the item keeps its analytic se */
+        double t0 = est->cols[e_est].d[j];
+        cx_boot_summary s;
+        cx_boot_summarise(t, ok, t0, r->level, &s);
+        double z = s.se > 0 ? t0 / s.se : NAN;
+        cx_rtable_set_double(est, j, "se", s.se);
+        cx_rtable_set_double(est, j, "z", z);
+        cx_rtable_set_double(est, j, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+        cx_rtable_set_double(est, j, "ci_lower", s.perc[0]);
+        cx_rtable_set_double(est, j, "ci_upper", s.perc[1]);
+        long row = cx_rtable_add_row(bt, err);
+        if (row < 0 || cx_rtable_set_string(bt, (size_t)row, "lhs", est->cols[e_lhs].s[j], err) ||
+            cx_rtable_set_string(bt, (size_t)row, "op", "~1", err) ||
+            cx_rtable_set_string(bt, (size_t)row, "rhs", "", err)) {
+            rc = err->code ? err->code : CX_ENOMEM;
+            break;
+        }
+        const double v[] = {t0,        s.se,      s.mean,   s.perc[0], s.perc[1],
+                            s.norm[0], s.norm[1], s.bca[0], s.bca[1]};
+        for (size_t c = 0; c < 9; c++)
+            cx_rtable_set_double(bt, (size_t)row, names[c], v[c]);
+    }
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_replicates", (double)a->B, err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_failed", (double)worst_failed, err);
+    if (rc == CX_OK && worst_failed)
+        cx_result_add_warning(r, "up to %zu of %zu bootstrap replicates had no value of an item "
+                                 "and were left out for it",
+                              worst_failed, a->B);
+    free(t);
+    return rc;
+}
+
+/* Items are read relative to their column's origin (table.h: 8-byte
+ * integers beyond 2^53, whose doubles would round the spread away), so
+ * the statistics of location get it back; spreads, shape and
+ * correlations do not depend on it. */
+static void add_origin(double origin, item_stats *s, value_count *vc, size_t m)
+{
+    if (origin == 0)
+        return;
+    s->mean += origin;
+    s->median += origin;
+    s->trimmed += origin;
+    s->min += origin;
+    s->max += origin;
+    for (size_t i = 0; i < m && i <= MAX_FREQUENCY_VALUES; i++)
+        vc[i].value += origin;
+}
+
 static int describe_items(const cx_job *job, cx_result *r, char **names, const int *cols,
                           const describe_acc *a, cx_error *err)
 {
@@ -635,7 +914,10 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
         size_t m;
         double *col = loaded_index[j] >= 0 ? data + (size_t)loaded_index[j] * n_rows : NULL;
         item_statistics(a, j, col, n_rows, vc, vc + cap, dwork, &s, &m);
-        rc = add_item_row(t, names[j], &s, a->rows, err);
+        double range = s.max - s.min;
+        const cx_column_info *info = cx_table_column(job->view->table, (size_t)cols[j]);
+        add_origin(info->origin, &s, vc, m);
+        rc = add_item_row(t, names[j], info->label, &s, range, a->rows, err);
         if (rc == CX_OK)
             rc = add_frequencies(r, names[j], vc, m, err);
         if (rc == CX_OK &&
@@ -648,6 +930,8 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
     free(loaded_index);
     if (rc == CX_OK)
         rc = add_correlations(r, names, a, err);
+    if (rc == CX_OK && a->B)
+        rc = write_bootstrap(r, a, job, cols, err);
     return rc;
 }
 
@@ -684,6 +968,7 @@ const cx_model cx_model_describe = {
     .summary = "item descriptives (psych::describe), correlations and frequencies",
     .keys = describe_keys,
     .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
     .check = describe_check,
     .fit = describe_fit,
 };

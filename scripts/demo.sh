@@ -7,6 +7,7 @@ bash scripts/setup.sh
 mkdir -p results
 ./build/cxfit run configs/demo.ini -o results/demo.h5 --force
 echo
-echo "Results written to results/demo.h5 ($(du -h results/demo.h5 | cut -f1))."
+./build/cxfit report results/demo.h5 -o results/demo.html
+echo "Results written to results/demo.h5 ($(du -h results/demo.h5 | cut -f1)); charts in results/demo.html."
 echo "Summary (./build/cxfit show results/demo.h5 JOB for one job in full):"
 ./build/cxfit show results/demo.h5

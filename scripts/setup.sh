@@ -6,7 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libgsl-dev
-libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin libinih-dev hdf5-tools"
+libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin hdf5-tools
+libreadstat-dev"
+# What only the tests need (scripts/test.sh sets CXFIT_TEST_PACKAGES=1):
+# clang and its OpenMP runtime, because CI builds and tests with gcc and
+# clang; an XML parser and a headless browser to check `cxfit report`.
+TEST_PACKAGES="clang libomp-dev libxml2-utils chromium-headless-shell"
+if [ -n "${CXFIT_TEST_PACKAGES:-}" ]; then PACKAGES="$PACKAGES $TEST_PACKAGES"; fi
 
 missing=""
 for p in $PACKAGES; do
@@ -25,5 +31,5 @@ fi
 
 BUILD_DIR="${BUILD_DIR:-build}"
 BUILD_TYPE="${BUILD_TYPE:-Release}"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_EXTRA:-} >&2
+CC="${CC:-cc}" cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_EXTRA:-} >&2
 cmake --build "$BUILD_DIR" -j"$(nproc)" >&2

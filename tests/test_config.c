@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -25,7 +27,7 @@ static const char good_config[] = "[data]\n"
                                   "         OUT: out1 out2 out3 -out4 out5      # reverse\n"
                                   "\n"
                                   "[job exq_cfa]\n"
-                                  "model  = cfa   ; inline comment\n"
+                                  "model  = cfa   # inline comment\n"
                                   "bootstrap   = 1000\n"
                                   "level = 0.9\n"
                                   "std_lv = yes\n";
@@ -84,9 +86,10 @@ static void reports_errors_with_file_and_line(void **state)
     expect_error("[data]\nfile = x.h5\n", "no [job NAME] section");
     expect_error("[data]\nfiel = x.h5\n[job a]\nmodel = nps\n",
                  "bad.ini:2: [data] has no key 'fiel' (did you mean 'file'?)");
-    char longline[400] = "[job a]\nmodel = ";
-    memset(longline + strlen(longline), 'x', 250);
-    expect_error(longline, "bad.ini:2: line longer than");
+    expect_error("[job]\nmodel = nps\n", "bad.ini:1: job name '' is not allowed");
+    expect_error("[job a] b\nmodel = nps\n", "bad.ini:1: unexpected text after");
+    expect_error("[job a\nmodel = nps\n", "bad.ini:1: expected ']'");
+    expect_error("[job a]\n = nps\n", "bad.ini:2: expected a key name before '='");
 }
 
 static void typed_accessors_name_key_and_line(void **state)
@@ -146,6 +149,133 @@ static void missing_file_is_an_io_error(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/study.ini"));
 }
 
+/* Item 3 of issue 12: a job name becomes an HDF5 group at the results
+ * file's root, so what HDF5 cannot hold (or would read as a path) and what
+ * would look like a command-line option is refused, naming file and line. */
+static void refuses_job_names_hdf5_cannot_hold(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {".", "..", "...", "a/b", "/a", "-a", ".hidden", "a b",
+                                      "a\tb", "caf\xc3\xa9", "a\x01", "a;b", "a#b", "a[1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "# study\n[job %s]\nmodel = nps\n", bad[i]);
+        cx_error err = {0};
+        cx_config *c = cx_config_parse_string(text, "bad.ini", &err);
+        if (c)
+            fail_msg("job name '%s' was accepted", bad[i]);
+        if (!strstr(err.msg, "bad.ini:2: job name '") || !strstr(err.msg, "is not allowed: use") ||
+            strchr(err.msg, '\n') || strchr(err.msg, '\t') || strchr(err.msg, '\x01'))
+            fail_msg("job name '%s': message '%s'", bad[i], err.msg);
+    }
+    char too_long[CX_JOB_NAME_MAX + 32] = "[job ";
+    memset(too_long + 5, 'j', CX_JOB_NAME_MAX + 1);
+    strcpy(too_long + 5 + CX_JOB_NAME_MAX + 1, "]\nmodel = nps\n");
+    expect_error(too_long, "bad.ini:1: job name 'jjj");
+    /* the longest allowed name, and every allowed character */
+    too_long[5 + CX_JOB_NAME_MAX] = ']';
+    too_long[5 + CX_JOB_NAME_MAX + 1] = '\n';
+    cx_error err = {0};
+    cx_config *c = cx_config_parse_string(too_long, "ok.ini", &err);
+    assert_non_null(c);
+    assert_int_equal(strlen(c->jobs[0].name), CX_JOB_NAME_MAX);
+    cx_config_free(c);
+    c = cx_config_parse_string("[job _Wave-3.v2]\nmodel = nps\n[job 9]\nmodel = nps\n", "ok.ini",
+                               &err);
+    assert_non_null(c);
+    assert_string_equal(c->jobs[0].name, "_Wave-3.v2");
+    cx_config_free(c);
+}
+
+/* Item 7: ';' inside a value is kept (lavaan separates formulas with it);
+ * only a line starting with ';' or '#' is a comment, and after a value
+ * only '#' after a blank, outside quotes. */
+static void keeps_semicolons_inside_values(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    cx_config *c = cx_config_parse_string("; a comment line\n"
+                                          "[job a]   ; header comment\n"
+                                          "model = cfa\n"
+                                          "syntax = F =~ a + b ; G =~ c + d  # two factors\n"
+                                          "    ; an indented comment line\n"
+                                          "         H =~ e + f;K =~ g + h\n"
+                                          "where = segment == 'a #1' and x == 'b;c' # real comment\n"
+                                          "items = it's # odd quote\n"
+                                          "seed = 42 ; not a comment\n",
+                                          "s.ini", &err);
+    assert_non_null(c);
+    assert_string_equal(cx_section_get(&c->jobs[0], "syntax"),
+                        "F =~ a + b ; G =~ c + d\nH =~ e + f;K =~ g + h");
+    assert_string_equal(cx_section_get(&c->jobs[0], "where"), "segment == 'a #1' and x == 'b;c'");
+    assert_string_equal(cx_section_get(&c->jobs[0], "items"), "it's");
+    long seed = 0;
+    assert_int_equal(cx_section_get_long(c, &c->jobs[0], "seed", 0, 100, &seed, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "s.ini:9: job 'a', key 'seed': expected a whole number"));
+    assert_non_null(strstr(err.msg, "found '42 ; not a comment' (';' does not start a comment"));
+    cx_config_free(c);
+}
+
+/* Item 12: a UTF-8 byte-order mark, CRLF line ends and lines of any length. */
+static void accepts_bom_crlf_and_long_lines(void **state)
+{
+    (void)state;
+    size_t n_items = 2000; /* "it0001 " ... : about 10,000 characters */
+    size_t size = 64 + 5 * n_items + 16;
+    char *text = malloc(size);
+    assert_non_null(text);
+    int used = snprintf(text, size, "\xEF\xBB\xBF[job big]\r\nmodel = describe\r\nitems =");
+    for (size_t i = 0; i < n_items; i++)
+        used += snprintf(text + used, size - (size_t)used, " i%03zu", i % 1000);
+    snprintf(text + used, size - (size_t)used, "\r\n  i999\r\n\r\nseed = 7\r\n");
+    cx_error err = {0};
+    cx_config *c = cx_config_parse_string(text, "crlf.ini", &err);
+    if (!c)
+        fail_msg("%s", err.msg);
+    assert_string_equal(c->jobs[0].name, "big");
+    const char *items = cx_section_get(&c->jobs[0], "items");
+    assert_int_equal(strlen(items), 5 * n_items - 1 + 5);
+    assert_null(strchr(items, '\r'));
+    assert_string_equal(items + strlen(items) - 10, " i999\ni999");
+    assert_int_equal(cx_section_find(&c->jobs[0], "seed")->line, 6);
+    assert_string_equal(cx_section_get(&c->jobs[0], "seed"), "7");
+    cx_config_free(c);
+    free(text);
+    expect_error("[job a]\rmodel = nps\r", "bad.ini:1: carriage return inside a line");
+    /* a BOM anywhere but the start is an ordinary (bad) character */
+    expect_error("[job a]\n\xEF\xBB\xBF[job b]\nmodel = nps\n", "bad.ini:2: expected 'key = value'");
+}
+
+/* One 100,000-character line and a 100,000-line value: no fixed buffer. */
+static void reads_very_long_lines_and_values(void **state)
+{
+    (void)state;
+    size_t n = 100000;
+    char *text = malloc(2 * n + n / 2 + 64);
+    assert_non_null(text);
+    int used = sprintf(text, "[job a]\nmodel = nps\nwhere = ");
+    memset(text + used, '(', n);
+    strcpy(text + used + n, "\nsyntax = x\n");
+    cx_error err = {0};
+    cx_config *c = cx_config_parse_string(text, "long.ini", &err);
+    if (!c)
+        fail_msg("%s", err.msg);
+    assert_int_equal(strlen(cx_section_get(&c->jobs[0], "where")), n);
+    assert_int_equal(cx_section_find(&c->jobs[0], "syntax")->line, 4);
+    cx_config_free(c);
+    used = sprintf(text, "[job a]\nwhere = x\n");
+    for (size_t i = 0; i < n / 2; i++)
+        memcpy(text + used + 3 * i, " (\n", 3);
+    text[used + 3 * (n / 2)] = '\0';
+    c = cx_config_parse_string(text, "long.ini", &err);
+    if (!c)
+        fail_msg("%s", err.msg);
+    free(text);
+    /* "x" then "\n(" per continuation line */
+    assert_int_equal(strlen(cx_section_get(&c->jobs[0], "where")), 1 + n);
+    cx_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +285,10 @@ int main(void)
         cmocka_unit_test(splits_words_across_lines),
         cmocka_unit_test(did_you_mean_finds_close_words),
         cmocka_unit_test(missing_file_is_an_io_error),
+        cmocka_unit_test(refuses_job_names_hdf5_cannot_hold),
+        cmocka_unit_test(keeps_semicolons_inside_values),
+        cmocka_unit_test(accepts_bom_crlf_and_long_lines),
+        cmocka_unit_test(reads_very_long_lines_and_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,7 +112,7 @@ static void check_items(const cx_rtable *items, const json_value *ref, ref_repor
     assert_int_equal(items->nrows, BFI_ITEMS);
     for (size_t i = 0; i < BFI_ITEMS; i++) {
         const json_value *want = json_array_at(rows, i);
-        const char *name = json_string(json_get(want, "item"));
+        const char *name = ref_json_string(rep, want, "item");
         if (strcmp(name, string_cell(items, i, "item")) != 0) {
             ref_report_fail(rep, "items row %zu is %s, psych has %s", i,
                             string_cell(items, i, "item"), name);
@@ -121,8 +121,8 @@ static void check_items(const cx_rtable *items, const json_value *ref, ref_repor
         for (size_t f = 0; fields[f]; f++) {
             char what[96];
             snprintf(what, sizeof what, "items[%s].%s", name, fields[f]);
-            ref_report_check(rep, what, cell(items, i, fields[f]),
-                             json_number(json_get(want, fields[f])), 1e-6, 1e-12);
+            ref_report_check_field(rep, what, cell(items, i, fields[f]), want, fields[f], 1e-6,
+                                   1e-12);
         }
     }
 }
@@ -134,19 +134,22 @@ static void check_frequencies(const cx_rtable *freq, const json_value *ref, ref_
     for (size_t i = 0; i < json_array_len(items); i++) {
         const json_value *it = json_array_at(items, i);
         const json_value *values = json_get(it, "values"), *counts = json_get(it, "counts");
+        const char *item = ref_json_string(rep, it, "item");
+        if (json_array_len(values) == 0 || json_array_len(values) != json_array_len(counts))
+            ref_report_fail(rep, "frequencies[%s]: %zu values, %zu counts in the reference", item,
+                            json_array_len(values), json_array_len(counts));
         for (size_t k = 0; k < json_array_len(values); k++, row++) {
             char what[96];
-            snprintf(what, sizeof what, "frequencies[%s = %g]", json_string(json_get(it, "item")),
+            snprintf(what, sizeof what, "frequencies[%s = %g]", item,
                      json_number(json_array_at(values, k)));
-            if (row >= freq->nrows ||
-                strcmp(string_cell(freq, row, "item"), json_string(json_get(it, "item")))) {
+            if (row >= freq->nrows || strcmp(string_cell(freq, row, "item"), item)) {
                 ref_report_fail(rep, "%s: row missing", what);
                 return;
             }
-            ref_report_check(rep, what, cell(freq, row, "value"),
-                             json_number(json_array_at(values, k)), 0, 0);
-            ref_report_check(rep, what, cell(freq, row, "count"),
-                             json_number(json_array_at(counts, k)), 0, 0);
+            ref_report_check_json(rep, what, cell(freq, row, "value"), json_array_at(values, k), 0,
+                                  0);
+            ref_report_check_json(rep, what, cell(freq, row, "count"), json_array_at(counts, k), 0,
+                                  0);
         }
     }
     if (row != freq->nrows)
@@ -170,9 +173,17 @@ static void test_bfi_matches_psych(void **state)
     ref_report_init(&rep, "describe_bfi", "psych");
     check_items(cx_result_find_table(run.result, "items"), ref, &rep);
     check_frequencies(cx_result_find_table(run.result, "frequencies"), ref, &rep);
+    /* 10 statistics per item, value and count per frequency row */
+    size_t n_freq = 0;
+    for (size_t i = 0; i < json_array_len(json_get(ref, "frequencies")); i++)
+        n_freq +=
+            json_array_len(json_get(json_array_at(json_get(ref, "frequencies"), i), "values"));
+    assert_int_equal(json_array_len(json_get(ref, "frequencies")), BFI_ITEMS);
+    ref_report_require(&rep, 10 * BFI_ITEMS + 2 * (int)n_freq);
     if (rep.n_failed)
         fail_msg("%d of %d values differ:\n%s", rep.n_failed, rep.n_checked, ref_report_text(&rep));
-    print_message("describe_bfi: %d values agree with psych to 1e-6\n", rep.n_checked);
+    print_message("describe_bfi: %d values agree with psych to 1e-6 (%d frequency rows)\n",
+                  rep.n_checked, (int)n_freq);
     ref_report_free(&rep);
 
     /* every row is either counted or missing (bfi has NAs in most items) */

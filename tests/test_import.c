@@ -3,7 +3,9 @@
  * uses (engine/table_write.c): CSVs round-trip through cx_table_open with
  * the inferred types, missing values and sorted categorical labels; bad
  * CSVs fail with one line naming file, line and column and leave no file
- * (or no group) behind.
+ * (or no group) behind.  Nothing is guessed silently: the delimiter is
+ * detected (`,` `;` tab) or given, a header that looks like data and NUL
+ * bytes are refused, --no-header names columns V1..Vn.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -280,6 +282,127 @@ static void test_existing_file(void **state)
     assert_non_null(strstr(err.msg, "not an HDF5 file"));
 }
 
+/* ---------- delimiter, header, NUL bytes, type overrides ---------- */
+
+static void import_ok(const char *text, const cx_import_options *opt, cx_import_summary *sum)
+{
+    const char *csv = DIR "opt.csv", *h5 = DIR "opt.h5";
+    write_text(csv, text);
+    remove_outputs(h5);
+    cx_error err = {0};
+    if (cx_import(csv, h5, opt, sum, &err) != CX_OK)
+        fail_msg("%s", err.msg);
+}
+
+static void test_delimiters(void **state)
+{
+    (void)state;
+    cx_import_summary sum;
+    /* ';' (European spreadsheets: decimal commas stay inside fields) */
+    import_ok("a;b;c\n1;\"x;y\";2,5\n3;z;4\n", NULL, &sum);
+    assert_int_equal(sum.ncols, 3);
+    assert_int_equal(sum.delimiter, ';');
+    cx_table *t = tt_open_table(DIR "opt.h5", "/data");
+    assert_string_equal(info(t, "b")->categories[0], "x;y");
+    assert_int_equal(info(t, "c")->kind, CX_COL_CATEGORICAL); /* "2,5" is text */
+    cx_table_close(t);
+    /* tab */
+    import_ok("a\tb\n1\t2\n", NULL, &sum);
+    assert_int_equal(sum.delimiter, '\t');
+    assert_int_equal(sum.ncols, 2);
+    /* commas inside quotes do not count; one column stays one column */
+    import_ok("\"a,b\";c\n1;2\n", NULL, &sum);
+    assert_int_equal(sum.delimiter, ';');
+    import_ok("only\n1\n", NULL, &sum);
+    assert_int_equal(sum.delimiter, ',');
+    assert_int_equal(sum.ncols, 1);
+    /* given: not detected */
+    cx_import_options comma = {.delimiter = ','};
+    import_ok("a;b\n1;2\n", &comma, &sum);
+    assert_int_equal(sum.ncols, 1);
+    t = tt_open_table(DIR "opt.h5", "/data");
+    assert_string_equal(cx_table_column(t, 0)->name, "a;b");
+    cx_table_close(t);
+}
+
+static void test_header(void **state)
+{
+    (void)state;
+    const char *csv = DIR "nohead.csv", *h5 = DIR "nohead.h5";
+    write_text(csv, "1,2.5,3\n4,5,6\n");
+    remove_outputs(h5);
+    cx_error err = {0};
+    assert_int_equal(cx_import_csv(csv, h5, "/data", &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "nohead.csv line 1: the first row looks like data"));
+    assert_non_null(strstr(err.msg, "--no-header"));
+    assert_false(file_exists(h5));
+
+    cx_import_options opt = {.no_header = 1};
+    cx_import_summary sum;
+    assert_int_equal(cx_import(csv, h5, &opt, &sum, &err), CX_OK);
+    assert_int_equal(sum.nrows, 2);
+    cx_table *t = tt_open_table(h5, "/data");
+    assert_string_equal(cx_table_column(t, 0)->name, "V1");
+    assert_string_equal(cx_table_column(t, 2)->name, "V3");
+    double *x = tt_read_column(t, "V2");
+    assert_true(x[0] == 2.5 && x[1] == 5);
+    free(x);
+    cx_table_close(t);
+    /* a header with one name is a header */
+    import_ok("id,1,2\n1,2,3\n", NULL, NULL);
+}
+
+/* NUL bytes would cut fields ("x\0y" and "x\0z" both "x"): refused. */
+static void test_nul_bytes(void **state)
+{
+    (void)state;
+    const char *csv = DIR "nul.csv", *h5 = DIR "nul.h5";
+    static const char text[] = "a,b\n1,x\0y\n2,x\0z\n";
+    FILE *f = fopen(csv, "wb");
+    assert_non_null(f);
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    remove_outputs(h5);
+    cx_error err = {0};
+    assert_int_equal(cx_import_csv(csv, h5, "/data", &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "nul.csv line 2, column 2: NUL byte"));
+    assert_null(strchr(err.msg, '\n'));
+    assert_false(file_exists(h5));
+    /* in a header too, and inside quotes */
+    static const char quoted[] = "a,\"b\0\"\n1,2\n";
+    f = fopen(csv, "wb");
+    fwrite(quoted, 1, sizeof quoted - 1, f);
+    fclose(f);
+    assert_int_equal(cx_import_csv(csv, h5, "/data", &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "line 1, column 2: NUL byte"));
+}
+
+static void test_csv_overrides(void **state)
+{
+    (void)state;
+    cx_import_options opt = {.categorical = "code"};
+    import_ok("code,x\n2,a\n10,b\nNA,c\n", &opt, NULL);
+    cx_table *t = tt_open_table(DIR "opt.h5", "/data");
+    const cx_column_info *c = info(t, "code");
+    assert_int_equal(c->kind, CX_COL_CATEGORICAL);
+    assert_string_equal(c->categories[0], "10"); /* text order */
+    assert_string_equal(c->categories[1], "2");
+    cx_table_close(t);
+
+    const char *csv = DIR "opt.csv", *h5 = DIR "opt.h5";
+    remove_outputs(h5);
+    cx_error err = {0};
+    cx_import_options numeric = {.numeric = "x"};
+    assert_int_equal(cx_import(csv, h5, &numeric, NULL, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "line 2, column 'x': text in a column given to --numeric"));
+    cx_import_options unknown = {.categorical = "code,nope"};
+    assert_int_equal(cx_import(csv, h5, &unknown, NULL, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "no column 'nope'"));
+    cx_import_options empty = {.categorical = "code,"};
+    assert_int_equal(cx_import(csv, h5, &empty, NULL, &err), CX_EUSAGE);
+    assert_false(file_exists(h5));
+}
+
 /* The writer rejects what would make an unreadable table. */
 static void test_writer_checks(void **state)
 {
@@ -337,7 +460,9 @@ int main(void)
         cmocka_unit_test(test_roundtrip_types), cmocka_unit_test(test_integer_widths),
         cmocka_unit_test(test_many_rows),       cmocka_unit_test(test_errors),
         cmocka_unit_test(test_missing_input),   cmocka_unit_test(test_existing_file),
-        cmocka_unit_test(test_writer_checks),
+        cmocka_unit_test(test_writer_checks),   cmocka_unit_test(test_delimiters),
+        cmocka_unit_test(test_header),          cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_csv_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

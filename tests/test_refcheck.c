@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "json.h"
 #include "refcheck.h"
 
 static void test_close(void **state)
@@ -26,7 +27,9 @@ static void test_close(void **state)
     /* near zero the absolute tolerance rules */
     assert_true(ref_close(3e-9, 0.0, 1e-6, 1e-8));
     assert_false(ref_close(3e-8, 0.0, 1e-6, 1e-8));
-    assert_true(ref_close(NAN, NAN, 1e-6, 1e-8));
+    /* NaN agrees with nothing here, not even NaN: an undefined reference
+     * value is matched only as an explicit JSON null (test_json_fields) */
+    assert_false(ref_close(NAN, NAN, 1e-6, 1e-8));
     assert_false(ref_close(NAN, 0.0, 1e-6, 1e-8));
     assert_false(ref_close(0.0, NAN, 1e-6, 1e-8));
     assert_true(ref_close(INFINITY, INFINITY, 1e-6, 1e-8));
@@ -54,6 +57,124 @@ static void test_report(void **state)
         strstr(t, "hs_cfa_ml: fit[srmr] = 1e-06 vs lavaan 0 (abs err 1e-06 > 1e-08)\n"));
     assert_non_null(strstr(t, "hs_cfa_ml: estimates[a ~ b] missing from cxfit\n"));
     ref_report_free(&r);
+}
+
+/* ---- reference fields: absent, null, number ---------------------------- */
+
+static void test_json_fields(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    json_value *row =
+        json_parse_string("{\"est\": 0.5, \"z\": null, \"lhs\": \"f\", \"n\": \"3\"}", &err);
+    assert_non_null(row);
+    ref_report r;
+    ref_report_init(&r, "case", "lavaan");
+    assert_int_equal(ref_report_check_field(&r, "est", 0.5, row, "est", 1e-6, 0), 1);
+    /* null agrees with NaN, and only with NaN */
+    assert_int_equal(ref_report_check_field(&r, "z", NAN, row, "z", 1e-6, 0), 1);
+    assert_int_equal(r.n_failed, 0);
+    assert_int_equal(ref_report_check_field(&r, "z", 1.0, row, "z", 1e-6, 0), 0);
+    /* NaN against a number */
+    assert_int_equal(ref_report_check_field(&r, "est", NAN, row, "est", 1e-6, 0), 0);
+    /* a renamed field ("se" is not there): a mismatch, not a NaN */
+    assert_int_equal(ref_report_check_field(&r, "se", NAN, row, "se", 1e-6, 0), 0);
+    /* a string where a number belongs */
+    assert_int_equal(ref_report_check_field(&r, "n", 3, row, "n", 0, 0), 0);
+    /* NaN handed to ref_report_check as a reference never agrees */
+    assert_int_equal(ref_report_check(&r, "raw", NAN, NAN, 1e-6, 0), 0);
+    assert_int_equal(r.n_checked, 7);
+    assert_int_equal(r.n_failed, 5);
+    const char *t = ref_report_text(&r);
+    assert_non_null(strstr(t, "case: z = 1 vs lavaan NA (null)\n"));
+    assert_non_null(strstr(t, "case: est = nan vs lavaan 0.5\n"));
+    assert_non_null(
+        strstr(t, "case: se: missing from the lavaan reference (field absent or renamed)"));
+    /* structural fields */
+    assert_string_equal(ref_json_string(&r, row, "lhs"), "f");
+    assert_true(ref_json_number(&r, row, "est") == 0.5);
+    assert_int_equal(r.n_failed, 5);
+    assert_string_equal(ref_json_string(&r, row, "rhs"), "");
+    assert_true(isnan(ref_json_number(&r, row, "group")));
+    assert_true(isnan(ref_json_number(&r, row, "lhs")));
+    assert_int_equal(r.n_failed, 8);
+    assert_non_null(strstr(ref_report_text(&r), "reference field 'rhs' is missing"));
+    ref_report_free(&r);
+    json_free(row);
+}
+
+/* ---- a whole case in miniature ------------------------------------------
+ * The pattern every reference test follows: rows matched by key, each
+ * field compared with ref_report_check_field, and at the end
+ * ref_report_require(rows x fields) from the reference. */
+
+typedef struct mini_row {
+    const char *name;
+    double est, se;
+} mini_row;
+
+static int mini_case(const char *json, const mini_row *got, size_t n_got, char *text,
+                     size_t text_size)
+{
+    cx_error err = {0};
+    json_value *ref = json_parse_string(json, &err);
+    assert_non_null(ref);
+    ref_report r;
+    ref_report_init(&r, "mini", "R");
+    const json_value *rows = json_get(ref, "rows");
+    for (size_t i = 0; i < json_array_len(rows); i++) {
+        const json_value *want = json_array_at(rows, i);
+        const char *name = ref_json_string(&r, want, "name");
+        size_t k = 0;
+        while (k < n_got && strcmp(got[k].name, name) != 0)
+            k++;
+        if (k == n_got) {
+            ref_report_fail(&r, "rows[%s] missing from cxfit", name);
+            continue;
+        }
+        ref_report_check_field(&r, "est", got[k].est, want, "est", 1e-6, 1e-12);
+        ref_report_check_field(&r, "se", got[k].se, want, "se", 1e-6, 1e-12);
+    }
+    ref_report_require(&r, 2 * (int)json_array_len(rows));
+    snprintf(text, text_size, "%s", ref_report_text(&r));
+    int failed = r.n_failed;
+    ref_report_free(&r);
+    json_free(ref);
+    return failed;
+}
+
+static void test_cannot_pass_by_accident(void **state)
+{
+    (void)state;
+    const mini_row got[] = {{"a", 1.0, 0.1}, {"b", 2.0, NAN}};
+    char text[2048];
+    /* the honest case: 4 values compared, b's se NA on both sides */
+    assert_int_equal(mini_case("{\"rows\": [{\"name\": \"a\", \"est\": 1, \"se\": 0.1},"
+                               " {\"name\": \"b\", \"est\": 2, \"se\": null}]}",
+                               got, 2, text, sizeof text),
+                     0);
+    /* a renamed field: "std_err" where "se" was */
+    assert_int_equal(mini_case("{\"rows\": [{\"name\": \"a\", \"est\": 1, \"std_err\": 0.1},"
+                               " {\"name\": \"b\", \"est\": 2, \"se\": null}]}",
+                               got, 2, text, sizeof text),
+                     1);
+    assert_non_null(strstr(text, "se: missing from the R reference"));
+    /* NaN in cxfit against a number in the reference */
+    assert_int_equal(mini_case("{\"rows\": [{\"name\": \"a\", \"est\": 1, \"se\": 0.1},"
+                               " {\"name\": \"b\", \"est\": 2, \"se\": 0.2}]}",
+                               got, 2, text, sizeof text),
+                     1);
+    assert_non_null(strstr(text, "mini: se = nan vs R 0.2"));
+    /* a row cxfit lacks: reported, and the count falls short */
+    assert_int_equal(mini_case("{\"rows\": [{\"name\": \"a\", \"est\": 1, \"se\": 0.1},"
+                               " {\"name\": \"c\", \"est\": 2, \"se\": 0.2}]}",
+                               got, 2, text, sizeof text),
+                     2);
+    assert_non_null(strstr(text, "rows[c] missing from cxfit"));
+    assert_non_null(strstr(text, "compared 2 values, expected at least 4"));
+    /* zero comparisons: the rows were renamed away, nothing to compare */
+    assert_int_equal(mini_case("{\"table\": []}", got, 2, text, sizeof text), 1);
+    assert_non_null(strstr(text, "compared 0 values, expected at least 1"));
 }
 
 /* ---- a results-like file, written with raw HDF5 ---------------------- */
@@ -237,10 +358,9 @@ static void test_results_attrs_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_close),
-        cmocka_unit_test(test_report),
-        cmocka_unit_test(test_results_read),
-        cmocka_unit_test(test_results_attrs_and_errors),
+        cmocka_unit_test(test_close),        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_json_fields),  cmocka_unit_test(test_cannot_pass_by_accident),
+        cmocka_unit_test(test_results_read), cmocka_unit_test(test_results_attrs_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

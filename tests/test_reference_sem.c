@@ -148,9 +148,13 @@ typedef struct checker {
     char max_what[192];
 } checker;
 
-static void check(checker *c, const char *what, double got, double want, double rtol, double atol)
+/* `want` is the reference's JSON value: absent is a mismatch, null (R's
+ * NA) agrees only with a NaN (refcheck.h). */
+static void check(checker *c, const char *what, double got, const json_value *want_json,
+                  double rtol, double atol)
 {
-    ref_report_check(&c->rep, what, got, want, rtol, atol);
+    ref_report_check_json(&c->rep, what, got, want_json, rtol, atol);
+    double want = json_number(want_json);
     /* values held to atol (near zero) would dominate a relative maximum */
     if (isfinite(got) && isfinite(want) && rtol * fabs(want) > atol) {
         double rel = fabs(got - want) / fabs(want);
@@ -240,7 +244,7 @@ static void check_nobs(sem_case *k)
     double nobs = NAN;
     if (ref_results_attr_double(k->res, k->job, "nobs", &nobs, &err) != CX_OK)
         ref_report_fail(&k->c.rep, "no nobs attribute: %s", err.msg);
-    check(&k->c, "nobs", nobs, json_number(json_get(k->ref, "nobs")), 0, 0);
+    check(&k->c, "nobs", nobs, json_get(k->ref, "nobs"), 0, 0);
 }
 
 /* lavaan's group g (1-based) is group_labels[g-1]: cxfit's `groups` table
@@ -262,13 +266,15 @@ static void check_groups(sem_case *k)
         for (size_t g = 0; g < t.n && g < json_array_len(labels); g++) {
             const char *want = json_string(json_array_at(labels, g));
             char what[64];
-            if (strcmp(str_at(&t, 0, g), want) != 0)
+            if (!want)
+                ref_report_fail(&k->c.rep, "lavaan's group label %zu is not a string", g + 1);
+            else if (strcmp(str_at(&t, 0, g), want) != 0)
                 ref_report_fail(&k->c.rep, "group %zu is '%s', lavaan's is '%s'", g + 1,
                                 str_at(&t, 0, g), want);
             snprintf(what, sizeof what, "groups[%zu].group", g + 1);
-            check(&k->c, what, t.num[0][g], (double)(g + 1), 0, 0);
-            snprintf(what, sizeof what, "groups[%s].nobs", want);
-            check(&k->c, what, t.num[1][g], json_number(json_array_at(nobs, g)), 0, 0);
+            ref_report_check(&k->c.rep, what, t.num[0][g], (double)(g + 1), 0, 0);
+            snprintf(what, sizeof what, "groups[%s].nobs", want ? want : "?");
+            check(&k->c, what, t.num[1][g], json_array_at(nobs, g), 0, 0);
         }
     }
     table_free(&t);
@@ -312,19 +318,17 @@ static void check_estimate_row(sem_case *k, const table_data *t, size_t r, const
     for (int c = 0; c < 7; c++) {
         char what[256];
         snprintf(what, sizeof what, "estimates[%s].%s", id, cols[c]);
-        check(&k->c, what, t->num[c][r], json_number(json_get(j, cols[c])), rtol[c], atol[c]);
+        check(&k->c, what, t->num[c][r], json_get(j, cols[c]), rtol[c], atol[c]);
     }
     /* std.lv: the estimate rescaled by latent SDs only (an observed residual
      * variance keeps its est), so the optimizer's slack is that of est or
      * of std.all, whichever the case allows more. */
     const json_value *lv = json_get(j, "std_lv");
-    if (lv) {
-        double want = json_number(lv), lv_tol = fmax(tol->est, tol->std_all);
-        double lv_atol = est > 0 && isfinite(want) ? lv_tol * se0 * fabs(want) / est : 0;
-        char what[256];
-        snprintf(what, sizeof what, "estimates[%s].std_lv", id);
-        check(&k->c, what, t->num[E_STD_LV][r], want, lv_tol, fmax(ATOL, lv_atol));
-    }
+    double want = json_number(lv), lv_tol = fmax(tol->est, tol->std_all);
+    double lv_atol = est > 0 && isfinite(want) ? lv_tol * se0 * fabs(want) / est : 0;
+    char what[256];
+    snprintf(what, sizeof what, "estimates[%s].std_lv", id);
+    check(&k->c, what, t->num[E_STD_LV][r], lv, lv_tol, fmax(ATOL, lv_atol));
 }
 
 static void check_estimates(sem_case *k)
@@ -339,9 +343,10 @@ static void check_estimates(sem_case *k)
     char *used = calloc(t.n + 1, 1);
     for (size_t i = 0; i < json_array_len(rows); i++) {
         const json_value *j = json_array_at(rows, i);
-        const char *lhs = json_string(json_get(j, "lhs")), *op = json_string(json_get(j, "op"));
-        const char *rhs = json_string(json_get(j, "rhs"));
-        double group = json_number(json_get(j, "group"));
+        const char *lhs = ref_json_string(&k->c.rep, j, "lhs");
+        const char *op = ref_json_string(&k->c.rep, j, "op");
+        const char *rhs = ref_json_string(&k->c.rep, j, "rhs");
+        double group = ref_json_number(&k->c.rep, j, "group");
         char id[192];
         snprintf(id, sizeof id, "%s %s %s g%.0f", lhs, op, rhs, group);
         long r = find_estimate(&t, lhs, op, rhs, group);
@@ -380,7 +385,7 @@ static void check_fit(sem_case *k)
         int ci = strcmp(name, "rmsea.ci.lower") == 0 || strcmp(name, "rmsea.ci.upper") == 0;
         char what[128];
         snprintf(what, sizeof what, "fit[%s]", name);
-        check(&k->c, what, t.num[0][r], json_number(json_object_value(fit, m)),
+        check(&k->c, what, t.num[0][r], json_object_value(fit, m),
               ci ? k->tol->rmsea_ci : k->tol->fit, ATOL);
     }
     table_free(&t);
@@ -407,10 +412,12 @@ static void check_r2(sem_case *k)
     size_t groups = by_label ? json_object_len(r2) : json_array_len(r2), n_ref = 0;
     for (size_t i = 0; i < groups; i++) {
         const json_value *one = by_label ? json_object_value(r2, i) : json_array_at(r2, i);
-        double group = 0;
-        for (size_t g = 0; by_label && g < json_array_len(labels); g++)
-            if (strcmp(json_string(json_array_at(labels, g)), json_object_key(r2, i)) == 0)
+        double group = by_label ? NAN : 0; /* a label not in group_labels matches nothing */
+        for (size_t g = 0; by_label && g < json_array_len(labels); g++) {
+            const char *label = json_string(json_array_at(labels, g));
+            if (label && strcmp(label, json_object_key(r2, i)) == 0)
                 group = (double)(g + 1);
+        }
         for (size_t v = 0; v < json_object_len(one); v++, n_ref++) {
             const char *name = json_object_key(one, v);
             long r = find_r2(&t, name, group);
@@ -419,8 +426,7 @@ static void check_r2(sem_case *k)
             if (r < 0)
                 ref_report_fail(&k->c.rep, "%s missing from cxfit", what);
             else
-                check(&k->c, what, t.num[0][r], json_number(json_object_value(one, v)), k->tol->r2,
-                      ATOL);
+                check(&k->c, what, t.num[0][r], json_object_value(one, v), k->tol->r2, ATOL);
         }
     }
     if (n_ref != t.n)
@@ -445,9 +451,10 @@ static void check_modindices(sem_case *k)
         return table_free(&t);
     for (size_t i = 0; i < json_array_len(rows); i++) {
         const json_value *j = json_array_at(rows, i);
-        const char *lhs = json_string(json_get(j, "lhs")), *op = json_string(json_get(j, "op"));
-        const char *rhs = json_string(json_get(j, "rhs"));
-        double group = json_number(json_get(j, "group"));
+        const char *lhs = ref_json_string(&k->c.rep, j, "lhs");
+        const char *op = ref_json_string(&k->c.rep, j, "op");
+        const char *rhs = ref_json_string(&k->c.rep, j, "rhs");
+        double group = ref_json_number(&k->c.rep, j, "group");
         size_t r = 0;
         while (r < t.n &&
                !(strcmp(str_at(&t, 0, r), lhs) == 0 && strcmp(str_at(&t, 1, r), op) == 0 &&
@@ -462,12 +469,52 @@ static void check_modindices(sem_case *k)
             char what[192];
             snprintf(what, sizeof what, "modindices[%s %s %s].%s", lhs, op, rhs, cols[c]);
             /* atol 1e-6 as in test_sem_estimate: MIs of ~0 are score noise */
-            check(&k->c, what, t.num[c][r], json_number(json_get(j, cols[c])), k->tol->mi, 1e-6);
+            check(&k->c, what, t.num[c][r], json_get(j, cols[c]), k->tol->mi, 1e-6);
         }
     }
     if (t.n != json_array_len(rows))
         ref_report_fail(&k->c.rep, "modindices: %zu rows vs lavaan %zu", t.n, json_array_len(rows));
     table_free(&t);
+}
+
+/* ---- how many values a case must compare ---------------------------------- */
+
+/* The sections every case's reference has; an absent or empty one (a
+ * renamed key in make_refs.R, say) would otherwise shrink the count
+ * below to match and compare nothing. */
+static void check_sections(sem_case *k)
+{
+    static const char *const required[] = {"nobs", "group_labels", "estimates", "fit", "r2"};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
+        const json_value *v = json_get(k->ref, required[i]);
+        json_type t = json_type_of(v);
+        int may_be_empty = strcmp(required[i], "group_labels") == 0; /* one group: [] */
+        if (!v || (!may_be_empty && (t == JSON_ARRAY || t == JSON_OBJECT) && v->len == 0))
+            ref_report_fail(&k->c.rep, "reference has no '%s' (absent, renamed or empty)",
+                            required[i]);
+    }
+    if (k->multi && !json_get(k->ref, "nobs_per_group"))
+        ref_report_fail(&k->c.rep, "multi-group reference has no 'nobs_per_group'");
+}
+
+/* The number of values the checks above compare when nothing is missing:
+ * nobs; group and nobs per group; 8 columns per estimates row (est, se,
+ * z, pvalue, ci_lower, ci_upper, std_all, std_lv); every fit measure;
+ * every R²; 3 per modification index when the config asks for them. */
+static int expected_checks(const sem_case *k)
+{
+    size_t n = 1 + 8 * json_array_len(json_get(k->ref, "estimates"));
+    if (k->multi)
+        n += 2 * json_array_len(json_get(k->ref, "group_labels"));
+    n += json_object_len(json_get(k->ref, "fit"));
+    const json_value *r2 = json_get(k->ref, "r2");
+    int by_label = json_type_of(r2) == JSON_OBJECT;
+    size_t groups = by_label ? json_object_len(r2) : json_array_len(r2);
+    for (size_t i = 0; i < groups; i++)
+        n += json_object_len(by_label ? json_object_value(r2, i) : json_array_at(r2, i));
+    if (k->want_modindices)
+        n += 3 * json_array_len(json_get(k->ref, "modindices"));
+    return (int)n;
 }
 
 /* ---- finding and running the cases ---------------------------------------- */
@@ -519,8 +566,8 @@ static void check_status(sem_case *k)
     free(status);
 }
 
-/* Returns the number of mismatches. */
-static int run_case(const char *name, const json_value *ref, int want_mi)
+/* Returns the number of mismatches; adds the values compared to *n_checked. */
+static int run_case(const char *name, const json_value *ref, int want_mi, long *n_checked)
 {
     char ini[1024], dir[256], out[512];
     snprintf(ini, sizeof ini, "%s/configs/reference/%s.ini", CX_SOURCE_DIR, name);
@@ -536,6 +583,7 @@ static int run_case(const char *name, const json_value *ref, int want_mi)
     k.multi = json_array_len(json_get(ref, "group_labels")) > 1;
     k.tol = tolerances_for(name);
     ref_report_init(&k.c.rep, name, "lavaan");
+    check_sections(&k);
     check_status(&k);
     check_nobs(&k);
     check_groups(&k);
@@ -543,14 +591,18 @@ static int run_case(const char *name, const json_value *ref, int want_mi)
     check_fit(&k);
     check_r2(&k);
     check_modindices(&k);
+    int expected = expected_checks(&k);
+    ref_report_require(&k.c.rep, expected);
     ref_results_close(k.res);
     unlink(out);
     rmdir(dir);
     if (k.c.rep.n_failed > 0)
         fputs(ref_report_text(&k.c.rep), stderr);
-    fprintf(stderr, "%-22s %4d values checked, %d mismatches, max rel err %.2g (%s)\n", name,
-            k.c.rep.n_checked, k.c.rep.n_failed, k.c.max_rel, k.c.max_what);
+    fprintf(stderr,
+            "%-22s %4d values checked (%d expected), %d mismatches, max rel err %.2g (%s)\n", name,
+            k.c.rep.n_checked, expected, k.c.rep.n_failed, k.c.max_rel, k.c.max_what);
     int failed = k.c.rep.n_failed;
+    *n_checked += k.c.rep.n_checked;
     ref_report_free(&k.c.rep);
     return failed;
 }
@@ -585,6 +637,7 @@ static void test_reference_cases(void **state)
     size_t n = 0;
     char **names = reference_files(&n);
     int failed = 0, cases = 0;
+    long total = 0;
     for (size_t i = 0; i < n; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, names[i]);
@@ -596,16 +649,16 @@ static void test_reference_cases(void **state)
         int want_mi = 0;
         if (json_type_of(json_get(ref, "estimates")) == JSON_ARRAY && access(path, R_OK) == 0 &&
             sem_job_of(path, names[i], &want_mi)) {
-            failed += run_case(names[i], ref, want_mi);
+            failed += run_case(names[i], ref, want_mi, &total);
             cases++;
         }
         json_free(ref);
         free(names[i]);
     }
     free(names);
-    fprintf(stderr, "%d reference cases run end to end\n", cases);
-    /* the 27 cfa/sem/growth cases of tests/reference; fewer means one was lost */
-    assert_true(cases >= 27);
+    fprintf(stderr, "%d reference cases run end to end, %ld values compared\n", cases, total);
+    /* the 30 cfa/sem/growth cases of tests/reference; fewer means one was lost */
+    assert_true(cases >= 30);
     assert_int_equal(failed, 0);
 }
 

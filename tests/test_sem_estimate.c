@@ -269,8 +269,8 @@ static void check_estimates(ref_report *rep, const json_value *ref, const sem_pa
     int multi = pt->n_groups > 1;
     for (size_t k = 0; k < json_array_len(est); k++) {
         const json_value *j = json_array_at(est, k);
-        const char *lhs = json_string(json_get(j, "lhs")), *op = json_string(json_get(j, "op"));
-        const char *rhs = json_string(json_get(j, "rhs"));
+        const char *lhs = ref_json_string(rep, j, "lhs"), *op = ref_json_string(rep, j, "op");
+        const char *rhs = ref_json_string(rep, j, "rhs");
         int g = ref_group(j, multi);
         const sem_param *row = find_row(pt, lhs, op, rhs, g);
         char what[256];
@@ -279,12 +279,11 @@ static void check_estimates(ref_report *rep, const json_value *ref, const sem_pa
             continue;
         }
         snprintf(what, sizeof what, "estimates[%s %s %s g%d].est", lhs, op, rhs, g);
-        ref_report_check(rep, what, row->est, json_number(json_get(j, "est")), tol->est, ATOL);
+        ref_report_check_field(rep, what, row->est, j, "est", tol->est, ATOL);
         snprintf(what, sizeof what, "estimates[%s %s %s g%d].se", lhs, op, rhs, g);
-        ref_report_check(rep, what, row->se, json_number(json_get(j, "se")), tol->se, ATOL);
+        ref_report_check_field(rep, what, row->se, j, "se", tol->se, ATOL);
         snprintf(what, sizeof what, "estimates[%s %s %s g%d].std_all", lhs, op, rhs, g);
-        ref_report_check(rep, what, row->std_all, json_number(json_get(j, "std_all")), tol->std_all,
-                         ATOL);
+        ref_report_check_field(rep, what, row->std_all, j, "std_all", tol->std_all, ATOL);
     }
 }
 
@@ -294,13 +293,13 @@ static void check_fit(ref_report *rep, const json_value *ref, const sem_fit *fit
     const json_value *f = json_get(ref, "fit");
     for (size_t k = 0; k < json_object_len(f); k++) {
         const char *name = json_object_key(f, k);
-        double want = json_number(json_object_value(f, k));
         double t = tol->fit;
         if (strcmp(name, "rmsea.ci.lower") == 0 || strcmp(name, "rmsea.ci.upper") == 0)
             t = tol->rmsea_ci;
         char what[128];
         snprintf(what, sizeof what, "fit[%s]", name);
-        ref_report_check(rep, what, sem_fit_measure(fit, name), want, t, ATOL);
+        ref_report_check_json(rep, what, sem_fit_measure(fit, name), json_object_value(f, k), t,
+                              ATOL);
     }
     /* same names, same order as lavaan */
     if (fit->n_measures != json_object_len(f))
@@ -332,8 +331,8 @@ static void check_r2(ref_report *rep, const json_value *ref, const sem_fit *fit,
         for (size_t k = 0; k < json_object_len(one); k++, n_ref++) {
             char what[128];
             snprintf(what, sizeof what, "r2[%s g%zu]", json_object_key(one, k), g);
-            ref_report_check(rep, what, find_r2(fit, json_object_key(one, k), (int)g),
-                             json_number(json_object_value(one, k)), tol->r2, ATOL);
+            ref_report_check_json(rep, what, find_r2(fit, json_object_key(one, k), (int)g),
+                                  json_object_value(one, k), tol->r2, ATOL);
         }
     }
     if (n_ref != fit->n_r2)
@@ -358,8 +357,8 @@ static void check_modindices(ref_report *rep, const json_value *ref, const sem_f
     const json_value *mi = json_get(ref, "modindices");
     for (size_t k = 0; k < json_array_len(mi); k++) {
         const json_value *j = json_array_at(mi, k);
-        const char *lhs = json_string(json_get(j, "lhs")), *op = json_string(json_get(j, "op"));
-        const char *rhs = json_string(json_get(j, "rhs"));
+        const char *lhs = ref_json_string(rep, j, "lhs"), *op = ref_json_string(rep, j, "op");
+        const char *rhs = ref_json_string(rep, j, "rhs");
         const sem_modindex *m = find_mi(fit, lhs, op, rhs, ref_group(j, multi));
         if (!m) {
             ref_report_fail(rep, "modindices[%s %s %s] missing", lhs, op, rhs);
@@ -370,12 +369,32 @@ static void check_modindices(ref_report *rep, const json_value *ref, const sem_f
         for (int c = 0; c < 4; c++) {
             char what[192];
             snprintf(what, sizeof what, "modindices[%s %s %s].%s", lhs, op, rhs, cols[c]);
-            ref_report_check(rep, what, got[c], json_number(json_get(j, cols[c])), tol->mi, 1e-6);
+            ref_report_check_field(rep, what, got[c], j, cols[c], tol->mi, 1e-6);
         }
     }
     if (json_array_len(mi) != fit->n_modindices)
         ref_report_fail(rep, "modindices: %zu rows vs lavaan %zu", fit->n_modindices,
                         json_array_len(mi));
+}
+
+/* The values the checks above compare when nothing is missing: est, se
+ * and std_all per estimates row, every fit measure, every R², mi, epc,
+ * sepc_lv and sepc_all per modification index, and fmin in a full fit.
+ * The sections themselves must be there (a renamed one would shrink the
+ * count to match). */
+static long total_checked; /* over all cases, printed at the end */
+
+static int expected_checks(const json_value *ref, int full_fit)
+{
+    size_t n = 3 * json_array_len(json_get(ref, "estimates")) + (full_fit ? 1 : 0);
+    n += json_object_len(json_get(ref, "fit"));
+    const json_value *r2 = json_get(ref, "r2");
+    int is_list = json_type_of(r2) == JSON_ARRAY;
+    size_t groups = is_list ? json_array_len(r2) : json_object_len(r2);
+    for (size_t g = 0; g < groups; g++)
+        n += json_object_len(is_list ? json_array_at(r2, g) : json_object_value(r2, g));
+    n += 4 * json_array_len(json_get(ref, "modindices"));
+    return (int)n;
 }
 
 /* ---- one case ------------------------------------------------------------ */
@@ -404,7 +423,7 @@ static void run_case_group(const char *name, run_mode mode, const tolerances *to
     if (mlr)
         fourth_from_data(ref, pt, group, &m);
     int want_mi = json_get(ref, "modindices") != NULL;
-    sem_fit_options opt = {mlr ? SEM_MLR : SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0};
+    sem_fit_options opt = {mlr ? SEM_MLR : SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0, 0};
     if (mode == AT_REFERENCE) {
         const json_value *rows = json_get(ref, "partable");
         for (size_t r = 0; r < pt->n_rows; r++)
@@ -418,7 +437,7 @@ static void run_case_group(const char *name, run_mode mode, const tolerances *to
 
     ref_report rep;
     ref_report_init(&rep, name, mode == AT_REFERENCE ? "lavaan (at its estimates)" : "lavaan");
-    double lav_fmin = json_number(json_get(json_get(ref, "fit"), "fmin"));
+    double lav_fmin = ref_json_number(&rep, json_get(ref, "fit"), "fmin");
     if (mode == FULL_FIT) /* our optimum is at least as good as lavaan's */
         ref_report_check(&rep, "fmin", fit->fmin, lav_fmin, 1e-8, 1e-15);
     if (mode == FULL_FIT && fit->fmin > lav_fmin + 1e-15)
@@ -428,12 +447,19 @@ static void run_case_group(const char *name, run_mode mode, const tolerances *to
     check_r2(&rep, ref, fit, tol);
     if (want_mi)
         check_modindices(&rep, ref, fit, pt->n_groups > 1, tol);
+    static const char *const sections[] = {"estimates", "fit", "r2"};
+    for (size_t i = 0; i < 3; i++)
+        if (!json_get(ref, sections[i]) || json_get(ref, sections[i])->len == 0)
+            ref_report_fail(&rep, "reference has no '%s' (absent, renamed or empty)", sections[i]);
+    int expected = expected_checks(ref, mode == FULL_FIT);
+    total_checked += rep.n_checked;
+    ref_report_require(&rep, expected);
     if (rep.n_failed > 0)
         fputs(ref_report_text(&rep), stderr);
     int failed = rep.n_failed;
-    fprintf(stderr, "%s (%s): %d values checked, %d mismatches, %d iterations\n", name,
-            mode == AT_REFERENCE ? "at lavaan's estimates" : "full fit", rep.n_checked, failed,
-            fit->iterations);
+    fprintf(stderr, "%s (%s): %d values checked (%d expected), %d mismatches, %d iterations\n",
+            name, mode == AT_REFERENCE ? "at lavaan's estimates" : "full fit", rep.n_checked,
+            expected, failed, fit->iterations);
     ref_report_free(&rep);
     sem_fit_free(fit);
     free(m.buf);
@@ -610,7 +636,7 @@ static void test_heywood(void **state)
     double cov[9] = {1.0, 0.6, 0.6, 0.6, 1.0, 0.3, 0.6, 0.3, 1.0}, mean[3] = {0, 0, 0};
     sem_sample s = {3, 200, cov, mean, NULL};
     sem_partable *pt = one_factor(0);
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_OK);
@@ -656,7 +682,7 @@ static void test_not_identified(void **state)
     double cov[9] = {1.0, 0.5, 0.4, 0.5, 1.0, 0.3, 0.4, 0.3, 1.0}, mean[3] = {0, 0, 0};
     sem_sample s = {3, 200, cov, mean, NULL};
     sem_partable *pt = one_factor(1);
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_EFAIL);
@@ -689,5 +715,7 @@ int main(void)
         cmocka_unit_test(test_not_identified),
         cmocka_unit_test(test_bad_start_message),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    fprintf(stderr, "test_sem_estimate: %ld values compared with lavaan\n", total_checked);
+    return failed;
 }

@@ -46,6 +46,8 @@ typedef struct sem_est {
     double *logdet_s; /* G: log|S|                                   */
     double *work;     /* p*p scratch                                 */
     sem_robust *rob;  /* MLR: the robust test's traces; NULL for ML    */
+    double *scratch;  /* gradient/information work, grown on demand    */
+    size_t scratch_len;
 } sem_est;
 
 /* ---- estimate.c ---------------------------------------------------- */

@@ -8,9 +8,10 @@
  *   F_g = log|Sigma| - log|S| + tr(S Sigma^-1) - p + (ybar - mu)' Sigma^-1 (ybar - mu)
  * (the mean part only with a meanstructure), and lavaan's fmin is
  *   fmin = sum_g (N_g / N) F_g / 2,   chisq = 2 N fmin.
- * Optimizer: Fisher scoring, x <- x - I(x)^-1 grad(x), with step halving;
- * I is the expected information per observation, which is also the
- * expected Hessian of fmin:
+ * Optimizer: Fisher scoring, x <- x - I(x)^-1 grad(x), with step halving,
+ * by the engine's optimizer (engine/optimize.h; this file supplies fmin,
+ * its gradient and I).  I is the expected information per observation,
+ * which is also the expected Hessian of fmin:
  *   I_kl = sum_g w_g [ tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l) / 2 + dmu_k' Sigma^-1 dmu_l ].
  * Scoring converges to machine precision in a few dozen steps for these
  * models, tighter than lavaan's nlminb (rel.tol 1e-10).
@@ -19,6 +20,7 @@
  * tied by a simple `a == b` row (labels or plabels) are one parameter.
  */
 #include "est_internal.h"
+#include "optimize.h"
 #include "syntax.h"
 
 #include <cblas.h>
@@ -100,6 +102,7 @@ static void est_free(sem_est *e)
     free(e->f_g);
     free(e->logdet_s);
     free(e->work);
+    free(e->scratch);
 }
 
 /* ---- equality classes ------------------------------------------------ */
@@ -426,12 +429,37 @@ void sem_est_delta(const sem_est *e, const sem_entry *entries, size_t n_entries,
     }
 }
 
+/* Work space of the derivative formulas below, grown (never shrunk) to
+ * the largest size asked for: the optimizer's iterations ask the same
+ * size every time, so only the first allocates.  NULL when out of memory. */
+static double *est_scratch(sem_est *e, size_t len)
+{
+    if (len > e->scratch_len) {
+        double *s = realloc(e->scratch, sizeof(double) * len);
+        if (!s)
+            return NULL;
+        e->scratch = s;
+        e->scratch_len = len;
+    }
+    return e->scratch;
+}
+
+static void fill_nan(double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = NAN;
+}
+
 /* d fmin / d theta_k = sum_g w_g/2 [ tr(W dSigma) - 2 r' Sigma^-1 dmu ],
  * W = Sigma^-1 - Sigma^-1 (S + r r') Sigma^-1, r = ybar - mu. */
 void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_slots, double *grad)
 {
     size_t p = e->p;
-    double *wm = malloc(sizeof(double) * (2 * p * p + 2 * p + 1));
+    double *wm = est_scratch(e, 2 * p * p + 2 * p + 1);
+    if (!wm) { /* out of memory: the optimizer stops on a non-finite gradient */
+        fill_nan(grad, n_slots);
+        return;
+    }
     double *tmp = wm + p * p, *r = tmp + p * p, *sr = r + p;
     memset(grad, 0, sizeof(double) * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
@@ -464,14 +492,17 @@ void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_s
             grad[s] += 0.5 * e->w[g] * acc;
         }
     }
-    free(wm);
 }
 
 void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t n_slots,
                          double *info)
 {
     size_t p = e->p, pp = p * p;
-    double *a = malloc(sizeof(double) * (n_slots * pp + n_slots * p + 1));
+    double *a = est_scratch(e, n_slots * pp + n_slots * p + 1);
+    if (!a) {
+        fill_nan(info, n_slots * n_slots);
+        return;
+    }
     double *sm = a + n_slots * pp;
     memset(info, 0, sizeof(double) * n_slots * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
@@ -505,7 +536,6 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
     for (size_t k = 0; k < n_slots; k++)
         for (size_t l = 0; l < k; l++)
             info[l * n_slots + k] = info[k * n_slots + l];
-    free(a);
 }
 
 /* ---- identification -------------------------------------------------- */
@@ -548,10 +578,14 @@ static int check_identified(sem_est *e, const double *info, cx_error *err)
     return rc;
 }
 
-/* ---- optimizer ------------------------------------------------------- */
+/* ---- optimizer ------------------------------------------------------- *
+ * The engine's optimizer (engine/optimize.h) minimizes fmin by Fisher
+ * scoring: the curvature handed to it is the expected information, which
+ * is the expected Hessian of fmin.  The SEM keeps only its objective. */
 
 typedef struct scoring_ws {
-    double *ds, *dm, *grad, *info, *step, *xn, *chol;
+    double *ds, *dm;   /* dSigma, dmu per group and parameter */
+    cx_optimizer *opt; /* gradient and information at the solution */
 } scoring_ws;
 
 static int ws_alloc(scoring_ws *w, const sem_est *e, cx_error *err)
@@ -559,13 +593,9 @@ static int ws_alloc(scoring_ws *w, const sem_est *e, cx_error *err)
     size_t q = e->q ? e->q : 1, G = e->n_groups, p = e->p;
     w->ds = cx_malloc(sizeof(double) * G * q * p * p, err);
     w->dm = cx_malloc(sizeof(double) * G * q * p, err);
-    w->grad = cx_malloc(sizeof(double) * (3 * q + 2 * q * q), err);
-    if (!w->ds || !w->dm || !w->grad)
+    w->opt = cx_optimizer_alloc(e->q, err);
+    if (!w->ds || !w->dm || !w->opt)
         return CX_ENOMEM;
-    w->step = w->grad + q;
-    w->xn = w->step + q;
-    w->info = w->xn + q;
-    w->chol = w->info + q * q;
     return CX_OK;
 }
 
@@ -573,72 +603,39 @@ static void ws_free(scoring_ws *w)
 {
     free(w->ds);
     free(w->dm);
-    free(w->grad);
+    cx_optimizer_free(w->opt);
 }
 
-/* Gradient and information at the current x (after sem_est_evaluate). */
-static void derivatives(sem_est *e, scoring_ws *w)
+typedef struct sem_objective {
+    sem_est *e;
+    scoring_ws *w;
+} sem_objective;
+
+static int objective_value(const double *x, double *f, void *data, cx_error *err)
 {
-    sem_est_delta(e, e->entries, e->n_entries, e->q, w->ds, w->dm);
-    sem_est_gradient(e, w->ds, w->dm, e->q, w->grad);
-    sem_est_information(e, w->ds, w->dm, e->q, w->info);
+    sem_objective *o = data;
+    return sem_est_evaluate(o->e, x, f, err);
 }
 
-/* step = -(I + mu D)^-1 grad by Cholesky, mu = 0 first.  The expected
- * information is positive semi-definite but may be singular away from the
- * optimum: at lavaan's start values (factor covariances 0) a factor whose
- * indicators share a residual covariance is identified only through its
- * covariances with the other factors.  Then a Levenberg damping term
- * (D = diag(I), floored) gives a descent step; the line search does the
- * rest, and identification is judged at the solution. */
-static int scoring_step(const sem_est *e, scoring_ws *w)
+/* Gradient and information at the x of the last objective_value() call
+ * (the model's implied moments are still those of x). */
+static int objective_derivatives(const double *x, double *grad, double *info, void *data,
+                                 cx_error *err)
 {
-    size_t q = e->q;
-    double dmax = 0.0;
-    for (size_t k = 0; k < q; k++)
-        dmax = fmax(dmax, w->info[k * q + k]);
-    for (double mu = 0.0; mu <= 1e4; mu = mu == 0.0 ? 1e-10 : mu * 100.0) {
-        memcpy(w->chol, w->info, sizeof(double) * q * q);
-        for (size_t k = 0; k < q; k++) {
-            w->chol[k * q + k] += mu * fmax(w->info[k * q + k], 1e-8 * dmax);
-            w->step[k] = -w->grad[k];
-        }
-        if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, 1, w->chol, (lapack_int)q, w->step,
-                          1) == 0)
-            return CX_OK;
-    }
-    return CX_EFAIL;
-}
-
-/* Step halving until fmin does not increase (beyond rounding). */
-static int line_search(sem_est *e, scoring_ws *w, double *f, double *moved)
-{
-    size_t q = e->q;
-    double t = 1.0;
-    cx_error ignore;
-    for (int half = 0; half < 40; half++, t *= 0.5) {
-        for (size_t k = 0; k < q; k++)
-            w->xn[k] = e->x[k] + t * w->step[k];
-        double fn = INFINITY;
-        if (sem_est_evaluate(e, w->xn, &fn, &ignore) == CX_OK &&
-            fn <= *f + 1e-13 * (1.0 + fabs(*f))) {
-            double mv = 0.0;
-            for (size_t k = 0; k < q; k++) {
-                double d = fabs(w->xn[k] - e->x[k]) / (1.0 + fabs(e->x[k]));
-                mv = d > mv ? d : mv;
-            }
-            memcpy(e->x, w->xn, sizeof(double) * q);
-            *f = fn;
-            *moved = mv;
-            return CX_OK;
-        }
-    }
-    return CX_EFAIL;
+    (void)x;
+    (void)err;
+    sem_objective *o = data;
+    sem_est *e = o->e;
+    sem_est_delta(e, e->entries, e->n_entries, e->q, o->w->ds, o->w->dm);
+    sem_est_gradient(e, o->w->ds, o->w->dm, e->q, grad);
+    sem_est_information(e, o->w->ds, o->w->dm, e->q, info);
+    return CX_OK;
 }
 
 static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scoring_ws *w,
                     double *fmin, cx_error *err)
 {
+<<<<<<< HEAD
     int max_iter = opt && opt->max_iter > 0 ? opt->max_iter : 10000;
     double tol = opt && opt->tol > 0 ? opt->tol : 1e-12;
     int rc = sem_est_evaluate(e, e->x, fmin, err);
@@ -649,33 +646,37 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
         fit->converged = 1;
         fit->iterations = 0;
         return CX_OK;
+=======
+    sem_objective data = {e, w};
+    cx_objective obj = {e->q, CX_OPT_MINIMIZE, objective_value, objective_derivatives, &data};
+    cx_opt_options o = {.max_iter = opt && opt->max_iter > 0 ? opt->max_iter : 10000,
+                        .xtol = opt && opt->tol > 0 ? opt->tol : 1e-12,
+                        .gtol = 1e-8};
+    cx_opt_report rep;
+    cx_opt_status st = opt && opt->evaluate_only
+                           ? cx_optimizer_evaluate(w->opt, &obj, e->x, &rep, err)
+                           : cx_optimizer_run(w->opt, &obj, e->x, &o, &rep, err);
+    *fmin = rep.f;
+    fit->iterations = rep.iterations;
+    fit->converged = st == CX_OPT_CONVERGED;
+    if (rep.iterations == 0 && (st == CX_OPT_EVAL_FAILED || st == CX_OPT_NOT_FINITE)) {
+        /* formatted into a copy: err->msg is both source and target */
+        char why[CX_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s",
+                 st == CX_OPT_EVAL_FAILED ? err->msg : cx_opt_status_text(st));
+        return cx_error_set(err, CX_EFAIL, "starting values: %s", why);
+>>>>>>> main
     }
-    fit->converged = 0;
-    int quiet = 0;
-    for (fit->iterations = 0; fit->iterations < max_iter; fit->iterations++) {
-        double moved = 0.0;
-        if (scoring_step(e, w) != CX_OK || line_search(e, w, fmin, &moved) != CX_OK)
-            break;
-        sem_est_evaluate(e, e->x, fmin, err);
-        derivatives(e, w);
-        /* two consecutive tiny steps: converged to rounding level */
-        quiet = moved < tol ? quiet + 1 : 0;
-        if (quiet >= 2) {
-            fit->converged = 1;
-            break;
-        }
+    if (st == CX_OPT_EVAL_FAILED) {
+        char why[CX_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return cx_error_set(err, CX_EFAIL, "after %d iterations: %s", rep.iterations, why);
     }
-    if (!fit->converged) {
-        double gmax = 0.0;
-        for (size_t k = 0; k < e->q; k++)
-            gmax = fabs(w->grad[k]) > gmax ? fabs(w->grad[k]) : gmax;
-        fit->converged = gmax < 1e-8;
-        if (!fit->converged)
-            sem_fit_warn(fit,
-                         "the optimizer did not converge after %d iterations (largest "
-                         "gradient element %.3g)",
-                         fit->iterations, gmax);
-    }
+    if (!fit->converged)
+        sem_fit_warn(fit,
+                     "the optimizer did not converge after %d iterations (%s; largest "
+                     "gradient element %.3g)",
+                     rep.iterations, cx_opt_status_text(st), rep.grad_norm);
     return CX_OK;
 }
 
@@ -684,8 +685,9 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
 static int write_estimates(sem_est *e, scoring_ws *w, double *vcov, cx_error *err)
 {
     size_t q = e->q;
-    memcpy(vcov, w->info, sizeof(double) * q * q);
-    int rc = check_identified(e, w->info, err);
+    const double *info = cx_optimizer_curvature(w->opt);
+    memcpy(vcov, info, sizeof(double) * q * q);
+    int rc = check_identified(e, info, err);
     if (rc != CX_OK)
         return rc;
     if (q > 0 && (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) != 0 ||
@@ -811,6 +813,23 @@ static int defined_parameters(sem_est *e, const double *vcov, sem_fit *fit, cx_e
     return CX_OK;
 }
 
+/* Defined parameters' values only (no SEs): a bootstrap replicate. */
+static int defined_values(sem_est *e, sem_fit *fit, cx_error *err)
+{
+    size_t n = e->pt->n_rows;
+    double *vals = cx_malloc(sizeof(double) * (n ? n : 1), err);
+    if (!vals)
+        return CX_ENOMEM;
+    row_values_from_x(e, e->x, vals);
+    if (!eval_defined(e, vals))
+        sem_fit_warn(fit, "a defined parameter (:=) could not be evaluated");
+    for (size_t r = 0; r < n; r++)
+        if (e->pt->rows[r].op == SEM_OP_DEFINED)
+            e->pt->rows[r].est = vals[r];
+    free(vals);
+    return CX_OK;
+}
+
 /* std_lv / std_all for every row, := rows from the standardized labels. */
 static int standardized_solution(sem_est *e, cx_error *err)
 {
@@ -905,6 +924,10 @@ static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options 
     if (!vcov)
         return CX_ENOMEM;
     int rc = write_estimates(e, w, vcov, err);
+    if (opt && opt->estimates_only) { /* a replicate needs nothing more */
+        free(vcov);
+        return rc == CX_OK ? defined_values(e, fit, err) : rc;
+    }
     if (rc == CX_OK && e->rob)
         rc = robust_estimates(e, vcov, err);
     if (rc == CX_OK)

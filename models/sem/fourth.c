@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "estimate.h"
 
@@ -77,4 +78,117 @@ void sem_fourth_finish(double *m, size_t ps, double count)
     for (size_t a = 0; a < ps; a++) /* column-major lower = row-major upper */
         for (size_t b = a; b < ps; b++)
             m[a * ps + b] = m[b * ps + a] = m[b + a * ps] / count;
+}
+
+/* ---- the reducer ------------------------------------------------------- */
+
+typedef struct fourth_acc {
+    const sem_fourth_params *par;
+    size_t ps;
+    double **acc;  /* per level, ps x ps, allocated on first use */
+    double *count; /* per level */
+    unsigned char *touched;
+    sem_fourth_ws ws; /* thread scratch (z == NULL until the first block) */
+} fourth_acc;
+
+static void fourth_free(void *vacc)
+{
+    fourth_acc *f = vacc;
+    if (!f)
+        return;
+    for (size_t l = 0; f->acc && l < f->par->n_levels; l++)
+        free(f->acc[l]);
+    free(f->acc);
+    free(f->count);
+    free(f->touched);
+    sem_fourth_ws_free(&f->ws);
+    free(f);
+}
+
+static void *fourth_alloc(const void *params, cx_error *err)
+{
+    const sem_fourth_params *par = params;
+    fourth_acc *f = cx_calloc(1, sizeof *f, err);
+    if (!f)
+        return NULL;
+    f->par = par;
+    f->ps = sem_pstar(par->p);
+    f->acc = cx_calloc(par->n_levels, sizeof *f->acc, err);
+    f->count = cx_calloc(par->n_levels, sizeof *f->count, err);
+    f->touched = cx_calloc(par->n_levels, 1, err);
+    if (!f->acc || !f->count || !f->touched) {
+        fourth_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+static void fourth_reset(void *vacc)
+{
+    fourth_acc *f = vacc;
+    for (size_t l = 0; l < f->par->n_levels; l++)
+        if (f->touched[l]) {
+            memset(f->acc[l], 0, f->ps * f->ps * sizeof(double));
+            f->count[l] = 0;
+            f->touched[l] = 0;
+        }
+}
+
+static double *level_acc(fourth_acc *f, size_t l, cx_error *err)
+{
+    if (!f->acc[l])
+        f->acc[l] = cx_calloc(f->ps * f->ps, sizeof(double), err);
+    if (f->acc[l])
+        f->touched[l] = 1;
+    return f->acc[l];
+}
+
+static int fourth_add(void *vacc, const cx_block *b, cx_error *err)
+{
+    fourth_acc *f = vacc;
+    const sem_fourth_params *par = f->par;
+    if (!f->ws.z && sem_fourth_ws_init(&f->ws, par->p, err) != CX_OK)
+        return CX_ENOMEM;
+    for (size_t l = 0; l < b->n_levels && l < par->n_levels; l++) {
+        size_t s0 = b->start[l], n = b->start[l + 1] - s0;
+        if (n == 0)
+            continue;
+        double *acc = level_acc(f, l, err);
+        if (!acc)
+            return CX_ENOMEM;
+        sem_fourth_block(&f->ws, b->data + s0, b->ld, (long)n, b->level + s0, l,
+                         par->means + l * par->p, acc, &f->count[l]);
+    }
+    return CX_OK;
+}
+
+static void fourth_merge(void *vacc, const void *vother)
+{
+    fourth_acc *f = vacc;
+    const fourth_acc *o = vother;
+    for (size_t l = 0; l < f->par->n_levels; l++) {
+        if (!o->touched[l])
+            continue;
+        double *acc = level_acc(f, l, NULL);
+        if (!acc)
+            continue;
+        for (size_t i = 0; i < f->ps * f->ps; i++)
+            acc[i] += o->acc[l][i];
+        f->count[l] += o->count[l];
+    }
+}
+
+const cx_reducer_type sem_reducer_fourth = {"sem_fourth", fourth_alloc, fourth_reset, fourth_add,
+                                            fourth_merge, NULL,         fourth_free};
+
+double sem_fourth_result(const void *vacc, size_t level, double *m)
+{
+    const fourth_acc *f = vacc;
+    size_t ps = f->ps;
+    if (f->acc[level])
+        memcpy(m, f->acc[level], ps * ps * sizeof *m);
+    else
+        memset(m, 0, ps * ps * sizeof *m);
+    sem_fourth_finish(m, ps, f->count[level]);
+    return f->count[level];
 }

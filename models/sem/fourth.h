@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "../../engine/cx_error.h"
+#include "../../engine/reducer.h"
 
 typedef struct sem_fourth_ws {
     size_t p, ps;
@@ -33,5 +34,18 @@ void sem_fourth_block(sem_fourth_ws *ws, const double *block, size_t stride, lon
 
 /* acc -> M = acc / count, both triangles (sem_sample's `fourth`). */
 void sem_fourth_finish(double *acc, size_t ps, double count);
+
+/* The reducer of MLR's second pass: per pass level l, acc_l = sum z z'
+ * about means[l] (listwise rows of the block columns 0..p-1) and the
+ * count of rows used.  Results: sem_fourth_result. */
+typedef struct sem_fourth_params {
+    size_t p, n_levels;
+    const double *means; /* n_levels x p */
+} sem_fourth_params;
+
+extern const cx_reducer_type sem_reducer_fourth;
+/* Level l's M = acc / count into m (pstar x pstar, both triangles);
+ * returns the count. */
+double sem_fourth_result(const void *acc, size_t level, double *m);
 
 #endif

@@ -24,9 +24,14 @@
 
 #include "../../engine/model.h"
 #include "estimate.h"
-#include "fourth.h"
+#include <omp.h>
+
+#include "../../engine/progress.h"
+#include "bootstrap.h"
+#include "validate.h"
 #include "invariance.h"
 #include "partable.h"
+#include "sem_data.h"
 
 static const char *const sem_keys[] = {
     "syntax",     "estimator", "ordered", "std_lv",     "group",    "group_equal", "meanstructure",
@@ -151,6 +156,14 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
+    /* an invariance job writes one table set per step; replicates and
+     * splits of every step are not designed yet */
+    if (rc == CX_OK && s->inv.n_steps && job->bootstrap > 0)
+        rc = cx_job_error(job, "bootstrap", err, CX_EUSAGE,
+                          "bootstrap with invariance is not supported yet");
+    if (rc == CX_OK && s->inv.n_steps && job->validate != CX_VALIDATE_NONE)
+        rc = cx_job_error(job, "validate", err, CX_EUSAGE,
+                          "validate with invariance is not supported yet");
     /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
      * difference test; invariance.c computes the ML one only. */
     if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
@@ -247,184 +260,6 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
     return rc;
 }
 
-/* ---- data ------------------------------------------------------------- */
-
-typedef struct sem_data {
-    cx_view grouped; /* the job's rows grouped by `group` */
-    int have_grouped;
-    int group_col;
-    size_t *level_of_group; /* group g (lavaan's order) is view level level_of_group[g] */
-    const cx_view *view;    /* the view the moments come from */
-    size_t n_groups;
-    cx_moments **moments; /* view->n_levels of them */
-    double *cov;          /* n_groups x p x p */
-    double *fourth;       /* mlr: n_groups x pstar x pstar, else NULL */
-    sem_sample *samples;  /* n_groups */
-} sem_data;
-
-static void data_clear(sem_data *d)
-{
-    for (size_t g = 0; d->moments && d->view && g < d->view->n_levels; g++)
-        cx_moments_free(d->moments[g]);
-    free(d->moments);
-    free(d->cov);
-    free(d->fourth);
-    free(d->samples);
-    free(d->level_of_group);
-    if (d->have_grouped)
-        cx_view_free(&d->grouped);
-    memset(d, 0, sizeof *d);
-}
-
-/* lavaan numbers groups by first appearance in the data: find that order
- * (reading the group column only until every level has been seen). */
-static int order_by_appearance(sem_data *d, cx_error *err)
-{
-    size_t n = d->n_groups, seen = 0;
-    d->level_of_group = cx_calloc(n, sizeof *d->level_of_group, err);
-    char *is_seen = cx_calloc(n, 1, err);
-    double *block = cx_calloc(CX_BLOCK_ROWS, sizeof *block, err);
-    size_t *levels = cx_calloc(CX_BLOCK_ROWS, sizeof *levels, err);
-    cx_view_iter it;
-    int rc = d->level_of_group && is_seen && block && levels ? CX_OK : CX_ENOMEM;
-    if (rc == CX_OK)
-        rc = cx_view_iter_begin(&it, d->view, &d->group_col, 1, err);
-    long got = 0;
-    while (rc == CX_OK && seen < n && (got = cx_view_iter_next(&it, block, levels, err)) > 0)
-        for (long i = 0; i < got && seen < n; i++)
-            if (!is_seen[levels[i]]) {
-                is_seen[levels[i]] = 1;
-                d->level_of_group[seen++] = levels[i];
-            }
-    if (rc == CX_OK) {
-        cx_view_iter_end(&it);
-        if (got < 0)
-            rc = err->code;
-    }
-    free(is_seen);
-    free(block);
-    free(levels);
-    return rc;
-}
-
-/* The rows to fit: the job's view, or (with `group`) a view of the same
- * rows grouped by that column, whose levels are the model's groups. */
-static int prepare_view(const cx_job *job, const sem_spec *s, sem_data *d, cx_error *err)
-{
-    if (job->missing_fiml)
-        return cx_job_error(job, "missing", err, CX_EUSAGE,
-                            "missing = fiml is not supported yet for cfa/sem/growth");
-    d->view = job->view;
-    d->n_groups = 1;
-    if (!s->group)
-        return CX_OK;
-    int rc = check_group_column(job, s, err);
-    if (rc != CX_OK)
-        return rc;
-    char *name = (char *)s->group;
-    int gcol;
-    rc = cx_view_columns(job->view, &name, 1, &gcol, err);
-    if (rc != CX_OK)
-        return rc;
-    d->grouped = *job->view; /* the same rows (and `by` level), grouped */
-    rc = cx_view_set_groups(&d->grouped, &gcol, 1, err);
-    if (rc != CX_OK)
-        return rc;
-    d->have_grouped = 1;
-    d->group_col = gcol;
-    d->view = &d->grouped;
-    d->n_groups = d->grouped.n_levels;
-    if (d->n_groups < 2)
-        return cx_job_error(job, "group", err, CX_EUSAGE,
-                            "column '%s' has %zu level(s); a multi-group model needs 2 or more",
-                            s->group, d->n_groups);
-    return order_by_appearance(d, err);
-}
-
-/* Sample moments per group with lavaan's ML convention (divisor N). */
-static int load_samples(const cx_job *job, const sem_partable *pt, sem_data *d, cx_error *err)
-{
-    size_t p = pt->n_ov;
-    int *cols = cx_calloc(p, sizeof *cols, err);
-    if (!cols)
-        return CX_ENOMEM;
-    int rc = resolve_columns(job, pt, cols, err);
-    if (rc == CX_OK) {
-        /* cx_stats_compute fills one moments object per level of the view */
-        d->moments = cx_calloc(d->view->n_levels, sizeof *d->moments, err);
-        rc = d->moments ? cx_stats_compute(d->view, cols, p, job->weight_col, job->missing,
-                                           d->moments, err)
-                        : CX_ENOMEM;
-    }
-    free(cols);
-    if (rc != CX_OK)
-        return rc;
-    d->cov = cx_calloc(d->n_groups * p * p, sizeof *d->cov, err);
-    d->samples = cx_calloc(d->n_groups, sizeof *d->samples, err);
-    if (!d->cov || !d->samples)
-        return CX_ENOMEM;
-    for (size_t g = 0; g < d->n_groups; g++) {
-        const cx_moments *m = d->moments[d->level_of_group ? d->level_of_group[g] : g];
-        double *cov = d->cov + g * p * p;
-        cx_moments_covariance(m, 0.0, cov);
-        d->samples[g] = (sem_sample){p, cx_moments_n(m), cov, m->mean, NULL};
-    }
-    return CX_OK;
-}
-
-/* ---- fourth moments (mlr) -------------------------------------------- */
-
-/* A second streaming pass (the first gave the means): per group
- * M = (1/N) sum z z', the casewise fourth moments MLR's sandwich and
- * scaled test need (robust.c); the rows are never held. */
-static int load_fourth(const cx_job *job, const sem_partable *pt, sem_data *d, cx_error *err)
-{
-    size_t p = pt->n_ov, ps = sem_pstar(p), G = d->n_groups;
-    if (job->weight_col >= 0 || job->missing != CX_MISSING_LISTWISE)
-        return cx_job_error(job, "estimator", err, CX_EUSAGE,
-                            "estimator mlr is supported for unweighted, listwise-complete data "
-                            "only");
-    int *cols = cx_calloc(p, sizeof *cols, err);
-    double *block = cx_malloc(sizeof(double) * CX_BLOCK_ROWS * p, err);
-    size_t *levels = cx_malloc(sizeof(size_t) * CX_BLOCK_ROWS, err);
-    double *count = cx_calloc(G, sizeof(double), err);
-    sem_fourth_ws ws;
-    int ws_rc = sem_fourth_ws_init(&ws, p, err);
-    d->fourth = cx_calloc(G * ps * ps, sizeof(double), err);
-    int rc = cols && block && levels && count && ws_rc == CX_OK && d->fourth ? CX_OK : CX_ENOMEM;
-    if (rc == CX_OK)
-        rc = resolve_columns(job, pt, cols, err);
-    cx_view_iter it;
-    if (rc == CX_OK)
-        rc = cx_view_iter_begin(&it, d->view, cols, p, err);
-    if (rc == CX_OK) {
-        long got;
-        while ((got = cx_view_iter_next(&it, block, levels, err)) > 0)
-            for (size_t g = 0; g < G; g++)
-                sem_fourth_block(&ws, block, CX_BLOCK_ROWS, got, levels,
-                                 d->level_of_group ? d->level_of_group[g] : g, d->samples[g].mean,
-                                 d->fourth + g * ps * ps, &count[g]);
-        cx_view_iter_end(&it);
-        if (got < 0)
-            rc = err->code;
-    }
-    for (size_t g = 0; rc == CX_OK && g < G; g++) {
-        double *m = d->fourth + g * ps * ps;
-        if (count[g] != d->samples[g].n)
-            rc = cx_error_set(err, CX_EFAIL, "group %zu: the second pass saw %.0f rows, not %.0f",
-                              g + 1, count[g], d->samples[g].n);
-        if (rc == CX_OK)
-            sem_fourth_finish(m, ps, count[g]);
-        d->samples[g].fourth = m;
-    }
-    free(cols);
-    free(block);
-    free(levels);
-    free(count);
-    sem_fourth_ws_free(&ws);
-    return rc;
-}
-
 /* ---- results ---------------------------------------------------------- */
 
 /* `estimates`: the contract's columns plus `std_lv` (lavaan's std.lv:
@@ -505,7 +340,7 @@ static int write_modindices(cx_result *res, const sem_fit *fit, size_t n_groups,
 }
 
 /* `groups`: each group number of the other tables with its label. */
-static int write_groups(cx_result *res, const sem_data *d, cx_error *err)
+static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "groups", err);
     if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
@@ -513,8 +348,8 @@ static int write_groups(cx_result *res, const sem_data *d, cx_error *err)
         cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
         return err->code;
     const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
-    for (size_t g = 0; g < d->n_groups; g++) {
-        double value = d->view->level_values[d->level_of_group[g]];
+    for (size_t g = 0; g < v->n_groups; g++) {
+        double value = v->label[g];
         char label[64];
         if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
             snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
@@ -524,7 +359,7 @@ static int write_groups(cx_result *res, const sem_data *d, cx_error *err)
         if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
             return err->code;
         cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
-        cx_rtable_set_double(t, (size_t)row, "nobs", d->samples[g].n);
+        cx_rtable_set_double(t, (size_t)row, "nobs", v->samples[g].n);
     }
     return CX_OK;
 }
@@ -554,7 +389,7 @@ static void report_status(cx_result *res, const sem_fit *fit)
 /* ---- fit -------------------------------------------------------------- */
 
 static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt, const sem_data *d,
-                         cx_result *res, cx_error *err)
+                         const sem_level *v, cx_result *res, cx_error *err)
 {
     sem_fit *fit = sem_fit_alloc();
     if (!fit)
@@ -564,11 +399,11 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
                           .level = job->level,
                           .growth = s->opt.kind == SEM_KIND_GROWTH,
                           .max_iter = (int)s->max_iter};
-    int rc = sem_estimate(pt, d->samples, &fo, fit, err);
+    int rc = sem_estimate(pt, v->samples, &fo, fit, err);
     if (rc == CX_OK) {
         res->nobs = 0;
-        for (size_t g = 0; g < d->n_groups; g++)
-            res->nobs += d->samples[g].n;
+        for (size_t g = 0; g < v->n_groups; g++)
+            res->nobs += v->samples[g].n;
         report_status(res, fit);
         rc = write_estimates(res, pt, err);
     }
@@ -578,8 +413,8 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
         rc = write_r2(res, fit, pt->n_groups, err);
     if (rc == CX_OK && s->modindices)
         rc = write_modindices(res, fit, pt->n_groups, err);
-    if (rc == CX_OK && d->n_groups > 1)
-        rc = write_groups(res, d, err);
+    if (rc == CX_OK && v->n_groups > 1 && d->group_col >= 0)
+        rc = write_groups(res, d, v, err);
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(res, "iterations", fit->iterations, err);
     sem_fit_free(fit);
@@ -592,6 +427,7 @@ typedef struct step_context {
     const cx_job *job;
     const sem_spec *spec;
     const sem_data *data;
+    const sem_level *level;
 } step_context;
 
 /* One step of `invariance`: the job's model with the step's group_equal,
@@ -604,45 +440,294 @@ static int fit_step(void *ctx, unsigned group_equal, cx_result *res, cx_error *e
     sem_partable *pt = build_partable(c->job, &s, err);
     if (!pt)
         return err->code;
-    int rc = fit_and_write(c->job, &s, pt, c->data, res, err);
+    int rc = fit_and_write(c->job, &s, pt, c->data, c->level, res, err);
     sem_partable_free(pt);
     return rc;
 }
 
-static int fit_invariance(const cx_job *job, const sem_spec *s, const sem_data *d, cx_result *res,
-                          cx_error *err)
+static int fit_invariance(const cx_job *job, const sem_spec *s, const sem_data *d,
+                          const sem_level *v, cx_result *res, cx_error *err)
 {
-    step_context ctx = {job, s, d};
-    return sem_invariance_run(job, &s->inv, d->n_groups, fit_step, &ctx, res, err);
+    step_context ctx = {job, s, d, v};
+    return sem_invariance_run(job, &s->inv, v->n_groups, fit_step, &ctx, res, err);
 }
 
 /* ---- the model's entry points ----------------------------------------- */
+
+/* A job's fits share the spec and the statistics of one pass; each task
+ * (a `by` level's fit, a bootstrap replicate, a validation split) writes
+ * only its own slots, so tasks run on any thread in any order. */
+typedef struct job_fits {
+    const cx_job *job;
+    const sem_spec *spec;
+    sem_data *data;
+    cx_result **results;
+    int *level_rc;                   /* per level: CX_OK or the error    */
+    char (*level_msg)[CX_ERROR_MSG_MAX];
+    sem_boot *boot;                  /* NULL without `bootstrap`         */
+    sem_validation *valid;           /* NULL without `validate`          */
+} job_fits;
+
+/* The spec of level v's model: its number of groups, and invariance's
+ * first step. */
+static sem_spec level_spec(const sem_spec *spec, const sem_level *v)
+{
+    sem_spec s = *spec; /* shallow: the syntax stays owned by spec */
+    s.opt.n_groups = v->n_groups ? v->n_groups : 1;
+    if (s.inv.n_steps)
+        s.opt.group_equal = s.inv.group_equal[0];
+    return s;
+}
+
+/* Can level v be fitted at all?  (A multi-group model needs 2 groups.) */
+static int level_usable(const job_fits *jf, const sem_level *v, cx_error *err)
+{
+    if (jf->spec->group && v->n_groups < 2)
+        return cx_job_error(jf->job, "group", err, CX_EUSAGE,
+                            "column '%s' has %zu level(s); a multi-group model needs 2 or more",
+                            jf->spec->group, v->n_groups);
+    return CX_OK;
+}
+
+static int fit_level(const job_fits *jf, size_t l, cx_error *err)
+{
+    const sem_level *v = &jf->data->levels[l];
+    int rc = level_usable(jf, v, err);
+    if (rc != CX_OK)
+        return rc;
+    sem_spec s = level_spec(jf->spec, v);
+    if (s.inv.n_steps)
+        return fit_invariance(jf->job, &s, jf->data, v, jf->results[l], err);
+    sem_partable *pt = build_partable(jf->job, &s, err);
+    if (!pt)
+        return err->code;
+    rc = fit_and_write(jf->job, &s, pt, jf->data, v, jf->results[l], err);
+    sem_partable_free(pt);
+    return rc;
+}
+
+#define SEM_AUX_MAX_ITER 1000
+
+/* Fit level l's model to other samples (a replicate, a training set):
+ * ML estimates only.  The caller frees *pt_out. */
+static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, int estimates_only,
+                       sem_fit *fit, sem_partable **pt_out, cx_error *err)
+{
+    const sem_level *v = &jf->data->levels[l];
+    *pt_out = NULL;
+    int rc = level_usable(jf, v, err);
+    if (rc != CX_OK)
+        return rc;
+    sem_spec s = level_spec(jf->spec, v);
+    sem_partable *pt = build_partable(jf->job, &s, err);
+    if (!pt)
+        return err->code;
+    /* a replicate or training fit that needs more than SEM_AUX_MAX_ITER
+     * iterations (or the job's max_iter) counts as failed: a fit that
+     * wanders (a Heywood case in a small replicate) must not cost as
+     * much as hundreds of good ones */
+    sem_fit_options fo = {.estimator = SEM_ML,
+                          .level = jf->job->level,
+                          .growth = s.opt.kind == SEM_KIND_GROWTH,
+                          .max_iter = jf->spec->max_iter ? (int)jf->spec->max_iter
+                                                         : SEM_AUX_MAX_ITER,
+                          .estimates_only = estimates_only};
+    rc = sem_estimate(pt, samples, &fo, fit, err);
+    *pt_out = pt;
+    return rc;
+}
+
+/* Bootstrap replicate r of level l: its estimates, or a failure. */
+static void fit_replicate(const job_fits *jf, size_t l, size_t r)
+{
+    const sem_level *v = &jf->data->levels[l];
+    size_t G = v->n_groups ? v->n_groups : 1, p = jf->data->p;
+    sem_sample *samples = calloc(G, sizeof *samples);
+    cx_moments **owned = calloc(G, sizeof *owned);
+    double *cov = calloc(G * p * p + 1, sizeof *cov);
+    sem_fit *fit = sem_fit_alloc();
+    sem_partable *pt = NULL;
+    cx_error err = {0};
+    int rc = samples && owned && cov && fit ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = sem_data_replicate(jf->data, l, r, samples, owned, cov, &err);
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 1, fit, &pt, &err);
+    sem_boot_store(jf->boot, l, r, rc == CX_OK && fit->converged ? pt : NULL);
+    sem_partable_free(pt);
+    sem_fit_free(fit);
+    sem_owned_free(owned, G);
+    free(owned);
+    free(samples);
+    free(cov);
+}
+
+/* Validation split k of level l: fit the training rows, score the
+ * held-out ones. */
+static void fit_split(const job_fits *jf, size_t l, size_t k)
+{
+    const sem_level *v = &jf->data->levels[l];
+    size_t G = v->n_groups ? v->n_groups : 1, p = jf->data->p;
+    sem_sample *samples = calloc(2 * G, sizeof *samples);
+    cx_moments **owned = calloc(2 * G, sizeof *owned);
+    double *cov = calloc(2 * G * p * p + 1, sizeof *cov);
+    sem_fit *fit = sem_fit_alloc();
+    sem_partable *pt = NULL;
+    cx_error err = {0};
+    int rc = samples && owned && cov && fit ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = sem_data_split(jf->data, l, k, 0, samples, owned, cov, &err);
+    if (rc == CX_OK)
+        rc = sem_data_split(jf->data, l, k, 1, samples + G, owned + G, cov + G * p * p, &err);
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 0, fit, &pt, &err);
+    if (rc == CX_OK && !fit->converged)
+        rc = cx_error_set(&err, CX_EFAIL, "the training fit did not converge");
+    if (rc == CX_OK)
+        rc = sem_validation_score(jf->valid, l, k, pt, fit, samples, samples + G, &err);
+    if (rc != CX_OK)
+        sem_validation_fail(jf->valid, l, k, err.msg);
+    sem_partable_free(pt);
+    sem_fit_free(fit);
+    sem_owned_free(owned, 2 * G);
+    free(owned);
+    free(samples);
+    free(cov);
+}
+
+/* Every task of the job over the job's threads: task t is level t / per,
+ * and within it the main fit, the replicates, then the splits. */
+static void run_tasks(job_fits *jf)
+{
+    const sem_data *d = jf->data;
+    size_t B = (size_t)d->n_replicates, S = d->n_splits, per = 1 + B + S;
+    size_t n_tasks = d->n_levels * per;
+    int threads = jf->job->threads > 0 ? jf->job->threads : omp_get_max_threads();
+    if ((size_t)threads > n_tasks)
+        threads = (int)n_tasks;
+    cx_progress bar;
+    cx_progress_begin(&bar, jf->job->progress, jf->job->name, "fits", n_tasks);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (size_t t = 0; t < n_tasks; t++) {
+        size_t l = t / per, j = t % per;
+        if (j == 0) {
+            cx_error err = {0};
+            jf->level_rc[l] = fit_level(jf, l, &err);
+            if (jf->level_rc[l] != CX_OK)
+                snprintf(jf->level_msg[l], CX_ERROR_MSG_MAX, "%s", err.msg);
+        } else if (j <= B) {
+            fit_replicate(jf, l, j - 1);
+        } else {
+            fit_split(jf, l, j - 1 - B);
+        }
+        cx_progress_tick(&bar);
+    }
+    cx_progress_end(&bar);
+}
+
+/* After the tasks: bootstrap SEs and CIs, validation tables; a level
+ * that failed says why in its own result. */
+static int finish_levels(job_fits *jf, cx_error *err)
+{
+    const sem_data *d = jf->data;
+    for (size_t l = 0; l < d->n_levels; l++) {
+        if (jf->level_rc[l] != CX_OK) {
+            if (d->n_levels == 1) /* no `by`: the job fails, as it always did */
+                return cx_error_set(err, jf->level_rc[l], "%s", jf->level_msg[l]);
+            cx_result_set_status(jf->results[l], CX_STATUS_FAILED, "%s", jf->level_msg[l]);
+            continue;
+        }
+        int rc = CX_OK;
+        if (jf->boot)
+            rc = sem_boot_write(jf->boot, l, jf->results[l], err);
+        if (rc == CX_OK && jf->valid)
+            rc = sem_validation_write(jf->valid, l, jf->results[l], err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+/* The partable for the columns: the first level's number of groups. */
+static int job_columns(const cx_job *job, const sem_spec *spec, const sem_data *d, int **cols,
+                       size_t *p, cx_error *err)
+{
+    sem_spec s = *spec;
+    s.opt.n_groups = 1;
+    for (size_t l = 0; l < d->n_levels; l++)
+        if (d->levels[l].n_groups >= 2) {
+            s.opt.n_groups = d->levels[l].n_groups;
+            break;
+        }
+    if (s.inv.n_steps)
+        s.opt.group_equal = s.inv.group_equal[0];
+    sem_partable *pt = build_partable(job, &s, err);
+    if (!pt)
+        return err->code;
+    *p = pt->n_ov;
+    *cols = cx_calloc(pt->n_ov ? pt->n_ov : 1, sizeof **cols, err);
+    int rc = *cols ? resolve_columns(job, pt, *cols, err) : CX_ENOMEM;
+    sem_partable_free(pt);
+    return rc;
+}
+
+static int group_column(const cx_job *job, const sem_spec *s, int *gcol, cx_error *err)
+{
+    *gcol = -1;
+    if (!s->group)
+        return CX_OK;
+    int rc = check_group_column(job, s, err);
+    char *name = (char *)s->group;
+    return rc == CX_OK ? cx_view_columns(job->view, &name, 1, gcol, err) : rc;
+}
 
 static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, cx_error *err)
 {
     sem_spec s;
     sem_data d = {0};
-    sem_partable *pt = NULL;
+    int *cols = NULL;
+    size_t p = 0;
+    int gcol = -1;
+    job_fits jf = {job, &s, &d, results, NULL, NULL, NULL, NULL};
     int rc = read_spec(job, kind, &s, err);
     if (rc == CX_OK)
-        rc = prepare_view(job, &s, &d, err);
+        rc = group_column(job, &s, &gcol, err);
+    if (rc == CX_OK)
+        rc = sem_data_prepare(job, gcol, &d, err);
+    if (rc == CX_OK)
+        rc = job_columns(job, &s, &d, &cols, &p, err);
+    if (rc == CX_OK && s.estimator == SEM_MLR &&
+        (job->weight_col >= 0 || job->missing != CX_MISSING_LISTWISE))
+        rc = cx_job_error(job, "estimator", err, CX_EUSAGE,
+                          "estimator mlr is supported for unweighted, listwise-complete data "
+                          "only");
     if (rc == CX_OK) {
-        s.opt.n_groups = d.n_groups;
-        if (s.inv.n_steps)
-            s.opt.group_equal = s.inv.group_equal[0];
-        pt = build_partable(job, &s, err);
-        rc = pt ? CX_OK : err->code;
+        sem_data_request rq = {p, cols, s.estimator == SEM_MLR};
+        rc = sem_data_load(job, &rq, &d, err);
     }
-    if (rc == CX_OK)
-        rc = load_samples(job, pt, &d, err);
-    if (rc == CX_OK && s.estimator == SEM_MLR)
-        rc = load_fourth(job, pt, &d, err);
-    /* the moments are computed once; every invariance step reuses them */
-    if (rc == CX_OK)
-        rc = s.inv.n_steps ? fit_invariance(job, &s, &d, results[0], err)
-                           : fit_and_write(job, &s, pt, &d, results[0], err);
-    data_clear(&d);
-    sem_partable_free(pt);
+    if (rc == CX_OK) {
+        jf.level_rc = cx_calloc(d.n_levels, sizeof *jf.level_rc, err);
+        jf.level_msg = cx_calloc(d.n_levels, sizeof *jf.level_msg, err);
+        rc = jf.level_rc && jf.level_msg ? CX_OK : CX_ENOMEM;
+    }
+    if (rc == CX_OK && d.n_replicates > 0)
+        rc = (jf.boot = sem_boot_alloc(d.n_levels, (size_t)d.n_replicates, err)) ? CX_OK
+                                                                                   : CX_ENOMEM;
+    if (rc == CX_OK && d.n_splits > 0)
+        rc = (jf.valid = sem_validation_alloc(job, d.n_levels, d.n_splits, err)) ? CX_OK
+                                                                                  : CX_ENOMEM;
+    /* the statistics are final: every level, replicate and split fits
+     * from them, on every thread */
+    if (rc == CX_OK) {
+        run_tasks(&jf);
+        rc = finish_levels(&jf, err);
+    }
+    sem_boot_free(jf.boot);
+    sem_validation_free(jf.valid);
+    free(jf.level_rc);
+    free(jf.level_msg);
+    free(cols);
+    sem_data_clear(&d);
     spec_clear(&s);
     return rc;
 }
@@ -672,10 +757,29 @@ static int growth_fit(const cx_job *job, cx_result **results, cx_error *err)
     return sem_fit_kind(job, SEM_KIND_GROWTH, results, err);
 }
 
-const cx_model cx_model_cfa = {
-    "cfa", "confirmatory factor analysis (lavaan's cfa())", sem_keys, 0, cfa_check, cfa_fit};
-const cx_model cx_model_sem = {
-    "sem", "structural equation model (lavaan's sem())", sem_keys, 0, sem_check, sem_fit_job};
-const cx_model cx_model_growth = {"growth",     "latent growth curve model (lavaan's growth())",
-                                  sem_keys,     0,
-                                  growth_check, growth_fit};
+/* What the SEM models honour of the shared keys. */
+#define SEM_SUPPORTS                                                                              \
+    (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |        \
+     CX_SUPPORTS_VALIDATE)
+
+const cx_model cx_model_cfa = {.name = "cfa",
+                               .summary = "confirmatory factor analysis (lavaan's cfa())",
+                               .keys = sem_keys,
+                               .fits_all_levels = 1,
+                               .supports = SEM_SUPPORTS,
+                               .check = cfa_check,
+                               .fit = cfa_fit};
+const cx_model cx_model_sem = {.name = "sem",
+                               .summary = "structural equation model (lavaan's sem())",
+                               .keys = sem_keys,
+                               .fits_all_levels = 1,
+                               .supports = SEM_SUPPORTS,
+                               .check = sem_check,
+                               .fit = sem_fit_job};
+const cx_model cx_model_growth = {.name = "growth",
+                                  .summary = "latent growth curve model (lavaan's growth())",
+                                  .keys = sem_keys,
+                                  .fits_all_levels = 1,
+                                  .supports = SEM_SUPPORTS,
+                                  .check = growth_check,
+                                  .fit = growth_fit};

@@ -48,8 +48,14 @@ struct sem_expr {
     char name[SEM_NAME_MAX]; /* EX_VAR: label; EX_FUN: function name */
     int fun;                 /* EX_FUN: index into expr_functions */
     int line, column;        /* EX_VAR: where it was written */
+    int height;              /* levels below and including this node */
     sem_expr *a, *b;
 };
+
+/* Tallest expression tree accepted.  Evaluating, visiting and freeing a
+ * tree recurse once per level, and a chain "a + b + c ..." is as tall as
+ * it is long, so the height is bounded as well as the parser's nesting. */
+#define SEM_EXPR_MAX_HEIGHT 256
 
 static double pnorm_std(double x)
 {
@@ -124,13 +130,22 @@ int sem_expr_visit_labels(const sem_expr *e,
 
 static sem_expr *expr_node(expr_kind kind, sem_expr *a, sem_expr *b, cx_error *err)
 {
-    sem_expr *e = cx_calloc(1, sizeof *e, err);
+    int below = a ? a->height : 0;
+    if (b && b->height > below)
+        below = b->height;
+    sem_expr *e = NULL;
+    if (below >= SEM_EXPR_MAX_HEIGHT)
+        cx_error_set(err, CX_EUSAGE, "expression is too long: more than %d operations deep",
+                     SEM_EXPR_MAX_HEIGHT);
+    else
+        e = cx_calloc(1, sizeof *e, err);
     if (!e) {
         sem_expr_free(a);
         sem_expr_free(b);
         return NULL;
     }
     e->kind = kind;
+    e->height = below + 1;
     e->a = a;
     e->b = b;
     return e;
@@ -391,7 +406,13 @@ typedef struct parser {
     const token *t;
     size_t pos, n; /* t[n] is the TK_END token */
     cx_error *err;
+    int depth; /* expression levels open: parse_unary calls in progress */
 } parser;
+
+/* Deepest expression nesting accepted: every '(', unary sign, '^' and
+ * function call is one level of recursion in the parser (and in
+ * sem_expr_eval), so untrusted syntax must not choose it. */
+#define SEM_EXPR_MAX_DEPTH 64
 
 static const token *peek(const parser *ps)
 {
@@ -512,7 +533,25 @@ static sem_expr *parse_power(parser *ps)
     return expr_node(EX_POW, base, exponent, ps->err);
 }
 
+static sem_expr *parse_signed(parser *ps);
+
+/* Each nesting construct passes through here once: the depth guard. */
 static sem_expr *parse_unary(parser *ps)
+{
+    if (ps->depth >= SEM_EXPR_MAX_DEPTH) {
+        const token *t = peek(ps);
+        at_error(ps->err, t->line, t->column,
+                 "expression nests more than %d levels deep (parentheses, signs, '^', calls)",
+                 SEM_EXPR_MAX_DEPTH);
+        return NULL;
+    }
+    ps->depth++;
+    sem_expr *e = parse_signed(ps);
+    ps->depth--;
+    return e;
+}
+
+static sem_expr *parse_signed(parser *ps)
 {
     if (tok_is(peek(ps), "-")) {
         ps->pos++;
@@ -592,7 +631,7 @@ sem_expr *sem_expr_parse(const char *text, cx_error *err)
     token_list tl = {0};
     sem_expr *e = NULL;
     if (tokenize(text, &tl, err) == CX_OK) {
-        parser ps = {tl.t, 0, tl.n - 1, err};
+        parser ps = {tl.t, 0, tl.n - 1, err, 0};
         for (size_t k = 0; k + 1 < tl.n; k++) {
             if (tl.t[k].kind == TK_BREAK || tl.t[k].kind == TK_STRING) {
                 ps.pos = k;
@@ -1038,7 +1077,7 @@ static sem_expr *parse_range(parser *ps, size_t from, size_t to)
 {
     if (check_expression_tokens(ps, from, to) != CX_OK)
         return NULL;
-    parser sub = {ps->t, from, to, ps->err};
+    parser sub = {ps->t, from, to, ps->err, 0};
     /* the sub-parser's end token is t[to]: an operator or the formula end;
      * parse_full_expression stops at pos == n either way */
     return parse_full_expression(&sub);
@@ -1104,7 +1143,7 @@ static int parse_constraint(parser *ps, size_t k, sem_flat *flat)
 
 static int parse_formula(const token *t, size_t n, sem_flat *flat, cx_error *err)
 {
-    parser ps = {t, 0, n, err};
+    parser ps = {t, 0, n, err, 0};
     size_t k = 0;
     int depth = 0;
     for (; k < n; k++) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "design.h"
 #include "result.h"
 #include "results_io.h"
 #include "show.h"
@@ -34,19 +35,58 @@ static int rejected_properly(const cx_error *err)
     return err->code != CX_OK && err->msg[0] != '\0' && !strchr(err->msg, '\n') ? 1 : -1;
 }
 
+static cx_table *where_table(void);
+
+/* Feed a job's `where` and `syntax` values to their parsers, as `check`
+ * does: the joined multi-line values reach them exactly as written. */
+static int fuzz_job_values(const cx_config_section *job)
+{
+    int rc = 0;
+    const char *where = cx_section_get(job, "where");
+    cx_table *t = where ? where_table() : NULL;
+    if (t) {
+        cx_error err = {0};
+        cx_filter *f = cx_filter_parse(where, t, &err);
+        rc |= f ? 0 : rejected_properly(&err) < 0 ? -1 : 0;
+        cx_filter_free(f);
+        cx_table_close(t);
+    }
+    const char *syntax = cx_section_get(job, "syntax");
+    if (syntax) {
+        sem_options opt = {0};
+        opt.kind = SEM_KIND_CFA;
+        opt.meanstructure = -1;
+        opt.n_groups = 1;
+        opt.fixed_x = 1;
+        cx_error err = {0};
+        sem_partable *pt = sem_partable_build(syntax, &opt, &err);
+        rc |= pt ? 0 : rejected_properly(&err) < 0 ? -1 : 0;
+        sem_partable_free(pt);
+    }
+    return rc;
+}
+
 int fuzz_config(const uint8_t *data, size_t size)
 {
     char *text = as_text(data, size);
     if (!text)
         return 0;
+    int lines = 1;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
     cx_error err = {0};
     cx_config *c = cx_config_parse_string(text, "fuzz.ini", &err);
     int rc = 0;
     if (c) {
-        /* Touch what the engine reads: every job's keys. */
-        for (size_t j = 0; j < c->n_jobs; j++)
-            for (size_t k = 0; k < c->jobs[j].n_keys; k++)
-                rc |= c->jobs[j].keys[k].value == NULL ? -1 : 0;
+        /* Every job's keys: a value, no CR left from CRLF, a real line. */
+        for (size_t j = 0; j < c->n_jobs; j++) {
+            for (size_t k = 0; k < c->jobs[j].n_keys; k++) {
+                const cx_config_key *key = &c->jobs[j].keys[k];
+                if (!key->value || strchr(key->value, '\r') || key->line < 1 || key->line > lines)
+                    rc = -1;
+            }
+            rc |= fuzz_job_values(&c->jobs[j]);
+        }
         cx_config_free(c);
     } else {
         rc = rejected_properly(&err);
@@ -125,6 +165,66 @@ int fuzz_lavaan(const uint8_t *data, size_t size)
             if (pt->rows[k].group < 0 || (size_t)pt->rows[k].group >= pt->n_groups)
                 rc = -1;
         sem_partable_free(pt);
+    } else {
+        rc = rejected_properly(&err);
+    }
+    free(text);
+    return rc;
+}
+
+/* Resolve a parsed formula against the where-table and stream its rows:
+ * every design error must be a proper message, every fill must keep at
+ * most the table's rows. */
+static int fuzz_design(const cx_formula *f, cx_table *t)
+{
+    cx_error err = {0};
+    cx_scores *scores = cx_scores_parse("S: mean(wave -x)", &err);
+    cx_design_spec spec = {.formula = f, .scores = scores, .allow_random = 1};
+    cx_design *d = scores ? cx_design_alloc(&spec, t, &err) : NULL;
+    int rc = 0;
+    cx_view v;
+    cx_view_init(&v, t, NULL);
+    if (!d || cx_design_prepare(d, &v, &err)) {
+        rc = rejected_properly(&err) < 0 ? -1 : 0;
+    } else {
+        size_t n_table, p = cx_design_ncols(d), q = cx_design_nzcols(d);
+        const int *cols = cx_design_inputs(d, &n_table);
+        double *raw = NULL, *x = malloc(5 * (p + 1) * sizeof *x), *z = malloc(5 * (q + 1) * sizeof *z);
+        size_t n = 0;
+        cx_design_ws *ws = cx_design_ws_alloc(d, &err);
+        if (ws && x && z && cx_view_load(&v, cols, n_table, &raw, &n, NULL, &err) == CX_OK) {
+            double y[5], w[5];
+            cx_design_out out = {.x = x, .ldx = 5, .z = z, .ldz = 5, .y = y, .w = w};
+            long m = cx_design_fill(d, ws, raw, n, n, &out, &err);
+            rc = m >= 0 && m <= 5 ? 0 : -1;
+        }
+        free(raw);
+        free(x);
+        free(z);
+        cx_design_ws_free(ws);
+    }
+    cx_design_free(d);
+    cx_scores_free(scores);
+    return rc;
+}
+
+int fuzz_formula(const uint8_t *data, size_t size)
+{
+    char *text = as_text(data, size);
+    if (!text)
+        return 0;
+    cx_error err = {0};
+    cx_formula *f = cx_formula_parse(text, &err);
+    int rc = 0;
+    if (f) {
+        char label[256];
+        for (size_t i = 0; i < f->n_terms; i++) /* touch every term */
+            rc |= cx_formula_term_label(f, &f->terms[i], label, sizeof label)[0] ? 0 : -1;
+        cx_table *t = where_table();
+        if (t && fuzz_design(f, t) < 0)
+            rc = -1;
+        cx_table_close(t);
+        cx_formula_free(f);
     } else {
         rc = rejected_properly(&err);
     }
@@ -268,7 +368,7 @@ static cx_result *seed_invariance(cx_error *err)
 int fuzz_results_seed(const char *path)
 {
     cx_error err = {0};
-    cx_provenance prov = {"[job cfa]\nmodel = cfa\n", 1, 1};
+    cx_provenance prov = {.config_text = "[job cfa]\nmodel = cfa\n", .threads = 1, .ranks = 1};
     cx_results_file *f = cx_results_create(path, &prov, &err);
     cx_result *cfa = f ? seed_cfa(&err) : NULL;
     cx_result *inv = cfa ? seed_invariance(&err) : NULL;

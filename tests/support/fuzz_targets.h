@@ -17,6 +17,9 @@ int fuzz_where(const uint8_t *data, size_t size);
 /* lavaan model syntax: first byte picks cfa/sem/growth, std_lv and groups */
 int fuzz_lavaan(const uint8_t *data, size_t size);
 
+/* R-style model formula, resolved and filled against a small table */
+int fuzz_formula(const uint8_t *data, size_t size);
+
 /* A results file, read the ways the engine reads it: `show` (overview and
  * each job alone) and what --resume reads (the job list, each job, the
  * root attributes).  0: everything read; 1: refused with a proper one-line

@@ -3,6 +3,7 @@
  */
 #include "h5fixture.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 hid_t fx_create(const char *path)
@@ -111,6 +112,67 @@ int fx_attr_strings(hid_t group, const char *dset, const char *attr, const char 
     if (a >= 0)
         H5Aclose(a);
     H5Tclose(type);
+    H5Sclose(space);
+    return rc ? -1 : 0;
+}
+
+int fx_attr_int64(hid_t group, const char *dset, const char *attr, hid_t type, int64_t value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a =
+        H5Acreate_by_name(group, dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &value) < 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    return rc ? -1 : 0;
+}
+
+int fx_attr_uint64(hid_t group, const char *dset, const char *attr, hid_t type, uint64_t value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a =
+        H5Acreate_by_name(group, dset, attr, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_UINT64, &value) < 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    return rc ? -1 : 0;
+}
+
+int fx_declared_column(hid_t group, const char *name, size_t declared, size_t written,
+                       size_t chunk)
+{
+    hsize_t dims = declared, maxdims = H5S_UNLIMITED, cdims = chunk;
+    hid_t space = H5Screate_simple(1, &dims, &maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &cdims);
+    hid_t d = H5Dcreate2(group, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    int rc = d < 0 ? -1 : 0;
+    if (d >= 0 && written > 0) {
+        double *x = calloc(written, sizeof *x);
+        hsize_t start = 0, count = written;
+        hid_t mspace = H5Screate_simple(1, &count, NULL);
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
+        if (!x || H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, x) < 0)
+            rc = -1;
+        H5Sclose(mspace);
+        free(x);
+    }
+    if (d >= 0)
+        H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return rc;
+}
+
+int fx_scalar(hid_t group, const char *name, double value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(group, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0;
+    if (d >= 0)
+        H5Dclose(d);
     H5Sclose(space);
     return rc ? -1 : 0;
 }

@@ -11,6 +11,7 @@
 
 #include <hdf5.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Create (truncate) a file; returns the file id or -1. */
 hid_t fx_create(const char *path);
@@ -30,5 +31,14 @@ int fx_attr_number(hid_t group, const char *dset, const char *attr, hid_t type, 
 /* String-array attribute, variable length (variable != 0) or fixed. */
 int fx_attr_strings(hid_t group, const char *dset, const char *attr, const char *const *labels,
                     size_t n, int variable);
+/* Integer attributes written exactly (a double cannot hold 2^53 + 1). */
+int fx_attr_int64(hid_t group, const char *dset, const char *attr, hid_t type, int64_t value);
+int fx_attr_uint64(hid_t group, const char *dset, const char *attr, hid_t type, uint64_t value);
+/* A resizable (unlimited) chunked float64 column that declares `declared`
+ * rows of which only the first `written` were ever written (zeros). */
+int fx_declared_column(hid_t group, const char *name, size_t declared, size_t written,
+                       size_t chunk);
+/* A scalar (0-D) float64 dataset. */
+int fx_scalar(hid_t group, const char *name, double value);
 
 #endif

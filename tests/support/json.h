@@ -11,7 +11,9 @@
  * Accessors are NULL-tolerant so chains like
  *   json_number(json_get(json_array_at(rows, i), "se"))
  * never crash: a missing link yields NULL, and json_number of NULL or of
- * a JSON null is NAN (R's NA is written as null).
+ * a JSON null is NAN (R's NA is written as null).  json_number therefore
+ * cannot tell "absent" from "NA": reference comparisons go through
+ * refcheck.h (ref_report_check_field / ref_json_number), which can.
  */
 #ifndef CX_TEST_JSON_H
 #define CX_TEST_JSON_H

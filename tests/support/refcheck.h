@@ -19,11 +19,23 @@
 #include <stddef.h>
 
 #include "cx_error.h"
+#include "json.h"
 
-/* ---- comparisons ---------------------------------------------------- */
+/* ---- comparisons ---------------------------------------------------- *
+ *
+ * A reference test must not be able to pass by comparing nothing.  So:
+ *  - a NaN never agrees with anything in ref_close/ref_report_check: a
+ *    value the reference leaves undefined (R's NA, written as JSON null)
+ *    is matched by ref_report_check_json, and only where the reference
+ *    says null explicitly;
+ *  - a reference field that is absent (renamed, misspelt, dropped by the
+ *    script that wrote the JSON) is a mismatch, never a NaN;
+ *  - every case ends with ref_report_require(r, min): the number of values
+ *    it compared, with `min` derived from the reference (rows x columns),
+ *    so a case that lost its rows fails. */
 
 /* 1 when got agrees with want: |got - want| <= max(rtol * |want|, atol).
- * Two NaNs agree (both "undefined"); NaN against a number does not. */
+ * A NaN on either side does not agree (see above). */
 int ref_close(double got, double want, double rtol, double atol);
 
 typedef struct ref_report {
@@ -41,6 +53,25 @@ void ref_report_free(ref_report *r);
  * Returns 1 when it agrees, 0 after recording a mismatch line. */
 int ref_report_check(ref_report *r, const char *what, double got, double want, double rtol,
                      double atol);
+/* Compare with a reference JSON value `want` (NULL: absent from the
+ * reference, a mismatch).  JSON null agrees only with a NaN `got`; a
+ * number as ref_report_check; anything else is a mismatch.  Every call
+ * counts as one comparison. */
+int ref_report_check_json(ref_report *r, const char *what, double got, const json_value *want,
+                          double rtol, double atol);
+/* The same for member `key` of reference object `obj`. */
+int ref_report_check_field(ref_report *r, const char *what, double got, const json_value *obj,
+                           const char *key, double rtol, double atol);
+/* Structural reference fields (row keys such as lhs/op/group, counts):
+ * member `key` of `obj`, which must be present and of the type asked for.
+ * Otherwise a mismatch is recorded and NAN / "" returned, so a caller can
+ * go on without crashing and the case still fails. */
+double ref_json_number(ref_report *r, const json_value *obj, const char *key);
+const char *ref_json_string(ref_report *r, const json_value *obj, const char *key);
+/* The end of a case: at least `min_checked` (and at least one) values
+ * were compared.  Records a mismatch naming both counts otherwise;
+ * returns 1 when the requirement holds. */
+int ref_report_require(ref_report *r, int min_checked);
 /* Record a mismatch that is not a number (missing row, wrong status...). */
 void ref_report_fail(ref_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The collected lines ("" when none). */

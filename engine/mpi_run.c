@@ -1,0 +1,155 @@
+/*
+ * mpi_run.c — `mpirun -np R cxfit run CONFIG`: one study over R processes,
+ * one results file (shared/DESIGN.md §7).
+ *
+ * Every rank checks the whole config.  The jobs are split as `--shard`
+ * splits them (a job and the jobs reading its tables stay together; see
+ * docs/DECISIONS.md), rank r running shard r+1 of R into its own working
+ * file RESULTS.h5.rank-I-of-R.h5.  The ranks then agree on the worst exit
+ * status (an MPI_Allreduce, so no rank waits for a rank that failed), and
+ * rank 0 merges the parts into RESULTS.h5 (`ranks = R`) with the same
+ * atomic commit as a single run, and removes the parts.
+ *
+ * What this does not do yet: split the row blocks of one job's streaming
+ * pass across ranks (that needs the reducers' MPI merge).
+ *
+ * The same binary runs without mpirun: MPI is initialised only when the
+ * environment says mpirun started this process (MPI_Init costs ~0.4 s).
+ */
+#include "run.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge.h"
+#include "output.h"
+
+int cx_mpi_launched(void)
+{
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!size)
+        size = getenv("PMI_SIZE");
+    return size && atoi(size) > 1;
+}
+
+#ifndef CXFIT_HAVE_MPI
+
+int cx_run_mpi(const cx_run_options *opt, cx_error *err)
+{
+    (void)opt;
+    cx_error_set(err, CX_EUSAGE,
+                 "this cxfit was built without MPI: run it without mpirun, or use "
+                 "--shard I/N and cxfit merge");
+    return 2;
+}
+
+#else
+
+#include <mpi.h>
+
+/* Threads per rank when -j is not given: the cores shared by the ranks of
+ * this node, so R ranks on one node do not oversubscribe it. */
+static int threads_per_rank(void)
+{
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    int ranks_here = local ? atoi(local) : 1;
+    int cores = omp_get_num_procs();
+    return ranks_here > 0 && cores / ranks_here > 0 ? cores / ranks_here : 1;
+}
+
+/* Rank 0: merge the ranks' parts into the results file, then remove them. */
+static int merge_rank_parts(const cx_run_options *opt, const char *final, int ranks,
+                            cx_error *err)
+{
+    char **parts = calloc((size_t)ranks, sizeof *parts);
+    int rc = parts ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
+    for (int r = 0; rc == CX_OK && r < ranks; r++)
+        if (!(parts[r] = cx_run_part_path(final, r + 1, ranks, 1)))
+            rc = cx_error_set(err, CX_ENOMEM, "out of memory");
+    if (rc == CX_OK)
+        rc = cx_merge(final, (const char *const *)parts, (size_t)ranks, opt->force, ranks, err);
+    for (int r = 0; parts && r < ranks; r++) {
+        if (rc == CX_OK && parts[r])
+            remove(parts[r]); /* the run's own working files */
+        free(parts[r]);
+    }
+    free(parts);
+    return rc;
+}
+
+/* Rank 0 refuses, before anything is fitted, an output the merge would
+ * refuse at the end (an existing file without --force, a foreign file). */
+static int precheck_output(const cx_run_options *opt, const char *final, cx_error *err)
+{
+    cx_output out;
+    int rc = cx_output_init(&out, final, err);
+    if (rc == CX_OK)
+        rc = cx_output_claim(&out, opt->force, 0, err);
+    cx_output_free(&out);
+    return rc;
+}
+
+int cx_run_mpi(const cx_run_options *opt, cx_error *err)
+{
+    int provided, rank = 0, ranks = 1;
+    MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    cx_run_options mine = *opt;
+    int status = 0;
+    char *final = NULL;
+    if (opt->resume || opt->shard_count) {
+        cx_error_set(err, CX_EUSAGE, "%s cannot be combined with mpirun yet",
+                     opt->resume ? "--resume" : "--shard");
+        status = 2;
+    } else if (!(final = cx_run_results_path(opt, err))) {
+        status = err->code == CX_EUSAGE ? 2 : 3;
+    } else if (rank == 0 && !opt->check_only && precheck_output(opt, final, err) != CX_OK) {
+        status = err->code == CX_EUSAGE ? 2 : 3;
+    }
+    int worst = status;
+    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (worst == 0) {
+        mine.shard_index = rank + 1;
+        mine.shard_count = ranks;
+        mine.rank_part = 1;
+        mine.output_path = final;
+        if (!mine.threads)
+            mine.threads = threads_per_rank();
+        mine.quiet = opt->quiet || rank != 0;
+        status = cx_run(&mine, err);
+        int root_status = status;
+        MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        MPI_Bcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (worst <= 1 && rank == 0) {
+            if (merge_rank_parts(opt, final, ranks, err) != CX_OK)
+                status = 3;
+            else if (!opt->quiet)
+                fprintf(stderr, "cxfit: wrote %s (%d ranks)\n", final, ranks);
+        }
+        if (status >= 2 && rank != 0 && root_status >= 2) {
+            err->msg[0] = '\0'; /* the same error as rank 0's: it reports it */
+        } else if (status >= 2 && rank != 0) {
+            cx_error_prefix(err, "rank %d", rank);
+        } else if (worst >= 2 && status <= 1 && rank == 0) {
+            cx_error_set(err, CX_EIO, "another rank stopped the run (exit %d); see its error",
+                         worst);
+            status = worst;
+        } else if (worst >= 2 && status <= 1) {
+            status = worst; /* another rank failed and says why */
+            err->msg[0] = '\0';
+        }
+    } else if (status == 0) {
+        status = worst; /* rank 0 refused: the others stop quietly */
+        err->msg[0] = '\0';
+    } else if (rank != 0) {
+        err->msg[0] = '\0'; /* every rank found the same: rank 0 says it */
+    }
+    free(final);
+    MPI_Finalize();
+    return status;
+}
+
+#endif

@@ -1,0 +1,724 @@
+/*
+ * reducer.c — the streaming pass and the engine's reducers (reducer.h).
+ *
+ * The pass is cx_stats_compute's scheme made generic: OpenMP threads take
+ * row blocks (schedule dynamic), each thread summarises its block into
+ * private accumulators, and an `ordered` section merges them into the
+ * totals in block order and resets them.  Fixed merge order is what makes
+ * the totals independent of the number of threads.
+ */
+#include "reducer.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter_eval.h"
+#include "resample.h"
+
+/* ---- the pass ------------------------------------------------------------ */
+
+/* What one thread needs to read and regroup a block. */
+typedef struct pass_worker {
+    size_t ld; /* cx_view_block_rows: the leading dimension of the blocks */
+    double *data, *scratch, *grouped;
+    size_t *level, *row, *glevel, *grow, *order, *start;
+    void **acc; /* one private accumulator per reducer */
+} pass_worker;
+
+static void worker_free(pass_worker *w, const cx_reducer *r, size_t n)
+{
+    free(w->data);
+    free(w->scratch);
+    free(w->grouped);
+    free(w->level);
+    free(w->row);
+    free(w->glevel);
+    free(w->grow);
+    free(w->order);
+    free(w->start);
+    for (size_t k = 0; w->acc && k < n; k++)
+        if (w->acc[k])
+            r[k].type->free(w->acc[k]);
+    free(w->acc);
+    memset(w, 0, sizeof *w);
+}
+
+static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n_levels,
+                        const cx_reducer *r, size_t n, cx_error *err)
+{
+    memset(w, 0, sizeof *w);
+    size_t rows = cx_view_block_rows(v), c = ncols ? ncols : 1;
+    w->ld = rows;
+    w->data = cx_malloc_block_buffer(rows * c * sizeof(double), err);
+    w->scratch =
+        cx_malloc_block_buffer(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
+    w->level = cx_malloc(rows * sizeof(size_t), err);
+    w->row = cx_malloc(rows * sizeof(size_t), err);
+    w->start = cx_calloc(n_levels + 1, sizeof(size_t), err);
+    w->acc = cx_calloc(n ? n : 1, sizeof(void *), err);
+    int ok = w->data && w->scratch && w->level && w->row && w->start && w->acc;
+    if (ok && n_levels > 1) {
+        w->grouped = cx_malloc_block_buffer(rows * c * sizeof(double), err);
+        w->glevel = cx_malloc(rows * sizeof(size_t), err);
+        w->grow = cx_malloc(rows * sizeof(size_t), err);
+        w->order = cx_malloc(rows * sizeof(size_t), err);
+        ok = w->grouped && w->glevel && w->grow && w->order;
+    }
+    for (size_t k = 0; ok && k < n; k++)
+        ok = (w->acc[k] = r[k].type->alloc(r[k].params, err)) != NULL;
+    if (!ok) {
+        worker_free(w, r, n);
+        return err->code ? err->code : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+/* Regroup the block's rows by level, stably (a counting sort), and point
+ * b at the grouped copy. */
+static void group_block(pass_worker *w, size_t nrows, size_t ncols, size_t n_levels, cx_block *b)
+{
+    b->n = nrows;
+    b->ld = w->ld;
+    b->n_levels = n_levels;
+    b->start = w->start;
+    if (n_levels == 1) {
+        w->start[0] = 0;
+        w->start[1] = nrows;
+        b->data = w->data;
+        b->level = w->level;
+        b->row = w->row;
+        return;
+    }
+    size_t *start = w->start;
+    memset(start, 0, (n_levels + 1) * sizeof *start);
+    for (size_t i = 0; i < nrows; i++)
+        start[w->level[i] + 1]++;
+    for (size_t l = 0; l < n_levels; l++)
+        start[l + 1] += start[l];
+    for (size_t i = 0; i < nrows; i++)
+        w->order[start[w->level[i]]++] = i;
+    memmove(start + 1, start, n_levels * sizeof *start);
+    start[0] = 0;
+    for (size_t j = 0; j < ncols; j++) {
+        const double *src = w->data + j * w->ld;
+        double *dst = w->grouped + j * w->ld;
+        for (size_t r = 0; r < nrows; r++)
+            dst[r] = src[w->order[r]];
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        w->glevel[r] = w->level[w->order[r]];
+        w->grow[r] = w->row[w->order[r]];
+    }
+    b->data = w->grouped;
+    b->level = w->glevel;
+    b->row = w->grow;
+}
+
+/* Read block `index` and feed it to this thread's accumulators. */
+static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int *cols,
+                      size_t ncols, size_t n_levels, const cx_reducer *r, size_t n, cx_error *err)
+{
+    long got = cx_view_read_block_rows(v, index, cols, ncols, w->data, w->level, w->row,
+                                       w->scratch, err);
+    if (got < 0)
+        return err->code ? err->code : CX_EIO;
+    if (got == 0)
+        return CX_OK;
+    for (long i = 0; i < got; i++)
+        if (w->level[i] >= n_levels)
+            return cx_error_set(err, CX_EFAIL, "row level %zu out of range (%zu levels)",
+                                w->level[i], n_levels);
+    cx_block b;
+    group_block(w, (size_t)got, ncols, n_levels, &b);
+    for (size_t k = 0; k < n; k++) {
+        int rc = r[k].type->add_block(w->acc[k], &b, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+int cx_reduce_view(const cx_view *v, const int *cols, size_t ncols, cx_reducer *r, size_t n,
+                   int threads, cx_error *err)
+{
+    size_t n_levels = v->n_levels ? v->n_levels : 1;
+    for (size_t k = 0; k < n; k++)
+        r[k].acc = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (!(r[k].acc = r[k].type->alloc(r[k].params, err))) {
+            for (size_t j = 0; j < k; j++)
+                cx_reducer_release(&r[j]);
+            return err->code ? err->code : CX_ENOMEM;
+        }
+    /* our threads split the rows; OpenBLAS's would oversubscribe */
+    openblas_set_num_threads(1);
+    size_t n_blocks = cx_view_n_blocks(v);
+    long failed = -1;
+    /* a thread per block at most: a small table must not wake (and spin)
+     * threads that get no work */
+    int nt = threads > 0 ? threads : omp_get_max_threads();
+    if ((size_t)nt > n_blocks)
+        nt = n_blocks ? (int)n_blocks : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        pass_worker w;
+        cx_error werr = {0};
+        int wrc = worker_alloc(&w, v, ncols, n_levels, r, n, &werr);
+#pragma omp for ordered schedule(dynamic, 1)
+        for (size_t b = 0; b < n_blocks; b++) {
+            long failed_so_far;
+#pragma omp atomic read
+            failed_so_far = failed;
+            int brc = wrc;
+            if (brc == CX_OK && failed_so_far < 0)
+                brc = feed_block(&w, v, b, cols, ncols, n_levels, r, n, &werr);
+#pragma omp ordered
+            {
+                if (brc != CX_OK && failed < 0) {
+                    *err = werr;
+#pragma omp atomic write
+                    failed = (long)b;
+                } else if (failed < 0) {
+                    for (size_t k = 0; k < n; k++) {
+                        r[k].type->merge(r[k].acc, w.acc[k]);
+                        r[k].type->reset(w.acc[k]);
+                    }
+                }
+            }
+        }
+        if (wrc == CX_OK)
+            worker_free(&w, r, n);
+    }
+    int rc = failed >= 0 ? (err->code ? err->code : CX_EFAIL) : CX_OK;
+    for (size_t k = 0; rc == CX_OK && k < n; k++)
+        if (r[k].type->finalize)
+            rc = r[k].type->finalize(r[k].acc, err);
+    if (rc != CX_OK)
+        for (size_t k = 0; k < n; k++)
+            cx_reducer_release(&r[k]);
+    return rc;
+}
+
+void cx_reducer_release(cx_reducer *r)
+{
+    if (r->acc)
+        r->type->free(r->acc);
+    r->acc = NULL;
+}
+
+/* ---- moments ------------------------------------------------------------ */
+
+/* Most variables of a listwise bootstrap pass (the GEMM path's row). */
+#define CX_MAX_PASS_VARS 512
+/* Most columns a holdout expression reads (checked when allocating). */
+#define CX_MAX_FILTER_VARS 64
+
+typedef struct moments_acc {
+    const cx_moments_params *par;
+    size_t n_acc;         /* n_levels * n_slots                          */
+    cx_moments_acc **a;   /* allocated on first use                      */
+    double *draws;        /* bootstrap: N of each replicate              */
+    unsigned char *touched;
+    cx_moments **rep;     /* listwise bootstrap: replicate moments        */
+    /* thread scratch, allocated on the first block */
+    double *chunk, *w, *sorted, *delta;
+    double *q, *wm, *g, *shift, *bdraws; /* listwise bootstrap (add_replicates_gemm) */
+    cx_moments *tmp;
+    size_t *slot, *order, *start;
+    unsigned char *complete;
+    size_t rows; /* rows of the scratch (the blocks' leading dimension) */
+} moments_acc;
+
+static void moments_free(void *vacc)
+{
+    moments_acc *m = vacc;
+    if (!m)
+        return;
+    for (size_t i = 0; m->a && i < m->n_acc; i++)
+        cx_moments_acc_free(m->a[i]);
+    for (size_t i = 0; m->rep && i < m->n_acc; i++)
+        cx_moments_free(m->rep[i]);
+    free(m->a);
+    free(m->rep);
+    free(m->q);
+    free(m->wm);
+    free(m->g);
+    free(m->shift);
+    free(m->bdraws);
+    cx_moments_free(m->tmp);
+    free(m->draws);
+    free(m->touched);
+    free(m->chunk);
+    free(m->w);
+    free(m->sorted);
+    free(m->delta);
+    free(m->slot);
+    free(m->order);
+    free(m->start);
+    free(m->complete);
+    free(m);
+}
+
+/* Listwise bootstrap replicates take the GEMM path (add_replicates_gemm). */
+static int use_gemm(const cx_moments_params *par)
+{
+    return par->split == CX_SPLIT_BOOTSTRAP && par->mode == CX_MISSING_LISTWISE;
+}
+
+/* Rows per GEMM of the replicate path: 512, fewer for many replicates so
+ * the B x rows weight matrix stays under 4M doubles (32 MB). */
+#define REP_CHUNK_MAX 512
+static size_t rep_chunk(size_t B)
+{
+    size_t rows = ((size_t)1 << 22) / (B ? B : 1);
+    return rows > REP_CHUNK_MAX ? REP_CHUNK_MAX : (rows ? rows : 1);
+}
+
+static void *moments_alloc(const void *params, cx_error *err)
+{
+    const cx_moments_params *par = params;
+    moments_acc *m = cx_calloc(1, sizeof *m, err);
+    if (!m)
+        return NULL;
+    m->par = par;
+    if (use_gemm(par) && par->p > CX_MAX_PASS_VARS) {
+        free(m);
+        cx_error_set(err, CX_EUSAGE, "bootstrap of more than %d variables is not supported",
+                     CX_MAX_PASS_VARS);
+        return NULL;
+    }
+    if (par->split == CX_SPLIT_HOLDOUT && filter_n_columns(par->holdout) > CX_MAX_FILTER_VARS) {
+        free(m);
+        cx_error_set(err, CX_EUSAGE, "a holdout expression may read at most %d columns",
+                     CX_MAX_FILTER_VARS);
+        return NULL;
+    }
+    m->n_acc = par->n_levels * (par->n_slots ? par->n_slots : 1);
+    m->a = cx_calloc(m->n_acc, sizeof *m->a, err);
+    m->draws = cx_calloc(m->n_acc, sizeof *m->draws, err);
+    m->touched = cx_calloc(m->n_acc, 1, err);
+    m->delta = cx_calloc(par->p + 1, sizeof *m->delta, err);
+    if (use_gemm(par))
+        m->rep = cx_calloc(m->n_acc, sizeof *m->rep, err);
+    if (!m->a || !m->draws || !m->touched || !m->delta || (use_gemm(par) && !m->rep)) {
+        moments_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void moments_reset(void *vacc)
+{
+    moments_acc *m = vacc;
+    for (size_t i = 0; i < m->n_acc; i++)
+        if (m->touched[i]) {
+            if (m->a[i])
+                cx_moments_acc_reset(m->a[i]);
+            if (m->rep && m->rep[i])
+                cx_moments_reset(m->rep[i]);
+            m->draws[i] = 0;
+            m->touched[i] = 0;
+        }
+}
+
+/* Accumulator i, allocated when first needed. */
+static cx_moments_acc *slot_acc(moments_acc *m, size_t i, cx_error *err)
+{
+    if (!m->a[i])
+        m->a[i] = cx_moments_acc_alloc(m->par->p, m->par->mode, err);
+    if (m->a[i])
+        m->touched[i] = 1;
+    return m->a[i];
+}
+
+static int scratch_ready(moments_acc *m, size_t rows, cx_error *err)
+{
+    if (m->chunk)
+        return CX_OK;
+    size_t cols = m->par->p + 1;
+    m->rows = rows;
+    cx_split_kind split = m->par->split;
+    m->chunk = cx_moments_scratch_alloc(m->par->p, err);
+    int ok = m->chunk != NULL;
+    if (ok && split == CX_SPLIT_BOOTSTRAP) {
+        m->w = cx_malloc(rows * sizeof *m->w, err);
+        m->complete = cx_malloc(rows, err);
+        ok = m->w && m->complete;
+    }
+    if (ok && use_gemm(m->par)) {
+        size_t p = m->par->p, cols1 = 1 + p + p * (p + 1) / 2, B = m->par->n_slots;
+        m->q = cx_malloc(rep_chunk(B) * cols1 * sizeof *m->q, err);
+        m->wm = cx_malloc(B * rep_chunk(B) * sizeof *m->wm, err);
+        m->g = cx_malloc(B * cols1 * sizeof *m->g, err);
+        m->shift = cx_malloc((p ? p : 1) * sizeof *m->shift, err);
+        m->bdraws = cx_malloc(B * sizeof *m->bdraws, err);
+        m->tmp = cx_moments_alloc(p, CX_MISSING_LISTWISE, err);
+        ok = m->q && m->wm && m->g && m->shift && m->bdraws && m->tmp;
+    }
+    if (ok && (split == CX_SPLIT_KFOLD || split == CX_SPLIT_HOLDOUT)) {
+        m->sorted = cx_malloc_block_buffer(rows * cols * sizeof *m->sorted, err);
+        m->slot = cx_malloc(rows * sizeof *m->slot, err);
+        m->order = cx_malloc(rows * sizeof *m->order, err);
+        m->start = cx_malloc((m->par->n_slots + 2) * sizeof *m->start, err);
+        ok = m->sorted && m->slot && m->order && m->start;
+    }
+    return ok ? CX_OK : CX_ENOMEM;
+}
+
+/* Rows [s, s + n) of the block into accumulator i. */
+static int add_run(moments_acc *m, size_t i, const double *X, size_t n, size_t ld,
+                   const double *w, cx_error *err)
+{
+    cx_moments_acc *a = slot_acc(m, i, err);
+    if (!a)
+        return CX_ENOMEM;
+    return cx_moments_acc_add(a, X, n, ld, w, m->chunk, err);
+}
+
+/* The slot of row r of the block: its fold, or its side of the holdout. */
+static size_t row_slot(const moments_acc *m, const cx_block *b, size_t r)
+{
+    const cx_moments_params *par = m->par;
+    if (par->split == CX_SPLIT_KFOLD)
+        return cx_fold_of(par->seed, b->row[r], par->n_slots);
+    double values[CX_MAX_FILTER_VARS];
+    size_t nf = filter_n_columns(par->holdout);
+    for (size_t j = 0; j < nf && j < CX_MAX_FILTER_VARS; j++)
+        values[j] = b->data[(par->holdout_at + j) * b->ld + r];
+    return filter_matches(par->holdout, values) ? 1 : 0;
+}
+
+/* kfold / holdout: regroup a level's rows by slot, add each slot's run. */
+static int add_partitioned(moments_acc *m, const cx_block *b, size_t l, cx_error *err)
+{
+    const cx_moments_params *par = m->par;
+    size_t s0 = b->start[l], n = b->start[l + 1] - s0, S = par->n_slots, p = par->p;
+    size_t cols = p + (par->weight_at >= 0);
+    size_t *start = m->start;
+    memset(start, 0, (S + 1) * sizeof *start);
+    for (size_t i = 0; i < n; i++) {
+        m->slot[i] = row_slot(m, b, s0 + i);
+        start[m->slot[i] + 1]++;
+    }
+    for (size_t s = 0; s < S; s++)
+        start[s + 1] += start[s];
+    for (size_t i = 0; i < n; i++)
+        m->order[start[m->slot[i]]++] = i;
+    memmove(start + 1, start, S * sizeof *start);
+    start[0] = 0;
+    for (size_t j = 0; j < cols; j++) {
+        size_t col = j < p ? par->col0 + j : (size_t)par->weight_at;
+        const double *src = b->data + col * b->ld + s0;
+        double *dst = m->sorted + j * m->rows;
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[m->order[i]];
+    }
+    for (size_t s = 0; s < S; s++) {
+        size_t a = start[s], e = start[s + 1];
+        if (e == a)
+            continue;
+        const double *w = par->weight_at >= 0 ? m->sorted + p * m->rows + a : NULL;
+        int rc = add_run(m, l * S + s, m->sorted + a, e - a, m->rows, w, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+/* A row that enters the moments: listwise, all p values (and the weight)
+ * present; pairwise, any value present. */
+static void mark_complete(moments_acc *m, const cx_block *b, size_t s0, size_t n)
+{
+    const cx_moments_params *par = m->par;
+    int listwise = par->mode == CX_MISSING_LISTWISE;
+    for (size_t i = 0; i < n; i++) {
+        int all = 1, any = 0;
+        for (size_t j = 0; j < par->p; j++) {
+            int present = !isnan(b->data[(par->col0 + j) * b->ld + s0 + i]);
+            all &= present;
+            any |= present;
+        }
+        if (par->weight_at >= 0 && isnan(b->data[(size_t)par->weight_at * b->ld + s0 + i]))
+            all = any = 0;
+        m->complete[i] = (unsigned char)(listwise ? all : any);
+    }
+}
+
+/* bootstrap: every replicate sees every row of the level, weighted by its
+ * Poisson(1) count (times the row's own weight). */
+static int add_replicates(moments_acc *m, const cx_block *b, size_t l, cx_error *err)
+{
+    const cx_moments_params *par = m->par;
+    size_t s0 = b->start[l], n = b->start[l + 1] - s0, B = par->n_slots;
+    const double *X = b->data + par->col0 * b->ld + s0;
+    const double *base = par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0 : NULL;
+    const double *unit = par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
+    mark_complete(m, b, s0, n);
+    for (size_t r = 0; r < B; r++) {
+        double draws = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t key = unit ? cx_value_key(unit[i]) : (uint64_t)b->row[s0 + i];
+            double k = (double)cx_boot_count(par->seed, r, key);
+            /* a row whose unit is missing is never drawn */
+            if (unit && isnan(unit[i]))
+                k = 0;
+            m->w[i] = base ? base[i] * k : k;
+            draws += m->complete[i] ? k : 0;
+        }
+        int rc = add_run(m, l * B + r, X, n, b->ld, m->w, err);
+        if (rc != CX_OK)
+            return rc;
+        m->draws[l * B + r] += draws;
+    }
+    return CX_OK;
+}
+
+/* Listwise replicates of one level's rows, all at once: with z = x -
+ * shift (shift = the run's first complete row) and q_i = [1, z_i,
+ * vech(z_i z_i')], the replicate sums G[r] = sum_i w_ri q_i over the
+ * complete rows are one DGEMM, W (B x rows) times Q (rows x cols), per
+ * rep_chunk(B) rows: BLAS 3 instead of B weighted passes.  Each replicate's
+ * run summary (sum w, mean, M2 = S2 - S1 S1' / S0) is then merged (Chan
+ * et al.) into its moments.  The shift keeps the sums of the size of the
+ * spread; for small integers they are exact. */
+static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_error *err)
+{
+    const cx_moments_params *par = m->par;
+    size_t s0 = b->start[l], n = b->start[l + 1] - s0, B = par->n_slots, p = par->p;
+    size_t cols1 = 1 + p + p * (p + 1) / 2;
+    const double *base = par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0 : NULL;
+    const double *unit = par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
+    mark_complete(m, b, s0, n);
+    size_t first = 0;
+    while (first < n && !m->complete[first])
+        first++;
+    if (first == n)
+        return CX_OK;
+    for (size_t j = 0; j < p; j++)
+        m->shift[j] = b->data[(par->col0 + j) * b->ld + s0 + first];
+    memset(m->g, 0, B * cols1 * sizeof *m->g);
+    double *draws = m->bdraws; /* B sums of counts */
+    memset(draws, 0, B * sizeof *draws);
+    size_t i = first, chunk = rep_chunk(B);
+    while (i < n) {
+        size_t k = 0;
+        for (; i < n && k < chunk; i++) {
+            if (!m->complete[i])
+                continue;
+            double *q = m->q + k * cols1, z[CX_MAX_PASS_VARS];
+            q[0] = 1;
+            for (size_t j = 0; j < p; j++)
+                q[1 + j] = z[j] = b->data[(par->col0 + j) * b->ld + s0 + i] - m->shift[j];
+            for (size_t j = 0, at = 1 + p; j < p; j++)
+                for (size_t c = j; c < p; c++)
+                    q[at++] = z[j] * z[c];
+            uint64_t key = unit ? cx_value_key(unit[i]) : (uint64_t)b->row[s0 + i];
+            int no_unit = unit && isnan(unit[i]);
+            double bw = base ? base[i] : 1.0;
+            for (size_t r = 0; r < B; r++) {
+                double cnt = no_unit ? 0 : (double)cx_boot_count(par->seed, r, key);
+                m->wm[r * chunk + k] = bw * cnt;
+                draws[r] += cnt;
+            }
+            k++;
+        }
+        if (k)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)cols1, (int)k,
+                        1.0, m->wm, (int)chunk, m->q, (int)cols1, 1.0, m->g, (int)cols1);
+    }
+    cx_moments *t = m->tmp;
+    for (size_t r = 0; r < B; r++) {
+        size_t at = l * B + r;
+        const double *gr = m->g + r * cols1;
+        double s0w = gr[0];
+        m->draws[at] += draws[r];
+        m->touched[at] = 1;
+        if (!m->rep[at] && !(m->rep[at] = cx_moments_alloc(p, CX_MISSING_LISTWISE, err)))
+            return CX_ENOMEM;
+        if (s0w <= 0)
+            continue;
+        cx_moments_reset(t);
+        t->n_rows = draws[r];
+        t->sum_w = s0w;
+        for (size_t j = 0; j < p; j++)
+            t->mean[j] = m->shift[j] + gr[1 + j] / s0w;
+        for (size_t j = 0, c2 = 1 + p; j < p; j++)
+            for (size_t c = j; c < p; c++, c2++) {
+                double v = gr[c2] - gr[1 + j] * gr[1 + c] / s0w;
+                t->m2[j + c * p] = t->m2[c + j * p] = v;
+            }
+        cx_moments_merge(m->rep[at], t);
+    }
+    return CX_OK;
+}
+
+static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
+{
+    moments_acc *m = vacc;
+    const cx_moments_params *par = m->par;
+    int rc = scratch_ready(m, b->ld, err);
+    for (size_t l = 0; rc == CX_OK && l < b->n_levels; l++) {
+        size_t s0 = b->start[l], n = b->start[l + 1] - s0;
+        if (n == 0)
+            continue;
+        switch (par->split) {
+        case CX_SPLIT_NONE:
+            rc = add_run(m, l, b->data + par->col0 * b->ld + s0, n, b->ld,
+                         par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0
+                                             : NULL,
+                         err);
+            break;
+        case CX_SPLIT_KFOLD:
+        case CX_SPLIT_HOLDOUT:
+            rc = add_partitioned(m, b, l, err);
+            break;
+        case CX_SPLIT_BOOTSTRAP:
+            rc = use_gemm(par) ? add_replicates_gemm(m, b, l, err) : add_replicates(m, b, l, err);
+            break;
+        }
+    }
+    return rc;
+}
+
+static void moments_merge(void *vacc, const void *vother)
+{
+    moments_acc *m = vacc;
+    const moments_acc *o = vother;
+    cx_error err = {0};
+    for (size_t i = 0; i < m->n_acc; i++) {
+        if (!o->touched[i])
+            continue;
+        if (m->rep) {
+            if (!m->rep[i])
+                m->rep[i] = cx_moments_alloc(m->par->p, CX_MISSING_LISTWISE, &err);
+            if (m->rep[i] && o->rep[i])
+                cx_moments_merge(m->rep[i], o->rep[i]);
+            m->draws[i] += o->draws[i];
+            continue;
+        }
+        cx_moments_acc *a = slot_acc(m, i, &err);
+        if (!a)
+            continue; /* out of memory: reported by the result calls */
+        cx_moments_acc_merge(a, o->a[i], m->delta);
+        m->draws[i] += o->draws[i];
+    }
+}
+
+const cx_reducer_type cx_reducer_moments = {
+    "moments", moments_alloc, moments_reset, moments_add_block, moments_merge, NULL, moments_free};
+
+cx_moments *cx_moments_result(const void *vacc, size_t level, size_t slot, cx_error *err)
+{
+    const moments_acc *m = vacc;
+    cx_moments *out = cx_moments_alloc(m->par->p, m->par->mode, err);
+    size_t i = level * m->par->n_slots + slot;
+    if (out && m->rep && m->rep[i])
+        cx_moments_merge(out, m->rep[i]); /* into an empty one: a copy */
+    else if (out && m->a[i])
+        cx_moments_acc_export(m->a[i], out);
+    return out;
+}
+
+double cx_moments_result_n(const void *vacc, size_t level, size_t slot)
+{
+    const moments_acc *m = vacc;
+    size_t i = level * m->par->n_slots + slot;
+    if (m->par->split == CX_SPLIT_BOOTSTRAP)
+        return m->draws[i];
+    cx_moments *tmp = cx_moments_result(vacc, level, slot, NULL);
+    double n = tmp ? cx_moments_n(tmp) : NAN;
+    cx_moments_free(tmp);
+    return n;
+}
+
+cx_moments *cx_moments_result_merged(const void *vacc, size_t level, size_t except, cx_error *err)
+{
+    const moments_acc *m = vacc;
+    const cx_moments_params *par = m->par;
+    cx_moments_acc *sum = cx_moments_acc_alloc(par->p, par->mode, err);
+    double *delta = cx_calloc(par->p + 1, sizeof *delta, err);
+    cx_moments *out = sum && delta ? cx_moments_alloc(par->p, par->mode, err) : NULL;
+    if (out) {
+        for (size_t s = 0; s < par->n_slots; s++) {
+            const cx_moments_acc *a = m->a[level * par->n_slots + s];
+            if (s != except && a)
+                cx_moments_acc_merge(sum, a, delta);
+        }
+        cx_moments_acc_export(sum, out);
+    }
+    cx_moments_acc_free(sum);
+    free(delta);
+    return out;
+}
+
+/* ---- first row of each level -------------------------------------------- */
+
+typedef struct first_row_acc {
+    size_t n_levels;
+    size_t *first;
+} first_row_acc;
+
+static void first_row_free(void *vacc)
+{
+    first_row_acc *f = vacc;
+    if (f)
+        free(f->first);
+    free(f);
+}
+
+static void first_row_reset(void *vacc)
+{
+    first_row_acc *f = vacc;
+    for (size_t l = 0; l < f->n_levels; l++)
+        f->first[l] = SIZE_MAX;
+}
+
+static void *first_row_alloc(const void *params, cx_error *err)
+{
+    const cx_first_row_params *par = params;
+    first_row_acc *f = cx_calloc(1, sizeof *f, err);
+    if (!f)
+        return NULL;
+    f->n_levels = par->n_levels;
+    f->first = cx_malloc((par->n_levels ? par->n_levels : 1) * sizeof *f->first, err);
+    if (!f->first) {
+        free(f);
+        return NULL;
+    }
+    first_row_reset(f);
+    return f;
+}
+
+/* A level's rows keep their table order in a block: the first is the least. */
+static int first_row_add(void *vacc, const cx_block *b, cx_error *err)
+{
+    (void)err;
+    first_row_acc *f = vacc;
+    for (size_t l = 0; l < b->n_levels && l < f->n_levels; l++)
+        if (b->start[l + 1] > b->start[l] && b->row[b->start[l]] < f->first[l])
+            f->first[l] = b->row[b->start[l]];
+    return CX_OK;
+}
+
+static void first_row_merge(void *vacc, const void *vother)
+{
+    first_row_acc *f = vacc;
+    const first_row_acc *o = vother;
+    for (size_t l = 0; l < f->n_levels; l++)
+        if (o->first[l] < f->first[l])
+            f->first[l] = o->first[l];
+}
+
+const cx_reducer_type cx_reducer_first_row = {"first_row",     first_row_alloc, first_row_reset,
+                                              first_row_add,   first_row_merge, NULL,
+                                              first_row_free};
+
+size_t cx_first_row_of(const void *acc, size_t level)
+{
+    const first_row_acc *f = acc;
+    return level < f->n_levels ? f->first[level] : SIZE_MAX;
+}

@@ -1,0 +1,358 @@
+/*
+ * sem_data.c — see sem_data.h.
+ */
+#include "sem_data.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/filter_eval.h"
+#include "fourth.h"
+
+void sem_owned_free(cx_moments **owned, size_t n)
+{
+    for (size_t g = 0; owned && g < n; g++) {
+        cx_moments_free(owned[g]);
+        owned[g] = NULL;
+    }
+}
+
+static void level_clear(sem_level *v)
+{
+    sem_owned_free(v->moments, v->n_groups);
+    free(v->moments);
+    free(v->cell);
+    free(v->label);
+    free(v->cov);
+    free(v->fourth);
+    free(v->samples);
+    memset(v, 0, sizeof *v);
+}
+
+void sem_data_clear(sem_data *d)
+{
+    for (size_t l = 0; d->levels && l < d->n_levels; l++)
+        level_clear(&d->levels[l]);
+    free(d->levels);
+    free(d->level_of_cell);
+    cx_reducer_release(&d->main);
+    cx_reducer_release(&d->first);
+    cx_reducer_release(&d->boot);
+    cx_reducer_release(&d->valid);
+    if (d->have_pass)
+        cx_view_free(&d->pass);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- layout --------------------------------------------------------------- */
+
+/* The pass view: the job's view, or its rows regrouped by (by..., group);
+ * and the `by` level of every cell. */
+static int prepare_cells(const cx_job *job, int group_col, sem_data *d, cx_error *err)
+{
+    const cx_view *v = job->view;
+    size_t n_by = v->n_group_cols;
+    d->n_levels = v->n_levels ? v->n_levels : 1;
+    d->view = v;
+    d->group_col = group_col;
+    if (group_col >= 0) {
+        int cols[CX_MAX_GROUP_COLS + 1];
+        if (n_by + 1 > CX_MAX_GROUP_COLS)
+            return cx_error_set(err, CX_EUSAGE, "at most %d `by` columns with `group`",
+                                CX_MAX_GROUP_COLS - 1);
+        memcpy(cols, v->group_cols, n_by * sizeof *cols);
+        cols[n_by] = group_col;
+        d->pass = *v;
+        d->pass.level_values = NULL;
+        int rc = cx_view_set_groups(&d->pass, cols, n_by + 1, err);
+        if (rc != CX_OK)
+            return rc;
+        d->have_pass = 1;
+        d->view = &d->pass;
+    }
+    d->n_cells = d->view->n_levels ? d->view->n_levels : 1;
+    d->level_of_cell = cx_calloc(d->n_cells, sizeof *d->level_of_cell, err);
+    if (!d->level_of_cell)
+        return CX_ENOMEM;
+    if (group_col < 0 || n_by == 0) {
+        for (size_t c = 0; c < d->n_cells; c++)
+            d->level_of_cell[c] = group_col < 0 ? c : 0;
+        return CX_OK;
+    }
+    /* both lists are sorted: walk the `by` levels along the cells */
+    size_t k = d->view->n_group_cols, l = 0;
+    for (size_t c = 0; c < d->n_cells; c++) {
+        const double *cell = d->view->level_values + c * k;
+        while (l < d->n_levels && memcmp(v->level_values + l * n_by, cell,
+                                         n_by * sizeof(double)) != 0)
+            l++;
+        if (l == d->n_levels)
+            return cx_error_set(err, CX_EFAIL, "group cell %zu matches no `by` level", c);
+        d->level_of_cell[c] = l;
+    }
+    return CX_OK;
+}
+
+/* ---- the pass -------------------------------------------------------------- */
+
+/* The pass's columns: the p variables, then the weight, the bootstrap
+ * unit and the holdout filter's columns, each where present. */
+typedef struct pass_columns {
+    int cols[512];
+    size_t n;
+    long weight_at, cluster_at, holdout_at;
+} pass_columns;
+
+static int plan_columns(const cx_job *job, const sem_data_request *rq, pass_columns *pc,
+                        cx_error *err)
+{
+    size_t nf = job->validate == CX_VALIDATE_HOLDOUT ? filter_n_columns(job->holdout) : 0;
+    if (rq->p + 2 + nf > sizeof pc->cols / sizeof *pc->cols)
+        return cx_error_set(err, CX_EUSAGE, "too many columns for one pass (%zu)", rq->p + 2 + nf);
+    memcpy(pc->cols, rq->cols, rq->p * sizeof *rq->cols);
+    pc->n = rq->p;
+    pc->weight_at = pc->cluster_at = pc->holdout_at = -1;
+    if (job->weight_col >= 0) {
+        pc->weight_at = (long)pc->n;
+        pc->cols[pc->n++] = job->weight_col;
+    }
+    if (job->bootstrap > 0 && job->bootstrap_cluster >= 0) {
+        pc->cluster_at = (long)pc->n;
+        pc->cols[pc->n++] = job->bootstrap_cluster;
+    }
+    if (nf) {
+        pc->holdout_at = (long)pc->n;
+        for (size_t j = 0; j < nf; j++)
+            pc->cols[pc->n++] = filter_column(job->holdout, j);
+    }
+    return CX_OK;
+}
+
+static cx_moments_params moments_params(const cx_job *job, const sem_data *d,
+                                        const pass_columns *pc, cx_split_kind split,
+                                        size_t n_slots)
+{
+    cx_moments_params par = {.p = d->p,
+                             .col0 = 0,
+                             .weight_at = pc->weight_at,
+                             .mode = job->missing,
+                             .n_levels = d->n_cells,
+                             .split = split,
+                             .n_slots = n_slots,
+                             .seed = job->seed,
+                             .cluster_at = pc->cluster_at,
+                             .holdout = job->holdout,
+                             .holdout_at = pc->holdout_at >= 0 ? (size_t)pc->holdout_at : 0};
+    return par;
+}
+
+/* One pass: every cell's moments and first row, and the replicates and
+ * splits the job asks for. */
+static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
+{
+    pass_columns pc;
+    int rc = plan_columns(job, rq, &pc, err);
+    if (rc != CX_OK)
+        return rc;
+    cx_reducer r[4];
+    size_t n = 0;
+    d->main_par = moments_params(job, d, &pc, CX_SPLIT_NONE, 1);
+    r[n++] = (cx_reducer){&cx_reducer_moments, &d->main_par, NULL};
+    if (d->group_col >= 0) {
+        d->first_par.n_levels = d->n_cells;
+        r[n++] = (cx_reducer){&cx_reducer_first_row, &d->first_par, NULL};
+    }
+    if (job->bootstrap > 0) {
+        d->boot_par = moments_params(job, d, &pc, CX_SPLIT_BOOTSTRAP, (size_t)job->bootstrap);
+        r[n++] = (cx_reducer){&cx_reducer_moments, &d->boot_par, NULL};
+        d->n_replicates = job->bootstrap;
+    }
+    if (job->validate == CX_VALIDATE_KFOLD) {
+        d->valid_par = moments_params(job, d, &pc, CX_SPLIT_KFOLD, (size_t)job->kfold);
+        r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
+        d->n_splits = (size_t)job->kfold;
+    } else if (job->validate == CX_VALIDATE_HOLDOUT) {
+        d->valid_par = moments_params(job, d, &pc, CX_SPLIT_HOLDOUT, 2);
+        r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
+        d->n_splits = 1;
+    }
+    rc = cx_reduce_view(d->view, pc.cols, pc.n, r, n, job->threads, err);
+    if (rc != CX_OK)
+        return rc;
+    size_t k = 0;
+    d->main = r[k++];
+    if (d->group_col >= 0)
+        d->first = r[k++];
+    if (job->bootstrap > 0)
+        d->boot = r[k++];
+    if (job->validate != CX_VALIDATE_NONE)
+        d->valid = r[k++];
+    return CX_OK;
+}
+
+/* ---- levels and groups ------------------------------------------------------ */
+
+/* The cells of `by` level l (in cell order until the pass has run). */
+static int level_cells(sem_data *d, size_t l, cx_error *err)
+{
+    sem_level *v = &d->levels[l];
+    size_t n = 0;
+    for (size_t c = 0; c < d->n_cells; c++)
+        n += d->level_of_cell[c] == l;
+    v->n_groups = n;
+    v->cell = cx_calloc(n ? n : 1, sizeof *v->cell, err);
+    v->label = cx_calloc(n ? n : 1, sizeof *v->label, err);
+    if (!v->cell || !v->label)
+        return CX_ENOMEM;
+    size_t g = 0;
+    for (size_t c = 0; c < d->n_cells; c++)
+        if (d->level_of_cell[c] == l)
+            v->cell[g++] = c;
+    return CX_OK;
+}
+
+/* Level l's groups in lavaan's order (first appearance), with labels. */
+static int level_groups(sem_data *d, size_t l)
+{
+    sem_level *v = &d->levels[l];
+    size_t n = v->n_groups;
+    if (d->group_col < 0)
+        return CX_OK;
+    /* insertion sort by first row: n is small */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && cx_first_row_of(d->first.acc, v->cell[j]) <
+                                        cx_first_row_of(d->first.acc, v->cell[j - 1]);
+             j--) {
+            size_t t = v->cell[j];
+            v->cell[j] = v->cell[j - 1];
+            v->cell[j - 1] = t;
+        }
+    size_t k = d->view->n_group_cols;
+    for (size_t i = 0; i < n; i++)
+        v->label[i] = d->view->level_values[v->cell[i] * k + k - 1];
+    return CX_OK;
+}
+
+/* Samples (lavaan's ML convention: divisor N) of one set of moments. */
+static void fill_sample(size_t p, const cx_moments *m, double n, double *cov, sem_sample *s)
+{
+    cx_moments_covariance(m, 0.0, cov);
+    *s = (sem_sample){p, n, cov, m->mean, NULL};
+}
+
+static int level_samples(sem_data *d, size_t l, cx_error *err)
+{
+    sem_level *v = &d->levels[l];
+    size_t p = d->p, G = v->n_groups ? v->n_groups : 1;
+    v->moments = cx_calloc(G, sizeof *v->moments, err);
+    v->cov = cx_calloc(G * p * p, sizeof *v->cov, err);
+    v->samples = cx_calloc(G, sizeof *v->samples, err);
+    if (!v->moments || !v->cov || !v->samples)
+        return CX_ENOMEM;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        if (!(v->moments[g] = cx_moments_result(d->main.acc, v->cell[g], 0, err)))
+            return CX_ENOMEM;
+        fill_sample(p, v->moments[g], cx_moments_n(v->moments[g]), v->cov + g * p * p,
+                    &v->samples[g]);
+    }
+    return CX_OK;
+}
+
+/* MLR: a second pass for the fourth moments about each cell's mean. */
+static int fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
+{
+    size_t p = d->p, ps = sem_pstar(p);
+    double *means = cx_calloc(d->n_cells * p + 1, sizeof *means, err);
+    if (!means)
+        return CX_ENOMEM;
+    for (size_t l = 0; l < d->n_levels; l++)
+        for (size_t g = 0; g < d->levels[l].n_groups; g++)
+            memcpy(means + d->levels[l].cell[g] * p, d->levels[l].samples[g].mean,
+                   p * sizeof *means);
+    sem_fourth_params par = {p, d->n_cells, means};
+    cx_reducer r = {&sem_reducer_fourth, &par, NULL};
+    int rc = cx_reduce_view(d->view, rq->cols, p, &r, 1, job->threads, err);
+    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++) {
+        sem_level *v = &d->levels[l];
+        v->fourth = cx_calloc(v->n_groups * ps * ps + 1, sizeof *v->fourth, err);
+        if (!v->fourth)
+            rc = CX_ENOMEM;
+        for (size_t g = 0; rc == CX_OK && g < v->n_groups; g++) {
+            double *m = v->fourth + g * ps * ps;
+            double count = sem_fourth_result(r.acc, v->cell[g], m);
+            if (count != v->samples[g].n)
+                rc = cx_error_set(err, CX_EFAIL,
+                                  "group %zu: the second pass saw %.0f rows, not %.0f", g + 1,
+                                  count, v->samples[g].n);
+            v->samples[g].fourth = m;
+        }
+    }
+    cx_reducer_release(&r);
+    free(means);
+    return rc;
+}
+
+int sem_data_prepare(const cx_job *job, int group_col, sem_data *d, cx_error *err)
+{
+    memset(d, 0, sizeof *d);
+    int rc = prepare_cells(job, group_col, d, err);
+    if (rc == CX_OK)
+        rc = (d->levels = cx_calloc(d->n_levels, sizeof *d->levels, err)) ? CX_OK : CX_ENOMEM;
+    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++)
+        rc = level_cells(d, l, err);
+    return rc;
+}
+
+int sem_data_load(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
+{
+    d->p = rq->p;
+    int rc = first_pass(job, rq, d, err);
+    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++) {
+        rc = level_groups(d, l);
+        if (rc == CX_OK)
+            rc = level_samples(d, l, err);
+    }
+    if (rc == CX_OK && rq->mlr)
+        rc = fourth_pass(job, rq, d, err);
+    return rc;
+}
+
+/* ---- replicates and splits ---------------------------------------------------- */
+
+int sem_data_replicate(const sem_data *d, size_t l, size_t r, sem_sample *samples,
+                       cx_moments **owned, double *cov, cx_error *err)
+{
+    const sem_level *v = &d->levels[l];
+    size_t p = d->p;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        if (!(owned[g] = cx_moments_result(d->boot.acc, v->cell[g], r, err)))
+            return CX_ENOMEM;
+        double n = cx_moments_result_n(d->boot.acc, v->cell[g], r);
+        fill_sample(p, owned[g], n, cov + g * p * p, &samples[g]);
+        /* covariance about the replicate's weighted mean, divisor sum of
+         * weights: with unit row weights that is N = the draws */
+    }
+    return CX_OK;
+}
+
+int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *samples,
+                   cx_moments **owned, double *cov, cx_error *err)
+{
+    const sem_level *v = &d->levels[l];
+    size_t p = d->p;
+    int kfold = d->valid_par.split == CX_SPLIT_KFOLD;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        size_t c = v->cell[g];
+        if (kfold)
+            owned[g] = test ? cx_moments_result(d->valid.acc, c, k, err)
+                            : cx_moments_result_merged(d->valid.acc, c, k, err);
+        else
+            owned[g] = cx_moments_result(d->valid.acc, c, test ? 1 : 0, err);
+        if (!owned[g])
+            return CX_ENOMEM;
+        fill_sample(p, owned[g], cx_moments_n(owned[g]), cov + g * p * p, &samples[g]);
+    }
+    return CX_OK;
+}

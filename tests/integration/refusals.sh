@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# refusals.sh — nothing is silently ignored: `cxfit check` refuses every
+# shared key a model cannot honour (exit 2, one line naming the job and the
+# key), and a run with the same config writes nothing.  Then the keys the
+# SEM models do honour (bootstrap, validate, by) run and write their tables.
+source "$(dirname "$0")/lib.bash" "$@"
+HS="$SRC/datasets/HolzingerSwineford1939.h5"
+BFI="$SRC/datasets/bfi.h5"
+CFA='syntax = visual =~ x1 + x2 + x3
+         textual =~ x4 + x5 + x6
+         speed =~ x7 + x8 + x9'
+
+# refuse NAME KEY FRAGMENT BODY: a one-job config that check must refuse
+refuse() {
+    local name="$1" key="$2" fragment="$3" body="$4"
+    printf '[data]\nfile = %s\ntable = /data\n\n[job %s]\n%s\n' "$HS" "$name" "$body" >"$WORK/$name.ini"
+    expect_exit 2 "check refuses $name" -- "$CXFIT" check "$WORK/$name.ini"
+    expect_stderr "$fragment" "$name: message says why"
+    expect_stderr "'$key'" "$name: message names the key"
+    expect_stderr "$name" "$name: message names the job"
+    [ "$(wc -l <"$WORK/stderr")" -eq 1 ] && ok "$name: one line" || fail "$name: $(wc -l <"$WORK/stderr") lines"
+    expect_exit 2 "run refuses $name" -- "$CXFIT" run "$WORK/$name.ini" -o "$WORK/$name.h5"
+    [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
+}
+
+refuse describe_validate validate "does not support validate" "model = describe
+items = x1 x2 x3
+validate = kfold(5)"
+refuse describe_weights weights "does not take weights" "model = describe
+items = x1 x2
+weights = x3"
+refuse nps_validate validate "does not support validate" "model = nps
+score = grade
+validate = holdout(sex == 1)"
+refuse describe_fiml missing "missing = fiml is not supported by model 'describe'" "model = describe
+items = x1 x2
+missing = fiml"
+refuse cfa_fiml missing "missing = fiml is not supported by model 'cfa'" "model = cfa
+$CFA
+missing = fiml"
+refuse sem_fiml missing "missing = fiml is not supported by model 'sem'" "model = sem
+$CFA
+missing = fiml"
+refuse growth_fiml missing "missing = fiml is not supported by model 'growth'" "model = growth
+items = x1 x2 x3
+missing = fiml"
+refuse cluster_without_bootstrap bootstrap_cluster "needs bootstrap = B" "model = cfa
+$CFA
+bootstrap_cluster = id"
+refuse cluster_column bootstrap_cluster "no column 'nope'" "model = cfa
+$CFA
+bootstrap = 10
+bootstrap_cluster = nope"
+refuse bootstrap_invariance bootstrap "bootstrap with invariance" "model = cfa
+$CFA
+group = school
+invariance = configural metric
+bootstrap = 10"
+refuse validate_invariance validate "validate with invariance" "model = cfa
+$CFA
+group = school
+invariance = configural metric
+validate = kfold(3)"
+refuse kfold_k validate "kfold(K) needs K from 2 to 1000" "model = cfa
+$CFA
+validate = kfold(1)"
+refuse holdout_column validate "nope" "model = cfa
+$CFA
+validate = holdout(nope == 1)"
+
+# What cfa honours runs and writes its tables.
+cat >"$WORK/ok.ini" <<INI
+[data]
+file  = $HS
+table = /data
+
+[job boot]
+model = cfa
+$CFA
+by = school
+bootstrap = 50
+bootstrap_cluster = id
+seed = 3
+
+[job folds]
+model = cfa
+$CFA
+validate = kfold(3)
+
+[job nps_boot]
+model = nps
+score = grade
+by = school
+bootstrap = 200
+
+[job describe_boot]
+model = describe
+items = x1 x2 x3
+bootstrap = 100
+
+[job holdout]
+model = cfa
+$CFA
+validate = holdout(school == "Pasteur")
+INI
+expect_exit 0 "check accepts bootstrap and validate on cfa" -- "$CXFIT" check "$WORK/ok.ini"
+expect_exit 0 "bootstrap and validate run" -- "$CXFIT" run "$WORK/ok.ini" -o "$WORK/ok.h5" -j 2
+[ "$(job_attr "$WORK/ok.h5" boot se)" = bootstrap ] && ok "se type recorded" || fail "se attr: $(job_attr "$WORK/ok.h5" boot se)"
+h5ls "$WORK/ok.h5/boot/bootstrap" >/dev/null 2>&1 && ok "bootstrap table written" || fail "no bootstrap table"
+h5ls "$WORK/ok.h5/nps_boot/bootstrap" >/dev/null 2>&1 && ok "nps bootstrap table written" || fail "no nps bootstrap table"
+h5ls "$WORK/ok.h5/describe_boot/bootstrap" >/dev/null 2>&1 && ok "describe bootstrap table written" || fail "no describe bootstrap table"
+h5ls "$WORK/ok.h5/folds/validation" >/dev/null 2>&1 && ok "kfold validation table" || fail "no validation table (kfold)"
+h5ls "$WORK/ok.h5/holdout/validation" >/dev/null 2>&1 && ok "holdout validation table" || fail "no validation table (holdout)"
+finish

@@ -1,0 +1,423 @@
+/*
+ * test_reducer.c — the streaming pass and its reducers (engine/reducer.h)
+ * and the counter-based draws (engine/resample.h).
+ *
+ * Every reducer result is checked against the same statistics computed
+ * by hand from the rows it should have seen: per level against
+ * cx_stats_compute, per bootstrap replicate against weighted moments with
+ * weights recomputed from cx_boot_count, per fold against the rows whose
+ * cx_fold_of is (not) that fold.  Thread counts 1, 2 and 3 must give
+ * bit-identical totals.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../engine/reducer.h"
+#include "../engine/resample.h"
+#include "../engine/table.h"
+
+/* A memory table: x0..x2 small integers with some NaN (the exact kernel
+ * path), g in 0..4, w > 0 weights, u a cluster id (10 rows each). */
+typedef struct fixture {
+    cx_table *t;
+    size_t n;
+    double *x, *g, *w, *u;
+} fixture;
+
+static uint64_t rng_state = 12345;
+static double uniform01(void)
+{
+    rng_state = cx_mix64(rng_state);
+    return (double)(rng_state >> 11) * 0x1.0p-53;
+}
+
+static void fixture_make(fixture *f, size_t n)
+{
+    cx_error err = {0};
+    f->n = n;
+    f->x = malloc(3 * n * sizeof *f->x);
+    f->g = malloc(n * sizeof *f->g);
+    f->w = malloc(n * sizeof *f->w);
+    f->u = malloc(n * sizeof *f->u);
+    for (size_t i = 0; i < n; i++) {
+        double common = floor(uniform01() * 4);
+        for (size_t j = 0; j < 3; j++)
+            f->x[i + j * n] = 1 + common + floor(uniform01() * 3);
+        if (i % 53 == 7)
+            f->x[i + (i % 3) * n] = NAN;
+        f->g[i] = (double)((i * 7) % 5);
+        f->w[i] = 0.5 + uniform01();
+        f->u[i] = (double)(i / 10);
+    }
+    f->t = cx_table_memory_alloc("mem:/reducer", n, &err);
+    assert_non_null(f->t);
+    const char *names[3] = {"x0", "x1", "x2"};
+    for (size_t j = 0; j < 3; j++)
+        assert_int_equal(
+            cx_table_memory_add_column(f->t, names[j], CX_COL_FLOAT, f->x + j * n, NULL, 0, &err),
+            CX_OK);
+    assert_int_equal(cx_table_memory_add_column(f->t, "g", CX_COL_INT, f->g, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(f->t, "w", CX_COL_FLOAT, f->w, NULL, 0, &err),
+                     CX_OK);
+    assert_int_equal(cx_table_memory_add_column(f->t, "u", CX_COL_INT, f->u, NULL, 0, &err), CX_OK);
+}
+
+static void fixture_free(fixture *f)
+{
+    cx_table_close(f->t);
+    free(f->x);
+    free(f->g);
+    free(f->w);
+    free(f->u);
+}
+
+static void assert_close(double got, double want, double rtol)
+{
+    double scale = fabs(want) > 1 ? fabs(want) : 1;
+    if (!(fabs(got - want) <= rtol * scale))
+        fail_msg("got %.17g, want %.17g (rtol %g)", got, want, rtol);
+}
+
+/* n_rows is not compared: a replicate's N is its draws (checked apart) */
+static void assert_moments_close(const cx_moments *a, const cx_moments *b, double rtol)
+{
+    assert_int_equal(a->p, b->p);
+    assert_close(a->sum_w, b->sum_w, rtol);
+    for (size_t j = 0; j < a->p; j++)
+        assert_close(a->mean[j], b->mean[j], rtol);
+    for (size_t k = 0; k < a->p * a->p; k++)
+        assert_close(a->m2[k], b->m2[k], rtol);
+}
+
+static void assert_moments_identical(const cx_moments *a, const cx_moments *b)
+{
+    assert_true(a->n_rows == b->n_rows && a->sum_w == b->sum_w);
+    assert_memory_equal(a->mean, b->mean, a->p * sizeof *a->mean);
+    assert_memory_equal(a->m2, b->m2, a->p * a->p * sizeof *a->m2);
+}
+
+/* A grouped view of the fixture. */
+static void grouped_view(const fixture *f, cx_view *v)
+{
+    cx_error err = {0};
+    cx_view_init(v, f->t, NULL);
+    int gcol = cx_table_find(f->t, "g");
+    assert_int_equal(cx_view_set_groups(v, &gcol, 1, &err), CX_OK);
+    assert_int_equal(v->n_levels, 5);
+}
+
+/* Block columns of every pass here: x0 x1 x2 w u g. */
+static const int pass_cols[6] = {0, 1, 2, 4, 5, 3};
+
+static cx_moments_params params(cx_split_kind split, size_t slots, long weight_at)
+{
+    cx_moments_params p = {.p = 3,
+                           .col0 = 0,
+                           .weight_at = weight_at,
+                           .mode = CX_MISSING_LISTWISE,
+                           .n_levels = 5,
+                           .split = split,
+                           .n_slots = slots,
+                           .seed = 42,
+                           .cluster_at = -1};
+    return p;
+}
+
+static void run_pass(const cx_view *v, cx_reducer *r, size_t n, int threads)
+{
+    cx_error err = {0};
+    int rc = cx_reduce_view(v, pass_cols, 6, r, n, threads, &err);
+    if (rc != CX_OK)
+        fail_msg("pass failed: %s", err.msg);
+}
+
+/* The rows of level l with weights w_i (NaN-free rows only) by hand. */
+static cx_moments *by_hand(const fixture *f, double level, const double *weights)
+{
+    cx_error err = {0};
+    cx_moments *m = cx_moments_alloc(3, CX_MISSING_LISTWISE, &err);
+    size_t k = 0;
+    double *x = malloc(3 * f->n * sizeof *x), *w = malloc(f->n * sizeof *w);
+    for (size_t i = 0; i < f->n; i++)
+        if (f->g[i] == level)
+            k++;
+    size_t r = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->g[i] != level)
+            continue;
+        for (size_t j = 0; j < 3; j++)
+            x[r + j * k] = f->x[i + j * f->n];
+        w[r++] = weights ? weights[i] : 1.0;
+    }
+    assert_int_equal(cx_moments_add_block(m, x, k, k, weights ? w : NULL, &err), CX_OK);
+    free(x);
+    free(w);
+    return m;
+}
+
+/* Per level, unsplit: the same moments as cx_stats_compute, bit for bit. */
+static void test_levels_match_stats_compute(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_make(&f, 150000); /* three blocks */
+    cx_view v;
+    grouped_view(&f, &v);
+    cx_moments_params par = params(CX_SPLIT_NONE, 1, -1);
+    cx_reducer r = {&cx_reducer_moments, &par, NULL};
+    run_pass(&v, &r, 1, 2);
+    cx_moments *ref[5];
+    cx_error err = {0};
+    assert_int_equal(cx_stats_compute(&v, pass_cols, 3, -1, CX_MISSING_LISTWISE, ref, &err), CX_OK);
+    for (size_t l = 0; l < 5; l++) {
+        cx_moments *m = cx_moments_result(r.acc, l, 0, &err);
+        assert_moments_identical(m, ref[l]);
+        assert_close(cx_moments_result_n(r.acc, l, 0), ref[l]->n_rows, 0);
+        cx_moments_free(m);
+        cx_moments_free(ref[l]);
+    }
+    cx_reducer_release(&r);
+    cx_view_free(&v);
+    fixture_free(&f);
+}
+
+/* Replicate r of level l = the level's rows weighted by their Poisson
+ * counts (times the row weights), recomputed here from cx_boot_count. */
+static void check_replicates(int weighted, int cluster)
+{
+    fixture f;
+    fixture_make(&f, 70000);
+    cx_view v;
+    grouped_view(&f, &v);
+    cx_moments_params par = params(CX_SPLIT_BOOTSTRAP, 6, weighted ? 3 : -1);
+    par.cluster_at = cluster ? 4 : -1;
+    cx_reducer r = {&cx_reducer_moments, &par, NULL};
+    run_pass(&v, &r, 1, 2);
+    double *w = malloc(f.n * sizeof *w);
+    cx_error err = {0};
+    for (size_t rep = 0; rep < 6; rep++) {
+        for (size_t i = 0; i < f.n; i++) {
+            uint64_t key = cluster ? cx_value_key(f.u[i]) : (uint64_t)i;
+            w[i] = cx_boot_count(42, rep, key) * (weighted ? f.w[i] : 1.0);
+        }
+        for (size_t l = 0; l < 5; l++) {
+            cx_moments *want = by_hand(&f, (double)l, w);
+            cx_moments *got = cx_moments_result(r.acc, l, rep, &err);
+            assert_moments_close(got, want, 1e-12);
+            /* N = draws of complete rows */
+            double draws = 0;
+            for (size_t i = 0; i < f.n; i++) {
+                int complete = !isnan(f.x[i]) && !isnan(f.x[i + f.n]) && !isnan(f.x[i + 2 * f.n]);
+                uint64_t key = cluster ? cx_value_key(f.u[i]) : (uint64_t)i;
+                if (f.g[i] == (double)l && complete)
+                    draws += cx_boot_count(42, rep, key);
+            }
+            assert_close(cx_moments_result_n(r.acc, l, rep), draws, 0);
+            cx_moments_free(want);
+            cx_moments_free(got);
+        }
+    }
+    free(w);
+    cx_reducer_release(&r);
+    cx_view_free(&v);
+    fixture_free(&f);
+}
+
+static void test_bootstrap_replicates_by_hand(void **state)
+{
+    (void)state;
+    check_replicates(0, 0);
+}
+
+static void test_bootstrap_weighted_by_hand(void **state)
+{
+    (void)state;
+    check_replicates(1, 0);
+}
+
+static void test_bootstrap_cluster_by_hand(void **state)
+{
+    (void)state;
+    check_replicates(0, 1);
+}
+
+/* kfold: fold k's moments are its rows; the training set is the rest. */
+static void test_kfold_by_hand(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_make(&f, 70000);
+    cx_view v;
+    grouped_view(&f, &v);
+    size_t K = 4;
+    cx_moments_params par = params(CX_SPLIT_KFOLD, K, -1);
+    cx_reducer r = {&cx_reducer_moments, &par, NULL};
+    run_pass(&v, &r, 1, 2);
+    double *w = malloc(f.n * sizeof *w);
+    cx_error err = {0};
+    for (size_t k = 0; k < K; k++) {
+        for (size_t l = 0; l < 5; l++) {
+            /* weights 1/0 select rows; compare means and covariances */
+            for (int train = 0; train <= 1; train++) {
+                for (size_t i = 0; i < f.n; i++)
+                    w[i] = (cx_fold_of(42, i, K) == k) != train ? 1.0 : 0.0;
+                cx_moments *want = by_hand(&f, (double)l, w);
+                cx_moments *got = train ? cx_moments_result_merged(r.acc, l, k, &err)
+                                        : cx_moments_result(r.acc, l, k, &err);
+                assert_close(got->sum_w, want->sum_w, 0);
+                for (size_t j = 0; j < 3; j++)
+                    assert_close(got->mean[j], want->mean[j], 1e-12);
+                for (size_t j = 0; j < 9; j++)
+                    assert_close(got->m2[j], want->m2[j], 1e-12);
+                cx_moments_free(want);
+                cx_moments_free(got);
+            }
+        }
+    }
+    free(w);
+    cx_reducer_release(&r);
+    cx_view_free(&v);
+    fixture_free(&f);
+}
+
+/* holdout(x0 >= 3): slot 1 holds exactly the rows that pass. */
+static void test_holdout_by_hand(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_make(&f, 30000);
+    cx_view v;
+    grouped_view(&f, &v);
+    cx_error err = {0};
+    cx_filter *h = cx_filter_parse("x0 >= 3", f.t, &err);
+    assert_non_null(h);
+    /* the filter reads x0: block column 0 is x0 */
+    cx_moments_params par = params(CX_SPLIT_HOLDOUT, 2, -1);
+    par.holdout = h;
+    par.holdout_at = 0;
+    cx_reducer r = {&cx_reducer_moments, &par, NULL};
+    run_pass(&v, &r, 1, 2);
+    double *w = malloc(f.n * sizeof *w);
+    for (int side = 0; side <= 1; side++) {
+        for (size_t i = 0; i < f.n; i++)
+            w[i] = (f.x[i] >= 3) == side ? 1.0 : 0.0;
+        for (size_t l = 0; l < 5; l++) {
+            cx_moments *want = by_hand(&f, (double)l, w);
+            cx_moments *got = cx_moments_result(r.acc, l, (size_t)side, &err);
+            assert_close(got->sum_w, want->sum_w, 0);
+            for (size_t j = 0; j < 3; j++)
+                assert_close(got->mean[j], want->mean[j], 1e-12);
+            cx_moments_free(want);
+            cx_moments_free(got);
+        }
+    }
+    free(w);
+    cx_filter_free(h);
+    cx_reducer_release(&r);
+    cx_view_free(&v);
+    fixture_free(&f);
+}
+
+/* 1, 2 and 3 threads: bit-identical totals for every reducer kind. */
+static void test_threads_identical(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_make(&f, 300000);
+    cx_view v;
+    grouped_view(&f, &v);
+    cx_moments_params pn = params(CX_SPLIT_NONE, 1, 3), pb = params(CX_SPLIT_BOOTSTRAP, 3, -1),
+                      pk = params(CX_SPLIT_KFOLD, 3, 3);
+    cx_first_row_params pf = {5};
+    cx_reducer base[4] = {{&cx_reducer_moments, &pn, NULL},
+                          {&cx_reducer_moments, &pb, NULL},
+                          {&cx_reducer_moments, &pk, NULL},
+                          {&cx_reducer_first_row, &pf, NULL}};
+    cx_reducer one[4], other[4];
+    memcpy(one, base, sizeof one);
+    run_pass(&v, one, 4, 1);
+    cx_error err = {0};
+    for (int threads = 2; threads <= 3; threads++) {
+        memcpy(other, base, sizeof other);
+        run_pass(&v, other, 4, threads);
+        for (size_t k = 0; k < 3; k++) {
+            const cx_moments_params *par = base[k].params;
+            for (size_t l = 0; l < 5; l++)
+                for (size_t s = 0; s < par->n_slots; s++) {
+                    cx_moments *a = cx_moments_result(one[k].acc, l, s, &err);
+                    cx_moments *b = cx_moments_result(other[k].acc, l, s, &err);
+                    assert_moments_identical(a, b);
+                    assert_true(cx_moments_result_n(one[k].acc, l, s) ==
+                                cx_moments_result_n(other[k].acc, l, s));
+                    cx_moments_free(a);
+                    cx_moments_free(b);
+                }
+        }
+        for (size_t l = 0; l < 5; l++)
+            assert_int_equal(cx_first_row_of(one[3].acc, l), cx_first_row_of(other[3].acc, l));
+        for (size_t k = 0; k < 4; k++)
+            cx_reducer_release(&other[k]);
+    }
+    /* level l first appears at the first i with (i * 7) % 5 == l */
+    for (size_t l = 0; l < 5; l++) {
+        size_t i = 0;
+        while ((i * 7) % 5 != l)
+            i++;
+        assert_int_equal(cx_first_row_of(one[3].acc, l), i);
+    }
+    for (size_t k = 0; k < 4; k++)
+        cx_reducer_release(&one[k]);
+    cx_view_free(&v);
+    fixture_free(&f);
+}
+
+/* The draws: Poisson(1) counts have mean 1 and variance 1; folds are
+ * uniform; both are pure functions of their keys. */
+static void test_draws(void **state)
+{
+    (void)state;
+    size_t n = 400000, folds[7] = {0};
+    double sum = 0, ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double k = cx_boot_count(7, i % 13, i);
+        sum += k;
+        ss += k * k;
+        folds[cx_fold_of(7, i, 7)]++;
+    }
+    double mean = sum / (double)n, var = ss / (double)n - mean * mean;
+    /* sd of the mean of n Poisson(1) = 1/sqrt(n) = 0.0016: 5 sd */
+    assert_true(fabs(mean - 1) < 0.008);
+    assert_true(fabs(var - 1) < 0.02);
+    for (size_t k = 0; k < 7; k++) /* n/7 = 57143, sd ~ 221 */
+        assert_true(fabs((double)folds[k] - (double)n / 7) < 1200);
+    assert_int_equal(cx_boot_count(7, 3, 99), cx_boot_count(7, 3, 99));
+    assert_int_equal(cx_fold_of(7, 99, 5), cx_fold_of(7, 99, 5));
+    /* seeds and replicates are different streams */
+    size_t same = 0;
+    for (size_t i = 0; i < 1000; i++)
+        same += cx_boot_count(1, 0, i) == cx_boot_count(2, 0, i);
+    assert_true(same < 600); /* P(equal) for independent draws ~ 0.31 */
+    assert_true(cx_value_key(0.0) == cx_value_key(-0.0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_levels_match_stats_compute),
+        cmocka_unit_test(test_bootstrap_replicates_by_hand),
+        cmocka_unit_test(test_bootstrap_weighted_by_hand),
+        cmocka_unit_test(test_bootstrap_cluster_by_hand),
+        cmocka_unit_test(test_kfold_by_hand),
+        cmocka_unit_test(test_holdout_by_hand),
+        cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_draws),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
