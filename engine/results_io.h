@@ -2,20 +2,13 @@
  * results_io.h — the results HDF5 file (shared/DESIGN.md §5).
  *
  * A run writes RESULTS.h5.tmp: root provenance attributes first, then one
-<<<<<<< HEAD
- * group per job as each job finishes (flushed, so an interrupted run keeps
- * its finished jobs for --resume), and renames it to RESULTS.h5 only when
- * every job is written.  Tables are groups of 1-D columns: float64, int64
+ * group per job as each job finishes (flushed from time to time, so an
+ * interrupted run keeps its finished jobs for --resume), and renames it to
+ * RESULTS.h5 only when every job is written.  Tables are groups of 1-D columns: float64, int64
  * or variable-length UTF-8 strings.  Writing is results_io.c; reading back
  * (results_read.c) treats the file as untrusted input: every object is
  * checked before it is read and anything unexpected is refused with one
  * line naming the file and the object.
-=======
- * group per job as each job finishes (flushed from time to time, so an
- * interrupted run keeps its finished jobs for --resume), and renames it to
- * RESULTS.h5 only when every job is written.  Tables are groups of 1-D columns: float64, int64
- * or variable-length UTF-8 strings.
->>>>>>> main
  */
 #ifndef CX_RESULTS_IO_H
 #define CX_RESULTS_IO_H

@@ -128,40 +128,13 @@ static void print_table(FILE *out, const cx_rtable *t, size_t max_rows)
     free(whole);
 }
 
-<<<<<<< HEAD
-/* Column `name` of type `type` (-1 when absent); *mistyped is set when the
- * column exists with another type (an edited file): the caller then prints
- * the table generically instead of trusting the standard layout. */
-static int standard_column(const cx_rtable *t, const char *name, cx_rcol_type type, int *mistyped)
-{
-    int j = cx_rtable_find_column_typed(t, name, type);
-    if (j < 0 && cx_rtable_find_column(t, name) >= 0)
-        *mistyped = 1;
-    return j;
-}
-
-/* lavaan's summary() sections, in its order. */
-static const struct {
-    const char *op;
-    const char *title;
-} sections[] = {{"=~", "Latent Variables"},  {"~", "Regressions"}, {"~~", "Covariances"},
-                {"~1", "Intercepts"},        {"|", "Thresholds"},  {"~~", "Variances"},
-                {":=", "Defined Parameters"}};
-=======
 /* ---- levels --------------------------------------------------------------- */
->>>>>>> main
 
 /* Row j of table b is in the level of row i of table a (by-column values
  * compared as text, so a level matches across tables). */
 static int same_level_across(const cx_rtable *a, size_t i, const cx_rtable *b, size_t j,
                              const cx_rb_by *by)
 {
-<<<<<<< HEAD
-    int lhs = cx_rtable_find_column_typed(t, "lhs", CX_RCOL_STRING),
-        op = cx_rtable_find_column_typed(t, "op", CX_RCOL_STRING),
-        rhs = cx_rtable_find_column_typed(t, "rhs", CX_RCOL_STRING);
-    if (lhs < 0 || op < 0 || rhs < 0 || strcmp(t->cols[op].s[i], sections[s].op) != 0)
-=======
     char la[512], lb[512];
     cx_rb_level_label(a, by, i, la, sizeof la);
     cx_rb_level_label(b, by, j, lb, sizeof lb);
@@ -206,7 +179,6 @@ static int est_view_init(est_view *v, const cx_rtable *t)
     v->rhs = cx_rb_column(t, "rhs", CX_RCOL_STRING);
     v->grp = cx_rb_group_column(t);
     if (!v->lhs || !v->op || !v->rhs)
->>>>>>> main
         return 0;
     v->label_w = (int)strlen("Defined Parameters:");
     for (int k = 0; k < N_EST; k++) {
@@ -229,82 +201,6 @@ static int est_view_init(est_view *v, const cx_rtable *t)
     return 1;
 }
 
-<<<<<<< HEAD
-typedef struct group_row {
-    long long group;
-    size_t row;
-} group_row;
-
-static int by_group_then_row(const void *a, const void *b)
-{
-    const group_row *x = a, *y = b;
-    if (x->group != y->group)
-        return x->group < y->group ? -1 : 1;
-    return x->row < y->row ? -1 : x->row > y->row;
-}
-
-static void print_estimate_row(FILE *out, const cx_rtable *t, size_t i, int lhs, int op, int rhs,
-                               const int cols[7])
-{
-    char label[128];
-    const char *o = t->cols[op].s[i];
-    snprintf(label, sizeof label, "%s %s %s", t->cols[lhs].s[i], strcmp(o, "~1") == 0 ? "" : o,
-             t->cols[rhs].s[i]);
-    fprintf(out, "    %-27.27s", label);
-    for (size_t k = 0; k < 7; k++) {
-        double v = cols[k] >= 0 ? t->cols[cols[k]].d[i] : NAN;
-        if (k == 1 && v == 0)
-            v = NAN; /* fixed parameter: blank like lavaan */
-        if (k == 3 && !isnan(v))
-            fprintf(out, "%9.3f", v); /* lavaan prints p < .0005 as 0.000 */
-        else
-            print_number(out, v, 9);
-    }
-    fputc('\n', out);
-}
-
-static void print_estimates(FILE *out, const cx_rtable *t)
-{
-    const char *names[] = {"est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all"};
-    int cols[7], mistyped = 0;
-    for (size_t k = 0; k < 7; k++)
-        cols[k] = standard_column(t, names[k], CX_RCOL_DOUBLE, &mistyped);
-    int lhs = standard_column(t, "lhs", CX_RCOL_STRING, &mistyped),
-        rhs = standard_column(t, "rhs", CX_RCOL_STRING, &mistyped);
-    int group = standard_column(t, "group", CX_RCOL_INT, &mistyped),
-        op = standard_column(t, "op", CX_RCOL_STRING, &mistyped);
-    if (mistyped || lhs < 0 || rhs < 0 || op < 0 || cols[0] < 0) {
-        print_table(out, t, (size_t)-1);
-        return;
-    }
-    /* Rows by group, file order within a group: a file may hold any group
-     * numbers (2^62 of them), so walk the groups present, not a range. */
-    group_row *order = malloc((t->nrows ? t->nrows : 1) * sizeof *order);
-    if (!order) {
-        print_table(out, t, (size_t)-1);
-        return;
-    }
-    for (size_t i = 0; i < t->nrows; i++)
-        order[i] = (group_row){group >= 0 ? t->cols[group].i[i] : 0, i};
-    qsort(order, t->nrows, sizeof *order, by_group_then_row);
-    int several = t->nrows && (order[0].group != 0 || order[t->nrows - 1].group != 0);
-    for (size_t from = 0, to; from < t->nrows; from = to) {
-        for (to = from; to < t->nrows && order[to].group == order[from].group;)
-            to++;
-        if (several)
-            fprintf(out, "\n  Group %lld:\n", order[from].group);
-        for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
-            int header = 0;
-            for (size_t k = from; k < to; k++) {
-                size_t i = order[k].row;
-                if (!row_in_section(t, i, s))
-                    continue;
-                if (!header++)
-                    fprintf(out, "\n  %s:%*s%9s%9s%9s%9s%9s%9s%9s\n", sections[s].title,
-                            (int)(28 - strlen(sections[s].title)), "", "Estimate", "Std.Err",
-                            "z-value", "P(>|z|)", "ci.lower", "ci.upper", "Std.all");
-                print_estimate_row(out, t, i, lhs, op, rhs, cols);
-=======
 static int same_group(const est_view *v, size_t i, size_t j)
 {
     return !v->grp || cx_rb_number(v->grp, i) == cx_rb_number(v->grp, j);
@@ -347,12 +243,10 @@ static void print_est_block(FILE *out, const est_view *v, const cx_rb_by *by, si
                 for (int k = 0; k < N_EST; k++)
                     fprintf(out, "  %*s", v->num_w[k], est_heads[k]);
                 fputc('\n', out);
->>>>>>> main
             }
             print_est_row(out, v, i);
         }
     }
-    free(order);
 }
 
 /* Every group of the level of row `level_row`, each headed by its label. */
@@ -386,12 +280,6 @@ typedef struct fit_view {
 
 static int fit_view_init(fit_view *f, const cx_rtable *t)
 {
-<<<<<<< HEAD
-    int m = cx_rtable_find_column_typed(t, "measure", CX_RCOL_STRING),
-        v = cx_rtable_find_column_typed(t, "value", CX_RCOL_DOUBLE);
-    if (m < 0 || v < 0) {
-        print_table(out, t, (size_t)-1);
-=======
     f->t = t;
     f->m = cx_rb_column(t, "measure", CX_RCOL_STRING);
     f->v = cx_rb_column(t, "value", CX_RCOL_DOUBLE);
@@ -426,7 +314,6 @@ static void print_model_test(FILE *out, const fit_view *f, const cx_rtable *lt, 
                                           {"Scaling correction factor", NULL,
                                            "chisq.scaling.factor"}};
     if (isnan(fit_at(f, lt, row, by, "chisq")))
->>>>>>> main
         return;
     int scaled = !isnan(fit_at(f, lt, row, by, "chisq.scaled"));
     fprintf(out, "\n  Model Test User Model:\n");
@@ -572,35 +459,13 @@ static void invariance_label(const cx_rtable *t, size_t i, const cx_rb_by *by, c
 static void print_invariance_block(const show_ctx *c, const cx_rtable *t, const char *title,
                                    const char *const *cols, const char *const *heads)
 {
-<<<<<<< HEAD
-    int step = cx_rtable_find_column_typed(t, "step", CX_RCOL_STRING),
-        conv = cx_rtable_find_column_typed(t, "converged", CX_RCOL_INT);
-    int width = step > 0 ? 24 : 12; /* room for the `by` values */
-    fprintf(out, "\n  %s\n    %-*s", title, width, "");
-=======
     const cx_rcolumn *conv = cx_rb_column(t, "converged", CX_RCOL_INT);
     const cx_rcolumn *first = cx_rb_column(t, cols[0], CX_RCOL_DOUBLE);
     int label_w = 0, w[16] = {0};
     char label[700], num[64];
->>>>>>> main
     for (size_t k = 0; cols[k]; k++)
         w[k] = (int)strlen(heads[k]);
     for (size_t i = 0; i < t->nrows; i++) {
-<<<<<<< HEAD
-        int first = cx_rtable_find_column_typed(t, cols[0], CX_RCOL_DOUBLE);
-        if (first < 0 || isnan(t->cols[first].d[i]))
-            continue;
-        char label[64];
-        invariance_label(t, i, step, label, sizeof label);
-        fprintf(out, "    %-*.*s", width, width, label);
-        for (size_t k = 0; cols[k]; k++) {
-            int c = cx_rtable_find_column_typed(t, cols[k], CX_RCOL_DOUBLE);
-            double v = c >= 0 ? t->cols[c].d[i] : NAN;
-            if (strcmp(cols[k], "npar") == 0 || strncmp(cols[k], "df", 2) == 0)
-                fprintf(out, "%11.0f", v); /* counts */
-            else
-                print_number(out, v, 11);
-=======
         invariance_label(t, i, &c->by, label, sizeof label);
         label_w = (int)strlen(label) > label_w ? (int)strlen(label) : label_w;
         for (size_t k = 0; cols[k]; k++) {
@@ -608,7 +473,6 @@ static void print_invariance_block(const show_ctx *c, const cx_rtable *t, const 
                           strcmp(cols[k], "npar") == 0 || strncmp(cols[k], "df", 2) == 0, num,
                           sizeof num);
             w[k] = (int)strlen(num) > w[k] ? (int)strlen(num) : w[k];
->>>>>>> main
         }
     }
     fprintf(c->out, "\n  %s\n    %-*s", title, label_w, "");
@@ -644,14 +508,8 @@ static void print_invariance(const show_ctx *c, const cx_rtable *t)
                                        "delta_cfi",  "delta_rmsea", NULL};
     static const char *const diff_heads[] = {"Chisq diff", "Df diff",  "Pr(>Chisq)",
                                              "RMSEA.D",    "CFI diff", "RMSEA diff"};
-<<<<<<< HEAD
-    if (cx_rtable_find_column_typed(t, "step", CX_RCOL_STRING) < 0 ||
-        cx_rtable_find_column_typed(t, "chisq", CX_RCOL_DOUBLE) < 0) {
-        print_table(out, t, (size_t)-1);
-=======
     if (!cx_rb_column(t, "step", CX_RCOL_STRING) || !cx_rb_column(t, "chisq", CX_RCOL_DOUBLE)) {
         print_table(c->out, t, (size_t)-1);
->>>>>>> main
         return;
     }
     print_invariance_block(c, t, "Measurement invariance, fit per step:", fit, fit_heads);
@@ -683,14 +541,8 @@ static void print_invariance(const show_ctx *c, const cx_rtable *t)
  * definition repeat the job's own tables). */
 static int has_model_parameters(const est_view *v)
 {
-<<<<<<< HEAD
-    int op = cx_rtable_find_column_typed(t, "op", CX_RCOL_STRING);
-    for (size_t i = 0; op >= 0 && i < t->nrows; i++)
-        if (strcmp(t->cols[op].s[i], "~1") != 0 && strcmp(t->cols[op].s[i], ":=") != 0)
-=======
     for (size_t i = 0; i < v->t->nrows; i++)
         if (strcmp(cx_rb_string(v->op, i), "~1") != 0 && strcmp(cx_rb_string(v->op, i), ":=") != 0)
->>>>>>> main
             return 1;
     return 0;
 }
@@ -699,37 +551,6 @@ static int has_model_parameters(const est_view *v)
 static void print_model(const show_ctx *c, const cx_rtable *est, const cx_rtable *fit,
                         const char *fit_title)
 {
-<<<<<<< HEAD
-    const char *elapsed = NULL;
-    double secs = NAN;
-    for (size_t i = 0; i < r->n_attrs; i++)
-        if (strcmp(r->attrs[i].name, "elapsed_s") == 0 && !r->attrs[i].is_string)
-            secs = r->attrs[i].d;
-    (void)elapsed;
-    fprintf(out, "\n== job %s (%s): %s", name, model ? model : "?", r->status);
-    if (!isnan(r->nobs))
-        fprintf(out, ", %.0f observations", r->nobs);
-    if (!isnan(secs))
-        fprintf(out, ", %.3f s", secs);
-    fputc('\n', out);
-    if (r->message && *r->message)
-        fprintf(out, "  %s\n", r->message);
-    int listed = 0;
-    for (size_t t = 0; t < r->n_tables; t++) {
-        const cx_rtable *tab = r->tables[t];
-        if (strcmp(tab->name, "estimates") == 0) {
-            if (!overview || has_model_parameters(tab))
-                print_estimates(out, tab);
-        } else if (strcmp(tab->name, "fit") == 0)
-            print_fit(out, tab, "Fit", overview);
-        else if (strcmp(tab->name, "invariance") == 0)
-            print_invariance(out, tab);
-        else if (overview && tab->ncols > SHOW_COLS_OVERVIEW)
-            fprintf(out, "\n  %s (%zu x %zu; cxfit show FILE %s prints it)\n", tab->name,
-                    tab->nrows, tab->ncols, name);
-        else if (!print_step_table(out, tab, overview, &listed))
-            print_table(out, tab, overview ? SHOW_ROWS_OVERVIEW : (size_t)-1);
-=======
     est_view v;
     fit_view f;
     int have_est = est && est_view_init(&v, est) && has_model_parameters(&v);
@@ -764,7 +585,6 @@ static void print_model(const show_ctx *c, const cx_rtable *est, const cx_rtable
             print_estimates_level(c, &v, row);
         if (have_fit)
             print_fit_level(c, &f, lt, row, fit_title);
->>>>>>> main
     }
 }
 

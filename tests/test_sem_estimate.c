@@ -662,7 +662,7 @@ static void test_bad_start_message(void **state)
     sem_sample s = {3, 200, cov, mean, NULL};
     sem_partable *pt = one_factor(0);
     pt->rows[3].start = -5.0; /* x1 ~~ x1 */
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_EFAIL);

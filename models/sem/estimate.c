@@ -635,18 +635,6 @@ static int objective_derivatives(const double *x, double *grad, double *info, vo
 static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scoring_ws *w,
                     double *fmin, cx_error *err)
 {
-<<<<<<< HEAD
-    int max_iter = opt && opt->max_iter > 0 ? opt->max_iter : 10000;
-    double tol = opt && opt->tol > 0 ? opt->tol : 1e-12;
-    int rc = sem_est_evaluate(e, e->x, fmin, err);
-    if (rc != CX_OK)
-        return cx_error_wrap(err, CX_EFAIL, "starting values");
-    derivatives(e, w);
-    if (opt && opt->evaluate_only) {
-        fit->converged = 1;
-        fit->iterations = 0;
-        return CX_OK;
-=======
     sem_objective data = {e, w};
     cx_objective obj = {e->q, CX_OPT_MINIMIZE, objective_value, objective_derivatives, &data};
     cx_opt_options o = {.max_iter = opt && opt->max_iter > 0 ? opt->max_iter : 10000,
@@ -665,7 +653,6 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
         snprintf(why, sizeof why, "%s",
                  st == CX_OPT_EVAL_FAILED ? err->msg : cx_opt_status_text(st));
         return cx_error_set(err, CX_EFAIL, "starting values: %s", why);
->>>>>>> main
     }
     if (st == CX_OPT_EVAL_FAILED) {
         char why[CX_ERROR_MSG_MAX];

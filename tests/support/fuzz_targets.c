@@ -260,7 +260,7 @@ static int read_each_job(const char *path, FILE *sink, char *msg, size_t msg_siz
             rc = note_outcome(rc, &err, msg, msg_size);
         cx_result_free(r);
         cx_error_clear(&err);
-        if (cx_show(path, jobs[i].name, sink, &err) != CX_OK)
+        if (cx_show(path, jobs[i].name, 1, sink, &err) != CX_OK)
             rc = note_outcome(rc, &err, msg, msg_size);
     }
     cx_stored_jobs_free(jobs, n);
@@ -276,7 +276,7 @@ int fuzz_results_file(const char *path, char *msg, size_t msg_size)
         return 0;
     cx_error err = {0};
     int rc = 0;
-    if (cx_show(path, NULL, sink, &err) != CX_OK)
+    if (cx_show(path, NULL, 0, sink, &err) != CX_OK)
         rc = note_outcome(rc, &err, msg, msg_size);
     int each = read_each_job(path, sink, msg, msg_size);
     rc = rc < 0 || each < 0 ? -1 : (rc > each ? rc : each);
