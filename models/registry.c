@@ -13,7 +13,9 @@ extern const cx_model cx_model_describe, cx_model_nps, cx_model_cfa, cx_model_se
 
 static const cx_model *const all_models[] = {
     &cx_model_describe, &cx_model_nps,    &cx_model_cfa,
-    &cx_model_sem,      &cx_model_growth, &cx_model_ols, &cx_model_drivers, &cx_model_gap, NULL /* sentinel keeps the array non-empty */
+    &cx_model_sem,      &cx_model_growth,
+    &cx_model_ols,      &cx_model_drivers, &cx_model_gap, /* issue 14, closed form */
+    NULL /* sentinel keeps the array non-empty */
 };
 
 const cx_model *const *cx_model_all(size_t *n)

@@ -62,8 +62,8 @@ static cx_table *make_table(void)
             data_x[j][i] = draw(j + 1, i) + (j > 0 ? 0.3 * data_x[0][i] : 0);
         data_g[i] = (double)(i % 37);
         data_w[i] = 0.5 + (double)(i % 5) / 4;
-        data_y[i] = 1 + 2 * data_x[0][i] - data_x[1][i] + 0.5 * data_x[2][i] +
-                    0.2 * data_x[3][i] + draw(99, i) + 0.3 * draw(98, (uint64_t)data_g[i]);
+        data_y[i] = 1 + 2 * data_x[0][i] - data_x[1][i] + 0.5 * data_x[2][i] + 0.2 * data_x[3][i] +
+                    draw(99, i) + 0.3 * draw(98, (uint64_t)data_g[i]);
     }
     data_x[3][17] = NAN; /* one incomplete row */
     cx_error err = {0};
@@ -72,12 +72,14 @@ static cx_table *make_table(void)
     char name[16];
     for (size_t j = 0; j < NX; j++) {
         snprintf(name, sizeof name, "x%zu", j + 1);
-        assert_int_equal(cx_table_memory_add_column(t, name, CX_COL_FLOAT, data_x[j], NULL, 0, &err),
-                         CX_OK);
+        assert_int_equal(
+            cx_table_memory_add_column(t, name, CX_COL_FLOAT, data_x[j], NULL, 0, &err), CX_OK);
     }
-    assert_int_equal(cx_table_memory_add_column(t, "y", CX_COL_FLOAT, data_y, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "y", CX_COL_FLOAT, data_y, NULL, 0, &err),
+                     CX_OK);
     assert_int_equal(cx_table_memory_add_column(t, "g", CX_COL_INT, data_g, NULL, 0, &err), CX_OK);
-    assert_int_equal(cx_table_memory_add_column(t, "w", CX_COL_FLOAT, data_w, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "w", CX_COL_FLOAT, data_w, NULL, 0, &err),
+                     CX_OK);
     return t;
 }
 
@@ -364,9 +366,10 @@ static void test_gap_recovery_simulate(void **state)
         fail_msg("simulate: %s", err.msg);
     FILE *fp = fopen(ini, "w");
     assert_non_null(fp);
-    fprintf(fp, "[data]\nfile = %s\ntable = /responses\n\n[job g]\nmodel = gap\n"
-                "pairs = exp_web: tp_web; exp_store: tp_store; exp_call: tp_call; "
-                "exp_delivery: tp_delivery\n",
+    fprintf(fp,
+            "[data]\nfile = %s\ntable = /responses\n\n[job g]\nmodel = gap\n"
+            "pairs = exp_web: tp_web; exp_store: tp_store; exp_call: tp_call; "
+            "exp_delivery: tp_delivery\n",
             h5);
     fclose(fp);
     cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
@@ -396,9 +399,13 @@ static void test_gap_recovery_simulate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kfold_brute_force), cmocka_unit_test(test_kfold_weighted_brute_force), cmocka_unit_test(test_recovery_and_threads),
-        cmocka_unit_test(test_drivers_15),        cmocka_unit_test(test_drivers_bootstrap),
-        cmocka_unit_test(test_errors), cmocka_unit_test(test_gap_recovery_simulate),
+        cmocka_unit_test(test_kfold_brute_force),
+        cmocka_unit_test(test_kfold_weighted_brute_force),
+        cmocka_unit_test(test_recovery_and_threads),
+        cmocka_unit_test(test_drivers_15),
+        cmocka_unit_test(test_drivers_bootstrap),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gap_recovery_simulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

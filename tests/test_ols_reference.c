@@ -44,10 +44,10 @@ static double *column(ols_case *k, const char *table, const char *col, size_t *n
 /* The estimates of every level, concatenated in level order. */
 static void check_estimates(ols_case *k, const json_value *levels)
 {
-    static const char *const cols[] = {"est", "se", "z", "pvalue", "ci_lower", "ci_upper",
-                                       "std_all"};
-    static const char *const keys[] = {"est", "se", "t", "pvalue", "ci_lower", "ci_upper",
-                                       "std_all"};
+    static const char *const cols[] = {"est",      "se",       "z",      "pvalue",
+                                       "ci_lower", "ci_upper", "std_all"};
+    static const char *const keys[] = {"est",      "se",       "t",      "pvalue",
+                                       "ci_lower", "ci_upper", "std_all"};
     size_t n = 0, total = 0;
     for (size_t l = 0; l < json_array_len(levels); l++)
         total += json_array_len(json_get(json_array_at(levels, l), "estimates"));
@@ -64,8 +64,8 @@ static void check_estimates(ols_case *k, const json_value *levels)
                 char what[160];
                 snprintf(what, sizeof what, "level %zu %s[%s]", l + 1, cols[c],
                          json_string(json_get(json_array_at(est, i), "rhs")));
-                ref_report_check_field(&k->rep, what, v[row], json_array_at(est, i), keys[c],
-                                       RTOL, ATOL);
+                ref_report_check_field(&k->rep, what, v[row], json_array_at(est, i), keys[c], RTOL,
+                                       ATOL);
             }
         }
         free(v);
@@ -189,8 +189,8 @@ static int check_drivers(ref_results *res, const json_value *cases, long *total)
                 char what[64];
                 snprintf(what, sizeof what, "%s[%s]", cols[m],
                          json_string(json_array_at(json_get(c, "drivers"), j)));
-                ref_report_check_json(&k.rep, what, v[j],
-                                      json_array_at(json_get(c, cols[m]), j), RTOL, ATOL);
+                ref_report_check_json(&k.rep, what, v[j], json_array_at(json_get(c, cols[m]), j),
+                                      RTOL, ATOL);
                 sum_j += m == 1 ? v[j] : 0;
                 sum_l += m == 2 ? v[j] : 0;
             }
@@ -227,10 +227,12 @@ static int check_drivers(ref_results *res, const json_value *cases, long *total)
 /* gap: per pair (and `by` level, concatenated) against t.test(paired). */
 static int check_gap(ref_results *res, const json_value *cases, long *total)
 {
-    static const char *const cols[] = {"n",   "mean_expected", "mean_perceived", "gap", "se",
-                                       "ci_lower", "ci_upper", "t", "pvalue", "d_z", "below"};
-    static const char *const keys[] = {"n",   "expected", "perceived", "gap", "se", "ci_lower",
-                                       "ci_upper", "t", "pvalue", "d_z", "below"};
+    static const char *const cols[] = {"n",      "mean_expected", "mean_perceived", "gap",
+                                       "se",     "ci_lower",      "ci_upper",       "t",
+                                       "pvalue", "d_z",           "below"};
+    static const char *const keys[] = {"n",      "expected", "perceived", "gap",
+                                       "se",     "ci_lower", "ci_upper",  "t",
+                                       "pvalue", "d_z",      "below"};
     int failed = 0;
     for (size_t i = 0; i < json_object_len(cases); i++) {
         ols_case k = {.res = res, .job = json_object_key(cases, i)};

@@ -76,8 +76,8 @@ static int slot_importance(const ols_xp *xp, size_t p, imp_result *imp, cx_error
 
 static cx_rtable *drivers_table(cx_result *res, int boot, cx_error *err)
 {
-    static const char *const cols[] = {"std_beta", "johnson", "johnson_share", "lmg", "lmg_share",
-                                       NULL};
+    static const char *const cols[] = {"std_beta", "johnson",   "johnson_share",
+                                       "lmg",      "lmg_share", NULL};
     static const char *const bcols[] = {"std_beta_se", "std_beta_ci_lower", "std_beta_ci_upper",
                                         "johnson_se",  "johnson_ci_lower",  "johnson_ci_upper",
                                         "lmg_se",      "lmg_ci_lower",      "lmg_ci_upper",
@@ -187,10 +187,10 @@ static int write_regression(const ols_setup *s, const ols_xp *xp, const imp_resu
         rc = err->code ? err->code : CX_ENOMEM;
     double adj = 1 - (1 - imp->r2) * (f.npos - 1) / rdf;
     res->nobs = f.n;
-    if (rc == CX_OK && (cx_result_add_fit(res, "nobs", f.n, err) ||
-                        cx_result_add_fit(res, "r2", imp->r2, err) ||
-                        cx_result_add_fit(res, "adj_r2", adj, err) ||
-                        cx_result_add_fit(res, "n_drivers", (double)(s->p - 1), err)))
+    if (rc == CX_OK &&
+        (cx_result_add_fit(res, "nobs", f.n, err) || cx_result_add_fit(res, "r2", imp->r2, err) ||
+         cx_result_add_fit(res, "adj_r2", adj, err) ||
+         cx_result_add_fit(res, "n_drivers", (double)(s->p - 1), err)))
         rc = err->code;
     ols_fit_clear(&f);
     return rc;

@@ -86,8 +86,8 @@ static int parse_pairs(const cx_job *job, gap_pairs *gp, cx_error *err)
         if (cx_view_columns(job->view, names, 2, gp->cols + 2 * gp->n, err) != CX_OK)
             rc = cx_job_error(job, "pairs", err, CX_EUSAGE, "%s", err->msg);
         for (size_t k = 0; rc == CX_OK && k < 2; k++) {
-            const cx_column_info *ci = cx_table_column(job->view->table,
-                                                       (size_t)gp->cols[2 * gp->n + k]);
+            const cx_column_info *ci =
+                cx_table_column(job->view->table, (size_t)gp->cols[2 * gp->n + k]);
             if (ci->kind == CX_COL_STRING)
                 rc = cx_job_error(job, "pairs", err, CX_EUSAGE,
                                   "column '%s' is a string column; expected numeric ratings",
@@ -185,16 +185,16 @@ static void gap_acc_merge(void *v, const void *o)
         mom_merge(&a->m[i], &b->m[i]);
 }
 
-static const cx_reducer_type gap_reducer = {"gap_moments", gap_acc_alloc, gap_acc_reset,
-                                            gap_acc_add,   gap_acc_merge, NULL,
-                                            gap_acc_free};
+static const cx_reducer_type gap_reducer = {
+    "gap_moments", gap_acc_alloc, gap_acc_reset, gap_acc_add, gap_acc_merge, NULL, gap_acc_free};
 
 /* ---- tables ---------------------------------------------------------------- */
 
 static cx_rtable *gap_table(cx_result *res, cx_error *err)
 {
-    static const char *const d[] = {"mean_expected", "mean_perceived", "gap", "se", "ci_lower",
-                                    "ci_upper", "t", "pvalue", "d_z", "below", NULL};
+    static const char *const d[] = {"mean_expected", "mean_perceived", "gap", "se",
+                                    "ci_lower",      "ci_upper",       "t",   "pvalue",
+                                    "d_z",           "below",          NULL};
     cx_rtable *t = cx_result_table(res, "gap", err);
     if (!t || cx_rtable_add_column(t, "expected", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "perceived", CX_RCOL_STRING, err) ||
@@ -219,10 +219,19 @@ static int write_pair(const cx_job *job, const gap_pairs *gp, size_t k, const ga
     if (row < 0 || cx_rtable_set_string(t, (size_t)row, "expected", en, err) ||
         cx_rtable_set_string(t, (size_t)row, "perceived", pn, err))
         return err->code ? err->code : CX_ENOMEM;
-    const char *names[] = {"mean_expected", "mean_perceived", "gap", "se",    "ci_lower",
-                           "ci_upper",      "t",              "pvalue", "d_z", "below"};
-    double v[] = {m->mean_e, m->mean_p,  m->mean_d, se,          m->mean_d - tq * se,
-                  m->mean_d + tq * se, tv,  p,         m->mean_d / sd, n > 0 ? m->below / n : NAN};
+    const char *names[] = {"mean_expected", "mean_perceived", "gap", "se",
+                           "ci_lower",      "ci_upper",       "t",   "pvalue",
+                           "d_z",           "below"};
+    double v[] = {m->mean_e,
+                  m->mean_p,
+                  m->mean_d,
+                  se,
+                  m->mean_d - tq * se,
+                  m->mean_d + tq * se,
+                  tv,
+                  p,
+                  m->mean_d / sd,
+                  n > 0 ? m->below / n : NAN};
     cx_rtable_set_int(t, (size_t)row, "n", (long long)n);
     for (size_t i = 0; i < 10; i++)
         cx_rtable_set_double(t, (size_t)row, names[i], v[i]);
@@ -230,9 +239,9 @@ static int write_pair(const cx_job *job, const gap_pairs *gp, size_t k, const ga
     char lhs[2 * CX_NAME_MAX + 4];
     snprintf(lhs, sizeof lhs, "%s-%s", pn, en);
     cx_rtable *est = cx_result_estimates_table(res, err);
-    long er = est ? cx_result_add_estimate(res, "gap", ":=", lhs, 0, m->mean_d, se,
-                                           m->mean_d / sd, err)
-                  : -1;
+    long er =
+        est ? cx_result_add_estimate(res, "gap", ":=", lhs, 0, m->mean_d, se, m->mean_d / sd, err)
+            : -1;
     if (er < 0)
         return err->code ? err->code : CX_ENOMEM;
     cx_rtable_set_double(est, (size_t)er, "z", tv);

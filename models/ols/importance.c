@@ -87,8 +87,9 @@ static int lmg(const double *r, size_t k, double *out, cx_error *err)
             bad = 1;
     free(r2);
     free(wt);
-    return bad ? cx_error_set(err, CX_EFAIL, "a subset of drivers has a singular correlation "
-                                             "matrix")
+    return bad ? cx_error_set(err, CX_EFAIL,
+                              "a subset of drivers has a singular correlation "
+                              "matrix")
                : CX_OK;
 }
 
@@ -156,8 +157,8 @@ int imp_compute(const double *r, size_t k, imp_result *out, cx_error *err)
             a[j * k + i] = r[j * k1 + i];
         out->std_beta[j] = r[k * k1 + j];
     }
-    int rc = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', (lapack_int)k, 1, a, (lapack_int)k,
-                           out->std_beta, (lapack_int)k) == 0
+    int rc = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', (lapack_int)k, 1, a, (lapack_int)k, out->std_beta,
+                           (lapack_int)k) == 0
                  ? CX_OK
                  : cx_error_set(err, CX_EFAIL, "the drivers' correlation matrix is singular");
     free(a);

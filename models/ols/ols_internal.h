@@ -33,10 +33,10 @@ typedef struct ols_xp {
 
 typedef struct ols_pass_params {
     const cx_design *d;
-    size_t p;                /* design columns                         */
-    size_t n_inputs;         /* design input columns at the block start */
+    size_t p;        /* design columns                         */
+    size_t n_inputs; /* design input columns at the block start */
     size_t n_levels, n_slots;
-    cx_split_kind split;     /* NONE, KFOLD, HOLDOUT or BOOTSTRAP       */
+    cx_split_kind split; /* NONE, KFOLD, HOLDOUT or BOOTSTRAP       */
     unsigned long seed;
     const cx_filter *holdout;
     size_t holdout_at;       /* block column of the filter's slot 0     */
@@ -58,23 +58,23 @@ void ols_xp_free(ols_xp *x);
 /* ---- the solve ------------------------------------------------------------ */
 
 typedef struct ols_fit {
-    size_t p, q;      /* design columns, rank (non-aliased columns)         */
-    int *aliased;     /* p flags                                           */
-    size_t *keep;     /* q indices of the non-aliased columns              */
-    double *beta;     /* p: NaN where aliased                              */
-    double *beta0;    /* p: 0 where aliased (for predictions)              */
-    double *a;        /* q x q: (X'WX)^-1 over the kept columns            */
-    int intercept;    /* column 0 is "(Intercept)"                         */
+    size_t p, q;   /* design columns, rank (non-aliased columns)         */
+    int *aliased;  /* p flags                                           */
+    size_t *keep;  /* q indices of the non-aliased columns              */
+    double *beta;  /* p: NaN where aliased                              */
+    double *beta0; /* p: 0 where aliased (for predictions)              */
+    double *a;     /* q x q: (X'WX)^-1 over the kept columns            */
+    int intercept; /* column 0 is "(Intercept)"                         */
     double n, npos, sw, slogw;
-    double rss, tss;  /* weighted; tss centred when there is an intercept  */
-    double ybar;      /* weighted mean of y                                */
+    double rss, tss; /* weighted; tss centred when there is an intercept  */
+    double ybar;     /* weighted mean of y                                */
     char alias_msg[512];
 } ols_fit;
 
 /* Fit from cross-products; CX_EFAIL with err set when nothing is
  * estimable (no rows, no positive weight, every column aliased). */
-int ols_fit_xp(const ols_xp *xp, size_t p, const char *const *names, int intercept,
-               ols_fit *f, cx_error *err);
+int ols_fit_xp(const ols_xp *xp, size_t p, const char *const *names, int intercept, ols_fit *f,
+               cx_error *err);
 void ols_fit_clear(ols_fit *f);
 /* Residual degrees of freedom (R's df.residual: npos - rank). */
 double ols_fit_rdf(const ols_fit *f);
@@ -98,12 +98,12 @@ typedef struct ols_oos {
 typedef struct ols_score_params {
     const cx_design *d;
     size_t p, n_inputs, n_levels;
-    const ols_fit *fits;    /* per level (NULL: no robust part)        */
+    const ols_fit *fits; /* per level (NULL: no robust part)        */
     ols_se se;
-    size_t n_cluster;       /* 1 or 2 cluster dimensions (extra cols)  */
+    size_t n_cluster; /* 1 or 2 cluster dimensions (extra cols)  */
     long cluster_extra[2];
     /* validation */
-    cx_split_kind split;    /* NONE, KFOLD or HOLDOUT                   */
+    cx_split_kind split; /* NONE, KFOLD or HOLDOUT                   */
     size_t n_slots;
     unsigned long seed;
     const cx_filter *holdout;
@@ -115,13 +115,13 @@ typedef struct ols_score_params {
  * clusters the small-sample-adjusted combination of the dimensions), the
  * number of clusters per dimension, and per (level, slot) the test sums. */
 typedef struct ols_scores {
-    double *meat;   /* n_levels blocks of q_l x q_l (max p x p each)     */
+    double *meat;       /* n_levels blocks of q_l x q_l (max p x p each)     */
     double *n_clusters; /* n_levels x 3: dim 1, dim 2, intersection     */
-    ols_oos *oos;   /* n_levels x n_slots                                */
+    ols_oos *oos;       /* n_levels x n_slots                                */
 } ols_scores;
 
-int ols_pass_scores(const cx_job *job, const int *cols, size_t ncols,
-                    const ols_score_params *par, ols_scores *out, cx_error *err);
+int ols_pass_scores(const cx_job *job, const int *cols, size_t ncols, const ols_score_params *par,
+                    ols_scores *out, cx_error *err);
 void ols_scores_clear(ols_scores *s);
 
 /* ---- small linear algebra (ols_solve.c) ---------------------------------- */

@@ -68,8 +68,7 @@ static int fit_training(const ols_setup *s, ols_run *r, size_t l, cx_error *err)
             merge_slots(r, l, s->p, k, x);
         cx_error e = {0};
         size_t i = l * r->n_slots + k;
-        r->train_ok[i] =
-            ols_fit_xp(x, s->p, s->names, s->intercept, &r->train[i], &e) == CX_OK;
+        r->train_ok[i] = ols_fit_xp(x, s->p, s->names, s->intercept, &r->train[i], &e) == CX_OK;
         if (e.code == CX_ENOMEM) {
             ols_xp_free(x);
             return cx_error_set(err, CX_ENOMEM, "%s", e.msg);
@@ -114,7 +113,7 @@ int ols_run_job(const cx_job *job, const ols_setup *s, ols_run *r, cx_error *err
     r->split = job->validate == CX_VALIDATE_KFOLD     ? CX_SPLIT_KFOLD
                : job->validate == CX_VALIDATE_HOLDOUT ? CX_SPLIT_HOLDOUT
                                                       : CX_SPLIT_NONE;
-    r->n_slots = r->split == CX_SPLIT_KFOLD ? (size_t)job->kfold
+    r->n_slots = r->split == CX_SPLIT_KFOLD     ? (size_t)job->kfold
                  : r->split == CX_SPLIT_HOLDOUT ? 2
                                                 : 1;
     ols_pass_params par = {.d = s->d,

@@ -11,13 +11,13 @@
 typedef struct ols_run {
     size_t n_levels, n_slots;
     cx_split_kind split;
-    ols_xp *xp;          /* n_levels x n_slots, pass 1              */
-    ols_xp *total;       /* n_levels: every slot merged             */
-    ols_fit *fits;       /* n_levels                                */
+    ols_xp *xp;                    /* n_levels x n_slots, pass 1              */
+    ols_xp *total;                 /* n_levels: every slot merged             */
+    ols_fit *fits;                 /* n_levels                                */
     char (*why)[CX_ERROR_MSG_MAX]; /* n_levels: "" when fitted       */
-    ols_fit *train;      /* n_levels x n_slots (validation)          */
-    int *train_ok;       /* n_levels x n_slots                       */
-    ols_scores scores;   /* pass 2 (robust meat, out-of-sample sums) */
+    ols_fit *train;                /* n_levels x n_slots (validation)          */
+    int *train_ok;                 /* n_levels x n_slots                       */
+    ols_scores scores;             /* pass 2 (robust meat, out-of-sample sums) */
     int have_scores;
 } ols_run;
 

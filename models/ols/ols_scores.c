@@ -34,8 +34,8 @@ typedef struct cmap {
     size_t *slot;      /* hash slot -> entry + 1 (0 = empty)     */
     double *u;         /* n x p                                  */
     size_t ucap;
-    size_t last;       /* entry + 1 of the previous lookup (0 = none):
-                          rows of one cluster often come together */
+    size_t last; /* entry + 1 of the previous lookup (0 = none):
+                    rows of one cluster often come together */
 } cmap;
 
 static void cmap_free(cmap *m)
@@ -108,10 +108,10 @@ static double *cmap_get(cmap *m, uint64_t k1, uint64_t k2)
 
 typedef struct sc_acc {
     const ols_score_params *par;
-    double *meat;  /* n_levels x p x p                         */
-    cmap *maps;    /* n_levels x 3                             */
-    ols_oos *oos;  /* n_levels x n_slots                       */
-    int failed;    /* out of memory in a map                   */
+    double *meat; /* n_levels x p x p                         */
+    cmap *maps;   /* n_levels x 3                             */
+    ols_oos *oos; /* n_levels x n_slots                       */
+    int failed;   /* out of memory in a map                   */
     cx_design_ws *ws;
     size_t cap;
     double *x, *y, *w, *extra, *g, *xr;
@@ -285,8 +285,14 @@ static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
     if (sc_grow(a, b->n, err))
         return CX_ENOMEM;
     size_t m = b->n, p = par->p;
-    cx_design_out out = {.row_major = 1, .x = a->x, .ldx = p, .y = a->y, .w = a->w,
-                         .extra = a->extra, .lde = m, .kept = a->kept};
+    cx_design_out out = {.row_major = 1,
+                         .x = a->x,
+                         .ldx = p,
+                         .y = a->y,
+                         .w = a->w,
+                         .extra = a->extra,
+                         .lde = m,
+                         .kept = a->kept};
     long used = cx_design_fill(par->d, a->ws, b->data, b->ld, b->n, &out, err);
     if (used < 0)
         return err->code ? err->code : CX_EFAIL;
@@ -311,8 +317,8 @@ static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
             }
         }
         if (hc && k)
-            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)f->q, (int)k, 1.0, a->g,
-                        (int)m, 1.0, a->meat + l * p * p, (int)f->q);
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)f->q, (int)k, 1.0, a->g, (int)m,
+                        1.0, a->meat + l * p * p, (int)f->q);
         i0 = i1;
     }
     if (a->failed)
@@ -358,7 +364,7 @@ static int sc_acc_finalize(void *v, cx_error *err)
     return a->failed ? cx_error_set(err, CX_ENOMEM, "out of memory for the cluster sums") : CX_OK;
 }
 
-static const cx_reducer_type sc_reducer = {"ols_scores", sc_acc_alloc, sc_acc_reset, sc_acc_add,
+static const cx_reducer_type sc_reducer = {"ols_scores", sc_acc_alloc,    sc_acc_reset, sc_acc_add,
                                            sc_acc_merge, sc_acc_finalize, sc_acc_free};
 
 /* meat of one cluster dimension: sum_g u_g u_g' (q x q), G in *g. */

@@ -104,13 +104,12 @@ int ols_setup_init(const cx_job *job, int with_se, ols_setup *s, cx_error *err)
         s->boot_cluster_extra = (long)ne;
         extra[ne++] = cx_table_column(t, (size_t)job->bootstrap_cluster)->name;
     }
-    cx_design_spec spec = {.formula = s->f,
-                           .scores = s->sc,
-                           .weights = job->weight_col >= 0
-                                          ? cx_table_column(t, (size_t)job->weight_col)->name
-                                          : NULL,
-                           .extra = extra,
-                           .n_extra = ne};
+    cx_design_spec spec = {
+        .formula = s->f,
+        .scores = s->sc,
+        .weights = job->weight_col >= 0 ? cx_table_column(t, (size_t)job->weight_col)->name : NULL,
+        .extra = extra,
+        .n_extra = ne};
     cx_error e = {0};
     s->d = cx_design_alloc(&spec, job->view->table, &e);
     if (!s->d)

@@ -12,14 +12,14 @@ typedef struct ols_setup {
     cx_scores *sc;
     cx_design *d;
     ols_se se;
-    size_t n_cluster;               /* 0, 1 or 2 (two-way)               */
+    size_t n_cluster; /* 0, 1 or 2 (two-way)               */
     char cluster[2][CX_NAME_MAX];
-    long cluster_extra[2];          /* design extra column of each       */
-    long boot_cluster_extra;        /* bootstrap_cluster's, -1 = rows    */
-    int *cols;                      /* pass columns                      */
+    long cluster_extra[2];   /* design extra column of each       */
+    long boot_cluster_extra; /* bootstrap_cluster's, -1 = rows    */
+    int *cols;               /* pass columns                      */
     size_t ncols, n_inputs, holdout_at;
-    size_t p;                       /* design columns (after prepare)    */
-    const char **names;             /* their names                       */
+    size_t p;           /* design columns (after prepare)    */
+    const char **names; /* their names                       */
     int intercept;
 } ols_setup;
 

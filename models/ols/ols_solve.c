@@ -85,8 +85,10 @@ static int solve_kept(const ols_xp *xp, ols_fit *f, cx_error *err)
         /* y last: when y is an exact combination the last pivot is 0 */
         lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)q, m, (lapack_int)q1);
         if (info != 0)
-            rc = cx_error_set(err, CX_EFAIL, "X'WX is not positive definite after dropping "
-                                             "aliased columns (column %d)", (int)info);
+            rc = cx_error_set(err, CX_EFAIL,
+                              "X'WX is not positive definite after dropping "
+                              "aliased columns (column %d)",
+                              (int)info);
     }
     if (rc == CX_OK) {
         /* R' r = X'Wy (scaled) gives r; residual^2 = yy - r'r */
@@ -136,8 +138,8 @@ int ols_fit_xp(const ols_xp *xp, size_t p, const char *const *names, int interce
     for (size_t j = 0; j < p; j++)
         for (size_t i = 0; i < p; i++)
             xtx[j * p + i] = sym(xp->c, p1, i, j);
-    long na = cx_design_aliased(xtx, p, names, 1e-7, f->aliased, f->alias_msg,
-                                sizeof f->alias_msg, err);
+    long na =
+        cx_design_aliased(xtx, p, names, 1e-7, f->aliased, f->alias_msg, sizeof f->alias_msg, err);
     free(xtx);
     if (na < 0)
         return err->code ? err->code : CX_EFAIL;

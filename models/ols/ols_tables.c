@@ -59,8 +59,8 @@ static int write_estimates(const ols_setup *s, const ols_run *r, size_t l, const
         double std_all = NAN;
         if (!is_int && s->intercept && !f->aliased[j])
             std_all = b * sqrt(col_var(&r->total[l], s->p, j)) / sdy;
-        long row = cx_result_add_estimate(res, y, is_int ? "~1" : "~", is_int ? "" : s->names[j],
-                                          0, b, se, std_all, err);
+        long row = cx_result_add_estimate(res, y, is_int ? "~1" : "~", is_int ? "" : s->names[j], 0,
+                                          b, se, std_all, err);
         if (row < 0)
             return err->code ? err->code : CX_ENOMEM;
         double t = b / se;
@@ -73,8 +73,7 @@ static int write_estimates(const ols_setup *s, const ols_run *r, size_t l, const
     return CX_OK;
 }
 
-static int write_fit(const ols_setup *s, const ols_run *r, size_t l, cx_result *res,
-                     cx_error *err)
+static int write_fit(const ols_setup *s, const ols_run *r, size_t l, cx_result *res, cx_error *err)
 {
     const ols_fit *f = &r->fits[l];
     double rdf = ols_fit_rdf(f), q = (double)f->q, dfint = s->intercept ? 1 : 0;
@@ -86,9 +85,9 @@ static int write_fit(const ols_setup *s, const ols_run *r, size_t l, cx_result *
     double fp = isfinite(fstat) ? gsl_cdf_fdist_Q(fstat, df1, rdf) : NAN;
     double N = f->npos;
     double logl = 0.5 * (f->slogw - N * (log(2 * 3.14159265358979323846) + 1 - log(N) + log(rss)));
-    const char *names[] = {"nobs",  "rank",    "df_residual",  "r2",   "adj_r2",
-                           "fstat", "fstat_df1", "fstat_df2", "fstat_pvalue", "sigma",
-                           "rmse",  "logl",    "aic",          "bic"};
+    const char *names[] = {"nobs",  "rank",      "df_residual", "r2",           "adj_r2",
+                           "fstat", "fstat_df1", "fstat_df2",   "fstat_pvalue", "sigma",
+                           "rmse",  "logl",      "aic",         "bic"};
     double values[] = {f->npos, /* R's nobs(lm): rows with w != 0 */
                        q,
                        rdf,
@@ -134,8 +133,7 @@ static double logdet_sub(const double *a, size_t q, const size_t *idx, size_t n,
 
 /* car::vif: R = cov2cor(vcov without the intercept); per term
  * GVIF = det(R11) det(R22) / det(R). */
-static int write_vif(const ols_setup *s, const ols_run *r, size_t l, cx_result *res,
-                     cx_error *err)
+static int write_vif(const ols_setup *s, const ols_run *r, size_t l, cx_result *res, cx_error *err)
 {
     const ols_fit *f = &r->fits[l];
     size_t q = f->q;

@@ -75,9 +75,9 @@ static ols_xp *xp_array(size_t n, size_t p, cx_error *err)
 
 typedef struct xp_acc {
     const ols_pass_params *par;
-    ols_xp *xp;          /* n_levels x n_slots                         */
+    ols_xp *xp; /* n_levels x n_slots                         */
     cx_design_ws *ws;
-    size_t cap;          /* rows the buffers hold                      */
+    size_t cap;                /* rows the buffers hold                      */
     double *z, *w, *g, *extra; /* z: cap x (p+1); g: gathered, scaled   */
     size_t *kept;
     size_t *slot;
@@ -185,8 +185,8 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
         x->npos += (double)k;
     }
     x->n += (double)k;
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->z + i0, (int)m,
-                1.0, x->c, (int)p1);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->z + i0, (int)m, 1.0,
+                x->c, (int)p1);
 }
 
 /* Gather rows [i0, i1) of the fill whose slot is s (s = SIZE_MAX: all),
@@ -247,8 +247,14 @@ static int xp_acc_add(void *v, const cx_block *b, cx_error *err)
     if (grow(a, b->n, err))
         return CX_ENOMEM;
     size_t m = b->n, p = par->p;
-    cx_design_out out = {.row_major = 0, .x = a->z, .ldx = m, .y = a->z + p * m, .w = a->w,
-                         .extra = a->extra, .lde = m, .kept = a->kept};
+    cx_design_out out = {.row_major = 0,
+                         .x = a->z,
+                         .ldx = m,
+                         .y = a->z + p * m,
+                         .w = a->w,
+                         .extra = a->extra,
+                         .lde = m,
+                         .kept = a->kept};
     long used = cx_design_fill(par->d, a->ws, b->data, b->ld, b->n, &out, err);
     if (used < 0)
         return err->code ? err->code : CX_EFAIL;
