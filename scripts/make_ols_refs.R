@@ -130,6 +130,17 @@ add("grunfeld_hc3", list(ols_level(mg, "hc3")))
 mgw <- lm(inv ~ value + capital, data = grunfeld, weights = capital)
 add("grunfeld_w_cluster_twoway", list(ols_level(mgw, "cluster", cluster = ~firm + year)))
 
+# ---- scale scores (engine/scores.h): -A1 reverse-keyed on its observed
+# range over the whole table, mean of the present items, NA when fewer than
+# half of them are present ----------------------------------------------------
+items <- cbind(min(bfi$A1, na.rm = TRUE) + max(bfi$A1, na.rm = TRUE) - bfi$A1,
+               bfi$A2, bfi$A3, bfi$A4, bfi$A5)
+present <- rowSums(!is.na(items))
+bfi_s <- bfi
+bfi_s$AGR <- ifelse(present >= 5 / 2, rowMeans(items, na.rm = TRUE), NA)
+msc <- lm(E1 ~ AGR + C1 + factor(gender), data = bfi_s)
+add("bfi_scores_hc3", list(ols_level(msc, "hc3")))
+
 # ---- categorical columns (levels = the HDF5 categories, alphabetical as
 # R's factor()), a level emptied by `where` and dropped as lm does ----------
 housing <- read.csv(file.path(data_dir, "housing.csv"), stringsAsFactors = TRUE)

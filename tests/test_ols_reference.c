@@ -323,7 +323,7 @@ static void test_ols_reference(void **state)
     unlink(out);
     rmdir(dir);
     json_free(ref);
-    assert_true(n_cases >= 19);
+    assert_true(n_cases >= 20);
     assert_int_equal(failed, 0);
 }
 
