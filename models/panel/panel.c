@@ -1,0 +1,498 @@
+/*
+ * panel.c — `model = panel`: linear panel models as R's plm fits them.
+ *
+ *   formula = growth ~ lag(nps, 1) + size
+ *   index   = firm wave               (unit, then time)
+ *   method  = pooling | within | between | random | fd     (default within)
+ *   effect  = individual | time | twoways                  (default individual)
+ *   se      = classical | cluster(UNIT) | cluster(TIME) | cluster(UNIT TIME)
+ *             | dk | dk(L)                                 (default classical)
+ *
+ * The rows of the view (small: firms x periods) are loaded into memory,
+ * sorted by (unit, time), and lag/lead/diff/growth are computed on the time
+ * index (cx_panel_transform: a hole in the periods gives a missing value,
+ * never the neighbouring row).  The design (design.h) then keeps the
+ * complete rows, as plm's model.frame drops NA rows after the lags.
+ * panel_fit.c estimates; this file reads keys, loads rows and writes the
+ * estimates and fit tables (docs/models/panel.md).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "design.h"
+#include "formula.h"
+#include "model.h"
+#include "panel.h"
+
+static const char *const panel_keys[] = {"formula", "index", "method", "effect", "se", NULL};
+static const char *const method_names[] = {"pooling", "within", "between", "random", "fd", NULL};
+static const char *const effect_names[] = {"individual", "time", "twoways", NULL};
+
+/* Everything the keys say. */
+typedef struct panel_spec {
+    cx_formula *formula;
+    int unit_col, time_col;
+    panel_options opt;
+} panel_spec;
+
+static void panel_spec_free(panel_spec *s)
+{
+    cx_formula_free(s->formula);
+    s->formula = NULL;
+}
+
+/* `se`: classical | cluster(COL [COL]) with index columns | dk | dk(L). */
+static int parse_se(const cx_job *job, const char *text, panel_spec *s, cx_error *err)
+{
+    s->opt.dk_lag = -1;
+    if (!text || strcmp(text, "classical") == 0) {
+        s->opt.se = PANEL_SE_CLASSICAL;
+        return CX_OK;
+    }
+    const char *unit = cx_table_column(job->view->table, (size_t)s->unit_col)->name;
+    const char *time = cx_table_column(job->view->table, (size_t)s->time_col)->name;
+    size_t len = strlen(text);
+    if (strcmp(text, "dk") == 0) {
+        s->opt.se = PANEL_SE_DK;
+        return CX_OK;
+    }
+    if (strncmp(text, "dk(", 3) == 0 && text[len - 1] == ')') {
+        char *end;
+        long L = strtol(text + 3, &end, 10);
+        if (end != text + 3 && *end == ')' && L >= 0 && L <= 1000) {
+            s->opt.se = PANEL_SE_DK;
+            s->opt.dk_lag = L;
+            return CX_OK;
+        }
+    }
+    if (strncmp(text, "cluster(", 8) == 0 && text[len - 1] == ')') {
+        char inner[256];
+        size_t m = len - 9 < sizeof inner - 1 ? len - 9 : sizeof inner - 1;
+        memcpy(inner, text + 8, m);
+        inner[m] = '\0';
+        for (char *c = inner; *c; c++)
+            if (*c == ',')
+                *c = ' ';
+        size_t nw;
+        char **w = cx_words_split(inner, &nw, err);
+        if (!w)
+            return CX_ENOMEM;
+        int has_u = 0, has_t = 0, bad = nw == 0 || nw > 2;
+        for (size_t i = 0; i < nw; i++) {
+            if (strcmp(w[i], unit) == 0)
+                has_u = 1;
+            else if (strcmp(w[i], time) == 0)
+                has_t = 1;
+            else
+                bad = 1;
+        }
+        cx_words_free(w);
+        if (!bad) {
+            s->opt.se = has_u && has_t ? PANEL_SE_CLUSTER_TWO
+                        : has_u        ? PANEL_SE_CLUSTER_UNIT
+                                       : PANEL_SE_CLUSTER_TIME;
+            return CX_OK;
+        }
+    }
+    return cx_job_error(job, "se", err, CX_EUSAGE,
+                        "expected classical, cluster(%s), cluster(%s), cluster(%s %s), dk or "
+                        "dk(L), found '%s'",
+                        unit, time, unit, time, text);
+}
+
+/* Refuse the combinations plm does not define (or that are not built). */
+static int check_combination(const cx_job *job, const panel_options *o, cx_error *err)
+{
+    if (o->effect == PANEL_TWOWAYS && (o->method == PANEL_BETWEEN || o->method == PANEL_FD))
+        return cx_job_error(job, "effect", err, CX_EUSAGE,
+                            "effect = twoways is not defined for method = %s; expected "
+                            "individual or time",
+                            method_names[o->method]);
+    if (o->method == PANEL_FD && o->effect != PANEL_INDIVIDUAL)
+        return cx_job_error(job, "effect", err, CX_EUSAGE,
+                            "method = fd differences within units; expected effect = individual");
+    if (o->method == PANEL_RANDOM && o->effect == PANEL_TWOWAYS)
+        return cx_job_error(job, "effect", err, CX_EUSAGE,
+                            "method = random with effect = twoways is not available; expected "
+                            "individual or time");
+    if (o->method == PANEL_BETWEEN && o->se != PANEL_SE_CLASSICAL)
+        return cx_job_error(job, "se", err, CX_EUSAGE,
+                            "method = between has one row per group; expected se = classical");
+    return CX_OK;
+}
+
+static int panel_parse(const cx_job *job, panel_spec *s, cx_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const char *text = cx_section_get(job->section, "formula");
+    if (!text || !*text)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "expected a formula such as 'growth ~ lag(nps, 1) + size'");
+    s->formula = cx_formula_parse(text, err);
+    if (!s->formula || cx_formula_require_fixed(s->formula, err))
+        return cx_job_error(job, "formula", err, CX_EUSAGE, "%s", err->msg);
+    int *cols;
+    size_t nc;
+    if (cx_job_columns(job, "index", &cols, &nc, err))
+        return err->code;
+    if (nc != 2) {
+        free(cols);
+        return cx_job_error(job, "index", err, CX_EUSAGE,
+                            "expected two columns, the unit then the time (e.g. 'firm wave'), "
+                            "found %zu",
+                            nc);
+    }
+    s->unit_col = cols[0];
+    s->time_col = cols[1];
+    free(cols);
+    int m = PANEL_WITHIN, e = PANEL_INDIVIDUAL;
+    if (cx_section_get_choice(job->config, job->section, "method", method_names, &m, err) ||
+        cx_section_get_choice(job->config, job->section, "effect", effect_names, &e, err))
+        return err->code;
+    s->opt.method = (panel_method)m;
+    s->opt.effect = (panel_effect)e;
+    if (parse_se(job, cx_section_get(job->section, "se"), s, err))
+        return err->code;
+    return check_combination(job, &s->opt, err);
+}
+
+/* The design: the formula plus the index columns, delivered alongside. */
+static cx_design *panel_design(const cx_job *job, const panel_spec *s, const char **extra,
+                               cx_error *err)
+{
+    extra[0] = cx_table_column(job->view->table, (size_t)s->unit_col)->name;
+    extra[1] = cx_table_column(job->view->table, (size_t)s->time_col)->name;
+    cx_design_spec spec = {
+        .formula = s->formula, .extra = extra, .n_extra = 2, .allow_panel = 1};
+    cx_design *d = cx_design_alloc(&spec, job->view->table, err);
+    if (!d)
+        cx_job_error(job, "formula", err, err->code ? err->code : CX_EUSAGE, "%s", err->msg);
+    return d;
+}
+
+static int panel_check(const cx_job *job, cx_error *err)
+{
+    panel_spec s;
+    int rc = panel_parse(job, &s, err);
+    const char *extra[2];
+    cx_design *d = rc ? NULL : panel_design(job, &s, extra, err);
+    if (!rc && !d)
+        rc = err->code;
+    cx_design_free(d);
+    panel_spec_free(&s);
+    return rc;
+}
+
+/* ---- loading the panel --------------------------------------------------- */
+
+typedef struct row_key {
+    double unit, time;
+    size_t row;
+} row_key;
+
+static int cmp_row_key(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->unit != y->unit)
+        return x->unit < y->unit ? -1 : 1;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Dense codes 0..G-1 of v (n values) in ascending order of value. */
+static int dense_codes(const double *v, size_t n, size_t *code, size_t *G, cx_error *err)
+{
+    double *s = cx_malloc((n + 1) * sizeof *s, err);
+    if (!s)
+        return CX_ENOMEM;
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    size_t g = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || s[i] != s[g - 1])
+            s[g++] = s[i];
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = 0, hi = g;
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (s[mid] <= v[i])
+                lo = mid;
+            else
+                hi = mid;
+        }
+        code[i] = lo;
+    }
+    *G = g;
+    free(s);
+    return CX_OK;
+}
+
+/* The loaded panel, with the buffers panel_data points into. */
+typedef struct panel_rows {
+    panel_data d;
+    double *unit_value, *time_value; /* per kept row */
+    size_t *table_row;               /* sorted position of each kept row */
+} panel_rows;
+
+static void panel_rows_free(panel_rows *r)
+{
+    free(r->d.x);
+    free(r->d.y);
+    free(r->d.unit);
+    free(r->d.time);
+    free(r->unit_value);
+    free(r->time_value);
+    free(r->table_row);
+    memset(r, 0, sizeof *r);
+}
+
+/* Sorted raw block: the design's table inputs, then its panel inputs. */
+static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s, double **out,
+                         size_t *m_out, cx_error *err)
+{
+    size_t n_table, n_panel = cx_design_n_panel_inputs(des);
+    const int *inputs = cx_design_inputs(des, &n_table);
+    size_t ncols = n_table + 2 + n_panel;
+    int *cols = cx_malloc(ncols * sizeof *cols, err);
+    if (!cols)
+        return CX_ENOMEM;
+    memcpy(cols, inputs, n_table * sizeof *cols);
+    cols[n_table] = s->unit_col;
+    cols[n_table + 1] = s->time_col;
+    for (size_t i = 0; i < n_panel; i++) {
+        cx_panel_op op;
+        int k;
+        cx_design_panel_input(des, i, &op, &k, &cols[n_table + 2 + i]);
+    }
+    double *raw;
+    size_t n;
+    int rc = cx_view_load(job->view, cols, ncols, &raw, &n, NULL, err);
+    free(cols);
+    if (rc)
+        return rc;
+    row_key *keys = cx_malloc((n + 1) * sizeof *keys, err);
+    size_t m = 0;
+    for (size_t i = 0; keys && i < n; i++) {
+        double u = raw[n_table * n + i], t = raw[(n_table + 1) * n + i];
+        if (isfinite(u) && isfinite(t))
+            keys[m++] = (row_key){u, t, i};
+    }
+    size_t width = n_table + n_panel;
+    double *sorted = keys ? cx_malloc((width + 2) * (m + 1) * sizeof *sorted, err) : NULL;
+    if (!sorted) {
+        free(raw);
+        free(keys);
+        return CX_ENOMEM;
+    }
+    qsort(keys, m, sizeof *keys, cmp_row_key);
+    double *unit = sorted + width * m, *time = unit + m;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n_table; j++)
+            sorted[j * m + i] = raw[j * n + keys[i].row];
+        unit[i] = keys[i].unit;
+        time[i] = keys[i].time;
+    }
+    double *src = cx_malloc((m + 1) * sizeof *src, err);
+    rc = src ? CX_OK : CX_ENOMEM;
+    for (size_t p = 0; !rc && p < n_panel; p++) {
+        cx_panel_op op;
+        int k, source;
+        cx_design_panel_input(des, p, &op, &k, &source);
+        for (size_t i = 0; i < m; i++)
+            src[i] = raw[(n_table + 2 + p) * n + keys[i].row];
+        rc = cx_panel_transform(op, k, unit, time, src, m, sorted + (n_table + p) * m, err);
+        if (rc)
+            cx_job_error(job, "index", err, rc, "%s", err->msg);
+    }
+    free(src);
+    free(raw);
+    free(keys);
+    if (rc) {
+        free(sorted);
+        return rc;
+    }
+    *out = sorted;
+    *m_out = m;
+    return CX_OK;
+}
+
+/* Load, sort, transform and build the design; fill the complete rows. */
+static int load_panel(const cx_job *job, cx_design *des, const panel_spec *s, panel_rows *r,
+                      cx_error *err)
+{
+    memset(r, 0, sizeof *r);
+    double *raw;
+    size_t m;
+    if (sorted_inputs(job, des, s, &raw, &m, err))
+        return err->code;
+    int rc = cx_design_scan_ranges(des, job->view, err);
+    if (!rc)
+        rc = cx_design_observe(des, raw, m, m, err);
+    if (!rc)
+        rc = cx_design_build(des, err);
+    if (rc) {
+        free(raw);
+        return cx_job_error(job, "formula", err, rc, "%s", err->msg);
+    }
+    size_t p = cx_design_ncols(des), cap = m + 1;
+    double *x = cx_malloc(cap * (p + 1) * sizeof *x, err), *y = cx_malloc(cap * sizeof *y, err);
+    double *extra = cx_malloc(cap * 2 * sizeof *extra, err);
+    size_t *kept = cx_malloc(cap * sizeof *kept, err);
+    cx_design_ws *ws = (x && y && extra && kept) ? cx_design_ws_alloc(des, err) : NULL;
+    long n = -1;
+    if (ws) {
+        cx_design_out out = {.x = x, .ldx = cap, .y = y, .extra = extra, .lde = cap, .kept = kept};
+        n = cx_design_fill(des, ws, raw, m, m, &out, err);
+    }
+    cx_design_ws_free(ws);
+    free(raw);
+    if (n < 0) {
+        free(x), free(y), free(extra), free(kept);
+        return err->code ? err->code : CX_ENOMEM;
+    }
+    /* compact to ld = n */
+    for (size_t j = 1; j < p; j++)
+        memmove(x + j * (size_t)n, x + j * cap, (size_t)n * sizeof *x);
+    r->d.n = (size_t)n;
+    r->d.p = p;
+    r->d.x = x;
+    r->d.y = y;
+    r->d.intercept = -1;
+    for (size_t j = 0; j < p; j++)
+        if (cx_design_col_term(des, j) < 0)
+            r->d.intercept = (long)j;
+    r->table_row = kept;
+    r->unit_value = extra;
+    r->time_value = cx_malloc(cap * sizeof *r->time_value, err);
+    r->d.unit = cx_malloc(cap * sizeof *r->d.unit, err);
+    r->d.time = cx_malloc(cap * sizeof *r->d.time, err);
+    if (!r->time_value || !r->d.unit || !r->d.time) {
+        panel_rows_free(r);
+        return CX_ENOMEM;
+    }
+    memcpy(r->time_value, extra + cap, (size_t)n * sizeof *extra);
+    if (dense_codes(r->unit_value, r->d.n, r->d.unit, &r->d.n_units, err) ||
+        dense_codes(r->time_value, r->d.n, r->d.time, &r->d.n_times, err)) {
+        panel_rows_free(r);
+        return CX_ENOMEM;
+    }
+    if (r->d.n == 0) {
+        panel_rows_free(r);
+        return cx_error_set(err, CX_EFAIL, "no complete rows for the formula and index");
+    }
+    return CX_OK;
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+static int write_estimates(cx_result *res, const panel_data *d, const cx_formula *f,
+                           const panel_fit *pf, cx_error *err)
+{
+    const char *lhs = f->vars[f->outcome].label;
+    for (size_t j = 0; j < d->p; j++) {
+        if (isnan(pf->beta[j]))
+            continue; /* the within intercept, aliased columns: plm omits them */
+        int icpt = (long)j == d->intercept;
+        if (cx_result_add_estimate(res, lhs, icpt ? "~1" : "~", icpt ? "" : d->names[j], 0,
+                                   pf->beta[j], pf->se[j], NAN, err) < 0)
+            return err->code;
+    }
+    return CX_OK;
+}
+
+static int write_fit(cx_result *res, const panel_data *d, const panel_options *o,
+                     const panel_fit *pf, cx_error *err)
+{
+    int random = o->method == PANEL_RANDOM;
+    double p_stat = random ? gsl_cdf_chisq_Q(pf->stat, pf->stat_df1)
+                           : gsl_cdf_fdist_Q(pf->stat, pf->stat_df1, pf->df_residual);
+    struct {
+        const char *name;
+        double v;
+    } rows[] = {{"r2", pf->r2},
+                {"adj_r2", pf->adj_r2},
+                {"nobs", pf->nobs},
+                {"n_units", (double)d->n_units},
+                {"n_periods", (double)d->n_times},
+                {"df", pf->df_residual},
+                {"sigma2", pf->sigma2},
+                {random ? "chisq" : "fstat", pf->stat},
+                {random ? "chisq_df" : "fstat_df1", pf->stat_df1},
+                {random ? "chisq_pvalue" : "fstat_pvalue", p_stat},
+                {"sigma2_idios", pf->sigma2_idios},
+                {"sigma2_effect", pf->sigma2_effect},
+                {"theta", pf->theta_mean}};
+    size_t nrows = sizeof rows / sizeof rows[0];
+    if (!random)
+        nrows -= 3;
+    for (size_t i = 0; i < nrows; i++)
+        if (cx_result_add_fit(res, rows[i].name, rows[i].v, err))
+            return err->code;
+    return CX_OK;
+}
+
+static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
+{
+    cx_result *res = results[0];
+    panel_spec s;
+    panel_rows r = {0};
+    panel_fit pf = {0};
+    const char *extra[2];
+    cx_design *des = NULL;
+    const char **names = NULL;
+    int rc = panel_parse(job, &s, err);
+    if (!rc && !(des = panel_design(job, &s, extra, err)))
+        rc = err->code;
+    if (!rc)
+        rc = load_panel(job, des, &s, &r, err);
+    if (!rc && !(names = cx_malloc(r.d.p * sizeof *names, err)))
+        rc = CX_ENOMEM;
+    if (!rc) {
+        for (size_t j = 0; j < r.d.p; j++)
+            names[j] = cx_design_colname(des, j);
+        r.d.names = names;
+        rc = panel_fit_alloc(&pf, r.d.p, err);
+    }
+    if (!rc)
+        rc = panel_estimate(&r.d, &s.opt, &pf, err);
+    if (!rc) {
+        res->nobs = pf.nobs;
+        if (pf.n_dropped)
+            cx_result_add_warning(res, "%s (dropped, as plm)", pf.dropped);
+        if (pf.not_converged)
+            cx_result_set_status(res, CX_STATUS_NOT_CONVERGED,
+                                 "two-way demeaning did not converge in 100000 sweeps (the "
+                                 "units and periods are weakly connected)");
+        if (*cx_design_notes(des))
+            cx_result_add_warning(res, "%s", cx_design_notes(des));
+        rc = write_estimates(res, &r.d, s.formula, &pf, err);
+    }
+    if (!rc)
+        rc = write_fit(res, &r.d, &s.opt, &pf, err);
+    panel_fit_free(&pf);
+    free(names);
+    panel_rows_free(&r);
+    cx_design_free(des);
+    panel_spec_free(&s);
+    return rc;
+}
+
+const cx_model cx_model_panel = {
+    .name = "panel",
+    .summary = "linear panel models (pooling, within, between, random, fd) as plm",
+    .keys = panel_keys,
+    .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_BY,
+    .check = panel_check,
+    .fit = panel_fit_job,
+};

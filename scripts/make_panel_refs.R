@@ -1,0 +1,82 @@
+# make_panel_refs.R — reference values for `model = panel` from plm.
+#
+#   Rscript scripts/make_panel_refs.R        (from the repository root)
+#
+# Writes tests/reference/panel_<data>.json and the matching configs
+# configs/reference/panel_<data>.ini (one job per case), read by
+# tests/test_panel_reference.c.  Each case: plm(formula, index, model,
+# effect); coefficients with classical SEs (vcov) or Arellano cluster-by-
+# unit SEs (vcovHC, plm's defaults: method "arellano", type "HC0",
+# cluster "group"); summary's r2/adj_r2 (type "cor"), F (or chisq for
+# random), df.residual, nobs, units, periods, and for random the variance
+# components and theta.
+suppressMessages({library(plm); library(jsonlite)})
+R_CALL <- "plm 2.6-x defaults; see scripts/make_panel_refs.R"
+
+datasets <- list(
+  grunfeld = list(csv = "Grunfeld", h5 = "Grunfeld", formula = "inv ~ value + capital",
+                  index = c("firm", "year"), where = NULL),
+  empluk = list(csv = "EmplUK", h5 = "EmplUK", formula = "emp ~ wage + capital",
+                index = c("firm", "year"), where = NULL),
+  # EmplUK with holes inside the units (rows dropped by `where`), and lags
+  # that must follow the year, not the row order.
+  emplukgaps = list(csv = "EmplUK", h5 = "EmplUK",
+                    formula = "emp ~ wage + lag(capital, 1) + diff(output)",
+                    index = c("firm", "year"),
+                    where = "year != 1979 or firm > 40"))
+
+methods <- list(
+  c("pooling", "individual"), c("within", "individual"), c("within", "time"),
+  c("within", "twoways"), c("between", "individual"), c("between", "time"),
+  c("random", "individual"), c("random", "time"), c("fd", "individual"))
+
+ref_dir <- "/work/shared/reference/data"
+for (dn in names(datasets)) {
+  ds <- datasets[[dn]]
+  d <- read.csv(file.path(ref_dir, paste0(ds$csv, ".csv")))
+  if (!is.null(ds$where)) d <- subset(d, year != 1979 | firm > 40)
+  pd <- pdata.frame(d, index = ds$index)
+  cases <- list()
+  ini <- c(sprintf("# Reference cases panel_%s: plm 2.6 (tests/reference/panel_%s.json,", dn, dn),
+           "# written by scripts/make_panel_refs.R; see docs/models/panel.md).",
+           "[data]", sprintf("file  = ../../datasets/%s.h5", ds$h5), "table = /data", "")
+  for (m in methods) {
+    for (se in c("classical", "cluster")) {
+      name <- sprintf("%s_%s_%s", m[1], m[2], se)
+      fit <- tryCatch(plm(as.formula(ds$formula), data = pd, model = m[1], effect = m[2]),
+                      error = function(e) NULL)
+      if (is.null(fit)) next
+      V <- if (se == "classical") vcov(fit) else
+        tryCatch(vcovHC(fit), error = function(e) NULL)
+      if (is.null(V)) next
+      s <- summary(fit)
+      b <- coef(fit)
+      fs <- s$fstatistic
+      pdm <- pdim(fit)
+      case <- list(name = name, method = m[1], effect = m[2], se = se,
+                   formula = ds$formula,
+                   terms = names(b), est = unname(b), se_values = unname(sqrt(diag(V))),
+                   r2 = unname(s$r.squared[1]), adj_r2 = unname(s$r.squared[2]),
+                   nobs = nobs(fit), n_units = pdm$nT$n, n_periods = pdm$nT$T,
+                   df_residual = df.residual(fit),
+                   stat_name = if (m[1] == "random") "chisq" else "fstat",
+                   stat = unname(fs$statistic))
+      if (m[1] == "random") {
+        case$sigma2 <- as.list(fit$ercomp$sigma2)
+      }
+      cases[[length(cases) + 1]] <- case
+      ini <- c(ini, sprintf("[job %s]", name), "model   = panel",
+               sprintf("formula = %s", ds$formula), sprintf("index   = %s", paste(ds$index, collapse = " ")),
+               sprintf("method  = %s", m[1]), sprintf("effect  = %s", m[2]),
+               sprintf("se      = %s", if (se == "classical") "classical" else "cluster(firm)"))
+      if (!is.null(ds$where)) ini <- c(ini, sprintf("where   = %s", ds$where))
+      ini <- c(ini, "")
+    }
+  }
+  out <- list(oracle = "plm", version = as.character(packageVersion("plm")),
+              data = ds$h5, cases = cases)
+  writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
+             sprintf("tests/reference/panel_%s.json", dn))
+  writeLines(ini, sprintf("configs/reference/panel_%s.ini", dn))
+  cat(dn, ":", length(cases), "cases\n")
+}
