@@ -37,17 +37,20 @@ for (dn in names(datasets)) {
   if (!is.null(ds$where)) d <- subset(d, year != 1979 | firm > 40)
   pd <- pdata.frame(d, index = ds$index)
   cases <- list()
+  tcases <- list()
   ini <- c(sprintf("# Reference cases panel_%s: plm 2.6 (tests/reference/panel_%s.json,", dn, dn),
            "# written by scripts/make_panel_refs.R; see docs/models/panel.md).",
            "[data]", sprintf("file  = ../../datasets/%s.h5", ds$h5), "table = /data", "")
   for (m in methods) {
-    for (se in c("classical", "cluster")) {
+    for (se in c("classical", "cluster", "clustertime", "twoway", "dk")) {
       name <- sprintf("%s_%s_%s", m[1], m[2], se)
       fit <- tryCatch(plm(as.formula(ds$formula), data = pd, model = m[1], effect = m[2]),
                       error = function(e) NULL)
       if (is.null(fit)) next
-      V <- if (se == "classical") vcov(fit) else
-        tryCatch(vcovHC(fit), error = function(e) NULL)
+      V <- tryCatch(switch(se, classical = vcov(fit), cluster = vcovHC(fit),
+                           clustertime = vcovHC(fit, cluster = "time"),
+                           twoway = vcovDC(fit), dk = vcovSCC(fit)),
+                    error = function(e) NULL)
       if (is.null(V)) next
       s <- summary(fit)
       b <- coef(fit)
@@ -68,14 +71,42 @@ for (dn in names(datasets)) {
       ini <- c(ini, sprintf("[job %s]", name), "model   = panel",
                sprintf("formula = %s", ds$formula), sprintf("index   = %s", paste(ds$index, collapse = " ")),
                sprintf("method  = %s", m[1]), sprintf("effect  = %s", m[2]),
-               sprintf("se      = %s", if (se == "classical") "classical" else "cluster(firm)"))
+               sprintf("se      = %s", switch(se, classical = "classical", cluster = "cluster(firm)",
+                                             clustertime = "cluster(year)",
+                                             twoway = "cluster(firm year)", dk = "dk")))
       if (!is.null(ds$where)) ini <- c(ini, sprintf("where   = %s", ds$where))
       ini <- c(ini, "")
     }
   }
+  # specification tests on the same data: one job per effect
+  for (eff in c("individual", "time", "twoways")) {
+    f <- as.formula(ds$formula)
+    fe <- plm(f, data = pd, model = "within", effect = eff)
+    po <- plm(f, data = pd, model = "pooling")
+    tests <- list()
+    pf <- pFtest(fe, po)
+    tests$f_effects <- list(statistic = unname(pf$statistic), df1 = unname(pf$parameter[1]),
+                            df2 = unname(pf$parameter[2]), pvalue = pf$p.value)
+    bp <- plmtest(po, effect = eff, type = "bp")
+    tests$bp <- list(statistic = unname(bp$statistic), df1 = unname(bp$parameter), pvalue = bp$p.value)
+    words <- "f_effects bp"
+    if (eff != "twoways") {
+      re <- plm(f, data = pd, model = "random", effect = eff)
+      h <- phtest(fe, re)
+      tests$hausman <- list(statistic = unname(h$statistic), df1 = unname(h$parameter), pvalue = h$p.value)
+      words <- "hausman f_effects bp"
+    }
+    name <- sprintf("tests_%s", eff)
+    tcases[[length(tcases) + 1]] <- list(name = name, tests = tests)
+    ini <- c(ini, sprintf("[job %s]", name), "model   = panel",
+             sprintf("formula = %s", ds$formula), sprintf("index   = %s", paste(ds$index, collapse = " ")),
+             "method  = within", sprintf("effect  = %s", eff), sprintf("tests   = %s", words))
+    if (!is.null(ds$where)) ini <- c(ini, sprintf("where   = %s", ds$where))
+    ini <- c(ini, "")
+  }
   out <- list(oracle = "plm", version = as.character(packageVersion("plm")),
-              data = ds$h5, cases = cases)
-  writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
+              data = ds$h5, cases = cases, test_cases = tcases)
+  writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"),
              sprintf("tests/reference/panel_%s.json", dn))
   writeLines(ini, sprintf("configs/reference/panel_%s.ini", dn))
   cat(dn, ":", length(cases), "cases\n")

@@ -134,6 +134,48 @@ static void check_case(ref_results *res, const json_value *c, ref_report *rep)
     }
 }
 
+/* The `tests` table of a job against plm's phtest, pFtest, plmtest. */
+static void check_tests(ref_results *res, const json_value *c, ref_report *rep)
+{
+    const char *job = ref_json_string(rep, c, "name");
+    const json_value *tests = json_get(c, "tests");
+    cx_error err = {0};
+    size_t n = 0, n2;
+    char **names = ref_results_column_strings(res, job, "tests", "test", &n, &err);
+    if (!names) {
+        ref_report_fail(rep, "%s: no tests table", job);
+        return;
+    }
+    static const char *const cols[] = {"statistic", "df1", "df2", "pvalue"};
+    double *v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = ref_results_column_double(res, job, "tests", cols[k], &n2, &err);
+    if (n != json_object_len(tests))
+        ref_report_fail(rep, "%s: %zu tests, plm has %zu", job, n, json_object_len(tests));
+    for (size_t t = 0; t < json_object_len(tests); t++) {
+        const char *name = json_object_key(tests, t);
+        const json_value *want = json_object_value(tests, t);
+        size_t row = n;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(names[i], name) == 0)
+                row = i;
+        if (row == n) {
+            ref_report_fail(rep, "%s: no test '%s'", job, name);
+            continue;
+        }
+        for (int k = 0; k < 4; k++) {
+            if (!json_get(want, cols[k]))
+                continue; /* df2 only for the F test */
+            char what[256];
+            snprintf(what, sizeof what, "%s: %s.%s", job, name, cols[k]);
+            ref_report_check_field(rep, what, v[k] ? v[k][row] : NAN, want, cols[k], RTOL, ATOL);
+        }
+    }
+    ref_strings_free(names, n);
+    for (int k = 0; k < 4; k++)
+        free(v[k]);
+}
+
 static void run_reference(const char *data)
 {
     char ini[1024], json[1024], dir[] = "/tmp/cx_panelref_XXXXXX", out[512];
@@ -154,7 +196,7 @@ static void run_reference(const char *data)
         fail_msg("%s: %s", out, err.msg);
     const json_value *cases = json_get(ref, "cases");
     size_t n = json_array_len(cases);
-    assert_true(n >= 14);
+    assert_true(n >= 35);
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         const json_value *c = json_array_at(cases, i);
@@ -165,6 +207,21 @@ static void run_reference(const char *data)
         int want = 2 * (int)json_array_len(json_get(c, "terms")) + 7 +
                    (json_get(c, "sigma2") ? 2 : 0);
         ref_report_require(&rep, want);
+        if (rep.n_failed) {
+            fputs(ref_report_text(&rep), stderr);
+            failed++;
+        }
+        ref_report_free(&rep);
+    }
+    const json_value *tcases = json_get(ref, "test_cases");
+    assert_int_equal(json_array_len(tcases), 3);
+    for (size_t i = 0; i < json_array_len(tcases); i++) {
+        const json_value *c = json_array_at(tcases, i);
+        ref_report rep;
+        ref_report_init(&rep, data, "plm");
+        check_tests(res, c, &rep);
+        /* statistic, df1, pvalue per test, df2 for f_effects */
+        ref_report_require(&rep, 3 * (int)json_object_len(json_get(c, "tests")) + 1);
         if (rep.n_failed) {
             fputs(ref_report_text(&rep), stderr);
             failed++;

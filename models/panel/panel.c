@@ -20,14 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_linalg.h>
 
 #include "design.h"
 #include "formula.h"
 #include "model.h"
 #include "panel.h"
 
-static const char *const panel_keys[] = {"formula", "index", "method", "effect", "se", NULL};
+static const char *const panel_keys[] = {"formula", "index", "method", "effect", "se", "tests",
+                                         NULL};
+static const char *const test_names[] = {"hausman", "f_effects", "bp", NULL};
 static const char *const method_names[] = {"pooling", "within", "between", "random", "fd", NULL};
 static const char *const effect_names[] = {"individual", "time", "twoways", NULL};
 
@@ -36,6 +40,7 @@ typedef struct panel_spec {
     cx_formula *formula;
     int unit_col, time_col;
     panel_options opt;
+    int want_test[3]; /* test_names[] asked for by `tests` */
 } panel_spec;
 
 static void panel_spec_free(panel_spec *s)
@@ -103,6 +108,39 @@ static int parse_se(const cx_job *job, const char *text, panel_spec *s, cx_error
                         unit, time, unit, time, text);
 }
 
+/* `tests`: words of test_names[]; hausman needs a one-way effect. */
+static int parse_tests(const cx_job *job, panel_spec *s, cx_error *err)
+{
+    const char *text = cx_section_get(job->section, "tests");
+    if (!text)
+        return CX_OK;
+    size_t nw;
+    char **w = cx_words_split(text, &nw, err);
+    if (!w)
+        return CX_ENOMEM;
+    int rc = nw ? CX_OK
+                : cx_job_error(job, "tests", err, CX_EUSAGE,
+                               "expected one or more of hausman, f_effects, bp");
+    for (size_t i = 0; !rc && i < nw; i++) {
+        size_t t = 0;
+        while (test_names[t] && strcmp(test_names[t], w[i]) != 0)
+            t++;
+        if (!test_names[t]) {
+            const char *hint = cx_did_you_mean(w[i], test_names);
+            rc = cx_job_error(job, "tests", err, CX_EUSAGE,
+                              "unknown test '%s'; expected hausman, f_effects or bp%s%s%s", w[i],
+                              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        } else
+            s->want_test[t] = 1;
+    }
+    cx_words_free(w);
+    if (!rc && s->want_test[0] && s->opt.effect == PANEL_TWOWAYS)
+        rc = cx_job_error(job, "tests", err, CX_EUSAGE,
+                          "hausman compares within and random, and random needs a one-way "
+                          "effect; expected effect = individual or time");
+    return rc;
+}
+
 /* Refuse the combinations plm does not define (or that are not built). */
 static int check_combination(const cx_job *job, const panel_options *o, cx_error *err)
 {
@@ -155,6 +193,8 @@ static int panel_parse(const cx_job *job, panel_spec *s, cx_error *err)
     s->opt.method = (panel_method)m;
     s->opt.effect = (panel_effect)e;
     if (parse_se(job, cx_section_get(job->section, "se"), s, err))
+        return err->code;
+    if (parse_tests(job, s, err))
         return err->code;
     return check_combination(job, &s->opt, err);
 }
@@ -441,6 +481,158 @@ static int write_fit(cx_result *res, const panel_data *d, const panel_options *o
     return CX_OK;
 }
 
+/* ---- specification tests (plm's phtest, pFtest, plmtest "bp") ----------- */
+
+typedef struct test_row {
+    const char *name;
+    double stat, df1, df2, pvalue;
+} test_row;
+
+static int add_test_row(cx_result *res, const test_row *t, cx_error *err)
+{
+    cx_rtable *tab = cx_result_table(res, "tests", err);
+    if (!tab)
+        return err->code;
+    if (tab->ncols == 0 && (cx_rtable_add_column(tab, "test", CX_RCOL_STRING, err) ||
+                            cx_rtable_add_column(tab, "statistic", CX_RCOL_DOUBLE, err) ||
+                            cx_rtable_add_column(tab, "df1", CX_RCOL_DOUBLE, err) ||
+                            cx_rtable_add_column(tab, "df2", CX_RCOL_DOUBLE, err) ||
+                            cx_rtable_add_column(tab, "pvalue", CX_RCOL_DOUBLE, err)))
+        return err->code;
+    long row = cx_rtable_add_row(tab, err);
+    if (row < 0 || cx_rtable_set_string(tab, (size_t)row, "test", t->name, err))
+        return err->code ? err->code : CX_ENOMEM;
+    cx_rtable_set_double(tab, (size_t)row, "statistic", t->stat);
+    cx_rtable_set_double(tab, (size_t)row, "df1", t->df1);
+    cx_rtable_set_double(tab, (size_t)row, "df2", t->df2);
+    cx_rtable_set_double(tab, (size_t)row, "pvalue", t->pvalue);
+    return CX_OK;
+}
+
+/* Fit `method` with the job's effect and classical SEs. */
+static int fit_with(const panel_data *d, const panel_spec *s, panel_method method, panel_fit *f,
+                    cx_error *err)
+{
+    panel_options o = s->opt;
+    o.method = method;
+    o.se = PANEL_SE_CLASSICAL;
+    if (method == PANEL_POOLING)
+        o.effect = PANEL_INDIVIDUAL;
+    if (panel_fit_alloc(f, d->p, err))
+        return CX_ENOMEM;
+    return panel_estimate(d, &o, f, err);
+}
+
+/* Hausman: |(b_fe - b_re)' (V_fe - V_re)^-1 (b_fe - b_re)| on the common slopes. */
+static double hausman(const panel_data *d, const panel_fit *fe, const panel_fit *re, double *df)
+{
+    size_t idx[64], q = 0;
+    for (size_t j = 0; j < d->p && q < 64; j++)
+        if ((long)j != d->intercept && !isnan(fe->beta[j]) && !isnan(re->beta[j]))
+            idx[q++] = j;
+    gsl_matrix *m = gsl_matrix_alloc(q ? q : 1, q ? q : 1);
+    gsl_permutation *perm = gsl_permutation_alloc(q ? q : 1);
+    gsl_vector *b = gsl_vector_alloc(q ? q : 1), *x = gsl_vector_alloc(q ? q : 1);
+    double stat = NAN;
+    int sign;
+    if (m && perm && b && x && q) {
+        for (size_t a = 0; a < q; a++) {
+            gsl_vector_set(b, a, fe->beta[idx[a]] - re->beta[idx[a]]);
+            for (size_t c = 0; c < q; c++)
+                gsl_matrix_set(m, a, c,
+                               fe->vcov[idx[c] * d->p + idx[a]] - re->vcov[idx[c] * d->p + idx[a]]);
+        }
+        if (gsl_linalg_LU_decomp(m, perm, &sign) == 0 && gsl_linalg_LU_solve(m, perm, b, x) == 0)
+            gsl_blas_ddot(b, x, &stat);
+    stat = fabs(stat); /* as phtest: a non-positive-definite difference gives a negative form */
+    }
+    gsl_matrix_free(m);
+    gsl_permutation_free(perm);
+    gsl_vector_free(b);
+    gsl_vector_free(x);
+    *df = (double)q;
+    return stat;
+}
+
+/* Breusch-Pagan LM on pooled OLS residuals (plm's plmtest, type "bp",
+ * unbalanced form): LM_g = n / sqrt(2 (sum_g T_g^2 - n)) A_g with
+ * A_g = sum_g (sum e)^2 / sum e^2 - 1; one-way LM_g^2, two-way the sum. */
+static double bp_component(const panel_data *d, const double *e, int by_time, cx_error *err)
+{
+    size_t G = by_time ? d->n_times : d->n_units;
+    const size_t *code = by_time ? d->time : d->unit;
+    double *sum = cx_calloc(G + 1, sizeof *sum, err), *cnt = cx_calloc(G + 1, sizeof *cnt, err);
+    double lm = NAN;
+    if (sum && cnt) {
+        double ee = 0, ss = 0, tt = 0, n = (double)d->n;
+        for (size_t i = 0; i < d->n; i++) {
+            sum[code[i]] += e[i];
+            cnt[code[i]] += 1;
+            ee += e[i] * e[i];
+        }
+        for (size_t g = 0; g < G; g++) {
+            ss += sum[g] * sum[g];
+            tt += cnt[g] * cnt[g];
+        }
+        lm = n / sqrt(2 * (tt - n)) * (ss / ee - 1);
+    }
+    free(sum);
+    free(cnt);
+    return lm;
+}
+
+static int specification_tests(cx_result *res, const panel_data *d, const panel_spec *s,
+                               cx_error *err)
+{
+    panel_fit fe = {0}, po = {0}, re = {0};
+    int rc = fit_with(d, s, PANEL_WITHIN, &fe, err);
+    if (!rc)
+        rc = fit_with(d, s, PANEL_POOLING, &po, err);
+    if (!rc && s->want_test[0]) {
+        rc = fit_with(d, s, PANEL_RANDOM, &re, err);
+        test_row t = {"hausman", NAN, NAN, NAN, NAN};
+        if (!rc)
+            t.stat = hausman(d, &fe, &re, &t.df1);
+        t.pvalue = gsl_cdf_chisq_Q(t.stat, t.df1);
+        if (!rc)
+            rc = add_test_row(res, &t, err);
+    }
+    if (!rc && s->want_test[1]) {
+        double rss_fe = fe.sigma2 * fe.df_residual, rss_po = po.sigma2 * po.df_residual;
+        test_row t = {"f_effects", NAN, po.df_residual - fe.df_residual, fe.df_residual, NAN};
+        t.stat = (rss_po - rss_fe) / t.df1 / (rss_fe / t.df2);
+        t.pvalue = gsl_cdf_fdist_Q(t.stat, t.df1, t.df2);
+        rc = add_test_row(res, &t, err);
+    }
+    if (!rc && s->want_test[2]) {
+        double *e = cx_malloc((d->n + 1) * sizeof *e, err);
+        if (!e)
+            rc = CX_ENOMEM;
+        for (size_t i = 0; !rc && i < d->n; i++) {
+            e[i] = d->y[i];
+            for (size_t j = 0; j < d->p; j++)
+                if (!isnan(po.beta[j]))
+                    e[i] -= d->x[j * d->n + i] * po.beta[j];
+        }
+        test_row t = {"bp", 0, 0, NAN, NAN};
+        for (int by_time = 0; !rc && by_time < 2; by_time++)
+            if ((by_time == 0 && s->opt.effect != PANEL_TIME) ||
+                (by_time == 1 && s->opt.effect != PANEL_INDIVIDUAL)) {
+                double lm = bp_component(d, e, by_time, err);
+                t.stat += lm * lm;
+                t.df1 += 1;
+            }
+        t.pvalue = gsl_cdf_chisq_Q(t.stat, t.df1);
+        free(e);
+        if (!rc)
+            rc = add_test_row(res, &t, err);
+    }
+    panel_fit_free(&fe);
+    panel_fit_free(&po);
+    panel_fit_free(&re);
+    return rc;
+}
+
 static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     cx_result *res = results[0];
@@ -479,6 +671,8 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
     }
     if (!rc)
         rc = write_fit(res, &r.d, &s.opt, &pf, err);
+    if (!rc && (s.want_test[0] || s.want_test[1] || s.want_test[2]))
+        rc = specification_tests(res, &r.d, &s, err);
     panel_fit_free(&pf);
     free(names);
     panel_rows_free(&r);
