@@ -176,6 +176,36 @@ static void check_tests(ref_results *res, const json_value *c, ref_report *rep)
         free(v[k]);
 }
 
+/* The validation table (split "holdout") against predict() on held-out rows. */
+static void check_validation(ref_results *res, const json_value *c, ref_report *rep)
+{
+    const char *job = ref_json_string(rep, c, "name");
+    const json_value *want = json_get(c, "validation");
+    cx_error err = {0};
+    size_t n = 0, n2 = 0, n3 = 0;
+    char **split = ref_results_column_strings(res, job, "validation", "split", &n, &err);
+    char **metric = ref_results_column_strings(res, job, "validation", "metric", &n2, &err);
+    double *value = ref_results_column_double(res, job, "validation", "value", &n3, &err);
+    if (!split || !metric || !value || n != json_object_len(want))
+        ref_report_fail(rep, "%s: validation table has %zu rows, expected %zu", job, n,
+                        json_object_len(want));
+    for (size_t k = 0; split && metric && value && k < json_object_len(want); k++) {
+        const char *name = json_object_key(want, k);
+        double got = NAN;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(split[i], "holdout") == 0 && strcmp(metric[i], name) == 0)
+                got = value[i];
+        char what[256];
+        snprintf(what, sizeof what, "%s: validation %s", job, name);
+        ref_report_check_json(rep, what, got, json_object_value(want, k), RTOL, ATOL);
+    }
+    ref_report_check_field(rep, "nobs (training rows)", fit_value(res, job, "nobs"), c,
+                           "nobs_train", RTOL, ATOL);
+    ref_strings_free(split, split ? n : 0);
+    ref_strings_free(metric, metric ? n2 : 0);
+    free(value);
+}
+
 static void run_reference(const char *data)
 {
     char ini[1024], json[1024], dir[] = "/tmp/cx_panelref_XXXXXX", out[512];
@@ -222,6 +252,20 @@ static void run_reference(const char *data)
         check_tests(res, c, &rep);
         /* statistic, df1, pvalue per test, df2 for f_effects */
         ref_report_require(&rep, 3 * (int)json_object_len(json_get(c, "tests")) + 1);
+        if (rep.n_failed) {
+            fputs(ref_report_text(&rep), stderr);
+            failed++;
+        }
+        ref_report_free(&rep);
+    }
+    const json_value *vcases = json_get(ref, "validation_cases");
+    assert_int_equal(json_array_len(vcases), 3);
+    for (size_t i = 0; i < json_array_len(vcases); i++) {
+        const json_value *c = json_array_at(vcases, i);
+        ref_report rep;
+        ref_report_init(&rep, data, "plm");
+        check_validation(res, c, &rep);
+        ref_report_require(&rep, 5); /* rmse, mae, r2, n, training nobs */
         if (rep.n_failed) {
             fputs(ref_report_text(&rep), stderr);
             failed++;

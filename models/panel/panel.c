@@ -25,6 +25,7 @@
 #include <gsl/gsl_linalg.h>
 
 #include "design.h"
+#include "filter_eval.h"
 #include "formula.h"
 #include "model.h"
 #include "panel.h"
@@ -156,6 +157,15 @@ static int check_combination(const cx_job *job, const panel_options *o, cx_error
         return cx_job_error(job, "effect", err, CX_EUSAGE,
                             "method = random with effect = twoways is not available; expected "
                             "individual or time");
+    if (job->validate == CX_VALIDATE_KFOLD)
+        return cx_job_error(job, "validate", err, CX_EUSAGE,
+                            "panel rows are not exchangeable across folds; expected "
+                            "validate = holdout(EXPR), e.g. holdout(year >= 2015)");
+    if (job->validate == CX_VALIDATE_HOLDOUT &&
+        (o->method == PANEL_BETWEEN || o->method == PANEL_FD))
+        return cx_job_error(job, "validate", err, CX_EUSAGE,
+                            "validate predicts levels of the outcome; expected method = pooling, "
+                            "within or random");
     if (o->method == PANEL_BETWEEN && o->se != PANEL_SE_CLASSICAL)
         return cx_job_error(job, "se", err, CX_EUSAGE,
                             "method = between has one row per group; expected se = classical");
@@ -277,11 +287,19 @@ static int dense_codes(const double *v, size_t n, size_t *code, size_t *G, cx_er
     return CX_OK;
 }
 
+/* Columns the holdout filter reads (0 without a holdout). */
+static size_t holdout_columns(const cx_job *job)
+{
+    return job->validate == CX_VALIDATE_HOLDOUT && job->holdout ? filter_n_columns(job->holdout)
+                                                                 : 0;
+}
+
 /* The loaded panel, with the buffers panel_data points into. */
 typedef struct panel_rows {
     panel_data d;
     double *unit_value, *time_value; /* per kept row */
     size_t *table_row;               /* sorted position of each kept row */
+    unsigned char *held_out;         /* per kept row, NULL without holdout */
 } panel_rows;
 
 static void panel_rows_free(panel_rows *r)
@@ -293,16 +311,19 @@ static void panel_rows_free(panel_rows *r)
     free(r->unit_value);
     free(r->time_value);
     free(r->table_row);
+    free(r->held_out);
     memset(r, 0, sizeof *r);
 }
 
-/* Sorted raw block: the design's table inputs, then its panel inputs. */
+/* Sorted raw block: the design's table inputs, then its panel inputs,
+ * then the holdout filter's columns (job->holdout; read past the design's). */
 static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s, double **out,
                          size_t *m_out, cx_error *err)
 {
     size_t n_table, n_panel = cx_design_n_panel_inputs(des);
     const int *inputs = cx_design_inputs(des, &n_table);
-    size_t ncols = n_table + 2 + n_panel;
+    size_t n_filter = holdout_columns(job);
+    size_t ncols = n_table + 2 + n_panel + n_filter;
     int *cols = cx_malloc(ncols * sizeof *cols, err);
     if (!cols)
         return CX_ENOMEM;
@@ -314,6 +335,8 @@ static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s,
         int k;
         cx_design_panel_input(des, i, &op, &k, &cols[n_table + 2 + i]);
     }
+    for (size_t i = 0; i < n_filter; i++)
+        cols[n_table + 2 + n_panel + i] = filter_column(job->holdout, i);
     double *raw;
     size_t n;
     int rc = cx_view_load(job->view, cols, ncols, &raw, &n, NULL, err);
@@ -327,7 +350,7 @@ static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s,
         if (isfinite(u) && isfinite(t))
             keys[m++] = (row_key){u, t, i};
     }
-    size_t width = n_table + n_panel;
+    size_t width = n_table + n_panel + n_filter;
     double *sorted = keys ? cx_malloc((width + 2) * (m + 1) * sizeof *sorted, err) : NULL;
     if (!sorted) {
         free(raw);
@@ -339,6 +362,8 @@ static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s,
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n_table; j++)
             sorted[j * m + i] = raw[j * n + keys[i].row];
+        for (size_t j = 0; j < n_filter; j++)
+            sorted[(n_table + n_panel + j) * m + i] = raw[(n_table + 2 + n_panel + j) * n + keys[i].row];
         unit[i] = keys[i].unit;
         time[i] = keys[i].time;
     }
@@ -395,6 +420,21 @@ static int load_panel(const cx_job *job, cx_design *des, const panel_spec *s, pa
         n = cx_design_fill(des, ws, raw, m, m, &out, err);
     }
     cx_design_ws_free(ws);
+    size_t n_filter = holdout_columns(job);
+    if (n >= 0 && n_filter) {
+        size_t n_table, at = cx_design_n_panel_inputs(des);
+        cx_design_inputs(des, &n_table);
+        at += n_table;
+        r->held_out = cx_calloc((size_t)n + 1, 1, err);
+        double values[64];
+        for (long i = 0; r->held_out && i < n; i++) {
+            for (size_t j = 0; j < n_filter && j < 64; j++)
+                values[j] = raw[(at + j) * m + kept[i]];
+            r->held_out[i] = (unsigned char)filter_matches(job->holdout, values);
+        }
+        if (!r->held_out)
+            n = -1;
+    }
     free(raw);
     if (n < 0) {
         free(x), free(y), free(extra), free(kept);
@@ -431,6 +471,162 @@ static int load_panel(const cx_job *job, cx_design *des, const panel_spec *s, pa
         return cx_error_set(err, CX_EFAIL, "no complete rows for the formula and index");
     }
     return CX_OK;
+}
+
+/* The rows of r with held_out == want, codes recomputed (the training
+ * panel has its own units and periods). */
+static int panel_subset(const panel_rows *r, int want, panel_rows *out, cx_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = 0, p = r->d.p;
+    for (size_t i = 0; i < r->d.n; i++)
+        n += r->held_out[i] == want;
+    out->d = r->d;
+    out->d.n = n;
+    out->d.x = cx_malloc((n * p + 1) * sizeof *out->d.x, err);
+    out->d.y = cx_malloc((n + 1) * sizeof *out->d.y, err);
+    out->d.unit = cx_malloc((n + 1) * sizeof *out->d.unit, err);
+    out->d.time = cx_malloc((n + 1) * sizeof *out->d.time, err);
+    out->unit_value = cx_malloc((n + 1) * sizeof *out->unit_value, err);
+    out->time_value = cx_malloc((n + 1) * sizeof *out->time_value, err);
+    if (!out->d.x || !out->d.y || !out->d.unit || !out->d.time || !out->unit_value ||
+        !out->time_value) {
+        panel_rows_free(out);
+        return CX_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < r->d.n; i++) {
+        if (r->held_out[i] != want)
+            continue;
+        for (size_t j = 0; j < p; j++)
+            out->d.x[j * n + k] = r->d.x[j * r->d.n + i];
+        out->d.y[k] = r->d.y[i];
+        out->unit_value[k] = r->unit_value[i];
+        out->time_value[k] = r->time_value[i];
+        k++;
+    }
+    if (n == 0 || dense_codes(out->unit_value, n, out->d.unit, &out->d.n_units, err) ||
+        dense_codes(out->time_value, n, out->d.time, &out->d.n_times, err)) {
+        panel_rows_free(out);
+        return n == 0 ? cx_error_set(err, CX_EFAIL,
+                                     "validate: the %s rows are empty; expected rows on both "
+                                     "sides of the holdout expression",
+                                     want ? "holdout" : "training")
+                      : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+/* Fitted effects of the training rows on the full panel's codes: alpha
+ * per unit, gamma per period (NaN where the training rows have none);
+ * twoways by alternating means of the residuals. */
+static int training_effects(const panel_rows *r, const panel_options *o, const double *resid,
+                            double *alpha, double *gamma, cx_error *err)
+{
+    const panel_data *d = &r->d;
+    double *cu = cx_calloc(d->n_units + 1, sizeof *cu, err);
+    double *ct = cx_calloc(d->n_times + 1, sizeof *ct, err);
+    if (!cu || !ct) {
+        free(cu);
+        free(ct);
+        return CX_ENOMEM;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (!r->held_out[i]) {
+            cu[d->unit[i]] += 1;
+            ct[d->time[i]] += 1;
+        }
+    int use_u = o->effect != PANEL_TIME, use_t = o->effect != PANEL_INDIVIDUAL;
+    for (size_t g = 0; g < d->n_units; g++)
+        alpha[g] = !use_u ? 0 : cu[g] > 0 ? 0 : NAN;
+    for (size_t g = 0; g < d->n_times; g++)
+        gamma[g] = !use_t ? 0 : ct[g] > 0 ? 0 : NAN;
+    for (long sweep = 0; sweep < 100000; sweep++) {
+        double moved = 0;
+        for (int side = 0; side < 2; side++) {
+            if ((side == 0 && !use_u) || (side == 1 && !use_t))
+                continue;
+            size_t G = side ? d->n_times : d->n_units;
+            double *eff = side ? gamma : alpha, *cnt = side ? ct : cu;
+            const size_t *code = side ? d->time : d->unit;
+            double *sum = cx_calloc(G + 1, sizeof *sum, err);
+            if (!sum) {
+                free(cu);
+                free(ct);
+                return CX_ENOMEM;
+            }
+            for (size_t i = 0; i < d->n; i++)
+                if (!r->held_out[i])
+                    sum[code[i]] += resid[i] - (side ? alpha[d->unit[i]] : gamma[d->time[i]]);
+            for (size_t g = 0; g < G; g++)
+                if (cnt[g] > 0) {
+                    moved = fmax(moved, fabs(sum[g] / cnt[g] - eff[g]));
+                    eff[g] = sum[g] / cnt[g];
+                }
+            free(sum);
+        }
+        if (!(use_u && use_t) || moved < 1e-13)
+            break;
+    }
+    free(cu);
+    free(ct);
+    return CX_OK;
+}
+
+/* Out-of-sample rmse, mae, r2 (1 - SSE / sum (y - mean of held-out y)^2)
+ * and n on the held-out rows, predicted as R's predict: x b, plus for
+ * within models the unit (period) effects fitted on the training rows;
+ * rows whose unit or period has no training rows are not predicted. */
+static int holdout_validation(cx_result *res, const panel_rows *r, const panel_options *o,
+                              const panel_fit *train, cx_error *err)
+{
+    const panel_data *d = &r->d;
+    double *resid = cx_malloc((d->n + 1) * sizeof *resid, err);
+    double *alpha = cx_malloc((d->n_units + 1) * sizeof *alpha, err);
+    double *gamma = cx_malloc((d->n_times + 1) * sizeof *gamma, err);
+    int rc = resid && alpha && gamma ? CX_OK : CX_ENOMEM;
+    for (size_t i = 0; !rc && i < d->n; i++) {
+        double xb = 0;
+        for (size_t j = 0; j < d->p; j++)
+            if (!isnan(train->beta[j]))
+                xb += d->x[j * d->n + i] * train->beta[j];
+        resid[i] = d->y[i] - xb;
+    }
+    if (!rc && o->method == PANEL_WITHIN)
+        rc = training_effects(r, o, resid, alpha, gamma, err);
+    double sse = 0, sae = 0, sy = 0, syy = 0, n = 0, skipped = 0;
+    for (size_t i = 0; !rc && i < d->n; i++) {
+        if (!r->held_out[i])
+            continue;
+        double e = resid[i];
+        if (o->method == PANEL_WITHIN)
+            e -= alpha[d->unit[i]] + gamma[d->time[i]];
+        if (isnan(e)) {
+            skipped++;
+            continue;
+        }
+        n++;
+        sse += e * e;
+        sae += fabs(e);
+        sy += d->y[i];
+        syy += d->y[i] * d->y[i];
+    }
+    if (!rc && skipped > 0)
+        cx_result_add_warning(res,
+                              "validate: %.0f held-out rows have a unit or period without "
+                              "training rows and are not predicted",
+                              skipped);
+    double sst = syy - sy * sy / n;
+    struct {
+        const char *name;
+        double v;
+    } m[] = {{"rmse", sqrt(sse / n)}, {"mae", sae / n}, {"r2", 1 - sse / sst}, {"n", n}};
+    for (size_t k = 0; !rc && k < 4; k++)
+        rc = cx_result_add_validation(res, "holdout", m[k].name, n > 0 ? m[k].v : NAN, err);
+    free(resid);
+    free(alpha);
+    free(gamma);
+    return rc;
 }
 
 /* ---- results ------------------------------------------------------------- */
@@ -655,8 +851,12 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         r.d.names = names;
         rc = panel_fit_alloc(&pf, r.d.p, err);
     }
+    panel_rows train = {0};
+    if (!rc && r.held_out)
+        rc = panel_subset(&r, 0, &train, err);
+    const panel_rows *fit_rows = r.held_out ? &train : &r;
     if (!rc)
-        rc = panel_estimate(&r.d, &s.opt, &pf, err);
+        rc = panel_estimate(&fit_rows->d, &s.opt, &pf, err);
     if (!rc) {
         res->nobs = pf.nobs;
         if (pf.n_dropped)
@@ -667,12 +867,15 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
                                  "units and periods are weakly connected)");
         if (*cx_design_notes(des))
             cx_result_add_warning(res, "%s", cx_design_notes(des));
-        rc = write_estimates(res, &r.d, s.formula, &pf, err);
+        rc = write_estimates(res, &fit_rows->d, s.formula, &pf, err);
     }
     if (!rc)
-        rc = write_fit(res, &r.d, &s.opt, &pf, err);
+        rc = write_fit(res, &fit_rows->d, &s.opt, &pf, err);
     if (!rc && (s.want_test[0] || s.want_test[1] || s.want_test[2]))
-        rc = specification_tests(res, &r.d, &s, err);
+        rc = specification_tests(res, &fit_rows->d, &s, err);
+    if (!rc && r.held_out)
+        rc = holdout_validation(res, &r, &s.opt, &pf, err);
+    panel_rows_free(&train);
     panel_fit_free(&pf);
     free(names);
     panel_rows_free(&r);
@@ -686,7 +889,7 @@ const cx_model cx_model_panel = {
     .summary = "linear panel models (pooling, within, between, random, fd) as plm",
     .keys = panel_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_BY,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
     .check = panel_check,
     .fit = panel_fit_job,
 };
