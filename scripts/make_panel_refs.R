@@ -116,9 +116,11 @@ for (dn in names(datasets)) {
   yr <- as.numeric(as.character(full$year)); fm <- as.numeric(as.character(full$firm))
   splits <- list(list(m = "pooling", e = "individual", cut = 1982, grun = 1950, twoside = FALSE),
                  list(m = "within", e = "individual", cut = 1982, grun = 1950, twoside = FALSE),
-                 list(m = "random", e = "individual", cut = 1982, grun = 1950, twoside = FALSE))
-  # (plm's predict gives NA for every held-out row of a two-way model, so
-  # two-way holdouts have no reference here; see docs/models/panel.md.)
+                 list(m = "random", e = "individual", cut = 1982, grun = 1950, twoside = FALSE),
+                 list(m = "within", e = "twoways", cut = 1982, grun = 1950, twoside = TRUE))
+  # plm's predict gives NA for every held-out row of a two-way model, so the
+  # two-way case is predicted by lm() with unit and period dummies (the same
+  # slopes; its fitted unit + period levels are the ones identified).
   for (sp in splits) {
     cut <- if (dn == "grunfeld") sp$grun else sp$cut
     hold <- yr >= cut
@@ -127,6 +129,10 @@ for (dn in names(datasets)) {
     tr <- full[!hold, ]; te <- full[hold, ]
     fit <- plm(as.formula(rf), data = tr, model = sp$m, effect = sp$e)
     p <- predict(fit, newdata = te)
+    if (sp$e == "twoways") {
+      lmf <- lm(update(as.formula(rf), . ~ . + factor(firm) + factor(year)), data = as.data.frame(tr))
+      p <- predict(lmf, newdata = as.data.frame(te))
+    }
     y <- te[[all.vars(as.formula(rf))[1]]]
     ok <- !is.na(p) & !is.na(y)
     y <- y[ok]; p <- p[ok]

@@ -259,7 +259,7 @@ static void run_reference(const char *data)
         ref_report_free(&rep);
     }
     const json_value *vcases = json_get(ref, "validation_cases");
-    assert_int_equal(json_array_len(vcases), 3);
+    assert_int_equal(json_array_len(vcases), 4);
     for (size_t i = 0; i < json_array_len(vcases); i++) {
         const json_value *c = json_array_at(vcases, i);
         ref_report rep;
