@@ -62,7 +62,7 @@ for (dn in names(datasets)) {
                    r2 = unname(s$r.squared[1]), adj_r2 = unname(s$r.squared[2]),
                    nobs = nobs(fit), n_units = pdm$nT$n, n_periods = pdm$nT$T,
                    df_residual = df.residual(fit),
-                   stat_name = if (m[1] == "random") "chisq" else "fstat",
+                   stat_name = if (m[1] == "random") "wald_chisq" else "fstat",
                    stat = unname(fs$statistic))
       if (m[1] == "random") {
         case$sigma2 <- as.list(fit$ercomp$sigma2)

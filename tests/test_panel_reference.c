@@ -115,7 +115,7 @@ static void check_case(ref_results *res, const json_value *c, ref_report *rep)
     estimates_free(&e);
     static const char *const fits[][2] = {{"r2", "r2"},           {"adj_r2", "adj_r2"},
                                           {"nobs", "nobs"},       {"n_units", "n_units"},
-                                          {"n_periods", "n_periods"}, {"df", "df_residual"}};
+                                          {"n_periods", "n_periods"}, {"df_residual", "df_residual"}};
     for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
         snprintf(what, sizeof what, "%s: fit %s", job, fits[i][0]);
         ref_report_check_field(rep, what, fit_value(res, job, fits[i][0]), c, fits[i][1], RTOL,
