@@ -193,6 +193,11 @@ static int panel_parse(const cx_job *job, panel_spec *s, cx_error *err)
                             "found %zu",
                             nc);
     }
+    if (cols[0] == cols[1]) {
+        free(cols);
+        return cx_job_error(job, "index", err, CX_EUSAGE,
+                            "expected two different columns, the unit then the time");
+    }
     s->unit_col = cols[0];
     s->time_col = cols[1];
     free(cols);
@@ -358,6 +363,16 @@ static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s,
         return CX_ENOMEM;
     }
     qsort(keys, m, sizeof *keys, cmp_row_key);
+    for (size_t i = 1; i < m; i++)
+        if (keys[i].unit == keys[i - 1].unit && keys[i].time == keys[i - 1].time) {
+            free(raw);
+            free(keys);
+            free(sorted);
+            return cx_job_error(job, "index", err, CX_EFAIL,
+                                "the (unit, time) pair (%g, %g) appears in more than one row; "
+                                "expected one row per unit and period",
+                                keys[i].unit, keys[i].time);
+        }
     double *unit = sorted + width * m, *time = unit + m;
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n_table; j++)
@@ -396,8 +411,8 @@ static int load_panel(const cx_job *job, cx_design *des, const panel_spec *s, pa
                       cx_error *err)
 {
     memset(r, 0, sizeof *r);
-    double *raw;
-    size_t m;
+    double *raw = NULL;
+    size_t m = 0;
     if (sorted_inputs(job, des, s, &raw, &m, err))
         return err->code;
     int rc = cx_design_scan_ranges(des, job->view, err);

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# panel_refusals.sh — every bad key of `model = panel` is refused by
+# `cxfit check` with one line naming the job and the key (exit 2, nothing
+# written by run); a duplicated (unit, time) pair fails the job with a
+# message naming the index; the shipped nps_growth.ini runs on the demo.
+source "$(dirname "$0")/lib.bash" "$@"
+GR="$SRC/datasets/Grunfeld.h5"
+
+# refuse NAME KEY FRAGMENT BODY
+refuse() {
+    local name="$1" key="$2" fragment="$3" body="$4"
+    printf '[data]\nfile = %s\ntable = /data\n\n[job %s]\nmodel = panel\n%s\n' "$GR" "$name" "$body" >"$WORK/$name.ini"
+    expect_exit 2 "check refuses $name" -- "$CXFIT" check "$WORK/$name.ini"
+    expect_stderr "$fragment" "$name: message says why"
+    expect_stderr "'$key'" "$name: message names the key"
+    expect_stderr "$name" "$name: message names the job"
+    [ "$(wc -l <"$WORK/stderr")" -eq 1 ] && ok "$name: one line" || fail "$name: $(wc -l <"$WORK/stderr") lines"
+    expect_exit 2 "run refuses $name" -- "$CXFIT" run "$WORK/$name.ini" -o "$WORK/$name.h5"
+    [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
+}
+F='formula = inv ~ value + capital'
+refuse no_formula formula "expected a formula" "index = firm year"
+refuse bad_formula formula "character" "formula = inv ~ value +
+index = firm year"
+refuse unknown_column formula "capitol" "formula = inv ~ value + capitol
+index = firm year"
+refuse no_index index "expected a list of column names" "$F"
+refuse one_index index "expected two columns" "$F
+index = firm"
+refuse same_index index "two different columns" "$F
+index = firm firm"
+refuse bad_method method "pooling" "$F
+index = firm year
+method = within2"
+refuse bad_effect effect "individual" "$F
+index = firm year
+effect = both"
+refuse bad_se se "expected classical, cluster(firm)" "$F
+index = firm year
+se = hc1"
+refuse se_other_column se "expected classical" "$F
+index = firm year
+se = cluster(value)"
+refuse bad_dk se "dk(L)" "$F
+index = firm year
+se = dk(-1)"
+refuse fd_time effect "expected effect = individual" "$F
+index = firm year
+method = fd
+effect = time"
+refuse between_twoways effect "not defined for method = between" "$F
+index = firm year
+method = between
+effect = twoways"
+refuse random_twoways effect "not available" "$F
+index = firm year
+method = random
+effect = twoways"
+refuse between_cluster se "expected se = classical" "$F
+index = firm year
+method = between
+se = cluster(firm)"
+refuse bad_test tests "unknown test 'hausmann'" "$F
+index = firm year
+tests = hausmann"
+refuse hausman_twoways tests "needs a one-way effect" "$F
+index = firm year
+effect = twoways
+tests = hausman"
+refuse kfold validate "expected validate = holdout" "$F
+index = firm year
+validate = kfold(5)"
+refuse fd_holdout validate "expected method = pooling, within or random" "$F
+index = firm year
+method = fd
+validate = holdout(year >= 1950)"
+refuse lag_order formula "lag()" "formula = inv ~ lag(value, -1)
+index = firm year"
+
+# bad panels fail the job (status failed, message naming the index key):
+# a non-integer time under lag(), a (unit, time) pair in two rows
+fails() {
+    local name="$1" fragment="$2" body="$3"
+    printf '[data]\nfile = %s\ntable = /data\n\n[job %s]\nmodel = panel\n%s\n' "$GR" "$name" "$body" >"$WORK/$name.ini"
+    "$CXFIT" run "$WORK/$name.ini" -o "$WORK/$name.h5" >"$WORK/stdout" 2>"$WORK/stderr"
+    [ "$(job_attr "$WORK/$name.h5" "$name" status)" = failed ] && ok "$name: job failed" || fail "$name: status $(job_attr "$WORK/$name.h5" "$name" status)"
+    expect_stderr "key 'index'" "$name: message names the key"
+    expect_stderr "$fragment" "$name: message says why"
+}
+fails frac_time "expected an integer time" "index = firm value
+formula = inv ~ lag(value, 1)"
+fails dup_pair "appears in more than one row" "index = firm capital
+formula = inv ~ value
+method = pooling"
+
+# the worked example runs on the bundled demo panel
+expect_exit 0 "nps_growth.ini runs" -- "$CXFIT" run "$SRC/configs/nps_growth.ini" -o "$WORK/ng.h5"
+[ "$(job_attr "$WORK/ng.h5" growth_nps status)" = ok ] && ok "growth_nps ok" || fail "growth_nps: $(job_attr "$WORK/ng.h5" growth_nps status)"
+finish
