@@ -365,13 +365,14 @@ static int sorted_inputs(const cx_job *job, cx_design *des, const panel_spec *s,
     qsort(keys, m, sizeof *keys, cmp_row_key);
     for (size_t i = 1; i < m; i++)
         if (keys[i].unit == keys[i - 1].unit && keys[i].time == keys[i - 1].time) {
+            cx_job_error(job, "index", err, CX_EFAIL,
+                         "the (unit, time) pair (%g, %g) appears in more than one row; "
+                         "expected one row per unit and period",
+                         keys[i].unit, keys[i].time);
             free(raw);
             free(keys);
             free(sorted);
-            return cx_job_error(job, "index", err, CX_EFAIL,
-                                "the (unit, time) pair (%g, %g) appears in more than one row; "
-                                "expected one row per unit and period",
-                                keys[i].unit, keys[i].time);
+            return CX_EFAIL;
         }
     double *unit = sorted + width * m, *time = unit + m;
     for (size_t i = 0; i < m; i++) {
