@@ -72,9 +72,36 @@ typedef struct panel_options {
     long dk_lag; /* Driscoll-Kraay maximum lag, -1 = plm's default   */
 } panel_options;
 
+/* The loaded panel (panel_rows.c), with the buffers panel_data points into. */
+typedef struct panel_rows {
+    panel_data d;
+    double *unit_value, *time_value; /* per kept row                         */
+    size_t *table_row;               /* sorted position of each kept row     */
+    unsigned char *held_out;         /* per kept row, NULL without holdout   */
+} panel_rows;
+
+struct cx_job;
+struct cx_design;
+/* Load the view's rows for design `des` (formula + the index columns as
+ * extras), sorted by (unit, time), panel inputs computed, design built,
+ * complete rows filled; held_out set when the job has a holdout. */
+int panel_rows_load(const struct cx_job *job, struct cx_design *des, int unit_col, int time_col,
+                    panel_rows *r, cx_error *err);
+void panel_rows_free(panel_rows *r);
+/* The rows with keep[i] != 0 (codes recomputed); the training rows. */
+int panel_rows_select(const panel_rows *r, const unsigned char *keep, panel_rows *out,
+                      cx_error *err);
+int panel_rows_training(const panel_rows *r, panel_rows *out, cx_error *err);
+
 int panel_fit_alloc(panel_fit *f, size_t p, cx_error *err);
 void panel_fit_free(panel_fit *f);
 /* Fit `opt` to `d`; CX_OK or CX_EFAIL with the reason. */
 int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, cx_error *err);
+
+/* Held-out rmse, mae, r2, n of a fit to the training rows of r (predict:
+ * x b, plus training unit/period effects for within); *skipped counts the
+ * held-out rows whose unit or period has no training rows. */
+int panel_holdout_metrics(const panel_rows *r, const panel_options *o, const panel_fit *train,
+                          double metrics[4], double *skipped, cx_error *err);
 
 #endif
