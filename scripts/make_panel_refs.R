@@ -147,9 +147,44 @@ for (dn in names(datasets)) {
     if (!is.null(ds$where)) ini <- c(ini, sprintf("where    = %s", ds$where))
     ini <- c(ini, "")
   }
+  # compare = FORMULA (grunfeld only): two non-nested models on the same
+  # rows; J tests by adding the other model's x b as a regressor (plm +
+  # vcovHC); AIC/BIC from the Gaussian log-likelihood of the estimating
+  # regression with k = coefficients + absorbed effects + 1.
+  ccases <- list()
+  if (dn == "grunfeld") {
+    for (m in list(c("within", "individual"), c("pooling", "individual"), c("within", "twoways"))) {
+      fa <- inv ~ value; fb <- inv ~ capital
+      A <- plm(fa, data = pd, model = m[1], effect = m[2])
+      B <- plm(fb, data = pd, model = m[1], effect = m[2])
+      xb <- function(fit, f) {
+        X <- model.matrix(f, data = as.data.frame(pd)); b <- coef(fit)
+        if (!"(Intercept)" %in% names(b)) X <- X[, -1, drop = FALSE]
+        as.vector(X %*% b)
+      }
+      pd2 <- pd; pd2$fitb <- xb(B, fb); pd2$fita <- xb(A, fa)
+      JA <- plm(inv ~ value + fitb, data = pd2, model = m[1], effect = m[2])
+      JB <- plm(inv ~ capital + fita, data = pd2, model = m[1], effect = m[2])
+      zt <- function(fit, v) unname(coef(fit)[v] / sqrt(diag(vcovHC(fit)))[v])
+      absorbed <- switch(m[2], individual = if (m[1] == "within") 10 else 0, twoways = 10 + 20 - 1)
+      ic <- function(fit) {
+        n <- nobs(fit); rss <- deviance(fit); k <- length(coef(fit)) + absorbed + 1
+        ll <- -n / 2 * (log(2 * pi * rss / n) + 1)
+        c(aic = -2 * ll + 2 * k, bic = -2 * ll + log(n) * k)
+      }
+      name <- sprintf("compare_%s_%s", m[1], m[2])
+      ccases[[length(ccases) + 1]] <- list(name = name,
+        a = c(as.list(ic(A)), r2 = unname(summary(A)$r.squared[1]), nobs = nobs(A)),
+        b = c(as.list(ic(B)), r2 = unname(summary(B)$r.squared[1]), nobs = nobs(B)),
+        j_b_in_a = zt(JA, "fitb"), j_a_in_b = zt(JB, "fita"))
+      ini <- c(ini, sprintf("[job %s]", name), "model   = panel", "formula = inv ~ value",
+               "compare = inv ~ capital", "index   = firm year", sprintf("method  = %s", m[1]),
+               sprintf("effect  = %s", m[2]), "se      = cluster(firm)", "")
+    }
+  }
   out <- list(oracle = "plm", version = as.character(packageVersion("plm")),
               data = ds$h5, cases = cases, test_cases = tcases,
-              validation_cases = vcases)
+              validation_cases = vcases, compare_cases = ccases)
   writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"),
              sprintf("tests/reference/panel_%s.json", dn))
   writeLines(ini, sprintf("configs/reference/panel_%s.ini", dn))

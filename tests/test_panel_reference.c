@@ -206,6 +206,46 @@ static void check_validation(ref_results *res, const json_value *c, ref_report *
     free(value);
 }
 
+/* The compare table (rows a, b) and the two J tests. */
+static void check_compare(ref_results *res, const json_value *c, ref_report *rep)
+{
+    const char *job = ref_json_string(rep, c, "name");
+    cx_error err = {0};
+    size_t n = 0, n2;
+    char **model = ref_results_column_strings(res, job, "compare", "model", &n, &err);
+    if (!model || n != 2) {
+        ref_report_fail(rep, "%s: compare table has %zu rows, expected 2", job, n);
+        ref_strings_free(model, model ? n : 0);
+        return;
+    }
+    static const char *const cols[] = {"aic", "bic", "r2", "nobs"};
+    for (int k = 0; k < 4; k++) {
+        double *v = ref_results_column_double(res, job, "compare", cols[k], &n2, &err);
+        for (size_t i = 0; i < 2; i++) {
+            char what[256];
+            snprintf(what, sizeof what, "%s: compare[%s].%s", job, model[i], cols[k]);
+            ref_report_check_field(rep, what, v ? v[i] : NAN, json_get(c, model[i]), cols[k],
+                                   RTOL, ATOL);
+        }
+        free(v);
+    }
+    char **test = ref_results_column_strings(res, job, "tests", "test", &n2, &err);
+    double *stat = ref_results_column_double(res, job, "tests", "statistic", &n2, &err);
+    static const char *const j[] = {"j_b_in_a", "j_a_in_b"};
+    for (int k = 0; k < 2; k++) {
+        double got = NAN;
+        for (size_t i = 0; test && stat && i < n2; i++)
+            if (strcmp(test[i], j[k]) == 0)
+                got = stat[i];
+        char what[256];
+        snprintf(what, sizeof what, "%s: %s", job, j[k]);
+        ref_report_check_field(rep, what, got, c, j[k], RTOL, ATOL);
+    }
+    ref_strings_free(model, n);
+    ref_strings_free(test, test ? n2 : 0);
+    free(stat);
+}
+
 static void run_reference(const char *data)
 {
     char ini[1024], json[1024], dir[] = "/tmp/cx_panelref_XXXXXX", out[512];
@@ -272,6 +312,20 @@ static void run_reference(const char *data)
         }
         ref_report_free(&rep);
     }
+    const json_value *ccases = json_get(ref, "compare_cases");
+    for (size_t i = 0; i < json_array_len(ccases); i++) {
+        ref_report rep;
+        ref_report_init(&rep, data, "plm");
+        check_compare(res, json_array_at(ccases, i), &rep);
+        ref_report_require(&rep, 10); /* 4 values x 2 models, 2 J tests */
+        if (rep.n_failed) {
+            fputs(ref_report_text(&rep), stderr);
+            failed++;
+        }
+        ref_report_free(&rep);
+    }
+    if (strcmp(data, "grunfeld") == 0)
+        assert_int_equal(json_array_len(ccases), 3);
     ref_results_close(res);
     unlink(out);
     rmdir(dir);

@@ -25,13 +25,12 @@
 #include <gsl/gsl_linalg.h>
 
 #include "design.h"
-#include "filter_eval.h"
 #include "formula.h"
 #include "model.h"
 #include "panel.h"
 
 static const char *const panel_keys[] = {"formula", "index", "method", "effect", "se", "tests",
-                                         NULL};
+                                         "compare", NULL};
 static const char *const test_names[] = {"hausman", "f_effects", "bp", NULL};
 static const char *const method_names[] = {"pooling", "within", "between", "random", "fd", NULL};
 static const char *const effect_names[] = {"individual", "time", "twoways", NULL};
@@ -39,6 +38,7 @@ static const char *const effect_names[] = {"individual", "time", "twoways", NULL
 /* Everything the keys say. */
 typedef struct panel_spec {
     cx_formula *formula;
+    cx_formula *compare; /* `compare`: the second model, or NULL */
     int unit_col, time_col;
     panel_options opt;
     int want_test[3]; /* test_names[] asked for by `tests` */
@@ -47,7 +47,8 @@ typedef struct panel_spec {
 static void panel_spec_free(panel_spec *s)
 {
     cx_formula_free(s->formula);
-    s->formula = NULL;
+    cx_formula_free(s->compare);
+    s->formula = s->compare = NULL;
 }
 
 /* `se`: classical | cluster(COL [COL]) with index columns | dk | dk(L). */
@@ -182,6 +183,12 @@ static int panel_parse(const cx_job *job, panel_spec *s, cx_error *err)
     s->formula = cx_formula_parse(text, err);
     if (!s->formula || cx_formula_require_fixed(s->formula, err))
         return cx_job_error(job, "formula", err, CX_EUSAGE, "%s", err->msg);
+    const char *other = cx_section_get(job->section, "compare");
+    if (other) {
+        s->compare = cx_formula_parse(other, err);
+        if (!s->compare || cx_formula_require_fixed(s->compare, err))
+            return cx_job_error(job, "compare", err, CX_EUSAGE, "%s", err->msg);
+    }
     int *cols;
     size_t nc;
     if (cx_job_columns(job, "index", &cols, &nc, err))
@@ -215,16 +222,16 @@ static int panel_parse(const cx_job *job, panel_spec *s, cx_error *err)
 }
 
 /* The design: the formula plus the index columns, delivered alongside. */
-static cx_design *panel_design(const cx_job *job, const panel_spec *s, const char **extra,
-                               cx_error *err)
+static cx_design *panel_design(const cx_job *job, const panel_spec *s, const cx_formula *f,
+                               const char *key, const char **extra, cx_error *err)
 {
     extra[0] = cx_table_column(job->view->table, (size_t)s->unit_col)->name;
     extra[1] = cx_table_column(job->view->table, (size_t)s->time_col)->name;
     cx_design_spec spec = {
-        .formula = s->formula, .extra = extra, .n_extra = 2, .allow_panel = 1};
+        .formula = f, .extra = extra, .n_extra = 2, .allow_panel = 1};
     cx_design *d = cx_design_alloc(&spec, job->view->table, err);
     if (!d)
-        cx_job_error(job, "formula", err, err->code ? err->code : CX_EUSAGE, "%s", err->msg);
+        cx_job_error(job, key, err, err->code ? err->code : CX_EUSAGE, "%s", err->msg);
     return d;
 }
 
@@ -233,10 +240,15 @@ static int panel_check(const cx_job *job, cx_error *err)
     panel_spec s;
     int rc = panel_parse(job, &s, err);
     const char *extra[2];
-    cx_design *d = rc ? NULL : panel_design(job, &s, extra, err);
+    cx_design *d = rc ? NULL : panel_design(job, &s, s.formula, "formula", extra, err);
     if (!rc && !d)
         rc = err->code;
     cx_design_free(d);
+    if (!rc && s.compare) {
+        d = panel_design(job, &s, s.compare, "compare", extra, err);
+        rc = d ? CX_OK : err->code;
+        cx_design_free(d);
+    }
     panel_spec_free(&s);
     return rc;
 }
@@ -458,6 +470,36 @@ static int specification_tests(cx_result *res, const panel_data *d, const panel_
     return rc;
 }
 
+static int add_j_test(cx_result *res, const char *name, double z, double p, cx_error *err)
+{
+    test_row t = {name, z, NAN, NAN, p};
+    return add_test_row(res, &t, err);
+}
+
+/* `compare`: load the second formula's rows and fit both side by side. */
+static int compare_models(const cx_job *job, const panel_spec *s, const panel_rows *a,
+                          cx_result *res, cx_error *err)
+{
+    const char *extra[2];
+    panel_rows b = {0};
+    const char **names = NULL;
+    cx_design *des = panel_design(job, s, s->compare, "compare", extra, err);
+    int rc = des ? panel_rows_load(job, des, s->unit_col, s->time_col, &b, err) : err->code;
+    if (!rc && !(names = cx_malloc(b.d.p * sizeof *names, err)))
+        rc = CX_ENOMEM;
+    if (!rc) {
+        for (size_t j = 0; j < b.d.p; j++)
+            names[j] = cx_design_colname(des, j);
+        b.d.names = names;
+        rc = panel_compare(res, a, &b, s->formula->text, s->compare->text, &s->opt, add_j_test,
+                           err);
+    }
+    free(names);
+    panel_rows_free(&b);
+    cx_design_free(des);
+    return rc;
+}
+
 static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     cx_result *res = results[0];
@@ -468,7 +510,7 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
     cx_design *des = NULL;
     const char **names = NULL;
     int rc = panel_parse(job, &s, err);
-    if (!rc && !(des = panel_design(job, &s, extra, err)))
+    if (!rc && !(des = panel_design(job, &s, s.formula, "formula", extra, err)))
         rc = err->code;
     if (!rc)
         rc = panel_rows_load(job, des, s.unit_col, s.time_col, &r, err);
@@ -504,6 +546,8 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = specification_tests(res, &fit_rows->d, &s, err);
     if (!rc && r.held_out)
         rc = holdout_validation(res, &r, &s.opt, &pf, err);
+    if (!rc && s.compare)
+        rc = compare_models(job, &s, &r, res, err);
     panel_rows_free(&train);
     panel_fit_free(&pf);
     free(names);

@@ -104,4 +104,12 @@ int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, 
 int panel_holdout_metrics(const panel_rows *r, const panel_options *o, const panel_fit *train,
                           double metrics[4], double *skipped, cx_error *err);
 
+struct cx_result;
+/* `compare` (panel_compare.c): the two models on their common rows; the
+ * compare table and, through add_test(res, name, z, p), the J tests. */
+int panel_compare(struct cx_result *res, const panel_rows *a, const panel_rows *b,
+                  const char *fa_text, const char *fb_text, const panel_options *o,
+                  int (*add_test)(struct cx_result *, const char *, double, double, cx_error *),
+                  cx_error *err);
+
 #endif

@@ -74,6 +74,12 @@ refuse fd_holdout validate "expected method = pooling, within or random" "$F
 index = firm year
 method = fd
 validate = holdout(year >= 1950)"
+refuse compare_column compare "capitol" "$F
+index = firm year
+compare = inv ~ capitol"
+refuse compare_random compare "random" "$F
+index = firm year
+compare = inv ~ capital + (1 | firm)"
 refuse lag_order formula "lag()" "formula = inv ~ lag(value, -1)
 index = firm year"
 
