@@ -190,3 +190,9 @@ for (dn in names(datasets)) {
   writeLines(ini, sprintf("configs/reference/panel_%s.ini", dn))
   cat(dn, ":", length(cases), "cases\n")
 }
+
+# Grunfeld with its rows shuffled (tests/integration/panel.sh: lags must
+# follow the year, not the row order).
+set.seed(16)
+g <- read.csv(file.path(ref_dir, "Grunfeld.csv"))
+write.csv(g[sample(nrow(g)), ], "tests/reference/grunfeld_shuffled.csv", row.names = FALSE)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# panel_refusals.sh — every bad key of `model = panel` is refused by
+# panel.sh — every bad key of `model = panel` is refused by
 # `cxfit check` with one line naming the job and the key (exit 2, nothing
 # written by run); a duplicated (unit, time) pair fails the job with a
 # message naming the index; the shipped nps_growth.ini runs on the demo.
@@ -98,6 +98,21 @@ formula = inv ~ lag(value, 1)"
 fails dup_pair "appears in more than one row" "index = firm capital
 formula = inv ~ value
 method = pooling"
+
+# lags follow the time index, not the row order: Grunfeld with its rows
+# shuffled gives the same estimates as the sorted file
+csv="$SRC/tests/reference/grunfeld_shuffled.csv"
+if [ -s "$csv" ] || fail "missing $csv"; then
+    "$CXFIT" import "$csv" "$WORK/shuffled.h5" --table /data >/dev/null 2>&1
+    for f in "$GR" "$WORK/shuffled.h5"; do
+        printf '[data]\nfile = %s\ntable = /data\n\n[job lagged]\nmodel = panel\nformula = inv ~ lag(value, 1) + diff(capital) + lead(value, 2)\nindex = firm year\nse = cluster(firm)\n' "$f" >"$WORK/lag.ini"
+        "$CXFIT" run "$WORK/lag.ini" -o "$WORK/lag_$(basename "$f")" --quiet >/dev/null 2>&1
+        h5dump -d /lagged/estimates/est -d /lagged/estimates/se "$WORK/lag_$(basename "$f")" | grep -v HDF5 >"$WORK/est_$(basename "$f").txt"
+    done
+    [ "$(sed -n 2p "$csv" | cut -d, -f1-2)" != '1,1935' ] && ok "rows are shuffled" || fail "rows not shuffled"
+    grep -q "(0)" "$WORK/est_Grunfeld.h5.txt" && ok "lagged fit has estimates" || fail "lagged fit has no estimates"
+    cmp -s "$WORK/est_Grunfeld.h5.txt" "$WORK/est_shuffled.h5.txt" && ok "shuffled rows: same estimates" || fail "shuffled rows: estimates differ"
+fi
 
 # the worked example runs on the bundled demo panel
 expect_exit 0 "nps_growth.ini runs" -- "$CXFIT" run "$SRC/configs/nps_growth.ini" -o "$WORK/ng.h5"
