@@ -131,6 +131,9 @@ static void check_case(ref_results *res, const json_value *c, ref_report *rep)
         const char *eff = json_get(s2, "id") ? "id" : "time";
         ref_report_check_field(rep, "sigma2_effect", fit_value(res, job, "sigma2_effect"), s2, eff,
                                RTOL, ATOL);
+        if (json_get(s2, "id") && json_get(s2, "time")) /* two-way: both components */
+            ref_report_check_field(rep, "sigma2_time", fit_value(res, job, "sigma2_time"), s2,
+                                   "time", RTOL, ATOL);
     }
 }
 
@@ -274,8 +277,9 @@ static void run_reference(const char *data)
         ref_report_init(&rep, data, "plm");
         check_case(res, c, &rep);
         /* est + se per term, 7 fit values, 2 variance components for random */
-        int want = 2 * (int)json_array_len(json_get(c, "terms")) + 7 +
-                   (json_get(c, "sigma2") ? 2 : 0);
+        const json_value *s2 = json_get(c, "sigma2");
+        int want = 2 * (int)json_array_len(json_get(c, "terms")) + 7 + (s2 ? 2 : 0) +
+                   (json_get(s2, "id") && json_get(s2, "time") ? 1 : 0);
         ref_report_require(&rep, want);
         if (rep.n_failed) {
             fputs(ref_report_text(&rep), stderr);

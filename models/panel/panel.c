@@ -154,10 +154,6 @@ static int check_combination(const cx_job *job, const panel_options *o, cx_error
     if (o->method == PANEL_FD && o->effect != PANEL_INDIVIDUAL)
         return cx_job_error(job, "effect", err, CX_EUSAGE,
                             "method = fd differences within units; expected effect = individual");
-    if (o->method == PANEL_RANDOM && o->effect == PANEL_TWOWAYS)
-        return cx_job_error(job, "effect", err, CX_EUSAGE,
-                            "method = random with effect = twoways is not available; expected "
-                            "individual or time");
     if (job->validate == CX_VALIDATE_KFOLD)
         return cx_job_error(job, "validate", err, CX_EUSAGE,
                             "panel rows are not exchangeable across folds; expected "
@@ -308,10 +304,13 @@ static int write_fit(cx_result *res, const panel_data *d, const panel_options *o
                 {random ? "wald_chisq_pvalue" : "fstat_pvalue", p_stat},
                 {"sigma2_idios", pf->sigma2_idios},
                 {"sigma2_effect", pf->sigma2_effect},
-                {"theta", pf->theta_mean}};
+                {"theta", pf->theta_mean},
+                {"sigma2_time", pf->sigma2_time}};
     size_t nrows = sizeof rows / sizeof rows[0];
     if (!random)
-        nrows -= 3;
+        nrows -= 4;
+    else if (o->effect != PANEL_TWOWAYS)
+        nrows -= 1;
     for (size_t i = 0; i < nrows; i++)
         if (cx_result_add_fit(res, rows[i].name, rows[i].v, err))
             return err->code;

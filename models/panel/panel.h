@@ -60,6 +60,7 @@ typedef struct panel_fit {
     double stat;        /* F (chisq for random) of the slopes         */
     double stat_df1;
     double sigma2_idios, sigma2_effect, theta_mean; /* random only    */
+    double sigma2_time; /* random twoways: the period component (effect = unit) */
     int n_dropped;           /* aliased columns dropped               */
     char dropped[256];       /* their names                           */
     int not_converged;       /* two-way demeaning did not converge    */

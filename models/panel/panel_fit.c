@@ -13,7 +13,7 @@
  *            (consecutive *observations*, so a unit with a hole in its
  *            years is differenced across it), with an intercept column 1
  *            when the formula has one;
- *   random   Swamy-Arora variance components (plm's ercomp, both its
+ *   random   Swamy-Arora variance components (two-way: balanced panels) (plm's ercomp, both its
  *            balanced and unbalanced degrees-of-freedom corrections,
  *            which coincide in the formulas below) and quasi-demeaning
  *            x - theta_i xbar_i with theta_i = 1 - sqrt(s2_e / (T_i s2_u + s2_e)).
@@ -446,97 +446,146 @@ static int build_fd(const panel_data *d, tproblem *t, cx_error *err)
     return CX_OK;
 }
 
-/* Swamy-Arora components and the quasi-demeaned rows (effect individual
- * or time; `code` the units or periods). */
-static int build_random(const panel_data *d, panel_effect effect, tproblem *t, panel_fit *f,
-                        cx_error *err)
+/* s2_e of Swamy-Arora: RSS of the within fit / (n - absorbed effects - K_w). */
+static int idiosyncratic_variance(const panel_data *d, panel_effect effect, double *s2e,
+                                  cx_error *err)
 {
-    const size_t *code = effect == PANEL_TIME ? d->time : d->unit;
-    size_t G = effect == PANEL_TIME ? d->n_times : d->n_units, p = d->p, n = d->n;
-    /* within fit: s2_e = RSS_w / (n - G - K_w) */
     tproblem w = {0};
     panel_fit scratch = {0};
     int rc = build_rows(d, 1, effect, &w, &scratch, err);
     if (!rc)
         rc = drop_aliased(&w, d, &scratch, err);
-    double *b = cx_malloc((p + 1) * sizeof *b, err), *a = cx_malloc((p * p + 1) * sizeof *a, err);
-    double *e = cx_malloc((n + 1) * sizeof *e, err);
-    double *m = cx_malloc((G * (p + 1) + 1) * sizeof *m, err), *cnt = cx_calloc(G + 1, sizeof *cnt, err);
-    if (!rc && (!b || !a || !e || !m || !cnt))
+    double *b = cx_malloc((w.k + 1) * sizeof *b, err), *a = cx_malloc((w.k * w.k + 1) * sizeof *a, err);
+    double *e = cx_malloc((d->n + 1) * sizeof *e, err);
+    if (!rc && (!b || !a || !e))
         rc = CX_ENOMEM;
     if (!rc)
         rc = ols(&w, b, a, e, err);
-    double rss_w = 0;
-    for (size_t i = 0; !rc && i < n; i++)
-        rss_w += e[i] * e[i];
-    double s2e = rss_w / ((double)n - (double)G - (double)w.k);
-    /* group means m (G x (p+1), column j = design column j, last = y) */
+    double rss = 0;
+    for (size_t i = 0; !rc && i < d->n; i++)
+        rss += e[i] * e[i];
+    double absorbed = effect == PANEL_INDIVIDUAL ? (double)d->n_units
+                      : effect == PANEL_TIME     ? (double)d->n_times
+                                                 : (double)(d->n_units + d->n_times - 1);
+    *s2e = rss / ((double)d->n - absorbed - (double)w.k);
+    tproblem_free(&w);
+    free(b);
+    free(a);
+    free(e);
+    return rc;
+}
+
+/* Group means m (G x (p+1): the design columns, then y) and counts, and the
+ * effect variance from the between regression weighted by the counts T_g:
+ * s2_u = (quad - (G - K - 1) s2_e) / (n - tr(A^-1 B)), A = sum T m m',
+ * B = sum T^2 m m', quad = sum T (ybar - m'b)^2; clamped at 0. */
+static int between_component(const panel_data *d, const size_t *code, size_t G, double s2e,
+                             double *m, double *cnt, double *s2u, cx_error *err)
+{
+    size_t p = d->p, n = d->n;
+    double *a = cx_calloc(p * p + 1, sizeof *a, err), *bb = cx_calloc(p * p + 1, sizeof *bb, err);
+    double *xy = cx_calloc(p + 1, sizeof *xy, err), *b = cx_calloc(p + 1, sizeof *b, err);
+    int rc = a && bb && xy && b ? CX_OK : CX_ENOMEM;
     for (size_t j = 0; !rc && j <= p; j++) {
         group_sums(j < p ? d->x + j * n : d->y, n, code, G, m + j * G, cnt);
         for (size_t g = 0; g < G; g++)
             m[j * G + g] /= cnt[g];
     }
-    /* Between regression weighted by T_g: A = sum T m m', B = sum T^2 m m' */
-    double quad = 0, tr = 0, s2u = 0;
-    if (!rc) {
-        double *bb = cx_calloc(p * p + 1, sizeof *bb, err), *xy = cx_calloc(p + 1, sizeof *xy, err);
-        if (!bb || !xy)
-            rc = CX_ENOMEM;
-        memset(a, 0, p * p * sizeof *a);
-        for (size_t g = 0; !rc && g < G; g++)
-            for (size_t i = 0; i < p; i++) {
-                xy[i] += cnt[g] * m[i * G + g] * m[p * G + g];
-                for (size_t j = 0; j < p; j++) {
-                    a[j * p + i] += cnt[g] * m[i * G + g] * m[j * G + g];
-                    bb[j * p + i] += cnt[g] * cnt[g] * m[i * G + g] * m[j * G + g];
-                }
-            }
-        if (!rc && spd_inverse(a, p))
-            rc = cx_error_set(err, CX_EFAIL, "random: the between regression is singular");
-        for (size_t i = 0; !rc && i < p; i++) {
-            b[i] = 0;
+    for (size_t g = 0; !rc && g < G; g++)
+        for (size_t i = 0; i < p; i++) {
+            xy[i] += cnt[g] * m[i * G + g] * m[p * G + g];
             for (size_t j = 0; j < p; j++) {
-                b[i] += a[j * p + i] * xy[j];
-                tr += a[j * p + i] * bb[i * p + j];
+                a[j * p + i] += cnt[g] * m[i * G + g] * m[j * G + g];
+                bb[j * p + i] += cnt[g] * cnt[g] * m[i * G + g] * m[j * G + g];
             }
         }
-        for (size_t g = 0; !rc && g < G; g++) {
-            double r = m[p * G + g];
-            for (size_t j = 0; j < p; j++)
-                r -= m[j * G + g] * b[j];
-            quad += cnt[g] * r * r;
+    if (!rc && spd_inverse(a, p))
+        rc = cx_error_set(err, CX_EFAIL, "random: the between regression is singular");
+    double tr = 0, quad = 0;
+    for (size_t i = 0; !rc && i < p; i++)
+        for (size_t j = 0; j < p; j++) {
+            b[i] += a[j * p + i] * xy[j];
+            tr += a[j * p + i] * bb[i * p + j];
         }
-        double k_between = (double)p - (d->intercept >= 0);
-        s2u = (quad - ((double)G - k_between - 1) * s2e) / ((double)n - tr);
-        if (s2u < 0)
-            s2u = 0;
-        free(bb);
-        free(xy);
+    for (size_t g = 0; !rc && g < G; g++) {
+        double r = m[p * G + g];
+        for (size_t j = 0; j < p; j++)
+            r -= m[j * G + g] * b[j];
+        quad += cnt[g] * r * r;
     }
+    double k_between = (double)p - (d->intercept >= 0);
+    *s2u = (quad - ((double)G - k_between - 1) * s2e) / ((double)n - tr);
+    if (*s2u < 0)
+        *s2u = 0;
+    free(a);
+    free(bb);
+    free(xy);
+    free(b);
+    return rc;
+}
+
+/* Swamy-Arora components and the quasi-demeaned rows, as plm's ercomp and
+ * ptransform: one-way x - theta_g xbar_g; two-way (balanced panels only,
+ * as plm's ptransform) x - theta_1 xbar_i - theta_2 xbar_t + theta_3 xbar. */
+static int build_random(const panel_data *d, panel_effect effect, tproblem *t, panel_fit *f,
+                        cx_error *err)
+{
+    size_t p = d->p, n = d->n, N = d->n_units, T = d->n_times;
+    double *mu = cx_malloc((N * (p + 1) + 1) * sizeof *mu, err), *cu = cx_calloc(N + 1, sizeof *cu, err);
+    double *mt = cx_malloc((T * (p + 1) + 1) * sizeof *mt, err), *ct = cx_calloc(T + 1, sizeof *ct, err);
+    int rc = mu && cu && mt && ct ? CX_OK : CX_ENOMEM;
+    double s2e = 0, s2u = 0, s2t = 0;
+    if (!rc)
+        rc = idiosyncratic_variance(d, effect, &s2e, err);
+    if (!rc && effect != PANEL_TIME)
+        rc = between_component(d, d->unit, N, s2e, mu, cu, &s2u, err);
+    if (!rc && effect != PANEL_INDIVIDUAL)
+        rc = between_component(d, d->time, T, s2e, mt, ct, &s2t, err);
     f->sigma2_idios = s2e;
-    f->sigma2_effect = s2u;
+    f->sigma2_effect = effect == PANEL_TIME ? s2t : s2u;
+    f->sigma2_time = effect == PANEL_TWOWAYS ? s2t : NAN;
+    double *grand = cx_calloc(p + 2, sizeof *grand, err);
+    if (!rc && !grand)
+        rc = CX_ENOMEM;
+    for (size_t j = 0; !rc && j <= p; j++) {
+        const double *v = j < p ? d->x + j * n : d->y;
+        for (size_t i = 0; i < n; i++)
+            grand[j] += v[i] / (double)n;
+    }
     if (!rc)
         rc = tproblem_alloc(t, n, p, err);
     double theta_sum = 0;
     for (size_t i = 0; !rc && i < n; i++) {
-        size_t g = code[i];
-        double theta = 1 - sqrt(s2e / (cnt[g] * s2u + s2e));
-        theta_sum += theta;
-        for (size_t j = 0; j < p; j++)
-            t->xt[j * n + i] = d->x[j * n + i] - theta * m[j * G + g];
-        t->yt[i] = d->y[i] - theta * m[p * G + g];
-        t->cl_unit[i] = d->unit[i];
-        t->cl_time[i] = d->time[i];
+        size_t u = d->unit[i], tt = d->time[i];
+        double th1 = effect == PANEL_TIME ? 0 : 1 - sqrt(s2e / (cu[u] * s2u + s2e));
+        double th2 = effect == PANEL_INDIVIDUAL ? 0 : 1 - sqrt(s2e / (ct[tt] * s2t + s2e));
+        double th3 = effect != PANEL_TWOWAYS || s2u == 0 || s2t == 0
+                         ? 0
+                         : th1 + th2 - 1 + sqrt(s2e / (s2e + ct[tt] * s2t + cu[u] * s2u));
+        theta_sum += effect == PANEL_TIME ? th2 : th1;
+        for (size_t j = 0; j <= p; j++) {
+            const double *v = j < p ? d->x + j * n : d->y;
+            double out = v[i] + th3 * grand[j];
+            if (effect != PANEL_TIME)
+                out -= th1 * mu[j * N + u];
+            if (effect != PANEL_INDIVIDUAL)
+                out -= th2 * mt[j * T + tt];
+            if (j < p)
+                t->xt[j * n + i] = out;
+            else
+                t->yt[i] = out;
+        }
+        t->cl_unit[i] = u;
+        t->cl_time[i] = tt;
     }
     for (size_t j = 0; !rc && j < p; j++)
         t->col[j] = j;
     f->theta_mean = theta_sum / (double)n;
-    tproblem_free(&w);
-    free(b);
-    free(a);
-    free(e);
-    free(m);
-    free(cnt);
+    free(mu);
+    free(cu);
+    free(mt);
+    free(ct);
+    free(grand);
     return rc;
 }
 
@@ -607,6 +656,12 @@ static int build_transformed(const panel_data *d, const panel_options *opt, tpro
     case PANEL_FD:
         return build_fd(d, t, err);
     case PANEL_RANDOM:
+        if (opt->effect == PANEL_TWOWAYS && d->n != d->n_units * d->n_times)
+            return cx_error_set(err, CX_EFAIL,
+                                "method = random with effect = twoways needs a balanced panel "
+                                "(%zu rows, %zu units x %zu periods); expected effect = "
+                                "individual or time, or method = within",
+                                d->n, d->n_units, d->n_times);
         return build_random(d, opt->effect, t, f, err);
     }
     return cx_error_set(err, CX_EUSAGE, "unknown panel method");

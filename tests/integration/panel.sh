@@ -52,10 +52,6 @@ refuse between_twoways effect "not defined for method = between" "$F
 index = firm year
 method = between
 effect = twoways"
-refuse random_twoways effect "not available" "$F
-index = firm year
-method = random
-effect = twoways"
 refuse between_cluster se "expected se = classical" "$F
 index = firm year
 method = between
@@ -95,6 +91,10 @@ fails() {
 }
 fails frac_time "expected an integer time" "index = firm value
 formula = inv ~ lag(value, 1)"
+printf '[data]\nfile = %s\ntable = /data\n\n[job rtw]\nmodel = panel\nformula = emp ~ wage\nindex = firm year\nmethod = random\neffect = twoways\n' "$SRC/datasets/EmplUK.h5" >"$WORK/rtw.ini"
+"$CXFIT" run "$WORK/rtw.ini" -o "$WORK/rtw.h5" >"$WORK/stdout" 2>"$WORK/stderr"
+[ "$(job_attr "$WORK/rtw.h5" rtw status)" = failed ] && ok "random twoways unbalanced: job failed" || fail "random twoways unbalanced: status $(job_attr "$WORK/rtw.h5" rtw status)"
+expect_stderr "needs a balanced panel" "random twoways unbalanced: message says why"
 fails dup_pair "appears in more than one row" "index = firm capital
 formula = inv ~ value
 method = pooling"
