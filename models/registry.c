@@ -9,11 +9,11 @@
 #include "model.h"
 
 extern const cx_model cx_model_describe, cx_model_nps, cx_model_cfa, cx_model_sem, cx_model_growth,
-    cx_model_ols, cx_model_drivers, cx_model_gap;
+    cx_model_panel, cx_model_ols, cx_model_drivers, cx_model_gap;
 
 static const cx_model *const all_models[] = {
     &cx_model_describe, &cx_model_nps,    &cx_model_cfa,
-    &cx_model_sem,      &cx_model_growth,
+    &cx_model_sem,      &cx_model_growth, &cx_model_panel,
     &cx_model_ols,      &cx_model_drivers, &cx_model_gap, /* issue 14, closed form */
     NULL /* sentinel keeps the array non-empty */
 };
