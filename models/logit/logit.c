@@ -1,0 +1,626 @@
+/*
+ * logit.c — `model = logit`: binary logistic regression (R's
+ * glm(family = binomial)), fitted by the engine's optimizer with one
+ * streaming pass over the rows per Newton iteration (engine/rowpass.h,
+ * logit_pass.c).  docs/models/logit.md is the user's description.
+ *
+ * Keys: `formula` (docs/FORMULA.md; the outcome is a 0/1 column, a
+ * proportion in [0, 1], or a two-level factor — factor(y) or a categorical
+ * column, the first level being 0), `scores`, `se` = classical | hc0 | hc1
+ * | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
+ * `validate = kfold(K)` (held-out log loss, AUC, Brier, accuracy).
+ *
+ * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
+ * reports NA coefficients), one per Newton iteration, and a final one at
+ * the estimates (sandwich meat, cluster sums, fitted probabilities).
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lapacke.h>
+
+#include "logit_pass.h"
+#include "model.h"
+#include "optimize.h"
+#include "resample.h"
+
+static const char *const logit_keys[] = {"formula", "scores", "se", NULL};
+
+typedef enum logit_se { SE_CLASSICAL, SE_HC0, SE_HC1, SE_CLUSTER } logit_se;
+
+/* A job's parsed keys. */
+typedef struct logit_spec {
+    cx_formula *formula;
+    cx_scores *scores;
+    logit_se se;
+    char cluster[CX_NAME_MAX];
+    const char *weights;
+} logit_spec;
+
+static void spec_free(logit_spec *s)
+{
+    cx_formula_free(s->formula);
+    cx_scores_free(s->scores);
+}
+
+/* `se`: classical | hc0 | hc1 | cluster(COL). */
+static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
+{
+    const char *v = cx_section_get(job->section, "se");
+    s->se = SE_CLASSICAL;
+    if (!v || strcmp(v, "classical") == 0)
+        return CX_OK;
+    if (strcmp(v, "hc0") == 0) {
+        s->se = SE_HC0;
+        return CX_OK;
+    }
+    if (strcmp(v, "hc1") == 0) {
+        s->se = SE_HC1;
+        return CX_OK;
+    }
+    size_t len = strlen(v);
+    if (strncmp(v, "cluster(", 8) == 0 && len > 9 && v[len - 1] == ')' &&
+        len - 9 < sizeof s->cluster) {
+        memcpy(s->cluster, v + 8, len - 9);
+        s->cluster[len - 9] = '\0';
+        if (cx_table_find(job->view->table, s->cluster) < 0)
+            return cx_job_error(job, "se", err, CX_EUSAGE, "no column '%s' in the table",
+                                s->cluster);
+        s->se = SE_CLUSTER;
+        return CX_OK;
+    }
+    return cx_job_error(job, "se", err, CX_EUSAGE,
+                        "'%s': expected classical, hc0, hc1 or cluster(COLUMN) (hc2/hc3 are not "
+                        "available for logit)",
+                        v);
+}
+
+static int parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const char *f = cx_section_get(job->section, "formula");
+    if (!f)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "missing: expected an R formula such as y ~ x1 + factor(x2)");
+    cx_error e = {0};
+    if (!(s->formula = cx_formula_parse(f, &e)) || cx_formula_require_fixed(s->formula, &e))
+        return cx_job_error(job, "formula", err, CX_EUSAGE, "%s", e.msg);
+    if (s->formula->needs_panel)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "lag/lead/diff/growth need model = panel");
+    const char *sc = cx_section_get(job->section, "scores");
+    if (sc && !(s->scores = cx_scores_parse(sc, &e)))
+        return cx_job_error(job, "scores", err, CX_EUSAGE, "%s", e.msg);
+    if (job->weight_col >= 0)
+        s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
+    return parse_se(job, s, err);
+}
+
+static cx_design *design_for(const cx_job *job, const logit_spec *s, cx_error *err)
+{
+    const char *extra[1] = {s->cluster};
+    cx_design_spec ds = {.formula = s->formula,
+                         .scores = s->scores,
+                         .weights = s->weights,
+                         .extra = extra,
+                         .n_extra = s->se == SE_CLUSTER ? 1 : 0};
+    cx_error e = {0};
+    cx_design *d = cx_design_alloc(&ds, job->view->table, &e);
+    if (!d)
+        cx_job_error(job, "formula", err, e.code ? e.code : CX_EUSAGE, "%s", e.msg);
+    return d;
+}
+
+static int logit_check(const cx_job *job, cx_error *err)
+{
+    logit_spec s;
+    int rc = parse_spec(job, &s, err);
+    if (rc == CX_OK) {
+        cx_design *d = design_for(job, &s, err);
+        rc = d ? CX_OK : err->code;
+        cx_design_free(d);
+    }
+    spec_free(&s);
+    return rc;
+}
+
+/* ---- the fit ------------------------------------------------------------ */
+
+typedef struct logit_fit {
+    const cx_job *job;
+    const logit_spec *spec;
+    cx_design *d;
+    logit_params par;
+    size_t p;        /* design columns                       */
+    size_t *active;  /* q of them                            */
+    int *aliased;    /* p                                    */
+    double *beta;    /* q                                    */
+    logit_acc *last; /* the last pass (value() at beta)      */
+    cx_opt_report rep;
+} logit_fit;
+
+static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
+{
+    F->par.beta = beta;
+    F->par.final = final;
+    if (F->last)
+        logit_pass_type.free(F->last);
+    F->last = NULL;
+    void *acc;
+    int rc = cx_rowpass_run(F->job->view, F->d, &logit_pass_type, &F->par, &acc,
+                            F->job->threads, err);
+    F->last = acc;
+    if (rc == CX_OK && !isfinite(F->last->ll))
+        rc = cx_error_set(err, CX_EFAIL, "logit: the log-likelihood is not finite");
+    return rc;
+}
+
+static int obj_value(const double *x, double *f, void *data, cx_error *err)
+{
+    logit_fit *F = data;
+    int rc = run_pass(F, x, 0, err);
+    if (rc == CX_OK)
+        *f = F->last->ll;
+    return rc;
+}
+
+/* The pass that gave the value also gave score and information. */
+static int obj_derivatives(const double *x, double *grad, double *curv, void *data,
+                           cx_error *err)
+{
+    (void)x;
+    (void)err;
+    logit_fit *F = data;
+    size_t q = F->par.q;
+    memcpy(grad, F->last->grad, q * sizeof *grad);
+    /* column-major upper == row-major lower: the optimizer reads the lower */
+    memcpy(curv, F->last->info, q * q * sizeof *curv);
+    return CX_OK;
+}
+
+/* Design columns that are linear combinations of earlier ones, from X'WX
+ * of the pass at b = 0 (as glm reports NA coefficients). */
+static int find_aliased(logit_fit *F, char *msg, size_t msg_size, cx_error *err)
+{
+    size_t p = F->p;
+    const char **names = malloc((p ? p : 1) * sizeof *names);
+    if (!names)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    for (size_t j = 0; j < p; j++)
+        names[j] = cx_design_colname(F->d, j);
+    long n = cx_design_aliased(F->last->info, p, names, 1e-7, F->aliased, msg, msg_size, err);
+    free(names);
+    if (n < 0)
+        return err->code ? err->code : CX_EFAIL;
+    F->par.q = 0;
+    for (size_t j = 0; j < p; j++)
+        if (!F->aliased[j])
+            F->active[F->par.q++] = j;
+    return CX_OK;
+}
+
+/* Inverse of the q x q information in place (Cholesky); CX_EFAIL when
+ * it is singular. */
+static int invert_spd(double *a, size_t q)
+{
+    if (q == 0)
+        return CX_OK;
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)q, a, (lapack_int)q) != 0 ||
+        LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)q, a, (lapack_int)q) != 0)
+        return CX_EFAIL;
+    for (size_t j = 0; j < q; j++)
+        for (size_t i = j + 1; i < q; i++)
+            a[j * q + i] = a[i * q + j];
+    return CX_OK;
+}
+
+/* V = B M B (B = the inverse information, both q x q, symmetric). */
+static void sandwich(const double *B, const double *M, size_t q, double scale, double *V)
+{
+    double *T = calloc(q ? q * q : 1, sizeof *T);
+    if (!T) {
+        for (size_t k = 0; k < q * q; k++)
+            V[k] = NAN;
+        return;
+    }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j < q; j++) {
+            double s = 0;
+            for (size_t k = 0; k < q; k++)
+                s += B[i + k * q] * M[k + j * q];
+            T[i + j * q] = s;
+        }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j < q; j++) {
+            double s = 0;
+            for (size_t k = 0; k < q; k++)
+                s += T[i + k * q] * B[k + j * q];
+            V[i + j * q] = scale * s;
+        }
+    free(T);
+}
+
+/* Full symmetric copy of a column-major upper triangle. */
+static void symmetrize(double *a, size_t q)
+{
+    for (size_t j = 0; j < q; j++)
+        for (size_t i = j + 1; i < q; i++)
+            a[j * q + i] = a[i * q + j];
+}
+
+/* The covariance of the estimates asked for by `se` (q x q), from the
+ * final pass. */
+static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clusters)
+{
+    size_t q = F->par.q;
+    const logit_acc *a = F->last;
+    double *B = malloc((q ? q * q : 1) * sizeof *B);
+    if (!B)
+        return CX_ENOMEM;
+    memcpy(B, a->info, q * q * sizeof *B);
+    symmetrize(B, q);
+    if (invert_spd(B, q) != CX_OK) {
+        free(B);
+        return CX_EFAIL;
+    }
+    double n = (double)a->n_pred;
+    if (se == SE_CLASSICAL) {
+        memcpy(V, B, q * q * sizeof *V);
+    } else if (se == SE_HC0 || se == SE_HC1) {
+        double *M = malloc((q ? q * q : 1) * sizeof *M);
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        memcpy(M, a->meat, q * q * sizeof *M);
+        symmetrize(M, q);
+        sandwich(B, M, q, se == SE_HC1 ? n / (n - (double)q) : 1.0, V);
+        free(M);
+    } else {
+        /* vcovCL's default for glm (type HC0, cadjust = TRUE): G/(G-1) */
+        double *M = calloc(q ? q * q : 1, sizeof *M);
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        for (size_t c = 0; c < a->n_clusters; c++)
+            for (size_t j = 0; j < q; j++)
+                for (size_t i = 0; i < q; i++)
+                    M[j * q + i] += a->csum[c * q + i] * a->csum[c * q + j];
+        double G = (double)a->n_clusters;
+        sandwich(B, M, q, G / (G - 1), V);
+        free(M);
+        *n_clusters = a->n_clusters;
+    }
+    free(B);
+    return CX_OK;
+}
+
+/* ---- fit measures --------------------------------------------------------- */
+
+typedef struct pred_row {
+    double p, w1, w0; /* fitted probability; weight of the row as a 1 and as a 0 */
+} pred_row;
+
+static int by_prob(const void *a, const void *b)
+{
+    double x = ((const pred_row *)a)->p, y = ((const pred_row *)b)->p;
+    return (x > y) - (x < y);
+}
+
+/* Classification metrics from fitted probabilities p, outcomes y in
+ * [0, 1] and weights w: a row counts w y as a 1 and w (1 - y) as a 0. */
+typedef struct logit_metrics {
+    double auc, brier, logloss, accuracy;
+    double confusion[2][2]; /* [observed][predicted], weighted counts */
+} logit_metrics;
+
+/* AUC = P(p of a 1 > p of a 0) + P(tie) / 2 (the Mann-Whitney statistic;
+ * pROC / ROCR's value), exact: one sort. */
+static double auc_of(pred_row *rows, size_t n)
+{
+    qsort(rows, n, sizeof *rows, by_prob);
+    double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double w1 = 0, w0 = 0;
+        while (j < n && rows[j].p == rows[i].p) {
+            w1 += rows[j].w1;
+            w0 += rows[j].w0;
+            j++;
+        }
+        num += w1 * (below0 + 0.5 * w0);
+        below0 += w0;
+        sum1 += w1;
+        sum0 += w0;
+        i = j;
+    }
+    return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
+}
+
+static int metrics_of(const double *p, const double *y, const double *w, size_t n,
+                      logit_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    pred_row *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!rows)
+        return CX_ENOMEM;
+    double sw = 0, brier = 0, ll = 0;
+    for (size_t i = 0; i < n; i++) {
+        double pi = p[i], yi = y[i], wi = w[i];
+        rows[i] = (pred_row){pi, wi * yi, wi * (1 - yi)};
+        sw += wi;
+        brier += wi * (yi - pi) * (yi - pi);
+        double lp = pi > 0 ? log(pi) : -INFINITY, lq = pi < 1 ? log1p(-pi) : -INFINITY;
+        ll += (yi > 0 ? wi * yi * lp : 0) + (yi < 1 ? wi * (1 - yi) * lq : 0);
+        int pred = pi >= 0.5;
+        m->confusion[1][pred] += wi * yi;
+        m->confusion[0][pred] += wi * (1 - yi);
+    }
+    m->brier = brier / sw;
+    m->logloss = -ll / sw;
+    m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
+    m->auc = auc_of(rows, n);
+    free(rows);
+    return CX_OK;
+}
+
+/* lhs of every estimate: the outcome's column (or its label). */
+static const char *outcome_name(const cx_formula *f)
+{
+    const cx_fvar *v = &f->vars[f->outcome];
+    return v->kind == CX_FVAR_EXPR ? v->label : f->names[v->name];
+}
+
+/* One row per design column, R's order; aliased columns as R's NA. */
+static int write_estimates(const logit_fit *F, const double *V, cx_result *r, cx_error *err)
+{
+    const char *lhs = outcome_name(F->spec->formula);
+    size_t q = F->par.q, k = 0;
+    for (size_t j = 0; j < F->p; j++) {
+        int intercept = cx_design_col_term(F->d, j) < 0;
+        double est = NAN, se = NAN;
+        if (!F->aliased[j]) {
+            est = F->beta[k];
+            se = sqrt(V[k * q + k]);
+            k++;
+        }
+        if (cx_result_add_estimate(r, lhs, intercept ? "~1" : "~",
+                                   intercept ? "" : cx_design_colname(F->d, j), 0, est, se, NAN,
+                                   err) < 0)
+            return err->code ? err->code : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+static int add_fits(cx_result *r, const char *const *names, const double *values, size_t n,
+                    cx_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cx_result_add_fit(r, names[i], values[i], err) != CX_OK)
+            return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+/* Likelihood-based measures (R's logLik, deviance, AIC, BIC; McFadden's
+ * and Nagelkerke's pseudo-R2 with n = the sum of weights) and the
+ * classification metrics at a 0.5 cut. */
+static int write_fit(const logit_fit *F, const logit_metrics *m, cx_result *r, cx_error *err)
+{
+    const logit_acc *a = F->last;
+    double q = (double)F->par.q, sw = a->sum_w, ll = a->ll;
+    double ll0;
+    if (F->spec->formula->intercept) {
+        double ybar = a->sum_wy / sw;
+        ll0 = (a->sum_wy > 0 ? a->sum_wy * log(ybar) : 0) +
+              (sw - a->sum_wy > 0 ? (sw - a->sum_wy) * log1p(-ybar) : 0);
+    } else {
+        ll0 = sw * log(0.5); /* R: the null model of a no-intercept fit is mu = 1/2 */
+    }
+    double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
+    const char *names[] = {"logl",          "deviance",     "null_deviance", "aic",
+                           "bic",           "npar",         "nobs",          "df_residual",
+                           "r2_mcfadden",   "r2_nagelkerke", "auc",          "brier",
+                           "logloss",       "accuracy",     "iterations"};
+    double values[] = {ll,
+                       2 * (a->ll_sat - ll),
+                       2 * (a->ll_sat - ll0),
+                       -2 * ll + 2 * q,
+                       -2 * ll + log(a->nobs) * q,
+                       q,
+                       a->nobs,
+                       a->nobs - q,
+                       1 - ll / ll0,
+                       cox_snell / (1 - exp(2 * ll0 / sw)),
+                       m->auc,
+                       m->brier,
+                       -ll / sw,
+                       m->accuracy,
+                       (double)F->rep.iterations};
+    return add_fits(r, names, values, sizeof values / sizeof values[0], err);
+}
+
+/* Table `confusion`: observed x predicted (cut 0.5), weighted counts. */
+static int write_confusion(const logit_metrics *m, cx_result *r, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(r, "confusion", err);
+    if (!t || cx_rtable_add_column(t, "observed", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "predicted", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "n", CX_RCOL_DOUBLE, err))
+        return err->code ? err->code : CX_ENOMEM;
+    for (int o = 0; o < 2; o++)
+        for (int p = 0; p < 2; p++) {
+            long row = cx_rtable_add_row(t, err);
+            if (row < 0)
+                return err->code ? err->code : CX_ENOMEM;
+            cx_rtable_set_int(t, (size_t)row, "observed", o);
+            cx_rtable_set_int(t, (size_t)row, "predicted", p);
+            cx_rtable_set_double(t, (size_t)row, "n", m->confusion[o][p]);
+        }
+    return CX_OK;
+}
+
+/* The coefficient least determined by the data: the largest variance
+ * inflation V_jj I_jj (it explodes for a term that separates the
+ * outcome), for naming the term in separation and non-convergence. */
+static const char *weakest_term(const logit_fit *F, const double *V)
+{
+    size_t q = F->par.q, best = 0;
+    double worst = -1;
+    for (size_t k = 0; k < q; k++) {
+        if (cx_design_col_term(F->d, F->active[k]) < 0 && q > 1)
+            continue;
+        double infl = V[k * q + k] * F->last->info[k * q + k];
+        if (!(infl <= worst)) {
+            worst = infl;
+            best = k;
+        }
+    }
+    return q ? cx_design_colname(F->d, F->active[best]) : "(none)";
+}
+
+static void report_status(const logit_fit *F, const double *V, cx_result *r)
+{
+    const char *term = weakest_term(F, V);
+    if (F->rep.status != CX_OPT_CONVERGED)
+        cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
+                             "logit did not converge after %d iterations (%s); the least "
+                             "determined term is %s (separation?)",
+                             F->rep.iterations, cx_opt_status_text(F->rep.status), term);
+    if (F->last->n_extreme > 0)
+        cx_result_add_warning(r,
+                              "fitted probabilities numerically 0 or 1 for %zu rows: "
+                              "(quasi-)separation, most likely by %s",
+                              F->last->n_extreme, term);
+}
+
+static void fit_free(logit_fit *F)
+{
+    if (F->last)
+        logit_pass_type.free(F->last);
+    free(F->active);
+    free(F->aliased);
+    free(F->beta);
+    cx_design_free(F->d);
+}
+
+static int outcome_kind(logit_fit *F, const cx_job *job, cx_error *err)
+{
+    const char *const *labels;
+    size_t k = cx_design_outcome_levels(F->d, &labels);
+    if (k != 0 && k != 2)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "the outcome has %zu levels: logit needs two (use ologit or "
+                            "mlogit for more)",
+                            k);
+    F->par.factor_outcome = k == 2;
+    return CX_OK;
+}
+
+/* Prepare the design, drop aliased columns, iterate. */
+static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
+{
+    const cx_job *job = F->job;
+    int rc = cx_design_prepare(F->d, job->view, err);
+    if (rc != CX_OK)
+        return cx_job_error(job, "formula", err, rc, "%s", err->msg);
+    if ((rc = outcome_kind(F, job, err)) != CX_OK)
+        return rc;
+    F->p = cx_design_ncols(F->d);
+    F->active = calloc(F->p ? F->p : 1, sizeof *F->active);
+    F->aliased = calloc(F->p ? F->p : 1, sizeof *F->aliased);
+    F->beta = calloc(F->p ? F->p : 1, sizeof *F->beta);
+    if (!F->active || !F->aliased || !F->beta)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    for (size_t j = 0; j < F->p; j++)
+        F->active[j] = j;
+    F->par.q = F->p;
+    F->par.active = F->active;
+    F->par.cluster = F->spec->se == SE_CLUSTER;
+    if ((rc = run_pass(F, F->beta, 0, err)) != CX_OK)
+        return rc;
+    if (F->last->nobs == 0)
+        return cx_error_set(err, CX_EFAIL, "logit: no complete rows to fit");
+    char msg[512];
+    if ((rc = find_aliased(F, msg, sizeof msg, err)) != CX_OK)
+        return rc;
+    if (msg[0])
+        cx_result_add_warning(r, "%s (coefficients NA, as R reports them)", msg);
+    cx_optimizer *opt = cx_optimizer_alloc(F->par.q, err);
+    if (!opt)
+        return err->code;
+    cx_objective obj = {.n = F->par.q,
+                        .sense = CX_OPT_MAXIMIZE,
+                        .value = obj_value,
+                        .derivatives = obj_derivatives,
+                        .data = F};
+    /* the score grows with the data: the gradient test is relative to it */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, F->last->sum_w)};
+    cx_optimizer_run(opt, &obj, F->beta, &o, &F->rep, err);
+    cx_optimizer_free(opt);
+    if (F->rep.status == CX_OPT_EVAL_FAILED)
+        return err->code ? err->code : CX_EFAIL;
+    return run_pass(F, F->beta, 1, err);
+}
+
+static int write_results(logit_fit *F, cx_result *r, cx_error *err)
+{
+    size_t q = F->par.q, G = 0;
+    double *V = malloc((q ? q * q : 1) * sizeof *V);
+    if (!V)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    int rc = covariance(F, F->spec->se, V, &G);
+    if (rc == CX_EFAIL) {
+        for (size_t k = 0; k < q * q; k++)
+            V[k] = NAN;
+        cx_result_add_warning(r, "the information matrix is singular: no standard errors");
+        rc = CX_OK;
+    }
+    logit_metrics m;
+    if (rc == CX_OK)
+        rc = metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m);
+    if (rc == CX_ENOMEM)
+        rc = cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    r->nobs = F->last->nobs;
+    if (rc == CX_OK)
+        rc = write_estimates(F, V, r, err);
+    if (rc == CX_OK)
+        rc = write_fit(F, &m, r, err);
+    if (rc == CX_OK && F->spec->se == SE_CLUSTER)
+        rc = cx_result_add_fit(r, "clusters", (double)G, err);
+    if (rc == CX_OK)
+        rc = write_confusion(&m, r, err);
+    if (rc == CX_OK)
+        report_status(F, V, r);
+    free(V);
+    return rc;
+}
+
+static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
+{
+    logit_spec s;
+    int rc = parse_spec(job, &s, err);
+    logit_fit F = {.job = job, .spec = &s};
+    if (rc == CX_OK && !(F.d = design_for(job, &s, err)))
+        rc = err->code ? err->code : CX_EUSAGE;
+    if (rc == CX_OK)
+        rc = fit_coefficients(&F, results[0], err);
+    if (rc == CX_OK)
+        rc = write_results(&F, results[0], err);
+    fit_free(&F);
+    spec_free(&s);
+    return rc;
+}
+
+const cx_model cx_model_logit = {
+    .name = "logit",
+    .summary = "binary logistic regression (glm binomial): robust/cluster SEs, AUC, Brier",
+    .keys = logit_keys,
+    .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
+    .check = logit_check,
+    .fit = logit_fit_job,
+};

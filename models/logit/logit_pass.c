@@ -1,0 +1,349 @@
+/*
+ * logit_pass.c — the binary logit's accumulator for one pass at given
+ * coefficients (logit_pass.h).
+ *
+ * Per block of design rows (weights w, outcome y in [0, 1]):
+ *   eta = X b, mu = 1 / (1 + exp(-eta)),
+ *   loglik += sum w (y log mu + (1 - y) log(1 - mu))  (computed from eta,
+ *             so no log(0) for large |eta|),
+ *   score  += X' w (y - mu),  information += X' diag(w mu (1 - mu)) X
+ * by BLAS (dgemv, dsyrk on rows scaled by sqrt(w mu (1 - mu))).  This is
+ * glm's IRLS step written as Newton: for the logit link the observed and
+ * expected information agree, so Fisher scoring is Newton.
+ * The final pass adds the meat of sandwich's HC0 (score outer products:
+ * estfun.glm = w (y - mu) x), the per-cluster score sums of vcovCL, and
+ * keeps (mu, y, w) of every row for the rank-based AUC.
+ */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logit_pass.h"
+#include "resample.h"
+
+static void acc_free(void *vacc)
+{
+    logit_acc *a = vacc;
+    if (!a)
+        return;
+    free(a->grad);
+    free(a->info);
+    free(a->meat);
+    free(a->pred);
+    free(a->y);
+    free(a->w);
+    free(a->ckey);
+    free(a->csum);
+    free(a->slot);
+    free(a->xa);
+    free(a->s);
+    free(a->eta);
+    free(a->r);
+    free(a->v);
+    free(a);
+}
+
+static void acc_reset(void *vacc)
+{
+    logit_acc *a = vacc;
+    size_t q = a->q;
+    a->ll = a->ll_sat = a->sum_w = a->sum_wy = a->nobs = 0;
+    memset(a->grad, 0, q * sizeof *a->grad);
+    memset(a->info, 0, q * q * sizeof *a->info);
+    if (a->meat)
+        memset(a->meat, 0, q * q * sizeof *a->meat);
+    a->n_extreme = 0;
+    a->n_pred = 0;
+    a->n_clusters = 0;
+    if (a->slot)
+        memset(a->slot, 0, a->n_slots * sizeof *a->slot);
+}
+
+static void *acc_alloc(const void *vpar, cx_error *err)
+{
+    const logit_params *par = vpar;
+    size_t q = par->q ? par->q : 1;
+    logit_acc *a = calloc(1, sizeof *a);
+    if (a) {
+        a->q = par->q;
+        a->grad = calloc(q, sizeof *a->grad);
+        a->info = calloc(q * q, sizeof *a->info);
+        if (par->final)
+            a->meat = calloc(q * q, sizeof *a->meat);
+    }
+    if (!a || !a->grad || !a->info || (par->final && !a->meat)) {
+        acc_free(a);
+        cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+        return NULL;
+    }
+    return a;
+}
+
+/* Room for m rows of block scratch. */
+static int reserve_rows(logit_acc *a, size_t m, cx_error *err)
+{
+    if (m <= a->cap_rows)
+        return CX_OK;
+    size_t q = a->q ? a->q : 1;
+    free(a->xa);
+    free(a->s);
+    free(a->eta);
+    free(a->r);
+    free(a->v);
+    a->v = malloc(m * sizeof *a->v);
+    a->xa = malloc(m * q * sizeof *a->xa);
+    a->s = malloc(m * q * sizeof *a->s);
+    a->eta = malloc(m * sizeof *a->eta);
+    a->r = malloc(m * sizeof *a->r);
+    a->cap_rows = m;
+    if (!a->xa || !a->s || !a->eta || !a->r || !a->v) {
+        a->cap_rows = 0;
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    }
+    return CX_OK;
+}
+
+static int reserve_preds(logit_acc *a, size_t extra, cx_error *err)
+{
+    if (a->n_pred + extra <= a->cap_pred)
+        return CX_OK;
+    size_t cap = a->cap_pred ? a->cap_pred : 1024;
+    while (cap < a->n_pred + extra)
+        cap *= 2;
+    double *p = realloc(a->pred, cap * sizeof *p);
+    if (p)
+        a->pred = p;
+    double *y = realloc(a->y, cap * sizeof *y);
+    if (y)
+        a->y = y;
+    double *w = realloc(a->w, cap * sizeof *w);
+    if (w)
+        a->w = w;
+    if (!p || !y || !w)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the predictions");
+    a->cap_pred = cap;
+    return CX_OK;
+}
+
+/* Index of the slot for `key`: where it is, or the empty one to take. */
+static size_t find_slot(const logit_acc *a, double key)
+{
+    size_t mask = a->n_slots - 1;
+    size_t i = (size_t)cx_mix64(cx_value_key(key)) & mask;
+    while (a->slot[i] && a->ckey[a->slot[i] - 1] != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Grow to hold one more cluster; the index is rebuilt in cluster order. */
+static int grow_clusters(logit_acc *a, cx_error *err)
+{
+    size_t q = a->q ? a->q : 1;
+    if (a->n_clusters + 1 > a->cap_clusters) {
+        size_t cap = a->cap_clusters ? 2 * a->cap_clusters : 64;
+        double *k = realloc(a->ckey, cap * sizeof *k);
+        if (k)
+            a->ckey = k;
+        double *s = realloc(a->csum, cap * q * sizeof *s);
+        if (s)
+            a->csum = s;
+        if (!k || !s)
+            return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the clusters");
+        a->cap_clusters = cap;
+    }
+    if (2 * (a->n_clusters + 1) > a->n_slots) {
+        size_t n = a->n_slots ? 2 * a->n_slots : 128;
+        size_t *slot = calloc(n, sizeof *slot);
+        if (!slot)
+            return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the clusters");
+        free(a->slot);
+        a->slot = slot;
+        a->n_slots = n;
+        for (size_t c = 0; c < a->n_clusters; c++)
+            a->slot[find_slot(a, a->ckey[c])] = c + 1;
+    }
+    return CX_OK;
+}
+
+/* The q score sums of cluster `key` (a new, zeroed one when unseen). */
+static double *cluster_sums(logit_acc *a, double key, cx_error *err)
+{
+    if (a->n_slots) {
+        size_t i = find_slot(a, key);
+        if (a->slot[i])
+            return a->csum + (a->slot[i] - 1) * a->q;
+    }
+    if (grow_clusters(a, err) != CX_OK)
+        return NULL;
+    size_t c = a->n_clusters++;
+    a->ckey[c] = key;
+    memset(a->csum + c * a->q, 0, a->q * sizeof *a->csum);
+    a->slot[find_slot(a, key)] = c + 1;
+    return a->csum + c * a->q;
+}
+
+/* log mu and log(1 - mu) from eta without overflow or log(0). */
+static void log_probs(double eta, double *log_mu, double *log_1mu)
+{
+    if (eta >= 0) {
+        double l = -log1p(exp(-eta));
+        *log_mu = l;
+        *log_1mu = l - eta;
+    } else {
+        double l = -log1p(exp(eta));
+        *log_1mu = l;
+        *log_mu = l + eta;
+    }
+}
+
+static double xlogx(double x)
+{
+    return x > 0 ? x * log(x) : 0;
+}
+
+/* Active columns of the block's rows into a->xa (m x q, row-major). */
+static void compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par)
+{
+    size_t q = par->q;
+    for (size_t i = 0; i < r->m; i++)
+        for (size_t k = 0; k < q; k++)
+            a->xa[i * q + k] = r->x[i * r->p + par->active[k]];
+}
+
+/* outer += sum_i c_i x_i x_i' over the block (c_i >= 0) by one dsyrk. */
+static void add_weighted_syrk(logit_acc *a, size_t m, const double *c, double *outer)
+{
+    size_t q = a->q;
+    for (size_t i = 0; i < m; i++) {
+        double s = sqrt(c[i]);
+        for (size_t k = 0; k < q; k++)
+            a->s[i * q + k] = a->xa[i * q + k] * s;
+    }
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q, 1.0,
+                outer, (int)q);
+}
+
+static int check_outcome(const cx_rows *r, size_t i, const logit_params *par, cx_error *err)
+{
+    double y = r->y[i];
+    if (y >= 0 && y <= 1)
+        return CX_OK;
+    (void)par;
+    return cx_error_set(err, CX_EUSAGE,
+                        "the outcome is %g at table row %zu: a binary logit needs 0/1 (or a "
+                        "proportion in [0, 1]), or a two-level factor",
+                        y, r->row[i] + 1);
+}
+
+/* The final pass's extras: predictions, HC0 meat, cluster score sums. */
+static int add_final(logit_acc *a, const cx_rows *r, const logit_params *par, cx_error *err)
+{
+    size_t m = r->m, q = par->q;
+    if (reserve_preds(a, m, err) != CX_OK)
+        return CX_ENOMEM;
+    double *r2 = a->eta; /* eta is no longer needed: reuse it for r^2 */
+    for (size_t i = 0; i < m; i++) {
+        double eta = r2[i];
+        double mu = 1 / (1 + exp(-eta));
+        a->pred[a->n_pred] = mu;
+        a->y[a->n_pred] = r->y[i];
+        a->w[a->n_pred] = r->w[i];
+        a->n_pred++;
+        if (mu < 10 * DBL_EPSILON || mu > 1 - 10 * DBL_EPSILON)
+            a->n_extreme++;
+        r2[i] = a->r[i] * a->r[i];
+    }
+    add_weighted_syrk(a, m, r2, a->meat);
+    if (!par->cluster)
+        return CX_OK;
+    for (size_t i = 0; i < m; i++) {
+        double *s = cluster_sums(a, r->extra[i], err);
+        if (!s)
+            return CX_ENOMEM;
+        for (size_t k = 0; k < q; k++)
+            s[k] += a->r[i] * a->xa[i * q + k];
+    }
+    return CX_OK;
+}
+
+static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
+{
+    logit_acc *a = vacc;
+    const logit_params *par = vpar;
+    size_t m = r->m, q = par->q;
+    if (reserve_rows(a, m, err) != CX_OK)
+        return CX_ENOMEM;
+    compact_rows(a, r, par);
+    if (q)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xa, (int)q, par->beta, 1,
+                    0.0, a->eta, 1);
+    else
+        memset(a->eta, 0, m * sizeof *a->eta);
+    double *info_w = a->v;
+    for (size_t i = 0; i < m; i++) {
+        if (!par->factor_outcome && check_outcome(r, i, par, err) != CX_OK)
+            return CX_EUSAGE;
+        double y = r->y[i], w = r->w[i], eta = a->eta[i], lm, l1m;
+        log_probs(eta, &lm, &l1m);
+        double mu = exp(lm);
+        a->ll += w * (y * lm + (1 - y) * l1m);
+        a->ll_sat += w * (xlogx(y) + xlogx(1 - y));
+        a->sum_w += w;
+        a->sum_wy += w * y;
+        a->nobs += w != 0;
+        a->r[i] = w * (y - mu);
+        info_w[i] = w * mu * (1 - mu);
+    }
+    if (q) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, a->r, 1, 1.0,
+                    a->grad, 1);
+        add_weighted_syrk(a, m, info_w, a->info);
+    }
+    return par->final ? add_final(a, r, par, err) : CX_OK;
+}
+
+static void acc_merge(void *vacc, const void *vother)
+{
+    logit_acc *a = vacc;
+    const logit_acc *o = vother;
+    size_t q = a->q;
+    a->ll += o->ll;
+    a->ll_sat += o->ll_sat;
+    a->sum_w += o->sum_w;
+    a->sum_wy += o->sum_wy;
+    a->nobs += o->nobs;
+    for (size_t k = 0; k < q; k++)
+        a->grad[k] += o->grad[k];
+    for (size_t k = 0; k < q * q; k++)
+        a->info[k] += o->info[k];
+    if (!a->meat)
+        return;
+    for (size_t k = 0; k < q * q; k++)
+        a->meat[k] += o->meat[k];
+    a->n_extreme += o->n_extreme;
+    cx_error err = {0};
+    /* merge cannot fail by contract: on out of memory the totals would be
+     * wrong, so keep going but poison the log-likelihood (NaN fails the fit) */
+    if (reserve_preds(a, o->n_pred, &err) != CX_OK) {
+        a->ll = NAN;
+        return;
+    }
+    memcpy(a->pred + a->n_pred, o->pred, o->n_pred * sizeof *a->pred);
+    memcpy(a->y + a->n_pred, o->y, o->n_pred * sizeof *a->y);
+    memcpy(a->w + a->n_pred, o->w, o->n_pred * sizeof *a->w);
+    a->n_pred += o->n_pred;
+    for (size_t c = 0; c < o->n_clusters; c++) {
+        double *s = cluster_sums(a, o->ckey[c], &err);
+        if (!s) {
+            a->ll = NAN;
+            return;
+        }
+        for (size_t k = 0; k < q; k++)
+            s[k] += o->csum[c * q + k];
+    }
+}
+
+const cx_rowpass_type logit_pass_type = {"logit", acc_alloc, acc_reset, acc_add_rows, acc_merge,
+                                         acc_free};

@@ -1,0 +1,48 @@
+/*
+ * logit_pass.h — one streaming pass of the binary logit at given
+ * coefficients (engine/rowpass.h): log-likelihood, score and Fisher
+ * information for a Newton step; at the estimates also the sandwich's
+ * meat (HC0), the score sums of each cluster and every row's fitted
+ * probability (for AUC and the confusion table).
+ */
+#ifndef CX_LOGIT_PASS_H
+#define CX_LOGIT_PASS_H
+
+#include <stddef.h>
+
+#include "rowpass.h"
+
+typedef struct logit_params {
+    size_t q;             /* active (non-aliased) columns                 */
+    const size_t *active; /* q design column indices                      */
+    const double *beta;   /* q coefficients                               */
+    int final;            /* collect meat, clusters and predictions       */
+    int cluster;          /* extra column 0 names the cluster (final)     */
+    int factor_outcome;   /* y is a level index 0/1 (else checked 0..1)   */
+} logit_params;
+
+typedef struct logit_acc {
+    size_t q;
+    double ll, ll_sat;    /* log-likelihood; saturated (0 for 0/1 y)      */
+    double sum_w, sum_wy; /* weights, weighted outcome                    */
+    double nobs;          /* rows with a non-zero weight                  */
+    double *grad, *info;  /* q; q x q column-major (upper triangle)       */
+    double *meat;         /* final: q x q, sum of score outer products    */
+    size_t n_extreme;     /* final: fitted probabilities numerically 0/1  */
+    /* final: predictions in table order */
+    double *pred, *y, *w;
+    size_t n_pred, cap_pred;
+    /* final: clusters in first-seen order (key, q score sums each) and an
+     * open-addressing index on the key's bits (slot = cluster + 1) */
+    double *ckey, *csum;
+    size_t n_clusters, cap_clusters;
+    size_t *slot;
+    size_t n_slots;
+    /* scratch for one block */
+    double *xa, *s, *eta, *r, *v;
+    size_t cap_rows;
+} logit_acc;
+
+extern const cx_rowpass_type logit_pass_type;
+
+#endif

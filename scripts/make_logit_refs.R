@@ -1,0 +1,80 @@
+# make_logit_refs.R — reference values for model = logit (tests/test_logit.c):
+# glm(family = binomial) fitted to convergence (epsilon 1e-14), sandwich's
+# vcovHC (HC0, HC1) and vcovCL (its default for glm: type HC0 with the
+# G/(G-1) cluster adjustment, no (n-1)/(n-k) factor), and the fit measures of
+# docs/models/logit.md computed here from the glm fit.
+# One JSON per case, named as configs/reference/<case>.ini.
+# Usage: Rscript scripts/make_logit_refs.R [DATA_DIR] [OUT_DIR]
+suppressPackageStartupMessages({ library(sandwich); library(jsonlite) })
+args <- commandArgs(TRUE)
+here <- tryCatch(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))),
+                 error = function(e) "scripts")
+repo <- normalizePath(file.path(here, ".."))
+data_dir <- if (length(args) >= 1) args[1] else file.path(repo, "..", "shared", "reference", "data")
+if (!dir.exists(data_dir)) data_dir <- "/work/shared/reference/data"
+out_dir <- if (length(args) >= 2) args[2] else file.path(repo, "tests", "reference")
+write_case <- function(x) {
+  path <- file.path(out_dir, paste0(x$case, ".json"))
+  writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
+  cat("wrote", path, "\n")
+}
+bfi <- read.csv(file.path(data_dir, "bfi.csv"))
+
+# Exact AUC (ties count one half), weighted: P(score of a 1 > score of a 0).
+auc <- function(p, y, w) {
+  o <- order(p); p <- p[o]; y <- y[o]; w <- w[o]
+  g <- cumsum(!duplicated(p))          # tie groups
+  w1 <- tapply(w * y, g, sum); w0 <- tapply(w * (1 - y), g, sum)
+  below0 <- cumsum(w0) - w0
+  sum(w1 * (below0 + 0.5 * w0)) / (sum(w1) * sum(w0))
+}
+
+logit_case <- function(case, formula, data, se = "classical", cluster = NULL, weights = NULL) {
+  vars <- unique(c(all.vars(formula), cluster, weights))
+  d <- na.omit(data[, vars])
+  w <- if (is.null(weights)) rep(1, nrow(d)) else d[[weights]]
+  d$.w <- w
+  fit <- glm(formula, family = binomial, data = d, weights = .w,
+             control = glm.control(epsilon = 1e-14, maxit = 100))
+  V <- switch(se,
+    classical = vcov(fit),
+    hc0 = vcovHC(fit, type = "HC0"),
+    hc1 = vcovHC(fit, type = "HC1"),
+    cluster = vcovCL(fit, cluster = d[[cluster]]))
+  b <- coef(fit)
+  y <- fit$y; p <- fitted(fit); n <- sum(w)
+  ll <- as.numeric(logLik(fit))
+  ll0 <- -fit$null.deviance / 2
+  cs <- 1 - exp(2 * (ll0 - ll) / n)
+  rhs <- names(b); rhs[rhs == "(Intercept)"] <- ""
+  # the contract names a factor level column[level] (DESIGN.md §5)
+  rhs <- sub("^factor\\(([^)]*)\\)(.*)$", "\\1[\\2]", rhs)
+  op <- ifelse(rhs == "", "~1", "~")
+  pred1 <- p >= 0.5
+  fitm <- list(logl = ll, deviance = deviance(fit), null_deviance = fit$null.deviance,
+               aic = AIC(fit), bic = BIC(fit), npar = length(b), nobs = nobs(fit),
+               df_residual = fit$df.residual,
+               r2_mcfadden = 1 - ll / ll0, r2_nagelkerke = cs / (1 - exp(2 * ll0 / n)),
+               auc = auc(p, y, w), brier = sum(w * (y - p)^2) / n,
+               logloss = -ll / n, accuracy = sum(w * (pred1 == (y == 1))) / n)
+  conf <- data.frame(observed = c(0, 0, 1, 1), predicted = c(0, 1, 0, 1),
+                     n = c(sum(w[y == 0 & !pred1]), sum(w[y == 0 & pred1]),
+                           sum(w[y == 1 & !pred1]), sum(w[y == 1 & pred1])))
+  write_case(list(case = case, r_call = paste(deparse(formula), collapse = " "),
+    se = se, cluster = cluster, weights = weights,
+    R = paste(R.version$major, R.version$minor, sep = "."),
+    sandwich = as.character(packageVersion("sandwich")),
+    outcome = all.vars(formula)[1], iterations = fit$iter,
+    estimates = data.frame(op = op, rhs = rhs, est = unname(b), se = unname(sqrt(diag(V)))),
+    fit = fitm, confusion = conf))
+}
+
+f1 <- factor(gender) ~ A1 + C1 + E1 + N1 + O1 + age
+logit_case("logit_bfi", f1, bfi)
+logit_case("logit_bfi_hc0", f1, bfi, se = "hc0")
+logit_case("logit_bfi_hc1", f1, bfi, se = "hc1")
+logit_case("logit_bfi_cluster", f1, bfi, se = "cluster", cluster = "education")
+# integer weights (frequency weights: R's logLik and AIC are then the
+# weighted sums) and a factor term
+logit_case("logit_bfi_factor_weighted", factor(gender) ~ A2 + factor(education) + age, bfi,
+           se = "hc1", weights = "E2")
