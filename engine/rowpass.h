@@ -23,7 +23,20 @@
 #include <stddef.h>
 
 #include "design.h"
+#include "model.h"
 #include "view.h"
+
+/* Validation splits (`validate`): each row's slot is its fold 0..K-1
+ * (cx_fold_of(seed, table row, K), the folds every family uses) or, for a
+ * holdout, 1 for the held-out rows (those matching the expression) and 0
+ * for the training rows.  A family trains on some slots and predicts
+ * others by skipping rows in its add_rows. */
+typedef struct cx_rowpass_split {
+    cx_validate_kind kind; /* CX_VALIDATE_NONE: no slots                */
+    size_t k;              /* kfold: K                                  */
+    unsigned long seed;    /* kfold                                     */
+    const cx_filter *holdout;
+} cx_rowpass_split;
 
 /* The kept rows of one block. */
 typedef struct cx_rows {
@@ -36,6 +49,7 @@ typedef struct cx_rows {
     size_t lde;
     const size_t *row;    /* table row number of each row                    */
     const size_t *level;  /* view level of each row                          */
+    const size_t *slot;   /* split slot of each row (NULL without a split)   */
 } cx_rows;
 
 typedef struct cx_rowpass_type {
@@ -49,9 +63,11 @@ typedef struct cx_rowpass_type {
     void (*free)(void *acc);
 } cx_rowpass_type;
 
-/* One pass over `v` through prepared design `d`: on success *total is the
- * merged accumulator (free it with t->free). */
-int cx_rowpass_run(const cx_view *v, const cx_design *d, const cx_rowpass_type *t,
-                   const void *params, void **total, int threads, cx_error *err);
+/* One pass over `v` through prepared design `d`, rows labelled by `split`
+ * (NULL: none): on success *total is the merged accumulator (free it with
+ * t->free). */
+int cx_rowpass_run(const cx_view *v, const cx_design *d, const cx_rowpass_split *split,
+                   const cx_rowpass_type *t, const void *params, void **total, int threads,
+                   cx_error *err);
 
 #endif

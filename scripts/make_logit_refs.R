@@ -78,3 +78,19 @@ logit_case("logit_bfi_cluster", f1, bfi, se = "cluster", cluster = "education")
 # weighted sums) and a factor term
 logit_case("logit_bfi_factor_weighted", factor(gender) ~ A2 + factor(education) + age, bfi,
            se = "hc1", weights = "E2")
+
+# validate = holdout(age >= 40): glm on the other rows, predict() on these
+holdout_case <- function(case, formula, data, held) {
+  d <- na.omit(data[, all.vars(formula)])
+  ho <- held(d)
+  fit <- glm(formula, family = binomial, data = d[!ho, ], control = glm.control(epsilon = 1e-14, maxit = 100))
+  p <- predict(fit, newdata = d[ho, ], type = "response")
+  y <- as.numeric(model.response(model.frame(formula, d[ho, ]))) - 1
+  w <- rep(1, length(y))
+  list(n = length(y), logloss = -mean(y * log(p) + (1 - y) * log(1 - p)), auc = auc(p, y, w),
+       brier = mean((y - p)^2), accuracy = mean((p >= 0.5) == (y == 1)))
+}
+ref <- jsonlite::fromJSON(file.path(out_dir, "logit_bfi.json"))
+ref$case <- "logit_bfi_holdout"
+ref$validation <- list(holdout = holdout_case("logit_bfi_holdout", f1, bfi, function(d) d$age >= 40))
+write_case(ref)

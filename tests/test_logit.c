@@ -24,8 +24,9 @@
 #define RTOL 1e-6
 #define ATOL 1e-9
 
-static const char *const cases[] = {"logit_bfi", "logit_bfi_hc0", "logit_bfi_hc1",
-                                    "logit_bfi_cluster", "logit_bfi_factor_weighted"};
+static const char *const cases[] = {"logit_bfi",         "logit_bfi_hc0",
+                                    "logit_bfi_hc1",     "logit_bfi_cluster",
+                                    "logit_bfi_factor_weighted", "logit_bfi_holdout"};
 
 /* The results-file tables a case compares, loaded once. */
 typedef struct loaded {
@@ -124,6 +125,41 @@ static void check_confusion(ref_report *rep, const loaded *L, const json_value *
     }
 }
 
+/* validation: {split: {metric: value}} against the `validation` table. */
+static int check_validation(ref_report *rep, ref_results *res, const char *job,
+                            const json_value *ref)
+{
+    const json_value *val = json_get(ref, "validation");
+    if (!val)
+        return 0;
+    cx_error err = {0};
+    size_t n, n2, n3;
+    char **split = ref_results_column_strings(res, job, "validation", "split", &n, &err);
+    char **metric = ref_results_column_strings(res, job, "validation", "metric", &n2, &err);
+    double *value = ref_results_column_double(res, job, "validation", "value", &n3, &err);
+    if (!split || !metric || !value)
+        fail_msg("%s: validation table: %s", job, err.msg);
+    int want = 0;
+    for (size_t s = 0; s < json_object_len(val); s++) {
+        const char *sp = json_object_key(val, s);
+        const json_value *metrics = json_object_value(val, s);
+        for (size_t i = 0; i < json_object_len(metrics); i++, want++) {
+            const char *m = json_object_key(metrics, i);
+            double got = NAN;
+            for (size_t k = 0; k < n; k++)
+                if (!strcmp(split[k], sp) && !strcmp(metric[k], m))
+                    got = value[k];
+            char what[96];
+            snprintf(what, sizeof what, "validation[%s.%s]", sp, m);
+            ref_report_check_json(rep, what, got, json_object_value(metrics, i), RTOL, ATOL);
+        }
+    }
+    ref_strings_free(split, n);
+    ref_strings_free(metric, n2);
+    free(value);
+    return want;
+}
+
 static int run_case(const char *name)
 {
     char ini[1024], ref_path[1024], dir[] = "/tmp/cx_logit_XXXXXX", out[512];
@@ -153,7 +189,8 @@ static int run_case(const char *name)
     check_estimates(&rep, &L, ref);
     check_fit(&rep, &L, ref);
     check_confusion(&rep, &L, ref);
-    int want = (int)(2 * json_array_len(json_get(ref, "estimates")) +
+    int want = check_validation(&rep, res, name, ref);
+    want += (int)(2 * json_array_len(json_get(ref, "estimates")) +
                      json_object_len(json_get(ref, "fit")) + json_array_len(json_get(ref, "confusion")));
     ref_report_require(&rep, want);
     printf("%s: %d values compared with R, %d mismatches\n", name, rep.n_checked, rep.n_failed);

@@ -139,6 +139,7 @@ typedef struct logit_fit {
     int *aliased;    /* p                                    */
     double *beta;    /* q                                    */
     logit_acc *last; /* the last pass (value() at beta)      */
+    cx_rowpass_split split; /* the job's `validate`            */
     cx_opt_report rep;
 } logit_fit;
 
@@ -150,7 +151,7 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
         logit_pass_type.free(F->last);
     F->last = NULL;
     void *acc;
-    int rc = cx_rowpass_run(F->job->view, F->d, &logit_pass_type, &F->par, &acc,
+    int rc = cx_rowpass_run(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
                             F->job->threads, err);
     F->last = acc;
     if (rc == CX_OK && !isfinite(F->last->ll))
@@ -520,6 +521,28 @@ static int outcome_kind(logit_fit *F, const cx_job *job, cx_error *err)
     return CX_OK;
 }
 
+/* Maximize the log-likelihood from beta (in: start, out: estimates) over
+ * the rows the params select; one pass per iteration. */
+static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
+{
+    double sum_w = F->last ? F->last->sum_w : 1;
+    cx_optimizer *opt = cx_optimizer_alloc(F->par.q, err);
+    if (!opt)
+        return err->code;
+    cx_objective obj = {.n = F->par.q,
+                        .sense = CX_OPT_MAXIMIZE,
+                        .value = obj_value,
+                        .derivatives = obj_derivatives,
+                        .data = F};
+    /* the score grows with the data: the gradient test is relative to it */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w)};
+    cx_optimizer_run(opt, &obj, beta, &o, rep, err);
+    cx_optimizer_free(opt);
+    if (rep->status == CX_OPT_EVAL_FAILED)
+        return err->code ? err->code : CX_EFAIL;
+    return CX_OK;
+}
+
 /* Prepare the design, drop aliased columns, iterate. */
 static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
 {
@@ -540,6 +563,11 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->par.q = F->p;
     F->par.active = F->active;
     F->par.cluster = F->spec->se == SE_CLUSTER;
+    F->par.skip_slot = F->par.only_slot = -1;
+    F->split = (cx_rowpass_split){.kind = job->validate,
+                                  .k = job->kfold > 0 ? (size_t)job->kfold : 0,
+                                  .seed = job->seed,
+                                  .holdout = job->holdout};
     if ((rc = run_pass(F, F->beta, 0, err)) != CX_OK)
         return rc;
     if (F->last->nobs == 0)
@@ -549,20 +577,8 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
         return rc;
     if (msg[0])
         cx_result_add_warning(r, "%s (coefficients NA, as R reports them)", msg);
-    cx_optimizer *opt = cx_optimizer_alloc(F->par.q, err);
-    if (!opt)
-        return err->code;
-    cx_objective obj = {.n = F->par.q,
-                        .sense = CX_OPT_MAXIMIZE,
-                        .value = obj_value,
-                        .derivatives = obj_derivatives,
-                        .data = F};
-    /* the score grows with the data: the gradient test is relative to it */
-    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, F->last->sum_w)};
-    cx_optimizer_run(opt, &obj, F->beta, &o, &F->rep, err);
-    cx_optimizer_free(opt);
-    if (F->rep.status == CX_OPT_EVAL_FAILED)
-        return err->code ? err->code : CX_EFAIL;
+    if ((rc = newton(F, F->beta, &F->rep, err)) != CX_OK)
+        return rc;
     return run_pass(F, F->beta, 1, err);
 }
 
@@ -599,6 +615,58 @@ static int write_results(logit_fit *F, cx_result *r, cx_error *err)
     return rc;
 }
 
+/* ---- validation ------------------------------------------------------- */
+
+/* Refit on the rows outside `slot`, predict the rows in it: held-out log
+ * loss, AUC, Brier and accuracy (what R's predict(type = "response") on
+ * those rows gives). */
+static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result *r,
+                         cx_error *err)
+{
+    size_t q = F->par.q;
+    double *beta = calloc(q ? q : 1, sizeof *beta);
+    if (!beta)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    cx_opt_report rep;
+    F->par.skip_slot = (long)slot;
+    F->par.cluster = 0;
+    int rc = newton(F, beta, &rep, err);
+    F->par.skip_slot = -1;
+    if (rc == CX_OK && rep.status != CX_OPT_CONVERGED)
+        cx_result_add_warning(r, "validation %s: the training fit did not converge (%s)", split,
+                              cx_opt_status_text(rep.status));
+    F->par.only_slot = (long)slot;
+    if (rc == CX_OK)
+        rc = run_pass(F, beta, 1, err);
+    F->par.only_slot = -1;
+    free(beta);
+    if (rc != CX_OK)
+        return rc;
+    logit_metrics m;
+    if (metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m) != CX_OK)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    const char *names[] = {"n", "logloss", "auc", "brier", "accuracy"};
+    double values[] = {(double)F->last->n_pred, m.logloss, m.auc, m.brier, m.accuracy};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (cx_result_add_validation(r, split, names[i], values[i], err) != CX_OK)
+            return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+static int validate(logit_fit *F, cx_result *r, cx_error *err)
+{
+    char split[32];
+    if (F->split.kind == CX_VALIDATE_HOLDOUT)
+        return validate_slot(F, 1, "holdout", r, err);
+    for (size_t k = 0; F->split.kind == CX_VALIDATE_KFOLD && k < F->split.k; k++) {
+        snprintf(split, sizeof split, "fold%zu", k + 1);
+        int rc = validate_slot(F, k, split, r, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
 static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
@@ -610,6 +678,8 @@ static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = fit_coefficients(&F, results[0], err);
     if (rc == CX_OK)
         rc = write_results(&F, results[0], err);
+    if (rc == CX_OK && job->validate != CX_VALIDATE_NONE)
+        rc = validate(&F, results[0], err);
     fit_free(&F);
     spec_free(&s);
     return rc;
@@ -620,7 +690,7 @@ const cx_model cx_model_logit = {
     .summary = "binary logistic regression (glm binomial): robust/cluster SEs, AUC, Brier",
     .keys = logit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
     .check = logit_check,
     .fit = logit_fit_job,
 };

@@ -42,6 +42,9 @@ static void acc_free(void *vacc)
     free(a->eta);
     free(a->r);
     free(a->v);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
     free(a);
 }
 
@@ -92,13 +95,19 @@ static int reserve_rows(logit_acc *a, size_t m, cx_error *err)
     free(a->eta);
     free(a->r);
     free(a->v);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
     a->v = malloc(m * sizeof *a->v);
+    a->yc = malloc(m * sizeof *a->yc);
+    a->wc = malloc(m * sizeof *a->wc);
+    a->kc = malloc(m * sizeof *a->kc);
     a->xa = malloc(m * q * sizeof *a->xa);
     a->s = malloc(m * q * sizeof *a->s);
     a->eta = malloc(m * sizeof *a->eta);
     a->r = malloc(m * sizeof *a->r);
     a->cap_rows = m;
-    if (!a->xa || !a->s || !a->eta || !a->r || !a->v) {
+    if (!a->xa || !a->s || !a->eta || !a->r || !a->v || !a->yc || !a->wc || !a->kc) {
         a->cap_rows = 0;
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     }
@@ -203,13 +212,39 @@ static double xlogx(double x)
     return x > 0 ? x * log(x) : 0;
 }
 
-/* Active columns of the block's rows into a->xa (m x q, row-major). */
-static void compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par)
+static int check_outcome(const cx_rows *r, size_t i, const logit_params *par, cx_error *err)
+{
+    double y = r->y[i];
+    if (y >= 0 && y <= 1)
+        return CX_OK;
+    (void)par;
+    return cx_error_set(err, CX_EUSAGE,
+                        "the outcome is %g at table row %zu: a binary logit needs 0/1 (or a "
+                        "proportion in [0, 1]), or a two-level factor",
+                        y, r->row[i] + 1);
+}
+
+/* The rows this pass uses (validation slots), their active columns into
+ * a->xa (row-major, q wide) and their outcome, weight and cluster into
+ * yc, wc, kc; returns how many, or -1 for an outcome outside [0, 1]. */
+static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par, cx_error *err)
 {
     size_t q = par->q;
-    for (size_t i = 0; i < r->m; i++)
+    long m = 0;
+    for (size_t i = 0; i < r->m; i++) {
+        if (!par->factor_outcome && check_outcome(r, i, par, err) != CX_OK)
+            return -1;
+        if (r->slot && ((par->skip_slot >= 0 && r->slot[i] == (size_t)par->skip_slot) ||
+                        (par->only_slot >= 0 && r->slot[i] != (size_t)par->only_slot)))
+            continue;
         for (size_t k = 0; k < q; k++)
-            a->xa[i * q + k] = r->x[i * r->p + par->active[k]];
+            a->xa[m * q + k] = r->x[i * r->p + par->active[k]];
+        a->yc[m] = r->y[i];
+        a->wc[m] = r->w[i];
+        a->kc[m] = par->cluster ? r->extra[i] : 0;
+        m++;
+    }
+    return m;
 }
 
 /* outer += sum_i c_i x_i x_i' over the block (c_i >= 0) by one dsyrk. */
@@ -225,22 +260,10 @@ static void add_weighted_syrk(logit_acc *a, size_t m, const double *c, double *o
                 outer, (int)q);
 }
 
-static int check_outcome(const cx_rows *r, size_t i, const logit_params *par, cx_error *err)
-{
-    double y = r->y[i];
-    if (y >= 0 && y <= 1)
-        return CX_OK;
-    (void)par;
-    return cx_error_set(err, CX_EUSAGE,
-                        "the outcome is %g at table row %zu: a binary logit needs 0/1 (or a "
-                        "proportion in [0, 1]), or a two-level factor",
-                        y, r->row[i] + 1);
-}
-
 /* The final pass's extras: predictions, HC0 meat, cluster score sums. */
-static int add_final(logit_acc *a, const cx_rows *r, const logit_params *par, cx_error *err)
+static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *err)
 {
-    size_t m = r->m, q = par->q;
+    size_t q = par->q;
     if (reserve_preds(a, m, err) != CX_OK)
         return CX_ENOMEM;
     double *r2 = a->eta; /* eta is no longer needed: reuse it for r^2 */
@@ -248,8 +271,8 @@ static int add_final(logit_acc *a, const cx_rows *r, const logit_params *par, cx
         double eta = r2[i];
         double mu = 1 / (1 + exp(-eta));
         a->pred[a->n_pred] = mu;
-        a->y[a->n_pred] = r->y[i];
-        a->w[a->n_pred] = r->w[i];
+        a->y[a->n_pred] = a->yc[i];
+        a->w[a->n_pred] = a->wc[i];
         a->n_pred++;
         if (mu < 10 * DBL_EPSILON || mu > 1 - 10 * DBL_EPSILON)
             a->n_extreme++;
@@ -259,7 +282,7 @@ static int add_final(logit_acc *a, const cx_rows *r, const logit_params *par, cx
     if (!par->cluster)
         return CX_OK;
     for (size_t i = 0; i < m; i++) {
-        double *s = cluster_sums(a, r->extra[i], err);
+        double *s = cluster_sums(a, a->kc[i], err);
         if (!s)
             return CX_ENOMEM;
         for (size_t k = 0; k < q; k++)
@@ -272,10 +295,15 @@ static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error
 {
     logit_acc *a = vacc;
     const logit_params *par = vpar;
-    size_t m = r->m, q = par->q;
-    if (reserve_rows(a, m, err) != CX_OK)
+    size_t q = par->q;
+    if (reserve_rows(a, r->m, err) != CX_OK)
         return CX_ENOMEM;
-    compact_rows(a, r, par);
+    long got = compact_rows(a, r, par, err);
+    if (got < 0)
+        return CX_EUSAGE;
+    size_t m = (size_t)got;
+    if (m == 0)
+        return CX_OK;
     if (q)
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xa, (int)q, par->beta, 1,
                     0.0, a->eta, 1);
@@ -283,9 +311,7 @@ static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error
         memset(a->eta, 0, m * sizeof *a->eta);
     double *info_w = a->v;
     for (size_t i = 0; i < m; i++) {
-        if (!par->factor_outcome && check_outcome(r, i, par, err) != CX_OK)
-            return CX_EUSAGE;
-        double y = r->y[i], w = r->w[i], eta = a->eta[i], lm, l1m;
+        double y = a->yc[i], w = a->wc[i], eta = a->eta[i], lm, l1m;
         log_probs(eta, &lm, &l1m);
         double mu = exp(lm);
         a->ll += w * (y * lm + (1 - y) * l1m);
@@ -301,7 +327,7 @@ static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error
                     a->grad, 1);
         add_weighted_syrk(a, m, info_w, a->info);
     }
-    return par->final ? add_final(a, r, par, err) : CX_OK;
+    return par->final ? add_final(a, m, par, err) : CX_OK;
 }
 
 static void acc_merge(void *vacc, const void *vother)

@@ -19,6 +19,9 @@ typedef struct logit_params {
     int final;            /* collect meat, clusters and predictions       */
     int cluster;          /* extra column 0 names the cluster (final)     */
     int factor_outcome;   /* y is a level index 0/1 (else checked 0..1)   */
+    /* validation: rows of split slot `skip_slot` are left out (training),
+     * or only those of `only_slot` are used (prediction); -1 = none */
+    long skip_slot, only_slot;
 } logit_params;
 
 typedef struct logit_acc {
@@ -39,7 +42,7 @@ typedef struct logit_acc {
     size_t *slot;
     size_t n_slots;
     /* scratch for one block */
-    double *xa, *s, *eta, *r, *v;
+    double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
     size_t cap_rows;
 } logit_acc;
 
