@@ -493,8 +493,9 @@ static void report_status(const logit_fit *F, const double *V, cx_result *r)
                              F->rep.iterations, cx_opt_status_text(F->rep.status), term);
     if (F->last->n_extreme > 0)
         cx_result_add_warning(r,
-                              "fitted probabilities numerically 0 or 1 for %zu rows: "
-                              "(quasi-)separation, most likely by %s",
+                              "fitted probabilities within 1e-8 of 0 or 1 for %zu rows: "
+                              "(quasi-)separation, most likely by %s; its coefficient and SE "
+                              "are not meaningful",
                               F->last->n_extreme, term);
 }
 

@@ -274,7 +274,7 @@ static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *
         a->y[a->n_pred] = a->yc[i];
         a->w[a->n_pred] = a->wc[i];
         a->n_pred++;
-        if (mu < 10 * DBL_EPSILON || mu > 1 - 10 * DBL_EPSILON)
+        if (mu < LOGIT_EXTREME || mu > 1 - LOGIT_EXTREME)
             a->n_extreme++;
         r2[i] = a->r[i] * a->r[i];
     }

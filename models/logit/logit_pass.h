@@ -12,6 +12,11 @@
 
 #include "rowpass.h"
 
+/* A fitted probability closer than this to 0 or 1 signals separation:
+ * at convergence (gradient below 1e-10 n) a separated row's probability
+ * is about 1e-10; an estimable model rarely fits one below 1e-8. */
+#define LOGIT_EXTREME 1e-8
+
 typedef struct logit_params {
     size_t q;             /* active (non-aliased) columns                 */
     const size_t *active; /* q design column indices                      */
@@ -31,7 +36,7 @@ typedef struct logit_acc {
     double nobs;          /* rows with a non-zero weight                  */
     double *grad, *info;  /* q; q x q column-major (upper triangle)       */
     double *meat;         /* final: q x q, sum of score outer products    */
-    size_t n_extreme;     /* final: fitted probabilities numerically 0/1  */
+    size_t n_extreme;     /* final: fitted probabilities within LOGIT_EXTREME of 0/1 */
     /* final: predictions in table order */
     double *pred, *y, *w;
     size_t n_pred, cap_pred;
