@@ -20,112 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lapacke.h>
-
+#include "common.h"
 #include "logit_pass.h"
 #include "model.h"
 #include "optimize.h"
 #include "resample.h"
 
 static const char *const logit_keys[] = {"formula", "scores", "se", NULL};
-
-typedef enum logit_se { SE_CLASSICAL, SE_HC0, SE_HC1, SE_CLUSTER } logit_se;
-
-/* A job's parsed keys. */
-typedef struct logit_spec {
-    cx_formula *formula;
-    cx_scores *scores;
-    logit_se se;
-    char cluster[CX_NAME_MAX];
-    const char *weights;
-} logit_spec;
-
-static void spec_free(logit_spec *s)
-{
-    cx_formula_free(s->formula);
-    cx_scores_free(s->scores);
-}
-
-/* `se`: classical | hc0 | hc1 | cluster(COL). */
-static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
-{
-    const char *v = cx_section_get(job->section, "se");
-    s->se = SE_CLASSICAL;
-    if (!v || strcmp(v, "classical") == 0)
-        return CX_OK;
-    if (strcmp(v, "hc0") == 0) {
-        s->se = SE_HC0;
-        return CX_OK;
-    }
-    if (strcmp(v, "hc1") == 0) {
-        s->se = SE_HC1;
-        return CX_OK;
-    }
-    size_t len = strlen(v);
-    if (strncmp(v, "cluster(", 8) == 0 && len > 9 && v[len - 1] == ')' &&
-        len - 9 < sizeof s->cluster) {
-        memcpy(s->cluster, v + 8, len - 9);
-        s->cluster[len - 9] = '\0';
-        if (cx_table_find(job->view->table, s->cluster) < 0)
-            return cx_job_error(job, "se", err, CX_EUSAGE, "no column '%s' in the table",
-                                s->cluster);
-        s->se = SE_CLUSTER;
-        return CX_OK;
-    }
-    return cx_job_error(job, "se", err, CX_EUSAGE,
-                        "'%s': expected classical, hc0, hc1 or cluster(COLUMN) (hc2/hc3 are not "
-                        "available for logit)",
-                        v);
-}
-
-static int parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
-{
-    memset(s, 0, sizeof *s);
-    const char *f = cx_section_get(job->section, "formula");
-    if (!f)
-        return cx_job_error(job, "formula", err, CX_EUSAGE,
-                            "missing: expected an R formula such as y ~ x1 + factor(x2)");
-    cx_error e = {0};
-    if (!(s->formula = cx_formula_parse(f, &e)) || cx_formula_require_fixed(s->formula, &e))
-        return cx_job_error(job, "formula", err, CX_EUSAGE, "%s", e.msg);
-    if (s->formula->needs_panel)
-        return cx_job_error(job, "formula", err, CX_EUSAGE,
-                            "lag/lead/diff/growth need model = panel");
-    const char *sc = cx_section_get(job->section, "scores");
-    if (sc && !(s->scores = cx_scores_parse(sc, &e)))
-        return cx_job_error(job, "scores", err, CX_EUSAGE, "%s", e.msg);
-    if (job->weight_col >= 0)
-        s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
-    return parse_se(job, s, err);
-}
-
-static cx_design *design_for(const cx_job *job, const logit_spec *s, cx_error *err)
-{
-    const char *extra[1] = {s->cluster};
-    cx_design_spec ds = {.formula = s->formula,
-                         .scores = s->scores,
-                         .weights = s->weights,
-                         .extra = extra,
-                         .n_extra = s->se == SE_CLUSTER ? 1 : 0};
-    cx_error e = {0};
-    cx_design *d = cx_design_alloc(&ds, job->view->table, &e);
-    if (!d)
-        cx_job_error(job, "formula", err, e.code ? e.code : CX_EUSAGE, "%s", e.msg);
-    return d;
-}
-
-static int logit_check(const cx_job *job, cx_error *err)
-{
-    logit_spec s;
-    int rc = parse_spec(job, &s, err);
-    if (rc == CX_OK) {
-        cx_design *d = design_for(job, &s, err);
-        rc = d ? CX_OK : err->code;
-        cx_design_free(d);
-    }
-    spec_free(&s);
-    return rc;
-}
 
 /* ---- the fit ------------------------------------------------------------ */
 
@@ -203,55 +104,6 @@ static int find_aliased(logit_fit *F, char *msg, size_t msg_size, cx_error *err)
     return CX_OK;
 }
 
-/* Inverse of the q x q information in place (Cholesky); CX_EFAIL when
- * it is singular. */
-static int invert_spd(double *a, size_t q)
-{
-    if (q == 0)
-        return CX_OK;
-    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)q, a, (lapack_int)q) != 0 ||
-        LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)q, a, (lapack_int)q) != 0)
-        return CX_EFAIL;
-    for (size_t j = 0; j < q; j++)
-        for (size_t i = j + 1; i < q; i++)
-            a[j * q + i] = a[i * q + j];
-    return CX_OK;
-}
-
-/* V = B M B (B = the inverse information, both q x q, symmetric). */
-static void sandwich(const double *B, const double *M, size_t q, double scale, double *V)
-{
-    double *T = calloc(q ? q * q : 1, sizeof *T);
-    if (!T) {
-        for (size_t k = 0; k < q * q; k++)
-            V[k] = NAN;
-        return;
-    }
-    for (size_t i = 0; i < q; i++)
-        for (size_t j = 0; j < q; j++) {
-            double s = 0;
-            for (size_t k = 0; k < q; k++)
-                s += B[i + k * q] * M[k + j * q];
-            T[i + j * q] = s;
-        }
-    for (size_t i = 0; i < q; i++)
-        for (size_t j = 0; j < q; j++) {
-            double s = 0;
-            for (size_t k = 0; k < q; k++)
-                s += T[i + k * q] * B[k + j * q];
-            V[i + j * q] = scale * s;
-        }
-    free(T);
-}
-
-/* Full symmetric copy of a column-major upper triangle. */
-static void symmetrize(double *a, size_t q)
-{
-    for (size_t j = 0; j < q; j++)
-        for (size_t i = j + 1; i < q; i++)
-            a[j * q + i] = a[i * q + j];
-}
-
 /* The covariance of the estimates asked for by `se` (q x q), from the
  * final pass. */
 static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clusters)
@@ -262,8 +114,8 @@ static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clus
     if (!B)
         return CX_ENOMEM;
     memcpy(B, a->info, q * q * sizeof *B);
-    symmetrize(B, q);
-    if (invert_spd(B, q) != CX_OK) {
+    lg_symmetrize(B, q);
+    if (lg_invert_spd(B, q) != CX_OK) {
         free(B);
         return CX_EFAIL;
     }
@@ -277,8 +129,8 @@ static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clus
             return CX_ENOMEM;
         }
         memcpy(M, a->meat, q * q * sizeof *M);
-        symmetrize(M, q);
-        sandwich(B, M, q, se == SE_HC1 ? n / (n - (double)q) : 1.0, V);
+        lg_symmetrize(M, q);
+        lg_sandwich(B, M, q, se == SE_HC1 ? n / (n - (double)q) : 1.0, V);
         free(M);
     } else {
         /* vcovCL's default for glm (type HC0, cadjust = TRUE): G/(G-1) */
@@ -292,7 +144,7 @@ static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clus
                 for (size_t i = 0; i < q; i++)
                     M[j * q + i] += a->csum[c * q + i] * a->csum[c * q + j];
         double G = (double)a->n_clusters;
-        sandwich(B, M, q, G / (G - 1), V);
+        lg_sandwich(B, M, q, G / (G - 1), V);
         free(M);
         *n_clusters = a->n_clusters;
     }
@@ -369,17 +221,10 @@ static int metrics_of(const double *p, const double *y, const double *w, size_t 
     return CX_OK;
 }
 
-/* lhs of every estimate: the outcome's column (or its label). */
-static const char *outcome_name(const cx_formula *f)
-{
-    const cx_fvar *v = &f->vars[f->outcome];
-    return v->kind == CX_FVAR_EXPR ? v->label : f->names[v->name];
-}
-
 /* One row per design column, R's order; aliased columns as R's NA. */
 static int write_estimates(const logit_fit *F, const double *V, cx_result *r, cx_error *err)
 {
-    const char *lhs = outcome_name(F->spec->formula);
+    const char *lhs = lg_outcome_name(F->spec->formula);
     size_t q = F->par.q, k = 0;
     for (size_t j = 0; j < F->p; j++) {
         int intercept = cx_design_col_term(F->d, j) < 0;
@@ -394,15 +239,6 @@ static int write_estimates(const logit_fit *F, const double *V, cx_result *r, cx
                                    err) < 0)
             return err->code ? err->code : CX_ENOMEM;
     }
-    return CX_OK;
-}
-
-static int add_fits(cx_result *r, const char *const *names, const double *values, size_t n,
-                    cx_error *err)
-{
-    for (size_t i = 0; i < n; i++)
-        if (cx_result_add_fit(r, names[i], values[i], err) != CX_OK)
-            return err->code ? err->code : CX_ENOMEM;
     return CX_OK;
 }
 
@@ -441,7 +277,7 @@ static int write_fit(const logit_fit *F, const logit_metrics *m, cx_result *r, c
                        -ll / sw,
                        m->accuracy,
                        (double)F->rep.iterations};
-    return add_fits(r, names, values, sizeof values / sizeof values[0], err);
+    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
 }
 
 /* Table `confusion`: observed x predicted (cut 0.5), weighted counts. */
@@ -671,9 +507,9 @@ static int validate(logit_fit *F, cx_result *r, cx_error *err)
 static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
-    int rc = parse_spec(job, &s, err);
+    int rc = lg_parse_spec(job, &s, err);
     logit_fit F = {.job = job, .spec = &s};
-    if (rc == CX_OK && !(F.d = design_for(job, &s, err)))
+    if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
         rc = err->code ? err->code : CX_EUSAGE;
     if (rc == CX_OK)
         rc = fit_coefficients(&F, results[0], err);
@@ -682,7 +518,7 @@ static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
     if (rc == CX_OK && job->validate != CX_VALIDATE_NONE)
         rc = validate(&F, results[0], err);
     fit_free(&F);
-    spec_free(&s);
+    lg_spec_free(&s);
     return rc;
 }
 
@@ -692,6 +528,7 @@ const cx_model cx_model_logit = {
     .keys = logit_keys,
     .fits_all_levels = 0,
     .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
-    .check = logit_check,
+    .check = lg_check,
     .fit = logit_fit_job,
 };
+
