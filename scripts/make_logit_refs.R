@@ -94,3 +94,38 @@ ref <- jsonlite::fromJSON(file.path(out_dir, "logit_bfi.json"))
 ref$case <- "logit_bfi_holdout"
 ref$validation <- list(holdout = holdout_case("logit_bfi_holdout", f1, bfi, function(d) d$age >= 40))
 write_case(ref)
+
+# ---- ologit: MASS::polr estimates (BFGS to reltol 1e-15), SEs from
+# ordinal::clm's analytic Hessian (polr's own are a numerical Hessian,
+# about 1e-5 off); sandwich(clm) for hc0, adjust = TRUE for hc1.
+suppressPackageStartupMessages({ library(MASS); library(ordinal) })
+ologit_case <- function(case, formula, data, se = "classical", weights = NULL) {
+  vars <- unique(c(all.vars(formula), weights))
+  d <- na.omit(data[, vars])
+  d$.w <- if (is.null(weights)) rep(1, nrow(d)) else d[[weights]]
+  y <- all.vars(formula)[1]
+  d[[y]] <- factor(d[[y]])
+  f2 <- update(formula, as.formula(paste(y, "~ .")))
+  fp <- polr(f2, data = d, weights = .w, Hess = TRUE, control = list(reltol = 1e-15, maxit = 10000))
+  fc <- clm(f2, data = d, weights = .w, control = clm.control(gradTol = 1e-12, relTol = 1e-14))
+  stopifnot(max(abs(c(coef(fp), fp$zeta) - c(coef(fc)[-seq_along(fp$zeta)], coef(fc)[seq_along(fp$zeta)]))) < 1e-6)
+  V <- switch(se, classical = vcov(fc), hc0 = sandwich(fc), hc1 = sandwich(fc, adjust = TRUE))
+  nz <- length(fp$zeta); nb <- length(coef(fp))
+  sev <- sqrt(diag(V)); sev <- c(sev[-seq_len(nz)], sev[seq_len(nz)])
+  rhs <- c(sub("^factor\\(([^)]*)\\)(.*)$", "\\1[\\2]", names(coef(fp))), paste0("t", seq_len(nz)))
+  ll <- as.numeric(logLik(fp)); n <- sum(d$.w)
+  cnt <- as.numeric(tapply(d$.w, d[[y]], sum)); ll0 <- sum(cnt * log(cnt / n))
+  cs <- 1 - exp(2 * (ll0 - ll) / n)
+  write_case(list(case = case, r_call = paste(deparse(formula), collapse = " "), se = se,
+    weights = weights, MASS = as.character(packageVersion("MASS")),
+    ordinal = as.character(packageVersion("ordinal")),
+    estimates = data.frame(op = c(rep("~", nb), rep("|", nz)), rhs = rhs,
+                           est = unname(c(coef(fp), fp$zeta)), se = unname(sev)),
+    fit = list(logl = ll, deviance = deviance(fp), null_deviance = -2 * ll0, aic = AIC(fp),
+               bic = BIC(fp), npar = nb + nz, nobs = nobs(fc),
+               r2_mcfadden = 1 - ll / ll0, r2_nagelkerke = cs / (1 - exp(2 * ll0 / n)))))
+}
+fo <- E1 ~ A1 + C1 + N1 + age + factor(gender)
+ologit_case("ologit_bfi", fo, bfi)
+ologit_case("ologit_bfi_hc0", fo, bfi, se = "hc0")
+ologit_case("ologit_bfi_hc1_weighted", fo, bfi, se = "hc1", weights = "A2")
