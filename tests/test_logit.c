@@ -3,7 +3,9 @@
  * configs/reference/logit_* and ologit_* case (tests/reference/<case>.json,
  * scripts/make_logit_refs.R: glm binomial fitted to epsilon 1e-14 +
  * sandwich's vcovHC / vcovCL; MASS::polr to reltol 1e-15 with
- * ordinal::clm's analytic-Hessian and sandwich SEs) is run through
+ * ordinal::clm's analytic-Hessian and sandwich SEs; mlogit_*: nnet::multinom
+ * run to reltol 1e-15 — at its default reltol 1e-8 BFGS stops about 1e-3
+ * relative from the optimum, which no 1e-6 test could match) is run through
  * cx_run, and its estimates (est, se), fit measures and confusion table are
  * compared to 1e-6 relative.  Each case must compare at least
  * 2 x coefficients + fit measures + 4 confusion cells values.
@@ -30,11 +32,12 @@ static const char *const cases[] = {"logit_bfi",         "logit_bfi_hc0",
                                     "logit_bfi_hc1",     "logit_bfi_cluster",
                                     "logit_bfi_factor_weighted", "logit_bfi_holdout",
                                     "ologit_bfi",        "ologit_bfi_hc0",
-                                    "ologit_bfi_hc1_weighted"};
+                                    "ologit_bfi_hc1_weighted", "mlogit_bfi",
+                                    "mlogit_bfi_weighted"};
 
 /* The results-file tables a case compares, loaded once. */
 typedef struct loaded {
-    char **op, **rhs;
+    char **lhs, **op, **rhs;
     double *est, *se;
     size_t n_est;
     char **measure;
@@ -48,7 +51,8 @@ static void load(ref_results *res, const char *job, loaded *L, int confusion)
 {
     cx_error err = {0};
     size_t n;
-    L->op = ref_results_column_strings(res, job, "estimates", "op", &L->n_est, &err);
+    L->lhs = ref_results_column_strings(res, job, "estimates", "lhs", &L->n_est, &err);
+    L->op = ref_results_column_strings(res, job, "estimates", "op", &n, &err);
     L->rhs = ref_results_column_strings(res, job, "estimates", "rhs", &n, &err);
     L->est = ref_results_column_double(res, job, "estimates", "est", &n, &err);
     L->se = ref_results_column_double(res, job, "estimates", "se", &n, &err);
@@ -59,13 +63,14 @@ static void load(ref_results *res, const char *job, loaded *L, int confusion)
         L->pred = ref_results_column_double(res, job, "confusion", "predicted", &n, &err);
         L->cnt = ref_results_column_double(res, job, "confusion", "n", &n, &err);
     }
-    if (!L->op || !L->rhs || !L->est || !L->se || !L->measure || !L->value ||
+    if (!L->lhs || !L->op || !L->rhs || !L->est || !L->se || !L->measure || !L->value ||
         (confusion && (!L->obs || !L->pred || !L->cnt)))
         fail_msg("%s: %s", job, err.msg);
 }
 
 static void unload(loaded *L)
 {
+    ref_strings_free(L->lhs, L->n_est);
     ref_strings_free(L->op, L->n_est);
     ref_strings_free(L->rhs, L->n_est);
     ref_strings_free(L->measure, L->n_fit);
@@ -85,17 +90,20 @@ static void check_estimates(ref_report *rep, const loaded *L, const json_value *
     for (size_t i = 0; i < json_array_len(est); i++) {
         const json_value *row = json_array_at(est, i);
         const char *op = ref_json_string(rep, row, "op"), *rhs = ref_json_string(rep, row, "rhs");
+        /* mlogit: one equation per level, told apart by lhs */
+        const char *lhs = json_get(row, "lhs") ? ref_json_string(rep, row, "lhs") : NULL;
         size_t k = 0;
-        while (k < L->n_est && (strcmp(L->op[k], op) || strcmp(L->rhs[k], rhs)))
+        while (k < L->n_est && (strcmp(L->op[k], op) || strcmp(L->rhs[k], rhs) ||
+                                (lhs && strcmp(L->lhs[k], lhs))))
             k++;
         if (k == L->n_est) {
-            ref_report_fail(rep, "no estimate '%s %s'", op, rhs);
+            ref_report_fail(rep, "no estimate '%s %s %s'", lhs ? lhs : "", op, rhs);
             continue;
         }
-        char what[128];
-        snprintf(what, sizeof what, "estimates[%s %s].est", op, rhs);
+        char what[160];
+        snprintf(what, sizeof what, "estimates[%s %s %s].est", lhs ? lhs : "", op, rhs);
         ref_report_check_field(rep, what, L->est[k], row, "est", RTOL, ATOL);
-        snprintf(what, sizeof what, "estimates[%s %s].se", op, rhs);
+        snprintf(what, sizeof what, "estimates[%s %s %s].se", lhs ? lhs : "", op, rhs);
         ref_report_check_field(rep, what, L->se[k], row, "se", RTOL, ATOL);
     }
 }
