@@ -333,7 +333,9 @@ static int iterate(mlogit_fit *F, cx_error *err)
                         .value = mvalue,
                         .derivatives = mderivatives,
                         .data = F};
-    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w)};
+    /* Newton converges quadratically: after a step below 1e-8 (relative)
+     * the estimates are exact to rounding, so that step ends it */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
     cx_optimizer_run(opt, &obj, F->theta, &o, &F->rep, err);
     cx_optimizer_free(opt);
     if (F->rep.status == CX_OPT_EVAL_FAILED)
