@@ -522,7 +522,7 @@ static const struct family {
     {"efa", efa_charts, {"loadings", "eigen"}},
     {"drivers", drivers_charts, {"importance", "estimates"}},
     {"ols", regression_charts, {"estimates"}},
-    {"logit", regression_charts, {"estimates"}},
+    {"logit", regression_charts, {"estimates", "confusion"}},
     {"ologit", regression_charts, {"estimates"}},
     {"mlogit", regression_charts, {"estimates"}},
     {"panel", regression_charts, {"estimates"}},
