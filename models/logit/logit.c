@@ -139,14 +139,11 @@ static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clus
             free(B);
             return CX_ENOMEM;
         }
-        for (size_t c = 0; c < a->n_clusters; c++)
-            for (size_t j = 0; j < q; j++)
-                for (size_t i = 0; i < q; i++)
-                    M[j * q + i] += a->csum[c * q + i] * a->csum[c * q + j];
-        double G = (double)a->n_clusters;
+        lg_clusters_meat(&a->clusters, M);
+        double G = (double)a->clusters.n;
         lg_sandwich(B, M, q, G / (G - 1), V);
         free(M);
-        *n_clusters = a->n_clusters;
+        *n_clusters = a->clusters.n;
     }
     free(B);
     return CX_OK;

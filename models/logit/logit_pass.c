@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "logit_pass.h"
-#include "resample.h"
 
 static void acc_free(void *vacc)
 {
@@ -34,9 +33,7 @@ static void acc_free(void *vacc)
     free(a->pred);
     free(a->y);
     free(a->w);
-    free(a->ckey);
-    free(a->csum);
-    free(a->slot);
+    lg_clusters_free(&a->clusters);
     free(a->xa);
     free(a->s);
     free(a->eta);
@@ -59,9 +56,7 @@ static void acc_reset(void *vacc)
         memset(a->meat, 0, q * q * sizeof *a->meat);
     a->n_extreme = 0;
     a->n_pred = 0;
-    a->n_clusters = 0;
-    if (a->slot)
-        memset(a->slot, 0, a->n_slots * sizeof *a->slot);
+    lg_clusters_reset(&a->clusters);
 }
 
 static void *acc_alloc(const void *vpar, cx_error *err)
@@ -71,6 +66,7 @@ static void *acc_alloc(const void *vpar, cx_error *err)
     logit_acc *a = calloc(1, sizeof *a);
     if (a) {
         a->q = par->q;
+        lg_clusters_init(&a->clusters, par->q);
         a->grad = calloc(q, sizeof *a->grad);
         a->info = calloc(q * q, sizeof *a->info);
         if (par->final)
@@ -134,63 +130,6 @@ static int reserve_preds(logit_acc *a, size_t extra, cx_error *err)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the predictions");
     a->cap_pred = cap;
     return CX_OK;
-}
-
-/* Index of the slot for `key`: where it is, or the empty one to take. */
-static size_t find_slot(const logit_acc *a, double key)
-{
-    size_t mask = a->n_slots - 1;
-    size_t i = (size_t)cx_mix64(cx_value_key(key)) & mask;
-    while (a->slot[i] && a->ckey[a->slot[i] - 1] != key)
-        i = (i + 1) & mask;
-    return i;
-}
-
-/* Grow to hold one more cluster; the index is rebuilt in cluster order. */
-static int grow_clusters(logit_acc *a, cx_error *err)
-{
-    size_t q = a->q ? a->q : 1;
-    if (a->n_clusters + 1 > a->cap_clusters) {
-        size_t cap = a->cap_clusters ? 2 * a->cap_clusters : 64;
-        double *k = realloc(a->ckey, cap * sizeof *k);
-        if (k)
-            a->ckey = k;
-        double *s = realloc(a->csum, cap * q * sizeof *s);
-        if (s)
-            a->csum = s;
-        if (!k || !s)
-            return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the clusters");
-        a->cap_clusters = cap;
-    }
-    if (2 * (a->n_clusters + 1) > a->n_slots) {
-        size_t n = a->n_slots ? 2 * a->n_slots : 128;
-        size_t *slot = calloc(n, sizeof *slot);
-        if (!slot)
-            return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the clusters");
-        free(a->slot);
-        a->slot = slot;
-        a->n_slots = n;
-        for (size_t c = 0; c < a->n_clusters; c++)
-            a->slot[find_slot(a, a->ckey[c])] = c + 1;
-    }
-    return CX_OK;
-}
-
-/* The q score sums of cluster `key` (a new, zeroed one when unseen). */
-static double *cluster_sums(logit_acc *a, double key, cx_error *err)
-{
-    if (a->n_slots) {
-        size_t i = find_slot(a, key);
-        if (a->slot[i])
-            return a->csum + (a->slot[i] - 1) * a->q;
-    }
-    if (grow_clusters(a, err) != CX_OK)
-        return NULL;
-    size_t c = a->n_clusters++;
-    a->ckey[c] = key;
-    memset(a->csum + c * a->q, 0, a->q * sizeof *a->csum);
-    a->slot[find_slot(a, key)] = c + 1;
-    return a->csum + c * a->q;
 }
 
 /* log mu and log(1 - mu) from eta without overflow or log(0). */
@@ -282,7 +221,7 @@ static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *
     if (!par->cluster)
         return CX_OK;
     for (size_t i = 0; i < m; i++) {
-        double *s = cluster_sums(a, a->kc[i], err);
+        double *s = lg_clusters_sums(&a->clusters, a->kc[i], err);
         if (!s)
             return CX_ENOMEM;
         for (size_t k = 0; k < q; k++)
@@ -360,15 +299,8 @@ static void acc_merge(void *vacc, const void *vother)
     memcpy(a->y + a->n_pred, o->y, o->n_pred * sizeof *a->y);
     memcpy(a->w + a->n_pred, o->w, o->n_pred * sizeof *a->w);
     a->n_pred += o->n_pred;
-    for (size_t c = 0; c < o->n_clusters; c++) {
-        double *s = cluster_sums(a, o->ckey[c], &err);
-        if (!s) {
-            a->ll = NAN;
-            return;
-        }
-        for (size_t k = 0; k < q; k++)
-            s[k] += o->csum[c * q + k];
-    }
+    if (lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
+        a->ll = NAN;
 }
 
 const cx_rowpass_type logit_pass_type = {"logit", acc_alloc, acc_reset, acc_add_rows, acc_merge,

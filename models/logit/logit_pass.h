@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "clusters.h"
 #include "rowpass.h"
 
 /* A fitted probability closer than this to 0 or 1 signals separation:
@@ -40,12 +41,7 @@ typedef struct logit_acc {
     /* final: predictions in table order */
     double *pred, *y, *w;
     size_t n_pred, cap_pred;
-    /* final: clusters in first-seen order (key, q score sums each) and an
-     * open-addressing index on the key's bits (slot = cluster + 1) */
-    double *ckey, *csum;
-    size_t n_clusters, cap_clusters;
-    size_t *slot;
-    size_t n_slots;
+    lg_clusters clusters; /* final: score sums per cluster            */
     /* scratch for one block */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
     size_t cap_rows;
