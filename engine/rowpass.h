@@ -40,16 +40,16 @@ typedef struct cx_rowpass_split {
 
 /* The kept rows of one block. */
 typedef struct cx_rows {
-    size_t m;             /* rows                                            */
-    size_t p;             /* design columns                                  */
-    const double *x;      /* m x p, row-major                                */
-    const double *y;      /* outcome (factor outcomes: level index)          */
-    const double *w;      /* weights (1 when unweighted)                     */
-    const double *extra;  /* m x nextra, column-major, leading dimension lde */
+    size_t m;            /* rows                                            */
+    size_t p;            /* design columns                                  */
+    const double *x;     /* m x p, row-major                                */
+    const double *y;     /* outcome (factor outcomes: level index)          */
+    const double *w;     /* weights (1 when unweighted)                     */
+    const double *extra; /* m x nextra, column-major, leading dimension lde */
     size_t lde;
-    const size_t *row;    /* table row number of each row                    */
-    const size_t *level;  /* view level of each row                          */
-    const size_t *slot;   /* split slot of each row (NULL without a split)   */
+    const size_t *row;   /* table row number of each row                    */
+    const size_t *level; /* view level of each row                          */
+    const size_t *slot;  /* split slot of each row (NULL without a split)   */
 } cx_rows;
 
 typedef struct cx_rowpass_type {

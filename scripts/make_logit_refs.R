@@ -97,10 +97,11 @@ write_case(ref)
 
 # ---- ologit: MASS::polr estimates (BFGS to reltol 1e-15), SEs from
 # ordinal::clm's analytic Hessian (polr's own are a numerical Hessian,
-# about 1e-5 off); sandwich(clm) for hc0, adjust = TRUE for hc1.
+# about 1e-5 off); sandwich(clm) for hc0, adjust = TRUE for hc1, vcovCL for
+# cluster.
 suppressPackageStartupMessages({ library(MASS); library(ordinal) })
-ologit_case <- function(case, formula, data, se = "classical", weights = NULL) {
-  vars <- unique(c(all.vars(formula), weights))
+ologit_case <- function(case, formula, data, se = "classical", weights = NULL, cluster = NULL) {
+  vars <- unique(c(all.vars(formula), weights, cluster))
   d <- na.omit(data[, vars])
   d$.w <- if (is.null(weights)) rep(1, nrow(d)) else d[[weights]]
   y <- all.vars(formula)[1]
@@ -109,7 +110,8 @@ ologit_case <- function(case, formula, data, se = "classical", weights = NULL) {
   fp <- polr(f2, data = d, weights = .w, Hess = TRUE, control = list(reltol = 1e-15, maxit = 10000))
   fc <- clm(f2, data = d, weights = .w, control = clm.control(gradTol = 1e-12, relTol = 1e-14))
   stopifnot(max(abs(c(coef(fp), fp$zeta) - c(coef(fc)[-seq_along(fp$zeta)], coef(fc)[seq_along(fp$zeta)]))) < 1e-6)
-  V <- switch(se, classical = vcov(fc), hc0 = sandwich(fc), hc1 = sandwich(fc, adjust = TRUE))
+  V <- switch(se, classical = vcov(fc), hc0 = sandwich(fc), hc1 = sandwich(fc, adjust = TRUE),
+              cluster = vcovCL(fc, cluster = d[[cluster]]))
   nz <- length(fp$zeta); nb <- length(coef(fp))
   sev <- sqrt(diag(V)); sev <- c(sev[-seq_len(nz)], sev[seq_len(nz)])
   rhs <- c(sub("^factor\\(([^)]*)\\)(.*)$", "\\1[\\2]", names(coef(fp))), paste0("t", seq_len(nz)))
@@ -129,6 +131,8 @@ fo <- E1 ~ A1 + C1 + N1 + age + factor(gender)
 ologit_case("ologit_bfi", fo, bfi)
 ologit_case("ologit_bfi_hc0", fo, bfi, se = "hc0")
 ologit_case("ologit_bfi_hc1_weighted", fo, bfi, se = "hc1", weights = "A2")
+# vcovCL's default for clm: HC0 with the G/(G-1) cluster adjustment
+ologit_case("ologit_bfi_cluster", fo, bfi, se = "cluster", cluster = "education")
 
 # ---- mlogit: nnet::multinom (BFGS).  Its default reltol 1e-8 leaves the
 # estimates about 1e-4 relative from the optimum (default_rel_diff below),

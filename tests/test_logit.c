@@ -28,11 +28,17 @@
 #define RTOL 1e-6
 #define ATOL 1e-9
 
-static const char *const cases[] = {"logit_bfi",         "logit_bfi_hc0",
-                                    "logit_bfi_hc1",     "logit_bfi_cluster",
-                                    "logit_bfi_factor_weighted", "logit_bfi_holdout",
-                                    "ologit_bfi",        "ologit_bfi_hc0",
-                                    "ologit_bfi_hc1_weighted", "mlogit_bfi",
+static const char *const cases[] = {"logit_bfi",
+                                    "logit_bfi_hc0",
+                                    "logit_bfi_hc1",
+                                    "logit_bfi_cluster",
+                                    "logit_bfi_factor_weighted",
+                                    "logit_bfi_holdout",
+                                    "ologit_bfi",
+                                    "ologit_bfi_hc0",
+                                    "ologit_bfi_hc1_weighted",
+                                    "ologit_bfi_cluster",
+                                    "mlogit_bfi",
                                     "mlogit_bfi_weighted"};
 
 /* The results-file tables a case compares, loaded once. */
@@ -93,8 +99,8 @@ static void check_estimates(ref_report *rep, const loaded *L, const json_value *
         /* mlogit: one equation per level, told apart by lhs */
         const char *lhs = json_get(row, "lhs") ? ref_json_string(rep, row, "lhs") : NULL;
         size_t k = 0;
-        while (k < L->n_est && (strcmp(L->op[k], op) || strcmp(L->rhs[k], rhs) ||
-                                (lhs && strcmp(L->lhs[k], lhs))))
+        while (k < L->n_est &&
+               (strcmp(L->op[k], op) || strcmp(L->rhs[k], rhs) || (lhs && strcmp(L->lhs[k], lhs))))
             k++;
         if (k == L->n_est) {
             ref_report_fail(rep, "no estimate '%s %s %s'", lhs ? lhs : "", op, rhs);
@@ -128,7 +134,8 @@ static void check_confusion(ref_report *rep, const loaded *L, const json_value *
     const json_value *conf = json_get(ref, "confusion");
     for (size_t i = 0; i < json_array_len(conf); i++) {
         const json_value *row = json_array_at(conf, i);
-        double o = ref_json_number(rep, row, "observed"), p = ref_json_number(rep, row, "predicted");
+        double o = ref_json_number(rep, row, "observed"),
+               p = ref_json_number(rep, row, "predicted");
         double got = NAN;
         for (size_t k = 0; k < L->n_conf; k++)
             if (L->obs[k] == o && L->pred[k] == p)
@@ -204,8 +211,9 @@ static int run_case(const char *name)
     check_fit(&rep, &L, ref);
     check_confusion(&rep, &L, ref);
     int want = check_validation(&rep, res, name, ref);
-    want += (int)(2 * json_array_len(json_get(ref, "estimates")) +
-                     json_object_len(json_get(ref, "fit")) + json_array_len(json_get(ref, "confusion")));
+    want +=
+        (int)(2 * json_array_len(json_get(ref, "estimates")) +
+              json_object_len(json_get(ref, "fit")) + json_array_len(json_get(ref, "confusion")));
     ref_report_require(&rep, want);
     printf("%s: %d values compared with R, %d mismatches\n", name, rep.n_checked, rep.n_failed);
     if (rep.n_failed)

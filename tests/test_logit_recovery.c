@@ -47,7 +47,8 @@ static void draw(void)
         ybin[i] = uniform(&s) < 1 / (1 + exp(-eta));
         double u = uniform(&s), latent = 1.0 * x1[i] - 0.7 * x2[i] + log(u / (1 - u));
         yord[i] = (latent > cuts[0]) + (latent > cuts[1]) + (latent > cuts[2]);
-        double e2 = exp(0.2 + 1.0 * x1[i] - 0.5 * x2[i]), e3 = exp(-0.3 - 0.8 * x1[i] + 0.6 * x2[i]);
+        double e2 = exp(0.2 + 1.0 * x1[i] - 0.5 * x2[i]),
+               e3 = exp(-0.3 - 0.8 * x1[i] + 0.6 * x2[i]);
         double v = uniform(&s) * (1 + e2 + e3);
         ymul[i] = v < 1 ? 0 : v < 1 + e2 ? 1 : 2;
     }

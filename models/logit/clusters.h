@@ -12,11 +12,11 @@
 #include "cx_error.h"
 
 typedef struct lg_clusters {
-    size_t q;      /* length of each score sum                          */
-    double *key;   /* n keys, first-seen order                          */
-    double *sum;   /* n x q                                             */
+    size_t q;    /* length of each score sum                          */
+    double *key; /* n keys, first-seen order                          */
+    double *sum; /* n x q                                             */
     size_t n, cap;
-    size_t *slot;  /* n_slots: cluster index + 1, 0 = empty            */
+    size_t *slot; /* n_slots: cluster index + 1, 0 = empty            */
     size_t n_slots;
 } lg_clusters;
 

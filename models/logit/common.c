@@ -154,11 +154,10 @@ const char *lg_outcome_name(const cx_formula *f)
 }
 
 int lg_add_fits(cx_result *r, const char *const *names, const double *values, size_t n,
-                    cx_error *err)
+                cx_error *err)
 {
     for (size_t i = 0; i < n; i++)
         if (cx_result_add_fit(r, names[i], values[i], err) != CX_OK)
             return err->code ? err->code : CX_ENOMEM;
     return CX_OK;
 }
-

@@ -20,7 +20,6 @@ typedef struct logit_spec {
     const char *weights;
 } logit_spec;
 
-
 /* `formula`, `scores`, `se`; errors name file, line and key. */
 int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err);
 void lg_spec_free(logit_spec *s);

@@ -35,11 +35,11 @@ typedef struct logit_fit {
     const logit_spec *spec;
     cx_design *d;
     logit_params par;
-    size_t p;        /* design columns                       */
-    size_t *active;  /* q of them                            */
-    int *aliased;    /* p                                    */
-    double *beta;    /* q                                    */
-    logit_acc *last; /* the last pass (value() at beta)      */
+    size_t p;               /* design columns                       */
+    size_t *active;         /* q of them                            */
+    int *aliased;           /* p                                    */
+    double *beta;           /* q                                    */
+    logit_acc *last;        /* the last pass (value() at beta)      */
     cx_rowpass_split split; /* the job's `validate`            */
     cx_opt_report rep;
 } logit_fit;
@@ -70,8 +70,7 @@ static int obj_value(const double *x, double *f, void *data, cx_error *err)
 }
 
 /* The pass that gave the value also gave score and information. */
-static int obj_derivatives(const double *x, double *grad, double *curv, void *data,
-                           cx_error *err)
+static int obj_derivatives(const double *x, double *grad, double *curv, void *data, cx_error *err)
 {
     (void)x;
     (void)err;
@@ -191,8 +190,7 @@ static double auc_of(pred_row *rows, size_t n)
     return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
 }
 
-static int metrics_of(const double *p, const double *y, const double *w, size_t n,
-                      logit_metrics *m)
+static int metrics_of(const double *p, const double *y, const double *w, size_t n, logit_metrics *m)
 {
     memset(m, 0, sizeof *m);
     pred_row *rows = malloc((n ? n : 1) * sizeof *rows);
@@ -255,10 +253,9 @@ static int write_fit(const logit_fit *F, const logit_metrics *m, cx_result *r, c
         ll0 = sw * log(0.5); /* R: the null model of a no-intercept fit is mu = 1/2 */
     }
     double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
-    const char *names[] = {"logl",          "deviance",     "null_deviance", "aic",
-                           "bic",           "npar",         "nobs",          "df_residual",
-                           "r2_mcfadden",   "r2_nagelkerke", "auc",          "brier",
-                           "logloss",       "accuracy",     "iterations"};
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",         "bic",
+                           "npar", "nobs",     "df_residual",   "r2_mcfadden", "r2_nagelkerke",
+                           "auc",  "brier",    "logloss",       "accuracy",    "iterations"};
     double values[] = {ll,
                        2 * (a->ll_sat - ll),
                        2 * (a->ll_sat - ll0),
@@ -470,8 +467,7 @@ static int write_results(logit_fit *F, cx_result *r, cx_error *err)
 /* Refit on the rows outside `slot`, predict the rows in it: held-out log
  * loss, AUC, Brier and accuracy (what R's predict(type = "response") on
  * those rows gives). */
-static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result *r,
-                         cx_error *err)
+static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result *r, cx_error *err)
 {
     size_t q = F->par.q;
     double *beta = calloc(q ? q : 1, sizeof *beta);
@@ -544,4 +540,3 @@ const cx_model cx_model_logit = {
     .check = lg_check,
     .fit = logit_fit_job,
 };
-

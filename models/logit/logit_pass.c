@@ -303,5 +303,5 @@ static void acc_merge(void *vacc, const void *vother)
         a->ll = NAN;
 }
 
-const cx_rowpass_type logit_pass_type = {"logit", acc_alloc, acc_reset, acc_add_rows, acc_merge,
-                                         acc_free};
+const cx_rowpass_type logit_pass_type = {"logit",      acc_alloc, acc_reset,
+                                         acc_add_rows, acc_merge, acc_free};

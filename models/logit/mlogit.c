@@ -15,7 +15,10 @@
  *
  * Estimates: lhs `y[level]` (the outcome and the level it compares with
  * the baseline), op `~` (or `~1` for the intercept), rhs the column.
- * SEs: classical, hc0, hc1 (sandwich's estfun for multinom).
+ * SEs: classical, hc0, hc1 (n / (n - npar)), cluster(COL) (HC0 meat of
+ * the cluster score sums, G / (G - 1), as vcovCL's default).  sandwich has
+ * no estfun for multinom, so these robust SEs are checked by the same
+ * formulas as logit/ologit (tests), not against an R package.
  */
 #include <cblas.h>
 #include <math.h>
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clusters.h"
 #include "common.h"
 #include "optimize.h"
 #include "rowpass.h"
@@ -35,6 +39,7 @@ typedef struct mlogit_params {
     size_t K;             /* outcome levels                         */
     const double *theta;  /* (K - 1) x p, level-major               */
     int final;            /* also the sandwich meat                 */
+    int cluster;          /* final: score sums per cluster (extra 0)  */
 } mlogit_params;
 
 typedef struct mlogit_acc {
@@ -45,6 +50,8 @@ typedef struct mlogit_acc {
     double *meat;        /* final                                 */
     double *xa, *s, *eta, *u;
     size_t cap_rows;
+    lg_clusters clusters; /* final, with `cluster`                */
+    int cluster;
 } mlogit_acc;
 
 static void macc_free(void *vacc)
@@ -60,6 +67,7 @@ static void macc_free(void *vacc)
     free(a->s);
     free(a->eta);
     free(a->u);
+    lg_clusters_free(&a->clusters);
     free(a);
 }
 
@@ -72,6 +80,7 @@ static void macc_reset(void *vacc)
     memset(a->info, 0, a->D * a->D * sizeof *a->info);
     if (a->meat)
         memset(a->meat, 0, a->D * a->D * sizeof *a->meat);
+    lg_clusters_reset(&a->clusters);
 }
 
 static void *macc_alloc(const void *vpar, cx_error *err)
@@ -82,6 +91,8 @@ static void *macc_alloc(const void *vpar, cx_error *err)
         a->p = par->p;
         a->K = par->K;
         a->D = (par->K - 1) * par->p;
+        a->cluster = par->final && par->cluster;
+        lg_clusters_init(&a->clusters, a->D);
         size_t D = a->D ? a->D : 1;
         a->count = calloc(a->K, sizeof *a->count);
         a->grad = calloc(D, sizeof *a->grad);
@@ -140,11 +151,14 @@ static void add_block(mlogit_acc *a, size_t m, const double *c, size_t j, size_t
     for (size_t i = 0; i < m; i++)
         for (size_t k = 0; k < p; k++)
             a->s[i * p + k] = a->xa[i * p + k] * c[i];
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)p, (int)p, (int)m, 1.0, a->xa,
-                (int)p, a->s, (int)p, 1.0, a->info + (l * p) * a->D + j * p, (int)a->D);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)p, (int)p, (int)m, 1.0, a->xa, (int)p,
+                a->s, (int)p, 1.0, a->info + (l * p) * a->D + j * p, (int)a->D);
 }
 
-static void add_meat(mlogit_acc *a, const double *x, const double *pi, size_t y, double w)
+/* meat += u u' with u the row's score; with clusters also u into the
+ * row's cluster sum. */
+static int add_meat(mlogit_acc *a, const double *x, const double *pi, size_t y, double w,
+                    double key, cx_error *err)
 {
     size_t p = a->p, J = a->K - 1, D = a->D;
     for (size_t j = 0; j < J; j++)
@@ -153,6 +167,14 @@ static void add_meat(mlogit_acc *a, const double *x, const double *pi, size_t y,
     for (size_t c = 0; c < D; c++)
         for (size_t r = 0; r <= c; r++)
             a->meat[c * D + r] += a->u[r] * a->u[c];
+    if (!a->cluster)
+        return CX_OK;
+    double *s = lg_clusters_sums(&a->clusters, key, err);
+    if (!s)
+        return CX_ENOMEM;
+    for (size_t c = 0; c < D; c++)
+        s[c] += a->u[c];
+    return CX_OK;
 }
 
 static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
@@ -166,8 +188,8 @@ static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         for (size_t k = 0; k < p; k++)
             a->xa[i * p + k] = r->x[i * r->p + par->active[k]];
     /* eta = X Theta' : m x J */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)J, (int)p, 1.0, a->xa,
-                (int)p, par->theta, (int)p, 0.0, a->eta, (int)J);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)J, (int)p, 1.0, a->xa, (int)p,
+                par->theta, (int)p, 0.0, a->eta, (int)J);
     double *resid = a->eta + m * J; /* m values: reused per level below */
     for (size_t i = 0; i < m; i++) {
         size_t y = (size_t)r->y[i];
@@ -177,8 +199,9 @@ static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         a->sum_w += w;
         a->nobs += w != 0;
         a->count[y] += w;
-        if (par->final)
-            add_meat(a, a->xa + i * p, pi, y, w);
+        if (par->final &&
+            add_meat(a, a->xa + i * p, pi, y, w, par->cluster ? r->extra[i] : 0, err) != CX_OK)
+            return CX_ENOMEM;
     }
     for (size_t j = 0; j < J; j++) {
         for (size_t i = 0; i < m; i++)
@@ -212,6 +235,10 @@ static void macc_merge(void *vacc, const void *vother)
     if (a->meat)
         for (size_t j = 0; j < a->D * a->D; j++)
             a->meat[j] += o->meat[j];
+    cx_error err = {0};
+    /* merge cannot fail by contract: out of memory poisons the total */
+    if (a->cluster && lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
+        a->ll = NAN;
 }
 
 static const cx_rowpass_type mlogit_pass = {"mlogit",      macc_alloc, macc_reset,
@@ -240,8 +267,8 @@ static int mpass(mlogit_fit *F, const double *theta, int final, cx_error *err)
     if (F->last)
         macc_free(F->last);
     void *acc;
-    int rc = cx_rowpass_run(F->job->view, F->d, NULL, &mlogit_pass, &F->par, &acc,
-                            F->job->threads, err);
+    int rc =
+        cx_rowpass_run(F->job->view, F->d, NULL, &mlogit_pass, &F->par, &acc, F->job->threads, err);
     F->last = rc == CX_OK ? acc : NULL;
     return rc;
 }
@@ -286,7 +313,8 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
         return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
     for (size_t j = 0; j < F->P; j++)
         F->active[j] = j;
-    F->par = (mlogit_params){.p = F->P, .active = F->active, .K = K};
+    F->par = (mlogit_params){
+        .p = F->P, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
     if ((rc = mpass(F, F->theta, 0, err)) != CX_OK)
         return rc;
     if (F->last->nobs == 0)
@@ -328,11 +356,8 @@ static int iterate(mlogit_fit *F, cx_error *err)
     cx_optimizer *opt = cx_optimizer_alloc(D, err);
     if (!opt)
         return err->code;
-    cx_objective obj = {.n = D,
-                        .sense = CX_OPT_MAXIMIZE,
-                        .value = mvalue,
-                        .derivatives = mderivatives,
-                        .data = F};
+    cx_objective obj = {
+        .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
     /* Newton converges quadratically: after a step below 1e-8 (relative)
      * the estimates are exact to rounding, so that step ends it */
     cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
@@ -358,6 +383,16 @@ static int covariance(const mlogit_fit *F, double *V)
     }
     if (F->spec->se == SE_CLASSICAL) {
         memcpy(V, B, D * D * sizeof *V);
+    } else if (F->spec->se == SE_CLUSTER) {
+        /* as vcovCL's default: HC0 meat of cluster sums, G / (G - 1) */
+        double *M = malloc((D ? D * D : 1) * sizeof *M), G = (double)a->clusters.n;
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        lg_clusters_meat(&a->clusters, M);
+        lg_sandwich(B, M, D, G / (G - 1), V);
+        free(M);
     } else {
         double *M = malloc((D ? D * D : 1) * sizeof *M), n = a->nobs;
         if (!M) {
@@ -391,8 +426,8 @@ static int write_estimates(const mlogit_fit *F, const double *V, cx_result *r, c
                 k++;
             }
             if (cx_result_add_estimate(r, lhs, intercept ? "~1" : "~",
-                                       intercept ? "" : cx_design_colname(F->d, c), 0, est, se,
-                                       NAN, err) < 0)
+                                       intercept ? "" : cx_design_colname(F->d, c), 0, est, se, NAN,
+                                       err) < 0)
                 return err->code ? err->code : CX_ENOMEM;
         }
     }
@@ -407,9 +442,8 @@ static int write_fit(const mlogit_fit *F, cx_result *r, cx_error *err)
         if (a->count[k] > 0)
             ll0 += a->count[k] * log(a->count[k] / sw);
     double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
-    const char *names[] = {"logl", "deviance",    "null_deviance", "aic",
-                           "bic",  "npar",        "nobs",          "r2_mcfadden",
-                           "r2_nagelkerke", "iterations"};
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
+                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
     double values[] = {ll,
                        -2 * ll,
                        -2 * ll0,
@@ -453,24 +487,10 @@ static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
     return rc;
 }
 
-static int mlogit_check(const cx_job *job, cx_error *err)
-{
-    int rc = lg_check(job, err);
-    const char *se = cx_section_get(job->section, "se");
-    if (rc == CX_OK && se && strncmp(se, "cluster(", 8) == 0)
-        return cx_job_error(job, "se", err, CX_EUSAGE,
-                            "cluster SEs are not available for mlogit yet: use classical, hc0 "
-                            "or hc1");
-    return rc;
-}
-
 static int mlogit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
-    int rc = mlogit_check(job, err);
-    if (rc != CX_OK)
-        return rc;
     logit_spec s;
-    rc = lg_parse_spec(job, &s, err);
+    int rc = lg_parse_spec(job, &s, err);
     mlogit_fit F = {.job = job, .spec = &s};
     if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
         rc = err->code ? err->code : CX_EUSAGE;
@@ -496,6 +516,6 @@ const cx_model cx_model_mlogit = {
     .keys = mlogit_keys,
     .fits_all_levels = 0,
     .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
-    .check = mlogit_check,
+    .check = lg_check,
     .fit = mlogit_fit_job,
 };

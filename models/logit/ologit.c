@@ -26,7 +26,8 @@
  *
  * Standard errors: classical (inverse observed information, as
  * ordinal::clm; MASS::polr's own come from a numerical Hessian and agree
- * to about 1e-5), hc0 / hc1 (sandwich's estfun/bread for clm/polr).
+ * to about 1e-5), hc0 / hc1 (sandwich's estfun/bread for clm/polr),
+ * cluster(COL) (vcovCL's default for clm: HC0 with G / (G - 1)).
  */
 #include <cblas.h>
 #include <math.h>
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clusters.h"
 #include "common.h"
 #include "optimize.h"
 #include "rowpass.h"
@@ -46,6 +48,7 @@ typedef struct ologit_params {
     size_t K;             /* outcome levels                        */
     const double *theta;  /* q slopes, then K - 1 thresholds       */
     int final;            /* also the sandwich meat                */
+    int cluster;          /* final: score sums per cluster (extra 0) */
 } ologit_params;
 
 typedef struct ologit_acc {
@@ -56,6 +59,8 @@ typedef struct ologit_acc {
     double *meat;        /* final: d x d                            */
     double *xa, *s, *coef, *u;
     size_t cap_rows;
+    lg_clusters clusters; /* final, with `cluster`                */
+    int cluster;
 } ologit_acc;
 
 static void oacc_free(void *vacc)
@@ -71,6 +76,7 @@ static void oacc_free(void *vacc)
     free(a->s);
     free(a->coef);
     free(a->u);
+    lg_clusters_free(&a->clusters);
     free(a);
 }
 
@@ -83,6 +89,7 @@ static void oacc_reset(void *vacc)
     memset(a->info, 0, a->d * a->d * sizeof *a->info);
     if (a->meat)
         memset(a->meat, 0, a->d * a->d * sizeof *a->meat);
+    lg_clusters_reset(&a->clusters);
 }
 
 static void *oacc_alloc(const void *vpar, cx_error *err)
@@ -93,6 +100,8 @@ static void *oacc_alloc(const void *vpar, cx_error *err)
         a->q = par->q;
         a->K = par->K;
         a->d = par->q + par->K - 1;
+        a->cluster = par->final && par->cluster;
+        lg_clusters_init(&a->clusters, a->d);
         a->count = calloc(a->K, sizeof *a->count);
         a->grad = calloc(a->d, sizeof *a->grad);
         a->info = calloc(a->d * a->d, sizeof *a->info);
@@ -201,8 +210,10 @@ static void add_threshold_info(ologit_acc *a, const double *x, size_t k, double 
         *upper(a->info, d, q + k - 1, q + k) -= w * t->ga * t->gc;
 }
 
-/* meat += u u' with u the row's score. */
-static void add_meat(ologit_acc *a, const double *x, size_t k, double w, const row_terms *t)
+/* meat += u u' with u the row's score; with clusters also u into the
+ * row's cluster sum. */
+static int add_meat(ologit_acc *a, const double *x, size_t k, double w, const row_terms *t,
+                    double key, cx_error *err)
 {
     size_t q = a->q, d = a->d;
     memset(a->u, 0, d * sizeof *a->u);
@@ -215,6 +226,14 @@ static void add_meat(ologit_acc *a, const double *x, size_t k, double w, const r
     for (size_t j = 0; j < d; j++)
         for (size_t i = 0; i <= j; i++)
             a->meat[j * d + i] += a->u[i] * a->u[j];
+    if (!a->cluster)
+        return CX_OK;
+    double *s = lg_clusters_sums(&a->clusters, key, err);
+    if (!s)
+        return CX_ENOMEM;
+    for (size_t j = 0; j < d; j++)
+        s[j] += a->u[j];
+    return CX_OK;
 }
 
 static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
@@ -242,8 +261,9 @@ static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         a->nobs += w != 0;
         a->count[k] += w;
         add_threshold_info(a, a->xa + i * q, k, w, &t);
-        if (par->final)
-            add_meat(a, a->xa + i * q, k, w, &t);
+        if (par->final &&
+            add_meat(a, a->xa + i * q, k, w, &t, par->cluster ? r->extra[i] : 0, err) != CX_OK)
+            return CX_ENOMEM;
         gb[i] = -w * t.s;
         double sv = sqrt(fmax(w * t.v, 0));
         for (size_t j = 0; j < q; j++)
@@ -252,8 +272,8 @@ static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
     if (q) {
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, gb, 1, 1.0,
                     a->grad, 1);
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q,
-                    1.0, a->info, (int)a->d);
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q, 1.0,
+                    a->info, (int)a->d);
     }
     return CX_OK;
 }
@@ -274,6 +294,10 @@ static void oacc_merge(void *vacc, const void *vother)
     if (a->meat)
         for (size_t j = 0; j < a->d * a->d; j++)
             a->meat[j] += o->meat[j];
+    cx_error err = {0};
+    /* merge cannot fail by contract: out of memory poisons the total */
+    if (a->cluster && lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
+        a->ll = NAN;
 }
 
 static const cx_rowpass_type ologit_pass = {"ologit",      oacc_alloc, oacc_reset,
@@ -286,10 +310,10 @@ typedef struct ologit_fit {
     const logit_spec *spec;
     cx_design *d;
     ologit_params par;
-    size_t p;         /* design columns                      */
-    size_t *active;   /* slope columns                       */
-    int *aliased;     /* p                                   */
-    double *theta;    /* q + K - 1                           */
+    size_t p;       /* design columns                      */
+    size_t *active; /* slope columns                       */
+    int *aliased;   /* p                                   */
+    double *theta;  /* q + K - 1                           */
     const char *const *labels;
     ologit_acc *last;
     cx_opt_report rep;
@@ -302,8 +326,8 @@ static int opass(ologit_fit *F, const double *theta, int final, cx_error *err)
     if (F->last)
         oacc_free(F->last);
     void *acc;
-    int rc = cx_rowpass_run(F->job->view, F->d, NULL, &ologit_pass, &F->par, &acc,
-                            F->job->threads, err);
+    int rc =
+        cx_rowpass_run(F->job->view, F->d, NULL, &ologit_pass, &F->par, &acc, F->job->threads, err);
     F->last = rc == CX_OK ? acc : NULL;
     return rc;
 }
@@ -397,7 +421,8 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
     for (size_t j = 0; j < P; j++)
         if (cx_design_col_term(F->d, j) >= 0)
             F->active[F->p++] = j;
-    F->par = (ologit_params){.q = F->p, .active = F->active, .K = K};
+    F->par = (ologit_params){
+        .q = F->p, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
     for (size_t k = 0; k + 1 < K; k++)
         F->theta[F->p + k] = (double)k - (double)(K - 2) / 2; /* ordered */
     if ((rc = opass(F, F->theta, 0, err)) != CX_OK)
@@ -421,11 +446,8 @@ static int iterate(ologit_fit *F, cx_error *err)
     cx_optimizer *opt = cx_optimizer_alloc(d, err);
     if (!opt)
         return err->code;
-    cx_objective obj = {.n = d,
-                        .sense = CX_OPT_MAXIMIZE,
-                        .value = ovalue,
-                        .derivatives = oderivatives,
-                        .data = F};
+    cx_objective obj = {
+        .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
     /* Newton converges quadratically: after a step below 1e-8 (relative)
      * the estimates are exact to rounding, so that step ends it */
     cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
@@ -451,6 +473,16 @@ static int covariance(const ologit_fit *F, double *V)
     }
     if (F->spec->se == SE_CLASSICAL) {
         memcpy(V, B, d * d * sizeof *V);
+    } else if (F->spec->se == SE_CLUSTER) {
+        /* vcovCL's default for clm: HC0 with G / (G - 1) */
+        double *M = malloc(d * d * sizeof *M), G = (double)a->clusters.n;
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        lg_clusters_meat(&a->clusters, M);
+        lg_sandwich(B, M, d, G / (G - 1), V);
+        free(M);
     } else {
         double *M = malloc(d * d * sizeof *M), n = a->nobs;
         if (!M) {
@@ -480,8 +512,8 @@ static int write_estimates(const ologit_fit *F, const double *V, cx_result *r, c
             se = sqrt(V[k * d + k]);
             k++;
         }
-        if (cx_result_add_estimate(r, lhs, "~", cx_design_colname(F->d, j), 0, est, se, NAN,
-                                   err) < 0)
+        if (cx_result_add_estimate(r, lhs, "~", cx_design_colname(F->d, j), 0, est, se, NAN, err) <
+            0)
             return err->code ? err->code : CX_ENOMEM;
     }
     for (size_t t = 0; t + 1 < F->par.K; t++) {
@@ -503,9 +535,8 @@ static int write_fit(const ologit_fit *F, cx_result *r, cx_error *err)
         if (a->count[k] > 0)
             ll0 += a->count[k] * log(a->count[k] / sw);
     double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
-    const char *names[] = {"logl", "deviance",    "null_deviance", "aic",
-                           "bic",  "npar",        "nobs",          "r2_mcfadden",
-                           "r2_nagelkerke", "iterations"};
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
+                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
     double values[] = {ll,
                        -2 * ll,
                        -2 * ll0,
@@ -548,24 +579,10 @@ static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
     return rc;
 }
 
-static int ologit_check(const cx_job *job, cx_error *err)
-{
-    int rc = lg_check(job, err);
-    const char *se = cx_section_get(job->section, "se");
-    if (rc == CX_OK && se && strncmp(se, "cluster(", 8) == 0)
-        return cx_job_error(job, "se", err, CX_EUSAGE,
-                            "cluster SEs are not available for ologit yet: use classical, hc0 "
-                            "or hc1");
-    return rc;
-}
-
 static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
-    int rc = ologit_check(job, err);
-    if (rc != CX_OK)
-        return rc;
     logit_spec s;
-    rc = lg_parse_spec(job, &s, err);
+    int rc = lg_parse_spec(job, &s, err);
     ologit_fit F = {.job = job, .spec = &s};
     if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
         rc = err->code ? err->code : CX_EUSAGE;
@@ -591,6 +608,6 @@ const cx_model cx_model_ologit = {
     .keys = ologit_keys,
     .fits_all_levels = 0,
     .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
-    .check = ologit_check,
+    .check = lg_check,
     .fit = ologit_fit_job,
 };
