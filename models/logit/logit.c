@@ -16,6 +16,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,9 @@ typedef struct logit_fit {
     int *aliased;           /* p                                    */
     double *beta;           /* q                                    */
     logit_acc *last;        /* the last pass (value() at beta)      */
+    double *pass_beta;      /* q: where the last pass was run       */
+    int last_final;         /* it collected the final extras        */
+    int collect;            /* Newton passes collect them too       */
     cx_rowpass_split split; /* the job's `validate`            */
     cx_opt_report rep;
 } logit_fit;
@@ -48,6 +52,8 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
 {
     F->par.beta = beta;
     F->par.final = final;
+    memcpy(F->pass_beta, beta, F->par.q * sizeof *beta);
+    F->last_final = final;
     if (F->last)
         logit_pass_type.free(F->last);
     F->last = NULL;
@@ -63,7 +69,10 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
 static int obj_value(const double *x, double *f, void *data, cx_error *err)
 {
     logit_fit *F = data;
-    int rc = run_pass(F, x, 0, err);
+    /* the optimizer starts where the aliasing pass was run: reuse it */
+    int rc = CX_OK;
+    if (!(F->last && memcmp(x, F->pass_beta, F->par.q * sizeof *x) == 0))
+        rc = run_pass(F, x, F->collect, err);
     if (rc == CX_OK)
         *f = F->last->ll;
     return rc;
@@ -154,12 +163,6 @@ typedef struct pred_row {
     double p, w1, w0; /* fitted probability; weight of the row as a 1 and as a 0 */
 } pred_row;
 
-static int by_prob(const void *a, const void *b)
-{
-    double x = ((const pred_row *)a)->p, y = ((const pred_row *)b)->p;
-    return (x > y) - (x < y);
-}
-
 /* Classification metrics from fitted probabilities p, outcomes y in
  * [0, 1] and weights w: a row counts w y as a 1 and w (1 - y) as a 0. */
 typedef struct logit_metrics {
@@ -167,11 +170,45 @@ typedef struct logit_metrics {
     double confusion[2][2]; /* [observed][predicted], weighted counts */
 } logit_metrics;
 
+/* Sort rows by p: an LSD radix sort on the bits of p (non-negative
+ * doubles order as their bit patterns), four 16-bit digits; tmp has n
+ * rows, count RADIX_BUCKETS.  Stable, O(n): a comparison sort of 1M rows
+ * costs more than a streaming pass. */
+#define RADIX_BUCKETS ((size_t)1 << 16)
+static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
+{
+    const size_t R = RADIX_BUCKETS;
+    pred_row *src = rows, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, R * sizeof *count);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t bits;
+            memcpy(&bits, &src[i].p, sizeof bits);
+            count[(bits >> shift) & (R - 1)]++;
+        }
+        size_t sum = 0;
+        for (size_t d = 0; d < R; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t bits;
+            memcpy(&bits, &src[i].p, sizeof bits);
+            dst[count[(bits >> shift) & (R - 1)]++] = src[i];
+        }
+        pred_row *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* four passes: the result is back in rows */
+}
+
 /* AUC = P(p of a 1 > p of a 0) + P(tie) / 2 (the Mann-Whitney statistic;
  * pROC / ROCR's value), exact: one sort. */
-static double auc_of(pred_row *rows, size_t n)
+static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
 {
-    qsort(rows, n, sizeof *rows, by_prob);
+    sort_by_prob(rows, tmp, count, n);
     double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -193,9 +230,13 @@ static double auc_of(pred_row *rows, size_t n)
 static int metrics_of(const double *p, const double *y, const double *w, size_t n, logit_metrics *m)
 {
     memset(m, 0, sizeof *m);
-    pred_row *rows = malloc((n ? n : 1) * sizeof *rows);
-    if (!rows)
+    pred_row *rows = malloc(2 * (n ? n : 1) * sizeof *rows);
+    size_t *count = malloc(RADIX_BUCKETS * sizeof *count);
+    if (!rows || !count) {
+        free(rows);
+        free(count);
         return CX_ENOMEM;
+    }
     double sw = 0, brier = 0, ll = 0;
     for (size_t i = 0; i < n; i++) {
         double pi = p[i], yi = y[i], wi = w[i];
@@ -211,8 +252,9 @@ static int metrics_of(const double *p, const double *y, const double *w, size_t 
     m->brier = brier / sw;
     m->logloss = -ll / sw;
     m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
-    m->auc = auc_of(rows, n);
+    m->auc = auc_of(rows, rows + n, count, n);
     free(rows);
+    free(count);
     return CX_OK;
 }
 
@@ -336,6 +378,7 @@ static void fit_free(logit_fit *F)
     free(F->active);
     free(F->aliased);
     free(F->beta);
+    free(F->pass_beta);
     cx_design_free(F->d);
 }
 
@@ -368,25 +411,12 @@ static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
     /* the score grows with the data: the gradient test is relative to it */
     /* Newton converges quadratically: after a step below 1e-8 (relative)
      * the estimates are exact to rounding, so that step ends it */
-    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-6};
     cx_optimizer_run(opt, &obj, beta, &o, rep, err);
     cx_optimizer_free(opt);
     if (rep->status == CX_OPT_EVAL_FAILED)
         return err->code ? err->code : CX_EFAIL;
     return CX_OK;
-}
-
-/* Start where glm's first IRLS step nearly lands: the intercept at the
- * logit of the (weighted) mean outcome, slopes 0 — a Newton step or two
- * (a streaming pass each) fewer than from b = 0. */
-static void start_at_mean(const logit_fit *F, double *beta)
-{
-    const logit_acc *a = F->last;
-    memset(beta, 0, F->par.q * sizeof *beta);
-    double ybar = a->sum_wy / a->sum_w;
-    for (size_t k = 0; k < F->par.q; k++)
-        if (cx_design_col_term(F->d, F->active[k]) < 0 && ybar > 0 && ybar < 1)
-            beta[k] = log(ybar / (1 - ybar));
 }
 
 /* Prepare the design, drop aliased columns, iterate. */
@@ -402,7 +432,8 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->active = calloc(F->p ? F->p : 1, sizeof *F->active);
     F->aliased = calloc(F->p ? F->p : 1, sizeof *F->aliased);
     F->beta = calloc(F->p ? F->p : 1, sizeof *F->beta);
-    if (!F->active || !F->aliased || !F->beta)
+    F->pass_beta = calloc(F->p ? F->p : 1, sizeof *F->pass_beta);
+    if (!F->active || !F->aliased || !F->beta || !F->pass_beta)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     for (size_t j = 0; j < F->p; j++)
         F->active[j] = j;
@@ -423,9 +454,21 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
         return rc;
     if (msg[0])
         cx_result_add_warning(r, "%s (coefficients NA, as R reports them)", msg);
-    start_at_mean(F, F->beta);
-    if ((rc = newton(F, F->beta, &F->rep, err)) != CX_OK)
+    if (F->par.q < F->p) { /* the first pass had more columns: not reusable */
+        logit_pass_type.free(F->last);
+        F->last = NULL;
+    }
+    /* the optimizer starts at b = 0, where the first pass was run (its
+     * value() reuses it); every Newton pass also collects what the estimates need (meat,
+     * cluster sums, fitted probabilities): the optimizer's last pass is at
+     * the estimates (optimize.h), so no pass is needed after it */
+    F->collect = 1;
+    rc = newton(F, F->beta, &F->rep, err);
+    F->collect = 0;
+    if (rc != CX_OK)
         return rc;
+    if (F->last_final && memcmp(F->pass_beta, F->beta, F->par.q * sizeof *F->beta) == 0)
+        return CX_OK;
     return run_pass(F, F->beta, 1, err);
 }
 
@@ -474,6 +517,8 @@ static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result
     if (!beta)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     cx_opt_report rep;
+    logit_pass_type.free(F->last); /* a pass over other rows: never reuse it */
+    F->last = NULL;
     F->par.skip_slot = (long)slot;
     F->par.cluster = 0;
     int rc = newton(F, beta, &rep, err);

@@ -132,18 +132,19 @@ static int reserve_preds(logit_acc *a, size_t extra, cx_error *err)
     return CX_OK;
 }
 
-/* log mu and log(1 - mu) from eta without overflow or log(0). */
-static void log_probs(double eta, double *log_mu, double *log_1mu)
+/* mu, log mu and log(1 - mu) from eta without overflow or log(0): one
+ * exp and one log1p. */
+static double log_probs(double eta, double *log_mu, double *log_1mu)
 {
+    double e = exp(-fabs(eta)), l = -log1p(e);
     if (eta >= 0) {
-        double l = -log1p(exp(-eta));
         *log_mu = l;
         *log_1mu = l - eta;
-    } else {
-        double l = -log1p(exp(eta));
-        *log_1mu = l;
-        *log_mu = l + eta;
+        return 1 / (1 + e);
     }
+    *log_1mu = l;
+    *log_mu = l + eta;
+    return e / (1 + e);
 }
 
 static double xlogx(double x)
@@ -205,10 +206,9 @@ static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *
     size_t q = par->q;
     if (reserve_preds(a, m, err) != CX_OK)
         return CX_ENOMEM;
-    double *r2 = a->eta; /* eta is no longer needed: reuse it for r^2 */
+    double *r2 = a->eta; /* holds mu (acc_add_rows); becomes r^2 */
     for (size_t i = 0; i < m; i++) {
-        double eta = r2[i];
-        double mu = 1 / (1 + exp(-eta));
+        double mu = r2[i];
         a->pred[a->n_pred] = mu;
         a->y[a->n_pred] = a->yc[i];
         a->w[a->n_pred] = a->wc[i];
@@ -251,15 +251,16 @@ static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error
     double *info_w = a->v;
     for (size_t i = 0; i < m; i++) {
         double y = a->yc[i], w = a->wc[i], eta = a->eta[i], lm, l1m;
-        log_probs(eta, &lm, &l1m);
-        double mu = exp(lm);
+        double mu = log_probs(eta, &lm, &l1m);
         a->ll += w * (y * lm + (1 - y) * l1m);
-        a->ll_sat += w * (xlogx(y) + xlogx(1 - y));
+        if (y != 0 && y != 1) /* a proportion: the saturated model's term */
+            a->ll_sat += w * (xlogx(y) + xlogx(1 - y));
         a->sum_w += w;
         a->sum_wy += w * y;
         a->nobs += w != 0;
         a->r[i] = w * (y - mu);
         info_w[i] = w * mu * (1 - mu);
+        a->eta[i] = mu; /* for add_final */
     }
     if (q) {
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, a->r, 1, 1.0,
