@@ -44,7 +44,7 @@ static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
     }
     return cx_job_error(job, "se", err, CX_EUSAGE,
                         "'%s': expected classical, hc0, hc1 or cluster(COLUMN) (hc2/hc3 are not "
-                        "available for logit)",
+                        "available for the logistic models)",
                         v);
 }
 

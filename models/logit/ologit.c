@@ -579,6 +579,23 @@ static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
     return rc;
 }
 
+/* check(): the shared keys, and an intercept to replace by thresholds. */
+static int ologit_check(const cx_job *job, cx_error *err)
+{
+    int rc = lg_check(job, err);
+    if (rc != CX_OK)
+        return rc;
+    cx_formula *f = cx_formula_parse(cx_section_get(job->section, "formula"), err);
+    if (!f)
+        return err->code;
+    int intercept = f->intercept;
+    cx_formula_free(f);
+    if (!intercept)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "ologit: the thresholds replace the intercept; remove '- 1' / '+ 0'");
+    return CX_OK;
+}
+
 static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
@@ -608,6 +625,6 @@ const cx_model cx_model_ologit = {
     .keys = ologit_keys,
     .fits_all_levels = 0,
     .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
-    .check = lg_check,
+    .check = ologit_check,
     .fit = ologit_fit_job,
 };
