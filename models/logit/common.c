@@ -161,3 +161,17 @@ int lg_add_fits(cx_result *r, const char *const *names, const double *values, si
             return err->code ? err->code : CX_ENOMEM;
     return CX_OK;
 }
+
+size_t lg_weakest(const double *V, const double *info, size_t d, size_t n)
+{
+    size_t best = 0;
+    double worst = -1;
+    for (size_t k = 0; k < n; k++) {
+        double infl = V[k * d + k] * info[k * d + k];
+        if (!(infl <= worst)) { /* a NaN (singular) counts as the worst */
+            worst = infl;
+            best = k;
+        }
+    }
+    return best;
+}

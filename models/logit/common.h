@@ -37,6 +37,9 @@ void lg_sandwich(const double *B, const double *M, size_t q, double scale, doubl
 void lg_symmetrize(double *a, size_t q);
 /* lhs of every estimate: the outcome's column (or its label). */
 const char *lg_outcome_name(const cx_formula *f);
+/* Index (< n) of the least determined of the first n parameters: the
+ * largest variance inflation V_jj info_jj (both d x d, column-major). */
+size_t lg_weakest(const double *V, const double *info, size_t d, size_t n);
 int lg_add_fits(cx_result *r, const char *const *names, const double *values, size_t n,
                 cx_error *err);
 

@@ -478,11 +478,14 @@ static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
         rc = write_estimates(F, V, r, err);
     if (rc == CX_OK)
         rc = write_fit(F, r, err);
-    if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED)
+    if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED && D > 0) {
+        size_t k = lg_weakest(V, F->last->info, D, D), p = F->par.p;
         cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
-                             "mlogit did not converge after %d iterations (%s): separation of "
-                             "a level?",
-                             F->rep.iterations, cx_opt_status_text(F->rep.status));
+                             "mlogit did not converge after %d iterations (%s); the least "
+                             "determined term is %s for level %s (separation?)",
+                             F->rep.iterations, cx_opt_status_text(F->rep.status),
+                             cx_design_colname(F->d, F->active[k % p]), F->labels[k / p + 1]);
+    }
     free(V);
     return rc;
 }

@@ -570,11 +570,18 @@ static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
         rc = write_estimates(F, V, r, err);
     if (rc == CX_OK)
         rc = write_fit(F, r, err);
-    if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED)
+    if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED) {
+        size_t q = F->par.q, k = lg_weakest(V, F->last->info, d, q ? q : d);
+        char term[64];
+        if (q)
+            snprintf(term, sizeof term, "%s", cx_design_colname(F->d, F->active[k]));
+        else
+            snprintf(term, sizeof term, "t%zu", k + 1);
         cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
-                             "ologit did not converge after %d iterations (%s): an empty or "
-                             "perfectly predicted category?",
-                             F->rep.iterations, cx_opt_status_text(F->rep.status));
+                             "ologit did not converge after %d iterations (%s); the least "
+                             "determined term is %s (separation, or an empty category?)",
+                             F->rep.iterations, cx_opt_status_text(F->rep.status), term);
+    }
     free(V);
     return rc;
 }
