@@ -152,12 +152,12 @@ static double xlogx(double x)
     return x > 0 ? x * log(x) : 0;
 }
 
-static int check_outcome(const cx_rows *r, size_t i, const logit_params *par, cx_error *err)
+/* A numeric outcome must be 0/1 or a proportion (as glm's binomial). */
+static int check_outcome(const cx_rows *r, size_t i, cx_error *err)
 {
     double y = r->y[i];
     if (y >= 0 && y <= 1)
         return CX_OK;
-    (void)par;
     return cx_error_set(err, CX_EUSAGE,
                         "the outcome is %g at table row %zu: a binary logit needs 0/1 (or a "
                         "proportion in [0, 1]), or a two-level factor",
@@ -172,7 +172,7 @@ static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par
     size_t q = par->q;
     long m = 0;
     for (size_t i = 0; i < r->m; i++) {
-        if (!par->factor_outcome && check_outcome(r, i, par, err) != CX_OK)
+        if (!par->factor_outcome && check_outcome(r, i, err) != CX_OK)
             return -1;
         if (r->slot && ((par->skip_slot >= 0 && r->slot[i] == (size_t)par->skip_slot) ||
                         (par->only_slot >= 0 && r->slot[i] != (size_t)par->only_slot)))
