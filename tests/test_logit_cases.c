@@ -114,7 +114,8 @@ static void test_complete_separation(void **state)
     assert_int_equal(r.rc, CX_OK);
     const char *msg = r.result->message ? r.result->message : "";
     if (!strstr(msg, "separation") || !strstr(msg, "z"))
-        fail_msg("status %s, message '%s': expected separation by z", r.result->status, msg);
+        fail_msg("status %s, message '%s': expected separation by z",
+                 cx_status_name(r.result->status), msg);
     run_free(&r);
 }
 

@@ -85,7 +85,7 @@ static void recover(const cx_model *model, const char *formula, const double *tr
         rc = model->fit(&job, &r, &err);
     if (rc != CX_OK)
         fail_msg("%s: %s", model->name, err.msg);
-    assert_string_equal(r->status, "ok");
+    assert_int_equal(r->status, CX_STATUS_OK);
     const cx_rtable *est = cx_result_find_table(r, "estimates");
     assert_non_null(est);
     assert_int_equal(est->nrows, n);
