@@ -32,6 +32,9 @@
 #include "efa.h"
 #include "model.h"
 #include "refcheck.h"
+#include "run.h"
+
+#include <unistd.h>
 
 extern const cx_model cx_model_efa;
 
@@ -292,6 +295,127 @@ static void test_recovery(void **state)
     }
 }
 
+/* ---- end to end: configs/reference/efa_bfi.ini through cx_run ----------- */
+
+static const json_value *case_named(const json_value *ref, const char *name)
+{
+    const json_value *cases = json_get(ref, "cases");
+    for (size_t c = 0; c < json_array_len(cases); c++)
+        if (strcmp(json_string(json_get(json_array_at(cases, c), "name")), name) == 0)
+            return json_array_at(cases, c);
+    fail_msg("no reference case %s", name);
+    return NULL;
+}
+
+/* Value of fit measure `name` of job `job`. */
+static double fit_measure(ref_results *res, const char *job, const char *name)
+{
+    cx_error err = {0};
+    size_t n = 0, m = 0;
+    char **names = ref_results_column_strings(res, job, "fit", "measure", &n, &err);
+    double *v = ref_results_column_double(res, job, "fit", "value", &m, &err);
+    double out = NAN;
+    for (size_t i = 0; names && v && i < n && i < m; i++)
+        if (strcmp(names[i], name) == 0)
+            out = v[i];
+    ref_strings_free(names, n);
+    free(v);
+    return out;
+}
+
+/* The loadings, items and fit tables of one job against the tight case. */
+static void check_job(ref_results *res, const char *job, const char *prefix,
+                      const json_value *cs, ref_report *r)
+{
+    cx_error err = {0};
+    size_t n = 0;
+    char **items = ref_results_column_strings(res, job, "loadings", "item", &n, &err);
+    if (!items || n != 25)
+        ref_report_fail(r, "%s: loadings has %zu items", job, n);
+    const json_value *t = json_get(cs, "tight");
+    for (size_t g = 0; g < 5; g++) {
+        char col[16], what[96];
+        snprintf(col, sizeof col, "%s%zu", prefix, g + 1);
+        double *L = ref_results_column_double(res, job, "loadings", col, &n, &err);
+        for (size_t i = 0; L && i < n; i++) {
+            snprintf(what, sizeof what, "%s.loadings[%s,%s]", job, items[i], col);
+            ref_report_check_json(r, what, L[i],
+                                  json_array_at(json_array_at(json_get(t, "loadings"), g), i), 0,
+                                  1e-6);
+        }
+        if (!L)
+            ref_report_fail(r, "%s: no column %s", job, col);
+        free(L);
+    }
+    ref_strings_free(items, 25);
+    double *u = ref_results_column_double(res, job, "items", "uniqueness", &n, &err);
+    for (size_t i = 0; u && i < n; i++)
+        ref_report_check_json(r, "uniqueness", u[i], json_array_at(json_get(t, "uniqueness"), i),
+                              0, 1e-6);
+    free(u);
+    const json_value *fit = json_get(t, "fit");
+    ref_report_check_field(r, "chisq", fit_measure(res, job, "chisq"), fit, "chisq", 1e-6, 0);
+    ref_report_check_field(r, "rmsea", fit_measure(res, job, "rmsea"), fit, "rmsea", 1e-6, 0);
+    ref_report_check_field(r, "tli", fit_measure(res, job, "tli"), fit, "tli", 1e-6, 0);
+    ref_report_check_field(r, "bic", fit_measure(res, job, "bic"), fit, "bic", 1e-6, 0);
+    char *status = ref_results_attr_string(res, job, "status", &err);
+    if (!status || strcmp(status, "ok") != 0)
+        ref_report_fail(r, "%s: status %s", job, status ? status : "(none)");
+    free(status);
+}
+
+static void test_end_to_end(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cx_efa_XXXXXX", out[256], ini[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(out, sizeof out, "%s/results.h5", dir);
+    snprintf(ini, sizeof ini, "%s/configs/reference/efa_bfi.ini", CX_SOURCE_DIR);
+    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
+    cx_error err = {0};
+    int rc = cx_run(&opt, &err);
+    if (rc != 0)
+        fail_msg("cx_run: %d %s", rc, err.msg);
+    json_value *ref = load("efa_bfi.json"), *par = load("efa_parallel_bfi.json");
+    ref_results *res = ref_results_open(out, &err);
+    assert_non_null(res);
+    ref_report r;
+    ref_report_init(&r, "efa_bfi end to end", "psych");
+    check_job(res, "bfi_ml_oblimin", "ML", case_named(ref, "bfi_ml_oblimin"), &r);
+    check_job(res, "bfi_minres_geomin", "MR", case_named(ref, "bfi_minres_geomin"), &r);
+    check_job(res, "bfi_pa_varimax", "PA", case_named(ref, "bfi_pa_varimax"), &r);
+    /* parallel analysis: the data's eigenvalues exactly, the decision as
+     * fa.parallel's on these data (6 factors, 5 components) */
+    size_t n = 0;
+    double *ev = ref_results_column_double(res, "bfi_parallel", "eigen", "eigenvalue", &n, &err);
+    double *fv = ref_results_column_double(res, "bfi_parallel", "eigen", "fa_eigenvalue", &n, &err);
+    double *sim = ref_results_column_double(res, "bfi_parallel", "eigen", "parallel", &n, &err);
+    for (size_t j = 0; ev && fv && sim && j < n; j++) {
+        ref_report_check_json(&r, "pc_values", ev[j], json_array_at(json_get(par, "pc_values"), j),
+                              1e-8, 1e-10);
+        ref_report_check_json(&r, "fa_values", fv[j], json_array_at(json_get(par, "fa_values"), j),
+                              1e-6, 1e-6);
+        double sd = json_number(json_array_at(json_get(par, "sim_sd"), j));
+        ref_report_check_json(&r, "pc_sim", sim[j], json_array_at(json_get(par, "pc_sim"), j), 0,
+                              4.5 * sd * sqrt(2.0 / 20));
+    }
+    free(ev), free(fv), free(sim);
+    ref_report_check_field(&r, "parallel_factors", fit_measure(res, "bfi_parallel", "parallel_factors"),
+                           par, "nfact", 0, 0);
+    ref_report_check_field(&r, "parallel_components",
+                           fit_measure(res, "bfi_parallel", "parallel_components"), par, "ncomp", 0,
+                           0);
+    ref_report_require(&r, 3 * (125 + 25 + 4) + 3 * 25 + 2);
+    fprintf(stderr, "efa end to end: %d values compared\n", r.n_checked);
+    if (r.n_failed)
+        fail_msg("%s", ref_report_text(&r));
+    ref_report_free(&r);
+    ref_results_close(res);
+    json_free(ref), json_free(par);
+    unlink(out);
+    rmdir(dir);
+}
+
 /* ---- the model: keys and errors ------------------------------------------- */
 
 static int check_config(const char *keys, char *msg, size_t len)
@@ -358,7 +482,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bfi_psych),         cmocka_unit_test(test_parallel_simulated),
         cmocka_unit_test(test_parallel_threads),  cmocka_unit_test(test_recovery),
-        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_keys),              cmocka_unit_test(test_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
