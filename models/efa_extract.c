@@ -149,8 +149,20 @@ typedef struct extract_ws {
     const double *R;
     size_t p, k;
     efa_method method;
-    double *S, *vals, *vecs, *L, *g; /* p x p, p, p x p, p x k, p */
+    double *S, *vals, *vecs, *L, *g; /* p x p, p, p x p, p x k, 4p */
+    /* Psi at the lower bound (a Heywood case) is held there: the optimizer
+     * moves the free uniquenesses free[0..n_free-1] of psi (p). */
+    size_t *free, n_free;
+    double *psi;
 } extract_ws;
+
+/* The full Psi of the free coordinates x. */
+static const double *full_psi(extract_ws *ws, const double *x)
+{
+    for (size_t i = 0; i < ws->n_free; i++)
+        ws->psi[ws->free[i]] = x[i];
+    return ws->psi;
+}
 
 /* Loadings of Psi into ws->L (FAout.wls for minres, FAout for ml) and
  * the eigenvalues of the matrix they come from into ws->vals. */
@@ -177,9 +189,10 @@ static int loadings_of(extract_ws *ws, const double *psi, cx_error *err)
     return rc;
 }
 
-static int psi_value(const double *psi, double *f, void *data, cx_error *err)
+static int psi_value(const double *x, double *f, void *data, cx_error *err)
 {
     extract_ws *ws = data;
+    const double *psi = full_psi(ws, x);
     for (size_t i = 0; i < ws->p; i++)
         if (!(psi[i] >= PSI_LOWER && psi[i] <= 1)) {
             *f = NAN; /* outside psych's box: the optimizer halves the step */
@@ -215,68 +228,109 @@ static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *
 }
 
 /* Gradient, and the curvature by central differences of the gradient. */
-static int psi_derivatives(const double *psi, double *grad, double *curv, void *data,
+static int psi_derivatives(const double *xf, double *grad, double *curv, void *data,
                            cx_error *err)
 {
     extract_ws *ws = data;
-    size_t p = ws->p;
+    size_t p = ws->p, m = ws->n_free;
     double *x = ws->g + p, *gp = x + p, *gm = gp + p;
-    memcpy(x, psi, p * sizeof *x);
-    int rc = psi_gradient(ws, psi, grad, err);
-    for (size_t j = 0; rc == CX_OK && j < p; j++) {
-        double h = 1e-5 * fmax(psi[j], 0.01);
-        x[j] = psi[j] + h;
+    memcpy(x, full_psi(ws, xf), p * sizeof *x);
+    int rc = psi_gradient(ws, x, ws->g, err);
+    for (size_t a = 0; rc == CX_OK && a < m; a++)
+        grad[a] = ws->g[ws->free[a]];
+    for (size_t b = 0; rc == CX_OK && b < m; b++) {
+        size_t j = ws->free[b];
+        double x0 = x[j], h = 1e-5 * fmax(x0, 0.01);
+        x[j] = x0 + h;
         rc = psi_gradient(ws, x, gp, err);
-        x[j] = psi[j] - h;
+        x[j] = x0 - h;
         if (rc == CX_OK)
             rc = psi_gradient(ws, x, gm, err);
-        x[j] = psi[j];
-        for (size_t i = 0; rc == CX_OK && i < p; i++)
-            curv[i * p + j] = (gp[i] - gm[i]) / (2 * h);
+        x[j] = x0;
+        for (size_t a = 0; rc == CX_OK && a < m; a++)
+            curv[a * m + b] = (gp[ws->free[a]] - gm[ws->free[a]]) / (2 * h);
     }
-    for (size_t i = 0; rc == CX_OK && i < p; i++)
-        for (size_t j = 0; j < i; j++)
-            curv[i * p + j] = curv[j * p + i] = 0.5 * (curv[i * p + j] + curv[j * p + i]);
+    for (size_t a = 0; rc == CX_OK && a < m; a++)
+        for (size_t b = 0; b < a; b++)
+            curv[a * m + b] = curv[b * m + a] = 0.5 * (curv[a * m + b] + curv[b * m + a]);
     return rc;
 }
 
+/* Newton on the free uniquenesses; a uniqueness that ends at psych's lower
+ * bound with the objective still falling towards it is held at the bound
+ * (L-BFGS-B's answer there) and the rest refitted.  *n_fixed counts the
+ * held ones (Heywood cases). */
 static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
                          const double *smc, double *L, int *iterations, int *converged,
-                         cx_error *err)
+                         int *n_fixed, cx_error *err)
 {
-    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL};
+    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     ws.S = cx_malloc(p * p * sizeof(double), err);
     ws.vecs = cx_malloc(p * p * sizeof(double), err);
     ws.vals = cx_malloc(p * sizeof(double), err);
     ws.L = cx_malloc(p * k * sizeof(double), err);
     ws.g = cx_malloc(4 * p * sizeof(double), err);
-    double *psi = cx_malloc(p * sizeof *psi, err);
+    ws.psi = cx_malloc(p * sizeof(double), err);
+    ws.free = cx_malloc(p * sizeof(size_t), err);
+    double *x = cx_malloc(p * sizeof *x, err);
     cx_optimizer *opt = cx_optimizer_alloc(p, err);
-    int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !psi || !opt) ? CX_ENOMEM : CX_OK;
+    int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x || !opt)
+                 ? CX_ENOMEM
+                 : CX_OK;
+    *iterations = 0;
+    *n_fixed = 0;
     if (rc == CX_OK) {
         /* psych's start: diag(S) - smc, i.e. 1 - smc, kept inside the box */
-        for (size_t i = 0; i < p; i++)
-            psi[i] = fmin(1, fmax(PSI_LOWER, 1 - smc[i]));
-        cx_objective obj = {p, CX_OPT_MINIMIZE, psi_value, psi_derivatives, &ws};
+        for (size_t i = 0; i < p; i++) {
+            ws.psi[i] = fmin(1, fmax(PSI_LOWER, 1 - smc[i]));
+            ws.free[i] = i;
+        }
+        ws.n_free = p;
+    }
+    for (size_t round = 0; rc == CX_OK && round <= p; round++) {
+        for (size_t a = 0; a < ws.n_free; a++)
+            x[a] = ws.psi[ws.free[a]];
+        cx_objective obj = {ws.n_free, CX_OPT_MINIMIZE, psi_value, psi_derivatives, &ws};
         cx_opt_options o = {.max_iter = 200, .gtol = 1e-10, .xtol = 1e-12};
         cx_opt_report rep;
-        cx_opt_status st = cx_optimizer_run(opt, &obj, psi, &o, &rep, err);
-        if (st == CX_OPT_EVAL_FAILED)
+        cx_opt_status st = cx_optimizer_run(opt, &obj, x, &o, &rep, err);
+        if (st == CX_OPT_EVAL_FAILED) {
             rc = err->code ? err->code : CX_EFAIL;
-        *iterations = rep.iterations;
+            break;
+        }
+        full_psi(&ws, x);
+        *iterations += rep.iterations;
         *converged = st == CX_OPT_CONVERGED;
+        if (*converged || (rc = psi_gradient(&ws, ws.psi, ws.g, err)))
+            break;
+        size_t m = 0, held = 0;
+        for (size_t a = 0; a < ws.n_free; a++) {
+            size_t i = ws.free[a];
+            if (ws.psi[i] < PSI_LOWER + 1e-3 && ws.g[i] > 0) {
+                ws.psi[i] = PSI_LOWER;
+                held++;
+            } else {
+                ws.free[m++] = i;
+            }
+        }
+        if (!held || !m)
+            break;
+        ws.n_free = m;
+        *n_fixed += (int)held;
     }
     if (rc == CX_OK)
-        rc = loadings_of(&ws, psi, err);
+        rc = loadings_of(&ws, ws.psi, err);
     if (rc == CX_OK)
         memcpy(L, ws.L, p * k * sizeof *L);
     cx_optimizer_free(opt);
-    free(psi);
+    free(x);
     free(ws.S);
     free(ws.vecs);
     free(ws.vals);
     free(ws.L);
     free(ws.g);
+    free(ws.psi);
+    free(ws.free);
     return rc;
 }
 
@@ -566,7 +620,7 @@ int efa_run(const double *R, size_t p, double n, const efa_options *opt, efa_fit
     double *smc = cx_malloc(p * sizeof *smc, err);
     if (!smc)
         return CX_ENOMEM;
-    int rc = efa_smc(R, p, smc, err), converged = 0;
+    int rc = efa_smc(R, p, smc, err), converged = 0, n_fixed = 0;
     if (rc == CX_OK)
         rc = efa_eigen(R, p, f->values, NULL, err);
     memset(f->reduced, 0, p * sizeof *f->reduced);
@@ -574,7 +628,7 @@ int efa_run(const double *R, size_t p, double n, const efa_options *opt, efa_fit
         rc = extract_pa(R, p, k, smc, f->loadings, f->reduced, &f->iterations, &converged, err);
     else if (rc == CX_OK)
         rc = extract_optim(R, p, k, opt->method, smc, f->loadings, &f->iterations, &converged,
-                           err);
+                           &n_fixed, err);
     free(smc);
     if (rc)
         return rc;
@@ -583,6 +637,8 @@ int efa_run(const double *R, size_t p, double n, const efa_options *opt, efa_fit
     rc = unrotated_summary(R, p, f, err);
     if (rc)
         return rc;
+    if (n_fixed > f->heywood)
+        f->heywood = n_fixed;
     memset(f->phi, 0, k * k * sizeof *f->phi);
     for (size_t g = 0; g < k; g++)
         f->phi[g * k + g] = 1;
@@ -616,13 +672,13 @@ int efa_reduced_eigen(const double *R, size_t p, size_t k, efa_method method, do
 {
     double *smc = cx_malloc(p * sizeof *smc, err), *L = cx_malloc(p * k * sizeof *L, err);
     double *S = cx_malloc(p * p * sizeof *S, err);
-    int rc = (!smc || !L || !S) ? CX_ENOMEM : CX_OK, iterations = 0, converged = 0;
+    int rc = (!smc || !L || !S) ? CX_ENOMEM : CX_OK, iterations = 0, converged = 0, fixed = 0;
     if (rc == CX_OK)
         rc = efa_smc(R, p, smc, err);
     if (rc == CX_OK && method == EFA_PA)
         rc = extract_pa(R, p, k, smc, L, reduced, &iterations, &converged, err);
     else if (rc == CX_OK) {
-        rc = extract_optim(R, p, k, method, smc, L, &iterations, &converged, err);
+        rc = extract_optim(R, p, k, method, smc, L, &iterations, &converged, &fixed, err);
         memcpy(S, R, p * p * sizeof *S);
         for (size_t i = 0; rc == CX_OK && i < p; i++) {
             double h = 0;

@@ -75,11 +75,31 @@ writeLines(toJSON(list(data = "bfi (psych), columns 1:25, complete rows", n = n,
                   digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
            file.path(out, "efa_bfi.json"))
 
+# Heywood cases: HolzingerSwineford1939's 9 tests with 4 factors; ml holds
+# one uniqueness at psych's lower bound 0.005, minres's optimum is inside.
+hs <- read.csv(sub("bfi.csv", "HolzingerSwineford1939.csv", csv, fixed = TRUE))
+hsx <- na.omit(hs[, paste0("x", 1:9)])
+hs_cases <- list()
+for (fm in c("ml", "minres")) for (rot in c("none", "varimax", "oblimin")) {
+  f1 <- suppressWarnings(suppressMessages(fa(hsx, nfactors = 4, fm = fm, rotate = rot)))
+  f2 <- suppressWarnings(suppressMessages(fac_tight(hsx, nfactors = 4, fm = fm, rotate = rot)))
+  hs_cases[[length(hs_cases) + 1]] <- list(name = paste("hs", fm, rot, "4f", sep = "_"), method = fm,
+                                           rotation = rot, factors = 4, n = nrow(hsx),
+                                           call = sprintf('fa(HolzingerSwineford1939[, paste0("x", 1:9)], 4, fm = "%s", rotate = "%s")', fm, rot),
+                                           psych = summarise(f1), tight = summarise(f2))
+}
+writeLines(toJSON(list(data = "HolzingerSwineford1939 (lavaan), x1..x9", n = nrow(hsx),
+                       versions = as.list(versions), cor = lapply(1:9, function(j) unname(cor(hsx)[, j])),
+                       items = paste0("x", 1:9), cases = hs_cases),
+                  digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
+           file.path(out, "efa_hs_heywood.json"))
+
 # Parallel analysis: the simulated (normal) eigenvalues depend on n and p
 # only; their mean over 20 iterations (fa.parallel's default) is compared
 # with cxfit's within Monte Carlo error, so record the mean and sd over
 # many iterations, and what fa.parallel itself reports.
 set.seed(20261202)
+options(mc.cores = 1)  # fa.parallel's mclapply: one process, so set.seed holds
 pa <- fa.parallel(items, fm = "minres", fa = "both", n.iter = 20, plot = FALSE)
 sims <- t(replicate(400, eigen(cor(matrix(rnorm(n * 25), n)), only.values = TRUE)$values))
 writeLines(toJSON(list(n = n, p = 25, n_iter = 20, call = "fa.parallel(na.omit(bfi[, 1:25]), fm = \"minres\", fa = \"both\", n.iter = 20)",

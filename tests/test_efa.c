@@ -157,19 +157,19 @@ static int check_case(const char *name, const char *which, const efa_fit *f,
     return n;
 }
 
-static void test_bfi_psych(void **state)
+/* Every case of reference file `file` (p items, n_cases cases). */
+static void run_reference(const char *file, size_t want_p, size_t want_cases)
 {
-    (void)state;
-    json_value *ref = load("efa_bfi.json");
+    json_value *ref = load(file);
     size_t p = json_array_len(json_get(ref, "cor"));
-    assert_int_equal(p, 25);
+    assert_int_equal(p, want_p);
     double *R = malloc(p * p * sizeof *R);
     columns_of(json_get(ref, "cor"), R, p);
     double n = json_number(json_get(ref, "n"));
     const json_value *cases = json_get(ref, "cases");
     int failed = 0, compared = 0;
     size_t nc = json_array_len(cases);
-    assert_int_equal(nc, 23);
+    assert_int_equal(nc, want_cases);
     for (size_t c = 0; c < nc; c++) {
         const json_value *cs = json_array_at(cases, c);
         const char *name = json_string(json_get(cs, "name"));
@@ -180,8 +180,8 @@ static void test_bfi_psych(void **state)
         efa_fit *f = efa_fit_alloc(p, opt.factors, &err);
         assert_non_null(f);
         assert_int_equal(efa_run(R, p, n, &opt, f, &err), CX_OK);
-        if (f->status != EFA_OK) {
-            fprintf(stderr, "%s: status %d\n", name, f->status);
+        if (f->status != EFA_OK || f->heywood) {
+            fprintf(stderr, "%s: status %d, %d Heywood items\n", name, f->status, f->heywood);
             failed++;
         }
         compared += check_case(name, "tight", f, json_get(cs, "tight"), 1e-6, 1e-6, 1, &failed);
@@ -189,11 +189,69 @@ static void test_bfi_psych(void **state)
                                &failed);
         efa_fit_free(f);
     }
-    fprintf(stderr, "efa: %zu psych::fa cases, %d values compared, %d cases failed\n", nc,
-            compared, failed);
+    fprintf(stderr, "efa %s: %zu psych::fa cases, %d values compared, %d cases failed\n", file,
+            nc, compared, failed);
     free(R);
     json_free(ref);
     assert_int_equal(failed, 0);
+}
+
+static void test_bfi_psych(void **state)
+{
+    (void)state;
+    run_reference("efa_bfi.json", 25, 23);
+}
+
+/* Heywood cases (HolzingerSwineford1939, 9 tests, 4 factors), where psych
+ * cannot be matched digit for digit, so what is checked is what holds:
+ *  - ml: psych's L-BFGS-B path ends with x5's uniqueness at the bound
+ *    0.005 (chi-square 5.58); cxfit's Newton path ends with x7's there,
+ *    a lower discrepancy (chi-square 5.06).  Checked: Heywood flagged,
+ *    status ok, cxfit's objective below psych's, one uniqueness at 0.005.
+ *  - minres: both hold x7 at the bound; psych's line search uses the
+ *    off-diagonal residuals while its gradient is the ULS one, which
+ *    disagree at the bound, so its stopping point is an artifact of the
+ *    search: loadings and uniquenesses agree to 0.01 only (checked to
+ *    0.02). */
+static void test_hs_heywood(void **state)
+{
+    (void)state;
+    json_value *ref = load("efa_hs_heywood.json");
+    size_t p = json_array_len(json_get(ref, "cor"));
+    assert_int_equal(p, 9);
+    double R[81];
+    columns_of(json_get(ref, "cor"), R, p);
+    double n = json_number(json_get(ref, "n"));
+    const json_value *cases = json_get(ref, "cases");
+    assert_int_equal(json_array_len(cases), 6);
+    for (size_t c = 0; c < 6; c++) {
+        const json_value *cs = json_array_at(cases, c), *t = json_get(cs, "tight");
+        efa_options opt = {method_of(json_string(json_get(cs, "method"))),
+                           rotation_of(json_string(json_get(cs, "rotation"))), 4, 1, 10};
+        cx_error err = {0};
+        efa_fit *f = efa_fit_alloc(p, 4, &err);
+        assert_int_equal(efa_run(R, p, n, &opt, f, &err), CX_OK);
+        assert_int_equal(f->status, EFA_OK);
+        assert_true(f->heywood >= 1);
+        double umin = INFINITY;
+        for (size_t i = 0; i < p; i++)
+            umin = fmin(umin, f->uniqueness[i]);
+        if (opt.method == EFA_ML) {
+            assert_true(fabs(umin - 0.005) < 1e-4);
+            assert_true(f->objective < json_number(json_get(json_get(t, "fit"), "objective")));
+        } else {
+            ref_report r;
+            ref_report_init(&r, json_string(json_get(cs, "name")), "psych");
+            check_matrix(&r, "loadings", f->loadings, p, 4, json_get(t, "loadings"), 0, 0.02);
+            check_vector(&r, "uniqueness", f->uniqueness, p, json_get(t, "uniqueness"), 0, 0.02);
+            ref_report_require(&r, 45);
+            if (r.n_failed)
+                fail_msg("%s", ref_report_text(&r));
+            ref_report_free(&r);
+        }
+        efa_fit_free(f);
+    }
+    json_free(ref);
 }
 
 /* The simulated eigenvalues depend on n and p only: cxfit's means over 200
@@ -480,7 +538,8 @@ static void test_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bfi_psych),         cmocka_unit_test(test_parallel_simulated),
+        cmocka_unit_test(test_bfi_psych),         cmocka_unit_test(test_hs_heywood),
+        cmocka_unit_test(test_parallel_simulated),
         cmocka_unit_test(test_parallel_threads),  cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_keys),              cmocka_unit_test(test_end_to_end),
     };
