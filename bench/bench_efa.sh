@@ -58,12 +58,12 @@ time_cxfit() {
 
 cx_efa=$(time_cxfit "$work/efa.ini")
 cx_par=$(time_cxfit "$work/par.ini")
-read -r r_efa r_par < <(Rscript - "$work/data.csv" "$REPS" "$PARALLEL_REPS" <<'R'
+read -r r_efa r_par < <(Rscript - "$work/data.csv" "$REPS" "$PARALLEL_REPS" 2>/dev/null <<'R' | tail -1
 args <- commandArgs(TRUE)
 suppressMessages({ library(psych); library(GPArotation) })
 d <- read.csv(args[1])
 t1 <- replicate(as.integer(args[2]), system.time(fa(d, nfactors = 5, fm = "ml", rotate = "oblimin"))[["elapsed"]])
-t2 <- replicate(as.integer(args[3]), system.time(suppressMessages(fa.parallel(d, fm = "minres", n.iter = 100, plot = FALSE)))[["elapsed"]])
+t2 <- replicate(as.integer(args[3]), system.time(invisible(capture.output(fa.parallel(d, fm = "minres", n.iter = 100, plot = FALSE))))[["elapsed"]])
 cat(median(t1), median(t2), "\n")
 R
 )
