@@ -164,9 +164,12 @@ static const double *full_psi(extract_ws *ws, const double *x)
     return ws->psi;
 }
 
-/* Loadings of Psi into ws->L (FAout.wls for minres, FAout for ml) and
- * the eigenvalues of the matrix they come from into ws->vals. */
-static int loadings_of(extract_ws *ws, const double *psi, cx_error *err)
+/* Loadings of Psi into ws->L (FAout.wls for minres, FAout for ml) from the
+ * top k eigenpairs (vectors = 1), or only the eigenvalues into ws->vals
+ * (vectors = 0: the objective, no eigenvectors computed).  dsyevr's
+ * RANGE = 'I' for the top k vectors only is slower here than all of them
+ * (bisection and inverse iteration instead of MRRR). */
+static int loadings_of(extract_ws *ws, const double *psi, int vectors, cx_error *err)
 {
     size_t p = ws->p, k = ws->k;
     for (size_t j = 0; j < p; j++)
@@ -178,6 +181,8 @@ static int loadings_of(extract_ws *ws, const double *psi, cx_error *err)
                 r -= psi[i];
             ws->S[j * p + i] = r;
         }
+    if (!vectors)
+        return efa_eigen(ws->S, p, ws->vals, NULL, err);
     int rc = efa_eigen(ws->S, p, ws->vals, ws->vecs, err);
     for (size_t f = 0; rc == CX_OK && f < k; f++) {
         double e = ws->method == EFA_ML ? ws->vals[f] - 1 : ws->vals[f];
@@ -198,7 +203,7 @@ static int psi_value(const double *x, double *f, void *data, cx_error *err)
             *f = NAN; /* outside psych's box: the optimizer halves the step */
             return CX_OK;
         }
-    int rc = loadings_of(ws, psi, err);
+    int rc = loadings_of(ws, psi, 0, err);
     if (rc)
         return rc;
     double s = 0;
@@ -216,7 +221,7 @@ static int psi_value(const double *x, double *f, void *data, cx_error *err)
 /* psych's gradient (FAgr / FAgr.minres) at psi into g. */
 static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *err)
 {
-    int rc = loadings_of(ws, psi, err);
+    int rc = loadings_of(ws, psi, 1, err);
     for (size_t i = 0; rc == CX_OK && i < ws->p; i++) {
         double h = 0;
         for (size_t f = 0; f < ws->k; f++)
@@ -227,7 +232,52 @@ static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *
     return rc;
 }
 
-/* Gradient, and the curvature by central differences of the gradient. */
+/* minres: the exact Hessian of f = 1/2 sum_{j>k} lambda_j^2 of R - Psi
+ * from the eigenpairs already in ws (lambda, v): with d lambda_j / d psi_a
+ * = -v_ja^2 and second-order perturbation theory,
+ *   H_ab = sum_{j>k} [ v_ja^2 v_jb^2
+ *                      + sum_{m != j} c_jm (v_ja v_ma)(v_jb v_mb) ],
+ * c_jm = 2 lambda_j / (lambda_j - lambda_m) for m among the top k and 1
+ * for m > k (the two orders of such a pair sum to 2).  One eigen
+ * decomposition instead of 2p: parallel analysis fits two of these per
+ * iteration.  Returns -1 where two eigenvalues across the split coincide
+ * (the caller differences the gradient instead). */
+static int uls_hessian(const extract_ws *ws, double *H)
+{
+    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    const double *v = ws->vecs, *lam = ws->vals;
+    for (size_t j = 0; j < k; j++)
+        if (lam[j] < 0)
+            return -1; /* pmax(., 0) in psych's loadings: not smooth there */
+    memset(H, 0, m * m * sizeof *H);
+    for (size_t j = k; j < p; j++)
+        for (size_t l = 0; l < p; l++) {
+            double c;
+            if (l == j)
+                c = 1; /* the v_ja^2 v_jb^2 term */
+            else if (l < k) {
+                if (fabs(lam[j] - lam[l]) < 1e-12)
+                    return -1;
+                c = 2 * lam[j] / (lam[j] - lam[l]);
+            } else
+                c = 1;
+            for (size_t a = 0; a < m; a++) {
+                size_t ia = ws->free[a];
+                double ua = c * v[j * p + ia] * v[l * p + ia];
+                for (size_t b = 0; b <= a; b++) {
+                    size_t ib = ws->free[b];
+                    H[a * m + b] += ua * v[j * p + ib] * v[l * p + ib];
+                }
+            }
+        }
+    for (size_t a = 0; a < m; a++)
+        for (size_t b = 0; b < a; b++)
+            H[b * m + a] = H[a * m + b];
+    return 0;
+}
+
+/* Gradient, and the curvature: minres's exact Hessian, ml's by central
+ * differences of the gradient. */
 static int psi_derivatives(const double *xf, double *grad, double *curv, void *data,
                            cx_error *err)
 {
@@ -238,6 +288,8 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
     int rc = psi_gradient(ws, x, ws->g, err);
     for (size_t a = 0; rc == CX_OK && a < m; a++)
         grad[a] = ws->g[ws->free[a]];
+    if (rc == CX_OK && ws->method != EFA_ML && uls_hessian(ws, curv) == 0)
+        return CX_OK;
     for (size_t b = 0; rc == CX_OK && b < m; b++) {
         size_t j = ws->free[b];
         double x0 = x[j], h = 1e-5 * fmax(x0, 0.01);
@@ -319,7 +371,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
         *n_fixed += (int)held;
     }
     if (rc == CX_OK)
-        rc = loadings_of(&ws, ws.psi, err);
+        rc = loadings_of(&ws, ws.psi, 1, err);
     if (rc == CX_OK)
         memcpy(L, ws.L, p * k * sizeof *L);
     cx_optimizer_free(opt);

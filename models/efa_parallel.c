@@ -3,7 +3,8 @@
  * (fa = "both", fm = "minres", n.iter = 20, quant = .95) computes it.
  *
  * Each iteration draws two data sets of the real one's size n x p:
- *   simulated: independent standard normal values;
+ *   simulated: independent standard normal values (their correlation
+ *              matrix drawn directly, see simulated_correlation);
  *   resampled: each column of the real data resampled independently with
  *              replacement (keeps the items' distributions, breaks their
  *              correlations).
@@ -69,6 +70,38 @@ static int values_of(double *X, size_t n, size_t p, double *C, double *pc, doubl
     return rc ? rc : efa_reduced_eigen(C, p, 1, EFA_MINRES, fa, err);
 }
 
+/* The correlation matrix of n x p independent standard normal values,
+ * drawn without the values: their centred cross-product matrix is
+ * Wishart(n - 1, I), which Bartlett's decomposition W = A A' draws from
+ * p(p+1)/2 numbers (A lower triangular, A_ii^2 ~ chi-square(n - 1 - i),
+ * A_ij ~ N(0, 1) below the diagonal).  The same distribution as
+ * fa.parallel's cor(matrix(rnorm(n * p), n)), at O(p^3) instead of O(n p). */
+static void simulated_correlation(gsl_rng *rng, size_t n, size_t p, double *A, double *C)
+{
+    memset(A, 0, p * p * sizeof *A);
+    for (size_t j = 0; j < p; j++) {
+        A[j * p + j] = sqrt(gsl_ran_chisq(rng, (double)(n - 1 - j)));
+        for (size_t i = j + 1; i < p; i++)
+            A[j * p + i] = gsl_ran_gaussian_ziggurat(rng, 1);
+    }
+    for (size_t j = 0; j < p; j++) /* C = A A' (lower triangles meet) */
+        for (size_t i = j; i < p; i++) {
+            double s = 0;
+            for (size_t l = 0; l <= j; l++)
+                s += A[l * p + i] * A[l * p + j];
+            C[j * p + i] = C[i * p + j] = s;
+        }
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = j + 1; i < p; i++)
+            C[i * p + j] = C[j * p + i] = C[j * p + i] / sqrt(C[i * p + i] * C[j * p + j]);
+    for (size_t j = 0; j < p; j++)
+        C[j * p + j] = 1;
+}
+
+/* Stream of column j's row draws in iteration it (apart from the
+ * bootstrap's and folds' streams, which count up from 0). */
+#define PARALLEL_STREAM (0x5041524CULL << 32)
+
 static int iteration(const double *data, size_t n, size_t p, unsigned long seed, int it,
                      double *X, double *C, double *vals, cx_error *err)
 {
@@ -76,16 +109,26 @@ static int iteration(const double *data, size_t n, size_t p, unsigned long seed,
     if (!rng)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
     gsl_rng_set(rng, (unsigned long)cx_mix64((uint64_t)seed * 0x9E3779B97F4A7C15ull + (uint64_t)it));
-    for (size_t i = 0; i < n * p; i++)
-        X[i] = gsl_ran_gaussian_ziggurat(rng, 1);
-    int rc = values_of(X, n, p, C, vals, vals + p, err);
+    simulated_correlation(rng, n, p, X, C);
+    int rc = efa_eigen(C, p, vals, NULL, err);
+    if (rc == CX_OK)
+        rc = efa_reduced_eigen(C, p, 1, EFA_MINRES, vals + p, err);
+    gsl_rng_free(rng);
     if (rc == CX_OK && data) {
-        for (size_t j = 0; j < p; j++)
-            for (size_t i = 0; i < n; i++)
-                X[j * n + i] = data[j * n + gsl_rng_uniform_int(rng, n)];
+        /* each column resampled with replacement: row draws from the
+         * counter-based generator of engine/resample.h, an index in
+         * [0, n) by Lemire's multiply-shift */
+        for (size_t j = 0; j < p; j++) {
+            uint64_t base = cx_mix64(cx_mix64(seed) ^ (PARALLEL_STREAM + (uint64_t)it * p + j));
+            const double *col = data + j * n;
+            double *x = X + j * n;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t u = cx_mix64(base ^ (uint64_t)i);
+                x[i] = col[(size_t)(((unsigned __int128)u * n) >> 64)];
+            }
+        }
         rc = values_of(X, n, p, C, vals + 2 * p, vals + 3 * p, err);
     }
-    gsl_rng_free(rng);
     return rc;
 }
 
@@ -118,7 +161,8 @@ int efa_parallel(const double *data, size_t n, size_t p, int n_iter, unsigned lo
 #pragma omp parallel num_threads(nt)
     {
         cx_error e = {0};
-        double *X = malloc(n * p * sizeof *X), *C = malloc(p * p * sizeof *C);
+        size_t nx = data && n > p ? n * p : p * p; /* resampled data, or A */
+        double *X = malloc(nx * sizeof *X), *C = malloc(p * p * sizeof *C);
         int trc = X && C ? CX_OK : CX_ENOMEM;
 #pragma omp for schedule(dynamic, 1)
         for (int it = 0; it < n_iter; it++)
