@@ -75,6 +75,19 @@ writeLines(toJSON(list(data = "bfi (psych), columns 1:25, complete rows", n = n,
                   digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
            file.path(out, "efa_bfi.json"))
 
+# `by = gender`: one solution per level (ml, oblimin, 5 factors).
+by_levels <- lapply(1:2, function(g) {
+  xg <- na.omit(bfi[bfi$gender == g, 1:25])
+  list(gender = g, n = nrow(xg),
+       psych = summarise(fa(xg, nfactors = 5, fm = "ml", rotate = "oblimin")),
+       tight = summarise(fac_tight(xg, nfactors = 5, fm = "ml", rotate = "oblimin")))
+})
+writeLines(toJSON(list(data = "bfi, columns 1:25, complete rows, by gender", versions = as.list(versions),
+                       call = 'by(bfi, bfi$gender, function(d) fa(na.omit(d[, 1:25]), 5, fm = "ml", rotate = "oblimin"))',
+                       levels = by_levels),
+                  digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
+           file.path(out, "efa_bfi_by_gender.json"))
+
 # Heywood cases: HolzingerSwineford1939's 9 tests with 4 factors; ml holds
 # one uniqueness at psych's lower bound 0.005, minres's optimum is inside.
 hs <- read.csv(sub("bfi.csv", "HolzingerSwineford1939.csv", csv, fixed = TRUE))

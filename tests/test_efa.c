@@ -422,6 +422,41 @@ static void check_job(ref_results *res, const char *job, const char *prefix,
     free(status);
 }
 
+/* `by = gender`: each level's rows of the loadings table against psych's
+ * fit of that level's complete rows (one pass served both levels). */
+static void check_by_gender(ref_results *res, ref_report *r)
+{
+    json_value *ref = load("efa_bfi_by_gender.json");
+    const char *job = "bfi_ml_oblimin_by_gender";
+    cx_error err = {0};
+    size_t n = 0;
+    double *gender = ref_results_column_double(res, job, "loadings", "gender", &n, &err);
+    if (!gender || n != 50)
+        ref_report_fail(r, "%s: loadings has %zu rows, expected 50", job, n);
+    for (size_t l = 0; gender && n == 50 && l < 2; l++) {
+        const json_value *lv = json_array_at(json_get(ref, "levels"), l);
+        double g = json_number(json_get(lv, "gender"));
+        const json_value *L = json_get(json_get(lv, "tight"), "loadings");
+        for (size_t f = 0; f < 5; f++) {
+            char col[8], what[64];
+            snprintf(col, sizeof col, "ML%zu", f + 1);
+            size_t m = 0;
+            double *x = ref_results_column_double(res, job, "loadings", col, &m, &err);
+            size_t i = 0;
+            for (size_t row = 0; x && row < m; row++)
+                if (gender[row] == g) {
+                    snprintf(what, sizeof what, "gender %g loadings[%zu,%s]", g, i + 1, col);
+                    ref_report_check_json(r, what, x[row], json_array_at(json_array_at(L, f), i),
+                                          0, 1e-6);
+                    i++;
+                }
+            free(x);
+        }
+    }
+    free(gender);
+    json_free(ref);
+}
+
 static void test_end_to_end(void **state)
 {
     (void)state;
@@ -463,7 +498,8 @@ static void test_end_to_end(void **state)
     ref_report_check_field(&r, "parallel_components",
                            fit_measure(res, "bfi_parallel", "parallel_components"), par, "ncomp", 0,
                            0);
-    ref_report_require(&r, 3 * (125 + 25 + 4) + 3 * 25 + 2);
+    check_by_gender(res, &r);
+    ref_report_require(&r, 3 * (125 + 25 + 4) + 3 * 25 + 2 + 2 * 125);
     fprintf(stderr, "efa end to end: %d values compared\n", r.n_checked);
     if (r.n_failed)
         fail_msg("%s", ref_report_text(&r));
