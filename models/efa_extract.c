@@ -12,9 +12,9 @@
  *           e = eigenvalues of Psi^-1/2 R Psi^-1/2, gradient
  *           diag(L L' + Psi - R) / Psi^2.
  * Here both are minimized with the engine optimizer (engine/optimize.h,
- * damped Newton) with psych's analytic gradient and a curvature matrix by
- * central differences of that gradient (p gradient evaluations, each one
- * p x p eigen decomposition: microseconds).  The optimizer converges much
+ * damped Newton) with psych's analytic gradient; the curvature is minres's
+ * exact Hessian (uls_hessian) and, for ml, forward differences of the
+ * gradient (p gradient evaluations, each one p x p eigen decomposition).  The optimizer converges much
  * tighter than L-BFGS-B's default factr, so results agree with psych to
  * the precision psych's optimizer reaches (the reference script records
  * both psych as shipped and psych with a tight optim).
@@ -276,7 +276,7 @@ static int uls_hessian(const extract_ws *ws, double *H)
     return 0;
 }
 
-/* Gradient, and the curvature: minres's exact Hessian, ml's by central
+/* Gradient, and the curvature: minres's exact Hessian, ml's by forward
  * differences of the gradient. */
 static int psi_derivatives(const double *xf, double *grad, double *curv, void *data,
                            cx_error *err)
@@ -290,17 +290,18 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
         grad[a] = ws->g[ws->free[a]];
     if (rc == CX_OK && ws->method != EFA_ML && uls_hessian(ws, curv) == 0)
         return CX_OK;
+    /* forward differences: the curvature only steers the steps (the
+     * solution is where the analytic gradient vanishes), and they cost
+     * half the eigen decompositions of central ones */
+    memcpy(gm, ws->g, p * sizeof *gm);
     for (size_t b = 0; rc == CX_OK && b < m; b++) {
         size_t j = ws->free[b];
-        double x0 = x[j], h = 1e-5 * fmax(x0, 0.01);
+        double x0 = x[j], h = 1e-6 * fmax(x0, 0.01);
         x[j] = x0 + h;
         rc = psi_gradient(ws, x, gp, err);
-        x[j] = x0 - h;
-        if (rc == CX_OK)
-            rc = psi_gradient(ws, x, gm, err);
         x[j] = x0;
         for (size_t a = 0; rc == CX_OK && a < m; a++)
-            curv[a * m + b] = (gp[ws->free[a]] - gm[ws->free[a]]) / (2 * h);
+            curv[a * m + b] = (gp[ws->free[a]] - gm[ws->free[a]]) / h;
     }
     for (size_t a = 0; rc == CX_OK && a < m; a++)
         for (size_t b = 0; b < a; b++)
