@@ -254,6 +254,28 @@ static void test_hs_heywood(void **state)
     json_free(ref);
 }
 
+/* Principal axes with 4 factors of the 9 HolzingerSwineford tests: the
+ * communalities pass 1 (psych::fa stops with an error there); cxfit says
+ * so in the status: a Heywood case, not converged, or a failure naming
+ * the negative eigenvalue, never a silent answer. */
+static void test_pa_heywood_status(void **state)
+{
+    (void)state;
+    json_value *ref = load("efa_hs_heywood.json");
+    double R[81];
+    columns_of(json_get(ref, "cor"), R, 9);
+    efa_options opt = {EFA_PA, EFA_ROT_NONE, 4, 1, 0};
+    cx_error err = {0};
+    efa_fit *f = efa_fit_alloc(9, 4, &err);
+    int rc = efa_run(R, 9, json_number(json_get(ref, "n")), &opt, f, &err);
+    fprintf(stderr, "pa 4 factors: rc %d (%s), status %d, %d Heywood items, %d iterations\n", rc,
+            err.msg, f->status, f->heywood, f->iterations);
+    assert_true((rc == CX_EFAIL && strstr(err.msg, "eigenvalue")) ||
+                (rc == CX_OK && (f->status == EFA_NOT_CONVERGED || f->heywood > 0)));
+    efa_fit_free(f);
+    json_free(ref);
+}
+
 /* The simulated eigenvalues depend on n and p only: cxfit's means over 200
  * draws agree with R's over 400 (and with fa.parallel's 20) within 4.5
  * Monte Carlo standard errors, every one of the 25. */
@@ -575,6 +597,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bfi_psych),         cmocka_unit_test(test_hs_heywood),
+        cmocka_unit_test(test_pa_heywood_status),
         cmocka_unit_test(test_parallel_simulated),
         cmocka_unit_test(test_parallel_threads),  cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_keys),              cmocka_unit_test(test_end_to_end),
