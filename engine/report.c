@@ -239,7 +239,8 @@ static void estimates_table(FILE *out, const cx_result *r, const cx_rtable *t,
         char level[512] = "", head[700] = "";
         cx_rb_level_label(t, by, first, level, sizeof level);
         double g = cx_rb_number(grp, first);
-        const char *label = isfinite(g) && g > 0 ? cx_rb_group_label(r, (long long)g) : NULL;
+        const char *label =
+            isfinite(g) && g > 0 && g < 0x1p62 ? cx_rb_group_label(r, (long long)g) : NULL;
         if (isfinite(g) && g > 0)
             snprintf(head, sizeof head, "%s%sGroup %.0f%s%s%s", level, *level ? ", " : "", g,
                      label ? " [" : "", label ? label : "", label ? "]" : "");
@@ -419,8 +420,8 @@ void cx_report_job_section(FILE *out, size_t index, const cx_report_job *job)
     cx_xml_text(out, job->name);
     fputs(" <span class=\"model\">", out);
     cx_xml_text(out, job->model ? job->model : "?");
-    fprintf(out, "</span> <span class=\"status status-%s\">", status_class(r->status));
-    cx_xml_text(out, r->status);
+    fprintf(out, "</span> <span class=\"status status-%s\">", status_class(cx_status_name(r->status)));
+    cx_xml_text(out, cx_status_name(r->status));
     fputs("</span></h2>\n", out);
     if (r->message && *r->message) {
         fputs("<p class=\"message\">", out);
