@@ -86,10 +86,15 @@ static int read_settings(const cx_job *job, efa_settings *s, cx_error *err)
     if (!fv)
         return cx_job_error(job, "factors", err, CX_EUSAGE,
                             "missing: expected a number of factors or 'parallel'");
+    char *end = NULL;
     if (strcmp(fv, "parallel") == 0)
         s->factors = 0;
-    else if ((rc = cx_section_get_long(c, sec, "factors", 1, (long)s->p - 1, &s->factors, err)))
-        return rc;
+    else if ((s->factors = strtol(fv, &end, 10)) < 1 || s->factors > (long)s->p - 1 ||
+             end == fv || *end != '\0')
+        return cx_job_error(job, "factors", err, CX_EUSAGE,
+                            "expected a number of factors from 1 to %zu (items - 1) or "
+                            "'parallel', found '%s'",
+                            s->p - 1, fv);
     if (s->factors > 64)
         return cx_job_error(job, "factors", err, CX_EUSAGE, "at most 64 factors, not %ld",
                             s->factors);
