@@ -1,6 +1,6 @@
 /*
- * common.c — keys, design and covariance algebra shared by logit and
- * ologit (common.h).
+ * common.c — keys, design, Newton run, covariance and fit measures
+ * shared by logit, mlogit and ologit (common.h).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -174,4 +174,101 @@ size_t lg_weakest(const double *V, const double *info, size_t d, size_t n)
         }
     }
     return best;
+}
+
+/* The sandwich meat M (d x d, full) that `se` asks for. */
+static void robust_meat(const lg_vcov_parts *in, logit_se se, double *M)
+{
+    if (se == SE_CLUSTER) {
+        lg_clusters_meat(in->clusters, M);
+        return;
+    }
+    memcpy(M, in->meat, in->d * in->d * sizeof *M);
+    lg_symmetrize(M, in->d);
+}
+
+/* The scale of the sandwich: hc1's n / (n - d), the clusters' G / (G - 1). */
+static double robust_scale(const lg_vcov_parts *in, logit_se se)
+{
+    if (se == SE_CLUSTER) {
+        double G = (double)in->clusters->n;
+        return G / (G - 1);
+    }
+    return se == SE_HC1 ? in->n / (in->n - (double)in->d) : 1.0;
+}
+
+int lg_covariance(const lg_vcov_parts *in, logit_se se, double *V)
+{
+    size_t d = in->d, dd = d ? d * d : 1;
+    double *B = malloc(dd * sizeof *B);
+    if (!B)
+        return CX_ENOMEM;
+    memcpy(B, in->info, d * d * sizeof *B);
+    lg_symmetrize(B, d);
+    if (lg_invert_spd(B, d) != CX_OK) {
+        free(B);
+        return CX_EFAIL;
+    }
+    int rc = CX_OK;
+    if (se == SE_CLASSICAL) {
+        memcpy(V, B, d * d * sizeof *V);
+    } else {
+        double *M = malloc(dd * sizeof *M);
+        if (M) {
+            robust_meat(in, se, M);
+            lg_sandwich(B, M, d, robust_scale(in, se), V);
+        } else {
+            rc = CX_ENOMEM;
+        }
+        free(M);
+    }
+    free(B);
+    return rc;
+}
+
+int lg_singular_covariance(double *V, size_t d, cx_result *r, const char *why)
+{
+    for (size_t k = 0; k < d * d; k++)
+        V[k] = NAN;
+    cx_result_add_warning(r, "%s", why);
+    return CX_OK;
+}
+
+int lg_maximize(const cx_objective *obj, double sum_w, double *theta, cx_opt_report *rep,
+                cx_error *err)
+{
+    cx_optimizer *opt = cx_optimizer_alloc(obj->n, err);
+    if (!opt)
+        return err->code;
+    /* Newton converges quadratically: after a step below 1e-8 (relative)
+     * the estimates are exact to rounding, so that step ends it */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
+    cx_optimizer_run(opt, obj, theta, &o, rep, err);
+    cx_optimizer_free(opt);
+    if (rep->status == CX_OPT_EVAL_FAILED)
+        return err->code ? err->code : CX_EFAIL;
+    return CX_OK;
+}
+
+int lg_add_level_fits(cx_result *r, double ll, double sum_w, double npar, const double *count,
+                      size_t K, int iterations, cx_error *err)
+{
+    double ll0 = 0; /* the null model: each level's share */
+    for (size_t k = 0; k < K; k++)
+        if (count[k] > 0)
+            ll0 += count[k] * log(count[k] / sum_w);
+    double cox_snell = 1 - exp(2 * (ll0 - ll) / sum_w);
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
+                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
+    double values[] = {ll,
+                       -2 * ll,
+                       -2 * ll0,
+                       -2 * ll + 2 * npar,
+                       -2 * ll + log(sum_w) * npar,
+                       npar,
+                       sum_w, /* multinom, polr and clm count frequency weights */
+                       1 - ll / ll0,
+                       cox_snell / (1 - exp(2 * ll0 / sum_w)),
+                       (double)iterations};
+    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
 }

@@ -1,13 +1,16 @@
 /*
- * common.h — what the regression families of models/logit/ (logit, ologit)
- * share: the parsed keys of a job (formula, scores, se), the design for
- * them, and the small dense linear algebra of their covariance matrices.
+ * common.h — what the regression families of models/logit/ (logit, mlogit,
+ * ologit) share: the parsed keys of a job (formula, scores, se), the design
+ * for them, their Newton run, their covariance matrices and the fit
+ * measures of a categorical outcome.
  */
 #ifndef CX_LOGIT_COMMON_H
 #define CX_LOGIT_COMMON_H
 
+#include "clusters.h"
 #include "design.h"
 #include "model.h"
+#include "optimize.h"
 
 typedef enum logit_se { SE_CLASSICAL, SE_HC0, SE_HC1, SE_CLUSTER } logit_se;
 
@@ -40,6 +43,33 @@ const char *lg_outcome_name(const cx_formula *f);
 /* Index (< n) of the least determined of the first n parameters: the
  * largest variance inflation V_jj info_jj (both d x d, column-major). */
 size_t lg_weakest(const double *V, const double *info, size_t d, size_t n);
+/* What a final pass leaves for the covariance of d estimates: the
+ * information and the HC meat (column-major upper triangles), the cluster
+ * score sums, and n for hc1's n / (n - d). */
+typedef struct lg_vcov_parts {
+    size_t d;
+    const double *info, *meat;
+    const lg_clusters *clusters;
+    double n;
+} lg_vcov_parts;
+
+/* V (d x d, full) for `se`: the inverse information, or the sandwich
+ * around it (clusters as vcovCL's default: HC0 meat with G / (G - 1)).
+ * CX_EFAIL when the information is singular; CX_ENOMEM. */
+int lg_covariance(const lg_vcov_parts *in, logit_se se, double *V);
+/* What a singular information gives instead of an error: NaN for every
+ * entry of V (d x d) and the warning `why` on r; CX_OK. */
+int lg_singular_covariance(double *V, size_t d, cx_result *r, const char *why);
+/* Newton to the maximum of obj from theta (in: start, out: estimates),
+ * the gradient test relative to the total weight sum_w; the optimizer's
+ * eval failure is an error, non-convergence is left in rep. */
+int lg_maximize(const cx_objective *obj, double sum_w, double *theta, cx_opt_report *rep,
+                cx_error *err);
+/* The fit measures of a model of a categorical outcome with K levels:
+ * log-likelihood ll over frequency weights summing to sum_w, count the
+ * weighted rows of each level (the null model), npar parameters. */
+int lg_add_level_fits(cx_result *r, double ll, double sum_w, double npar, const double *count,
+                      size_t K, int iterations, cx_error *err);
 int lg_add_fits(cx_result *r, const char *const *names, const double *values, size_t n,
                 cx_error *err);
 

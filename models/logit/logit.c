@@ -113,48 +113,19 @@ static int find_aliased(logit_fit *F, char *msg, size_t msg_size, cx_error *err)
 }
 
 /* The covariance of the estimates asked for by `se` (q x q), from the
- * final pass. */
+ * final pass; n_clusters is set when it used the cluster sums. */
 static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clusters)
 {
-    size_t q = F->par.q;
     const logit_acc *a = F->last;
-    double *B = malloc((q ? q * q : 1) * sizeof *B);
-    if (!B)
-        return CX_ENOMEM;
-    memcpy(B, a->info, q * q * sizeof *B);
-    lg_symmetrize(B, q);
-    if (lg_invert_spd(B, q) != CX_OK) {
-        free(B);
-        return CX_EFAIL;
-    }
-    double n = (double)a->n_pred;
-    if (se == SE_CLASSICAL) {
-        memcpy(V, B, q * q * sizeof *V);
-    } else if (se == SE_HC0 || se == SE_HC1) {
-        double *M = malloc((q ? q * q : 1) * sizeof *M);
-        if (!M) {
-            free(B);
-            return CX_ENOMEM;
-        }
-        memcpy(M, a->meat, q * q * sizeof *M);
-        lg_symmetrize(M, q);
-        lg_sandwich(B, M, q, se == SE_HC1 ? n / (n - (double)q) : 1.0, V);
-        free(M);
-    } else {
-        /* vcovCL's default for glm (type HC0, cadjust = TRUE): G/(G-1) */
-        double *M = calloc(q ? q * q : 1, sizeof *M);
-        if (!M) {
-            free(B);
-            return CX_ENOMEM;
-        }
-        lg_clusters_meat(&a->clusters, M);
-        double G = (double)a->clusters.n;
-        lg_sandwich(B, M, q, G / (G - 1), V);
-        free(M);
+    lg_vcov_parts parts = {.d = F->par.q,
+                           .info = a->info,
+                           .meat = a->meat,
+                           .clusters = &a->clusters,
+                           .n = (double)a->n_pred};
+    int rc = lg_covariance(&parts, se, V);
+    if (rc == CX_OK && se == SE_CLUSTER)
         *n_clusters = a->clusters.n;
-    }
-    free(B);
-    return CX_OK;
+    return rc;
 }
 
 /* ---- fit measures --------------------------------------------------------- */
@@ -482,12 +453,9 @@ static int write_results(logit_fit *F, cx_result *r, cx_error *err)
     if (!V)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     int rc = covariance(F, F->spec->se, V, &G);
-    if (rc == CX_EFAIL) {
-        for (size_t k = 0; k < q * q; k++)
-            V[k] = NAN;
-        cx_result_add_warning(r, "the information matrix is singular: no standard errors");
-        rc = CX_OK;
-    }
+    if (rc == CX_EFAIL)
+        rc = lg_singular_covariance(V, q, r,
+                                    "the information matrix is singular: no standard errors");
     logit_metrics m;
     if (rc == CX_OK)
         rc = metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m);

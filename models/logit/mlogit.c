@@ -351,61 +351,19 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
 static int iterate(mlogit_fit *F, cx_error *err)
 {
     size_t D = (F->par.K - 1) * F->par.p;
-    double sum_w = F->last->sum_w;
     memset(F->theta, 0, D * sizeof *F->theta);
-    cx_optimizer *opt = cx_optimizer_alloc(D, err);
-    if (!opt)
-        return err->code;
     cx_objective obj = {
         .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
-    /* Newton converges quadratically: after a step below 1e-8 (relative)
-     * the estimates are exact to rounding, so that step ends it */
-    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
-    cx_optimizer_run(opt, &obj, F->theta, &o, &F->rep, err);
-    cx_optimizer_free(opt);
-    if (F->rep.status == CX_OPT_EVAL_FAILED)
-        return err->code ? err->code : CX_EFAIL;
-    return mpass(F, F->theta, 1, err);
+    int rc = lg_maximize(&obj, F->last->sum_w, F->theta, &F->rep, err);
+    return rc == CX_OK ? mpass(F, F->theta, 1, err) : rc;
 }
 
 static int covariance(const mlogit_fit *F, double *V)
 {
     const mlogit_acc *a = F->last;
-    size_t D = a->D;
-    double *B = malloc((D ? D * D : 1) * sizeof *B);
-    if (!B)
-        return CX_ENOMEM;
-    memcpy(B, a->info, D * D * sizeof *B);
-    lg_symmetrize(B, D);
-    if (lg_invert_spd(B, D) != CX_OK) {
-        free(B);
-        return CX_EFAIL;
-    }
-    if (F->spec->se == SE_CLASSICAL) {
-        memcpy(V, B, D * D * sizeof *V);
-    } else if (F->spec->se == SE_CLUSTER) {
-        /* as vcovCL's default: HC0 meat of cluster sums, G / (G - 1) */
-        double *M = malloc((D ? D * D : 1) * sizeof *M), G = (double)a->clusters.n;
-        if (!M) {
-            free(B);
-            return CX_ENOMEM;
-        }
-        lg_clusters_meat(&a->clusters, M);
-        lg_sandwich(B, M, D, G / (G - 1), V);
-        free(M);
-    } else {
-        double *M = malloc((D ? D * D : 1) * sizeof *M), n = a->nobs;
-        if (!M) {
-            free(B);
-            return CX_ENOMEM;
-        }
-        memcpy(M, a->meat, D * D * sizeof *M);
-        lg_symmetrize(M, D);
-        lg_sandwich(B, M, D, F->spec->se == SE_HC1 ? n / (n - (double)D) : 1.0, V);
-        free(M);
-    }
-    free(B);
-    return CX_OK;
+    lg_vcov_parts parts = {
+        .d = a->D, .info = a->info, .meat = a->meat, .clusters = &a->clusters, .n = a->nobs};
+    return lg_covariance(&parts, F->spec->se, V);
 }
 
 static int write_estimates(const mlogit_fit *F, const double *V, cx_result *r, cx_error *err)
@@ -437,24 +395,8 @@ static int write_estimates(const mlogit_fit *F, const double *V, cx_result *r, c
 static int write_fit(const mlogit_fit *F, cx_result *r, cx_error *err)
 {
     const mlogit_acc *a = F->last;
-    double ll = a->ll, sw = a->sum_w, npar = (double)a->D, ll0 = 0;
-    for (size_t k = 0; k < a->K; k++)
-        if (a->count[k] > 0)
-            ll0 += a->count[k] * log(a->count[k] / sw);
-    double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
-    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
-                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
-    double values[] = {ll,
-                       -2 * ll,
-                       -2 * ll0,
-                       -2 * ll + 2 * npar,
-                       -2 * ll + log(sw) * npar,
-                       npar,
-                       sw, /* multinom's weights are frequency weights */
-                       1 - ll / ll0,
-                       cox_snell / (1 - exp(2 * ll0 / sw)),
-                       (double)F->rep.iterations};
-    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
+    return lg_add_level_fits(r, a->ll, a->sum_w, (double)a->D, a->count, a->K,
+                             F->rep.iterations, err);
 }
 
 static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
@@ -464,13 +406,10 @@ static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
     if (!V)
         return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
     int rc = covariance(F, V);
-    if (rc == CX_EFAIL) {
-        for (size_t k = 0; k < D * D; k++)
-            V[k] = NAN;
-        cx_result_add_warning(r, "the information matrix is singular (separation or an empty "
-                                 "level?): no standard errors");
-        rc = CX_OK;
-    }
+    if (rc == CX_EFAIL)
+        rc = lg_singular_covariance(V, D, r,
+                                    "the information matrix is singular (separation or an "
+                                    "empty level?): no standard errors");
     if (rc == CX_ENOMEM)
         rc = cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
     r->nobs = F->last->nobs;

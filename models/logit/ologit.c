@@ -442,60 +442,18 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
 static int iterate(ologit_fit *F, cx_error *err)
 {
     size_t d = F->par.q + F->par.K - 1;
-    double sum_w = F->last->sum_w;
-    cx_optimizer *opt = cx_optimizer_alloc(d, err);
-    if (!opt)
-        return err->code;
     cx_objective obj = {
         .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
-    /* Newton converges quadratically: after a step below 1e-8 (relative)
-     * the estimates are exact to rounding, so that step ends it */
-    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
-    cx_optimizer_run(opt, &obj, F->theta, &o, &F->rep, err);
-    cx_optimizer_free(opt);
-    if (F->rep.status == CX_OPT_EVAL_FAILED)
-        return err->code ? err->code : CX_EFAIL;
-    return opass(F, F->theta, 1, err);
+    int rc = lg_maximize(&obj, F->last->sum_w, F->theta, &F->rep, err);
+    return rc == CX_OK ? opass(F, F->theta, 1, err) : rc;
 }
 
 static int covariance(const ologit_fit *F, double *V)
 {
     const ologit_acc *a = F->last;
-    size_t d = a->d;
-    double *B = malloc(d * d * sizeof *B);
-    if (!B)
-        return CX_ENOMEM;
-    memcpy(B, a->info, d * d * sizeof *B);
-    lg_symmetrize(B, d);
-    if (lg_invert_spd(B, d) != CX_OK) {
-        free(B);
-        return CX_EFAIL;
-    }
-    if (F->spec->se == SE_CLASSICAL) {
-        memcpy(V, B, d * d * sizeof *V);
-    } else if (F->spec->se == SE_CLUSTER) {
-        /* vcovCL's default for clm: HC0 with G / (G - 1) */
-        double *M = malloc(d * d * sizeof *M), G = (double)a->clusters.n;
-        if (!M) {
-            free(B);
-            return CX_ENOMEM;
-        }
-        lg_clusters_meat(&a->clusters, M);
-        lg_sandwich(B, M, d, G / (G - 1), V);
-        free(M);
-    } else {
-        double *M = malloc(d * d * sizeof *M), n = a->nobs;
-        if (!M) {
-            free(B);
-            return CX_ENOMEM;
-        }
-        memcpy(M, a->meat, d * d * sizeof *M);
-        lg_symmetrize(M, d);
-        lg_sandwich(B, M, d, F->spec->se == SE_HC1 ? n / (n - (double)d) : 1.0, V);
-        free(M);
-    }
-    free(B);
-    return CX_OK;
+    lg_vcov_parts parts = {
+        .d = a->d, .info = a->info, .meat = a->meat, .clusters = &a->clusters, .n = a->nobs};
+    return lg_covariance(&parts, F->spec->se, V);
 }
 
 static int write_estimates(const ologit_fit *F, const double *V, cx_result *r, cx_error *err)
@@ -530,24 +488,8 @@ static int write_estimates(const ologit_fit *F, const double *V, cx_result *r, c
 static int write_fit(const ologit_fit *F, cx_result *r, cx_error *err)
 {
     const ologit_acc *a = F->last;
-    double ll = a->ll, sw = a->sum_w, npar = (double)a->d, ll0 = 0;
-    for (size_t k = 0; k < a->K; k++)
-        if (a->count[k] > 0)
-            ll0 += a->count[k] * log(a->count[k] / sw);
-    double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
-    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
-                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
-    double values[] = {ll,
-                       -2 * ll,
-                       -2 * ll0,
-                       -2 * ll + 2 * npar,
-                       -2 * ll + log(sw) * npar,
-                       npar,
-                       sw, /* polr and clm count frequency weights: nobs = sum w */
-                       1 - ll / ll0,
-                       cox_snell / (1 - exp(2 * ll0 / sw)),
-                       (double)F->rep.iterations};
-    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
+    return lg_add_level_fits(r, a->ll, a->sum_w, (double)a->d, a->count, a->K,
+                             F->rep.iterations, err);
 }
 
 static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
@@ -557,12 +499,9 @@ static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
     if (!V)
         return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
     int rc = covariance(F, V);
-    if (rc == CX_EFAIL) {
-        for (size_t k = 0; k < d * d; k++)
-            V[k] = NAN;
-        cx_result_add_warning(r, "the information matrix is singular: no standard errors");
-        rc = CX_OK;
-    }
+    if (rc == CX_EFAIL)
+        rc = lg_singular_covariance(V, d, r,
+                                    "the information matrix is singular: no standard errors");
     if (rc == CX_ENOMEM)
         rc = cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
     r->nobs = F->last->nobs;
