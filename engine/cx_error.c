@@ -45,28 +45,32 @@ static void put_prefix(cx_error *err, const char *prefix)
     err->msg[plen + 1] = ' ';
 }
 
+/* put_prefix with the prefix formatted from fmt and ap. */
+static void put_prefix_v(cx_error *err, const char *fmt, va_list ap)
+{
+    char prefix[CX_ERROR_MSG_MAX];
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    put_prefix(err, prefix);
+}
+
 void cx_error_prefix(cx_error *err, const char *fmt, ...)
 {
     if (!err)
         return;
-    char prefix[CX_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    put_prefix_v(err, fmt, ap);
     va_end(ap);
-    put_prefix(err, prefix);
 }
 
 int cx_error_wrap(cx_error *err, int code, const char *fmt, ...)
 {
     if (!err)
         return code;
-    char prefix[CX_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    put_prefix_v(err, fmt, ap);
     va_end(ap);
-    put_prefix(err, prefix);
     err->code = code;
     return code;
 }

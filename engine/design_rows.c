@@ -63,19 +63,30 @@ int cx_design_eval_row(const cx_design *d, const double *raw, size_t ld, size_t 
     return 1;
 }
 
-long cx_design_level_of(const var_info *v, double x)
+/* Binary search of x in the ascending levels of v: 1 and its index in
+ * *at when there, else 0 and the index where it would go. */
+static int find_level(const var_info *v, double x, size_t *at)
 {
     size_t lo = 0, hi = v->n_levels;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (v->levels[mid] < x)
+        if (v->levels[mid] < x) {
             lo = mid + 1;
-        else if (v->levels[mid] > x)
+        } else if (v->levels[mid] > x) {
             hi = mid;
-        else
-            return (long)mid;
+        } else {
+            *at = mid;
+            return 1;
+        }
     }
-    return -1;
+    *at = lo;
+    return 0;
+}
+
+long cx_design_level_of(const var_info *v, double x)
+{
+    size_t at;
+    return find_level(v, x, &at) ? (long)at : -1;
 }
 
 /* ---- the first pass ---------------------------------------------------------- */
@@ -129,16 +140,9 @@ int cx_design_scan_ranges(cx_design *d, const cx_view *v, cx_error *err)
 static int add_level(cx_design *d, size_t var, double x, cx_error *err)
 {
     var_info *v = &d->vars[var];
-    size_t lo = 0, hi = v->n_levels;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v->levels[mid] < x)
-            lo = mid + 1;
-        else if (v->levels[mid] > x)
-            hi = mid;
-        else
-            return CX_OK;
-    }
+    size_t lo;
+    if (find_level(v, x, &lo))
+        return CX_OK;
     if (v->n_levels >= MAX_FACTOR_LEVELS) {
         const cx_fvar *fv = &d->f->vars[var];
         return cx_error_set(err, CX_EUSAGE,
