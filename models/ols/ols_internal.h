@@ -50,6 +50,9 @@ typedef struct ols_pass_params {
 int ols_pass_xprod(const cx_job *job, const int *cols, size_t ncols, const ols_pass_params *par,
                    ols_xp **xp, cx_error *err);
 void ols_xp_free_all(ols_xp *xp, size_t n);
+/* 1 when raw row r of block b is a held-out row: it matches the holdout
+ * filter, whose columns start at block column holdout_at. */
+int ols_is_holdout_row(const cx_filter *holdout, size_t holdout_at, const cx_block *b, size_t r);
 /* a += b (same p). */
 void ols_xp_add(ols_xp *a, const ols_xp *b, size_t p);
 ols_xp *ols_xp_alloc(size_t p, cx_error *err);

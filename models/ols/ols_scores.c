@@ -118,6 +118,17 @@ typedef struct sc_acc {
     size_t *kept;
 } sc_acc;
 
+/* The row buffers of a block (sc_grow() sizes them). */
+static void free_rows(sc_acc *a)
+{
+    free(a->x);
+    free(a->y);
+    free(a->w);
+    free(a->extra);
+    free(a->g);
+    free(a->kept);
+}
+
 static void sc_acc_free(void *v)
 {
     sc_acc *a = v;
@@ -129,13 +140,8 @@ static void sc_acc_free(void *v)
     free(a->meat);
     free(a->oos);
     cx_design_ws_free(a->ws);
-    free(a->x);
-    free(a->y);
-    free(a->w);
-    free(a->extra);
-    free(a->g);
+    free_rows(a);
     free(a->xr);
-    free(a->kept);
     free(a);
 }
 
@@ -180,12 +186,7 @@ static int sc_grow(sc_acc *a, size_t n, cx_error *err)
     if (n <= a->cap)
         return CX_OK;
     size_t p = a->par->p, ne = cx_design_nextra(a->par->d);
-    free(a->x);
-    free(a->y);
-    free(a->w);
-    free(a->extra);
-    free(a->g);
-    free(a->kept);
+    free_rows(a);
     a->x = cx_malloc(n * p * sizeof *a->x, err);
     a->g = cx_malloc(n * p * sizeof *a->g, err);
     a->y = cx_malloc(n * sizeof *a->y, err);
@@ -201,13 +202,8 @@ static size_t test_slot(const ols_score_params *par, const cx_block *b, size_t r
 {
     if (par->split == CX_SPLIT_KFOLD)
         return cx_fold_of(par->seed, b->row[r], par->n_slots);
-    if (par->split == CX_SPLIT_HOLDOUT) {
-        double values[64];
-        size_t nf = filter_n_columns(par->holdout);
-        for (size_t j = 0; j < nf && j < 64; j++)
-            values[j] = b->data[(par->holdout_at + j) * b->ld + r];
-        return filter_matches(par->holdout, values) ? 1 : SIZE_MAX;
-    }
+    if (par->split == CX_SPLIT_HOLDOUT)
+        return ols_is_holdout_row(par->holdout, par->holdout_at, b, r) ? 1 : SIZE_MAX;
     return SIZE_MAX;
 }
 

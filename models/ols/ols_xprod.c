@@ -83,6 +83,17 @@ typedef struct xp_acc {
     size_t *slot;
 } xp_acc;
 
+/* The row buffers of a block (grow() sizes them). */
+static void free_rows(xp_acc *a)
+{
+    free(a->z);
+    free(a->w);
+    free(a->g);
+    free(a->extra);
+    free(a->kept);
+    free(a->slot);
+}
+
 static void xp_acc_free(void *v)
 {
     xp_acc *a = v;
@@ -90,12 +101,7 @@ static void xp_acc_free(void *v)
         return;
     ols_xp_free_all(a->xp, a->par->n_levels * a->par->n_slots);
     cx_design_ws_free(a->ws);
-    free(a->z);
-    free(a->w);
-    free(a->g);
-    free(a->extra);
-    free(a->kept);
-    free(a->slot);
+    free_rows(a);
     free(a);
 }
 
@@ -130,12 +136,7 @@ static int grow(xp_acc *a, size_t n, cx_error *err)
     if (n <= a->cap)
         return CX_OK;
     size_t p1 = a->par->p + 1, ne = cx_design_nextra(a->par->d);
-    free(a->z);
-    free(a->w);
-    free(a->g);
-    free(a->extra);
-    free(a->kept);
-    free(a->slot);
+    free_rows(a);
     a->z = cx_malloc(n * p1 * sizeof *a->z, err);
     a->g = cx_malloc(n * p1 * sizeof *a->g, err);
     a->w = cx_malloc(n * sizeof *a->w, err);
@@ -146,18 +147,22 @@ static int grow(xp_acc *a, size_t n, cx_error *err)
     return a->cap ? CX_OK : CX_ENOMEM;
 }
 
+int ols_is_holdout_row(const cx_filter *holdout, size_t holdout_at, const cx_block *b, size_t r)
+{
+    double values[64];
+    size_t nf = filter_n_columns(holdout);
+    for (size_t j = 0; j < nf && j < 64; j++)
+        values[j] = b->data[(holdout_at + j) * b->ld + r];
+    return filter_matches(holdout, values) != 0;
+}
+
 /* Slot of raw block row r (NONE / BOOTSTRAP: 0). */
 static size_t slot_of(const ols_pass_params *par, const cx_block *b, size_t r)
 {
     if (par->split == CX_SPLIT_KFOLD)
         return cx_fold_of(par->seed, b->row[r], par->n_slots);
-    if (par->split == CX_SPLIT_HOLDOUT) {
-        double values[64];
-        size_t nf = filter_n_columns(par->holdout);
-        for (size_t j = 0; j < nf && j < 64; j++)
-            values[j] = b->data[(par->holdout_at + j) * b->ld + r];
-        return filter_matches(par->holdout, values) ? 1 : 0;
-    }
+    if (par->split == CX_SPLIT_HOLDOUT)
+        return ols_is_holdout_row(par->holdout, par->holdout_at, b, r) ? 1 : 0;
     return 0;
 }
 
