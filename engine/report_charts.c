@@ -326,6 +326,26 @@ size_t chart_loadings(FILE *out, const cx_rtable *est, long long group)
 
 /* ---- coefficient plots, lines with CIs, scree, bars ----------------------- */
 
+/* Charts of one row per label (coefficients, bars): rows of ROW_CHART_ROW
+ * pixels below a margin of ROW_CHART_TOP. */
+enum { ROW_CHART_ROW = 20, ROW_CHART_TOP = 8 };
+
+/* Open a chart of n labelled rows over the data range of a: the labels'
+ * column, then a 420-pixel x axis with its grid.  Returns the labels'
+ * width (where the axis starts). */
+static double begin_row_chart(FILE *out, const char *title, const char *const *labels, size_t n,
+                              axis *a)
+{
+    double ticks[12], lw = label_width(labels, n), top = ROW_CHART_TOP;
+    size_t nt = nice_ticks(a, ticks, 8);
+    a->p0 = lw;
+    a->p1 = lw + 420;
+    double bottom = top + (double)n * ROW_CHART_ROW;
+    svg_begin(out, a->p1 + 16, bottom + 22, title);
+    x_grid(out, a, ticks, nt, top, bottom);
+    return lw;
+}
+
 size_t chart_coefs(FILE *out, const char *title, const char *const *labels, const double *est,
                    const double *lo, const double *hi, size_t n)
 {
@@ -342,13 +362,8 @@ size_t chart_coefs(FILE *out, const char *title, const char *const *labels, cons
     }
     if (drawn == 0)
         return 0;
-    double ticks[12], lw = label_width(labels, n), row = 20, top = 8;
-    size_t nt = nice_ticks(&a, ticks, 8);
-    a.p0 = lw;
-    a.p1 = lw + 420;
-    double bottom = top + (double)n * row;
-    svg_begin(out, a.p1 + 16, bottom + 22, title);
-    x_grid(out, &a, ticks, nt, top, bottom);
+    double lw = begin_row_chart(out, title, labels, n, &a), row = ROW_CHART_ROW,
+           top = ROW_CHART_TOP;
     for (size_t i = 0; i < n; i++) {
         double y = top + ((double)i + 0.5) * row;
         char tip[256], a1[32], a2[32], a3[32];
@@ -472,13 +487,8 @@ size_t chart_bars(FILE *out, const char *title, const char *const *labels, const
         }
     if (drawn == 0)
         return 0;
-    double ticks[12], lw = label_width(labels, n), row = 20, top = 8;
-    size_t nt = nice_ticks(&a, ticks, 8);
-    a.p0 = lw;
-    a.p1 = lw + 420;
-    double bottom = top + (double)n * row;
-    svg_begin(out, a.p1 + 16, bottom + 22, title);
-    x_grid(out, &a, ticks, nt, top, bottom);
+    double lw = begin_row_chart(out, title, labels, n, &a), row = ROW_CHART_ROW,
+           top = ROW_CHART_TOP;
     for (size_t i = 0; i < n; i++) {
         double y = top + (double)i * row, x0 = ax(&a, fmin(0, values[i]));
         svg_text(out, lw - 6, y + 14, SVG_END, "label", labels[i]);
