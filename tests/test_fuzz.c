@@ -75,7 +75,7 @@ static uint64_t next_random(uint64_t *s)
 /* One mutant of a seed into buf; returns its length. */
 static size_t mutate(const corpus *c, uint64_t *rng, uint8_t *buf)
 {
-    static const char interesting[] = "=~+*()[]'\"#;:\n\t -1e309|&!<>\\\xff\x80";
+    static const char interesting[] = "=~+*()[]'\"#;:\n\t -1e309|&!<>\\\xff\x80/^`,";
     size_t k = next_random(rng) % c->n;
     size_t n = c->size[k];
     memcpy(buf, c->seed[k], n);
@@ -164,12 +164,19 @@ static void test_fuzz_lavaan(void **state)
     fuzz_target("lavaan", fuzz_lavaan);
 }
 
+static void test_fuzz_formula(void **state)
+{
+    (void)state;
+    fuzz_target("formula", fuzz_formula);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuzz_config),
         cmocka_unit_test(test_fuzz_where),
         cmocka_unit_test(test_fuzz_lavaan),
+        cmocka_unit_test(test_fuzz_formula),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

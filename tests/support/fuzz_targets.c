@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "design.h"
 #include "sem/partable.h"
 #include "view.h"
 
@@ -158,6 +159,66 @@ int fuzz_lavaan(const uint8_t *data, size_t size)
             if (pt->rows[k].group < 0 || (size_t)pt->rows[k].group >= pt->n_groups)
                 rc = -1;
         sem_partable_free(pt);
+    } else {
+        rc = rejected_properly(&err);
+    }
+    free(text);
+    return rc;
+}
+
+/* Resolve a parsed formula against the where-table and stream its rows:
+ * every design error must be a proper message, every fill must keep at
+ * most the table's rows. */
+static int fuzz_design(const cx_formula *f, cx_table *t)
+{
+    cx_error err = {0};
+    cx_scores *scores = cx_scores_parse("S: mean(wave -x)", &err);
+    cx_design_spec spec = {.formula = f, .scores = scores, .allow_random = 1};
+    cx_design *d = scores ? cx_design_alloc(&spec, t, &err) : NULL;
+    int rc = 0;
+    cx_view v;
+    cx_view_init(&v, t, NULL);
+    if (!d || cx_design_prepare(d, &v, &err)) {
+        rc = rejected_properly(&err) < 0 ? -1 : 0;
+    } else {
+        size_t n_table, p = cx_design_ncols(d), q = cx_design_nzcols(d);
+        const int *cols = cx_design_inputs(d, &n_table);
+        double *raw = NULL, *x = malloc(5 * (p + 1) * sizeof *x), *z = malloc(5 * (q + 1) * sizeof *z);
+        size_t n = 0;
+        cx_design_ws *ws = cx_design_ws_alloc(d, &err);
+        if (ws && x && z && cx_view_load(&v, cols, n_table, &raw, &n, NULL, &err) == CX_OK) {
+            double y[5], w[5];
+            cx_design_out out = {.x = x, .ldx = 5, .z = z, .ldz = 5, .y = y, .w = w};
+            long m = cx_design_fill(d, ws, raw, n, n, &out, &err);
+            rc = m >= 0 && m <= 5 ? 0 : -1;
+        }
+        free(raw);
+        free(x);
+        free(z);
+        cx_design_ws_free(ws);
+    }
+    cx_design_free(d);
+    cx_scores_free(scores);
+    return rc;
+}
+
+int fuzz_formula(const uint8_t *data, size_t size)
+{
+    char *text = as_text(data, size);
+    if (!text)
+        return 0;
+    cx_error err = {0};
+    cx_formula *f = cx_formula_parse(text, &err);
+    int rc = 0;
+    if (f) {
+        char label[256];
+        for (size_t i = 0; i < f->n_terms; i++) /* touch every term */
+            rc |= cx_formula_term_label(f, &f->terms[i], label, sizeof label)[0] ? 0 : -1;
+        cx_table *t = where_table();
+        if (t && fuzz_design(f, t) < 0)
+            rc = -1;
+        cx_table_close(t);
+        cx_formula_free(f);
     } else {
         rc = rejected_properly(&err);
     }

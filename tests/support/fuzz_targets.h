@@ -17,4 +17,7 @@ int fuzz_where(const uint8_t *data, size_t size);
 /* lavaan model syntax: first byte picks cfa/sem/growth, std_lv and groups */
 int fuzz_lavaan(const uint8_t *data, size_t size);
 
+/* R-style model formula, resolved and filled against a small table */
+int fuzz_formula(const uint8_t *data, size_t size);
+
 #endif

@@ -1,0 +1,386 @@
+/*
+ * design_rows.c — the design's passes over rows: item ranges for
+ * reverse-keyed scores, the first pass that finds complete rows and factor
+ * levels, and the block fill that writes X, Z, y, w and the extra columns
+ * (see design.h).  A row is used when every variable of the formula, the
+ * weight and every extra column is present (finite) — R's na.omit over the
+ * model frame.
+ */
+#include "design_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formula_expr.h"
+
+#define MAX_FACTOR_LEVELS 10000
+
+/* Per-thread scratch.  The fill works in chunks of `chunk` kept rows:
+ * first each row's variable values (vals, levs: n_vars x chunk), then the
+ * design one column at a time with a loop specialised to its kind, so the
+ * common columns (a numeric variable, a factor level) are plain copies and
+ * compares rather than a generic product per cell. */
+struct cx_design_ws {
+    double *names, *vars, *items;
+    long *levels;
+    size_t chunk;
+    double *vals;
+    long *levs;
+    size_t seen, used;
+};
+
+int cx_design_eval_row(const cx_design *d, const double *raw, size_t ld, size_t i,
+                       double *name_values, double *var_values, double *items)
+{
+    const cx_formula *f = d->f;
+    for (size_t k = 0; k < f->n_names; k++) {
+        const name_source *src = &d->names[k];
+        if (!src->is_score) {
+            name_values[k] = raw[src->slot * ld + i];
+            continue;
+        }
+        const used_score *u = &d->scores[src->score];
+        for (size_t j = 0; j < u->scale->n_items; j++)
+            items[j] = raw[u->slots[j] * ld + i];
+        name_values[k] = cx_score_value(u->scale, items, u->lo, u->hi);
+    }
+    for (size_t v = 0; v < f->n_vars; v++) {
+        const cx_fvar *fv = &f->vars[v];
+        double x = fv->kind == CX_FVAR_EXPR    ? cx_fexpr_eval(fv->expr, name_values)
+                   : fv->kind == CX_FVAR_PANEL ? raw[d->vars[v].slot * ld + i]
+                                               : name_values[fv->name];
+        if (!isfinite(x))
+            return 0;
+        var_values[v] = x;
+    }
+    if (d->weight_slot >= 0 && isnan(raw[(size_t)d->weight_slot * ld + i]))
+        return 0;
+    for (size_t e = 0; e < d->n_extra; e++)
+        if (isnan(raw[d->extra_slots[e] * ld + i]))
+            return 0;
+    return 1;
+}
+
+long cx_design_level_of(const var_info *v, double x)
+{
+    size_t lo = 0, hi = v->n_levels;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->levels[mid] < x)
+            lo = mid + 1;
+        else if (v->levels[mid] > x)
+            hi = mid;
+        else
+            return (long)mid;
+    }
+    return -1;
+}
+
+/* ---- the first pass ---------------------------------------------------------- */
+
+int cx_design_scan_ranges(cx_design *d, const cx_view *v, cx_error *err)
+{
+    if (!d->needs_ranges || d->ranges_done)
+        return CX_OK;
+    /* The whole table, so a scale scores alike in every job and level. */
+    cx_view all;
+    cx_view_init(&all, v->table, NULL);
+    cx_view_iter it;
+    size_t ld = cx_view_block_rows(&all);
+    double *block = cx_malloc(ld * d->n_table * sizeof *block, err);
+    if (!block || cx_view_iter_begin(&it, &all, d->table_cols, d->n_table, err)) {
+        free(block);
+        return err->code ? err->code : CX_ENOMEM;
+    }
+    long n;
+    while ((n = cx_view_iter_next(&it, block, NULL, err)) > 0)
+        for (size_t s = 0; s < d->n_scores; s++) {
+            used_score *u = &d->scores[s];
+            for (size_t j = 0; j < u->scale->n_items; j++) {
+                if (!u->observe[j])
+                    continue;
+                const double *x = block + u->slots[j] * ld;
+                for (long i = 0; i < n; i++)
+                    if (!isnan(x[i])) {
+                        u->lo[j] = x[i] < u->lo[j] ? x[i] : u->lo[j];
+                        u->hi[j] = x[i] > u->hi[j] ? x[i] : u->hi[j];
+                    }
+            }
+        }
+    cx_view_iter_end(&it);
+    free(block);
+    if (n < 0)
+        return err->code;
+    for (size_t s = 0; s < d->n_scores; s++)
+        for (size_t j = 0; j < d->scores[s].scale->n_items; j++)
+            if (d->scores[s].observe[j] && d->scores[s].lo[j] > d->scores[s].hi[j])
+                return cx_error_set(err, CX_EUSAGE,
+                                    "scores: scale %s: item %s has no values in table %s, so it "
+                                    "cannot be reverse-keyed; expected observed values",
+                                    d->scores[s].scale->name, d->scores[s].scale->items[j],
+                                    cx_table_label(d->t));
+    d->ranges_done = 1;
+    return CX_OK;
+}
+
+/* Insert x into the ascending level set of v (no duplicates). */
+static int add_level(cx_design *d, size_t var, double x, cx_error *err)
+{
+    var_info *v = &d->vars[var];
+    size_t lo = 0, hi = v->n_levels;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->levels[mid] < x)
+            lo = mid + 1;
+        else if (v->levels[mid] > x)
+            hi = mid;
+        else
+            return CX_OK;
+    }
+    if (v->n_levels >= MAX_FACTOR_LEVELS) {
+        const cx_fvar *fv = &d->f->vars[var];
+        return cx_error_set(err, CX_EUSAGE,
+                            "formula, at character %zu ('%s'): more than %d distinct values; "
+                            "expected a factor with fewer levels",
+                            fv->pos, fv->label, MAX_FACTOR_LEVELS);
+    }
+    if ((v->n_levels & (v->n_levels - 1)) == 0) { /* grow at powers of two */
+        double *l = realloc(v->levels, (v->n_levels ? 2 * v->n_levels : 4) * sizeof *l);
+        if (!l)
+            return cx_error_set(err, CX_ENOMEM, "out of memory collecting factor levels");
+        v->levels = l;
+    }
+    memmove(v->levels + lo + 1, v->levels + lo, (v->n_levels - lo) * sizeof *v->levels);
+    v->levels[lo] = x;
+    v->n_levels++;
+    return CX_OK;
+}
+
+int cx_design_observe(cx_design *d, const double *raw, size_t ld, size_t n, cx_error *err)
+{
+    if (d->needs_ranges && !d->ranges_done)
+        return cx_error_set(err, CX_EUSAGE, "design: item ranges are needed before observing rows");
+    if (!d->observe_ws && !(d->observe_ws = cx_design_ws_alloc(d, err)))
+        return err->code; /* allocated once, not per block */
+    cx_design_ws *w = d->observe_ws;
+    int rc = CX_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        d->rows_seen++;
+        if (!cx_design_eval_row(d, raw, ld, i, w->names, w->vars, w->items))
+            continue;
+        d->rows_used++;
+        for (size_t v = 0; v < d->f->n_vars && !rc; v++)
+            if (d->vars[v].is_factor)
+                rc = add_level(d, v, w->vars[v], err);
+    }
+    return rc;
+}
+
+/* Labels for the levels found; the note on dropped rows and levels. */
+int cx_design_finish_levels(cx_design *d, cx_error *err)
+{
+    size_t used = 0;
+    if (d->rows_seen > d->rows_used)
+        used += (size_t)snprintf(d->notes, sizeof d->notes,
+                                 "%zu of %zu rows dropped (a used value missing)",
+                                 d->rows_seen - d->rows_used, d->rows_seen);
+    for (size_t v = 0; v < d->f->n_vars; v++) {
+        var_info *vi = &d->vars[v];
+        if (!vi->is_factor || vi->labels)
+            continue;
+        vi->labels = cx_calloc(vi->n_levels + 1, sizeof *vi->labels, err);
+        if (!vi->labels)
+            return CX_ENOMEM;
+        for (size_t l = 0; l < vi->n_levels; l++) {
+            char num[64];
+            size_t code = (size_t)vi->levels[l];
+            int known = vi->column && vi->levels[l] >= 0 && code < vi->column->n_categories;
+            cx_format_number(vi->levels[l], num, sizeof num);
+            vi->labels[l] = cx_strdup(known ? vi->column->categories[code] : num, err);
+            if (!vi->labels[l])
+                return CX_ENOMEM;
+        }
+        for (size_t c = 0; vi->column && c < vi->column->n_categories; c++)
+            if (cx_design_level_of(vi, (double)c) < 0 && used < sizeof d->notes)
+                used += (size_t)snprintf(d->notes + used, sizeof d->notes - used,
+                                         "%s%s: level '%s' has no rows and is dropped (as lm)",
+                                         used ? "; " : "", d->f->vars[v].label,
+                                         vi->column->categories[c]);
+    }
+    return CX_OK;
+}
+
+int cx_design_prepare(cx_design *d, const cx_view *v, cx_error *err)
+{
+    if (d->n_panel)
+        return cx_error_set(err, CX_EUSAGE,
+                            "design: panel inputs are computed by the family; "
+                            "expected cx_design_observe on the sorted rows");
+    if (cx_design_scan_ranges(d, v, err))
+        return err->code;
+    if (d->needs_pass) {
+        cx_view_iter it;
+        size_t ld = cx_view_block_rows(v);
+        double *block = cx_malloc(ld * (d->n_table ? d->n_table : 1) * sizeof *block, err);
+        if (!block || cx_view_iter_begin(&it, v, d->table_cols, d->n_table, err)) {
+            free(block);
+            return err->code ? err->code : CX_ENOMEM;
+        }
+        long n;
+        int rc = CX_OK;
+        while (!rc && (n = cx_view_iter_next(&it, block, NULL, err)) > 0)
+            rc = cx_design_observe(d, block, ld, (size_t)n, err);
+        cx_view_iter_end(&it);
+        free(block);
+        if (rc || n < 0)
+            return err->code;
+    }
+    return cx_design_build(d, err);
+}
+
+/* ---- the fill ----------------------------------------------------------------- */
+
+cx_design_ws *cx_design_ws_alloc(const cx_design *d, cx_error *err)
+{
+    cx_design_ws *w = cx_calloc(1, sizeof *w, err);
+    if (!w)
+        return NULL;
+    size_t nv = d->f->n_vars + 1;
+    /* chunks small enough to stay in cache next to their output rows */
+    w->chunk = 32768 / nv < 8 ? 8 : 32768 / nv > 512 ? 512 : 32768 / nv;
+    w->names = cx_calloc(d->f->n_names + 1, sizeof *w->names, err);
+    w->vars = cx_calloc(nv, sizeof *w->vars, err);
+    w->items = cx_calloc(d->max_items + 1, sizeof *w->items, err);
+    w->levels = cx_calloc(nv, sizeof *w->levels, err);
+    w->vals = cx_calloc(nv * w->chunk, sizeof *w->vals, err);
+    w->levs = cx_calloc(nv * w->chunk, sizeof *w->levs, err);
+    if (!w->names || !w->vars || !w->items || !w->levels || !w->vals || !w->levs) {
+        cx_design_ws_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void cx_design_ws_free(cx_design_ws *w)
+{
+    if (!w)
+        return;
+    free(w->names);
+    free(w->vars);
+    free(w->items);
+    free(w->levels);
+    free(w->vals);
+    free(w->levs);
+    free(w);
+}
+
+void cx_design_ws_rows(const cx_design_ws *w, size_t *seen, size_t *used)
+{
+    *seen = w->seen;
+    *used = w->used;
+}
+
+/* Column c of the design for the chunk's `rows` rows; out steps `stride`
+ * between rows. */
+static void write_column(const col_spec *c, const cx_design_ws *w, size_t rows, double *out,
+                         size_t stride)
+{
+    const cx_fterm *t = c->fterm;
+    if (!t) {
+        for (size_t r = 0; r < rows; r++)
+            out[r * stride] = 1.0;
+    } else if (t->n_vars == 1 && c->level[0] < 0) {
+        const double *x = w->vals + t->vars[0] * w->chunk;
+        for (size_t r = 0; r < rows; r++)
+            out[r * stride] = x[r];
+    } else if (t->n_vars == 1) {
+        const long *l = w->levs + t->vars[0] * w->chunk, want = c->level[0];
+        for (size_t r = 0; r < rows; r++)
+            out[r * stride] = l[r] == want ? 1.0 : 0.0;
+    } else {
+        for (size_t r = 0; r < rows; r++) {
+            double x = 1.0;
+            for (size_t k = 0; k < t->n_vars; k++) {
+                size_t at = t->vars[k] * w->chunk + r;
+                x *= c->level[k] < 0 ? w->vals[at] : (w->levs[at] == c->level[k] ? 1.0 : 0.0);
+            }
+            out[r * stride] = x;
+        }
+    }
+}
+
+/* The chunk's rows of X (or Z), starting at output row m0. */
+static void write_chunk(const col_set *s, const cx_design_ws *w, size_t rows, double *out,
+                        size_t ld, int row_major, size_t m0)
+{
+    for (size_t j = 0; j < s->n; j++)
+        write_column(&s->cols[j], w, rows, row_major ? out + m0 * ld + j : out + j * ld + m0,
+                     row_major ? ld : 1);
+}
+
+/* One row: complete, levels known, weight valid?  1 keep, 0 drop, -1 error. */
+static int take_row(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld, size_t i,
+                    double *weight, cx_error *err)
+{
+    const cx_formula *f = d->f;
+    if (!cx_design_eval_row(d, raw, ld, i, w->names, w->vars, w->items))
+        return 0;
+    for (size_t v = 0; v < f->n_vars; v++)
+        if (d->vars[v].is_factor &&
+            (w->levels[v] = cx_design_level_of(&d->vars[v], w->vars[v])) < 0)
+            return 0; /* a level the first pass did not see (other rows) */
+    *weight = d->weight_slot < 0 ? 1.0 : raw[(size_t)d->weight_slot * ld + i];
+    if (*weight < 0) {
+        cx_error_set(err, CX_EUSAGE, "weights column %s: expected weights >= 0, found %g",
+                     d->spec.weights, *weight);
+        return -1;
+    }
+    return 1;
+}
+
+long cx_design_fill(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld, size_t n,
+                    const cx_design_out *out, cx_error *err)
+{
+    if (!d->built) {
+        cx_error_set(err, CX_EUSAGE, "design: cx_design_prepare/build must run before a fill");
+        return -1;
+    }
+    const cx_formula *f = d->f;
+    size_t m = 0, i = 0;
+    w->seen += n;
+    while (i < n) {
+        size_t rows = 0, m0 = m;
+        for (; i < n && rows < w->chunk; i++) {
+            double weight;
+            int keep = take_row(d, w, raw, ld, i, &weight, err);
+            if (keep < 0)
+                return -1;
+            if (!keep)
+                continue;
+            for (size_t v = 0; v < f->n_vars; v++) {
+                w->vals[v * w->chunk + rows] = w->vars[v];
+                if (d->vars[v].is_factor)
+                    w->levs[v * w->chunk + rows] = w->levels[v];
+            }
+            if (out->y)
+                out->y[m] = d->vars[f->outcome].is_factor ? (double)w->levels[f->outcome]
+                                                          : w->vars[f->outcome];
+            if (out->w)
+                out->w[m] = weight;
+            for (size_t e = 0; out->extra && e < d->n_extra; e++)
+                out->extra[e * out->lde + m] = raw[d->extra_slots[e] * ld + i];
+            if (out->kept)
+                out->kept[m] = i;
+            rows++;
+            m++;
+        }
+        if (out->x)
+            write_chunk(&d->x, w, rows, out->x, out->ldx, out->row_major, m0);
+        if (out->z)
+            write_chunk(&d->z, w, rows, out->z, out->ldz, out->row_major, m0);
+    }
+    w->used += m;
+    return (long)m;
+}
