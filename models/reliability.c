@@ -1,0 +1,409 @@
+/*
+ * reliability.c — `model = reliability`: internal consistency of one or
+ * more scales, as psych::alpha reports it, from one streamed pass.
+ *
+ *   scales = PEX: pex1 pex2 pex3 -pex4
+ *            OUT: out1 out2 out3
+ *
+ * One scale per line (or ';'); items separated by spaces or commas; a
+ * leading '-' reverse-keys an item on its range, min + max - x, with
+ * engine/scores.h's rule (the declared range of a categorical column,
+ * else the observed range over all rows of the table) so keyed items and
+ * scale scores agree with `scores` everywhere.  Finding observed ranges
+ * takes a scan of the reverse-keyed columns before the pass.
+ *
+ * The pass: one reducer (engine/reducer.h) that keys each scale's items,
+ * appends the respondent's scale score (psych's rowMeans of the present
+ * items) and feeds the engine's moments reducer per scale — per `by`
+ * level, and per bootstrap replicate when `bootstrap` is set.  Every
+ * statistic then follows from the moments (reliability_stats.c).
+ *
+ * Missing values: `missing = listwise` (default) uses, per scale, the rows
+ * with all of its items (psych::alpha on na.omit(x)); `pairwise` uses
+ * pairwise covariances and, per item, the rows where it is present, as
+ * psych::alpha(x, use = "pairwise") on the rows with at least one item.
+ *
+ * Tables: `reliability` (one row per scale), `items` (one row per item),
+ * `estimates` (alpha per scale as a defined parameter, se = psych's
+ * asymptotic se, CI = Feldt's), `bootstrap` with `bootstrap`.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "bootci.h"
+#include "model.h"
+#include "reducer.h"
+#include "reliability_internal.h"
+#include "reliability_stats.h"
+
+static const char *const rel_keys[] = {"scales", NULL};
+
+/* ---- the `scales` key ------------------------------------------------------ */
+
+void rel_scales_free(rel_scales *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->scale[i].items);
+        free(s->scale[i].reverse);
+        free(s->scale[i].col);
+        free(s->scale[i].lo);
+        free(s->scale[i].hi);
+    }
+    free(s->scale);
+    free(s);
+}
+
+static int is_name_char(int c)
+{
+    return isalnum(c) || c == '_' || c == '.';
+}
+
+/* Copy the name at *p (advancing it) into out; 0 when there is none. */
+static size_t read_name(const char **p, char *out)
+{
+    size_t n = 0;
+    if (!isalpha((unsigned char)**p) && **p != '_' && **p != '.')
+        return 0;
+    while (is_name_char((unsigned char)(*p)[n]))
+        n++;
+    if (n >= CX_NAME_MAX)
+        return 0;
+    memcpy(out, *p, n);
+    out[n] = '\0';
+    *p += n;
+    return n;
+}
+
+static int add_item(rel_scale *sc, const char *name, int reverse)
+{
+    char(*items)[CX_NAME_MAX] = realloc(sc->items, (sc->k + 1) * sizeof *items);
+    if (!items)
+        return -1;
+    sc->items = items;
+    unsigned char *rev = realloc(sc->reverse, sc->k + 1);
+    if (!rev)
+        return -1;
+    sc->reverse = rev;
+    memcpy(sc->items[sc->k], name, CX_NAME_MAX);
+    sc->reverse[sc->k++] = (unsigned char)reverse;
+    return 0;
+}
+
+/* One scale "NAME: item -item ..." (line = its text, without separator). */
+static int parse_scale(const cx_job *job, const char *line, size_t no, rel_scale *sc,
+                       cx_error *err)
+{
+    const char *p = line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!read_name(&p, sc->name))
+        return cx_job_error(job, "scales", err, CX_EUSAGE,
+                            "scale %zu: expected a scale name, e.g. PEX: pex1 pex2 -pex3", no);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p++ != ':')
+        return cx_job_error(job, "scales", err, CX_EUSAGE,
+                            "scale %s: expected ':' after the scale name", sc->name);
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        int reverse = *p == '-';
+        p += reverse;
+        char item[CX_NAME_MAX];
+        if (!read_name(&p, item))
+            return cx_job_error(job, "scales", err, CX_EUSAGE,
+                                "scale %s: expected an item column or '-item' (reverse-keyed) "
+                                "at '%.20s'",
+                                sc->name, p);
+        for (size_t i = 0; i < sc->k; i++)
+            if (!strcmp(sc->items[i], item))
+                return cx_job_error(job, "scales", err, CX_EUSAGE,
+                                    "scale %s: expected each item once; %s is listed twice",
+                                    sc->name, item);
+        if (add_item(sc, item, reverse))
+            return cx_error_set(err, CX_ENOMEM, "out of memory reading scales");
+    }
+    if (sc->k < 2)
+        return cx_job_error(job, "scales", err, CX_EUSAGE,
+                            "scale %s: expected at least two items, found %zu", sc->name, sc->k);
+    return CX_OK;
+}
+
+/* The scale's columns: numeric, in the job's table. */
+static int resolve_columns(const cx_job *job, rel_scale *sc, cx_error *err)
+{
+    const cx_table *t = job->view->table;
+    sc->col = cx_calloc(sc->k, sizeof *sc->col, err);
+    sc->lo = cx_calloc(sc->k, sizeof *sc->lo, err);
+    sc->hi = cx_calloc(sc->k, sizeof *sc->hi, err);
+    if (!sc->col || !sc->lo || !sc->hi)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < sc->k; i++) {
+        int c = cx_table_find(t, sc->items[i]);
+        if (c < 0)
+            return cx_job_error(job, "scales", err, CX_EUSAGE,
+                                "scale %s: no column '%s' in table %s", sc->name, sc->items[i],
+                                cx_table_label(t));
+        const cx_column_info *info = cx_table_column(t, (size_t)c);
+        if (info->kind == CX_COL_STRING || info->kind == CX_COL_UNUSABLE)
+            return cx_job_error(job, "scales", err, CX_EUSAGE,
+                                "scale %s: column '%s' is %s; expected numeric item scores",
+                                sc->name, info->name,
+                                info->kind == CX_COL_STRING ? "a string column" : "unusable");
+        sc->col[i] = c;
+        sc->lo[i] = INFINITY;
+        sc->hi[i] = -INFINITY;
+        if (info->kind == CX_COL_CATEGORICAL) { /* declared range: codes 0..k-1 */
+            sc->lo[i] = 0;
+            sc->hi[i] = info->n_categories ? (double)info->n_categories - 1 : 0;
+        }
+    }
+    return CX_OK;
+}
+
+int rel_scales_parse(const cx_job *job, rel_scales **out, cx_error *err)
+{
+    *out = NULL;
+    const char *text = cx_section_get(job->section, "scales");
+    if (!text || !*text)
+        return cx_job_error(job, "scales", err, CX_EUSAGE,
+                            "expected one scale per line, e.g. PEX: pex1 pex2 -pex3");
+    rel_scales *s = cx_calloc(1, sizeof *s, err);
+    if (!s)
+        return CX_ENOMEM;
+    int rc = CX_OK;
+    const char *p = text;
+    while (rc == CX_OK && *p) {
+        size_t len = strcspn(p, "\n;");
+        char *line = cx_malloc(len + 1, err);
+        if (!line) {
+            rc = CX_ENOMEM;
+            break;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (p[len] != '\0');
+        if (strspn(line, " \t\r") == len) {
+            free(line);
+            continue;
+        }
+        rel_scale *grown = realloc(s->scale, (s->n + 1) * sizeof *grown);
+        if (!grown) {
+            free(line);
+            rc = cx_error_set(err, CX_ENOMEM, "out of memory reading scales");
+            break;
+        }
+        s->scale = grown;
+        memset(&s->scale[s->n], 0, sizeof *grown);
+        rel_scale *sc = &s->scale[s->n++];
+        rc = parse_scale(job, line, s->n, sc, err);
+        free(line);
+        for (size_t i = 0; rc == CX_OK && i + 1 < s->n; i++)
+            if (!strcmp(s->scale[i].name, sc->name))
+                rc = cx_job_error(job, "scales", err, CX_EUSAGE,
+                                  "expected each scale once; %s is defined twice", sc->name);
+        if (rc == CX_OK)
+            rc = resolve_columns(job, sc, err);
+    }
+    if (rc == CX_OK && !s->n)
+        rc = cx_job_error(job, "scales", err, CX_EUSAGE,
+                          "expected one scale per line, e.g. PEX: pex1 pex2 -pex3");
+    if (rc != CX_OK) {
+        rel_scales_free(s);
+        return rc;
+    }
+    *out = s;
+    return CX_OK;
+}
+
+/* Observed ranges of the reverse-keyed non-categorical items over every
+ * row of the table (scores.h's rule), one scan of those columns. */
+static int scan_ranges(const cx_job *job, rel_scales *s, cx_error *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t j = 0; j < s->scale[i].k; j++)
+            n += s->scale[i].reverse[j] && isinf(s->scale[i].lo[j]);
+    if (!n)
+        return CX_OK;
+    int *cols = cx_calloc(n, sizeof *cols, err);
+    double **lo = cx_calloc(n, sizeof *lo, err), **hi = cx_calloc(n, sizeof *hi, err);
+    if (!cols || !lo || !hi) {
+        free(cols), free(lo), free(hi);
+        return CX_ENOMEM;
+    }
+    size_t c = 0;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t j = 0; j < s->scale[i].k; j++)
+            if (s->scale[i].reverse[j] && isinf(s->scale[i].lo[j])) {
+                cols[c] = s->scale[i].col[j];
+                lo[c] = &s->scale[i].lo[j];
+                hi[c++] = &s->scale[i].hi[j];
+            }
+    cx_view all;
+    cx_view_init(&all, job->view->table, NULL);
+    size_t ld = cx_view_block_rows(&all);
+    double *block = cx_malloc(ld * n * sizeof *block, err);
+    cx_view_iter it;
+    long got = -1;
+    if (block && cx_view_iter_begin(&it, &all, cols, n, err) == CX_OK) {
+        while ((got = cx_view_iter_next(&it, block, NULL, err)) > 0)
+            for (size_t k = 0; k < n; k++)
+                for (long r = 0; r < got; r++) {
+                    double x = block[k * ld + (size_t)r];
+                    if (!isnan(x)) {
+                        *lo[k] = x < *lo[k] ? x : *lo[k];
+                        *hi[k] = x > *hi[k] ? x : *hi[k];
+                    }
+                }
+        cx_view_iter_end(&it);
+    }
+    int rc = got < 0 ? (err->code ? err->code : CX_ENOMEM) : CX_OK;
+    for (size_t k = 0; rc == CX_OK && k < n; k++)
+        if (isinf(*lo[k]))
+            rc = cx_job_error(job, "scales", err, CX_EUSAGE,
+                              "column '%s' has no values in table %s, so it cannot be "
+                              "reverse-keyed; expected observed values",
+                              cx_table_column(job->view->table, (size_t)cols[k])->name,
+                              cx_table_label(job->view->table));
+    free(block), free(cols), free(lo), free(hi);
+    return rc;
+}
+
+static int rel_check(const cx_job *job, cx_error *err)
+{
+    rel_scales *s;
+    int rc = rel_scales_parse(job, &s, err);
+    if (rc == CX_OK && job->bootstrap > 0 && job->missing == CX_MISSING_PAIRWISE)
+        rc = cx_job_error(job, "scales", err, CX_EUSAGE,
+                          "bootstrap replicates are listwise; expected missing = listwise "
+                          "with bootstrap");
+    rel_scales_free(s);
+    return rc;
+}
+
+/* ---- fitting ------------------------------------------------------------------- */
+
+/* Statistics of one scale of one level into the result tables. */
+static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments *m,
+                       cx_result *r, cx_error *err)
+{
+    size_t k = sc->k, p = m->p;
+    int pairwise = m->mode == CX_MISSING_PAIRWISE;
+    double *cov = cx_malloc(p * p * sizeof *cov, err);
+    double *C = cx_malloc(k * k * sizeof *C, err);
+    double *work = cx_malloc(rel_work_size(k) * sizeof *work, err);
+    rel_scale_result res = {.item = cx_calloc(k, sizeof *res.item, err)};
+    int rc = cov && C && work && res.item ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK) {
+        cx_moments_covariance(m, 1, cov);
+        for (size_t j = 0; j < k; j++)
+            for (size_t i = 0; i < k; i++)
+                C[j * k + i] = cov[j * p + i];
+    }
+    double n = pairwise ? m->pair_w[k * p + k] : m->n_rows;
+    int usable = rc == CX_OK && n > 2;
+    for (size_t i = 0; usable && i < k; i++)
+        usable = C[i * k + i] > 0;
+    if (rc == CX_OK && !usable)
+        cx_result_add_warning(r, "scale %s: fewer than 3 rows or an item without variance; "
+                                 "no statistics",
+                              sc->name);
+    else if (rc == CX_OK && rel_scale_stats(C, k, n, &res, work))
+        rc = cx_error_set(err, CX_EFAIL, "scale %s: eigen decomposition failed", sc->name);
+    if (rc == CX_OK && usable)
+        rc = rel_write_tables(job, sc, m, cov, n, &res, r, err);
+    free(cov), free(C), free(work), free(res.item);
+    return rc;
+}
+
+/* Replicate alphas of scale s, level l into t (NaN-free first `*ok`). */
+static int replicate_alphas(const void *boot, size_t l, size_t B, size_t k, double *t,
+                            size_t *ok, cx_error *err)
+{
+    double *C = cx_malloc(k * k * sizeof *C, err), *work = cx_malloc(rel_work_size(k) * 8, err);
+    int rc = C && work ? CX_OK : CX_ENOMEM;
+    *ok = 0;
+    for (size_t b = 0; rc == CX_OK && b < B; b++) {
+        cx_moments *m = cx_moments_result(boot, l, b, err);
+        if (!m) {
+            rc = CX_ENOMEM;
+            break;
+        }
+        cx_moments_covariance(m, 1, C);
+        rel_alpha a;
+        if (m->n_rows > 2 && rel_alpha_of(C, k, m->n_rows, &a, work) == 0 && isfinite(a.raw))
+            t[(*ok)++] = a.raw;
+        cx_moments_free(m);
+    }
+    free(C), free(work);
+    return rc;
+}
+
+static int fit_level(const cx_job *job, const rel_scales *s, rel_pass *pass, size_t l,
+                     cx_result *r, cx_error *err)
+{
+    size_t B = job->bootstrap > 0 ? (size_t)job->bootstrap : 0;
+    double nobs = 0;
+    int rc = CX_OK;
+    for (size_t i = 0; rc == CX_OK && i < s->n; i++) {
+        cx_moments *m = cx_moments_result(rel_pass_main(pass, i), l, 0, err);
+        if (!m)
+            return err->code ? err->code : CX_ENOMEM;
+        nobs = m->n_rows > nobs ? m->n_rows : nobs;
+        cx_rtable *rel = cx_result_find_table(r, "reliability");
+        size_t before = rel ? rel->nrows : 0;
+        rc = write_scale(job, &s->scale[i], m, r, err);
+        cx_moments_free(m);
+        rel = cx_result_find_table(r, "reliability");
+        int written = rel && rel->nrows > before;
+        if (rc == CX_OK && B && written) {
+            double *t = cx_malloc(B * sizeof *t, err);
+            size_t ok = 0;
+            rc = t ? replicate_alphas(rel_pass_boot(pass, i), l, B, s->scale[i].k, t, &ok, err)
+                   : CX_ENOMEM;
+            if (rc == CX_OK)
+                rc = rel_write_bootstrap(job, &s->scale[i], t, ok, B, r, err);
+            free(t);
+        }
+    }
+    r->nobs = nobs;
+    return rc;
+}
+
+static int rel_fit(const cx_job *job, cx_result **results, cx_error *err)
+{
+    rel_scales *s;
+    int rc = rel_scales_parse(job, &s, err);
+    if (rc != CX_OK)
+        return rc;
+    rc = scan_ranges(job, s, err);
+    rel_pass *pass = NULL;
+    if (rc == CX_OK)
+        rc = rel_pass_run(job, s, &pass, err);
+    size_t n_levels = job->view->n_levels ? job->view->n_levels : 1;
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
+        rc = fit_level(job, s, pass, l, results[l], err);
+    rel_pass_free(pass);
+    rel_scales_free(s);
+    return rc;
+}
+
+const cx_model cx_model_reliability = {
+    .name = "reliability",
+    .summary = "Scale reliability as psych::alpha: alpha, lambda 6, item statistics",
+    .keys = rel_keys,
+    .fits_all_levels = 1,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
+    .check = rel_check,
+    .fit = rel_fit,
+};

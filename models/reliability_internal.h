@@ -1,0 +1,48 @@
+/*
+ * reliability_internal.h — the parts of `model = reliability` shared by
+ * its files: the parsed scales, the one-pass reducer and the tables.
+ */
+#ifndef CX_RELIABILITY_INTERNAL_H
+#define CX_RELIABILITY_INTERNAL_H
+
+#include "model.h"
+#include "reliability_stats.h"
+
+typedef struct rel_scale {
+    char name[CX_NAME_MAX];
+    size_t k;
+    char (*items)[CX_NAME_MAX];
+    unsigned char *reverse; /* per item: reverse-keyed (min + max - x)    */
+    int *col;               /* table column of each item                  */
+    double *lo, *hi;        /* item range (reverse-keyed items)           */
+} rel_scale;
+
+typedef struct rel_scales {
+    size_t n;
+    rel_scale *scale;
+} rel_scales;
+
+int rel_scales_parse(const cx_job *job, rel_scales **out, cx_error *err);
+void rel_scales_free(rel_scales *s);
+
+/* ---- the pass (reliability_pass.c) ----------------------------------------
+ * Per scale, moments of [keyed items (k), scale score] and, pairwise, k
+ * more columns: the score where item i is present (psych's pairwise
+ * cor(total, x)); with `bootstrap`, replicate moments of the k items. */
+typedef struct rel_pass rel_pass;
+int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_error *err);
+const void *rel_pass_main(const rel_pass *p, size_t scale);
+const void *rel_pass_boot(const rel_pass *p, size_t scale);
+void rel_pass_free(rel_pass *p);
+
+/* ---- tables (reliability_tables.c) ---------------------------------------- */
+/* One scale's rows in `reliability`, `items` and `estimates`; cov is the
+ * moments' p x p covariance (divisor N - 1), n the scale's N. */
+int rel_write_tables(const cx_job *job, const rel_scale *sc, const cx_moments *m,
+                     const double *cov, double n, const rel_scale_result *res, cx_result *r,
+                     cx_error *err);
+/* Bootstrap summary of the replicate alphas t[0..ok) of B. */
+int rel_write_bootstrap(const cx_job *job, const rel_scale *sc, double *t, size_t ok, size_t B,
+                        cx_result *r, cx_error *err);
+
+#endif

@@ -1,0 +1,107 @@
+# make_reliability_refs.R — reference values for `model = reliability`
+# (models/reliability.c): psych::alpha per scale, McDonald's omega total
+# of a one-factor ML CFA per scale (semTools::compRelSEM) and, from a
+# fitted CFA, semTools::compRelSEM / AVE / htmt and the Fornell-Larcker
+# table.  Writes tests/reference/reliability_*.json.
+#
+# Usage: Rscript scripts/make_reliability_refs.R [DATA_DIR] [OUT_DIR]
+# Data are read from the shared CSVs (the numbers cxfit imports).
+suppressPackageStartupMessages({
+  library(psych); library(lavaan); library(semTools); library(jsonlite)
+})
+args <- commandArgs(TRUE)
+here <- tryCatch(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))),
+                 error = function(e) "scripts")
+repo <- normalizePath(file.path(here, ".."))
+data_dir <- if (length(args) >= 1) args[1] else file.path(repo, "..", "shared", "reference", "data")
+out_dir <- if (length(args) >= 2) args[2] else file.path(repo, "tests", "reference")
+read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")), stringsAsFactors = FALSE)
+vers <- lapply(c(psych = "psych", lavaan = "lavaan", semTools = "semTools"),
+               function(p) as.character(packageVersion(p)))
+write_case <- function(x) {
+  path <- file.path(out_dir, paste0(x$case, ".json"))
+  writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
+  cat("wrote", path, "\n")
+}
+
+bfi <- read_data("bfi")
+# psych's bfi.keys (the five Big Five scales, reverse-keyed items marked '-')
+keys <- list(A = c("-A1", "A2", "A3", "A4", "A5"),
+             C = c("C1", "C2", "C3", "-C4", "-C5"),
+             E = c("-E1", "-E2", "E3", "E4", "E5"),
+             N = c("N1", "N2", "N3", "N4", "N5"),
+             O = c("O1", "-O2", "O3", "O4", "-O5"))
+scales_key <- paste(sapply(names(keys), function(s) paste0(s, ": ", paste(keys[[s]], collapse = " "))),
+                    collapse = "\n")
+
+# Items reverse-keyed as cxfit does (scores.h): min + max - x, the item's
+# observed range over the whole table (1..6 for every bfi item).
+keyed <- function(d, k) {
+  items <- sub("^-", "", k)
+  x <- d[, items, drop = FALSE]
+  for (i in which(startsWith(k, "-"))) {
+    r <- range(bfi[[items[i]]], na.rm = TRUE)
+    x[[i]] <- r[1] + r[2] - x[[i]]
+  }
+  x
+}
+
+# One scale's psych::alpha on data x (already keyed), as rows of the
+# `reliability` and `items` tables.
+alpha_case <- function(x, name, use) {
+  a <- suppressWarnings(psych::alpha(x, use = use, warnings = FALSE))
+  t <- a$total
+  n <- nrow(x)
+  scale <- list(scale = name, n_items = ncol(x), n = n,
+                raw_alpha = t$raw_alpha, std_alpha = t$std.alpha, g6 = t[["G6(smc)"]],
+                average_r = t$average_r, median_r = t$median_r, s_n = t[["S/N"]], ase = t$ase,
+                mean = t$mean, sd = t$sd,
+                feldt_lower = a$feldt$lower.ci[[1]], feldt_upper = a$feldt$upper.ci[[1]],
+                var_r = a$var.r[[1]])
+  d <- a$alpha.drop; s <- a$item.stats
+  items <- lapply(seq_len(ncol(x)), function(i) list(
+    scale = name, item = colnames(x)[i], n = s$n[i],
+    raw_r = s$raw.r[i], std_r = s$std.r[i], r_cor = s$r.cor[i], r_drop = s$r.drop[i],
+    mean = s$mean[i], sd = s$sd[i],
+    alpha_if_deleted = d$raw_alpha[i], std_alpha_if_deleted = d$std.alpha[i],
+    g6_if_deleted = d[["G6(smc)"]][i], average_r_if_deleted = d$average_r[i],
+    s_n_if_deleted = d[["S/N"]][i], var_r_if_deleted = d$var.r[i], median_r_if_deleted = d$med.r[i]))
+  list(scale = scale, items = items)
+}
+
+# omega total of a one-factor ML CFA of the keyed items (lavaan defaults:
+# marker identification, ML, listwise), as semTools::compRelSEM reports it
+# (obs.var = TRUE: the observed variance of the sum in the denominator),
+# with the fitted loadings and residual variances for diagnosis.
+omega_case <- function(x, name) {
+  x <- na.omit(x)
+  f <- cfa(paste("F =~", paste(colnames(x), collapse = " + ")), data = x, std.lv = TRUE)
+  pe <- parameterEstimates(f)
+  list(scale = name, n = nrow(x), omega = unname(compRelSEM(f)[["F"]]),
+       omega_model = unname(compRelSEM(f, obs.var = FALSE)[["F"]]),
+       loadings = pe$est[pe$op == "=~"],
+       residuals = pe$est[pe$op == "~~" & pe$lhs == pe$rhs & pe$lhs != "F"])
+}
+
+run_scales <- function(d, use, what) {
+  out <- lapply(names(keys), function(s) {
+    x <- keyed(d, keys[[s]])
+    x <- if (use == "listwise") na.omit(x) else x[rowSums(!is.na(x)) > 0, , drop = FALSE]
+    alpha_case(as.data.frame(x), s, if (use == "listwise") "complete.obs" else "pairwise")
+  })
+  list(reliability = lapply(out, `[[`, "scale"), items = do.call(c, lapply(out, `[[`, "items")))
+}
+
+for (use in c("listwise", "pairwise")) {
+  r <- run_scales(bfi, use)
+  write_case(c(list(case = paste0("reliability_bfi_", use), oracle = "psych::alpha",
+                    versions = vers, missing = use, scales = scales_key), r))
+}
+# by gender (1 = male, 2 = female): one pass, both levels
+lv <- lapply(c(1, 2), function(g) c(list(gender = g), run_scales(bfi[!is.na(bfi$gender) & bfi$gender == g, ], "listwise")))
+write_case(list(case = "reliability_bfi_by_gender", oracle = "psych::alpha", versions = vers,
+                missing = "listwise", scales = scales_key, levels = lv))
+
+om <- lapply(names(keys), function(s) omega_case(keyed(bfi, keys[[s]]), s))
+write_case(list(case = "reliability_bfi_omega", oracle = "semTools::compRelSEM", versions = vers,
+                scales = scales_key, omega = om))
