@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@
 #include "bootci.h"
 #include "model.h"
 #include "reducer.h"
+#include "reliability_factor.h"
 #include "reliability_internal.h"
 #include "reliability_stats.h"
 
@@ -293,6 +295,61 @@ static int rel_check(const cx_job *job, cx_error *err)
 
 /* ---- fitting ------------------------------------------------------------------- */
 
+/* McDonald's omega of one scale: a one-factor ML CFA (lavaan's cfa(),
+ * std.lv) of its keyed items on their listwise covariance (divisor N),
+ * then semTools::compRelSEM with obs.var = TRUE (omega) and FALSE
+ * (omega_model).  Needs 3 items (2 do not identify one factor). */
+static int scale_omega(const rel_scale *sc, const cx_moments *m, const double *C, double n,
+                       rel_scale_result *res, cx_result *r, cx_error *err)
+{
+    size_t k = sc->k;
+    res->omega = res->omega_model = NAN;
+    if (k < 3 || m->mode != CX_MISSING_LISTWISE)
+        return CX_OK;
+    size_t len = 32;
+    for (size_t i = 0; i < k; i++)
+        len += strlen(sc->items[i]) + 3;
+    char *syntax = cx_malloc(len, err);
+    double *S = cx_malloc(k * k * sizeof *S, err);
+    char(*names)[REL_NAME_MAX] = cx_calloc(k, sizeof *names, err);
+    int rc = syntax && S && names ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK) {
+        size_t at = (size_t)snprintf(syntax, len, "F_omega =~ ");
+        for (size_t i = 0; i < k; i++) {
+            at += (size_t)snprintf(syntax + at, len - at, "%s%s", i ? " + " : "", sc->items[i]);
+            snprintf(names[i], REL_NAME_MAX, "%s", sc->items[i]);
+        }
+        for (size_t i = 0; i < k * k; i++)
+            S[i] = C[i] * (n - 1) / n;
+        rel_fsample smp = {.p = k, .names = names, .cov = S, .mean = m->mean, .n = n};
+        rel_fmodel *fm = NULL;
+        int converged = 0;
+        char warnings[2048];
+        cx_error ferr = {0};
+        if (rel_fit_cfa(syntax, &smp, &fm, &converged, warnings, sizeof warnings, &ferr)) {
+            cx_result_add_warning(r, "scale %s: omega: %s", sc->name, ferr.msg);
+        } else {
+            double *Sm = cx_malloc(k * k * sizeof *Sm, err);
+            if (!Sm || rel_fmodel_sample(fm, &smp, Sm, err))
+                rc = err->code ? err->code : CX_ENOMEM;
+            if (rc == CX_OK) {
+                res->omega = rel_comp_rel(fm, 0, Sm, 1);
+                res->omega_model = rel_comp_rel(fm, 0, Sm, 0);
+            }
+            if (!converged)
+                cx_result_add_warning(r, "scale %s: the one-factor model for omega did not "
+                                         "converge",
+                                      sc->name);
+            if (warnings[0])
+                cx_result_add_warning(r, "scale %s: omega: %s", sc->name, warnings);
+            free(Sm);
+        }
+        rel_fmodel_free(fm);
+    }
+    free(syntax), free(S), free(names);
+    return rc;
+}
+
 /* Statistics of one scale of one level into the result tables. */
 static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments *m,
                        cx_result *r, cx_error *err)
@@ -320,6 +377,8 @@ static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments 
                               sc->name);
     else if (rc == CX_OK && rel_scale_stats(C, k, n, &res, work))
         rc = cx_error_set(err, CX_EFAIL, "scale %s: eigen decomposition failed", sc->name);
+    if (rc == CX_OK && usable)
+        rc = scale_omega(sc, m, C, n, &res, r, err);
     if (rc == CX_OK && usable)
         rc = rel_write_tables(job, sc, m, cov, n, &res, r, err);
     free(cov), free(C), free(work), free(res.item);

@@ -21,6 +21,7 @@ typedef struct rel_item_result {
 
 typedef struct rel_scale_result {
     rel_alpha total;
+    double omega, omega_model; /* one-factor CFA (NaN when not fitted)  */
     rel_item_result *item; /* k, caller-owned */
 } rel_scale_result;
 

@@ -19,7 +19,8 @@
 
 static const char *const scale_cols[] = {
     "raw_alpha", "std_alpha", "g6",   "average_r",   "median_r",    "var_r",
-    "s_n",       "ase",       "mean", "sd",          "feldt_lower", "feldt_upper", NULL};
+    "s_n",       "ase",       "mean", "sd",          "feldt_lower", "feldt_upper",
+    "omega",     "omega_model", NULL};
 static const char *const item_cols[] = {"raw_r",
                                         "std_r",
                                         "r_cor",
@@ -58,9 +59,10 @@ static cx_rtable *table_of(cx_result *r, const char *name, const char *const *st
 }
 
 static int write_scale_row(const cx_job *job, const rel_scale *sc, const double *cov, size_t p,
-                           double n, const double *mean, const rel_alpha *a, cx_result *r,
-                           cx_error *err)
+                           double n, const double *mean, const rel_scale_result *res,
+                           cx_result *r, cx_error *err)
 {
+    const rel_alpha *a = &res->total;
     static const char *const strings[] = {"scale", NULL}, *const ints[] = {"n_items", "n", NULL};
     cx_rtable *t = table_of(r, "reliability", strings, ints, scale_cols, err);
     long row = t ? cx_rtable_add_row(t, err) : -1;
@@ -71,7 +73,8 @@ static int write_scale_row(const cx_job *job, const rel_scale *sc, const double 
     rel_feldt(a->raw, n, k, job->level, &lo, &hi, gsl_cdf_fdist_Pinv);
     const double v[] = {a->raw,   a->std,  a->g6,  a->av_r,
                         a->med_r, a->var_r, a->s_n, a->ase,
-                        mean[k],  sqrt(cov[k * p + k]), lo, hi};
+                        mean[k],  sqrt(cov[k * p + k]), lo, hi,
+                        res->omega, res->omega_model};
     cx_rtable_set_int(t, (size_t)row, "n_items", (long long)k);
     cx_rtable_set_int(t, (size_t)row, "n", llround(n));
     for (size_t c = 0; scale_cols[c]; c++)
@@ -83,6 +86,9 @@ static int write_scale_row(const cx_job *job, const rel_scale *sc, const double 
     cx_rtable *est = cx_result_find_table(r, "estimates");
     cx_rtable_set_double(est, (size_t)e, "ci_lower", lo);
     cx_rtable_set_double(est, (size_t)e, "ci_upper", hi);
+    if (!isnan(res->omega) &&
+        cx_result_add_estimate(r, sc->name, ":=", "omega", 0, res->omega, NAN, NAN, err) < 0)
+        return err->code ? err->code : CX_ENOMEM;
     return CX_OK;
 }
 
@@ -98,7 +104,7 @@ int rel_write_tables(const cx_job *job, const rel_scale *sc, const cx_moments *m
                      const double *cov, double n, const rel_scale_result *res, cx_result *r,
                      cx_error *err)
 {
-    int rc = write_scale_row(job, sc, cov, m->p, n, m->mean, &res->total, r, err);
+    int rc = write_scale_row(job, sc, cov, m->p, n, m->mean, res, r, err);
     static const char *const strings[] = {"scale", "item", NULL},
                              *const ints[] = {"reverse", "n", NULL};
     cx_rtable *t = rc == CX_OK ? table_of(r, "items", strings, ints, item_cols, err) : NULL;
@@ -158,8 +164,12 @@ int rel_write_bootstrap(const cx_job *job, const rel_scale *sc, double *t, size_
         cx_rtable_set_string(bt, (size_t)row, "op", ":=", err) ||
         cx_rtable_set_string(bt, (size_t)row, "rhs", "alpha", err))
         return err->code ? err->code : CX_ENOMEM;
-    /* this scale's alpha: the last rows written */
-    size_t er = est->nrows - 1;
+    /* this scale's alpha: its `estimates` row, its last `reliability` row */
+    size_t er = 0;
+    int lhs = cx_rtable_find_column(est, "lhs"), rhs = cx_rtable_find_column(est, "rhs");
+    for (size_t i = 0; i < est->nrows; i++)
+        if (!strcmp(est->cols[lhs].s[i], sc->name) && !strcmp(est->cols[rhs].s[i], "alpha"))
+            er = i;
     double t0 = rel->cols[cx_rtable_find_column(rel, "raw_alpha")].d[rel->nrows - 1];
     cx_boot_summary s;
     cx_boot_summarise(t, ok, t0, job->level, &s);
