@@ -408,6 +408,133 @@ static int replicate_alphas(const void *boot, size_t l, size_t B, size_t k, doub
     return rc;
 }
 
+/* lavaan syntax of the bifactor model: `general` on every item, one
+ * group factor per scale, all factors orthogonal. */
+static char *bifactor_syntax(const rel_scales *s, cx_error *err)
+{
+    size_t len = 64;
+    for (size_t i = 0; i < s->n; i++) {
+        len += 2 * strlen(s->scale[i].name) + 64 + 16 * s->n;
+        for (size_t j = 0; j < s->scale[i].k; j++)
+            len += 2 * strlen(s->scale[i].items[j]) + 8;
+    }
+    char *t = cx_malloc(len, err);
+    if (!t)
+        return NULL;
+    size_t at = (size_t)snprintf(t, len, "general =~ ");
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t j = 0; j < s->scale[i].k; j++)
+            at += (size_t)snprintf(t + at, len - at, "%s%s", i + j ? " + " : "",
+                                   s->scale[i].items[j]);
+    for (size_t i = 0; i < s->n; i++) {
+        at += (size_t)snprintf(t + at, len - at, "\n%s =~ ", s->scale[i].name);
+        for (size_t j = 0; j < s->scale[i].k; j++)
+            at += (size_t)snprintf(t + at, len - at, "%s%s", j ? " + " : "", s->scale[i].items[j]);
+        at += (size_t)snprintf(t + at, len - at, "\ngeneral ~~ 0*%s", s->scale[i].name);
+        for (size_t i2 = i + 1; i2 < s->n; i2++)
+            at += (size_t)snprintf(t + at, len - at, "\n%s ~~ 0*%s", s->scale[i].name,
+                                   s->scale[i2].name);
+    }
+    return t;
+}
+
+/* A factor name that is also an item (or `general`) would make the
+ * bifactor syntax mean something else. */
+static const char *name_clash(const rel_scales *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (!strcmp(s->scale[i].name, "general"))
+            return s->scale[i].name;
+        for (size_t i2 = 0; i2 < s->n; i2++)
+            for (size_t j = 0; j < s->scale[i2].k; j++)
+                if (!strcmp(s->scale[i].name, s->scale[i2].items[j]) ||
+                    !strcmp(s->scale[i2].items[j], "general"))
+                    return s->scale[i2].items[j];
+    }
+    return NULL;
+}
+
+/* The `bifactor` table: semTools::compRelSEM of every factor of the
+ * bifactor CFA; the general factor's is omega hierarchical. */
+static int write_bifactor(const rel_fmodel *fm, const double *S, double n, cx_result *r,
+                          cx_error *err)
+{
+    cx_rtable *t = cx_result_table(r, "bifactor", err);
+    if (!t || cx_rtable_add_column(t, "factor", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "n", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "omega", CX_RCOL_DOUBLE, err) ||
+        cx_rtable_add_column(t, "omega_model", CX_RCOL_DOUBLE, err))
+        return err->code ? err->code : CX_ENOMEM;
+    for (size_t f = 0; f < fm->m; f++) {
+        long row = cx_rtable_add_row(t, err);
+        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "factor", fm->lv[f], err))
+            return err->code ? err->code : CX_ENOMEM;
+        cx_rtable_set_int(t, (size_t)row, "n", llround(n));
+        cx_rtable_set_double(t, (size_t)row, "omega", rel_comp_rel(fm, f, S, 1));
+        cx_rtable_set_double(t, (size_t)row, "omega_model", rel_comp_rel(fm, f, S, 0));
+    }
+    long g = rel_fmodel_lv(fm, "general");
+    if (g >= 0 && cx_result_add_estimate(r, "general", ":=", "omega_h", 0,
+                                         rel_comp_rel(fm, (size_t)g, S, 1), NAN, NAN, err) < 0)
+        return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+/* Omega hierarchical of the instrument: a bifactor ML CFA on the
+ * listwise covariance (divisor N) of every scale's keyed items. */
+static int instrument_omega(const rel_scales *s, const void *acc, size_t l, cx_result *r,
+                            cx_error *err)
+{
+    const char *clash = name_clash(s);
+    if (clash) {
+        cx_result_add_warning(r, "no omega hierarchical: '%s' is both a factor and an item "
+                                 "name (or 'general')",
+                              clash);
+        return CX_OK;
+    }
+    cx_moments *m = cx_moments_result(acc, l, 0, err);
+    if (!m)
+        return err->code ? err->code : CX_ENOMEM;
+    size_t p = m->p;
+    double *S = cx_malloc(p * p * sizeof *S, err);
+    char(*names)[REL_NAME_MAX] = cx_calloc(p, sizeof *names, err);
+    char *syntax = bifactor_syntax(s, err);
+    int rc = S && names && syntax ? CX_OK : CX_ENOMEM;
+    rel_fmodel *fm = NULL;
+    if (rc == CX_OK && m->n_rows <= (double)p) {
+        cx_result_add_warning(r, "no omega hierarchical: %g complete rows for %zu items",
+                              m->n_rows, p);
+    } else if (rc == CX_OK) {
+        cx_moments_covariance(m, 0, S);
+        size_t at = 0;
+        for (size_t i = 0; i < s->n; i++)
+            for (size_t j = 0; j < s->scale[i].k; j++)
+                snprintf(names[at++], REL_NAME_MAX, "%s", s->scale[i].items[j]);
+        rel_fsample smp = {.p = p, .names = names, .cov = S, .mean = m->mean, .n = m->n_rows};
+        int converged = 0;
+        char warnings[2048];
+        cx_error ferr = {0};
+        double *Sm = cx_malloc(p * p * sizeof *Sm, err);
+        if (!Sm)
+            rc = CX_ENOMEM;
+        else if (rel_fit_cfa(syntax, &smp, &fm, &converged, warnings, sizeof warnings, &ferr))
+            cx_result_add_warning(r, "no omega hierarchical: the bifactor model: %s", ferr.msg);
+        else if ((rc = rel_fmodel_sample(fm, &smp, Sm, err)) == CX_OK) {
+            rc = write_bifactor(fm, Sm, m->n_rows, r, err);
+            if (!converged)
+                cx_result_add_warning(r, "the bifactor model for omega hierarchical did not "
+                                         "converge");
+            if (warnings[0])
+                cx_result_add_warning(r, "bifactor model: %s", warnings);
+        }
+        free(Sm);
+    }
+    rel_fmodel_free(fm);
+    cx_moments_free(m);
+    free(S), free(names), free(syntax);
+    return rc;
+}
+
 static int fit_level(const cx_job *job, const rel_scales *s, rel_pass *pass, size_t l,
                      cx_result *r, cx_error *err)
 {
@@ -435,6 +562,8 @@ static int fit_level(const cx_job *job, const rel_scales *s, rel_pass *pass, siz
             free(t);
         }
     }
+    if (rc == CX_OK && rel_pass_instrument(pass))
+        rc = instrument_omega(s, rel_pass_instrument(pass), l, r, err);
     r->nobs = nobs;
     return rc;
 }

@@ -33,6 +33,9 @@ typedef struct rel_pass rel_pass;
 int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_error *err);
 const void *rel_pass_main(const rel_pass *p, size_t scale);
 const void *rel_pass_boot(const rel_pass *p, size_t scale);
+/* Listwise moments of every scale's keyed items in scale order, or NULL
+ * (one scale, pairwise, or an item in two scales). */
+const void *rel_pass_instrument(const rel_pass *p);
 void rel_pass_free(rel_pass *p);
 
 /* ---- tables (reliability_tables.c) ---------------------------------------- */

@@ -26,6 +26,9 @@ typedef struct scale_plan {
 typedef struct pass_params {
     size_t n;
     scale_plan *plan;
+    int instrument;          /* moments of every scale's keyed items too */
+    size_t n_all;            /* their number                              */
+    cx_moments_params all;
     int bootstrap;
     long cluster_at; /* block column of bootstrap_cluster, -1 */
 } pass_params;
@@ -33,8 +36,11 @@ typedef struct pass_params {
 typedef struct pass_acc {
     const pass_params *par;
     void **main, **boot; /* inner moments accumulators per scale */
+    void *all;           /* the instrument's (every keyed item)  */
     double *buf;         /* one scale's keyed block              */
     size_t buf_cap;
+    double *all_buf; /* every scale's keyed items             */
+    size_t all_cap;
 } pass_acc;
 
 struct rel_pass {
@@ -54,7 +60,9 @@ static void acc_free(void *vacc)
         if (a->boot)
             cx_reducer_moments.free(a->boot[i]);
     }
-    free(a->main), free(a->boot), free(a->buf), free(a);
+    if (a->all)
+        cx_reducer_moments.free(a->all);
+    free(a->main), free(a->boot), free(a->buf), free(a->all_buf), free(a);
 }
 
 static void *acc_alloc(const void *params, cx_error *err)
@@ -72,6 +80,8 @@ static void *acc_alloc(const void *params, cx_error *err)
         if (ok && par->bootstrap)
             ok = (a->boot[i] = cx_reducer_moments.alloc(&par->plan[i].boot, err)) != NULL;
     }
+    if (ok && par->instrument)
+        ok = (a->all = cx_reducer_moments.alloc(&par->all, err)) != NULL;
     if (!ok) {
         acc_free(a);
         return NULL;
@@ -87,6 +97,8 @@ static void acc_reset(void *vacc)
         if (a->boot[i])
             cx_reducer_moments.reset(a->boot[i]);
     }
+    if (a->all)
+        cx_reducer_moments.reset(a->all);
 }
 
 /* Scale pl's keyed columns of block b into buf (leading dimension b->ld). */
@@ -124,21 +136,35 @@ static void build_keyed(const scale_plan *pl, const cx_block *b, long cluster_at
                b->n * sizeof *buf);
 }
 
+/* Room for n doubles in *buf. */
+static int ensure(double **buf, size_t *cap, size_t n, cx_error *err)
+{
+    if (n <= *cap)
+        return CX_OK;
+    double *grown = realloc(*buf, n * sizeof *grown);
+    if (!grown)
+        return cx_error_set(err, CX_ENOMEM, "out of memory in the reliability pass");
+    *buf = grown;
+    *cap = n;
+    return CX_OK;
+}
+
 static int acc_add(void *vacc, const cx_block *b, cx_error *err)
 {
     pass_acc *a = vacc;
     const pass_params *par = a->par;
+    if (par->instrument && ensure(&a->all_buf, &a->all_cap, par->n_all * b->ld, err))
+        return err->code;
+    size_t at = 0;
     for (size_t s = 0; s < par->n; s++) {
         const scale_plan *pl = &par->plan[s];
-        size_t need = pl->width * b->ld;
-        if (need > a->buf_cap) {
-            double *grown = realloc(a->buf, need * sizeof *grown);
-            if (!grown)
-                return cx_error_set(err, CX_ENOMEM, "out of memory in the reliability pass");
-            a->buf = grown;
-            a->buf_cap = need;
-        }
+        if (ensure(&a->buf, &a->buf_cap, pl->width * b->ld, err))
+            return err->code;
         build_keyed(pl, b, par->bootstrap ? par->cluster_at : -1, a->buf);
+        if (par->instrument) {
+            memcpy(a->all_buf + at * b->ld, a->buf, pl->sc->k * b->ld * sizeof *a->buf);
+            at += pl->sc->k;
+        }
         cx_block kb = *b;
         kb.data = a->buf;
         int rc = cx_reducer_moments.add_block(a->main[s], &kb, err);
@@ -146,6 +172,11 @@ static int acc_add(void *vacc, const cx_block *b, cx_error *err)
             rc = cx_reducer_moments.add_block(a->boot[s], &kb, err);
         if (rc != CX_OK)
             return rc;
+    }
+    if (par->instrument) {
+        cx_block kb = *b;
+        kb.data = a->all_buf;
+        return cx_reducer_moments.add_block(a->all, &kb, err);
     }
     return CX_OK;
 }
@@ -159,6 +190,8 @@ static void acc_merge(void *vacc, const void *vother)
         if (a->boot[i])
             cx_reducer_moments.merge(a->boot[i], o->boot[i]);
     }
+    if (a->all)
+        cx_reducer_moments.merge(a->all, o->all);
 }
 
 static const cx_reducer_type pass_reducer = {"reliability", acc_alloc, acc_reset, acc_add,
@@ -208,6 +241,31 @@ static int plan_columns(const cx_job *job, const rel_scales *s, rel_pass *p, siz
     return CX_OK;
 }
 
+/* Omega hierarchical needs the covariances across scales: with two or
+ * more scales, listwise, and no item in two scales. */
+static void plan_instrument(const cx_job *job, const rel_scales *s, pass_params *par,
+                            size_t n_levels)
+{
+    size_t n_all = 0;
+    for (size_t i = 0; i < s->n; i++)
+        n_all += s->scale[i].k;
+    int distinct = 1;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t j = 0; j < s->scale[i].k; j++)
+            for (size_t i2 = i + 1; i2 < s->n; i2++)
+                for (size_t j2 = 0; j2 < s->scale[i2].k; j2++)
+                    distinct &= s->scale[i].col[j] != s->scale[i2].col[j2];
+    par->instrument = s->n >= 2 && distinct && job->missing == CX_MISSING_LISTWISE;
+    par->n_all = n_all;
+    par->all = (cx_moments_params){.p = n_all,
+                                   .weight_at = -1,
+                                   .mode = CX_MISSING_LISTWISE,
+                                   .n_levels = n_levels,
+                                   .split = CX_SPLIT_NONE,
+                                   .n_slots = 1,
+                                   .cluster_at = -1};
+}
+
 int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_error *err)
 {
     *out = NULL;
@@ -242,6 +300,8 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_erro
                                        .seed = job->seed,
                                        .cluster_at = clustered ? (long)p_main : -1};
     }
+    if (rc == CX_OK)
+        plan_instrument(job, s, &p->par, n_levels);
     if (rc == CX_OK) {
         p->r = (cx_reducer){&pass_reducer, &p->par, NULL};
         rc = cx_reduce_view(job->view, p->cols, ncols, &p->r, 1, job->threads, err);
@@ -257,6 +317,11 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_erro
 const void *rel_pass_main(const rel_pass *p, size_t scale)
 {
     return ((const pass_acc *)p->r.acc)->main[scale];
+}
+
+const void *rel_pass_instrument(const rel_pass *p)
+{
+    return ((const pass_acc *)p->r.acc)->all;
 }
 
 const void *rel_pass_boot(const rel_pass *p, size_t scale)

@@ -112,8 +112,9 @@ static const char *string_cell(const cx_rtable *t, size_t row, const char *col)
 
 /* Rows of table `name` against reference rows `want` (same order), the
  * fields named; `key` a string field that must agree. */
-static void check_rows(const cx_result *r, const char *name, const json_value *want,
-                       const char *const *keys, const char *const *fields, ref_report *rep)
+static void check_rows_tol(const cx_result *r, const char *name, const json_value *want,
+                           const char *const *keys, const char *const *fields, double rtol,
+                           ref_report *rep)
 {
     const cx_rtable *t = cx_result_find_table(r, name);
     if (!t) {
@@ -131,9 +132,15 @@ static void check_rows(const cx_result *r, const char *name, const json_value *w
                                 string_cell(t, i, keys[k]), ref_json_string(rep, w, keys[k]));
         for (size_t f = 0; fields[f]; f++) {
             snprintf(what, sizeof what, "%s[%zu].%s", name, i, fields[f]);
-            ref_report_check_field(rep, what, cell(t, i, fields[f]), w, fields[f], RTOL, 1e-12);
+            ref_report_check_field(rep, what, cell(t, i, fields[f]), w, fields[f], rtol, 1e-12);
         }
     }
+}
+
+static void check_rows(const cx_result *r, const char *name, const json_value *want,
+                       const char *const *keys, const char *const *fields, ref_report *rep)
+{
+    check_rows_tol(r, name, want, keys, fields, RTOL, rep);
 }
 
 static const char *const scale_keys[] = {"scale", NULL};
@@ -244,6 +251,49 @@ static void test_by_gender(void **state)
     finish(&rep, want);
     run_free(&run);
     json_free(ref);
+    cx_table_close(t);
+}
+
+/* Omega per scale (one-factor ML CFA, compRelSEM obs.var TRUE / FALSE)
+ * and omega hierarchical (bifactor CFA) against lavaan + semTools, 1e-6:
+ * our ML estimator's convergence, not lavaan's nlminb tolerance, bounds it. */
+static void test_omega(void **state)
+{
+    (void)state;
+    cx_table *t = bfi_table();
+    json_value *om = load_ref("reliability_bfi_omega"), *bif = load_ref("reliability_bfi_bifactor");
+    model_run run;
+    run_model(&run, t, bfi_scales, CX_MISSING_LISTWISE, NULL, 0);
+    if (run.rc)
+        fail_msg("%s", run.err.msg);
+    ref_report rep;
+    ref_report_init(&rep, "reliability_bfi_omega", "semTools::compRelSEM");
+    static const char *const fields[] = {"n", "omega", "omega_model", NULL};
+    const json_value *rows = json_get(om, "omega");
+    check_rows_tol(run.results[0], "reliability", rows, scale_keys, fields, 1e-6, &rep);
+    int want = (int)json_array_len(rows) * 3;
+    const cx_rtable *bt = cx_result_find_table(run.results[0], "bifactor");
+    const json_value *factors = json_get(bif, "factors");
+    if (!bt || bt->nrows != json_array_len(factors))
+        ref_report_fail(&rep, "bifactor: %zu rows, semTools has %zu", bt ? bt->nrows : 0,
+                        json_array_len(factors));
+    for (size_t i = 0; bt && i < bt->nrows && i < json_array_len(factors); i++) {
+        const json_value *w = json_array_at(factors, i);
+        char what[64];
+        if (strcmp(string_cell(bt, i, "factor"), ref_json_string(&rep, w, "factor")))
+            ref_report_fail(&rep, "bifactor row %zu is %s", i, string_cell(bt, i, "factor"));
+        snprintf(what, sizeof what, "bifactor[%zu].omega", i);
+        ref_report_check_field(&rep, what, cell(bt, i, "omega"), w, "omega", 1e-6, 0);
+        snprintf(what, sizeof what, "bifactor[%zu].omega_model", i);
+        ref_report_check_field(&rep, what, cell(bt, i, "omega_model"), w, "omega_model", 1e-6, 0);
+        ref_report_check_field(&rep, "bifactor.n", cell(bt, i, "n"), bif, "n", 0, 0);
+    }
+    want += (int)json_array_len(factors) * 3;
+    assert_true(want >= 33);
+    finish(&rep, want);
+    run_free(&run);
+    json_free(om);
+    json_free(bif);
     cx_table_close(t);
 }
 
@@ -362,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_listwise),
         cmocka_unit_test(test_pairwise),
         cmocka_unit_test(test_by_gender),
+        cmocka_unit_test(test_omega),
         cmocka_unit_test(test_reverse_equals_prereversed),
         cmocka_unit_test(test_bootstrap),
         cmocka_unit_test(test_bad_scales),
