@@ -43,7 +43,7 @@
 #include "reliability_internal.h"
 #include "reliability_stats.h"
 
-static const char *const rel_keys[] = {"scales", NULL};
+static const char *const rel_keys[] = {"scales", "cfa_job", NULL};
 
 /* ---- the `scales` key ------------------------------------------------------ */
 
@@ -176,12 +176,18 @@ int rel_scales_parse(const cx_job *job, rel_scales **out, cx_error *err)
 {
     *out = NULL;
     const char *text = cx_section_get(job->section, "scales");
-    if (!text || !*text)
+    int cfa_only = !text && cx_section_get(job->section, "cfa_job");
+    if (!cfa_only && (!text || !*text))
         return cx_job_error(job, "scales", err, CX_EUSAGE,
-                            "expected one scale per line, e.g. PEX: pex1 pex2 -pex3");
+                            "expected one scale per line, e.g. PEX: pex1 pex2 -pex3 (or "
+                            "cfa_job = a cfa job)");
     rel_scales *s = cx_calloc(1, sizeof *s, err);
     if (!s)
         return CX_ENOMEM;
+    if (cfa_only) {
+        *out = s;
+        return CX_OK;
+    }
     int rc = CX_OK;
     const char *p = text;
     while (rc == CX_OK && *p) {
@@ -474,8 +480,7 @@ static int write_bifactor(const rel_fmodel *fm, const double *S, double n, cx_re
         cx_rtable_set_double(t, (size_t)row, "omega_model", rel_comp_rel(fm, f, S, 0));
     }
     long g = rel_fmodel_lv(fm, "general");
-    if (g >= 0 && cx_result_add_estimate(r, "general", ":=", "omega_h", 0,
-                                         rel_comp_rel(fm, (size_t)g, S, 1), NAN, NAN, err) < 0)
+    if (g >= 0 && rel_add_point(r, "general", "omega_h", rel_comp_rel(fm, (size_t)g, S, 1), err) < 0)
         return err->code ? err->code : CX_ENOMEM;
     return CX_OK;
 }
@@ -535,8 +540,8 @@ static int instrument_omega(const rel_scales *s, const void *acc, size_t l, cx_r
     return rc;
 }
 
-static int fit_level(const cx_job *job, const rel_scales *s, rel_pass *pass, size_t l,
-                     cx_result *r, cx_error *err)
+static int fit_level(const cx_job *job, const rel_scales *s, const rel_fmodel *fm,
+                     rel_pass *pass, size_t l, cx_result *r, cx_error *err)
 {
     size_t B = job->bootstrap > 0 ? (size_t)job->bootstrap : 0;
     double nobs = 0;
@@ -564,7 +569,36 @@ static int fit_level(const cx_job *job, const rel_scales *s, rel_pass *pass, siz
     }
     if (rc == CX_OK && rel_pass_instrument(pass))
         rc = instrument_omega(s, rel_pass_instrument(pass), l, r, err);
+    if (rc == CX_OK && fm)
+        rc = rel_write_validity(job, fm, rel_pass_indicators(pass), l, r, err);
     r->nobs = nobs;
+    return rc;
+}
+
+/* cfa_job: the fitted factor model and its indicators' columns here. */
+static int input_model(const cx_job *job, rel_fmodel **fm, int **cols, cx_error *err)
+{
+    *fm = NULL;
+    *cols = NULL;
+    if (!job->input)
+        return CX_OK;
+    if (job->view->n_levels > 1)
+        return cx_job_error(job, "cfa_job", err, CX_EUSAGE,
+                            "one cfa fit cannot serve several `by` levels; expected no `by` "
+                            "with cfa_job");
+    int rc = rel_input_model(job, fm, err);
+    if (rc == CX_OK && !(*cols = cx_calloc((*fm)->p, sizeof **cols, err)))
+        rc = CX_ENOMEM;
+    for (size_t i = 0; rc == CX_OK && i < (*fm)->p; i++) {
+        int c = cx_table_find(job->view->table, (*fm)->ov[i]);
+        if (c < 0)
+            rc = cx_job_error(job, "cfa_job", err, CX_EUSAGE,
+                              "indicator '%s' of job '%s' is not a column of table %s; "
+                              "expected the cfa's data",
+                              (*fm)->ov[i], cx_section_get(job->section, "cfa_job"),
+                              cx_table_label(job->view->table));
+        (*cols)[i] = c;
+    }
     return rc;
 }
 
@@ -574,14 +608,20 @@ static int rel_fit(const cx_job *job, cx_result **results, cx_error *err)
     int rc = rel_scales_parse(job, &s, err);
     if (rc != CX_OK)
         return rc;
-    rc = scan_ranges(job, s, err);
+    rel_fmodel *fm = NULL;
+    int *ind = NULL;
+    rc = input_model(job, &fm, &ind, err);
+    if (rc == CX_OK)
+        rc = scan_ranges(job, s, err);
     rel_pass *pass = NULL;
     if (rc == CX_OK)
-        rc = rel_pass_run(job, s, &pass, err);
+        rc = rel_pass_run(job, s, ind, fm ? fm->p : 0, &pass, err);
     size_t n_levels = job->view->n_levels ? job->view->n_levels : 1;
     for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
-        rc = fit_level(job, s, pass, l, results[l], err);
+        rc = fit_level(job, s, fm, pass, l, results[l], err);
     rel_pass_free(pass);
+    rel_fmodel_free(fm);
+    free(ind);
     rel_scales_free(s);
     return rc;
 }
@@ -592,6 +632,7 @@ const cx_model cx_model_reliability = {
     .keys = rel_keys,
     .fits_all_levels = 1,
     .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
+    .input_key = "cfa_job",
     .check = rel_check,
     .fit = rel_fit,
 };

@@ -13,8 +13,10 @@
  *     obs.var = FALSE puts the model-implied Sigma_f in the denominator;
  *   AVE (obs.var = TRUE): sum_i lambda_if^2 psi_ff / sum_i S_ii;
  *   htmt: the mean heterotrait-heteromethod correlation over the root of
- *     the product of the mean monotrait-heteromethod correlations
- *     (absolute values, the arithmetic means of semTools' default).
+ *     the product of the mean monotrait-heteromethod correlations, of
+ *     absolute correlations; semTools' default htmt2 = TRUE takes
+ *     geometric means (HTMT2, Roemer et al. 2021), htmt2 = FALSE
+ *     arithmetic ones (Henseler et al. 2015).
  */
 #include <math.h>
 #include <stdio.h>
@@ -132,7 +134,7 @@ double rel_ave(const rel_fmodel *fm, size_t f, const double *S)
     return num * fm->psi[f * fm->m + f] / denom;
 }
 
-double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S)
+double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S, int geometric)
 {
     size_t p = fm->p;
     double hetero = 0, mono_f = 0, mono_g = 0;
@@ -142,6 +144,8 @@ double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S)
             if (i == j)
                 continue;
             double r = fabs(S[i * p + j] / sqrt(S[i * p + i] * S[j * p + j]));
+            if (geometric)
+                r = log(r);
             int i_f = fm->lambda[f * p + i] != 0, i_g = fm->lambda[g * p + i] != 0;
             int j_f = fm->lambda[f * p + j] != 0, j_g = fm->lambda[g * p + j] != 0;
             if (i_f && j_g) {
@@ -157,7 +161,12 @@ double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S)
                 n_g++;
             }
         }
-    return (hetero / (double)n_het) / sqrt(mono_f / (double)n_f * mono_g / (double)n_g);
+    hetero /= (double)n_het;
+    mono_f /= (double)n_f;
+    mono_g /= (double)n_g;
+    if (geometric)
+        return exp(hetero) / sqrt(exp(mono_f) * exp(mono_g));
+    return hetero / sqrt(mono_f * mono_g);
 }
 
 /* ---- fitting a CFA on a covariance matrix ---------------------------------- */

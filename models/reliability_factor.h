@@ -39,8 +39,8 @@ int rel_fmodel_sample(const rel_fmodel *fm, const rel_fsample *smp, double *S, c
 double rel_comp_rel(const rel_fmodel *fm, size_t f, const double *S, int obs_var);
 /* semTools::AVE of factor f (obs.var = TRUE). */
 double rel_ave(const rel_fmodel *fm, size_t f, const double *S);
-/* semTools::htmt of factors f and g from S. */
-double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S);
+/* semTools::htmt of factors f and g from S (geometric: htmt2 = TRUE). */
+double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S, int geometric);
 
 /* Fit lavaan syntax by ML (cfa(), std.lv = TRUE) to smp; the estimates
  * as a factor model.  *converged and the estimator's warnings are set. */

@@ -30,7 +30,10 @@ void rel_scales_free(rel_scales *s);
  * more columns: the score where item i is present (psych's pairwise
  * cor(total, x)); with `bootstrap`, replicate moments of the k items. */
 typedef struct rel_pass rel_pass;
-int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_error *err);
+int rel_pass_run(const cx_job *job, const rel_scales *s, const int *ind, size_t n_ind,
+                 rel_pass **out, cx_error *err);
+/* Listwise moments of the cfa_job's indicators (columns ind), or NULL. */
+const void *rel_pass_indicators(const rel_pass *p);
 const void *rel_pass_main(const rel_pass *p, size_t scale);
 const void *rel_pass_boot(const rel_pass *p, size_t scale);
 /* Listwise moments of every scale's keyed items in scale order, or NULL
@@ -44,8 +47,19 @@ void rel_pass_free(rel_pass *p);
 int rel_write_tables(const cx_job *job, const rel_scale *sc, const cx_moments *m,
                      const double *cov, double n, const rel_scale_result *res, cx_result *r,
                      cx_error *err);
+/* A defined parameter without se or CI (omega, CR, AVE) in `estimates`. */
+long rel_add_point(cx_result *r, const char *lhs, const char *rhs, double est, cx_error *err);
 /* Bootstrap summary of the replicate alphas t[0..ok) of B. */
 int rel_write_bootstrap(const cx_job *job, const rel_scale *sc, double *t, size_t ok, size_t B,
                         cx_result *r, cx_error *err);
+
+/* ---- cfa_job (reliability_validity.c) ------------------------------------- */
+struct rel_fmodel;
+/* The factor model of the cfa job's result (job->input). */
+int rel_input_model(const cx_job *job, struct rel_fmodel **out, cx_error *err);
+/* `validity`, `fornell_larcker` and `htmt` of level l from the listwise
+ * moments of the model's indicators (rel_pass_indicators). */
+int rel_write_validity(const cx_job *job, const struct rel_fmodel *fm, const void *acc, size_t l,
+                       cx_result *r, cx_error *err);
 
 #endif

@@ -27,6 +27,7 @@ typedef struct pass_params {
     size_t n;
     scale_plan *plan;
     int instrument;          /* moments of every scale's keyed items too */
+    cx_moments_params ind;   /* a cfa_job's indicators (ind.p = 0: none) */
     size_t n_all;            /* their number                              */
     cx_moments_params all;
     int bootstrap;
@@ -37,6 +38,7 @@ typedef struct pass_acc {
     const pass_params *par;
     void **main, **boot; /* inner moments accumulators per scale */
     void *all;           /* the instrument's (every keyed item)  */
+    void *ind;           /* the cfa_job's indicators, as read     */
     double *buf;         /* one scale's keyed block              */
     size_t buf_cap;
     double *all_buf; /* every scale's keyed items             */
@@ -62,6 +64,8 @@ static void acc_free(void *vacc)
     }
     if (a->all)
         cx_reducer_moments.free(a->all);
+    if (a->ind)
+        cx_reducer_moments.free(a->ind);
     free(a->main), free(a->boot), free(a->buf), free(a->all_buf), free(a);
 }
 
@@ -82,6 +86,8 @@ static void *acc_alloc(const void *params, cx_error *err)
     }
     if (ok && par->instrument)
         ok = (a->all = cx_reducer_moments.alloc(&par->all, err)) != NULL;
+    if (ok && par->ind.p)
+        ok = (a->ind = cx_reducer_moments.alloc(&par->ind, err)) != NULL;
     if (!ok) {
         acc_free(a);
         return NULL;
@@ -99,6 +105,8 @@ static void acc_reset(void *vacc)
     }
     if (a->all)
         cx_reducer_moments.reset(a->all);
+    if (a->ind)
+        cx_reducer_moments.reset(a->ind);
 }
 
 /* Scale pl's keyed columns of block b into buf (leading dimension b->ld). */
@@ -173,6 +181,8 @@ static int acc_add(void *vacc, const cx_block *b, cx_error *err)
         if (rc != CX_OK)
             return rc;
     }
+    if (a->ind && cx_reducer_moments.add_block(a->ind, b, err))
+        return err->code;
     if (par->instrument) {
         cx_block kb = *b;
         kb.data = a->all_buf;
@@ -192,6 +202,8 @@ static void acc_merge(void *vacc, const void *vother)
     }
     if (a->all)
         cx_reducer_moments.merge(a->all, o->all);
+    if (a->ind)
+        cx_reducer_moments.merge(a->ind, o->ind);
 }
 
 static const cx_reducer_type pass_reducer = {"reliability", acc_alloc, acc_reset, acc_add,
@@ -207,11 +219,12 @@ void rel_pass_free(rel_pass *p)
     free(p->par.plan), free(p->cols), free(p);
 }
 
-/* The pass's columns: every distinct item, then bootstrap_cluster. */
-static int plan_columns(const cx_job *job, const rel_scales *s, rel_pass *p, size_t *ncols,
-                        cx_error *err)
+/* The pass's columns: every distinct item, bootstrap_cluster, then the
+ * cfa_job's indicators (contiguous, as the moments reducer reads them). */
+static int plan_columns(const cx_job *job, const rel_scales *s, const int *ind, size_t n_ind,
+                        rel_pass *p, size_t *ncols, cx_error *err)
 {
-    size_t cap = 1;
+    size_t cap = 1 + n_ind;
     for (size_t i = 0; i < s->n; i++)
         cap += s->scale[i].k;
     p->cols = cx_calloc(cap, sizeof *p->cols, err);
@@ -237,6 +250,17 @@ static int plan_columns(const cx_job *job, const rel_scales *s, rel_pass *p, siz
         p->par.cluster_at = (long)n;
         p->cols[n++] = job->bootstrap_cluster;
     }
+    size_t n_levels = job->view->n_levels ? job->view->n_levels : 1;
+    p->par.ind = (cx_moments_params){.p = n_ind,
+                                     .col0 = n,
+                                     .weight_at = -1,
+                                     .mode = CX_MISSING_LISTWISE,
+                                     .n_levels = n_levels,
+                                     .split = CX_SPLIT_NONE,
+                                     .n_slots = 1,
+                                     .cluster_at = -1};
+    for (size_t i = 0; i < n_ind; i++)
+        p->cols[n++] = ind[i];
     *ncols = n;
     return CX_OK;
 }
@@ -266,7 +290,8 @@ static void plan_instrument(const cx_job *job, const rel_scales *s, pass_params 
                                    .cluster_at = -1};
 }
 
-int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_error *err)
+int rel_pass_run(const cx_job *job, const rel_scales *s, const int *ind, size_t n_ind,
+                 rel_pass **out, cx_error *err)
 {
     *out = NULL;
     rel_pass *p = cx_calloc(1, sizeof *p, err);
@@ -274,9 +299,9 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_erro
         return CX_ENOMEM;
     p->par.n = s->n;
     p->par.bootstrap = job->bootstrap > 0;
-    p->par.plan = cx_calloc(s->n, sizeof *p->par.plan, err);
+    p->par.plan = cx_calloc(s->n ? s->n : 1, sizeof *p->par.plan, err);
     size_t ncols = 0;
-    int rc = p->par.plan ? plan_columns(job, s, p, &ncols, err) : CX_ENOMEM;
+    int rc = p->par.plan ? plan_columns(job, s, ind, n_ind, p, &ncols, err) : CX_ENOMEM;
     size_t n_levels = job->view->n_levels ? job->view->n_levels : 1;
     for (size_t i = 0; rc == CX_OK && i < s->n; i++) {
         scale_plan *pl = &p->par.plan[i];
@@ -317,6 +342,11 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, rel_pass **out, cx_erro
 const void *rel_pass_main(const rel_pass *p, size_t scale)
 {
     return ((const pass_acc *)p->r.acc)->main[scale];
+}
+
+const void *rel_pass_indicators(const rel_pass *p)
+{
+    return ((const pass_acc *)p->r.acc)->ind;
 }
 
 const void *rel_pass_instrument(const rel_pass *p)

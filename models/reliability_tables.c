@@ -87,7 +87,7 @@ static int write_scale_row(const cx_job *job, const rel_scale *sc, const double 
     cx_rtable_set_double(est, (size_t)e, "ci_lower", lo);
     cx_rtable_set_double(est, (size_t)e, "ci_upper", hi);
     if (!isnan(res->omega) &&
-        cx_result_add_estimate(r, sc->name, ":=", "omega", 0, res->omega, NAN, NAN, err) < 0)
+        rel_add_point(r, sc->name, "omega", res->omega, err) < 0)
         return err->code ? err->code : CX_ENOMEM;
     return CX_OK;
 }
@@ -98,6 +98,17 @@ static double raw_r(const cx_moments *m, const double *cov, size_t k, size_t i)
 {
     size_t p = m->p, t = m->mode == CX_MISSING_PAIRWISE ? k + 1 + i : k;
     return cov[t * p + i] / sqrt(cov[t * p + t] * cov[i * p + i]);
+}
+
+long rel_add_point(cx_result *r, const char *lhs, const char *rhs, double est, cx_error *err)
+{
+    long e = cx_result_add_estimate(r, lhs, ":=", rhs, 0, est, NAN, NAN, err);
+    cx_rtable *t = e >= 0 ? cx_result_find_table(r, "estimates") : NULL;
+    if (t) {
+        cx_rtable_set_double(t, (size_t)e, "ci_lower", NAN);
+        cx_rtable_set_double(t, (size_t)e, "ci_upper", NAN);
+    }
+    return e;
 }
 
 int rel_write_tables(const cx_job *job, const rel_scale *sc, const cx_moments *m,

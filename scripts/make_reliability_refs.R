@@ -125,3 +125,33 @@ write_case(list(case = "reliability_bfi_bifactor", oracle = "semTools::compRelSE
                 scales = scales_key, n = nrow(x), converged = lavInspect(fb, "converged"),
                 factors = lapply(names(cr), function(f) list(factor = f, omega = unname(cr[[f]]),
                                                              omega_model = unname(crm[[f]])))))
+
+# ---- cfa_job: composite reliability, AVE, Fornell-Larcker, HTMT ----------
+# The cfa job is fitted by lavaan's defaults (marker loadings, ML,
+# listwise); the reliability job reads its estimates and computes
+# compRelSEM (obs.var TRUE / FALSE), AVE, htmt(model, data) (HTMT2, the
+# default, and htmt2 = FALSE) and the
+# Fornell-Larcker table (sqrt(AVE) on the diagonal, cor.lv off it).
+validity_case <- function(case, model, data) {
+  f <- gn(model, data = data)
+  cr <- compRelSEM(f); crm <- compRelSEM(f, obs.var = FALSE); ave <- AVE(f)
+  ht <- htmt(model, data = data)                  # default htmt2 = TRUE
+  ht1 <- htmt(model, data = data, htmt2 = FALSE)
+  phi <- lavInspect(f, "cor.lv")
+  lv <- lavNames(f, "lv")
+  fl <- phi; diag(fl) <- sqrt(ave[lv])
+  write_case(list(case = case, oracle = "semTools::compRelSEM/AVE/htmt", versions = vers,
+                  model = model, n = lavInspect(f, "nobs"), factors = lv,
+                  validity = lapply(lv, function(v) list(factor = v, cr = unname(cr[[v]]),
+                                                         cr_model = unname(crm[[v]]), ave = unname(ave[[v]]))),
+                  fornell_larcker = lapply(lv, function(v) as.list(fl[v, lv])),
+                  htmt = lapply(lv, function(v) as.list(unclass(ht)[v, lv])),
+                  htmt1 = lapply(lv, function(v) as.list(unclass(ht1)[v, lv]))))
+}
+hs <- read_data("HolzingerSwineford1939")
+validity_case("reliability_hs_validity",
+              "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", hs)
+validity_case("reliability_bfi_validity",
+              paste("agree =~ A1 + A2 + A3 + A4 + A5", "consc =~ C1 + C2 + C3 + C4 + C5",
+                    "extra =~ E1 + E2 + E3 + E4 + E5", "neuro =~ N1 + N2 + N3 + N4 + N5",
+                    "open =~ O1 + O2 + O3 + O4 + O5", sep = "\n"), bfi)
