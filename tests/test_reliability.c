@@ -25,7 +25,7 @@
 #include "model.h"
 #include "refcheck.h"
 
-extern const cx_model cx_model_reliability;
+extern const cx_model cx_model_reliability, cx_model_cfa;
 
 #define REF_DIR CX_SOURCE_DIR "/tests/reference/"
 #define RTOL 1e-8
@@ -55,8 +55,9 @@ static cx_table *bfi_table(void)
 }
 
 /* Check and fit as the engine does; `by` a column name or NULL. */
-static void run_model(model_run *run, cx_table *t, const char *keys, cx_missing_mode missing,
-                      const char *by, long bootstrap)
+static void run_model_input(model_run *run, cx_table *t, const char *keys,
+                            cx_missing_mode missing, const char *by, long bootstrap,
+                            const cx_result *input, const char *input_model)
 {
     memset(run, 0, sizeof *run);
     char text[2048];
@@ -79,11 +80,42 @@ static void run_model(model_run *run, cx_table *t, const char *keys, cx_missing_
     run->job.level = 0.95;
     run->job.seed = 7;
     run->job.bootstrap = bootstrap;
+    run->job.input = input;
+    run->job.input_model = input_model;
     for (size_t l = 0; l < run->view.n_levels && l < 4; l++)
         run->results[l] = cx_result_alloc(0.95, &run->err);
     run->rc = cx_model_reliability.check(&run->job, &run->err);
     if (run->rc == CX_OK)
         run->rc = cx_model_reliability.fit(&run->job, run->results, &run->err);
+}
+
+/* Fit a cfa job on table t (lavaan's defaults). */
+static void run_cfa(model_run *run, cx_table *t, const char *syntax)
+{
+    memset(run, 0, sizeof *run);
+    char text[2048];
+    snprintf(text, sizeof text, "[job fit]\nmodel = cfa\nsyntax = %s\n", syntax);
+    run->config = cx_config_parse_string(text, "test.ini", &run->err);
+    assert_non_null(run->config);
+    cx_view_init(&run->view, t, NULL);
+    run->job.name = "fit";
+    run->job.config = run->config;
+    run->job.section = &run->config->jobs[0];
+    run->job.view = &run->view;
+    run->job.weight_col = -1;
+    run->job.bootstrap_cluster = -1;
+    run->job.level = 0.95;
+    run->job.seed = 1;
+    run->results[0] = cx_result_alloc(0.95, &run->err);
+    run->rc = cx_model_cfa.check(&run->job, &run->err);
+    if (run->rc == CX_OK)
+        run->rc = cx_model_cfa.fit(&run->job, run->results, &run->err);
+}
+
+static void run_model(model_run *run, cx_table *t, const char *keys, cx_missing_mode missing,
+                      const char *by, long bootstrap)
+{
+    run_model_input(run, t, keys, missing, by, bootstrap, NULL, NULL);
 }
 
 static void run_free(model_run *run)
@@ -297,6 +329,104 @@ static void test_omega(void **state)
     cx_table_close(t);
 }
 
+/* A factor x factor table against the reference rows (objects by factor). */
+static int check_square(const cx_result *r, const char *name, const json_value *ref,
+                        ref_report *rep)
+{
+    const cx_rtable *t = cx_result_find_table(r, name);
+    const json_value *factors = json_get(ref, "factors"), *rows = json_get(ref, name);
+    size_t m = json_array_len(factors);
+    if (!t || t->nrows != m || json_array_len(rows) != m) {
+        ref_report_fail(rep, "%s: %zu rows, semTools has %zu", name, t ? t->nrows : 0, m);
+        return 0;
+    }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++) {
+            const char *g = json_string(json_array_at(factors, j));
+            char what[128];
+            snprintf(what, sizeof what, "%s[%s, %s]", name, string_cell(t, i, "factor"), g);
+            ref_report_check_field(rep, what, cell(t, i, g), json_array_at(rows, i), g, 1e-6,
+                                   1e-12);
+        }
+    return (int)(m * m);
+}
+
+/* cfa_job: a cfa fitted here, then CR, AVE, Fornell-Larcker, HTMT and
+ * HTMT2 of its factors against semTools, 1e-6. */
+static void check_validity(const char *data, const char *syntax, const char *case_name)
+{
+    cx_error err = {0};
+    cx_table *t = cx_table_open(data, "/data", &err);
+    if (!t)
+        fail_msg("%s: %s", data, err.msg);
+    json_value *ref = load_ref(case_name);
+    model_run cfa, rel;
+    run_cfa(&cfa, t, syntax);
+    if (cfa.rc)
+        fail_msg("cfa: %s", cfa.err.msg);
+    run_model_input(&rel, t, "cfa_job = fit\n", CX_MISSING_LISTWISE, NULL, 0, cfa.results[0],
+                    "cfa");
+    if (rel.rc)
+        fail_msg("%s", rel.err.msg);
+    ref_report rep;
+    ref_report_init(&rep, case_name, "semTools");
+    static const char *const keys[] = {"factor", NULL};
+    static const char *const fields[] = {"cr", "cr_model", "ave", NULL};
+    const json_value *val = json_get(ref, "validity");
+    check_rows_tol(rel.results[0], "validity", val, keys, fields, 1e-6, &rep);
+    int want = (int)json_array_len(val) * 3;
+    want += check_square(rel.results[0], "fornell_larcker", ref, &rep);
+    want += check_square(rel.results[0], "htmt", ref, &rep);
+    want += check_square(rel.results[0], "htmt1", ref, &rep);
+    assert_true(want >= 3 * 3 + 3 * 9);
+    finish(&rep, want);
+    run_free(&rel);
+    run_free(&cfa);
+    json_free(ref);
+    cx_table_close(t);
+}
+
+static void test_validity_hs(void **state)
+{
+    (void)state;
+    check_validity(CX_SOURCE_DIR "/datasets/HolzingerSwineford1939.h5",
+                   "visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n speed =~ x7 + x8 + x9",
+                   "reliability_hs_validity");
+}
+
+static void test_validity_bfi(void **state)
+{
+    (void)state;
+    check_validity(CX_SOURCE_DIR "/datasets/bfi.h5",
+                   "agree =~ A1 + A2 + A3 + A4 + A5\n consc =~ C1 + C2 + C3 + C4 + C5\n"
+                   " extra =~ E1 + E2 + E3 + E4 + E5\n neuro =~ N1 + N2 + N3 + N4 + N5\n"
+                   " open =~ O1 + O2 + O3 + O4 + O5",
+                   "reliability_bfi_validity");
+}
+
+/* cfa_job misuse: a job that is not a cfa, and `by` with cfa_job. */
+static void test_validity_errors(void **state)
+{
+    (void)state;
+    cx_table *t = bfi_table();
+    model_run rel, other;
+    run_model(&other, t, bfi_scales, CX_MISSING_LISTWISE, NULL, 0);
+    assert_int_equal(other.rc, CX_OK);
+    run_model_input(&rel, t, "cfa_job = fit\n", CX_MISSING_LISTWISE, NULL, 0, other.results[0],
+                    "reliability");
+    assert_int_equal(rel.rc, CX_EUSAGE);
+    assert_non_null(strstr(rel.err.msg, "expected a cfa job"));
+    assert_non_null(strstr(rel.err.msg, "cfa_job"));
+    run_free(&rel);
+    run_model_input(&rel, t, "cfa_job = fit\n", CX_MISSING_LISTWISE, "gender", 0,
+                    other.results[0], "cfa");
+    assert_int_equal(rel.rc, CX_EUSAGE);
+    assert_non_null(strstr(rel.err.msg, "by"));
+    run_free(&rel);
+    run_free(&other);
+    cx_table_close(t);
+}
+
 /* A reverse-keyed item equals the column reversed beforehand on the
  * observed range (1..5 here), in every statistic but its `reverse` flag. */
 static void test_reverse_equals_prereversed(void **state)
@@ -413,6 +543,9 @@ int main(void)
         cmocka_unit_test(test_pairwise),
         cmocka_unit_test(test_by_gender),
         cmocka_unit_test(test_omega),
+        cmocka_unit_test(test_validity_hs),
+        cmocka_unit_test(test_validity_bfi),
+        cmocka_unit_test(test_validity_errors),
         cmocka_unit_test(test_reverse_equals_prereversed),
         cmocka_unit_test(test_bootstrap),
         cmocka_unit_test(test_bad_scales),
