@@ -520,6 +520,7 @@ static const struct family {
     {"sem", sem_charts, {"estimates"}},
     {"growth", sem_charts, {"estimates"}},
     {"efa", efa_charts, {"loadings", "eigen"}},
+    {"reliability", NULL, {"reliability", "validity", "htmt"}}, /* tables only */
     {"drivers", drivers_charts, {"importance", "estimates"}},
     {"ols", regression_charts, {"estimates"}},
     {"logit", regression_charts, {"estimates"}},
