@@ -682,16 +682,24 @@ static int run_stage(run_state *st, int stage, cx_error *err)
     for (size_t i = 0; i < st->n_plans; i++)
         if (st->plans[i].stage == stage && !st->plans[i].other_shard)
             idx[n++] = i;
-    /* Several jobs: one thread each (their inner loops then run serially);
-     * one job: it gets every thread for its own parallel passes. */
+    /* Several jobs: the threads are shared out, min(jobs, threads) jobs at
+     * a time with threads / that many each for their own passes and fits
+     * (two jobs on 64 cores: 32 threads each, not 1); one job: it gets
+     * every thread. */
     int outer = n >= 2 && st->threads >= 2;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(st->threads) if (outer)
+    int at_once = outer ? (n < (size_t)st->threads ? (int)n : st->threads) : 1;
+    int per_job = outer ? st->threads / at_once : st->threads;
+    int levels = omp_get_max_active_levels();
+    if (outer && per_job > 1 && levels < 2)
+        omp_set_max_active_levels(2);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(at_once) if (outer)
     for (size_t k = 0; k < n; k++) {
         job_plan *p = &st->plans[idx[k]];
         cx_error job_err = {0};
-        /* a job alone in its stage fits its levels, replicates and folds
-         * on every thread */
-        p->job.threads = outer ? 1 : st->threads;
+        p->job.threads = per_job > 0 ? per_job : 1;
+        /* every parallel region the job opens (its passes ask
+         * omp_get_max_threads()) stays within its share */
+        omp_set_num_threads(p->job.threads);
         /* one job at a time may draw its progress line on a terminal */
         p->job.progress = !outer && !st->opt->quiet && isatty(2) &&
                           !(getenv("CXFIT_PROGRESS") && strcmp(getenv("CXFIT_PROGRESS"), "0") == 0);
@@ -702,6 +710,8 @@ static int run_stage(run_state *st, int stage, cx_error *err)
         p->done = 1;
         write_ready_jobs(st);
     }
+    if (omp_get_max_active_levels() != levels)
+        omp_set_max_active_levels(levels);
     free(idx);
     return CX_OK;
 }

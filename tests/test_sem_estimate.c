@@ -423,7 +423,7 @@ static void run_case_group(const char *name, run_mode mode, const tolerances *to
     if (mlr)
         fourth_from_data(ref, pt, group, &m);
     int want_mi = json_get(ref, "modindices") != NULL;
-    sem_fit_options opt = {mlr ? SEM_MLR : SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0};
+    sem_fit_options opt = {mlr ? SEM_MLR : SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0, 0};
     if (mode == AT_REFERENCE) {
         const json_value *rows = json_get(ref, "partable");
         for (size_t r = 0; r < pt->n_rows; r++)
@@ -636,7 +636,7 @@ static void test_heywood(void **state)
     double cov[9] = {1.0, 0.6, 0.6, 0.6, 1.0, 0.3, 0.6, 0.3, 1.0}, mean[3] = {0, 0, 0};
     sem_sample s = {3, 200, cov, mean, NULL};
     sem_partable *pt = one_factor(0);
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_OK);
@@ -660,7 +660,7 @@ static void test_not_identified(void **state)
     double cov[9] = {1.0, 0.5, 0.4, 0.5, 1.0, 0.3, 0.4, 0.3, 1.0}, mean[3] = {0, 0, 0};
     sem_sample s = {3, 200, cov, mean, NULL};
     sem_partable *pt = one_factor(1);
-    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0};
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
     cx_error err = {0};
     assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_EFAIL);

@@ -800,6 +800,23 @@ static int defined_parameters(sem_est *e, const double *vcov, sem_fit *fit, cx_e
     return CX_OK;
 }
 
+/* Defined parameters' values only (no SEs): a bootstrap replicate. */
+static int defined_values(sem_est *e, sem_fit *fit, cx_error *err)
+{
+    size_t n = e->pt->n_rows;
+    double *vals = cx_malloc(sizeof(double) * (n ? n : 1), err);
+    if (!vals)
+        return CX_ENOMEM;
+    row_values_from_x(e, e->x, vals);
+    if (!eval_defined(e, vals))
+        sem_fit_warn(fit, "a defined parameter (:=) could not be evaluated");
+    for (size_t r = 0; r < n; r++)
+        if (e->pt->rows[r].op == SEM_OP_DEFINED)
+            e->pt->rows[r].est = vals[r];
+    free(vals);
+    return CX_OK;
+}
+
 /* std_lv / std_all for every row, := rows from the standardized labels. */
 static int standardized_solution(sem_est *e, cx_error *err)
 {
@@ -894,6 +911,10 @@ static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options 
     if (!vcov)
         return CX_ENOMEM;
     int rc = write_estimates(e, w, vcov, err);
+    if (opt && opt->estimates_only) { /* a replicate needs nothing more */
+        free(vcov);
+        return rc == CX_OK ? defined_values(e, fit, err) : rc;
+    }
     if (rc == CX_OK && e->rob)
         rc = robust_estimates(e, vcov, err);
     if (rc == CX_OK)

@@ -61,6 +61,9 @@ typedef struct sem_fit_options {
     int evaluate_only; /* 1: no optimization; evaluate everything at the rows'
                           start values (e.g. a reference solution)         */
     int growth;        /* growth(): lavaan keeps free loadings' start at 1 */
+    int estimates_only; /* 1: est (and := values) only: no SEs' extras,
+                           standardized solution, R², fit measures or
+                           modification indices (bootstrap replicates)   */
 } sem_fit_options;
 
 #define SEM_MEASURE_NAME_MAX 32

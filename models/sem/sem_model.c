@@ -510,8 +510,8 @@ static int fit_level(const job_fits *jf, size_t l, cx_error *err)
 
 /* Fit level l's model to other samples (a replicate, a training set):
  * ML estimates only.  The caller frees *pt_out. */
-static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, sem_fit *fit,
-                       sem_partable **pt_out, cx_error *err)
+static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, int estimates_only,
+                       sem_fit *fit, sem_partable **pt_out, cx_error *err)
 {
     const sem_level *v = &jf->data->levels[l];
     *pt_out = NULL;
@@ -530,7 +530,8 @@ static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, 
                           .level = jf->job->level,
                           .growth = s.opt.kind == SEM_KIND_GROWTH,
                           .max_iter = jf->spec->max_iter ? (int)jf->spec->max_iter
-                                                         : SEM_AUX_MAX_ITER};
+                                                         : SEM_AUX_MAX_ITER,
+                          .estimates_only = estimates_only};
     rc = sem_estimate(pt, samples, &fo, fit, err);
     *pt_out = pt;
     return rc;
@@ -551,7 +552,7 @@ static void fit_replicate(const job_fits *jf, size_t l, size_t r)
     if (rc == CX_OK)
         rc = sem_data_replicate(jf->data, l, r, samples, owned, cov, &err);
     if (rc == CX_OK)
-        rc = fit_samples(jf, l, samples, fit, &pt, &err);
+        rc = fit_samples(jf, l, samples, 1, fit, &pt, &err);
     sem_boot_store(jf->boot, l, r, rc == CX_OK && fit->converged ? pt : NULL);
     sem_partable_free(pt);
     sem_fit_free(fit);
@@ -579,7 +580,7 @@ static void fit_split(const job_fits *jf, size_t l, size_t k)
     if (rc == CX_OK)
         rc = sem_data_split(jf->data, l, k, 1, samples + G, owned + G, cov + G * p * p, &err);
     if (rc == CX_OK)
-        rc = fit_samples(jf, l, samples, fit, &pt, &err);
+        rc = fit_samples(jf, l, samples, 0, fit, &pt, &err);
     if (rc == CX_OK && !fit->converged)
         rc = cx_error_set(&err, CX_EFAIL, "the training fit did not converge");
     if (rc == CX_OK)
