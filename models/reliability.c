@@ -292,9 +292,9 @@ static int rel_check(const cx_job *job, cx_error *err)
     rel_scales *s;
     int rc = rel_scales_parse(job, &s, err);
     if (rc == CX_OK && job->bootstrap > 0 && job->missing == CX_MISSING_PAIRWISE)
-        rc = cx_job_error(job, "scales", err, CX_EUSAGE,
-                          "bootstrap replicates are listwise; expected missing = listwise "
-                          "with bootstrap");
+        rc = cx_job_error(job, "bootstrap", err, CX_EUSAGE,
+                          "reliability's bootstrap replicates are listwise; expected "
+                          "missing = listwise with bootstrap");
     rel_scales_free(s);
     return rc;
 }
