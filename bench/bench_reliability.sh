@@ -41,6 +41,7 @@ x <- pmin(pmax(round(3.5 + 1.2 * y), 1), 6)
 colnames(x) <- paste0("x", 1:25)
 write.csv(x, args[2], row.names = FALSE)
 R
+    rm -f "$work/data.h5" # import never overwrites a file
     "$CXFIT" import "$work/data.csv" "$work/data.h5" --table /data 2>/dev/null
     printf '[data]\nfile = data.h5\ntable = /data\n\n[job rel]\nmodel = reliability\nscales = %s\n' \
         "$scales" >"$work/bench.ini"
