@@ -302,9 +302,45 @@ static int rel_check(const cx_job *job, cx_error *err)
 /* ---- fitting ------------------------------------------------------------------- */
 
 /* McDonald's omega of one scale: a one-factor ML CFA (lavaan's cfa(),
- * std.lv) of its keyed items on their listwise covariance (divisor N),
- * then semTools::compRelSEM with obs.var = TRUE (omega) and FALSE
- * (omega_model).  Needs 3 items (2 do not identify one factor). */
+ * std.lv) of its keyed items on their covariance S (divisor N), then
+ * semTools::compRelSEM with obs.var = TRUE (*omega) and FALSE
+ * (*omega_model).  Both NaN with `why` set when the model cannot be fitted;
+ * *converged and `warnings` say how the fit went. */
+static int omega_fit(const rel_scale *sc, const double *S, const double *mean, double n,
+                     double *omega, double *omega_model, int *converged, char *warnings,
+                     size_t warn_len, cx_error *why, cx_error *err)
+{
+    size_t k = sc->k, len = 32;
+    *omega = *omega_model = NAN;
+    for (size_t i = 0; i < k; i++)
+        len += strlen(sc->items[i]) + 3;
+    char *syntax = cx_malloc(len, err);
+    double *Sm = cx_malloc(k * k * sizeof *Sm, err);
+    char(*names)[REL_NAME_MAX] = cx_calloc(k, sizeof *names, err);
+    int rc = syntax && Sm && names ? CX_OK : CX_ENOMEM;
+    rel_fmodel *fm = NULL;
+    if (rc == CX_OK) {
+        size_t at = (size_t)snprintf(syntax, len, "F_omega =~ ");
+        for (size_t i = 0; i < k; i++) {
+            at += (size_t)snprintf(syntax + at, len - at, "%s%s", i ? " + " : "", sc->items[i]);
+            snprintf(names[i], REL_NAME_MAX, "%s", sc->items[i]);
+        }
+        rel_fsample smp = {.p = k, .names = names, .cov = S, .mean = mean, .n = n};
+        if (rel_fit_cfa(syntax, &smp, 1, &fm, converged, warnings, warn_len, why) == CX_OK) {
+            rc = rel_fmodel_sample(fm, &smp, Sm, err);
+            if (rc == CX_OK) {
+                *omega = rel_comp_rel(fm, 0, Sm, 1);
+                *omega_model = rel_comp_rel(fm, 0, Sm, 0);
+            }
+        }
+    }
+    rel_fmodel_free(fm);
+    free(syntax), free(Sm), free(names);
+    return rc;
+}
+
+/* Omega of a scale's listwise moments into res (NaN under pairwise or
+ * with fewer than 3 items: 2 do not identify one factor). */
 static int scale_omega(const rel_scale *sc, const cx_moments *m, const double *C, double n,
                        rel_scale_result *res, cx_result *r, cx_error *err)
 {
@@ -312,47 +348,24 @@ static int scale_omega(const rel_scale *sc, const cx_moments *m, const double *C
     res->omega = res->omega_model = NAN;
     if (k < 3 || m->mode != CX_MISSING_LISTWISE)
         return CX_OK;
-    size_t len = 32;
-    for (size_t i = 0; i < k; i++)
-        len += strlen(sc->items[i]) + 3;
-    char *syntax = cx_malloc(len, err);
     double *S = cx_malloc(k * k * sizeof *S, err);
-    char(*names)[REL_NAME_MAX] = cx_calloc(k, sizeof *names, err);
-    int rc = syntax && S && names ? CX_OK : CX_ENOMEM;
-    if (rc == CX_OK) {
-        size_t at = (size_t)snprintf(syntax, len, "F_omega =~ ");
-        for (size_t i = 0; i < k; i++) {
-            at += (size_t)snprintf(syntax + at, len - at, "%s%s", i ? " + " : "", sc->items[i]);
-            snprintf(names[i], REL_NAME_MAX, "%s", sc->items[i]);
-        }
-        for (size_t i = 0; i < k * k; i++)
-            S[i] = C[i] * (n - 1) / n;
-        rel_fsample smp = {.p = k, .names = names, .cov = S, .mean = m->mean, .n = n};
-        rel_fmodel *fm = NULL;
-        int converged = 0;
-        char warnings[2048];
-        cx_error ferr = {0};
-        if (rel_fit_cfa(syntax, &smp, &fm, &converged, warnings, sizeof warnings, &ferr)) {
-            cx_result_add_warning(r, "scale %s: omega: %s", sc->name, ferr.msg);
-        } else {
-            double *Sm = cx_malloc(k * k * sizeof *Sm, err);
-            if (!Sm || rel_fmodel_sample(fm, &smp, Sm, err))
-                rc = err->code ? err->code : CX_ENOMEM;
-            if (rc == CX_OK) {
-                res->omega = rel_comp_rel(fm, 0, Sm, 1);
-                res->omega_model = rel_comp_rel(fm, 0, Sm, 0);
-            }
-            if (!converged)
-                cx_result_add_warning(r, "scale %s: the one-factor model for omega did not "
-                                         "converge",
-                                      sc->name);
-            if (warnings[0])
-                cx_result_add_warning(r, "scale %s: omega: %s", sc->name, warnings);
-            free(Sm);
-        }
-        rel_fmodel_free(fm);
-    }
-    free(syntax), free(S), free(names);
+    if (!S)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < k * k; i++)
+        S[i] = C[i] * (n - 1) / n;
+    int converged = 0;
+    char warnings[2048] = "";
+    cx_error why = {0};
+    int rc = omega_fit(sc, S, m->mean, n, &res->omega, &res->omega_model, &converged, warnings,
+                       sizeof warnings, &why, err);
+    if (rc == CX_OK && why.code)
+        cx_result_add_warning(r, "scale %s: omega: %s", sc->name, why.msg);
+    else if (rc == CX_OK && !converged)
+        cx_result_add_warning(r, "scale %s: the one-factor model for omega did not converge",
+                              sc->name);
+    if (rc == CX_OK && warnings[0])
+        cx_result_add_warning(r, "scale %s: omega: %s", sc->name, warnings);
+    free(S);
     return rc;
 }
 
@@ -391,26 +404,53 @@ static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments 
     return rc;
 }
 
-/* Replicate alphas of scale s, level l into t (NaN-free first `*ok`). */
-static int replicate_alphas(const void *boot, size_t l, size_t B, size_t k, double *t,
-                            size_t *ok, cx_error *err)
+/* Bootstrap of scale sc at level l: alpha of every replicate (and omega,
+ * a one-factor CFA refitted per replicate, listwise with 3+ items), one
+ * `bootstrap` row each. */
+static int scale_bootstrap(const cx_job *job, const rel_scale *sc, const void *boot, size_t l,
+                           cx_result *r, cx_error *err)
 {
+    size_t B = (size_t)job->bootstrap, k = sc->k, n_alpha = 0, n_omega = 0;
+    int want_omega = k >= 3;
     double *C = cx_malloc(k * k * sizeof *C, err), *work = cx_malloc(rel_work_size(k) * 8, err);
-    int rc = C && work ? CX_OK : CX_ENOMEM;
-    *ok = 0;
+    double *ta = cx_malloc(B * sizeof *ta, err), *to = cx_malloc(B * sizeof *to, err);
+    int rc = C && work && ta && to ? CX_OK : CX_ENOMEM;
     for (size_t b = 0; rc == CX_OK && b < B; b++) {
         cx_moments *m = cx_moments_result(boot, l, b, err);
         if (!m) {
             rc = CX_ENOMEM;
             break;
         }
+        double n = m->n_rows;
         cx_moments_covariance(m, 1, C);
         rel_alpha a;
-        if (m->n_rows > 2 && rel_alpha_of(C, k, m->n_rows, &a, work) == 0 && isfinite(a.raw))
-            t[(*ok)++] = a.raw;
+        if (n > 2 && rel_alpha_of(C, k, n, &a, work) == 0 && isfinite(a.raw))
+            ta[n_alpha++] = a.raw;
+        if (want_omega && n > (double)k) {
+            for (size_t i = 0; i < k * k; i++)
+                C[i] *= (n - 1) / n;
+            double omega, omega_model;
+            int converged = 0;
+            char warnings[2048];
+            cx_error why = {0};
+            rc = omega_fit(sc, C, m->mean, n, &omega, &omega_model, &converged, warnings,
+                           sizeof warnings, &why, err);
+            if (rc == CX_OK && converged && isfinite(omega))
+                to[n_omega++] = omega;
+        }
         cx_moments_free(m);
     }
-    free(C), free(work);
+    const cx_rtable *rel = cx_result_find_table(r, "reliability");
+    size_t last = rel ? rel->nrows - 1 : 0;
+    if (rc == CX_OK)
+        rc = rel_boot_row(job, r, sc->name, ":=", "alpha",
+                          rel->cols[cx_rtable_find_column(rel, "raw_alpha")].d[last], ta, n_alpha,
+                          B, err);
+    if (rc == CX_OK && want_omega)
+        rc = rel_boot_row(job, r, sc->name, ":=", "omega",
+                          rel->cols[cx_rtable_find_column(rel, "omega")].d[last], to, n_omega, B,
+                          err);
+    free(C), free(work), free(ta), free(to);
     return rc;
 }
 
@@ -522,7 +562,7 @@ static int instrument_omega(const rel_scales *s, const void *acc, size_t l, cx_r
         double *Sm = cx_malloc(p * p * sizeof *Sm, err);
         if (!Sm)
             rc = CX_ENOMEM;
-        else if (rel_fit_cfa(syntax, &smp, &fm, &converged, warnings, sizeof warnings, &ferr))
+        else if (rel_fit_cfa(syntax, &smp, 1, &fm, &converged, warnings, sizeof warnings, &ferr))
             cx_result_add_warning(r, "no omega hierarchical: the bifactor model: %s", ferr.msg);
         else if ((rc = rel_fmodel_sample(fm, &smp, Sm, err)) == CX_OK) {
             rc = write_bifactor(fm, Sm, m->n_rows, r, err);
@@ -557,15 +597,8 @@ static int fit_level(const cx_job *job, const rel_scales *s, const rel_fmodel *f
         cx_moments_free(m);
         rel = cx_result_find_table(r, "reliability");
         int written = rel && rel->nrows > before;
-        if (rc == CX_OK && B && written) {
-            double *t = cx_malloc(B * sizeof *t, err);
-            size_t ok = 0;
-            rc = t ? replicate_alphas(rel_pass_boot(pass, i), l, B, s->scale[i].k, t, &ok, err)
-                   : CX_ENOMEM;
-            if (rc == CX_OK)
-                rc = rel_write_bootstrap(job, &s->scale[i], t, ok, B, r, err);
-            free(t);
-        }
+        if (rc == CX_OK && B && written)
+            rc = scale_bootstrap(job, &s->scale[i], rel_pass_boot(pass, i), l, r, err);
     }
     if (rc == CX_OK && rel_pass_instrument(pass))
         rc = instrument_omega(s, rel_pass_instrument(pass), l, r, err);

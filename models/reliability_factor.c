@@ -171,11 +171,11 @@ double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S, int g
 
 /* ---- fitting a CFA on a covariance matrix ---------------------------------- */
 
-int rel_fit_cfa(const char *syntax, const rel_fsample *smp, rel_fmodel **out, int *converged,
-                char *warnings, size_t warn_len, cx_error *err)
+int rel_fit_cfa(const char *syntax, const rel_fsample *smp, int std_lv, rel_fmodel **out,
+                int *converged, char *warnings, size_t warn_len, cx_error *err)
 {
     *out = NULL;
-    sem_options opt = {.kind = SEM_KIND_CFA, .std_lv = 1, .meanstructure = -1, .n_groups = 1};
+    sem_options opt = {.kind = SEM_KIND_CFA, .std_lv = std_lv, .meanstructure = -1, .n_groups = 1};
     sem_partable *pt = sem_partable_build(syntax, &opt, err);
     if (!pt)
         return err->code;

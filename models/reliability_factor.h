@@ -42,9 +42,9 @@ double rel_ave(const rel_fmodel *fm, size_t f, const double *S);
 /* semTools::htmt of factors f and g from S (geometric: htmt2 = TRUE). */
 double rel_htmt(const rel_fmodel *fm, size_t f, size_t g, const double *S, int geometric);
 
-/* Fit lavaan syntax by ML (cfa(), std.lv = TRUE) to smp; the estimates
+/* Fit lavaan syntax by ML (cfa(), std.lv as given) to smp; the estimates
  * as a factor model.  *converged and the estimator's warnings are set. */
-int rel_fit_cfa(const char *syntax, const rel_fsample *smp, rel_fmodel **out, int *converged,
-                char *warnings, size_t warn_len, cx_error *err);
+int rel_fit_cfa(const char *syntax, const rel_fsample *smp, int std_lv, rel_fmodel **out,
+                int *converged, char *warnings, size_t warn_len, cx_error *err);
 
 #endif

@@ -49,9 +49,11 @@ int rel_write_tables(const cx_job *job, const rel_scale *sc, const cx_moments *m
                      cx_error *err);
 /* A defined parameter without se or CI (omega, CR, AVE) in `estimates`. */
 long rel_add_point(cx_result *r, const char *lhs, const char *rhs, double est, cx_error *err);
-/* Bootstrap summary of the replicate alphas t[0..ok) of B. */
-int rel_write_bootstrap(const cx_job *job, const rel_scale *sc, double *t, size_t ok, size_t B,
-                        cx_result *r, cx_error *err);
+/* One `bootstrap` row for `lhs op rhs` (estimate t0, usable replicates
+ * t[0..ok) of B, sorted in place); the matching `estimates` row gets the
+ * bootstrap se and percentile CI. */
+int rel_boot_row(const cx_job *job, cx_result *r, const char *lhs, const char *op,
+                 const char *rhs, double t0, double *t, size_t ok, size_t B, cx_error *err);
 
 /* ---- cfa_job (reliability_validity.c) ------------------------------------- */
 struct rel_fmodel;

@@ -151,18 +151,17 @@ int rel_write_tables(const cx_job *job, const rel_scale *sc, const cx_moments *m
     return CX_OK;
 }
 
-int rel_write_bootstrap(const cx_job *job, const rel_scale *sc, double *t, size_t ok, size_t B,
-                        cx_result *r, cx_error *err)
+int rel_boot_row(const cx_job *job, cx_result *r, const char *lhs, const char *op,
+                 const char *rhs, double t0, double *t, size_t ok, size_t B, cx_error *err)
 {
-    cx_rtable *rel = cx_result_find_table(r, "reliability");
-    cx_rtable *est = cx_result_find_table(r, "estimates");
-    if (!rel || !est || !rel->nrows)
-        return CX_OK; /* the scale had no statistics */
+    if (isnan(t0))
+        return CX_OK; /* no estimate to summarise */
     if (B > ok)
-        cx_result_add_warning(r, "scale %s: %zu of %zu bootstrap replicates gave no alpha", sc->name,
-                              B - ok, B);
+        cx_result_add_warning(r, "%s %s %s: %zu of %zu bootstrap replicates gave no value", lhs,
+                              op, rhs, B - ok, B);
     if (ok < 2) {
-        cx_result_add_warning(r, "scale %s: fewer than 2 usable bootstrap replicates", sc->name);
+        cx_result_add_warning(r, "%s %s %s: fewer than 2 usable bootstrap replicates", lhs, op,
+                              rhs);
         return CX_OK;
     }
     static const char *const strings[] = {"lhs", "op", "rhs", NULL}, *const ints[] = {"group", NULL};
@@ -171,28 +170,31 @@ int rel_write_bootstrap(const cx_job *job, const rel_scale *sc, double *t, size_
                                         "norm_upper", "bca_lower",  "bca_upper", NULL};
     cx_rtable *bt = table_of(r, "bootstrap", strings, ints, names, err);
     long row = bt ? cx_rtable_add_row(bt, err) : -1;
-    if (row < 0 || cx_rtable_set_string(bt, (size_t)row, "lhs", sc->name, err) ||
-        cx_rtable_set_string(bt, (size_t)row, "op", ":=", err) ||
-        cx_rtable_set_string(bt, (size_t)row, "rhs", "alpha", err))
+    if (row < 0 || cx_rtable_set_string(bt, (size_t)row, "lhs", lhs, err) ||
+        cx_rtable_set_string(bt, (size_t)row, "op", op, err) ||
+        cx_rtable_set_string(bt, (size_t)row, "rhs", rhs, err))
         return err->code ? err->code : CX_ENOMEM;
-    /* this scale's alpha: its `estimates` row, its last `reliability` row */
-    size_t er = 0;
-    int lhs = cx_rtable_find_column(est, "lhs"), rhs = cx_rtable_find_column(est, "rhs");
-    for (size_t i = 0; i < est->nrows; i++)
-        if (!strcmp(est->cols[lhs].s[i], sc->name) && !strcmp(est->cols[rhs].s[i], "alpha"))
-            er = i;
-    double t0 = rel->cols[cx_rtable_find_column(rel, "raw_alpha")].d[rel->nrows - 1];
     cx_boot_summary s;
     cx_boot_summarise(t, ok, t0, job->level, &s);
     const double v[] = {t0,        s.se,      s.mean,   s.perc[0], s.perc[1],
                         s.norm[0], s.norm[1], s.bca[0], s.bca[1]};
     for (size_t c = 0; names[c]; c++)
         cx_rtable_set_double(bt, (size_t)row, names[c], v[c]);
-    double z = s.se > 0 ? t0 / s.se : NAN;
-    cx_rtable_set_double(est, er, "se", s.se);
-    cx_rtable_set_double(est, er, "z", z);
-    cx_rtable_set_double(est, er, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
-    cx_rtable_set_double(est, er, "ci_lower", s.perc[0]);
-    cx_rtable_set_double(est, er, "ci_upper", s.perc[1]);
+    /* the matching `estimates` row, if any: bootstrap se, percentile CI */
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    int cl = est ? cx_rtable_find_column(est, "lhs") : -1;
+    int co = est ? cx_rtable_find_column(est, "op") : -1;
+    int cr = est ? cx_rtable_find_column(est, "rhs") : -1;
+    for (size_t i = 0; cl >= 0 && co >= 0 && cr >= 0 && i < est->nrows; i++) {
+        if (strcmp(est->cols[cl].s[i], lhs) || strcmp(est->cols[co].s[i], op) ||
+            strcmp(est->cols[cr].s[i], rhs))
+            continue;
+        double z = s.se > 0 ? t0 / s.se : NAN;
+        cx_rtable_set_double(est, i, "se", s.se);
+        cx_rtable_set_double(est, i, "z", z);
+        cx_rtable_set_double(est, i, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+        cx_rtable_set_double(est, i, "ci_lower", s.perc[0]);
+        cx_rtable_set_double(est, i, "ci_upper", s.perc[1]);
+    }
     return cx_result_set_attr_double(r, "bootstrap_replicates", (double)B, err);
 }

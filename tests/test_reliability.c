@@ -472,8 +472,10 @@ static void test_reverse_equals_prereversed(void **state)
     cx_table_close(t);
 }
 
-/* Bootstrap: same seed, same replicates; se near psych's asymptotic se;
- * the percentile CI holds alpha; one `bootstrap` row per scale. */
+/* Bootstrap: same seed, same replicates; alpha's se near psych's
+ * asymptotic se; the percentile CIs hold alpha and omega; two `bootstrap`
+ * rows per scale (alpha, then omega refitted per replicate), whose se and
+ * CI replace those of the `estimates` rows. */
 static void test_bootstrap(void **state)
 {
     (void)state;
@@ -487,17 +489,27 @@ static void test_bootstrap(void **state)
     const cx_rtable *bt2 = cx_result_find_table(b.results[0], "bootstrap");
     const cx_rtable *rel = cx_result_find_table(a.results[0], "reliability");
     assert_non_null(bt);
-    assert_int_equal(bt->nrows, 5);
+    assert_int_equal(bt->nrows, 10);
     for (size_t i = 0; i < 5; i++) {
         double alpha = cell(rel, i, "raw_alpha"), ase = cell(rel, i, "ase");
-        assert_string_equal(string_cell(bt, i, "lhs"), string_cell(rel, i, "scale"));
-        assert_true(cell(bt, i, "est") == alpha);
-        assert_true(cell(bt, i, "se") == cell(bt2, i, "se"));
-        assert_true(cell(bt, i, "se") > 0.5 * ase && cell(bt, i, "se") < 2 * ase);
-        assert_true(cell(bt, i, "perc_lower") < alpha && alpha < cell(bt, i, "perc_upper"));
+        double omega = cell(rel, i, "omega");
+        size_t ra = 2 * i, ro = 2 * i + 1;
+        assert_string_equal(string_cell(bt, ra, "lhs"), string_cell(rel, i, "scale"));
+        assert_string_equal(string_cell(bt, ra, "rhs"), "alpha");
+        assert_string_equal(string_cell(bt, ro, "rhs"), "omega");
+        assert_true(cell(bt, ra, "est") == alpha);
+        assert_true(cell(bt, ro, "est") == omega);
+        assert_true(cell(bt, ra, "se") == cell(bt2, ra, "se"));
+        assert_true(cell(bt, ro, "se") == cell(bt2, ro, "se"));
+        assert_true(cell(bt, ra, "se") > 0.5 * ase && cell(bt, ra, "se") < 2 * ase);
+        assert_true(cell(bt, ro, "se") > 0.5 * ase && cell(bt, ro, "se") < 2 * ase);
+        assert_true(cell(bt, ra, "perc_lower") < alpha && alpha < cell(bt, ra, "perc_upper"));
+        assert_true(cell(bt, ro, "perc_lower") < omega && omega < cell(bt, ro, "perc_upper"));
     }
     const cx_rtable *est = cx_result_find_table(a.results[0], "estimates");
-    assert_true(cell(est, 0, "se") == cell(bt, 0, "se"));
+    assert_true(cell(est, 0, "se") == cell(bt, 0, "se")); /* A := alpha */
+    assert_true(cell(est, 1, "se") == cell(bt, 1, "se")); /* A := omega */
+    assert_true(cell(est, 1, "ci_lower") == cell(bt, 1, "perc_lower"));
     run_free(&a);
     run_free(&b);
     cx_table_close(t);
