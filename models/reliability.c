@@ -603,7 +603,8 @@ static int fit_level(const cx_job *job, const rel_scales *s, const rel_fmodel *f
     if (rc == CX_OK && rel_pass_instrument(pass))
         rc = instrument_omega(s, rel_pass_instrument(pass), l, r, err);
     if (rc == CX_OK && fm)
-        rc = rel_write_validity(job, fm, rel_pass_indicators(pass), l, r, err);
+        rc = rel_write_validity(job, fm, rel_pass_indicators(pass), rel_pass_indicators_boot(pass),
+                                l, r, err);
     r->nobs = nobs;
     return rc;
 }

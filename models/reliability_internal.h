@@ -34,6 +34,8 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, const int *ind, size_t 
                  rel_pass **out, cx_error *err);
 /* Listwise moments of the cfa_job's indicators (columns ind), or NULL. */
 const void *rel_pass_indicators(const rel_pass *p);
+/* Their bootstrap replicates, or NULL without `bootstrap`. */
+const void *rel_pass_indicators_boot(const rel_pass *p);
 const void *rel_pass_main(const rel_pass *p, size_t scale);
 const void *rel_pass_boot(const rel_pass *p, size_t scale);
 /* Listwise moments of every scale's keyed items in scale order, or NULL
@@ -60,8 +62,9 @@ struct rel_fmodel;
 /* The factor model of the cfa job's result (job->input). */
 int rel_input_model(const cx_job *job, struct rel_fmodel **out, cx_error *err);
 /* `validity`, `fornell_larcker` and `htmt` of level l from the listwise
- * moments of the model's indicators (rel_pass_indicators). */
-int rel_write_validity(const cx_job *job, const struct rel_fmodel *fm, const void *acc, size_t l,
-                       cx_result *r, cx_error *err);
+ * moments of the model's indicators (rel_pass_indicators); with `boot`
+ * (their replicates) bootstrap rows for CR, AVE and HTMT. */
+int rel_write_validity(const cx_job *job, const struct rel_fmodel *fm, const void *acc,
+                       const void *boot, size_t l, cx_result *r, cx_error *err);
 
 #endif

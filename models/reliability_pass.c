@@ -28,6 +28,7 @@ typedef struct pass_params {
     scale_plan *plan;
     int instrument;          /* moments of every scale's keyed items too */
     cx_moments_params ind;   /* a cfa_job's indicators (ind.p = 0: none) */
+    cx_moments_params ind_boot; /* their bootstrap replicates            */
     size_t n_all;            /* their number                              */
     cx_moments_params all;
     int bootstrap;
@@ -39,6 +40,7 @@ typedef struct pass_acc {
     void **main, **boot; /* inner moments accumulators per scale */
     void *all;           /* the instrument's (every keyed item)  */
     void *ind;           /* the cfa_job's indicators, as read     */
+    void *ind_boot;      /* their replicates (with `bootstrap`)   */
     double *buf;         /* one scale's keyed block              */
     size_t buf_cap;
     double *all_buf; /* every scale's keyed items             */
@@ -66,6 +68,8 @@ static void acc_free(void *vacc)
         cx_reducer_moments.free(a->all);
     if (a->ind)
         cx_reducer_moments.free(a->ind);
+    if (a->ind_boot)
+        cx_reducer_moments.free(a->ind_boot);
     free(a->main), free(a->boot), free(a->buf), free(a->all_buf), free(a);
 }
 
@@ -88,6 +92,8 @@ static void *acc_alloc(const void *params, cx_error *err)
         ok = (a->all = cx_reducer_moments.alloc(&par->all, err)) != NULL;
     if (ok && par->ind.p)
         ok = (a->ind = cx_reducer_moments.alloc(&par->ind, err)) != NULL;
+    if (ok && par->ind.p && par->bootstrap)
+        ok = (a->ind_boot = cx_reducer_moments.alloc(&par->ind_boot, err)) != NULL;
     if (!ok) {
         acc_free(a);
         return NULL;
@@ -107,6 +113,8 @@ static void acc_reset(void *vacc)
         cx_reducer_moments.reset(a->all);
     if (a->ind)
         cx_reducer_moments.reset(a->ind);
+    if (a->ind_boot)
+        cx_reducer_moments.reset(a->ind_boot);
 }
 
 /* Scale pl's keyed columns of block b into buf (leading dimension b->ld). */
@@ -183,6 +191,8 @@ static int acc_add(void *vacc, const cx_block *b, cx_error *err)
     }
     if (a->ind && cx_reducer_moments.add_block(a->ind, b, err))
         return err->code;
+    if (a->ind_boot && cx_reducer_moments.add_block(a->ind_boot, b, err))
+        return err->code;
     if (par->instrument) {
         cx_block kb = *b;
         kb.data = a->all_buf;
@@ -204,6 +214,8 @@ static void acc_merge(void *vacc, const void *vother)
         cx_reducer_moments.merge(a->all, o->all);
     if (a->ind)
         cx_reducer_moments.merge(a->ind, o->ind);
+    if (a->ind_boot)
+        cx_reducer_moments.merge(a->ind_boot, o->ind_boot);
 }
 
 static const cx_reducer_type pass_reducer = {"reliability", acc_alloc, acc_reset, acc_add,
@@ -259,6 +271,11 @@ static int plan_columns(const cx_job *job, const rel_scales *s, const int *ind, 
                                      .split = CX_SPLIT_NONE,
                                      .n_slots = 1,
                                      .cluster_at = -1};
+    p->par.ind_boot = p->par.ind;
+    p->par.ind_boot.split = CX_SPLIT_BOOTSTRAP;
+    p->par.ind_boot.n_slots = job->bootstrap > 0 ? (size_t)job->bootstrap : 1;
+    p->par.ind_boot.seed = job->seed;
+    p->par.ind_boot.cluster_at = p->par.cluster_at;
     for (size_t i = 0; i < n_ind; i++)
         p->cols[n++] = ind[i];
     *ncols = n;
@@ -347,6 +364,11 @@ const void *rel_pass_main(const rel_pass *p, size_t scale)
 const void *rel_pass_indicators(const rel_pass *p)
 {
     return ((const pass_acc *)p->r.acc)->ind;
+}
+
+const void *rel_pass_indicators_boot(const rel_pass *p)
+{
+    return ((const pass_acc *)p->r.acc)->ind_boot;
 }
 
 const void *rel_pass_instrument(const rel_pass *p)

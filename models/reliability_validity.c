@@ -191,8 +191,149 @@ static int write_validity(const rel_fmodel *fm, const double *S, const double *a
     return CX_OK;
 }
 
-int rel_write_validity(const cx_job *job, const rel_fmodel *fm, const void *acc, size_t l,
-                       cx_result *r, cx_error *err)
+/* The cfa job's syntax and std_lv, to refit it on bootstrap replicates. */
+static const char *cfa_syntax(const cx_job *job, int *std_lv, cx_error *err)
+{
+    const char *name = cx_section_get(job->section, "cfa_job");
+    for (size_t i = 0; name && i < job->config->n_jobs; i++) {
+        const cx_config_section *sec = &job->config->jobs[i];
+        if (strcmp(sec->name, name))
+            continue;
+        *std_lv = 0;
+        if (cx_section_get(sec, "std_lv") &&
+            cx_section_get_bool(job->config, sec, "std_lv", std_lv, err))
+            return NULL;
+        return cx_section_get(sec, "syntax");
+    }
+    return NULL;
+}
+
+/* Replicate values of CR and AVE (the cfa refitted on each replicate's
+ * covariance) and HTMT (from the covariance alone). */
+typedef struct boot_values {
+    size_t B, m;
+    double *cr, *ave, *htmt; /* B x m, B x m, B x m x m (NaN: unusable) */
+} boot_values;
+
+static int replicate(const cx_job *job, const rel_fmodel *fm, const char *syntax, int std_lv,
+                     const cx_moments *mb, size_t b, boot_values *bv, double *S, cx_error *err)
+{
+    size_t m = fm->m, p = fm->p;
+    cx_moments_covariance(mb, 0, S);
+    for (size_t f = 0; f < m; f++)
+        for (size_t g = 0; g < m; g++)
+            bv->htmt[(b * m + f) * m + g] =
+                n_indicators(fm, f) > 1 && n_indicators(fm, g) > 1 ? rel_htmt(fm, f, g, S, 1)
+                                                                   : NAN;
+    if (!syntax)
+        return CX_OK;
+    char(*names)[REL_NAME_MAX] = cx_calloc(p, sizeof *names, err);
+    double *Sm = cx_malloc(p * p * sizeof *Sm, err);
+    int rc = names && Sm ? CX_OK : CX_ENOMEM;
+    rel_fmodel *fb = NULL;
+    int converged = 0;
+    char warnings[2048];
+    cx_error why = {0};
+    if (rc == CX_OK) {
+        memcpy(names, fm->ov, p * sizeof *names);
+        rel_fsample smp = {.p = p, .names = names, .cov = S, .mean = mb->mean, .n = mb->n_rows};
+        if (rel_fit_cfa(syntax, &smp, std_lv, &fb, &converged, warnings, sizeof warnings, &why) ==
+                CX_OK &&
+            converged)
+            rc = rel_fmodel_sample(fb, &smp, Sm, err);
+    }
+    for (size_t f = 0; rc == CX_OK && fb && converged && f < m; f++) {
+        long fr = rel_fmodel_lv(fb, fm->lv[f]);
+        if (fr < 0 || n_indicators(fb, (size_t)fr) < 2)
+            continue;
+        bv->cr[b * m + f] = rel_comp_rel(fb, (size_t)fr, Sm, 1);
+        if (!cross_loaded(fb, (size_t)fr))
+            bv->ave[b * m + f] = rel_ave(fb, (size_t)fr, Sm);
+    }
+    (void)job;
+    rel_fmodel_free(fb);
+    free(names), free(Sm);
+    return rc;
+}
+
+/* Replicates of column `at` (stride) that are finite into t; count. */
+static size_t usable(const double *v, size_t B, size_t stride, size_t at, double *t)
+{
+    size_t ok = 0;
+    for (size_t b = 0; b < B; b++)
+        if (isfinite(v[b * stride + at]))
+            t[ok++] = v[b * stride + at];
+    return ok;
+}
+
+/* `bootstrap` rows: F := cr, F := ave, F htmt G (f < g). */
+static int write_boot(const cx_job *job, const rel_fmodel *fm, const boot_values *bv,
+                      const double *cr, const double *ave, const double *S, cx_result *r,
+                      cx_error *err)
+{
+    size_t m = fm->m, B = bv->B;
+    double *t = cx_malloc(B * sizeof *t, err);
+    int rc = t ? CX_OK : CX_ENOMEM;
+    for (size_t f = 0; rc == CX_OK && f < m; f++) {
+        size_t ok = usable(bv->cr, B, m, f, t);
+        rc = rel_boot_row(job, r, fm->lv[f], ":=", "cr", cr[f], t, ok, B, err);
+        if (rc == CX_OK) {
+            ok = usable(bv->ave, B, m, f, t);
+            rc = rel_boot_row(job, r, fm->lv[f], ":=", "ave", ave[f], t, ok, B, err);
+        }
+    }
+    for (size_t f = 0; rc == CX_OK && f < m; f++)
+        for (size_t g = f + 1; rc == CX_OK && g < m; g++) {
+            if (n_indicators(fm, f) < 2 || n_indicators(fm, g) < 2)
+                continue;
+            size_t ok = usable(bv->htmt, B, m * m, f * m + g, t);
+            rc = rel_boot_row(job, r, fm->lv[f], "htmt", fm->lv[g], rel_htmt(fm, f, g, S, 1), t,
+                              ok, B, err);
+        }
+    free(t);
+    return rc;
+}
+
+static int validity_bootstrap(const cx_job *job, const rel_fmodel *fm, const void *boot,
+                              size_t l, const double *cr, const double *ave, const double *S,
+                              cx_result *r, cx_error *err)
+{
+    size_t B = (size_t)job->bootstrap, m = fm->m, p = fm->p;
+    int std_lv = 0;
+    const char *syntax = cfa_syntax(job, &std_lv, err);
+    if (err->code)
+        return err->code;
+    if (!syntax)
+        cx_result_add_warning(r, "no bootstrap of CR and AVE: the cfa job's syntax is not in "
+                                 "this config");
+    boot_values bv = {B, m, cx_malloc(B * m * sizeof(double), err),
+                      cx_malloc(B * m * sizeof(double), err),
+                      cx_malloc(B * m * m * sizeof(double), err)};
+    double *Sb = cx_malloc(p * p * sizeof *Sb, err);
+    int rc = bv.cr && bv.ave && bv.htmt && Sb ? CX_OK : CX_ENOMEM;
+    for (size_t i = 0; rc == CX_OK && i < B * m; i++)
+        bv.cr[i] = bv.ave[i] = NAN;
+    for (size_t b = 0; rc == CX_OK && b < B; b++) {
+        cx_moments *mb = cx_moments_result(boot, l, b, err);
+        if (!mb) {
+            rc = err->code ? err->code : CX_ENOMEM;
+            break;
+        }
+        if (mb->n_rows > (double)p)
+            rc = replicate(job, fm, syntax, std_lv, mb, b, &bv, Sb, err);
+        else
+            for (size_t i = 0; i < m * m; i++)
+                bv.htmt[b * m * m + i] = NAN;
+        cx_moments_free(mb);
+    }
+    if (rc == CX_OK)
+        rc = write_boot(job, fm, &bv, cr, ave, S, r, err);
+    free(bv.cr), free(bv.ave), free(bv.htmt), free(Sb);
+    return rc;
+}
+
+int rel_write_validity(const cx_job *job, const rel_fmodel *fm, const void *acc, const void *boot,
+                       size_t l, cx_result *r, cx_error *err)
 {
     cx_moments *m = cx_moments_result(acc, l, 0, err);
     if (!m)
@@ -225,6 +366,11 @@ int rel_write_validity(const cx_job *job, const rel_fmodel *fm, const void *acc,
             cx_rtable_set_double(ht, f, fm->lv[g], ok ? rel_htmt(fm, f, g, S, 1) : NAN);
             cx_rtable_set_double(h1, f, fm->lv[g], ok ? rel_htmt(fm, f, g, S, 0) : NAN);
         }
+    if (rc == CX_OK && boot) {
+        const cx_rtable *v = cx_result_find_table(r, "validity");
+        const double *cr = v->cols[cx_rtable_find_column(v, "cr")].d;
+        rc = validity_bootstrap(job, fm, boot, l, cr, ave, S, r, err);
+    }
     cx_moments_free(m);
     free(S), free(ave);
     return rc;

@@ -404,6 +404,56 @@ static void test_validity_bfi(void **state)
                    "reliability_bfi_validity");
 }
 
+/* cfa_job with bootstrap: CR and AVE from the cfa refitted on every
+ * replicate (its syntax read from the config), HTMT from the replicate
+ * covariances; every percentile CI holds its estimate, se > 0, and the
+ * `estimates` rows of CR/AVE carry the bootstrap se. */
+static void test_validity_bootstrap(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    cx_table *t = cx_table_open(CX_SOURCE_DIR "/datasets/HolzingerSwineford1939.h5", "/data", &err);
+    assert_non_null(t);
+    cx_config *cfg = cx_config_parse_string(
+        "[job fit]\nmodel = cfa\nsyntax = visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6\n"
+        " speed =~ x7 + x8 + x9\n[job rel]\nmodel = reliability\ncfa_job = fit\nbootstrap = 100\n",
+        "t.ini", &err);
+    assert_non_null(cfg);
+    cx_view view;
+    cx_view_init(&view, t, NULL);
+    cx_job cfa = {.name = "fit", .config = cfg, .section = &cfg->jobs[0], .view = &view,
+                  .weight_col = -1, .bootstrap_cluster = -1, .level = 0.95, .seed = 1};
+    cx_result *fit = cx_result_alloc(0.95, &err), *res = cx_result_alloc(0.95, &err);
+    assert_int_equal(cx_model_cfa.fit(&cfa, &fit, &err), CX_OK);
+    cx_job rel = cfa;
+    rel.name = "rel";
+    rel.section = &cfg->jobs[1];
+    rel.bootstrap = 100;
+    rel.seed = 3;
+    rel.input = fit;
+    rel.input_model = "cfa";
+    assert_int_equal(cx_model_reliability.check(&rel, &err), CX_OK);
+    if (cx_model_reliability.fit(&rel, &res, &err))
+        fail_msg("%s", err.msg);
+    const cx_rtable *bt = cx_result_find_table(res, "bootstrap");
+    assert_non_null(bt);
+    assert_int_equal(bt->nrows, 3 * 2 + 3);
+    for (size_t i = 0; i < bt->nrows; i++) {
+        double est = cell(bt, i, "est");
+        assert_true(cell(bt, i, "se") > 0);
+        assert_true(cell(bt, i, "perc_lower") < est && est < cell(bt, i, "perc_upper"));
+    }
+    assert_string_equal(string_cell(bt, 6, "op"), "htmt");
+    const cx_rtable *est = cx_result_find_table(res, "estimates");
+    assert_string_equal(string_cell(est, 0, "rhs"), "cr");
+    assert_true(cell(est, 0, "se") == cell(bt, 0, "se"));
+    cx_result_free(res);
+    cx_result_free(fit);
+    cx_view_free(&view);
+    cx_config_free(cfg);
+    cx_table_close(t);
+}
+
 /* cfa_job misuse: a job that is not a cfa, and `by` with cfa_job. */
 static void test_validity_errors(void **state)
 {
@@ -557,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_omega),
         cmocka_unit_test(test_validity_hs),
         cmocka_unit_test(test_validity_bfi),
+        cmocka_unit_test(test_validity_bootstrap),
         cmocka_unit_test(test_validity_errors),
         cmocka_unit_test(test_reverse_equals_prereversed),
         cmocka_unit_test(test_bootstrap),
