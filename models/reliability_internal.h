@@ -22,8 +22,25 @@ typedef struct rel_scales {
     rel_scale *scale;
 } rel_scales;
 
+/* reliability_scales.c: the `scales` key (errors name it); an empty set
+ * when only cfa_job is given. */
 int rel_scales_parse(const cx_job *job, rel_scales **out, cx_error *err);
 void rel_scales_free(rel_scales *s);
+/* Observed ranges of the reverse-keyed non-categorical items over every
+ * row of the table (one scan of those columns). */
+int rel_scan_ranges(const cx_job *job, rel_scales *s, cx_error *err);
+
+/* ---- omega (reliability_omega.c) ------------------------------------------ */
+/* Omega of a scale's listwise moments (C: its covariance, divisor N-1)
+ * into res; NaN under pairwise or with fewer than 3 items. */
+int rel_scale_omega(const rel_scale *sc, const cx_moments *m, const double *C, double n,
+                    rel_scale_result *res, cx_result *r, cx_error *err);
+/* Bootstrap rows of alpha and omega of scale sc at level l. */
+int rel_scale_bootstrap(const cx_job *job, const rel_scale *sc, const void *boot, size_t l,
+                        cx_result *r, cx_error *err);
+/* The `bifactor` table (omega hierarchical) from the instrument moments. */
+int rel_instrument_omega(const rel_scales *s, const void *acc, size_t l, cx_result *r,
+                         cx_error *err);
 
 /* ---- the pass (reliability_pass.c) ----------------------------------------
  * Per scale, moments of [keyed items (k), scale score] and, pairwise, k
