@@ -81,9 +81,11 @@ static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments 
     int usable = rc == CX_OK && n > 2;
     for (size_t i = 0; usable && i < k; i++)
         usable = C[i * k + i] > 0;
+    for (size_t i = 0; usable && i < k * k; i++)
+        usable = isfinite(C[i]); /* pairwise: a pair without common rows */
     if (rc == CX_OK && !usable)
-        cx_result_add_warning(r, "scale %s: fewer than 3 rows or an item without variance; "
-                                 "no statistics",
+        cx_result_add_warning(r, "scale %s: fewer than 3 rows, an item without variance or a "
+                                 "pair of items never answered together; no statistics",
                               sc->name);
     else if (rc == CX_OK && rel_scale_stats(C, k, n, &res, work))
         rc = cx_error_set(err, CX_EFAIL, "scale %s: eigen decomposition failed", sc->name);
@@ -121,6 +123,8 @@ static int fit_level(const cx_job *job, const rel_scales *s, const rel_fmodel *f
         rc = rel_write_validity(job, fm, rel_pass_indicators(pass), rel_pass_indicators_boot(pass),
                                 l, r, err);
     r->nobs = nobs;
+    if (rc == CX_OK && s->n && !cx_result_find_table(r, "reliability"))
+        cx_result_set_status(r, CX_STATUS_FAILED, "no scale has statistics (see the warnings)");
     return rc;
 }
 

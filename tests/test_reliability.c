@@ -522,6 +522,41 @@ static void test_reverse_equals_prereversed(void **state)
     cx_table_close(t);
 }
 
+/* A scale with an item without variance gets no statistics and says so;
+ * when no scale has any, the job fails (never an empty "ok"). */
+static void test_degenerate_scale(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    double a[N], b[N], c[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = 1 + i % 5;
+        b[i] = 1 + (i * 3) % 5;
+        c[i] = 4; /* no variance */
+    }
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("mem:/flat", N, &err);
+    assert_non_null(t);
+    assert_int_equal(cx_table_memory_add_column(t, "a", CX_COL_FLOAT, a, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "b", CX_COL_FLOAT, b, NULL, 0, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "c", CX_COL_FLOAT, c, NULL, 0, &err), CX_OK);
+    model_run run;
+    run_model(&run, t, "scales = S: a b c\n", CX_MISSING_LISTWISE, NULL, 0);
+    assert_int_equal(run.rc, CX_OK);
+    assert_string_equal(run.results[0]->status, CX_STATUS_FAILED);
+    assert_non_null(strstr(run.results[0]->message, "scale S"));
+    assert_non_null(strstr(run.results[0]->message, "without variance"));
+    run_free(&run);
+    run_model(&run, t, "scales = S: a b c\n T: a b\n", CX_MISSING_LISTWISE, NULL, 0);
+    assert_int_equal(run.rc, CX_OK);
+    assert_string_equal(run.results[0]->status, CX_STATUS_OK);
+    const cx_rtable *rel = cx_result_find_table(run.results[0], "reliability");
+    assert_int_equal(rel->nrows, 1);
+    assert_string_equal(string_cell(rel, 0, "scale"), "T");
+    run_free(&run);
+    cx_table_close(t);
+}
+
 /* Bootstrap: same seed, same replicates; alpha's se near psych's
  * asymptotic se; the percentile CIs hold alpha and omega; two `bootstrap`
  * rows per scale (alpha, then omega refitted per replicate), whose se and
@@ -610,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_validity_bootstrap),
         cmocka_unit_test(test_validity_errors),
         cmocka_unit_test(test_reverse_equals_prereversed),
+        cmocka_unit_test(test_degenerate_scale),
         cmocka_unit_test(test_bootstrap),
         cmocka_unit_test(test_bad_scales),
     };
