@@ -13,24 +13,22 @@
 int cx_error_set(cx_error *err, int code, const char *fmt, ...)
 {
     if (err) {
+        /* vsnprintf into the buffer an argument points into is undefined
+         * (and garbles "x: %s", err->msg), so format aside, then copy. */
+        char text[CX_ERROR_MSG_MAX];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(text, sizeof text, fmt, ap);
         va_end(ap);
+        memcpy(err->msg, text, sizeof err->msg);
         err->code = code;
     }
     return code;
 }
 
-void cx_error_prefix(cx_error *err, const char *fmt, ...)
+/* Put "prefix: " in front of err->msg. */
+static void put_prefix(cx_error *err, const char *prefix)
 {
-    if (!err)
-        return;
-    char prefix[CX_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
     /* Shift the old message right and put "prefix: " in front; truncate
      * at the buffer's end rather than fail. */
     size_t plen = strlen(prefix);
@@ -45,6 +43,32 @@ void cx_error_prefix(cx_error *err, const char *fmt, ...)
     memcpy(err->msg, prefix, plen);
     err->msg[plen] = ':';
     err->msg[plen + 1] = ' ';
+}
+
+void cx_error_prefix(cx_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[CX_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    put_prefix(err, prefix);
+}
+
+int cx_error_wrap(cx_error *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    char prefix[CX_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    put_prefix(err, prefix);
+    err->code = code;
+    return code;
 }
 
 void cx_error_clear(cx_error *err)

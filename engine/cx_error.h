@@ -28,12 +28,17 @@ typedef struct cx_error {
     char msg[CX_ERROR_MSG_MAX];
 } cx_error;
 
-/* Set `err` (may be NULL) to `code` with a printf-style message; returns code. */
+/* Set `err` (may be NULL) to `code` with a printf-style message; returns code.
+ * The arguments may include err->msg itself (it is formatted into a
+ * separate buffer first), though cx_error_wrap says that better. */
 int cx_error_set(cx_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing message with "context: " (e.g. a job or file name). */
 void cx_error_prefix(cx_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefix the message with "context: " and change its code; returns code
+ * (`return cx_error_wrap(err, CX_EFAIL, "starting values");`). */
+int cx_error_wrap(cx_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void cx_error_clear(cx_error *err);
 

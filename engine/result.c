@@ -177,6 +177,18 @@ int cx_rtable_find_column(const cx_rtable *t, const char *name)
     return -1;
 }
 
+int cx_rtable_find_column_typed(const cx_rtable *t, const char *name, cx_rcol_type type)
+{
+    int j = cx_rtable_find_column(t, name);
+    return j >= 0 && t->cols[j].type == type ? j : -1;
+}
+
+const cx_rcolumn *cx_rtable_column_typed(const cx_rtable *t, const char *name, cx_rcol_type type)
+{
+    int j = cx_rtable_find_column_typed(t, name, type);
+    return j >= 0 ? &t->cols[j] : NULL;
+}
+
 /* Make room for `capacity` rows in column c. */
 static int grow_column(cx_rcolumn *c, size_t old_cap, size_t capacity)
 {

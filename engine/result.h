@@ -74,6 +74,11 @@ cx_rtable *cx_result_find_table(const cx_result *r, const char *name);
 /* Define a column (all columns are defined before rows are added). */
 int cx_rtable_add_column(cx_rtable *t, const char *name, cx_rcol_type type, cx_error *err);
 int cx_rtable_find_column(const cx_rtable *t, const char *name);
+/* Column `name` only when it has type `type` (NULL / -1 otherwise): a table
+ * read back from a file may hold any type under a standard name, so readers
+ * (show) look columns up with the type they are about to use. */
+const cx_rcolumn *cx_rtable_column_typed(const cx_rtable *t, const char *name, cx_rcol_type type);
+int cx_rtable_find_column_typed(const cx_rtable *t, const char *name, cx_rcol_type type);
 /* Append an empty row (NaN / 0 / ""); returns its index or -1. */
 long cx_rtable_add_row(cx_rtable *t, cx_error *err);
 void cx_rtable_set_double(cx_rtable *t, size_t row, const char *col, double v);

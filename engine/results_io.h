@@ -5,7 +5,10 @@
  * group per job as each job finishes (flushed from time to time, so an
  * interrupted run keeps its finished jobs for --resume), and renames it to
  * RESULTS.h5 only when every job is written.  Tables are groups of 1-D columns: float64, int64
- * or variable-length UTF-8 strings.
+ * or variable-length UTF-8 strings.  Writing is results_io.c; reading back
+ * (results_read.c) treats the file as untrusted input: every object is
+ * checked before it is read and anything unexpected is refused with one
+ * line naming the file and the object.
  */
 #ifndef CX_RESULTS_IO_H
 #define CX_RESULTS_IO_H
@@ -55,7 +58,8 @@ int cx_results_list_jobs(const char *path, cx_stored_job **jobs, size_t *n, cx_e
 void cx_stored_jobs_free(cx_stored_job *jobs, size_t n);
 /* Read a job's whole result back into memory. */
 cx_result *cx_results_read_job(const char *path, const char *job, cx_error *err);
-/* A root attribute as text ("" when absent); caller frees. */
+/* A root string attribute ("" when absent, NULL with err set when it is
+ * not a scalar string); caller frees. */
 char *cx_results_root_attr(const char *path, const char *name, cx_error *err);
 
 #endif

@@ -652,6 +652,28 @@ static void test_heywood(void **state)
     free(pt);
 }
 
+/* A start() value that makes the implied matrix indefinite fails with the
+ * context named once (issue 12 item 13: the message was formatted into
+ * itself and read "starting values: starting values: ..."). */
+static void test_bad_start_message(void **state)
+{
+    (void)state;
+    double cov[9] = {1.0, 0.5, 0.5, 0.5, 1.0, 0.5, 0.5, 0.5, 1.0}, mean[3] = {0, 0, 0};
+    sem_sample s = {3, 200, cov, mean, NULL};
+    sem_partable *pt = one_factor(0);
+    pt->rows[3].start = -5.0; /* x1 ~~ x1 */
+    sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
+    sem_fit *fit = sem_fit_alloc();
+    cx_error err = {0};
+    assert_int_equal(sem_estimate(pt, &s, &opt, fit, &err), CX_EFAIL);
+    assert_string_equal(err.msg,
+                        "starting values: group 1: implied covariance matrix is not positive "
+                        "definite");
+    sem_fit_free(fit);
+    free(pt->rows);
+    free(pt);
+}
+
 /* All loadings and the factor variance free: the scale of f is not
  * identified, the information matrix is singular. */
 static void test_not_identified(void **state)
@@ -691,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_mlr_at_reference),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),
+        cmocka_unit_test(test_bad_start_message),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     fprintf(stderr, "test_sem_estimate: %ld values compared with lavaan\n", total_checked);

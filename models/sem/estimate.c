@@ -498,41 +498,40 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
                          double *info)
 {
     size_t p = e->p, pp = p * p;
-    double *a = est_scratch(e, n_slots * pp + n_slots * p + 1);
+    double *a = est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
     if (!a) {
         fill_nan(info, n_slots * n_slots);
         return;
     }
-    double *sm = a + n_slots * pp;
+    double *at = a + n_slots * pp, *sm = at + n_slots * pp;
+    int n = (int)p, q = (int)n_slots;
     memset(info, 0, sizeof(double) * n_slots * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
         const double *si = e->sinv + g * pp;
-        /* A_k = Sigma^-1 dSigma_k; tr(A_k A_l) = sum_ab A_k[a,b] A_l[b,a] */
-        for (size_t s = 0; s < n_slots; s++) {
-            const double *d = ds + (g * n_slots + s) * pp;
-            int n = (int)p;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, si, n, d, n, 0.0,
-                        a + s * pp, n);
-            if (e->pt->meanstructure)
-                cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n,
-                            dm + (g * n_slots + s) * p, 1, 0.0, sm + s * p, 1);
-        }
-        for (size_t k = 0; k < n_slots; k++)
-            for (size_t l = 0; l <= k; l++) {
-                const double *ak = a + k * pp, *al = a + l * pp;
-                double tr = 0.0;
-                for (size_t i = 0; i < p; i++)
-                    for (size_t j = 0; j < p; j++)
-                        tr += ak[i * p + j] * al[j * p + i];
-                double v = 0.5 * tr;
-                if (e->pt->meanstructure) {
-                    const double *ml = dm + (g * n_slots + l) * p;
-                    for (size_t i = 0; i < p; i++)
-                        v += sm[k * p + i] * ml[i];
-                }
-                info[k * n_slots + l] += e->w[g] * v;
-            }
+        /* A_k = Sigma^-1 dSigma_k; its transpose is dSigma_k Sigma^-1 (both
+         * factors symmetric), and the dSigma_k stacked one under another
+         * make ONE product [dSigma_1; ...; dSigma_q] Sigma^-1 (small
+         * matrices: a BLAS call per parameter costs more in overhead than
+         * in arithmetic).  tr(A_k A_l) = sum_ab A_k[a,b] A_l'[a,b], so the
+         * whole matrix of traces is one more product [vec A_k] [vec A_l']'. */
+        const double *d = ds + g * n_slots * pp;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q * n, n, n, 1.0, d, n, si, n, 0.0,
+                    at, n);
+        for (size_t s = 0; s < n_slots; s++)
+            for (size_t i = 0; i < p; i++)
+                for (size_t j = 0; j < p; j++)
+                    a[s * pp + i * p + j] = at[s * pp + j * p + i];
+        if (e->pt->meanstructure) /* rows Sigma^-1 dmu_k, as dmu_k' Sigma^-1 */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q, n, n, 1.0,
+                        dm + g * n_slots * p, n, si, n, 0.0, sm, n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q, q, (int)pp, 0.5 * e->w[g], a,
+                    (int)pp, at, (int)pp, 1.0, info, q);
+        /* mean part: dmu_k' Sigma^-1 dmu_l */
+        if (e->pt->meanstructure)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q, q, n, e->w[g], sm, n,
+                        dm + g * n_slots * p, n, 1.0, info, q);
     }
+    /* exactly symmetric, as the per-pair loop made it */
     for (size_t k = 0; k < n_slots; k++)
         for (size_t l = 0; l < k; l++)
             info[l * n_slots + k] = info[k * n_slots + l];

@@ -3,12 +3,18 @@
  */
 #include "fuzz_targets.h"
 
+#include <hdf5.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "design.h"
+#include "result.h"
+#include "results_io.h"
+#include "show.h"
 #include "sem/partable.h"
 #include "view.h"
 
@@ -223,5 +229,163 @@ int fuzz_formula(const uint8_t *data, size_t size)
         rc = rejected_properly(&err);
     }
     free(text);
+    return rc;
+}
+
+/* ---- results files ----------------------------------------------------- */
+
+/* Fold one read's outcome into the call's: a bug sticks, a proper
+ * refusal is kept (its message too, the first one). */
+static int note_outcome(int rc, const cx_error *err, char *msg, size_t msg_size)
+{
+    int this_rc = rejected_properly(err);
+    if (msg && msg_size && !msg[0])
+        snprintf(msg, msg_size, "%s", err->msg);
+    return rc < 0 || this_rc < 0 ? -1 : 1;
+}
+
+/* What --resume reads, and `show JOB`, for every job of the list. */
+static int read_each_job(const char *path, FILE *sink, char *msg, size_t msg_size)
+{
+    cx_stored_job *jobs;
+    size_t n;
+    cx_error err = {0};
+    if (cx_results_list_jobs(path, &jobs, &n, &err) != CX_OK)
+        return note_outcome(0, &err, msg, msg_size);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        cx_error_clear(&err);
+        cx_result *r = cx_results_read_job(path, jobs[i].name, &err);
+        if (!r)
+            rc = note_outcome(rc, &err, msg, msg_size);
+        cx_result_free(r);
+        cx_error_clear(&err);
+        if (cx_show(path, jobs[i].name, 1, sink, &err) != CX_OK)
+            rc = note_outcome(rc, &err, msg, msg_size);
+    }
+    cx_stored_jobs_free(jobs, n);
+    return rc;
+}
+
+int fuzz_results_file(const char *path, char *msg, size_t msg_size)
+{
+    if (msg && msg_size)
+        msg[0] = '\0';
+    FILE *sink = fopen("/dev/null", "w");
+    if (!sink)
+        return 0;
+    cx_error err = {0};
+    int rc = 0;
+    if (cx_show(path, NULL, 0, sink, &err) != CX_OK)
+        rc = note_outcome(rc, &err, msg, msg_size);
+    int each = read_each_job(path, sink, msg, msg_size);
+    rc = rc < 0 || each < 0 ? -1 : (rc > each ? rc : each);
+    static const char *const root[] = {"cxfit_version", "created", "config"};
+    for (size_t k = 0; k < 3; k++) {
+        cx_error_clear(&err);
+        char *v = cx_results_root_attr(path, root[k], &err);
+        if (!v)
+            rc = note_outcome(rc, &err, msg, msg_size);
+        free(v);
+    }
+    fclose(sink);
+    /* Every handle the reader opened is closed again, whatever failed. */
+    if (H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL) != 0)
+        rc = -1;
+    return rc;
+}
+
+int fuzz_results(const uint8_t *data, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cxfit_fuzz_results_%ld.h5", (long)getpid());
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    size_t written = fwrite(data, 1, size, f);
+    fclose(f);
+    int rc = written == size ? fuzz_results_file(path, NULL, 0) : 0;
+    unlink(path);
+    return rc;
+}
+
+/* Job "cfa": estimates of two groups, fit measures, extra attributes. */
+static cx_result *seed_cfa(cx_error *err)
+{
+    static const char *const ops[] = {"=~", "~~", "~1"};
+    cx_result *r = cx_result_alloc(0.95, err);
+    int rc = r ? CX_OK : CX_ENOMEM;
+    for (long long g = 1; g <= 2 && rc == CX_OK; g++)
+        for (size_t k = 0; k < 3 && rc == CX_OK; k++)
+            rc = cx_result_add_estimate(r, "f", ops[k], k == 2 ? "" : "x1", g, 0.5 * (double)k,
+                                        0.1, 0.4, err) < 0
+                     ? CX_EFAIL
+                     : CX_OK;
+    if (rc == CX_OK)
+        rc = cx_result_add_fit(r, "chisq", 3.5, err) || cx_result_add_fit(r, "df", 2, err) ||
+             cx_result_add_fit(r, "srmr", 0.02, err) ||
+             cx_result_set_attr_double(r, "iterations", 12, err) ||
+             cx_result_set_attr_string(r, "estimator", "ML", err);
+    if (r)
+        r->nobs = 301;
+    if (rc != CX_OK) {
+        cx_result_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Job "inv": an invariance table (step, converged, fit and differences). */
+static cx_result *seed_invariance(cx_error *err)
+{
+    static const char *const steps[] = {"configural", "metric"};
+    cx_result *r = cx_result_alloc(0.95, err);
+    cx_rtable *t = r ? cx_result_table(r, "invariance", err) : NULL;
+    int rc = !t || cx_rtable_add_column(t, "step", CX_RCOL_STRING, err) ||
+             cx_rtable_add_column(t, "converged", CX_RCOL_INT, err) ||
+             cx_rtable_add_column(t, "npar", CX_RCOL_DOUBLE, err) ||
+             cx_rtable_add_column(t, "chisq", CX_RCOL_DOUBLE, err) ||
+             cx_rtable_add_column(t, "df", CX_RCOL_DOUBLE, err) ||
+             cx_rtable_add_column(t, "chisq_diff", CX_RCOL_DOUBLE, err);
+    for (size_t i = 0; i < 2 && !rc; i++) {
+        long row = cx_rtable_add_row(t, err);
+        rc = row < 0 || cx_rtable_set_string(t, (size_t)row, "step", steps[i], err);
+        if (!rc) {
+            cx_rtable_set_int(t, (size_t)row, "converged", 1);
+            cx_rtable_set_double(t, (size_t)row, "npar", 20 - 3.0 * (double)i);
+            cx_rtable_set_double(t, (size_t)row, "chisq", 10 + (double)i);
+            cx_rtable_set_double(t, (size_t)row, "df", 5 + 3.0 * (double)i);
+            cx_rtable_set_double(t, (size_t)row, "chisq_diff", i ? 1.0 : NAN);
+        }
+    }
+    if (rc) {
+        cx_result_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int fuzz_results_seed(const char *path)
+{
+    cx_error err = {0};
+    cx_provenance prov = {.config_text = "[job cfa]\nmodel = cfa\n", .threads = 1, .ranks = 1};
+    cx_results_file *f = cx_results_create(path, &prov, &err);
+    cx_result *cfa = f ? seed_cfa(&err) : NULL;
+    cx_result *inv = cfa ? seed_invariance(&err) : NULL;
+    cx_result *failed = inv ? cx_result_alloc(0.95, &err) : NULL;
+    int rc = failed ? 0 : -1;
+    if (failed)
+        cx_result_set_status(failed, CX_STATUS_FAILED, "a reason");
+    if (!rc)
+        rc = cx_results_write_job(f, "cfa", "cfa", "spec a", 0.5, 1, cfa, &err) ||
+                     cx_results_write_job(f, "inv", "cfa", "spec b", 0.5, 2, inv, &err) ||
+                     cx_results_write_job(f, "bad", "nps", "spec c", 0.1, 3, failed, &err)
+                 ? -1
+                 : 0;
+    cx_result_free(cfa);
+    cx_result_free(inv);
+    cx_result_free(failed);
+    if (f && cx_results_close(f, &err))
+        rc = -1;
     return rc;
 }
