@@ -239,7 +239,8 @@ static void estimates_table(FILE *out, const cx_result *r, const cx_rtable *t,
         char level[512] = "", head[700] = "";
         cx_rb_level_label(t, by, first, level, sizeof level);
         double g = cx_rb_number(grp, first);
-        const char *label = isfinite(g) && g > 0 ? cx_rb_group_label(r, (long long)g) : NULL;
+        const char *label =
+            isfinite(g) && g > 0 && g < 0x1p62 ? cx_rb_group_label(r, (long long)g) : NULL;
         if (isfinite(g) && g > 0)
             snprintf(head, sizeof head, "%s%sGroup %.0f%s%s%s", level, *level ? ", " : "", g,
                      label ? " [" : "", label ? label : "", label ? "]" : "");

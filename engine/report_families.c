@@ -336,7 +336,7 @@ static size_t groups_of(const cx_rtable *t, long long *groups, size_t max)
     }
     for (size_t i = 0; i < t->nrows && n < max; i++) {
         double v = cx_rb_number(g, i);
-        int seen = !isfinite(v);
+        int seen = !isfinite(v) || fabs(v) >= 0x1p62; /* no overflow on a forged value */
         for (size_t k = 0; k < n && !seen; k++)
             seen = (double)groups[k] == v;
         if (!seen)

@@ -873,6 +873,18 @@ static const char *resume_reason(const job_plan *p, const cx_stored_job *stored)
     return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "its data file changed";
 }
 
+/* A stored job is copied only after the validating read (results_read.c
+ * checks every object's kind, shape, type and size): a damaged or forged
+ * job is fitted again, never copied into the new file. */
+static int stored_job_readable(const char *path, const char *job)
+{
+    cx_error err = {0};
+    cx_result *r = cx_results_read_job(path, job, &err);
+    int readable = r != NULL;
+    cx_result_free(r);
+    return readable;
+}
+
 /* Append "name (reason)" to a growing one-line list. */
 static void list_add(char *list, size_t size, const char *name, const char *reason)
 {
@@ -907,6 +919,8 @@ static int choose_kept_jobs(run_state *st, cx_error *err)
                 }
         in_config += found != NULL;
         const char *why = resume_reason(p, found);
+        if (!why && !stored_job_readable(p->keep_from, p->job.name))
+            why = "its stored results cannot be read";
         if (!why && p->depends_on >= 0 && !st->plans[p->depends_on].keep_from)
             why = "the job it reads is fitted again";
         if (!why && p->input_of >= 0 && !st->plans[p->input_of].keep_from)

@@ -262,7 +262,7 @@ static void print_estimates_level(const show_ctx *c, const est_view *v, size_t l
         if (seen)
             continue;
         double g = cx_rb_number(v->grp, first);
-        if (isfinite(g) && g > 0) {
+        if (isfinite(g) && g > 0 && g < 0x1p62) { /* a forged 2^63 must not overflow */
             const char *label = cx_rb_group_label(c->r, (long long)g);
             fprintf(c->out, "\n\n  Group %.0f%s%s%s:\n", g, label ? " [" : "", label ? label : "",
                     label ? "]" : "");
