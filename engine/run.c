@@ -870,6 +870,9 @@ static const char *resume_reason(const job_plan *p, const cx_stored_job *stored)
         return "its keys changed";
     if (p->depends_on >= 0)
         return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "the job it reads changed";
+    if (p->input_of >= 0)
+        return spec_part_equal(stored->spec, p->spec, 1) ? NULL
+                                                         : "its data or the job it reads changed";
     return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "its data file changed";
 }
 

@@ -117,12 +117,12 @@ static int fit_level(const cx_job *job, const rel_scales *s, const rel_fmodel *f
         if (rc == CX_OK && B && written)
             rc = rel_scale_bootstrap(job, &s->scale[i], rel_pass_boot(pass, i), l, r, err);
     }
+    r->nobs = nobs; /* the largest scale's rows; cfa_job's indicators may raise it */
     if (rc == CX_OK && rel_pass_instrument(pass))
         rc = rel_instrument_omega(s, rel_pass_instrument(pass), l, r, err);
     if (rc == CX_OK && fm)
         rc = rel_write_validity(job, fm, rel_pass_indicators(pass), rel_pass_indicators_boot(pass),
                                 l, r, err);
-    r->nobs = nobs;
     if (rc == CX_OK && s->n && !cx_result_find_table(r, "reliability"))
         cx_result_set_status(r, CX_STATUS_FAILED, "no scale has statistics (see the warnings)");
     return rc;

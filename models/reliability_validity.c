@@ -345,6 +345,7 @@ int rel_write_validity(const cx_job *job, const rel_fmodel *fm, const void *acc,
         rc = cx_job_error(job, "cfa_job", err, CX_EFAIL,
                           "fewer than 2 complete rows of the cfa's indicators");
     if (rc == CX_OK) {
+        r->nobs = m->n_rows > r->nobs ? m->n_rows : r->nobs;
         cx_moments_covariance(m, 0, S);
         if (job->input->nobs > 0 && fabs(job->input->nobs - m->n_rows) > 0.5)
             cx_result_add_warning(r, "cfa_job used %g rows, this job %g complete rows of its "

@@ -133,7 +133,12 @@ static void test_hs_validity(void **state)
     check_status_ok(&k, "reliability_hs_validity");
     const char *job = "reliability_hs_validity";
     const json_value *val = json_get(k.ref, "validity");
-    int want = 0;
+    int want = 1;
+    double nobs = NAN;
+    cx_error err = {0};
+    if (ref_results_attr_double(k.res, job, "nobs", &nobs, &err))
+        ref_report_fail(&k.rep, "%s: no nobs: %s", job, err.msg);
+    ref_report_check_field(&k.rep, "nobs", nobs, k.ref, "n", 0, 0);
     want += check_column(&k, job, "validity", "cr", val, 1e-6);
     want += check_column(&k, job, "validity", "cr_model", val, 1e-6);
     want += check_column(&k, job, "validity", "ave", val, 1e-6);
