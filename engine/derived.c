@@ -420,7 +420,7 @@ static int append_level_rows(cx_rtable *dst, const cx_rtable *src, const cx_view
 static void merge_status(cx_result *m, const cx_result *r, const cx_view *v, size_t l,
                          char *const *by)
 {
-    if (strcmp(r->status, CX_STATUS_OK) == 0 && !r->message)
+    if (r->status == CX_STATUS_OK && !r->message)
         return;
     char where[512] = "";
     for (size_t k = 0; k < v->n_group_cols; k++) {
@@ -430,7 +430,7 @@ static void merge_status(cx_result *m, const cx_result *r, const cx_view *v, siz
         snprintf(where + used, sizeof where - used, "%s%s=%s", k ? " " : "", by[k], label);
     }
     const char *msg = r->message ? r->message : "";
-    if (strcmp(r->status, CX_STATUS_OK) == 0)
+    if (r->status == CX_STATUS_OK)
         cx_result_add_warning(m, "%s: %s", where, msg);
     else
         cx_result_set_status(m, r->status, "%s: %s", where, msg);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "result.h"
 #include "results_io.h"
 
 static char *with_suffix(const char *path, const char *suffix, cx_error *err)
@@ -249,7 +250,8 @@ static int merge_partials(const char *dst, const char *const *srcs, size_t n_src
         if (cx_results_list_jobs(srcs[s], &jobs, &n, err) != CX_OK)
             continue; /* unreadable: a run killed while writing it */
         for (size_t j = 0; j < n && rc == CX_OK; j++) {
-            if (!jobs[j].status || strcmp(jobs[j].status, "failed") == 0 ||
+            cx_job_status status;
+            if (cx_status_parse(jobs[j].status, &status) != 0 || status == CX_STATUS_FAILED ||
                 already_listed(names, n_names, jobs[j].name))
                 continue;
             char **grown = realloc(names, (n_names + 1) * sizeof *names);

@@ -420,8 +420,8 @@ void cx_report_job_section(FILE *out, size_t index, const cx_report_job *job)
     cx_xml_text(out, job->name);
     fputs(" <span class=\"model\">", out);
     cx_xml_text(out, job->model ? job->model : "?");
-    fprintf(out, "</span> <span class=\"status status-%s\">", status_class(r->status));
-    cx_xml_text(out, r->status);
+    fprintf(out, "</span> <span class=\"status status-%s\">", status_class(cx_status_name(r->status)));
+    cx_xml_text(out, cx_status_name(r->status));
     fputs("</span></h2>\n", out);
     if (r->message && *r->message) {
         fputs("<p class=\"message\">", out);

@@ -18,7 +18,7 @@ cx_result *cx_result_alloc(double level, cx_error *err)
     cx_result *r = cx_calloc(1, sizeof *r, err);
     if (!r)
         return NULL;
-    snprintf(r->status, sizeof r->status, "%s", CX_STATUS_OK);
+    r->status = CX_STATUS_OK;
     r->level = level > 0 && level < 1 ? level : 0.95;
     r->nobs = NAN;
     return r;
@@ -72,7 +72,31 @@ static void append_message(cx_result *r, const char *text)
     r->message = grown;
 }
 
-void cx_result_set_status(cx_result *r, const char *status, const char *fmt, ...)
+const char *cx_status_name(cx_job_status s)
+{
+    switch (s) {
+    case CX_STATUS_OK:
+        return "ok";
+    case CX_STATUS_NOT_CONVERGED:
+        return "not_converged";
+    case CX_STATUS_FAILED:
+        return "failed";
+    }
+    return "failed";
+}
+
+int cx_status_parse(const char *name, cx_job_status *out)
+{
+    static const cx_job_status all[] = {CX_STATUS_OK, CX_STATUS_NOT_CONVERGED, CX_STATUS_FAILED};
+    for (size_t i = 0; name && i < sizeof all / sizeof *all; i++)
+        if (strcmp(name, cx_status_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+void cx_result_set_status(cx_result *r, cx_job_status status, const char *fmt, ...)
 {
     char text[CX_ERROR_MSG_MAX];
     va_list ap;
@@ -80,8 +104,8 @@ void cx_result_set_status(cx_result *r, const char *status, const char *fmt, ...
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     /* failed outranks not_converged outranks ok */
-    if (strcmp(r->status, CX_STATUS_FAILED) != 0)
-        snprintf(r->status, sizeof r->status, "%s", status);
+    if (status > r->status)
+        r->status = status;
     append_message(r, text);
 }
 

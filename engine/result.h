@@ -38,13 +38,21 @@ typedef struct cx_rattr {
     char *s;
 } cx_rattr;
 
-/* Job status strings of the contract. */
-#define CX_STATUS_OK "ok"
-#define CX_STATUS_FAILED "failed"
-#define CX_STATUS_NOT_CONVERGED "not_converged"
+/* A job's status; the results file stores its contract name ("ok",
+ * "not_converged", "failed").  Ordered by severity: a result keeps the
+ * worst status it was given. */
+typedef enum cx_job_status {
+    CX_STATUS_OK = 0,
+    CX_STATUS_NOT_CONVERGED = 1,
+    CX_STATUS_FAILED = 2
+} cx_job_status;
+
+const char *cx_status_name(cx_job_status s);
+/* The status named `name`; -1 when it is none of the contract's names. */
+int cx_status_parse(const char *name, cx_job_status *out);
 
 typedef struct cx_result {
-    char status[32]; /* "ok" | "failed" | "not_converged"            */
+    cx_job_status status;
     char *message;   /* why, when not ok; warnings (Heywood ...) too  */
     double nobs;
     double level; /* confidence level used for estimate CIs        */
@@ -59,7 +67,7 @@ void cx_result_free(cx_result *r);
 
 /* Status: set "not_converged"/"failed" with a message, or append a warning
  * to the message while keeping the status (e.g. a Heywood case). */
-void cx_result_set_status(cx_result *r, const char *status, const char *fmt, ...)
+void cx_result_set_status(cx_result *r, cx_job_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void cx_result_add_warning(cx_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -168,7 +168,7 @@ int cx_results_write_job(cx_results_file *f, const char *job, const char *model,
     hid_t g = create_ordered_group(f->file, job);
     if (g < 0)
         return cx_error_set(err, CX_EIO, "%s: cannot create group for job '%s'", f->path, job);
-    int rc = write_attr_string(g, "model", model) | write_attr_string(g, "status", r->status) |
+    int rc = write_attr_string(g, "model", model) | write_attr_string(g, "status", cx_status_name(r->status)) |
              write_attr_string(g, "message", r->message ? r->message : "") |
              write_attr_double(g, "nobs", r->nobs) | write_attr_double(g, "elapsed_s", elapsed_s) |
              write_attr_double(g, "seed", (double)seed) | write_attr_string(g, "spec", spec);

@@ -588,7 +588,10 @@ static int read_job_attrs(const reader *rd, hid_t g, const char *where, cx_resul
 {
     char *status = NULL;
     int rc = read_attr_string(rd, g, where, "status", &status);
-    snprintf(r->status, sizeof r->status, "%s", status ? status : "unknown");
+    if (rc == CX_OK && cx_status_parse(status, &r->status) != 0)
+        rc = cx_error_set(rd->err, CX_EIO,
+                          "%s: %s attribute 'status': expected ok, not_converged or failed",
+                          rd->path, where);
     free(status);
     if (rc == CX_OK)
         rc = read_attr_string(rd, g, where, "message", &r->message);

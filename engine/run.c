@@ -427,7 +427,7 @@ static int open_job_table(run_state *st, job_plan *p, cx_error *err)
         if (!dep->result)
             return cx_job_error(&p->job, "table", err, CX_EFAIL,
                                 "job '%s' produced no result to read", dep->job.name);
-        if (strcmp(dep->result->status, CX_STATUS_FAILED) == 0)
+        if (dep->result->status == CX_STATUS_FAILED)
             return cx_job_error(&p->job, "table", err, CX_EFAIL,
                                 "reads '%s', but job '%s' failed: %s", p->table_path,
                                 dep->job.name,
@@ -562,9 +562,9 @@ static void run_one_job(run_state *st, job_plan *p)
  * since --quiet silences progress, not problems. */
 static void report_job(const run_state *st, const job_plan *p)
 {
-    const char *status = p->result ? p->result->status : CX_STATUS_FAILED;
+    cx_job_status status = p->result ? p->result->status : CX_STATUS_FAILED;
     const char *message = p->result ? p->result->message : "out of memory";
-    int ok = strcmp(status, CX_STATUS_OK) == 0;
+    int ok = status == CX_STATUS_OK;
     if (!ok || (message && *message)) {
         /* keep it one line whatever the message holds */
         char line[CX_ERROR_MSG_MAX];
@@ -572,7 +572,7 @@ static void report_job(const run_state *st, const job_plan *p)
         for (char *c = line; *c; c++)
             if (*c == '\n' || *c == '\r')
                 *c = ' ';
-        fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name, ok ? "ok with warnings" : status,
+        fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name, ok ? "ok with warnings" : cx_status_name(status),
                 line);
     } else if (st->show_progress) {
         fprintf(stderr, "cxfit: [%zu/%zu] %s (%s) ok, %.3f s\n", (size_t)(p - st->plans) + 1,
@@ -864,7 +864,8 @@ static const char *resume_reason(const job_plan *p, const cx_stored_job *stored)
 {
     if (!stored)
         return "not in the results file";
-    if (!stored->status || strcmp(stored->status, CX_STATUS_FAILED) == 0)
+    cx_job_status status;
+    if (cx_status_parse(stored->status, &status) != 0 || status == CX_STATUS_FAILED)
         return "it failed before";
     if (!stored->spec || !spec_part_equal(stored->spec, p->spec, 0))
         return "its keys changed";
@@ -1089,8 +1090,8 @@ int cx_run(const cx_run_options *opt, cx_error *err)
     for (size_t i = 0; i < st.n_plans; i++) {
         const cx_result *r = st.plans[i].keep_from ? NULL : st.plans[i].result;
         written += !st.plans[i].other_shard;
-        failed += r && strcmp(r->status, CX_STATUS_FAILED) == 0;
-        not_converged += r && strcmp(r->status, CX_STATUS_NOT_CONVERGED) == 0;
+        failed += r && r->status == CX_STATUS_FAILED;
+        not_converged += r && r->status == CX_STATUS_NOT_CONVERGED;
     }
     if (rc == CX_OK && !opt->quiet && !opt->rank_part)
         fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.paths.path,

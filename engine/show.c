@@ -409,7 +409,8 @@ static size_t header_groups(const show_ctx *c, header_line *h, size_t n)
 static void print_header(const show_ctx *c, const char *model, const char *spec)
 {
     const cx_result *r = c->r;
-    fprintf(c->out, "\n== job %s (%s): %s ==\n", c->name, model ? model : "?", r->status);
+    fprintf(c->out, "\n== job %s (%s): %s ==\n", c->name, model ? model : "?",
+            cx_status_name(r->status));
     if (r->message && *r->message)
         fprintf(c->out, "  %s\n", r->message);
     header_line *h = calloc(MAX_HEADER_LINES, sizeof *h);

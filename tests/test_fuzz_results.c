@@ -527,7 +527,7 @@ static void test_fixed_strings_read_as_text(void **state)
     cx_error err = {0};
     cx_result *r = cx_results_read_job(mutant, "cfa", &err);
     assert_non_null(r);
-    assert_string_equal(r->status, "ok");
+    assert_int_equal(r->status, CX_STATUS_OK);
     cx_result_free(r);
     assert_int_equal(run_mutation(&m[1], msg, sizeof msg), 0);
     r = cx_results_read_job(mutant, "cfa", &err);

@@ -285,7 +285,7 @@ static void test_steps_and_differences(void **state)
     assert_int_equal(f.seen[4],
                      SEM_EQ_LOADINGS | SEM_EQ_INTERCEPTS | SEM_EQ_RESIDUALS | SEM_EQ_MEANS);
     /* the scalar step did not converge: the job says so, the rest is reported */
-    assert_string_equal(res->status, CX_STATUS_NOT_CONVERGED);
+    assert_int_equal(res->status, CX_STATUS_NOT_CONVERGED);
     assert_non_null(strstr(res->message, "step 'scalar': the optimizer did not converge"));
     const cx_rtable *t = cx_result_find_table(res, "invariance");
     assert_non_null(t);

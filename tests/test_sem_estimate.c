@@ -31,6 +31,7 @@
 
 #include "json.h"
 #include "refcheck.h"
+#include "sem/est_internal.h"
 #include "sem/estimate.h"
 #include "sem/fourth.h"
 #include "tabletest.h"
@@ -694,6 +695,32 @@ static void test_not_identified(void **state)
     free(pt);
 }
 
+/* The non-central chi-square CDF behind the RMSEA interval, against R's
+ * pchisq(x, df, ncp) (R 4.2.2), from one Poisson term to thousands, tails
+ * included: the recurrence must agree with R to 1e-10 relative. */
+static void test_pnchisq(void **state)
+{
+    (void)state;
+    static const double cases[][4] = {
+        {10, 5, 3, 0.71723684643114338},
+        {85.3, 24, 10, 0.99997726172000634},
+        {85.3, 24, 60.2, 0.54777081985059339},
+        {300, 24, 250, 0.79222986764478376},
+        {3000, 200, 2500, 0.99795951212147171},
+        {5, 40, 0.5, 2.7919076290211598e-12},
+        {10000, 300, 9000, 0.99983903831901488},
+        {50, 2, 100, 0.0014029362802181606},
+        {0.5, 1, 20, 8.3153424615619339e-05},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double got = sem_pnchisq(cases[i][0], cases[i][1], cases[i][2]);
+        double want = cases[i][3];
+        if (!(fabs(got - want) <= 1e-10 * want))
+            fail_msg("pchisq(%g, %g, %g): %.17g, R says %.17g", cases[i][0], cases[i][1],
+                     cases[i][2], got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_growth_quadratic),
         cmocka_unit_test(test_more_at_reference),
         cmocka_unit_test(test_mlr_at_reference),
+        cmocka_unit_test(test_pnchisq),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),
         cmocka_unit_test(test_bad_start_message),

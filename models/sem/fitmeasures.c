@@ -29,12 +29,10 @@
 /* P(X <= x) for X ~ chi^2(df, ncp): Poisson(ncp/2) mixture of central
  * chi-squares, summed outward from the Poisson mode until the weights
  * are negligible. */
-double sem_pnchisq(double x, double df, double ncp)
+/* The Poisson mixture term by term, each term's central chi-square by its
+ * own incomplete gamma: the reference for pnchisq_recurrence's edge cases. */
+static double pnchisq_direct(double x, double df, double ncp)
 {
-    if (!(x > 0))
-        return 0.0;
-    if (ncp <= 0)
-        return gsl_cdf_chisq_P(x, df);
     double lam = 0.5 * ncp, sum = 0.0;
     long mode = (long)floor(lam);
     for (int dir = 0; dir < 2; dir++) {
@@ -49,6 +47,64 @@ double sem_pnchisq(double x, double df, double ncp)
                 break;
         }
     }
+    return sum;
+}
+
+/* The same mixture with one incomplete gamma, at the Poisson mode, and the
+ * neighbours by recurrence: with a = df/2 + k, h = x/2 and
+ * t(a) = h^a e^-h / Gamma(a + 1), P(a, h) = P(a + 1, h) + t(a), and the
+ * Poisson weights w(k + 1) = w(k) lam / (k + 1).  The RMSEA interval's root
+ * finding calls this dozens of times per fit, and one incomplete gamma per
+ * term was most of a small fit's time. */
+static double pnchisq_recurrence(double x, double df, double ncp)
+{
+    double lam = 0.5 * ncp, h = 0.5 * x;
+    long mode = (long)floor(lam);
+    double a0 = 0.5 * df + (double)mode;
+    double p0 = gsl_sf_gamma_inc_P(a0, h);
+    double w0 = exp(-lam + (double)mode * log(lam) - gsl_sf_lngamma((double)mode + 1.0));
+    double t0 = exp(a0 * log(h) - h - gsl_sf_lngamma(a0 + 1.0));
+    if (!(t0 > 1e-280) || !isfinite(t0) || !(w0 > 0))
+        return -1.0; /* the recurrence would start from an underflow */
+    double sum = w0 * p0, reach = sqrt(lam) + 5.0;
+    /* downward: k = mode - 1 ... 0 */
+    double w = w0, p = p0, t = t0, a = a0;
+    for (long k = mode - 1; k >= 0; k--) {
+        t *= a / h; /* t(a - 1) */
+        a -= 1.0;
+        p += t;
+        w *= (double)(k + 1) / lam;
+        sum += w * p;
+        if (w < 1e-18 && (double)(mode - k) > reach)
+            break;
+    }
+    /* upward: k = mode + 1, ... */
+    w = w0, p = p0, t = t0, a = a0;
+    for (long k = mode + 1;; k++) {
+        p -= t; /* P(a + 1) */
+        if (p < 0)
+            p = 0;
+        t *= h / (a + 1.0);
+        a += 1.0;
+        w *= lam / (double)k;
+        double term = w * p;
+        sum += term;
+        if ((w < 1e-18 && (double)(k - mode) > reach) ||
+            (term < 1e-18 * sum && k > mode + 5) || p == 0)
+            break;
+    }
+    return sum;
+}
+
+double sem_pnchisq(double x, double df, double ncp)
+{
+    if (!(x > 0))
+        return 0.0;
+    if (ncp <= 0)
+        return gsl_cdf_chisq_P(x, df);
+    double sum = pnchisq_recurrence(x, df, ncp);
+    if (sum < 0)
+        sum = pnchisq_direct(x, df, ncp);
     return sum > 1.0 ? 1.0 : sum;
 }
 

@@ -275,7 +275,7 @@ static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result
             cx_rtable_set_string(t, (size_t)row, "step", step_names[inv->step[k]], err) ||
             cx_rtable_set_string(t, (size_t)row, "group_equal", eq, err))
             return err->code;
-        int converged = strcmp(steps[k]->status, CX_STATUS_OK) == 0;
+        int converged = steps[k]->status == CX_STATUS_OK;
         cx_rtable_set_int(t, (size_t)row, "converged", converged);
         double iterations = attr_double(steps[k], "iterations");
         cx_rtable_set_int(t, (size_t)row, "iterations",
@@ -295,7 +295,7 @@ static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result
 static void report_step(cx_result *res, const cx_result *step, const char *name)
 {
     const char *msg = step->message ? step->message : "";
-    if (strcmp(step->status, CX_STATUS_OK) != 0)
+    if (step->status != CX_STATUS_OK)
         cx_result_set_status(res, step->status, "step '%s': %s", name, msg);
     else if (*msg)
         cx_result_add_warning(res, "step '%s': %s", name, msg);
