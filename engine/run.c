@@ -529,7 +529,7 @@ static int bind_input(run_state *st, job_plan *p, cx_error *err)
     if (!in->result)
         return cx_job_error(&p->job, p->model->input_key, err, CX_EFAIL,
                             "job '%s' produced no result to read", in->job.name);
-    if (strcmp(in->result->status, CX_STATUS_FAILED) == 0)
+    if (in->result->status == CX_STATUS_FAILED)
         return cx_job_error(&p->job, p->model->input_key, err, CX_EFAIL, "job '%s' failed: %s",
                             in->job.name, in->result->message ? in->result->message : "");
     p->job.input = in->result;
