@@ -526,7 +526,7 @@ static const struct family {
     {"logit", regression_charts, {"estimates"}},
     {"ologit", regression_charts, {"estimates"}},
     {"mlogit", regression_charts, {"estimates"}},
-    {"panel", regression_charts, {"estimates"}},
+    {"panel", regression_charts, {"estimates", "tests", "compare"}},
     {"mixed", regression_charts, {"estimates"}},
 };
 
