@@ -481,14 +481,14 @@ static size_t draw_bars(FILE *out, const void *a)
     return chart_bars(out, "Driver importance", b->labels, b->values, b->n);
 }
 
-/* drivers: table `importance` (column `driver`, number column `importance`),
+/* drivers: table `drivers` (column `driver`, the LMG share of R^2 `lmg`),
  * then the coefficient plot of its estimates. */
 static void drivers_charts(FILE *out, const cx_report_job *job, const cx_rb_by *by)
 {
     (void)by;
-    const cx_rtable *t = cx_result_find_table(job->result, "importance");
+    const cx_rtable *t = cx_result_find_table(job->result, "drivers");
     const cx_rcolumn *d = cx_rb_column(t, "driver", CX_RCOL_STRING);
-    const cx_rcolumn *v = cx_rb_column(t, "importance", CX_RCOL_DOUBLE);
+    const cx_rcolumn *v = cx_rb_column(t, "lmg", CX_RCOL_DOUBLE);
     if (d && v) {
         bars_arg b = {(const char *const *)d->s, v->d, t->nrows};
         report_figure(out, "Driver importance", draw_bars, &b);
@@ -521,7 +521,8 @@ static const struct family {
     {"growth", sem_charts, {"estimates"}},
     {"efa", efa_charts, {"loadings", "eigen"}},
     {"reliability", NULL, {"reliability", "validity", "htmt"}}, /* tables only */
-    {"drivers", drivers_charts, {"importance", "estimates"}},
+    {"drivers", drivers_charts, {"drivers", "estimates"}},
+    {"gap", NULL, {"gap"}},
     {"ols", regression_charts, {"estimates"}},
     {"logit", regression_charts, {"estimates"}},
     {"ologit", regression_charts, {"estimates"}},

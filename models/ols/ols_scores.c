@@ -1,0 +1,447 @@
+/*
+ * ols_scores.c — pass 2 of the closed-form regressions: with every level's
+ * fit known from pass 1, stream the rows once more for what cross-products
+ * cannot give: the residual scores of the robust variances and the
+ * out-of-sample residuals of validation.
+ *
+ * Per row of level l, with x the kept design columns, e = y - x'b:
+ *   HC0/HC1   meat += w^2 e^2 x x'
+ *   HC2       meat += w^2 e^2 / (1 - h) x x'
+ *   HC3       meat += w^2 e^2 / (1 - h)^2 x x'
+ *   cluster   u_g += w e x for the row's cluster g (per dimension, and the
+ *             intersection for two-way), meat_d = sum_g u_g u_g' at the end
+ * with the hat value h = w x'(X'WX)^-1 x computed here (sandwich's
+ * estfun.lm and hatvalues.lm, weights included).  Validation: a test row
+ * of slot s is predicted with the training fit of s (the merge of the
+ * other slots' cross-products), its residual summed in squares and
+ * absolute values.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../../engine/filter_eval.h"
+#include "ols_internal.h"
+#include "resample.h"
+
+/* ---- cluster sums: (key1, key2) -> u (p values), insertion ordered ------- */
+
+typedef struct cmap {
+    size_t cap, n, p;
+    uint64_t *k1, *k2; /* per entry                             */
+    size_t *slot;      /* hash slot -> entry + 1 (0 = empty)     */
+    double *u;         /* n x p                                  */
+    size_t ucap;
+    size_t last; /* entry + 1 of the previous lookup (0 = none):
+                    rows of one cluster often come together */
+} cmap;
+
+static void cmap_free(cmap *m)
+{
+    free(m->k1);
+    free(m->k2);
+    free(m->slot);
+    free(m->u);
+    memset(m, 0, sizeof *m);
+}
+
+static int cmap_rehash(cmap *m, size_t cap)
+{
+    size_t *slot = calloc(cap, sizeof *slot);
+    if (!slot)
+        return CX_ENOMEM;
+    for (size_t e = 0; e < m->n; e++) {
+        size_t h = (size_t)cx_mix64(m->k1[e] ^ cx_mix64(m->k2[e])) & (cap - 1);
+        while (slot[h])
+            h = (h + 1) & (cap - 1);
+        slot[h] = e + 1;
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->cap = cap;
+    return CX_OK;
+}
+
+/* The sums of (k1, k2), created zero when new; NULL when out of memory. */
+static double *cmap_get(cmap *m, uint64_t k1, uint64_t k2)
+{
+    if (m->last && m->k1[m->last - 1] == k1 && m->k2[m->last - 1] == k2)
+        return m->u + (m->last - 1) * m->p;
+    if (2 * (m->n + 1) > m->cap && cmap_rehash(m, m->cap ? 2 * m->cap : 64))
+        return NULL;
+    size_t h = (size_t)cx_mix64(k1 ^ cx_mix64(k2)) & (m->cap - 1);
+    while (m->slot[h]) {
+        size_t e = m->slot[h] - 1;
+        if (m->k1[e] == k1 && m->k2[e] == k2) {
+            m->last = e + 1;
+            return m->u + e * m->p;
+        }
+        h = (h + 1) & (m->cap - 1);
+    }
+    if (m->n == m->ucap) {
+        size_t nc = m->ucap ? 2 * m->ucap : 64;
+        uint64_t *a = realloc(m->k1, nc * sizeof *a);
+        if (a)
+            m->k1 = a;
+        uint64_t *b = realloc(m->k2, nc * sizeof *b);
+        if (b)
+            m->k2 = b;
+        double *u = realloc(m->u, nc * m->p * sizeof *u);
+        if (u)
+            m->u = u;
+        if (!a || !b || !u)
+            return NULL;
+        m->ucap = nc;
+    }
+    size_t e = m->n++;
+    m->k1[e] = k1;
+    m->k2[e] = k2;
+    memset(m->u + e * m->p, 0, m->p * sizeof *m->u);
+    m->slot[h] = e + 1;
+    m->last = e + 1;
+    return m->u + e * m->p;
+}
+
+/* ---- the reducer ---------------------------------------------------------- */
+
+typedef struct sc_acc {
+    const ols_score_params *par;
+    double *meat; /* n_levels x p x p                         */
+    cmap *maps;   /* n_levels x 3                             */
+    ols_oos *oos; /* n_levels x n_slots                       */
+    int failed;   /* out of memory in a map                   */
+    cx_design_ws *ws;
+    size_t cap;
+    double *x, *y, *w, *extra, *g, *xr;
+    size_t *kept;
+} sc_acc;
+
+static void sc_acc_free(void *v)
+{
+    sc_acc *a = v;
+    if (!a)
+        return;
+    for (size_t i = 0; a->maps && i < 3 * a->par->n_levels; i++)
+        cmap_free(&a->maps[i]);
+    free(a->maps);
+    free(a->meat);
+    free(a->oos);
+    cx_design_ws_free(a->ws);
+    free(a->x);
+    free(a->y);
+    free(a->w);
+    free(a->extra);
+    free(a->g);
+    free(a->xr);
+    free(a->kept);
+    free(a);
+}
+
+static void *sc_acc_alloc(const void *params, cx_error *err)
+{
+    const ols_score_params *par = params;
+    sc_acc *a = cx_calloc(1, sizeof *a, err);
+    if (!a)
+        return NULL;
+    a->par = par;
+    size_t L = par->n_levels, p = par->p;
+    a->meat = cx_calloc(L * p * p, sizeof *a->meat, err);
+    a->maps = cx_calloc(3 * L, sizeof *a->maps, err);
+    a->oos = cx_calloc(L * (par->n_slots ? par->n_slots : 1), sizeof *a->oos, err);
+    a->xr = cx_calloc(2 * p + 1, sizeof *a->xr, err);
+    a->ws = cx_design_ws_alloc(par->d, err);
+    if (!a->meat || !a->maps || !a->oos || !a->xr || !a->ws) {
+        sc_acc_free(a);
+        return NULL;
+    }
+    for (size_t i = 0; i < 3 * L; i++)
+        a->maps[i].p = p;
+    return a;
+}
+
+static void sc_acc_reset(void *v)
+{
+    sc_acc *a = v;
+    const ols_score_params *par = a->par;
+    size_t L = par->n_levels, p = par->p;
+    memset(a->meat, 0, L * p * p * sizeof *a->meat);
+    for (size_t i = 0; i < 3 * L; i++) {
+        cmap_free(&a->maps[i]);
+        a->maps[i].p = p;
+    }
+    memset(a->oos, 0, L * (par->n_slots ? par->n_slots : 1) * sizeof *a->oos);
+    a->failed = 0;
+}
+
+static int sc_grow(sc_acc *a, size_t n, cx_error *err)
+{
+    if (n <= a->cap)
+        return CX_OK;
+    size_t p = a->par->p, ne = cx_design_nextra(a->par->d);
+    free(a->x);
+    free(a->y);
+    free(a->w);
+    free(a->extra);
+    free(a->g);
+    free(a->kept);
+    a->x = cx_malloc(n * p * sizeof *a->x, err);
+    a->g = cx_malloc(n * p * sizeof *a->g, err);
+    a->y = cx_malloc(n * sizeof *a->y, err);
+    a->w = cx_malloc(n * sizeof *a->w, err);
+    a->extra = cx_malloc(n * (ne ? ne : 1) * sizeof *a->extra, err);
+    a->kept = cx_malloc(n * sizeof *a->kept, err);
+    a->cap = (a->x && a->g && a->y && a->w && a->extra && a->kept) ? n : 0;
+    return a->cap ? CX_OK : CX_ENOMEM;
+}
+
+/* Test slot of raw row r, or SIZE_MAX when the row is in no test set. */
+static size_t test_slot(const ols_score_params *par, const cx_block *b, size_t r)
+{
+    if (par->split == CX_SPLIT_KFOLD)
+        return cx_fold_of(par->seed, b->row[r], par->n_slots);
+    if (par->split == CX_SPLIT_HOLDOUT) {
+        double values[64];
+        size_t nf = filter_n_columns(par->holdout);
+        for (size_t j = 0; j < nf && j < 64; j++)
+            values[j] = b->data[(par->holdout_at + j) * b->ld + r];
+        return filter_matches(par->holdout, values) ? 1 : SIZE_MAX;
+    }
+    return SIZE_MAX;
+}
+
+/* Out-of-sample residual of row i (row-major x: x[i*p + j]). */
+static void add_oos(sc_acc *a, const cx_block *b, size_t i, size_t l)
+{
+    const ols_score_params *par = a->par;
+    size_t s = test_slot(par, b, a->kept[i]);
+    if (s == SIZE_MAX)
+        return;
+    const double *bt = par->beta_train[l * par->n_slots + s];
+    if (!bt)
+        return;
+    const double *x = a->x + i * par->p;
+    double pred = 0;
+    for (size_t j = 0; j < par->p; j++)
+        pred += x[j] * bt[j];
+    double y = a->y[i], w = a->w[i], e = y - pred;
+    ols_oos *o = &a->oos[l * par->n_slots + s];
+    o->n += 1;
+    o->sw += w;
+    o->swe2 += w * e * e;
+    o->swae += w * fabs(e);
+    o->swy += w * y;
+    o->swy2 += w * y * y;
+}
+
+/* Robust part of row i: returns the row's meat weight, fills xr (kept
+ * columns) and adds the cluster sums. */
+static double robust_row(sc_acc *a, size_t i, size_t l, size_t m)
+{
+    const ols_score_params *par = a->par;
+    const ols_fit *f = &par->fits[l];
+    const double *x = a->x + i * par->p;
+    size_t q = f->q;
+    double *xr = a->xr, *ax = a->xr + par->p, e = a->y[i], w = a->w[i];
+    for (size_t k = 0; k < q; k++) {
+        xr[k] = x[f->keep[k]];
+        e -= xr[k] * f->beta0[f->keep[k]];
+    }
+    if (par->se == OLS_SE_CLUSTER) {
+        uint64_t k1 = ols_cluster_key(a->extra[(size_t)par->cluster_extra[0] * m + i]), k2 = 0;
+        if (par->n_cluster == 2)
+            k2 = ols_cluster_key(a->extra[(size_t)par->cluster_extra[1] * m + i]);
+        double *u[3] = {cmap_get(&a->maps[3 * l], k1, 0), NULL, NULL};
+        if (par->n_cluster == 2) {
+            u[1] = cmap_get(&a->maps[3 * l + 1], k2, 0);
+            u[2] = cmap_get(&a->maps[3 * l + 2], k1, k2);
+        }
+        for (size_t d = 0; d < (par->n_cluster == 2 ? 3u : 1u); d++) {
+            if (!u[d]) {
+                a->failed = 1;
+                continue;
+            }
+            for (size_t k = 0; k < q; k++)
+                u[d][k] += w * e * xr[k];
+        }
+        return 0;
+    }
+    double f2 = w * w * e * e;
+    if (par->se == OLS_SE_HC2 || par->se == OLS_SE_HC3) {
+        cblas_dsymv(CblasColMajor, CblasUpper, (int)q, 1.0, f->a, (int)q, xr, 1, 0.0, ax, 1);
+        double h = w * cblas_ddot((int)q, xr, 1, ax, 1);
+        f2 = h < 1 ? f2 / (par->se == OLS_SE_HC2 ? 1 - h : (1 - h) * (1 - h)) : 0;
+    }
+    return f2;
+}
+
+static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
+{
+    sc_acc *a = v;
+    const ols_score_params *par = a->par;
+    if (b->n == 0)
+        return CX_OK;
+    if (sc_grow(a, b->n, err))
+        return CX_ENOMEM;
+    size_t m = b->n, p = par->p;
+    cx_design_out out = {.row_major = 1,
+                         .x = a->x,
+                         .ldx = p,
+                         .y = a->y,
+                         .w = a->w,
+                         .extra = a->extra,
+                         .lde = m,
+                         .kept = a->kept};
+    long used = cx_design_fill(par->d, a->ws, b->data, b->ld, b->n, &out, err);
+    if (used < 0)
+        return err->code ? err->code : CX_EFAIL;
+    int hc = par->fits && par->se != OLS_SE_CLASSICAL && par->se != OLS_SE_CLUSTER;
+    for (size_t i0 = 0; i0 < (size_t)used;) {
+        size_t l = b->level[a->kept[i0]], i1 = i0 + 1, k = 0;
+        while (i1 < (size_t)used && b->level[a->kept[i1]] == l)
+            i1++;
+        const ols_fit *f = par->fits ? &par->fits[l] : NULL;
+        int ok = f && f->q > 0;
+        for (size_t i = i0; i < i1; i++) {
+            if (par->split != CX_SPLIT_NONE)
+                add_oos(a, b, i, l);
+            if (!ok || par->se == OLS_SE_CLASSICAL)
+                continue;
+            double f2 = robust_row(a, i, l, m);
+            if (hc && f2 > 0) {
+                double s = sqrt(f2);
+                for (size_t c = 0; c < f->q; c++)
+                    a->g[c * m + k] = a->xr[c] * s;
+                k++;
+            }
+        }
+        if (hc && k)
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)f->q, (int)k, 1.0, a->g, (int)m,
+                        1.0, a->meat + l * p * p, (int)f->q);
+        i0 = i1;
+    }
+    if (a->failed)
+        return cx_error_set(err, CX_ENOMEM, "out of memory for the cluster sums");
+    return CX_OK;
+}
+
+static void sc_acc_merge(void *v, const void *o)
+{
+    sc_acc *a = v;
+    const sc_acc *b = o;
+    const ols_score_params *par = a->par;
+    size_t L = par->n_levels, p = par->p;
+    for (size_t i = 0; i < L * p * p; i++)
+        a->meat[i] += b->meat[i];
+    for (size_t i = 0; i < L * (par->n_slots ? par->n_slots : 1); i++) {
+        ols_oos *x = &a->oos[i];
+        const ols_oos *y = &b->oos[i];
+        x->n += y->n;
+        x->sw += y->sw;
+        x->swe2 += y->swe2;
+        x->swae += y->swae;
+        x->swy += y->swy;
+        x->swy2 += y->swy2;
+    }
+    for (size_t i = 0; i < 3 * L; i++) {
+        const cmap *src = &b->maps[i];
+        for (size_t e = 0; e < src->n; e++) {
+            double *u = cmap_get(&a->maps[i], src->k1[e], src->k2[e]);
+            if (!u) {
+                a->failed = 1;
+                continue;
+            }
+            for (size_t k = 0; k < p; k++)
+                u[k] += src->u[e * p + k];
+        }
+    }
+}
+
+static int sc_acc_finalize(void *v, cx_error *err)
+{
+    sc_acc *a = v;
+    return a->failed ? cx_error_set(err, CX_ENOMEM, "out of memory for the cluster sums") : CX_OK;
+}
+
+static const cx_reducer_type sc_reducer = {"ols_scores", sc_acc_alloc,    sc_acc_reset, sc_acc_add,
+                                           sc_acc_merge, sc_acc_finalize, sc_acc_free};
+
+/* meat of one cluster dimension: sum_g u_g u_g' (q x q), G in *g. */
+static void cluster_meat(const cmap *m, size_t q, double *out, double *g)
+{
+    memset(out, 0, q * q * sizeof *out);
+    for (size_t e = 0; e < m->n; e++)
+        cblas_dsyr(CblasColMajor, CblasUpper, (int)q, 1.0, m->u + e * m->p, 1, out, (int)q);
+    *g = (double)m->n;
+}
+
+/* Symmetric q x q from its upper triangle. */
+static void symmetrize(double *a, size_t q)
+{
+    for (size_t j = 0; j < q; j++)
+        for (size_t i = j + 1; i < q; i++)
+            a[j * q + i] = a[i * q + j];
+}
+
+/* Cluster meat of level l with sandwich's cadjust G/(G-1) per dimension;
+ * two-way: M1 + M2 - M12 (Cameron, Gelbach and Miller; vcovCL). */
+static int level_cluster_meat(const sc_acc *a, size_t l, size_t q, double *meat, double *ng,
+                              cx_error *err)
+{
+    double *t = cx_malloc(q * q * sizeof *t, err);
+    if (!t)
+        return CX_ENOMEM;
+    size_t dims = a->par->n_cluster == 2 ? 3 : 1;
+    memset(meat, 0, q * q * sizeof *meat);
+    for (size_t d = 0; d < dims; d++) {
+        double g;
+        cluster_meat(&a->maps[3 * l + d], q, t, &g);
+        ng[d] = g;
+        double adj = g > 1 ? g / (g - 1) : NAN, sign = d == 2 ? -1 : 1;
+        for (size_t i = 0; i < q * q; i++)
+            meat[i] += sign * adj * t[i];
+    }
+    free(t);
+    symmetrize(meat, q);
+    return CX_OK;
+}
+
+int ols_pass_scores(const cx_job *job, const int *cols, size_t ncols, const ols_score_params *par,
+                    ols_scores *out, cx_error *err)
+{
+    memset(out, 0, sizeof *out);
+    cx_reducer r = {&sc_reducer, par, NULL};
+    int rc = cx_reduce_view(job->view, cols, ncols, &r, 1, job->threads, err);
+    size_t L = par->n_levels, p = par->p;
+    if (rc == CX_OK) {
+        sc_acc *a = r.acc;
+        out->meat = a->meat;
+        a->meat = NULL;
+        out->oos = a->oos;
+        a->oos = NULL;
+        out->n_clusters = cx_calloc(3 * L, sizeof *out->n_clusters, err);
+        if (!out->n_clusters)
+            rc = CX_ENOMEM;
+        for (size_t l = 0; rc == CX_OK && par->fits && l < L; l++) {
+            size_t q = par->fits[l].q;
+            if (par->se == OLS_SE_CLUSTER && q)
+                rc = level_cluster_meat(a, l, q, out->meat + l * p * p, out->n_clusters + 3 * l,
+                                        err);
+            else if (q)
+                symmetrize(out->meat + l * p * p, q);
+        }
+    }
+    cx_reducer_release(&r);
+    if (rc != CX_OK)
+        ols_scores_clear(out);
+    return rc;
+}
+
+void ols_scores_clear(ols_scores *s)
+{
+    free(s->meat);
+    free(s->n_clusters);
+    free(s->oos);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,306 @@
+/*
+ * ols_xprod.c — pass 1 of the closed-form regressions: the weighted
+ * cross-products Z'WZ of Z = [X y] per `by` level and per slot (kfold
+ * fold, holdout side, bootstrap replicate), as a reducer, so one read of
+ * the table gives every fit of a job.
+ *
+ * A block's rows are turned into design rows by cx_design_fill (which
+ * drops incomplete rows, R's na.omit), grouped by (level, slot), scaled by
+ * sqrt(w) and added with one DSYRK per group.  Merging adds the sums, in
+ * block order (the engine's rule), so results do not depend on threads.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../../engine/filter_eval.h"
+#include "ols_internal.h"
+#include "resample.h"
+
+ols_xp *ols_xp_alloc(size_t p, cx_error *err)
+{
+    ols_xp *x = cx_calloc(1, sizeof *x, err);
+    if (!x)
+        return NULL;
+    x->c = cx_calloc((p + 1) * (p + 1), sizeof *x->c, err);
+    if (!x->c) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void ols_xp_free(ols_xp *x)
+{
+    if (x)
+        free(x->c);
+    free(x);
+}
+
+void ols_xp_add(ols_xp *a, const ols_xp *b, size_t p)
+{
+    for (size_t i = 0; i < (p + 1) * (p + 1); i++)
+        a->c[i] += b->c[i];
+    a->n += b->n;
+    a->npos += b->npos;
+    a->sw += b->sw;
+    a->slogw += b->slogw;
+}
+
+void ols_xp_free_all(ols_xp *xp, size_t n)
+{
+    if (!xp)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(xp[i].c);
+    free(xp);
+}
+
+static ols_xp *xp_array(size_t n, size_t p, cx_error *err)
+{
+    ols_xp *xp = cx_calloc(n, sizeof *xp, err);
+    for (size_t i = 0; xp && i < n; i++) {
+        xp[i].c = cx_calloc((p + 1) * (p + 1), sizeof *xp[i].c, err);
+        if (!xp[i].c) {
+            ols_xp_free_all(xp, i);
+            return NULL;
+        }
+    }
+    return xp;
+}
+
+/* ---- the reducer ---------------------------------------------------------- */
+
+typedef struct xp_acc {
+    const ols_pass_params *par;
+    ols_xp *xp; /* n_levels x n_slots                         */
+    cx_design_ws *ws;
+    size_t cap;                /* rows the buffers hold                      */
+    double *z, *w, *g, *extra; /* z: cap x (p+1); g: gathered, scaled   */
+    size_t *kept;
+    size_t *slot;
+} xp_acc;
+
+static void xp_acc_free(void *v)
+{
+    xp_acc *a = v;
+    if (!a)
+        return;
+    ols_xp_free_all(a->xp, a->par->n_levels * a->par->n_slots);
+    cx_design_ws_free(a->ws);
+    free(a->z);
+    free(a->w);
+    free(a->g);
+    free(a->extra);
+    free(a->kept);
+    free(a->slot);
+    free(a);
+}
+
+static void *xp_acc_alloc(const void *params, cx_error *err)
+{
+    const ols_pass_params *par = params;
+    xp_acc *a = cx_calloc(1, sizeof *a, err);
+    if (!a)
+        return NULL;
+    a->par = par;
+    a->xp = xp_array(par->n_levels * par->n_slots, par->p, err);
+    a->ws = a->xp ? cx_design_ws_alloc(par->d, err) : NULL;
+    if (!a->ws) {
+        xp_acc_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void xp_acc_reset(void *v)
+{
+    xp_acc *a = v;
+    size_t p = a->par->p;
+    for (size_t i = 0; i < a->par->n_levels * a->par->n_slots; i++) {
+        memset(a->xp[i].c, 0, (p + 1) * (p + 1) * sizeof(double));
+        a->xp[i].n = a->xp[i].npos = a->xp[i].sw = a->xp[i].slogw = 0;
+    }
+}
+
+static int grow(xp_acc *a, size_t n, cx_error *err)
+{
+    if (n <= a->cap)
+        return CX_OK;
+    size_t p1 = a->par->p + 1, ne = cx_design_nextra(a->par->d);
+    free(a->z);
+    free(a->w);
+    free(a->g);
+    free(a->extra);
+    free(a->kept);
+    free(a->slot);
+    a->z = cx_malloc(n * p1 * sizeof *a->z, err);
+    a->g = cx_malloc(n * p1 * sizeof *a->g, err);
+    a->w = cx_malloc(n * sizeof *a->w, err);
+    a->extra = cx_malloc(n * (ne ? ne : 1) * sizeof *a->extra, err);
+    a->kept = cx_malloc(n * sizeof *a->kept, err);
+    a->slot = cx_malloc(n * sizeof *a->slot, err);
+    a->cap = (a->z && a->g && a->w && a->extra && a->kept && a->slot) ? n : 0;
+    return a->cap ? CX_OK : CX_ENOMEM;
+}
+
+/* Slot of raw block row r (NONE / BOOTSTRAP: 0). */
+static size_t slot_of(const ols_pass_params *par, const cx_block *b, size_t r)
+{
+    if (par->split == CX_SPLIT_KFOLD)
+        return cx_fold_of(par->seed, b->row[r], par->n_slots);
+    if (par->split == CX_SPLIT_HOLDOUT) {
+        double values[64];
+        size_t nf = filter_n_columns(par->holdout);
+        for (size_t j = 0; j < nf && j < 64; j++)
+            values[j] = b->data[(par->holdout_at + j) * b->ld + r];
+        return filter_matches(par->holdout, values) ? 1 : 0;
+    }
+    return 0;
+}
+
+/* Rows [i0, i1) of the fill, all of them with their own weights: the
+ * fast path of a plain fit (no slots).  The block is scaled by sqrt(w) in
+ * place (nothing reads it afterwards) and added with one DSYRK; without a
+ * weights column the scaling and logs are skipped. */
+static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
+{
+    size_t p1 = a->par->p + 1, k = i1 - i0;
+    if (a->par->weighted) {
+        for (size_t i = i0; i < i1; i++) {
+            double w = a->w[i], sq = sqrt(w);
+            x->sw += w;
+            if (w > 0) {
+                x->npos += 1;
+                x->slogw += log(w);
+            }
+            if (w != 1)
+                for (size_t j = 0; j < p1; j++)
+                    a->z[j * m + i] *= sq;
+        }
+    } else {
+        x->sw += (double)k;
+        x->npos += (double)k;
+    }
+    x->n += (double)k;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->z + i0, (int)m, 1.0,
+                x->c, (int)p1);
+}
+
+/* Gather rows [i0, i1) of the fill whose slot is s (s = SIZE_MAX: all),
+ * each scaled by sqrt(w * mult), and add them to x. */
+static void add_group(xp_acc *a, size_t m, size_t i0, size_t i1, size_t s, const unsigned *mult,
+                      ols_xp *x)
+{
+    size_t p1 = a->par->p + 1, k = 0;
+    for (size_t i = i0; i < i1; i++) {
+        if (s != SIZE_MAX && a->slot[i] != s)
+            continue;
+        unsigned c = mult ? mult[i - i0] : 1;
+        if (c == 0)
+            continue;
+        double w = a->w[i] * c, sq = sqrt(w);
+        for (size_t j = 0; j < p1; j++)
+            a->g[j * m + k] = a->z[j * m + i] * sq;
+        x->n += c;
+        if (w > 0) {
+            x->npos += c;
+            x->slogw += c * log(a->w[i]);
+        }
+        x->sw += w;
+        k++;
+    }
+    if (k)
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->g, (int)m, 1.0,
+                    x->c, (int)p1);
+}
+
+/* Bootstrap: every replicate gets the level's rows with their counts. */
+static int add_replicates(xp_acc *a, const cx_block *b, size_t m, size_t i0, size_t i1, size_t l,
+                          cx_error *err)
+{
+    const ols_pass_params *par = a->par;
+    unsigned *mult = cx_malloc((i1 - i0) * sizeof *mult, err);
+    if (!mult)
+        return CX_ENOMEM;
+    for (size_t r = 1; r < par->n_slots; r++) {
+        for (size_t i = i0; i < i1; i++) {
+            uint64_t key = par->boot_cluster_extra >= 0
+                               ? cx_value_key(a->extra[(size_t)par->boot_cluster_extra * m + i])
+                               : (uint64_t)b->row[a->kept[i]];
+            mult[i - i0] = cx_boot_count(par->seed, r - 1, key);
+        }
+        add_group(a, m, i0, i1, SIZE_MAX, mult, &a->xp[l * par->n_slots + r]);
+    }
+    free(mult);
+    return CX_OK;
+}
+
+static int xp_acc_add(void *v, const cx_block *b, cx_error *err)
+{
+    xp_acc *a = v;
+    const ols_pass_params *par = a->par;
+    if (b->n == 0)
+        return CX_OK;
+    if (grow(a, b->n, err))
+        return CX_ENOMEM;
+    size_t m = b->n, p = par->p;
+    cx_design_out out = {.row_major = 0,
+                         .x = a->z,
+                         .ldx = m,
+                         .y = a->z + p * m,
+                         .w = a->w,
+                         .extra = a->extra,
+                         .lde = m,
+                         .kept = a->kept};
+    long used = cx_design_fill(par->d, a->ws, b->data, b->ld, b->n, &out, err);
+    if (used < 0)
+        return err->code ? err->code : CX_EFAIL;
+    for (size_t i = 0; i < (size_t)used; i++)
+        a->slot[i] = slot_of(par, b, a->kept[i]);
+    /* runs of one level (the block is grouped by level) */
+    for (size_t i0 = 0; i0 < (size_t)used;) {
+        size_t l = b->level[a->kept[i0]], i1 = i0 + 1;
+        while (i1 < (size_t)used && b->level[a->kept[i1]] == l)
+            i1++;
+        if (par->split == CX_SPLIT_KFOLD || par->split == CX_SPLIT_HOLDOUT) {
+            for (size_t s = 0; s < par->n_slots; s++)
+                add_group(a, m, i0, i1, s, NULL, &a->xp[l * par->n_slots + s]);
+        } else if (par->split == CX_SPLIT_BOOTSTRAP) {
+            add_group(a, m, i0, i1, SIZE_MAX, NULL, &a->xp[l * par->n_slots]);
+            if (add_replicates(a, b, m, i0, i1, l, err))
+                return CX_ENOMEM;
+        } else {
+            add_all(a, m, i0, i1, &a->xp[l * par->n_slots]);
+        }
+        i0 = i1;
+    }
+    return CX_OK;
+}
+
+static void xp_acc_merge(void *v, const void *o)
+{
+    xp_acc *a = v;
+    const xp_acc *b = o;
+    for (size_t i = 0; i < a->par->n_levels * a->par->n_slots; i++)
+        ols_xp_add(&a->xp[i], &b->xp[i], a->par->p);
+}
+
+static const cx_reducer_type xp_reducer = {"ols_xprod",  xp_acc_alloc, xp_acc_reset, xp_acc_add,
+                                           xp_acc_merge, NULL,         xp_acc_free};
+
+int ols_pass_xprod(const cx_job *job, const int *cols, size_t ncols, const ols_pass_params *par,
+                   ols_xp **xp, cx_error *err)
+{
+    cx_reducer r = {&xp_reducer, par, NULL};
+    int rc = cx_reduce_view(job->view, cols, ncols, &r, 1, job->threads, err);
+    if (rc == CX_OK) {
+        xp_acc *a = r.acc;
+        *xp = a->xp; /* take the totals over */
+        a->xp = NULL;
+    }
+    cx_reducer_release(&r);
+    return rc;
+}
