@@ -524,7 +524,7 @@ static const struct family {
     {"drivers", drivers_charts, {"drivers", "estimates"}},
     {"gap", NULL, {"gap"}},
     {"ols", regression_charts, {"estimates"}},
-    {"logit", regression_charts, {"estimates"}},
+    {"logit", regression_charts, {"estimates", "confusion"}},
     {"ologit", regression_charts, {"estimates"}},
     {"mlogit", regression_charts, {"estimates"}},
     {"panel", regression_charts, {"estimates", "tests", "compare"}},

@@ -50,6 +50,18 @@ missing = fiml"
 refuse cfa_fiml missing "missing = fiml is not supported by model 'cfa'" "model = cfa
 $CFA
 missing = fiml"
+# logistic families (HS: school is a two-level categorical column)
+refuse logit_hc3 se "expected classical, hc0, hc1 or cluster" "model = logit
+formula = school ~ x1
+se = hc3"
+refuse logit_bootstrap bootstrap "does not support bootstrap" "model = logit
+formula = school ~ x1
+bootstrap = 100"
+refuse ologit_no_intercept formula "thresholds replace the intercept" "model = ologit
+formula = factor(x1) ~ x2 - 1"
+refuse mlogit_validate validate "does not support validate" "model = mlogit
+formula = school ~ x1
+validate = kfold(5)"
 refuse sem_fiml missing "missing = fiml is not supported by model 'sem'" "model = sem
 $CFA
 missing = fiml"

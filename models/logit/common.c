@@ -1,0 +1,177 @@
+/*
+ * common.c — keys, design and covariance algebra shared by logit and
+ * ologit (common.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lapacke.h>
+
+#include "common.h"
+
+void lg_spec_free(logit_spec *s)
+{
+    cx_formula_free(s->formula);
+    cx_scores_free(s->scores);
+}
+
+/* `se`: classical | hc0 | hc1 | cluster(COL). */
+static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
+{
+    const char *v = cx_section_get(job->section, "se");
+    s->se = SE_CLASSICAL;
+    if (!v || strcmp(v, "classical") == 0)
+        return CX_OK;
+    if (strcmp(v, "hc0") == 0) {
+        s->se = SE_HC0;
+        return CX_OK;
+    }
+    if (strcmp(v, "hc1") == 0) {
+        s->se = SE_HC1;
+        return CX_OK;
+    }
+    size_t len = strlen(v);
+    if (strncmp(v, "cluster(", 8) == 0 && len > 9 && v[len - 1] == ')' &&
+        len - 9 < sizeof s->cluster) {
+        memcpy(s->cluster, v + 8, len - 9);
+        s->cluster[len - 9] = '\0';
+        if (cx_table_find(job->view->table, s->cluster) < 0)
+            return cx_job_error(job, "se", err, CX_EUSAGE, "no column '%s' in the table",
+                                s->cluster);
+        s->se = SE_CLUSTER;
+        return CX_OK;
+    }
+    return cx_job_error(job, "se", err, CX_EUSAGE,
+                        "'%s': expected classical, hc0, hc1 or cluster(COLUMN) (hc2/hc3 are not "
+                        "available for the logistic models)",
+                        v);
+}
+
+int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const char *f = cx_section_get(job->section, "formula");
+    if (!f)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "missing: expected an R formula such as y ~ x1 + factor(x2)");
+    cx_error e = {0};
+    if (!(s->formula = cx_formula_parse(f, &e)) || cx_formula_require_fixed(s->formula, &e))
+        return cx_job_error(job, "formula", err, CX_EUSAGE, "%s", e.msg);
+    if (s->formula->needs_panel)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "lag/lead/diff/growth need model = panel");
+    const char *sc = cx_section_get(job->section, "scores");
+    if (sc && !(s->scores = cx_scores_parse(sc, &e)))
+        return cx_job_error(job, "scores", err, CX_EUSAGE, "%s", e.msg);
+    if (job->weight_col >= 0)
+        s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
+    return parse_se(job, s, err);
+}
+
+cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err)
+{
+    const char *extra[1] = {s->cluster};
+    cx_design_spec ds = {.formula = s->formula,
+                         .scores = s->scores,
+                         .weights = s->weights,
+                         .extra = extra,
+                         .n_extra = s->se == SE_CLUSTER ? 1 : 0};
+    cx_error e = {0};
+    cx_design *d = cx_design_alloc(&ds, job->view->table, &e);
+    if (!d)
+        cx_job_error(job, "formula", err, e.code ? e.code : CX_EUSAGE, "%s", e.msg);
+    return d;
+}
+
+int lg_check(const cx_job *job, cx_error *err)
+{
+    logit_spec s;
+    int rc = lg_parse_spec(job, &s, err);
+    if (rc == CX_OK) {
+        cx_design *d = lg_design_for(job, &s, err);
+        rc = d ? CX_OK : err->code;
+        cx_design_free(d);
+    }
+    lg_spec_free(&s);
+    return rc;
+}
+
+/* Inverse of the q x q information in place (Cholesky); CX_EFAIL when
+ * it is singular. */
+int lg_invert_spd(double *a, size_t q)
+{
+    if (q == 0)
+        return CX_OK;
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)q, a, (lapack_int)q) != 0 ||
+        LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)q, a, (lapack_int)q) != 0)
+        return CX_EFAIL;
+    for (size_t j = 0; j < q; j++)
+        for (size_t i = j + 1; i < q; i++)
+            a[j * q + i] = a[i * q + j];
+    return CX_OK;
+}
+
+/* V = B M B (B = the inverse information, both q x q, symmetric). */
+void lg_sandwich(const double *B, const double *M, size_t q, double scale, double *V)
+{
+    double *T = calloc(q ? q * q : 1, sizeof *T);
+    if (!T) {
+        for (size_t k = 0; k < q * q; k++)
+            V[k] = NAN;
+        return;
+    }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j < q; j++) {
+            double s = 0;
+            for (size_t k = 0; k < q; k++)
+                s += B[i + k * q] * M[k + j * q];
+            T[i + j * q] = s;
+        }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j < q; j++) {
+            double s = 0;
+            for (size_t k = 0; k < q; k++)
+                s += T[i + k * q] * B[k + j * q];
+            V[i + j * q] = scale * s;
+        }
+    free(T);
+}
+
+/* Full symmetric copy of a column-major upper triangle. */
+void lg_symmetrize(double *a, size_t q)
+{
+    for (size_t j = 0; j < q; j++)
+        for (size_t i = j + 1; i < q; i++)
+            a[j * q + i] = a[i * q + j];
+}
+
+/* lhs of every estimate: the outcome's column (or its label). */
+const char *lg_outcome_name(const cx_formula *f)
+{
+    const cx_fvar *v = &f->vars[f->outcome];
+    return v->kind == CX_FVAR_EXPR ? v->label : f->names[v->name];
+}
+
+int lg_add_fits(cx_result *r, const char *const *names, const double *values, size_t n,
+                cx_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cx_result_add_fit(r, names[i], values[i], err) != CX_OK)
+            return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+size_t lg_weakest(const double *V, const double *info, size_t d, size_t n)
+{
+    size_t best = 0;
+    double worst = -1;
+    for (size_t k = 0; k < n; k++) {
+        double infl = V[k * d + k] * info[k * d + k];
+        if (!(infl <= worst)) { /* a NaN (singular) counts as the worst */
+            worst = infl;
+            best = k;
+        }
+    }
+    return best;
+}

@@ -1,0 +1,590 @@
+/*
+ * logit.c — `model = logit`: binary logistic regression (R's
+ * glm(family = binomial)), fitted by the engine's optimizer with one
+ * streaming pass over the rows per Newton iteration (engine/rowpass.h,
+ * logit_pass.c).  docs/models/logit.md is the user's description.
+ *
+ * Keys: `formula` (docs/FORMULA.md; the outcome is a 0/1 column, a
+ * proportion in [0, 1], or a two-level factor — factor(y) or a categorical
+ * column, the first level being 0), `scores`, `se` = classical | hc0 | hc1
+ * | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
+ * `validate = kfold(K)` (held-out log loss, AUC, Brier, accuracy).
+ *
+ * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
+ * reports NA coefficients), one per Newton iteration, and a final one at
+ * the estimates (sandwich meat, cluster sums, fitted probabilities).
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "logit_pass.h"
+#include "model.h"
+#include "optimize.h"
+#include "resample.h"
+
+static const char *const logit_keys[] = {"formula", "scores", "se", NULL};
+
+/* ---- the fit ------------------------------------------------------------ */
+
+typedef struct logit_fit {
+    const cx_job *job;
+    const logit_spec *spec;
+    cx_design *d;
+    logit_params par;
+    size_t p;               /* design columns                       */
+    size_t *active;         /* q of them                            */
+    int *aliased;           /* p                                    */
+    double *beta;           /* q                                    */
+    logit_acc *last;        /* the last pass (value() at beta)      */
+    double *pass_beta;      /* q: where the last pass was run       */
+    int last_final;         /* it collected the final extras        */
+    int collect;            /* Newton passes collect them too       */
+    cx_rowpass_split split; /* the job's `validate`            */
+    cx_opt_report rep;
+} logit_fit;
+
+static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
+{
+    F->par.beta = beta;
+    F->par.final = final;
+    memcpy(F->pass_beta, beta, F->par.q * sizeof *beta);
+    F->last_final = final;
+    if (F->last)
+        logit_pass_type.free(F->last);
+    F->last = NULL;
+    void *acc;
+    int rc = cx_rowpass_run(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
+                            F->job->threads, err);
+    F->last = acc;
+    if (rc == CX_OK && !isfinite(F->last->ll))
+        rc = cx_error_set(err, CX_EFAIL, "logit: the log-likelihood is not finite");
+    return rc;
+}
+
+static int obj_value(const double *x, double *f, void *data, cx_error *err)
+{
+    logit_fit *F = data;
+    /* the optimizer starts where the aliasing pass was run: reuse it */
+    int rc = CX_OK;
+    if (!(F->last && memcmp(x, F->pass_beta, F->par.q * sizeof *x) == 0))
+        rc = run_pass(F, x, F->collect, err);
+    if (rc == CX_OK)
+        *f = F->last->ll;
+    return rc;
+}
+
+/* The pass that gave the value also gave score and information. */
+static int obj_derivatives(const double *x, double *grad, double *curv, void *data, cx_error *err)
+{
+    (void)x;
+    (void)err;
+    logit_fit *F = data;
+    size_t q = F->par.q;
+    memcpy(grad, F->last->grad, q * sizeof *grad);
+    /* column-major upper == row-major lower: the optimizer reads the lower */
+    memcpy(curv, F->last->info, q * q * sizeof *curv);
+    return CX_OK;
+}
+
+/* Design columns that are linear combinations of earlier ones, from X'WX
+ * of the pass at b = 0 (as glm reports NA coefficients). */
+static int find_aliased(logit_fit *F, char *msg, size_t msg_size, cx_error *err)
+{
+    size_t p = F->p;
+    const char **names = malloc((p ? p : 1) * sizeof *names);
+    if (!names)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    for (size_t j = 0; j < p; j++)
+        names[j] = cx_design_colname(F->d, j);
+    long n = cx_design_aliased(F->last->info, p, names, 1e-7, F->aliased, msg, msg_size, err);
+    free(names);
+    if (n < 0)
+        return err->code ? err->code : CX_EFAIL;
+    F->par.q = 0;
+    for (size_t j = 0; j < p; j++)
+        if (!F->aliased[j])
+            F->active[F->par.q++] = j;
+    return CX_OK;
+}
+
+/* The covariance of the estimates asked for by `se` (q x q), from the
+ * final pass. */
+static int covariance(const logit_fit *F, logit_se se, double *V, size_t *n_clusters)
+{
+    size_t q = F->par.q;
+    const logit_acc *a = F->last;
+    double *B = malloc((q ? q * q : 1) * sizeof *B);
+    if (!B)
+        return CX_ENOMEM;
+    memcpy(B, a->info, q * q * sizeof *B);
+    lg_symmetrize(B, q);
+    if (lg_invert_spd(B, q) != CX_OK) {
+        free(B);
+        return CX_EFAIL;
+    }
+    double n = (double)a->n_pred;
+    if (se == SE_CLASSICAL) {
+        memcpy(V, B, q * q * sizeof *V);
+    } else if (se == SE_HC0 || se == SE_HC1) {
+        double *M = malloc((q ? q * q : 1) * sizeof *M);
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        memcpy(M, a->meat, q * q * sizeof *M);
+        lg_symmetrize(M, q);
+        lg_sandwich(B, M, q, se == SE_HC1 ? n / (n - (double)q) : 1.0, V);
+        free(M);
+    } else {
+        /* vcovCL's default for glm (type HC0, cadjust = TRUE): G/(G-1) */
+        double *M = calloc(q ? q * q : 1, sizeof *M);
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        lg_clusters_meat(&a->clusters, M);
+        double G = (double)a->clusters.n;
+        lg_sandwich(B, M, q, G / (G - 1), V);
+        free(M);
+        *n_clusters = a->clusters.n;
+    }
+    free(B);
+    return CX_OK;
+}
+
+/* ---- fit measures --------------------------------------------------------- */
+
+typedef struct pred_row {
+    double p, w1, w0; /* fitted probability; weight of the row as a 1 and as a 0 */
+} pred_row;
+
+/* Classification metrics from fitted probabilities p, outcomes y in
+ * [0, 1] and weights w: a row counts w y as a 1 and w (1 - y) as a 0. */
+typedef struct logit_metrics {
+    double auc, brier, logloss, accuracy;
+    double confusion[2][2]; /* [observed][predicted], weighted counts */
+} logit_metrics;
+
+/* Sort rows by p: an LSD radix sort on the bits of p (non-negative
+ * doubles order as their bit patterns), four 16-bit digits; tmp has n
+ * rows, count RADIX_BUCKETS.  Stable, O(n): a comparison sort of 1M rows
+ * costs more than a streaming pass. */
+#define RADIX_BUCKETS ((size_t)1 << 16)
+static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
+{
+    const size_t R = RADIX_BUCKETS;
+    pred_row *src = rows, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, R * sizeof *count);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t bits;
+            memcpy(&bits, &src[i].p, sizeof bits);
+            count[(bits >> shift) & (R - 1)]++;
+        }
+        size_t sum = 0;
+        for (size_t d = 0; d < R; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t bits;
+            memcpy(&bits, &src[i].p, sizeof bits);
+            dst[count[(bits >> shift) & (R - 1)]++] = src[i];
+        }
+        pred_row *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* four passes: the result is back in rows */
+}
+
+/* AUC = P(p of a 1 > p of a 0) + P(tie) / 2 (the Mann-Whitney statistic;
+ * pROC / ROCR's value), exact: one sort. */
+static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
+{
+    sort_by_prob(rows, tmp, count, n);
+    double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double w1 = 0, w0 = 0;
+        while (j < n && rows[j].p == rows[i].p) {
+            w1 += rows[j].w1;
+            w0 += rows[j].w0;
+            j++;
+        }
+        num += w1 * (below0 + 0.5 * w0);
+        below0 += w0;
+        sum1 += w1;
+        sum0 += w0;
+        i = j;
+    }
+    return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
+}
+
+static int metrics_of(const double *p, const double *y, const double *w, size_t n, logit_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    pred_row *rows = malloc(2 * (n ? n : 1) * sizeof *rows);
+    size_t *count = malloc(RADIX_BUCKETS * sizeof *count);
+    if (!rows || !count) {
+        free(rows);
+        free(count);
+        return CX_ENOMEM;
+    }
+    double sw = 0, brier = 0, ll = 0;
+    for (size_t i = 0; i < n; i++) {
+        double pi = p[i], yi = y[i], wi = w[i];
+        rows[i] = (pred_row){pi, wi * yi, wi * (1 - yi)};
+        sw += wi;
+        brier += wi * (yi - pi) * (yi - pi);
+        double lp = pi > 0 ? log(pi) : -INFINITY, lq = pi < 1 ? log1p(-pi) : -INFINITY;
+        ll += (yi > 0 ? wi * yi * lp : 0) + (yi < 1 ? wi * (1 - yi) * lq : 0);
+        int pred = pi >= 0.5;
+        m->confusion[1][pred] += wi * yi;
+        m->confusion[0][pred] += wi * (1 - yi);
+    }
+    m->brier = brier / sw;
+    m->logloss = -ll / sw;
+    m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
+    m->auc = auc_of(rows, rows + n, count, n);
+    free(rows);
+    free(count);
+    return CX_OK;
+}
+
+/* One row per design column, R's order; aliased columns as R's NA. */
+static int write_estimates(const logit_fit *F, const double *V, cx_result *r, cx_error *err)
+{
+    const char *lhs = lg_outcome_name(F->spec->formula);
+    size_t q = F->par.q, k = 0;
+    for (size_t j = 0; j < F->p; j++) {
+        int intercept = cx_design_col_term(F->d, j) < 0;
+        double est = NAN, se = NAN;
+        if (!F->aliased[j]) {
+            est = F->beta[k];
+            se = sqrt(V[k * q + k]);
+            k++;
+        }
+        if (cx_result_add_estimate(r, lhs, intercept ? "~1" : "~",
+                                   intercept ? "" : cx_design_colname(F->d, j), 0, est, se, NAN,
+                                   err) < 0)
+            return err->code ? err->code : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+/* Likelihood-based measures (R's logLik, deviance, AIC, BIC; McFadden's
+ * and Nagelkerke's pseudo-R2 with n = the sum of weights) and the
+ * classification metrics at a 0.5 cut. */
+static int write_fit(const logit_fit *F, const logit_metrics *m, cx_result *r, cx_error *err)
+{
+    const logit_acc *a = F->last;
+    double q = (double)F->par.q, sw = a->sum_w, ll = a->ll;
+    double ll0;
+    if (F->spec->formula->intercept) {
+        double ybar = a->sum_wy / sw;
+        ll0 = (a->sum_wy > 0 ? a->sum_wy * log(ybar) : 0) +
+              (sw - a->sum_wy > 0 ? (sw - a->sum_wy) * log1p(-ybar) : 0);
+    } else {
+        ll0 = sw * log(0.5); /* R: the null model of a no-intercept fit is mu = 1/2 */
+    }
+    double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",         "bic",
+                           "npar", "nobs",     "df_residual",   "r2_mcfadden", "r2_nagelkerke",
+                           "auc",  "brier",    "logloss",       "accuracy",    "iterations"};
+    double values[] = {ll,
+                       2 * (a->ll_sat - ll),
+                       2 * (a->ll_sat - ll0),
+                       -2 * ll + 2 * q,
+                       -2 * ll + log(a->nobs) * q,
+                       q,
+                       a->nobs,
+                       a->nobs - q,
+                       1 - ll / ll0,
+                       cox_snell / (1 - exp(2 * ll0 / sw)),
+                       m->auc,
+                       m->brier,
+                       -ll / sw,
+                       m->accuracy,
+                       (double)F->rep.iterations};
+    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
+}
+
+/* Table `confusion`: observed x predicted (cut 0.5), weighted counts. */
+static int write_confusion(const logit_metrics *m, cx_result *r, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(r, "confusion", err);
+    if (!t || cx_rtable_add_column(t, "observed", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "predicted", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "n", CX_RCOL_DOUBLE, err))
+        return err->code ? err->code : CX_ENOMEM;
+    for (int o = 0; o < 2; o++)
+        for (int p = 0; p < 2; p++) {
+            long row = cx_rtable_add_row(t, err);
+            if (row < 0)
+                return err->code ? err->code : CX_ENOMEM;
+            cx_rtable_set_int(t, (size_t)row, "observed", o);
+            cx_rtable_set_int(t, (size_t)row, "predicted", p);
+            cx_rtable_set_double(t, (size_t)row, "n", m->confusion[o][p]);
+        }
+    return CX_OK;
+}
+
+/* The coefficient least determined by the data: the largest variance
+ * inflation V_jj I_jj (it explodes for a term that separates the
+ * outcome), for naming the term in separation and non-convergence. */
+static const char *weakest_term(const logit_fit *F, const double *V)
+{
+    size_t q = F->par.q, best = 0;
+    double worst = -1;
+    for (size_t k = 0; k < q; k++) {
+        if (cx_design_col_term(F->d, F->active[k]) < 0 && q > 1)
+            continue;
+        double infl = V[k * q + k] * F->last->info[k * q + k];
+        if (!(infl <= worst)) {
+            worst = infl;
+            best = k;
+        }
+    }
+    return q ? cx_design_colname(F->d, F->active[best]) : "(none)";
+}
+
+static void report_status(const logit_fit *F, const double *V, cx_result *r)
+{
+    const char *term = weakest_term(F, V);
+    if (F->rep.status != CX_OPT_CONVERGED)
+        cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
+                             "logit did not converge after %d iterations (%s); the least "
+                             "determined term is %s (separation?)",
+                             F->rep.iterations, cx_opt_status_text(F->rep.status), term);
+    if (F->last->n_extreme > 0)
+        cx_result_add_warning(r,
+                              "fitted probabilities within 1e-8 of 0 or 1 for %zu rows: "
+                              "(quasi-)separation, most likely by %s; its coefficient and SE "
+                              "are not meaningful",
+                              F->last->n_extreme, term);
+}
+
+static void fit_free(logit_fit *F)
+{
+    if (F->last)
+        logit_pass_type.free(F->last);
+    free(F->active);
+    free(F->aliased);
+    free(F->beta);
+    free(F->pass_beta);
+    cx_design_free(F->d);
+}
+
+static int outcome_kind(logit_fit *F, const cx_job *job, cx_error *err)
+{
+    const char *const *labels;
+    size_t k = cx_design_outcome_levels(F->d, &labels);
+    if (k != 0 && k != 2)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "the outcome has %zu levels: logit needs two (use ologit or "
+                            "mlogit for more)",
+                            k);
+    F->par.factor_outcome = k == 2;
+    return CX_OK;
+}
+
+/* Maximize the log-likelihood from beta (in: start, out: estimates) over
+ * the rows the params select; one pass per iteration. */
+static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
+{
+    double sum_w = F->last ? F->last->sum_w : 1;
+    cx_optimizer *opt = cx_optimizer_alloc(F->par.q, err);
+    if (!opt)
+        return err->code;
+    cx_objective obj = {.n = F->par.q,
+                        .sense = CX_OPT_MAXIMIZE,
+                        .value = obj_value,
+                        .derivatives = obj_derivatives,
+                        .data = F};
+    /* the score grows with the data: the gradient test is relative to it */
+    /* Newton converges quadratically: once a step moves every estimate by
+     * less than 1e-4 relative, the point it reached is within ~1e-8 of the
+     * optimum (the next step would be ~1e-9: measured on 1M rows), so it
+     * ends the run — one streaming pass fewer than a 1e-6 step test; the
+     * score per unit weight must be below 1e-8 too */
+    cx_opt_options o = {.gtol = 1e-8 * fmax(1.0, sum_w), .xtol = 1e-4};
+    cx_optimizer_run(opt, &obj, beta, &o, rep, err);
+    cx_optimizer_free(opt);
+    if (rep->status == CX_OPT_EVAL_FAILED)
+        return err->code ? err->code : CX_EFAIL;
+    return CX_OK;
+}
+
+/* Prepare the design, drop aliased columns, iterate. */
+static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
+{
+    const cx_job *job = F->job;
+    int rc = cx_design_prepare(F->d, job->view, err);
+    if (rc != CX_OK)
+        return cx_job_error(job, "formula", err, rc, "%s", err->msg);
+    if ((rc = outcome_kind(F, job, err)) != CX_OK)
+        return rc;
+    F->p = cx_design_ncols(F->d);
+    F->active = calloc(F->p ? F->p : 1, sizeof *F->active);
+    F->aliased = calloc(F->p ? F->p : 1, sizeof *F->aliased);
+    F->beta = calloc(F->p ? F->p : 1, sizeof *F->beta);
+    F->pass_beta = calloc(F->p ? F->p : 1, sizeof *F->pass_beta);
+    if (!F->active || !F->aliased || !F->beta || !F->pass_beta)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    for (size_t j = 0; j < F->p; j++)
+        F->active[j] = j;
+    F->par.q = F->p;
+    F->par.active = F->active;
+    F->par.cluster = F->spec->se == SE_CLUSTER;
+    F->par.skip_slot = F->par.only_slot = -1;
+    F->split = (cx_rowpass_split){.kind = job->validate,
+                                  .k = job->kfold > 0 ? (size_t)job->kfold : 0,
+                                  .seed = job->seed,
+                                  .holdout = job->holdout};
+    if ((rc = run_pass(F, F->beta, 0, err)) != CX_OK)
+        return rc;
+    if (F->last->nobs == 0)
+        return cx_error_set(err, CX_EFAIL, "logit: no complete rows to fit");
+    char msg[512];
+    if ((rc = find_aliased(F, msg, sizeof msg, err)) != CX_OK)
+        return rc;
+    if (msg[0])
+        cx_result_add_warning(r, "%s (coefficients NA, as R reports them)", msg);
+    if (F->par.q < F->p) { /* the first pass had more columns: not reusable */
+        logit_pass_type.free(F->last);
+        F->last = NULL;
+    }
+    /* the optimizer starts at b = 0, where the first pass was run (its
+     * value() reuses it); every Newton pass also collects what the estimates need (meat,
+     * cluster sums, fitted probabilities): the optimizer's last pass is at
+     * the estimates (optimize.h), so no pass is needed after it */
+    F->collect = 1;
+    rc = newton(F, F->beta, &F->rep, err);
+    F->collect = 0;
+    if (rc != CX_OK)
+        return rc;
+    if (F->last_final && memcmp(F->pass_beta, F->beta, F->par.q * sizeof *F->beta) == 0)
+        return CX_OK;
+    return run_pass(F, F->beta, 1, err);
+}
+
+static int write_results(logit_fit *F, cx_result *r, cx_error *err)
+{
+    size_t q = F->par.q, G = 0;
+    double *V = malloc((q ? q * q : 1) * sizeof *V);
+    if (!V)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    int rc = covariance(F, F->spec->se, V, &G);
+    if (rc == CX_EFAIL) {
+        for (size_t k = 0; k < q * q; k++)
+            V[k] = NAN;
+        cx_result_add_warning(r, "the information matrix is singular: no standard errors");
+        rc = CX_OK;
+    }
+    logit_metrics m;
+    if (rc == CX_OK)
+        rc = metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m);
+    if (rc == CX_ENOMEM)
+        rc = cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    r->nobs = F->last->nobs;
+    if (rc == CX_OK)
+        rc = write_estimates(F, V, r, err);
+    if (rc == CX_OK)
+        rc = write_fit(F, &m, r, err);
+    if (rc == CX_OK && F->spec->se == SE_CLUSTER)
+        rc = cx_result_add_fit(r, "clusters", (double)G, err);
+    if (rc == CX_OK)
+        rc = write_confusion(&m, r, err);
+    if (rc == CX_OK)
+        report_status(F, V, r);
+    free(V);
+    return rc;
+}
+
+/* ---- validation ------------------------------------------------------- */
+
+/* Refit on the rows outside `slot`, predict the rows in it: held-out log
+ * loss, AUC, Brier and accuracy (what R's predict(type = "response") on
+ * those rows gives). */
+static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result *r, cx_error *err)
+{
+    size_t q = F->par.q;
+    double *beta = calloc(q ? q : 1, sizeof *beta);
+    if (!beta)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    cx_opt_report rep;
+    logit_pass_type.free(F->last); /* a pass over other rows: never reuse it */
+    F->last = NULL;
+    F->par.skip_slot = (long)slot;
+    F->par.cluster = 0;
+    int rc = newton(F, beta, &rep, err);
+    F->par.skip_slot = -1;
+    if (rc == CX_OK && rep.status != CX_OPT_CONVERGED)
+        cx_result_add_warning(r, "validation %s: the training fit did not converge (%s)", split,
+                              cx_opt_status_text(rep.status));
+    F->par.only_slot = (long)slot;
+    if (rc == CX_OK)
+        rc = run_pass(F, beta, 1, err);
+    F->par.only_slot = -1;
+    free(beta);
+    if (rc != CX_OK)
+        return rc;
+    logit_metrics m;
+    if (metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m) != CX_OK)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    const char *names[] = {"n", "logloss", "auc", "brier", "accuracy"};
+    double values[] = {(double)F->last->n_pred, m.logloss, m.auc, m.brier, m.accuracy};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (cx_result_add_validation(r, split, names[i], values[i], err) != CX_OK)
+            return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+static int validate(logit_fit *F, cx_result *r, cx_error *err)
+{
+    char split[32];
+    if (F->split.kind == CX_VALIDATE_HOLDOUT)
+        return validate_slot(F, 1, "holdout", r, err);
+    for (size_t k = 0; F->split.kind == CX_VALIDATE_KFOLD && k < F->split.k; k++) {
+        snprintf(split, sizeof split, "fold%zu", k + 1);
+        int rc = validate_slot(F, k, split, r, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
+{
+    logit_spec s;
+    int rc = lg_parse_spec(job, &s, err);
+    logit_fit F = {.job = job, .spec = &s};
+    if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
+        rc = err->code ? err->code : CX_EUSAGE;
+    if (rc == CX_OK)
+        rc = fit_coefficients(&F, results[0], err);
+    if (rc == CX_OK)
+        rc = write_results(&F, results[0], err);
+    if (rc == CX_OK && job->validate != CX_VALIDATE_NONE)
+        rc = validate(&F, results[0], err);
+    fit_free(&F);
+    lg_spec_free(&s);
+    return rc;
+}
+
+const cx_model cx_model_logit = {
+    .name = "logit",
+    .summary = "binary logistic regression (glm binomial): robust/cluster SEs, AUC, Brier",
+    .keys = logit_keys,
+    .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
+    .check = lg_check,
+    .fit = logit_fit_job,
+};

@@ -1,0 +1,308 @@
+/*
+ * logit_pass.c — the binary logit's accumulator for one pass at given
+ * coefficients (logit_pass.h).
+ *
+ * Per block of design rows (weights w, outcome y in [0, 1]):
+ *   eta = X b, mu = 1 / (1 + exp(-eta)),
+ *   loglik += sum w (y log mu + (1 - y) log(1 - mu))  (computed from eta,
+ *             so no log(0) for large |eta|),
+ *   score  += X' w (y - mu),  information += X' diag(w mu (1 - mu)) X
+ * by BLAS (dgemv, dsyrk on rows scaled by sqrt(w mu (1 - mu))).  This is
+ * glm's IRLS step written as Newton: for the logit link the observed and
+ * expected information agree, so Fisher scoring is Newton.
+ * The final pass adds the meat of sandwich's HC0 (score outer products:
+ * estfun.glm = w (y - mu) x), the per-cluster score sums of vcovCL, and
+ * keeps (mu, y, w) of every row for the rank-based AUC.
+ */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logit_pass.h"
+
+static void acc_free(void *vacc)
+{
+    logit_acc *a = vacc;
+    if (!a)
+        return;
+    free(a->grad);
+    free(a->info);
+    free(a->meat);
+    free(a->pred);
+    free(a->y);
+    free(a->w);
+    lg_clusters_free(&a->clusters);
+    free(a->xa);
+    free(a->s);
+    free(a->eta);
+    free(a->r);
+    free(a->v);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
+    free(a);
+}
+
+static void acc_reset(void *vacc)
+{
+    logit_acc *a = vacc;
+    size_t q = a->q;
+    a->ll = a->ll_sat = a->sum_w = a->sum_wy = a->nobs = 0;
+    memset(a->grad, 0, q * sizeof *a->grad);
+    memset(a->info, 0, q * q * sizeof *a->info);
+    if (a->meat)
+        memset(a->meat, 0, q * q * sizeof *a->meat);
+    a->n_extreme = 0;
+    a->n_pred = 0;
+    lg_clusters_reset(&a->clusters);
+}
+
+static void *acc_alloc(const void *vpar, cx_error *err)
+{
+    const logit_params *par = vpar;
+    size_t q = par->q ? par->q : 1;
+    logit_acc *a = calloc(1, sizeof *a);
+    if (a) {
+        a->q = par->q;
+        lg_clusters_init(&a->clusters, par->q);
+        a->grad = calloc(q, sizeof *a->grad);
+        a->info = calloc(q * q, sizeof *a->info);
+        if (par->final)
+            a->meat = calloc(q * q, sizeof *a->meat);
+    }
+    if (!a || !a->grad || !a->info || (par->final && !a->meat)) {
+        acc_free(a);
+        cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+        return NULL;
+    }
+    return a;
+}
+
+/* Room for m rows of block scratch. */
+static int reserve_rows(logit_acc *a, size_t m, cx_error *err)
+{
+    if (m <= a->cap_rows)
+        return CX_OK;
+    size_t q = a->q ? a->q : 1;
+    free(a->xa);
+    free(a->s);
+    free(a->eta);
+    free(a->r);
+    free(a->v);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
+    a->v = malloc(m * sizeof *a->v);
+    a->yc = malloc(m * sizeof *a->yc);
+    a->wc = malloc(m * sizeof *a->wc);
+    a->kc = malloc(m * sizeof *a->kc);
+    a->xa = malloc(m * q * sizeof *a->xa);
+    a->s = malloc(m * q * sizeof *a->s);
+    a->eta = malloc(m * sizeof *a->eta);
+    a->r = malloc(m * sizeof *a->r);
+    a->cap_rows = m;
+    if (!a->xa || !a->s || !a->eta || !a->r || !a->v || !a->yc || !a->wc || !a->kc) {
+        a->cap_rows = 0;
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    }
+    return CX_OK;
+}
+
+static int reserve_preds(logit_acc *a, size_t extra, cx_error *err)
+{
+    if (a->n_pred + extra <= a->cap_pred)
+        return CX_OK;
+    size_t cap = a->cap_pred ? a->cap_pred : 1024;
+    while (cap < a->n_pred + extra)
+        cap *= 2;
+    double *p = realloc(a->pred, cap * sizeof *p);
+    if (p)
+        a->pred = p;
+    double *y = realloc(a->y, cap * sizeof *y);
+    if (y)
+        a->y = y;
+    double *w = realloc(a->w, cap * sizeof *w);
+    if (w)
+        a->w = w;
+    if (!p || !y || !w)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the predictions");
+    a->cap_pred = cap;
+    return CX_OK;
+}
+
+/* mu, log mu and log(1 - mu) from eta without overflow or log(0): one
+ * exp and one log1p. */
+static double log_probs(double eta, double *log_mu, double *log_1mu)
+{
+    double e = exp(-fabs(eta)), l = -log1p(e);
+    if (eta >= 0) {
+        *log_mu = l;
+        *log_1mu = l - eta;
+        return 1 / (1 + e);
+    }
+    *log_1mu = l;
+    *log_mu = l + eta;
+    return e / (1 + e);
+}
+
+static double xlogx(double x)
+{
+    return x > 0 ? x * log(x) : 0;
+}
+
+/* A numeric outcome must be 0/1 or a proportion (as glm's binomial). */
+static int check_outcome(const cx_rows *r, size_t i, cx_error *err)
+{
+    double y = r->y[i];
+    if (y >= 0 && y <= 1)
+        return CX_OK;
+    return cx_error_set(err, CX_EUSAGE,
+                        "the outcome is %g at table row %zu: a binary logit needs 0/1 (or a "
+                        "proportion in [0, 1]), or a two-level factor",
+                        y, r->row[i] + 1);
+}
+
+/* The rows this pass uses (validation slots), their active columns into
+ * a->xa (row-major, q wide) and their outcome, weight and cluster into
+ * yc, wc, kc; returns how many, or -1 for an outcome outside [0, 1]. */
+static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par, cx_error *err)
+{
+    size_t q = par->q;
+    long m = 0;
+    for (size_t i = 0; i < r->m; i++) {
+        if (!par->factor_outcome && check_outcome(r, i, err) != CX_OK)
+            return -1;
+        if (r->slot && ((par->skip_slot >= 0 && r->slot[i] == (size_t)par->skip_slot) ||
+                        (par->only_slot >= 0 && r->slot[i] != (size_t)par->only_slot)))
+            continue;
+        for (size_t k = 0; k < q; k++)
+            a->xa[m * q + k] = r->x[i * r->p + par->active[k]];
+        a->yc[m] = r->y[i];
+        a->wc[m] = r->w[i];
+        a->kc[m] = par->cluster ? r->extra[i] : 0;
+        m++;
+    }
+    return m;
+}
+
+/* outer += sum_i c_i x_i x_i' over the block (c_i >= 0) by one dsyrk. */
+static void add_weighted_syrk(logit_acc *a, size_t m, const double *c, double *outer)
+{
+    size_t q = a->q;
+    for (size_t i = 0; i < m; i++) {
+        double s = sqrt(c[i]);
+        for (size_t k = 0; k < q; k++)
+            a->s[i * q + k] = a->xa[i * q + k] * s;
+    }
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q, 1.0,
+                outer, (int)q);
+}
+
+/* The final pass's extras: predictions, HC0 meat, cluster score sums. */
+static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *err)
+{
+    size_t q = par->q;
+    if (reserve_preds(a, m, err) != CX_OK)
+        return CX_ENOMEM;
+    double *r2 = a->eta; /* holds mu (acc_add_rows); becomes r^2 */
+    for (size_t i = 0; i < m; i++) {
+        double mu = r2[i];
+        a->pred[a->n_pred] = mu;
+        a->y[a->n_pred] = a->yc[i];
+        a->w[a->n_pred] = a->wc[i];
+        a->n_pred++;
+        if (mu < LOGIT_EXTREME || mu > 1 - LOGIT_EXTREME)
+            a->n_extreme++;
+        r2[i] = a->r[i] * a->r[i];
+    }
+    add_weighted_syrk(a, m, r2, a->meat);
+    if (!par->cluster)
+        return CX_OK;
+    for (size_t i = 0; i < m; i++) {
+        double *s = lg_clusters_sums(&a->clusters, a->kc[i], err);
+        if (!s)
+            return CX_ENOMEM;
+        for (size_t k = 0; k < q; k++)
+            s[k] += a->r[i] * a->xa[i * q + k];
+    }
+    return CX_OK;
+}
+
+static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
+{
+    logit_acc *a = vacc;
+    const logit_params *par = vpar;
+    size_t q = par->q;
+    if (reserve_rows(a, r->m, err) != CX_OK)
+        return CX_ENOMEM;
+    long got = compact_rows(a, r, par, err);
+    if (got < 0)
+        return CX_EUSAGE;
+    size_t m = (size_t)got;
+    if (m == 0)
+        return CX_OK;
+    if (q)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xa, (int)q, par->beta, 1,
+                    0.0, a->eta, 1);
+    else
+        memset(a->eta, 0, m * sizeof *a->eta);
+    double *info_w = a->v;
+    for (size_t i = 0; i < m; i++) {
+        double y = a->yc[i], w = a->wc[i], eta = a->eta[i], lm, l1m;
+        double mu = log_probs(eta, &lm, &l1m);
+        a->ll += w * (y * lm + (1 - y) * l1m);
+        if (y != 0 && y != 1) /* a proportion: the saturated model's term */
+            a->ll_sat += w * (xlogx(y) + xlogx(1 - y));
+        a->sum_w += w;
+        a->sum_wy += w * y;
+        a->nobs += w != 0;
+        a->r[i] = w * (y - mu);
+        info_w[i] = w * mu * (1 - mu);
+        a->eta[i] = mu; /* for add_final */
+    }
+    if (q) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, a->r, 1, 1.0,
+                    a->grad, 1);
+        add_weighted_syrk(a, m, info_w, a->info);
+    }
+    return par->final ? add_final(a, m, par, err) : CX_OK;
+}
+
+static void acc_merge(void *vacc, const void *vother)
+{
+    logit_acc *a = vacc;
+    const logit_acc *o = vother;
+    size_t q = a->q;
+    a->ll += o->ll;
+    a->ll_sat += o->ll_sat;
+    a->sum_w += o->sum_w;
+    a->sum_wy += o->sum_wy;
+    a->nobs += o->nobs;
+    for (size_t k = 0; k < q; k++)
+        a->grad[k] += o->grad[k];
+    for (size_t k = 0; k < q * q; k++)
+        a->info[k] += o->info[k];
+    if (!a->meat)
+        return;
+    for (size_t k = 0; k < q * q; k++)
+        a->meat[k] += o->meat[k];
+    a->n_extreme += o->n_extreme;
+    cx_error err = {0};
+    /* merge cannot fail by contract: on out of memory the totals would be
+     * wrong, so keep going but poison the log-likelihood (NaN fails the fit) */
+    if (reserve_preds(a, o->n_pred, &err) != CX_OK) {
+        a->ll = NAN;
+        return;
+    }
+    memcpy(a->pred + a->n_pred, o->pred, o->n_pred * sizeof *a->pred);
+    memcpy(a->y + a->n_pred, o->y, o->n_pred * sizeof *a->y);
+    memcpy(a->w + a->n_pred, o->w, o->n_pred * sizeof *a->w);
+    a->n_pred += o->n_pred;
+    if (lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
+        a->ll = NAN;
+}
+
+const cx_rowpass_type logit_pass_type = {"logit",      acc_alloc, acc_reset,
+                                         acc_add_rows, acc_merge, acc_free};

@@ -1,0 +1,52 @@
+/*
+ * logit_pass.h — one streaming pass of the binary logit at given
+ * coefficients (engine/rowpass.h): log-likelihood, score and Fisher
+ * information for a Newton step; at the estimates also the sandwich's
+ * meat (HC0), the score sums of each cluster and every row's fitted
+ * probability (for AUC and the confusion table).
+ */
+#ifndef CX_LOGIT_PASS_H
+#define CX_LOGIT_PASS_H
+
+#include <stddef.h>
+
+#include "clusters.h"
+#include "rowpass.h"
+
+/* A fitted probability closer than this to 0 or 1 signals separation:
+ * at convergence (gradient below 1e-10 n) a separated row's probability
+ * is about 1e-10; an estimable model rarely fits one below 1e-8. */
+#define LOGIT_EXTREME 1e-8
+
+typedef struct logit_params {
+    size_t q;             /* active (non-aliased) columns                 */
+    const size_t *active; /* q design column indices                      */
+    const double *beta;   /* q coefficients                               */
+    int final;            /* collect meat, clusters and predictions       */
+    int cluster;          /* extra column 0 names the cluster (final)     */
+    int factor_outcome;   /* y is a level index 0/1 (else checked 0..1)   */
+    /* validation: rows of split slot `skip_slot` are left out (training),
+     * or only those of `only_slot` are used (prediction); -1 = none */
+    long skip_slot, only_slot;
+} logit_params;
+
+typedef struct logit_acc {
+    size_t q;
+    double ll, ll_sat;    /* log-likelihood; saturated (0 for 0/1 y)      */
+    double sum_w, sum_wy; /* weights, weighted outcome                    */
+    double nobs;          /* rows with a non-zero weight                  */
+    double *grad, *info;  /* q; q x q column-major (upper triangle)       */
+    double *meat;         /* final: q x q, sum of score outer products    */
+    size_t n_extreme;     /* final: fitted probabilities within LOGIT_EXTREME of 0/1 */
+    /* final: predictions in table order */
+    double *pred, *y, *w;
+    size_t n_pred, cap_pred;
+    lg_clusters clusters; /* final: score sums per cluster            */
+    /* scratch for one block */
+    double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
+    size_t cap_rows;
+} logit_acc;
+
+extern const cx_rowpass_type logit_pass_type;
+
+#endif

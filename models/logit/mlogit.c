@@ -1,0 +1,524 @@
+/*
+ * mlogit.c — `model = mlogit`: the multinomial (baseline-category) logit
+ * of nnet::multinom, fitted by the engine's optimizer with one streaming
+ * pass per Newton iteration (engine/rowpass.h).  docs/models/logit.md
+ * describes it.
+ *
+ * The outcome is a factor (factor(y) or a categorical column) with K >= 2
+ * levels; the first is the baseline.  For every other level j the model
+ * has a coefficient vector b_j over the design's columns:
+ *     P(y = j) = exp(x'b_j) / (1 + sum_l exp(x'b_l)),  P(y = 1) = 1 / (...).
+ * Per row: loglik += w log pi_y; score_j += w (1{y = j} - pi_j) x;
+ * information block (j, l) += w pi_j (1{j = l} - pi_l) x x' — the
+ * observed and the expected information agree (canonical link), so this
+ * is Newton.  Each block is one DGEMM of the block's rows.
+ *
+ * Estimates: lhs `y[level]` (the outcome and the level it compares with
+ * the baseline), op `~` (or `~1` for the intercept), rhs the column.
+ * SEs: classical, hc0, hc1 (n / (n - npar)), cluster(COL) (HC0 meat of
+ * the cluster score sums, G / (G - 1), as vcovCL's default).  sandwich has
+ * no estfun for multinom, so these robust SEs are checked by the same
+ * formulas as logit/ologit (tests), not against an R package.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clusters.h"
+#include "common.h"
+#include "optimize.h"
+#include "rowpass.h"
+
+static const char *const mlogit_keys[] = {"formula", "scores", "se", NULL};
+
+typedef struct mlogit_params {
+    size_t p;             /* active design columns                  */
+    const size_t *active; /* their design indices                   */
+    size_t K;             /* outcome levels                         */
+    const double *theta;  /* (K - 1) x p, level-major               */
+    int final;            /* also the sandwich meat                 */
+    int cluster;          /* final: score sums per cluster (extra 0)  */
+} mlogit_params;
+
+typedef struct mlogit_acc {
+    size_t p, K, D; /* D = (K - 1) p */
+    double ll, sum_w, nobs;
+    double *count;       /* K weighted counts                    */
+    double *grad, *info; /* D; D x D column-major (upper blocks)  */
+    double *meat;        /* final                                 */
+    double *xa, *s, *eta, *u;
+    size_t cap_rows;
+    lg_clusters clusters; /* final, with `cluster`                */
+    int cluster;
+} mlogit_acc;
+
+static void macc_free(void *vacc)
+{
+    mlogit_acc *a = vacc;
+    if (!a)
+        return;
+    free(a->count);
+    free(a->grad);
+    free(a->info);
+    free(a->meat);
+    free(a->xa);
+    free(a->s);
+    free(a->eta);
+    free(a->u);
+    lg_clusters_free(&a->clusters);
+    free(a);
+}
+
+static void macc_reset(void *vacc)
+{
+    mlogit_acc *a = vacc;
+    a->ll = a->sum_w = a->nobs = 0;
+    memset(a->count, 0, a->K * sizeof *a->count);
+    memset(a->grad, 0, a->D * sizeof *a->grad);
+    memset(a->info, 0, a->D * a->D * sizeof *a->info);
+    if (a->meat)
+        memset(a->meat, 0, a->D * a->D * sizeof *a->meat);
+    lg_clusters_reset(&a->clusters);
+}
+
+static void *macc_alloc(const void *vpar, cx_error *err)
+{
+    const mlogit_params *par = vpar;
+    mlogit_acc *a = calloc(1, sizeof *a);
+    if (a) {
+        a->p = par->p;
+        a->K = par->K;
+        a->D = (par->K - 1) * par->p;
+        a->cluster = par->final && par->cluster;
+        lg_clusters_init(&a->clusters, a->D);
+        size_t D = a->D ? a->D : 1;
+        a->count = calloc(a->K, sizeof *a->count);
+        a->grad = calloc(D, sizeof *a->grad);
+        a->info = calloc(D * D, sizeof *a->info);
+        a->u = calloc(D, sizeof *a->u);
+        if (par->final)
+            a->meat = calloc(D * D, sizeof *a->meat);
+    }
+    if (!a || !a->count || !a->grad || !a->info || !a->u || (par->final && !a->meat)) {
+        macc_free(a);
+        cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+        return NULL;
+    }
+    return a;
+}
+
+static int reserve(mlogit_acc *a, size_t m, cx_error *err)
+{
+    if (m <= a->cap_rows)
+        return CX_OK;
+    size_t p = a->p ? a->p : 1, J = a->K - 1;
+    free(a->xa);
+    free(a->s);
+    free(a->eta);
+    a->xa = malloc(m * p * sizeof *a->xa);
+    a->s = malloc(m * p * sizeof *a->s);
+    a->eta = malloc(m * (J + 1) * sizeof *a->eta);
+    a->cap_rows = m;
+    if (!a->xa || !a->s || !a->eta) {
+        a->cap_rows = 0;
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    }
+    return CX_OK;
+}
+
+/* eta (m x J, row-major) -> probabilities of the J non-baseline levels in
+ * place; returns the row's log-probability of its own level. */
+static double row_probs(double *pi, size_t J, size_t y)
+{
+    double mx = 0; /* the baseline's eta */
+    for (size_t j = 0; j < J; j++)
+        mx = fmax(mx, pi[j]);
+    double den = exp(-mx);
+    for (size_t j = 0; j < J; j++)
+        den += exp(pi[j] - mx);
+    double own = y == 0 ? -mx : pi[y - 1] - mx;
+    for (size_t j = 0; j < J; j++)
+        pi[j] = exp(pi[j] - mx) / den;
+    return own - log(den);
+}
+
+/* info block (j, l) += X' diag(c) X for the block's m rows. */
+static void add_block(mlogit_acc *a, size_t m, const double *c, size_t j, size_t l)
+{
+    size_t p = a->p;
+    for (size_t i = 0; i < m; i++)
+        for (size_t k = 0; k < p; k++)
+            a->s[i * p + k] = a->xa[i * p + k] * c[i];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)p, (int)p, (int)m, 1.0, a->xa, (int)p,
+                a->s, (int)p, 1.0, a->info + (l * p) * a->D + j * p, (int)a->D);
+}
+
+/* meat += u u' with u the row's score; with clusters also u into the
+ * row's cluster sum. */
+static int add_meat(mlogit_acc *a, const double *x, const double *pi, size_t y, double w,
+                    double key, cx_error *err)
+{
+    size_t p = a->p, J = a->K - 1, D = a->D;
+    for (size_t j = 0; j < J; j++)
+        for (size_t k = 0; k < p; k++)
+            a->u[j * p + k] = w * ((y == j + 1) - pi[j]) * x[k];
+    for (size_t c = 0; c < D; c++)
+        for (size_t r = 0; r <= c; r++)
+            a->meat[c * D + r] += a->u[r] * a->u[c];
+    if (!a->cluster)
+        return CX_OK;
+    double *s = lg_clusters_sums(&a->clusters, key, err);
+    if (!s)
+        return CX_ENOMEM;
+    for (size_t c = 0; c < D; c++)
+        s[c] += a->u[c];
+    return CX_OK;
+}
+
+static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
+{
+    mlogit_acc *a = vacc;
+    const mlogit_params *par = vpar;
+    size_t m = r->m, p = par->p, J = par->K - 1;
+    if (reserve(a, m, err) != CX_OK)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < m; i++)
+        for (size_t k = 0; k < p; k++)
+            a->xa[i * p + k] = r->x[i * r->p + par->active[k]];
+    /* eta = X Theta' : m x J */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)J, (int)p, 1.0, a->xa, (int)p,
+                par->theta, (int)p, 0.0, a->eta, (int)J);
+    double *resid = a->eta + m * J; /* m values: reused per level below */
+    for (size_t i = 0; i < m; i++) {
+        size_t y = (size_t)r->y[i];
+        double w = r->w[i], *pi = a->eta + i * J;
+        double lp = row_probs(pi, J, y);
+        a->ll += w != 0 ? w * lp : 0;
+        a->sum_w += w;
+        a->nobs += w != 0;
+        a->count[y] += w;
+        if (par->final &&
+            add_meat(a, a->xa + i * p, pi, y, w, par->cluster ? r->extra[i] : 0, err) != CX_OK)
+            return CX_ENOMEM;
+    }
+    for (size_t j = 0; j < J; j++) {
+        for (size_t i = 0; i < m; i++)
+            resid[i] = r->w[i] * (((size_t)r->y[i] == j + 1) - a->eta[i * J + j]);
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)p, 1.0, a->xa, (int)p, resid, 1, 1.0,
+                    a->grad + j * p, 1);
+        for (size_t l = j; l < J; l++) {
+            for (size_t i = 0; i < m; i++) {
+                double pj = a->eta[i * J + j], pl = a->eta[i * J + l];
+                resid[i] = r->w[i] * pj * ((j == l) - pl);
+            }
+            add_block(a, m, resid, j, l);
+        }
+    }
+    return CX_OK;
+}
+
+static void macc_merge(void *vacc, const void *vother)
+{
+    mlogit_acc *a = vacc;
+    const mlogit_acc *o = vother;
+    a->ll += o->ll;
+    a->sum_w += o->sum_w;
+    a->nobs += o->nobs;
+    for (size_t k = 0; k < a->K; k++)
+        a->count[k] += o->count[k];
+    for (size_t j = 0; j < a->D; j++)
+        a->grad[j] += o->grad[j];
+    for (size_t j = 0; j < a->D * a->D; j++)
+        a->info[j] += o->info[j];
+    if (a->meat)
+        for (size_t j = 0; j < a->D * a->D; j++)
+            a->meat[j] += o->meat[j];
+    cx_error err = {0};
+    /* merge cannot fail by contract: out of memory poisons the total */
+    if (a->cluster && lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
+        a->ll = NAN;
+}
+
+static const cx_rowpass_type mlogit_pass = {"mlogit",      macc_alloc, macc_reset,
+                                            macc_add_rows, macc_merge, macc_free};
+
+/* ---- the fit ------------------------------------------------------------ */
+
+typedef struct mlogit_fit {
+    const cx_job *job;
+    const logit_spec *spec;
+    cx_design *d;
+    mlogit_params par;
+    size_t P;       /* design columns                       */
+    size_t *active; /* non-aliased ones                     */
+    int *aliased;
+    double *theta;
+    const char *const *labels;
+    mlogit_acc *last;
+    cx_opt_report rep;
+} mlogit_fit;
+
+static int mpass(mlogit_fit *F, const double *theta, int final, cx_error *err)
+{
+    F->par.theta = theta;
+    F->par.final = final;
+    if (F->last)
+        macc_free(F->last);
+    void *acc;
+    int rc =
+        cx_rowpass_run(F->job->view, F->d, NULL, &mlogit_pass, &F->par, &acc, F->job->threads, err);
+    F->last = rc == CX_OK ? acc : NULL;
+    return rc;
+}
+
+static int mvalue(const double *x, double *f, void *data, cx_error *err)
+{
+    mlogit_fit *F = data;
+    int rc = mpass(F, x, 0, err);
+    if (rc == CX_OK)
+        *f = F->last->ll;
+    return rc;
+}
+
+static int mderivatives(const double *x, double *grad, double *curv, void *data, cx_error *err)
+{
+    (void)x;
+    (void)err;
+    mlogit_fit *F = data;
+    size_t D = F->last->D;
+    memcpy(grad, F->last->grad, D * sizeof *grad);
+    memcpy(curv, F->last->info, D * D * sizeof *curv);
+    return CX_OK;
+}
+
+static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
+{
+    const cx_job *job = F->job;
+    int rc = cx_design_prepare(F->d, job->view, err);
+    if (rc != CX_OK)
+        return cx_job_error(job, "formula", err, rc, "%s", err->msg);
+    size_t K = cx_design_outcome_levels(F->d, &F->labels);
+    if (K < 2)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "mlogit needs a factor outcome: write factor(y) or use a "
+                            "categorical column");
+    F->P = cx_design_ncols(F->d);
+    size_t P = F->P ? F->P : 1;
+    F->active = calloc(P, sizeof *F->active);
+    F->aliased = calloc(P, sizeof *F->aliased);
+    F->theta = calloc((K - 1) * P, sizeof *F->theta);
+    if (!F->active || !F->aliased || !F->theta)
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    for (size_t j = 0; j < F->P; j++)
+        F->active[j] = j;
+    F->par = (mlogit_params){
+        .p = F->P, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
+    if ((rc = mpass(F, F->theta, 0, err)) != CX_OK)
+        return rc;
+    if (F->last->nobs == 0)
+        return cx_error_set(err, CX_EFAIL, "mlogit: no complete rows to fit");
+    /* aliasing from block (0, 0) at theta = 0: X'WX (K-1)/K^2 */
+    const char **names = calloc(P, sizeof *names);
+    double *xtx = calloc(P * P, sizeof *xtx);
+    if (!names || !xtx) {
+        free(names);
+        free(xtx);
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    }
+    for (size_t j = 0; j < F->P; j++) {
+        names[j] = cx_design_colname(F->d, j);
+        for (size_t i = 0; i <= j; i++)
+            xtx[j * F->P + i] = F->last->info[j * F->last->D + i];
+    }
+    char msg[512];
+    long n = cx_design_aliased(xtx, F->P, names, 1e-7, F->aliased, msg, sizeof msg, err);
+    free(names);
+    free(xtx);
+    if (n < 0)
+        return err->code ? err->code : CX_EFAIL;
+    if (msg[0])
+        cx_result_add_warning(r, "%s (coefficients NA, as R reports them)", msg);
+    size_t p = 0;
+    for (size_t j = 0; j < F->P; j++)
+        if (!F->aliased[j])
+            F->active[p++] = j;
+    F->par.p = p;
+    return CX_OK;
+}
+
+static int iterate(mlogit_fit *F, cx_error *err)
+{
+    size_t D = (F->par.K - 1) * F->par.p;
+    double sum_w = F->last->sum_w;
+    memset(F->theta, 0, D * sizeof *F->theta);
+    cx_optimizer *opt = cx_optimizer_alloc(D, err);
+    if (!opt)
+        return err->code;
+    cx_objective obj = {
+        .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
+    /* Newton converges quadratically: after a step below 1e-8 (relative)
+     * the estimates are exact to rounding, so that step ends it */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
+    cx_optimizer_run(opt, &obj, F->theta, &o, &F->rep, err);
+    cx_optimizer_free(opt);
+    if (F->rep.status == CX_OPT_EVAL_FAILED)
+        return err->code ? err->code : CX_EFAIL;
+    return mpass(F, F->theta, 1, err);
+}
+
+static int covariance(const mlogit_fit *F, double *V)
+{
+    const mlogit_acc *a = F->last;
+    size_t D = a->D;
+    double *B = malloc((D ? D * D : 1) * sizeof *B);
+    if (!B)
+        return CX_ENOMEM;
+    memcpy(B, a->info, D * D * sizeof *B);
+    lg_symmetrize(B, D);
+    if (lg_invert_spd(B, D) != CX_OK) {
+        free(B);
+        return CX_EFAIL;
+    }
+    if (F->spec->se == SE_CLASSICAL) {
+        memcpy(V, B, D * D * sizeof *V);
+    } else if (F->spec->se == SE_CLUSTER) {
+        /* as vcovCL's default: HC0 meat of cluster sums, G / (G - 1) */
+        double *M = malloc((D ? D * D : 1) * sizeof *M), G = (double)a->clusters.n;
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        lg_clusters_meat(&a->clusters, M);
+        lg_sandwich(B, M, D, G / (G - 1), V);
+        free(M);
+    } else {
+        double *M = malloc((D ? D * D : 1) * sizeof *M), n = a->nobs;
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        memcpy(M, a->meat, D * D * sizeof *M);
+        lg_symmetrize(M, D);
+        lg_sandwich(B, M, D, F->spec->se == SE_HC1 ? n / (n - (double)D) : 1.0, V);
+        free(M);
+    }
+    free(B);
+    return CX_OK;
+}
+
+static int write_estimates(const mlogit_fit *F, const double *V, cx_result *r, cx_error *err)
+{
+    const char *y = lg_outcome_name(F->spec->formula);
+    size_t p = F->par.p, D = F->last->D;
+    for (size_t j = 0; j + 1 < F->par.K; j++) {
+        char lhs[2 * CX_NAME_MAX];
+        snprintf(lhs, sizeof lhs, "%s[%s]", y, F->labels[j + 1]);
+        size_t k = 0;
+        for (size_t c = 0; c < F->P; c++) {
+            int intercept = cx_design_col_term(F->d, c) < 0;
+            double est = NAN, se = NAN;
+            if (k < p && F->active[k] == c) {
+                size_t i = j * p + k;
+                est = F->theta[i];
+                se = sqrt(V[i * D + i]);
+                k++;
+            }
+            if (cx_result_add_estimate(r, lhs, intercept ? "~1" : "~",
+                                       intercept ? "" : cx_design_colname(F->d, c), 0, est, se, NAN,
+                                       err) < 0)
+                return err->code ? err->code : CX_ENOMEM;
+        }
+    }
+    return CX_OK;
+}
+
+static int write_fit(const mlogit_fit *F, cx_result *r, cx_error *err)
+{
+    const mlogit_acc *a = F->last;
+    double ll = a->ll, sw = a->sum_w, npar = (double)a->D, ll0 = 0;
+    for (size_t k = 0; k < a->K; k++)
+        if (a->count[k] > 0)
+            ll0 += a->count[k] * log(a->count[k] / sw);
+    double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
+                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
+    double values[] = {ll,
+                       -2 * ll,
+                       -2 * ll0,
+                       -2 * ll + 2 * npar,
+                       -2 * ll + log(sw) * npar,
+                       npar,
+                       sw, /* multinom's weights are frequency weights */
+                       1 - ll / ll0,
+                       cox_snell / (1 - exp(2 * ll0 / sw)),
+                       (double)F->rep.iterations};
+    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
+}
+
+static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
+{
+    size_t D = F->last->D;
+    double *V = malloc((D ? D * D : 1) * sizeof *V);
+    if (!V)
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    int rc = covariance(F, V);
+    if (rc == CX_EFAIL) {
+        for (size_t k = 0; k < D * D; k++)
+            V[k] = NAN;
+        cx_result_add_warning(r, "the information matrix is singular (separation or an empty "
+                                 "level?): no standard errors");
+        rc = CX_OK;
+    }
+    if (rc == CX_ENOMEM)
+        rc = cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    r->nobs = F->last->nobs;
+    if (rc == CX_OK)
+        rc = write_estimates(F, V, r, err);
+    if (rc == CX_OK)
+        rc = write_fit(F, r, err);
+    if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED && D > 0) {
+        size_t k = lg_weakest(V, F->last->info, D, D), p = F->par.p;
+        cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
+                             "mlogit did not converge after %d iterations (%s); the least "
+                             "determined term is %s for level %s (separation?)",
+                             F->rep.iterations, cx_opt_status_text(F->rep.status),
+                             cx_design_colname(F->d, F->active[k % p]), F->labels[k / p + 1]);
+    }
+    free(V);
+    return rc;
+}
+
+static int mlogit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
+{
+    logit_spec s;
+    int rc = lg_parse_spec(job, &s, err);
+    mlogit_fit F = {.job = job, .spec = &s};
+    if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
+        rc = err->code ? err->code : CX_EUSAGE;
+    if (rc == CX_OK)
+        rc = prepare(&F, results[0], err);
+    if (rc == CX_OK)
+        rc = iterate(&F, err);
+    if (rc == CX_OK)
+        rc = write_results(&F, results[0], err);
+    if (F.last)
+        macc_free(F.last);
+    free(F.active);
+    free(F.aliased);
+    free(F.theta);
+    cx_design_free(F.d);
+    lg_spec_free(&s);
+    return rc;
+}
+
+const cx_model cx_model_mlogit = {
+    .name = "mlogit",
+    .summary = "multinomial logit as nnet::multinom (first level the baseline)",
+    .keys = mlogit_keys,
+    .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
+    .check = lg_check,
+    .fit = mlogit_fit_job,
+};

@@ -1,0 +1,637 @@
+/*
+ * ologit.c — `model = ologit`: the proportional-odds (cumulative logit)
+ * model in MASS::polr's parameterization,
+ *     logit P(y <= k) = zeta_k - eta,   eta = x'b (no intercept),
+ * fitted by the engine's optimizer with one streaming pass per Newton
+ * iteration (engine/rowpass.h).  docs/models/logit.md describes it.
+ *
+ * The outcome is a factor (factor(y) or a categorical column) whose
+ * levels, in their order, are the ordered categories; levels without
+ * complete rows are dropped (as R's drop.unused.levels).  The formula's
+ * intercept column is not a parameter (the thresholds take its place),
+ * so a formula without intercept (`- 1`) is refused.
+ *
+ * Per row of level k, with a = zeta_k - eta, c = zeta_{k-1} - eta (a = +inf
+ * for the top level, c = -inf for the bottom one), F the logistic cdf,
+ * f = F (1 - F) and f' = f (1 - 2F):
+ *     P = F(a) - F(c),   log-likelihood += w log P,
+ *     score: b -= w x (f(a) - f(c)) / P, zeta_k += w f(a) / P,
+ *            zeta_{k-1} -= w f(c) / P,
+ * and the observed information (minus the Hessian) from
+ * d2 log P = (f'(a) da da' - f'(c) dc dc') / P - g g'.  The cumulative
+ * logit likelihood is log-concave, so this is positive semi-definite and
+ * the b-b block is one DSYRK of rows scaled by its (non-negative) weight.
+ * Thresholds that cross at a trial point give P <= 0: the value is -inf
+ * and the optimizer halves the step.
+ *
+ * Standard errors: classical (inverse observed information, as
+ * ordinal::clm; MASS::polr's own come from a numerical Hessian and agree
+ * to about 1e-5), hc0 / hc1 (sandwich's estfun/bread for clm/polr),
+ * cluster(COL) (vcovCL's default for clm: HC0 with G / (G - 1)).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clusters.h"
+#include "common.h"
+#include "optimize.h"
+#include "rowpass.h"
+
+static const char *const ologit_keys[] = {"formula", "scores", "se", NULL};
+
+typedef struct ologit_params {
+    size_t q;             /* slope columns                         */
+    const size_t *active; /* their design column indices          */
+    size_t K;             /* outcome levels                        */
+    const double *theta;  /* q slopes, then K - 1 thresholds       */
+    int final;            /* also the sandwich meat                */
+    int cluster;          /* final: score sums per cluster (extra 0) */
+} ologit_params;
+
+typedef struct ologit_acc {
+    size_t q, K, d; /* d = q + K - 1 */
+    double ll, sum_w, nobs;
+    double *count;       /* K weighted counts                       */
+    double *grad, *info; /* d; d x d column-major, upper triangle   */
+    double *meat;        /* final: d x d                            */
+    double *xa, *s, *coef, *u;
+    size_t cap_rows;
+    lg_clusters clusters; /* final, with `cluster`                */
+    int cluster;
+} ologit_acc;
+
+static void oacc_free(void *vacc)
+{
+    ologit_acc *a = vacc;
+    if (!a)
+        return;
+    free(a->count);
+    free(a->grad);
+    free(a->info);
+    free(a->meat);
+    free(a->xa);
+    free(a->s);
+    free(a->coef);
+    free(a->u);
+    lg_clusters_free(&a->clusters);
+    free(a);
+}
+
+static void oacc_reset(void *vacc)
+{
+    ologit_acc *a = vacc;
+    a->ll = a->sum_w = a->nobs = 0;
+    memset(a->count, 0, a->K * sizeof *a->count);
+    memset(a->grad, 0, a->d * sizeof *a->grad);
+    memset(a->info, 0, a->d * a->d * sizeof *a->info);
+    if (a->meat)
+        memset(a->meat, 0, a->d * a->d * sizeof *a->meat);
+    lg_clusters_reset(&a->clusters);
+}
+
+static void *oacc_alloc(const void *vpar, cx_error *err)
+{
+    const ologit_params *par = vpar;
+    ologit_acc *a = calloc(1, sizeof *a);
+    if (a) {
+        a->q = par->q;
+        a->K = par->K;
+        a->d = par->q + par->K - 1;
+        a->cluster = par->final && par->cluster;
+        lg_clusters_init(&a->clusters, a->d);
+        a->count = calloc(a->K, sizeof *a->count);
+        a->grad = calloc(a->d, sizeof *a->grad);
+        a->info = calloc(a->d * a->d, sizeof *a->info);
+        a->u = calloc(a->d, sizeof *a->u);
+        if (par->final)
+            a->meat = calloc(a->d * a->d, sizeof *a->meat);
+    }
+    if (!a || !a->count || !a->grad || !a->info || !a->u || (par->final && !a->meat)) {
+        oacc_free(a);
+        cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+        return NULL;
+    }
+    return a;
+}
+
+static int reserve(ologit_acc *a, size_t m, cx_error *err)
+{
+    if (m <= a->cap_rows)
+        return CX_OK;
+    size_t q = a->q ? a->q : 1;
+    free(a->xa);
+    free(a->s);
+    free(a->coef);
+    a->xa = malloc(m * q * sizeof *a->xa);
+    a->s = malloc(m * q * sizeof *a->s);
+    a->coef = malloc(2 * m * sizeof *a->coef);
+    a->cap_rows = m;
+    if (!a->xa || !a->s || !a->coef) {
+        a->cap_rows = 0;
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    }
+    return CX_OK;
+}
+
+/* F, f and f' of the logistic at u (u = +-inf for the open ends). */
+static void logistic(double u, double *F, double *f, double *fp)
+{
+    if (isinf(u)) {
+        *F = u > 0 ? 1 : 0;
+        *f = *fp = 0;
+        return;
+    }
+    double e = exp(-fabs(u)), p = 1 / (1 + e); /* p = F(|u|) */
+    *F = u >= 0 ? p : 1 - p;
+    *f = p * (1 - p);
+    *fp = *f * (1 - 2 * *F);
+}
+
+/* One row's contribution to the threshold parts of score, information and
+ * (final) the meat; returns w log P (-inf when P <= 0). */
+typedef struct row_terms {
+    double s, A, C, ga, gc, v; /* see the header comment */
+    double logp;
+} row_terms;
+
+static row_terms row_terms_of(const ologit_params *par, size_t k, double eta)
+{
+    const double *zeta = par->theta + par->q;
+    double a = k + 1 < par->K ? zeta[k] - eta : INFINITY;
+    double c = k > 0 ? zeta[k - 1] - eta : -INFINITY;
+    double Fa, fa, fpa, Fc, fc, fpc;
+    logistic(a, &Fa, &fa, &fpa);
+    logistic(c, &Fc, &fc, &fpc);
+    /* in the upper tail the difference of upper tail areas keeps precision */
+    double P = Fa - Fc;
+    if (c > 0)
+        P = 1 / (1 + exp(c)) - (isinf(a) ? 0 : 1 / (1 + exp(a)));
+    row_terms t = {.logp = P > 0 ? log(P) : -INFINITY};
+    if (!(P > 0))
+        return t;
+    t.s = (fa - fc) / P;
+    t.A = fpa / P;
+    t.C = fpc / P;
+    t.ga = fa / P;
+    t.gc = fc / P;
+    t.v = t.s * t.s - t.A + t.C;
+    return t;
+}
+
+/* Upper-triangle element (i, j) of a d x d column-major matrix. */
+static double *upper(double *m, size_t d, size_t i, size_t j)
+{
+    return i <= j ? &m[j * d + i] : &m[i * d + j];
+}
+
+/* The threshold rows/columns of the information for one row. */
+static void add_threshold_info(ologit_acc *a, const double *x, size_t k, double w,
+                               const row_terms *t)
+{
+    size_t q = a->q, d = a->d, K = a->K;
+    if (k + 1 < K) { /* zeta_k present */
+        size_t jk = q + k;
+        for (size_t j = 0; j < q; j++)
+            *upper(a->info, d, j, jk) += w * x[j] * (-t->s * t->ga + t->A);
+        *upper(a->info, d, jk, jk) += w * (t->ga * t->ga - t->A);
+        a->grad[jk] += w * t->ga;
+    }
+    if (k > 0) { /* zeta_{k-1} present */
+        size_t jc = q + k - 1;
+        for (size_t j = 0; j < q; j++)
+            *upper(a->info, d, j, jc) += w * x[j] * (t->s * t->gc - t->C);
+        *upper(a->info, d, jc, jc) += w * (t->gc * t->gc + t->C);
+        a->grad[jc] -= w * t->gc;
+    }
+    if (k > 0 && k + 1 < K)
+        *upper(a->info, d, q + k - 1, q + k) -= w * t->ga * t->gc;
+}
+
+/* meat += u u' with u the row's score; with clusters also u into the
+ * row's cluster sum. */
+static int add_meat(ologit_acc *a, const double *x, size_t k, double w, const row_terms *t,
+                    double key, cx_error *err)
+{
+    size_t q = a->q, d = a->d;
+    memset(a->u, 0, d * sizeof *a->u);
+    for (size_t j = 0; j < q; j++)
+        a->u[j] = -w * x[j] * t->s;
+    if (k + 1 < a->K)
+        a->u[q + k] += w * t->ga;
+    if (k > 0)
+        a->u[q + k - 1] -= w * t->gc;
+    for (size_t j = 0; j < d; j++)
+        for (size_t i = 0; i <= j; i++)
+            a->meat[j * d + i] += a->u[i] * a->u[j];
+    if (!a->cluster)
+        return CX_OK;
+    double *s = lg_clusters_sums(&a->clusters, key, err);
+    if (!s)
+        return CX_ENOMEM;
+    for (size_t j = 0; j < d; j++)
+        s[j] += a->u[j];
+    return CX_OK;
+}
+
+static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
+{
+    ologit_acc *a = vacc;
+    const ologit_params *par = vpar;
+    size_t m = r->m, q = par->q;
+    if (reserve(a, m, err) != CX_OK)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < q; j++)
+            a->xa[i * q + j] = r->x[i * r->p + par->active[j]];
+    double *eta = a->coef, *gb = a->coef + m;
+    if (q)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xa, (int)q, par->theta, 1,
+                    0.0, eta, 1);
+    else
+        memset(eta, 0, m * sizeof *eta);
+    for (size_t i = 0; i < m; i++) {
+        size_t k = (size_t)r->y[i];
+        double w = r->w[i];
+        row_terms t = row_terms_of(par, k, eta[i]);
+        a->ll += w != 0 ? w * t.logp : 0;
+        a->sum_w += w;
+        a->nobs += w != 0;
+        a->count[k] += w;
+        add_threshold_info(a, a->xa + i * q, k, w, &t);
+        if (par->final &&
+            add_meat(a, a->xa + i * q, k, w, &t, par->cluster ? r->extra[i] : 0, err) != CX_OK)
+            return CX_ENOMEM;
+        gb[i] = -w * t.s;
+        double sv = sqrt(fmax(w * t.v, 0));
+        for (size_t j = 0; j < q; j++)
+            a->s[i * q + j] = a->xa[i * q + j] * sv;
+    }
+    if (q) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, gb, 1, 1.0,
+                    a->grad, 1);
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q, 1.0,
+                    a->info, (int)a->d);
+    }
+    return CX_OK;
+}
+
+static void oacc_merge(void *vacc, const void *vother)
+{
+    ologit_acc *a = vacc;
+    const ologit_acc *o = vother;
+    a->ll += o->ll;
+    a->sum_w += o->sum_w;
+    a->nobs += o->nobs;
+    for (size_t k = 0; k < a->K; k++)
+        a->count[k] += o->count[k];
+    for (size_t j = 0; j < a->d; j++)
+        a->grad[j] += o->grad[j];
+    for (size_t j = 0; j < a->d * a->d; j++)
+        a->info[j] += o->info[j];
+    if (a->meat)
+        for (size_t j = 0; j < a->d * a->d; j++)
+            a->meat[j] += o->meat[j];
+    cx_error err = {0};
+    /* merge cannot fail by contract: out of memory poisons the total */
+    if (a->cluster && lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
+        a->ll = NAN;
+}
+
+static const cx_rowpass_type ologit_pass = {"ologit",      oacc_alloc, oacc_reset,
+                                            oacc_add_rows, oacc_merge, oacc_free};
+
+/* ---- the fit ------------------------------------------------------------ */
+
+typedef struct ologit_fit {
+    const cx_job *job;
+    const logit_spec *spec;
+    cx_design *d;
+    ologit_params par;
+    size_t p;       /* design columns                      */
+    size_t *active; /* slope columns                       */
+    int *aliased;   /* p                                   */
+    double *theta;  /* q + K - 1                           */
+    const char *const *labels;
+    ologit_acc *last;
+    cx_opt_report rep;
+} ologit_fit;
+
+static int opass(ologit_fit *F, const double *theta, int final, cx_error *err)
+{
+    F->par.theta = theta;
+    F->par.final = final;
+    if (F->last)
+        oacc_free(F->last);
+    void *acc;
+    int rc =
+        cx_rowpass_run(F->job->view, F->d, NULL, &ologit_pass, &F->par, &acc, F->job->threads, err);
+    F->last = rc == CX_OK ? acc : NULL;
+    return rc;
+}
+
+static int ovalue(const double *x, double *f, void *data, cx_error *err)
+{
+    ologit_fit *F = data;
+    int rc = opass(F, x, 0, err);
+    if (rc == CX_OK)
+        *f = F->last->ll; /* -inf where thresholds cross: the step is halved */
+    return rc;
+}
+
+static int oderivatives(const double *x, double *grad, double *curv, void *data, cx_error *err)
+{
+    (void)x;
+    (void)err;
+    ologit_fit *F = data;
+    size_t d = F->last->d;
+    memcpy(grad, F->last->grad, d * sizeof *grad);
+    memcpy(curv, F->last->info, d * d * sizeof *curv);
+    return CX_OK;
+}
+
+/* Slope columns: every design column but the intercept, less the aliased
+ * ones (from the b-b block of the first pass). */
+static int choose_columns(ologit_fit *F, cx_result *r, cx_error *err)
+{
+    size_t p = F->p, q = 0, d = F->last->d;
+    double *xtx = calloc(p ? p * p : 1, sizeof *xtx);
+    const char **names = calloc(p ? p : 1, sizeof *names);
+    if (!xtx || !names) {
+        free(xtx);
+        free(names);
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    }
+    for (size_t j = 0; j < p; j++) {
+        names[j] = cx_design_colname(F->d, F->active[j]);
+        for (size_t i = 0; i <= j; i++)
+            xtx[j * p + i] = F->last->info[j * d + i];
+    }
+    char msg[512];
+    long n = cx_design_aliased(xtx, p, names, 1e-7, F->aliased, msg, sizeof msg, err);
+    free(xtx);
+    free(names);
+    if (n < 0)
+        return err->code ? err->code : CX_EFAIL;
+    if (msg[0])
+        cx_result_add_warning(r, "%s (coefficients NA, as R reports them)", msg);
+    size_t *cols = F->active;
+    for (size_t j = 0; j < p; j++)
+        if (!F->aliased[j])
+            cols[q++] = cols[j];
+    F->par.q = q;
+    return CX_OK;
+}
+
+/* Start: b = 0, zeta_k = logit of the cumulative share up to level k. */
+static void start_values(ologit_fit *F, const double *count, double sum_w)
+{
+    size_t q = F->par.q, K = F->par.K;
+    memset(F->theta, 0, q * sizeof *F->theta);
+    double cum = 0;
+    for (size_t k = 0; k + 1 < K; k++) {
+        cum += count[k];
+        double s = (cum + 0.5) / (sum_w + 1);
+        F->theta[q + k] = log(s / (1 - s));
+    }
+}
+
+static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
+{
+    const cx_job *job = F->job;
+    int rc = cx_design_prepare(F->d, job->view, err);
+    if (rc != CX_OK)
+        return cx_job_error(job, "formula", err, rc, "%s", err->msg);
+    size_t K = cx_design_outcome_levels(F->d, &F->labels);
+    if (K < 2)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "ologit needs an ordered factor outcome: write factor(y) or use a "
+                            "categorical column (levels in their order)");
+    if (!F->spec->formula->intercept)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "ologit: the thresholds replace the intercept; remove '- 1' / '+ 0'");
+    size_t P = cx_design_ncols(F->d);
+    F->active = calloc(P ? P : 1, sizeof *F->active);
+    F->aliased = calloc(P ? P : 1, sizeof *F->aliased);
+    F->theta = calloc(P + K, sizeof *F->theta);
+    if (!F->active || !F->aliased || !F->theta)
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    for (size_t j = 0; j < P; j++)
+        if (cx_design_col_term(F->d, j) >= 0)
+            F->active[F->p++] = j;
+    F->par = (ologit_params){
+        .q = F->p, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
+    for (size_t k = 0; k + 1 < K; k++)
+        F->theta[F->p + k] = (double)k - (double)(K - 2) / 2; /* ordered */
+    if ((rc = opass(F, F->theta, 0, err)) != CX_OK)
+        return rc;
+    if (F->last->nobs == 0)
+        return cx_error_set(err, CX_EFAIL, "ologit: no complete rows to fit");
+    double *count = malloc(K * sizeof *count), sum_w = F->last->sum_w;
+    if (!count)
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    memcpy(count, F->last->count, K * sizeof *count);
+    if ((rc = choose_columns(F, r, err)) == CX_OK)
+        start_values(F, count, sum_w);
+    free(count);
+    return rc;
+}
+
+static int iterate(ologit_fit *F, cx_error *err)
+{
+    size_t d = F->par.q + F->par.K - 1;
+    double sum_w = F->last->sum_w;
+    cx_optimizer *opt = cx_optimizer_alloc(d, err);
+    if (!opt)
+        return err->code;
+    cx_objective obj = {
+        .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
+    /* Newton converges quadratically: after a step below 1e-8 (relative)
+     * the estimates are exact to rounding, so that step ends it */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
+    cx_optimizer_run(opt, &obj, F->theta, &o, &F->rep, err);
+    cx_optimizer_free(opt);
+    if (F->rep.status == CX_OPT_EVAL_FAILED)
+        return err->code ? err->code : CX_EFAIL;
+    return opass(F, F->theta, 1, err);
+}
+
+static int covariance(const ologit_fit *F, double *V)
+{
+    const ologit_acc *a = F->last;
+    size_t d = a->d;
+    double *B = malloc(d * d * sizeof *B);
+    if (!B)
+        return CX_ENOMEM;
+    memcpy(B, a->info, d * d * sizeof *B);
+    lg_symmetrize(B, d);
+    if (lg_invert_spd(B, d) != CX_OK) {
+        free(B);
+        return CX_EFAIL;
+    }
+    if (F->spec->se == SE_CLASSICAL) {
+        memcpy(V, B, d * d * sizeof *V);
+    } else if (F->spec->se == SE_CLUSTER) {
+        /* vcovCL's default for clm: HC0 with G / (G - 1) */
+        double *M = malloc(d * d * sizeof *M), G = (double)a->clusters.n;
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        lg_clusters_meat(&a->clusters, M);
+        lg_sandwich(B, M, d, G / (G - 1), V);
+        free(M);
+    } else {
+        double *M = malloc(d * d * sizeof *M), n = a->nobs;
+        if (!M) {
+            free(B);
+            return CX_ENOMEM;
+        }
+        memcpy(M, a->meat, d * d * sizeof *M);
+        lg_symmetrize(M, d);
+        lg_sandwich(B, M, d, F->spec->se == SE_HC1 ? n / (n - (double)d) : 1.0, V);
+        free(M);
+    }
+    free(B);
+    return CX_OK;
+}
+
+static int write_estimates(const ologit_fit *F, const double *V, cx_result *r, cx_error *err)
+{
+    const char *lhs = lg_outcome_name(F->spec->formula);
+    size_t d = F->last->d, q = F->par.q, k = 0;
+    size_t P = cx_design_ncols(F->d);
+    for (size_t j = 0; j < P; j++) {
+        if (cx_design_col_term(F->d, j) < 0)
+            continue;
+        double est = NAN, se = NAN;
+        if (k < q && F->active[k] == j) {
+            est = F->theta[k];
+            se = sqrt(V[k * d + k]);
+            k++;
+        }
+        if (cx_result_add_estimate(r, lhs, "~", cx_design_colname(F->d, j), 0, est, se, NAN, err) <
+            0)
+            return err->code ? err->code : CX_ENOMEM;
+    }
+    for (size_t t = 0; t + 1 < F->par.K; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%zu", t + 1);
+        size_t i = q + t;
+        if (cx_result_add_estimate(r, lhs, "|", name, 0, F->theta[i], sqrt(V[i * d + i]), NAN,
+                                   err) < 0)
+            return err->code ? err->code : CX_ENOMEM;
+    }
+    return CX_OK;
+}
+
+static int write_fit(const ologit_fit *F, cx_result *r, cx_error *err)
+{
+    const ologit_acc *a = F->last;
+    double ll = a->ll, sw = a->sum_w, npar = (double)a->d, ll0 = 0;
+    for (size_t k = 0; k < a->K; k++)
+        if (a->count[k] > 0)
+            ll0 += a->count[k] * log(a->count[k] / sw);
+    double cox_snell = 1 - exp(2 * (ll0 - ll) / sw);
+    const char *names[] = {"logl", "deviance", "null_deviance", "aic",           "bic",
+                           "npar", "nobs",     "r2_mcfadden",   "r2_nagelkerke", "iterations"};
+    double values[] = {ll,
+                       -2 * ll,
+                       -2 * ll0,
+                       -2 * ll + 2 * npar,
+                       -2 * ll + log(sw) * npar,
+                       npar,
+                       sw, /* polr and clm count frequency weights: nobs = sum w */
+                       1 - ll / ll0,
+                       cox_snell / (1 - exp(2 * ll0 / sw)),
+                       (double)F->rep.iterations};
+    return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
+}
+
+static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
+{
+    size_t d = F->last->d;
+    double *V = malloc(d * d * sizeof *V);
+    if (!V)
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    int rc = covariance(F, V);
+    if (rc == CX_EFAIL) {
+        for (size_t k = 0; k < d * d; k++)
+            V[k] = NAN;
+        cx_result_add_warning(r, "the information matrix is singular: no standard errors");
+        rc = CX_OK;
+    }
+    if (rc == CX_ENOMEM)
+        rc = cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    r->nobs = F->last->nobs;
+    if (rc == CX_OK)
+        rc = write_estimates(F, V, r, err);
+    if (rc == CX_OK)
+        rc = write_fit(F, r, err);
+    if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED) {
+        size_t q = F->par.q, k = lg_weakest(V, F->last->info, d, q ? q : d);
+        char term[64];
+        if (q)
+            snprintf(term, sizeof term, "%s", cx_design_colname(F->d, F->active[k]));
+        else
+            snprintf(term, sizeof term, "t%zu", k + 1);
+        cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
+                             "ologit did not converge after %d iterations (%s); the least "
+                             "determined term is %s (separation, or an empty category?)",
+                             F->rep.iterations, cx_opt_status_text(F->rep.status), term);
+    }
+    free(V);
+    return rc;
+}
+
+/* check(): the shared keys, and an intercept to replace by thresholds. */
+static int ologit_check(const cx_job *job, cx_error *err)
+{
+    int rc = lg_check(job, err);
+    if (rc != CX_OK)
+        return rc;
+    cx_formula *f = cx_formula_parse(cx_section_get(job->section, "formula"), err);
+    if (!f)
+        return err->code;
+    int intercept = f->intercept;
+    cx_formula_free(f);
+    if (!intercept)
+        return cx_job_error(job, "formula", err, CX_EUSAGE,
+                            "ologit: the thresholds replace the intercept; remove '- 1' / '+ 0'");
+    return CX_OK;
+}
+
+static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
+{
+    logit_spec s;
+    int rc = lg_parse_spec(job, &s, err);
+    ologit_fit F = {.job = job, .spec = &s};
+    if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
+        rc = err->code ? err->code : CX_EUSAGE;
+    if (rc == CX_OK)
+        rc = prepare(&F, results[0], err);
+    if (rc == CX_OK)
+        rc = iterate(&F, err);
+    if (rc == CX_OK)
+        rc = write_results(&F, results[0], err);
+    if (F.last)
+        oacc_free(F.last);
+    free(F.active);
+    free(F.aliased);
+    free(F.theta);
+    cx_design_free(F.d);
+    lg_spec_free(&s);
+    return rc;
+}
+
+const cx_model cx_model_ologit = {
+    .name = "ologit",
+    .summary = "ordinal (proportional odds) logit as MASS::polr: thresholds y | t1 ...",
+    .keys = ologit_keys,
+    .fits_all_levels = 0,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
+    .check = ologit_check,
+    .fit = ologit_fit_job,
+};
