@@ -63,6 +63,10 @@ typedef struct cx_job {
     long kfold;               /* K for kfold                        */
     const cx_filter *holdout; /* rows of the holdout set            */
     int threads;              /* OpenMP threads the job may use     */
+    /* The result of the earlier job the model's `input_key` names (NULL
+     * during `cxfit check` and for models without one), and its model. */
+    const cx_result *input;
+    const char *input_model;
     int progress;             /* may draw a progress line (progress.h) */
 } cx_job;
 
@@ -72,6 +76,10 @@ typedef struct cx_model {
     const char *const *keys; /* model-specific keys, NULL-terminated        */
     int fits_all_levels;     /* see header comment                          */
     unsigned supports;       /* cx_feature bits                             */
+    /* A model key naming an earlier job of the config whose result `fit`
+     * reads through job->input (e.g. reliability's `cfa_job`); the engine
+     * runs this job after that one.  NULL: none. */
+    const char *input_key;
     /* Validate keys and columns without reading rows.  Errors through
      * cx_config_error() so they name file, line and key. */
     int (*check)(const cx_job *job, cx_error *err);

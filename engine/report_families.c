@@ -520,6 +520,7 @@ static const struct family {
     {"sem", sem_charts, {"estimates"}},
     {"growth", sem_charts, {"estimates"}},
     {"efa", efa_charts, {"loadings", "eigen"}},
+    {"reliability", NULL, {"reliability", "validity", "htmt"}}, /* tables only */
     {"drivers", drivers_charts, {"drivers", "estimates"}},
     {"gap", NULL, {"gap"}},
     {"ols", regression_charts, {"estimates"}},

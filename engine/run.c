@@ -43,6 +43,8 @@ typedef struct job_plan {
     char *file;       /* resolved data file (NULL for @job tables)  */
     char *table_path; /* group path, or "@job/table"                */
     int depends_on;   /* index of the job whose table this reads    */
+    int input_of;     /* index of the job whose result the model's
+                         input_key names (job.input), -1 if none    */
     char *spec;       /* canonical text of the job (for --resume)   */
     cx_table *table;  /* opened at check/run time                   */
     int owns_table;
@@ -312,6 +314,25 @@ static char *job_spec(const cx_config *c, const cx_config_section *s, const job_
     return spec;
 }
 
+/* The model's input_key (e.g. `cfa_job`): an earlier job of the config. */
+static int resolve_input_job(const cx_config *c, job_plan *p, size_t index, cx_error *err)
+{
+    p->input_of = -1;
+    const char *key = p->model->input_key;
+    const char *name = key ? cx_section_get(p->job.section, key) : NULL;
+    if (!name)
+        return CX_OK;
+    for (size_t j = 0; j < index; j++)
+        if (strcmp(c->jobs[j].name, name) == 0)
+            p->input_of = (int)j;
+    if (p->input_of < 0)
+        return cx_config_error(c, p->job.section, key, err, CX_EUSAGE,
+                               "'%s' names no earlier job; expected the name of a job written "
+                               "before this one",
+                               name);
+    return CX_OK;
+}
+
 static int plan_jobs(run_state *st, cx_error *err)
 {
     cx_config *c = st->config;
@@ -326,6 +347,7 @@ static int plan_jobs(run_state *st, cx_error *err)
         p->job.section = &c->jobs[i];
         p->job.view = &p->view;
         p->depends_on = -1;
+        p->input_of = -1;
         int rc = find_model(c, p->job.section, &p->model, err);
         if (!rc)
             rc = check_known_keys(c, p->job.section, p->model, err);
@@ -335,11 +357,15 @@ static int plan_jobs(run_state *st, cx_error *err)
             rc = refuse_unsupported(p, err);
         if (!rc)
             rc = resolve_table(c, p, i, err);
+        if (!rc)
+            rc = resolve_input_job(c, p, i, err);
         if (rc)
             return rc;
         p->stage = p->depends_on >= 0 ? st->plans[p->depends_on].stage + 1 : 0;
-        p->spec = job_spec(c, p->job.section, p,
-                           p->depends_on >= 0 ? st->plans[p->depends_on].spec : NULL);
+        if (p->input_of >= 0 && st->plans[p->input_of].stage + 1 > p->stage)
+            p->stage = st->plans[p->input_of].stage + 1;
+        int dep = p->depends_on >= 0 ? p->depends_on : p->input_of;
+        p->spec = job_spec(c, p->job.section, p, dep >= 0 ? st->plans[dep].spec : NULL);
         if (!p->spec)
             return cx_error_set(err, CX_ENOMEM, "out of memory");
     }
@@ -494,13 +520,30 @@ static cx_result *fit_job(job_plan *p, cx_error *err)
     return merged;
 }
 
+/* job.input: the result of the job the model's input_key names. */
+static int bind_input(run_state *st, job_plan *p, cx_error *err)
+{
+    if (p->input_of < 0)
+        return CX_OK;
+    const job_plan *in = &st->plans[p->input_of];
+    if (!in->result)
+        return cx_job_error(&p->job, p->model->input_key, err, CX_EFAIL,
+                            "job '%s' produced no result to read", in->job.name);
+    if (in->result->status == CX_STATUS_FAILED)
+        return cx_job_error(&p->job, p->model->input_key, err, CX_EFAIL, "job '%s' failed: %s",
+                            in->job.name, in->result->message ? in->result->message : "");
+    p->job.input = in->result;
+    p->job.input_model = in->model->name;
+    return CX_OK;
+}
+
 static void run_one_job(run_state *st, job_plan *p)
 {
     double t0 = omp_get_wtime();
     cx_error err = {0};
     cx_result *r = NULL;
     cx_test_die_at("fitting");
-    if (check_job(st, p, &err) == CX_OK)
+    if (check_job(st, p, &err) == CX_OK && bind_input(st, p, &err) == CX_OK)
         r = fit_job(p, &err);
     if (!r) {
         r = cx_result_alloc(p->job.level, NULL);
@@ -622,7 +665,9 @@ static void write_ready_jobs(run_state *st)
 static int load_kept_result(run_state *st, job_plan *p, cx_error *err)
 {
     for (size_t j = 0; j < st->n_plans; j++)
-        if (st->plans[j].depends_on == (int)(p - st->plans) && !p->result) {
+        if ((st->plans[j].depends_on == (int)(p - st->plans) ||
+             st->plans[j].input_of == (int)(p - st->plans)) &&
+            !p->result) {
             p->result = cx_results_read_job(p->keep_from, p->job.name, err);
             return p->result ? CX_OK : err->code;
         }
@@ -694,7 +739,8 @@ static void assign_shards(run_state *st)
     int families = 0;
     for (size_t i = 0; i < st->n_plans; i++) {
         job_plan *p = &st->plans[i];
-        int f = p->depends_on >= 0 && family ? family[p->depends_on] : families++;
+        int dep = p->depends_on >= 0 ? p->depends_on : p->input_of;
+        int f = dep >= 0 && family ? family[dep] : families++;
         if (family)
             family[i] = f;
         p->other_shard = f % st->opt->shard_count + 1 != st->opt->shard_index;
@@ -825,6 +871,9 @@ static const char *resume_reason(const job_plan *p, const cx_stored_job *stored)
         return "its keys changed";
     if (p->depends_on >= 0)
         return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "the job it reads changed";
+    if (p->input_of >= 0)
+        return spec_part_equal(stored->spec, p->spec, 1) ? NULL
+                                                         : "its data or the job it reads changed";
     return spec_part_equal(stored->spec, p->spec, 1) ? NULL : "its data file changed";
 }
 
@@ -877,6 +926,8 @@ static int choose_kept_jobs(run_state *st, cx_error *err)
         if (!why && !stored_job_readable(p->keep_from, p->job.name))
             why = "its stored results cannot be read";
         if (!why && p->depends_on >= 0 && !st->plans[p->depends_on].keep_from)
+            why = "the job it reads is fitted again";
+        if (!why && p->input_of >= 0 && !st->plans[p->input_of].keep_from)
             why = "the job it reads is fitted again";
         if (why) {
             p->keep_from = NULL;

@@ -32,6 +32,18 @@ weights = x3"
 refuse nps_validate validate "does not support validate" "model = nps
 score = grade
 validate = holdout(sex == 1)"
+refuse reliability_weights weights "does not take weights" "model = reliability
+scales = A: x1 x2 x3
+weights = x4"
+refuse reliability_scale scales "expected at least two items" "model = reliability
+scales = A: x1 x2 x3
+         B: x4"
+refuse reliability_cfa_job cfa_job "names no earlier job" "model = reliability
+cfa_job = nope"
+refuse reliability_pairwise_bootstrap bootstrap "expected missing = listwise" "model = reliability
+scales = A: x1 x2 -x3
+missing = pairwise
+bootstrap = 10"
 refuse describe_fiml missing "missing = fiml is not supported by model 'describe'" "model = describe
 items = x1 x2
 missing = fiml"
