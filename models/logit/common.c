@@ -272,3 +272,12 @@ int lg_add_level_fits(cx_result *r, double ll, double sum_w, double npar, const 
                        (double)iterations};
     return lg_add_fits(r, names, values, sizeof values / sizeof values[0], err);
 }
+
+int lg_open_job(const cx_job *job, logit_spec *s, cx_design **d, cx_error *err)
+{
+    *d = NULL;
+    int rc = lg_parse_spec(job, s, err);
+    if (rc == CX_OK && !(*d = lg_design_for(job, s, err)))
+        rc = err->code ? err->code : CX_EUSAGE;
+    return rc;
+}

@@ -28,6 +28,9 @@ int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err);
 void lg_spec_free(logit_spec *s);
 /* The design of the job's formula (cluster column as extra 0). */
 cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err);
+/* lg_parse_spec, then lg_design_for into *d (NULL on error); the caller
+ * frees both (lg_spec_free, cx_design_free) whatever it returns. */
+int lg_open_job(const cx_job *job, logit_spec *s, cx_design **d, cx_error *err);
 /* check(): keys parse and every column exists. */
 int lg_check(const cx_job *job, cx_error *err);
 

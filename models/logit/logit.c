@@ -532,10 +532,8 @@ static int validate(logit_fit *F, cx_result *r, cx_error *err)
 static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
-    int rc = lg_parse_spec(job, &s, err);
     logit_fit F = {.job = job, .spec = &s};
-    if (rc == CX_OK && !(F.d = lg_design_for(job, &s, err)))
-        rc = err->code ? err->code : CX_EUSAGE;
+    int rc = lg_open_job(job, &s, &F.d, err);
     if (rc == CX_OK)
         rc = fit_coefficients(&F, results[0], err);
     if (rc == CX_OK)
