@@ -281,3 +281,62 @@ int lg_open_job(const cx_job *job, logit_spec *s, cx_design **d, cx_error *err)
         rc = err->code ? err->code : CX_EUSAGE;
     return rc;
 }
+
+int lg_sums_init(lg_newton_sums *s, size_t K, size_t d, int final, int cluster)
+{
+    memset(s, 0, sizeof *s);
+    s->K = K;
+    s->d = d;
+    s->cluster = final && cluster;
+    lg_clusters_init(&s->clusters, d);
+    size_t d1 = d ? d : 1;
+    s->count = calloc(K, sizeof *s->count);
+    s->grad = calloc(d1, sizeof *s->grad);
+    s->info = calloc(d1 * d1, sizeof *s->info);
+    s->u = calloc(d1, sizeof *s->u);
+    if (final)
+        s->meat = calloc(d1 * d1, sizeof *s->meat);
+    if (!s->count || !s->grad || !s->info || !s->u || (final && !s->meat))
+        return CX_ENOMEM;
+    return CX_OK;
+}
+
+void lg_sums_free(lg_newton_sums *s)
+{
+    free(s->count);
+    free(s->grad);
+    free(s->info);
+    free(s->meat);
+    free(s->u);
+    lg_clusters_free(&s->clusters);
+}
+
+void lg_sums_reset(lg_newton_sums *s)
+{
+    s->ll = s->sum_w = s->nobs = 0;
+    memset(s->count, 0, s->K * sizeof *s->count);
+    memset(s->grad, 0, s->d * sizeof *s->grad);
+    memset(s->info, 0, s->d * s->d * sizeof *s->info);
+    if (s->meat)
+        memset(s->meat, 0, s->d * s->d * sizeof *s->meat);
+    lg_clusters_reset(&s->clusters);
+}
+
+void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o)
+{
+    s->ll += o->ll;
+    s->sum_w += o->sum_w;
+    s->nobs += o->nobs;
+    for (size_t k = 0; k < s->K; k++)
+        s->count[k] += o->count[k];
+    for (size_t j = 0; j < s->d; j++)
+        s->grad[j] += o->grad[j];
+    for (size_t j = 0; j < s->d * s->d; j++)
+        s->info[j] += o->info[j];
+    if (s->meat)
+        for (size_t j = 0; j < s->d * s->d; j++)
+            s->meat[j] += o->meat[j];
+    cx_error err = {0};
+    if (s->cluster && lg_clusters_merge(&s->clusters, &o->clusters, &err) != CX_OK)
+        s->ll = NAN;
+}

@@ -46,6 +46,27 @@ const char *lg_outcome_name(const cx_formula *f);
 /* Index (< n) of the least determined of the first n parameters: the
  * largest variance inflation V_jj info_jj (both d x d, column-major). */
 size_t lg_weakest(const double *V, const double *info, size_t d, size_t n);
+/* The sums of a Newton pass over d parameters of a K-level outcome
+ * (mlogit, ologit): log-likelihood, weights, level counts, score and
+ * information (column-major upper triangle); for the final pass (`meat`
+ * allocated) the HC meat and, with `cluster`, the score sums per cluster;
+ * u is one row's score. */
+typedef struct lg_newton_sums {
+    size_t K, d;
+    double ll, sum_w, nobs;
+    double *count, *grad, *info, *meat, *u;
+    lg_clusters clusters;
+    int cluster;
+} lg_newton_sums;
+
+/* CX_ENOMEM (err not set) when out of memory; free with lg_sums_free
+ * either way. */
+int lg_sums_init(lg_newton_sums *s, size_t K, size_t d, int final, int cluster);
+void lg_sums_free(lg_newton_sums *s);
+void lg_sums_reset(lg_newton_sums *s);
+/* s += o; merge cannot fail by contract: out of memory poisons s->ll. */
+void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o);
+
 /* What a final pass leaves for the covariance of d estimates: the
  * information and the HC meat (column-major upper triangles), the cluster
  * score sums, and n for hc1's n / (n - d). */

@@ -44,14 +44,9 @@ typedef struct mlogit_params {
 
 typedef struct mlogit_acc {
     size_t p, K, D; /* D = (K - 1) p */
-    double ll, sum_w, nobs;
-    double *count;       /* K weighted counts                    */
-    double *grad, *info; /* D; D x D column-major (upper blocks)  */
-    double *meat;        /* final                                 */
-    double *xa, *s, *eta, *u;
+    lg_newton_sums sums;
+    double *xa, *s, *eta; /* row scratch, cap_rows rows (reserve) */
     size_t cap_rows;
-    lg_clusters clusters; /* final, with `cluster`                */
-    int cluster;
 } mlogit_acc;
 
 static void macc_free(void *vacc)
@@ -59,28 +54,17 @@ static void macc_free(void *vacc)
     mlogit_acc *a = vacc;
     if (!a)
         return;
-    free(a->count);
-    free(a->grad);
-    free(a->info);
-    free(a->meat);
+    lg_sums_free(&a->sums);
     free(a->xa);
     free(a->s);
     free(a->eta);
-    free(a->u);
-    lg_clusters_free(&a->clusters);
     free(a);
 }
 
 static void macc_reset(void *vacc)
 {
     mlogit_acc *a = vacc;
-    a->ll = a->sum_w = a->nobs = 0;
-    memset(a->count, 0, a->K * sizeof *a->count);
-    memset(a->grad, 0, a->D * sizeof *a->grad);
-    memset(a->info, 0, a->D * a->D * sizeof *a->info);
-    if (a->meat)
-        memset(a->meat, 0, a->D * a->D * sizeof *a->meat);
-    lg_clusters_reset(&a->clusters);
+    lg_sums_reset(&a->sums);
 }
 
 static void *macc_alloc(const void *vpar, cx_error *err)
@@ -91,17 +75,8 @@ static void *macc_alloc(const void *vpar, cx_error *err)
         a->p = par->p;
         a->K = par->K;
         a->D = (par->K - 1) * par->p;
-        a->cluster = par->final && par->cluster;
-        lg_clusters_init(&a->clusters, a->D);
-        size_t D = a->D ? a->D : 1;
-        a->count = calloc(a->K, sizeof *a->count);
-        a->grad = calloc(D, sizeof *a->grad);
-        a->info = calloc(D * D, sizeof *a->info);
-        a->u = calloc(D, sizeof *a->u);
-        if (par->final)
-            a->meat = calloc(D * D, sizeof *a->meat);
     }
-    if (!a || !a->count || !a->grad || !a->info || !a->u || (par->final && !a->meat)) {
+    if (!a || lg_sums_init(&a->sums, par->K, a->D, par->final, par->cluster) != CX_OK) {
         macc_free(a);
         cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
         return NULL;
@@ -152,7 +127,7 @@ static void add_block(mlogit_acc *a, size_t m, const double *c, size_t j, size_t
         for (size_t k = 0; k < p; k++)
             a->s[i * p + k] = a->xa[i * p + k] * c[i];
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)p, (int)p, (int)m, 1.0, a->xa, (int)p,
-                a->s, (int)p, 1.0, a->info + (l * p) * a->D + j * p, (int)a->D);
+                a->s, (int)p, 1.0, a->sums.info + (l * p) * a->D + j * p, (int)a->D);
 }
 
 /* meat += u u' with u the row's score; with clusters also u into the
@@ -163,17 +138,17 @@ static int add_meat(mlogit_acc *a, const double *x, const double *pi, size_t y, 
     size_t p = a->p, J = a->K - 1, D = a->D;
     for (size_t j = 0; j < J; j++)
         for (size_t k = 0; k < p; k++)
-            a->u[j * p + k] = w * ((y == j + 1) - pi[j]) * x[k];
+            a->sums.u[j * p + k] = w * ((y == j + 1) - pi[j]) * x[k];
     for (size_t c = 0; c < D; c++)
         for (size_t r = 0; r <= c; r++)
-            a->meat[c * D + r] += a->u[r] * a->u[c];
-    if (!a->cluster)
+            a->sums.meat[c * D + r] += a->sums.u[r] * a->sums.u[c];
+    if (!a->sums.cluster)
         return CX_OK;
-    double *s = lg_clusters_sums(&a->clusters, key, err);
+    double *s = lg_clusters_sums(&a->sums.clusters, key, err);
     if (!s)
         return CX_ENOMEM;
     for (size_t c = 0; c < D; c++)
-        s[c] += a->u[c];
+        s[c] += a->sums.u[c];
     return CX_OK;
 }
 
@@ -195,10 +170,10 @@ static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         size_t y = (size_t)r->y[i];
         double w = r->w[i], *pi = a->eta + i * J;
         double lp = row_probs(pi, J, y);
-        a->ll += w != 0 ? w * lp : 0;
-        a->sum_w += w;
-        a->nobs += w != 0;
-        a->count[y] += w;
+        a->sums.ll += w != 0 ? w * lp : 0;
+        a->sums.sum_w += w;
+        a->sums.nobs += w != 0;
+        a->sums.count[y] += w;
         if (par->final &&
             add_meat(a, a->xa + i * p, pi, y, w, par->cluster ? r->extra[i] : 0, err) != CX_OK)
             return CX_ENOMEM;
@@ -207,7 +182,7 @@ static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         for (size_t i = 0; i < m; i++)
             resid[i] = r->w[i] * (((size_t)r->y[i] == j + 1) - a->eta[i * J + j]);
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)p, 1.0, a->xa, (int)p, resid, 1, 1.0,
-                    a->grad + j * p, 1);
+                    a->sums.grad + j * p, 1);
         for (size_t l = j; l < J; l++) {
             for (size_t i = 0; i < m; i++) {
                 double pj = a->eta[i * J + j], pl = a->eta[i * J + l];
@@ -223,22 +198,7 @@ static void macc_merge(void *vacc, const void *vother)
 {
     mlogit_acc *a = vacc;
     const mlogit_acc *o = vother;
-    a->ll += o->ll;
-    a->sum_w += o->sum_w;
-    a->nobs += o->nobs;
-    for (size_t k = 0; k < a->K; k++)
-        a->count[k] += o->count[k];
-    for (size_t j = 0; j < a->D; j++)
-        a->grad[j] += o->grad[j];
-    for (size_t j = 0; j < a->D * a->D; j++)
-        a->info[j] += o->info[j];
-    if (a->meat)
-        for (size_t j = 0; j < a->D * a->D; j++)
-            a->meat[j] += o->meat[j];
-    cx_error err = {0};
-    /* merge cannot fail by contract: out of memory poisons the total */
-    if (a->cluster && lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
-        a->ll = NAN;
+    lg_sums_merge(&a->sums, &o->sums);
 }
 
 static const cx_rowpass_type mlogit_pass = {"mlogit",      macc_alloc, macc_reset,
@@ -278,7 +238,7 @@ static int mvalue(const double *x, double *f, void *data, cx_error *err)
     mlogit_fit *F = data;
     int rc = mpass(F, x, 0, err);
     if (rc == CX_OK)
-        *f = F->last->ll;
+        *f = F->last->sums.ll;
     return rc;
 }
 
@@ -288,8 +248,8 @@ static int mderivatives(const double *x, double *grad, double *curv, void *data,
     (void)err;
     mlogit_fit *F = data;
     size_t D = F->last->D;
-    memcpy(grad, F->last->grad, D * sizeof *grad);
-    memcpy(curv, F->last->info, D * D * sizeof *curv);
+    memcpy(grad, F->last->sums.grad, D * sizeof *grad);
+    memcpy(curv, F->last->sums.info, D * D * sizeof *curv);
     return CX_OK;
 }
 
@@ -317,7 +277,7 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
         .p = F->P, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
     if ((rc = mpass(F, F->theta, 0, err)) != CX_OK)
         return rc;
-    if (F->last->nobs == 0)
+    if (F->last->sums.nobs == 0)
         return cx_error_set(err, CX_EFAIL, "mlogit: no complete rows to fit");
     /* aliasing from block (0, 0) at theta = 0: X'WX (K-1)/K^2 */
     const char **names = calloc(P, sizeof *names);
@@ -330,7 +290,7 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
     for (size_t j = 0; j < F->P; j++) {
         names[j] = cx_design_colname(F->d, j);
         for (size_t i = 0; i <= j; i++)
-            xtx[j * F->P + i] = F->last->info[j * F->last->D + i];
+            xtx[j * F->P + i] = F->last->sums.info[j * F->last->D + i];
     }
     char msg[512];
     long n = cx_design_aliased(xtx, F->P, names, 1e-7, F->aliased, msg, sizeof msg, err);
@@ -354,7 +314,7 @@ static int iterate(mlogit_fit *F, cx_error *err)
     memset(F->theta, 0, D * sizeof *F->theta);
     cx_objective obj = {
         .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
-    int rc = lg_maximize(&obj, F->last->sum_w, F->theta, &F->rep, err);
+    int rc = lg_maximize(&obj, F->last->sums.sum_w, F->theta, &F->rep, err);
     return rc == CX_OK ? mpass(F, F->theta, 1, err) : rc;
 }
 
@@ -362,7 +322,7 @@ static int covariance(const mlogit_fit *F, double *V)
 {
     const mlogit_acc *a = F->last;
     lg_vcov_parts parts = {
-        .d = a->D, .info = a->info, .meat = a->meat, .clusters = &a->clusters, .n = a->nobs};
+        .d = a->D, .info = a->sums.info, .meat = a->sums.meat, .clusters = &a->sums.clusters, .n = a->sums.nobs};
     return lg_covariance(&parts, F->spec->se, V);
 }
 
@@ -395,7 +355,7 @@ static int write_estimates(const mlogit_fit *F, const double *V, cx_result *r, c
 static int write_fit(const mlogit_fit *F, cx_result *r, cx_error *err)
 {
     const mlogit_acc *a = F->last;
-    return lg_add_level_fits(r, a->ll, a->sum_w, (double)a->D, a->count, a->K,
+    return lg_add_level_fits(r, a->sums.ll, a->sums.sum_w, (double)a->D, a->sums.count, a->K,
                              F->rep.iterations, err);
 }
 
@@ -412,13 +372,13 @@ static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
                                     "empty level?): no standard errors");
     if (rc == CX_ENOMEM)
         rc = cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
-    r->nobs = F->last->nobs;
+    r->nobs = F->last->sums.nobs;
     if (rc == CX_OK)
         rc = write_estimates(F, V, r, err);
     if (rc == CX_OK)
         rc = write_fit(F, r, err);
     if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED && D > 0) {
-        size_t k = lg_weakest(V, F->last->info, D, D), p = F->par.p;
+        size_t k = lg_weakest(V, F->last->sums.info, D, D), p = F->par.p;
         cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
                              "mlogit did not converge after %d iterations (%s); the least "
                              "determined term is %s for level %s (separation?)",

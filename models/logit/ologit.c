@@ -53,14 +53,9 @@ typedef struct ologit_params {
 
 typedef struct ologit_acc {
     size_t q, K, d; /* d = q + K - 1 */
-    double ll, sum_w, nobs;
-    double *count;       /* K weighted counts                       */
-    double *grad, *info; /* d; d x d column-major, upper triangle   */
-    double *meat;        /* final: d x d                            */
-    double *xa, *s, *coef, *u;
+    lg_newton_sums sums;
+    double *xa, *s, *coef; /* row scratch, cap_rows rows (reserve) */
     size_t cap_rows;
-    lg_clusters clusters; /* final, with `cluster`                */
-    int cluster;
 } ologit_acc;
 
 static void oacc_free(void *vacc)
@@ -68,28 +63,17 @@ static void oacc_free(void *vacc)
     ologit_acc *a = vacc;
     if (!a)
         return;
-    free(a->count);
-    free(a->grad);
-    free(a->info);
-    free(a->meat);
+    lg_sums_free(&a->sums);
     free(a->xa);
     free(a->s);
     free(a->coef);
-    free(a->u);
-    lg_clusters_free(&a->clusters);
     free(a);
 }
 
 static void oacc_reset(void *vacc)
 {
     ologit_acc *a = vacc;
-    a->ll = a->sum_w = a->nobs = 0;
-    memset(a->count, 0, a->K * sizeof *a->count);
-    memset(a->grad, 0, a->d * sizeof *a->grad);
-    memset(a->info, 0, a->d * a->d * sizeof *a->info);
-    if (a->meat)
-        memset(a->meat, 0, a->d * a->d * sizeof *a->meat);
-    lg_clusters_reset(&a->clusters);
+    lg_sums_reset(&a->sums);
 }
 
 static void *oacc_alloc(const void *vpar, cx_error *err)
@@ -100,16 +84,8 @@ static void *oacc_alloc(const void *vpar, cx_error *err)
         a->q = par->q;
         a->K = par->K;
         a->d = par->q + par->K - 1;
-        a->cluster = par->final && par->cluster;
-        lg_clusters_init(&a->clusters, a->d);
-        a->count = calloc(a->K, sizeof *a->count);
-        a->grad = calloc(a->d, sizeof *a->grad);
-        a->info = calloc(a->d * a->d, sizeof *a->info);
-        a->u = calloc(a->d, sizeof *a->u);
-        if (par->final)
-            a->meat = calloc(a->d * a->d, sizeof *a->meat);
     }
-    if (!a || !a->count || !a->grad || !a->info || !a->u || (par->final && !a->meat)) {
+    if (!a || lg_sums_init(&a->sums, par->K, a->d, par->final, par->cluster) != CX_OK) {
         oacc_free(a);
         cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
         return NULL;
@@ -195,19 +171,19 @@ static void add_threshold_info(ologit_acc *a, const double *x, size_t k, double 
     if (k + 1 < K) { /* zeta_k present */
         size_t jk = q + k;
         for (size_t j = 0; j < q; j++)
-            *upper(a->info, d, j, jk) += w * x[j] * (-t->s * t->ga + t->A);
-        *upper(a->info, d, jk, jk) += w * (t->ga * t->ga - t->A);
-        a->grad[jk] += w * t->ga;
+            *upper(a->sums.info, d, j, jk) += w * x[j] * (-t->s * t->ga + t->A);
+        *upper(a->sums.info, d, jk, jk) += w * (t->ga * t->ga - t->A);
+        a->sums.grad[jk] += w * t->ga;
     }
     if (k > 0) { /* zeta_{k-1} present */
         size_t jc = q + k - 1;
         for (size_t j = 0; j < q; j++)
-            *upper(a->info, d, j, jc) += w * x[j] * (t->s * t->gc - t->C);
-        *upper(a->info, d, jc, jc) += w * (t->gc * t->gc + t->C);
-        a->grad[jc] -= w * t->gc;
+            *upper(a->sums.info, d, j, jc) += w * x[j] * (t->s * t->gc - t->C);
+        *upper(a->sums.info, d, jc, jc) += w * (t->gc * t->gc + t->C);
+        a->sums.grad[jc] -= w * t->gc;
     }
     if (k > 0 && k + 1 < K)
-        *upper(a->info, d, q + k - 1, q + k) -= w * t->ga * t->gc;
+        *upper(a->sums.info, d, q + k - 1, q + k) -= w * t->ga * t->gc;
 }
 
 /* meat += u u' with u the row's score; with clusters also u into the
@@ -216,23 +192,23 @@ static int add_meat(ologit_acc *a, const double *x, size_t k, double w, const ro
                     double key, cx_error *err)
 {
     size_t q = a->q, d = a->d;
-    memset(a->u, 0, d * sizeof *a->u);
+    memset(a->sums.u, 0, d * sizeof *a->sums.u);
     for (size_t j = 0; j < q; j++)
-        a->u[j] = -w * x[j] * t->s;
+        a->sums.u[j] = -w * x[j] * t->s;
     if (k + 1 < a->K)
-        a->u[q + k] += w * t->ga;
+        a->sums.u[q + k] += w * t->ga;
     if (k > 0)
-        a->u[q + k - 1] -= w * t->gc;
+        a->sums.u[q + k - 1] -= w * t->gc;
     for (size_t j = 0; j < d; j++)
         for (size_t i = 0; i <= j; i++)
-            a->meat[j * d + i] += a->u[i] * a->u[j];
-    if (!a->cluster)
+            a->sums.meat[j * d + i] += a->sums.u[i] * a->sums.u[j];
+    if (!a->sums.cluster)
         return CX_OK;
-    double *s = lg_clusters_sums(&a->clusters, key, err);
+    double *s = lg_clusters_sums(&a->sums.clusters, key, err);
     if (!s)
         return CX_ENOMEM;
     for (size_t j = 0; j < d; j++)
-        s[j] += a->u[j];
+        s[j] += a->sums.u[j];
     return CX_OK;
 }
 
@@ -256,10 +232,10 @@ static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         size_t k = (size_t)r->y[i];
         double w = r->w[i];
         row_terms t = row_terms_of(par, k, eta[i]);
-        a->ll += w != 0 ? w * t.logp : 0;
-        a->sum_w += w;
-        a->nobs += w != 0;
-        a->count[k] += w;
+        a->sums.ll += w != 0 ? w * t.logp : 0;
+        a->sums.sum_w += w;
+        a->sums.nobs += w != 0;
+        a->sums.count[k] += w;
         add_threshold_info(a, a->xa + i * q, k, w, &t);
         if (par->final &&
             add_meat(a, a->xa + i * q, k, w, &t, par->cluster ? r->extra[i] : 0, err) != CX_OK)
@@ -271,9 +247,9 @@ static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
     }
     if (q) {
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, gb, 1, 1.0,
-                    a->grad, 1);
+                    a->sums.grad, 1);
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q, 1.0,
-                    a->info, (int)a->d);
+                    a->sums.info, (int)a->d);
     }
     return CX_OK;
 }
@@ -282,22 +258,7 @@ static void oacc_merge(void *vacc, const void *vother)
 {
     ologit_acc *a = vacc;
     const ologit_acc *o = vother;
-    a->ll += o->ll;
-    a->sum_w += o->sum_w;
-    a->nobs += o->nobs;
-    for (size_t k = 0; k < a->K; k++)
-        a->count[k] += o->count[k];
-    for (size_t j = 0; j < a->d; j++)
-        a->grad[j] += o->grad[j];
-    for (size_t j = 0; j < a->d * a->d; j++)
-        a->info[j] += o->info[j];
-    if (a->meat)
-        for (size_t j = 0; j < a->d * a->d; j++)
-            a->meat[j] += o->meat[j];
-    cx_error err = {0};
-    /* merge cannot fail by contract: out of memory poisons the total */
-    if (a->cluster && lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
-        a->ll = NAN;
+    lg_sums_merge(&a->sums, &o->sums);
 }
 
 static const cx_rowpass_type ologit_pass = {"ologit",      oacc_alloc, oacc_reset,
@@ -337,7 +298,7 @@ static int ovalue(const double *x, double *f, void *data, cx_error *err)
     ologit_fit *F = data;
     int rc = opass(F, x, 0, err);
     if (rc == CX_OK)
-        *f = F->last->ll; /* -inf where thresholds cross: the step is halved */
+        *f = F->last->sums.ll; /* -inf where thresholds cross: the step is halved */
     return rc;
 }
 
@@ -347,8 +308,8 @@ static int oderivatives(const double *x, double *grad, double *curv, void *data,
     (void)err;
     ologit_fit *F = data;
     size_t d = F->last->d;
-    memcpy(grad, F->last->grad, d * sizeof *grad);
-    memcpy(curv, F->last->info, d * d * sizeof *curv);
+    memcpy(grad, F->last->sums.grad, d * sizeof *grad);
+    memcpy(curv, F->last->sums.info, d * d * sizeof *curv);
     return CX_OK;
 }
 
@@ -367,7 +328,7 @@ static int choose_columns(ologit_fit *F, cx_result *r, cx_error *err)
     for (size_t j = 0; j < p; j++) {
         names[j] = cx_design_colname(F->d, F->active[j]);
         for (size_t i = 0; i <= j; i++)
-            xtx[j * p + i] = F->last->info[j * d + i];
+            xtx[j * p + i] = F->last->sums.info[j * d + i];
     }
     char msg[512];
     long n = cx_design_aliased(xtx, p, names, 1e-7, F->aliased, msg, sizeof msg, err);
@@ -427,12 +388,12 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
         F->theta[F->p + k] = (double)k - (double)(K - 2) / 2; /* ordered */
     if ((rc = opass(F, F->theta, 0, err)) != CX_OK)
         return rc;
-    if (F->last->nobs == 0)
+    if (F->last->sums.nobs == 0)
         return cx_error_set(err, CX_EFAIL, "ologit: no complete rows to fit");
-    double *count = malloc(K * sizeof *count), sum_w = F->last->sum_w;
+    double *count = malloc(K * sizeof *count), sum_w = F->last->sums.sum_w;
     if (!count)
         return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
-    memcpy(count, F->last->count, K * sizeof *count);
+    memcpy(count, F->last->sums.count, K * sizeof *count);
     if ((rc = choose_columns(F, r, err)) == CX_OK)
         start_values(F, count, sum_w);
     free(count);
@@ -444,7 +405,7 @@ static int iterate(ologit_fit *F, cx_error *err)
     size_t d = F->par.q + F->par.K - 1;
     cx_objective obj = {
         .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
-    int rc = lg_maximize(&obj, F->last->sum_w, F->theta, &F->rep, err);
+    int rc = lg_maximize(&obj, F->last->sums.sum_w, F->theta, &F->rep, err);
     return rc == CX_OK ? opass(F, F->theta, 1, err) : rc;
 }
 
@@ -452,7 +413,7 @@ static int covariance(const ologit_fit *F, double *V)
 {
     const ologit_acc *a = F->last;
     lg_vcov_parts parts = {
-        .d = a->d, .info = a->info, .meat = a->meat, .clusters = &a->clusters, .n = a->nobs};
+        .d = a->d, .info = a->sums.info, .meat = a->sums.meat, .clusters = &a->sums.clusters, .n = a->sums.nobs};
     return lg_covariance(&parts, F->spec->se, V);
 }
 
@@ -488,7 +449,7 @@ static int write_estimates(const ologit_fit *F, const double *V, cx_result *r, c
 static int write_fit(const ologit_fit *F, cx_result *r, cx_error *err)
 {
     const ologit_acc *a = F->last;
-    return lg_add_level_fits(r, a->ll, a->sum_w, (double)a->d, a->count, a->K,
+    return lg_add_level_fits(r, a->sums.ll, a->sums.sum_w, (double)a->d, a->sums.count, a->K,
                              F->rep.iterations, err);
 }
 
@@ -504,13 +465,13 @@ static int write_results(ologit_fit *F, cx_result *r, cx_error *err)
                                     "the information matrix is singular: no standard errors");
     if (rc == CX_ENOMEM)
         rc = cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
-    r->nobs = F->last->nobs;
+    r->nobs = F->last->sums.nobs;
     if (rc == CX_OK)
         rc = write_estimates(F, V, r, err);
     if (rc == CX_OK)
         rc = write_fit(F, r, err);
     if (rc == CX_OK && F->rep.status != CX_OPT_CONVERGED) {
-        size_t q = F->par.q, k = lg_weakest(V, F->last->info, d, q ? q : d);
+        size_t q = F->par.q, k = lg_weakest(V, F->last->sums.info, d, q ? q : d);
         char term[64];
         if (q)
             snprintf(term, sizeof term, "%s", cx_design_colname(F->d, F->active[k]));
