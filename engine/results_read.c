@@ -286,19 +286,33 @@ static herr_t collect_link(hid_t g, const char *name, const H5L_info_t *info, vo
     return 0;
 }
 
-/* Member names of a group, in creation order when tracked. */
-static int list_members(hid_t g, name_list *out)
+/* One HDF5 iteration over the names of obj in `order` into out. */
+typedef herr_t (*name_iteration)(hid_t obj, H5_index_t order, name_list *out);
+
+/* The names of obj by `iterate`, in creation order when the file tracks
+ * it, else by name; -1 when neither works. */
+static int list_names(hid_t obj, name_iteration iterate, name_list *out)
 {
     memset(out, 0, sizeof *out);
-    hsize_t idx = 0;
-    if (H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_link, out) >= 0)
+    if (iterate(obj, H5_INDEX_CRT_ORDER, out) >= 0)
         return 0;
     free_names(out);
-    idx = 0;
-    if (H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link, out) >= 0)
+    if (iterate(obj, H5_INDEX_NAME, out) >= 0)
         return 0;
     free_names(out);
     return -1;
+}
+
+static herr_t iterate_links(hid_t g, H5_index_t order, name_list *out)
+{
+    hsize_t idx = 0;
+    return H5Literate(g, order, H5_ITER_INC, &idx, collect_link, out);
+}
+
+/* Member names of a group, in creation order when tracked. */
+static int list_members(hid_t g, name_list *out)
+{
+    return list_names(g, iterate_links, out);
 }
 
 /* Open member i of `l` in `parent` (named `where`) as a group (want_group)
@@ -546,18 +560,16 @@ static herr_t collect_attr(hid_t obj, const char *name, const H5A_info_t *info, 
     return collect_link(obj, name, &hard, l);
 }
 
+static herr_t iterate_attrs(hid_t obj, H5_index_t order, name_list *out)
+{
+    hsize_t idx = 0;
+    return H5Aiterate2(obj, order, H5_ITER_INC, &idx, collect_attr, out);
+}
+
+/* Attribute names of obj, in creation order when tracked. */
 static int list_attrs(hid_t obj, name_list *out)
 {
-    memset(out, 0, sizeof *out);
-    hsize_t idx = 0;
-    if (H5Aiterate2(obj, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_attr, out) >= 0)
-        return 0;
-    free_names(out);
-    idx = 0;
-    if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attr, out) >= 0)
-        return 0;
-    free_names(out);
-    return -1;
+    return list_names(obj, iterate_attrs, out);
 }
 
 /* One of a job's extra attributes (iterations, elapsed_s, ...): a string
