@@ -340,3 +340,9 @@ void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o)
     if (s->cluster && lg_clusters_merge(&s->clusters, &o->clusters, &err) != CX_OK)
         s->ll = NAN;
 }
+
+void lg_sums_derivatives(const lg_newton_sums *s, double *grad, double *curv)
+{
+    memcpy(grad, s->grad, s->d * sizeof *grad);
+    memcpy(curv, s->info, s->d * s->d * sizeof *curv);
+}

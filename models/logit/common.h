@@ -64,6 +64,9 @@ typedef struct lg_newton_sums {
 int lg_sums_init(lg_newton_sums *s, size_t K, size_t d, int final, int cluster);
 void lg_sums_free(lg_newton_sums *s);
 void lg_sums_reset(lg_newton_sums *s);
+/* The optimizer's derivatives from the sums: grad (d) and curv (d x d,
+ * the information, upper triangle). */
+void lg_sums_derivatives(const lg_newton_sums *s, double *grad, double *curv);
 /* s += o; merge cannot fail by contract: out of memory poisons s->ll. */
 void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o);
 

@@ -246,10 +246,8 @@ static int mderivatives(const double *x, double *grad, double *curv, void *data,
 {
     (void)x;
     (void)err;
-    mlogit_fit *F = data;
-    size_t D = F->last->D;
-    memcpy(grad, F->last->sums.grad, D * sizeof *grad);
-    memcpy(curv, F->last->sums.info, D * D * sizeof *curv);
+    const mlogit_fit *F = data;
+    lg_sums_derivatives(&F->last->sums, grad, curv);
     return CX_OK;
 }
 

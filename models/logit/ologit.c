@@ -306,10 +306,8 @@ static int oderivatives(const double *x, double *grad, double *curv, void *data,
 {
     (void)x;
     (void)err;
-    ologit_fit *F = data;
-    size_t d = F->last->d;
-    memcpy(grad, F->last->sums.grad, d * sizeof *grad);
-    memcpy(curv, F->last->sums.info, d * d * sizeof *curv);
+    const ologit_fit *F = data;
+    lg_sums_derivatives(&F->last->sums, grad, curv);
     return CX_OK;
 }
 
