@@ -147,6 +147,14 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
     } else if (rank != 0) {
         err->msg[0] = '\0'; /* every rank found the same: rank 0 says it */
     }
+    /* Say it before any rank exits: mpirun kills the other ranks as soon as
+     * one exits with an error, which could cut rank 0 off mid-message. */
+    if (err->msg[0]) {
+        fprintf(stderr, "cxfit: %s\n", err->msg);
+        fflush(stderr);
+        err->msg[0] = '\0';
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
     free(final);
     MPI_Finalize();
     return status;

@@ -182,8 +182,16 @@ for i in $(seq 1 25); do
     flag=--force
     [ $((i % 2)) -eq 0 ] && flag=--resume && sed -i "s/^items = pex1 pex2.*/items = pex1 pex2 pex$((i % 5 + 1))/" "$WORK/kill.ini"
     timeout -s KILL "$delay" "$CXFIT" run "$WORK/kill.ini" -o "$K" $flag --quiet >/dev/null 2>&1
-    if ! "$CXFIT" show "$K" >/dev/null 2>&1; then bad=$((bad + 1)); fi
-    for j in a b c; do [ -n "$(job_attr "$K" $j status)" ] || bad=$((bad + 1)); done
+    if ! "$CXFIT" show "$K" >/dev/null 2>"$WORK/show_err"; then
+        bad=$((bad + 1))
+        echo "kill $i ($flag, after ${delay}s): show failed: $(head -c 300 "$WORK/show_err")" >&2
+    fi
+    for j in a b c; do
+        [ -n "$(job_attr "$K" $j status)" ] || {
+            bad=$((bad + 1))
+            echo "kill $i ($flag, after ${delay}s): job $j missing; files: $(ls "$WORK" | tr '\n' ' ')" >&2
+        }
+    done
 done
 [ "$bad" -eq 0 ] && ok "25 kills at varied moments: always a complete results file" || fail "$bad incomplete results after kills"
 expect_exit 0 "a resume after the kills finishes" -- "$CXFIT" run "$WORK/kill.ini" -o "$K" --resume
