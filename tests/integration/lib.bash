@@ -43,6 +43,48 @@ job_attr() {
     h5dump -a "/$2/$3" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | tr -d '"' | head -n1
 }
 
+# small_panel: the small simulated panel the run tests share ($WORK/panel.h5).
+small_panel() {
+    "$CXFIT" simulate "$WORK/panel.h5" --firms 3 --waves 2 --respondents 40 --seed 5 2>/dev/null ||
+        fail "simulate"
+}
+
+# four_job_study FILE: a study on that panel touching every path of a run:
+# describe, nps by firm x wave, a cfa, and a job reading nps_by_firm's table.
+four_job_study() {
+    cat >"$1" <<INI
+[data]
+file  = panel.h5
+table = /responses
+[job items]
+model = describe
+items = pex1 pex2 pex3
+[job nps_by_firm]
+model = nps
+score = ltr
+by    = firm wave
+[job cfa]
+model  = cfa
+syntax = PEX =~ pex1 + pex2 + pex3 + pex4 + pex5
+[job nps_desc]
+model = describe
+table = @nps_by_firm/nps
+items = nps
+INI
+}
+
+# expect_same_results A B WHAT: the results files agree to 1e-10 relative
+# (h5diff), apart from elapsed times and the run's provenance attributes.
+expect_same_results() {
+    h5diff -p 1e-10 "$1" "$2" >"$WORK/diff" 2>&1
+    local others
+    others=$(grep '^attribute:' "$WORK/diff" | grep -v -e '<elapsed_s of' -e '<threads of </>>' \
+        -e '<created of </>>' -e '<ranks of </>>' | wc -l)
+    if [ "$others" -eq 0 ] && ! grep -q '^dataset' "$WORK/diff"; then ok "$3 (1e-10)"; else
+        fail "$3: files differ: $(head -c 600 "$WORK/diff")"
+    fi
+}
+
 finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$failures check(s) failed" >&2

@@ -6,8 +6,7 @@
 # at any moment leaves the old or the new complete results file.
 source "$(dirname "$0")/lib.bash" "$@"
 
-"$CXFIT" simulate "$WORK/panel.h5" --firms 3 --waves 2 --respondents 40 --seed 5 2>/dev/null ||
-    fail "simulate"
+small_panel
 cp "$WORK/panel.h5" "$WORK/panel.orig.h5"
 
 cat >"$WORK/study.ini" <<INI
