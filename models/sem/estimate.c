@@ -562,16 +562,29 @@ static int check_identified(sem_est *e, const double *info, cx_error *err)
     int rc = CX_OK;
     if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)q, c, (lapack_int)q, ev) == 0 &&
         ev[0] < 1e-10 * ev[q - 1]) {
-        size_t best = 0;
-        for (size_t k = 1; k < q; k++) /* eigenvector of ev[0] is column 0 */
-            if (fabs(c[k * q]) > fabs(c[best * q]) + 1e-8)
-                best = k;
-        char name[3 * SEM_NAME_MAX];
-        sem_est_param_name(e, (int)best, name, sizeof name);
+        /* The null direction usually moves several parameters together (a
+         * loading and its factor's variance); name every one whose weight is
+         * within half of the largest, so the message does not depend on
+         * which of two near-equal weights the LAPACK build rounds up. */
+        double wmax = 0.0;
+        for (size_t k = 0; k < q; k++) /* eigenvector of ev[0] is column 0 */
+            wmax = fmax(wmax, fabs(c[k * q]));
+        char names[512] = "";
+        size_t used = 0, named = 0;
+        for (size_t k = 0; k < q && used + 3 * SEM_NAME_MAX + 8 < sizeof names; k++) {
+            if (fabs(c[k * q]) < 0.5 * wmax)
+                continue;
+            char name[3 * SEM_NAME_MAX];
+            sem_est_param_name(e, (int)k, name, sizeof name);
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s'%s'",
+                                     named ? ", " : "", name);
+            named++;
+        }
         rc = cx_error_set(err, CX_EFAIL,
-                          "parameter '%s' is not identified (the information matrix is "
+                          "%s %s %s not identified (the information matrix is "
                           "singular, smallest scaled eigenvalue %.3g)",
-                          name, ev[0]);
+                          named > 1 ? "parameters" : "parameter", names,
+                          named > 1 ? "are" : "is", ev[0]);
     }
     free(c);
     return rc;
