@@ -32,8 +32,9 @@ weights = x3"
 refuse nps_validate validate "does not support validate" "model = nps
 score = grade
 validate = holdout(sex == 1)"
-refuse reliability_weights weights "does not take weights" "model = reliability
+refuse reliability_weights weights "weighted reliability is listwise only" "model = reliability
 scales = A: x1 x2 x3
+missing = pairwise
 weights = x4"
 refuse reliability_scale scales "expected at least two items" "model = reliability
 scales = A: x1 x2 x3
