@@ -26,6 +26,7 @@
  * variance accounted for and computes factor.stats' fit statistics.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,10 +310,122 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
     return rc;
 }
 
-/* Newton on the free uniquenesses; a uniqueness that ends at psych's lower
- * bound with the objective still falling towards it is held at the bound
- * (L-BFGS-B's answer there) and the rest refitted.  *n_fixed counts the
- * held ones (Heywood cases). */
+/* Newton (the engine optimizer) on the free uniquenesses from ws->psi; a
+ * uniqueness that ends at psych's lower bound with the objective still
+ * falling towards it is held at the bound and the rest refitted.  *n_fixed
+ * counts the uniquenesses held (by this call and before it). */
+static int newton_rounds(extract_ws *ws, cx_optimizer *opt, double *x, int *iterations,
+                         int *converged, int *n_fixed, cx_error *err)
+{
+    int rc = CX_OK;
+    for (size_t round = 0; round <= ws->p; round++) {
+        for (size_t a = 0; a < ws->n_free; a++)
+            x[a] = ws->psi[ws->free[a]];
+        cx_objective obj = {ws->n_free, CX_OPT_MINIMIZE, psi_value, psi_derivatives, ws};
+        cx_opt_options o = {.max_iter = 200, .gtol = 1e-10, .xtol = 1e-12};
+        cx_opt_report rep;
+        cx_opt_status st = cx_optimizer_run(opt, &obj, x, &o, &rep, err);
+        if (st == CX_OPT_EVAL_FAILED)
+            return err->code ? err->code : CX_EFAIL;
+        full_psi(ws, x);
+        *iterations += rep.iterations;
+        *converged = st == CX_OPT_CONVERGED;
+        if ((rc = psi_gradient(ws, ws->psi, ws->g, err)))
+            break;
+        /* the optimizer also stops (tiny steps) when pressed against the
+         * box with the gradient still pointing out of it: hold those */
+        size_t m = 0, held = 0;
+        for (size_t a = 0; a < ws->n_free; a++) {
+            size_t i = ws->free[a];
+            if (ws->psi[i] < PSI_LOWER + 1e-3 && ws->g[i] > (*converged ? 1e-8 : 0)) {
+                ws->psi[i] = PSI_LOWER;
+                held++;
+            } else {
+                ws->free[m++] = i;
+            }
+        }
+        if (!held || !m)
+            break;
+        ws->n_free = m;
+        *n_fixed += (int)held;
+    }
+    return rc;
+}
+
+/* The objective at the full psi (every uniqueness free). */
+static int value_at(extract_ws *ws, const double *psi, double *f, cx_error *err)
+{
+    for (size_t i = 0; i < ws->p; i++)
+        ws->free[i] = i;
+    ws->n_free = ws->p;
+    return psi_value(psi, f, ws, err);
+}
+
+/* Which uniquenesses rest on a bound, found as R's optimizer finds them.
+ * psych (and factanal) minimize with L-BFGS-B, whose every step starts
+ * along the projected gradient path (its generalized Cauchy point); where
+ * the optimum is on the boundary, which bound becomes active is decided by
+ * that path, and Newton's curvature-weighted path can end on another face
+ * (HolzingerSwineford's 4-factor ml: x7 held instead of psych's and
+ * factanal's x5, a lower discrepancy, but not R's answer).  So, after a
+ * Newton run that ended on the bound: projected gradient steps from
+ * psych's start (Barzilai-Borwein step lengths, Armijo backtracking along
+ * the projection arc) until the objective settles; the uniquenesses then
+ * at the lower bound with a positive gradient are held there, and
+ * newton_rounds polishes the rest.  ws->psi: the start in, the projected
+ * gradient's point out; held[i] set for the held ones. */
+static int projected_gradient(extract_ws *ws, unsigned char *held, cx_error *err)
+{
+    size_t p = ws->p;
+    /* value_at writes its argument into ws->psi: the iterate lives apart */
+    double *psi = ws->g, *g = psi + p, *q = g + p, *gq = q + p, f, fq;
+    memcpy(psi, ws->psi, p * sizeof *psi);
+    int rc = value_at(ws, psi, &f, err);
+    if (rc == CX_OK)
+        rc = psi_gradient(ws, psi, g, err);
+    double gn = 0;
+    for (size_t i = 0; i < p; i++)
+        gn += g[i] * g[i];
+    double step = 0.01 / sqrt(gn > 0 ? gn : 1); /* psych's parscale: moves of ~0.01 */
+    for (int it = 0; rc == CX_OK && it < 5000 && isfinite(f); it++) {
+        double dec = 0;
+        for (int halve = 0; halve < 60; halve++) {
+            dec = 0;
+            for (size_t i = 0; i < p; i++) {
+                q[i] = fmin(1, fmax(PSI_LOWER, psi[i] - step * g[i]));
+                dec += g[i] * (psi[i] - q[i]);
+            }
+            if ((rc = value_at(ws, q, &fq, err)) || (isfinite(fq) && fq <= f - 1e-4 * dec))
+                break;
+            step /= 2;
+        }
+        if (rc || !(isfinite(fq) && fq <= f - 1e-4 * dec) || dec <= 0)
+            break; /* no descent left along the arc */
+        if ((rc = psi_gradient(ws, q, gq, err)))
+            break;
+        double ss = 0, sy = 0, df = f - fq;
+        for (size_t i = 0; i < p; i++) {
+            double si = q[i] - psi[i];
+            ss += si * si;
+            sy += si * (gq[i] - g[i]);
+            psi[i] = q[i];
+            g[i] = gq[i];
+        }
+        f = fq;
+        if (df <= 1e-15 * fmax(1, fabs(f)) || ss < 1e-24)
+            break;
+        step = sy > 0 ? ss / sy : 10 * step;
+    }
+    for (size_t i = 0; rc == CX_OK && i < p; i++)
+        held[i] = psi[i] <= PSI_LOWER * (1 + 1e-12) && g[i] > 0;
+    memcpy(ws->psi, psi, p * sizeof *psi);
+    return rc;
+}
+
+/* Minimize over Psi in psych's box [0.005, 1], from psych's start 1 - SMC.
+ * Newton from the start; when it ends with a uniqueness held at the lower
+ * bound (a Heywood case), the bounds are chosen as R's optimizer chooses
+ * them (projected_gradient) and Newton refits the free uniquenesses. */
 static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
                          const double *smc, double *L, int *iterations, int *converged,
                          int *n_fixed, cx_error *err)
@@ -326,50 +439,38 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     ws.psi = cx_malloc(p * sizeof(double), err);
     ws.free = cx_malloc(p * sizeof(size_t), err);
     double *x = cx_malloc(p * sizeof *x, err);
+    unsigned char *held = cx_malloc(p, err);
     cx_optimizer *opt = cx_optimizer_alloc(p, err);
-    int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x || !opt)
+    int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x ||
+              !held || !opt)
                  ? CX_ENOMEM
                  : CX_OK;
     *iterations = 0;
     *n_fixed = 0;
-    if (rc == CX_OK) {
+    for (int pass = 0; rc == CX_OK && pass < 2; pass++) {
         /* psych's start: diag(S) - smc, i.e. 1 - smc, kept inside the box */
         for (size_t i = 0; i < p; i++) {
             ws.psi[i] = fmin(1, fmax(PSI_LOWER, 1 - smc[i]));
             ws.free[i] = i;
         }
         ws.n_free = p;
-    }
-    for (size_t round = 0; rc == CX_OK && round <= p; round++) {
-        for (size_t a = 0; a < ws.n_free; a++)
-            x[a] = ws.psi[ws.free[a]];
-        cx_objective obj = {ws.n_free, CX_OPT_MINIMIZE, psi_value, psi_derivatives, &ws};
-        cx_opt_options o = {.max_iter = 200, .gtol = 1e-10, .xtol = 1e-12};
-        cx_opt_report rep;
-        cx_opt_status st = cx_optimizer_run(opt, &obj, x, &o, &rep, err);
-        if (st == CX_OPT_EVAL_FAILED) {
-            rc = err->code ? err->code : CX_EFAIL;
-            break;
-        }
-        full_psi(&ws, x);
-        *iterations += rep.iterations;
-        *converged = st == CX_OPT_CONVERGED;
-        if (*converged || (rc = psi_gradient(&ws, ws.psi, ws.g, err)))
-            break;
-        size_t m = 0, held = 0;
-        for (size_t a = 0; a < ws.n_free; a++) {
-            size_t i = ws.free[a];
-            if (ws.psi[i] < PSI_LOWER + 1e-3 && ws.g[i] > 0) {
-                ws.psi[i] = PSI_LOWER;
-                held++;
-            } else {
-                ws.free[m++] = i;
+        *n_fixed = 0;
+        if (pass == 1) {
+            rc = projected_gradient(&ws, held, err);
+            size_t m = 0;
+            for (size_t i = 0; rc == CX_OK && i < p; i++) {
+                if (held[i])
+                    ws.psi[i] = PSI_LOWER, (*n_fixed)++;
+                else
+                    ws.free[m++] = i;
             }
+            ws.n_free = m;
+            if (rc || !m)
+                break;
         }
-        if (!held || !m)
-            break;
-        ws.n_free = m;
-        *n_fixed += (int)held;
+        rc = rc ? rc : newton_rounds(&ws, opt, x, iterations, converged, n_fixed, err);
+        if (*n_fixed == 0)
+            break; /* an interior optimum: no bound to choose */
     }
     if (rc == CX_OK)
         rc = loadings_of(&ws, ws.psi, 1, err);
@@ -377,6 +478,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
         memcpy(L, ws.L, p * k * sizeof *L);
     cx_optimizer_free(opt);
     free(x);
+    free(held);
     free(ws.S);
     free(ws.vecs);
     free(ws.vals);
