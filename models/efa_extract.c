@@ -12,12 +12,13 @@
  *           e = eigenvalues of Psi^-1/2 R Psi^-1/2, gradient
  *           diag(L L' + Psi - R) / Psi^2.
  * Here both are minimized with the engine optimizer (engine/optimize.h,
- * damped Newton) with psych's analytic gradient; the curvature is minres's
- * exact Hessian (uls_hessian) and, for ml, forward differences of the
- * gradient (p gradient evaluations, each one p x p eigen decomposition).  The optimizer converges much
- * tighter than L-BFGS-B's default factr, so results agree with psych to
- * the precision psych's optimizer reaches (the reference script records
- * both psych as shipped and psych with a tight optim).
+ * damped Newton) with psych's analytic gradient and the exact Hessians
+ * from the same eigen decomposition (uls_hessian, ml_hessian; forward
+ * differences of the gradient only where those are undefined).  The
+ * optimizer converges much tighter than L-BFGS-B's default factr, so
+ * results agree with psych to the precision psych's optimizer reaches
+ * (the reference script records both psych as shipped and psych with a
+ * tight optim).  Heywood cases: see projected_gradient.
  * pa: psych's iteration exactly (SMC start, stop when the sum of
  * communalities changes by less than 0.001, at most 50 iterations).
  *
@@ -26,7 +27,6 @@
  * variance accounted for and computes factor.stats' fit statistics.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,8 +277,73 @@ static int uls_hessian(const extract_ws *ws, double *H)
     return 0;
 }
 
-/* Gradient, and the curvature: minres's exact Hessian, ml's by forward
- * differences of the gradient. */
+/* ml: the exact Hessian of f = sum_{j>k} (e_j - log e_j) (+ const), e the
+ * eigenvalues of Q = Psi^-1/2 R Psi^-1/2, from the eigenpairs (e, v) and
+ * Q already in ws.  With dQ / dpsi_a = -(E_a Q + Q E_a) / (2 psi_a):
+ *   d e_j / d psi_a = -e_j v_ja^2 / psi_a,
+ *   d2 e_j / d psi_a d psi_b = [ v_ja v_jb Q_ab / 2 + [a = b] 3/2 e_j v_ja^2
+ *       + sum_{m != j} (e_j + e_m)^2 / (2 (e_j - e_m)) v_ja v_ma v_jb v_mb ]
+ *       / (psi_a psi_b),
+ * and with h(e) = e - log e (h' = 1 - 1/e, h'' e^2 = 1):
+ *   H_ab psi_a psi_b = sum_{j>k} [ v_ja^2 v_jb^2 + h'(e_j) (v_ja v_jb Q_ab / 2
+ *       + [a = b] 3/2 e_j v_ja^2) + sum_{m != j} c_jm (v_ja v_ma)(v_jb v_mb) ],
+ * c_jm = h'(e_j) (e_j + e_m)^2 / (2 (e_j - e_m)) for m among the top k; for
+ * m > k the two orders of a pair combine to the divided difference of h',
+ * 1 / (e_j e_m), so c_jm = (e_j + e_m)^2 / (4 e_j e_m) each.  One eigen
+ * decomposition per Newton step instead of p + 1.  Returns -1 where an
+ * eigenvalue across the split coincides or one is not positive (the
+ * caller differences the gradient instead). */
+static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
+{
+    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    const double *v = ws->vecs, *e = ws->vals, *S = ws->S;
+    for (size_t j = 0; j < p; j++)
+        if (!(e[j] > 0) || (j < k && e[j] <= 1))
+            return -1; /* log undefined, or pmax(e - 1, 0) in the loadings */
+    memset(H, 0, m * m * sizeof *H);
+    for (size_t j = k; j < p; j++) {
+        double hp = 1 - 1 / e[j];
+        for (size_t a = 0; a < m; a++) {
+            size_t ia = ws->free[a];
+            double va = v[j * p + ia];
+            for (size_t b = 0; b <= a; b++) {
+                size_t ib = ws->free[b];
+                double vb = v[j * p + ib];
+                H[a * m + b] += va * va * vb * vb + hp * 0.5 * va * vb * S[ib * p + ia];
+            }
+            H[a * m + a] += hp * 1.5 * e[j] * va * va;
+        }
+        for (size_t l = 0; l < p; l++) {
+            if (l == j)
+                continue;
+            double c;
+            if (l < k) {
+                if (fabs(e[j] - e[l]) < 1e-12)
+                    return -1;
+                c = hp * (e[j] + e[l]) * (e[j] + e[l]) / (2 * (e[j] - e[l]));
+            } else {
+                c = (e[j] + e[l]) * (e[j] + e[l]) / (4 * e[j] * e[l]);
+            }
+            for (size_t a = 0; a < m; a++) {
+                size_t ia = ws->free[a];
+                double ua = c * v[j * p + ia] * v[l * p + ia];
+                for (size_t b = 0; b <= a; b++) {
+                    size_t ib = ws->free[b];
+                    H[a * m + b] += ua * v[j * p + ib] * v[l * p + ib];
+                }
+            }
+        }
+    }
+    for (size_t a = 0; a < m; a++)
+        for (size_t b = 0; b <= a; b++) {
+            H[a * m + b] /= psi[ws->free[a]] * psi[ws->free[b]];
+            H[b * m + a] = H[a * m + b];
+        }
+    return 0;
+}
+
+/* Gradient, and the curvature: the exact Hessians of minres and ml, or
+ * (where those are undefined) forward differences of the gradient. */
 static int psi_derivatives(const double *xf, double *grad, double *curv, void *data,
                            cx_error *err)
 {
@@ -290,6 +355,8 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
     for (size_t a = 0; rc == CX_OK && a < m; a++)
         grad[a] = ws->g[ws->free[a]];
     if (rc == CX_OK && ws->method != EFA_ML && uls_hessian(ws, curv) == 0)
+        return CX_OK;
+    if (rc == CX_OK && ws->method == EFA_ML && ml_hessian(ws, x, curv) == 0)
         return CX_OK;
     /* forward differences: the curvature only steers the steps (the
      * solution is where the analytic gradient vanishes), and they cost
