@@ -678,37 +678,77 @@ static int order_factors(double *L, size_t p, size_t k, double *phi, double *ss,
 /* ---- factor.stats ---------------------------------------------------------- */
 
 /* P(X <= x) for a noncentral chi-square (df, ncp): the Poisson mixture of
- * central chi-squares, summed outward from the Poisson mode. */
+ * central chi-squares, summed outward from the Poisson mode.  One
+ * incomplete gamma function at the mode; its neighbours follow from
+ * P(a + 1, y) = P(a, y) - y^a e^-y / Gamma(a + 1) (y = x/2, a = df/2 + j)
+ * and the Poisson weights from w_{j+1} = w_j lam / (j + 1), both as
+ * recurrences (hundreds of terms when ncp is large). */
 static double pnchisq(double x, double df, double ncp)
 {
     if (ncp <= 0)
         return gsl_cdf_chisq_P(x, df);
-    double lam = ncp / 2, sum = 0;
+    if (!(x > 0))
+        return 0;
+    double lam = ncp / 2, y = x / 2;
     long mode = (long)floor(lam);
-    for (int dir = 0; dir < 2; dir++)
-        for (long j = dir ? mode + 1 : mode; j >= 0; j += dir ? 1 : -1) {
-            double lw = -lam + (double)j * log(lam) - gsl_sf_lngamma((double)j + 1);
-            double t = exp(lw) * gsl_cdf_chisq_P(x, df + 2.0 * (double)j);
-            sum += t;
-            if (exp(lw) < 1e-17 && labs(j - mode) > 10)
-                break;
-        }
+    double a0 = df / 2 + (double)mode;
+    double w0 = exp(-lam + (double)mode * log(lam) - gsl_sf_lngamma((double)mode + 1));
+    double P0 = gsl_cdf_chisq_P(x, df + 2.0 * (double)mode);
+    double t0 = exp(a0 * log(y) - y - gsl_sf_lngamma(a0 + 1)); /* y^a0 e^-y / G(a0+1) */
+    double sum = w0 * P0;
+    double w = w0, P = P0, t = t0, a = a0;
+    for (long j = mode + 1;; j++) { /* upward: P(a + 1) = P(a) - t(a) */
+        P = fmax(P - t, 0);
+        t *= y / (a + 1);
+        a += 1;
+        w *= lam / (double)j;
+        sum += w * P;
+        if ((w < 1e-17 && j - mode > 10) || j - mode > 100000)
+            break;
+    }
+    w = w0, P = P0, a = a0, t = t0;
+    for (long j = mode - 1; j >= 0; j--) { /* downward: P(a - 1) = P(a) + t(a - 1) */
+        t *= a / y;
+        a -= 1;
+        P = fmin(P + t, 1);
+        w *= (double)(j + 1) / lam;
+        sum += w * P;
+        if (w < 1e-17 && mode - j > 10)
+            break;
+    }
     return sum;
 }
 
 /* The ncp in [0, hi] with pnchisq(x, df, ncp) = target (decreasing in
- * ncp); NaN when not bracketed (psych: uniroot fails). */
+ * ncp); NaN when not bracketed (psych: uniroot fails).  Regula falsi with
+ * the Illinois modification: each pnchisq sums many incomplete gamma
+ * functions, and it needs a fraction of bisection's evaluations while
+ * keeping the bracket (GSL's root solvers would call the aborting error
+ * handler on a non-finite value, from a fit that may run on any thread). */
 static double ncp_root(double x, double df, double target, double hi)
 {
     double lo = 0, flo = pnchisq(x, df, lo) - target, fhi = pnchisq(x, df, hi) - target;
-    if (flo * fhi > 0)
+    if (!(flo * fhi <= 0))
         return NAN;
-    for (int it = 0; it < 200 && hi - lo > 1e-12 * fmax(1, hi); it++) {
-        double mid = 0.5 * (lo + hi), fm = pnchisq(x, df, mid) - target;
-        if ((fm > 0) == (flo > 0))
+    int side = 0;
+    for (int it = 0; it < 200 && hi - lo > 1e-13 * fmax(1, hi); it++) {
+        double mid = flo != fhi ? (lo * fhi - hi * flo) / (fhi - flo) : 0.5 * (lo + hi);
+        if (!(mid > lo && mid < hi))
+            mid = 0.5 * (lo + hi);
+        double fm = pnchisq(x, df, mid) - target;
+        if (fm == 0)
+            return mid;
+        if ((fm > 0) == (flo > 0)) {
             lo = mid, flo = fm;
-        else
-            hi = mid;
+            if (side == -1)
+                fhi /= 2; /* Illinois: the stale end's value halved */
+            side = -1;
+        } else {
+            hi = mid, fhi = fm;
+            if (side == 1)
+                flo /= 2;
+            side = 1;
+        }
     }
     return 0.5 * (lo + hi);
 }
