@@ -345,6 +345,67 @@ static void test_parallel_threads(void **state)
     assert_true(a[0] > 1 && a[5] < 1);
 }
 
+/* The resampled half of parallel analysis takes an int16 path for small
+ * integers (Likert items: the column stays in cache, X'X by the moments
+ * pass's integer kernel) and a double path otherwise.  The row draws are
+ * the same, and correlations do not see a shift, so integer items and the
+ * same items + 0.25 (the double path) give the same resampled means and
+ * quantiles to rounding; with any number of threads, bit for bit. */
+static void test_parallel_resampled_paths(void **state)
+{
+    (void)state;
+    const size_t n = 1500, p = 7;
+    double *X = malloc(n * p * sizeof *X), *Y = malloc(n * p * sizeof *Y);
+    uint64_t u = 12345;
+    for (size_t i = 0; i < n; i++) {
+        u = u * 6364136223846793005ull + 1442695040888963407ull;
+        double f = (double)(u >> 11) / 9007199254740992.0 - 0.5; /* common factor */
+        for (size_t j = 0; j < p; j++) {
+            u = u * 6364136223846793005ull + 1442695040888963407ull;
+            double e = (double)(u >> 11) / 9007199254740992.0 - 0.5;
+            double v = floor(3 + 3 * f + 2.5 * e + 0.5);
+            X[j * n + i] = v < 1 ? 1 : v > 5 ? 5 : v;
+            Y[j * n + i] = X[j * n + i] + 0.25;
+        }
+    }
+    double r[4][7 * 7];
+    double *o[4][4];
+    for (int v = 0; v < 4; v++)
+        for (int q = 0; q < 4; q++)
+            o[v][q] = calloc(p, sizeof(double));
+    cx_error err = {0};
+    for (int v = 0; v < 3; v++) {
+        efa_parallel_out out = {o[v][0], NULL, NULL, o[v][1], o[v][2], o[v][3], NULL};
+        out.fa_resampled_q95 = r[v];
+        assert_int_equal(efa_parallel(v == 1 ? Y : X, n, p, 12, 5, v == 2 ? 3 : 1, &out, &err),
+                         CX_OK);
+    }
+    ref_report rep;
+    ref_report_init(&rep, "parallel resampled: int16 vs double path", "double path");
+    for (size_t j = 0; j < p; j++) {
+        char what[64];
+        const char *names[4] = {"pc_sim", "pc_resampled", "fa_resampled", "pc_resampled_q95"};
+        for (int q = 0; q < 4; q++) {
+            snprintf(what, sizeof what, "%s[%zu]", names[q], j + 1);
+            ref_report_check(&rep, what, o[0][q][j], o[1][q][j], 1e-9, 1e-12);
+        }
+        snprintf(what, sizeof what, "fa_resampled_q95[%zu]", j + 1);
+        ref_report_check(&rep, what, r[0][j], r[1][j], 1e-9, 1e-12);
+    }
+    ref_report_require(&rep, (int)(5 * p));
+    if (rep.n_failed)
+        fail_msg("%s", ref_report_text(&rep));
+    ref_report_free(&rep);
+    for (int q = 0; q < 4; q++) /* 1 vs 3 threads */
+        assert_memory_equal(o[0][q], o[2][q], p * sizeof(double));
+    assert_memory_equal(r[0], r[2], p * sizeof(double));
+    assert_true(o[0][1][0] > 1 && o[0][1][p - 1] < 1);
+    for (int v = 0; v < 4; v++)
+        for (int q = 0; q < 4; q++)
+            free(o[v][q]);
+    free(X), free(Y);
+}
+
 /* The population correlations of a known two-factor oblique model: ML and
  * minres reproduce them exactly (chi-square 0, communalities to 1e-5),
  * and oblimin finds the generating simple structure (quartimin criterion
@@ -610,7 +671,8 @@ int main(void)
         cmocka_unit_test(test_bfi_psych),         cmocka_unit_test(test_hs_heywood),
         cmocka_unit_test(test_pa_heywood_status),
         cmocka_unit_test(test_parallel_simulated),
-        cmocka_unit_test(test_parallel_threads),  cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_parallel_threads),
+        cmocka_unit_test(test_parallel_resampled_paths),  cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_keys),              cmocka_unit_test(test_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
