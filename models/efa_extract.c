@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <lapacke.h>
@@ -155,7 +156,10 @@ typedef struct extract_ws {
      * moves the free uniquenesses free[0..n_free-1] of psi (p). */
     size_t *free, n_free;
     double *psi;
+    double *hw; /* uls_hessian's blocks: 2 p x HESS_BLOCK */
 } extract_ws;
+
+#define HESS_BLOCK 128
 
 /* The full Psi of the free coordinates x. */
 static const double *full_psi(extract_ws *ws, const double *x)
@@ -245,12 +249,15 @@ static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *
  * (the caller differences the gradient instead). */
 static int uls_hessian(const extract_ws *ws, double *H)
 {
-    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    size_t p = ws->p, k = ws->k, m = ws->n_free, nb = 0;
     const double *v = ws->vecs, *lam = ws->vals;
+    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
     for (size_t j = 0; j < k; j++)
         if (lam[j] < 0)
             return -1; /* pmax(., 0) in psych's loadings: not smooth there */
     memset(H, 0, m * m * sizeof *H);
+    /* H = sum over pairs of c_jl w w', w = v_j o v_l on the free items: as
+     * blocks of HESS_BLOCK pairs, H += (W diag(c)) W' by DGEMM */
     for (size_t j = k; j < p; j++)
         for (size_t l = 0; l < p; l++) {
             double c;
@@ -264,14 +271,17 @@ static int uls_hessian(const extract_ws *ws, double *H)
                 c = 1;
             for (size_t a = 0; a < m; a++) {
                 size_t ia = ws->free[a];
-                double ua = c * v[j * p + ia] * v[l * p + ia];
-                for (size_t b = 0; b <= a; b++) {
-                    size_t ib = ws->free[b];
-                    H[a * m + b] += ua * v[j * p + ib] * v[l * p + ib];
-                }
+                double w = v[j * p + ia] * v[l * p + ia];
+                W[nb * m + a] = w;
+                Wc[nb * m + a] = c * w;
+            }
+            if (++nb == HESS_BLOCK || (j == p - 1 && l == p - 1)) {
+                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0,
+                            Wc, (int)m, W, (int)m, 1.0, H, (int)m);
+                nb = 0;
             }
         }
-    for (size_t a = 0; a < m; a++)
+    for (size_t a = 0; a < m; a++) /* exact symmetry */
         for (size_t b = 0; b < a; b++)
             H[b * m + a] = H[a * m + b];
     return 0;
@@ -497,7 +507,8 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
                          const double *smc, double *L, int *iterations, int *converged,
                          int *n_fixed, cx_error *err)
 {
-    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL};
+    ws.hw = cx_malloc(2 * p * HESS_BLOCK * sizeof(double), err);
     ws.S = cx_malloc(p * p * sizeof(double), err);
     ws.vecs = cx_malloc(p * p * sizeof(double), err);
     ws.vals = cx_malloc(p * sizeof(double), err);
@@ -509,7 +520,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     unsigned char *held = cx_malloc(p, err);
     cx_optimizer *opt = cx_optimizer_alloc(p, err);
     int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x ||
-              !held || !opt)
+              !held || !opt || !ws.hw)
                  ? CX_ENOMEM
                  : CX_OK;
     *iterations = 0;
@@ -553,6 +564,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     free(ws.g);
     free(ws.psi);
     free(ws.free);
+    free(ws.hw);
     return rc;
 }
 
