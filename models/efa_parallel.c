@@ -155,14 +155,28 @@ static int resample_prepare(const double *x, size_t n, size_t p, double **sorted
     *sorted = malloc((n ? n : 1) * p * sizeof **sorted);
     if (!*sorted)
         return -1;
-    memcpy(*sorted, x, n * p * sizeof **sorted);
     int tiny = 1;
+    for (size_t i = 0; i < n * p && tiny; i++)
+        tiny = x[i] == rint(x[i]) && fabs(x[i]) <= CX_TINY_MAX;
+    size_t *count = tiny ? calloc(2 * CX_TINY_MAX + 1, sizeof *count) : NULL;
     for (size_t j = 0; j < p; j++) {
+        const double *col = x + j * n;
         double *c = *sorted + j * n;
-        qsort(c, n, sizeof *c, cmp_double);
-        for (size_t i = 0; i < n && tiny; i++)
-            tiny = c[i] == rint(c[i]) && fabs(c[i]) <= CX_TINY_MAX;
+        if (!count) {
+            memcpy(c, col, n * sizeof *c);
+            qsort(c, n, sizeof *c, cmp_double);
+            continue;
+        }
+        /* small integers: counting sort */
+        memset(count, 0, (2 * CX_TINY_MAX + 1) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(int)col[i] + CX_TINY_MAX]++;
+        size_t at = 0;
+        for (int v = 0; v <= 2 * CX_TINY_MAX; v++)
+            for (size_t r = 0; r < count[v]; r++)
+                c[at++] = v - CX_TINY_MAX;
     }
+    free(count);
     if (!tiny)
         return 0;
     *sorted16 = malloc((n ? n : 1) * p * sizeof **sorted16);
