@@ -9,8 +9,10 @@
  * leading '-' reverse-keys an item on its range, min + max - x, with
  * engine/scores.h's rule (the declared range of a categorical column,
  * else the observed range over all rows of the table) so keyed items and
- * scale scores agree with `scores` everywhere.  Finding observed ranges
- * takes a scan of the reverse-keyed columns before the pass.
+ * scale scores agree with `scores` everywhere.  Observed ranges come
+ * from the engine's range reducer (engine/reducer_range.c) in a pass of
+ * the reverse-keyed columns over the unfiltered table, before the main
+ * pass (which reads only the job's rows and keys items as it goes).
  *
  * The pass: one reducer (engine/reducer.h) that keys each scale's items,
  * appends the respondent's scale score (psych's rowMeans of the present
