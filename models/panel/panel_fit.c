@@ -58,7 +58,9 @@ void panel_fit_free(panel_fit *f)
     free(f->beta);
     free(f->se);
     free(f->vcov);
-    f->beta = f->se = f->vcov = NULL;
+    free(f->resid);
+    f->beta = f->se = f->vcov = f->resid = NULL;
+    f->n_resid = 0;
 }
 
 /* ---- group means --------------------------------------------------------- */
@@ -728,6 +730,12 @@ int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, 
         f->se[t.col[a]] = sqrt(v[a * k + a]);
         for (size_t c = 0; c < k; c++)
             f->vcov[t.col[c] * d->p + t.col[a]] = v[c * k + a];
+    }
+    if (!rc) { /* the residuals stay with the fit (compare's Vuong test) */
+        free(f->resid);
+        f->resid = e;
+        f->n_resid = t.nt;
+        e = NULL;
     }
     free(b);
     free(ainv);
