@@ -67,9 +67,11 @@ for (dn in names(datasets)) {
   for (m in methods) {
     for (se in c("classical", "cluster", "clustertime", "twoway", "dk")) {
       name <- sprintf("%s_%s_%s", m[1], m[2], se)
-      # random twoways: balanced panels only (unbalanced: plm fits by another
-      # route that cxfit does not implement; the job fails with a message)
-      if (m[1] == "random" && m[2] == "twoways" && !is.pbalanced(pd)) next
+      # random twoways on unbalanced panels: plm's ercomp solves the two
+      # effect variances jointly (Swamy-Arora with dfcor 3); cxfit the same.
+      # Its GLS (plm.fit, Wansbeek-Kapteyn) has classical SEs only in cxfit:
+      # plm's vcovHC applies the one-way transform to the GLS residuals.
+      if (m[1] == "random" && m[2] == "twoways" && !is.pbalanced(pd) && se != "classical") next
       fit <- tryCatch(plm(as.formula(ds$formula), data = pd, model = m[1], effect = m[2]),
                       error = function(e) NULL)
       if (is.null(fit)) next
