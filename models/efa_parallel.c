@@ -137,8 +137,8 @@ typedef struct level_table {
 } level_table;
 
 typedef struct resample_data {
-    double *sorted; /* n x p: each column sorted ascending      */
-    int16_t *sorted16; /* the same as int16, or NULL (not tiny)  */
+    double *sorted;      /* n x p: each column sorted ascending      */
+    int16_t *sorted16;   /* the same as int16, or NULL (not tiny)  */
     level_table *tables; /* p, with sorted16                  */
     size_t n, p;
 } resample_data;
@@ -211,7 +211,8 @@ static int resample_prepare(const double *x, size_t n, size_t p, double **sorted
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
 #endif
-static void draw_bits(uint64_t base, size_t r0, size_t rows, uint64_t *u)
+static void
+draw_bits(uint64_t base, size_t r0, size_t rows, uint64_t *u)
 {
     for (size_t i = 0; i < rows; i++)
         u[i] = cx_mix64(base ^ (uint64_t)(r0 + i));
@@ -222,8 +223,9 @@ static void draw_bits(uint64_t base, size_t r0, size_t rows, uint64_t *u)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
 #endif
-static void draw_tiny(const int16_t *sorted, const level_table *t, uint64_t base, size_t n,
-                      size_t r0, size_t rows, uint64_t *u, int16_t *z)
+static void
+draw_tiny(const int16_t *sorted, const level_table *t, uint64_t base, size_t n, size_t r0,
+          size_t rows, uint64_t *u, int16_t *z)
 {
     if (t->n_levels == 0) {
         for (size_t i = 0; i < rows; i++)
@@ -255,8 +257,8 @@ static int resampled_tiny(const resample_data *d, unsigned long seed, int it, in
     for (size_t r0 = 0; r0 < n; r0 += CX_TINY_CHUNK) {
         size_t rows = n - r0 < CX_TINY_CHUNK ? n - r0 : CX_TINY_CHUNK;
         for (size_t j = 0; j < p; j++)
-            draw_tiny(d->sorted16 + j * n, d->tables + j, column_base(seed, it, p, j), n, r0,
-                      rows, bits, ws + j * CX_TINY_CHUNK);
+            draw_tiny(d->sorted16 + j * n, d->tables + j, column_base(seed, it, p, j), n, r0, rows,
+                      bits, ws + j * CX_TINY_CHUNK);
         cx_tiny_cross(ws, rows, p, c, sum);
         for (size_t q = 0; q < p; q++) {
             s[q] += sum[q];
@@ -281,9 +283,9 @@ static int resampled_tiny(const resample_data *d, unsigned long seed, int it, in
 
 /* Per-thread workspace of the iterations. */
 typedef struct iter_ws {
-    double *X;  /* resampled doubles (n x p), or Bartlett's A (p x p) */
-    double *C;  /* p x p */
-    int16_t *z; /* p x CX_TINY_CHUNK */
+    double *X;      /* resampled doubles (n x p), or Bartlett's A (p x p) */
+    double *C;      /* p x p */
+    int16_t *z;     /* p x CX_TINY_CHUNK */
     uint64_t *bits; /* CX_TINY_CHUNK */
     double *acc;
 } iter_ws;

@@ -212,8 +212,7 @@ const cx_model cx_model_reliability = {
     .summary = "Scale reliability as psych::alpha: alpha, lambda 6, item statistics",
     .keys = rel_keys,
     .fits_all_levels = 1,
-    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |
-                CX_SUPPORTS_WEIGHTS,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP | CX_SUPPORTS_WEIGHTS,
     .input_key = "cfa_job",
     .check = rel_check,
     .fit = rel_fit,

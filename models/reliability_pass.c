@@ -350,15 +350,15 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, const int *ind, size_t 
                                        .split = CX_SPLIT_NONE,
                                        .n_slots = 1,
                                        .cluster_at = -1};
-        pl->boot = (cx_moments_params){.p = k,
-                                       .weight_at = pl->main.weight_at,
-                                       .mode = CX_MISSING_LISTWISE,
-                                       .n_levels = n_levels,
-                                       .split = CX_SPLIT_BOOTSTRAP,
-                                       .n_slots = p->par.bootstrap ? (size_t)job->bootstrap : 1,
-                                       .seed = job->seed,
-                                       .cluster_at =
-                                           clustered ? (long)(p_main + (size_t)weighted) : -1};
+        pl->boot =
+            (cx_moments_params){.p = k,
+                                .weight_at = pl->main.weight_at,
+                                .mode = CX_MISSING_LISTWISE,
+                                .n_levels = n_levels,
+                                .split = CX_SPLIT_BOOTSTRAP,
+                                .n_slots = p->par.bootstrap ? (size_t)job->bootstrap : 1,
+                                .seed = job->seed,
+                                .cluster_at = clustered ? (long)(p_main + (size_t)weighted) : -1};
     }
     if (rc == CX_OK)
         plan_instrument(job, s, &p->par, n_levels);

@@ -249,13 +249,11 @@ static void test_hs_heywood(void **state)
         assert_true(umin < 0.0051);
         if (opt.method == EFA_ML) {
             assert_true(fabs(f->uniqueness[4] - 0.005) < 1e-5); /* x5, as psych */
-            compared += check_case(name, "tight", f, json_get(cs, "tight"), 1e-6, 1e-6, 1,
-                                   &failed);
-            compared += check_case(name, "psych as shipped", f, json_get(cs, "psych"), 5e-5,
-                                   5e-5, 0, &failed);
+            compared += check_case(name, "tight", f, json_get(cs, "tight"), 1e-6, 1e-6, 1, &failed);
+            compared += check_case(name, "psych as shipped", f, json_get(cs, "psych"), 5e-5, 5e-5,
+                                   0, &failed);
         } else {
-            compared += check_case(name, "psych", f, json_get(cs, "psych"), 3e-4, 5e-4, 0,
-                                   &failed);
+            compared += check_case(name, "psych", f, json_get(cs, "psych"), 3e-4, 5e-4, 0, &failed);
         }
         efa_fit_free(f);
     }
@@ -669,11 +667,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bfi_psych),         cmocka_unit_test(test_hs_heywood),
-        cmocka_unit_test(test_pa_heywood_status),
-        cmocka_unit_test(test_parallel_simulated),
-        cmocka_unit_test(test_parallel_threads),
-        cmocka_unit_test(test_parallel_resampled_paths),  cmocka_unit_test(test_recovery),
-        cmocka_unit_test(test_keys),              cmocka_unit_test(test_end_to_end),
+        cmocka_unit_test(test_pa_heywood_status), cmocka_unit_test(test_parallel_simulated),
+        cmocka_unit_test(test_parallel_threads),  cmocka_unit_test(test_parallel_resampled_paths),
+        cmocka_unit_test(test_recovery),          cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
