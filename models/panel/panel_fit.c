@@ -99,6 +99,24 @@ typedef struct demean_ws {
     double *sum_u, *cnt_u, *sum_t, *cnt_t;
 } demean_ws;
 
+/* Two-way demeaning of one column by alternating projections: the number
+ * of sweeps (period means, then unit means) it took, -1 when
+ * TWOWAY_MAX_SWEEPS did not converge. */
+static long twoway_sweeps(double *v, const panel_data *d, demean_ws *w)
+{
+    double scale = 0;
+    for (size_t i = 0; i < d->n; i++)
+        scale = fmax(scale, fabs(v[i]));
+    demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u);
+    for (long sweep = 0; sweep < TWOWAY_MAX_SWEEPS; sweep++) {
+        double moved = demean(v, d->n, d->time, d->n_times, w->sum_t, w->cnt_t);
+        moved = fmax(moved, demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u));
+        if (moved <= TWOWAY_TOL * (scale > 0 ? scale : 1))
+            return sweep + 1;
+    }
+    return -1;
+}
+
 /* Within transform of one column by `effect`; 0, or 1 when the two-way
  * sweeps did not converge. */
 static int within_column(double *v, const panel_data *d, panel_effect effect, demean_ws *w)
@@ -111,17 +129,7 @@ static int within_column(double *v, const panel_data *d, panel_effect effect, de
         demean(v, d->n, d->time, d->n_times, w->sum_t, w->cnt_t);
         return 0;
     }
-    double scale = 0;
-    for (size_t i = 0; i < d->n; i++)
-        scale = fmax(scale, fabs(v[i]));
-    demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u);
-    for (long sweep = 0; sweep < TWOWAY_MAX_SWEEPS; sweep++) {
-        double moved = demean(v, d->n, d->time, d->n_times, w->sum_t, w->cnt_t);
-        moved = fmax(moved, demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u));
-        if (moved <= TWOWAY_TOL * (scale > 0 ? scale : 1))
-            return 0;
-    }
-    return 1;
+    return twoway_sweeps(v, d, w) < 0;
 }
 
 /* ---- least squares on the kept columns ---------------------------------- */
@@ -666,6 +674,24 @@ static int build_random(const panel_data *d, panel_effect effect, tproblem *t, p
     free(ct);
     free(grand);
     return rc;
+}
+
+/* ---- two-way demeaning on its own (bench_panel_sweep) ------------------ */
+
+long panel_twoway_demean(const panel_data *d, double *v, size_t ncols, cx_error *err)
+{
+    demean_ws w;
+    if (alloc_demean_ws(&w, d, err))
+        return -1;
+    long total = 0;
+    for (size_t j = 0; j < ncols && total >= 0; j++) {
+        long s = twoway_sweeps(v + j * d->n, d, &w);
+        total = s < 0 ? -1 : total + s;
+    }
+    free_demean_ws(&w);
+    if (total < 0)
+        cx_error_set(err, CX_EFAIL, "two-way demeaning did not converge");
+    return total;
 }
 
 /* ---- the fit ------------------------------------------------------------- */
