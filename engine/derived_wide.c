@@ -66,8 +66,8 @@ static int usable(const cx_table *t, size_t j)
     return k != CX_COL_STRING && k != CX_COL_UNUSABLE;
 }
 
-static int wide_columns(const cx_config *c, const cx_config_section *s, cx_table *t,
-                        wide_spec *w, cx_error *err)
+static int wide_columns(const cx_config *c, const cx_config_section *s, cx_table *t, wide_spec *w,
+                        cx_error *err)
 {
     size_t n;
     char **names = cx_words_split(cx_section_get(s, "wide"), &n, err);
@@ -146,8 +146,7 @@ static void key_text(const cx_column_info *info, double x, char *buf, size_t n)
 
 /* Place every long row in its (id, time) cell; two rows for one cell is
  * an error naming the id and time. */
-static int place_rows(const cx_config *c, const cx_config_section *s, wide_build *b,
-                      cx_error *err)
+static int place_rows(const cx_config *c, const cx_config_section *s, wide_build *b, cx_error *err)
 {
     for (size_t k = 0; k < b->nid * b->ntime; k++)
         b->cell_row[k] = -1;

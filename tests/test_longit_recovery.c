@@ -58,8 +58,7 @@ typedef struct rows {
 static double std_all_of(const rows *r, const char *lhs, const char *op, const char *rhs)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->lhs[i], lhs) == 0 && strcmp(r->op[i], op) == 0 &&
-            strcmp(r->rhs[i], rhs) == 0)
+        if (strcmp(r->lhs[i], lhs) == 0 && strcmp(r->op[i], op) == 0 && strcmp(r->rhs[i], rhs) == 0)
             return r->std_all[i];
     fail_msg("no estimate %s %s %s", lhs, op, rhs);
     return NAN;
