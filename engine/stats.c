@@ -1251,3 +1251,72 @@ void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out)
     else
         lw_acc_into_moments(out, &a->lw);
 }
+
+/* ---- packing (dist.h: a rank's totals travel as flat doubles) ---------- */
+
+size_t cx_moments_pack(const cx_moments *m, double *buf)
+{
+    size_t p = m->p, pp = p * p;
+    size_t n = 3 + p + (m->mode == CX_MISSING_PAIRWISE ? 3 * pp : pp);
+    if (!buf)
+        return n;
+    buf[0] = m->n_rows;
+    buf[1] = m->sum_w;
+    buf[2] = m->min_w;
+    memcpy(buf + 3, m->mean, p * sizeof *buf);
+    if (m->mode == CX_MISSING_PAIRWISE) {
+        memcpy(buf + 3 + p, m->pair_w, pp * sizeof *buf);
+        memcpy(buf + 3 + p + pp, m->pair_mean, pp * sizeof *buf);
+        memcpy(buf + 3 + p + 2 * pp, m->pair_m2, pp * sizeof *buf);
+    } else {
+        memcpy(buf + 3 + p, m->m2, pp * sizeof *buf);
+    }
+    return n;
+}
+
+void cx_moments_unpack(cx_moments *m, const double *buf)
+{
+    size_t p = m->p, pp = p * p;
+    m->n_rows = buf[0];
+    m->sum_w = buf[1];
+    m->min_w = buf[2];
+    memcpy(m->mean, buf + 3, p * sizeof *buf);
+    if (m->mode == CX_MISSING_PAIRWISE) {
+        memcpy(m->pair_w, buf + 3 + p, pp * sizeof *buf);
+        memcpy(m->pair_mean, buf + 3 + p + pp, pp * sizeof *buf);
+        memcpy(m->pair_m2, buf + 3 + p + 2 * pp, pp * sizeof *buf);
+    } else {
+        memcpy(m->m2, buf + 3 + p, pp * sizeof *buf);
+    }
+}
+
+/* Listwise: the counts, then shift, offsets and M2 exactly as they are, so
+ * a merge after unpacking is the merge the rank itself would have done. */
+size_t cx_moments_acc_pack(const cx_moments_acc *a, double *buf)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        return cx_moments_pack(a->pw, buf);
+    size_t p = a->lw.p, n = 4 + 2 * p + p * p;
+    if (!buf)
+        return n;
+    buf[0] = a->lw.n_rows;
+    buf[1] = a->lw.sum_w;
+    buf[2] = a->lw.min_w;
+    buf[3] = a->lw.has_shift;
+    memcpy(buf + 4, a->lw.shift, (2 * p + p * p) * sizeof *buf);
+    return n;
+}
+
+void cx_moments_acc_unpack(cx_moments_acc *a, const double *buf)
+{
+    if (a->mode == CX_MISSING_PAIRWISE) {
+        cx_moments_unpack(a->pw, buf);
+        return;
+    }
+    size_t p = a->lw.p;
+    a->lw.n_rows = buf[0];
+    a->lw.sum_w = buf[1];
+    a->lw.min_w = buf[2];
+    a->lw.has_shift = buf[3] != 0;
+    memcpy(a->lw.shift, buf + 4, (2 * p + p * p) * sizeof *buf);
+}

@@ -77,4 +77,12 @@ void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *de
 /* out (allocated for the same p and mode) = the accumulated moments. */
 void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out);
 
+/* Flat copies for MPI (dist.h): pack returns the doubles written (buf NULL:
+ * the doubles needed); unpack loads them into an object allocated for the
+ * same p and mode. */
+size_t cx_moments_pack(const cx_moments *m, double *buf);
+void cx_moments_unpack(cx_moments *m, const double *buf);
+size_t cx_moments_acc_pack(const cx_moments_acc *a, double *buf);
+void cx_moments_acc_unpack(cx_moments_acc *a, const double *buf);
+
 #endif
