@@ -343,8 +343,12 @@ int cx_dist_pass_combine(cx_reducer *r, size_t n, int rc, cx_error *err)
         cx_error_prefix(err, "rank %d", root);
         return err->code ? err->code : CX_EFAIL;
     }
+    double t0 = MPI_Wtime();
     rc = exchange(r, n, mine, size, err);
     free(mine);
+    if (getenv("CXFIT_DIST_TRACE")) /* bench_scaling.sh: the reduction's size and cost */
+        fprintf(stderr, "cxfit: rank %d: job %ld pass %ld: %zu bytes a rank, combined in %.3f ms\n",
+                g_rank, g_job, g_pass - 1, size, 1e3 * (MPI_Wtime() - t0));
     return rc;
 }
 

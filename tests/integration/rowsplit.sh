@@ -8,7 +8,8 @@
 # ranks), and the emulation must really have run on the moments passes
 # (cfa by levels, bootstrap, kfold, pairwise), nps, ols and the logit's
 # row passes.
-# Runs in every build (ASan included): mpi.sh needs mpirun.
+# Runs in every build (ASan included): mpi.sh needs mpirun.  Also: the
+# stage's block cache leaves every value unchanged.
 source "$(dirname "$0")/lib.bash" "$@"
 
 big_panel
@@ -25,4 +26,14 @@ for r in 2 3 5; do
     [ "$n" -ge 5 ] && ok "$n logit row passes combined" || fail "logit row passes combined: $n"
     expect_same_results single.h5 fake$r.h5 "$r emulated ranks give the single run's file"
 done
+# The stage's block cache (engine/table_blocks.h) changes no value: off,
+# and small enough to evict (1 MB for a table of ~2 MB of decoded blocks).
+for mb in 0 1; do
+    expect_exit 0 "block cache $mb MB" -- env CXFIT_BLOCK_CACHE_MB=$mb "$CXFIT" run rs.ini -o cache$mb.h5
+    expect_same_results single.h5 cache$mb.h5 "block cache of $mb MB gives the same file"
+done
+expect_exit 0 "block statistics" -- env CXFIT_BLOCK_STATS=1 "$CXFIT" run rs.ini -o stats.h5
+expect_stderr "big.h5:/responses: " "the stage's block statistics are reported"
+reused=$(grep -o '[0-9]* reused' "$WORK/stderr" | head -1 | cut -d' ' -f1)
+[ "${reused:-0}" -gt 0 ] && ok "$reused column blocks reused by the stage's jobs" || fail "no block reused"
 finish
