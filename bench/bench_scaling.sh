@@ -10,7 +10,8 @@
 #   bench/bench_scaling.sh                              # 5M rows, 1-2 ranks, 1-2 threads
 #   bench/bench_scaling.sh --rows 1000000 --repeats 3
 #   bench/bench_scaling.sh --ranks "1 4" --threads "1 16" --split "auto rows jobs"
-#   MPIRUN="srun" bench/bench_scaling.sh --ranks "4" --threads 16   # on a cluster
+#   bench/bench_scaling.sh --configs "1x1 1x2 2x1" --split "rows jobs"   # ranks x threads pairs
+#   MPIRUN="srun" bench/bench_scaling.sh --ranks "1 4" --threads "1 16"  # on a cluster
 #
 # The study (written next to the data): CFA of 20 items by firm x wave
 # (96 levels at 5M rows), a 5-item CFA with bootstrap = B, an EFA of the 20
@@ -30,6 +31,7 @@ RANKS="1 2"
 REPEATS=3
 SPLITS="auto rows jobs"
 BOOT=50
+CONFIGS=""
 DIR="${BENCH_DIR:-/tmp}"
 CXFIT="$(dirname "$0")/../build/cxfit"
 while [ $# -gt 0 ]; do
@@ -40,10 +42,11 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS="$2"; shift 2 ;;
     --split) SPLITS="$2"; shift 2 ;;
     --bootstrap) BOOT="$2"; shift 2 ;;
+    --configs) CONFIGS="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
     --cxfit) CXFIT="$2"; shift 2 ;;
     *) echo "usage: $0 [--rows N] [--threads \"1 2\"] [--ranks \"1 2\"] [--repeats K]" \
-        "[--split \"auto rows jobs\"] [--bootstrap B] [--dir DIR] [--cxfit PATH]" >&2; exit 2 ;;
+        "[--configs \"1x1 2x1\"] [--split \"auto rows jobs\"] [--bootstrap B] [--dir DIR] [--cxfit PATH]" >&2; exit 2 ;;
     esac
 done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -114,9 +117,14 @@ echo "rows: $((FIRMS * WAVES * RESP)), bootstrap = $BOOT, repeats: $REPEATS, $(n
     "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-6s %-8s %-6s %10s %10s %10s %9s %11s %11s\n" ranks threads split "median s" "min s" \
     "cpu s" speedup efficiency karp-flatt
+if [ -z "$CONFIGS" ]; then
+    for R in $RANKS; do for T in $THREADS; do CONFIGS="$CONFIGS ${R}x$T"; done; done
+fi
 base=""
-for R in $RANKS; do
-    for T in $THREADS; do
+for RT in $CONFIGS; do
+    R=${RT%x*}
+    T=${RT#*x}
+    {
         splits="auto"
         [ "$R" -gt 1 ] && splits="$SPLITS"
         for S in $splits; do
@@ -137,7 +145,7 @@ for R in $RANKS; do
                 printf "%-6d %-8d %-6s %10.3f %10.3f %10.2f %9.2f %10.0f%% %11s\n", r, t, s, m, mn, c,
                     sp, 100 * e, (p > 1 ? sprintf("%.2f", kf) : "-") }'
         done
-    done
+    }
 done
 
 # Per job at 1 x 1 (elapsed_s of the results file): where the time goes.
@@ -149,7 +157,7 @@ for j in cfa_by cfa_boot efa drivers nps_by growth; do
 done
 
 # The reductions of a row split at the largest rank count.
-Rmax=$(echo "$RANKS" | tr ' ' '\n' | sort -n | tail -1)
+Rmax=$(for RT in $CONFIGS; do echo "${RT%x*}"; done | sort -n | tail -1)
 if [ "$Rmax" -gt 1 ]; then
     echo
     echo "reductions, $Rmax ranks x 1 thread, every stage split by rows (rank 0's view):"

@@ -90,4 +90,11 @@ void *cx_dist_pack_all(const cx_reducer *r, size_t n, size_t *size, cx_error *er
 int cx_dist_combine_packed(cx_reducer *r, size_t n, const unsigned char *const *bufs,
                            const size_t *sizes, int count, cx_error *err);
 
+#ifdef CXFIT_HAVE_MPI
+#include <mpi.h>
+/* Complete a nonblocking collective, sleeping rather than spinning while
+ * other ranks catch up (every collective of a run goes through this). */
+void cx_dist_wait(MPI_Request *req);
+#endif
+
 #endif

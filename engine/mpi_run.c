@@ -114,7 +114,9 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         status = err->code == CX_EUSAGE ? 2 : 3;
     }
     int worst = status;
-    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Iallreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req);
+    cx_dist_wait(&req);
     if (worst == 0) {
         mine.shard_index = rank + 1;
         mine.shard_count = ranks;
@@ -129,7 +131,8 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         /* the run's end is a rendezvous of dist.h: a rank still in a
          * row-split job learns that this one stopped, and no rank hangs */
         worst = cx_dist_finish(status);
-        MPI_Bcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Ibcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+        cx_dist_wait(&req);
         if (worst <= 1 && rank == 0) {
             if (merge_rank_parts(opt, final, ranks, err) != CX_OK)
                 status = 3;
@@ -161,7 +164,8 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         fflush(stderr);
         err->msg[0] = '\0';
     }
-    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Ibarrier(MPI_COMM_WORLD, &req); /* rank 0 may be merging: wait asleep */
+    cx_dist_wait(&req);
     free(final);
     MPI_Finalize();
     return status;
