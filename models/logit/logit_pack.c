@@ -38,9 +38,11 @@ static size_t pack(const void *vacc, void *vbuf)
         memcpy(at, a->meat, q * q * sizeof *at);
         at += q * q;
     }
-    memcpy(at, a->pred, a->n_pred * sizeof *at);
-    memcpy(at + a->n_pred, a->y, a->n_pred * sizeof *at);
-    memcpy(at + 2 * a->n_pred, a->w, a->n_pred * sizeof *at);
+    if (a->n_pred) { /* NULL arrays before the first prediction */
+        memcpy(at, a->pred, a->n_pred * sizeof *at);
+        memcpy(at + a->n_pred, a->y, a->n_pred * sizeof *at);
+        memcpy(at + 2 * a->n_pred, a->w, a->n_pred * sizeof *at);
+    }
     at += 3 * a->n_pred;
     for (size_t c = 0; c < nc; c++) {
         *at++ = a->clusters.key[c];
@@ -50,23 +52,27 @@ static size_t pack(const void *vacc, void *vbuf)
     return n * sizeof *buf;
 }
 
+/* Arrays of at least one element even for a rank without predictions:
+ * the pass's merge copies zero bytes from them, which must not be NULL. */
 static int unpack_preds(logit_acc *a, const double *at, size_t n_pred, cx_error *err)
 {
-    if (n_pred == 0)
-        return CX_OK;
+    if (!a->meat)
+        return CX_OK; /* not a final pass: no predictions */
+    size_t cap = n_pred ? n_pred : 1;
     free(a->pred);
     free(a->y);
     free(a->w);
-    a->pred = malloc(n_pred * sizeof *a->pred);
-    a->y = malloc(n_pred * sizeof *a->y);
-    a->w = malloc(n_pred * sizeof *a->w);
+    a->pred = malloc(cap * sizeof *a->pred);
+    a->y = malloc(cap * sizeof *a->y);
+    a->w = malloc(cap * sizeof *a->w);
     a->cap_pred = a->n_pred = 0;
     if (!a->pred || !a->y || !a->w)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the predictions");
     memcpy(a->pred, at, n_pred * sizeof *at);
     memcpy(a->y, at + n_pred, n_pred * sizeof *at);
     memcpy(a->w, at + 2 * n_pred, n_pred * sizeof *at);
-    a->cap_pred = a->n_pred = n_pred;
+    a->cap_pred = cap;
+    a->n_pred = n_pred;
     return CX_OK;
 }
 
