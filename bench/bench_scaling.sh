@@ -5,7 +5,11 @@
 # --repeats runs, speedup and parallel efficiency against 1 x 1, the
 # Karp-Flatt serial fraction, and (for the largest R) the size and cost of
 # every cross-rank reduction (CXFIT_DIST_TRACE).  It only prints; no
-# assertion on time.
+# assertion on time.  The repeats go round the configurations (load changes
+# hit all alike); `cpu eff` = CPU seconds of 1 x 1 / CPU seconds of the
+# configuration (all processes): the work a configuration adds (duplicated
+# fits, MPI start-up), a bound on its efficiency that a loaded machine does
+# not blur.
 #
 #   bench/bench_scaling.sh                              # 5M rows, 1-2 ranks, 1-2 threads
 #   bench/bench_scaling.sh --rows 1000000 --repeats 3
@@ -115,37 +119,42 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 
 echo "rows: $((FIRMS * WAVES * RESP)), bootstrap = $BOOT, repeats: $REPEATS, $(nproc) cores," \
     "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-6s %-8s %-6s %10s %10s %10s %9s %11s %11s\n" ranks threads split "median s" "min s" \
-    "cpu s" speedup efficiency karp-flatt
 if [ -z "$CONFIGS" ]; then
     for R in $RANKS; do for T in $THREADS; do CONFIGS="$CONFIGS ${R}x$T"; done; done
 fi
-base=""
+# Every run to make: "R T SPLIT"; the repeats go round the list, so a change
+# of the machine's load hits every configuration alike.
+runs=()
 for RT in $CONFIGS; do
-    R=${RT%x*}
-    T=${RT#*x}
-    {
-        splits="auto"
-        [ "$R" -gt 1 ] && splits="$SPLITS"
-        for S in $splits; do
-            : >"$WORK/walls"
-            : >"$WORK/cpus"
-            for ((k = 0; k < REPEATS; k++)); do
-                out=$(one_run "$R" "$T" "$S" "$WORK/r.h5") || exit 1
-                echo "${out% *}" >>"$WORK/walls"
-                echo "${out#* }" >>"$WORK/cpus"
-            done
-            med=$(median <"$WORK/walls")
-            mn=$(sort -g "$WORK/walls" | head -1)
-            cpu=$(median <"$WORK/cpus")
-            [ -z "$base" ] && base=$med
-            awk -v r="$R" -v t="$T" -v s="$S" -v m="$med" -v mn="$mn" -v c="$cpu" -v b="$base" 'BEGIN {
-                p = r * t; sp = b / m; e = sp / p
-                kf = p > 1 ? (1 / sp - 1 / p) / (1 - 1 / p) : 0
-                printf "%-6d %-8d %-6s %10.3f %10.3f %10.2f %9.2f %10.0f%% %11s\n", r, t, s, m, mn, c,
-                    sp, 100 * e, (p > 1 ? sprintf("%.2f", kf) : "-") }'
-        done
-    }
+    splits="auto"
+    [ "${RT%x*}" -gt 1 ] && splits="$SPLITS"
+    for S in $splits; do runs+=("${RT%x*} ${RT#*x} $S"); done
+done
+for ((i = 0; i < ${#runs[@]}; i++)); do : >"$WORK/walls$i"; : >"$WORK/cpus$i"; done
+for ((k = 0; k < REPEATS; k++)); do
+    for ((i = 0; i < ${#runs[@]}; i++)); do
+        read -r R T S <<<"${runs[$i]}"
+        out=$(one_run "$R" "$T" "$S" "$WORK/r.h5") || exit 1
+        echo "${out% *}" >>"$WORK/walls$i"
+        echo "${out#* }" >>"$WORK/cpus$i"
+    done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-6s %-8s %-6s %10s %10s %10s %9s %11s %11s %9s\n" ranks threads split "median s" "min s" \
+    "cpu s" speedup efficiency karp-flatt "cpu eff"
+base=""
+cbase=""
+for ((i = 0; i < ${#runs[@]}; i++)); do
+    read -r R T S <<<"${runs[$i]}"
+    med=$(median <"$WORK/walls$i")
+    mn=$(sort -g "$WORK/walls$i" | head -1)
+    cpu=$(median <"$WORK/cpus$i")
+    [ -z "$base" ] && base=$med && cbase=$cpu
+    awk -v r="$R" -v t="$T" -v s="$S" -v m="$med" -v mn="$mn" -v c="$cpu" -v b="$base" -v cb="$cbase" 'BEGIN {
+        p = r * t; sp = b / m; e = sp / p
+        kf = p > 1 ? (1 / sp - 1 / p) / (1 - 1 / p) : 0
+        printf "%-6d %-8d %-6s %10.3f %10.3f %10.2f %9.2f %10.0f%% %11s %8.0f%%\n", r, t, s, m, mn, c,
+            sp, 100 * e, (p > 1 ? sprintf("%.2f", kf) : "-"), 100 * cb / c }'
 done
 
 # Per job at 1 x 1 (elapsed_s of the results file): where the time goes.
