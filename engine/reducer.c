@@ -618,11 +618,26 @@ static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_e
     return CX_OK;
 }
 
+/* A bad weight fails the pass naming its table row (1-based). */
+static int check_block_weights(const cx_moments_params *par, const cx_block *b, cx_error *err)
+{
+    if (par->weight_at < 0)
+        return CX_OK;
+    const double *w = b->data + (size_t)par->weight_at * b->ld;
+    long i = cx_weights_first_bad(w, b->n);
+    if (i < 0)
+        return CX_OK;
+    return cx_error_set(err, CX_EUSAGE, "the weight %g in row %zu %s", w[i], b->row[i] + 1,
+                        cx_weight_problem(w[i]));
+}
+
 static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
 {
     moments_acc *m = vacc;
     const cx_moments_params *par = m->par;
-    int rc = scratch_ready(m, b->ld, err);
+    int rc = check_block_weights(par, b, err);
+    if (rc == CX_OK)
+        rc = scratch_ready(m, b->ld, err);
     for (size_t l = 0; rc == CX_OK && l < b->n_levels; l++) {
         size_t s0 = b->start[l], n = b->start[l + 1] - s0;
         if (n == 0)
@@ -863,3 +878,60 @@ static int first_row_unpack(void *vacc, const void *buf, size_t size, cx_error *
 }
 
 const cx_pack_ops cx_first_row_pack_ops = {first_row_pack, first_row_unpack, NULL};
+
+/* ---- cx_stats_compute (stats.h): the moments of each level ------------------ */
+
+/* The pass reads big-integer columns relative to their origin (table.h),
+ * so values near 2^62 keep their spread; the means get it back here. */
+static void add_origins(const cx_view *v, const int *cols, size_t p, cx_moments *m)
+{
+    for (size_t j = 0; j < p; j++) {
+        double o = cx_table_column(v->table, (size_t)cols[j])->origin;
+        if (o == 0)
+            continue;
+        m->mean[j] += o;
+        for (size_t k = 0; m->pair_mean && k < p; k++)
+            m->pair_mean[j * p + k] += o;
+    }
+}
+
+int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
+                     cx_missing_mode mode, cx_moments **out, cx_error *err)
+{
+    cx_view relative = *v; /* shares v's levels; owns nothing */
+    relative.n_relative = p;
+    size_t n_levels = v->n_levels ? v->n_levels : 1, ncols = p + (weight_col >= 0);
+    int *read_cols = cx_malloc((ncols ? ncols : 1) * sizeof *read_cols, err);
+    if (!read_cols)
+        return CX_ENOMEM;
+    memcpy(read_cols, cols, p * sizeof *cols);
+    if (weight_col >= 0)
+        read_cols[p] = weight_col;
+    cx_moments_params par = {.p = p,
+                             .col0 = 0,
+                             .weight_at = weight_col >= 0 ? (long)p : -1,
+                             .mode = mode,
+                             .n_levels = n_levels,
+                             .split = CX_SPLIT_NONE,
+                             .n_slots = 1,
+                             .cluster_at = -1};
+    cx_reducer r = {&cx_reducer_moments, &par, NULL};
+    int rc = cx_reduce_view(&relative, read_cols, ncols, &r, 1, 0, err);
+    if (rc == CX_EUSAGE && weight_col >= 0 && strncmp(err->msg, "the weight ", 11) == 0) {
+        const cx_column_info *info = cx_table_column(v->table, (size_t)weight_col);
+        cx_error_prefix(err, "weight column '%s' of table %s", info ? info->name : "?",
+                        cx_table_label(v->table));
+    }
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++) {
+        if (!(out[l] = cx_moments_result(r.acc, l, 0, err))) {
+            for (size_t k = 0; k < l; k++)
+                cx_moments_free(out[k]);
+            rc = CX_ENOMEM;
+        }
+    }
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
+        add_origins(v, cols, p, out[l]);
+    cx_reducer_release(&r);
+    free(read_cols);
+    return rc;
+}
