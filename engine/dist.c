@@ -272,8 +272,8 @@ enum { H_JOB, H_NJOB, H_PASS, H_NPASS, H_FAILED, H_NFAILED, H_FAILRANK, H_STATUS
 
 static void rendezvous(long job, long pass, int failed, int status, long out[H_N])
 {
-    long in[H_N] = {job, -job, pass, -pass, failed, -failed, failed ? -(long)g_rank : LONG_MIN + 1,
-                    status};
+    long in[H_N] = {
+        job, -job, pass, -pass, failed, -failed, failed ? -(long)g_rank : LONG_MIN + 1, status};
     MPI_Request req;
     MPI_Iallreduce(in, out, H_N, MPI_LONG, MPI_MAX, MPI_COMM_WORLD, &req);
     cx_dist_wait(&req);

@@ -17,8 +17,8 @@ typedef struct kept {
 struct cx_block_cache {
     omp_lock_t lock;
     size_t ncols, nblocks, budget, used;
-    kept *slot;    /* ncols x nblocks                             */
-    size_t *fifo;  /* slot indices in insertion order (a ring)     */
+    kept *slot;   /* ncols x nblocks                             */
+    size_t *fifo; /* slot indices in insertion order (a ring)     */
     size_t head, count;
     size_t decoded, reused;
 };

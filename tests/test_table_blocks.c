@@ -34,7 +34,7 @@ static void test_hits_and_eviction(void **state)
     assert_int_equal(cx_block_cache_get(c, 0, 0, out, 100), 1);
     assert_memory_equal(out, a, 100);
     assert_int_equal(cx_block_cache_get(c, 0, 0, out, 50), 0); /* another size: not that block */
-    cx_block_cache_put(c, 1, 2, d, 100); /* full: (0, 0), the oldest, goes */
+    cx_block_cache_put(c, 1, 2, d, 100);                       /* full: (0, 0), the oldest, goes */
     assert_int_equal(cx_block_cache_get(c, 0, 0, out, 100), 0);
     assert_int_equal(cx_block_cache_get(c, 0, 1, out, 100), 1);
     assert_memory_equal(out, b, 100);

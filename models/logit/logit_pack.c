@@ -25,9 +25,9 @@ static size_t pack(const void *vacc, void *vbuf)
     size_t n = HEAD + q + q * q + (a->meat ? q * q : 0) + 3 * a->n_pred + nc * (1 + q);
     if (!buf)
         return n * sizeof *buf;
-    double head[HEAD] = {a->ll,          a->ll_sat,        a->sum_w,         a->sum_wy,
-                         a->nobs,        (double)a->n_extreme, a->meat != NULL, (double)a->n_pred,
-                         (double)nc};
+    double head[HEAD] = {a->ll,           a->ll_sat,         a->sum_w,
+                         a->sum_wy,       a->nobs,           (double)a->n_extreme,
+                         a->meat != NULL, (double)a->n_pred, (double)nc};
     memcpy(buf, head, sizeof head);
     double *at = buf + HEAD;
     memcpy(at, a->grad, q * sizeof *at);
