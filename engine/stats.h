@@ -56,8 +56,15 @@ void cx_moments_covariance(const cx_moments *m, double ddof, double *out);
 /* Number of rows (listwise) — convenience for models. */
 double cx_moments_n(const cx_moments *m);
 
+/* Frequency weights: the index of the first that is negative, infinite or
+ * outside [1e-150, 1e150] (0 and NaN = missing are fine), -1 if none; and
+ * what is wrong with such a weight, for messages. */
+long cx_weights_first_bad(const double *w, size_t n);
+const char *cx_weight_problem(double w);
+
 /* One streaming pass over `v` (OpenMP threads over row blocks, OpenBLAS
  * single-threaded inside): moments of columns `cols` per group level.
+ * It is the reducer pass (reducer.c) with the moments reducer.
  * `weight_col` = -1 for unweighted.  `out` receives v->n_levels moments
  * (allocated here, free each with cx_moments_free). */
 int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
@@ -87,5 +94,13 @@ void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out);
 #define CX_TINY_CHUNK 1024
 #define CX_TINY_MAX 1024
 void cx_tiny_cross(const int16_t *z, size_t rows, size_t p, double *c, double *sum);
+
+/* Flat copies for MPI (dist.h): pack returns the doubles written (buf NULL:
+ * the doubles needed); unpack loads them into an object allocated for the
+ * same p and mode. */
+size_t cx_moments_pack(const cx_moments *m, double *buf);
+void cx_moments_unpack(cx_moments *m, const double *buf);
+size_t cx_moments_acc_pack(const cx_moments_acc *a, double *buf);
+void cx_moments_acc_unpack(cx_moments_acc *a, const double *buf);
 
 #endif
