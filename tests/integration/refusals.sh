@@ -50,6 +50,29 @@ missing = fiml"
 refuse cfa_fiml missing "missing = fiml is not supported by model 'cfa'" "model = cfa
 $CFA
 missing = fiml"
+# ordinal items (ordered, estimator wlsmv): what the WLSMV fit cannot honour
+refuse cfa_ordered_weights weights "not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+weights = ageyr"
+refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
+$CFA
+ordered = all
+missing = pairwise"
+refuse cfa_ordered_group group "not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+group = school"
+refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
+$CFA
+ordered = all
+estimator = ml"
+refuse cfa_ordered_mixed ordered "mixing continuous and ordinal" "model = cfa
+$CFA
+ordered = x1 x2"
+refuse cfa_wlsmv_continuous estimator "needs ordinal items" "model = cfa
+$CFA
+estimator = wlsmv"
 # logistic families (HS: school is a two-level categorical column)
 refuse logit_hc3 se "expected classical, hc0, hc1 or cluster" "model = logit
 formula = school ~ x1
