@@ -14,6 +14,7 @@
 
 #include "../../engine/reducer.h"
 #include "polychoric.h"
+#include "sem_data.h"
 #include "wls.h"
 
 static int is_ordered(const char *ordered, const char *name, cx_error *err, int *yes)
@@ -47,14 +48,18 @@ int sem_ordinal_check(const cx_job *job, const sem_partable *pt, const char *ord
     return CX_OK;
 }
 
-static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, cx_error *err)
+static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, int group,
+                          cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "sampstat", err);
-    if (!t || cx_rtable_add_column(t, "lhs", CX_RCOL_STRING, err) ||
+    if (!t)
+        return err->code;
+    if (group <= 1 && (cx_rtable_add_column(t, "lhs", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "op", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "rhs", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "value", CX_RCOL_DOUBLE, err) ||
-        cx_rtable_add_column(t, "gamma", CX_RCOL_DOUBLE, err))
+        cx_rtable_add_column(t, "gamma", CX_RCOL_DOUBLE, err) ||
+                       cx_rtable_add_column(t, "group", CX_RCOL_INT, err)))
         return err->code;
     size_t d = 0;
     for (size_t i = 0; i < s->p; i++)
@@ -66,6 +71,7 @@ static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, 
                 cx_rtable_set_string(t, (size_t)row, "op", "|", err) ||
                 cx_rtable_set_string(t, (size_t)row, "rhs", th, err))
                 return err->code;
+            cx_rtable_set_int(t, (size_t)row, "group", group);
             cx_rtable_set_double(t, (size_t)row, "value", s->th[d]);
             cx_rtable_set_double(t, (size_t)row, "gamma", s->gamma[d * s->dim + d]);
         }
@@ -76,13 +82,14 @@ static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, 
                 cx_rtable_set_string(t, (size_t)row, "op", "~~", err) ||
                 cx_rtable_set_string(t, (size_t)row, "rhs", names[j], err))
                 return err->code;
+            cx_rtable_set_int(t, (size_t)row, "group", group);
             cx_rtable_set_double(t, (size_t)row, "value", s->rho[i * s->p + j]);
             cx_rtable_set_double(t, (size_t)row, "gamma", s->gamma[d * s->dim + d]);
         }
     return CX_OK;
 }
 
-static int write_results(cx_result *res, const sem_wls_result *w, cx_error *err)
+static int write_results(cx_result *res, const sem_wls_result *w, int multi, cx_error *err)
 {
     cx_rtable *t = cx_result_estimates_table(res, err);
     if (!t || (cx_rtable_find_column(t, "std_lv") < 0 &&
@@ -90,8 +97,8 @@ static int write_results(cx_result *res, const sem_wls_result *w, cx_error *err)
         return err->code ? err->code : CX_ENOMEM;
     for (size_t k = 0; k < w->n_rows; k++) {
         const sem_wls_row *r = &w->rows[k];
-        long row = cx_result_add_estimate(res, r->lhs, r->op, r->rhs, 0, r->est, r->se,
-                                          r->std_all, err);
+        long row = cx_result_add_estimate(res, r->lhs, r->op, r->rhs, multi ? r->group + 1 : 0,
+                                          r->est, r->se, r->std_all, err);
         if (row < 0)
             return err->code;
         cx_rtable_set_double(t, (size_t)row, "std_lv", r->std_lv);
@@ -108,7 +115,7 @@ static int write_results(cx_result *res, const sem_wls_result *w, cx_error *err)
         long row = cx_rtable_add_row(r2, err);
         if (row < 0 || cx_rtable_set_string(r2, (size_t)row, "variable", w->fit->r2_names[k], err))
             return err->code;
-        cx_rtable_set_int(r2, (size_t)row, "group", 0);
+        cx_rtable_set_int(r2, (size_t)row, "group", multi ? w->fit->r2_group[k] + 1 : 0);
         cx_rtable_set_double(r2, (size_t)row, "r2", w->fit->r2[k]);
     }
     return cx_result_set_attr_double(res, "iterations", w->fit->iterations, err);
@@ -128,48 +135,166 @@ static void write_status(cx_result *res, const sem_fit *fit)
     }
 }
 
-int sem_ordinal_fit(const cx_job *job, const sem_partable *pt, const char *ordered, int max_iter,
-                    cx_result *res, cx_error *err)
+/* `groups`: each group number with its label and N. */
+static int write_groups(cx_result *res, const sem_data *d, const size_t *cell,
+                        sem_ord_stats *const *st, size_t G, cx_error *err)
 {
-    int rc = sem_ordinal_check(job, pt, ordered, err);
-    if (rc != CX_OK)
-        return rc;
-    size_t p = pt->n_ov;
-    int *cols = cx_calloc(p + 1, sizeof *cols, err);
-    if (!cols)
-        return CX_ENOMEM;
-    rc = cx_view_columns(job->view, pt->ov_names, p, cols, err);
-    const cx_view *v = job->view;
-    size_t n_cells = v->n_levels ? v->n_levels : 1;
-    sem_ord_count_params cp = {p, n_cells, (const char *const *)pt->ov_names};
-    cx_reducer counts = {&sem_ord_counts, &cp, NULL}, inner = {&sem_ord_inner, NULL, NULL};
-    sem_ord_stats s = {0};
-    sem_ord_stats *cell[1] = {&s};
-    sem_ord_inner_params ip = {p, 1, cell};
-    if (rc == CX_OK)
-        rc = cx_reduce_view(v, cols, p, &counts, 1, job->threads, err);
-    if (rc == CX_OK)
-        rc = sem_ord_stats_from_counts(counts.acc, 0, (const char *const *)pt->ov_names, &s, err);
-    if (rc == CX_OK) {
-        inner.params = &ip;
-        rc = cx_reduce_view(v, cols, p, &inner, 1, job->threads, err);
+    cx_rtable *t = cx_result_table(res, "groups", err);
+    if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
+        return err->code;
+    const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
+    size_t k = d->view->n_group_cols;
+    for (size_t g = 0; g < G; g++) {
+        double value = d->view->level_values[cell[g] * k + k - 1];
+        char label[64];
+        if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
+            snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
+        else
+            snprintf(label, sizeof label, "%.15g", value);
+        long row = cx_rtable_add_row(t, err);
+        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
+            return err->code;
+        cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
+        cx_rtable_set_double(t, (size_t)row, "nobs", st[g]->n);
     }
+    return CX_OK;
+}
+
+/* The ordinal statistics of every cell (group) of the pass view. */
+typedef struct ordinal_data {
+    sem_data d;
+    size_t G;
+    size_t *cell;          /* group g is cell cell[g] (first appearance) */
+    sem_ord_stats *stats;  /* per cell                                   */
+    sem_ord_stats **group; /* per group: &stats[cell[g]]                 */
+    sem_ord_stats **by_cell;
+} ordinal_data;
+
+static void ordinal_data_clear(ordinal_data *o)
+{
+    for (size_t c = 0; o->stats && c < o->d.n_cells; c++)
+        sem_ord_stats_clear(&o->stats[c]);
+    free(o->stats);
+    free(o->cell);
+    free(o->group);
+    free(o->by_cell);
+    sem_data_clear(&o->d);
+    memset(o, 0, sizeof *o);
+}
+
+/* Cells in order of first appearance (lavaan numbers groups so). */
+static void order_cells(ordinal_data *o, const void *first)
+{
+    for (size_t c = 0; c < o->G; c++)
+        o->cell[c] = c;
+    for (size_t i = 1; i < o->G; i++)
+        for (size_t j = i; j > 0 && cx_first_row_of(first, o->cell[j]) <
+                                        cx_first_row_of(first, o->cell[j - 1]);
+             j--) {
+            size_t t = o->cell[j];
+            o->cell[j] = o->cell[j - 1];
+            o->cell[j - 1] = t;
+        }
+}
+
+/* Pass 1 (counts, first rows), the statistics, pass 2 (Gamma). */
+static int ordinal_passes(const cx_job *job, const int *cols, char **names, size_t p,
+                          ordinal_data *o, cx_error *err)
+{
+    size_t C = o->d.n_cells;
+    o->G = C;
+    o->cell = cx_calloc(C, sizeof *o->cell, err);
+    o->stats = cx_calloc(C, sizeof *o->stats, err);
+    o->group = cx_calloc(C, sizeof *o->group, err);
+    o->by_cell = cx_calloc(C, sizeof *o->by_cell, err);
+    if (!o->cell || !o->stats || !o->group || !o->by_cell)
+        return CX_ENOMEM;
+    sem_ord_count_params cp = {p, C, (const char *const *)names};
+    cx_first_row_params fp = {C};
+    cx_reducer r[2] = {{&sem_ord_counts, &cp, NULL}, {&cx_reducer_first_row, &fp, NULL}};
+    int rc = cx_reduce_view(o->d.view, cols, p, r, 2, job->threads, err);
     if (rc == CX_OK)
-        rc = sem_ord_gamma(inner.acc, 0, &s, err);
+        order_cells(o, r[1].acc);
+    for (size_t g = 0; g < C && rc == CX_OK; g++) {
+        size_t c = o->cell[g];
+        rc = sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, &o->stats[c], err);
+        if (rc != CX_OK && C > 1) {
+            char msg[CX_ERROR_MSG_MAX];
+            snprintf(msg, sizeof msg, "group %zu: %.900s", g + 1, err->msg);
+            cx_error_set(err, rc, "%s", msg);
+        }
+        o->group[g] = o->by_cell[c] = &o->stats[c];
+    }
+    cx_reducer_release(&r[0]);
+    cx_reducer_release(&r[1]);
+    sem_ord_inner_params ip = {p, C, o->by_cell};
+    cx_reducer inner = {&sem_ord_inner, &ip, NULL};
+    if (rc == CX_OK)
+        rc = cx_reduce_view(o->d.view, cols, p, &inner, 1, job->threads, err);
+    for (size_t c = 0; c < C && rc == CX_OK; c++)
+        rc = sem_ord_gamma(inner.acc, c, &o->stats[c], err);
+    cx_reducer_release(&inner);
+    return rc;
+}
+
+static int group_col(const cx_job *job, const char *group, int *gcol, cx_error *err)
+{
+    *gcol = -1;
+    if (!group)
+        return CX_OK;
+    char *name = (char *)group;
+    int rc = cx_view_columns(job->view, &name, 1, gcol, err);
+    return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
+}
+
+int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *res,
+                    cx_error *err)
+{
+    ordinal_data o = {0};
+    int gcol = -1, *cols = NULL;
+    sem_partable *pt = spec->build(spec->ctx, 1, err);
+    if (!pt)
+        return err->code;
+    int rc = sem_ordinal_check(job, pt, spec->ordered, err);
+    if (rc == CX_OK)
+        rc = (cols = cx_calloc(pt->n_ov + 1, sizeof *cols, err)) ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = cx_view_columns(job->view, pt->ov_names, pt->n_ov, cols, err);
+    if (rc == CX_OK)
+        rc = group_col(job, spec->group, &gcol, err);
+    if (rc == CX_OK)
+        rc = sem_data_prepare(job, gcol, &o.d, err);
+    if (rc == CX_OK)
+        rc = ordinal_passes(job, cols, pt->ov_names, pt->n_ov, &o, err);
+    if (rc == CX_OK && spec->group && o.G < 2)
+        rc = cx_job_error(job, "group", err, CX_EUSAGE,
+                          "column '%s' has %zu level(s); a multi-group model needs 2 or more",
+                          spec->group, o.G);
+    if (rc == CX_OK && o.G > 1) {
+        sem_partable_free(pt);
+        pt = spec->build(spec->ctx, o.G, err);
+        rc = pt ? CX_OK : err->code;
+    }
     sem_wls_result w = {0};
     if (rc == CX_OK)
-        rc = sem_wls_fit(pt, &s, max_iter, &w, err);
+        rc = sem_wls_fit(pt, (const sem_ord_stats *const *)o.group, spec->group_equal,
+                         spec->max_iter, &w, err);
     if (rc == CX_OK) {
-        res->nobs = s.n;
+        res->nobs = 0;
+        for (size_t g = 0; g < o.G; g++)
+            res->nobs += o.group[g]->n;
         write_status(res, w.fit);
-        rc = write_results(res, &w, err);
+        rc = write_results(res, &w, o.G > 1, err);
     }
-    if (rc == CX_OK)
-        rc = write_sampstat(res, &s, pt->ov_names, err);
+    for (size_t g = 0; rc == CX_OK && g < o.G; g++)
+        rc = write_sampstat(res, o.group[g], pt->ov_names, o.G > 1 ? (int)g + 1 : 0, err);
+    if (rc == CX_OK && o.G > 1)
+        rc = write_groups(res, &o.d, o.cell, o.group, o.G, err);
     sem_wls_result_clear(&w);
-    sem_ord_stats_clear(&s);
-    cx_reducer_release(&counts);
-    cx_reducer_release(&inner);
+    ordinal_data_clear(&o);
+    sem_partable_free(pt);
     free(cols);
     return rc;
 }

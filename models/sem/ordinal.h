@@ -9,11 +9,22 @@
 #include "../../engine/model.h"
 #include "partable.h"
 
-/* Fit `pt` (built with one group and no mean structure) to the job's
- * rows, every observed variable being one of `ordered` ("all" or item
- * names), and write `res`. */
-int sem_ordinal_fit(const cx_job *job, const sem_partable *pt, const char *ordered, int max_iter,
-                    cx_result *res, cx_error *err);
+/* What the job's keys say; `build` makes the parameter table for a
+ * number of groups (no mean structure: thresholds are added by the fit). */
+typedef struct sem_ordinal_spec {
+    const char *ordered;  /* "all" or item names                        */
+    const char *group;    /* group column or NULL                       */
+    unsigned group_equal; /* SEM_EQ_* bits                              */
+    int max_iter;
+    sem_partable *(*build)(void *ctx, size_t n_groups, cx_error *err);
+    void *ctx;
+} sem_ordinal_spec;
+
+/* Fit the job's model to its rows, every observed variable being one of
+ * `ordered`, and write `res` (groups numbered by first appearance, as
+ * lavaan). */
+int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *res,
+                    cx_error *err);
 
 /* `ordered` must name every observed variable of pt (or be "all"). */
 int sem_ordinal_check(const cx_job *job, const sem_partable *pt, const char *ordered,

@@ -129,8 +129,8 @@ static int read_group_equal(const cx_job *job, sem_spec *s, cx_error *err)
  * the key named. */
 static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
 {
-    static const char *const refused[] = {"group", "by", "group_equal", "invariance", "modindices",
-                                          "bootstrap", "validate", NULL};
+    static const char *const refused[] = {"by", "invariance", "modindices", "bootstrap",
+                                          "validate", NULL};
     if (cx_section_get(job->section, "estimator") && est != SEM_WLSMV)
         return cx_job_error(job, "estimator", err, CX_EUSAGE,
                             "ordered items are fitted by estimator wlsmv only");
@@ -192,6 +192,13 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
+    /* ordinal invariance as lavaan's group.equal = c("thresholds", "loadings")
+     * (scale factors and latent means then free in groups 2..G) */
+    if (rc == CX_OK && s->ordered && s->opt.group_equal &&
+        s->opt.group_equal != (SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS))
+        rc = cx_job_error(job, "group_equal", err, CX_EUSAGE,
+                          "with ordered items group_equal must be 'thresholds loadings' (or "
+                          "absent); other sets are not supported yet");
     /* an invariance job writes one table set per step; replicates and
      * splits of every step are not designed yet */
     if (rc == CX_OK && s->inv.n_steps && job->bootstrap > 0)
@@ -299,16 +306,25 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
 }
 
 /* Ordinal items: their own passes and estimator (ordinal.c). */
+typedef struct ordinal_ctx {
+    const cx_job *job;
+    sem_spec *spec;
+} ordinal_ctx;
+
+static sem_partable *ordinal_partable(void *vctx, size_t n_groups, cx_error *err)
+{
+    ordinal_ctx *c = vctx;
+    c->spec->opt.meanstructure = 0; /* thresholds are added by the ordinal fit */
+    c->spec->opt.n_groups = n_groups;
+    return build_partable(c->job, c->spec, err);
+}
+
 static int fit_ordinal(const cx_job *job, sem_spec *s, cx_result **results, cx_error *err)
 {
-    s->opt.meanstructure = 0; /* thresholds are added by the ordinal fit */
-    s->opt.n_groups = 1;
-    sem_partable *pt = build_partable(job, s, err);
-    if (!pt)
-        return err->code;
-    int rc = sem_ordinal_fit(job, pt, s->ordered, (int)s->max_iter, results[0], err);
-    sem_partable_free(pt);
-    return rc;
+    ordinal_ctx ctx = {job, s};
+    sem_ordinal_spec os = {s->ordered, s->group, s->opt.group_equal, (int)s->max_iter,
+                           ordinal_partable, &ctx};
+    return sem_ordinal_fit(job, &os, results[0], err);
 }
 
 /* ---- results ---------------------------------------------------------- */

@@ -20,14 +20,20 @@
 
 typedef struct wls {
     const sem_partable *pt;
-    const sem_ord_stats *s;
+    const sem_ord_stats *const *s; /* per group                           */
     sem_model mod;
-    size_t p, nth, npair, dim, q, qm; /* qm: parameters before thresholds */
-    sem_target *t;                    /* per partable row                  */
-    int *par;                         /* per row: parameter or -1          */
-    int *resvar;                      /* per row: ordinal residual variance */
-    double *sobs, *vd, *m, *delta, *dsig, *x;
-    double n;
+    size_t G, p, m, nth, npair, dim, q;
+    size_t qm;       /* parameters of partable rows                       */
+    size_t th_at;    /* first threshold parameter                         */
+    int eq_th;       /* thresholds shared; scales and means free in g > 0  */
+    size_t scale_at; /* (G-1) x p scale factors of groups 2..G, or none   */
+    size_t mean_at;  /* (G-1) x m latent means of groups 2..G             */
+    sem_target *t;   /* per partable row                                  */
+    int *par;        /* per row: parameter or -1                          */
+    int *resvar;     /* per row: ordinal residual variance                */
+    double *sobs, *vd, *mvec, *delta; /* per group: dim, dim, dim, dim x q */
+    double *dsig, *dmu, *x, *deltas;  /* p*p, p, q, p                     */
+    double n, *ng;                    /* total N, N_g                     */
 } wls;
 
 static void wls_free(wls *w)
@@ -38,10 +44,13 @@ static void wls_free(wls *w)
     free(w->resvar);
     free(w->sobs);
     free(w->vd);
-    free(w->m);
+    free(w->mvec);
     free(w->delta);
     free(w->dsig);
+    free(w->dmu);
     free(w->x);
+    free(w->deltas);
+    free(w->ng);
 }
 
 /* Rows -> matrix targets and parameters; residual variances of the items
@@ -87,57 +96,106 @@ static int wls_map(wls *w, cx_error *err)
     return rc;
 }
 
-static int wls_setup(wls *w, const sem_partable *pt, const sem_ord_stats *s, cx_error *err)
+static int wls_alloc(wls *w, cx_error *err)
+{
+    size_t nr = w->pt->n_rows, G = w->G;
+    w->t = cx_calloc(nr + 1, sizeof *w->t, err);
+    w->par = cx_calloc(nr + 1, sizeof *w->par, err);
+    w->resvar = cx_calloc(nr + 1, sizeof *w->resvar, err);
+    w->ng = cx_calloc(G, sizeof *w->ng, err);
+    if (!w->t || !w->par || !w->resvar || !w->ng)
+        return CX_ENOMEM;
+    int rc = wls_map(w, err);
+    if (rc != CX_OK)
+        return rc;
+    w->th_at = w->qm;
+    w->scale_at = w->th_at + (w->eq_th ? 1 : G) * w->nth;
+    w->mean_at = w->scale_at + (w->eq_th ? (G - 1) * w->p : 0);
+    w->q = w->mean_at + (w->eq_th ? (G - 1) * w->m : 0);
+    w->sobs = cx_calloc(G * w->dim, sizeof *w->sobs, err);
+    w->vd = cx_calloc(G * w->dim, sizeof *w->vd, err);
+    w->mvec = cx_calloc(G * w->dim, sizeof *w->mvec, err);
+    w->delta = cx_calloc(G * w->dim * w->q + 1, sizeof *w->delta, err);
+    w->dsig = cx_calloc(w->p * w->p, sizeof *w->dsig, err);
+    w->dmu = cx_calloc(w->p, sizeof *w->dmu, err);
+    w->x = cx_calloc(w->q + 1, sizeof *w->x, err);
+    w->deltas = cx_calloc(w->p, sizeof *w->deltas, err);
+    return w->sobs && w->vd && w->mvec && w->delta && w->dsig && w->dmu && w->x && w->deltas
+               ? CX_OK
+               : CX_ENOMEM;
+}
+
+/* Group g's sample vector and DWLS weights. */
+static int wls_sample(wls *w, size_t g, cx_error *err)
+{
+    const sem_ord_stats *s = w->s[g];
+    double *so = w->sobs + g * w->dim, *vd = w->vd + g * w->dim;
+    if (s->p != w->p || s->nth != w->nth)
+        return cx_error_set(err, CX_EUSAGE,
+                            "group %zu: the ordered items have other numbers of categories than "
+                            "in group 1 (every category must occur in every group)",
+                            g + 1);
+    for (size_t i = 0; i < w->p; i++)
+        if (s->ncat[i] != w->s[0]->ncat[i])
+            return cx_error_set(err, CX_EUSAGE,
+                                "ordered item '%s' has %zu categories in group %zu but %zu in "
+                                "group 1 (every category must occur in every group)",
+                                w->pt->ov_names[i], s->ncat[i], g + 1, w->s[0]->ncat[i]);
+    memcpy(so, s->th, w->nth * sizeof(double));
+    size_t k = 0;
+    for (size_t j = 0; j + 1 < w->p; j++)
+        for (size_t i = j + 1; i < w->p; i++, k++)
+            so[w->nth + k] = s->rho[i * w->p + j];
+    for (size_t d = 0; d < w->dim; d++) {
+        double gm = s->gamma[d * w->dim + d];
+        if (!(gm > 0) || !isfinite(gm))
+            return cx_error_set(err, CX_EFAIL,
+                                "the asymptotic variance of a sample statistic is not positive");
+        vd[d] = 1.0 / gm;
+    }
+    w->ng[g] = s->n;
+    w->n += s->n;
+    return CX_OK;
+}
+
+static int wls_setup(wls *w, const sem_partable *pt, const sem_ord_stats *const *s,
+                     unsigned group_equal, cx_error *err)
 {
     memset(w, 0, sizeof *w);
     w->pt = pt;
     w->s = s;
-    if (pt->n_groups != 1)
-        return cx_error_set(err, CX_EUSAGE, "ordered items: multi-group models are not supported yet");
+    w->G = pt->n_groups;
+    w->eq_th = (group_equal & SEM_EQ_THRESHOLDS) && w->G > 1;
     int rc = sem_model_init(&w->mod, pt, err);
     if (rc != CX_OK)
         return rc;
     w->p = w->mod.p;
-    if (w->p != s->p)
+    w->m = w->mod.m;
+    if (w->p != s[0]->p)
         return cx_error_set(err, CX_EFAIL, "ordinal statistics do not match the model");
-    w->nth = s->nth;
-    w->npair = s->npair;
-    w->dim = s->dim;
-    w->n = s->n;
-    size_t nr = pt->n_rows;
-    w->t = cx_calloc(nr + 1, sizeof *w->t, err);
-    w->par = cx_calloc(nr + 1, sizeof *w->par, err);
-    w->resvar = cx_calloc(nr + 1, sizeof *w->resvar, err);
-    if (!w->t || !w->par || !w->resvar)
-        return CX_ENOMEM;
-    if ((rc = wls_map(w, err)) != CX_OK)
+    w->nth = s[0]->nth;
+    w->npair = s[0]->npair;
+    w->dim = s[0]->dim;
+    if ((rc = wls_alloc(w, err)) != CX_OK)
         return rc;
-    w->q = w->qm + w->nth;
-    w->sobs = cx_calloc(w->dim, sizeof *w->sobs, err);
-    w->vd = cx_calloc(w->dim, sizeof *w->vd, err);
-    w->m = cx_calloc(w->dim, sizeof *w->m, err);
-    w->delta = cx_calloc(w->dim * w->q + 1, sizeof *w->delta, err);
-    w->dsig = cx_calloc(w->p * w->p, sizeof *w->dsig, err);
-    w->x = cx_calloc(w->q + 1, sizeof *w->x, err);
-    if (!w->sobs || !w->vd || !w->m || !w->delta || !w->dsig || !w->x)
-        return CX_ENOMEM;
-    memcpy(w->sobs, s->th, w->nth * sizeof(double));
-    size_t k = 0;
-    for (size_t j = 0; j + 1 < w->p; j++)
-        for (size_t i = j + 1; i < w->p; i++, k++)
-            w->sobs[w->nth + k] = s->rho[i * w->p + j];
-    for (size_t d = 0; d < w->dim; d++) {
-        double g = s->gamma[d * w->dim + d];
-        if (!(g > 0) || !isfinite(g))
-            return cx_error_set(err, CX_EFAIL, "the asymptotic variance of a sample statistic "
-                                               "is not positive");
-        w->vd[d] = 1.0 / g;
-    }
-    return CX_OK;
+    for (size_t g = 0; g < w->G && rc == CX_OK; g++)
+        rc = wls_sample(w, g, err);
+    return rc;
+}
+
+static size_t th_param(const wls *w, size_t g, size_t k)
+{
+    return w->th_at + (w->eq_th ? 0 : g * w->nth) + k;
+}
+
+/* Scale factor delta_i of group g (1 where not free). */
+static double scale_of(const wls *w, const double *x, size_t g, size_t i)
+{
+    return w->eq_th && g > 0 ? x[w->scale_at + (g - 1) * w->p + i] : 1.0;
 }
 
 /* Matrices at x (residual variances of the items 0: Sigma's off-diagonal
- * does not depend on them) and the model moments m. */
+ * does not depend on them) and the model moments of every group. */
 static int wls_implied(wls *w, const double *x, cx_error *err)
 {
     sem_model_clear(&w->mod);
@@ -149,21 +207,32 @@ static int wls_implied(wls *w, const double *x, cx_error *err)
                                                 : 0.0;
         sem_model_set(&w->mod, &w->t[r], v);
     }
+    for (size_t g = 1; w->eq_th && g < w->G; g++)
+        for (size_t f = 0; f < w->m; f++)
+            w->mod.grp[g].alpha[f] = x[w->mean_at + (g - 1) * w->m + f];
     int rc = sem_model_implied(&w->mod, err);
     if (rc != CX_OK)
         return rc;
-    memcpy(w->m, x + w->qm, w->nth * sizeof(double));
-    const double *sig = w->mod.grp[0].sigma;
-    size_t k = 0;
-    for (size_t j = 0; j + 1 < w->p; j++)
-        for (size_t i = j + 1; i < w->p; i++, k++)
-            w->m[w->nth + k] = sig[i * w->p + j];
+    for (size_t g = 0; g < w->G; g++) {
+        const double *sig = w->mod.grp[g].sigma, *mu = w->mod.grp[g].mu;
+        double *m = w->mvec + g * w->dim;
+        for (size_t i = 0; i < w->p; i++) {
+            double dl = scale_of(w, x, g, i);
+            for (size_t k = w->s[0]->th0[i]; k < w->s[0]->th0[i + 1]; k++)
+                m[k] = dl * (x[th_param(w, g, k)] - mu[i]);
+        }
+        size_t k = 0;
+        for (size_t j = 0; j + 1 < w->p; j++)
+            for (size_t i = j + 1; i < w->p; i++, k++)
+                m[w->nth + k] = scale_of(w, x, g, i) * scale_of(w, x, g, j) * sig[i * w->p + j];
+    }
     return CX_OK;
 }
 
-static double wls_c(const wls *w)
+/* c_g = f_g (N_g - 1) / N_g = (N_g - 1) / N */
+static double wls_c(const wls *w, size_t g)
 {
-    return (w->n - 1.0) / w->n;
+    return (w->ng[g] - 1.0) / w->n;
 }
 
 static int wls_value(const double *x, double *f, void *data, cx_error *err)
@@ -172,49 +241,92 @@ static int wls_value(const double *x, double *f, void *data, cx_error *err)
     int rc = wls_implied(w, x, err);
     if (rc != CX_OK)
         return rc;
-    double s = 0;
-    for (size_t d = 0; d < w->dim; d++) {
-        double r = w->sobs[d] - w->m[d];
-        s += w->vd[d] * r * r;
+    double total = 0;
+    for (size_t g = 0; g < w->G; g++) {
+        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim, *vd = w->vd + g * w->dim;
+        double s = 0;
+        for (size_t d = 0; d < w->dim; d++) {
+            double r = so[d] - m[d];
+            s += vd[d] * r * r;
+        }
+        total += 0.5 * wls_c(w, g) * s;
     }
-    *f = 0.5 * wls_c(w) * s;
+    *f = total;
     return CX_OK;
 }
 
-/* Delta = d m / d theta (dim x q, row-major) at the current matrices. */
-static void wls_delta(wls *w)
+/* Delta_g = d m_g / d theta (dim x q, row-major) at the current matrices. */
+static void wls_delta_group(wls *w, const double *x, size_t g)
 {
-    size_t q = w->q, p = w->p;
-    memset(w->delta, 0, w->dim * q * sizeof(double));
-    for (size_t k = 0; k < w->nth; k++)
-        w->delta[k * q + w->qm + k] = 1.0;
+    size_t q = w->q, p = w->p, nth = w->nth;
+    double *D = w->delta + g * w->dim * q;
+    const double *sig = w->mod.grp[g].sigma, *mu = w->mod.grp[g].mu;
+    const size_t *th0 = w->s[0]->th0;
+    memset(D, 0, w->dim * q * sizeof(double));
+    for (size_t i = 0; i < p; i++)
+        w->deltas[i] = scale_of(w, x, g, i);
+    for (size_t i = 0; i < p; i++)
+        for (size_t k = th0[i]; k < th0[i + 1]; k++) {
+            D[k * q + th_param(w, g, k)] = w->deltas[i];
+            if (w->eq_th && g > 0) /* d / d delta_i and d / d alpha_f */
+                D[k * q + w->scale_at + (g - 1) * p + i] = x[th_param(w, g, k)] - mu[i];
+        }
+    if (w->eq_th && g > 0) {
+        size_t k = 0;
+        for (size_t j = 0; j + 1 < p; j++)
+            for (size_t i = j + 1; i < p; i++, k++) {
+                double *row = D + (nth + k) * q + w->scale_at + (g - 1) * p;
+                row[i] += w->deltas[j] * sig[i * p + j];
+                row[j] += w->deltas[i] * sig[i * p + j];
+            }
+        for (size_t f = 0; f < w->m; f++) {
+            sem_target t = {SEM_MAT_ALPHA, (int)g, (int)f, 0};
+            memset(w->dmu, 0, p * sizeof(double));
+            sem_model_add_derivative(&w->mod, &t, 1.0, w->dsig, w->dmu);
+            for (size_t i = 0; i < p; i++)
+                for (size_t kk = th0[i]; kk < th0[i + 1]; kk++)
+                    D[kk * q + w->mean_at + (g - 1) * w->m + f] -= w->deltas[i] * w->dmu[i];
+        }
+    }
     for (size_t r = 0; r < w->pt->n_rows; r++) {
-        if (w->par[r] < 0)
+        if (w->par[r] < 0 || w->t[r].group != (int)g)
             continue;
         memset(w->dsig, 0, p * p * sizeof(double));
-        sem_model_add_derivative(&w->mod, &w->t[r], 1.0, w->dsig, NULL);
+        memset(w->dmu, 0, p * sizeof(double));
+        sem_model_add_derivative(&w->mod, &w->t[r], 1.0, w->dsig, w->dmu);
+        size_t col = (size_t)w->par[r];
+        for (size_t i = 0; i < p; i++)
+            for (size_t k = th0[i]; k < th0[i + 1]; k++)
+                D[k * q + col] -= w->deltas[i] * w->dmu[i];
         size_t k = 0;
         for (size_t j = 0; j + 1 < p; j++)
             for (size_t i = j + 1; i < p; i++, k++)
-                w->delta[(w->nth + k) * q + (size_t)w->par[r]] += w->dsig[i * p + j];
+                D[(nth + k) * q + col] += w->deltas[i] * w->deltas[j] * w->dsig[i * p + j];
     }
+}
+
+static void wls_delta(wls *w, const double *x)
+{
+    for (size_t g = 0; g < w->G; g++)
+        wls_delta_group(w, x, g);
 }
 
 static int wls_derivatives(const double *x, double *grad, double *curv, void *data, cx_error *err)
 {
-    (void)x;
     (void)err;
     wls *w = data;
     size_t q = w->q;
-    wls_delta(w);
-    double c = wls_c(w);
+    wls_delta(w, x);
     memset(grad, 0, q * sizeof(double));
     memset(curv, 0, q * q * sizeof(double));
-    for (size_t d = 0; d < w->dim; d++) {
-        const double *row = w->delta + d * q;
-        double r = w->sobs[d] - w->m[d];
-        cblas_daxpy((int)q, -c * w->vd[d] * r, row, 1, grad, 1);
-        cblas_dsyr(CblasRowMajor, CblasLower, (int)q, c * w->vd[d], row, 1, curv, (int)q);
+    for (size_t g = 0; g < w->G; g++) {
+        double c = wls_c(w, g);
+        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim, *vd = w->vd + g * w->dim;
+        for (size_t d = 0; d < w->dim; d++) {
+            const double *row = w->delta + (g * w->dim + d) * q;
+            cblas_daxpy((int)q, -c * vd[d] * (so[d] - m[d]), row, 1, grad, 1);
+            cblas_dsyr(CblasRowMajor, CblasLower, (int)q, c * vd[d], row, 1, curv, (int)q);
+        }
     }
     return CX_OK;
 }
@@ -225,7 +337,7 @@ static int wls_derivatives(const double *x, double *grad, double *curv, void *da
  * the polychorics: lambda_m^2 = r_mj r_mk / r_jk averaged over pairs. */
 static double marker_loading(const wls *w, const int *ind, size_t n)
 {
-    const double *R = w->s->rho;
+    const double *R = w->s[0]->rho;
     size_t p = w->p;
     if (n < 2)
         return 0.7;
@@ -269,7 +381,7 @@ static void wls_start(wls *w)
             continue;
         double lm = marker_loading(w, ind, n);
         for (size_t a = 0; a < n; a++)
-            std[a] = a == 0 ? lm : w->s->rho[(size_t)ind[0] * w->p + (size_t)ind[a]] / lm;
+            std[a] = a == 0 ? lm : w->s[0]->rho[(size_t)ind[0] * w->p + (size_t)ind[a]] / lm;
         for (size_t r = 0; r < pt->n_rows; r++) {
             const sem_param *row = &pt->rows[r];
             if (w->par[r] < 0)
@@ -285,7 +397,10 @@ static void wls_start(wls *w)
                 w->x[w->par[r]] = marker_free ? 1.0 : lm * lm;
         }
     }
-    memcpy(w->x + w->qm, w->s->th, w->nth * sizeof(double));
+    for (size_t g = 0; g < (w->eq_th ? 1 : w->G); g++)
+        memcpy(w->x + th_param(w, g, 0), w->s[g]->th, w->nth * sizeof(double));
+    for (size_t k = w->scale_at; k < w->mean_at; k++)
+        w->x[k] = 1.0;
     free(ind);
     free(std);
 }
@@ -309,70 +424,107 @@ typedef struct wls_test {
     double chisq_b, df_b, tr1_b, tr2_b;   /* baseline (independence)    */
 } wls_test;
 
+/* Baseline (independence) model: thresholds saturated, correlations 0, in
+ * every group, so U = bdiag(0, f_g W_c) and U Gamma has the blocks
+ * W_c Gamma_cc of each group. */
+static void wls_baseline(const wls *w, wls_test *t)
+{
+    size_t D = w->dim, o = w->nth;
+    t->chisq_b = t->tr1_b = t->tr2_b = 0;
+    for (size_t g = 0; g < w->G; g++) {
+        const double *G = w->s[g]->gamma, *vd = w->vd + g * D, *so = w->sobs + g * D;
+        for (size_t a = o; a < D; a++) {
+            t->chisq_b += (w->ng[g] - 1.0) * vd[a] * so[a] * so[a];
+            t->tr1_b += vd[a] * G[a * D + a];
+            for (size_t b = o; b < D; b++)
+                t->tr2_b += vd[a] * G[a * D + b] * vd[b] * G[b * D + a];
+        }
+    }
+    t->df_b = (double)(w->G * w->npair);
+}
+
+typedef struct sandwich_ws {
+    double *E, *B, *WD, *GWD, *U, *UG, *T1, *EB;
+} sandwich_ws;
+
+static void sandwich_free(sandwich_ws *s)
+{
+    free(s->E), free(s->B), free(s->WD), free(s->GWD);
+    free(s->U), free(s->UG), free(s->T1), free(s->EB);
+}
+
+/* traces of U Gamma and (U Gamma)^2 over the stacked groups */
+static void wls_traces(const wls *w, sandwich_ws *s, wls_test *t)
+{
+    size_t q = w->q, D = w->dim, DA = w->G * D;
+    /* WD = V Delta (DA x q): f_g W_g Delta_g stacked */
+    for (size_t g = 0; g < w->G; g++) {
+        double fg = w->ng[g] / w->n;
+        for (size_t d = 0; d < D; d++)
+            for (size_t j = 0; j < q; j++)
+                s->WD[(g * D + d) * q + j] = fg * w->vd[g * D + d] * w->delta[(g * D + d) * q + j];
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)DA, (int)q, (int)q, 1.0, s->WD,
+                (int)q, s->E, (int)q, 0.0, s->T1, (int)q);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)DA, (int)DA, (int)q, -1.0, s->T1,
+                (int)q, s->WD, (int)q, 0.0, s->U, (int)DA);
+    for (size_t g = 0; g < w->G; g++)
+        for (size_t d = 0; d < D; d++)
+            s->U[(g * D + d) * DA + g * D + d] += w->ng[g] / w->n * w->vd[g * D + d];
+    /* U Gamma_all, Gamma_all = bdiag(Gamma_g / f_g): one column block per group */
+    for (size_t g = 0; g < w->G; g++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)DA, (int)D, (int)D,
+                    w->n / w->ng[g], s->U + g * D, (int)DA, w->s[g]->gamma, (int)D, 0.0,
+                    s->UG + g * D, (int)DA);
+    t->tr1 = t->tr2 = 0;
+    for (size_t a = 0; a < DA; a++) {
+        t->tr1 += s->UG[a * DA + a];
+        for (size_t b = 0; b < DA; b++)
+            t->tr2 += s->UG[a * DA + b] * s->UG[b * DA + a];
+    }
+}
+
 /* vcov (q x q) and the traces of U Gamma, from Delta at the estimate. */
 static int wls_sandwich(wls *w, double *vcov, wls_test *t, cx_error *err)
 {
-    size_t q = w->q, D = w->dim;
-    const double *G = w->s->gamma;
-    double *E = cx_calloc(q * q, sizeof *E, err), *WD = cx_calloc(D * q, sizeof *WD, err);
-    double *GWD = cx_calloc(D * q, sizeof *GWD, err), *B = cx_calloc(q * q, sizeof *B, err);
-    double *U = cx_calloc(D * D, sizeof *U, err), *UG = cx_calloc(D * D, sizeof *UG, err);
-    double *T1 = cx_calloc(D * q, sizeof *T1, err);
-    int rc = E && WD && GWD && B && U && UG && T1 ? CX_OK : CX_ENOMEM;
-    if (rc == CX_OK) {
+    size_t q = w->q, D = w->dim, DA = w->G * D;
+    sandwich_ws s;
+    s.E = cx_calloc(q * q, sizeof(double), err);
+    s.B = cx_calloc(q * q, sizeof(double), err);
+    s.EB = cx_calloc(q * q, sizeof(double), err);
+    s.WD = cx_calloc(DA * q, sizeof(double), err);
+    s.GWD = cx_calloc(D * q, sizeof(double), err);
+    s.T1 = cx_calloc(DA * q, sizeof(double), err);
+    s.U = cx_calloc(DA * DA, sizeof(double), err);
+    s.UG = cx_calloc(DA * DA, sizeof(double), err);
+    int rc = s.E && s.B && s.EB && s.WD && s.GWD && s.T1 && s.U && s.UG ? CX_OK : CX_ENOMEM;
+    for (size_t g = 0; rc == CX_OK && g < w->G; g++) {
+        /* E += f_g Delta' W Delta;  B += f_g (W Delta)' Gamma (W Delta) */
+        double fg = w->ng[g] / w->n;
+        const double *Dg = w->delta + g * D * q;
+        double *WD = s.WD; /* group g's W Delta, D x q */
         for (size_t d = 0; d < D; d++)
             for (size_t j = 0; j < q; j++)
-                WD[d * q + j] = w->vd[d] * w->delta[d * q + j];
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, 1.0,
-                    w->delta, (int)q, WD, (int)q, 0.0, E, (int)q);
-        if (spd_inverse(E, q) != CX_OK)
-            rc = cx_error_set(err, CX_EFAIL, "the WLS information matrix is singular (is the "
-                                             "model identified?)");
+                WD[d * q + j] = w->vd[g * D + d] * Dg[d * q + j];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, fg, Dg,
+                    (int)q, WD, (int)q, 1.0, s.E, (int)q);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)D, (int)q, (int)D, 1.0,
+                    w->s[g]->gamma, (int)D, WD, (int)q, 0.0, s.GWD, (int)q);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, fg, WD,
+                    (int)q, s.GWD, (int)q, 1.0, s.B, (int)q);
     }
+    if (rc == CX_OK && spd_inverse(s.E, q) != CX_OK)
+        rc = cx_error_set(err, CX_EFAIL,
+                          "the WLS information matrix is singular (is the model identified?)");
     if (rc == CX_OK) {
-        /* B = WD' Gamma WD;  vcov = E^-1 B E^-1 / (N - 1) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)D, (int)q, (int)D, 1.0, G,
-                    (int)D, WD, (int)q, 0.0, GWD, (int)q);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, 1.0, WD,
-                    (int)q, GWD, (int)q, 0.0, B, (int)q);
-        double *EB = T1; /* q x q scratch fits in D x q */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)q, (int)q, 1.0, E,
-                    (int)q, B, (int)q, 0.0, EB, (int)q);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)q, (int)q, 1.0, s.E,
+                    (int)q, s.B, (int)q, 0.0, s.EB, (int)q);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)q, (int)q,
-                    1.0 / (w->n - 1.0), EB, (int)q, E, (int)q, 0.0, vcov, (int)q);
-        /* U = W - WD E^-1 WD' */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)D, (int)q, (int)q, 1.0, WD,
-                    (int)q, E, (int)q, 0.0, T1, (int)q);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)D, (int)D, (int)q, -1.0, T1,
-                    (int)q, WD, (int)q, 0.0, U, (int)D);
-        for (size_t d = 0; d < D; d++)
-            U[d * D + d] += w->vd[d];
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)D, (int)D, (int)D, 1.0, U,
-                    (int)D, G, (int)D, 0.0, UG, (int)D);
-        t->tr1 = t->tr2 = 0;
-        for (size_t a = 0; a < D; a++) {
-            t->tr1 += UG[a * D + a];
-            for (size_t b = 0; b < D; b++)
-                t->tr2 += UG[a * D + b] * UG[b * D + a];
-        }
-        /* baseline: thresholds saturated, correlations 0: U = [0 0; 0 W_c] */
-        size_t o = w->nth;
-        t->chisq_b = t->tr1_b = t->tr2_b = 0;
-        for (size_t a = o; a < D; a++) {
-            t->chisq_b += (w->n - 1.0) * w->vd[a] * w->sobs[a] * w->sobs[a];
-            t->tr1_b += w->vd[a] * G[a * D + a];
-            for (size_t b = o; b < D; b++)
-                t->tr2_b += w->vd[a] * G[a * D + b] * w->vd[b] * G[b * D + a];
-        }
-        t->df_b = (double)w->npair;
+                    1.0 / (w->n - (double)w->G), s.EB, (int)q, s.E, (int)q, 0.0, vcov, (int)q);
+        wls_traces(w, &s, t);
+        wls_baseline(w, t);
     }
-    free(E);
-    free(WD);
-    free(GWD);
-    free(B);
-    free(U);
-    free(UG);
-    free(T1);
+    sandwich_free(&s);
     return rc;
 }
 
@@ -437,29 +589,31 @@ static double ncp_root(double x2, double df, double target, double hi)
     return 0.5 * (lo + hi);
 }
 
-/* lav_fit_rmsea, _ci, _closefit, _notclosefit with N = N - 1 (lavaan's
- * ntotal for non-ML estimators) and G = 1. */
-static void rmsea(sem_fit *f, const char *suffix, double x2, double df, double n, int full)
+/* lav_fit_rmsea, _ci, _closefit, _notclosefit with N = N - G (lavaan's
+ * ntotal for non-ML estimators). */
+static void rmsea(sem_fit *f, const char *suffix, double x2, double df, double n, double G,
+                  int full)
 {
     char name[SEM_MEASURE_NAME_MAX];
-    double r = df > 0 ? sqrt(fmax(x2 / n / df - 1.0 / n, 0)) : 0;
+    double sg = sqrt(G);
+    double r = df > 0 ? sqrt(fmax(x2 / n / df - 1.0 / n, 0)) * sg : 0;
     double lo = 0, hi = 0;
     if (df >= 1 && sem_pnchisq(x2, df, 0) - 0.95 >= 0)
-        lo = sqrt(ncp_root(x2, df, 0.95, x2) / (n * df));
+        lo = sqrt(ncp_root(x2, df, 0.95, x2) / (n * df)) * sg;
     double nr = fmax(n, 4 * x2);
     if (df >= 1 && !(sem_pnchisq(x2, df, nr) - 0.05 > 0) && !(sem_pnchisq(x2, df, 0) - 0.05 < 0))
-        hi = sqrt(ncp_root(x2, df, 0.05, nr) / (n * df));
+        hi = sqrt(ncp_root(x2, df, 0.05, nr) / (n * df)) * sg;
     snprintf(name, sizeof name, "rmsea%s", suffix), put(f, name, r);
     snprintf(name, sizeof name, "rmsea.ci.lower%s", suffix), put(f, name, lo);
     snprintf(name, sizeof name, "rmsea.ci.upper%s", suffix), put(f, name, hi);
     if (full)
         put(f, "rmsea.ci.level", 0.90);
     snprintf(name, sizeof name, "rmsea.pvalue%s", suffix);
-    put(f, name, df > 0 ? 1 - sem_pnchisq(x2, df, n * df * 0.05 * 0.05) : NAN);
+    put(f, name, df > 0 ? 1 - sem_pnchisq(x2, df, n * df * 0.05 * 0.05 / G) : NAN);
     if (full)
         put(f, "rmsea.close.h0", 0.05);
     snprintf(name, sizeof name, "rmsea.notclose.pvalue%s", suffix);
-    put(f, name, df > 0 ? sem_pnchisq(x2, df, n * df * 0.08 * 0.08) : NAN);
+    put(f, name, df > 0 ? sem_pnchisq(x2, df, n * df * 0.08 * 0.08 / G) : NAN);
     if (full)
         put(f, "rmsea.notclose.h0", 0.08);
 }
@@ -489,16 +643,16 @@ static void wls_measures(const wls *w, const wls_test *t, sem_fit *f)
     incremental(f, ".scaled", xs, t->df, xbs, t->df_b, 0);
     incremental(f, "", t->chisq, t->df, t->chisq_b, t->df_b, 1);
     incremental(f, ".scaled", xs, t->df, xbs, t->df_b, 1);
-    double n = w->n - 1.0;
-    rmsea(f, "", t->chisq, t->df, n, 1);
+    double G = (double)w->G, n = w->n - G;
+    rmsea(f, "", t->chisq, t->df, n, G, 1);
     /* scaled.shifted: rmsea.scaled is the scaled statistic on df */
-    rmsea(f, ".scaled", xs, t->df, n, 0);
+    rmsea(f, ".scaled", xs, t->df, n, G, 0);
 }
 
 /* ---- the written rows ----------------------------------------------------- */
 
-static int add_row(sem_wls_result *o, const char *lhs, const char *op, const char *rhs, double est,
-                   double se, double std_lv, double std_all, cx_error *err)
+static int add_row(sem_wls_result *o, const char *lhs, const char *op, const char *rhs, int group,
+                   double est, double se, double std_lv, double std_all, cx_error *err)
 {
     sem_wls_row *r = realloc(o->rows, (o->n_rows + 1) * sizeof *r);
     if (!r)
@@ -508,19 +662,9 @@ static int add_row(sem_wls_result *o, const char *lhs, const char *op, const cha
     snprintf(r->lhs, sizeof r->lhs, "%s", lhs);
     snprintf(r->op, sizeof r->op, "%s", op);
     snprintf(r->rhs, sizeof r->rhs, "%s", rhs);
+    r->group = group;
     r->est = est, r->se = se, r->std_lv = std_lv, r->std_all = std_all;
     return CX_OK;
-}
-
-/* Implied SD of a node (latent: sqrt(V_ff)); 1 for observed (Sigma* has a
- * unit diagonal). */
-static double node_sd(const wls *w, const char *name)
-{
-    int node = sem_model_node_index(&w->mod, name);
-    if (node < 0 || sem_model_ov_index(&w->mod, name) >= 0)
-        return 1.0;
-    size_t M = w->mod.n_nodes;
-    return sqrt(w->mod.grp[0].v[(size_t)node * M + (size_t)node]);
 }
 
 static int is_latent(const wls *w, const char *name)
@@ -528,105 +672,147 @@ static int is_latent(const wls *w, const char *name)
     return sem_model_ov_index(&w->mod, name) < 0;
 }
 
-/* lavaan's std.lv and std.all of one partable row. */
+/* Implied SD in group g: latent sqrt(V_ff); observed 1 / delta_i (the
+ * diagonal of Lambda V Lambda' + Theta). */
+static double node_sd(const wls *w, size_t g, const char *name)
+{
+    int ov = sem_model_ov_index(&w->mod, name);
+    if (ov >= 0)
+        return 1.0 / scale_of(w, w->x, g, (size_t)ov);
+    int node = sem_model_node_index(&w->mod, name);
+    if (node < 0)
+        return 1.0;
+    size_t M = w->mod.n_nodes;
+    return sqrt(w->mod.grp[g].v[(size_t)node * M + (size_t)node]);
+}
+
+/* lavaan's std.lv (latent variables standardized) and std.all (observed
+ * ones too) of one partable row. */
 static void standardize(const wls *w, const sem_param *row, double est, double *lv, double *all)
 {
-    double sl = node_sd(w, row->lhs), sr = row->rhs[0] ? node_sd(w, row->rhs) : 1.0;
+    size_t g = (size_t)row->group;
+    double sl = node_sd(w, g, row->lhs), sr = row->rhs[0] ? node_sd(w, g, row->rhs) : 1.0;
+    int ll = is_latent(w, row->lhs), lr = row->rhs[0] && is_latent(w, row->rhs);
+    double lv_l = ll ? sl : 1.0, lv_r = lr ? sr : 1.0;
     switch (row->op) {
-    case SEM_OP_LOADING:
-        *lv = *all = est * sl;
+    case SEM_OP_LOADING: /* latent =~ observed */
+        *lv = est * lv_l;
+        *all = est * sl / sr;
         break;
     case SEM_OP_REGRESSION:
-        *lv = *all = est * sr / sl;
+        *lv = est * lv_r / lv_l;
+        *all = est * sr / sl;
         break;
     case SEM_OP_COVARIANCE:
-        if (is_latent(w, row->lhs) || is_latent(w, row->rhs)) {
-            *lv = *all = est / (sl * sr);
-        } else {
-            *lv = est;
-            *all = est; /* Sigma* has unit variances */
-        }
+        *lv = est / (lv_l * lv_r);
+        *all = est / (sl * sr);
         break;
     default:
         *lv = *all = est;
     }
 }
 
-static int wls_rows(wls *w, const double *vcov, sem_wls_result *o, cx_error *err)
+static double param_se(const wls *w, const double *vcov, size_t id)
+{
+    return sqrt(vcov[id * w->q + id]);
+}
+
+static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, cx_error *err)
 {
     const sem_partable *pt = w->pt;
-    const double *sig = w->mod.grp[0].sigma;
+    const double *sig = w->mod.grp[g].sigma;
     int rc = CX_OK;
     /* =~ and ~ rows, thresholds, ~~ rows, ~*~, ~1: lavaan's order */
     for (int pass = 0; pass < 3 && rc == CX_OK; pass++) {
         if (pass == 1) {
-            for (size_t i = 0; i < w->p && rc == CX_OK; i++)
-                for (size_t k = 0; k + 1 < w->s->ncat[i] && rc == CX_OK; k++) {
-                    size_t id = w->qm + w->s->th0[i] + k;
+            for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
+                double dl = scale_of(w, w->x, g, i);
+                for (size_t k = 0; k + 1 < w->s[g]->ncat[i] && rc == CX_OK; k++) {
+                    size_t id = th_param(w, g, w->s[0]->th0[i] + k);
                     char t[32];
                     snprintf(t, sizeof t, "t%zu", k + 1);
-                    rc = add_row(o, pt->ov_names[i], "|", t, w->x[id], sqrt(vcov[id * w->q + id]),
-                                 w->x[id], w->x[id], err);
+                    rc = add_row(o, pt->ov_names[i], "|", t, (int)g, w->x[id],
+                                 param_se(w, vcov, id), w->x[id], w->x[id] * dl, err);
                 }
+            }
             continue;
         }
         for (size_t r = 0; r < pt->n_rows && rc == CX_OK; r++) {
             const sem_param *row = &pt->rows[r];
             int first = row->op == SEM_OP_LOADING || row->op == SEM_OP_REGRESSION;
-            if ((pass == 0) != first)
+            if ((pass == 0) != first || row->group != (int)g)
                 continue;
             double est, se = 0;
             if (w->par[r] >= 0) {
                 est = w->x[w->par[r]];
-                se = sqrt(vcov[(size_t)w->par[r] * w->q + (size_t)w->par[r]]);
+                se = param_se(w, vcov, (size_t)w->par[r]);
             } else if (w->resvar[r]) {
                 int i = sem_model_ov_index(&w->mod, row->lhs);
-                est = 1.0 - sig[(size_t)i * w->p + (size_t)i];
+                double dl = scale_of(w, w->x, g, (size_t)i);
+                est = 1.0 / (dl * dl) - sig[(size_t)i * w->p + (size_t)i];
             } else {
                 est = isfinite(row->fixed_value) ? row->fixed_value : 0.0;
             }
             double lv, all;
             standardize(w, row, est, &lv, &all);
-            rc = add_row(o, row->lhs, sem_op_string(row->op), row->rhs, est, se, lv, all, err);
+            rc = add_row(o, row->lhs, sem_op_string(row->op), row->rhs, (int)g, est, se, lv, all,
+                         err);
         }
     }
+    for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
+        int free_scale = w->eq_th && g > 0;
+        size_t id = free_scale ? w->scale_at + (g - 1) * w->p + i : 0;
+        double est = scale_of(w, w->x, g, i);
+        rc = add_row(o, pt->ov_names[i], "~*~", pt->ov_names[i], (int)g, est,
+                     free_scale ? param_se(w, vcov, id) : 0, est, 1.0, err);
+    }
     for (size_t i = 0; i < w->p && rc == CX_OK; i++)
-        rc = add_row(o, pt->ov_names[i], "~*~", pt->ov_names[i], 1, 0, 1, 1, err);
-    for (size_t i = 0; i < w->p && rc == CX_OK; i++)
-        rc = add_row(o, pt->ov_names[i], "~1", "", 0, 0, 0, 0, err);
-    for (size_t f = 0; f < pt->n_lv && rc == CX_OK; f++)
-        rc = add_row(o, pt->lv_names[f], "~1", "", 0, 0, 0, 0, err);
+        rc = add_row(o, pt->ov_names[i], "~1", "", (int)g, 0, 0, 0, 0, err);
+    for (size_t f = 0; f < pt->n_lv && rc == CX_OK; f++) {
+        int free_mean = w->eq_th && g > 0;
+        size_t id = free_mean ? w->mean_at + (g - 1) * w->m + f : 0;
+        double est = free_mean ? w->x[id] : 0.0, sd = node_sd(w, g, pt->lv_names[f]);
+        rc = add_row(o, pt->lv_names[f], "~1", "", (int)g, est,
+                     free_mean ? param_se(w, vcov, id) : 0, est / sd, est / sd, err);
+    }
     return rc;
 }
 
-/* R^2 of every item (1 - residual variance) and endogenous latent. */
+/* R^2 of every item (1 - delta^2 residual variance) and endogenous
+ * latent, per group. */
 static int wls_r2(const wls *w, sem_fit *f)
 {
-    size_t n = w->p + w->pt->n_lv;
+    size_t n = w->G * (w->p + w->pt->n_lv);
     f->r2_names = calloc(n + 1, sizeof *f->r2_names);
     f->r2_group = calloc(n + 1, sizeof *f->r2_group);
     f->r2 = calloc(n + 1, sizeof *f->r2);
     if (!f->r2_names || !f->r2_group || !f->r2)
         return CX_ENOMEM;
-    const double *sig = w->mod.grp[0].sigma;
-    for (size_t i = 0; i < w->p; i++) {
-        snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", w->pt->ov_names[i]);
-        f->r2[f->n_r2++] = sig[i * w->p + i];
-    }
-    /* an endogenous latent: 1 - psi_ff / V_ff */
     size_t M = w->mod.n_nodes;
-    for (size_t r = 0; r < w->pt->n_rows; r++) {
-        const sem_param *row = &w->pt->rows[r];
-        if (row->op != SEM_OP_REGRESSION || !is_latent(w, row->lhs))
-            continue;
-        int node = sem_model_node_index(&w->mod, row->lhs), seen = 0;
-        for (size_t k = w->p; k < f->n_r2; k++)
-            seen |= strcmp(f->r2_names[k], row->lhs) == 0;
-        if (seen || node < 0)
-            continue;
-        size_t a = (size_t)node;
-        snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", row->lhs);
-        f->r2[f->n_r2++] = 1 - w->mod.grp[0].psi[a * M + a] / w->mod.grp[0].v[a * M + a];
+    for (size_t g = 0; g < w->G; g++) {
+        const double *sig = w->mod.grp[g].sigma;
+        size_t first = f->n_r2;
+        for (size_t i = 0; i < w->p; i++) {
+            double dl = scale_of(w, w->x, g, i);
+            snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", w->pt->ov_names[i]);
+            f->r2_group[f->n_r2] = (int)g;
+            f->r2[f->n_r2++] = dl * dl * sig[i * w->p + i];
+        }
+        /* an endogenous latent: 1 - psi_ff / V_ff */
+        for (size_t r = 0; r < w->pt->n_rows; r++) {
+            const sem_param *row = &w->pt->rows[r];
+            if (row->op != SEM_OP_REGRESSION || row->group != (int)g || !is_latent(w, row->lhs))
+                continue;
+            int node = sem_model_node_index(&w->mod, row->lhs), seen = 0;
+            for (size_t k = first + w->p; k < f->n_r2; k++)
+                seen |= strcmp(f->r2_names[k], row->lhs) == 0;
+            if (seen || node < 0)
+                continue;
+            size_t a = (size_t)node;
+            snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", row->lhs);
+            f->r2_group[f->n_r2] = (int)g;
+            f->r2[f->n_r2++] = 1 - w->mod.grp[g].psi[a * M + a] / w->mod.grp[g].v[a * M + a];
+        }
     }
     return CX_OK;
 }
@@ -638,12 +824,26 @@ void sem_wls_result_clear(sem_wls_result *r)
     memset(r, 0, sizeof *r);
 }
 
-int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *s, int max_iter,
-                sem_wls_result *out, cx_error *err)
+static void heywood(const wls *w, sem_fit *fit)
+{
+    for (size_t r = 0; r < w->pt->n_rows; r++)
+        if (w->resvar[r]) {
+            size_t g = (size_t)w->pt->rows[r].group;
+            int i = sem_model_ov_index(&w->mod, w->pt->rows[r].lhs);
+            double dl = scale_of(w, w->x, g, (size_t)i);
+            if (1.0 / (dl * dl) - w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i] < 0)
+                sem_fit_warn(fit, "Heywood case: the residual variance of '%s' (group %zu) is "
+                                  "negative",
+                             w->pt->rows[r].lhs, g + 1);
+        }
+}
+
+int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned group_equal,
+                int max_iter, sem_wls_result *out, cx_error *err)
 {
     memset(out, 0, sizeof *out);
     wls w;
-    int rc = wls_setup(&w, pt, s, err);
+    int rc = wls_setup(&w, pt, s, group_equal, err);
     double *vcov = NULL;
     cx_optimizer *opt = NULL;
     out->fit = sem_fit_alloc();
@@ -669,30 +869,24 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *s, int max_iter,
     }
     wls_test t = {0};
     if (rc == CX_OK) {
-        /* the optimizer's last calls were at w.x: matrices and m are current */
         double f;
         rc = wls_value(w.x, &f, &w, err);
-        wls_delta(&w);
+        wls_delta(&w, w.x);
         t.fmin = f;
         t.chisq = 2.0 * w.n * f;
-        t.df = (double)w.dim - (double)w.q;
+        t.df = (double)(w.G * w.dim) - (double)w.q;
         out->fit->fmin = f;
     }
     if (rc == CX_OK)
         rc = wls_sandwich(&w, vcov, &t, err);
-    if (rc == CX_OK) {
-        wls_measures(&w, &t, out->fit);
-        rc = wls_rows(&w, vcov, out, err);
-    }
     if (rc == CX_OK)
-        rc = wls_r2(&w, out->fit) == CX_OK ? CX_OK : cx_error_set(err, CX_ENOMEM, "out of memory");
-    for (size_t r = 0; rc == CX_OK && r < pt->n_rows; r++)
-        if (w.resvar[r]) {
-            int i = sem_model_ov_index(&w.mod, pt->rows[r].lhs);
-            if (1.0 - w.mod.grp[0].sigma[(size_t)i * w.p + (size_t)i] < 0)
-                sem_fit_warn(out->fit, "Heywood case: the residual variance of '%s' is negative",
-                             pt->rows[r].lhs);
-        }
+        wls_measures(&w, &t, out->fit);
+    for (size_t g = 0; rc == CX_OK && g < w.G; g++)
+        rc = group_rows(&w, g, vcov, out, err);
+    if (rc == CX_OK && wls_r2(&w, out->fit) != CX_OK)
+        rc = cx_error_set(err, CX_ENOMEM, "out of memory");
+    if (rc == CX_OK)
+        heywood(&w, out->fit);
     cx_optimizer_free(opt);
     free(vcov);
     wls_free(&w);
