@@ -422,6 +422,9 @@ static int spd_inverse(double *a, size_t n)
 typedef struct wls_test {
     double fmin, chisq, df, tr1, tr2;     /* model                      */
     double chisq_b, df_b, tr1_b, tr2_b;   /* baseline (independence)    */
+    /* robust measures (lav_fit_catml_dwls): the catML statistic at the
+     * estimates, its df and c.hat, and the baseline's */
+    double xx3, df3, chat3, xx3_b, df3_b, chat3_b;
 } wls_test;
 
 /* Baseline (independence) model: thresholds saturated, correlations 0, in
@@ -484,6 +487,126 @@ static void wls_traces(const wls *w, sandwich_ws *s, wls_test *t)
     }
 }
 
+/* Group g's implied correlation matrix (unit diagonal) into out (p x p). */
+static void implied_cor(const wls *w, size_t g, double *out)
+{
+    size_t p = w->p, k = 0;
+    const double *m = w->mvec + g * w->dim + w->nth;
+    for (size_t i = 0; i < p; i++)
+        out[i * p + i] = 1.0;
+    for (size_t j = 0; j + 1 < p; j++)
+        for (size_t i = j + 1; i < p; i++, k++)
+            out[i * p + j] = out[j * p + i] = m[k];
+}
+
+/* F_ML of the correlation structure of group g, log|Sigma| - log|R| +
+ * tr(R Sigma^-1) - p, with Sigma^-1 left in sinv; CX_EFAIL when R or
+ * Sigma is not positive definite (lavaan then reports NA). */
+static int catml_group(const wls *w, size_t g, double *sinv, double *work, double *f,
+                       double *logdet_r)
+{
+    size_t p = w->p;
+    memcpy(work, w->s[g]->rho, p * p * sizeof(double));
+    double ldr, lds;
+    if (sem_log_det_spd(work, p, &ldr) != CX_OK)
+        return CX_EFAIL;
+    implied_cor(w, g, sinv);
+    memcpy(work, sinv, p * p * sizeof(double));
+    if (sem_log_det_spd(work, p, &lds) != CX_OK || spd_inverse(sinv, p) != CX_OK)
+        return CX_EFAIL;
+    double tr = 0;
+    for (size_t a = 0; a < p * p; a++)
+        tr += w->s[g]->rho[a] * sinv[a];
+    *f = lds - ldr + tr - (double)p;
+    *logdet_r = ldr;
+    return CX_OK;
+}
+
+/* lavaan's robust CFI/TLI/RMSEA ingredients for ordinal data (Savalei
+ * 2021; lav_fit_catml_dwls): the ML discrepancy of the correlation
+ * structure at the DWLS estimates, XX3 = sum_g N_g F_ML,g, and
+ * c.hat3 = tr(A' V A Gamma_c) / df3 with A = I - Delta_c E^-1 Delta_c' W_c,
+ * V the normal-theory weight of the correlations (Sigma^-1_ik
+ * Sigma^-1_jl + Sigma^-1_il Sigma^-1_jk), all stacked over groups with
+ * f_g weights; baseline: XX3_b = -sum_g N_g log|R_g|,
+ * c.hat3_b = tr(Gamma_c) / df3_b. */
+static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *err)
+{
+    size_t p = w->p, P = w->npair, G = w->G, q = w->q, C = G * P, D = w->dim;
+    double *sinv = cx_calloc(p * p, sizeof(double), err), *work = cx_calloc(p * p, sizeof(double), err);
+    double *V = cx_calloc(C * C, sizeof(double), err), *A = cx_calloc(C * C, sizeof(double), err);
+    double *Dc = cx_calloc(C * q, sizeof(double), err), *T = cx_calloc(C * q, sizeof(double), err);
+    double *M = cx_calloc(C * C, sizeof(double), err);
+    int rc = sinv && work && V && A && Dc && T && M ? CX_OK : CX_ENOMEM;
+    t->xx3 = t->xx3_b = 0;
+    size_t npar3 = w->qm + (w->eq_th ? (G - 1) * p : 0); /* no thresholds, no means */
+    t->df3 = (double)C - (double)npar3;
+    t->df3_b = (double)C;
+    /* lavaan 0.6's catML model cannot hold free scale factors (~*~): its
+     * robust measures are NA for such models, and so are cxfit's */
+    if (w->eq_th) {
+        t->xx3 = t->chat3 = t->xx3_b = t->chat3_b = NAN;
+        goto done;
+    }
+    for (size_t g = 0; rc == CX_OK && g < G; g++) {
+        double f, ldr, fg = w->ng[g] / w->n;
+        if (catml_group(w, g, sinv, work, &f, &ldr) != CX_OK) {
+            t->xx3 = t->chat3 = t->xx3_b = t->chat3_b = NAN;
+            goto done;
+        }
+        t->xx3 += w->ng[g] * f;
+        t->xx3_b -= w->ng[g] * ldr;
+        size_t a = 0;
+        for (size_t j = 0; j + 1 < p; j++)
+            for (size_t i = j + 1; i < p; i++, a++) {
+                size_t b = 0;
+                for (size_t l = 0; l + 1 < p; l++)
+                    for (size_t k = l + 1; k < p; k++, b++)
+                        V[(g * P + a) * C + g * P + b] =
+                            fg * (sinv[i * p + k] * sinv[j * p + l] + sinv[i * p + l] * sinv[j * p + k]);
+            }
+        memcpy(Dc + g * P * q, w->delta + (g * D + w->nth) * q, P * q * sizeof(double));
+    }
+    if (rc == CX_OK) {
+        /* A = I - Dc E^-1 Dc' Wc */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)C, (int)q, (int)q, 1.0, Dc,
+                    (int)q, einv, (int)q, 0.0, T, (int)q);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)C, (int)C, (int)q, -1.0, T,
+                    (int)q, Dc, (int)q, 0.0, A, (int)C);
+        for (size_t g = 0; g < G; g++)
+            for (size_t b = 0; b < P; b++) {
+                double wc = w->ng[g] / w->n * w->vd[g * D + w->nth + b];
+                for (size_t r = 0; r < C; r++)
+                    A[r * C + g * P + b] *= wc;
+            }
+        for (size_t r = 0; r < C; r++)
+            A[r * C + r] += 1.0;
+        /* M = A' V A;  ks = tr(M Gamma_c) */
+        double *VA = T; /* C x q is too small: reuse M for V A, then A' (V A) into V */
+        (void)VA;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)C, (int)C, (int)C, 1.0, V,
+                    (int)C, A, (int)C, 0.0, M, (int)C);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, (int)C, (int)C, 1.0, A,
+                    (int)C, M, (int)C, 0.0, V, (int)C);
+        double ks = 0, kbs = 0;
+        for (size_t g = 0; g < G; g++) {
+            const double *Gm = w->s[g]->gamma;
+            double inv_fg = w->n / w->ng[g];
+            for (size_t a = 0; a < P; a++) {
+                kbs += inv_fg * Gm[(w->nth + a) * D + w->nth + a];
+                for (size_t b = 0; b < P; b++)
+                    ks += V[(g * P + a) * C + g * P + b] * inv_fg *
+                          Gm[(w->nth + b) * D + w->nth + a];
+            }
+        }
+        t->chat3 = ks / t->df3;
+        t->chat3_b = kbs / t->df3_b;
+    }
+done:
+    free(sinv), free(work), free(V), free(A), free(Dc), free(T), free(M);
+    return rc;
+}
+
 /* vcov (q x q) and the traces of U Gamma, from Delta at the estimate. */
 static int wls_sandwich(wls *w, double *vcov, wls_test *t, cx_error *err)
 {
@@ -523,6 +646,7 @@ static int wls_sandwich(wls *w, double *vcov, wls_test *t, cx_error *err)
                     1.0 / (w->n - (double)w->G), s.EB, (int)q, s.E, (int)q, 0.0, vcov, (int)q);
         wls_traces(w, &s, t);
         wls_baseline(w, t);
+        rc = wls_catml(w, s.E, t, err);
     }
     sandwich_free(&s);
     return rc;
@@ -618,6 +742,54 @@ static void rmsea(sem_fit *f, const char *suffix, double x2, double df, double n
         put(f, "rmsea.notclose.h0", 0.08);
 }
 
+/* lav_fit_cfi / tli / rni with c.hat (the robust versions): the DWLS
+ * model's and baseline's df with the catML statistics. */
+static void robust_incremental(sem_fit *f, const wls_test *t, int others)
+{
+    double c = t->chat3, cb = t->chat3_b, x = t->xx3, xb = t->xx3_b, df = t->df, dfb = t->df_b;
+    double t1 = fmax(x - c * df, 0), t2 = fmax(fmax(x - c * df, xb - cb * dfb), 0);
+    double cfi = (fabs(t1) < 1e-8 && fabs(t2) < 1e-8) ? 1 : 1 - t1 / t2;
+    double u1 = (x - c * df) * dfb, u2 = (xb - cb * dfb) * df;
+    double tli = df > 0 && fabs(u2) > 0 ? 1 - u1 / u2 : 1;
+    double rni = 1 - (x - c * df) / (xb - cb * dfb);
+    if (!isfinite(x) || !isfinite(c))
+        cfi = tli = rni = NAN;
+    if (!others) {
+        put(f, "cfi.robust", cfi);
+        put(f, "tli.robust", tli);
+    } else {
+        put(f, "nnfi.robust", tli);
+        put(f, "rni.robust", rni);
+    }
+}
+
+/* rmsea.robust: XX3 on df3 with c.hat3; its CI and close-fit p-values
+ * from XX3 / c.hat3 (lav_fit_rmsea_lavobject). */
+static void robust_rmsea(sem_fit *f, const wls_test *t, double n, double G)
+{
+    double x = t->xx3, df = t->df3, c = t->chat3, xs = x / c, sg = sqrt(G);
+    if (!isfinite(x) || !isfinite(c)) {
+        const char *names[] = {"rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
+                               "rmsea.pvalue.robust", "rmsea.notclose.pvalue.robust"};
+        for (int k = 0; k < 5; k++)
+            put(f, names[k], NAN);
+        return;
+    }
+    put(f, "rmsea.robust", df > 0 ? sqrt(fmax(x / n / df - c / n, 0)) * sg : 0);
+    double lo = 0, hi = 0;
+    if (df >= 1 && sem_pnchisq(xs, df, 0) - 0.95 >= 0)
+        lo = sqrt(c * ncp_root(xs, df, 0.95, xs) / (n * df)) * sg;
+    double nr = fmax(n, 4 * xs);
+    if (df >= 1 && !(sem_pnchisq(xs, df, nr) - 0.05 > 0) && !(sem_pnchisq(xs, df, 0) - 0.05 < 0))
+        hi = sqrt(c * ncp_root(xs, df, 0.05, nr) / (n * df)) * sg;
+    put(f, "rmsea.ci.lower.robust", lo);
+    put(f, "rmsea.ci.upper.robust", hi);
+    put(f, "rmsea.pvalue.robust",
+        df > 0 ? 1 - sem_pnchisq(xs, df, n * df / c * 0.05 * 0.05 / G) : NAN);
+    put(f, "rmsea.notclose.pvalue.robust",
+        df > 0 ? sem_pnchisq(xs, df, n * df / c * 0.08 * 0.08 / G) : NAN);
+}
+
 static void wls_measures(const wls *w, const wls_test *t, sem_fit *f)
 {
     double a = sqrt(t->df / t->tr2), shift = t->df - a * t->tr1;
@@ -641,12 +813,15 @@ static void wls_measures(const wls *w, const wls_test *t, sem_fit *f)
     put(f, "baseline.chisq.scaling.factor", 1 / ab);
     incremental(f, "", t->chisq, t->df, t->chisq_b, t->df_b, 0);
     incremental(f, ".scaled", xs, t->df, xbs, t->df_b, 0);
+    robust_incremental(f, t, 0);
     incremental(f, "", t->chisq, t->df, t->chisq_b, t->df_b, 1);
     incremental(f, ".scaled", xs, t->df, xbs, t->df_b, 1);
+    robust_incremental(f, t, 1);
     double G = (double)w->G, n = w->n - G;
     rmsea(f, "", t->chisq, t->df, n, G, 1);
     /* scaled.shifted: rmsea.scaled is the scaled statistic on df */
     rmsea(f, ".scaled", xs, t->df, n, G, 0);
+    robust_rmsea(f, t, n, G);
 }
 
 /* ---- the written rows ----------------------------------------------------- */
