@@ -790,6 +790,69 @@ static void robust_rmsea(sem_fit *f, const wls_test *t, double n, double G)
         df > 0 ? sem_pnchisq(xs, df, n * df / c * 0.08 * 0.08 / G) : NAN);
 }
 
+/* Residual summaries of group g (lav_residuals_summary for correlations):
+ * sums of squared residuals of the correlations (diagonal residuals are 0)
+ * and of the thresholds. */
+static void residual_sums(const wls *w, size_t g, double *cor, double *th)
+{
+    const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim;
+    *cor = *th = 0;
+    for (size_t d = 0; d < w->dim; d++) {
+        double r = so[d] - m[d];
+        *(d < w->nth ? th : cor) += r * r;
+    }
+}
+
+/* rmr/srmr/crmr (lavaan: srmr = srmr_bentler_nomean for ordinal data; the
+ * "total" versions add the thresholds' residuals), N_g-weighted over
+ * groups; srmr_mplus is NA for ordinal data in lavaan. */
+static void residual_measures(const wls *w, sem_fit *f)
+{
+    double p = (double)w->p, vech = p * (p + 1) / 2, off = p * (p - 1) / 2, nth = (double)w->nth;
+    double rmr = 0, rmr_nm = 0, crmr = 0, crmr_nm = 0;
+    for (size_t g = 0; g < w->G; g++) {
+        double c, t, fg = w->ng[g] / w->n;
+        residual_sums(w, g, &c, &t);
+        rmr_nm += fg * sqrt(c / vech);
+        rmr += fg * sqrt((c + t) / (vech + nth));
+        crmr_nm += fg * sqrt(c / off);
+        crmr += fg * sqrt((c + t) / (off + nth));
+    }
+    put(f, "rmr", rmr);
+    put(f, "rmr_nomean", rmr_nm);
+    put(f, "srmr", rmr_nm);
+    put(f, "srmr_bentler", rmr);
+    put(f, "srmr_bentler_nomean", rmr_nm);
+    put(f, "crmr", crmr);
+    put(f, "crmr_nomean", crmr_nm);
+    put(f, "srmr_mplus", NAN);
+    put(f, "srmr_mplus_nomean", NAN);
+}
+
+/* cn, gfi/agfi/pgfi (DWLS weights), mfi and wrmr as lav_fit_measures. */
+static void other_measures(const wls *w, const wls_test *t, sem_fit *f)
+{
+    double n = w->n - (double)w->G, df = t->df, x2 = t->chisq;
+    double nel = (double)(w->G * w->dim);
+    put(f, "cn_05", gsl_cdf_chisq_Pinv(0.95, df) / (x2 / n) + 1);
+    put(f, "cn_01", gsl_cdf_chisq_Pinv(0.99, df) / (x2 / n) + 1);
+    double gfi = 0;
+    for (size_t g = 0; g < w->G; g++) {
+        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim, *vd = w->vd + g * w->dim;
+        double t1 = 0, t2 = 0;
+        for (size_t d = 0; d < w->dim; d++) {
+            t1 += vd[d] * (so[d] - m[d]) * (so[d] - m[d]);
+            t2 += vd[d] * so[d] * so[d];
+        }
+        gfi += w->ng[g] / w->n * (1 - t1 / t2);
+    }
+    put(f, "gfi", gfi);
+    put(f, "agfi", df > 0 ? 1 - (nel / df) * (1 - gfi) : 1);
+    put(f, "pgfi", (df / nel) * gfi);
+    put(f, "mfi", exp(-0.5 * (x2 - df) / n));
+    put(f, "wrmr", sqrt(x2 / (double)w->dim));
+}
+
 static void wls_measures(const wls *w, const wls_test *t, sem_fit *f)
 {
     double a = sqrt(t->df / t->tr2), shift = t->df - a * t->tr1;
@@ -822,6 +885,8 @@ static void wls_measures(const wls *w, const wls_test *t, sem_fit *f)
     /* scaled.shifted: rmsea.scaled is the scaled statistic on df */
     rmsea(f, ".scaled", xs, t->df, n, G, 0);
     robust_rmsea(f, t, n, G);
+    residual_measures(w, f);
+    other_measures(w, t, f);
 }
 
 /* ---- the written rows ----------------------------------------------------- */
