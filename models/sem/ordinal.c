@@ -118,6 +118,9 @@ static int write_results(cx_result *res, const sem_wls_result *w, int multi, cx_
         cx_rtable_set_int(r2, (size_t)row, "group", multi ? w->fit->r2_group[k] + 1 : 0);
         cx_rtable_set_double(r2, (size_t)row, "r2", w->fit->r2[k]);
     }
+    /* `ordered` implies WLSMV whether or not `estimator` says so */
+    if (cx_result_set_attr_string(res, "estimator", "wlsmv", err) != CX_OK)
+        return err->code;
     return cx_result_set_attr_double(res, "iterations", w->fit->iterations, err);
 }
 

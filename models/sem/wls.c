@@ -371,7 +371,9 @@ static void wls_start(wls *w)
         for (size_t r = 0; r < pt->n_rows; r++) {
             const sem_param *row = &pt->rows[r];
             int ov = sem_model_ov_index(&w->mod, row->rhs);
-            if (row->op == SEM_OP_LOADING && strcmp(row->lhs, pt->lv_names[f]) == 0 && ov >= 0) {
+            /* group 1's indicators (every group has the same ones) */
+            if (row->op == SEM_OP_LOADING && row->group == 0 &&
+                strcmp(row->lhs, pt->lv_names[f]) == 0 && ov >= 0 && n < w->p) {
                 if (n == 0)
                     marker_free = w->par[r] >= 0;
                 ind[n++] = ov;
