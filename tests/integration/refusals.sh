@@ -59,10 +59,15 @@ refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
 $CFA
 ordered = all
 missing = pairwise"
-refuse cfa_ordered_group group "not supported with ordered items" "model = cfa
+refuse cfa_ordered_group_equal group_equal "must be 'thresholds loadings'" "model = cfa
 $CFA
 ordered = all
-group = school"
+group = school
+group_equal = loadings"
+refuse cfa_ordered_by by "not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+by = school"
 refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
 $CFA
 ordered = all
