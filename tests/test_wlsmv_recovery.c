@@ -17,6 +17,10 @@
  * fail that, a wrong polychoric, weight or parameterization would (SEs
  * are ~0.005 here).  Also: the job converged, no warning, and the scaled
  * test of a true model is not significant at 0.001.
+ *
+ * A second case runs `by = firm` on two firms (one wave each): every
+ * level is its own single cell, fitted from the same two passes, and
+ * must recover the same truth.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -65,16 +69,17 @@ static double truth_value(const truth *tr, const char *lhs, const char *op, cons
 }
 
 typedef struct results {
-    char **lhs, **op, **rhs;
+    char **lhs, **op, **rhs, **firm; /* firm: NULL without `by` */
     double *est, *se;
     size_t n;
+    const char *level; /* the firm whose rows find() looks at */
 } results;
 
 static long find(const results *r, const char *lhs, const char *op, const char *rhs)
 {
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->lhs[i], lhs) == 0 && strcmp(r->op[i], op) == 0 &&
-            strcmp(r->rhs[i], rhs) == 0)
+            strcmp(r->rhs[i], rhs) == 0 && (!r->firm || strcmp(r->firm[i], r->level) == 0))
             return (long)i;
     fail_msg("no estimate %s %s %s", lhs, op, rhs);
     return -1;
@@ -88,23 +93,54 @@ static int check(const char *what, double est, double want, double tol)
     return 1;
 }
 
-static void test_wlsmv_recovers_simulation(void **state)
+/* Loadings, threshold spacings and factor correlations of one level
+ * against the truth; returns the number outside 4 SE, counts in *checked. */
+static int check_level(const results *r, const truth *tr, int *checked)
 {
-    (void)state;
+    int bad = 0;
+    char item[16], what[64], tk[8], t1[8] = "t1";
+    for (int f = 0; f < NF; f++)
+        for (int i = 1; i <= NI; i++, (*checked)++) {
+            snprintf(item, sizeof item, "%s%d", prefixes[f], i);
+            long e = find(r, factors[f], "=~", item);
+            snprintf(what, sizeof what, "%s =~ %s", factors[f], item);
+            bad += check(what, r->est[e], truth_value(tr, factors[f], "=~", item), 4 * r->se[e]);
+            long e1 = find(r, item, "|", t1);
+            for (int k = 2; k <= NT; k++, (*checked)++) {
+                snprintf(tk, sizeof tk, "t%d", k);
+                long ek = find(r, item, "|", tk);
+                double want = truth_value(tr, item, "|", tk) - truth_value(tr, item, "|", t1);
+                snprintf(what, sizeof what, "%s | %s - t1", item, tk);
+                bad += check(what, r->est[ek] - r->est[e1], want, 4 * (r->se[ek] + r->se[e1]));
+            }
+        }
+    for (int a = 0; a < NF; a++)
+        for (int b = a + 1; b < NF; b++, (*checked)++) {
+            long e = find(r, factors[a], "~~", factors[b]);
+            snprintf(what, sizeof what, "%s ~~ %s", factors[a], factors[b]);
+            bad += check(what, r->est[e], truth_value(tr, factors[a], "~~", factors[b]),
+                         4 * r->se[e]);
+        }
+    return bad;
+}
+
+static void run_case(int firms, int respondents, int by)
+{
     char dir[] = "/tmp/cx_wlsmv_rec_XXXXXX", h5[256], ini[256], out[256];
     assert_non_null(mkdtemp(dir));
     snprintf(h5, sizeof h5, "%s/sim.h5", dir);
     snprintf(ini, sizeof ini, "%s/w.ini", dir);
     snprintf(out, sizeof out, "%s/results.h5", dir);
-    cx_simulate_options o = {1, 1, 30000, 20261202};
+    cx_simulate_options o = {firms, 1, respondents, 20261202};
     cx_error err = {0};
     if (cx_simulate(&o, h5, &err) != CX_OK)
         fail_msg("simulate: %s", err.msg);
     FILE *fp = fopen(ini, "w");
     assert_non_null(fp);
     fputs("[data]\nfile = sim.h5\ntable = /responses\n\n[job w]\nmodel = cfa\nordered = all\n"
-          "std_lv = yes\nsyntax =",
+          "std_lv = yes\n",
           fp);
+    fputs(by ? "by = firm\nsyntax =" : "syntax =", fp);
     for (int k = 0; k < NF; k++) {
         fprintf(fp, "%s%s =~", k ? "         " : " ", factors[k]);
         for (int i = 1; i <= NI; i++)
@@ -143,41 +179,33 @@ static void test_wlsmv_recovers_simulation(void **state)
     tr.n = cx_table_nrows(tr.t);
 
     int bad = 0, checked = 0;
-    char item[16], what[64], tk[8], t1[8] = "t1";
-    for (int f = 0; f < NF; f++)
-        for (int i = 1; i <= NI; i++, checked++) {
-            snprintf(item, sizeof item, "%s%d", prefixes[f], i);
-            long e = find(&r, factors[f], "=~", item);
-            snprintf(what, sizeof what, "%s =~ %s", factors[f], item);
-            bad += check(what, r.est[e], truth_value(&tr, factors[f], "=~", item), 4 * r.se[e]);
-            long e1 = find(&r, item, "|", t1);
-            for (int k = 2; k <= NT; k++, checked++) {
-                snprintf(tk, sizeof tk, "t%d", k);
-                long ek = find(&r, item, "|", tk);
-                double want = truth_value(&tr, item, "|", tk) - truth_value(&tr, item, "|", t1);
-                snprintf(what, sizeof what, "%s | %s - t1", item, tk);
-                bad += check(what, r.est[ek] - r.est[e1], want, 4 * (r.se[ek] + r.se[e1]));
-            }
+    if (by) {
+        size_t nf = 0;
+        r.firm = ref_results_column_strings(res, "w", "estimates", "firm", &nf, &err);
+        assert_non_null(r.firm);
+        assert_int_equal(nf, r.n);
+        static const char *const names[2] = {"firm01", "firm02"};
+        for (int l = 0; l < firms; l++) {
+            r.level = names[l];
+            bad += check_level(&r, &tr, &checked);
         }
-    for (int a = 0; a < NF; a++)
-        for (int b = a + 1; b < NF; b++, checked++) {
-            long e = find(&r, factors[a], "~~", factors[b]);
-            snprintf(what, sizeof what, "%s ~~ %s", factors[a], factors[b]);
-            bad += check(what, r.est[e], truth_value(&tr, factors[a], "~~", factors[b]),
-                         4 * r.se[e]);
-        }
-    double p = NAN;
+    } else {
+        bad = check_level(&r, &tr, &checked);
+    }
+    double p = 1;
     size_t nf = 0, nv = 0;
     char **measures = ref_results_column_strings(res, "w", "fit", "measure", &nf, &err);
     double *values = ref_results_column_double(res, "w", "fit", "value", &nv, &err);
     for (size_t k = 0; measures && values && k < nf; k++)
-        if (strcmp(measures[k], "pvalue.scaled") == 0)
+        if (strcmp(measures[k], "pvalue.scaled") == 0 && values[k] < p)
             p = values[k];
-    fprintf(stderr, "wlsmv recovery: %d values within 4 SE of the truth, %d outside; "
-                    "pvalue.scaled %.3f\n", checked - bad, bad, p);
-    assert_int_equal(checked, 20 + 20 * 5 + 6);
+    fprintf(stderr, "wlsmv recovery (%d level(s)): %d values within 4 SE of the truth, %d "
+                    "outside; smallest pvalue.scaled %.3f\n", by ? firms : 1, checked - bad, bad, p);
+    assert_int_equal(checked, (by ? firms : 1) * (20 + 20 * 5 + 6));
     assert_int_equal(bad, 0);
     assert_true(p > 0.001);
+    if (r.firm)
+        ref_strings_free(r.firm, r.n);
 
     ref_strings_free(measures, nf);
     free(values);
@@ -197,10 +225,23 @@ static void test_wlsmv_recovers_simulation(void **state)
     rmdir(dir);
 }
 
+static void test_wlsmv_recovers_simulation(void **state)
+{
+    (void)state;
+    run_case(1, 30000, 0);
+}
+
+static void test_wlsmv_by_levels(void **state)
+{
+    (void)state;
+    run_case(2, 15000, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wlsmv_recovers_simulation),
+        cmocka_unit_test(test_wlsmv_by_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,7 +140,7 @@ static void write_status(cx_result *res, const sem_fit *fit)
 
 /* `groups`: each group number with its label and N. */
 static int write_groups(cx_result *res, const sem_data *d, const size_t *cell,
-                        sem_ord_stats *const *st, size_t G, cx_error *err)
+                        const sem_ord_stats *const *st, size_t G, cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "groups", err);
     if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
@@ -165,14 +165,17 @@ static int write_groups(cx_result *res, const sem_data *d, const size_t *cell,
     return CX_OK;
 }
 
-/* The ordinal statistics of every cell (group) of the pass view. */
+/* The ordinal statistics of every cell (`by` level x group) of the pass
+ * view; a cell whose statistics cannot be computed (an item with one
+ * category there) fails only its level. */
 typedef struct ordinal_data {
     sem_data d;
-    size_t G;
-    size_t *cell;          /* group g is cell cell[g] (first appearance) */
+    size_t *cell;          /* cells by level, then first appearance      */
+    size_t *level_start;   /* n_levels + 1 offsets into cell             */
     sem_ord_stats *stats;  /* per cell                                   */
-    sem_ord_stats **group; /* per group: &stats[cell[g]]                 */
-    sem_ord_stats **by_cell;
+    sem_ord_stats **by_cell; /* per cell; NULL when its statistics failed */
+    int *cell_rc;
+    char (*cell_msg)[CX_ERROR_MSG_MAX];
 } ordinal_data;
 
 static void ordinal_data_clear(ordinal_data *o)
@@ -181,25 +184,46 @@ static void ordinal_data_clear(ordinal_data *o)
         sem_ord_stats_clear(&o->stats[c]);
     free(o->stats);
     free(o->cell);
-    free(o->group);
+    free(o->level_start);
     free(o->by_cell);
+    free(o->cell_rc);
+    free(o->cell_msg);
     sem_data_clear(&o->d);
     memset(o, 0, sizeof *o);
 }
 
-/* Cells in order of first appearance (lavaan numbers groups so). */
+/* Cells by `by` level, within a level in order of first appearance
+ * (lavaan numbers groups so). */
 static void order_cells(ordinal_data *o, const void *first)
 {
-    for (size_t c = 0; c < o->G; c++)
+    size_t C = o->d.n_cells;
+    const size_t *lv = o->d.level_of_cell;
+    for (size_t c = 0; c < C; c++)
         o->cell[c] = c;
-    for (size_t i = 1; i < o->G; i++)
-        for (size_t j = i; j > 0 && cx_first_row_of(first, o->cell[j]) <
-                                        cx_first_row_of(first, o->cell[j - 1]);
-             j--) {
-            size_t t = o->cell[j];
-            o->cell[j] = o->cell[j - 1];
-            o->cell[j - 1] = t;
+    for (size_t i = 1; i < C; i++)
+        for (size_t j = i; j > 0; j--) {
+            size_t a = o->cell[j - 1], b = o->cell[j];
+            int before = lv[b] < lv[a] ||
+                         (lv[b] == lv[a] && cx_first_row_of(first, b) < cx_first_row_of(first, a));
+            if (!before)
+                break;
+            o->cell[j - 1] = b;
+            o->cell[j] = a;
         }
+    for (size_t l = 0; l <= o->d.n_levels; l++)
+        o->level_start[l] = 0;
+    for (size_t c = 0; c < C; c++)
+        o->level_start[lv[c] + 1]++;
+    for (size_t l = 0; l < o->d.n_levels; l++)
+        o->level_start[l + 1] += o->level_start[l];
+}
+
+static void cell_failed(ordinal_data *o, size_t c, int rc, cx_error *err)
+{
+    o->cell_rc[c] = rc;
+    snprintf(o->cell_msg[c], CX_ERROR_MSG_MAX, "%s", err->msg);
+    o->by_cell[c] = NULL;
+    cx_error_clear(err);
 }
 
 /* Pass 1 (counts, first rows), the statistics, pass 2 (Gamma). */
@@ -207,12 +231,13 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
                           ordinal_data *o, cx_error *err)
 {
     size_t C = o->d.n_cells;
-    o->G = C;
     o->cell = cx_calloc(C, sizeof *o->cell, err);
+    o->level_start = cx_calloc(o->d.n_levels + 1, sizeof *o->level_start, err);
     o->stats = cx_calloc(C, sizeof *o->stats, err);
-    o->group = cx_calloc(C, sizeof *o->group, err);
     o->by_cell = cx_calloc(C, sizeof *o->by_cell, err);
-    if (!o->cell || !o->stats || !o->group || !o->by_cell)
+    o->cell_rc = cx_calloc(C, sizeof *o->cell_rc, err);
+    o->cell_msg = cx_calloc(C, sizeof *o->cell_msg, err);
+    if (!o->cell || !o->level_start || !o->stats || !o->by_cell || !o->cell_rc || !o->cell_msg)
         return CX_ENOMEM;
     sem_ord_count_params cp = {p, C, (const char *const *)names};
     cx_first_row_params fp = {C};
@@ -220,15 +245,15 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
     int rc = cx_reduce_view(o->d.view, cols, p, r, 2, job->threads, err);
     if (rc == CX_OK)
         order_cells(o, r[1].acc);
-    for (size_t g = 0; g < C && rc == CX_OK; g++) {
-        size_t c = o->cell[g];
-        rc = sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, &o->stats[c], err);
-        if (rc != CX_OK && C > 1) {
-            char msg[CX_ERROR_MSG_MAX];
-            snprintf(msg, sizeof msg, "group %zu: %.900s", g + 1, err->msg);
-            cx_error_set(err, rc, "%s", msg);
-        }
-        o->group[g] = o->by_cell[c] = &o->stats[c];
+    for (size_t c = 0; c < C && rc == CX_OK; c++) {
+        int crc = sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, &o->stats[c],
+                                            err);
+        if (crc == CX_ENOMEM)
+            rc = crc;
+        else if (crc != CX_OK)
+            cell_failed(o, c, crc, err);
+        else
+            o->by_cell[c] = &o->stats[c];
     }
     cx_reducer_release(&r[0]);
     cx_reducer_release(&r[1]);
@@ -236,8 +261,15 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
     cx_reducer inner = {&sem_ord_inner, &ip, NULL};
     if (rc == CX_OK)
         rc = cx_reduce_view(o->d.view, cols, p, &inner, 1, job->threads, err);
-    for (size_t c = 0; c < C && rc == CX_OK; c++)
-        rc = sem_ord_gamma(inner.acc, c, &o->stats[c], err);
+    for (size_t c = 0; c < C && rc == CX_OK; c++) {
+        if (!o->by_cell[c])
+            continue;
+        int crc = sem_ord_gamma(inner.acc, c, &o->stats[c], err);
+        if (crc == CX_ENOMEM)
+            rc = crc;
+        else if (crc != CX_OK)
+            cell_failed(o, c, crc, err);
+    }
     cx_reducer_release(&inner);
     return rc;
 }
@@ -252,7 +284,56 @@ static int group_col(const cx_job *job, const char *group, int *gcol, cx_error *
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
-int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *res,
+/* Fit `by` level l (all of the job without `by`) and write res. */
+static int fit_level(const cx_job *job, const sem_ordinal_spec *spec, ordinal_data *o, size_t l,
+                     cx_result *res, cx_error *err)
+{
+    size_t G = o->level_start[l + 1] - o->level_start[l];
+    const size_t *cells = o->cell + o->level_start[l];
+    if (spec->group && G < 2)
+        return cx_job_error(job, "group", err, CX_EUSAGE,
+                            "column '%s' has %zu level(s); a multi-group model needs 2 or more",
+                            spec->group, G);
+    if (G == 0)
+        return cx_error_set(err, CX_EUSAGE, "no rows");
+    const sem_ord_stats **group = cx_calloc(G, sizeof *group, err);
+    if (!group)
+        return CX_ENOMEM;
+    int rc = CX_OK;
+    for (size_t g = 0; g < G && rc == CX_OK; g++) {
+        group[g] = o->by_cell[cells[g]];
+        if (!group[g]) {
+            rc = o->cell_rc[cells[g]];
+            if (G > 1)
+                cx_error_set(err, rc, "group %zu: %.900s", g + 1, o->cell_msg[cells[g]]);
+            else
+                cx_error_set(err, rc, "%s", o->cell_msg[cells[g]]);
+        }
+    }
+    sem_partable *pt = rc == CX_OK ? spec->build(spec->ctx, G, err) : NULL;
+    if (rc == CX_OK && !pt)
+        rc = err->code;
+    sem_wls_result w = {0};
+    if (rc == CX_OK)
+        rc = sem_wls_fit(pt, group, spec->group_equal, spec->max_iter, &w, err);
+    if (rc == CX_OK) {
+        res->nobs = 0;
+        for (size_t g = 0; g < G; g++)
+            res->nobs += group[g]->n;
+        write_status(res, w.fit);
+        rc = write_results(res, &w, G > 1, err);
+    }
+    for (size_t g = 0; rc == CX_OK && g < G; g++)
+        rc = write_sampstat(res, group[g], pt->ov_names, G > 1 ? (int)g + 1 : 0, err);
+    if (rc == CX_OK && G > 1)
+        rc = write_groups(res, &o->d, cells, group, G, err);
+    sem_wls_result_clear(&w);
+    sem_partable_free(pt);
+    free(group);
+    return rc;
+}
+
+int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result **results,
                     cx_error *err)
 {
     ordinal_data o = {0};
@@ -271,31 +352,16 @@ int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *
         rc = sem_data_prepare(job, gcol, &o.d, err);
     if (rc == CX_OK)
         rc = ordinal_passes(job, cols, pt->ov_names, pt->n_ov, &o, err);
-    if (rc == CX_OK && spec->group && o.G < 2)
-        rc = cx_job_error(job, "group", err, CX_EUSAGE,
-                          "column '%s' has %zu level(s); a multi-group model needs 2 or more",
-                          spec->group, o.G);
-    if (rc == CX_OK && o.G > 1) {
-        sem_partable_free(pt);
-        pt = spec->build(spec->ctx, o.G, err);
-        rc = pt ? CX_OK : err->code;
+    /* one result per `by` level; a level that fails says why in its own
+     * result (without `by` the job fails) */
+    for (size_t l = 0; rc == CX_OK && l < o.d.n_levels; l++) {
+        cx_error lerr = {0};
+        int lrc = fit_level(job, spec, &o, l, results[l], &lerr);
+        if (lrc != CX_OK && (o.d.n_levels == 1 || lrc == CX_ENOMEM))
+            rc = cx_error_set(err, lrc, "%s", lerr.msg);
+        else if (lrc != CX_OK)
+            cx_result_set_status(results[l], CX_STATUS_FAILED, "%s", lerr.msg);
     }
-    sem_wls_result w = {0};
-    if (rc == CX_OK)
-        rc = sem_wls_fit(pt, (const sem_ord_stats *const *)o.group, spec->group_equal,
-                         spec->max_iter, &w, err);
-    if (rc == CX_OK) {
-        res->nobs = 0;
-        for (size_t g = 0; g < o.G; g++)
-            res->nobs += o.group[g]->n;
-        write_status(res, w.fit);
-        rc = write_results(res, &w, o.G > 1, err);
-    }
-    for (size_t g = 0; rc == CX_OK && g < o.G; g++)
-        rc = write_sampstat(res, o.group[g], pt->ov_names, o.G > 1 ? (int)g + 1 : 0, err);
-    if (rc == CX_OK && o.G > 1)
-        rc = write_groups(res, &o.d, o.cell, o.group, o.G, err);
-    sem_wls_result_clear(&w);
     ordinal_data_clear(&o);
     sem_partable_free(pt);
     free(cols);

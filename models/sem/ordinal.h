@@ -21,9 +21,9 @@ typedef struct sem_ordinal_spec {
 } sem_ordinal_spec;
 
 /* Fit the job's model to its rows, every observed variable being one of
- * `ordered`, and write `res` (groups numbered by first appearance, as
- * lavaan). */
-int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *res,
+ * `ordered`, and write results[l] for every `by` level l (groups
+ * numbered by first appearance within a level, as lavaan). */
+int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result **results,
                     cx_error *err);
 
 /* `ordered` must name every observed variable of pt (or be "all"). */

@@ -129,8 +129,8 @@ static int read_group_equal(const cx_job *job, sem_spec *s, cx_error *err)
  * the key named. */
 static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
 {
-    static const char *const refused[] = {"by", "invariance", "modindices", "bootstrap",
-                                          "validate", NULL};
+    static const char *const refused[] = {"invariance", "modindices", "bootstrap", "validate",
+                                          NULL};
     if (cx_section_get(job->section, "estimator") && est != SEM_WLSMV)
         return cx_job_error(job, "estimator", err, CX_EUSAGE,
                             "ordered items are fitted by estimator wlsmv only");
@@ -324,7 +324,7 @@ static int fit_ordinal(const cx_job *job, sem_spec *s, cx_result **results, cx_e
     ordinal_ctx ctx = {job, s};
     sem_ordinal_spec os = {s->ordered, s->group, s->opt.group_equal, (int)s->max_iter,
                            ordinal_partable, &ctx};
-    return sem_ordinal_fit(job, &os, results[0], err);
+    return sem_ordinal_fit(job, &os, results, err);
 }
 
 /* ---- results ---------------------------------------------------------- */

@@ -64,10 +64,6 @@ $CFA
 ordered = all
 group = school
 group_equal = loadings"
-refuse cfa_ordered_by by "not supported with ordered items" "model = cfa
-$CFA
-ordered = all
-by = school"
 refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
 $CFA
 ordered = all
