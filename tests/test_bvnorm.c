@@ -61,7 +61,8 @@ static void test_limits(void **state)
     assert_true(fabs(cx_bvnorm_cdf(INFINITY, 0.0, 0.5) - 0.5) < 1e-16);
     /* Phi2(0, 0; r) = 1/4 + asin(r) / (2 pi) */
     for (double r = -0.99; r < 1; r += 0.07)
-        assert_true(fabs(cx_bvnorm_cdf(0, 0, r) - (0.25 + asin(r) / (2 * 3.14159265358979323846))) < 1e-15);
+        assert_true(fabs(cx_bvnorm_cdf(0, 0, r) - (0.25 + asin(r) / (2 * 3.14159265358979323846))) <
+                    1e-15);
     /* the density integrates (numerically) to the CDF's mixed derivative */
     double h = 1e-4, x = 0.3, y = -0.8, r = 0.45;
     double d2 = (cx_bvnorm_cdf(x + h, y + h, r) - cx_bvnorm_cdf(x - h, y + h, r) -

@@ -118,8 +118,8 @@ static int check_level(const results *r, const truth *tr, int *checked)
         for (int b = a + 1; b < NF; b++, (*checked)++) {
             long e = find(r, factors[a], "~~", factors[b]);
             snprintf(what, sizeof what, "%s ~~ %s", factors[a], factors[b]);
-            bad += check(what, r->est[e], truth_value(tr, factors[a], "~~", factors[b]),
-                         4 * r->se[e]);
+            bad +=
+                check(what, r->est[e], truth_value(tr, factors[a], "~~", factors[b]), 4 * r->se[e]);
         }
     return bad;
 }
@@ -199,8 +199,10 @@ static void run_case(int firms, int respondents, int by)
     for (size_t k = 0; measures && values && k < nf; k++)
         if (strcmp(measures[k], "pvalue.scaled") == 0 && values[k] < p)
             p = values[k];
-    fprintf(stderr, "wlsmv recovery (%d level(s)): %d values within 4 SE of the truth, %d "
-                    "outside; smallest pvalue.scaled %.3f\n", by ? firms : 1, checked - bad, bad, p);
+    fprintf(stderr,
+            "wlsmv recovery (%d level(s)): %d values within 4 SE of the truth, %d "
+            "outside; smallest pvalue.scaled %.3f\n",
+            by ? firms : 1, checked - bad, bad, p);
     assert_int_equal(checked, (by ? firms : 1) * (20 + 20 * 5 + 6));
     assert_int_equal(bad, 0);
     assert_true(p > 0.001);

@@ -30,8 +30,7 @@ static int is_ordered(const char *ordered, const char *name, cx_error *err, int 
     return CX_OK;
 }
 
-int sem_ordinal_check(const cx_job *job, const sem_partable *pt, const char *ordered,
-                      cx_error *err)
+int sem_ordinal_check(const cx_job *job, const sem_partable *pt, const char *ordered, cx_error *err)
 {
     for (size_t i = 0; i < pt->n_ov; i++) {
         int yes = 0;
@@ -55,10 +54,10 @@ static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, 
     if (!t)
         return err->code;
     if (group <= 1 && (cx_rtable_add_column(t, "lhs", CX_RCOL_STRING, err) ||
-        cx_rtable_add_column(t, "op", CX_RCOL_STRING, err) ||
-        cx_rtable_add_column(t, "rhs", CX_RCOL_STRING, err) ||
-        cx_rtable_add_column(t, "value", CX_RCOL_DOUBLE, err) ||
-        cx_rtable_add_column(t, "gamma", CX_RCOL_DOUBLE, err) ||
+                       cx_rtable_add_column(t, "op", CX_RCOL_STRING, err) ||
+                       cx_rtable_add_column(t, "rhs", CX_RCOL_STRING, err) ||
+                       cx_rtable_add_column(t, "value", CX_RCOL_DOUBLE, err) ||
+                       cx_rtable_add_column(t, "gamma", CX_RCOL_DOUBLE, err) ||
                        cx_rtable_add_column(t, "group", CX_RCOL_INT, err)))
         return err->code;
     size_t d = 0;
@@ -170,9 +169,9 @@ static int write_groups(cx_result *res, const sem_data *d, const size_t *cell,
  * category there) fails only its level. */
 typedef struct ordinal_data {
     sem_data d;
-    size_t *cell;          /* cells by level, then first appearance      */
-    size_t *level_start;   /* n_levels + 1 offsets into cell             */
-    sem_ord_stats *stats;  /* per cell                                   */
+    size_t *cell;            /* cells by level, then first appearance      */
+    size_t *level_start;     /* n_levels + 1 offsets into cell             */
+    sem_ord_stats *stats;    /* per cell                                   */
     sem_ord_stats **by_cell; /* per cell; NULL when its statistics failed */
     int *cell_rc;
     char (*cell_msg)[CX_ERROR_MSG_MAX];
@@ -246,8 +245,8 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
     if (rc == CX_OK)
         order_cells(o, r[1].acc);
     for (size_t c = 0; c < C && rc == CX_OK; c++) {
-        int crc = sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, &o->stats[c],
-                                            err);
+        int crc =
+            sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, &o->stats[c], err);
         if (crc == CX_ENOMEM)
             rc = crc;
         else if (crc != CX_OK)

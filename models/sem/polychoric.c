@@ -283,7 +283,8 @@ static double dpdf_drho(double x, double y, double r)
 /* Cell probabilities PI, d PI / d rho (phi) and d2 PI / d rho2 at r. */
 static void pair_cells(pair_ctx *c, double r)
 {
-    double cdf[(SEM_ORD_SLOTS + 1) * (SEM_ORD_SLOTS + 1)], pdf[(SEM_ORD_SLOTS + 1) * (SEM_ORD_SLOTS + 1)];
+    double cdf[(SEM_ORD_SLOTS + 1) * (SEM_ORD_SLOTS + 1)],
+        pdf[(SEM_ORD_SLOTS + 1) * (SEM_ORD_SLOTS + 1)];
     double dpdf[(SEM_ORD_SLOTS + 1) * (SEM_ORD_SLOTS + 1)];
     size_t m = c->n2 + 1;
     for (size_t a = 0; a <= c->n1; a++)
@@ -392,17 +393,15 @@ static void pair_scores(pair_ctx *c, double r, sem_ord_stats *s, size_t k, size_
                 size_t t = side ? a : a - 1; /* upper: th a; lower: th a-1 */
                 if ((side && a + 1 < c->n1) || (!side && a > 0)) {
                     double x = c->g1[t + 1];
-                    double d = npdf(x) *
-                               (gsl_cdf_ugaussian_P((c->g2[b + 1] - r * x) / R) -
-                                gsl_cdf_ugaussian_P((c->g2[b] - r * x) / R));
+                    double d = npdf(x) * (gsl_cdf_ugaussian_P((c->g2[b + 1] - r * x) / R) -
+                                          gsl_cdf_ugaussian_P((c->g2[b] - r * x) / R));
                     a21[s->th0[i] + t] += n * sr * (side ? d : -d) / pi;
                 }
                 size_t u = side ? b : b - 1;
                 if ((side && b + 1 < c->n2) || (!side && b > 0)) {
                     double y = c->g2[u + 1];
-                    double d = npdf(y) *
-                               (gsl_cdf_ugaussian_P((c->g1[a + 1] - r * y) / R) -
-                                gsl_cdf_ugaussian_P((c->g1[a] - r * y) / R));
+                    double d = npdf(y) * (gsl_cdf_ugaussian_P((c->g1[a + 1] - r * y) / R) -
+                                          gsl_cdf_ugaussian_P((c->g1[a] - r * y) / R));
                     a21[s->th0[j] + u] += n * sr * (side ? d : -d) / pi;
                 }
             }
@@ -464,6 +463,7 @@ typedef struct inner_acc {
     double **inner; /* per cell dim x dim (upper triangle, row-major)  */
     double *rows;   /* INNER_CHUNK x max dim                            */
     size_t max_dim;
+    size_t *cats; /* p: the categories of one row                     */
 } inner_acc;
 
 static void inner_free(void *vacc)
@@ -475,6 +475,7 @@ static void inner_free(void *vacc)
         free(a->inner[c]);
     free(a->inner);
     free(a->rows);
+    free(a->cats);
     free(a);
 }
 
@@ -490,13 +491,14 @@ static void *inner_alloc(const void *params, cx_error *err)
             a->max_dim = par->cell[c]->dim;
     a->inner = cx_calloc(par->n_cells + 1, sizeof *a->inner, err);
     a->rows = cx_calloc(INNER_CHUNK * a->max_dim + 1, sizeof *a->rows, err);
-    if (!a->inner || !a->rows) {
+    a->cats = cx_calloc(par->p + 1, sizeof *a->cats, err);
+    if (!a->inner || !a->rows || !a->cats) {
         inner_free(a);
         return NULL;
     }
     for (size_t c = 0; c < par->n_cells; c++)
-        if (par->cell[c] &&
-            !(a->inner[c] = cx_calloc(par->cell[c]->dim * par->cell[c]->dim, sizeof(double), err))) {
+        if (par->cell[c] && !(a->inner[c] = cx_calloc(par->cell[c]->dim * par->cell[c]->dim,
+                                                      sizeof(double), err))) {
             inner_free(a);
             return NULL;
         }
@@ -511,13 +513,12 @@ static void inner_reset(void *vacc)
             memset(a->inner[c], 0, a->par->cell[c]->dim * a->par->cell[c]->dim * sizeof(double));
 }
 
-/* Row r's scores into out (dim); 0 when an item is missing. */
-static int row_scores(const sem_ord_stats *s, const cx_block *b, size_t r, double *out)
+/* Row r's scores into out (dim); 0 when an item is missing (pass 1 left
+ * the row out too).  cats: p scratch. */
+static int row_scores(const sem_ord_stats *s, const cx_block *b, size_t r, size_t *cats,
+                      double *out)
 {
-    size_t p = s->p, cat[SEM_ORD_SLOTS * 8];
-    size_t *cats = p <= sizeof cat / sizeof *cat ? cat : NULL;
-    if (!cats)
-        return 0;
+    size_t p = s->p;
     for (size_t i = 0; i < p; i++) {
         double v = b->data[i * b->ld + r];
         if (isnan(v))
@@ -551,7 +552,7 @@ static int inner_add(void *vacc, const cx_block *b, cx_error *err)
             continue;
         size_t m = 0, d = s->dim;
         for (size_t r = b->start[l]; r <= b->start[l + 1]; r++) {
-            if (r < b->start[l + 1] && row_scores(s, b, r, a->rows + m * d))
+            if (r < b->start[l + 1] && row_scores(s, b, r, a->cats, a->rows + m * d))
                 m++;
             if (m == INNER_CHUNK || (r == b->start[l + 1] && m > 0)) {
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, a->rows,
@@ -598,8 +599,8 @@ int sem_ord_gamma(const void *vinner, size_t cell, sem_ord_stats *s, cx_error *e
             for (size_t r = 0; r < k; r++)
                 for (size_t c = 0; c < k; c++)
                     binv[(o + r) * d + o + c] = inner[(o + r) * d + o + c];
-            lapack_int info =
-                LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, binv + o * d + o, (lapack_int)d);
+            lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, binv + o * d + o,
+                                             (lapack_int)d);
             if (info == 0)
                 info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, binv + o * d + o,
                                       (lapack_int)d);

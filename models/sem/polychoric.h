@@ -57,11 +57,11 @@ typedef struct sem_ord_stats {
     size_t *pair_off;          /* npair + 1                             */
     double *a21, *a22;         /* npair x nth, npair                    */
     /* score lookup for pass 2 */
-    double *th_score;          /* per item category: d log P / d th_k of
-                                  its two thresholds (lower, upper), at
-                                  2 * (th0[i] + i + a)                   */
-    double *rho_score;         /* per pair cell, layout of freq         */
-    double *gamma;             /* dim x dim: NACOV (N x Muthen's W)     */
+    double *th_score;  /* per item category: d log P / d th_k of
+                          its two thresholds (lower, upper), at
+                          2 * (th0[i] + i + a)                   */
+    double *rho_score; /* per pair cell, layout of freq         */
+    double *gamma;     /* dim x dim: NACOV (N x Muthen's W)     */
     int rho_iterations_max;
 } sem_ord_stats;
 

@@ -23,14 +23,14 @@ typedef struct wls {
     const sem_ord_stats *const *s; /* per group                           */
     sem_model mod;
     size_t G, p, m, nth, npair, dim, q;
-    size_t qm;       /* parameters of partable rows                       */
-    size_t th_at;    /* first threshold parameter                         */
-    int eq_th;       /* thresholds shared; scales and means free in g > 0  */
-    size_t scale_at; /* (G-1) x p scale factors of groups 2..G, or none   */
-    size_t mean_at;  /* (G-1) x m latent means of groups 2..G             */
-    sem_target *t;   /* per partable row                                  */
-    int *par;        /* per row: parameter or -1                          */
-    int *resvar;     /* per row: ordinal residual variance                */
+    size_t qm;                        /* parameters of partable rows                       */
+    size_t th_at;                     /* first threshold parameter                         */
+    int eq_th;                        /* thresholds shared; scales and means free in g > 0  */
+    size_t scale_at;                  /* (G-1) x p scale factors of groups 2..G, or none   */
+    size_t mean_at;                   /* (G-1) x m latent means of groups 2..G             */
+    sem_target *t;                    /* per partable row                                  */
+    int *par;                         /* per row: parameter or -1                          */
+    int *resvar;                      /* per row: ordinal residual variance                */
     double *sobs, *vd, *mvec, *delta; /* per group: dim, dim, dim, dim x q */
     double *dsig, *dmu, *x, *deltas;  /* p*p, p, q, p                     */
     double n, *ng;                    /* total N, N_g                     */
@@ -201,8 +201,8 @@ static int wls_implied(wls *w, const double *x, cx_error *err)
     sem_model_clear(&w->mod);
     for (size_t r = 0; r < w->pt->n_rows; r++) {
         const sem_param *row = &w->pt->rows[r];
-        double v = w->par[r] >= 0 ? x[w->par[r]]
-                   : w->resvar[r] ? 0.0
+        double v = w->par[r] >= 0               ? x[w->par[r]]
+                   : w->resvar[r]               ? 0.0
                    : isfinite(row->fixed_value) ? row->fixed_value
                                                 : 0.0;
         sem_model_set(&w->mod, &w->t[r], v);
@@ -243,7 +243,8 @@ static int wls_value(const double *x, double *f, void *data, cx_error *err)
         return rc;
     double total = 0;
     for (size_t g = 0; g < w->G; g++) {
-        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim, *vd = w->vd + g * w->dim;
+        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim,
+                     *vd = w->vd + g * w->dim;
         double s = 0;
         for (size_t d = 0; d < w->dim; d++) {
             double r = so[d] - m[d];
@@ -321,7 +322,8 @@ static int wls_derivatives(const double *x, double *grad, double *curv, void *da
     memset(curv, 0, q * q * sizeof(double));
     for (size_t g = 0; g < w->G; g++) {
         double c = wls_c(w, g);
-        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim, *vd = w->vd + g * w->dim;
+        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim,
+                     *vd = w->vd + g * w->dim;
         for (size_t d = 0; d < w->dim; d++) {
             const double *row = w->delta + (g * w->dim + d) * q;
             cblas_daxpy((int)q, -c * vd[d] * (so[d] - m[d]), row, 1, grad, 1);
@@ -349,7 +351,8 @@ static double marker_loading(const wls *w, const int *ind, size_t n)
         for (size_t b = a + 1; b < n; b++) {
             double rjk = R[(size_t)ind[a] * p + (size_t)ind[b]];
             if (fabs(rjk) > 0.05) {
-                sum += R[(size_t)ind[0] * p + (size_t)ind[a]] * R[(size_t)ind[0] * p + (size_t)ind[b]] / rjk;
+                sum += R[(size_t)ind[0] * p + (size_t)ind[a]] *
+                       R[(size_t)ind[0] * p + (size_t)ind[b]] / rjk;
                 cnt++;
             }
         }
@@ -422,8 +425,8 @@ static int spd_inverse(double *a, size_t n)
 }
 
 typedef struct wls_test {
-    double fmin, chisq, df, tr1, tr2;     /* model                      */
-    double chisq_b, df_b, tr1_b, tr2_b;   /* baseline (independence)    */
+    double fmin, chisq, df, tr1, tr2;   /* model                      */
+    double chisq_b, df_b, tr1_b, tr2_b; /* baseline (independence)    */
     /* robust measures (lav_fit_catml_dwls): the catML statistic at the
      * estimates, its df and c.hat, and the baseline's */
     double xx3, df3, chat3, xx3_b, df3_b, chat3_b;
@@ -535,7 +538,8 @@ static int catml_group(const wls *w, size_t g, double *sinv, double *work, doubl
 static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *err)
 {
     size_t p = w->p, P = w->npair, G = w->G, q = w->q, C = G * P, D = w->dim;
-    double *sinv = cx_calloc(p * p, sizeof(double), err), *work = cx_calloc(p * p, sizeof(double), err);
+    double *sinv = cx_calloc(p * p, sizeof(double), err),
+           *work = cx_calloc(p * p, sizeof(double), err);
     double *V = cx_calloc(C * C, sizeof(double), err), *A = cx_calloc(C * C, sizeof(double), err);
     double *Dc = cx_calloc(C * q, sizeof(double), err), *T = cx_calloc(C * q, sizeof(double), err);
     double *M = cx_calloc(C * C, sizeof(double), err);
@@ -564,8 +568,8 @@ static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *er
                 size_t b = 0;
                 for (size_t l = 0; l + 1 < p; l++)
                     for (size_t k = l + 1; k < p; k++, b++)
-                        V[(g * P + a) * C + g * P + b] =
-                            fg * (sinv[i * p + k] * sinv[j * p + l] + sinv[i * p + l] * sinv[j * p + k]);
+                        V[(g * P + a) * C + g * P + b] = fg * (sinv[i * p + k] * sinv[j * p + l] +
+                                                               sinv[i * p + l] * sinv[j * p + k]);
             }
         memcpy(Dc + g * P * q, w->delta + (g * D + w->nth) * q, P * q * sizeof(double));
     }
@@ -588,8 +592,8 @@ static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *er
         (void)VA;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)C, (int)C, (int)C, 1.0, V,
                     (int)C, A, (int)C, 0.0, M, (int)C);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, (int)C, (int)C, 1.0, A,
-                    (int)C, M, (int)C, 0.0, V, (int)C);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, (int)C, (int)C, 1.0, A, (int)C,
+                    M, (int)C, 0.0, V, (int)C);
         double ks = 0, kbs = 0;
         for (size_t g = 0; g < G; g++) {
             const double *Gm = w->s[g]->gamma;
@@ -597,8 +601,8 @@ static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *er
             for (size_t a = 0; a < P; a++) {
                 kbs += inv_fg * Gm[(w->nth + a) * D + w->nth + a];
                 for (size_t b = 0; b < P; b++)
-                    ks += V[(g * P + a) * C + g * P + b] * inv_fg *
-                          Gm[(w->nth + b) * D + w->nth + a];
+                    ks +=
+                        V[(g * P + a) * C + g * P + b] * inv_fg * Gm[(w->nth + b) * D + w->nth + a];
             }
         }
         t->chat3 = ks / t->df3;
@@ -631,12 +635,12 @@ static int wls_sandwich(wls *w, double *vcov, wls_test *t, cx_error *err)
         for (size_t d = 0; d < D; d++)
             for (size_t j = 0; j < q; j++)
                 WD[d * q + j] = w->vd[g * D + d] * Dg[d * q + j];
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, fg, Dg,
-                    (int)q, WD, (int)q, 1.0, s.E, (int)q);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, fg, Dg, (int)q,
+                    WD, (int)q, 1.0, s.E, (int)q);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)D, (int)q, (int)D, 1.0,
                     w->s[g]->gamma, (int)D, WD, (int)q, 0.0, s.GWD, (int)q);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, fg, WD,
-                    (int)q, s.GWD, (int)q, 1.0, s.B, (int)q);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)q, (int)D, fg, WD, (int)q,
+                    s.GWD, (int)q, 1.0, s.B, (int)q);
     }
     if (rc == CX_OK && spd_inverse(s.E, q) != CX_OK)
         rc = cx_error_set(err, CX_EFAIL,
@@ -686,8 +690,9 @@ static void incremental(sem_fit *f, const char *suffix, double x2, double df, do
         return;
     }
     double rfi = df > dfb ? NAN
-                 : df > 0 && dfb > 0 ? ((x2b / dfb - x2 / df) < 0 ? 1 : (x2b / dfb - x2 / df) / (x2b / dfb))
-                                     : 1;
+                 : df > 0 && dfb > 0
+                     ? ((x2b / dfb - x2 / df) < 0 ? 1 : (x2b / dfb - x2 / df) / (x2b / dfb))
+                     : 1;
     double nfi = df > dfb ? NAN : df > 0 ? (x2b - x2) / x2b : 1;
     double pnfi = dfb > 0 && x2b > 0 ? (df / dfb) * (x2b - x2) / x2b : NAN;
     double ifi = (x2b - df) < 0 ? 1 : (x2b - x2) / (x2b - df);
@@ -840,7 +845,8 @@ static void other_measures(const wls *w, const wls_test *t, sem_fit *f)
     put(f, "cn_01", gsl_cdf_chisq_Pinv(0.99, df) / (x2 / n) + 1);
     double gfi = 0;
     for (size_t g = 0; g < w->G; g++) {
-        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim, *vd = w->vd + g * w->dim;
+        const double *so = w->sobs + g * w->dim, *m = w->mvec + g * w->dim,
+                     *vd = w->vd + g * w->dim;
         double t1 = 0, t2 = 0;
         for (size_t d = 0; d < w->dim; d++) {
             t1 += vd[d] * (so[d] - m[d]) * (so[d] - m[d]);
@@ -1074,8 +1080,9 @@ static void heywood(const wls *w, sem_fit *fit)
             int i = sem_model_ov_index(&w->mod, w->pt->rows[r].lhs);
             double dl = scale_of(w, w->x, g, (size_t)i);
             if (1.0 / (dl * dl) - w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i] < 0)
-                sem_fit_warn(fit, "Heywood case: the residual variance of '%s' (group %zu) is "
-                                  "negative",
+                sem_fit_warn(fit,
+                             "Heywood case: the residual variance of '%s' (group %zu) is "
+                             "negative",
                              w->pt->rows[r].lhs, g + 1);
         }
 }
