@@ -30,8 +30,35 @@ static int is_ordered(const char *ordered, const char *name, cx_error *err, int 
     return CX_OK;
 }
 
+/* Every word of `ordered` is "all" or an observed variable of the model:
+ * a name the model does not use would be silently ignored otherwise. */
+static int check_words(const cx_job *job, const sem_partable *pt, const char *ordered,
+                       cx_error *err)
+{
+    size_t n = 0;
+    char **words = cx_words_split(ordered, &n, err);
+    if (!words)
+        return CX_ENOMEM;
+    int rc = n ? CX_OK
+               : cx_job_error(job, "ordered", err, CX_EUSAGE,
+                              "expected the ordinal items' names or 'all'");
+    for (size_t k = 0; k < n && rc == CX_OK; k++) {
+        int found = strcmp(words[k], "all") == 0;
+        for (size_t i = 0; i < pt->n_ov && !found; i++)
+            found = strcmp(words[k], pt->ov_names[i]) == 0;
+        if (!found)
+            rc = cx_job_error(job, "ordered", err, CX_EUSAGE,
+                              "'%s' is not an observed variable of the model", words[k]);
+    }
+    cx_words_free(words);
+    return rc;
+}
+
 int sem_ordinal_check(const cx_job *job, const sem_partable *pt, const char *ordered, cx_error *err)
 {
+    int wrc = check_words(job, pt, ordered, err);
+    if (wrc != CX_OK)
+        return wrc;
     for (size_t i = 0; i < pt->n_ov; i++) {
         int yes = 0;
         int rc = is_ordered(ordered, pt->ov_names[i], err, &yes);

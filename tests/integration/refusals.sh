@@ -71,6 +71,9 @@ estimator = ml"
 refuse cfa_ordered_mixed ordered "mixing continuous and ordinal" "model = cfa
 $CFA
 ordered = x1 x2"
+refuse cfa_ordered_unknown ordered "not an observed variable of the model" "model = cfa
+$CFA
+ordered = x1 x2 x3 x4 x5 x6 x7 x8 x9 x10"
 refuse cfa_wlsmv_continuous estimator "needs ordinal items" "model = cfa
 $CFA
 estimator = wlsmv"
