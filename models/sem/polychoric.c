@@ -20,6 +20,7 @@
  * likelihood and drops such cells from the scores. */
 #define PI_MIN 1.4901161193847656e-08
 #define RHO_BOUND 0.999
+#define M_PI_VALUE 3.14159265358979323846
 
 static double npdf(double x)
 {
@@ -338,35 +339,66 @@ static double pair_start(const pair_ctx *c)
     return isfinite(r) && fabs(r) < 1 ? r : 0;
 }
 
-/* 1-D ML of rho: Newton on the score with step halving, in
- * [-0.999, 0.999] (lavaan's nlminb bounds), to the exact optimum. */
+/* 1-D ML of rho in lavaan's bounds [-0.999, 0.999]: the root of the
+ * score by Newton's method safeguarded with bisection (the bracket shrinks
+ * every step, so it cannot wander), to machine precision. */
 static double pair_rho(pair_ctx *c, int *iterations)
 {
-    double r = pair_start(c), g, h;
-    double f = pair_objective(c, r, &g, &h);
-    int it = 0;
-    for (; it < 200; it++) {
-        double step = h > 0 ? -g / h : (g > 0 ? -0.05 : 0.05);
-        if (fabs(step) > 0.5)
-            step = step > 0 ? 0.5 : -0.5;
-        double rn, fn, gn, hn;
-        int accepted = 0;
-        for (int half = 0; half < 60; half++, step /= 2) {
-            rn = fmin(RHO_BOUND, fmax(-RHO_BOUND, r + step));
-            fn = pair_objective(c, rn, &gn, &hn);
-            if (fn <= f + 1e-15 * fabs(f)) {
-                accepted = 1;
-                break;
-            }
-        }
-        if (!accepted)
+    /* the bounds themselves are not evaluated: clipped cells make the
+     * score there unreliable; the bracket only shrinks toward a bound
+     * when the scores inside point to it */
+    double lo = -RHO_BOUND, hi = RHO_BOUND, g, h;
+    *iterations = 0;
+    double r = pair_start(c);
+    if (!(r > lo && r < hi))
+        r = 0;
+    pair_objective(c, r, &g, &h);
+    for (int it = 0; it < 200; it++) {
+        *iterations = it + 1;
+        if (g == 0)
             break;
-        double moved = fabs(rn - r);
-        r = rn, f = fn, g = gn, h = hn;
-        if (moved < 1e-14 || fabs(g) < 1e-15)
+        if (g < 0) /* f decreases: the minimum lies above r */
+            lo = r;
+        else
+            hi = r;
+        double next = h > 0 ? r - g / h : NAN;
+        if (!(next > lo && next < hi))
+            next = 0.5 * (lo + hi);
+        double moved = fabs(next - r);
+        r = next;
+        pair_objective(c, r, &g, &h);
+        if (moved <= 4e-16 * (1 + fabs(r)) || hi - lo <= 4e-16)
             break;
     }
-    *iterations = it;
+    return r;
+}
+
+/* A 2 x 2 table as lavaan's lav_bvord_cor_twostep_fit treats it: two
+ * empty cells give rho = +-1; one empty cell gets 0.5 moved into it from
+ * its row and column, keeping the margins (zero.add = 0.5,
+ * zero.keep.margins); a table with equal cross products gives 0; both
+ * thresholds 0 give the closed form -cos(2 pi p11); otherwise the ML
+ * estimate on the (adjusted) table. */
+static double tetrachoric(pair_ctx *c, int *iterations)
+{
+    double t[4];
+    memcpy(t, c->freq, sizeof t);
+    int zeros = (t[0] == 0) + (t[1] == 0) + (t[2] == 0) + (t[3] == 0);
+    *iterations = 0;
+    if (zeros == 2)
+        return t[0] > 0 ? 1.0 : -1.0;
+    if (zeros == 1) {
+        double a = t[0] == 0 || t[3] == 0 ? 0.5 : -0.5;
+        t[0] += a, t[3] += a, t[1] -= a, t[2] -= a;
+    }
+    if (t[0] * t[3] == t[1] * t[2])
+        return 0.0;
+    if (c->g1[1] == 0 && c->g2[1] == 0)
+        return -cos(2 * M_PI_VALUE * t[0] / (t[0] + t[1] + t[2] + t[3]));
+    const double *observed = c->freq;
+    c->freq = t;
+    double r = pair_rho(c, iterations);
+    c->freq = observed;
     return r;
 }
 
@@ -444,9 +476,10 @@ int sem_ord_stats_from_counts(const void *counts, size_t cell, const char *const
             memcpy(c->g2 + 1, s->th + s->th0[j], (c->n2 - 1) * sizeof(double));
             c->g1[c->n1] = c->g2[c->n2] = INFINITY;
             int it = 0;
-            double r = pair_rho(c, &it);
+            double r = c->n1 == 2 && c->n2 == 2 ? tetrachoric(c, &it) : pair_rho(c, &it);
             if (it > s->rho_iterations_max)
                 s->rho_iterations_max = it;
+            c->freq = f; /* the scores use the observed table */
             s->rho[i * p + j] = s->rho[j * p + i] = r;
             pair_scores(c, r, s, k, i, j);
         }
