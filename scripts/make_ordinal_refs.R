@@ -73,6 +73,11 @@ f1 <- cfa("agree =~ A1 + A2 + A3 + A4 + A5", data = bfi, ordered = items[1:5], e
 ordinal_case("bfi_wlsmv_stdlv", "agree =~ A1 + A2 + A3 + A4 + A5",
              "cfa(model, data = bfi, ordered = c(A1..A5), estimator = \"WLSMV\", std.lv = TRUE)", f1)
 
+# A structural regression between the two factors (sem()).
+model3 <- paste(model2, "agree ~ consc", sep = "\n")
+fs <- sem(model3, data = bfi, ordered = items, estimator = "WLSMV")
+ordinal_case("bfi_wlsmv_sem", model3, "sem(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\")", fs)
+
 fg <- cfa(model2, data = bfi, ordered = items, estimator = "WLSMV", group = "gender")
 ordinal_case("bfi_wlsmv_mg", model2,
              "cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\")", fg)
