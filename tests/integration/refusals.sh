@@ -50,6 +50,23 @@ missing = fiml"
 refuse cfa_fiml missing "missing = fiml is not supported by model 'cfa'" "model = cfa
 $CFA
 missing = fiml"
+# weights with cfa/sem/growth: `weights_are` (sampling | frequency)
+refuse cfa_weights_are weights_are "expected sampling | frequency" "model = cfa
+$CFA
+weights = grade
+weights_are = survey"
+refuse cfa_weights_are_alone weights_are "needs \`weights\`" "model = cfa
+$CFA
+weights_are = frequency"
+refuse cfa_weights_pairwise weights "missing = pairwise are not supported" "model = cfa
+$CFA
+weights = grade
+missing = pairwise"
+refuse cfa_weights_invariance invariance "invariance with sampling weights" "model = cfa
+$CFA
+weights = grade
+group = school
+invariance = configural metric"
 # logistic families (HS: school is a two-level categorical column)
 refuse logit_hc3 se "expected classical, hc0, hc1 or cluster" "model = logit
 formula = school ~ x1
