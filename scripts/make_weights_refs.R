@@ -9,7 +9,8 @@
 #   hs_cfa_weighted.json     cfa(HS.model, sampling.weights = "w")
 #   hs_mg_weighted.json      the same with group = "school"
 #   hs_cfa_freqweighted.json cfa(HS.model) on the rows repeated fw times:
-#                            what `weights_are = frequency` must equal.
+#                            what `weights_are = frequency` must equal;
+#   hs_cfa_freqweighted_mlr  the same with estimator = "MLR".
 # With sampling.weights lavaan 0.6.14 (lav_options.R) sets se =
 # "robust.huber.white", test = "yuan.bentler.mplus", information =
 # "observed" even for estimator = "ML"; the weights are normalized to sum
@@ -55,4 +56,7 @@ rep_rows <- hs[rep(seq_len(nrow(hs)), hs$fw), ]
 f <- cfa(HS.model, data = rep_rows)
 sem_case("hs_cfa_freqweighted", "HolzingerSwineford1939_weighted", HS.model,
          "cfa(HS.model, data = hs[rep(seq_len(nrow(hs)), hs$fw), ])  # hs$fw <- 1 + (hs$id %% 3)", f)
+f <- cfa(HS.model, data = rep_rows, estimator = "MLR")
+sem_case("hs_cfa_freqweighted_mlr", "HolzingerSwineford1939_weighted", HS.model,
+         "cfa(HS.model, data = hs[rep(seq_len(nrow(hs)), hs$fw), ], estimator = \"MLR\")", f)
 cat("done\n")
