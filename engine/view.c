@@ -304,13 +304,13 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
 }
 
 long cx_view_read_block_grouped(const cx_view *v, size_t block, const int *cols, size_t ncols,
-                                double *out, size_t *level_of_row, size_t *row_index,
-                                size_t *start, double *scratch, cx_error *err)
+                                double *out, size_t *level_of_row, size_t *row_index, size_t *start,
+                                double *scratch, cx_error *err)
 {
     size_t n_levels = v->n_levels ? v->n_levels : 1;
     if (view_is_plain(v)) { /* one level, nothing to regroup */
-        long got = view_read_block(v, block, cols, ncols, out, level_of_row, row_index, scratch,
-                                   err);
+        long got =
+            view_read_block(v, block, cols, ncols, out, level_of_row, row_index, scratch, err);
         start[0] = 0;
         for (size_t l = 1; l <= n_levels; l++)
             start[l] = got > 0 ? (size_t)got : 0;

@@ -155,7 +155,7 @@ static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, 
  * its share of the weights normalized to sum to N over the groups, as
  * lavaan's sampling.weights, and the sums carry w^2 (sem/fourth.h). */
 typedef struct weighting {
-    double *w;                  /* n, NULL = unweighted */
+    double *w;                      /* n, NULL = unweighted */
     double sum_w[8], rows[8], n[8]; /* per group: raw sum, rows, lavaan's N_g */
 } weighting;
 

@@ -300,9 +300,8 @@ static int level_fourth(sem_data *d, size_t l, const void *acc, cx_error *err)
             s->fourth_first = v->fourth_first + g * ps;
         }
         if (count != rows)
-            return cx_error_set(err, CX_EFAIL,
-                                "group %zu: the second pass saw %.0f rows, not %.0f", g + 1,
-                                count, rows);
+            return cx_error_set(err, CX_EFAIL, "group %zu: the second pass saw %.0f rows, not %.0f",
+                                g + 1, count, rows);
         s->fourth = m;
     }
     return CX_OK;
