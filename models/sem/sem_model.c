@@ -460,6 +460,12 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
         rc = write_groups(res, d, v, err);
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(res, "iterations", fit->iterations, err);
+    /* what the weights made of the inference (cxfit show, report) */
+    if (rc == CX_OK && s->weights != SEM_WEIGHTS_NONE)
+        rc = cx_result_set_attr_string(
+            res, "weights_are", s->weights == SEM_WEIGHTS_SAMPLING ? "sampling" : "frequency", err);
+    if (rc == CX_OK && s->weights == SEM_WEIGHTS_SAMPLING)
+        rc = cx_result_set_attr_string(res, "se", "robust.huber.white", err);
     sem_fit_free(fit);
     return rc;
 }
