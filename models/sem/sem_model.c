@@ -267,6 +267,33 @@ static int check_group_column(const cx_job *job, const sem_spec *s, cx_error *er
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
+/* Robust inference (estimator mlr, sampling weights) has no fixed.x
+ * covariates yet (estimate.c, check_mlr): refused by `check`, naming the
+ * key that asked for it, rather than failing the fit. */
+static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_partable *pt,
+                            cx_error *err)
+{
+    if (effective_estimator(s) != SEM_MLR)
+        return CX_OK;
+    for (size_t r = 0; r < pt->n_rows; r++) {
+        const sem_param *row = &pt->rows[r];
+        if (!row->exo || row->free > 0 ||
+            (row->op != SEM_OP_COVARIANCE && row->op != SEM_OP_INTERCEPT))
+            continue;
+        if (s->estimator == SEM_MLR)
+            return cx_job_error(job, "estimator", err, CX_EUSAGE,
+                                "estimator mlr with observed exogenous covariates ('%s') is not "
+                                "supported yet",
+                                row->lhs);
+        return cx_job_error(job, "weights_are", err, CX_EUSAGE,
+                            "sampling weights (robust SEs) with observed exogenous covariates "
+                            "('%s') are not supported yet; weights_are = frequency fits "
+                            "model-based SEs",
+                            row->lhs);
+    }
+    return CX_OK;
+}
+
 /* Without reading rows the number of groups is unknown: check the syntax
  * as if there were two, and leave per-group modifier counts to the fit. */
 static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
@@ -295,6 +322,8 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
     int *cols = cx_calloc(pt->n_ov, sizeof *cols, err);
     rc = cols ? resolve_columns(job, pt, cols, err) : CX_ENOMEM;
     free(cols);
+    if (rc == CX_OK)
+        rc = check_robust_exo(job, &s, pt, err);
     sem_partable_free(pt);
     spec_clear(&s);
     return rc;

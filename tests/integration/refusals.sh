@@ -62,6 +62,10 @@ refuse cfa_weights_pairwise weights "missing = pairwise are not supported" "mode
 $CFA
 weights = grade
 missing = pairwise"
+refuse sem_weights_covariate weights_are "sampling weights (robust SEs) with observed exogenous" "model = sem
+syntax = visual =~ x1 + x2 + x3
+         visual ~ ageyr
+weights = grade"
 refuse cfa_weights_invariance invariance "invariance with sampling weights" "model = cfa
 $CFA
 weights = grade
