@@ -7,6 +7,11 @@
 #   kfold  Holzinger-Swineford CFA with validate = kfold(10).
 # Prints wall and user CPU seconds (median of REPS, default 3) for -j 1
 # and -j 2.  With OLD=path/to/old/cxfit also times the old binary's by72.
+# The R peer of by72 (unless LAVAAN=0, or lavaan is missing): lavaan's
+# cfa() in a loop over the same 72 firm x wave subsets of the same rows
+# (exported with h5dump; 255 = missing, listwise as cxfit), data already in
+# R's memory: elapsed and user CPU seconds of the loop, and the ratios to
+# cxfit's -j 1 by72 (whole process: read, pass, fits, write).
 # Usage: bash bench/bench_onepass.sh [build/cxfit]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -48,4 +53,29 @@ done
 if [ -n "${OLD:-}" ]; then
     read -r w u <<<"$(time_case "$OLD" by72 1)"
     printf '%-8s %-4s %9s %9s  (OLD=%s)\n' by72-old 1 "$w" "$u" "$OLD"
+fi
+if [ "${LAVAAN:-1}" != 0 ] && Rscript -e 'quit(status = !requireNamespace("lavaan", quietly = TRUE))' 2>/dev/null; then
+    cols="firm wave pex1 pex2 pex3 pex4 pex5 out1 out2 out3 out4 out5 mot1 mot2 mot3 mot4 mot5 pom1 pom2 pom3 pom4 pom5"
+    for c in $cols; do
+        h5dump -d "/responses/$c" -b LE -o "$work/$c.bin" "$work/sim.h5" >/dev/null
+    done
+    read -r lw lu <<<"$(Rscript - "$work" "$cfa20" $cols <<'R'
+args <- commandArgs(TRUE); dir <- args[1]; model <- args[2]; cols <- args[-(1:2)]
+suppressMessages(library(lavaan))
+n <- file.size(file.path(dir, "firm.bin"))
+d <- as.data.frame(lapply(setNames(cols, cols), function(c) {
+  x <- readBin(file.path(dir, paste0(c, ".bin")), "integer", n = n, size = 1, signed = FALSE)
+  x[x == 255] <- NA
+  x
+}))
+t0 <- proc.time()
+fits <- lapply(split(d, list(d$firm, d$wave), drop = TRUE), function(s) cfa(model, data = s))
+t <- proc.time() - t0
+stopifnot(length(fits) == 72)
+cat(t[["elapsed"]], t[["user.self"]], "\n")
+R
+)"
+    read -r cw cu <<<"$(time_case "$CXFIT" by72 1)"
+    printf '%-8s %-4s %9s %9s  lavaan loop over the 72 subsets (data in memory)\n' by72-R 1 "$lw" "$lu"
+    printf 'lavaan / cxfit by72 -j1: wall %.1fx, user CPU %.1fx\n' "$(echo "$lw / $cw" | bc -l)" "$(echo "$lu / $cu" | bc -l)"
 fi

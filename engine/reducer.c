@@ -2,7 +2,8 @@
  * reducer.c — the streaming pass and the engine's reducers (reducer.h).
  *
  * The pass is cx_stats_compute's scheme made generic: OpenMP threads take
- * row blocks (schedule dynamic), each thread summarises its block into
+ * row blocks (schedule dynamic; the view delivers each block's rows
+ * grouped by level, cx_view_read_block_grouped), each thread summarises its block into
  * private accumulators, and an `ordered` section merges them into the
  * totals in block order and resets them.  Fixed merge order is what makes
  * the totals independent of the number of threads.
@@ -26,8 +27,8 @@
 /* What one thread needs to read and regroup a block. */
 typedef struct pass_worker {
     size_t ld; /* cx_view_block_rows: the leading dimension of the blocks */
-    double *data, *scratch, *grouped;
-    size_t *level, *row, *glevel, *grow, *order, *start;
+    double *data, *scratch;
+    size_t *level, *row, *start;
     void **acc; /* one private accumulator per reducer */
 } pass_worker;
 
@@ -35,12 +36,8 @@ static void worker_free(pass_worker *w, const cx_reducer *r, size_t n)
 {
     free(w->data);
     free(w->scratch);
-    free(w->grouped);
     free(w->level);
     free(w->row);
-    free(w->glevel);
-    free(w->grow);
-    free(w->order);
     free(w->start);
     for (size_t k = 0; w->acc && k < n; k++)
         if (w->acc[k])
@@ -63,13 +60,6 @@ static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n
     w->start = cx_calloc(n_levels + 1, sizeof(size_t), err);
     w->acc = cx_calloc(n ? n : 1, sizeof(void *), err);
     int ok = w->data && w->scratch && w->level && w->row && w->start && w->acc;
-    if (ok && n_levels > 1) {
-        w->grouped = cx_malloc_block_buffer(rows * c * sizeof(double), err);
-        w->glevel = cx_malloc(rows * sizeof(size_t), err);
-        w->grow = cx_malloc(rows * sizeof(size_t), err);
-        w->order = cx_malloc(rows * sizeof(size_t), err);
-        ok = w->grouped && w->glevel && w->grow && w->order;
-    }
     for (size_t k = 0; ok && k < n; k++)
         ok = (w->acc[k] = r[k].type->alloc(r[k].params, err)) != NULL;
     if (!ok) {
@@ -79,53 +69,13 @@ static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n
     return CX_OK;
 }
 
-/* Regroup the block's rows by level, stably (a counting sort), and point
- * b at the grouped copy. */
-static void group_block(pass_worker *w, size_t nrows, size_t ncols, size_t n_levels, cx_block *b)
-{
-    b->n = nrows;
-    b->ld = w->ld;
-    b->n_levels = n_levels;
-    b->start = w->start;
-    if (n_levels == 1) {
-        w->start[0] = 0;
-        w->start[1] = nrows;
-        b->data = w->data;
-        b->level = w->level;
-        b->row = w->row;
-        return;
-    }
-    size_t *start = w->start;
-    memset(start, 0, (n_levels + 1) * sizeof *start);
-    for (size_t i = 0; i < nrows; i++)
-        start[w->level[i] + 1]++;
-    for (size_t l = 0; l < n_levels; l++)
-        start[l + 1] += start[l];
-    for (size_t i = 0; i < nrows; i++)
-        w->order[start[w->level[i]]++] = i;
-    memmove(start + 1, start, n_levels * sizeof *start);
-    start[0] = 0;
-    for (size_t j = 0; j < ncols; j++) {
-        const double *src = w->data + j * w->ld;
-        double *dst = w->grouped + j * w->ld;
-        for (size_t r = 0; r < nrows; r++)
-            dst[r] = src[w->order[r]];
-    }
-    for (size_t r = 0; r < nrows; r++) {
-        w->glevel[r] = w->level[w->order[r]];
-        w->grow[r] = w->row[w->order[r]];
-    }
-    b->data = w->grouped;
-    b->level = w->glevel;
-    b->row = w->grow;
-}
-
 /* Read block `index` and feed it to this thread's accumulators. */
 static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int *cols,
                       size_t ncols, size_t n_levels, const cx_reducer *r, size_t n, cx_error *err)
 {
-    long got = cx_view_read_block_rows(v, index, cols, ncols, w->data, w->level, w->row,
-                                       w->scratch, err);
+    /* the view delivers the rows grouped by level: one copy, no regrouping */
+    long got = cx_view_read_block_grouped(v, index, cols, ncols, w->data, w->level, w->row,
+                                          w->start, w->scratch, err);
     if (got < 0)
         return err->code ? err->code : CX_EIO;
     if (got == 0)
@@ -134,8 +84,7 @@ static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int 
         if (w->level[i] >= n_levels)
             return cx_error_set(err, CX_EFAIL, "row level %zu out of range (%zu levels)",
                                 w->level[i], n_levels);
-    cx_block b;
-    group_block(w, (size_t)got, ncols, n_levels, &b);
+    cx_block b = {(size_t)got, w->ld, w->data, w->level, w->row, n_levels, w->start};
     for (size_t k = 0; k < n; k++) {
         int rc = r[k].type->add_block(w->acc[k], &b, err);
         if (rc != CX_OK)

@@ -158,6 +158,20 @@ static int view_is_plain(const cx_view *v)
     return !v->where && v->n_group_cols == 0 && v->n_restrict == 0;
 }
 
+/* Row i's group tuple equals row i - 1's: tables are usually stored in
+ * runs of one level (a firm's wave), so the binary search is skipped for
+ * most rows. */
+static int same_tuple_as_previous(const cx_view *v, const read_plan *plan, const double *scratch,
+                                  size_t i)
+{
+    for (size_t j = 0; j < v->n_group_cols; j++) {
+        const double *col = scratch + (plan->group_at + j) * plan->ld;
+        if (!(col[i] == col[i - 1])) /* NaN never equals: looked up (and dropped) */
+            return 0;
+    }
+    return 1;
+}
+
 /* Decide, row by row, which rows of a scratch block are kept and at which
  * level; returns the count.  keep[i] is the level + 1 of row i, 0 when
  * the row is dropped. */
@@ -165,12 +179,62 @@ static size_t mark_rows(const cx_view *v, const read_plan *plan, const double *s
                         double *fv, size_t *keep)
 {
     size_t kept = 0;
+    long prev = -2; /* level of the previous row's tuple; -2: none yet */
     for (size_t i = 0; i < n; i++) {
-        long level = row_passes(v, plan, scratch, i, fv) ? row_level(v, plan, scratch, i) : -1;
+        long level = -1;
+        if (row_passes(v, plan, scratch, i, fv)) {
+            if (prev < -1 || !same_tuple_as_previous(v, plan, scratch, i))
+                prev = row_level(v, plan, scratch, i);
+            level = prev;
+        } else {
+            prev = -2; /* row i's tuple was not looked up */
+        }
         keep[i] = (size_t)(level + 1);
         kept += level >= 0;
     }
     return kept;
+}
+
+/* Grouped delivery: turn keep[] (level + 1, 0 = dropped) into each kept
+ * row's position in the block grouped by level (stable within a level),
+ * stored as position + 1 in keep[]; start[0..n_levels] gets the offsets. */
+static void group_positions(size_t n, size_t n_levels, size_t *keep, size_t *start)
+{
+    memset(start, 0, (n_levels + 1) * sizeof *start);
+    for (size_t i = 0; i < n; i++)
+        if (keep[i])
+            start[keep[i]]++; /* start[l + 1] counts level l */
+    for (size_t l = 0; l < n_levels; l++)
+        start[l + 1] += start[l];
+    /* start[l] is now the next free position of level l */
+    for (size_t i = 0; i < n; i++)
+        if (keep[i]) {
+            size_t l = keep[i] - 1;
+            keep[i] = ++start[l]; /* position + 1 */
+        }
+    /* start[l] moved to the end of level l = the start of level l + 1 */
+    memmove(start + 1, start, n_levels * sizeof *start);
+    start[0] = 0;
+}
+
+/* Scatter the kept rows to their grouped positions (keep[i] - 1), one
+ * column at a time, with their levels and table row numbers. */
+static void scatter_rows(const double *scratch, size_t n, size_t ld, size_t ncols,
+                         const size_t *pos, const size_t *level_plus1, double *out,
+                         size_t *level_of_row, size_t row0, size_t *row_index)
+{
+    for (size_t j = 0; j < ncols; j++) {
+        const double *src = scratch + j * ld;
+        double *dst = out + j * ld;
+        for (size_t i = 0; i < n; i++)
+            if (pos[i])
+                dst[pos[i] - 1] = src[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        if (pos[i]) {
+            level_of_row[pos[i] - 1] = level_plus1[i] - 1;
+            row_index[pos[i] - 1] = row0 + i;
+        }
 }
 
 /* Move the kept rows of the requested columns into `out`, one column at a
@@ -230,6 +294,49 @@ static long view_read_block(const cx_view *v, size_t block, const int *cols, siz
                                            scratch, ld, err) == CX_OK) {
         kept = (long)mark_rows(v, &plan, scratch, n, fv, keep);
         compact_rows(scratch, n, ld, ncols, keep, out, level_of_row, row0, row_index);
+    } else if (!fv) {
+        cx_error_set(err, CX_ENOMEM, "out of memory");
+    }
+    if (fv != filter_values)
+        free(fv);
+    free(plan.cols);
+    return kept;
+}
+
+long cx_view_read_block_grouped(const cx_view *v, size_t block, const int *cols, size_t ncols,
+                                double *out, size_t *level_of_row, size_t *row_index, size_t *start,
+                                double *scratch, cx_error *err)
+{
+    size_t n_levels = v->n_levels ? v->n_levels : 1;
+    if (view_is_plain(v)) { /* one level, nothing to regroup */
+        long got =
+            view_read_block(v, block, cols, ncols, out, level_of_row, row_index, scratch, err);
+        start[0] = 0;
+        for (size_t l = 1; l <= n_levels; l++)
+            start[l] = got > 0 ? (size_t)got : 0;
+        return got;
+    }
+    size_t nrows = cx_table_nrows(v->table);
+    size_t row0 = block * CX_BLOCK_ROWS, ld = cx_view_block_rows(v);
+    size_t relative = v->n_relative < ncols ? v->n_relative : ncols;
+    memset(start, 0, (n_levels + 1) * sizeof *start);
+    if (row0 >= nrows)
+        return 0;
+    size_t n = nrows - row0 < CX_BLOCK_ROWS ? nrows - row0 : CX_BLOCK_ROWS;
+    read_plan plan;
+    if (plan_read(v, cols, ncols, v->n_group_cols, &plan, err))
+        return -1;
+    double filter_values[64];
+    double *fv = plan.n_filter > 64 ? malloc(plan.n_filter * sizeof *fv) : filter_values;
+    /* two mark columns: the levels, then the grouped positions */
+    size_t *keep = (size_t *)(scratch + plan.n_cols * ld), *pos = keep + ld;
+    long kept = -1;
+    if (fv && cx_table_read_block_relative(v->table, plan.cols, plan.n_cols, relative, row0, n,
+                                           scratch, ld, err) == CX_OK) {
+        kept = (long)mark_rows(v, &plan, scratch, n, fv, keep);
+        memcpy(pos, keep, n * sizeof *pos);
+        group_positions(n, n_levels, pos, start);
+        scatter_rows(scratch, n, ld, ncols, pos, keep, out, level_of_row, row0, row_index);
     } else if (!fv) {
         cx_error_set(err, CX_ENOMEM, "out of memory");
     }

@@ -109,6 +109,15 @@ long cx_view_read_block(const cx_view *v, size_t block, const int *cols, size_t 
 long cx_view_read_block_rows(const cx_view *v, size_t block, const int *cols, size_t ncols,
                              double *out, size_t *level_of_row, size_t *row_index, double *scratch,
                              cx_error *err);
+/* The same rows grouped by level (stable: a level's rows keep their table
+ * order), ready for reducers: level l's rows are [start[l], start[l+1])
+ * (start: n_levels + 1 entries).  One copy from the table's block instead
+ * of compacting and then regrouping; `scratch` must hold
+ * cx_view_block_rows(v) * (cx_view_scratch_cols(v, ncols) + 1) doubles
+ * (a second mark column).  level_of_row and row_index are required. */
+long cx_view_read_block_grouped(const cx_view *v, size_t block, const int *cols, size_t ncols,
+                                double *out, size_t *level_of_row, size_t *row_index, size_t *start,
+                                double *scratch, cx_error *err);
 
 /* For messages that name a row: the table row (0-based) of the `kept`-th
  * row (0-based) delivered by the last read of `block` into `scratch`

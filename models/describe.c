@@ -23,6 +23,17 @@
  * only those items are loaded with cx_view_load (rows x fallback items
  * doubles, plus rows doubles of work) and described from the sorted values.
  *
+ * `by`: every level's statistics come from the same pass (the view
+ * delivers each block's rows grouped by level; a reducer keeps one
+ * accumulator per level), so the table is read once for all levels, not
+ * once per level.  A level's accumulator is up to p x 32 KiB of value
+ * tables plus the correlation moments, per thread: a 5000-item job with
+ * hundreds of levels would not fit, so levels go in batches of as many as
+ * fit cx_describe_pass_budget (1 GiB; levels_per_pass), one pass per
+ * batch: one pass when they fit, never more passes than levels.  Each
+ * level's totals are the ones a pass over that level alone gives, bit for
+ * bit (tests/test_describe.c, test_levels_one_pass).
+ *
  * Weights are rejected: weighted medians, trimmed means and skewness have
  * several competing definitions and psych has none to match; a clear
  * error beats a silent choice.
@@ -37,6 +48,7 @@
  * `item ~1` with se = sd / sqrt(n)).
  */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,14 +508,18 @@ static int describe_acc_add(describe_acc *a, const double *block, size_t rows, s
 
 /* ---- the reducer --------------------------------------------------------- */
 
-/* describe_acc as an engine reducer (engine/reducer.h): each thread
- * summarises its blocks, the engine merges them in block order. */
+/* describe_acc as an engine reducer (engine/reducer.h), one per `by`
+ * level of a batch of levels [level0, level0 + n_levels): each thread
+ * summarises its blocks (the rows of each level arrive as one run, in
+ * table order), the engine merges them in block order, so every level's
+ * totals are those of a pass over that level alone. */
 struct describe_params {
     size_t p;
     int pairwise;
     size_t B;         /* bootstrap replicates, 0 = none          */
     uint64_t seed;
     long cluster_at;  /* block column of bootstrap_cluster, -1   */
+    size_t level0, n_levels; /* the batch of view levels         */
 };
 typedef struct describe_params describe_params;
 
@@ -541,34 +557,61 @@ static void boot_add(describe_acc *a, const describe_params *par, const cx_block
     }
 }
 
-static void *reducer_alloc(const void *params, cx_error *err)
+/* The accumulators of a batch of levels; a level's are allocated when
+ * its first rows arrive (tables NULL until then). */
+typedef struct describe_batch {
+    const describe_params *par;
+    describe_acc *lv;       /* n_levels                                   */
+    unsigned char *touched; /* rows added since the last reset            */
+} describe_batch;
+
+static void batch_free(void *vacc)
+{
+    describe_batch *t = vacc;
+    if (!t)
+        return;
+    for (size_t l = 0; t->lv && l < t->par->n_levels; l++)
+        describe_acc_free(&t->lv[l]);
+    free(t->lv);
+    free(t->touched);
+    free(t);
+}
+
+static void *batch_alloc(const void *params, cx_error *err)
 {
     const describe_params *par = params;
-    describe_acc *a = cx_calloc(1, sizeof *a, err);
-    if (a && describe_acc_alloc(a, par->p, par->pairwise, err) != CX_OK) {
-        free(a);
+    describe_batch *t = cx_calloc(1, sizeof *t, err);
+    if (!t)
+        return NULL;
+    t->par = par;
+    t->lv = cx_calloc(par->n_levels ? par->n_levels : 1, sizeof *t->lv, err);
+    t->touched = cx_calloc(par->n_levels ? par->n_levels : 1, 1, err);
+    if (!t->lv || !t->touched) {
+        batch_free(t);
         return NULL;
     }
-    if (a)
-        a->par = par;
-    if (a && boot_alloc(a, par->B, err) != CX_OK) {
-        describe_acc_free(a);
-        free(a);
-        return NULL;
+    return t;
+}
+
+/* Level l's accumulator, allocated on first use. */
+static describe_acc *batch_level(describe_batch *t, size_t l, cx_error *err)
+{
+    describe_acc *a = &t->lv[l];
+    if (!a->tables) {
+        if (describe_acc_alloc(a, t->par->p, t->par->pairwise, err) != CX_OK)
+            return NULL;
+        a->par = t->par;
+        if (boot_alloc(a, t->par->B, err) != CX_OK) {
+            describe_acc_free(a);
+            return NULL;
+        }
     }
+    t->touched[l] = 1;
     return a;
 }
 
-static void reducer_free(void *acc)
+static void acc_reset(describe_acc *a)
 {
-    if (acc)
-        describe_acc_free(acc);
-    free(acc);
-}
-
-static void reducer_reset(void *acc)
-{
-    describe_acc *a = acc;
     a->rows = 0;
     for (size_t j = 0; j < a->p; j++) {
         memset(a->tables[j].key, 0, COUNT_SLOTS * sizeof *a->tables[j].key);
@@ -586,18 +629,44 @@ static void reducer_reset(void *acc)
     }
 }
 
-static int reducer_add(void *acc, const cx_block *b, cx_error *err)
+/* Only the levels a block touched: a reset per block must not clear every
+ * level's value tables (32 KiB per item each). */
+static void batch_reset(void *vacc)
 {
-    describe_acc *a = acc;
-    if (a->B)
-        boot_add(a, a->par, b);
-    return describe_acc_add(acc, b->data, b->n, b->ld, err);
+    describe_batch *t = vacc;
+    for (size_t l = 0; l < t->par->n_levels; l++)
+        if (t->touched[l]) {
+            acc_reset(&t->lv[l]);
+            t->touched[l] = 0;
+        }
 }
 
-static void reducer_merge(void *acc, const void *other)
+static int batch_add(void *vacc, const cx_block *b, cx_error *err)
 {
-    describe_acc *a = acc;
-    const describe_acc *o = other;
+    describe_batch *t = vacc;
+    const describe_params *par = t->par;
+    for (size_t l = 0; l < par->n_levels; l++) {
+        size_t v = par->level0 + l;
+        if (v >= b->n_levels || b->start[v + 1] == b->start[v])
+            continue;
+        size_t s0 = b->start[v];
+        /* level v's rows as a block of their own */
+        cx_block sub = {b->start[v + 1] - s0, b->ld, b->data + s0, b->level + s0,
+                        b->row + s0,          1,     NULL};
+        describe_acc *a = batch_level(t, l, err);
+        if (!a)
+            return err->code ? err->code : CX_ENOMEM;
+        if (a->B)
+            boot_add(a, par, &sub);
+        int rc = describe_acc_add(a, sub.data, sub.n, sub.ld, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+static void acc_merge(describe_acc *a, const describe_acc *o)
+{
     a->rows += o->rows;
     for (size_t j = 0; j < a->p; j++)
         value_table_merge(&a->tables[j], &o->tables[j]);
@@ -612,37 +681,89 @@ static void reducer_merge(void *acc, const void *other)
     }
 }
 
-static const cx_reducer_type describe_reducer = {"describe",    reducer_alloc, reducer_reset,
-                                                 reducer_add,   reducer_merge, NULL,
-                                                 reducer_free};
-
-/* One pass over the job's view; `a` receives the totals. */
-static int describe_stream(const cx_job *job, const int *cols, describe_acc *a, cx_error *err)
+/* The totals' level accumulators are allocated here when first needed;
+ * the interface has no error path, so a failed allocation is remembered
+ * and reported after the pass (batch_failed). */
+static void batch_merge(void *vacc, const void *vother)
 {
-    describe_params par = {a->p, a->pairs != NULL, job->bootstrap > 0 ? (size_t)job->bootstrap : 0,
-                           job->seed, -1};
-    int *read = cx_malloc((a->p + 1) * sizeof *read, err);
+    describe_batch *t = vacc;
+    const describe_batch *o = vother;
+    for (size_t l = 0; l < t->par->n_levels; l++) {
+        if (!o->touched[l])
+            continue;
+        cx_error ignore = {0};
+        describe_acc *a = batch_level(t, l, &ignore);
+        if (a)
+            acc_merge(a, &o->lv[l]);
+        else
+            t->touched[l] = 1; /* with no tables: describe_stream says so */
+    }
+}
+
+static const cx_reducer_type describe_reducer = {"describe",  batch_alloc, batch_reset, batch_add,
+                                                 batch_merge, NULL,        batch_free};
+
+/* Levels per pass: as many as the per-level statistics of all thread
+ * copies (each thread keeps its own, plus the totals) fit in
+ * cx_describe_pass_budget, at least one.  A level's worst case: every
+ * item's value table (COUNT_SLOTS keys and counts), the p x p correlation
+ * moments, the bootstrap sums. */
+size_t cx_describe_pass_budget = (size_t)1 << 30;
+
+static size_t levels_per_pass(size_t p, int pairwise, size_t B, int threads)
+{
+    size_t per_level =
+        sizeof(describe_acc) + p * (sizeof(value_table) + 2 * COUNT_SLOTS * sizeof(double)) +
+        (pairwise ? p * p * sizeof(pair_moments) : (p * p + 2 * p) * sizeof(double)) +
+        2 * B * p * sizeof(double);
+    size_t copies = (size_t)(threads > 0 ? threads : omp_get_max_threads()) + 1;
+    size_t n = cx_describe_pass_budget / (per_level * copies);
+    return n ? n : 1;
+}
+
+/* One pass over the job's view for levels [level0, level0 + n): `out`
+ * receives the totals of each (an empty accumulator for a level without
+ * rows). */
+static int describe_stream(const cx_job *job, const int *cols, size_t p, size_t level0, size_t n,
+                           describe_acc *out, cx_error *err)
+{
+    describe_params par = {p,
+                           job->missing == CX_MISSING_PAIRWISE,
+                           job->bootstrap > 0 ? (size_t)job->bootstrap : 0,
+                           job->seed,
+                           -1,
+                           level0,
+                           n};
+    int *read = cx_malloc((p + 1) * sizeof *read, err);
     if (!read)
         return CX_ENOMEM;
-    memcpy(read, cols, a->p * sizeof *read);
-    size_t ncols = a->p;
+    memcpy(read, cols, p * sizeof *read);
+    size_t ncols = p;
     if (par.B && job->bootstrap_cluster >= 0) {
         par.cluster_at = (long)ncols;
         read[ncols++] = job->bootstrap_cluster;
     }
     cx_view relative = *job->view; /* big integers read relative: see add_origin */
-    relative.n_relative = a->p;
+    relative.n_relative = p;
     cx_reducer r = {&describe_reducer, &par, NULL};
     int rc = cx_reduce_view(&relative, read, ncols, &r, 1, job->threads, err);
     free(read);
     if (rc != CX_OK)
         return rc;
-    describe_acc_free(a);
-    *a = *(describe_acc *)r.acc; /* take the totals over */
-    a->par = NULL;
-    free(r.acc);
-    r.acc = NULL;
-    return CX_OK;
+    describe_batch *t = r.acc;
+    for (size_t l = 0; l < n; l++) {
+        if (!t->touched[l]) { /* no rows: an empty accumulator */
+            out[l] = (describe_acc){.p = p};
+            continue;
+        }
+        if (!t->lv[l].tables) /* batch_merge could not allocate it */
+            rc = cx_error_set(err, CX_ENOMEM, "out of memory for level %zu", level0 + l + 1);
+        out[l] = t->lv[l]; /* take the totals over */
+        out[l].par = NULL;
+        t->lv[l] = (describe_acc){0};
+    }
+    cx_reducer_release(&r);
+    return rc;
 }
 
 /* Correlation of items j and k from the pass. */
@@ -935,29 +1056,63 @@ static int describe_items(const cx_job *job, cx_result *r, char **names, const i
     return rc;
 }
 
+/* The tables of one level from its totals; problems of the level alone
+ * (no rows, the fallback's load) fail that level only, as the engine's
+ * per-level fits did. */
+static int describe_level(const cx_job *job, size_t l, char **names, const int *cols,
+                          describe_acc *a, cx_result *r, cx_error *err)
+{
+    cx_view lv = job->view->n_levels > 1 ? cx_view_restrict_level(job->view, l) : *job->view;
+    cx_job one = *job;
+    one.view = &lv; /* the fallback loads this level's rows only */
+    cx_error level_err = {0};
+    int rc = CX_OK;
+    if (a->rows == 0)
+        rc = cx_error_set(&level_err, CX_EFAIL, "no rows to describe");
+    if (rc == CX_OK) {
+        r->nobs = a->rows;
+        rc = describe_items(&one, r, names, cols, a, &level_err);
+    }
+    if (rc == CX_ENOMEM || (rc != CX_OK && job->view->n_levels <= 1)) {
+        *err = level_err;
+        return rc;
+    }
+    if (rc != CX_OK)
+        cx_result_set_status(r, CX_STATUS_FAILED, "%s", level_err.msg);
+    return CX_OK;
+}
+
+/* Every `by` level from passes over batches of levels (levels_per_pass):
+ * one pass when they fit the budget. */
 static int describe_fit(const cx_job *job, cx_result **results, cx_error *err)
 {
     int rc = describe_check(job, err);
     if (rc)
         return rc;
     int *cols = NULL;
-    size_t p, n_words;
+    size_t p, n_words, n_levels = job->view->n_levels ? job->view->n_levels : 1;
     char **names = cx_words_split(cx_section_get(job->section, "items"), &n_words, err);
     if (!names)
         return CX_ENOMEM;
-    describe_acc acc = {0};
     rc = cx_job_columns(job, "items", &cols, &p, err);
-    if (rc == CX_OK)
-        rc = describe_acc_alloc(&acc, p, job->missing == CX_MISSING_PAIRWISE, err);
-    if (rc == CX_OK)
-        rc = describe_stream(job, cols, &acc, err);
-    if (rc == CX_OK && acc.rows == 0)
-        rc = cx_error_set(err, CX_EFAIL, "no rows to describe");
-    if (rc == CX_OK) {
-        results[0]->nobs = acc.rows;
-        rc = describe_items(job, results[0], names, cols, &acc, err);
+    size_t batch =
+        rc == CX_OK ? levels_per_pass(p, job->missing == CX_MISSING_PAIRWISE,
+                                      job->bootstrap > 0 ? (size_t)job->bootstrap : 0, job->threads)
+                    : 1;
+    if (batch > n_levels)
+        batch = n_levels;
+    describe_acc *acc = rc == CX_OK ? cx_calloc(batch, sizeof *acc, err) : NULL;
+    if (rc == CX_OK && !acc)
+        rc = CX_ENOMEM;
+    for (size_t l0 = 0; rc == CX_OK && l0 < n_levels; l0 += batch) {
+        size_t n = n_levels - l0 < batch ? n_levels - l0 : batch;
+        rc = describe_stream(job, cols, p, l0, n, acc, err);
+        for (size_t l = 0; rc == CX_OK && l < n; l++)
+            rc = describe_level(job, l0 + l, names, cols, &acc[l], results[l0 + l], err);
+        for (size_t l = 0; l < n; l++)
+            describe_acc_free(&acc[l]);
     }
-    describe_acc_free(&acc);
+    free(acc);
     free(cols);
     cx_words_free(names);
     return rc;
@@ -967,7 +1122,7 @@ const cx_model cx_model_describe = {
     .name = "describe",
     .summary = "item descriptives (psych::describe), correlations and frequencies",
     .keys = describe_keys,
-    .fits_all_levels = 0,
+    .fits_all_levels = 1,
     .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
     .check = describe_check,
     .fit = describe_fit,

@@ -25,4 +25,9 @@ rm -f datasets/demo.h5
 # a respondent panel for the longitudinal CFA (configs/longitudinal_cfa.ini)
 rm -f datasets/panel.h5
 "$cxfit" simulate datasets/panel.h5 --firms 6 --waves 3 --respondents 150 --panel 80 --seed 1
+# HolzingerSwineford1939 with weight columns (w, fw: functions of id), the
+# CSV written by scripts/make_weights_refs.R next to its references
+rm -f datasets/HolzingerSwineford1939_weighted.h5
+"$cxfit" import datasets/HolzingerSwineford1939_weighted.csv \
+    datasets/HolzingerSwineford1939_weighted.h5 --table /data
 ls -l datasets/*.h5

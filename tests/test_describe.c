@@ -444,6 +444,87 @@ static void test_levels_match_values(void **state)
     cx_table_close(t);
 }
 
+/* describe with `by` fits every level from passes over batches of levels
+ * (models/describe.c): each level's tables must equal describe of that
+ * level alone (a view restricted to it, as the engine ran describe before,
+ * one pass per level), exactly, whether the levels share one pass or the
+ * memory budget splits them into batches of 2 or 1; listwise and
+ * pairwise, with a bootstrap, and with every item on the fallback path. */
+extern size_t cx_describe_pass_budget;
+
+static void fit_levels(cx_table *t, cx_view *view, int pairwise, long boot, cx_result **out,
+                       size_t n)
+{
+    model_run run;
+    run_describe(&run, t, int_job, pairwise);
+    assert_int_equal(run.rc, CX_OK);
+    run.job.view = view;
+    run.job.threads = 1;
+    run.job.bootstrap = boot;
+    run.job.seed = 7;
+    cx_error err = {0};
+    for (size_t l = 0; l < n; l++)
+        out[l] = cx_result_alloc(0.95, &err);
+    if (cx_model_describe.fit(&run.job, out, &err) != CX_OK)
+        fail_msg("describe: %s", err.msg);
+    run_free(&run);
+}
+
+static void test_levels_one_pass(void **state)
+{
+    (void)state;
+    cx_table *t = integer_table(MANY_ROWS, 1);
+    cx_error err = {0};
+    cx_view grouped;
+    cx_view_init(&grouped, t, NULL);
+    int g = cx_table_find(t, "g");
+    assert_int_equal(cx_view_set_groups(&grouped, &g, 1, &err), CX_OK);
+    assert_int_equal(grouped.n_levels, 3);
+    /* one pass for all 3 levels; 2 per pass (p = 4: ~132 KB a level, 2
+     * copies at -j 1); 1 per pass */
+    static const size_t budgets[] = {(size_t)1 << 30, 600000, 1};
+    static const char *const tables[] = {"items", "frequencies", "correlations", "estimates",
+                                         "bootstrap"};
+    size_t saved_budget = cx_describe_pass_budget, saved_max = cx_describe_max_counted;
+    long compared = 0;
+    for (int variant = 0; variant < 4; variant++) {
+        int pairwise = variant & 1, fallback = variant == 3;
+        long boot = variant == 2 ? 5 : 0;
+        cx_describe_max_counted = fallback ? 0 : saved_max;
+        cx_result *alone[3];
+        for (size_t l = 0; l < 3; l++) {
+            cx_view lv = cx_view_restrict_level(&grouped, l);
+            fit_levels(t, &lv, pairwise, boot, &alone[l], 1);
+        }
+        for (size_t b = 0; b < sizeof budgets / sizeof *budgets; b++) {
+            cx_describe_pass_budget = budgets[b];
+            cx_result *all[3];
+            fit_levels(t, &grouped, pairwise, boot, all, 3);
+            for (size_t l = 0; l < 3; l++) {
+                assert_true(all[l]->nobs == alone[l]->nobs);
+                for (size_t k = 0; k < sizeof tables / sizeof *tables; k++) {
+                    int in_all = cx_result_find_table(all[l], tables[k]) != NULL;
+                    assert_int_equal(in_all, cx_result_find_table(alone[l], tables[k]) != NULL);
+                    if (!in_all)
+                        continue;
+                    tables_agree(all[l], alone[l], tables[k], 0);
+                    compared++;
+                }
+                cx_result_free(all[l]);
+            }
+        }
+        for (size_t l = 0; l < 3; l++)
+            cx_result_free(alone[l]);
+    }
+    cx_describe_pass_budget = saved_budget;
+    cx_describe_max_counted = saved_max;
+    /* 4 variants x 3 budgets x 3 levels: items, frequencies, correlations,
+     * estimates, and bootstrap in the bootstrap variant */
+    assert_int_equal(compared, 4 * 3 * 3 * 4 + 3 * 3);
+    cx_view_free(&grouped);
+    cx_table_close(t);
+}
+
 /* ---- continuous items: the fallback ---------------------------------------- */
 
 static int compare_values(const void *a, const void *b)
@@ -548,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_bfi_matches_psych),   cmocka_unit_test(test_errors),
         cmocka_unit_test(test_counts_match_values), cmocka_unit_test(test_levels_match_values),
         cmocka_unit_test(test_continuous_fallback), cmocka_unit_test(test_counts_by_hand),
+        cmocka_unit_test(test_levels_one_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

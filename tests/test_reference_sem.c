@@ -136,6 +136,24 @@ static const case_tolerance case_tolerances[] = {
     {"hs_cfa_mlr", {1e-6, 4e-6, 1e-6, 1e-6, 5e-6, 1e-6, 1e-6}},
     {"hs_mg_metric_mlr", {1.5e-5, 2.5e-5, 1.5e-5, 4e-6, 1e-5, 1e-6, 1e-6}},
     {"poldem_sem_mlr", {2e-4, 1e-4, 2e-4, 1.5e-5, 2e-5, 1e-6, 1e-6}},
+    /* weights (make_weights_refs.R).  Sampling weights infer as MLR: at
+     * lavaan's own estimates every est, robust se, fit measure and R² of
+     * hs_cfa_weighted and hs_mg_weighted agrees to 1e-6
+     * (test_sem_estimate.c, test_weighted_at_reference), so what is left
+     * here is lavaan's optimizer slack; cxfit's fmin is below lavaan's by
+     * 9.9e-14 (hs_cfa_weighted), 1.7e-11 (hs_mg_weighted, a configural
+     * two-group fit like hs_mg_configural) and 9.5e-13
+     * (hs_cfa_freqweighted).  Measured, with ~2x headroom:
+     * hs_cfa_weighted visual =~ x2 est 1.0e-6, se 1.1e-6, R² 1.3e-6;
+     * hs_mg_weighted est 6.8e-5, se 5.4e-5, std.all 6.6e-5, fit 3.1e-5
+     * (rmsea.*.scaled), R² 1.5e-5; hs_cfa_freqweighted x1 ~~ x1 est
+     * 1.8e-6, std.all 1.2e-6, R² 2.1e-6. */
+    {"hs_cfa_weighted", {2e-6, 2.5e-6, 2e-6, 1e-6, 3e-6, 1e-6, 1e-6}},
+    {"hs_mg_weighted", {1.4e-4, 1.1e-4, 1.4e-4, 6e-5, 3e-5, 1e-6, 1e-6}},
+    {"hs_cfa_freqweighted", {4e-6, 1e-6, 2.5e-6, 1e-6, 4.5e-6, 1e-6, 1e-6}},
+    /* its MLR twin (same lavaan optimum): robust se 2.8e-6 (visual =~ x3),
+     * the observed-information SEs' usual amplification of the slack. */
+    {"hs_cfa_freqweighted_mlr", {4e-6, 6e-6, 2.5e-6, 1e-6, 4.5e-6, 1e-6, 1e-6}},
 };
 
 /* Ordinal items, multi-group (scripts/make_ordinal_refs.R).  cxfit solves

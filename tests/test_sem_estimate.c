@@ -141,7 +141,7 @@ static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, 
                 c[i * p + j] = json_number(json_array_at(json_array_at(cg, i), j));
             mu[i] = json_number(json_array_at(json_array_at(mean, g), i));
         }
-        m->s[g] = (sem_sample){p, json_number(json_array_at(nobs, g)), c, mu, NULL};
+        m->s[g] = (sem_sample){p, json_number(json_array_at(nobs, g)), c, mu, NULL, NULL, 0.0};
     }
 }
 
@@ -151,8 +151,34 @@ static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, 
  * sem_model.c uses (sem/fourth.h), per group of column `group` (NULL: one
  * group) in order of first appearance, as lavaan numbers groups.  The means
  * must be the reference's sample means, the counts its nobs. */
+/* Sampling weights (column `weight`, NULL = none): each group's N becomes
+ * its share of the weights normalized to sum to N over the groups, as
+ * lavaan's sampling.weights, and the sums carry w^2 (sem/fourth.h). */
+typedef struct weighting {
+    double *w;                      /* n, NULL = unweighted */
+    double sum_w[8], rows[8], n[8]; /* per group: raw sum, rows, lavaan's N_g */
+} weighting;
+
+static void weights_from_data(cx_table *t, const char *weight, const size_t *levels, size_t n,
+                              size_t G, weighting *wt)
+{
+    memset(wt, 0, sizeof *wt);
+    if (!weight)
+        return;
+    wt->w = tt_read_column(t, weight);
+    double rows = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        wt->sum_w[levels[i]] += wt->w[i];
+        wt->rows[levels[i]] += 1.0;
+        rows += 1.0;
+        total += wt->w[i];
+    }
+    for (size_t g = 0; g < G; g++)
+        wt->n[g] = wt->sum_w[g] * rows / total;
+}
+
 static void fourth_from_data(const json_value *ref, const sem_partable *pt, const char *group,
-                             moments *m)
+                             const char *weight, moments *m)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/datasets/%s.h5", CX_SOURCE_DIR,
@@ -182,31 +208,52 @@ static void fourth_from_data(const json_value *ref, const sem_partable *pt, cons
         assert_int_equal(n_seen, G);
         free(codes);
     }
+    weighting wt;
+    weights_from_data(t, weight, levels, n, G, &wt);
     cx_table_close(t);
-    m->fourth = calloc(G * ps * ps, sizeof(double));
+    m->fourth = calloc(G * (ps * ps + ps), sizeof(double));
     sem_fourth_ws ws;
     cx_error err = {0};
     assert_int_equal(sem_fourth_ws_init(&ws, p, &err), CX_OK);
     for (size_t g = 0; g < G; g++) {
-        double *acc = m->fourth + g * ps * ps, count = 0, sum[64] = {0};
+        double *acc = m->fourth + g * (ps * ps + ps), *first = acc + ps * ps;
+        double count = 0, sw = 0, sum[64] = {0};
         assert_true(p <= 64);
         for (size_t i = 0; i < n; i++) /* these data are complete */
             if (levels[i] == g) {
+                double w = wt.w ? wt.w[i] : 1.0;
                 count += 1.0;
+                sw += w;
                 for (size_t a = 0; a < p; a++)
-                    sum[a] += block[a * n + i];
+                    sum[a] += w * block[a * n + i];
             }
-        assert_true(count == m->s[g].n);
+        if (wt.w) /* lavaan's N_g: the normalized weights' sum */
+            m->s[g].n = wt.n[g];
+        else
+            assert_true(count == m->s[g].n);
         for (size_t a = 0; a < p; a++) /* data means vs lavaan's sample_mean */
-            assert_true(fabs(sum[a] / count - m->s[g].mean[a]) <=
+            assert_true(fabs(sum[a] / sw - m->s[g].mean[a]) <=
                         1e-12 * (1.0 + fabs(m->s[g].mean[a])));
         double used = 0;
-        sem_fourth_block(&ws, block, n, (long)n, levels, g, m->s[g].mean, acc, &used);
+        if (wt.w) {
+            double w2 = 0, div = wt.sum_w[g] * wt.sum_w[g] / wt.n[g];
+            sem_fourth_weights fw = {wt.w, 2.0, first, &w2};
+            sem_fourth_block_weighted(&ws, block, n, (long)n, levels, g, m->s[g].mean, &fw, acc,
+                                      &used);
+            for (size_t c = 0; c < ps; c++)
+                first[c] /= div;
+            m->s[g].fourth_first = first;
+            m->s[g].fourth_w2 = w2 / div;
+            sem_fourth_finish(acc, ps, div);
+        } else {
+            sem_fourth_block(&ws, block, n, (long)n, levels, g, m->s[g].mean, acc, &used);
+            sem_fourth_finish(acc, ps, used);
+        }
         assert_true(used == count);
-        sem_fourth_finish(acc, ps, used);
         m->s[g].fourth = acc;
     }
     sem_fourth_ws_free(&ws);
+    free(wt.w);
     free(block);
     free(levels);
 }
@@ -406,9 +453,11 @@ typedef enum run_mode {
 } run_mode;
 
 /* `group`: estimator MLR only, the grouping column of the data (NULL for
- * one group); the estimator is MLR when the case name ends in "_mlr". */
-static void run_case_group(const char *name, run_mode mode, const tolerances *tol,
-                           const char *group)
+ * one group); the estimator is MLR when the case name ends in "_mlr" or
+ * `weight` names a column of sampling weights (lavaan's sampling.weights
+ * infers as MLR). */
+static void run_case_weighted(const char *name, run_mode mode, const tolerances *tol,
+                              const char *group, const char *weight)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, name);
@@ -419,10 +468,10 @@ static void run_case_group(const char *name, run_mode mode, const tolerances *to
     moments m;
     moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
     size_t len = strlen(name);
-    int mlr = len > 4 && strcmp(name + len - 4, "_mlr") == 0;
+    int mlr = (len > 4 && strcmp(name + len - 4, "_mlr") == 0) || weight;
     m.fourth = NULL;
     if (mlr)
-        fourth_from_data(ref, pt, group, &m);
+        fourth_from_data(ref, pt, group, weight, &m);
     int want_mi = json_get(ref, "modindices") != NULL;
     sem_fit_options opt = {mlr ? SEM_MLR : SEM_ML, 0, 0, want_mi, 0.95, mode == AT_REFERENCE, 0, 0};
     if (mode == AT_REFERENCE) {
@@ -468,6 +517,12 @@ static void run_case_group(const char *name, run_mode mode, const tolerances *to
     partable_destroy(pt);
     json_free(ref);
     assert_int_equal(failed, 0);
+}
+
+static void run_case_group(const char *name, run_mode mode, const tolerances *tol,
+                           const char *group)
+{
+    run_case_weighted(name, mode, tol, group, NULL);
 }
 
 static void run_case(const char *name, run_mode mode, const tolerances *tol)
@@ -591,6 +646,18 @@ static void test_mlr_at_reference(void **state)
     run_case_group("poldem_sem_mlr", AT_REFERENCE, &strict, NULL);
 }
 
+/* Sampling weights (lavaan's sampling.weights) at lavaan's own estimates:
+ * weighted moments, N_g normalized over the groups, sandwich SEs from the
+ * w^2-weighted score products and the Yuan-Bentler-Mplus test, all to
+ * 1e-6; so the looser tolerances of the full fits (test_reference_sem.c)
+ * are lavaan's optimizer slack only. */
+static void test_weighted_at_reference(void **state)
+{
+    (void)state;
+    run_case_weighted("hs_cfa_weighted", AT_REFERENCE, &strict, NULL, "w");
+    run_case_weighted("hs_mg_weighted", AT_REFERENCE, &strict, "school", "w");
+}
+
 /* ---- hand-built models -------------------------------------------------- */
 
 static void put_row(sem_partable *pt, const char *lhs, sem_op op, const char *rhs, int free,
@@ -635,7 +702,7 @@ static void test_heywood(void **state)
 {
     (void)state;
     double cov[9] = {1.0, 0.6, 0.6, 0.6, 1.0, 0.3, 0.6, 0.3, 1.0}, mean[3] = {0, 0, 0};
-    sem_sample s = {3, 200, cov, mean, NULL};
+    sem_sample s = {3, 200, cov, mean, NULL, NULL, 0.0};
     sem_partable *pt = one_factor(0);
     sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
@@ -660,7 +727,7 @@ static void test_bad_start_message(void **state)
 {
     (void)state;
     double cov[9] = {1.0, 0.5, 0.5, 0.5, 1.0, 0.5, 0.5, 0.5, 1.0}, mean[3] = {0, 0, 0};
-    sem_sample s = {3, 200, cov, mean, NULL};
+    sem_sample s = {3, 200, cov, mean, NULL, NULL, 0.0};
     sem_partable *pt = one_factor(0);
     pt->rows[3].start = -5.0; /* x1 ~~ x1 */
     sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
@@ -681,7 +748,7 @@ static void test_not_identified(void **state)
 {
     (void)state;
     double cov[9] = {1.0, 0.5, 0.4, 0.5, 1.0, 0.3, 0.4, 0.3, 1.0}, mean[3] = {0, 0, 0};
-    sem_sample s = {3, 200, cov, mean, NULL};
+    sem_sample s = {3, 200, cov, mean, NULL, NULL, 0.0};
     sem_partable *pt = one_factor(1);
     sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
@@ -738,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_growth_quadratic),
         cmocka_unit_test(test_more_at_reference),
         cmocka_unit_test(test_mlr_at_reference),
+        cmocka_unit_test(test_weighted_at_reference),
         cmocka_unit_test(test_pnchisq),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),

@@ -37,10 +37,15 @@ extern const cx_model cx_model_cfa;
     "         textual =~ x4 + x5 + x6\n"                                                           \
     "         speed =~ x7 + x8 + x9\n"
 
+/* The data and the weight column of the next runs (the weighted variant:
+ * HolzingerSwineford1939 with w = 0.5 + (id mod 7) / 4). */
+static const char *hs_path = CX_SOURCE_DIR "/datasets/HolzingerSwineford1939.h5";
+static const char *weight_name = NULL;
+
 static cx_table *hs_table(void)
 {
     cx_error err = {0};
-    cx_table *t = cx_table_open(CX_SOURCE_DIR "/datasets/HolzingerSwineford1939.h5", "/data", &err);
+    cx_table *t = cx_table_open(hs_path, "/data", &err);
     if (!t)
         fail_msg("cannot open the bundled HS data: %s", err.msg);
     return t;
@@ -83,6 +88,8 @@ static void run_cfa(model_run *run, cx_table *t, const char *text, int by_col, i
                         .validate = validate,
                         .kfold = kfold,
                         .threads = threads};
+    if (weight_name)
+        run->job.weight_col = cx_table_find(t, weight_name);
     if (holdout) {
         run->holdout = cx_filter_parse(holdout, t, &run->err);
         assert_non_null(run->holdout);
@@ -193,6 +200,21 @@ static void test_by_with_groups_equal_level_fits(void **state)
 {
     (void)state;
     check_by_levels("[job by]\nmodel = cfa\ngroup = sex\nestimator = mlr\n" HS_MODEL);
+}
+
+/* Sampling weights are normalized within each fit (lavaan's
+ * sampling.weights of that level's data): a level of `by` (here with two
+ * groups inside, normalized over both) equals the fit of its rows alone,
+ * robust SEs included. */
+static void test_by_weighted_equal_level_fits(void **state)
+{
+    (void)state;
+    hs_path = CX_SOURCE_DIR "/datasets/HolzingerSwineford1939_weighted.h5";
+    weight_name = "w";
+    check_by_levels("[job by]\nmodel = cfa\ngroup = sex\n" HS_MODEL);
+    check_by_levels("[job by]\nmodel = cfa\nweights_are = frequency\n" HS_MODEL);
+    hs_path = CX_SOURCE_DIR "/datasets/HolzingerSwineford1939.h5";
+    weight_name = NULL;
 }
 
 /* ---- threads ------------------------------------------------------------------ */
@@ -458,6 +480,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_by_levels_equal_level_fits),
         cmocka_unit_test(test_by_with_groups_equal_level_fits),
+        cmocka_unit_test(test_by_weighted_equal_level_fits),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_quantile),
         cmocka_unit_test(test_bootstrap_equals_replicates_by_hand),

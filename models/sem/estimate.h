@@ -29,8 +29,13 @@ typedef struct sem_sample {
     /* estimator MLR only (NULL otherwise): the casewise fourth-moment
      * matrix M = (1/N) sum_i z_i z_i' of z_i = [d_i ; vech(d_i d_i')],
      * d_i = x_i - mean, pstar x pstar with pstar = p + p(p+1)/2 and the
-     * vech order of sem_vech_index(). */
+     * vech order of sem_vech_index().  With row weights (sampling: w_i
+     * normalized as lavaan does, the w_i^2 of its weighted scores;
+     * frequency: w_i) M = (1/N) sum_i w_i^k z_i z_i', and: */
     const double *fourth;
+    const double *fourth_first; /* (1/N) sum w_i^k z_i (pstar); NULL = unweighted:
+                                   [0 ; vech(cov)]                        */
+    double fourth_w2;           /* (1/N) sum w_i^k; 0 = unweighted: 1     */
 } sem_sample;
 
 /* Position of d_a d_b (a <= b or a >= b) in z = [d ; vech(d d')]: the p

@@ -96,6 +96,25 @@ static double pnchisq_recurrence(double x, double df, double ncp)
     return sum;
 }
 
+/* Is the mixture below 1e-20 (x far below its bulk)?  With K ~
+ * Poisson(lam) and P_k decreasing in k, for any k*
+ *   sum_k w_k P_k <= P(K <= k*) + P_{k*},
+ * the Poisson tail by Chernoff's bound e^-lam (e lam / k*)^k*.  k* sits
+ * 10 sd + 10 below the mode.  The RMSEA interval's root bracket and the
+ * close-fit p-value evaluate the mixture at ncp of about N df 0.05^2, far
+ * past x: there the recurrence underflows, and the direct sum (two
+ * incomplete gammas per term, ~1000 terms) was most of a `by` level fit's
+ * fit-measure time.  1e-20 is below half an ulp of every probability the
+ * callers compare with or subtract from 1. */
+static int pnchisq_negligible(double x, double df, double ncp)
+{
+    double lam = 0.5 * ncp, k = floor(lam - 10.0 * sqrt(lam) - 10.0);
+    if (k < 1.0)
+        return 0;
+    double log_tail = -lam + k + k * log(lam / k), log_p = log(gsl_cdf_chisq_P(x, df + 2.0 * k));
+    return log_tail < -46.0 && log_p < -46.0; /* e^-46 = 1.1e-20: sum < 2.3e-20 */
+}
+
 double sem_pnchisq(double x, double df, double ncp)
 {
     if (!(x > 0))
@@ -104,7 +123,7 @@ double sem_pnchisq(double x, double df, double ncp)
         return gsl_cdf_chisq_P(x, df);
     double sum = pnchisq_recurrence(x, df, ncp);
     if (sum < 0)
-        sum = pnchisq_direct(x, df, ncp);
+        sum = pnchisq_negligible(x, df, ncp) ? 0.0 : pnchisq_direct(x, df, ncp);
     return sum > 1.0 ? 1.0 : sum;
 }
 

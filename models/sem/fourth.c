@@ -49,9 +49,24 @@ static void fourth_row(sem_fourth_ws *ws, const double *d)
     }
 }
 
-void sem_fourth_block(sem_fourth_ws *ws, const double *block, size_t stride, long got,
-                      const size_t *levels, size_t level, const double *mean, double *acc,
-                      double *count)
+/* The weighted row: first += w^k z, then z scaled by w^(k/2) in place so
+ * that DSYRK sums w^k z z'. */
+static void fourth_weigh_row(sem_fourth_ws *ws, const sem_fourth_weights *wt, double w)
+{
+    size_t r = ws->fill - 1;
+    double wk = wt->power == 2.0 ? w * w : pow(w, wt->power);
+    double root = wt->power == 2.0 ? w : sqrt(wk);
+    *wt->sw += wk;
+    for (size_t c = 0; c < ws->ps; c++) {
+        double *z = &ws->z[c * SEM_FOURTH_CHUNK + r];
+        wt->first[c] += wk * *z;
+        *z *= root;
+    }
+}
+
+void sem_fourth_block_weighted(sem_fourth_ws *ws, const double *block, size_t stride, long got,
+                               const size_t *levels, size_t level, const double *mean,
+                               const sem_fourth_weights *wt, double *acc, double *count)
 {
     size_t p = ws->p;
     double *d = ws->d;
@@ -63,14 +78,25 @@ void sem_fourth_block(sem_fourth_ws *ws, const double *block, size_t stride, lon
             d[a] = block[a * stride + (size_t)i] - mean[a];
             ok = !isnan(d[a]);
         }
+        if (ok && wt && wt->w) /* a missing weight drops the row, as the moments */
+            ok = !isnan(wt->w[i]);
         if (!ok) /* listwise, as the moments */
             continue;
         fourth_row(ws, d);
+        if (wt && wt->w)
+            fourth_weigh_row(ws, wt, wt->w[i]);
         *count += 1.0;
         if (ws->fill == SEM_FOURTH_CHUNK)
             fourth_flush(ws, acc);
     }
     fourth_flush(ws, acc);
+}
+
+void sem_fourth_block(sem_fourth_ws *ws, const double *block, size_t stride, long got,
+                      const size_t *levels, size_t level, const double *mean, double *acc,
+                      double *count)
+{
+    sem_fourth_block_weighted(ws, block, stride, got, levels, level, mean, NULL, acc, count);
 }
 
 void sem_fourth_finish(double *m, size_t ps, double count)
@@ -87,6 +113,7 @@ typedef struct fourth_acc {
     size_t ps;
     double **acc;  /* per level, ps x ps, allocated on first use */
     double *count; /* per level */
+    double *first; /* weighted: per level, ps sums of w^k z, then sum w^k */
     unsigned char *touched;
     sem_fourth_ws ws; /* thread scratch (z == NULL until the first block) */
 } fourth_acc;
@@ -100,6 +127,7 @@ static void fourth_free(void *vacc)
         free(f->acc[l]);
     free(f->acc);
     free(f->count);
+    free(f->first);
     free(f->touched);
     sem_fourth_ws_free(&f->ws);
     free(f);
@@ -116,7 +144,9 @@ static void *fourth_alloc(const void *params, cx_error *err)
     f->acc = cx_calloc(par->n_levels, sizeof *f->acc, err);
     f->count = cx_calloc(par->n_levels, sizeof *f->count, err);
     f->touched = cx_calloc(par->n_levels, 1, err);
-    if (!f->acc || !f->count || !f->touched) {
+    if (par->power > 0)
+        f->first = cx_calloc(par->n_levels * (f->ps + 1), sizeof *f->first, err);
+    if (!f->acc || !f->count || !f->touched || (par->power > 0 && !f->first)) {
         fourth_free(f);
         return NULL;
     }
@@ -129,6 +159,8 @@ static void fourth_reset(void *vacc)
     for (size_t l = 0; l < f->par->n_levels; l++)
         if (f->touched[l]) {
             memset(f->acc[l], 0, f->ps * f->ps * sizeof(double));
+            if (f->first)
+                memset(f->first + l * (f->ps + 1), 0, (f->ps + 1) * sizeof(double));
             f->count[l] = 0;
             f->touched[l] = 0;
         }
@@ -156,8 +188,15 @@ static int fourth_add(void *vacc, const cx_block *b, cx_error *err)
         double *acc = level_acc(f, l, err);
         if (!acc)
             return CX_ENOMEM;
-        sem_fourth_block(&f->ws, b->data + s0, b->ld, (long)n, b->level + s0, l,
-                         par->means + l * par->p, acc, &f->count[l]);
+        sem_fourth_weights wt = {0}, *pw = NULL;
+        if (f->first) {
+            double *first = f->first + l * (f->ps + 1);
+            wt = (sem_fourth_weights){b->data + par->weight_at * b->ld + s0, par->power, first,
+                                      first + f->ps};
+            pw = &wt;
+        }
+        sem_fourth_block_weighted(&f->ws, b->data + s0, b->ld, (long)n, b->level + s0, l,
+                                  par->means + l * par->p, pw, acc, &f->count[l]);
     }
     return CX_OK;
 }
@@ -174,6 +213,8 @@ static void fourth_merge(void *vacc, const void *vother)
             continue;
         for (size_t i = 0; i < f->ps * f->ps; i++)
             acc[i] += o->acc[l][i];
+        for (size_t i = 0; f->first && i <= f->ps; i++)
+            f->first[l * (f->ps + 1) + i] += o->first[l * (f->ps + 1) + i];
         f->count[l] += o->count[l];
     }
 }
@@ -190,5 +231,22 @@ double sem_fourth_result(const void *vacc, size_t level, double *m)
     else
         memset(m, 0, ps * ps * sizeof *m);
     sem_fourth_finish(m, ps, f->count[level]);
+    return f->count[level];
+}
+
+double sem_fourth_result_weighted(const void *vacc, size_t level, double divisor, double *m,
+                                  double *first, double *w2)
+{
+    const fourth_acc *f = vacc;
+    size_t ps = f->ps;
+    if (f->acc[level])
+        memcpy(m, f->acc[level], ps * ps * sizeof *m);
+    else
+        memset(m, 0, ps * ps * sizeof *m);
+    sem_fourth_finish(m, ps, divisor);
+    const double *s = f->first ? f->first + level * (ps + 1) : NULL;
+    for (size_t c = 0; c < ps; c++)
+        first[c] = s ? s[c] / divisor : 0.0;
+    *w2 = s ? s[ps] / divisor : 0.0;
     return f->count[level];
 }

@@ -3,6 +3,12 @@
  * `fourth`), accumulated block by block: used by sem_model.c's second
  * streaming pass over the data, and by the tests that evaluate MLR at
  * lavaan's estimates.  Not part of the public interface.
+ *
+ * With row weights w_i the sums carry w_i^k: k = 2 for sampling weights
+ * (lavaan multiplies each casewise score by w_i, so the score outer
+ * products carry w_i^2), k = 1 for frequency weights (row i stands for
+ * w_i identical rows).  Besides sum w^k z z' the weighted sums keep
+ * sum w^k z and sum w^k, which the unweighted case knows in closed form.
  */
 #ifndef CX_SEM_FOURTH_H
 #define CX_SEM_FOURTH_H
@@ -19,6 +25,14 @@ typedef struct sem_fourth_ws {
     size_t fill; /* rows in z */
 } sem_fourth_ws;
 
+/* The weighted sums of one level: first += sum w^k z (ps), *sw += sum w^k. */
+typedef struct sem_fourth_weights {
+    const double *w; /* the block's row weights (stride 1), NULL = 1 */
+    double power;    /* k: 2 sampling, 1 frequency */
+    double *first;
+    double *sw;
+} sem_fourth_weights;
+
 /* Scratch for p variables; CX_OK or CX_ENOMEM (err set). */
 int sem_fourth_ws_init(sem_fourth_ws *ws, size_t p, cx_error *err);
 void sem_fourth_ws_free(sem_fourth_ws *ws);
@@ -32,6 +46,12 @@ void sem_fourth_block(sem_fourth_ws *ws, const double *block, size_t stride, lon
                       const size_t *levels, size_t level, const double *mean, double *acc,
                       double *count);
 
+/* The same with row weights: acc += sum w^k z z' (rows scaled by
+ * w^(k/2) before DSYRK), and wt's first/sw sums; *count += rows used. */
+void sem_fourth_block_weighted(sem_fourth_ws *ws, const double *block, size_t stride, long got,
+                               const size_t *levels, size_t level, const double *mean,
+                               const sem_fourth_weights *wt, double *acc, double *count);
+
 /* acc -> M = acc / count, both triangles (sem_sample's `fourth`). */
 void sem_fourth_finish(double *acc, size_t ps, double count);
 
@@ -41,11 +61,17 @@ void sem_fourth_finish(double *acc, size_t ps, double count);
 typedef struct sem_fourth_params {
     size_t p, n_levels;
     const double *means; /* n_levels x p */
+    size_t weight_at;    /* block column of the row weights (power > 0)    */
+    double power;        /* k of w^k (header comment); 0 = unweighted      */
 } sem_fourth_params;
 
 extern const cx_reducer_type sem_reducer_fourth;
 /* Level l's M = acc / count into m (pstar x pstar, both triangles);
  * returns the count. */
 double sem_fourth_result(const void *acc, size_t level, double *m);
+/* Weighted: M = acc / divisor into m, first = sum w^k z / divisor into
+ * `first` (pstar) and *w2 = sum w^k / divisor; returns the rows used. */
+double sem_fourth_result_weighted(const void *acc, size_t level, double divisor, double *m,
+                                  double *first, double *w2);
 
 #endif

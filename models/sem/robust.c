@@ -23,6 +23,11 @@
  *   B0_g = alpha alpha' + alpha (V m)' + (V m) alpha' + V M V'
  * with m = E z = [0 ; vech(S)] and M = E z z' (the sample's `fourth`,
  * accumulated in a second streaming pass): the data are never held.
+ * Weights (lavaan's sampling.weights: each score times the normalized
+ * w_i, B0_g = (1/N_g) sum_i w_i^2 g_i g_i'; frequency weights: w_i):
+ *   B0_g = c0 alpha alpha' + alpha (V m)' + (V m) alpha' + V M V'
+ * with c0 = (1/N_g) sum w^k, m = (1/N_g) sum w^k z_i, M = (1/N_g) sum w^k
+ * z_i z_i' (sem_sample's fourth_w2, fourth_first, fourth).
  *
  * Scaled test (lav_test_yuan_bentler_mplus_trace):
  *   trace.UGamma = sum_g tr(A1_g^-1 B1_g) - sum_g w_g tr(B0_g E^-1)
@@ -31,6 +36,13 @@
  * multivariate kurtosis E (d' S^-1 d)^2.  For the independence model
  * (Sigma = diag S, mu = xbar, its Hessian diagonal) the h0 trace is
  * sum_j [1 (means) + (m4_j / s_jj^2 - 1) / 2].
+ * Weighted, with q_i = d_i' S^-1 d_i, the per-row h1 term s_i' A1^-1 s_i
+ * is q_i [means] + (q_i^2 - 2 q_i + p) / 2, so with Q1 = E_w q = tr(S^-1 C)
+ * (C the vech part of m) and Q2 = E_w q^2 (from M):
+ *   tr(A1^-1 B1) = Q1 [means] + (Q2 - 2 Q1 + p c0) / 2,
+ * and the independence model's h0 trace per variable is
+ *   C_jj / s_jj [means] + (M_jj,jj / s_jj^2 - 2 C_jj / s_jj + c0) / 2;
+ * unweighted (c0 = 1, C = S) both reduce to the formulas above.
  */
 #include "est_internal.h"
 
@@ -153,14 +165,19 @@ static void first_order_group(const sem_est *e, size_t g, const double *alpha, c
                               double *b0, double *work)
 {
     size_t p = e->p, q = e->q, ps = sem_pstar(p);
-    const double *mm = e->smp[g].fourth, *s = e->smp[g].cov;
+    const double *mm = e->smp[g].fourth, *s = e->smp[g].cov, *first = e->smp[g].fourth_first;
+    double c0 = e->smp[g].fourth_w2 > 0 ? e->smp[g].fourth_w2 : 1.0;
     double *vm = work, *vmm = vm + q; /* V m (q), V M (q x ps) */
     for (size_t k = 0; k < q; k++) {
         const double *vk = v + k * ps;
         double acc = 0.0;
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = i; j < p; j++)
-                acc += vk[sem_vech_index(p, i, j)] * s[i * p + j];
+        if (first)
+            for (size_t c = 0; c < ps; c++)
+                acc += vk[c] * first[c];
+        else
+            for (size_t i = 0; i < p; i++)
+                for (size_t j = i; j < p; j++)
+                    acc += vk[sem_vech_index(p, i, j)] * s[i * p + j];
         vm[k] = acc;
         for (size_t c = 0; c < ps; c++) {
             double a = 0.0;
@@ -171,7 +188,7 @@ static void first_order_group(const sem_est *e, size_t g, const double *alpha, c
     }
     for (size_t k = 0; k < q; k++)
         for (size_t l = 0; l < q; l++) {
-            double acc = alpha[k] * alpha[l] + alpha[k] * vm[l] + vm[k] * alpha[l];
+            double acc = c0 * alpha[k] * alpha[l] + alpha[k] * vm[l] + vm[k] * alpha[l];
             for (size_t c = 0; c < ps; c++)
                 acc += vmm[k * ps + c] * v[l * ps + c];
             b0[k * q + l] = acc;
@@ -197,12 +214,16 @@ static int h1_traces(const sem_est *e, size_t g, double *tr_h1, double *tr_base,
     for (size_t i = 0; i < p; i++)
         for (size_t j = 0; j < i; j++)
             si[j * p + i] = si[i * p + j];
-    /* b2p = sum_{P,Q} w_P w_Q Sinv_P Sinv_Q M[P,Q] over pairs P, Q */
-    double b2p = 0.0, base = 0.0, means = e->pt->meanstructure ? 1.0 : 0.0;
+    /* b2p = sum_{P,Q} w_P w_Q Sinv_P Sinv_Q M[P,Q] over pairs P, Q;
+     * q1 = sum_P w_P Sinv_P C_P */
+    const double *first = e->smp[g].fourth_first;
+    double c0 = e->smp[g].fourth_w2 > 0 ? e->smp[g].fourth_w2 : 1.0;
+    double b2p = 0.0, q1 = 0.0, base = 0.0, means = e->pt->meanstructure ? 1.0 : 0.0;
     for (size_t a = 0; a < p; a++)
         for (size_t b = a; b < p; b++) {
             size_t P = sem_vech_index(p, a, b);
             double wp = (a == b ? 1.0 : 2.0) * si[a * p + b];
+            q1 += wp * (first ? first[P] : s[a * p + b]);
             for (size_t c = 0; c < p; c++)
                 for (size_t d = c; d < p; d++) {
                     size_t Q = sem_vech_index(p, c, d);
@@ -212,9 +233,17 @@ static int h1_traces(const sem_est *e, size_t g, double *tr_h1, double *tr_base,
     for (size_t j = 0; j < p; j++) {
         size_t J = sem_vech_index(p, j, j);
         double sjj = s[j * p + j];
-        base += means + 0.5 * (mm[J * ps + J] / (sjj * sjj) - 1.0);
+        if (first) {
+            double cj = first[J] / sjj;
+            base += means * cj + 0.5 * (mm[J * ps + J] / (sjj * sjj) - 2.0 * cj + c0);
+        } else {
+            base += means + 0.5 * (mm[J * ps + J] / (sjj * sjj) - 1.0);
+        }
     }
-    *tr_h1 = means * (double)p + 0.5 * (b2p - (double)p);
+    if (first)
+        *tr_h1 = means * q1 + 0.5 * (b2p - 2.0 * q1 + (double)p * c0);
+    else
+        *tr_h1 = means * (double)p + 0.5 * (b2p - (double)p);
     *tr_base = base;
     free(si);
     return CX_OK;

@@ -27,6 +27,7 @@ static void level_clear(sem_level *v)
     free(v->label);
     free(v->cov);
     free(v->fourth);
+    free(v->fourth_first);
     free(v->samples);
     memset(v, 0, sizeof *v);
 }
@@ -239,7 +240,21 @@ static int level_groups(sem_data *d, size_t l)
 static void fill_sample(size_t p, const cx_moments *m, double n, double *cov, sem_sample *s)
 {
     cx_moments_covariance(m, 0.0, cov);
-    *s = (sem_sample){p, n, cov, m->mean, NULL};
+    *s = (sem_sample){p, n, cov, m->mean, NULL, NULL, 0.0};
+}
+
+/* N of every group of one fit: the rows, or with weights their sum,
+ * sampling weights normalized to sum to the rows over the fit's groups
+ * (lavaan's sampling.weights.normalization = "total"). */
+static void weigh_sizes(sem_weights weights, cx_moments *const *m, sem_sample *s, size_t G)
+{
+    double rows = 0.0, sum_w = 0.0;
+    for (size_t g = 0; g < G; g++) {
+        rows += cx_moments_n(m[g]);
+        sum_w += m[g]->sum_w;
+    }
+    for (size_t g = 0; g < G && weights != SEM_WEIGHTS_NONE; g++)
+        s[g].n = weights == SEM_WEIGHTS_FREQUENCY ? m[g]->sum_w : m[g]->sum_w * rows / sum_w;
 }
 
 static int level_samples(sem_data *d, size_t l, cx_error *err)
@@ -257,40 +272,71 @@ static int level_samples(sem_data *d, size_t l, cx_error *err)
         fill_sample(p, v->moments[g], cx_moments_n(v->moments[g]), v->cov + g * p * p,
                     &v->samples[g]);
     }
+    weigh_sizes(d->weights, v->moments, v->samples, v->n_groups);
+    return CX_OK;
+}
+
+/* Level l's fourth moments from the pass's sums.  Weighted, the sums of
+ * w^k divided by W_g^2 / N_g are lavaan's (1/N_g) sum of the normalized
+ * weights' powers (sampling: w' = w N_g / W_g; frequency: N_g = W_g). */
+static int level_fourth(sem_data *d, size_t l, const void *acc, cx_error *err)
+{
+    sem_level *v = &d->levels[l];
+    size_t ps = sem_pstar(d->p);
+    v->fourth = cx_calloc(v->n_groups * ps * ps + 1, sizeof *v->fourth, err);
+    if (d->weights != SEM_WEIGHTS_NONE)
+        v->fourth_first = cx_calloc(v->n_groups * ps + 1, sizeof *v->fourth_first, err);
+    if (!v->fourth || (d->weights != SEM_WEIGHTS_NONE && !v->fourth_first))
+        return CX_ENOMEM;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        double *m = v->fourth + g * ps * ps, rows = cx_moments_n(v->moments[g]), count;
+        sem_sample *s = &v->samples[g];
+        if (d->weights == SEM_WEIGHTS_NONE) {
+            count = sem_fourth_result(acc, v->cell[g], m);
+        } else {
+            double sum_w = v->moments[g]->sum_w;
+            count = sem_fourth_result_weighted(acc, v->cell[g], sum_w * sum_w / s->n, m,
+                                               v->fourth_first + g * ps, &s->fourth_w2);
+            s->fourth_first = v->fourth_first + g * ps;
+        }
+        if (count != rows)
+            return cx_error_set(err, CX_EFAIL, "group %zu: the second pass saw %.0f rows, not %.0f",
+                                g + 1, count, rows);
+        s->fourth = m;
+    }
     return CX_OK;
 }
 
 /* MLR: a second pass for the fourth moments about each cell's mean. */
 static int fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
 {
-    size_t p = d->p, ps = sem_pstar(p);
+    size_t p = d->p;
     double *means = cx_calloc(d->n_cells * p + 1, sizeof *means, err);
-    if (!means)
+    int *cols = cx_calloc(p + 1, sizeof *cols, err);
+    if (!means || !cols) {
+        free(means);
+        free(cols);
         return CX_ENOMEM;
+    }
     for (size_t l = 0; l < d->n_levels; l++)
         for (size_t g = 0; g < d->levels[l].n_groups; g++)
             memcpy(means + d->levels[l].cell[g] * p, d->levels[l].samples[g].mean,
                    p * sizeof *means);
-    sem_fourth_params par = {p, d->n_cells, means};
-    cx_reducer r = {&sem_reducer_fourth, &par, NULL};
-    int rc = cx_reduce_view(d->view, rq->cols, p, &r, 1, job->threads, err);
-    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++) {
-        sem_level *v = &d->levels[l];
-        v->fourth = cx_calloc(v->n_groups * ps * ps + 1, sizeof *v->fourth, err);
-        if (!v->fourth)
-            rc = CX_ENOMEM;
-        for (size_t g = 0; rc == CX_OK && g < v->n_groups; g++) {
-            double *m = v->fourth + g * ps * ps;
-            double count = sem_fourth_result(r.acc, v->cell[g], m);
-            if (count != v->samples[g].n)
-                rc = cx_error_set(err, CX_EFAIL,
-                                  "group %zu: the second pass saw %.0f rows, not %.0f", g + 1,
-                                  count, v->samples[g].n);
-            v->samples[g].fourth = m;
-        }
+    memcpy(cols, rq->cols, p * sizeof *cols);
+    size_t ncols = p;
+    sem_fourth_params par = {p, d->n_cells, means, 0, 0.0};
+    if (d->weights != SEM_WEIGHTS_NONE) { /* the weight column follows the variables */
+        cols[ncols++] = job->weight_col;
+        par.weight_at = p;
+        par.power = d->weights == SEM_WEIGHTS_SAMPLING ? 2.0 : 1.0;
     }
+    cx_reducer r = {&sem_reducer_fourth, &par, NULL};
+    int rc = cx_reduce_view(d->view, cols, ncols, &r, 1, job->threads, err);
+    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++)
+        rc = level_fourth(d, l, r.acc, err);
     cx_reducer_release(&r);
     free(means);
+    free(cols);
     return rc;
 }
 
@@ -308,6 +354,7 @@ int sem_data_prepare(const cx_job *job, int group_col, sem_data *d, cx_error *er
 int sem_data_load(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
 {
     d->p = rq->p;
+    d->weights = job->weight_col >= 0 ? rq->weights : SEM_WEIGHTS_NONE;
     int rc = first_pass(job, rq, d, err);
     for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++) {
         rc = level_groups(d, l);
@@ -354,5 +401,6 @@ int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *
             return CX_ENOMEM;
         fill_sample(p, owned[g], cx_moments_n(owned[g]), cov + g * p * p, &samples[g]);
     }
+    weigh_sizes(d->weights, owned, samples, v->n_groups);
     return CX_OK;
 }

@@ -28,17 +28,28 @@ typedef struct sem_level {
     cx_moments **moments; /* n_groups                                       */
     double *cov;          /* n_groups x p x p, divisor N                    */
     double *fourth;       /* mlr: n_groups x pstar x pstar, else NULL       */
+    double *fourth_first; /* mlr with weights: n_groups x pstar, else NULL  */
     sem_sample *samples;  /* n_groups                                       */
 } sem_level;
+
+/* What the job's `weights` column means (`weights_are`). */
+typedef enum sem_weights {
+    SEM_WEIGHTS_NONE = 0,
+    SEM_WEIGHTS_SAMPLING,  /* lavaan's sampling.weights: normalized to sum to
+                              N over the groups of a fit; N_g = their sum   */
+    SEM_WEIGHTS_FREQUENCY, /* row i stands for w_i rows: N_g = sum w        */
+} sem_weights;
 
 typedef struct sem_data_request {
     size_t p;
     const int *cols;     /* the p observed variables' table columns        */
     int mlr;             /* also the fourth moments                       */
+    sem_weights weights; /* NONE when the job has no `weights`            */
 } sem_data_request;
 
 typedef struct sem_data {
     size_t p, n_levels;  /* `by` levels (1 without `by`)                   */
+    sem_weights weights;
     cx_view pass;        /* the job's rows grouped by (by..., group)       */
     int have_pass;
     const cx_view *view; /* &pass, or the job's view without `group`       */

@@ -36,7 +36,7 @@
 
 static const char *const sem_keys[] = {
     "syntax",     "estimator", "ordered", "std_lv",     "group",    "group_equal", "meanstructure",
-    "modindices", "items",     "shape",   "invariance", "max_iter", NULL};
+    "modindices", "items",     "shape",   "invariance", "max_iter", "weights_are", NULL};
 
 static const char *const estimator_names[] = {"ml", "mlr", "wlsmv", NULL};
 
@@ -50,7 +50,16 @@ typedef struct sem_spec {
     long max_iter;      /* lavaan's control = list(iter.max = ...); 0 = default */
     sem_invariance inv; /* `invariance` steps; n_steps 0 without the key */
     const char *ordered; /* `ordered` (ordinal.c) or NULL */
+    sem_weights weights; /* `weights` and `weights_are`                     */
 } sem_spec;
+
+/* Sampling weights get lavaan's sampling.weights inference: robust
+ * (Huber-White) SEs and the Yuan-Bentler-Mplus test, whatever the
+ * estimator, as MLR. */
+static sem_estimator effective_estimator(const sem_spec *s)
+{
+    return s->weights == SEM_WEIGHTS_SAMPLING ? SEM_MLR : s->estimator;
+}
 
 static void spec_clear(sem_spec *s)
 {
@@ -158,6 +167,30 @@ static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
     return CX_OK;
 }
 
+/* `weights_are` = sampling (default: lavaan's sampling.weights) |
+ * frequency (each row stands for w identical rows: model-based SEs). */
+static int read_weights(const cx_job *job, sem_spec *s, cx_error *err)
+{
+    static const char *const kinds[] = {"sampling", "frequency", NULL};
+    int kind = 0;
+    s->weights = SEM_WEIGHTS_NONE;
+    /* the fourth moments and sizes are listwise; lavaan has no weighted
+     * pairwise covariances either */
+    if (job->weight_col >= 0 && job->missing == CX_MISSING_PAIRWISE)
+        return cx_job_error(job, "weights", err, CX_EUSAGE,
+                            "weights with missing = pairwise are not supported (use listwise)");
+    if (!cx_section_get(job->section, "weights_are"))
+        return job->weight_col >= 0 ? (s->weights = SEM_WEIGHTS_SAMPLING, CX_OK) : CX_OK;
+    int rc = cx_section_get_choice(job->config, job->section, "weights_are", kinds, &kind, err);
+    if (rc != CX_OK)
+        return rc;
+    if (job->weight_col < 0)
+        return cx_job_error(job, "weights_are", err, CX_EUSAGE,
+                            "weights_are needs `weights` (the column of weights)");
+    s->weights = kind == 0 ? SEM_WEIGHTS_SAMPLING : SEM_WEIGHTS_FREQUENCY;
+    return CX_OK;
+}
+
 static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
 {
     int est = 0, std_lv = 0, mean = -1, mi = 0;
@@ -207,12 +240,19 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
     if (rc == CX_OK && s->inv.n_steps && job->validate != CX_VALIDATE_NONE)
         rc = cx_job_error(job, "validate", err, CX_EUSAGE,
                           "validate with invariance is not supported yet");
+    if (rc == CX_OK)
+        rc = read_weights(job, s, err);
     /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
      * difference test; invariance.c computes the ML one only. */
     if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
         rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
                           "invariance with estimator mlr is not supported yet (it needs scaled "
                           "difference tests)");
+    if (rc == CX_OK && s->weights == SEM_WEIGHTS_SAMPLING && s->inv.n_steps)
+        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
+                          "invariance with sampling weights is not supported yet (their robust "
+                          "tests need scaled difference tests); weights_are = frequency fits "
+                          "model-based ones");
     return rc;
 }
 
@@ -270,6 +310,33 @@ static int check_group_column(const cx_job *job, const sem_spec *s, cx_error *er
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
+/* Robust inference (estimator mlr, sampling weights) has no fixed.x
+ * covariates yet (estimate.c, check_mlr): refused by `check`, naming the
+ * key that asked for it, rather than failing the fit. */
+static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_partable *pt,
+                            cx_error *err)
+{
+    if (effective_estimator(s) != SEM_MLR)
+        return CX_OK;
+    for (size_t r = 0; r < pt->n_rows; r++) {
+        const sem_param *row = &pt->rows[r];
+        if (!row->exo || row->free > 0 ||
+            (row->op != SEM_OP_COVARIANCE && row->op != SEM_OP_INTERCEPT))
+            continue;
+        if (s->estimator == SEM_MLR)
+            return cx_job_error(job, "estimator", err, CX_EUSAGE,
+                                "estimator mlr with observed exogenous covariates ('%s') is not "
+                                "supported yet",
+                                row->lhs);
+        return cx_job_error(job, "weights_are", err, CX_EUSAGE,
+                            "sampling weights (robust SEs) with observed exogenous covariates "
+                            "('%s') are not supported yet; weights_are = frequency fits "
+                            "model-based SEs",
+                            row->lhs);
+    }
+    return CX_OK;
+}
+
 /* Without reading rows the number of groups is unknown: check the syntax
  * as if there were two, and leave per-group modifier counts to the fit. */
 static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
@@ -300,6 +367,8 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
     if (rc == CX_OK && s.ordered)
         rc = sem_ordinal_check(job, pt, s.ordered, err);
     free(cols);
+    if (rc == CX_OK)
+        rc = check_robust_exo(job, &s, pt, err);
     sem_partable_free(pt);
     spec_clear(&s);
     return rc;
@@ -426,7 +495,10 @@ static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, c
         if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
             return err->code;
         cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
-        cx_rtable_set_double(t, (size_t)row, "nobs", v->samples[g].n);
+        /* lavaan's nobs: rows, also when sampling weights make N_g their sum */
+        cx_rtable_set_double(t, (size_t)row, "nobs",
+                             d->weights == SEM_WEIGHTS_SAMPLING ? cx_moments_n(v->moments[g])
+                                                                : v->samples[g].n);
     }
     return CX_OK;
 }
@@ -461,7 +533,7 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
     sem_fit *fit = sem_fit_alloc();
     if (!fit)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
-    sem_fit_options fo = {.estimator = s->estimator,
+    sem_fit_options fo = {.estimator = effective_estimator(s),
                           .want_modindices = s->modindices,
                           .level = job->level,
                           .growth = s->opt.kind == SEM_KIND_GROWTH,
@@ -484,6 +556,12 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
         rc = write_groups(res, d, v, err);
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(res, "iterations", fit->iterations, err);
+    /* what the weights made of the inference (cxfit show, report) */
+    if (rc == CX_OK && s->weights != SEM_WEIGHTS_NONE)
+        rc = cx_result_set_attr_string(
+            res, "weights_are", s->weights == SEM_WEIGHTS_SAMPLING ? "sampling" : "frequency", err);
+    if (rc == CX_OK && s->weights == SEM_WEIGHTS_SAMPLING)
+        rc = cx_result_set_attr_string(res, "se", "robust.huber.white", err);
     sem_fit_free(fit);
     return rc;
 }
@@ -768,13 +846,11 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
         rc = sem_data_prepare(job, gcol, &d, err);
     if (rc == CX_OK)
         rc = job_columns(job, &s, &d, &cols, &p, err);
-    if (rc == CX_OK && s.estimator == SEM_MLR &&
-        (job->weight_col >= 0 || job->missing != CX_MISSING_LISTWISE))
+    if (rc == CX_OK && s.estimator == SEM_MLR && job->missing != CX_MISSING_LISTWISE)
         rc = cx_job_error(job, "estimator", err, CX_EUSAGE,
-                          "estimator mlr is supported for unweighted, listwise-complete data "
-                          "only");
+                          "estimator mlr is supported for listwise-complete data only");
     if (rc == CX_OK) {
-        sem_data_request rq = {p, cols, s.estimator == SEM_MLR};
+        sem_data_request rq = {p, cols, effective_estimator(&s) == SEM_MLR, s.weights};
         rc = sem_data_load(job, &rq, &d, err);
     }
     if (rc == CX_OK) {

@@ -86,6 +86,27 @@ ordered = x1 x2 x3 x4 x5 x6 x7 x8 x9 x10"
 refuse cfa_wlsmv_continuous estimator "needs ordinal items" "model = cfa
 $CFA
 estimator = wlsmv"
+# weights with cfa/sem/growth: `weights_are` (sampling | frequency)
+refuse cfa_weights_are weights_are "expected sampling | frequency" "model = cfa
+$CFA
+weights = grade
+weights_are = survey"
+refuse cfa_weights_are_alone weights_are "needs \`weights\`" "model = cfa
+$CFA
+weights_are = frequency"
+refuse cfa_weights_pairwise weights "missing = pairwise are not supported" "model = cfa
+$CFA
+weights = grade
+missing = pairwise"
+refuse sem_weights_covariate weights_are "sampling weights (robust SEs) with observed exogenous" "model = sem
+syntax = visual =~ x1 + x2 + x3
+         visual ~ ageyr
+weights = grade"
+refuse cfa_weights_invariance invariance "invariance with sampling weights" "model = cfa
+$CFA
+weights = grade
+group = school
+invariance = configural metric"
 # logistic families (HS: school is a two-level categorical column)
 refuse logit_hc3 se "expected classical, hc0, hc1 or cluster" "model = logit
 formula = school ~ x1
