@@ -544,3 +544,68 @@ long cx_design_fill(const cx_design *d, cx_design_ws *w, const double *raw, size
     w->used += m;
     return (long)m;
 }
+
+/* ---- a block's design rows ---------------------------------------------------- */
+
+void cx_design_buf_init(cx_design_buf *r, const cx_design *d, cx_rows_layout layout)
+{
+    memset(r, 0, sizeof *r);
+    r->layout = layout;
+    r->p = cx_design_ncols(d);
+    r->ne = cx_design_nextra(d);
+}
+
+void cx_design_buf_free(cx_design_buf *r)
+{
+    free(r->x);
+    if (r->layout == CX_ROWS_ROW_MAJOR)
+        free(r->y);
+    free(r->w);
+    free(r->extra);
+    free(r->kept);
+    r->x = r->y = r->w = r->extra = NULL;
+    r->kept = NULL;
+    r->cap = r->m = 0;
+}
+
+int cx_design_buf_reserve(cx_design_buf *r, size_t n, cx_error *err)
+{
+    if (n <= r->cap)
+        return CX_OK;
+    cx_rows_layout layout = r->layout;
+    size_t p = r->p, ne = r->ne;
+    cx_design_buf_free(r);
+    int xy = layout == CX_ROWS_XY_COLUMNS;
+    r->x = cx_malloc(n * (p + (size_t)xy + 1) * sizeof *r->x, err);
+    r->y = xy ? (r->x ? r->x + p * n : NULL) : cx_malloc(n * sizeof *r->y, err);
+    r->w = cx_malloc(n * sizeof *r->w, err);
+    r->extra = cx_malloc(n * (ne ? ne : 1) * sizeof *r->extra, err);
+    r->kept = cx_malloc(n * sizeof *r->kept, err);
+    if (!r->x || !r->y || !r->w || !r->extra || !r->kept) {
+        cx_design_buf_free(r);
+        return err->code ? err->code : CX_ENOMEM;
+    }
+    r->cap = n;
+    return CX_OK;
+}
+
+long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r,
+                         const double *raw, size_t ld, size_t n, cx_error *err)
+{
+    r->m = 0;
+    if (cx_design_buf_reserve(r, n, err) != CX_OK)
+        return -1;
+    int rm = r->layout == CX_ROWS_ROW_MAJOR;
+    cx_design_out out = {.row_major = rm,
+                         .x = r->x,
+                         .ldx = rm ? r->p : r->cap,
+                         .y = r->y,
+                         .w = r->w,
+                         .extra = r->extra,
+                         .lde = r->cap,
+                         .kept = r->kept};
+    long m = cx_design_fill(d, ws, raw, ld, n, &out, err);
+    if (m >= 0)
+        r->m = (size_t)m;
+    return m;
+}

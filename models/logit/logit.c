@@ -45,6 +45,7 @@ typedef struct logit_fit {
     int last_final;         /* it collected the final extras        */
     int collect;            /* Newton passes collect them too       */
     cx_rowpass_split split; /* the job's `validate`            */
+    cx_rowpass_cache *cache; /* the design rows between passes  */
     cx_opt_report rep;
 } logit_fit;
 
@@ -58,8 +59,8 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
         logit_pass_type.free(F->last);
     F->last = NULL;
     void *acc;
-    int rc = cx_rowpass_run(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
-                            F->job->threads, err);
+    int rc = cx_rowpass_run_cached(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
+                                   F->job->threads, F->cache, err);
     F->last = acc;
     if (rc == CX_OK && !isfinite(F->last->ll))
         rc = cx_error_set(err, CX_EFAIL, "logit: the log-likelihood is not finite");
@@ -350,6 +351,7 @@ static void fit_free(logit_fit *F)
     free(F->aliased);
     free(F->beta);
     free(F->pass_beta);
+    cx_rowpass_cache_free(F->cache);
     cx_design_free(F->d);
 }
 
@@ -407,7 +409,8 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->aliased = calloc(F->p ? F->p : 1, sizeof *F->aliased);
     F->beta = calloc(F->p ? F->p : 1, sizeof *F->beta);
     F->pass_beta = calloc(F->p ? F->p : 1, sizeof *F->pass_beta);
-    if (!F->active || !F->aliased || !F->beta || !F->pass_beta)
+    F->cache = cx_rowpass_cache_alloc(CX_ROWPASS_CACHE_BUDGET, err);
+    if (!F->active || !F->aliased || !F->beta || !F->pass_beta || !F->cache)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     for (size_t j = 0; j < F->p; j++)
         F->active[j] = j;
@@ -433,10 +436,13 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
         F->last = NULL;
     }
     /* the optimizer starts at b = 0, where the first pass was run (its
-     * value() reuses it); every Newton pass also collects what the estimates need (meat,
-     * cluster sums, fitted probabilities): the optimizer's last pass is at
-     * the estimates (optimize.h), so no pass is needed after it */
-    F->collect = 1;
+     * value() reuses it).  Streaming, every Newton pass also collects what
+     * the estimates need (meat, cluster sums, fitted probabilities): the
+     * optimizer's last pass is at the estimates (optimize.h), so no pass
+     * is needed after it.  From the design cache a pass is cheap and the
+     * extras are not (a second DSYRK, the predictions): one more pass at
+     * the estimates collects them */
+    F->collect = !cx_rowpass_cache_complete(F->cache);
     rc = newton(F, F->beta, &F->rep, err);
     F->collect = 0;
     if (rc != CX_OK)

@@ -44,6 +44,7 @@ typedef struct logit_acc {
     lg_clusters clusters; /* final: score sums per cluster            */
     /* scratch for one block */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
+    const double *xr, *yr, *wr; /* the block's used rows: xa, yc, wc or the rows themselves */
     size_t cap_rows;
 } logit_acc;
 
