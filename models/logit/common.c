@@ -3,6 +3,7 @@
  * shared by logit, mlogit and ologit (common.h).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ void lg_spec_free(logit_spec *s)
     cx_scores_free(s->scores);
 }
 
-/* `se`: classical | hc0 | hc1 | cluster(COL). */
+/* `se`: classical | hc0 | hc1 | hc2 | hc3 | cluster(COL). */
 static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
 {
     const char *v = cx_section_get(job->section, "se");
@@ -31,6 +32,10 @@ static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
         s->se = SE_HC1;
         return CX_OK;
     }
+    if (strcmp(v, "hc2") == 0 || strcmp(v, "hc3") == 0) {
+        s->se = v[2] == '2' ? SE_HC2 : SE_HC3;
+        return CX_OK;
+    }
     size_t len = strlen(v);
     if (strncmp(v, "cluster(", 8) == 0 && len > 9 && v[len - 1] == ')' &&
         len - 9 < sizeof s->cluster) {
@@ -43,8 +48,8 @@ static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
         return CX_OK;
     }
     return cx_job_error(job, "se", err, CX_EUSAGE,
-                        "'%s': expected classical, hc0, hc1 or cluster(COLUMN) (hc2/hc3 are not "
-                        "available for the logistic models)",
+                        "'%s': expected classical, hc0, hc1, hc2, hc3 (logit only) or "
+                        "cluster(COLUMN)",
                         v);
 }
 
@@ -66,7 +71,11 @@ int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
         return cx_job_error(job, "scores", err, CX_EUSAGE, "%s", e.msg);
     if (job->weight_col >= 0)
         s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
-    return parse_se(job, s, err);
+    int rc = parse_se(job, s, err);
+    const char *model = cx_section_get(job->section, "model");
+    if (rc == CX_OK && model && strcmp(model, "logit") != 0)
+        rc = lg_refuse_hat_se(job, s, model, err);
+    return rc;
 }
 
 cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err)
@@ -82,6 +91,16 @@ cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err)
     if (!d)
         cx_job_error(job, "formula", err, e.code ? e.code : CX_EUSAGE, "%s", e.msg);
     return d;
+}
+
+int lg_refuse_hat_se(const cx_job *job, const logit_spec *s, const char *model, cx_error *err)
+{
+    if (s->se != SE_HC2 && s->se != SE_HC3)
+        return CX_OK;
+    return cx_job_error(job, "se", err, CX_EUSAGE,
+                        "'%s': %s has no hat values to scale the scores by (sandwich's HC2/HC3 "
+                        "are for lm/glm); expected classical, hc0, hc1 or cluster(COLUMN)",
+                        s->se == SE_HC2 ? "hc2" : "hc3", model);
 }
 
 int lg_check(const cx_job *job, cx_error *err)
@@ -314,6 +333,7 @@ void lg_sums_free(lg_newton_sums *s)
 void lg_sums_reset(lg_newton_sums *s)
 {
     s->ll = s->sum_w = s->nobs = 0;
+    s->rows = s->hits = s->brier = 0;
     memset(s->count, 0, s->K * sizeof *s->count);
     memset(s->grad, 0, s->d * sizeof *s->grad);
     memset(s->info, 0, s->d * s->d * sizeof *s->info);
@@ -327,6 +347,9 @@ void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o)
     s->ll += o->ll;
     s->sum_w += o->sum_w;
     s->nobs += o->nobs;
+    s->rows += o->rows;
+    s->hits += o->hits;
+    s->brier += o->brier;
     for (size_t k = 0; k < s->K; k++)
         s->count[k] += o->count[k];
     for (size_t j = 0; j < s->d; j++)
@@ -345,4 +368,61 @@ void lg_sums_derivatives(const lg_newton_sums *s, double *grad, double *curv)
 {
     memcpy(grad, s->grad, s->d * sizeof *grad);
     memcpy(curv, s->info, s->d * s->d * sizeof *curv);
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+void lg_sums_predict(lg_newton_sums *s, const double *prob, size_t y, double w)
+{
+    size_t best = 0;
+    double brier = 0;
+    for (size_t k = 0; k < s->K; k++) {
+        if (prob[k] > prob[best])
+            best = k;
+        double e = prob[k] - (k == y);
+        brier += e * e;
+    }
+    s->rows += 1;
+    s->hits += best == y ? w : 0;
+    s->brier += w * brier;
+}
+
+int lg_write_validation(cx_result *r, const char *split, const lg_newton_sums *s, cx_error *err)
+{
+    const char *names[] = {"n", "logloss", "brier", "accuracy"};
+    double values[] = {s->rows, -s->ll / s->sum_w, s->brier / s->sum_w, s->hits / s->sum_w};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (cx_result_add_validation(r, split, names[i], values[i], err) != CX_OK)
+            return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+int lg_row_used(const cx_rows *r, size_t i, long skip, long only)
+{
+    if (!r->slot)
+        return 1;
+    return !((skip >= 0 && r->slot[i] == (size_t)skip) ||
+             (only >= 0 && r->slot[i] != (size_t)only));
+}
+
+int lg_validate(const cx_rowpass_split *split, lg_refit_fn refit, void *fit, cx_error *err)
+{
+    if (split->kind == CX_VALIDATE_HOLDOUT)
+        return refit(fit, 1, "holdout", err);
+    for (size_t k = 0; split->kind == CX_VALIDATE_KFOLD && k < split->k; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "fold%zu", k + 1);
+        int rc = refit(fit, k, name, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+cx_rowpass_split lg_split_of(const cx_job *job)
+{
+    return (cx_rowpass_split){.kind = job->validate,
+                              .k = job->kfold > 0 ? (size_t)job->kfold : 0,
+                              .seed = job->seed,
+                              .holdout = job->holdout};
 }

@@ -7,7 +7,7 @@
  * Keys: `formula` (docs/FORMULA.md; the outcome is a 0/1 column, a
  * proportion in [0, 1], or a two-level factor — factor(y) or a categorical
  * column, the first level being 0), `scores`, `se` = classical | hc0 | hc1
- * | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
+ * | hc2 | hc3 | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
  * `validate = kfold(K)` (held-out log loss, AUC, Brier, accuracy).
  *
  * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
@@ -395,6 +395,31 @@ static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
     return CX_OK;
 }
 
+/* se = hc2 / hc3: the final pass needs (X'WX)^-1 at the estimates for
+ * the hat values, so it follows a pass there (the optimizer's last). */
+static int hat_pass(logit_fit *F, cx_error *err)
+{
+    size_t q = F->par.q;
+    int rc = CX_OK;
+    if (!F->last || memcmp(F->pass_beta, F->beta, q * sizeof *F->beta) != 0)
+        rc = run_pass(F, F->beta, 0, err);
+    double *A = malloc((q ? q * q : 1) * sizeof *A);
+    if (rc == CX_OK && !A)
+        rc = cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    if (rc == CX_OK) {
+        memcpy(A, F->last->info, q * q * sizeof *A);
+        lg_symmetrize(A, q);
+        /* singular: no hat values, and the covariance fails on its own */
+        int ok = lg_invert_spd(A, q) == CX_OK;
+        F->par.hat_inv = ok ? A : NULL;
+        F->par.hat_power = F->spec->se == SE_HC2 ? 1 : 2;
+        rc = run_pass(F, F->beta, 1, err);
+        F->par.hat_inv = NULL;
+    }
+    free(A);
+    return rc;
+}
+
 /* Prepare the design, drop aliased columns, iterate. */
 static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
 {
@@ -447,6 +472,8 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->collect = 0;
     if (rc != CX_OK)
         return rc;
+    if (F->spec->se == SE_HC2 || F->spec->se == SE_HC3)
+        return hat_pass(F, err);
     if (F->last_final && memcmp(F->pass_beta, F->beta, F->par.q * sizeof *F->beta) == 0)
         return CX_OK;
     return run_pass(F, F->beta, 1, err);

@@ -216,6 +216,22 @@ static void add_weighted_syrk(logit_acc *a, size_t m, const double *c, double *o
                 outer, (int)q);
 }
 
+/* HC2 / HC3: r2[i] /= (1 - h_i)^power with the hat value h_i = v_i x_i'
+ * A x_i (v: the information weights); a row with h >= 1 adds nothing (as
+ * ols).  X A is one DGEMM per block into the scratch a->s. */
+static void scale_by_hat(logit_acc *a, size_t m, const logit_params *par, double *r2)
+{
+    size_t q = par->q;
+    if (!q)
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)q, (int)q, 1.0, a->xr,
+                (int)q, par->hat_inv, (int)q, 0.0, a->s, (int)q);
+    for (size_t i = 0; i < m; i++) {
+        double h = a->v[i] * cblas_ddot((int)q, a->s + i * q, 1, a->xr + i * q, 1);
+        r2[i] = h < 1 ? r2[i] / (par->hat_power == 1 ? 1 - h : (1 - h) * (1 - h)) : 0;
+    }
+}
+
 /* The final pass's extras: predictions, HC0 meat, cluster score sums. */
 static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *err)
 {
@@ -233,6 +249,8 @@ static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *
             a->n_extreme++;
         r2[i] = a->r[i] * a->r[i];
     }
+    if (par->hat_inv)
+        scale_by_hat(a, m, par, r2);
     add_weighted_syrk(a, m, r2, a->meat);
     if (!par->cluster)
         return CX_OK;

@@ -28,6 +28,11 @@ typedef struct logit_params {
     /* validation: rows of split slot `skip_slot` are left out (training),
      * or only those of `only_slot` are used (prediction); -1 = none */
     long skip_slot, only_slot;
+    /* final, se = hc2 / hc3: (X'WX)^-1 over the active columns (q x q,
+     * full) and the power of 1 / (1 - h) scaling a row's squared score:
+     * h = w mu (1 - mu) x' (X'WX)^-1 x, sandwich's hatvalues.glm */
+    const double *hat_inv;
+    int hat_power;
 } logit_params;
 
 typedef struct logit_acc {
