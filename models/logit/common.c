@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
 #include <lapacke.h>
 
+#include "bootci.h"
 #include "common.h"
+#include "resample.h"
 
 void lg_spec_free(logit_spec *s)
 {
@@ -72,6 +75,9 @@ int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
     if (job->weight_col >= 0)
         s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
     int rc = parse_se(job, s, err);
+    s->boot_extra = job->bootstrap > 0 && job->bootstrap_cluster >= 0
+                        ? (s->se == SE_CLUSTER ? 1 : 0)
+                        : -1;
     const char *model = cx_section_get(job->section, "model");
     if (rc == CX_OK && model && strcmp(model, "logit") != 0)
         rc = lg_refuse_hat_se(job, s, model, err);
@@ -80,12 +86,16 @@ int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
 
 cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err)
 {
-    const char *extra[1] = {s->cluster};
+    /* extra 0: the se cluster; then the bootstrap_cluster column */
+    const char *extra[2] = {s->cluster, NULL};
+    size_t ne = s->se == SE_CLUSTER ? 1 : 0;
+    if (s->boot_extra >= 0)
+        extra[ne++] = cx_table_column(job->view->table, (size_t)job->bootstrap_cluster)->name;
     cx_design_spec ds = {.formula = s->formula,
                          .scores = s->scores,
                          .weights = s->weights,
                          .extra = extra,
-                         .n_extra = s->se == SE_CLUSTER ? 1 : 0};
+                         .n_extra = ne};
     cx_error e = {0};
     cx_design *d = cx_design_alloc(&ds, job->view->table, &e);
     if (!d)
@@ -425,4 +435,130 @@ cx_rowpass_split lg_split_of(const cx_job *job)
                               .k = job->kfold > 0 ? (size_t)job->kfold : 0,
                               .seed = job->seed,
                               .holdout = job->holdout};
+}
+
+/* ---- bootstrap ---------------------------------------------------------------- */
+
+unsigned lg_boot_count(const lg_boot *b, const cx_rows *r, size_t i)
+{
+    if (b->rep < 0)
+        return 1;
+    uint64_t key = b->key_extra >= 0 ? cx_value_key(r->extra[(size_t)b->key_extra * r->lde + i])
+                                     : (uint64_t)r->row[i];
+    return cx_boot_count(b->seed, (uint64_t)b->rep, key);
+}
+
+static cx_rtable *boot_table(cx_result *res, cx_error *err)
+{
+    static const char *const strings[] = {"lhs", "op", "rhs"};
+    static const char *const doubles[] = {"est",        "se",         "boot_mean",
+                                          "perc_lower", "perc_upper", "norm_lower",
+                                          "norm_upper", "bca_lower",  "bca_upper"};
+    cx_rtable *t = cx_result_table(res, "bootstrap", err);
+    for (size_t i = 0; t && i < 3; i++)
+        if (cx_rtable_add_column(t, strings[i], CX_RCOL_STRING, err))
+            return NULL;
+    for (size_t i = 0; t && i < sizeof doubles / sizeof *doubles; i++)
+        if (cx_rtable_add_column(t, doubles[i], CX_RCOL_DOUBLE, err))
+            return NULL;
+    return t;
+}
+
+/* Estimate i from its replicates t[0..m): the `bootstrap` row, and the
+ * bootstrap se, z, p-value and percentile CI in `estimates`. */
+static int boot_row(cx_rtable *est, size_t i, cx_rtable *bt, double *t, size_t m, double level,
+                    cx_error *err)
+{
+    double t0 = est->cols[cx_rtable_find_column(est, "est")].d[i];
+    cx_boot_summary s;
+    cx_boot_summarise(t, m, t0, level, &s);
+    double z = t0 / s.se;
+    cx_rtable_set_double(est, i, "se", s.se);
+    cx_rtable_set_double(est, i, "z", z);
+    cx_rtable_set_double(est, i, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+    cx_rtable_set_double(est, i, "ci_lower", s.perc[0]);
+    cx_rtable_set_double(est, i, "ci_upper", s.perc[1]);
+    long row = cx_rtable_add_row(bt, err);
+    const char *names[] = {"lhs", "op", "rhs"};
+    for (size_t c = 0; row >= 0 && c < 3; c++)
+        if (cx_rtable_set_string(bt, (size_t)row, names[c],
+                                 est->cols[cx_rtable_find_column(est, names[c])].s[i], err))
+            return err->code;
+    if (row < 0)
+        return err->code ? err->code : CX_ENOMEM;
+    const char *dn[] = {"est",        "se",         "boot_mean",  "perc_lower", "perc_upper",
+                        "norm_lower", "norm_upper", "bca_lower",  "bca_upper"};
+    const double v[] = {t0,         s.se,       s.mean,    s.perc[0], s.perc[1],
+                        s.norm[0],  s.norm[1],  s.bca[0],  s.bca[1]};
+    for (size_t c = 0; c < sizeof v / sizeof *v; c++)
+        cx_rtable_set_double(bt, (size_t)row, dn[c], v[c]);
+    return CX_OK;
+}
+
+/* The replicates' summaries; reps: B x n, row r NaN-filled when failed. */
+static int boot_write(cx_result *r, const double *reps, const int *ok, size_t B, size_t n,
+                      double level, cx_error *err)
+{
+    size_t good = 0;
+    for (size_t b = 0; b < B; b++)
+        good += ok[b] != 0;
+    int rc = cx_result_set_attr_string(r, "se", "bootstrap", err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_replicates", (double)B, err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_failed", (double)(B - good), err);
+    if (rc == CX_OK)
+        rc = cx_result_add_fit(r, "bootstrap_replicates", (double)B, err);
+    if (rc == CX_OK)
+        rc = cx_result_add_fit(r, "bootstrap_failed", (double)(B - good), err);
+    if (rc != CX_OK)
+        return rc;
+    if (good < B)
+        cx_result_add_warning(r, "%zu of %zu bootstrap replicates did not converge and were left out",
+                              B - good, B);
+    if (good < 2) {
+        cx_result_set_status(r, CX_STATUS_FAILED, "bootstrap: only %zu of %zu replicates converged",
+                             good, B);
+        return CX_OK;
+    }
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    cx_rtable *bt = est ? boot_table(r, err) : NULL;
+    double *t = cx_malloc(good * sizeof *t, err);
+    if (!est || !bt || !t) {
+        free(t);
+        return est ? (err->code ? err->code : CX_ENOMEM) : CX_OK;
+    }
+    int e_est = cx_rtable_find_column(est, "est");
+    for (size_t i = 0; rc == CX_OK && i < n && i < est->nrows; i++) {
+        if (!isfinite(est->cols[e_est].d[i]))
+            continue; /* aliased: NA as R reports it */
+        size_t m = 0;
+        for (size_t b = 0; b < B; b++)
+            if (ok[b])
+                t[m++] = reps[b * n + i];
+        rc = boot_row(est, i, bt, t, m, level, err);
+    }
+    free(t);
+    return rc;
+}
+
+int lg_bootstrap(const cx_job *job, cx_result *r, lg_replicate_fn fn, void *fit, cx_error *err)
+{
+    size_t B = (size_t)job->bootstrap;
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    size_t n = est ? est->nrows : 0;
+    double *reps = cx_malloc((B * n > 0 ? B * n : 1) * sizeof *reps, err);
+    int *ok = cx_calloc(B ? B : 1, sizeof *ok, err);
+    int rc = reps && ok ? CX_OK : CX_ENOMEM;
+    for (size_t b = 0; rc == CX_OK && b < B; b++) {
+        rc = fn(fit, b, reps + b * n, n, err);
+        ok[b] = rc == CX_OK;
+        if (rc == CX_EFAIL) /* not converged: left out */
+            rc = CX_OK;
+    }
+    if (rc == CX_OK)
+        rc = boot_write(r, reps, ok, B, n, r->level, err);
+    free(reps);
+    free(ok);
+    return rc;
 }

@@ -24,6 +24,7 @@ typedef struct logit_spec {
     logit_se se;
     char cluster[CX_NAME_MAX];
     const char *weights;
+    long boot_extra; /* design extra column of `bootstrap_cluster`, -1 */
 } logit_spec;
 
 /* `formula`, `scores`, `se`; errors name file, line and key. */
@@ -88,6 +89,27 @@ typedef int (*lg_refit_fn)(void *fit, size_t slot, const char *split, cx_error *
 int lg_validate(const cx_rowpass_split *split, lg_refit_fn refit, void *fit, cx_error *err);
 /* The job's `validate` as the row pass's split. */
 cx_rowpass_split lg_split_of(const cx_job *job);
+
+/* `bootstrap = B`: replicate rep of a pass weights row i by its Poisson(1)
+ * count cx_boot_count(seed, rep, key) (engine/resample.h), key = the table
+ * row or, with `bootstrap_cluster`, the value of that design extra column
+ * (every row of a unit shares its count), as ols and cfa draw them. */
+typedef struct lg_boot {
+    long rep; /* -1: no replicate (weights as they are) */
+    unsigned long seed;
+    long key_extra; /* -1: table rows */
+} lg_boot;
+unsigned lg_boot_count(const lg_boot *b, const cx_rows *r, size_t i);
+/* Replicate rep's fit: its estimates in the order of the `estimates`
+ * table's rows (n of them; NaN where aliased); CX_EFAIL when it did not
+ * converge (left out), other codes are errors. */
+typedef int (*lg_replicate_fn)(void *fit, size_t rep, double *est, size_t n, cx_error *err);
+/* The job's bootstrap after the estimates are written: B replicates, the
+ * `bootstrap` table (est, se, boot_mean, percentile / normal / BCa limits:
+ * engine/bootci.h, as cfa and nps write it), and in `estimates` the
+ * bootstrap se, z, p-value and percentile CI; attributes se = bootstrap,
+ * bootstrap_replicates, bootstrap_failed. */
+int lg_bootstrap(const cx_job *job, cx_result *r, lg_replicate_fn fn, void *fit, cx_error *err);
 
 /* The optimizer's derivatives from the sums: grad (d) and curv (d x d,
  * the information, upper triangle). */

@@ -443,6 +443,7 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->par.active = F->active;
     F->par.cluster = F->spec->se == SE_CLUSTER;
     F->par.skip_slot = F->par.only_slot = -1;
+    F->par.boot = (lg_boot){.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra};
     F->split = (cx_rowpass_split){.kind = job->validate,
                                   .k = job->kfold > 0 ? (size_t)job->kfold : 0,
                                   .seed = job->seed,
@@ -562,6 +563,33 @@ static int validate(logit_fit *F, cx_result *r, cx_error *err)
     return CX_OK;
 }
 
+/* ---- bootstrap ---------------------------------------------------------- */
+
+/* Replicate rep: Newton from the sample's estimates with the replicate's
+ * weights; its estimates in the order of the `estimates` rows. */
+static int replicate(void *vF, size_t rep, double *est, size_t n, cx_error *err)
+{
+    logit_fit *F = vF;
+    size_t q = F->par.q;
+    double *beta = malloc((q ? q : 1) * sizeof *beta);
+    if (!beta)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    memcpy(beta, F->beta, q * sizeof *beta);
+    logit_pass_type.free(F->last); /* a pass with other weights: never reuse it */
+    F->last = NULL;
+    F->par.boot.rep = (long)rep;
+    F->par.cluster = 0;
+    cx_opt_report rep_report;
+    int rc = newton(F, beta, &rep_report, err);
+    F->par.boot.rep = -1;
+    if (rc == CX_OK && rep_report.status != CX_OPT_CONVERGED)
+        rc = CX_EFAIL;
+    for (size_t j = 0, k = 0; j < n && j < F->p; j++)
+        est[j] = F->aliased[j] ? NAN : beta[k++];
+    free(beta);
+    return rc;
+}
+
 static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
@@ -573,6 +601,8 @@ static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = write_results(&F, results[0], err);
     if (rc == CX_OK && job->validate != CX_VALIDATE_NONE)
         rc = validate(&F, results[0], err);
+    if (rc == CX_OK && job->bootstrap > 0)
+        rc = lg_bootstrap(job, results[0], replicate, &F, err);
     fit_free(&F);
     lg_spec_free(&s);
     return rc;
@@ -583,7 +613,8 @@ const cx_model cx_model_logit = {
     .summary = "binary logistic regression (glm binomial): robust/cluster SEs, AUC, Brier",
     .keys = logit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
+    .supports =
+        CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = lg_check,
     .fit = logit_fit_job,
 };

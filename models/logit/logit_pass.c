@@ -173,7 +173,7 @@ static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par
                          const double **xs, const double **ys, const double **ws, cx_error *err)
 {
     size_t q = par->q;
-    int all = q == r->p && !r->slot && !par->cluster;
+    int all = q == r->p && !r->slot && !par->cluster && par->boot.rep < 0;
     for (size_t k = 0; all && k < q; k++)
         all = par->active[k] == k;
     for (size_t i = 0; !par->factor_outcome && i < r->m; i++)
@@ -190,10 +190,13 @@ static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par
         if (r->slot && ((par->skip_slot >= 0 && r->slot[i] == (size_t)par->skip_slot) ||
                         (par->only_slot >= 0 && r->slot[i] != (size_t)par->only_slot)))
             continue;
+        unsigned count = lg_boot_count(&par->boot, r, i);
+        if (count == 0)
+            continue; /* not drawn into this replicate */
         for (size_t k = 0; k < q; k++)
             a->xa[m * q + k] = r->x[i * r->p + par->active[k]];
         a->yc[m] = r->y[i];
-        a->wc[m] = r->w[i];
+        a->wc[m] = r->w[i] * count;
         a->kc[m] = par->cluster ? r->extra[i] : 0;
         m++;
     }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "clusters.h"
+#include "common.h"
 #include "rowpass.h"
 
 /* A fitted probability closer than this to 0 or 1 signals separation:
@@ -33,6 +34,7 @@ typedef struct logit_params {
      * h = w mu (1 - mu) x' (X'WX)^-1 x, sandwich's hatvalues.glm */
     const double *hat_inv;
     int hat_power;
+    lg_boot boot; /* a bootstrap replicate's weights (boot.rep >= 0) */
 } logit_params;
 
 typedef struct logit_acc {

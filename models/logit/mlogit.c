@@ -40,6 +40,7 @@ typedef struct mlogit_params {
     const double *theta;  /* (K - 1) x p, level-major               */
     int final;            /* also the sandwich meat                 */
     int cluster;          /* final: score sums per cluster (extra 0)  */
+    lg_boot boot;              /* a bootstrap replicate's weights      */
     long skip_slot, only_slot; /* validation: lg_row_used            */
     int predict;          /* also the prediction sums (validation)   */
 } mlogit_params;
@@ -175,12 +176,13 @@ static size_t compact_rows(mlogit_acc *a, const cx_rows *r, const mlogit_params 
 {
     size_t m = 0, p = par->p;
     for (size_t i = 0; i < r->m; i++) {
-        if (!lg_row_used(r, i, par->skip_slot, par->only_slot))
+        unsigned count = lg_boot_count(&par->boot, r, i);
+        if (count == 0 || !lg_row_used(r, i, par->skip_slot, par->only_slot))
             continue;
         for (size_t k = 0; k < p; k++)
             a->xa[m * p + k] = r->x[i * r->p + par->active[k]];
         a->yc[m] = r->y[i];
-        a->wc[m] = r->w[i];
+        a->wc[m] = r->w[i] * count;
         a->kc[m] = par->cluster ? r->extra[i] : 0;
         m++;
     }
@@ -319,6 +321,9 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
                              .active = F->active,
                              .K = K,
                              .cluster = F->spec->se == SE_CLUSTER,
+                             .boot = {.rep = -1,
+                                      .seed = job->seed,
+                                      .key_extra = F->spec->boot_extra},
                              .skip_slot = -1,
                              .only_slot = -1};
     if ((rc = mpass(F, F->theta, 0, err)) != CX_OK)
@@ -466,6 +471,34 @@ static int refit_slot(void *vF, size_t slot, const char *split, cx_error *err)
     return rc == CX_OK ? lg_write_validation(F->result, split, &F->last->sums, err) : rc;
 }
 
+/* bootstrap replicate rep: Newton from the sample's estimates with the
+ * replicate's weights; per non-baseline level every design column (NaN
+ * where aliased), as the `estimates` rows. */
+static int replicate(void *vF, size_t rep, double *est, size_t n, cx_error *err)
+{
+    mlogit_fit *F = vF;
+    size_t p = F->par.p, D = (F->par.K - 1) * p;
+    double *theta = malloc((D ? D : 1) * sizeof *theta);
+    if (!theta)
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    memcpy(theta, F->theta, D * sizeof *theta);
+    F->par.boot.rep = (long)rep;
+    F->par.cluster = 0;
+    cx_opt_report rep_report;
+    cx_objective obj = {
+        .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
+    int rc = lg_maximize(&obj, F->last->sums.sum_w, theta, &rep_report, err);
+    F->par.boot.rep = -1;
+    if (rc == CX_OK && rep_report.status != CX_OPT_CONVERGED)
+        rc = CX_EFAIL;
+    size_t i = 0;
+    for (size_t j = 0; j + 1 < F->par.K; j++)
+        for (size_t c = 0, k = 0; c < F->P && i < n; c++)
+            est[i++] = k < p && F->active[k] == c ? theta[j * p + k++] : NAN;
+    free(theta);
+    return rc;
+}
+
 static int mlogit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
@@ -479,6 +512,8 @@ static int mlogit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = write_results(&F, results[0], err);
     if (rc == CX_OK && F.split.kind != CX_VALIDATE_NONE)
         rc = lg_validate(&F.split, refit_slot, &F, err);
+    if (rc == CX_OK && job->bootstrap > 0)
+        rc = lg_bootstrap(job, results[0], replicate, &F, err);
     if (F.last)
         macc_free(F.last);
     cx_rowpass_cache_free(F.cache);
@@ -495,7 +530,8 @@ const cx_model cx_model_mlogit = {
     .summary = "multinomial logit as nnet::multinom (first level the baseline)",
     .keys = mlogit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
+    .supports =
+        CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = lg_check,
     .fit = mlogit_fit_job,
 };

@@ -49,6 +49,7 @@ typedef struct ologit_params {
     const double *theta;  /* q slopes, then K - 1 thresholds       */
     int final;            /* also the sandwich meat                */
     int cluster;          /* final: score sums per cluster (extra 0) */
+    lg_boot boot;              /* a bootstrap replicate's weights      */
     long skip_slot, only_slot; /* validation: lg_row_used           */
     int predict;          /* also the prediction sums (validation)  */
 } ologit_params;
@@ -233,12 +234,13 @@ static size_t compact_rows(ologit_acc *a, const cx_rows *r, const ologit_params 
 {
     size_t m = 0, q = par->q;
     for (size_t i = 0; i < r->m; i++) {
-        if (!lg_row_used(r, i, par->skip_slot, par->only_slot))
+        unsigned count = lg_boot_count(&par->boot, r, i);
+        if (count == 0 || !lg_row_used(r, i, par->skip_slot, par->only_slot))
             continue;
         for (size_t j = 0; j < q; j++)
             a->xa[m * q + j] = r->x[i * r->p + par->active[j]];
         a->yc[m] = r->y[i];
-        a->wc[m] = r->w[i];
+        a->wc[m] = r->w[i] * count;
         a->kc[m] = par->cluster ? r->extra[i] : 0;
         m++;
     }
@@ -441,6 +443,9 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
                              .active = F->active,
                              .K = K,
                              .cluster = F->spec->se == SE_CLUSTER,
+                             .boot = {.rep = -1,
+                                      .seed = job->seed,
+                                      .key_extra = F->spec->boot_extra},
                              .skip_slot = -1,
                              .only_slot = -1};
     ordered_guess(F->p, K, F->theta);
@@ -596,6 +601,38 @@ static int refit_slot(void *vF, size_t slot, const char *split, cx_error *err)
     return rc == CX_OK ? lg_write_validation(F->result, split, &F->last->sums, err) : rc;
 }
 
+/* bootstrap replicate rep: Newton from the sample's estimates with the
+ * replicate's weights; slopes (NaN where aliased), then thresholds, as
+ * the `estimates` rows. */
+static int replicate(void *vF, size_t rep, double *est, size_t n, cx_error *err)
+{
+    ologit_fit *F = vF;
+    size_t q = F->par.q, d = q + F->par.K - 1;
+    double *theta = malloc(d * sizeof *theta);
+    if (!theta)
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    memcpy(theta, F->theta, d * sizeof *theta);
+    F->par.boot.rep = (long)rep;
+    F->par.cluster = 0;
+    cx_opt_report rep_report;
+    cx_objective obj = {
+        .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
+    int rc = lg_maximize(&obj, F->last->sums.sum_w, theta, &rep_report, err);
+    F->par.boot.rep = -1;
+    if (rc == CX_OK && rep_report.status != CX_OPT_CONVERGED)
+        rc = CX_EFAIL;
+    size_t P = cx_design_ncols(F->d), i = 0, k = 0;
+    for (size_t j = 0; j < P && i < n; j++) {
+        if (cx_design_col_term(F->d, j) < 0)
+            continue;
+        est[i++] = k < q && F->active[k] == j ? theta[k++] : NAN;
+    }
+    for (size_t t = 0; t + 1 < F->par.K && i < n; t++)
+        est[i++] = theta[q + t];
+    free(theta);
+    return rc;
+}
+
 static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
@@ -609,6 +646,8 @@ static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = write_results(&F, results[0], err);
     if (rc == CX_OK && F.split.kind != CX_VALIDATE_NONE)
         rc = lg_validate(&F.split, refit_slot, &F, err);
+    if (rc == CX_OK && job->bootstrap > 0)
+        rc = lg_bootstrap(job, results[0], replicate, &F, err);
     if (F.last)
         oacc_free(F.last);
     cx_rowpass_cache_free(F.cache);
@@ -625,7 +664,8 @@ const cx_model cx_model_ologit = {
     .summary = "ordinal (proportional odds) logit as MASS::polr: thresholds y | t1 ...",
     .keys = ologit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
+    .supports =
+        CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = ologit_check,
     .fit = ologit_fit_job,
 };
