@@ -8,7 +8,8 @@
  * proportion in [0, 1], or a two-level factor — factor(y) or a categorical
  * column, the first level being 0), `scores`, `se` = classical | hc0 | hc1
  * | hc2 | hc3 | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
- * `validate = kfold(K)` (held-out log loss, AUC, Brier, accuracy).
+ * `validate = kfold(K) | holdout(EXPR)` (held-out log loss, AUC, Brier,
+ * accuracy), `bootstrap` (replicates over the design cache, common.c).
  *
  * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
  * reports NA coefficients), one per Newton iteration, and a final one at

@@ -18,7 +18,11 @@
  * SEs: classical, hc0, hc1 (n / (n - npar)), cluster(COL) (HC0 meat of
  * the cluster score sums, G / (G - 1), as vcovCL's default).  sandwich has
  * no estfun for multinom, so these robust SEs are checked by the same
- * formulas as logit/ologit (tests), not against an R package.
+ * formulas as logit/ologit (tests), not against an R package.  hc2/hc3
+ * are refused (no hat values).  `validate` refits without the held-out
+ * rows and predicts them (common.c: lg_validate); `bootstrap` refits each
+ * replicate (lg_bootstrap).  Passes after the first run over the design
+ * cache (rowpass.h).
  */
 #include <cblas.h>
 #include <math.h>

@@ -27,7 +27,11 @@
  * Standard errors: classical (inverse observed information, as
  * ordinal::clm; MASS::polr's own come from a numerical Hessian and agree
  * to about 1e-5), hc0 / hc1 (sandwich's estfun/bread for clm/polr),
- * cluster(COL) (vcovCL's default for clm: HC0 with G / (G - 1)).
+ * cluster(COL) (vcovCL's default for clm: HC0 with G / (G - 1)); hc2/hc3
+ * refused (no hat values).  `validate` refits without the held-out rows
+ * and predicts their level probabilities (lg_validate), `bootstrap`
+ * refits each replicate (lg_bootstrap); passes after the first run over
+ * the design cache (rowpass.h).
  */
 #include <cblas.h>
 #include <math.h>
