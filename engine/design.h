@@ -144,8 +144,8 @@ int cx_design_buf_reserve(cx_design_buf *r, size_t n, cx_error *err);
 void cx_design_buf_free(cx_design_buf *r);
 /* cx_design_fill of n raw rows into r (reserving room): r->m rows kept;
  * returns r->m or -1 with err set. */
-long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r,
-                         const double *raw, size_t ld, size_t n, cx_error *err);
+long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r, const double *raw,
+                        size_t ld, size_t n, cx_error *err);
 
 /* Which columns are aliased (linear combinations of earlier ones), as R's
  * lm reports NA coefficients: a Cholesky factorisation of the p x p

@@ -29,8 +29,8 @@
 struct cx_design_ws {
     double *names, *vars, *items; /* one row: cx_design_observe, expressions */
     size_t chunk;
-    double *vals; /* n_vars x chunk: the kept rows' variable values       */
-    long *levs;   /* n_vars x chunk: their factor levels                   */
+    double *vals;      /* n_vars x chunk: the kept rows' variable values       */
+    long *levs;        /* n_vars x chunk: their factor levels                   */
     const double **kv; /* n_vars: the kept rows' values (vals, or vcol when
                           every row of the chunk is kept: no copy)         */
     const long **kl;   /* n_vars: their levels likewise (levs or lraw)     */
@@ -425,8 +425,8 @@ static const double *chunk_var(const cx_design *d, cx_design_ws *w, size_t v, co
  * rules, then take_row's: factor levels known, weight >= 0): w->vcol, the
  * levels in w->lraw, the kept rows' offsets in w->idx; returns how many
  * are kept, or -1 with err set (a negative weight). */
-static long eval_chunk(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld,
-                       size_t i0, size_t n, cx_error *err)
+static long eval_chunk(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld, size_t i0,
+                       size_t n, cx_error *err)
 {
     const cx_formula *f = d->f;
     unsigned char *ok = w->ok;
@@ -493,8 +493,7 @@ static void gather_kept(const cx_design *d, cx_design_ws *w, size_t rows, size_t
 
 /* y, w, the extra columns and the raw row of the chunk's kept rows. */
 static void write_row_values(const cx_design *d, const cx_design_ws *w, const double *raw,
-                             size_t ld, size_t i0, size_t rows, size_t m0,
-                             const cx_design_out *out)
+                             size_t ld, size_t i0, size_t rows, size_t m0, const cx_design_out *out)
 {
     const cx_formula *f = d->f;
     if (out->y) {
@@ -589,8 +588,8 @@ int cx_design_buf_reserve(cx_design_buf *r, size_t n, cx_error *err)
     return CX_OK;
 }
 
-long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r,
-                         const double *raw, size_t ld, size_t n, cx_error *err)
+long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r, const double *raw,
+                        size_t ld, size_t n, cx_error *err)
 {
     r->m = 0;
     if (cx_design_buf_reserve(r, n, err) != CX_OK)

@@ -140,8 +140,8 @@ static void pass(const fixture *fx, const cx_rowpass_split *split, const double 
 {
     cx_error err = {0};
     void *total = NULL;
-    int rc = cx_rowpass_run_cached(&fx->v, fx->d, split, &sums_type, beta, &total, threads, c,
-                                   &err);
+    int rc =
+        cx_rowpass_run_cached(&fx->v, fx->d, split, &sums_type, beta, &total, threads, c, &err);
     if (rc != CX_OK)
         fail_msg("pass: %s", err.msg);
     *out = *(sums *)total;
@@ -208,9 +208,8 @@ static void test_cache_refuses_other_split(void **state)
     pass(fx, NULL, beta, c, 1, &s);
     cx_rowpass_split kf = {.kind = CX_VALIDATE_KFOLD, .k = 4, .seed = 7};
     void *total = NULL;
-    assert_int_not_equal(cx_rowpass_run_cached(&fx->v, fx->d, &kf, &sums_type, beta, &total, 1, c,
-                                               &err),
-                         CX_OK);
+    assert_int_not_equal(
+        cx_rowpass_run_cached(&fx->v, fx->d, &kf, &sums_type, beta, &total, 1, c, &err), CX_OK);
     assert_null(total);
     cx_rowpass_cache_free(c);
 }

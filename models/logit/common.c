@@ -75,9 +75,8 @@ int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
     if (job->weight_col >= 0)
         s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
     int rc = parse_se(job, s, err);
-    s->boot_extra = job->bootstrap > 0 && job->bootstrap_cluster >= 0
-                        ? (s->se == SE_CLUSTER ? 1 : 0)
-                        : -1;
+    s->boot_extra =
+        job->bootstrap > 0 && job->bootstrap_cluster >= 0 ? (s->se == SE_CLUSTER ? 1 : 0) : -1;
     const char *model = cx_section_get(job->section, "model");
     if (rc == CX_OK && model && strcmp(model, "logit") != 0)
         rc = lg_refuse_hat_se(job, s, model, err);
@@ -486,10 +485,10 @@ static int boot_row(cx_rtable *est, size_t i, cx_rtable *bt, double *t, size_t m
             return err->code;
     if (row < 0)
         return err->code ? err->code : CX_ENOMEM;
-    const char *dn[] = {"est",        "se",         "boot_mean",  "perc_lower", "perc_upper",
-                        "norm_lower", "norm_upper", "bca_lower",  "bca_upper"};
-    const double v[] = {t0,         s.se,       s.mean,    s.perc[0], s.perc[1],
-                        s.norm[0],  s.norm[1],  s.bca[0],  s.bca[1]};
+    const char *dn[] = {"est",        "se",         "boot_mean", "perc_lower", "perc_upper",
+                        "norm_lower", "norm_upper", "bca_lower", "bca_upper"};
+    const double v[] = {t0,        s.se,      s.mean,   s.perc[0], s.perc[1],
+                        s.norm[0], s.norm[1], s.bca[0], s.bca[1]};
     for (size_t c = 0; c < sizeof v / sizeof *v; c++)
         cx_rtable_set_double(bt, (size_t)row, dn[c], v[c]);
     return CX_OK;
@@ -514,8 +513,8 @@ static int boot_write(cx_result *r, const double *reps, const int *ok, size_t B,
     if (rc != CX_OK)
         return rc;
     if (good < B)
-        cx_result_add_warning(r, "%zu of %zu bootstrap replicates did not converge and were left out",
-                              B - good, B);
+        cx_result_add_warning(
+            r, "%zu of %zu bootstrap replicates did not converge and were left out", B - good, B);
     if (good < 2) {
         cx_result_set_status(r, CX_STATUS_FAILED, "bootstrap: only %zu of %zu replicates converged",
                              good, B);

@@ -614,8 +614,7 @@ const cx_model cx_model_logit = {
     .summary = "binary logistic regression (glm binomial): robust/cluster SEs, AUC, Brier",
     .keys = logit_keys,
     .fits_all_levels = 0,
-    .supports =
-        CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = lg_check,
     .fit = logit_fit_job,
 };

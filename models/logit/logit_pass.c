@@ -169,8 +169,8 @@ static int check_outcome(const cx_rows *r, size_t i, cx_error *err)
  * yc, wc, kc; returns how many, or -1 for an outcome outside [0, 1].
  * When every row and every column is used, xs/ys/ws point at the rows as
  * they came (no copy). */
-static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par,
-                         const double **xs, const double **ys, const double **ws, cx_error *err)
+static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par, const double **xs,
+                         const double **ys, const double **ws, cx_error *err)
 {
     size_t q = par->q;
     int all = q == r->p && !r->slot && !par->cluster && par->boot.rep < 0;

@@ -44,9 +44,9 @@ typedef struct mlogit_params {
     const double *theta;  /* (K - 1) x p, level-major               */
     int final;            /* also the sandwich meat                 */
     int cluster;          /* final: score sums per cluster (extra 0)  */
-    lg_boot boot;              /* a bootstrap replicate's weights      */
+    lg_boot boot;         /* a bootstrap replicate's weights      */
     long skip_slot, only_slot; /* validation: lg_row_used            */
-    int predict;          /* also the prediction sums (validation)   */
+    int predict;               /* also the prediction sums (validation)   */
 } mlogit_params;
 
 typedef struct mlogit_acc {
@@ -321,15 +321,14 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
         return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
     for (size_t j = 0; j < F->P; j++)
         F->active[j] = j;
-    F->par = (mlogit_params){.p = F->P,
-                             .active = F->active,
-                             .K = K,
-                             .cluster = F->spec->se == SE_CLUSTER,
-                             .boot = {.rep = -1,
-                                      .seed = job->seed,
-                                      .key_extra = F->spec->boot_extra},
-                             .skip_slot = -1,
-                             .only_slot = -1};
+    F->par =
+        (mlogit_params){.p = F->P,
+                        .active = F->active,
+                        .K = K,
+                        .cluster = F->spec->se == SE_CLUSTER,
+                        .boot = {.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra},
+                        .skip_slot = -1,
+                        .only_slot = -1};
     if ((rc = mpass(F, F->theta, 0, err)) != CX_OK)
         return rc;
     if (F->last->sums.nobs == 0)
@@ -534,8 +533,7 @@ const cx_model cx_model_mlogit = {
     .summary = "multinomial logit as nnet::multinom (first level the baseline)",
     .keys = mlogit_keys,
     .fits_all_levels = 0,
-    .supports =
-        CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = lg_check,
     .fit = mlogit_fit_job,
 };

@@ -53,9 +53,9 @@ typedef struct ologit_params {
     const double *theta;  /* q slopes, then K - 1 thresholds       */
     int final;            /* also the sandwich meat                */
     int cluster;          /* final: score sums per cluster (extra 0) */
-    lg_boot boot;              /* a bootstrap replicate's weights      */
+    lg_boot boot;         /* a bootstrap replicate's weights      */
     long skip_slot, only_slot; /* validation: lg_row_used           */
-    int predict;          /* also the prediction sums (validation)  */
+    int predict;               /* also the prediction sums (validation)  */
 } ologit_params;
 
 typedef struct ologit_acc {
@@ -287,8 +287,7 @@ static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
         a->sums.nobs += w != 0;
         a->sums.count[k] += w;
         add_threshold_info(a, a->xa + i * q, k, w, &t);
-        if (par->final &&
-            add_meat(a, a->xa + i * q, k, w, &t, a->kc[i], err) != CX_OK)
+        if (par->final && add_meat(a, a->xa + i * q, k, w, &t, a->kc[i], err) != CX_OK)
             return CX_ENOMEM;
         gb[i] = -w * t.s;
         double sv = sqrt(fmax(w * t.v, 0));
@@ -443,15 +442,14 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
     for (size_t j = 0; j < P; j++)
         if (cx_design_col_term(F->d, j) >= 0)
             F->active[F->p++] = j;
-    F->par = (ologit_params){.q = F->p,
-                             .active = F->active,
-                             .K = K,
-                             .cluster = F->spec->se == SE_CLUSTER,
-                             .boot = {.rep = -1,
-                                      .seed = job->seed,
-                                      .key_extra = F->spec->boot_extra},
-                             .skip_slot = -1,
-                             .only_slot = -1};
+    F->par =
+        (ologit_params){.q = F->p,
+                        .active = F->active,
+                        .K = K,
+                        .cluster = F->spec->se == SE_CLUSTER,
+                        .boot = {.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra},
+                        .skip_slot = -1,
+                        .only_slot = -1};
     ordered_guess(F->p, K, F->theta);
     if ((rc = opass(F, F->theta, 0, err)) != CX_OK)
         return rc;
@@ -668,8 +666,7 @@ const cx_model cx_model_ologit = {
     .summary = "ordinal (proportional odds) logit as MASS::polr: thresholds y | t1 ...",
     .keys = ologit_keys,
     .fits_all_levels = 0,
-    .supports =
-        CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = ologit_check,
     .fit = ologit_fit_job,
 };

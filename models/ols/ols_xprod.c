@@ -190,8 +190,8 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
         x->npos += (double)k;
     }
     x->n += (double)k;
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->rows.x + i0, (int)m, 1.0,
-                x->c, (int)p1);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->rows.x + i0, (int)m,
+                1.0, x->c, (int)p1);
 }
 
 /* Gather rows [i0, i1) of the fill whose slot is s (s = SIZE_MAX: all),
@@ -232,9 +232,10 @@ static int add_replicates(xp_acc *a, const cx_block *b, size_t m, size_t i0, siz
         return CX_ENOMEM;
     for (size_t r = 1; r < par->n_slots; r++) {
         for (size_t i = i0; i < i1; i++) {
-            uint64_t key = par->boot_cluster_extra >= 0
-                               ? cx_value_key(a->rows.extra[(size_t)par->boot_cluster_extra * m + i])
-                               : (uint64_t)b->row[a->rows.kept[i]];
+            uint64_t key =
+                par->boot_cluster_extra >= 0
+                    ? cx_value_key(a->rows.extra[(size_t)par->boot_cluster_extra * m + i])
+                    : (uint64_t)b->row[a->rows.kept[i]];
             mult[i - i0] = cx_boot_count(par->seed, r - 1, key);
         }
         add_group(a, m, i0, i1, SIZE_MAX, mult, &a->xp[l * par->n_slots + r]);
