@@ -593,6 +593,14 @@ tiny_cross(const int16_t *zi, size_t rows, size_t p, double *c, double *sum)
     }
 }
 
+void cx_tiny_cross(const int16_t *z, size_t rows, size_t p, double *c, double *sum)
+{
+    tiny_cross(z, rows, p, c, sum);
+}
+
+_Static_assert(CX_TINY_CHUNK == CHUNK_ROWS && CX_TINY_MAX == (int)TINY_MAX,
+               "cx_tiny_cross's layout is the moments pass's chunk");
+
 /* The tiny-integer path for an unweighted chunk: 0 (nothing done) when a
  * present value or the shift does not qualify.  keep: rows int16s;
  * zi: CHUNK_ROWS x p int16s. */

@@ -16,6 +16,8 @@
 #ifndef CX_STATS_H
 #define CX_STATS_H
 
+#include <stdint.h>
+
 #include "view.h"
 
 typedef enum cx_missing_mode { CX_MISSING_LISTWISE = 0, CX_MISSING_PAIRWISE = 1 } cx_missing_mode;
@@ -76,5 +78,14 @@ int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, 
 void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta);
 /* out (allocated for the same p and mode) = the accumulated moments. */
 void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out);
+
+/* The integer kernel of the moments pass, for other exact passes over
+ * tiny integers (parallel analysis' resampled Likert items): X'X (upper
+ * triangle, c[j + q * p] for j <= q) and column sums of p int16 columns,
+ * column j at z + j * CX_TINY_CHUNK, rows <= CX_TINY_CHUNK values each,
+ * every |value| <= CX_TINY_MAX: int32 sums, exact. */
+#define CX_TINY_CHUNK 1024
+#define CX_TINY_MAX 1024
+void cx_tiny_cross(const int16_t *z, size_t rows, size_t p, double *c, double *sum);
 
 #endif

@@ -378,6 +378,38 @@ static void test_threads_identical(void **state)
     fixture_free(&f);
 }
 
+/* The range reducer: each column's min and max of the present values over
+ * every row, whatever the level, for 1 and 3 threads. */
+static void test_range(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_make(&f, 70000);
+    cx_view v;
+    grouped_view(&f, &v);
+    cx_range_params rp = {6};
+    for (int threads = 1; threads <= 3; threads += 2) {
+        cx_reducer r = {&cx_reducer_range, &rp, NULL};
+        run_pass(&v, &r, 1, threads);
+        for (size_t j = 0; j < 3; j++) {
+            double lo = INFINITY, hi = -INFINITY, glo, ghi;
+            for (size_t i = 0; i < f.n; i++)
+                if (!isnan(f.x[i + j * f.n])) {
+                    lo = fmin(lo, f.x[i + j * f.n]);
+                    hi = fmax(hi, f.x[i + j * f.n]);
+                }
+            cx_range_of(r.acc, j, &glo, &ghi);
+            assert_true(glo == lo && ghi == hi);
+        }
+        double lo, hi;
+        cx_range_of(r.acc, 5, &lo, &hi); /* g: 0..4 */
+        assert_true(lo == 0 && hi == 4);
+        cx_reducer_release(&r);
+    }
+    cx_view_free(&v);
+    fixture_free(&f);
+}
+
 /* The draws: Poisson(1) counts have mean 1 and variance 1; folds are
  * uniform; both are pure functions of their keys. */
 static void test_draws(void **state)
@@ -417,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_kfold_by_hand),
         cmocka_unit_test(test_holdout_by_hand),
         cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_range),
         cmocka_unit_test(test_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
