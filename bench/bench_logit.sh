@@ -11,21 +11,27 @@
 #   glm_total: glm + summary + the same AIC/BIC/AUC work after read.csv
 #          (start R, read the data: the end-to-end peer of `cxfit run`).
 # Medians of REPS runs (default 3); ratios are R / cxfit.
-# Usage: bash bench/bench_logit.sh [build/cxfit]    (N=... REPS=... -j via JOBS=...)
+# Usage: bash bench/bench_logit.sh [build/cxfit]    (N=... REPS=... -j via JOBS=...;
+#        DATA=dir keeps the data for the next run)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 CXFIT="${1:-$here/../build/cxfit}"
 N="${N:-1000000}"
 REPS="${REPS:-3}"
 JOBS="${JOBS:-2}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+if [ -n "${DATA:-}" ]; then # DATA=dir keeps/reuses dir/d.csv and dir/d.h5
+    work="$DATA"
+    mkdir -p "$work"
+else
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+fi
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-Rscript -e "set.seed(1); n <- $N; X <- matrix(rnorm(n * 10), n, 10); colnames(X) <- paste0('x', 1:10);
+[ -f "$work/d.h5" ] || Rscript -e "set.seed(1); n <- $N; X <- matrix(rnorm(n * 10), n, 10); colnames(X) <- paste0('x', 1:10);
   b <- seq(-0.5, 0.5, length.out = 10); y <- rbinom(n, 1, plogis(0.3 + X %*% b));
   write.csv(data.frame(y = y, X), '$work/d.csv', row.names = FALSE)"
-"$CXFIT" import "$work/d.csv" "$work/d.h5" >/dev/null
+[ -f "$work/d.h5" ] || "$CXFIT" import "$work/d.csv" "$work/d.h5" >/dev/null
 cat > "$work/b.ini" <<INI
 [data]
 file  = $work/d.h5

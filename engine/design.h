@@ -119,6 +119,34 @@ typedef struct cx_design_out {
 long cx_design_fill(const cx_design *d, cx_design_ws *w, const double *raw, size_t ld, size_t n,
                     const cx_design_out *out, cx_error *err);
 
+/* One block's kept design rows: the buffers every streaming consumer of a
+ * design fills (engine/rowpass.c, the ols cross-products and scores),
+ * allocated once per thread and grown to the block size on demand.
+ * Layouts: CX_ROWS_ROW_MAJOR, X row-major (x[i*p + j]) with y apart; or
+ * CX_ROWS_XY_COLUMNS, column-major [X y] (x[j*cap + i], y = column p):
+ * what one DSYRK of the cross-products Z'Z reads.  extra: column-major,
+ * leading dimension cap; kept: the raw block row of each kept row. */
+typedef enum cx_rows_layout { CX_ROWS_ROW_MAJOR, CX_ROWS_XY_COLUMNS } cx_rows_layout;
+
+typedef struct cx_design_buf {
+    cx_rows_layout layout;
+    size_t p, ne; /* design columns, extra columns                     */
+    size_t cap;   /* rows the buffers hold                             */
+    size_t m;     /* rows kept by the last fill                        */
+    double *x, *y, *w, *extra;
+    size_t *kept;
+} cx_design_buf;
+
+/* Empty buffers for d's rows in `layout` (nothing allocated yet). */
+void cx_design_buf_init(cx_design_buf *r, const cx_design *d, cx_rows_layout layout);
+/* Room for n rows (contents are lost when they grow). */
+int cx_design_buf_reserve(cx_design_buf *r, size_t n, cx_error *err);
+void cx_design_buf_free(cx_design_buf *r);
+/* cx_design_fill of n raw rows into r (reserving room): r->m rows kept;
+ * returns r->m or -1 with err set. */
+long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r, const double *raw,
+                        size_t ld, size_t n, cx_error *err);
+
 /* Which columns are aliased (linear combinations of earlier ones), as R's
  * lm reports NA coefficients: a Cholesky factorisation of the p x p
  * cross-product matrix xtx (column-major, upper triangle used) that skips

@@ -70,4 +70,25 @@ int cx_rowpass_run(const cx_view *v, const cx_design *d, const cx_rowpass_split 
                    const cx_rowpass_type *t, const void *params, void **total, int threads,
                    cx_error *err);
 
+/* The design cache of an iterative model (docs/DECISIONS.md): the filled
+ * rows of every block (x, y, w, extra, table row, level, slot) kept in
+ * memory between the passes, so that a Newton iteration costs one sweep
+ * over cached blocks instead of a table read and a design fill.  The first
+ * pass through the cache fills it as it streams; when the rows outgrow
+ * `budget` bytes the cache gives up (frees what it held) and every pass
+ * streams as cx_rowpass_run does.  Cached passes feed the same rows in the
+ * same blocks and merge them in the same block order, so their totals are
+ * bit-identical to streamed ones for any number of threads.  A cache
+ * belongs to one (view, design, split): a pass with another is refused. */
+#define CX_ROWPASS_CACHE_BUDGET ((size_t)512 << 20) /* bytes per fit */
+typedef struct cx_rowpass_cache cx_rowpass_cache;
+cx_rowpass_cache *cx_rowpass_cache_alloc(size_t budget, cx_error *err);
+void cx_rowpass_cache_free(cx_rowpass_cache *c);
+/* 1 when the cache holds every row (passes run from memory). */
+int cx_rowpass_cache_complete(const cx_rowpass_cache *c);
+/* cx_rowpass_run through cache c (NULL: no cache). */
+int cx_rowpass_run_cached(const cx_view *v, const cx_design *d, const cx_rowpass_split *split,
+                          const cx_rowpass_type *t, const void *params, void **total, int threads,
+                          cx_rowpass_cache *c, cx_error *err);
+
 #endif

@@ -40,6 +40,8 @@ logit_case <- function(case, formula, data, se = "classical", cluster = NULL, we
     classical = vcov(fit),
     hc0 = vcovHC(fit, type = "HC0"),
     hc1 = vcovHC(fit, type = "HC1"),
+    hc2 = vcovHC(fit, type = "HC2"),
+    hc3 = vcovHC(fit, type = "HC3"),
     cluster = vcovCL(fit, cluster = d[[cluster]]))
   b <- coef(fit)
   y <- fit$y; p <- fitted(fit); n <- sum(w)
@@ -73,6 +75,12 @@ f1 <- factor(gender) ~ A1 + C1 + E1 + N1 + O1 + age
 logit_case("logit_bfi", f1, bfi)
 logit_case("logit_bfi_hc0", f1, bfi, se = "hc0")
 logit_case("logit_bfi_hc1", f1, bfi, se = "hc1")
+# HC2 / HC3: hat values of the weighted design (hatvalues.glm: working
+# weights w mu (1 - mu)); also with prior weights and a factor term
+logit_case("logit_bfi_hc2", f1, bfi, se = "hc2")
+logit_case("logit_bfi_hc3", f1, bfi, se = "hc3")
+logit_case("logit_bfi_hc3_weighted", factor(gender) ~ A2 + factor(education) + age, bfi,
+           se = "hc3", weights = "E2")
 logit_case("logit_bfi_cluster", f1, bfi, se = "cluster", cluster = "education")
 # integer weights (frequency weights: R's logLik and AIC are then the
 # weighted sums) and a factor term
@@ -134,6 +142,32 @@ ologit_case("ologit_bfi_hc1_weighted", fo, bfi, se = "hc1", weights = "A2")
 # vcovCL's default for clm: HC0 with the G/(G-1) cluster adjustment
 ologit_case("ologit_bfi_cluster", fo, bfi, se = "cluster", cluster = "education")
 
+# Validation of a K-level model on held-out rows from the level
+# probabilities R's predict(type = "probs") gives: n, log loss (-mean log
+# p of the observed level), multi-class Brier (mean of sum_k (p_k - [y =
+# k])^2) and accuracy (which.max(p) == y).
+level_metrics <- function(P, y) {
+  Y <- outer(as.integer(y), seq_len(ncol(P)), "==")
+  list(n = length(y), logloss = -mean(log(P[Y])), brier = mean(rowSums((P - Y)^2)),
+       accuracy = mean(max.col(P, ties.method = "first") == as.integer(y)))
+}
+ologit_holdout <- function(case, formula, data, held) {
+  d <- na.omit(data[, all.vars(formula)])
+  y <- all.vars(formula)[1]
+  d[[y]] <- factor(d[[y]])
+  f2 <- update(formula, as.formula(paste(y, "~ .")))
+  ho <- held(d)
+  fp <- polr(f2, data = d[!ho, ], control = list(reltol = 1e-15, maxit = 10000))
+  fc <- clm(f2, data = d[!ho, ], control = clm.control(gradTol = 1e-12, relTol = 1e-14))
+  stopifnot(max(abs(coef(fp) - coef(fc)[-seq_along(fp$zeta)])) < 1e-6)
+  P <- predict(fp, newdata = d[ho, ], type = "probs")
+  ref <- jsonlite::fromJSON(file.path(out_dir, "ologit_bfi.json"))
+  ref$case <- case
+  ref$validation <- list(holdout = level_metrics(P, d[ho, y]))
+  write_case(ref)
+}
+ologit_holdout("ologit_bfi_holdout", fo, bfi, function(d) d$age >= 40)
+
 # ---- mlogit: nnet::multinom (BFGS).  Its default reltol 1e-8 leaves the
 # estimates about 1e-4 relative from the optimum (default_rel_diff below),
 # so the reference is run to reltol 1e-15 (convergence code 0), where it
@@ -169,3 +203,19 @@ mlogit_case <- function(case, formula, data, weights = NULL) {
 }
 mlogit_case("mlogit_bfi", education ~ A1 + C1 + age + factor(gender), bfi)
 mlogit_case("mlogit_bfi_weighted", education ~ A1 + C1 + age + factor(gender), bfi, weights = "A2")
+mlogit_holdout <- function(case, formula, data, held) {
+  d <- na.omit(data[, all.vars(formula)])
+  y <- all.vars(formula)[1]
+  d[[y]] <- factor(d[[y]])
+  f2 <- update(formula, as.formula(paste(y, "~ .")))
+  ho <- held(d)
+  m <- multinom(f2, data = d[!ho, ], trace = FALSE, reltol = 1e-15, abstol = 1e-300, maxit = 100000)
+  stopifnot(m$convergence == 0)
+  P <- predict(m, newdata = d[ho, ], type = "probs")
+  ref <- jsonlite::fromJSON(file.path(out_dir, "mlogit_bfi.json"))
+  ref$case <- case
+  ref$validation <- list(holdout = level_metrics(P, d[ho, y]))
+  write_case(ref)
+}
+mlogit_holdout("mlogit_bfi_holdout", education ~ A1 + C1 + age + factor(gender), bfi,
+               function(d) d$age >= 40)

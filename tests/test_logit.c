@@ -34,12 +34,17 @@ static const char *const cases[] = {"logit_bfi",
                                     "logit_bfi_cluster",
                                     "logit_bfi_factor_weighted",
                                     "logit_bfi_holdout",
+                                    "logit_bfi_hc2",
+                                    "logit_bfi_hc3",
+                                    "logit_bfi_hc3_weighted",
                                     "ologit_bfi",
                                     "ologit_bfi_hc0",
                                     "ologit_bfi_hc1_weighted",
                                     "ologit_bfi_cluster",
+                                    "ologit_bfi_holdout",
                                     "mlogit_bfi",
-                                    "mlogit_bfi_weighted"};
+                                    "mlogit_bfi_weighted",
+                                    "mlogit_bfi_holdout"};
 
 /* The results-file tables a case compares, loaded once. */
 typedef struct loaded {

@@ -133,7 +133,7 @@ static void test_bad_outcomes(void **state)
     if (!strstr(r.err.msg, "10 levels"))
         fail_msg("unexpected error: %s", r.err.msg);
     run_free(&r);
-    const char *bad_se[] = {"se = hc3", "se = cluster(nope)", "se = robust"};
+    const char *bad_se[] = {"se = hc4", "se = cluster(nope)", "se = robust"};
     for (size_t i = 0; i < 3; i++) {
         char keys[128];
         snprintf(keys, sizeof keys, "formula = y ~ x\n%s", bad_se[i]);

@@ -3,12 +3,16 @@
  * shared by logit, mlogit and ologit (common.h).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
 #include <lapacke.h>
 
+#include "bootci.h"
 #include "common.h"
+#include "resample.h"
 
 void lg_spec_free(logit_spec *s)
 {
@@ -16,7 +20,7 @@ void lg_spec_free(logit_spec *s)
     cx_scores_free(s->scores);
 }
 
-/* `se`: classical | hc0 | hc1 | cluster(COL). */
+/* `se`: classical | hc0 | hc1 | hc2 | hc3 | cluster(COL). */
 static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
 {
     const char *v = cx_section_get(job->section, "se");
@@ -31,6 +35,10 @@ static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
         s->se = SE_HC1;
         return CX_OK;
     }
+    if (strcmp(v, "hc2") == 0 || strcmp(v, "hc3") == 0) {
+        s->se = v[2] == '2' ? SE_HC2 : SE_HC3;
+        return CX_OK;
+    }
     size_t len = strlen(v);
     if (strncmp(v, "cluster(", 8) == 0 && len > 9 && v[len - 1] == ')' &&
         len - 9 < sizeof s->cluster) {
@@ -43,8 +51,8 @@ static int parse_se(const cx_job *job, logit_spec *s, cx_error *err)
         return CX_OK;
     }
     return cx_job_error(job, "se", err, CX_EUSAGE,
-                        "'%s': expected classical, hc0, hc1 or cluster(COLUMN) (hc2/hc3 are not "
-                        "available for the logistic models)",
+                        "'%s': expected classical, hc0, hc1, hc2, hc3 (logit only) or "
+                        "cluster(COLUMN)",
                         v);
 }
 
@@ -66,22 +74,42 @@ int lg_parse_spec(const cx_job *job, logit_spec *s, cx_error *err)
         return cx_job_error(job, "scores", err, CX_EUSAGE, "%s", e.msg);
     if (job->weight_col >= 0)
         s->weights = cx_table_column(job->view->table, (size_t)job->weight_col)->name;
-    return parse_se(job, s, err);
+    int rc = parse_se(job, s, err);
+    s->boot_extra =
+        job->bootstrap > 0 && job->bootstrap_cluster >= 0 ? (s->se == SE_CLUSTER ? 1 : 0) : -1;
+    const char *model = cx_section_get(job->section, "model");
+    if (rc == CX_OK && model && strcmp(model, "logit") != 0)
+        rc = lg_refuse_hat_se(job, s, model, err);
+    return rc;
 }
 
 cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err)
 {
-    const char *extra[1] = {s->cluster};
+    /* extra 0: the se cluster; then the bootstrap_cluster column */
+    const char *extra[2] = {s->cluster, NULL};
+    size_t ne = s->se == SE_CLUSTER ? 1 : 0;
+    if (s->boot_extra >= 0)
+        extra[ne++] = cx_table_column(job->view->table, (size_t)job->bootstrap_cluster)->name;
     cx_design_spec ds = {.formula = s->formula,
                          .scores = s->scores,
                          .weights = s->weights,
                          .extra = extra,
-                         .n_extra = s->se == SE_CLUSTER ? 1 : 0};
+                         .n_extra = ne};
     cx_error e = {0};
     cx_design *d = cx_design_alloc(&ds, job->view->table, &e);
     if (!d)
         cx_job_error(job, "formula", err, e.code ? e.code : CX_EUSAGE, "%s", e.msg);
     return d;
+}
+
+int lg_refuse_hat_se(const cx_job *job, const logit_spec *s, const char *model, cx_error *err)
+{
+    if (s->se != SE_HC2 && s->se != SE_HC3)
+        return CX_OK;
+    return cx_job_error(job, "se", err, CX_EUSAGE,
+                        "'%s': %s has no hat values to scale the scores by (sandwich's HC2/HC3 "
+                        "are for lm/glm); expected classical, hc0, hc1 or cluster(COLUMN)",
+                        s->se == SE_HC2 ? "hc2" : "hc3", model);
 }
 
 int lg_check(const cx_job *job, cx_error *err)
@@ -314,6 +342,7 @@ void lg_sums_free(lg_newton_sums *s)
 void lg_sums_reset(lg_newton_sums *s)
 {
     s->ll = s->sum_w = s->nobs = 0;
+    s->rows = s->hits = s->brier = 0;
     memset(s->count, 0, s->K * sizeof *s->count);
     memset(s->grad, 0, s->d * sizeof *s->grad);
     memset(s->info, 0, s->d * s->d * sizeof *s->info);
@@ -327,6 +356,9 @@ void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o)
     s->ll += o->ll;
     s->sum_w += o->sum_w;
     s->nobs += o->nobs;
+    s->rows += o->rows;
+    s->hits += o->hits;
+    s->brier += o->brier;
     for (size_t k = 0; k < s->K; k++)
         s->count[k] += o->count[k];
     for (size_t j = 0; j < s->d; j++)
@@ -345,4 +377,187 @@ void lg_sums_derivatives(const lg_newton_sums *s, double *grad, double *curv)
 {
     memcpy(grad, s->grad, s->d * sizeof *grad);
     memcpy(curv, s->info, s->d * s->d * sizeof *curv);
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+void lg_sums_predict(lg_newton_sums *s, const double *prob, size_t y, double w)
+{
+    size_t best = 0;
+    double brier = 0;
+    for (size_t k = 0; k < s->K; k++) {
+        if (prob[k] > prob[best])
+            best = k;
+        double e = prob[k] - (k == y);
+        brier += e * e;
+    }
+    s->rows += 1;
+    s->hits += best == y ? w : 0;
+    s->brier += w * brier;
+}
+
+int lg_write_validation(cx_result *r, const char *split, const lg_newton_sums *s, cx_error *err)
+{
+    const char *names[] = {"n", "logloss", "brier", "accuracy"};
+    double values[] = {s->rows, -s->ll / s->sum_w, s->brier / s->sum_w, s->hits / s->sum_w};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (cx_result_add_validation(r, split, names[i], values[i], err) != CX_OK)
+            return err->code ? err->code : CX_ENOMEM;
+    return CX_OK;
+}
+
+int lg_row_used(const cx_rows *r, size_t i, long skip, long only)
+{
+    if (!r->slot)
+        return 1;
+    return !((skip >= 0 && r->slot[i] == (size_t)skip) ||
+             (only >= 0 && r->slot[i] != (size_t)only));
+}
+
+int lg_validate(const cx_rowpass_split *split, lg_refit_fn refit, void *fit, cx_error *err)
+{
+    if (split->kind == CX_VALIDATE_HOLDOUT)
+        return refit(fit, 1, "holdout", err);
+    for (size_t k = 0; split->kind == CX_VALIDATE_KFOLD && k < split->k; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "fold%zu", k + 1);
+        int rc = refit(fit, k, name, err);
+        if (rc != CX_OK)
+            return rc;
+    }
+    return CX_OK;
+}
+
+cx_rowpass_split lg_split_of(const cx_job *job)
+{
+    return (cx_rowpass_split){.kind = job->validate,
+                              .k = job->kfold > 0 ? (size_t)job->kfold : 0,
+                              .seed = job->seed,
+                              .holdout = job->holdout};
+}
+
+/* ---- bootstrap ---------------------------------------------------------------- */
+
+unsigned lg_boot_count(const lg_boot *b, const cx_rows *r, size_t i)
+{
+    if (b->rep < 0)
+        return 1;
+    uint64_t key = b->key_extra >= 0 ? cx_value_key(r->extra[(size_t)b->key_extra * r->lde + i])
+                                     : (uint64_t)r->row[i];
+    return cx_boot_count(b->seed, (uint64_t)b->rep, key);
+}
+
+static cx_rtable *boot_table(cx_result *res, cx_error *err)
+{
+    static const char *const strings[] = {"lhs", "op", "rhs"};
+    static const char *const doubles[] = {"est",        "se",         "boot_mean",
+                                          "perc_lower", "perc_upper", "norm_lower",
+                                          "norm_upper", "bca_lower",  "bca_upper"};
+    cx_rtable *t = cx_result_table(res, "bootstrap", err);
+    for (size_t i = 0; t && i < 3; i++)
+        if (cx_rtable_add_column(t, strings[i], CX_RCOL_STRING, err))
+            return NULL;
+    for (size_t i = 0; t && i < sizeof doubles / sizeof *doubles; i++)
+        if (cx_rtable_add_column(t, doubles[i], CX_RCOL_DOUBLE, err))
+            return NULL;
+    return t;
+}
+
+/* Estimate i from its replicates t[0..m): the `bootstrap` row, and the
+ * bootstrap se, z, p-value and percentile CI in `estimates`. */
+static int boot_row(cx_rtable *est, size_t i, cx_rtable *bt, double *t, size_t m, double level,
+                    cx_error *err)
+{
+    double t0 = est->cols[cx_rtable_find_column(est, "est")].d[i];
+    cx_boot_summary s;
+    cx_boot_summarise(t, m, t0, level, &s);
+    double z = t0 / s.se;
+    cx_rtable_set_double(est, i, "se", s.se);
+    cx_rtable_set_double(est, i, "z", z);
+    cx_rtable_set_double(est, i, "pvalue", 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+    cx_rtable_set_double(est, i, "ci_lower", s.perc[0]);
+    cx_rtable_set_double(est, i, "ci_upper", s.perc[1]);
+    long row = cx_rtable_add_row(bt, err);
+    const char *names[] = {"lhs", "op", "rhs"};
+    for (size_t c = 0; row >= 0 && c < 3; c++)
+        if (cx_rtable_set_string(bt, (size_t)row, names[c],
+                                 est->cols[cx_rtable_find_column(est, names[c])].s[i], err))
+            return err->code;
+    if (row < 0)
+        return err->code ? err->code : CX_ENOMEM;
+    const char *dn[] = {"est",        "se",         "boot_mean", "perc_lower", "perc_upper",
+                        "norm_lower", "norm_upper", "bca_lower", "bca_upper"};
+    const double v[] = {t0,        s.se,      s.mean,   s.perc[0], s.perc[1],
+                        s.norm[0], s.norm[1], s.bca[0], s.bca[1]};
+    for (size_t c = 0; c < sizeof v / sizeof *v; c++)
+        cx_rtable_set_double(bt, (size_t)row, dn[c], v[c]);
+    return CX_OK;
+}
+
+/* The replicates' summaries; reps: B x n, row r NaN-filled when failed. */
+static int boot_write(cx_result *r, const double *reps, const int *ok, size_t B, size_t n,
+                      double level, cx_error *err)
+{
+    size_t good = 0;
+    for (size_t b = 0; b < B; b++)
+        good += ok[b] != 0;
+    int rc = cx_result_set_attr_string(r, "se", "bootstrap", err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_replicates", (double)B, err);
+    if (rc == CX_OK)
+        rc = cx_result_set_attr_double(r, "bootstrap_failed", (double)(B - good), err);
+    if (rc == CX_OK)
+        rc = cx_result_add_fit(r, "bootstrap_replicates", (double)B, err);
+    if (rc == CX_OK)
+        rc = cx_result_add_fit(r, "bootstrap_failed", (double)(B - good), err);
+    if (rc != CX_OK)
+        return rc;
+    if (good < B)
+        cx_result_add_warning(
+            r, "%zu of %zu bootstrap replicates did not converge and were left out", B - good, B);
+    if (good < 2) {
+        cx_result_set_status(r, CX_STATUS_FAILED, "bootstrap: only %zu of %zu replicates converged",
+                             good, B);
+        return CX_OK;
+    }
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    cx_rtable *bt = est ? boot_table(r, err) : NULL;
+    double *t = cx_malloc(good * sizeof *t, err);
+    if (!est || !bt || !t) {
+        free(t);
+        return est ? (err->code ? err->code : CX_ENOMEM) : CX_OK;
+    }
+    int e_est = cx_rtable_find_column(est, "est");
+    for (size_t i = 0; rc == CX_OK && i < n && i < est->nrows; i++) {
+        if (!isfinite(est->cols[e_est].d[i]))
+            continue; /* aliased: NA as R reports it */
+        size_t m = 0;
+        for (size_t b = 0; b < B; b++)
+            if (ok[b])
+                t[m++] = reps[b * n + i];
+        rc = boot_row(est, i, bt, t, m, level, err);
+    }
+    free(t);
+    return rc;
+}
+
+int lg_bootstrap(const cx_job *job, cx_result *r, lg_replicate_fn fn, void *fit, cx_error *err)
+{
+    size_t B = (size_t)job->bootstrap;
+    cx_rtable *est = cx_result_find_table(r, "estimates");
+    size_t n = est ? est->nrows : 0;
+    double *reps = cx_malloc((B * n > 0 ? B * n : 1) * sizeof *reps, err);
+    int *ok = cx_calloc(B ? B : 1, sizeof *ok, err);
+    int rc = reps && ok ? CX_OK : CX_ENOMEM;
+    for (size_t b = 0; rc == CX_OK && b < B; b++) {
+        rc = fn(fit, b, reps + b * n, n, err);
+        ok[b] = rc == CX_OK;
+        if (rc == CX_EFAIL) /* not converged: left out */
+            rc = CX_OK;
+    }
+    if (rc == CX_OK)
+        rc = boot_write(r, reps, ok, B, n, r->level, err);
+    free(reps);
+    free(ok);
+    return rc;
 }

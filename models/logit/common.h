@@ -11,8 +11,11 @@
 #include "design.h"
 #include "model.h"
 #include "optimize.h"
+#include "rowpass.h"
 
-typedef enum logit_se { SE_CLASSICAL, SE_HC0, SE_HC1, SE_CLUSTER } logit_se;
+/* SE_HC2 / SE_HC3: logit only (hat values of the weighted design);
+ * ologit and mlogit refuse them (lg_refuse_hat_se). */
+typedef enum logit_se { SE_CLASSICAL, SE_HC0, SE_HC1, SE_HC2, SE_HC3, SE_CLUSTER } logit_se;
 
 /* A job's parsed keys. */
 typedef struct logit_spec {
@@ -21,6 +24,7 @@ typedef struct logit_spec {
     logit_se se;
     char cluster[CX_NAME_MAX];
     const char *weights;
+    long boot_extra; /* design extra column of `bootstrap_cluster`, -1 */
 } logit_spec;
 
 /* `formula`, `scores`, `se`; errors name file, line and key. */
@@ -33,6 +37,8 @@ cx_design *lg_design_for(const cx_job *job, const logit_spec *s, cx_error *err);
 int lg_open_job(const cx_job *job, logit_spec *s, cx_design **d, cx_error *err);
 /* check(): keys parse and every column exists. */
 int lg_check(const cx_job *job, cx_error *err);
+/* ologit / mlogit: `se = hc2 | hc3` refused (CX_EUSAGE naming the key). */
+int lg_refuse_hat_se(const cx_job *job, const logit_spec *s, const char *model, cx_error *err);
 
 /* Inverse of a q x q symmetric positive definite matrix in place
  * (column-major, full result); CX_EFAIL when singular. */
@@ -57,6 +63,9 @@ typedef struct lg_newton_sums {
     double *count, *grad, *info, *meat, *u;
     lg_clusters clusters;
     int cluster;
+    /* a prediction pass (validation): rows, weighted correct predictions
+     * and weighted Brier sum (lg_sums_predict) */
+    double rows, hits, brier;
 } lg_newton_sums;
 
 /* CX_ENOMEM (err not set) when out of memory; free with lg_sums_free
@@ -64,6 +73,44 @@ typedef struct lg_newton_sums {
 int lg_sums_init(lg_newton_sums *s, size_t K, size_t d, int final, int cluster);
 void lg_sums_free(lg_newton_sums *s);
 void lg_sums_reset(lg_newton_sums *s);
+/* A predicted row of level y with weight w, prob the K level
+ * probabilities: the predicted level is the most probable one (the first
+ * of ties, R's which.max), Brier = sum_k (prob_k - [y = k])^2. */
+void lg_sums_predict(lg_newton_sums *s, const double *prob, size_t y, double w);
+/* The validation metrics of a prediction pass's sums, split `split`:
+ * n, logloss = -ll / sum w, brier, accuracy (weighted means). */
+int lg_write_validation(cx_result *r, const char *split, const lg_newton_sums *s, cx_error *err);
+/* Row i of a pass with validation slots: used by a training pass that
+ * leaves out slot `skip`, or a prediction pass of slot `only` (-1: none). */
+int lg_row_used(const cx_rows *r, size_t i, long skip, long only);
+/* `validate` of a job: refit(fit, slot, split name) once per fold
+ * ("fold1".."foldK") or once for the holdout (slot 1, "holdout"). */
+typedef int (*lg_refit_fn)(void *fit, size_t slot, const char *split, cx_error *err);
+int lg_validate(const cx_rowpass_split *split, lg_refit_fn refit, void *fit, cx_error *err);
+/* The job's `validate` as the row pass's split. */
+cx_rowpass_split lg_split_of(const cx_job *job);
+
+/* `bootstrap = B`: replicate rep of a pass weights row i by its Poisson(1)
+ * count cx_boot_count(seed, rep, key) (engine/resample.h), key = the table
+ * row or, with `bootstrap_cluster`, the value of that design extra column
+ * (every row of a unit shares its count), as ols and cfa draw them. */
+typedef struct lg_boot {
+    long rep; /* -1: no replicate (weights as they are) */
+    unsigned long seed;
+    long key_extra; /* -1: table rows */
+} lg_boot;
+unsigned lg_boot_count(const lg_boot *b, const cx_rows *r, size_t i);
+/* Replicate rep's fit: its estimates in the order of the `estimates`
+ * table's rows (n of them; NaN where aliased); CX_EFAIL when it did not
+ * converge (left out), other codes are errors. */
+typedef int (*lg_replicate_fn)(void *fit, size_t rep, double *est, size_t n, cx_error *err);
+/* The job's bootstrap after the estimates are written: B replicates, the
+ * `bootstrap` table (est, se, boot_mean, percentile / normal / BCa limits:
+ * engine/bootci.h, as cfa and nps write it), and in `estimates` the
+ * bootstrap se, z, p-value and percentile CI; attributes se = bootstrap,
+ * bootstrap_replicates, bootstrap_failed. */
+int lg_bootstrap(const cx_job *job, cx_result *r, lg_replicate_fn fn, void *fit, cx_error *err);
+
 /* The optimizer's derivatives from the sums: grad (d) and curv (d x d,
  * the information, upper triangle). */
 void lg_sums_derivatives(const lg_newton_sums *s, double *grad, double *curv);

@@ -7,8 +7,9 @@
  * Keys: `formula` (docs/FORMULA.md; the outcome is a 0/1 column, a
  * proportion in [0, 1], or a two-level factor — factor(y) or a categorical
  * column, the first level being 0), `scores`, `se` = classical | hc0 | hc1
- * | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
- * `validate = kfold(K)` (held-out log loss, AUC, Brier, accuracy).
+ * | hc2 | hc3 | cluster(COL).  Engine keys: `weights` (R's prior weights), `by`,
+ * `validate = kfold(K) | holdout(EXPR)` (held-out log loss, AUC, Brier,
+ * accuracy), `bootstrap` (replicates over the design cache, common.c).
  *
  * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
  * reports NA coefficients), one per Newton iteration, and a final one at
@@ -45,6 +46,7 @@ typedef struct logit_fit {
     int last_final;         /* it collected the final extras        */
     int collect;            /* Newton passes collect them too       */
     cx_rowpass_split split; /* the job's `validate`            */
+    cx_rowpass_cache *cache; /* the design rows between passes  */
     cx_opt_report rep;
 } logit_fit;
 
@@ -59,8 +61,8 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
     F->last = NULL;
     void *acc;
     logit_pack_register();
-    int rc = cx_rowpass_run(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
-                            F->job->threads, err);
+    int rc = cx_rowpass_run_cached(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
+                                   F->job->threads, F->cache, err);
     F->last = acc;
     if (rc == CX_OK && !isfinite(F->last->ll))
         rc = cx_error_set(err, CX_EFAIL, "logit: the log-likelihood is not finite");
@@ -351,6 +353,7 @@ static void fit_free(logit_fit *F)
     free(F->aliased);
     free(F->beta);
     free(F->pass_beta);
+    cx_rowpass_cache_free(F->cache);
     cx_design_free(F->d);
 }
 
@@ -394,6 +397,31 @@ static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
     return CX_OK;
 }
 
+/* se = hc2 / hc3: the final pass needs (X'WX)^-1 at the estimates for
+ * the hat values, so it follows a pass there (the optimizer's last). */
+static int hat_pass(logit_fit *F, cx_error *err)
+{
+    size_t q = F->par.q;
+    int rc = CX_OK;
+    if (!F->last || memcmp(F->pass_beta, F->beta, q * sizeof *F->beta) != 0)
+        rc = run_pass(F, F->beta, 0, err);
+    double *A = malloc((q ? q * q : 1) * sizeof *A);
+    if (rc == CX_OK && !A)
+        rc = cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    if (rc == CX_OK) {
+        memcpy(A, F->last->info, q * q * sizeof *A);
+        lg_symmetrize(A, q);
+        /* singular: no hat values, and the covariance fails on its own */
+        int ok = lg_invert_spd(A, q) == CX_OK;
+        F->par.hat_inv = ok ? A : NULL;
+        F->par.hat_power = F->spec->se == SE_HC2 ? 1 : 2;
+        rc = run_pass(F, F->beta, 1, err);
+        F->par.hat_inv = NULL;
+    }
+    free(A);
+    return rc;
+}
+
 /* Prepare the design, drop aliased columns, iterate. */
 static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
 {
@@ -408,7 +436,8 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->aliased = calloc(F->p ? F->p : 1, sizeof *F->aliased);
     F->beta = calloc(F->p ? F->p : 1, sizeof *F->beta);
     F->pass_beta = calloc(F->p ? F->p : 1, sizeof *F->pass_beta);
-    if (!F->active || !F->aliased || !F->beta || !F->pass_beta)
+    F->cache = cx_rowpass_cache_alloc(CX_ROWPASS_CACHE_BUDGET, err);
+    if (!F->active || !F->aliased || !F->beta || !F->pass_beta || !F->cache)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     for (size_t j = 0; j < F->p; j++)
         F->active[j] = j;
@@ -416,6 +445,7 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->par.active = F->active;
     F->par.cluster = F->spec->se == SE_CLUSTER;
     F->par.skip_slot = F->par.only_slot = -1;
+    F->par.boot = (lg_boot){.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra};
     F->split = (cx_rowpass_split){.kind = job->validate,
                                   .k = job->kfold > 0 ? (size_t)job->kfold : 0,
                                   .seed = job->seed,
@@ -434,14 +464,19 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
         F->last = NULL;
     }
     /* the optimizer starts at b = 0, where the first pass was run (its
-     * value() reuses it); every Newton pass also collects what the estimates need (meat,
-     * cluster sums, fitted probabilities): the optimizer's last pass is at
-     * the estimates (optimize.h), so no pass is needed after it */
-    F->collect = 1;
+     * value() reuses it).  Streaming, every Newton pass also collects what
+     * the estimates need (meat, cluster sums, fitted probabilities): the
+     * optimizer's last pass is at the estimates (optimize.h), so no pass
+     * is needed after it.  From the design cache a pass is cheap and the
+     * extras are not (a second DSYRK, the predictions): one more pass at
+     * the estimates collects them */
+    F->collect = !cx_rowpass_cache_complete(F->cache);
     rc = newton(F, F->beta, &F->rep, err);
     F->collect = 0;
     if (rc != CX_OK)
         return rc;
+    if (F->spec->se == SE_HC2 || F->spec->se == SE_HC3)
+        return hat_pass(F, err);
     if (F->last_final && memcmp(F->pass_beta, F->beta, F->par.q * sizeof *F->beta) == 0)
         return CX_OK;
     return run_pass(F, F->beta, 1, err);
@@ -530,6 +565,33 @@ static int validate(logit_fit *F, cx_result *r, cx_error *err)
     return CX_OK;
 }
 
+/* ---- bootstrap ---------------------------------------------------------- */
+
+/* Replicate rep: Newton from the sample's estimates with the replicate's
+ * weights; its estimates in the order of the `estimates` rows. */
+static int replicate(void *vF, size_t rep, double *est, size_t n, cx_error *err)
+{
+    logit_fit *F = vF;
+    size_t q = F->par.q;
+    double *beta = malloc((q ? q : 1) * sizeof *beta);
+    if (!beta)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
+    memcpy(beta, F->beta, q * sizeof *beta);
+    logit_pass_type.free(F->last); /* a pass with other weights: never reuse it */
+    F->last = NULL;
+    F->par.boot.rep = (long)rep;
+    F->par.cluster = 0;
+    cx_opt_report rep_report;
+    int rc = newton(F, beta, &rep_report, err);
+    F->par.boot.rep = -1;
+    if (rc == CX_OK && rep_report.status != CX_OPT_CONVERGED)
+        rc = CX_EFAIL;
+    for (size_t j = 0, k = 0; j < n && j < F->p; j++)
+        est[j] = F->aliased[j] ? NAN : beta[k++];
+    free(beta);
+    return rc;
+}
+
 static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
@@ -541,6 +603,8 @@ static int logit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = write_results(&F, results[0], err);
     if (rc == CX_OK && job->validate != CX_VALIDATE_NONE)
         rc = validate(&F, results[0], err);
+    if (rc == CX_OK && job->bootstrap > 0)
+        rc = lg_bootstrap(job, results[0], replicate, &F, err);
     fit_free(&F);
     lg_spec_free(&s);
     return rc;
@@ -551,7 +615,7 @@ const cx_model cx_model_logit = {
     .summary = "binary logistic regression (glm binomial): robust/cluster SEs, AUC, Brier",
     .keys = logit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = lg_check,
     .fit = logit_fit_job,
 };

@@ -166,24 +166,43 @@ static int check_outcome(const cx_rows *r, size_t i, cx_error *err)
 
 /* The rows this pass uses (validation slots), their active columns into
  * a->xa (row-major, q wide) and their outcome, weight and cluster into
- * yc, wc, kc; returns how many, or -1 for an outcome outside [0, 1]. */
-static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par, cx_error *err)
+ * yc, wc, kc; returns how many, or -1 for an outcome outside [0, 1].
+ * When every row and every column is used, xs/ys/ws point at the rows as
+ * they came (no copy). */
+static long compact_rows(logit_acc *a, const cx_rows *r, const logit_params *par, const double **xs,
+                         const double **ys, const double **ws, cx_error *err)
 {
     size_t q = par->q;
+    int all = q == r->p && !r->slot && !par->cluster && par->boot.rep < 0;
+    for (size_t k = 0; all && k < q; k++)
+        all = par->active[k] == k;
+    for (size_t i = 0; !par->factor_outcome && i < r->m; i++)
+        if (check_outcome(r, i, err) != CX_OK)
+            return -1;
+    if (all) {
+        *xs = r->x;
+        *ys = r->y;
+        *ws = r->w;
+        return (long)r->m;
+    }
     long m = 0;
     for (size_t i = 0; i < r->m; i++) {
-        if (!par->factor_outcome && check_outcome(r, i, err) != CX_OK)
-            return -1;
         if (r->slot && ((par->skip_slot >= 0 && r->slot[i] == (size_t)par->skip_slot) ||
                         (par->only_slot >= 0 && r->slot[i] != (size_t)par->only_slot)))
             continue;
+        unsigned count = lg_boot_count(&par->boot, r, i);
+        if (count == 0)
+            continue; /* not drawn into this replicate */
         for (size_t k = 0; k < q; k++)
             a->xa[m * q + k] = r->x[i * r->p + par->active[k]];
         a->yc[m] = r->y[i];
-        a->wc[m] = r->w[i];
+        a->wc[m] = r->w[i] * count;
         a->kc[m] = par->cluster ? r->extra[i] : 0;
         m++;
     }
+    *xs = a->xa;
+    *ys = a->yc;
+    *ws = a->wc;
     return m;
 }
 
@@ -194,10 +213,26 @@ static void add_weighted_syrk(logit_acc *a, size_t m, const double *c, double *o
     for (size_t i = 0; i < m; i++) {
         double s = sqrt(c[i]);
         for (size_t k = 0; k < q; k++)
-            a->s[i * q + k] = a->xa[i * q + k] * s;
+            a->s[i * q + k] = a->xr[i * q + k] * s;
     }
     cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)m, 1.0, a->s, (int)q, 1.0,
                 outer, (int)q);
+}
+
+/* HC2 / HC3: r2[i] /= (1 - h_i)^power with the hat value h_i = v_i x_i'
+ * A x_i (v: the information weights); a row with h >= 1 adds nothing (as
+ * ols).  X A is one DGEMM per block into the scratch a->s. */
+static void scale_by_hat(logit_acc *a, size_t m, const logit_params *par, double *r2)
+{
+    size_t q = par->q;
+    if (!q)
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)q, (int)q, 1.0, a->xr,
+                (int)q, par->hat_inv, (int)q, 0.0, a->s, (int)q);
+    for (size_t i = 0; i < m; i++) {
+        double h = a->v[i] * cblas_ddot((int)q, a->s + i * q, 1, a->xr + i * q, 1);
+        r2[i] = h < 1 ? r2[i] / (par->hat_power == 1 ? 1 - h : (1 - h) * (1 - h)) : 0;
+    }
 }
 
 /* The final pass's extras: predictions, HC0 meat, cluster score sums. */
@@ -210,13 +245,15 @@ static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *
     for (size_t i = 0; i < m; i++) {
         double mu = r2[i];
         a->pred[a->n_pred] = mu;
-        a->y[a->n_pred] = a->yc[i];
-        a->w[a->n_pred] = a->wc[i];
+        a->y[a->n_pred] = a->yr[i];
+        a->w[a->n_pred] = a->wr[i];
         a->n_pred++;
         if (mu < LOGIT_EXTREME || mu > 1 - LOGIT_EXTREME)
             a->n_extreme++;
         r2[i] = a->r[i] * a->r[i];
     }
+    if (par->hat_inv)
+        scale_by_hat(a, m, par, r2);
     add_weighted_syrk(a, m, r2, a->meat);
     if (!par->cluster)
         return CX_OK;
@@ -225,7 +262,7 @@ static int add_final(logit_acc *a, size_t m, const logit_params *par, cx_error *
         if (!s)
             return CX_ENOMEM;
         for (size_t k = 0; k < q; k++)
-            s[k] += a->r[i] * a->xa[i * q + k];
+            s[k] += a->r[i] * a->xr[i * q + k];
     }
     return CX_OK;
 }
@@ -237,20 +274,20 @@ static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error
     size_t q = par->q;
     if (reserve_rows(a, r->m, err) != CX_OK)
         return CX_ENOMEM;
-    long got = compact_rows(a, r, par, err);
+    long got = compact_rows(a, r, par, &a->xr, &a->yr, &a->wr, err);
     if (got < 0)
         return CX_EUSAGE;
     size_t m = (size_t)got;
     if (m == 0)
         return CX_OK;
     if (q)
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xa, (int)q, par->beta, 1,
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xr, (int)q, par->beta, 1,
                     0.0, a->eta, 1);
     else
         memset(a->eta, 0, m * sizeof *a->eta);
     double *info_w = a->v;
     for (size_t i = 0; i < m; i++) {
-        double y = a->yc[i], w = a->wc[i], eta = a->eta[i], lm, l1m;
+        double y = a->yr[i], w = a->wr[i], eta = a->eta[i], lm, l1m;
         double mu = log_probs(eta, &lm, &l1m);
         a->ll += w * (y * lm + (1 - y) * l1m);
         if (y != 0 && y != 1) /* a proportion: the saturated model's term */
@@ -263,7 +300,7 @@ static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error
         a->eta[i] = mu; /* for add_final */
     }
     if (q) {
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xa, (int)q, a->r, 1, 1.0,
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)q, 1.0, a->xr, (int)q, a->r, 1, 1.0,
                     a->grad, 1);
         add_weighted_syrk(a, m, info_w, a->info);
     }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "clusters.h"
+#include "common.h"
 #include "rowpass.h"
 
 /* A fitted probability closer than this to 0 or 1 signals separation:
@@ -28,6 +29,12 @@ typedef struct logit_params {
     /* validation: rows of split slot `skip_slot` are left out (training),
      * or only those of `only_slot` are used (prediction); -1 = none */
     long skip_slot, only_slot;
+    /* final, se = hc2 / hc3: (X'WX)^-1 over the active columns (q x q,
+     * full) and the power of 1 / (1 - h) scaling a row's squared score:
+     * h = w mu (1 - mu) x' (X'WX)^-1 x, sandwich's hatvalues.glm */
+    const double *hat_inv;
+    int hat_power;
+    lg_boot boot; /* a bootstrap replicate's weights (boot.rep >= 0) */
 } logit_params;
 
 typedef struct logit_acc {
@@ -44,6 +51,7 @@ typedef struct logit_acc {
     lg_clusters clusters; /* final: score sums per cluster            */
     /* scratch for one block */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
+    const double *xr, *yr, *wr; /* the block's used rows: xa, yc, wc or the rows themselves */
     size_t cap_rows;
 } logit_acc;
 

@@ -18,7 +18,11 @@
  * SEs: classical, hc0, hc1 (n / (n - npar)), cluster(COL) (HC0 meat of
  * the cluster score sums, G / (G - 1), as vcovCL's default).  sandwich has
  * no estfun for multinom, so these robust SEs are checked by the same
- * formulas as logit/ologit (tests), not against an R package.
+ * formulas as logit/ologit (tests), not against an R package.  hc2/hc3
+ * are refused (no hat values).  `validate` refits without the held-out
+ * rows and predicts them (common.c: lg_validate); `bootstrap` refits each
+ * replicate (lg_bootstrap).  Passes after the first run over the design
+ * cache (rowpass.h).
  */
 #include <cblas.h>
 #include <math.h>
@@ -40,12 +44,17 @@ typedef struct mlogit_params {
     const double *theta;  /* (K - 1) x p, level-major               */
     int final;            /* also the sandwich meat                 */
     int cluster;          /* final: score sums per cluster (extra 0)  */
+    lg_boot boot;         /* a bootstrap replicate's weights      */
+    long skip_slot, only_slot; /* validation: lg_row_used            */
+    int predict;               /* also the prediction sums (validation)   */
 } mlogit_params;
 
 typedef struct mlogit_acc {
     size_t p, K, D; /* D = (K - 1) p */
     lg_newton_sums sums;
     double *xa, *s, *eta; /* row scratch, cap_rows rows (reserve) */
+    double *yc, *wc, *kc; /* the used rows' outcome, weight, cluster */
+    double *prob;         /* K: one row's level probabilities        */
     size_t cap_rows;
 } mlogit_acc;
 
@@ -58,6 +67,10 @@ static void macc_free(void *vacc)
     free(a->xa);
     free(a->s);
     free(a->eta);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
+    free(a->prob);
     free(a);
 }
 
@@ -75,8 +88,9 @@ static void *macc_alloc(const void *vpar, cx_error *err)
         a->p = par->p;
         a->K = par->K;
         a->D = (par->K - 1) * par->p;
+        a->prob = calloc(par->K, sizeof *a->prob);
     }
-    if (!a || lg_sums_init(&a->sums, par->K, a->D, par->final, par->cluster) != CX_OK) {
+    if (!a || !a->prob || lg_sums_init(&a->sums, par->K, a->D, par->final, par->cluster) != CX_OK) {
         macc_free(a);
         cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
         return NULL;
@@ -92,11 +106,17 @@ static int reserve(mlogit_acc *a, size_t m, cx_error *err)
     free(a->xa);
     free(a->s);
     free(a->eta);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
     a->xa = malloc(m * p * sizeof *a->xa);
     a->s = malloc(m * p * sizeof *a->s);
     a->eta = malloc(m * (J + 1) * sizeof *a->eta);
+    a->yc = malloc(m * sizeof *a->yc);
+    a->wc = malloc(m * sizeof *a->wc);
+    a->kc = malloc(m * sizeof *a->kc);
     a->cap_rows = m;
-    if (!a->xa || !a->s || !a->eta) {
+    if (!a->xa || !a->s || !a->eta || !a->yc || !a->wc || !a->kc) {
         a->cap_rows = 0;
         return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
     }
@@ -104,8 +124,9 @@ static int reserve(mlogit_acc *a, size_t m, cx_error *err)
 }
 
 /* eta (m x J, row-major) -> probabilities of the J non-baseline levels in
- * place; returns the row's log-probability of its own level. */
-static double row_probs(double *pi, size_t J, size_t y)
+ * place, the baseline's in *p0; returns the row's log-probability of its
+ * own level. */
+static double row_probs(double *pi, size_t J, size_t y, double *p0)
 {
     double mx = 0; /* the baseline's eta */
     for (size_t j = 0; j < J; j++)
@@ -116,6 +137,7 @@ static double row_probs(double *pi, size_t J, size_t y)
     double own = y == 0 ? -mx : pi[y - 1] - mx;
     for (size_t j = 0; j < J; j++)
         pi[j] = exp(pi[j] - mx) / den;
+    *p0 = exp(-mx) / den;
     return own - log(den);
 }
 
@@ -152,41 +174,64 @@ static int add_meat(mlogit_acc *a, const double *x, const double *pi, size_t y, 
     return CX_OK;
 }
 
+/* The rows the pass uses (validation slots): active columns into xa,
+ * outcome, weight and cluster into yc, wc, kc; returns how many. */
+static size_t compact_rows(mlogit_acc *a, const cx_rows *r, const mlogit_params *par)
+{
+    size_t m = 0, p = par->p;
+    for (size_t i = 0; i < r->m; i++) {
+        unsigned count = lg_boot_count(&par->boot, r, i);
+        if (count == 0 || !lg_row_used(r, i, par->skip_slot, par->only_slot))
+            continue;
+        for (size_t k = 0; k < p; k++)
+            a->xa[m * p + k] = r->x[i * r->p + par->active[k]];
+        a->yc[m] = r->y[i];
+        a->wc[m] = r->w[i] * count;
+        a->kc[m] = par->cluster ? r->extra[i] : 0;
+        m++;
+    }
+    return m;
+}
+
 static int macc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
 {
     mlogit_acc *a = vacc;
     const mlogit_params *par = vpar;
-    size_t m = r->m, p = par->p, J = par->K - 1;
-    if (reserve(a, m, err) != CX_OK)
+    size_t p = par->p, J = par->K - 1;
+    if (reserve(a, r->m, err) != CX_OK)
         return CX_ENOMEM;
-    for (size_t i = 0; i < m; i++)
-        for (size_t k = 0; k < p; k++)
-            a->xa[i * p + k] = r->x[i * r->p + par->active[k]];
+    size_t m = compact_rows(a, r, par);
+    if (m == 0)
+        return CX_OK;
     /* eta = X Theta' : m x J */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)J, (int)p, 1.0, a->xa, (int)p,
                 par->theta, (int)p, 0.0, a->eta, (int)J);
     double *resid = a->eta + m * J; /* m values: reused per level below */
     for (size_t i = 0; i < m; i++) {
-        size_t y = (size_t)r->y[i];
-        double w = r->w[i], *pi = a->eta + i * J;
-        double lp = row_probs(pi, J, y);
+        size_t y = (size_t)a->yc[i];
+        double w = a->wc[i], *pi = a->eta + i * J, p0;
+        double lp = row_probs(pi, J, y, &p0);
         a->sums.ll += w != 0 ? w * lp : 0;
         a->sums.sum_w += w;
         a->sums.nobs += w != 0;
         a->sums.count[y] += w;
-        if (par->final &&
-            add_meat(a, a->xa + i * p, pi, y, w, par->cluster ? r->extra[i] : 0, err) != CX_OK)
+        if (par->predict) {
+            a->prob[0] = p0;
+            memcpy(a->prob + 1, pi, J * sizeof *pi);
+            lg_sums_predict(&a->sums, a->prob, y, w);
+        }
+        if (par->final && add_meat(a, a->xa + i * p, pi, y, w, a->kc[i], err) != CX_OK)
             return CX_ENOMEM;
     }
     for (size_t j = 0; j < J; j++) {
         for (size_t i = 0; i < m; i++)
-            resid[i] = r->w[i] * (((size_t)r->y[i] == j + 1) - a->eta[i * J + j]);
+            resid[i] = a->wc[i] * (((size_t)a->yc[i] == j + 1) - a->eta[i * J + j]);
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)p, 1.0, a->xa, (int)p, resid, 1, 1.0,
                     a->sums.grad + j * p, 1);
         for (size_t l = j; l < J; l++) {
             for (size_t i = 0; i < m; i++) {
                 double pj = a->eta[i * J + j], pl = a->eta[i * J + l];
-                resid[i] = r->w[i] * pj * ((j == l) - pl);
+                resid[i] = a->wc[i] * pj * ((j == l) - pl);
             }
             add_block(a, m, resid, j, l);
         }
@@ -218,6 +263,9 @@ typedef struct mlogit_fit {
     const char *const *labels;
     mlogit_acc *last;
     cx_opt_report rep;
+    cx_rowpass_split split;  /* the job's `validate`            */
+    cx_rowpass_cache *cache; /* the design rows between passes  */
+    cx_result *result;
 } mlogit_fit;
 
 static int mpass(mlogit_fit *F, const double *theta, int final, cx_error *err)
@@ -227,8 +275,8 @@ static int mpass(mlogit_fit *F, const double *theta, int final, cx_error *err)
     if (F->last)
         macc_free(F->last);
     void *acc;
-    int rc =
-        cx_rowpass_run(F->job->view, F->d, NULL, &mlogit_pass, &F->par, &acc, F->job->threads, err);
+    int rc = cx_rowpass_run_cached(F->job->view, F->d, &F->split, &mlogit_pass, &F->par, &acc,
+                                   F->job->threads, F->cache, err);
     F->last = rc == CX_OK ? acc : NULL;
     return rc;
 }
@@ -267,12 +315,20 @@ static int prepare(mlogit_fit *F, cx_result *r, cx_error *err)
     F->active = calloc(P, sizeof *F->active);
     F->aliased = calloc(P, sizeof *F->aliased);
     F->theta = calloc((K - 1) * P, sizeof *F->theta);
-    if (!F->active || !F->aliased || !F->theta)
+    F->cache = cx_rowpass_cache_alloc(CX_ROWPASS_CACHE_BUDGET, err);
+    F->split = lg_split_of(job);
+    if (!F->active || !F->aliased || !F->theta || !F->cache)
         return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
     for (size_t j = 0; j < F->P; j++)
         F->active[j] = j;
-    F->par = (mlogit_params){
-        .p = F->P, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
+    F->par =
+        (mlogit_params){.p = F->P,
+                        .active = F->active,
+                        .K = K,
+                        .cluster = F->spec->se == SE_CLUSTER,
+                        .boot = {.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra},
+                        .skip_slot = -1,
+                        .only_slot = -1};
     if ((rc = mpass(F, F->theta, 0, err)) != CX_OK)
         return rc;
     if (F->last->sums.nobs == 0)
@@ -387,10 +443,69 @@ static int write_results(mlogit_fit *F, cx_result *r, cx_error *err)
     return rc;
 }
 
+/* validation: refit from theta = 0 on the rows outside `slot`, then
+ * predict the rows in it (what predict(multinom, newdata, "probs") gives). */
+static int refit_slot(void *vF, size_t slot, const char *split, cx_error *err)
+{
+    mlogit_fit *F = vF;
+    size_t D = (F->par.K - 1) * F->par.p;
+    double *theta = calloc(D ? D : 1, sizeof *theta);
+    if (!theta)
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    F->par.skip_slot = (long)slot;
+    F->par.cluster = 0;
+    int rc = mpass(F, theta, 0, err);
+    cx_opt_report rep;
+    cx_objective obj = {
+        .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
+    if (rc == CX_OK)
+        rc = lg_maximize(&obj, F->last->sums.sum_w, theta, &rep, err);
+    F->par.skip_slot = -1;
+    if (rc == CX_OK && rep.status != CX_OPT_CONVERGED)
+        cx_result_add_warning(F->result, "validation %s: the training fit did not converge (%s)",
+                              split, cx_opt_status_text(rep.status));
+    F->par.only_slot = (long)slot;
+    F->par.predict = 1;
+    if (rc == CX_OK)
+        rc = mpass(F, theta, 0, err);
+    F->par.only_slot = -1;
+    F->par.predict = 0;
+    free(theta);
+    return rc == CX_OK ? lg_write_validation(F->result, split, &F->last->sums, err) : rc;
+}
+
+/* bootstrap replicate rep: Newton from the sample's estimates with the
+ * replicate's weights; per non-baseline level every design column (NaN
+ * where aliased), as the `estimates` rows. */
+static int replicate(void *vF, size_t rep, double *est, size_t n, cx_error *err)
+{
+    mlogit_fit *F = vF;
+    size_t p = F->par.p, D = (F->par.K - 1) * p;
+    double *theta = malloc((D ? D : 1) * sizeof *theta);
+    if (!theta)
+        return cx_error_set(err, CX_ENOMEM, "mlogit: out of memory");
+    memcpy(theta, F->theta, D * sizeof *theta);
+    F->par.boot.rep = (long)rep;
+    F->par.cluster = 0;
+    cx_opt_report rep_report;
+    cx_objective obj = {
+        .n = D, .sense = CX_OPT_MAXIMIZE, .value = mvalue, .derivatives = mderivatives, .data = F};
+    int rc = lg_maximize(&obj, F->last->sums.sum_w, theta, &rep_report, err);
+    F->par.boot.rep = -1;
+    if (rc == CX_OK && rep_report.status != CX_OPT_CONVERGED)
+        rc = CX_EFAIL;
+    size_t i = 0;
+    for (size_t j = 0; j + 1 < F->par.K; j++)
+        for (size_t c = 0, k = 0; c < F->P && i < n; c++)
+            est[i++] = k < p && F->active[k] == c ? theta[j * p + k++] : NAN;
+    free(theta);
+    return rc;
+}
+
 static int mlogit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
-    mlogit_fit F = {.job = job, .spec = &s};
+    mlogit_fit F = {.job = job, .spec = &s, .result = results[0]};
     int rc = lg_open_job(job, &s, &F.d, err);
     if (rc == CX_OK)
         rc = prepare(&F, results[0], err);
@@ -398,8 +513,13 @@ static int mlogit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = iterate(&F, err);
     if (rc == CX_OK)
         rc = write_results(&F, results[0], err);
+    if (rc == CX_OK && F.split.kind != CX_VALIDATE_NONE)
+        rc = lg_validate(&F.split, refit_slot, &F, err);
+    if (rc == CX_OK && job->bootstrap > 0)
+        rc = lg_bootstrap(job, results[0], replicate, &F, err);
     if (F.last)
         macc_free(F.last);
+    cx_rowpass_cache_free(F.cache);
     free(F.active);
     free(F.aliased);
     free(F.theta);
@@ -413,7 +533,7 @@ const cx_model cx_model_mlogit = {
     .summary = "multinomial logit as nnet::multinom (first level the baseline)",
     .keys = mlogit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = lg_check,
     .fit = mlogit_fit_job,
 };

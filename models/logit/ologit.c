@@ -27,7 +27,11 @@
  * Standard errors: classical (inverse observed information, as
  * ordinal::clm; MASS::polr's own come from a numerical Hessian and agree
  * to about 1e-5), hc0 / hc1 (sandwich's estfun/bread for clm/polr),
- * cluster(COL) (vcovCL's default for clm: HC0 with G / (G - 1)).
+ * cluster(COL) (vcovCL's default for clm: HC0 with G / (G - 1)); hc2/hc3
+ * refused (no hat values).  `validate` refits without the held-out rows
+ * and predicts their level probabilities (lg_validate), `bootstrap`
+ * refits each replicate (lg_bootstrap); passes after the first run over
+ * the design cache (rowpass.h).
  */
 #include <cblas.h>
 #include <math.h>
@@ -49,12 +53,17 @@ typedef struct ologit_params {
     const double *theta;  /* q slopes, then K - 1 thresholds       */
     int final;            /* also the sandwich meat                */
     int cluster;          /* final: score sums per cluster (extra 0) */
+    lg_boot boot;         /* a bootstrap replicate's weights      */
+    long skip_slot, only_slot; /* validation: lg_row_used           */
+    int predict;               /* also the prediction sums (validation)  */
 } ologit_params;
 
 typedef struct ologit_acc {
     size_t q, K, d; /* d = q + K - 1 */
     lg_newton_sums sums;
     double *xa, *s, *coef; /* row scratch, cap_rows rows (reserve) */
+    double *yc, *wc, *kc;  /* the used rows' outcome, weight, cluster */
+    double *prob;          /* K: one row's level probabilities        */
     size_t cap_rows;
 } ologit_acc;
 
@@ -67,6 +76,10 @@ static void oacc_free(void *vacc)
     free(a->xa);
     free(a->s);
     free(a->coef);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
+    free(a->prob);
     free(a);
 }
 
@@ -84,8 +97,9 @@ static void *oacc_alloc(const void *vpar, cx_error *err)
         a->q = par->q;
         a->K = par->K;
         a->d = par->q + par->K - 1;
+        a->prob = calloc(par->K, sizeof *a->prob);
     }
-    if (!a || lg_sums_init(&a->sums, par->K, a->d, par->final, par->cluster) != CX_OK) {
+    if (!a || !a->prob || lg_sums_init(&a->sums, par->K, a->d, par->final, par->cluster) != CX_OK) {
         oacc_free(a);
         cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
         return NULL;
@@ -101,11 +115,17 @@ static int reserve(ologit_acc *a, size_t m, cx_error *err)
     free(a->xa);
     free(a->s);
     free(a->coef);
+    free(a->yc);
+    free(a->wc);
+    free(a->kc);
     a->xa = malloc(m * q * sizeof *a->xa);
     a->s = malloc(m * q * sizeof *a->s);
     a->coef = malloc(2 * m * sizeof *a->coef);
+    a->yc = malloc(m * sizeof *a->yc);
+    a->wc = malloc(m * sizeof *a->wc);
+    a->kc = malloc(m * sizeof *a->kc);
     a->cap_rows = m;
-    if (!a->xa || !a->s || !a->coef) {
+    if (!a->xa || !a->s || !a->coef || !a->yc || !a->wc || !a->kc) {
         a->cap_rows = 0;
         return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
     }
@@ -212,16 +232,42 @@ static int add_meat(ologit_acc *a, const double *x, size_t k, double w, const ro
     return CX_OK;
 }
 
+/* The rows the pass uses (validation slots): slope columns into xa,
+ * outcome, weight and cluster into yc, wc, kc; returns how many. */
+static size_t compact_rows(ologit_acc *a, const cx_rows *r, const ologit_params *par)
+{
+    size_t m = 0, q = par->q;
+    for (size_t i = 0; i < r->m; i++) {
+        unsigned count = lg_boot_count(&par->boot, r, i);
+        if (count == 0 || !lg_row_used(r, i, par->skip_slot, par->only_slot))
+            continue;
+        for (size_t j = 0; j < q; j++)
+            a->xa[m * q + j] = r->x[i * r->p + par->active[j]];
+        a->yc[m] = r->y[i];
+        a->wc[m] = r->w[i] * count;
+        a->kc[m] = par->cluster ? r->extra[i] : 0;
+        m++;
+    }
+    return m;
+}
+
+/* The K level probabilities of a row with linear predictor eta. */
+static void level_probs(const ologit_params *par, double eta, double *prob)
+{
+    for (size_t k = 0; k < par->K; k++)
+        prob[k] = exp(row_terms_of(par, k, eta).logp);
+}
+
 static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)
 {
     ologit_acc *a = vacc;
     const ologit_params *par = vpar;
-    size_t m = r->m, q = par->q;
-    if (reserve(a, m, err) != CX_OK)
+    size_t q = par->q;
+    if (reserve(a, r->m, err) != CX_OK)
         return CX_ENOMEM;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < q; j++)
-            a->xa[i * q + j] = r->x[i * r->p + par->active[j]];
+    size_t m = compact_rows(a, r, par);
+    if (m == 0)
+        return CX_OK;
     double *eta = a->coef, *gb = a->coef + m;
     if (q)
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)q, 1.0, a->xa, (int)q, par->theta, 1,
@@ -229,16 +275,19 @@ static int oacc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_erro
     else
         memset(eta, 0, m * sizeof *eta);
     for (size_t i = 0; i < m; i++) {
-        size_t k = (size_t)r->y[i];
-        double w = r->w[i];
+        size_t k = (size_t)a->yc[i];
+        double w = a->wc[i];
         row_terms t = row_terms_of(par, k, eta[i]);
+        if (par->predict) {
+            level_probs(par, eta[i], a->prob);
+            lg_sums_predict(&a->sums, a->prob, k, w);
+        }
         a->sums.ll += w != 0 ? w * t.logp : 0;
         a->sums.sum_w += w;
         a->sums.nobs += w != 0;
         a->sums.count[k] += w;
         add_threshold_info(a, a->xa + i * q, k, w, &t);
-        if (par->final &&
-            add_meat(a, a->xa + i * q, k, w, &t, par->cluster ? r->extra[i] : 0, err) != CX_OK)
+        if (par->final && add_meat(a, a->xa + i * q, k, w, &t, a->kc[i], err) != CX_OK)
             return CX_ENOMEM;
         gb[i] = -w * t.s;
         double sv = sqrt(fmax(w * t.v, 0));
@@ -278,6 +327,9 @@ typedef struct ologit_fit {
     const char *const *labels;
     ologit_acc *last;
     cx_opt_report rep;
+    cx_rowpass_split split;  /* the job's `validate`            */
+    cx_rowpass_cache *cache; /* the design rows between passes  */
+    cx_result *result;
 } ologit_fit;
 
 static int opass(ologit_fit *F, const double *theta, int final, cx_error *err)
@@ -287,8 +339,8 @@ static int opass(ologit_fit *F, const double *theta, int final, cx_error *err)
     if (F->last)
         oacc_free(F->last);
     void *acc;
-    int rc =
-        cx_rowpass_run(F->job->view, F->d, NULL, &ologit_pass, &F->par, &acc, F->job->threads, err);
+    int rc = cx_rowpass_run_cached(F->job->view, F->d, &F->split, &ologit_pass, &F->par, &acc,
+                                   F->job->threads, F->cache, err);
     F->last = rc == CX_OK ? acc : NULL;
     return rc;
 }
@@ -345,16 +397,24 @@ static int choose_columns(ologit_fit *F, cx_result *r, cx_error *err)
 }
 
 /* Start: b = 0, zeta_k = logit of the cumulative share up to level k. */
-static void start_values(ologit_fit *F, const double *count, double sum_w)
+static void start_values(const ologit_fit *F, const double *count, double sum_w, double *theta)
 {
     size_t q = F->par.q, K = F->par.K;
-    memset(F->theta, 0, q * sizeof *F->theta);
+    memset(theta, 0, q * sizeof *theta);
     double cum = 0;
     for (size_t k = 0; k + 1 < K; k++) {
         cum += count[k];
         double s = (cum + 0.5) / (sum_w + 1);
-        F->theta[q + k] = log(s / (1 - s));
+        theta[q + k] = log(s / (1 - s));
     }
+}
+
+/* The thresholds' first guess before any pass: ordered, centred. */
+static void ordered_guess(size_t q, size_t K, double *theta)
+{
+    memset(theta, 0, q * sizeof *theta);
+    for (size_t k = 0; k + 1 < K; k++)
+        theta[q + k] = (double)k - (double)(K - 2) / 2;
 }
 
 static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
@@ -375,15 +435,22 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
     F->active = calloc(P ? P : 1, sizeof *F->active);
     F->aliased = calloc(P ? P : 1, sizeof *F->aliased);
     F->theta = calloc(P + K, sizeof *F->theta);
-    if (!F->active || !F->aliased || !F->theta)
+    F->cache = cx_rowpass_cache_alloc(CX_ROWPASS_CACHE_BUDGET, err);
+    F->split = lg_split_of(job);
+    if (!F->active || !F->aliased || !F->theta || !F->cache)
         return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
     for (size_t j = 0; j < P; j++)
         if (cx_design_col_term(F->d, j) >= 0)
             F->active[F->p++] = j;
-    F->par = (ologit_params){
-        .q = F->p, .active = F->active, .K = K, .cluster = F->spec->se == SE_CLUSTER};
-    for (size_t k = 0; k + 1 < K; k++)
-        F->theta[F->p + k] = (double)k - (double)(K - 2) / 2; /* ordered */
+    F->par =
+        (ologit_params){.q = F->p,
+                        .active = F->active,
+                        .K = K,
+                        .cluster = F->spec->se == SE_CLUSTER,
+                        .boot = {.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra},
+                        .skip_slot = -1,
+                        .only_slot = -1};
+    ordered_guess(F->p, K, F->theta);
     if ((rc = opass(F, F->theta, 0, err)) != CX_OK)
         return rc;
     if (F->last->sums.nobs == 0)
@@ -393,7 +460,7 @@ static int prepare(ologit_fit *F, cx_result *r, cx_error *err)
         return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
     memcpy(count, F->last->sums.count, K * sizeof *count);
     if ((rc = choose_columns(F, r, err)) == CX_OK)
-        start_values(F, count, sum_w);
+        start_values(F, count, sum_w, F->theta);
     free(count);
     return rc;
 }
@@ -501,10 +568,77 @@ static int ologit_check(const cx_job *job, cx_error *err)
     return CX_OK;
 }
 
+/* validation: refit on the rows outside `slot` (start values from their
+ * level shares), then predict the rows in it (predict(polr, newdata,
+ * "probs")). */
+static int refit_slot(void *vF, size_t slot, const char *split, cx_error *err)
+{
+    ologit_fit *F = vF;
+    size_t q = F->par.q, K = F->par.K, d = q + K - 1;
+    double *theta = calloc(d, sizeof *theta);
+    if (!theta)
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    F->par.skip_slot = (long)slot;
+    F->par.cluster = 0;
+    ordered_guess(q, K, theta);
+    int rc = opass(F, theta, 0, err);
+    if (rc == CX_OK)
+        start_values(F, F->last->sums.count, F->last->sums.sum_w, theta);
+    cx_opt_report rep;
+    cx_objective obj = {
+        .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
+    if (rc == CX_OK)
+        rc = lg_maximize(&obj, F->last->sums.sum_w, theta, &rep, err);
+    F->par.skip_slot = -1;
+    if (rc == CX_OK && rep.status != CX_OPT_CONVERGED)
+        cx_result_add_warning(F->result, "validation %s: the training fit did not converge (%s)",
+                              split, cx_opt_status_text(rep.status));
+    F->par.only_slot = (long)slot;
+    F->par.predict = 1;
+    if (rc == CX_OK)
+        rc = opass(F, theta, 0, err);
+    F->par.only_slot = -1;
+    F->par.predict = 0;
+    free(theta);
+    return rc == CX_OK ? lg_write_validation(F->result, split, &F->last->sums, err) : rc;
+}
+
+/* bootstrap replicate rep: Newton from the sample's estimates with the
+ * replicate's weights; slopes (NaN where aliased), then thresholds, as
+ * the `estimates` rows. */
+static int replicate(void *vF, size_t rep, double *est, size_t n, cx_error *err)
+{
+    ologit_fit *F = vF;
+    size_t q = F->par.q, d = q + F->par.K - 1;
+    double *theta = malloc(d * sizeof *theta);
+    if (!theta)
+        return cx_error_set(err, CX_ENOMEM, "ologit: out of memory");
+    memcpy(theta, F->theta, d * sizeof *theta);
+    F->par.boot.rep = (long)rep;
+    F->par.cluster = 0;
+    cx_opt_report rep_report;
+    cx_objective obj = {
+        .n = d, .sense = CX_OPT_MAXIMIZE, .value = ovalue, .derivatives = oderivatives, .data = F};
+    int rc = lg_maximize(&obj, F->last->sums.sum_w, theta, &rep_report, err);
+    F->par.boot.rep = -1;
+    if (rc == CX_OK && rep_report.status != CX_OPT_CONVERGED)
+        rc = CX_EFAIL;
+    size_t P = cx_design_ncols(F->d), i = 0, k = 0;
+    for (size_t j = 0; j < P && i < n; j++) {
+        if (cx_design_col_term(F->d, j) < 0)
+            continue;
+        est[i++] = k < q && F->active[k] == j ? theta[k++] : NAN;
+    }
+    for (size_t t = 0; t + 1 < F->par.K && i < n; t++)
+        est[i++] = theta[q + t];
+    free(theta);
+    return rc;
+}
+
 static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     logit_spec s;
-    ologit_fit F = {.job = job, .spec = &s};
+    ologit_fit F = {.job = job, .spec = &s, .result = results[0]};
     int rc = lg_open_job(job, &s, &F.d, err);
     if (rc == CX_OK)
         rc = prepare(&F, results[0], err);
@@ -512,8 +646,13 @@ static int ologit_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         rc = iterate(&F, err);
     if (rc == CX_OK)
         rc = write_results(&F, results[0], err);
+    if (rc == CX_OK && F.split.kind != CX_VALIDATE_NONE)
+        rc = lg_validate(&F.split, refit_slot, &F, err);
+    if (rc == CX_OK && job->bootstrap > 0)
+        rc = lg_bootstrap(job, results[0], replicate, &F, err);
     if (F.last)
         oacc_free(F.last);
+    cx_rowpass_cache_free(F.cache);
     free(F.active);
     free(F.aliased);
     free(F.theta);
@@ -527,7 +666,7 @@ const cx_model cx_model_ologit = {
     .summary = "ordinal (proportional odds) logit as MASS::polr: thresholds y | t1 ...",
     .keys = ologit_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY,
+    .supports = CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_VALIDATE | CX_SUPPORTS_BOOTSTRAP,
     .check = ologit_check,
     .fit = ologit_fit_job,
 };

@@ -113,21 +113,10 @@ typedef struct sc_acc {
     ols_oos *oos; /* n_levels x n_slots                       */
     int failed;   /* out of memory in a map                   */
     cx_design_ws *ws;
-    size_t cap;
-    double *x, *y, *w, *extra, *g, *xr;
-    size_t *kept;
+    cx_design_buf rows; /* row-major X; y, w, extra (leading dimension rows.cap) */
+    size_t cap;         /* rows g holds (= rows.cap)                             */
+    double *g, *xr;
 } sc_acc;
-
-/* The row buffers of a block (sc_grow() sizes them). */
-static void free_rows(sc_acc *a)
-{
-    free(a->x);
-    free(a->y);
-    free(a->w);
-    free(a->extra);
-    free(a->g);
-    free(a->kept);
-}
 
 static void sc_acc_free(void *v)
 {
@@ -140,7 +129,8 @@ static void sc_acc_free(void *v)
     free(a->meat);
     free(a->oos);
     cx_design_ws_free(a->ws);
-    free_rows(a);
+    cx_design_buf_free(&a->rows);
+    free(a->g);
     free(a->xr);
     free(a);
 }
@@ -158,6 +148,7 @@ static void *sc_acc_alloc(const void *params, cx_error *err)
     a->oos = cx_calloc(L * (par->n_slots ? par->n_slots : 1), sizeof *a->oos, err);
     a->xr = cx_calloc(2 * p + 1, sizeof *a->xr, err);
     a->ws = cx_design_ws_alloc(par->d, err);
+    cx_design_buf_init(&a->rows, par->d, CX_ROWS_ROW_MAJOR);
     if (!a->meat || !a->maps || !a->oos || !a->xr || !a->ws) {
         sc_acc_free(a);
         return NULL;
@@ -181,19 +172,18 @@ static void sc_acc_reset(void *v)
     a->failed = 0;
 }
 
+/* Room for n rows: the design rows and the scaled kept-column rows g
+ * (column-major, the same leading dimension). */
 static int sc_grow(sc_acc *a, size_t n, cx_error *err)
 {
+    if (cx_design_buf_reserve(&a->rows, n, err) != CX_OK)
+        return CX_ENOMEM;
+    n = a->rows.cap;
     if (n <= a->cap)
         return CX_OK;
-    size_t p = a->par->p, ne = cx_design_nextra(a->par->d);
-    free_rows(a);
-    a->x = cx_malloc(n * p * sizeof *a->x, err);
-    a->g = cx_malloc(n * p * sizeof *a->g, err);
-    a->y = cx_malloc(n * sizeof *a->y, err);
-    a->w = cx_malloc(n * sizeof *a->w, err);
-    a->extra = cx_malloc(n * (ne ? ne : 1) * sizeof *a->extra, err);
-    a->kept = cx_malloc(n * sizeof *a->kept, err);
-    a->cap = (a->x && a->g && a->y && a->w && a->extra && a->kept) ? n : 0;
+    free(a->g);
+    a->g = cx_malloc(n * (a->par->p ? a->par->p : 1) * sizeof *a->g, err);
+    a->cap = a->g ? n : 0;
     return a->cap ? CX_OK : CX_ENOMEM;
 }
 
@@ -211,17 +201,17 @@ static size_t test_slot(const ols_score_params *par, const cx_block *b, size_t r
 static void add_oos(sc_acc *a, const cx_block *b, size_t i, size_t l)
 {
     const ols_score_params *par = a->par;
-    size_t s = test_slot(par, b, a->kept[i]);
+    size_t s = test_slot(par, b, a->rows.kept[i]);
     if (s == SIZE_MAX)
         return;
     const double *bt = par->beta_train[l * par->n_slots + s];
     if (!bt)
         return;
-    const double *x = a->x + i * par->p;
+    const double *x = a->rows.x + i * par->p;
     double pred = 0;
     for (size_t j = 0; j < par->p; j++)
         pred += x[j] * bt[j];
-    double y = a->y[i], w = a->w[i], e = y - pred;
+    double y = a->rows.y[i], w = a->rows.w[i], e = y - pred;
     ols_oos *o = &a->oos[l * par->n_slots + s];
     o->n += 1;
     o->sw += w;
@@ -237,17 +227,17 @@ static double robust_row(sc_acc *a, size_t i, size_t l, size_t m)
 {
     const ols_score_params *par = a->par;
     const ols_fit *f = &par->fits[l];
-    const double *x = a->x + i * par->p;
+    const double *x = a->rows.x + i * par->p;
     size_t q = f->q;
-    double *xr = a->xr, *ax = a->xr + par->p, e = a->y[i], w = a->w[i];
+    double *xr = a->xr, *ax = a->xr + par->p, e = a->rows.y[i], w = a->rows.w[i];
     for (size_t k = 0; k < q; k++) {
         xr[k] = x[f->keep[k]];
         e -= xr[k] * f->beta0[f->keep[k]];
     }
     if (par->se == OLS_SE_CLUSTER) {
-        uint64_t k1 = ols_cluster_key(a->extra[(size_t)par->cluster_extra[0] * m + i]), k2 = 0;
+        uint64_t k1 = ols_cluster_key(a->rows.extra[(size_t)par->cluster_extra[0] * m + i]), k2 = 0;
         if (par->n_cluster == 2)
-            k2 = ols_cluster_key(a->extra[(size_t)par->cluster_extra[1] * m + i]);
+            k2 = ols_cluster_key(a->rows.extra[(size_t)par->cluster_extra[1] * m + i]);
         double *u[3] = {cmap_get(&a->maps[3 * l], k1, 0), NULL, NULL};
         if (par->n_cluster == 2) {
             u[1] = cmap_get(&a->maps[3 * l + 1], k2, 0);
@@ -280,22 +270,14 @@ static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
         return CX_OK;
     if (sc_grow(a, b->n, err))
         return CX_ENOMEM;
-    size_t m = b->n, p = par->p;
-    cx_design_out out = {.row_major = 1,
-                         .x = a->x,
-                         .ldx = p,
-                         .y = a->y,
-                         .w = a->w,
-                         .extra = a->extra,
-                         .lde = m,
-                         .kept = a->kept};
-    long used = cx_design_fill(par->d, a->ws, b->data, b->ld, b->n, &out, err);
+    size_t m = a->rows.cap, p = par->p; /* m: the buffers' leading dimension */
+    long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
     if (used < 0)
         return err->code ? err->code : CX_EFAIL;
     int hc = par->fits && par->se != OLS_SE_CLASSICAL && par->se != OLS_SE_CLUSTER;
     for (size_t i0 = 0; i0 < (size_t)used;) {
-        size_t l = b->level[a->kept[i0]], i1 = i0 + 1, k = 0;
-        while (i1 < (size_t)used && b->level[a->kept[i1]] == l)
+        size_t l = b->level[a->rows.kept[i0]], i1 = i0 + 1, k = 0;
+        while (i1 < (size_t)used && b->level[a->rows.kept[i1]] == l)
             i1++;
         const ols_fit *f = par->fits ? &par->fits[l] : NULL;
         int ok = f && f->q > 0;

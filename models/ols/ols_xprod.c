@@ -6,7 +6,9 @@
  *
  * A block's rows are turned into design rows by cx_design_fill (which
  * drops incomplete rows, R's na.omit), grouped by (level, slot), scaled by
- * sqrt(w) and added with one DSYRK per group.  Merging adds the sums, in
+ * sqrt(w) and added with one DSYRK per group (the rows are a
+ * cx_design_buf in the column-major [X y] layout, leading dimension its
+ * capacity m, so a plain fit's DSYRK reads them in place).  Merging adds the sums, in
  * block order (the engine's rule), so results do not depend on threads.
  */
 #include <math.h>
@@ -78,20 +80,16 @@ typedef struct xp_acc {
     const ols_pass_params *par;
     ols_xp *xp; /* n_levels x n_slots                         */
     cx_design_ws *ws;
-    size_t cap;                /* rows the buffers hold                      */
-    double *z, *w, *g, *extra; /* z: cap x (p+1); g: gathered, scaled   */
-    size_t *kept;
+    cx_design_buf rows; /* [X y] column-major, leading dimension rows.cap */
+    size_t cap;         /* rows g and slot hold                          */
+    double *g;          /* gathered, scaled rows: cap x (p+1)            */
     size_t *slot;
 } xp_acc;
 
 /* The row buffers of a block (grow() sizes them). */
 static void free_rows(xp_acc *a)
 {
-    free(a->z);
-    free(a->w);
     free(a->g);
-    free(a->extra);
-    free(a->kept);
     free(a->slot);
 }
 
@@ -102,6 +100,7 @@ static void xp_acc_free(void *v)
         return;
     ols_xp_free_all(a->xp, a->par->n_levels * a->par->n_slots);
     cx_design_ws_free(a->ws);
+    cx_design_buf_free(&a->rows);
     free_rows(a);
     free(a);
 }
@@ -113,6 +112,7 @@ static void *xp_acc_alloc(const void *params, cx_error *err)
     if (!a)
         return NULL;
     a->par = par;
+    cx_design_buf_init(&a->rows, par->d, CX_ROWS_XY_COLUMNS);
     a->xp = xp_array(par->n_levels * par->n_slots, par->p, err);
     a->ws = a->xp ? cx_design_ws_alloc(par->d, err) : NULL;
     if (!a->ws) {
@@ -132,19 +132,19 @@ static void xp_acc_reset(void *v)
     }
 }
 
+/* Room for n rows: the design rows and the gathered / slot scratch (g
+ * only for splits and replicates: a plain fit adds the rows in place). */
 static int grow(xp_acc *a, size_t n, cx_error *err)
 {
+    if (cx_design_buf_reserve(&a->rows, n, err) != CX_OK)
+        return CX_ENOMEM;
     if (n <= a->cap)
         return CX_OK;
-    size_t p1 = a->par->p + 1, ne = cx_design_nextra(a->par->d);
     free_rows(a);
-    a->z = cx_malloc(n * p1 * sizeof *a->z, err);
-    a->g = cx_malloc(n * p1 * sizeof *a->g, err);
-    a->w = cx_malloc(n * sizeof *a->w, err);
-    a->extra = cx_malloc(n * (ne ? ne : 1) * sizeof *a->extra, err);
-    a->kept = cx_malloc(n * sizeof *a->kept, err);
+    size_t p1 = a->par->p + 1;
+    a->g = a->par->split != CX_SPLIT_NONE ? cx_malloc(n * p1 * sizeof *a->g, err) : NULL;
     a->slot = cx_malloc(n * sizeof *a->slot, err);
-    a->cap = (a->z && a->g && a->w && a->extra && a->kept && a->slot) ? n : 0;
+    a->cap = ((a->g || a->par->split == CX_SPLIT_NONE) && a->slot) ? n : 0;
     return a->cap ? CX_OK : CX_ENOMEM;
 }
 
@@ -176,7 +176,7 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
     size_t p1 = a->par->p + 1, k = i1 - i0;
     if (a->par->weighted) {
         for (size_t i = i0; i < i1; i++) {
-            double w = a->w[i], sq = sqrt(w);
+            double w = a->rows.w[i], sq = sqrt(w);
             x->sw += w;
             if (w > 0) {
                 x->npos += 1;
@@ -184,15 +184,15 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
             }
             if (w != 1)
                 for (size_t j = 0; j < p1; j++)
-                    a->z[j * m + i] *= sq;
+                    a->rows.x[j * m + i] *= sq;
         }
     } else {
         x->sw += (double)k;
         x->npos += (double)k;
     }
     x->n += (double)k;
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->z + i0, (int)m, 1.0,
-                x->c, (int)p1);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->rows.x + i0, (int)m,
+                1.0, x->c, (int)p1);
 }
 
 /* Gather rows [i0, i1) of the fill whose slot is s (s = SIZE_MAX: all),
@@ -207,13 +207,13 @@ static void add_group(xp_acc *a, size_t m, size_t i0, size_t i1, size_t s, const
         unsigned c = mult ? mult[i - i0] : 1;
         if (c == 0)
             continue;
-        double w = a->w[i] * c, sq = sqrt(w);
+        double w = a->rows.w[i] * c, sq = sqrt(w);
         for (size_t j = 0; j < p1; j++)
-            a->g[j * m + k] = a->z[j * m + i] * sq;
+            a->g[j * m + k] = a->rows.x[j * m + i] * sq;
         x->n += c;
         if (w > 0) {
             x->npos += c;
-            x->slogw += c * log(a->w[i]);
+            x->slogw += c * log(a->rows.w[i]);
         }
         x->sw += w;
         k++;
@@ -233,9 +233,10 @@ static int add_replicates(xp_acc *a, const cx_block *b, size_t m, size_t i0, siz
         return CX_ENOMEM;
     for (size_t r = 1; r < par->n_slots; r++) {
         for (size_t i = i0; i < i1; i++) {
-            uint64_t key = par->boot_cluster_extra >= 0
-                               ? cx_value_key(a->extra[(size_t)par->boot_cluster_extra * m + i])
-                               : (uint64_t)b->row[a->kept[i]];
+            uint64_t key =
+                par->boot_cluster_extra >= 0
+                    ? cx_value_key(a->rows.extra[(size_t)par->boot_cluster_extra * m + i])
+                    : (uint64_t)b->row[a->rows.kept[i]];
             mult[i - i0] = cx_boot_count(par->seed, r - 1, key);
         }
         add_group(a, m, i0, i1, SIZE_MAX, mult, &a->xp[l * par->n_slots + r]);
@@ -252,24 +253,16 @@ static int xp_acc_add(void *v, const cx_block *b, cx_error *err)
         return CX_OK;
     if (grow(a, b->n, err))
         return CX_ENOMEM;
-    size_t m = b->n, p = par->p;
-    cx_design_out out = {.row_major = 0,
-                         .x = a->z,
-                         .ldx = m,
-                         .y = a->z + p * m,
-                         .w = a->w,
-                         .extra = a->extra,
-                         .lde = m,
-                         .kept = a->kept};
-    long used = cx_design_fill(par->d, a->ws, b->data, b->ld, b->n, &out, err);
+    size_t m = a->rows.cap; /* the leading dimension of every buffer */
+    long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
     if (used < 0)
         return err->code ? err->code : CX_EFAIL;
     for (size_t i = 0; i < (size_t)used; i++)
-        a->slot[i] = slot_of(par, b, a->kept[i]);
+        a->slot[i] = slot_of(par, b, a->rows.kept[i]);
     /* runs of one level (the block is grouped by level) */
     for (size_t i0 = 0; i0 < (size_t)used;) {
-        size_t l = b->level[a->kept[i0]], i1 = i0 + 1;
-        while (i1 < (size_t)used && b->level[a->kept[i1]] == l)
+        size_t l = b->level[a->rows.kept[i0]], i1 = i0 + 1;
+        while (i1 < (size_t)used && b->level[a->rows.kept[i1]] == l)
             i1++;
         if (par->split == CX_SPLIT_KFOLD || par->split == CX_SPLIT_HOLDOUT) {
             for (size_t s = 0; s < par->n_slots; s++)

@@ -108,17 +108,20 @@ weights = grade
 group = school
 invariance = configural metric"
 # logistic families (HS: school is a two-level categorical column)
-refuse logit_hc3 se "expected classical, hc0, hc1 or cluster" "model = logit
+refuse ologit_hc3 se "ologit has no hat values" "model = ologit
 formula = school ~ x1
 se = hc3"
-refuse logit_bootstrap bootstrap "does not support bootstrap" "model = logit
+refuse mlogit_hc2 se "mlogit has no hat values" "model = mlogit
 formula = school ~ x1
-bootstrap = 100"
+se = hc2"
+refuse logit_hc4 se "expected classical, hc0, hc1, hc2, hc3" "model = logit
+formula = school ~ x1
+se = hc4"
+refuse logit_boot_cluster bootstrap_cluster "needs bootstrap = B" "model = logit
+formula = school ~ x1
+bootstrap_cluster = id"
 refuse ologit_no_intercept formula "thresholds replace the intercept" "model = ologit
 formula = factor(x1) ~ x2 - 1"
-refuse mlogit_validate validate "does not support validate" "model = mlogit
-formula = school ~ x1
-validate = kfold(5)"
 refuse sem_fiml missing "missing = fiml is not supported by model 'sem'" "model = sem
 $CFA
 missing = fiml"
@@ -183,6 +186,27 @@ bootstrap = 100
 model = cfa
 $CFA
 validate = holdout(school == "Pasteur")
+
+[job ologit_folds]
+model = ologit
+formula = school ~ x1 + x2
+validate = kfold(3)
+
+[job mlogit_holdout]
+model = mlogit
+formula = school ~ x1 + x2
+validate = holdout(sex == 1)
+
+[job logit_hc3]
+model = logit
+formula = school ~ x1 + x2
+se = hc3
+
+[job ologit_boot]
+model = ologit
+formula = school ~ x1 + x2
+bootstrap = 20
+bootstrap_cluster = id
 INI
 expect_exit 0 "check accepts bootstrap and validate on cfa" -- "$CXFIT" check "$WORK/ok.ini"
 expect_exit 0 "bootstrap and validate run" -- "$CXFIT" run "$WORK/ok.ini" -o "$WORK/ok.h5" -j 2
@@ -192,4 +216,8 @@ h5ls "$WORK/ok.h5/nps_boot/bootstrap" >/dev/null 2>&1 && ok "nps bootstrap table
 h5ls "$WORK/ok.h5/describe_boot/bootstrap" >/dev/null 2>&1 && ok "describe bootstrap table written" || fail "no describe bootstrap table"
 h5ls "$WORK/ok.h5/folds/validation" >/dev/null 2>&1 && ok "kfold validation table" || fail "no validation table (kfold)"
 h5ls "$WORK/ok.h5/holdout/validation" >/dev/null 2>&1 && ok "holdout validation table" || fail "no validation table (holdout)"
+h5ls "$WORK/ok.h5/ologit_folds/validation" >/dev/null 2>&1 && ok "ologit kfold validation table" || fail "no ologit validation table"
+h5ls "$WORK/ok.h5/mlogit_holdout/validation" >/dev/null 2>&1 && ok "mlogit holdout validation table" || fail "no mlogit validation table"
+h5ls "$WORK/ok.h5/ologit_boot/bootstrap" >/dev/null 2>&1 && ok "ologit bootstrap table" || fail "no ologit bootstrap table"
+[ "$(job_attr "$WORK/ok.h5" logit_hc3 status)" = ok ] && ok "logit hc3 runs" || fail "logit hc3 status: $(job_attr "$WORK/ok.h5" logit_hc3 status)"
 finish
