@@ -20,6 +20,7 @@
  * tied by a simple `a == b` row (labels or plabels) are one parameter.
  */
 #include "est_internal.h"
+#include "fiml.h"
 #include "optimize.h"
 #include "syntax.h"
 
@@ -103,6 +104,7 @@ static void est_free(sem_est *e)
     free(e->logdet_s);
     free(e->work);
     free(e->scratch);
+    sem_fiml_ws_free(e->fiml);
 }
 
 /* ---- equality classes ------------------------------------------------ */
@@ -273,6 +275,26 @@ static int map_rows(sem_est *e, cx_error *err)
     return CX_OK;
 }
 
+/* missing = fiml (fiml.c): every group has its patterns, the model a
+ * meanstructure; fixed.x covariates are not designed yet. */
+static int fiml_setup(sem_est *e, cx_error *err)
+{
+    for (size_t g = 0; g < e->n_groups; g++)
+        if (!e->smp[g].patterns)
+            return cx_error_set(err, CX_EUSAGE, "group %zu: no missing-pattern statistics", g + 1);
+    if (!e->pt->meanstructure)
+        return cx_error_set(err, CX_EUSAGE, "missing = fiml needs a meanstructure");
+    for (size_t r = 0; r < e->pt->n_rows; r++)
+        if (e->pt->rows[r].exo && e->pt->rows[r].free <= 0 &&
+            (e->pt->rows[r].op == SEM_OP_COVARIANCE || e->pt->rows[r].op == SEM_OP_INTERCEPT))
+            return cx_error_set(err, CX_EUSAGE,
+                                "missing = fiml with observed exogenous covariates ('%s', "
+                                "fixed.x) is not supported yet",
+                                e->pt->rows[r].lhs);
+    e->fiml = sem_fiml_ws_alloc(e, err);
+    return e->fiml ? CX_OK : CX_ENOMEM;
+}
+
 static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, cx_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -289,6 +311,8 @@ static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, cx_error *
     e->x = cx_calloc(e->q + 1, sizeof(double), err);
     if (!e->x)
         return CX_ENOMEM;
+    if (smp[0].patterns && (rc = fiml_setup(e, err)) != CX_OK)
+        return rc;
     for (size_t r = 0; r < pt->n_rows; r++) {
         const sem_param *row = &pt->rows[r];
         if (e->row_t[r].mat == SEM_MAT_NONE)
@@ -408,7 +432,12 @@ int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err)
         for (size_t i = 0; i < p; i++)
             for (size_t j = 0; j < i; j++)
                 si[j * p + i] = si[i * p + j];
-        e->f_g[g] = group_discrepancy(e, g, logdet);
+        if (e->fiml) { /* missing = fiml: the casewise likelihood (fiml.c) */
+            if ((rc = sem_fiml_discrepancy(e, g, &e->f_g[g], err)) != CX_OK)
+                return rc;
+        } else {
+            e->f_g[g] = group_discrepancy(e, g, logdet);
+        }
         f += e->w[g] * e->f_g[g];
     }
     *fmin = 0.5 * f;
@@ -464,21 +493,25 @@ void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_s
     memset(grad, 0, sizeof(double) * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
         const double *si = e->sinv + g * p * p;
-        for (size_t i = 0; i < p; i++) {
-            r[i] = e->pt->meanstructure ? e->smp[g].mean[i] - e->mod.grp[g].mu[i] : 0.0;
+        if (e->fiml) { /* the same shape, summed over missing patterns */
+            sem_fiml_gradient_parts(e, g, wm, sr);
+        } else {
+            for (size_t i = 0; i < p; i++) {
+                r[i] = e->pt->meanstructure ? e->smp[g].mean[i] - e->mod.grp[g].mu[i] : 0.0;
+            }
+            for (size_t i = 0; i < p; i++)
+                for (size_t j = 0; j < p; j++)
+                    tmp[i * p + j] = e->smp[g].cov[i * p + j] + r[i] * r[j];
+            /* wm = Sigma^-1 - Sigma^-1 tmp Sigma^-1 */
+            int n = (int)p;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0, wm,
+                        n);
+            memcpy(tmp, wm, sizeof(double) * p * p);
+            memcpy(wm, si, sizeof(double) * p * p);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n, 1.0,
+                        wm, n);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n, r, 1, 0.0, sr, 1);
         }
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++)
-                tmp[i * p + j] = e->smp[g].cov[i * p + j] + r[i] * r[j];
-        /* wm = Sigma^-1 - Sigma^-1 tmp Sigma^-1 */
-        int n = (int)p;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0, wm,
-                    n);
-        memcpy(tmp, wm, sizeof(double) * p * p);
-        memcpy(wm, si, sizeof(double) * p * p);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n, 1.0,
-                    wm, n);
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n, r, 1, 0.0, sr, 1);
         for (size_t s = 0; s < n_slots; s++) {
             const double *d = ds + (g * n_slots + s) * p * p;
             double acc = 0.0;
@@ -498,6 +531,10 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
                          double *info)
 {
     size_t p = e->p, pp = p * p;
+    if (e->fiml) {
+        sem_fiml_information(e, ds, dm, n_slots, info);
+        return;
+    }
     double *a = est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
     if (!a) {
         fill_nan(info, n_slots * n_slots);
@@ -915,6 +952,19 @@ static int check_mlr(const sem_partable *pt, cx_error *err)
     return CX_OK;
 }
 
+/* missing = fiml: lavaan's default standard errors use the observed
+ * information (information = "observed", observed.information = "hessian"). */
+static int fiml_estimates(sem_est *e, double *vcov, cx_error *err)
+{
+    int rc = sem_fiml_observed_vcov(e, vcov, err);
+    for (size_t r = 0; rc == CX_OK && r < e->pt->n_rows; r++) {
+        int k = e->row_par[r];
+        if (e->row_t[r].mat != SEM_MAT_NONE && k >= 0)
+            e->pt->rows[r].se = sqrt(vcov[(size_t)k * e->q + (size_t)k]);
+    }
+    return rc;
+}
+
 static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options *opt, sem_fit *fit,
                   cx_error *err)
 {
@@ -929,6 +979,8 @@ static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options 
     }
     if (rc == CX_OK && e->rob)
         rc = robust_estimates(e, vcov, err);
+    else if (rc == CX_OK && e->fiml)
+        rc = fiml_estimates(e, vcov, err);
     if (rc == CX_OK)
         rc = defined_parameters(e, vcov, fit, err);
     free(vcov);
@@ -953,6 +1005,9 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
         return cx_error_set(err, CX_EUSAGE, "only estimators ML and MLR are implemented");
     if (mlr && check_mlr(pt, err) != CX_OK)
         return err->code;
+    if (mlr && samples[0].patterns)
+        return cx_error_set(err, CX_EUSAGE,
+                            "estimator mlr with missing = fiml is not supported yet");
     fit->warnings[0] = '\0';
     sem_est e;
     sem_robust rob;

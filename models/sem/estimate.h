@@ -31,6 +31,9 @@ typedef struct sem_sample {
      * d_i = x_i - mean, pstar x pstar with pstar = p + p(p+1)/2 and the
      * vech order of sem_vech_index(). */
     const double *fourth;
+    /* missing = fiml only (NULL otherwise): the group's missing patterns
+     * (fiml.h); cov and mean are then the saturated model's EM moments. */
+    const struct sem_patterns *patterns;
 } sem_sample;
 
 /* Position of d_a d_b (a <= b or a >= b) in z = [d ; vech(d d')]: the p

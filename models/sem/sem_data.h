@@ -19,6 +19,7 @@
 #include "../../engine/model.h"
 #include "../../engine/reducer.h"
 #include "estimate.h"
+#include "fiml.h"
 
 /* One `by` level (the whole job without `by`). */
 typedef struct sem_level {
@@ -29,12 +30,14 @@ typedef struct sem_level {
     double *cov;          /* n_groups x p x p, divisor N                    */
     double *fourth;       /* mlr: n_groups x pstar x pstar, else NULL       */
     sem_sample *samples;  /* n_groups                                       */
+    sem_patterns **patterns; /* missing = fiml: n_groups, else NULL          */
 } sem_level;
 
 typedef struct sem_data_request {
     size_t p;
     const int *cols;     /* the p observed variables' table columns        */
     int mlr;             /* also the fourth moments                       */
+    int fiml;            /* missing = fiml: the missing patterns (fiml.h) */
 } sem_data_request;
 
 typedef struct sem_data {
@@ -49,6 +52,8 @@ typedef struct sem_data {
     cx_moments_params main_par, boot_par, valid_par;
     cx_first_row_params first_par;
     cx_reducer main, first, boot, valid; /* acc NULL when not computed   */
+    sem_fiml_params fiml_par;
+    cx_reducer fiml;                     /* missing = fiml: the patterns  */
     long n_replicates;
     size_t n_splits; /* kfold: K; holdout: 1; none: 0                      */
 } sem_data;

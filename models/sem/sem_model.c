@@ -123,6 +123,27 @@ static int read_group_equal(const cx_job *job, sem_spec *s, cx_error *err)
     return rc;
 }
 
+/* missing = fiml (fiml.c): lavaan's missing = "ml" implies a
+ * meanstructure; what it is not designed with yet is refused by key. */
+static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
+{
+    if (s->opt.meanstructure == 0)
+        return cx_job_error(job, "meanstructure", err, CX_EUSAGE,
+                            "missing = fiml always has a meanstructure (as lavaan's missing = "
+                            "\"ml\"); remove 'meanstructure = no'");
+    s->opt.meanstructure = 1;
+    static const char *const refused[] = {"weights", "bootstrap", "validate", "invariance",
+                                          "modindices"};
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++)
+        if (cx_section_get(job->section, refused[k]))
+            return cx_job_error(job, refused[k], err, CX_EUSAGE,
+                                "'%s' with missing = fiml is not supported yet", refused[k]);
+    if (s->estimator == SEM_MLR)
+        return cx_job_error(job, "estimator", err, CX_EUSAGE,
+                            "estimator mlr with missing = fiml is not supported yet (use ml)");
+    return CX_OK;
+}
+
 static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
 {
     int est = 0, std_lv = 0, mean = -1, mi = 0;
@@ -170,6 +191,8 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
                           "invariance with estimator mlr is not supported yet (it needs scaled "
                           "difference tests)");
+    if (rc == CX_OK && job->missing_fiml)
+        rc = sem_fiml_check(job, s, err);
     return rc;
 }
 
@@ -364,6 +387,32 @@ static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, c
     return CX_OK;
 }
 
+/* `coverage` (missing = fiml): lavInspect(fit, "coverage"), the share of
+ * rows observing both variables, lower triangle with the diagonal. */
+static int write_coverage(cx_result *res, const sem_partable *pt, const sem_level *v,
+                          cx_error *err)
+{
+    cx_rtable *t = cx_result_table(res, "coverage", err);
+    if (!t || cx_rtable_add_column(t, "lhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "rhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "coverage", CX_RCOL_DOUBLE, err))
+        return err->code;
+    size_t p = pt->n_ov;
+    for (size_t g = 0; g < v->n_groups; g++)
+        for (size_t i = 0; i < p; i++)
+            for (size_t j = 0; j <= i; j++) {
+                long row = cx_rtable_add_row(t, err);
+                if (row < 0 || cx_rtable_set_string(t, (size_t)row, "lhs", pt->ov_names[i], err) ||
+                    cx_rtable_set_string(t, (size_t)row, "rhs", pt->ov_names[j], err))
+                    return err->code;
+                cx_rtable_set_int(t, (size_t)row, "group", v->n_groups > 1 ? (long long)g + 1 : 0);
+                cx_rtable_set_double(t, (size_t)row, "coverage",
+                                     v->patterns[g]->coverage[i * p + j]);
+            }
+    return CX_OK;
+}
+
 static void report_status(cx_result *res, const sem_fit *fit)
 {
     /* The estimator's own line says why (it names the largest gradient). */
@@ -415,6 +464,8 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
         rc = write_modindices(res, fit, pt->n_groups, err);
     if (rc == CX_OK && v->n_groups > 1 && d->group_col >= 0)
         rc = write_groups(res, d, v, err);
+    if (rc == CX_OK && v->patterns)
+        rc = write_coverage(res, pt, v, err);
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(res, "iterations", fit->iterations, err);
     sem_fit_free(fit);
@@ -702,7 +753,7 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
                           "estimator mlr is supported for unweighted, listwise-complete data "
                           "only");
     if (rc == CX_OK) {
-        sem_data_request rq = {p, cols, s.estimator == SEM_MLR};
+        sem_data_request rq = {p, cols, s.estimator == SEM_MLR, job->missing_fiml};
         rc = sem_data_load(job, &rq, &d, err);
     }
     if (rc == CX_OK) {
@@ -760,7 +811,7 @@ static int growth_fit(const cx_job *job, cx_result **results, cx_error *err)
 /* What the SEM models honour of the shared keys. */
 #define SEM_SUPPORTS                                                                              \
     (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |        \
-     CX_SUPPORTS_VALIDATE)
+     CX_SUPPORTS_VALIDATE | CX_SUPPORTS_FIML)
 
 const cx_model cx_model_cfa = {.name = "cfa",
                                .summary = "confirmatory factor analysis (lavaan's cfa())",
