@@ -94,9 +94,18 @@ fiml_case("hs_fiml_stdlv", "HolzingerSwineford1939_missing", HS.model,
           fit_tight("cfa", HS.model, hsm, std.lv = TRUE))
 
 # ---- Demo.growth ------------------------------------------------------------
+# (the growth data)
 dg <- read.csv(file.path(data_dir, "Demo.growth.csv"), stringsAsFactors = FALSE)
 dgm <- punch(dg, paste0("t", 1:4), 0.1, 18)
 write_data(dgm, "Demo.growth_missing")
 g.model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
 fiml_case("growth_fiml", "Demo.growth_missing", g.model,
           "growth(model, data = Demo.growth_missing, missing = \"ml\")", fit_tight("growth", g.model, dgm))
+
+# ---- MLR + FIML: robust (Huber-White) SEs, Yuan-Bentler (Mplus) test -----
+fiml_case("hs_fiml_mlr", "HolzingerSwineford1939_missing", HS.model,
+          "cfa(HS.model, data = hs_missing, missing = \"ml\", estimator = \"MLR\")",
+          fit_tight("cfa", HS.model, hsm, estimator = "MLR"))
+fiml_case("hs_fiml_sem_mlr", "HolzingerSwineford1939_missing", sem.model,
+          "sem(model, data = hs_missing, missing = \"ml\", estimator = \"MLR\")",
+          fit_tight("sem", sem.model, hsm, estimator = "MLR"))

@@ -926,7 +926,7 @@ static void check_solution(sem_est *e, sem_fit *fit)
 /* MLR: the sandwich vcov replaces the expected-information one. */
 static int robust_estimates(sem_est *e, double *vcov, cx_error *err)
 {
-    int rc = sem_robust_vcov(e, vcov, e->rob, err);
+    int rc = e->fiml ? sem_fiml_robust(e, vcov, e->rob, err) : sem_robust_vcov(e, vcov, e->rob, err);
     if (rc != CX_OK)
         return rc;
     for (size_t r = 0; r < e->pt->n_rows; r++) {
@@ -1005,9 +1005,6 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
         return cx_error_set(err, CX_EUSAGE, "only estimators ML and MLR are implemented");
     if (mlr && check_mlr(pt, err) != CX_OK)
         return err->code;
-    if (mlr && samples[0].patterns)
-        return cx_error_set(err, CX_EUSAGE,
-                            "estimator mlr with missing = fiml is not supported yet");
     fit->warnings[0] = '\0';
     sem_est e;
     sem_robust rob;

@@ -36,7 +36,22 @@ typedef struct sem_pattern {
     double n;      /* rows                                        */
     double *mean;  /* po: mean of the observed values             */
     double *cov;   /* po x po: cross-products / n (divisor n)     */
+    /* estimator mlr only (NULL otherwise): M = (1/n) sum z z', z = [d ;
+     * vech(d d')], d = x_o - mean, ps_o x ps_o (sem_pattern_vech order) */
+    double *fourth;
 } sem_pattern;
+
+/* Position of d_u d_v in z = [d ; vech(d d')] of a pattern's po
+ * variables (the order of sem_vech_index). */
+static inline size_t sem_pattern_vech(size_t po, size_t u, size_t v)
+{
+    if (u > v) {
+        size_t t = u;
+        u = v;
+        v = t;
+    }
+    return po + u * po - u * (u - 1) / 2 + (v - u);
+}
 
 /* Every pattern of one group, and what the saturated model makes of them. */
 typedef struct sem_patterns {
@@ -50,6 +65,7 @@ typedef struct sem_patterns {
     int em_converged;
     double h1_f;       /* -2 logl_h1 / N without 2 pi terms         */
     double base_f;     /* the same for the independence model       */
+    double *base_mean, *base_var; /* p each: the independence model's ML */
     double *coverage;  /* p x p: share of rows observing both        */
 } sem_patterns;
 
@@ -67,6 +83,17 @@ extern const cx_reducer_type sem_reducer_patterns;
 /* The patterns of pass level l with the EM saturated moments (NULL with
  * err set on failure; a level without rows gives n_pat = 0). */
 sem_patterns *sem_patterns_result(const void *acc, size_t level, cx_error *err);
+
+/* MLR's second pass: every pattern's fourth moments about its mean.
+ * cells[l] are pass level l's patterns (from the first pass). */
+typedef struct sem_fiml_fourth_params sem_fiml_fourth_params;
+sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
+                                                     const sem_patterns *const *cells,
+                                                     cx_error *err);
+void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par);
+extern const cx_reducer_type sem_reducer_pattern_fourth;
+/* Level l's fourth moments into s->pat[k].fourth. */
+int sem_fiml_fourth_result(const void *acc, size_t level, sem_patterns *s, cx_error *err);
 
 /* -2 logl / N (no 2 pi terms) of the patterns at (mu, sigma); work holds
  * 3 p^2 + p doubles.  CX_EFAIL when a Sigma_oo is not positive definite. */
@@ -98,5 +125,13 @@ int sem_fiml_observed_vcov(struct sem_est *e, double *vcov, cx_error *err);
  * of the model and the saturated model (with the 2 pi terms). */
 void sem_fiml_baseline(const struct sem_est *e, double *x2, double *df);
 void sem_fiml_logl(const struct sem_est *e, double *logl, double *logl_h1);
+/* Estimator MLR with missing = fiml (lavaan's MLR + missing = "ml"):
+ * vcov = E^-1 B0 E^-1 / N (q x q) with E the observed information and B0
+ * the first-order information of the casewise scores at the implied
+ * moments, and the traces of the Yuan-Bentler (Mplus) scaled test with
+ * lavaan's unstructured h1 informations (observed A1 and first-order B1
+ * at the EM moments).  rob is est_internal.h's sem_robust. */
+struct sem_robust;
+int sem_fiml_robust(struct sem_est *e, double *vcov, struct sem_robust *rob, cx_error *err);
 
 #endif

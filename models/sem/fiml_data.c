@@ -272,11 +272,14 @@ void sem_patterns_free(sem_patterns *s)
         free(s->pat[k].idx);
         free(s->pat[k].mean);
         free(s->pat[k].cov);
+        free(s->pat[k].fourth);
     }
     free(s->pat);
     free(s->em_mean);
     free(s->em_cov);
     free(s->coverage);
+    free(s->base_mean);
+    free(s->base_var);
     free(s);
 }
 
@@ -443,6 +446,8 @@ static int saturated(sem_patterns *s, cx_error *err)
         return CX_ENOMEM;
     double *mu1 = w, *sig1 = mu1 + p, *var = sig1 + p * p, *nj = var + p, *work = nj + p;
     univariate(s, s->em_mean, var, nj);
+    memcpy(s->base_mean, s->em_mean, p * sizeof(double));
+    memcpy(s->base_var, var, p * sizeof(double));
     double base = 0.0;
     for (size_t j = 0; j < p; j++) {
         memset(s->em_cov + j * p, 0, p * sizeof(double));
@@ -508,7 +513,11 @@ sem_patterns *sem_patterns_result(const void *vacc, size_t level, cx_error *err)
     s->em_mean = cx_calloc(p + 1, sizeof *s->em_mean, err);
     s->em_cov = cx_calloc(p * p + 1, sizeof *s->em_cov, err);
     s->coverage = cx_calloc(p * p + 1, sizeof *s->coverage, err);
-    int rc = s->pat && s->em_mean && s->em_cov && s->coverage ? CX_OK : CX_ENOMEM;
+    s->base_mean = cx_calloc(p + 1, sizeof *s->base_mean, err);
+    s->base_var = cx_calloc(p + 1, sizeof *s->base_var, err);
+    int rc = s->pat && s->em_mean && s->em_cov && s->coverage && s->base_mean && s->base_var
+                 ? CX_OK
+                 : CX_ENOMEM;
     for (size_t k = 0; rc == CX_OK && k < L->n_pat; k++) {
         rc = copy_pattern(&s->pat[k], L->pat[k], err);
         s->n_pat = k + 1;
@@ -531,4 +540,228 @@ sem_patterns *sem_patterns_result(const void *vacc, size_t level, cx_error *err)
         return NULL;
     }
     return s;
+}
+
+/* ---- MLR: the fourth moments of every pattern (a second pass) ------------ */
+
+/* Per pass level: the patterns found by the first pass, looked up by key. */
+typedef struct fourth_level {
+    const sem_patterns *s;
+    level_acc index; /* keys only: pat[k]->key, n unused */
+} fourth_level;
+
+struct sem_fiml_fourth_params {
+    size_t p, n_levels;
+    fourth_level *lev;
+};
+
+void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par)
+{
+    if (!par)
+        return;
+    for (size_t l = 0; par->lev && l < par->n_levels; l++)
+        level_free(&par->lev[l].index);
+    free(par->lev);
+    free(par);
+}
+
+sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
+                                                     const sem_patterns *const *cells,
+                                                     cx_error *err)
+{
+    sem_fiml_fourth_params *par = cx_calloc(1, sizeof *par, err);
+    if (!par)
+        return NULL;
+    par->p = p;
+    par->n_levels = n_levels;
+    par->lev = cx_calloc(n_levels + 1, sizeof *par->lev, err);
+    unsigned char *key = cx_malloc(p + 1, err);
+    int rc = par->lev && key ? CX_OK : CX_ENOMEM;
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++) {
+        const sem_patterns *s = cells[l];
+        par->lev[l].s = s;
+        for (size_t k = 0; s && rc == CX_OK && k < s->n_pat; k++) {
+            memset(key, 0, p);
+            for (size_t a = 0; a < s->pat[k].po; a++)
+                key[s->pat[k].idx[a]] = 1;
+            /* patterns are added in s's order: index k is pattern k */
+            if (!level_find(&par->lev[l].index, key, p, err))
+                rc = CX_ENOMEM;
+        }
+    }
+    free(key);
+    if (rc != CX_OK) {
+        sem_fiml_fourth_params_free(par);
+        return NULL;
+    }
+    return par;
+}
+
+typedef struct fourth_pat_acc {
+    const sem_fiml_fourth_params *par;
+    double ***m;   /* [level][pattern]: ps_o x ps_o lower sums, on first use */
+    double **cnt;  /* [level][pattern] rows */
+    unsigned char *key;
+    double *z;     /* one row's z */
+} fourth_pat_acc;
+
+static size_t pstar_of(size_t po)
+{
+    return po + po * (po + 1) / 2;
+}
+
+static void fpat_free(void *vacc)
+{
+    fourth_pat_acc *a = vacc;
+    if (!a)
+        return;
+    for (size_t l = 0; a->m && l < a->par->n_levels; l++) {
+        const sem_patterns *s = a->par->lev[l].s;
+        for (size_t k = 0; a->m[l] && s && k < s->n_pat; k++)
+            free(a->m[l][k]);
+        free(a->m[l]);
+        free(a->cnt[l]);
+    }
+    free(a->m);
+    free(a->cnt);
+    free(a->key);
+    free(a->z);
+    free(a);
+}
+
+static void *fpat_alloc(const void *params, cx_error *err)
+{
+    const sem_fiml_fourth_params *par = params;
+    fourth_pat_acc *a = cx_calloc(1, sizeof *a, err);
+    if (!a)
+        return NULL;
+    a->par = par;
+    a->m = cx_calloc(par->n_levels + 1, sizeof *a->m, err);
+    a->cnt = cx_calloc(par->n_levels + 1, sizeof *a->cnt, err);
+    a->key = cx_malloc(par->p + 1, err);
+    a->z = cx_malloc(sizeof(double) * (pstar_of(par->p) + par->p + 1), err);
+    int ok = a->m && a->cnt && a->key && a->z;
+    for (size_t l = 0; ok && l < par->n_levels; l++) {
+        size_t n = par->lev[l].s ? par->lev[l].s->n_pat : 0;
+        a->m[l] = cx_calloc(n + 1, sizeof **a->m, err);
+        a->cnt[l] = cx_calloc(n + 1, sizeof **a->cnt, err);
+        ok = a->m[l] && a->cnt[l];
+    }
+    if (!ok) {
+        fpat_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void fpat_reset(void *vacc)
+{
+    fourth_pat_acc *a = vacc;
+    for (size_t l = 0; l < a->par->n_levels; l++) {
+        const sem_patterns *s = a->par->lev[l].s;
+        for (size_t k = 0; s && k < s->n_pat; k++) {
+            if (a->m[l][k])
+                memset(a->m[l][k], 0, sizeof(double) * pstar_of(s->pat[k].po) *
+                                           pstar_of(s->pat[k].po));
+            a->cnt[l][k] = 0;
+        }
+    }
+}
+
+/* The pattern index of key in level l, or -1 (a row the first pass did
+ * not see cannot happen: same rows, same view). */
+static long fpat_find(const fourth_level *L, const unsigned char *key, size_t p)
+{
+    const level_acc *ix = &L->index;
+    if (!ix->n_slot)
+        return -1;
+    size_t h = (size_t)key_hash(key, p) & (ix->n_slot - 1);
+    while (ix->slot[h]) {
+        if (memcmp(ix->pat[ix->slot[h] - 1]->key, key, p) == 0)
+            return (long)ix->slot[h] - 1;
+        h = (h + 1) & (ix->n_slot - 1);
+    }
+    return -1;
+}
+
+static int fpat_add(void *vacc, const cx_block *b, cx_error *err)
+{
+    fourth_pat_acc *a = vacc;
+    size_t p = a->par->p;
+    for (size_t l = 0; l < b->n_levels && l < a->par->n_levels; l++) {
+        const fourth_level *L = &a->par->lev[l];
+        for (size_t i = b->start[l]; i < b->start[l + 1]; i++) {
+            size_t po = 0;
+            for (size_t j = 0; j < p; j++) {
+                a->key[j] = !isnan(b->data[j * b->ld + i]);
+                po += a->key[j];
+            }
+            if (po == 0)
+                continue;
+            long k = fpat_find(L, a->key, p);
+            if (k < 0)
+                return cx_error_set(err, CX_EFAIL,
+                                    "missing = fiml: the second pass met a new missing pattern");
+            const sem_pattern *pt = &L->s->pat[k];
+            size_t ps = pstar_of(po);
+            if (!a->m[l][k] && !(a->m[l][k] = cx_calloc(ps * ps, sizeof(double), err)))
+                return CX_ENOMEM;
+            double *z = a->z;
+            for (size_t u = 0; u < po; u++)
+                z[u] = b->data[pt->idx[u] * b->ld + i] - pt->mean[u];
+            for (size_t u = 0; u < po; u++)
+                for (size_t v = u; v < po; v++)
+                    z[sem_pattern_vech(po, u, v)] = z[u] * z[v];
+            double *m = a->m[l][k];
+            for (size_t r = 0; r < ps; r++)
+                for (size_t c = 0; c <= r; c++)
+                    m[r * ps + c] += z[r] * z[c];
+            a->cnt[l][k] += 1.0;
+        }
+    }
+    return CX_OK;
+}
+
+static void fpat_merge(void *vacc, const void *vother)
+{
+    fourth_pat_acc *a = vacc;
+    const fourth_pat_acc *o = vother;
+    for (size_t l = 0; l < a->par->n_levels; l++) {
+        const sem_patterns *s = a->par->lev[l].s;
+        for (size_t k = 0; s && k < s->n_pat; k++) {
+            if (!o->m[l][k])
+                continue;
+            size_t ps = pstar_of(s->pat[k].po);
+            if (!a->m[l][k] && !(a->m[l][k] = calloc(ps * ps, sizeof(double))))
+                continue; /* out of memory: the count check fails */
+            for (size_t i = 0; i < ps * ps; i++)
+                a->m[l][k][i] += o->m[l][k][i];
+            a->cnt[l][k] += o->cnt[l][k];
+        }
+    }
+}
+
+const cx_reducer_type sem_reducer_pattern_fourth = {"sem_pattern_fourth", fpat_alloc, fpat_reset,
+                                                    fpat_add, fpat_merge, NULL, fpat_free};
+
+int sem_fiml_fourth_result(const void *vacc, size_t level, sem_patterns *s, cx_error *err)
+{
+    const fourth_pat_acc *a = vacc;
+    for (size_t k = 0; k < s->n_pat; k++) {
+        sem_pattern *pt = &s->pat[k];
+        size_t ps = pstar_of(pt->po);
+        if (a->cnt[level][k] != pt->n)
+            return cx_error_set(err, CX_EFAIL,
+                                "missing = fiml: the second pass saw %.0f rows of a pattern, "
+                                "not %.0f",
+                                a->cnt[level][k], pt->n);
+        free(pt->fourth);
+        if (!(pt->fourth = cx_malloc(sizeof(double) * ps * ps, err)))
+            return CX_ENOMEM;
+        const double *m = a->m[level][k];
+        for (size_t r = 0; r < ps; r++)
+            for (size_t c = 0; c <= r; c++)
+                pt->fourth[r * ps + c] = pt->fourth[c * ps + r] = m[r * ps + c] / pt->n;
+    }
+    return CX_OK;
 }

@@ -289,6 +289,32 @@ static int level_patterns(sem_data *d, size_t l, cx_error *err)
     return CX_OK;
 }
 
+/* MLR with missing = fiml: a second pass for every pattern's fourth
+ * moments about its mean (fiml_data.c). */
+static int pattern_fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *d,
+                               cx_error *err)
+{
+    const sem_patterns **cells = cx_calloc(d->n_cells + 1, sizeof *cells, err);
+    if (!cells)
+        return CX_ENOMEM;
+    for (size_t l = 0; l < d->n_levels; l++)
+        for (size_t g = 0; g < d->levels[l].n_groups; g++)
+            cells[d->levels[l].cell[g]] = d->levels[l].patterns[g];
+    sem_fiml_fourth_params *par = sem_fiml_fourth_params_alloc(d->p, d->n_cells, cells, err);
+    free(cells);
+    if (!par)
+        return CX_ENOMEM;
+    cx_reducer r = {&sem_reducer_pattern_fourth, par, NULL};
+    int rc = cx_reduce_view(d->view, rq->cols, d->p, &r, 1, job->threads, err);
+    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++)
+        for (size_t g = 0; rc == CX_OK && g < d->levels[l].n_groups; g++)
+            rc = sem_fiml_fourth_result(r.acc, d->levels[l].cell[g], d->levels[l].patterns[g],
+                                        err);
+    cx_reducer_release(&r);
+    sem_fiml_fourth_params_free(par);
+    return rc;
+}
+
 /* MLR: a second pass for the fourth moments about each cell's mean. */
 static int fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
 {
@@ -346,7 +372,7 @@ int sem_data_load(const cx_job *job, const sem_data_request *rq, sem_data *d, cx
     for (size_t l = 0; rc == CX_OK && rq->fiml && l < d->n_levels; l++)
         rc = level_patterns(d, l, err);
     if (rc == CX_OK && rq->mlr)
-        rc = fourth_pass(job, rq, d, err);
+        rc = rq->fiml ? pattern_fourth_pass(job, rq, d, err) : fourth_pass(job, rq, d, err);
     return rc;
 }
 

@@ -138,9 +138,6 @@ static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
         if (cx_section_get(job->section, refused[k]))
             return cx_job_error(job, refused[k], err, CX_EUSAGE,
                                 "'%s' with missing = fiml is not supported yet", refused[k]);
-    if (s->estimator == SEM_MLR)
-        return cx_job_error(job, "estimator", err, CX_EUSAGE,
-                            "estimator mlr with missing = fiml is not supported yet (use ml)");
     return CX_OK;
 }
 
