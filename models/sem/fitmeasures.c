@@ -340,6 +340,9 @@ typedef struct scaled {
     double c, cb;   /* scaling factors of the model and the baseline */
     double x2, x2b; /* scaled statistics                             */
     double trace;   /* trace.UGamma: the df of rmsea.scaled          */
+    /* missing = fiml: lavaan's "robust" CFI/TLI/RMSEA for missing data
+     * (Savalei's corrections) are not designed yet: not reported */
+    int no_robust;
 } scaled;
 
 /* lavaan's fitMeasures() order: standard, scaled, robust per family. */
@@ -356,6 +359,8 @@ static void incremental_measures(measures *ms, double x2, double df, double x2b,
     if (sc->on) {
         put(ms, "cfi.scaled", s.cfi);
         put(ms, "tli.scaled", s.tli);
+    }
+    if (sc->on && !sc->no_robust) {
         put(ms, "cfi.robust", rb.cfi);
         put(ms, "tli.robust", rb.tli);
     }
@@ -372,6 +377,8 @@ static void incremental_measures(measures *ms, double x2, double df, double x2b,
         put(ms, "pnfi.scaled", s.pnfi);
         put(ms, "ifi.scaled", s.ifi);
         put(ms, "rni.scaled", s.rni);
+    }
+    if (sc->on && !sc->no_robust) {
         put(ms, "nnfi.robust", rb.tli);
         put(ms, "rni.robust", rb.rni);
     }
@@ -452,6 +459,8 @@ static void rmsea(measures *ms, double x2, double df, double n, double groups, c
     put(ms, "rmsea.ci.upper.scaled", hi);
     put(ms, "rmsea.pvalue.scaled", rmsea_close(x2, df2, n, groups, 1.0, 0.05, 0));
     put(ms, "rmsea.notclose.pvalue.scaled", rmsea_close(x2, df2, n, groups, 1.0, 0.08, 1));
+    if (sc->no_robust)
+        return;
     put(ms, "rmsea.robust", rmsea_value(x2, df, n, groups, sc->c));
     rmsea_ci(sc->x2, df, n, groups, sc->c, 0.90, &lo, &hi);
     put(ms, "rmsea.ci.lower.robust", lo);
@@ -624,6 +633,7 @@ int sem_fit_measures(sem_est *e, double fmin, sem_fit *fit, cx_error *err)
         sc.cb = (e->rob->trace_h1 - e->rob->trace_h0_base) / dfb;
         sc.x2 = x2 / sc.c;
         sc.x2b = x2b / sc.cb;
+        sc.no_robust = e->fiml != NULL;
     }
     put(&ms, "npar", npar);
     put(&ms, "fmin", fmin);
