@@ -59,18 +59,22 @@ fiml_measures <- function(f) {
 
 fiml_case <- function(case, dataset, model, r_call, f) {
   pe <- parameterEstimates(f, standardized = TRUE)
-  pe$group <- 0L
+  ng <- lavInspect(f, "ngroups")
+  pe$group <- if (is.null(pe$group) || ng == 1) 0L else as.integer(pe$group)
   names(pe)[match(c("ci.lower", "ci.upper", "std.lv", "std.all"), names(pe))] <- c("ci_lower", "ci_upper", "std_lv", "std_all")
   pe <- pe[, intersect(c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_lv", "std_all"), names(pe))]
+  r2 <- lavInspect(f, "r2")
+  r2 <- if (ng == 1) list(as.list(unclass(r2))) else lapply(r2, function(v) as.list(unclass(v)))
+  # coverage: one p x p matrix per group; the EM moments (single group)
   cov <- lavInspect(f, "coverage")
+  cov <- if (ng == 1) list(unname(unclass(cov))) else unname(lapply(cov, function(m) unname(unclass(m))))
   h1 <- lavInspect(f, "sampstat.h1")
+  if (ng > 1) h1 <- list(cov = NULL, mean = NULL)
   x <- list(case = case, dataset = dataset, model = model, r_call = r_call, package_versions = vers,
             converged = lavInspect(f, "converged"),
             nobs = sum(lavInspect(f, "nobs")), nobs_per_group = I(as.integer(lavInspect(f, "nobs"))),
-            group_labels = I(character(0)), estimates = pe, fit = fiml_measures(f),
-            r2 = list(as.list(unclass(lavInspect(f, "r2")))),
-            ov_names = I(lavNames(f, "ov")), coverage = unname(unclass(cov)),
-            n_patterns = nrow(lavInspect(f, "patterns")),
+            group_labels = I(as.character(lavInspect(f, "group.label"))), estimates = pe,
+            fit = fiml_measures(f), r2 = r2, ov_names = I(lavNames(f, "ov")), coverage = cov,
             h1_cov = unname(unclass(h1$cov)), h1_mean = as.numeric(h1$mean))
   path <- file.path(out_dir, paste0(case, ".json"))
   writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
@@ -93,8 +97,11 @@ fiml_case("hs_fiml_stdlv", "HolzingerSwineford1939_missing", HS.model,
           "cfa(HS.model, data = hs_missing, missing = \"ml\", std.lv = TRUE)",
           fit_tight("cfa", HS.model, hsm, std.lv = TRUE))
 
+fiml_case("hs_fiml_mg", "HolzingerSwineford1939_missing", HS.model,
+          "cfa(HS.model, data = hs_missing, missing = \"ml\", group = \"school\", group.equal = \"loadings\")",
+          fit_tight("cfa", HS.model, hsm, group = "school", group.equal = "loadings"))
+
 # ---- Demo.growth ------------------------------------------------------------
-# (the growth data)
 dg <- read.csv(file.path(data_dir, "Demo.growth.csv"), stringsAsFactors = FALSE)
 dgm <- punch(dg, paste0("t", 1:4), 0.1, 18)
 write_data(dgm, "Demo.growth_missing")
