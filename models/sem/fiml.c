@@ -93,20 +93,28 @@ int sem_fiml_discrepancy(sem_est *e, size_t g, double *f, cx_error *err)
     return CX_OK;
 }
 
-/* Sigma_oo^-1 of pattern k into w->si (po x po); CX_EFAIL when singular. */
-static int pattern_inverse(const sem_fiml_ws *w, const sem_pattern *pt, const double *sigma)
+/* Sigma_oo^-1 of a pattern into si (po x po, both triangles); CX_EFAIL
+ * when singular.  The matrix is symmetric, so the column-major _work
+ * calls (no transposed copies, no NaN scans: this runs once per pattern
+ * per gradient) leave the inverse in the row-major upper triangle. */
+static int symmetric_inverse(double *si, size_t po, const sem_pattern *pt, const double *sigma,
+                             size_t p)
 {
-    size_t po = pt->po, p = w->p;
     for (size_t a = 0; a < po; a++)
         for (size_t b = 0; b < po; b++)
-            w->si[a * po + b] = sigma[pt->idx[a] * p + pt->idx[b]];
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)po, w->si, (lapack_int)po) != 0 ||
-        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)po, w->si, (lapack_int)po) != 0)
+            si[a * po + b] = sigma[pt->idx[a] * p + pt->idx[b]];
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)po, si, (lapack_int)po) != 0 ||
+        LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', (lapack_int)po, si, (lapack_int)po) != 0)
         return CX_EFAIL;
     for (size_t a = 0; a < po; a++)
         for (size_t b = 0; b < a; b++)
-            w->si[b * po + a] = w->si[a * po + b];
+            si[a * po + b] = si[b * po + a];
     return CX_OK;
+}
+
+static int pattern_inverse(const sem_fiml_ws *w, const sem_pattern *pt, const double *sigma)
+{
+    return symmetric_inverse(w->si, pt->po, pt, sigma, w->p);
 }
 
 void sem_fiml_gradient_parts(sem_est *e, size_t g, double *wm, double *sr)
@@ -341,15 +349,8 @@ static int mlr_ws_alloc(mlr_ws *w, size_t p, cx_error *err)
 static int mlr_pattern(mlr_ws *w, const sem_pattern *pt, const double *mu, const double *sigma)
 {
     size_t p = w->p, po = pt->po;
-    for (size_t a = 0; a < po; a++)
-        for (size_t b = 0; b < po; b++)
-            w->si[a * po + b] = sigma[pt->idx[a] * p + pt->idx[b]];
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)po, w->si, (lapack_int)po) != 0 ||
-        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)po, w->si, (lapack_int)po) != 0)
+    if (symmetric_inverse(w->si, po, pt, sigma, p) != CX_OK)
         return CX_EFAIL;
-    for (size_t a = 0; a < po; a++)
-        for (size_t b = 0; b < a; b++)
-            w->si[b * po + a] = w->si[a * po + b];
     double *c = w->wt + p * p;
     for (size_t a = 0; a < po; a++) {
         c[a] = pt->mean[a] - mu[pt->idx[a]];

@@ -297,7 +297,10 @@ int sem_patterns_f(const sem_patterns *s, const double *sigma, const double *mu,
             for (size_t b = 0; b < po; b++)
                 c[a * po + b] = sigma[pt->idx[a] * p + pt->idx[b]];
         }
-        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)po, c, (lapack_int)po) != 0)
+        /* c and t are symmetric: column-major calls need no transposed
+         * copies (the _work variants skip LAPACKE's NaN scans; these small
+         * factorizations run once per pattern per evaluation) */
+        if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)po, c, (lapack_int)po) != 0)
             return CX_EFAIL;
         double logdet = 0.0;
         for (size_t a = 0; a < po; a++)
@@ -306,8 +309,8 @@ int sem_patterns_f(const sem_patterns *s, const double *sigma, const double *mu,
         for (size_t a = 0; a < po; a++)
             for (size_t b = 0; b < po; b++)
                 t[a * po + b] = pt->cov[a * po + b] + r[a] * r[b];
-        LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)po, (lapack_int)po, c, (lapack_int)po,
-                       t, (lapack_int)po);
+        LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', (lapack_int)po, (lapack_int)po, c,
+                            (lapack_int)po, t, (lapack_int)po);
         double tr = 0.0;
         for (size_t a = 0; a < po; a++)
             tr += t[a * po + a];
