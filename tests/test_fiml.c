@@ -49,9 +49,10 @@ static void make_block(double *data)
         }
 }
 
-static void run_reducer(const double *data, size_t split, sem_patterns **out)
+static void run_reducer_req(const double *data, size_t split, const unsigned char *required,
+                            sem_patterns **out)
 {
-    sem_fiml_params par = {P, 1};
+    sem_fiml_params par = {P, 1, required};
     cx_error err = {0};
     size_t level[N_ROWS] = {0}, row[N_ROWS];
     for (size_t i = 0; i < N_ROWS; i++)
@@ -81,6 +82,33 @@ static int in_pattern(const double *data, size_t i, const sem_pattern *pt)
     for (size_t a = 0; a < pt->po; a++)
         same &= !isnan(data[pt->idx[a] * N_ROWS + i]);
     return po == pt->po && same;
+}
+
+static void run_reducer(const double *data, size_t split, sem_patterns **out)
+{
+    run_reducer_req(data, split, NULL, out);
+}
+
+/* fixed.x covariates: rows missing a required variable are dropped. */
+static void test_reducer_required(void **state)
+{
+    (void)state;
+    double data[N_ROWS * P];
+    make_block(data);
+    const unsigned char required[P] = {0, 1, 0};
+    sem_patterns *s;
+    run_reducer_req(data, 13, required, &s);
+    double kept = 0;
+    for (size_t i = 0; i < N_ROWS; i++)
+        kept += !isnan(data[1 * N_ROWS + i]);
+    assert_true(s->n == kept && kept < N_ROWS - 1);
+    for (size_t k = 0; k < s->n_pat; k++) {
+        int has = 0;
+        for (size_t a = 0; a < s->pat[k].po; a++)
+            has |= s->pat[k].idx[a] == 1;
+        assert_true(has);
+    }
+    sem_patterns_free(s);
 }
 
 static void test_reducer_patterns(void **state)
@@ -295,6 +323,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reducer_patterns),
+        cmocka_unit_test(test_reducer_required),
         cmocka_unit_test(test_em_complete),
         cmocka_unit_test(test_by_levels),
         cmocka_unit_test(test_complete_data),

@@ -276,7 +276,8 @@ static int map_rows(sem_est *e, cx_error *err)
 }
 
 /* missing = fiml (fiml.c): every group has its patterns, the model a
- * meanstructure; fixed.x covariates are not designed yet. */
+ * meanstructure.  fixed.x covariates are complete (sem_data dropped the
+ * rows missing one, as lavaan), so their EM moments are the sample ones. */
 static int fiml_setup(sem_est *e, cx_error *err)
 {
     for (size_t g = 0; g < e->n_groups; g++)
@@ -284,13 +285,6 @@ static int fiml_setup(sem_est *e, cx_error *err)
             return cx_error_set(err, CX_EUSAGE, "group %zu: no missing-pattern statistics", g + 1);
     if (!e->pt->meanstructure)
         return cx_error_set(err, CX_EUSAGE, "missing = fiml needs a meanstructure");
-    for (size_t r = 0; r < e->pt->n_rows; r++)
-        if (e->pt->rows[r].exo && e->pt->rows[r].free <= 0 &&
-            (e->pt->rows[r].op == SEM_OP_COVARIANCE || e->pt->rows[r].op == SEM_OP_INTERCEPT))
-            return cx_error_set(err, CX_EUSAGE,
-                                "missing = fiml with observed exogenous covariates ('%s', "
-                                "fixed.x) is not supported yet",
-                                e->pt->rows[r].lhs);
     e->fiml = sem_fiml_ws_alloc(e, err);
     return e->fiml ? CX_OK : CX_ENOMEM;
 }

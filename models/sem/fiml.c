@@ -264,16 +264,14 @@ int sem_fiml_observed_vcov(sem_est *e, double *vcov, cx_error *err)
     return rc;
 }
 
-void sem_fiml_baseline(const sem_est *e, double *x2, double *df)
+double sem_fiml_baseline_f(const sem_est *e, size_t g, const char *exo)
 {
-    size_t p = e->p;
-    *x2 = 0.0;
-    *df = 0.0;
-    for (size_t g = 0; g < e->n_groups; g++) {
-        const sem_patterns *s = e->smp[g].patterns;
-        *x2 += s->n * (s->base_f - s->h1_f);
-        *df += (double)(p * (p - 1) / 2);
-    }
+    const sem_patterns *s = e->smp[g].patterns;
+    double f = 0.0;
+    for (size_t j = 0; j < e->p; j++)
+        if (!exo[j])
+            f += s->base_term[j];
+    return f / s->n - s->h1_f;
 }
 
 void sem_fiml_logl(const sem_est *e, double *logl, double *logl_h1)

@@ -66,6 +66,7 @@ typedef struct sem_patterns {
     double h1_f;       /* -2 logl_h1 / N without 2 pi terms         */
     double base_f;     /* the same for the independence model       */
     double *base_mean, *base_var; /* p each: the independence model's ML */
+    double *base_term;            /* p: n_j (log var_j + 1), the -2 logl terms */
     double *coverage;  /* p x p: share of rows observing both        */
 } sem_patterns;
 
@@ -76,6 +77,9 @@ void sem_patterns_free(sem_patterns *s);
 typedef struct sem_fiml_params {
     size_t p;        /* variables: block columns 0 .. p-1 (NaN = missing) */
     size_t n_levels; /* pass levels (cells)                                */
+    /* p flags or NULL: a row missing a flagged variable is dropped (the
+     * fixed.x covariates: lavaan's missing = "ml" deletes those rows) */
+    const unsigned char *required;
 } sem_fiml_params;
 
 extern const cx_reducer_type sem_reducer_patterns;
@@ -89,6 +93,7 @@ sem_patterns *sem_patterns_result(const void *acc, size_t level, cx_error *err);
 typedef struct sem_fiml_fourth_params sem_fiml_fourth_params;
 sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
                                                      const sem_patterns *const *cells,
+                                                     const unsigned char *required,
                                                      cx_error *err);
 void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par);
 extern const cx_reducer_type sem_reducer_pattern_fourth;
@@ -123,7 +128,10 @@ void sem_fiml_information(struct sem_est *e, const double *ds, const double *dm,
 int sem_fiml_observed_vcov(struct sem_est *e, double *vcov, cx_error *err);
 /* Fit-measure ingredients: baseline chisq and df, and the loglikelihoods
  * of the model and the saturated model (with the 2 pi terms). */
-void sem_fiml_baseline(const struct sem_est *e, double *x2, double *df);
+/* The independence model's -2 logl / N of group g minus h1 (no 2 pi):
+ * every variable but the fixed.x covariates (exo[i] != 0) on its own;
+ * the caller adds the covariates' joint term log|S_xx| + nx. */
+double sem_fiml_baseline_f(const struct sem_est *e, size_t g, const char *exo);
 void sem_fiml_logl(const struct sem_est *e, double *logl, double *logl_h1);
 /* Estimator MLR with missing = fiml (lavaan's MLR + missing = "ml"):
  * vcov = E^-1 B0 E^-1 / N (q x q) with E the observed information and B0

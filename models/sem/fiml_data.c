@@ -224,14 +224,16 @@ static int patterns_add(void *vacc, const cx_block *b, cx_error *err)
         level_acc *L = &a->lev[l];
         pat_acc *last = NULL;
         for (size_t i = b->start[l]; i < b->start[l + 1]; i++) {
-            size_t po = 0;
+            size_t po = 0, dropped = 0;
             for (size_t j = 0; j < p; j++) {
                 double v = b->data[j * b->ld + i];
                 a->key[j] = !isnan(v);
                 if (a->key[j])
                     x[po++] = v;
+                else
+                    dropped |= a->par->required && a->par->required[j];
             }
-            if (po == 0) /* an empty case: lavaan removes it */
+            if (po == 0 || dropped) /* an empty case: lavaan removes it */
                 continue;
             /* consecutive rows often share a pattern (most are complete) */
             if (!last || memcmp(last->key, a->key, p) != 0)
@@ -280,6 +282,7 @@ void sem_patterns_free(sem_patterns *s)
     free(s->coverage);
     free(s->base_mean);
     free(s->base_var);
+    free(s->base_term);
     free(s);
 }
 
@@ -455,7 +458,8 @@ static int saturated(sem_patterns *s, cx_error *err)
     for (size_t j = 0; j < p; j++) {
         memset(s->em_cov + j * p, 0, p * sizeof(double));
         s->em_cov[j * p + j] = var[j];
-        base += nj[j] * (log(var[j]) + 1.0);
+        s->base_term[j] = nj[j] * (log(var[j]) + 1.0);
+        base += s->base_term[j];
     }
     s->base_f = base / s->n;
     int rc = CX_OK;
@@ -518,7 +522,9 @@ sem_patterns *sem_patterns_result(const void *vacc, size_t level, cx_error *err)
     s->coverage = cx_calloc(p * p + 1, sizeof *s->coverage, err);
     s->base_mean = cx_calloc(p + 1, sizeof *s->base_mean, err);
     s->base_var = cx_calloc(p + 1, sizeof *s->base_var, err);
-    int rc = s->pat && s->em_mean && s->em_cov && s->coverage && s->base_mean && s->base_var
+    s->base_term = cx_calloc(p + 1, sizeof *s->base_term, err);
+    int rc = s->pat && s->em_mean && s->em_cov && s->coverage && s->base_mean && s->base_var &&
+                     s->base_term
                  ? CX_OK
                  : CX_ENOMEM;
     for (size_t k = 0; rc == CX_OK && k < L->n_pat; k++) {
@@ -556,6 +562,7 @@ typedef struct fourth_level {
 struct sem_fiml_fourth_params {
     size_t p, n_levels;
     fourth_level *lev;
+    const unsigned char *required; /* as sem_fiml_params' */
 };
 
 void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par)
@@ -570,11 +577,13 @@ void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par)
 
 sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
                                                      const sem_patterns *const *cells,
+                                                     const unsigned char *required,
                                                      cx_error *err)
 {
     sem_fiml_fourth_params *par = cx_calloc(1, sizeof *par, err);
     if (!par)
         return NULL;
+    par->required = required;
     par->p = p;
     par->n_levels = n_levels;
     par->lev = cx_calloc(n_levels + 1, sizeof *par->lev, err);
@@ -694,12 +703,13 @@ static int fpat_add(void *vacc, const cx_block *b, cx_error *err)
     for (size_t l = 0; l < b->n_levels && l < a->par->n_levels; l++) {
         const fourth_level *L = &a->par->lev[l];
         for (size_t i = b->start[l]; i < b->start[l + 1]; i++) {
-            size_t po = 0;
+            size_t po = 0, dropped = 0;
             for (size_t j = 0; j < p; j++) {
                 a->key[j] = !isnan(b->data[j * b->ld + i]);
                 po += a->key[j];
+                dropped |= !a->key[j] && a->par->required && a->par->required[j];
             }
-            if (po == 0)
+            if (po == 0 || dropped) /* as the first pass */
                 continue;
             long k = fpat_find(L, a->key, p);
             if (k < 0)

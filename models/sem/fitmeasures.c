@@ -270,10 +270,6 @@ static int exo_logdet(const sem_est *e, size_t g, size_t *nx_out, double *ld, cx
 static int baseline(const sem_est *e, double *x2, double *df, cx_error *err)
 {
     size_t p = e->p;
-    if (e->fiml) { /* the independence model's FIML fit is closed form too */
-        sem_fiml_baseline(e, x2, df);
-        return CX_OK;
-    }
     *x2 = 0.0;
     *df = 0.0;
     for (size_t g = 0; g < e->n_groups; g++) {
@@ -283,7 +279,16 @@ static int baseline(const sem_est *e, double *x2, double *df, cx_error *err)
         if (rc != CX_OK)
             return rc;
         double f = ld - e->logdet_s[g];
-        for (size_t i = 0; i < p; i++)
+        if (e->fiml) { /* the independence model's FIML fit is closed form too */
+            char *exo = cx_calloc(p + 1, 1, err);
+            if (!exo)
+                return CX_ENOMEM;
+            for (size_t i = 0; i < p; i++)
+                exo[i] = (char)is_exo_ov(e, (int)g, i);
+            f = sem_fiml_baseline_f(e, g, exo) + (nx ? ld + (double)nx : 0.0);
+            free(exo);
+        }
+        for (size_t i = 0; !e->fiml && i < p; i++)
             if (!is_exo_ov(e, (int)g, i))
                 f += log(e->smp[g].cov[i * p + i]);
         *x2 += e->smp[g].n * f;
@@ -394,7 +399,7 @@ static int likelihood(measures *ms, const sem_est *e, double npar, const scaled 
     double logl = 0.0, logl1 = 0.0, p = (double)e->p, n = e->n_total;
     if (e->fiml) /* casewise: the observed cells' normal densities */
         sem_fiml_logl(e, &logl, &logl1);
-    for (size_t g = 0; !e->fiml && g < e->n_groups; g++) {
+    for (size_t g = 0; g < e->n_groups; g++) {
         size_t nx;
         double ldx;
         int rc = exo_logdet(e, g, &nx, &ldx, err);
@@ -402,6 +407,11 @@ static int likelihood(measures *ms, const sem_est *e, double npar, const scaled 
             return rc;
         double c = p * log2pi + e->logdet_s[g] + p;
         double cx = (double)nx * log2pi + ldx + (double)nx;
+        if (e->fiml) { /* the covariates (complete rows) drop out as below */
+            logl -= -0.5 * e->smp[g].n * cx;
+            logl1 -= -0.5 * e->smp[g].n * cx;
+            continue;
+        }
         logl += -0.5 * e->smp[g].n * (c + e->f_g[g] - cx);
         logl1 += -0.5 * e->smp[g].n * (c - cx);
     }

@@ -183,7 +183,7 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
         d->n_splits = 1;
     }
     if (rq->fiml) { /* the same pass: the variables are block columns 0..p-1 */
-        d->fiml_par = (sem_fiml_params){d->p, d->n_cells};
+        d->fiml_par = (sem_fiml_params){d->p, d->n_cells, rq->required};
         r[n++] = (cx_reducer){&sem_reducer_patterns, &d->fiml_par, NULL};
     }
     rc = cx_reduce_view(d->view, pc.cols, pc.n, r, n, job->threads, err);
@@ -300,7 +300,8 @@ static int pattern_fourth_pass(const cx_job *job, const sem_data_request *rq, se
     for (size_t l = 0; l < d->n_levels; l++)
         for (size_t g = 0; g < d->levels[l].n_groups; g++)
             cells[d->levels[l].cell[g]] = d->levels[l].patterns[g];
-    sem_fiml_fourth_params *par = sem_fiml_fourth_params_alloc(d->p, d->n_cells, cells, err);
+    sem_fiml_fourth_params *par =
+        sem_fiml_fourth_params_alloc(d->p, d->n_cells, cells, rq->required, err);
     free(cells);
     if (!par)
         return CX_ENOMEM;

@@ -38,6 +38,8 @@ typedef struct sem_data_request {
     const int *cols;     /* the p observed variables' table columns        */
     int mlr;             /* also the fourth moments                       */
     int fiml;            /* missing = fiml: the missing patterns (fiml.h) */
+    const unsigned char *required; /* fiml: p flags, rows missing one are
+                                      dropped (fixed.x covariates); NULL */
 } sem_data_request;
 
 typedef struct sem_data {

@@ -247,8 +247,11 @@ static int check_group_column(const cx_job *job, const sem_spec *s, cx_error *er
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
-/* lavaan's missing = "ml" with fixed.x covariates first deletes the rows
- * where a covariate is missing; that is not designed here yet. */
+/* fixed.x covariates with missing = fiml: lavaan deletes the rows missing
+ * a covariate and fixes the covariates' moments at their sample values;
+ * the data side does the same (sem_data_request.required) and the fit
+ * measures take the covariates out as for complete data, but no lavaan
+ * reference checks it yet, so it is refused. */
 static int fiml_check_exo(const cx_job *job, const sem_partable *pt, cx_error *err)
 {
     for (size_t r = 0; r < pt->n_rows; r++)
@@ -713,8 +716,26 @@ static int finish_levels(job_fits *jf, cx_error *err)
 }
 
 /* The partable for the columns: the first level's number of groups. */
+/* The fixed.x covariates among the observed variables (p flags): with
+ * missing = fiml, lavaan deletes the rows where one is missing. */
+static int exo_flags(const sem_partable *pt, unsigned char **flags, cx_error *err)
+{
+    *flags = cx_calloc(pt->n_ov + 1, 1, err);
+    if (!*flags)
+        return CX_ENOMEM;
+    for (size_t r = 0; r < pt->n_rows; r++) {
+        const sem_param *row = &pt->rows[r];
+        if (!(row->exo && row->free <= 0 && row->op == SEM_OP_COVARIANCE))
+            continue;
+        for (size_t i = 0; i < pt->n_ov; i++)
+            if (strcmp(pt->ov_names[i], row->lhs) == 0)
+                (*flags)[i] = 1;
+    }
+    return CX_OK;
+}
+
 static int job_columns(const cx_job *job, const sem_spec *spec, const sem_data *d, int **cols,
-                       size_t *p, cx_error *err)
+                       size_t *p, unsigned char **exo, cx_error *err)
 {
     sem_spec s = *spec;
     s.opt.n_groups = 1;
@@ -731,6 +752,8 @@ static int job_columns(const cx_job *job, const sem_spec *spec, const sem_data *
     *p = pt->n_ov;
     *cols = cx_calloc(pt->n_ov ? pt->n_ov : 1, sizeof **cols, err);
     int rc = *cols ? resolve_columns(job, pt, *cols, err) : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = exo_flags(pt, exo, err);
     sem_partable_free(pt);
     return rc;
 }
@@ -750,6 +773,7 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     sem_spec s;
     sem_data d = {0};
     int *cols = NULL;
+    unsigned char *exo = NULL;
     size_t p = 0;
     int gcol = -1;
     job_fits jf = {job, &s, &d, results, NULL, NULL, NULL, NULL};
@@ -759,14 +783,14 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     if (rc == CX_OK)
         rc = sem_data_prepare(job, gcol, &d, err);
     if (rc == CX_OK)
-        rc = job_columns(job, &s, &d, &cols, &p, err);
+        rc = job_columns(job, &s, &d, &cols, &p, &exo, err);
     if (rc == CX_OK && s.estimator == SEM_MLR &&
         (job->weight_col >= 0 || job->missing != CX_MISSING_LISTWISE))
         rc = cx_job_error(job, "estimator", err, CX_EUSAGE,
                           "estimator mlr is supported for unweighted, listwise-complete data "
                           "only");
     if (rc == CX_OK) {
-        sem_data_request rq = {p, cols, s.estimator == SEM_MLR, job->missing_fiml};
+        sem_data_request rq = {p, cols, s.estimator == SEM_MLR, job->missing_fiml, exo};
         rc = sem_data_load(job, &rq, &d, err);
     }
     if (rc == CX_OK) {
@@ -791,6 +815,7 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     free(jf.level_rc);
     free(jf.level_msg);
     free(cols);
+    free(exo);
     sem_data_clear(&d);
     spec_clear(&s);
     return rc;

@@ -79,7 +79,7 @@ formula = factor(x1) ~ x2 - 1"
 refuse mlogit_validate validate "does not support validate" "model = mlogit
 formula = school ~ x1
 validate = kfold(5)"
-refuse sem_fiml_exo missing "exogenous covariates ('ageyr', fixed.x)" "model = sem
+refuse sem_fiml_exo missing "missing = fiml with observed exogenous covariates ('ageyr', fixed.x)" "model = sem
 syntax = visual =~ x1 + x2 + x3
          visual ~ ageyr
 missing = fiml"
