@@ -23,6 +23,14 @@ refuse() {
     [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
 }
 
+# the wide view (derived_wide.c): two rows per id and time, and
+# wide_columns without wide
+refuse wide_duplicates wide "more than one row at time" "model = describe
+wide = school grade
+items = x1_w7 x1_w8"
+refuse wide_columns_alone wide_columns "needs 'wide'" "model = describe
+wide_columns = x1
+items = x1"
 refuse describe_validate validate "does not support validate" "model = describe
 items = x1 x2 x3
 validate = kfold(5)"
@@ -32,8 +40,9 @@ weights = x3"
 refuse nps_validate validate "does not support validate" "model = nps
 score = grade
 validate = holdout(sex == 1)"
-refuse reliability_weights weights "does not take weights" "model = reliability
+refuse reliability_weights weights "weighted reliability is listwise only" "model = reliability
 scales = A: x1 x2 x3
+missing = pairwise
 weights = x4"
 refuse reliability_scale scales "expected at least two items" "model = reliability
 scales = A: x1 x2 x3
