@@ -247,7 +247,7 @@ static void test_by_levels(void **state)
     assert_non_null(school);
     static const char *const cols[] = {"est", "se", "std_all"};
     static const char *const jobs[] = {"pasteur", "grant"}, *const labels[] = {"Pasteur",
-                                                                                  "Grant-White"};
+                                                                               "Grant-White"};
     size_t compared = 0;
     for (size_t c = 0; c < 3; c++) {
         size_t n = 0;
@@ -261,8 +261,8 @@ static void test_by_levels(void **state)
                     continue;
                 assert_true(k < n_lvl);
                 if (!ref_close(by[r], one[k], 1e-12, 1e-14))
-                    fail_msg("%s %s row %zu: by %.17g vs where %.17g", labels[j], cols[c], k,
-                             by[r], one[k]);
+                    fail_msg("%s %s row %zu: by %.17g vs where %.17g", labels[j], cols[c], k, by[r],
+                             one[k]);
                 k++;
                 compared++;
             }
@@ -322,10 +322,8 @@ static void test_complete_data(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reducer_patterns),
-        cmocka_unit_test(test_reducer_required),
-        cmocka_unit_test(test_em_complete),
-        cmocka_unit_test(test_by_levels),
+        cmocka_unit_test(test_reducer_patterns), cmocka_unit_test(test_reducer_required),
+        cmocka_unit_test(test_em_complete),      cmocka_unit_test(test_by_levels),
         cmocka_unit_test(test_complete_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

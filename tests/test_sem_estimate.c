@@ -141,7 +141,8 @@ static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, 
                 c[i * p + j] = json_number(json_array_at(json_array_at(cg, i), j));
             mu[i] = json_number(json_array_at(json_array_at(mean, g), i));
         }
-        m->s[g] = (sem_sample){.p = p, .n = json_number(json_array_at(nobs, g)), .cov = c, .mean = mu};
+        m->s[g] =
+            (sem_sample){.p = p, .n = json_number(json_array_at(nobs, g)), .cov = c, .mean = mu};
     }
 }
 

@@ -498,12 +498,12 @@ void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_s
                     tmp[i * p + j] = e->smp[g].cov[i * p + j] + r[i] * r[j];
             /* wm = Sigma^-1 - Sigma^-1 tmp Sigma^-1 */
             int n = (int)p;
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0, wm,
-                        n);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0,
+                        wm, n);
             memcpy(tmp, wm, sizeof(double) * p * p);
             memcpy(wm, si, sizeof(double) * p * p);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n, 1.0,
-                        wm, n);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n,
+                        1.0, wm, n);
             cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n, r, 1, 0.0, sr, 1);
         }
         for (size_t s = 0; s < n_slots; s++) {
@@ -920,7 +920,8 @@ static void check_solution(sem_est *e, sem_fit *fit)
 /* MLR: the sandwich vcov replaces the expected-information one. */
 static int robust_estimates(sem_est *e, double *vcov, cx_error *err)
 {
-    int rc = e->fiml ? sem_fiml_robust(e, vcov, e->rob, err) : sem_robust_vcov(e, vcov, e->rob, err);
+    int rc =
+        e->fiml ? sem_fiml_robust(e, vcov, e->rob, err) : sem_robust_vcov(e, vcov, e->rob, err);
     if (rc != CX_OK)
         return rc;
     for (size_t r = 0; r < e->pt->n_rows; r++) {

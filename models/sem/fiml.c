@@ -21,8 +21,8 @@
 
 struct sem_fiml_ws {
     size_t p;
-    double *work; /* 3 p^2 + p: sem_patterns_f, gradient parts          */
-    double *si;   /* p^2: Sigma_oo^-1 of one pattern                     */
+    double *work;    /* 3 p^2 + p: sem_patterns_f, gradient parts          */
+    double *si;      /* p^2: Sigma_oo^-1 of one pattern                     */
     double *am, *mm; /* the saturated expected information: ps^2, p^2  */
     /* information, grown to the largest n_slots asked for */
     size_t slots;
@@ -143,8 +143,8 @@ void sem_fiml_gradient_parts(sem_est *e, size_t g, double *wm, double *sr)
                 t[a * po + b] = pt->cov[a * po + b] + r[a] * r[b];
         int n = (int)po;
         cblas_dsymm(CblasRowMajor, CblasLeft, CblasLower, n, n, 1.0, w->si, n, t, n, 0.0, u, n);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, u, n, w->si, n, 0.0,
-                    t, n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, u, n, w->si, n, 0.0, t,
+                    n);
         for (size_t a = 0; a < po; a++) {
             double acc = 0.0;
             for (size_t b = 0; b < po; b++) {
@@ -188,9 +188,9 @@ static int h1_expected(sem_est *e, size_t g, double *am, double *mm)
                     for (size_t v = u; v < po; v++) {
                         size_t cd = sem_vech_index(p, pt->idx[u], pt->idx[v]) - p;
                         double mcd = u == v ? 1.0 : 2.0;
-                        am[ab * ps + cd] += c * mab * mcd * 0.25 *
-                                            (si[i * po + v] * si[j * po + u] +
-                                             si[i * po + u] * si[j * po + v]);
+                        am[ab * ps + cd] +=
+                            c * mab * mcd * 0.25 *
+                            (si[i * po + v] * si[j * po + u] + si[i * po + u] * si[j * po + v]);
                     }
             }
     }
@@ -301,9 +301,9 @@ void sem_fiml_logl(const sem_est *e, double *logl, double *logl_h1)
  * + (V m) alpha' + V M V'], m = [0 ; vech S], M the pattern's `fourth`. */
 
 typedef struct mlr_ws {
-    size_t p, P;           /* variables; saturated parameters p + p(p+1)/2 */
+    size_t p, P; /* variables; saturated parameters p + p(p+1)/2 */
     double *si, *alpha, *v, *vm, *vmm, *bp, *x, *z, *wt; /* per pattern   */
-    size_t *map;           /* compact -> full index                         */
+    size_t *map; /* compact -> full index                         */
 } mlr_ws;
 
 static void mlr_ws_free(mlr_ws *w)
@@ -597,8 +597,7 @@ int sem_fiml_robust(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
         /* B0_g = Delta' B1(implied) Delta */
         memset(b1, 0, sizeof(double) * P * P);
         if (first_order(&w, s, e->mod.grp[g].mu, e->mod.grp[g].sigma, 1.0, b1) != CX_OK) {
-            rc = cx_error_set(err, CX_EFAIL, "group %zu: the implied moments are singular",
-                              g + 1);
+            rc = cx_error_set(err, CX_EFAIL, "group %zu: the implied moments are singular", g + 1);
             break;
         }
         saturated_delta(e, g, ds, dm, delta);

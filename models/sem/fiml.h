@@ -31,11 +31,11 @@
 
 /* One missing pattern of one group: the rows observing exactly idx[]. */
 typedef struct sem_pattern {
-    size_t po;     /* observed variables                          */
-    size_t *idx;   /* po indices into the model's observed vars   */
-    double n;      /* rows                                        */
-    double *mean;  /* po: mean of the observed values             */
-    double *cov;   /* po x po: cross-products / n (divisor n)     */
+    size_t po;    /* observed variables                          */
+    size_t *idx;  /* po indices into the model's observed vars   */
+    double n;     /* rows                                        */
+    double *mean; /* po: mean of the observed values             */
+    double *cov;  /* po x po: cross-products / n (divisor n)     */
     /* estimator mlr only (NULL otherwise): M = (1/n) sum z z', z = [d ;
      * vech(d d')], d = x_o - mean, ps_o x ps_o (sem_pattern_vech order) */
     double *fourth;
@@ -56,18 +56,18 @@ static inline size_t sem_pattern_vech(size_t po, size_t u, size_t v)
 /* Every pattern of one group, and what the saturated model makes of them. */
 typedef struct sem_patterns {
     size_t p, n_pat;
-    sem_pattern *pat;  /* n_pat, in order of first appearance        */
-    double n;          /* rows with at least one observed value      */
-    double n_values;   /* observed cells: sum n po (the 2 pi terms)  */
-    double *em_mean;   /* p: saturated-model means (EM)              */
-    double *em_cov;    /* p x p: saturated-model covariance (EM)     */
+    sem_pattern *pat; /* n_pat, in order of first appearance        */
+    double n;         /* rows with at least one observed value      */
+    double n_values;  /* observed cells: sum n po (the 2 pi terms)  */
+    double *em_mean;  /* p: saturated-model means (EM)              */
+    double *em_cov;   /* p x p: saturated-model covariance (EM)     */
     int em_iter;
     int em_converged;
-    double h1_f;       /* -2 logl_h1 / N without 2 pi terms         */
-    double base_f;     /* the same for the independence model       */
+    double h1_f;                  /* -2 logl_h1 / N without 2 pi terms         */
+    double base_f;                /* the same for the independence model       */
     double *base_mean, *base_var; /* p each: the independence model's ML */
     double *base_term;            /* p: n_j (log var_j + 1), the -2 logl terms */
-    double *coverage;  /* p x p: share of rows observing both        */
+    double *coverage;             /* p x p: share of rows observing both        */
 } sem_patterns;
 
 void sem_patterns_free(sem_patterns *s);
@@ -93,8 +93,7 @@ sem_patterns *sem_patterns_result(const void *acc, size_t level, cx_error *err);
 typedef struct sem_fiml_fourth_params sem_fiml_fourth_params;
 sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
                                                      const sem_patterns *const *cells,
-                                                     const unsigned char *required,
-                                                     cx_error *err);
+                                                     const unsigned char *required, cx_error *err);
 void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par);
 extern const cx_reducer_type sem_reducer_pattern_fourth;
 /* Level l's fourth moments into s->pat[k].fourth. */

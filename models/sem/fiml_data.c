@@ -31,9 +31,9 @@ typedef struct pat_acc {
 
 typedef struct level_acc {
     size_t n_pat, cap;
-    pat_acc **pat;   /* in order of first appearance            */
-    size_t *slot;    /* hash: pattern index + 1, 0 = empty      */
-    size_t n_slot;   /* a power of two, > 2 n_pat               */
+    pat_acc **pat; /* in order of first appearance            */
+    size_t *slot;  /* hash: pattern index + 1, 0 = empty      */
+    size_t n_slot; /* a power of two, > 2 n_pat               */
 } level_acc;
 
 typedef struct patterns_acc {
@@ -287,7 +287,7 @@ void sem_patterns_free(sem_patterns *s)
 }
 
 int sem_patterns_f(const sem_patterns *s, const double *sigma, const double *mu, double *work,
-                      double *f)
+                   double *f)
 {
     size_t p = s->p;
     double *c = work, *t = c + p * p, *r = t + p * p;
@@ -577,8 +577,7 @@ void sem_fiml_fourth_params_free(sem_fiml_fourth_params *par)
 
 sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
                                                      const sem_patterns *const *cells,
-                                                     const unsigned char *required,
-                                                     cx_error *err)
+                                                     const unsigned char *required, cx_error *err)
 {
     sem_fiml_fourth_params *par = cx_calloc(1, sizeof *par, err);
     if (!par)
@@ -611,10 +610,10 @@ sem_fiml_fourth_params *sem_fiml_fourth_params_alloc(size_t p, size_t n_levels,
 
 typedef struct fourth_pat_acc {
     const sem_fiml_fourth_params *par;
-    double ***m;   /* [level][pattern]: ps_o x ps_o lower sums, on first use */
-    double **cnt;  /* [level][pattern] rows */
+    double ***m;  /* [level][pattern]: ps_o x ps_o lower sums, on first use */
+    double **cnt; /* [level][pattern] rows */
     unsigned char *key;
-    double *z;     /* one row's z */
+    double *z; /* one row's z */
 } fourth_pat_acc;
 
 static size_t pstar_of(size_t po)
@@ -673,8 +672,8 @@ static void fpat_reset(void *vacc)
         const sem_patterns *s = a->par->lev[l].s;
         for (size_t k = 0; s && k < s->n_pat; k++) {
             if (a->m[l][k])
-                memset(a->m[l][k], 0, sizeof(double) * pstar_of(s->pat[k].po) *
-                                           pstar_of(s->pat[k].po));
+                memset(a->m[l][k], 0,
+                       sizeof(double) * pstar_of(s->pat[k].po) * pstar_of(s->pat[k].po));
             a->cnt[l][k] = 0;
         }
     }
@@ -754,8 +753,8 @@ static void fpat_merge(void *vacc, const void *vother)
     }
 }
 
-const cx_reducer_type sem_reducer_pattern_fourth = {"sem_pattern_fourth", fpat_alloc, fpat_reset,
-                                                    fpat_add, fpat_merge, NULL, fpat_free};
+const cx_reducer_type sem_reducer_pattern_fourth = {
+    "sem_pattern_fourth", fpat_alloc, fpat_reset, fpat_add, fpat_merge, NULL, fpat_free};
 
 int sem_fiml_fourth_result(const void *vacc, size_t level, sem_patterns *s, cx_error *err)
 {

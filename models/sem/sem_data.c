@@ -284,7 +284,8 @@ static int level_patterns(sem_data *d, size_t l, cx_error *err)
         if (!s)
             return err->code ? err->code : CX_ENOMEM;
         v->patterns[g] = s;
-        v->samples[g] = (sem_sample){.p = d->p, .n = s->n, .cov = s->em_cov, .mean = s->em_mean, .patterns = s};
+        v->samples[g] =
+            (sem_sample){.p = d->p, .n = s->n, .cov = s->em_cov, .mean = s->em_mean, .patterns = s};
     }
     return CX_OK;
 }
@@ -309,8 +310,7 @@ static int pattern_fourth_pass(const cx_job *job, const sem_data_request *rq, se
     int rc = cx_reduce_view(d->view, rq->cols, d->p, &r, 1, job->threads, err);
     for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++)
         for (size_t g = 0; rc == CX_OK && g < d->levels[l].n_groups; g++)
-            rc = sem_fiml_fourth_result(r.acc, d->levels[l].cell[g], d->levels[l].patterns[g],
-                                        err);
+            rc = sem_fiml_fourth_result(r.acc, d->levels[l].cell[g], d->levels[l].patterns[g], err);
     cx_reducer_release(&r);
     sem_fiml_fourth_params_free(par);
     return rc;

@@ -55,7 +55,7 @@ typedef struct sem_data {
     cx_first_row_params first_par;
     cx_reducer main, first, boot, valid; /* acc NULL when not computed   */
     sem_fiml_params fiml_par;
-    cx_reducer fiml;                     /* missing = fiml: the patterns  */
+    cx_reducer fiml; /* missing = fiml: the patterns  */
     long n_replicates;
     size_t n_splits; /* kfold: K; holdout: 1; none: 0                      */
 } sem_data;

@@ -405,8 +405,7 @@ static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, c
 
 /* `coverage` (missing = fiml): lavInspect(fit, "coverage"), the share of
  * rows observing both variables, lower triangle with the diagonal. */
-static int write_coverage(cx_result *res, const sem_partable *pt, const sem_level *v,
-                          cx_error *err)
+static int write_coverage(cx_result *res, const sem_partable *pt, const sem_level *v, cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "coverage", err);
     if (!t || cx_rtable_add_column(t, "lhs", CX_RCOL_STRING, err) ||
@@ -847,8 +846,8 @@ static int growth_fit(const cx_job *job, cx_result **results, cx_error *err)
 }
 
 /* What the SEM models honour of the shared keys. */
-#define SEM_SUPPORTS                                                                              \
-    (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |        \
+#define SEM_SUPPORTS                                                                               \
+    (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |         \
      CX_SUPPORTS_VALIDATE | CX_SUPPORTS_FIML)
 
 const cx_model cx_model_cfa = {.name = "cfa",
