@@ -20,6 +20,11 @@ for name in HolzingerSwineford1939 PoliticalDemocracy bfi Demo.growth Grunfeld E
     rm -f "datasets/$name.h5"
     "$cxfit" import "$data_dir/$name.csv" "datasets/$name.h5" --table /data
 done
+# Cells removed at random by scripts/make_fiml_refs.R (missing = fiml cases)
+for name in HolzingerSwineford1939_missing Demo.growth_missing; do
+    rm -f "datasets/$name.h5"
+    "$cxfit" import "datasets/$name.csv" "datasets/$name.h5" --table /data
+done
 rm -f datasets/demo.h5
 "$cxfit" simulate datasets/demo.h5 --seed 1
 # a respondent panel for the longitudinal CFA (configs/longitudinal_cfa.ini)

@@ -13,7 +13,9 @@
  *   - the `groups` table: lavaan numbers groups in order of first
  *     appearance (its group_labels), and so must cxfit;
  *   - modindices (mi, epc, sepc_all) where the reference has them and the
- *     config asks for them.
+ *     config asks for them;
+ *   - missing = fiml cases (scripts/make_fiml_refs.R, "coverage" in the
+ *     JSON): lavInspect(fit, "coverage") against the `coverage` table.
  *
  * test_sem_estimate.c checks the estimator from lavaan's own sample
  * moments; this test adds what lies before and after it: reading the data,
@@ -577,6 +579,44 @@ static void check_modindices(sem_case *k)
     table_free(&t);
 }
 
+/* missing = fiml cases: lavInspect(fit, "coverage") (one p x p matrix
+ * per group, ov_names order) against cxfit's `coverage` table (lower
+ * triangle with the diagonal, group 0 for a single group). */
+static void check_coverage(sem_case *k)
+{
+    const json_value *cov = json_get(k->ref, "coverage"), *names = json_get(k->ref, "ov_names");
+    if (!cov)
+        return;
+    static const char *const s[] = {"lhs", "rhs", NULL}, *const d[] = {"coverage", "group", NULL};
+    table_data t;
+    if (!table_load(k->res, k->job, "coverage", s, d, &t, &k->c))
+        return table_free(&t);
+    size_t p = json_array_len(names), groups = json_array_len(cov);
+    for (size_t g = 0; g < groups; g++)
+        for (size_t i = 0; i < p; i++)
+            for (size_t j = 0; j <= i; j++) {
+                const char *a = json_string(json_array_at(names, i));
+                const char *b = json_string(json_array_at(names, j));
+                double group = k->multi ? (double)(g + 1) : 0.0;
+                size_t r = 0;
+                while (r < t.n && !(a && b && strcmp(str_at(&t, 0, r), a) == 0 &&
+                                    strcmp(str_at(&t, 1, r), b) == 0 && t.num[1][r] == group))
+                    r++;
+                char what[128];
+                snprintf(what, sizeof what, "coverage[%s, %s g%.0f]", a ? a : "?", b ? b : "?",
+                         group);
+                const json_value *m = json_array_at(cov, g);
+                if (r == t.n)
+                    ref_report_fail(&k->c.rep, "%s missing from cxfit", what);
+                else
+                    check(&k->c, what, t.num[0][r], json_array_at(json_array_at(m, i), j), 1e-12,
+                          ATOL);
+            }
+    if (t.n != groups * p * (p + 1) / 2)
+        ref_report_fail(&k->c.rep, "coverage: %zu rows vs %zu", t.n, groups * p * (p + 1) / 2);
+    table_free(&t);
+}
+
 /* ---- how many values a case must compare ---------------------------------- */
 
 /* The sections every case's reference has; an absent or empty one (a
@@ -617,6 +657,10 @@ static int expected_checks(const sem_case *k)
         n += json_object_len(by_label ? json_object_value(r2, i) : json_array_at(r2, i));
     if (k->want_modindices)
         n += 3 * json_array_len(json_get(k->ref, "modindices"));
+    if (json_get(k->ref, "coverage")) { /* missing = fiml */
+        size_t p = json_array_len(json_get(k->ref, "ov_names"));
+        n += json_array_len(json_get(k->ref, "coverage")) * p * (p + 1) / 2;
+    }
     return (int)n;
 }
 
@@ -696,6 +740,7 @@ static int run_case(const char *name, const json_value *ref, int want_mi, long *
     check_r2(&k);
     check_modindices(&k);
     check_sampstat(&k);
+    check_coverage(&k);
     int expected = expected_checks(&k);
     ref_report_require(&k.c.rep, expected);
     ref_results_close(k.res);
@@ -762,9 +807,9 @@ static void test_reference_cases(void **state)
     }
     free(names);
     fprintf(stderr, "%d reference cases run end to end, %ld values compared\n", cases, total);
-    /* the 36 cfa/sem/growth cases of tests/reference (5 of them ordinal);
-     * fewer means one was lost */
-    assert_true(cases >= 36);
+    /* the 43 cfa/sem/growth cases of tests/reference (5 of them ordinal,
+     * 7 missing = fiml); fewer means one was lost */
+    assert_true(cases >= 43);
     assert_int_equal(failed, 0);
 }
 

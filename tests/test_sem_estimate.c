@@ -141,7 +141,8 @@ static void moments_from_json(const json_value *ref, size_t p, size_t n_groups, 
                 c[i * p + j] = json_number(json_array_at(json_array_at(cg, i), j));
             mu[i] = json_number(json_array_at(json_array_at(mean, g), i));
         }
-        m->s[g] = (sem_sample){p, json_number(json_array_at(nobs, g)), c, mu, NULL, NULL, 0.0};
+        m->s[g] =
+            (sem_sample){.p = p, .n = json_number(json_array_at(nobs, g)), .cov = c, .mean = mu};
     }
 }
 
@@ -702,7 +703,7 @@ static void test_heywood(void **state)
 {
     (void)state;
     double cov[9] = {1.0, 0.6, 0.6, 0.6, 1.0, 0.3, 0.6, 0.3, 1.0}, mean[3] = {0, 0, 0};
-    sem_sample s = {3, 200, cov, mean, NULL, NULL, 0.0};
+    sem_sample s = {.p = 3, .n = 200, .cov = cov, .mean = mean};
     sem_partable *pt = one_factor(0);
     sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();
@@ -727,7 +728,7 @@ static void test_bad_start_message(void **state)
 {
     (void)state;
     double cov[9] = {1.0, 0.5, 0.5, 0.5, 1.0, 0.5, 0.5, 0.5, 1.0}, mean[3] = {0, 0, 0};
-    sem_sample s = {3, 200, cov, mean, NULL, NULL, 0.0};
+    sem_sample s = {.p = 3, .n = 200, .cov = cov, .mean = mean};
     sem_partable *pt = one_factor(0);
     pt->rows[3].start = -5.0; /* x1 ~~ x1 */
     sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
@@ -748,7 +749,7 @@ static void test_not_identified(void **state)
 {
     (void)state;
     double cov[9] = {1.0, 0.5, 0.4, 0.5, 1.0, 0.3, 0.4, 0.3, 1.0}, mean[3] = {0, 0, 0};
-    sem_sample s = {3, 200, cov, mean, NULL, NULL, 0.0};
+    sem_sample s = {.p = 3, .n = 200, .cov = cov, .mean = mean};
     sem_partable *pt = one_factor(1);
     sem_fit_options opt = {SEM_ML, 0, 0, 0, 0.95, 0, 0, 0};
     sem_fit *fit = sem_fit_alloc();

@@ -47,6 +47,7 @@ typedef struct sem_est {
     double *work;     /* p*p scratch                                 */
     sem_robust *rob;  /* MLR: the robust test's traces; NULL for ML    */
     double *scratch;  /* gradient/information work, grown on demand    */
+    struct sem_fiml_ws *fiml; /* missing = fiml (fiml.c); NULL otherwise */
     size_t scratch_len;
 } sem_est;
 
@@ -79,6 +80,11 @@ const char *sem_op_text(sem_op op);
  * fmin, as lav_model_hessian) and B0 the first-order information from
  * the samples' fourth moments, and the traces of the scaled test. */
 int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err);
+
+/* The Hessian of fmin (q x q) by lav_model_hessian's four-point
+ * differences of the analytic gradient; ds/dm (sem_est_delta's sizes)
+ * are left at the estimate. */
+int sem_est_numeric_hessian(sem_est *e, double *ds, double *dm, double *hess, cx_error *err);
 
 /* ---- start.c ------------------------------------------------------ */
 /* Refine the first-guess start values of every row (row_start, partable

@@ -20,6 +20,7 @@
  * tied by a simple `a == b` row (labels or plabels) are one parameter.
  */
 #include "est_internal.h"
+#include "fiml.h"
 #include "optimize.h"
 #include "syntax.h"
 
@@ -103,6 +104,7 @@ static void est_free(sem_est *e)
     free(e->logdet_s);
     free(e->work);
     free(e->scratch);
+    sem_fiml_ws_free(e->fiml);
 }
 
 /* ---- equality classes ------------------------------------------------ */
@@ -273,6 +275,20 @@ static int map_rows(sem_est *e, cx_error *err)
     return CX_OK;
 }
 
+/* missing = fiml (fiml.c): every group has its patterns, the model a
+ * meanstructure.  fixed.x covariates are complete (sem_data dropped the
+ * rows missing one, as lavaan), so their EM moments are the sample ones. */
+static int fiml_setup(sem_est *e, cx_error *err)
+{
+    for (size_t g = 0; g < e->n_groups; g++)
+        if (!e->smp[g].patterns)
+            return cx_error_set(err, CX_EUSAGE, "group %zu: no missing-pattern statistics", g + 1);
+    if (!e->pt->meanstructure)
+        return cx_error_set(err, CX_EUSAGE, "missing = fiml needs a meanstructure");
+    e->fiml = sem_fiml_ws_alloc(e, err);
+    return e->fiml ? CX_OK : CX_ENOMEM;
+}
+
 static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, cx_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -289,6 +305,8 @@ static int setup(sem_est *e, sem_partable *pt, const sem_sample *smp, cx_error *
     e->x = cx_calloc(e->q + 1, sizeof(double), err);
     if (!e->x)
         return CX_ENOMEM;
+    if (smp[0].patterns && (rc = fiml_setup(e, err)) != CX_OK)
+        return rc;
     for (size_t r = 0; r < pt->n_rows; r++) {
         const sem_param *row = &pt->rows[r];
         if (e->row_t[r].mat == SEM_MAT_NONE)
@@ -408,7 +426,12 @@ int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err)
         for (size_t i = 0; i < p; i++)
             for (size_t j = 0; j < i; j++)
                 si[j * p + i] = si[i * p + j];
-        e->f_g[g] = group_discrepancy(e, g, logdet);
+        if (e->fiml) { /* missing = fiml: the casewise likelihood (fiml.c) */
+            if ((rc = sem_fiml_discrepancy(e, g, &e->f_g[g], err)) != CX_OK)
+                return rc;
+        } else {
+            e->f_g[g] = group_discrepancy(e, g, logdet);
+        }
         f += e->w[g] * e->f_g[g];
     }
     *fmin = 0.5 * f;
@@ -464,21 +487,25 @@ void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_s
     memset(grad, 0, sizeof(double) * n_slots);
     for (size_t g = 0; g < e->n_groups; g++) {
         const double *si = e->sinv + g * p * p;
-        for (size_t i = 0; i < p; i++) {
-            r[i] = e->pt->meanstructure ? e->smp[g].mean[i] - e->mod.grp[g].mu[i] : 0.0;
+        if (e->fiml) { /* the same shape, summed over missing patterns */
+            sem_fiml_gradient_parts(e, g, wm, sr);
+        } else {
+            for (size_t i = 0; i < p; i++) {
+                r[i] = e->pt->meanstructure ? e->smp[g].mean[i] - e->mod.grp[g].mu[i] : 0.0;
+            }
+            for (size_t i = 0; i < p; i++)
+                for (size_t j = 0; j < p; j++)
+                    tmp[i * p + j] = e->smp[g].cov[i * p + j] + r[i] * r[j];
+            /* wm = Sigma^-1 - Sigma^-1 tmp Sigma^-1 */
+            int n = (int)p;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0,
+                        wm, n);
+            memcpy(tmp, wm, sizeof(double) * p * p);
+            memcpy(wm, si, sizeof(double) * p * p);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n,
+                        1.0, wm, n);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n, r, 1, 0.0, sr, 1);
         }
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++)
-                tmp[i * p + j] = e->smp[g].cov[i * p + j] + r[i] * r[j];
-        /* wm = Sigma^-1 - Sigma^-1 tmp Sigma^-1 */
-        int n = (int)p;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, tmp, n, si, n, 0.0, wm,
-                    n);
-        memcpy(tmp, wm, sizeof(double) * p * p);
-        memcpy(wm, si, sizeof(double) * p * p);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, -1.0, si, n, tmp, n, 1.0,
-                    wm, n);
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, n, n, 1.0, si, n, r, 1, 0.0, sr, 1);
         for (size_t s = 0; s < n_slots; s++) {
             const double *d = ds + (g * n_slots + s) * p * p;
             double acc = 0.0;
@@ -498,6 +525,10 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
                          double *info)
 {
     size_t p = e->p, pp = p * p;
+    if (e->fiml) {
+        sem_fiml_information(e, ds, dm, n_slots, info);
+        return;
+    }
     double *a = est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
     if (!a) {
         fill_nan(info, n_slots * n_slots);
@@ -898,7 +929,8 @@ static void check_solution(sem_est *e, sem_fit *fit)
 /* MLR: the sandwich vcov replaces the expected-information one. */
 static int robust_estimates(sem_est *e, double *vcov, cx_error *err)
 {
-    int rc = sem_robust_vcov(e, vcov, e->rob, err);
+    int rc =
+        e->fiml ? sem_fiml_robust(e, vcov, e->rob, err) : sem_robust_vcov(e, vcov, e->rob, err);
     if (rc != CX_OK)
         return rc;
     for (size_t r = 0; r < e->pt->n_rows; r++) {
@@ -924,6 +956,19 @@ static int check_mlr(const sem_partable *pt, cx_error *err)
     return CX_OK;
 }
 
+/* missing = fiml: lavaan's default standard errors use the observed
+ * information (information = "observed", observed.information = "hessian"). */
+static int fiml_estimates(sem_est *e, double *vcov, cx_error *err)
+{
+    int rc = sem_fiml_observed_vcov(e, vcov, err);
+    for (size_t r = 0; rc == CX_OK && r < e->pt->n_rows; r++) {
+        int k = e->row_par[r];
+        if (e->row_t[r].mat != SEM_MAT_NONE && k >= 0)
+            e->pt->rows[r].se = sqrt(vcov[(size_t)k * e->q + (size_t)k]);
+    }
+    return rc;
+}
+
 static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options *opt, sem_fit *fit,
                   cx_error *err)
 {
@@ -938,6 +983,8 @@ static int finish(sem_est *e, scoring_ws *w, double fmin, const sem_fit_options 
     }
     if (rc == CX_OK && e->rob)
         rc = robust_estimates(e, vcov, err);
+    else if (rc == CX_OK && e->fiml)
+        rc = fiml_estimates(e, vcov, err);
     if (rc == CX_OK)
         rc = defined_parameters(e, vcov, fit, err);
     free(vcov);

@@ -36,6 +36,9 @@ typedef struct sem_sample {
     const double *fourth_first; /* (1/N) sum w_i^k z_i (pstar); NULL = unweighted:
                                    [0 ; vech(cov)]                        */
     double fourth_w2;           /* (1/N) sum w_i^k; 0 = unweighted: 1     */
+    /* missing = fiml only (NULL otherwise): the group's missing patterns
+     * (fiml.h); cov and mean are then the saturated model's EM moments. */
+    const struct sem_patterns *patterns;
 } sem_sample;
 
 /* Position of d_a d_b (a <= b or a >= b) in z = [d ; vech(d d')]: the p

@@ -54,7 +54,7 @@
 
 /* lav_model_hessian: H[, j] = (g(x - 2h) - 8 g(x - h) + 8 g(x + h) - g(x + 2h)) / 12h,
  * then (H + H') / 2. */
-static int numeric_hessian(sem_est *e, double *ds, double *dm, double *hess, cx_error *err)
+int sem_est_numeric_hessian(sem_est *e, double *ds, double *dm, double *hess, cx_error *err)
 {
     size_t q = e->q;
     const double h = 1e-6, step[4] = {-2.0, -1.0, 1.0, 2.0}, coef[4] = {1.0, -8.0, 8.0, -1.0};
@@ -274,7 +274,7 @@ int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
     double *b0 = einv + q * q, *b0g = b0 + q * q, *tmp = b0g + q * q, *alpha = tmp + q * q;
     double *v = alpha + q;
     if (rc == CX_OK)
-        rc = numeric_hessian(e, ds, dm, einv, err);
+        rc = sem_est_numeric_hessian(e, ds, dm, einv, err);
     if (rc == CX_OK)
         rc = invert(einv, q, err);
     if (rc == CX_OK)

@@ -29,6 +29,9 @@ static void level_clear(sem_level *v)
     free(v->fourth);
     free(v->fourth_first);
     free(v->samples);
+    for (size_t g = 0; v->patterns && g < v->n_groups; g++)
+        sem_patterns_free(v->patterns[g]);
+    free(v->patterns);
     memset(v, 0, sizeof *v);
 }
 
@@ -42,6 +45,7 @@ void sem_data_clear(sem_data *d)
     cx_reducer_release(&d->first);
     cx_reducer_release(&d->boot);
     cx_reducer_release(&d->valid);
+    cx_reducer_release(&d->fiml);
     if (d->have_pass)
         cx_view_free(&d->pass);
     memset(d, 0, sizeof *d);
@@ -157,7 +161,7 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
     int rc = plan_columns(job, rq, &pc, err);
     if (rc != CX_OK)
         return rc;
-    cx_reducer r[4];
+    cx_reducer r[5];
     size_t n = 0;
     d->main_par = moments_params(job, d, &pc, CX_SPLIT_NONE, 1);
     r[n++] = (cx_reducer){&cx_reducer_moments, &d->main_par, NULL};
@@ -179,6 +183,10 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
         r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
         d->n_splits = 1;
     }
+    if (rq->fiml) { /* the same pass: the variables are block columns 0..p-1 */
+        d->fiml_par = (sem_fiml_params){d->p, d->n_cells, rq->required};
+        r[n++] = (cx_reducer){&sem_reducer_patterns, &d->fiml_par, NULL};
+    }
     rc = cx_reduce_view(d->view, pc.cols, pc.n, r, n, job->threads, err);
     if (rc != CX_OK)
         return rc;
@@ -190,6 +198,8 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
         d->boot = r[k++];
     if (job->validate != CX_VALIDATE_NONE)
         d->valid = r[k++];
+    if (rq->fiml)
+        d->fiml = r[k++];
     return CX_OK;
 }
 
@@ -240,7 +250,7 @@ static int level_groups(sem_data *d, size_t l)
 static void fill_sample(size_t p, const cx_moments *m, double n, double *cov, sem_sample *s)
 {
     cx_moments_covariance(m, 0.0, cov);
-    *s = (sem_sample){p, n, cov, m->mean, NULL, NULL, 0.0};
+    *s = (sem_sample){.p = p, .n = n, .cov = cov, .mean = m->mean};
 }
 
 /* N of every group of one fit: the rows, or with weights their sum,
@@ -307,6 +317,52 @@ static int level_fourth(sem_data *d, size_t l, const void *acc, cx_error *err)
     return CX_OK;
 }
 
+/* missing = fiml: each group's patterns replace its listwise moments: N
+ * counts every row with an observed value, cov and mean are the EM
+ * estimates of the saturated model (fiml_data.c). */
+static int level_patterns(sem_data *d, size_t l, cx_error *err)
+{
+    sem_level *v = &d->levels[l];
+    v->patterns = cx_calloc(v->n_groups + 1, sizeof *v->patterns, err);
+    if (!v->patterns)
+        return CX_ENOMEM;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        sem_patterns *s = sem_patterns_result(d->fiml.acc, v->cell[g], err);
+        if (!s)
+            return err->code ? err->code : CX_ENOMEM;
+        v->patterns[g] = s;
+        v->samples[g] =
+            (sem_sample){.p = d->p, .n = s->n, .cov = s->em_cov, .mean = s->em_mean, .patterns = s};
+    }
+    return CX_OK;
+}
+
+/* MLR with missing = fiml: a second pass for every pattern's fourth
+ * moments about its mean (fiml_data.c). */
+static int pattern_fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *d,
+                               cx_error *err)
+{
+    const sem_patterns **cells = cx_calloc(d->n_cells + 1, sizeof *cells, err);
+    if (!cells)
+        return CX_ENOMEM;
+    for (size_t l = 0; l < d->n_levels; l++)
+        for (size_t g = 0; g < d->levels[l].n_groups; g++)
+            cells[d->levels[l].cell[g]] = d->levels[l].patterns[g];
+    sem_fiml_fourth_params *par =
+        sem_fiml_fourth_params_alloc(d->p, d->n_cells, cells, rq->required, err);
+    free(cells);
+    if (!par)
+        return CX_ENOMEM;
+    cx_reducer r = {&sem_reducer_pattern_fourth, par, NULL};
+    int rc = cx_reduce_view(d->view, rq->cols, d->p, &r, 1, job->threads, err);
+    for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++)
+        for (size_t g = 0; rc == CX_OK && g < d->levels[l].n_groups; g++)
+            rc = sem_fiml_fourth_result(r.acc, d->levels[l].cell[g], d->levels[l].patterns[g], err);
+    cx_reducer_release(&r);
+    sem_fiml_fourth_params_free(par);
+    return rc;
+}
+
 /* MLR: a second pass for the fourth moments about each cell's mean. */
 static int fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *d, cx_error *err)
 {
@@ -361,8 +417,10 @@ int sem_data_load(const cx_job *job, const sem_data_request *rq, sem_data *d, cx
         if (rc == CX_OK)
             rc = level_samples(d, l, err);
     }
+    for (size_t l = 0; rc == CX_OK && rq->fiml && l < d->n_levels; l++)
+        rc = level_patterns(d, l, err);
     if (rc == CX_OK && rq->mlr)
-        rc = fourth_pass(job, rq, d, err);
+        rc = rq->fiml ? pattern_fourth_pass(job, rq, d, err) : fourth_pass(job, rq, d, err);
     return rc;
 }
 

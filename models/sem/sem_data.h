@@ -19,6 +19,7 @@
 #include "../../engine/model.h"
 #include "../../engine/reducer.h"
 #include "estimate.h"
+#include "fiml.h"
 
 /* One `by` level (the whole job without `by`). */
 typedef struct sem_level {
@@ -30,6 +31,7 @@ typedef struct sem_level {
     double *fourth;       /* mlr: n_groups x pstar x pstar, else NULL       */
     double *fourth_first; /* mlr with weights: n_groups x pstar, else NULL  */
     sem_sample *samples;  /* n_groups                                       */
+    sem_patterns **patterns; /* missing = fiml: n_groups, else NULL          */
 } sem_level;
 
 /* What the job's `weights` column means (`weights_are`). */
@@ -45,6 +47,9 @@ typedef struct sem_data_request {
     const int *cols;     /* the p observed variables' table columns        */
     int mlr;             /* also the fourth moments                       */
     sem_weights weights; /* NONE when the job has no `weights`            */
+    int fiml;            /* missing = fiml: the missing patterns (fiml.h) */
+    const unsigned char *required; /* fiml: p flags, rows missing one are
+                                      dropped (fixed.x covariates); NULL */
 } sem_data_request;
 
 typedef struct sem_data {
@@ -60,6 +65,8 @@ typedef struct sem_data {
     cx_moments_params main_par, boot_par, valid_par;
     cx_first_row_params first_par;
     cx_reducer main, first, boot, valid; /* acc NULL when not computed   */
+    sem_fiml_params fiml_par;
+    cx_reducer fiml; /* missing = fiml: the patterns  */
     long n_replicates;
     size_t n_splits; /* kfold: K; holdout: 1; none: 0                      */
 } sem_data;

@@ -191,6 +191,24 @@ static int read_weights(const cx_job *job, sem_spec *s, cx_error *err)
     return CX_OK;
 }
 
+/* missing = fiml (fiml.c): lavaan's missing = "ml" implies a
+ * meanstructure; what it is not designed with yet is refused by key. */
+static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
+{
+    if (s->opt.meanstructure == 0)
+        return cx_job_error(job, "meanstructure", err, CX_EUSAGE,
+                            "missing = fiml always has a meanstructure (as lavaan's missing = "
+                            "\"ml\"); remove 'meanstructure = no'");
+    s->opt.meanstructure = 1;
+    static const char *const refused[] = {"weights", "bootstrap", "validate", "invariance",
+                                          "modindices"};
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++)
+        if (cx_section_get(job->section, refused[k]))
+            return cx_job_error(job, refused[k], err, CX_EUSAGE,
+                                "'%s' with missing = fiml is not supported yet", refused[k]);
+    return CX_OK;
+}
+
 static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
 {
     int est = 0, std_lv = 0, mean = -1, mi = 0;
@@ -253,6 +271,8 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
                           "invariance with sampling weights is not supported yet (their robust "
                           "tests need scaled difference tests); weights_are = frequency fits "
                           "model-based ones");
+    if (rc == CX_OK && job->missing_fiml)
+        rc = sem_fiml_check(job, s, err);
     return rc;
 }
 
@@ -337,6 +357,23 @@ static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_part
     return CX_OK;
 }
 
+/* fixed.x covariates with missing = fiml: lavaan deletes the rows missing
+ * a covariate and fixes the covariates' moments at their sample values;
+ * the data side does the same (sem_data_request.required) and the fit
+ * measures take the covariates out as for complete data, but no lavaan
+ * reference checks it yet, so it is refused. */
+static int fiml_check_exo(const cx_job *job, const sem_partable *pt, cx_error *err)
+{
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (pt->rows[r].exo && pt->rows[r].free <= 0 &&
+            (pt->rows[r].op == SEM_OP_COVARIANCE || pt->rows[r].op == SEM_OP_INTERCEPT))
+            return cx_job_error(job, "missing", err, CX_EUSAGE,
+                                "missing = fiml with observed exogenous covariates ('%s', fixed.x) "
+                                "is not supported yet",
+                                pt->rows[r].lhs);
+    return CX_OK;
+}
+
 /* Without reading rows the number of groups is unknown: check the syntax
  * as if there were two, and leave per-group modifier counts to the fit. */
 static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
@@ -366,6 +403,8 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
     rc = cols ? resolve_columns(job, pt, cols, err) : CX_ENOMEM;
     if (rc == CX_OK && s.ordered)
         rc = sem_ordinal_check(job, pt, s.ordered, err);
+    if (rc == CX_OK && job->missing_fiml)
+        rc = fiml_check_exo(job, pt, err);
     free(cols);
     if (rc == CX_OK)
         rc = check_robust_exo(job, &s, pt, err);
@@ -503,6 +542,31 @@ static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, c
     return CX_OK;
 }
 
+/* `coverage` (missing = fiml): lavInspect(fit, "coverage"), the share of
+ * rows observing both variables, lower triangle with the diagonal. */
+static int write_coverage(cx_result *res, const sem_partable *pt, const sem_level *v, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(res, "coverage", err);
+    if (!t || cx_rtable_add_column(t, "lhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "rhs", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "coverage", CX_RCOL_DOUBLE, err))
+        return err->code;
+    size_t p = pt->n_ov;
+    for (size_t g = 0; g < v->n_groups; g++)
+        for (size_t i = 0; i < p; i++)
+            for (size_t j = 0; j <= i; j++) {
+                long row = cx_rtable_add_row(t, err);
+                if (row < 0 || cx_rtable_set_string(t, (size_t)row, "lhs", pt->ov_names[i], err) ||
+                    cx_rtable_set_string(t, (size_t)row, "rhs", pt->ov_names[j], err))
+                    return err->code;
+                cx_rtable_set_int(t, (size_t)row, "group", v->n_groups > 1 ? (long long)g + 1 : 0);
+                cx_rtable_set_double(t, (size_t)row, "coverage",
+                                     v->patterns[g]->coverage[i * p + j]);
+            }
+    return CX_OK;
+}
+
 static void report_status(cx_result *res, const sem_fit *fit)
 {
     /* The estimator's own line says why (it names the largest gradient). */
@@ -554,6 +618,8 @@ static int fit_and_write(const cx_job *job, const sem_spec *s, sem_partable *pt,
         rc = write_modindices(res, fit, pt->n_groups, err);
     if (rc == CX_OK && v->n_groups > 1 && d->group_col >= 0)
         rc = write_groups(res, d, v, err);
+    if (rc == CX_OK && v->patterns)
+        rc = write_coverage(res, pt, v, err);
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(res, "iterations", fit->iterations, err);
     /* what the weights made of the inference (cxfit show, report) */
@@ -794,8 +860,26 @@ static int finish_levels(job_fits *jf, cx_error *err)
 }
 
 /* The partable for the columns: the first level's number of groups. */
+/* The fixed.x covariates among the observed variables (p flags): with
+ * missing = fiml, lavaan deletes the rows where one is missing. */
+static int exo_flags(const sem_partable *pt, unsigned char **flags, cx_error *err)
+{
+    *flags = cx_calloc(pt->n_ov + 1, 1, err);
+    if (!*flags)
+        return CX_ENOMEM;
+    for (size_t r = 0; r < pt->n_rows; r++) {
+        const sem_param *row = &pt->rows[r];
+        if (!(row->exo && row->free <= 0 && row->op == SEM_OP_COVARIANCE))
+            continue;
+        for (size_t i = 0; i < pt->n_ov; i++)
+            if (strcmp(pt->ov_names[i], row->lhs) == 0)
+                (*flags)[i] = 1;
+    }
+    return CX_OK;
+}
+
 static int job_columns(const cx_job *job, const sem_spec *spec, const sem_data *d, int **cols,
-                       size_t *p, cx_error *err)
+                       size_t *p, unsigned char **exo, cx_error *err)
 {
     sem_spec s = *spec;
     s.opt.n_groups = 1;
@@ -812,6 +896,8 @@ static int job_columns(const cx_job *job, const sem_spec *spec, const sem_data *
     *p = pt->n_ov;
     *cols = cx_calloc(pt->n_ov ? pt->n_ov : 1, sizeof **cols, err);
     int rc = *cols ? resolve_columns(job, pt, *cols, err) : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = exo_flags(pt, exo, err);
     sem_partable_free(pt);
     return rc;
 }
@@ -831,6 +917,7 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     sem_spec s;
     sem_data d = {0};
     int *cols = NULL;
+    unsigned char *exo = NULL;
     size_t p = 0;
     int gcol = -1;
     job_fits jf = {job, &s, &d, results, NULL, NULL, NULL, NULL};
@@ -845,12 +932,17 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     if (rc == CX_OK)
         rc = sem_data_prepare(job, gcol, &d, err);
     if (rc == CX_OK)
-        rc = job_columns(job, &s, &d, &cols, &p, err);
+        rc = job_columns(job, &s, &d, &cols, &p, &exo, err);
     if (rc == CX_OK && s.estimator == SEM_MLR && job->missing != CX_MISSING_LISTWISE)
         rc = cx_job_error(job, "estimator", err, CX_EUSAGE,
                           "estimator mlr is supported for listwise-complete data only");
     if (rc == CX_OK) {
-        sem_data_request rq = {p, cols, effective_estimator(&s) == SEM_MLR, s.weights};
+        sem_data_request rq = {.p = p,
+                               .cols = cols,
+                               .mlr = effective_estimator(&s) == SEM_MLR,
+                               .weights = s.weights,
+                               .fiml = job->missing_fiml,
+                               .required = exo};
         rc = sem_data_load(job, &rq, &d, err);
     }
     if (rc == CX_OK) {
@@ -875,6 +967,7 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     free(jf.level_rc);
     free(jf.level_msg);
     free(cols);
+    free(exo);
     sem_data_clear(&d);
     spec_clear(&s);
     return rc;
@@ -906,9 +999,9 @@ static int growth_fit(const cx_job *job, cx_result **results, cx_error *err)
 }
 
 /* What the SEM models honour of the shared keys. */
-#define SEM_SUPPORTS                                                                              \
-    (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |        \
-     CX_SUPPORTS_VALIDATE)
+#define SEM_SUPPORTS                                                                               \
+    (CX_SUPPORTS_WEIGHTS | CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP |         \
+     CX_SUPPORTS_VALIDATE | CX_SUPPORTS_FIML)
 
 const cx_model cx_model_cfa = {.name = "cfa",
                                .summary = "confirmatory factor analysis (lavaan's cfa())",

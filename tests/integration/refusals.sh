@@ -56,9 +56,26 @@ bootstrap = 10"
 refuse describe_fiml missing "missing = fiml is not supported by model 'describe'" "model = describe
 items = x1 x2
 missing = fiml"
-refuse cfa_fiml missing "missing = fiml is not supported by model 'cfa'" "model = cfa
+refuse cfa_fiml_weights weights "with missing = fiml is not supported yet" "model = cfa
 $CFA
-missing = fiml"
+missing = fiml
+weights = ageyr"
+refuse cfa_fiml_bootstrap bootstrap "with missing = fiml is not supported yet" "model = cfa
+$CFA
+missing = fiml
+bootstrap = 10"
+refuse cfa_fiml_validate validate "with missing = fiml is not supported yet" "model = cfa
+$CFA
+missing = fiml
+validate = kfold(3)"
+refuse cfa_fiml_modindices modindices "with missing = fiml is not supported yet" "model = cfa
+$CFA
+missing = fiml
+modindices = yes"
+refuse cfa_fiml_meanstructure meanstructure "always has a meanstructure" "model = cfa
+$CFA
+missing = fiml
+meanstructure = no"
 # ordinal items (ordered, estimator wlsmv): what the WLSMV fit cannot honour
 refuse cfa_ordered_weights weights "not supported with ordered items" "model = cfa
 $CFA
@@ -122,11 +139,14 @@ formula = school ~ x1
 bootstrap_cluster = id"
 refuse ologit_no_intercept formula "thresholds replace the intercept" "model = ologit
 formula = factor(x1) ~ x2 - 1"
-refuse sem_fiml missing "missing = fiml is not supported by model 'sem'" "model = sem
-$CFA
+refuse sem_fiml_exo missing "missing = fiml with observed exogenous covariates ('ageyr', fixed.x)" "model = sem
+syntax = visual =~ x1 + x2 + x3
+         visual ~ ageyr
 missing = fiml"
-refuse growth_fiml missing "missing = fiml is not supported by model 'growth'" "model = growth
+refuse growth_fiml_invariance invariance "with missing = fiml is not supported yet" "model = growth
 items = x1 x2 x3
+group = school
+invariance = configural metric
 missing = fiml"
 refuse cluster_without_bootstrap bootstrap_cluster "needs bootstrap = B" "model = cfa
 $CFA
