@@ -20,6 +20,12 @@ for name in HolzingerSwineford1939 PoliticalDemocracy bfi Demo.growth Grunfeld E
     rm -f "datasets/$name.h5"
     "$cxfit" import "$data_dir/$name.csv" "datasets/$name.h5" --table /data
 done
+# lme4's Pastes (nested) and Penicillin (crossed), written as CSV by
+# scripts/make_mixed_refs.R and kept in datasets/
+for name in Pastes Penicillin; do
+    rm -f "datasets/$name.h5"
+    "$cxfit" import "datasets/$name.csv" "datasets/$name.h5" --table /data
+done
 rm -f datasets/demo.h5
 "$cxfit" simulate datasets/demo.h5 --seed 1
 ls -l datasets/*.h5
