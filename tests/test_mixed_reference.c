@@ -37,7 +37,9 @@
 #include "refcheck.h"
 #include "run.h"
 
+#ifndef RTOL
 #define RTOL 1e-6
+#endif
 #define ATOL 1e-10
 
 typedef struct table {

@@ -224,6 +224,19 @@ int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
     for (size_t i = 0; !rc && i < sizeof rows / sizeof rows[0]; i++)
         if (!(i == 4 && !reml))
             rc = cx_result_add_fit(res, rows[i].name, rows[i].v, err);
+    cx_rtable *th = rc ? NULL : cx_result_table(res, "theta", err);
+    if (!rc && (!th || cx_rtable_add_column(th, "group", CX_RCOL_STRING, err) ||
+                cx_rtable_add_column(th, "value", CX_RCOL_DOUBLE, err)))
+        rc = err->code ? err->code : CX_ENOMEM;
+    for (size_t r = 0; !rc && r < pr->n_bars; r++)
+        for (size_t i = 0; !rc && i < pr->bars[r].ntheta; i++) {
+            long row = cx_rtable_add_row(th, err);
+            if (row < 0 || cx_rtable_set_string(th, (size_t)row, "group",
+                                                pr->terms[pr->bars[r].term].name, err))
+                rc = err->code ? err->code : CX_ENOMEM;
+            else
+                cx_rtable_set_double(th, (size_t)row, "value", o->theta[pr->bars[r].theta0 + i]);
+        }
     if (!rc)
         rc = cx_result_set_attr_string(res, "solver", sparse ? "cholmod" : "dense_blocks", err);
     if (!rc)
