@@ -11,7 +11,7 @@
  * lme4's canonical theta (diagonal >= 0).  The start is lme4's (diagonal
  * 1, off-diagonal 0), the initial steps 0.25.  Stopping rule: the
  * simplex's size (mean distance of its vertices from their centre) below
- * 1e-10, followed by restarts from the best vertex until a restart no
+ * 1e-9, followed by restarts from the best vertex until a restart no
  * longer lowers the criterion by more than 1e-12 (Nelder-Mead can stall
  * on a flat valley; the restart is the usual remedy).  At most 50000
  * evaluations in all, else the job is not_converged.
@@ -37,7 +37,7 @@
 
 #include "mixed.h"
 
-#define MX_SIZE_TOL 1e-10
+#define MX_SIZE_TOL 1e-9
 #define MX_MAX_EVALS 50000
 #define MX_SINGULAR_TOL 1e-4
 

@@ -257,6 +257,73 @@ static void scaled_rhs(mx_pls *w, size_t t, size_t l, double *out, size_t ldo)
                 (int)ldo);
 }
 
+/* Small dense kernels for the per-group blocks of the dense path: a group
+ * has q = 1..a few random effects, where a BLAS/LAPACK call costs more
+ * than the arithmetic (OpenBLAS takes a lock per call: 10k groups x 5
+ * calls per evaluation made a 1M-row fit take minutes). */
+
+/* W = T' D T + I (q x q, full), T lower triangular. */
+static void small_congruence(const double *T, const double *D, size_t q, double *tmp, double *W)
+{
+    for (size_t j = 0; j < q; j++) /* tmp = D T */
+        for (size_t i = 0; i < q; i++) {
+            double v = 0;
+            for (size_t k = j; k < q; k++)
+                v += D[k * q + i] * T[j * q + k];
+            tmp[j * q + i] = v;
+        }
+    for (size_t j = 0; j < q; j++) /* W = T' tmp */
+        for (size_t i = 0; i < q; i++) {
+            double v = 0;
+            for (size_t k = i; k < q; k++)
+                v += T[i * q + k] * tmp[j * q + k];
+            W[j * q + i] = v + (i == j);
+        }
+}
+
+/* In-place lower Cholesky; -1 when not positive definite. */
+static int small_chol(double *A, size_t q)
+{
+    for (size_t j = 0; j < q; j++) {
+        double d = A[j * q + j];
+        for (size_t k = 0; k < j; k++)
+            d -= A[k * q + j] * A[k * q + j];
+        if (!(d > 0))
+            return -1;
+        d = sqrt(d);
+        A[j * q + j] = d;
+        for (size_t i = j + 1; i < q; i++) {
+            double v = A[j * q + i];
+            for (size_t k = 0; k < j; k++)
+                v -= A[k * q + i] * A[k * q + j];
+            A[j * q + i] = v / d;
+        }
+    }
+    return 0;
+}
+
+/* out = L^-1 T' B, B q x nc rows of a matrix with leading dimension ld. */
+static void small_rhs_solve(const double *L, const double *T, const double *B, size_t q,
+                            size_t nc, size_t ld, double *out)
+{
+    for (size_t c = 0; c < nc; c++) {
+        const double *b = B + c * ld;
+        double *o = out + c * ld;
+        for (size_t i = 0; i < q; i++) { /* T' b */
+            double v = 0;
+            for (size_t k = i; k < q; k++)
+                v += T[i * q + k] * b[k];
+            o[i] = v;
+        }
+        for (size_t i = 0; i < q; i++) { /* forward substitution */
+            double v = o[i];
+            for (size_t k = 0; k < i; k++)
+                v -= L[k * q + i] * o[k];
+            o[i] = v / L[i * q + i];
+        }
+    }
+}
+
 /* One grouping term: factor each group's block and solve for its rows of R. */
 static int dense_factor(mx_pls *w)
 {
@@ -264,18 +331,18 @@ static int dense_factor(mx_pls *w)
     const mx_term *tm = &pr->terms[0];
     size_t q = tm->q;
     const double *T = w->T;
-    w->ldL2 = 0;
+    double ld = 0;
     for (size_t l = 0; l < tm->n_levels; l++) {
         double *Lb = w->Lb + l * q * q;
-        congruence(T, pr->diag + l * q * q, q, q, w->tmp, Lb, q, q, T, 1);
-        if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)q, Lb, (lapack_int)q) != 0)
+        small_congruence(T, pr->diag + l * q * q, q, w->tmp, Lb);
+        if (small_chol(Lb, q) != 0)
             return -1;
         for (size_t i = 0; i < q; i++)
-            w->ldL2 += 2 * log(Lb[i * q + i]);
-        scaled_rhs(w, 0, l, w->R, pr->q);
-        cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)q,
-                    (int)w->p1, 1.0, Lb, (int)q, w->R + tm->off + l * q, (int)pr->q);
+            ld += log(Lb[i * q + i]);
+        size_t row0 = tm->off + l * q;
+        small_rhs_solve(Lb, T, pr->zxy + row0, q, w->p1, pr->q, w->R + row0);
     }
+    w->ldL2 = 2 * ld;
     return 0;
 }
 
