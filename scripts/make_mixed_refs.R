@@ -57,9 +57,10 @@ rename_levels <- function(g, lv) {
 
 tight <- lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e5),
                      check.conv.singular = "ignore")
-# The optimum to ~1e-10 in theta: bobyqa's theta is then polished by
-# Newton steps on lme4's own profiled criterion (central differences,
-# lme4:::deriv12) and the model is refitted at the polished theta
+# The optimum to ~1e-9 in theta: bobyqa's theta is then polished by
+# Newton steps on lme4's own profiled criterion (central differences with
+# step 1e-3, lme4:::deriv12; the step keeps the criterion's rounding noise
+# out of the gradient) and the model is refitted at the polished theta
 # (optimizer = NULL evaluates at the start).  Even rhoend = 1e-12 leaves
 # theta ~1e-7 from the optimum (the criterion is flat there), which is
 # 1e-5 relative on a small covariance.
@@ -67,10 +68,10 @@ polished <- function(fm, formula, d, reml) {
   th <- getME(fm, "theta")
   if (isSingular(fm)) return(fm)
   f <- lmer(as.formula(formula), data = d, REML = reml, devFunOnly = TRUE)
-  for (it in 1:6) {
-    dd <- lme4:::deriv12(f, th, delta = 1e-4)
+  for (it in 1:3) {
+    dd <- lme4:::deriv12(f, th, delta = 1e-3)
     step <- solve(dd$Hessian, dd$gradient)
-    if (f(th - step) > f(th) + 1e-9) break
+    if (f(th - step) > f(th) * (1 + 1e-8)) break
     th <- th - step
   }
   lmer(as.formula(formula), data = d, REML = reml, start = list(theta = th),

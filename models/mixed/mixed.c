@@ -17,6 +17,7 @@
  * by the engine (one fit per level).  Weights, bootstrap and validate are
  * not supported, so `cxfit check` refuses them.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +145,13 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
         rc = err->code;
     if (!rc)
         rc = mx_optimize(w, &pr, &o, err);
+    double *V = rc ? NULL : cx_calloc((pr.ntheta + 1) * (pr.ntheta + 1), sizeof *V, err);
+    if (!rc && !V)
+        rc = CX_ENOMEM;
     if (!rc)
         rc = mx_pls_solution(w, o.theta, &sol, err);
+    if (!rc)
+        rc = mx_param_cov(w, &pr, o.theta, sqrt(sol.sigma2), V, err);
     if (!rc) {
         res->nobs = pr.n;
         if (!o.converged)
@@ -158,8 +164,9 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
         if (*cx_design_notes(d))
             cx_result_add_warning(res, "%s", cx_design_notes(d));
         rc = mx_write_tables(res, &pr, d, s->formula, job->view->table, s->gcols, s->reml, &o,
-                             &sol, mx_pls_sparse(w), err);
+                             &sol, V, mx_pls_sparse(w), job->level, err);
     }
+    free(V);
     mx_solution_free(&sol);
     free(o.theta);
     mx_pls_free(w);

@@ -101,6 +101,10 @@ int mx_pls_sparse(const mx_pls *w);
 /* -2 log-likelihood (ML) or the REML criterion at theta; +inf when a
  * factorization fails. */
 double mx_pls_deviance(mx_pls *w, const double *theta);
+/* The criterion as a function of theta and sigma (beta profiled out, sigma
+ * not): -2 logLik (ML) or -2 REML logLik; its minimum over sigma is
+ * mx_pls_deviance.  For the Wald covariance of the variance parameters. */
+double mx_pls_minus2ll(mx_pls *w, const double *theta, double sigma);
 /* At the last evaluated theta: beta, its covariance (p x p, sigma^2 (RX'RX)^-1),
  * sigma^2, the spherical and scaled random effects b (q), r^2, log|L|^2, log|RX|^2. */
 typedef struct mx_solution {
@@ -122,9 +126,22 @@ typedef struct mx_opt_result {
 } mx_opt_result;
 int mx_optimize(mx_pls *w, const mx_problem *pr, mx_opt_result *o, cx_error *err);
 
+/* Central-difference gradient g and Hessian H (n x n) of f at x, steps
+ * h[i]; f0 = f(x).  x is restored on return.  Returns the evaluations. */
+typedef double (*mx_fn)(void *ctx, const double *x);
+long mx_hessian(mx_fn f, void *ctx, double *x, size_t n, const double *h, double f0, double *g,
+                double *H);
+
+/* mixed_vcov.c: the Wald covariance of phi = (theta, sigma), 2 H^-1 with H
+ * the Hessian of mx_pls_minus2ll at the optimum; V (ntheta+1)^2 is all
+ * NaN when H is not positive definite (a singular fit). */
+int mx_param_cov(mx_pls *w, const mx_problem *pr, const double *theta, double sigma, double *V,
+                 cx_error *err);
+
 /* mixed_tables.c */
 int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
                     const cx_formula *f, const cx_table *t, const int *gcols, int reml,
-                    const mx_opt_result *o, const mx_solution *s, int sparse, cx_error *err);
+                    const mx_opt_result *o, const mx_solution *s, const double *V, int sparse,
+                    double level, cx_error *err);
 
 #endif

@@ -11,18 +11,21 @@
  * lme4's canonical theta (diagonal >= 0).  The start is lme4's (diagonal
  * 1, off-diagonal 0), the initial steps 0.25.  Stopping rule: the
  * simplex's size (mean distance of its vertices from their centre) below
- * 1e-9, followed by restarts from the best vertex until a restart no
+ * 1e-7, followed by restarts from the best vertex until a restart no
  * longer lowers the criterion by more than 1e-12 (Nelder-Mead can stall
  * on a flat valley; the restart is the usual remedy).  At most 50000
  * evaluations in all, else the job is not_converged.
  *
  * Polish: the criterion is flat at the optimum, so Nelder-Mead's theta is
- * only ~1e-7 from it (a covariance near zero is then 1e-5 off relative).
- * Up to 6 Newton steps with central-difference gradient and Hessian
- * (step 1e-4, as lme4's deriv12) follow, each kept only if the criterion
- * does not rise by more than 1e-9 (its rounding noise); skipped for a
+ * only ~1e-5..1e-7 from it (a covariance near zero is then 1e-5 off
+ * relative).  Up to 3 Newton steps with central-difference gradient and
+ * Hessian follow, each kept unless the criterion rises by more than 1e-8
+ * relative (its rounding noise is ~1e-12 relative, so comparing values
+ * cannot tell points this close apart; the Newton step can).  The step
+ * 1e-3 keeps the gradient's noise (noise / step) near 1e-9 while the
+ * smooth criterion's truncation error stays far below.  Skipped for a
  * singular fit (theta on the boundary, where the criterion is not smooth
- * in the sense Newton needs).  This brings theta to ~1e-10.
+ * in the sense Newton needs).
  *
  * Singular fit: as lme4's isSingular(tol = 1e-4), a diagonal element of
  * theta below 1e-4 (a variance, or a variance given the others, on the
@@ -37,7 +40,7 @@
 
 #include "mixed.h"
 
-#define MX_SIZE_TOL 1e-9
+#define MX_SIZE_TOL 1e-7
 #define MX_MAX_EVALS 50000
 #define MX_SINGULAR_TOL 1e-4
 
@@ -101,37 +104,53 @@ static int is_singular(const mx_problem *pr, const double *theta)
 }
 
 /* f at x + hi e_i + hj e_j (i, j may be SIZE_MAX: no step). */
-static double shifted(opt_ctx *c, double *x, size_t i, double hi, size_t j, double hj)
+static double shifted(mx_fn f, void *ctx, double *x, size_t i, double hi, size_t j, double hj)
 {
     if (i != SIZE_MAX)
         x[i] += hi;
     if (j != SIZE_MAX)
         x[j] += hj;
-    c->evals++;
-    double f = mx_pls_deviance(c->w, x);
+    double v = f(ctx, x);
     if (i != SIZE_MAX)
         x[i] -= hi;
     if (j != SIZE_MAX)
         x[j] -= hj;
-    return f;
+    return v;
 }
 
-/* Newton steps on central differences; work: n*(n+3) doubles. */
+long mx_hessian(mx_fn f, void *ctx, double *x, size_t n, const double *h, double f0, double *g,
+                double *H)
+{
+    long evals = 0;
+    for (size_t i = 0; i < n; i++) {
+        double fp = shifted(f, ctx, x, i, h[i], SIZE_MAX, 0);
+        double fm = shifted(f, ctx, x, i, -h[i], SIZE_MAX, 0);
+        g[i] = (fp - fm) / (2 * h[i]);
+        H[i * n + i] = (fp - 2 * f0 + fm) / (h[i] * h[i]);
+        for (size_t j = 0; j < i; j++) {
+            double v = shifted(f, ctx, x, i, h[i], j, h[j]) - shifted(f, ctx, x, i, h[i], j, -h[j]) -
+                       shifted(f, ctx, x, i, -h[i], j, h[j]) +
+                       shifted(f, ctx, x, i, -h[i], j, -h[j]);
+            H[j * n + i] = H[i * n + j] = v / (4 * h[i] * h[j]);
+        }
+        evals += 2 + 4 * (long)i;
+    }
+    return evals;
+}
+
+static double deviance_fn(void *ctx, const double *x)
+{
+    return mx_pls_deviance(((opt_ctx *)ctx)->w, x);
+}
+
+/* Newton steps on central differences; work: n*(n+4) doubles. */
 static double polish(opt_ctx *c, double *x, size_t n, double f0, double *work)
 {
-    const double h = 1e-4;
-    double *g = work, *H = work + n, *trial = work + n + n * n;
-    for (int it = 0; it < 6; it++) {
-        for (size_t i = 0; i < n; i++) {
-            double fp = shifted(c, x, i, h, SIZE_MAX, 0), fm = shifted(c, x, i, -h, SIZE_MAX, 0);
-            g[i] = (fp - fm) / (2 * h);
-            H[i * n + i] = (fp - 2 * f0 + fm) / (h * h);
-            for (size_t j = 0; j < i; j++) {
-                double v = shifted(c, x, i, h, j, h) - shifted(c, x, i, h, j, -h) -
-                           shifted(c, x, i, -h, j, h) + shifted(c, x, i, -h, j, -h);
-                H[j * n + i] = H[i * n + j] = v / (4 * h * h);
-            }
-        }
+    double *g = work, *H = work + n, *trial = work + n + n * n, *h = trial + n;
+    for (size_t i = 0; i < n; i++)
+        h[i] = 1e-3;
+    for (int it = 0; it < 3; it++) {
+        c->evals += mx_hessian(deviance_fn, c, x, n, h, f0, g, H);
         if (LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)n, 1, H, (lapack_int)n, g,
                           (lapack_int)n) != 0)
             break; /* not positive definite: stay with Nelder-Mead's point */
@@ -139,14 +158,11 @@ static double polish(opt_ctx *c, double *x, size_t n, double f0, double *work)
             trial[i] = x[i] - g[i];
         c->evals++;
         double f1 = mx_pls_deviance(c->w, trial);
-        if (!(f1 <= f0 + 1e-9))
+        if (!(f1 <= f0 + 1e-8 * fmax(1.0, fabs(f0))))
             break;
         for (size_t i = 0; i < n; i++)
             x[i] = trial[i];
-        int done = f1 > f0 - 1e-12;
-        f0 = f1 < f0 ? f1 : f0;
-        if (done)
-            break;
+        f0 = f1;
     }
     return f0;
 }
@@ -194,7 +210,7 @@ int mx_optimize(mx_pls *w, const mx_problem *pr, mx_opt_result *o, cx_error *err
     canonical(pr, o->theta);
     double *work = is_singular(pr, o->theta) || hit_max
                        ? NULL
-                       : cx_malloc(n * (n + 3) * sizeof *work, err);
+                       : cx_malloc(n * (n + 4) * sizeof *work, err);
     if (work) {
         best = polish(&ctx, o->theta, n, mx_pls_deviance(w, o->theta), work);
         canonical(pr, o->theta);

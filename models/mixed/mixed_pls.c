@@ -440,6 +440,16 @@ double mx_pls_deviance(mx_pls *w, const double *theta)
     return isfinite(d) ? d : INFINITY;
 }
 
+double mx_pls_minus2ll(mx_pls *w, const double *theta, double sigma)
+{
+    double ld, r2;
+    if (!(sigma > 0) || evaluate(w, theta) != 0)
+        return INFINITY;
+    criterion(w, &ld, &r2);
+    double nn = w->reml ? w->pr->n - (double)w->pr->p : w->pr->n, s2 = sigma * sigma;
+    return w->ldL2 + (w->reml ? ld : 0) + nn * log(MX_TWO_PI * s2) + r2 / s2;
+}
+
 /* ---- the solution at the optimum ------------------------------------------- */
 
 void mx_solution_free(mx_solution *s)

@@ -7,7 +7,8 @@
  *    p-values; no Satterthwaite or Kenward-Roger degrees of freedom);
  *  - variance_components: lme4's as.data.frame(VarCorr(fit)): grp, var1,
  *    var2, vcov (variance or covariance), sdcor (SD or correlation), then
- *    the residual;
+ *    the residual; with Wald SEs of vcov (delta method on the covariance of
+ *    (theta, sigma), mixed_vcov.c) and the normal CI at `level`;
  *  - ranef: the conditional modes (BLUPs) b, one row per group level and
  *    random-effect column (lme4's ranef(fit) in long form);
  *  - groups: per grouping term its number of levels and ICC (its intercept
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gsl/gsl_cdf.h>
 
 #include "mixed.h"
 
@@ -37,8 +40,52 @@ static int add_estimates(cx_result *res, const mx_problem *pr, const cx_design *
     return CX_OK;
 }
 
+typedef struct vc_ctx {
+    const mx_problem *pr;
+    const double *V; /* (ntheta+1)^2 covariance of (theta, sigma) */
+    const double *theta;
+    double sigma, z;
+    double *T, *C, *phi; /* scratch */
+} vc_ctx;
+
+static void term_cov(const mx_problem *pr, size_t t, const double *theta, double sigma2,
+                     double *T, double *C);
+
+/* sigma^2 (T T')[i, j] of term t at phi = (theta, sigma); t = SIZE_MAX: sigma^2. */
+static double vc_value(vc_ctx *c, const double *phi, size_t t, size_t i, size_t j)
+{
+    double s = phi[c->pr->ntheta];
+    if (t == (size_t)-1)
+        return s * s;
+    term_cov(c->pr, t, phi, s * s, c->T, c->C);
+    return c->C[j * c->pr->terms[t].q + i];
+}
+
+/* Delta-method SE of vc_value. */
+static double vc_se(vc_ctx *c, size_t t, size_t i, size_t j)
+{
+    size_t n = c->pr->ntheta + 1;
+    double *g = c->phi + n;
+    for (size_t k = 0; k < n; k++)
+        c->phi[k] = k + 1 < n ? c->theta[k] : c->sigma;
+    for (size_t k = 0; k < n; k++) {
+        double h = 1e-6 * fmax(fabs(c->phi[k]), 1.0), x = c->phi[k];
+        c->phi[k] = x + h;
+        double up = vc_value(c, c->phi, t, i, j);
+        c->phi[k] = x - h;
+        double down = vc_value(c, c->phi, t, i, j);
+        c->phi[k] = x;
+        g[k] = (up - down) / (2 * h);
+    }
+    double v = 0;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++)
+            v += g[a] * c->V[b * n + a] * g[b];
+    return v >= 0 ? sqrt(v) : NAN;
+}
+
 static int vc_row(cx_rtable *t, const char *grp, const char *v1, const char *v2, double vcov,
-                  double sdcor, cx_error *err)
+                  double sdcor, double se, double z, cx_error *err)
 {
     long r = cx_rtable_add_row(t, err);
     if (r < 0 || cx_rtable_set_string(t, (size_t)r, "grp", grp, err) ||
@@ -47,6 +94,9 @@ static int vc_row(cx_rtable *t, const char *grp, const char *v1, const char *v2,
         return err->code ? err->code : CX_ENOMEM;
     cx_rtable_set_double(t, (size_t)r, "vcov", vcov);
     cx_rtable_set_double(t, (size_t)r, "sdcor", sdcor);
+    cx_rtable_set_double(t, (size_t)r, "se", se);
+    cx_rtable_set_double(t, (size_t)r, "ci_lower", vcov - z * se);
+    cx_rtable_set_double(t, (size_t)r, "ci_upper", vcov + z * se);
     return CX_OK;
 }
 
@@ -66,20 +116,27 @@ static void term_cov(const mx_problem *pr, size_t t, const double *theta, double
 }
 
 static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
-                       const double *theta, double sigma2, double *icpt_var, cx_error *err)
+                       const double *theta, double sigma2, const double *V, double level,
+                       double *icpt_var, cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "variance_components", err);
     if (!t || cx_rtable_add_column(t, "grp", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "var1", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "var2", CX_RCOL_STRING, err) ||
         cx_rtable_add_column(t, "vcov", CX_RCOL_DOUBLE, err) ||
-        cx_rtable_add_column(t, "sdcor", CX_RCOL_DOUBLE, err))
+        cx_rtable_add_column(t, "sdcor", CX_RCOL_DOUBLE, err) ||
+        cx_rtable_add_column(t, "se", CX_RCOL_DOUBLE, err) ||
+        cx_rtable_add_column(t, "ci_lower", CX_RCOL_DOUBLE, err) ||
+        cx_rtable_add_column(t, "ci_upper", CX_RCOL_DOUBLE, err))
         return err->code ? err->code : CX_ENOMEM;
     size_t qmax = 1;
     for (size_t k = 0; k < pr->n_terms; k++)
         qmax = pr->terms[k].q > qmax ? pr->terms[k].q : qmax;
     double *T = cx_calloc(qmax * qmax, sizeof *T, err), *C = cx_calloc(qmax * qmax, sizeof *C, err);
-    int rc = T && C ? CX_OK : CX_ENOMEM;
+    vc_ctx vc = {pr, V, theta, sqrt(sigma2), gsl_cdf_ugaussian_Pinv(0.5 + level / 2),
+                 cx_calloc(qmax * qmax, sizeof *T, err), cx_calloc(qmax * qmax, sizeof *C, err),
+                 cx_calloc(2 * (pr->ntheta + 1), sizeof(double), err)};
+    int rc = T && C && vc.T && vc.C && vc.phi ? CX_OK : CX_ENOMEM;
     for (size_t k = 0; k < pr->n_terms; k++)
         icpt_var[k] = NAN;
     for (size_t r = 0; !rc && r < pr->n_bars; r++) {
@@ -93,7 +150,7 @@ static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
             double v = C[ci * q + ci];
             if (strcmp(name, "(Intercept)") == 0)
                 icpt_var[b->term] = v;
-            rc = vc_row(t, tm->name, name, "", v, sqrt(v), err);
+            rc = vc_row(t, tm->name, name, "", v, sqrt(v), vc_se(&vc, b->term, ci, ci), vc.z, err);
         }
         for (size_t i = 0; !rc && b->correlated && i < b->k; i++)
             for (size_t j = i + 1; !rc && j < b->k; j++) {
@@ -101,13 +158,17 @@ static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
                 double cov = C[cj * q + ci], den = sqrt(C[ci * q + ci] * C[cj * q + cj]);
                 rc = vc_row(t, tm->name, cx_design_zcolname(d, tm->zcol[ci]),
                             cx_design_zcolname(d, tm->zcol[cj]), cov, den > 0 ? cov / den : NAN,
-                            err);
+                            vc_se(&vc, b->term, ci, cj), vc.z, err);
             }
     }
     if (!rc)
-        rc = vc_row(t, "Residual", "", "", sigma2, sqrt(sigma2), err);
+        rc = vc_row(t, "Residual", "", "", sigma2, sqrt(sigma2), vc_se(&vc, (size_t)-1, 0, 0),
+                    vc.z, err);
     free(T);
     free(C);
+    free(vc.T);
+    free(vc.C);
+    free(vc.phi);
     return rc;
 }
 
@@ -188,7 +249,8 @@ static int add_groups(cx_result *res, const mx_problem *pr, const double *icpt_v
 
 int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
                     const cx_formula *f, const cx_table *t, const int *gcols, int reml,
-                    const mx_opt_result *o, const mx_solution *s, int sparse, cx_error *err)
+                    const mx_opt_result *o, const mx_solution *s, const double *V, int sparse,
+                    double level, cx_error *err)
 {
     double *icpt_var = cx_calloc(pr->n_terms + 1, sizeof *icpt_var, err);
     if (!icpt_var)
@@ -196,7 +258,7 @@ int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
     double icc = NAN;
     int rc = add_estimates(res, pr, d, f, s, err);
     if (!rc)
-        rc = add_varcomp(res, pr, d, o->theta, s->sigma2, icpt_var, err);
+        rc = add_varcomp(res, pr, d, o->theta, s->sigma2, V, level, icpt_var, err);
     if (!rc)
         rc = add_ranef(res, pr, d, t, gcols, s, err);
     if (!rc)
