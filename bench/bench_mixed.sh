@@ -33,6 +33,7 @@ x1 <- rnorm(n); x2 <- rbinom(n, 1, 0.4)
 y <- 1 + 0.5 * x1 - 0.3 * x2 + rnorm(G)[g] + rnorm(n, sd = 2)
 write.csv(data.frame(g = g, x1 = x1, x2 = x2, y = y), args[3], row.names = FALSE)
 R
+rm -f "$work/mixed.h5"
 "$CXFIT" import "$work/mixed.csv" "$work/mixed.h5" --table /data 2>/dev/null
 printf '[data]\nfile = mixed.h5\ntable = /data\n\n[job ri]\nmodel = mixed\nformula = y ~ x1 + x2 + (1 | g)\n' >"$work/bench.ini"
 cat >"$work/lmer.R" <<'R'
