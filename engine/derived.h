@@ -11,6 +11,9 @@
  *   `@job/TABLE`) with `join_on = firm wave` adds the joined table's other
  *   columns to every row whose key columns match (a left join; keys of
  *   categorical columns match by label, numbers by value).
+ * - table_wide (derived_wide.c): `wide = ID TIME` (optional
+ *   `wide_columns = ...`) makes long data wide: one row per ID, a column
+ *   `<col>_w<time>` per column and time value (for a longitudinal CFA).
  * - merge_levels: a `by` job's per-level results become one result whose
  *   tables start with the `by` columns.
  */
@@ -41,6 +44,15 @@ cx_table *table_join(table_cache *cache, const cx_config *config, const cx_confi
  * and the group in it; NULL when there is no join or no file for it.  The
  * caller frees the path. */
 char *table_join_file(const cx_config *config, const cx_config_section *s, const char **group);
+
+/* The section's `wide = ID TIME` view of `long_t`: the rows the section's
+ * `where` selects, one row per distinct ID (ascending), the ID column and
+ * then, for every `wide_columns` column c (default: all other numeric
+ * columns) and time value t (ascending), a column c_w<t> (c_<label> for a
+ * categorical time column), missing where the ID has no row at t.  Two
+ * rows for one ID and time are refused.  A new table the caller closes. */
+cx_table *table_wide(const cx_config *config, const cx_config_section *s, cx_table *long_t,
+                     cx_error *err);
 
 /* One result from per-level results; `by` are the grouping column names of
  * `view` (whose level values label the rows). */

@@ -27,7 +27,7 @@ static const char usage_text[] =
     "  cxfit run CONFIG [-o RESULTS.h5] [-j THREADS] [--force] [--resume] [--quiet]\n"
     "            [--shard I/N]      only shard I of N: writes RESULTS.part-I-of-N.h5\n"
     "  cxfit check CONFIG                parse config, open data, validate every job\n"
-    "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
+    "  cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S] [--panel PCT]\n"
     "  cxfit import IN OUT.h5 [--table PATH]   CSV, SPSS, Stata or SAS file into table /data\n"
     "  cxfit show RESULTS.h5 [JOB] [--all]  readable summary, like lavaan's summary()\n"
     "  cxfit report RESULTS.h5 -o REPORT.html  one self-contained page: tables and SVG charts\n"
@@ -56,9 +56,11 @@ static const struct {
               "\n"
               "Parse CONFIG, open its data and validate every job; fit nothing.\n"},
     {"simulate",
-     "usage: cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S]\n"
+     "usage: cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S] [--panel PCT]\n"
      "\n"
      "Write a simulated CX panel with known true values (docs/SIMULATE.md).\n"
+     "--panel PCT re-surveys PCT percent of each firm-wave's respondents in every\n"
+     "wave (a respondent panel with known individual ltr trajectories).\n"
      "OUT.h5 must not exist.\n"},
     {"import", "usage: cxfit import IN OUT.h5 [--table PATH] [--delimiter C] [--no-header]\n"
                "                    [--categorical COL,...] [--numeric COL,...] [--quiet]\n"
@@ -206,6 +208,7 @@ static int command_simulate(int argc, char **argv)
 {
     cx_simulate_options opt;
     cx_simulate_defaults(&opt);
+    long panel = 0;
     const char *out = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -219,6 +222,8 @@ static int command_simulate(int argc, char **argv)
             target = &opt.respondents;
         else if (strcmp(a, "--seed") == 0)
             target = &opt.seed;
+        else if (strcmp(a, "--panel") == 0)
+            target = &panel;
         else if (a[0] == '-')
             return usage_error("unknown option '%s'", a);
         else if (!out) {
@@ -234,7 +239,7 @@ static int command_simulate(int argc, char **argv)
     if (!out)
         return usage_error("%s", "simulate needs an OUT.h5 file");
     cx_error err = {0};
-    if (cx_simulate(&opt, out, &err) != CX_OK)
+    if (cx_simulate_panel(&opt, panel, out, &err) != CX_OK)
         return exit_for(&err);
     fprintf(stderr, "cxfit: wrote %s\n", out);
     return 0;

@@ -32,10 +32,12 @@
 #include "derived.h"
 #include "output.h"
 
-/* Keys every job takes (shared/DESIGN.md §4), plus `join`/`join_on`. */
+/* Keys every job takes (shared/DESIGN.md §4), plus `join`/`join_on` and
+ * `wide`/`wide_columns` (derived.h). */
 static const char *const common_keys[] = {
     "model",    "file",  "table", "where",   "by",      "missing",           "weights", "seed",
-    "bootstrap", "validate", "level", "join", "join_on", "bootstrap_cluster", NULL};
+    "bootstrap", "validate", "level", "join", "join_on", "bootstrap_cluster", "wide",
+    "wide_columns", NULL};
 
 typedef struct job_plan {
     cx_job job;
@@ -379,7 +381,7 @@ static int bind_job_to_table(job_plan *p, cx_error *err)
 {
     cx_view_init(&p->view, p->table, NULL);
     const char *where = cx_section_get(p->job.section, "where");
-    if (where) {
+    if (where && !cx_section_get(p->job.section, "wide")) { /* wide: where chose the long rows */
         p->where = cx_filter_parse(where, p->table, err);
         if (!p->where)
             return cx_job_error(&p->job, "where", err, CX_EUSAGE, "%s", err->msg);
@@ -447,6 +449,17 @@ static int open_job_table(run_state *st, job_plan *p, cx_error *err)
         p->table = joined;
         p->owns_table = 1;
     }
+    if (cx_section_get(p->job.section, "wide")) {
+        cx_table *wide = table_wide(st->config, p->job.section, p->table, err);
+        if (!wide)
+            return err->code;
+        if (p->owns_table)
+            cx_table_close(p->table);
+        p->table = wide;
+        p->owns_table = 1;
+    } else if (cx_section_get(p->job.section, "wide_columns"))
+        return cx_job_error(&p->job, "wide_columns", err, CX_EUSAGE,
+                            "'wide_columns' needs 'wide' (the id and time columns)");
     return bind_job_to_table(p, err);
 }
 

@@ -14,6 +14,15 @@
  * per firm-wave cell (respondents), from a hash of (seed, firm, wave,
  * purpose).  Output depends on the options only, never on thread count or
  * the order cells are visited.
+ *
+ * Respondent panel (opt-in, `panel` percent): the first P respondents of
+ * every firm-wave cell are the firm's panel members, the same people in
+ * every wave.  What persists about a person (segment, weight, the stable
+ * part of the factor scores and of the item residuals, the individual
+ * ltr intercept and slope) comes from a stream of its own per (firm,
+ * member), drawn again in every wave, so nothing has to be kept between
+ * waves; the occasion's draws come from the cell's stream.  Without the
+ * option not one draw changes: the default file stays byte-identical.
  */
 #include "simulate.h"
 
@@ -80,6 +89,13 @@ static const double weight_sd = 0.3, missing_rate = 0.02;
 static const double growth_a = 0.02, growth_b = 0.001, growth_firm_sd = 0.01, growth_sd = 0.01,
                     revenue_log_mean = 4.6, revenue_log_sd = 0.5;
 
+/* Respondent panel (docs/SIMULATE.md "Respondent panels"): share of the
+ * factor-score variance and of the item residual variance that persists
+ * between a panel member's waves, and the individual ltr trajectory
+ * a_i + b_i * wave (at wave 0, as `(wave | respondent)` parameterises it). */
+static const double factor_stability = 0.5, item_stability = 0.3;
+static const double own_intercept_sd = 0.5, slope_sd = 0.2, intercept_slope_cor = -0.4;
+
 /* Columns of /responses, in order. */
 enum {
     C_RESPONDENT,
@@ -92,10 +108,14 @@ enum {
     C_EXP = C_TP + NT,        /* NT expectations           */
     C_SAT = C_EXP + NT,
     C_LTR,
-    NCOLS
+    NCOLS,
+    /* respondent panel only */
+    C_PANEL = NCOLS,
+    C_LTR_LATENT,
+    NCOLS_PANEL
 };
 
-enum { STREAM_FIRM = 1, STREAM_CELL = 2 };
+enum { STREAM_FIRM = 1, STREAM_CELL = 2, STREAM_MEMBER = 3 };
 
 /* ---------- random streams ---------- */
 
@@ -122,9 +142,19 @@ static void reseed(gsl_rng *r, long seed, long firm, long wave, int purpose)
 
 typedef struct sim {
     const cx_simulate_options *o;
+    long panel;       /* respondent panel percent, 0 = none */
     const char *path; /* the .tmp file being written */
     gsl_rng *rng;
     double chol[NF][NF]; /* lower Cholesky factor of phi */
+    size_t ncols;        /* NCOLS, or NCOLS_PANEL with a respondent panel */
+    /* respondent panel: members per firm, the member stream, and per
+     * respondent (in order of first appearance) its truth */
+    long members;
+    gsl_rng *member_rng;
+    double *member_id; /* firms x members: id, 0 until first drawn */
+    double next_id;
+    double *rtruth; /* 5 x n_people: id, firm, panel, intercept, slope */
+    size_t n_people, cap_people;
     double *quality;     /* firms x waves: factor mean shift */
     double *nps, *sat_mean;
     long *n;
@@ -154,20 +184,48 @@ static int factor_cholesky(sim *s, cx_error *err)
               : CX_OK;
 }
 
-static int sim_init(sim *s, const cx_simulate_options *o, cx_error *err)
+/* Members per firm: the panel percent of each cell's respondents. */
+static long panel_members(const sim *s)
+{
+    return (long)floor((double)s->o->respondents * (double)s->panel / 100.0 + 0.5);
+}
+
+static int panel_init(sim *s, cx_error *err)
+{
+    const cx_simulate_options *o = s->o;
+    s->members = panel_members(s);
+    /* distinct people: every member once, every other respondent once */
+    double people = (double)o->firms * ((double)s->members +
+                                        (double)o->waves * (double)(o->respondents - s->members));
+    s->cap_people = (size_t)people;
+    s->member_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    s->member_id = cx_calloc((size_t)o->firms * (size_t)(s->members ? s->members : 1),
+                             sizeof *s->member_id, err);
+    s->rtruth = cx_malloc(5 * s->cap_people * sizeof *s->rtruth, err);
+    if (!s->member_rng || !s->member_id || !s->rtruth)
+        return cx_error_set(err, CX_ENOMEM, "simulate: out of memory for %.0f panel respondents",
+                            people);
+    return CX_OK;
+}
+
+static int sim_init(sim *s, const cx_simulate_options *o, long panel, cx_error *err)
 {
     memset(s, 0, sizeof *s);
     s->o = o;
+    s->panel = panel;
     size_t cells = (size_t)o->firms * (size_t)o->waves;
+    s->ncols = panel > 0 ? NCOLS_PANEL : NCOLS;
     s->rng = gsl_rng_alloc(gsl_rng_mt19937);
     s->quality = cx_calloc(cells, sizeof *s->quality, err);
     s->nps = cx_calloc(cells, sizeof *s->nps, err);
     s->sat_mean = cx_calloc(cells, sizeof *s->sat_mean, err);
     s->n = cx_calloc(cells, sizeof *s->n, err);
     s->firm_labels = cx_calloc((size_t)o->firms, sizeof *s->firm_labels, err);
-    s->block = cx_malloc(NCOLS * BLOCK * sizeof *s->block, err);
+    s->block = cx_malloc(NCOLS_PANEL * BLOCK * sizeof *s->block, err);
     if (!s->rng || !s->quality || !s->nps || !s->sat_mean || !s->n || !s->firm_labels || !s->block)
         return cx_error_set(err, CX_ENOMEM, "simulate: out of memory for %zu firm-waves", cells);
+    if (panel > 0 && panel_init(s, err) != CX_OK)
+        return err ? err->code : CX_ENOMEM;
     /* firm01..firm12; more digits when there are more firms */
     int digits = 2;
     for (long f = o->firms; f >= 100; f /= 10)
@@ -196,6 +254,10 @@ static void sim_free(sim *s)
     free(s->sat_mean);
     free(s->n);
     free(s->block);
+    if (s->member_rng)
+        gsl_rng_free(s->member_rng);
+    free(s->member_id);
+    free(s->rtruth);
 }
 
 /* ---------- firm level ---------- */
@@ -246,51 +308,170 @@ static int draw_segment(gsl_rng *r)
     return NSEG - 1;
 }
 
-/* One respondent of firm f in wave w (0-based) into row `row` of `x`
- * (x[c * BLOCK + row] is column c). */
-static void draw_respondent(sim *s, long f, long w, double id, double *x, size_t row)
+/* What one answer sheet is drawn from: factor scores, segment, weight,
+ * the persistent part of each item residual (NULL: none) and the
+ * individual ltr trajectory at this wave (0 without a panel). */
+typedef struct occasion {
+    double eta[NF];
+    int seg;
+    double weight;
+    const double *item_u; /* NF * NI, or NULL */
+    double trend;
+} occasion;
+
+/* Item residual: all fresh, or item_stability of its variance persistent. */
+static double item_noise(gsl_rng *r, const occasion *oc, int item)
+{
+    double e = gsl_ran_gaussian(r, 1.0);
+    if (!oc->item_u)
+        return e;
+    return sqrt(item_stability) * oc->item_u[item] + sqrt(1 - item_stability) * e;
+}
+
+/* The answers of one occasion into row `row` of `x` (x[c * BLOCK + row] is
+ * column c); returns the latent ltr.  Draw order is the original one, so
+ * the default file does not change. */
+static double fill_answers(sim *s, const occasion *oc, double *x, size_t row)
 {
     gsl_rng *r = s->rng;
-    double q = s->quality[f * s->o->waves + w], z[NF], eta[NF];
+#define AT(c) x[(size_t)(c)*BLOCK + row]
+    AT(C_SEGMENT) = oc->seg;
+    AT(C_WEIGHT) = oc->weight;
     for (int k = 0; k < NF; k++)
-        z[k] = gsl_ran_gaussian(r, 1.0);
+        for (int i = 0; i < NI; i++) {
+            double l = loadings[k][i];
+            double y = l * oc->eta[k] + sqrt(1 - l * l) * item_noise(r, oc, k * NI + i);
+            AT(C_ITEMS + k * NI + i) = maybe_missing(r, likert(y));
+        }
+    for (int t = 0; t < NT; t++) {
+        double tp = tp_mean[t] + tp_mot * oc->eta[2] + gsl_ran_gaussian(r, tp_sd);
+        double ex = exp_mean[t] + gsl_ran_gaussian(r, exp_sd);
+        AT(C_TP + t) = maybe_missing(r, clamp_round(tp, 1, 7));
+        AT(C_EXP + t) = maybe_missing(r, clamp_round(ex, 1, 7));
+    }
+    double ltr = ltr_intercept + ltr_segment[oc->seg], sat = sat_intercept + sat_segment[oc->seg];
+    for (int k = 0; k < NF; k++) {
+        ltr += ltr_beta[k] * oc->eta[k];
+        sat += sat_beta[k] * oc->eta[k];
+    }
+    AT(C_SAT) = maybe_missing(r, clamp_round(sat + gsl_ran_gaussian(r, sat_sd), 1, 10));
+    ltr += oc->trend + gsl_ran_gaussian(r, ltr_sd);
+    AT(C_LTR) = maybe_missing(r, clamp_round(ltr, 0, 10));
+#undef AT
+    return ltr;
+}
+
+/* eta = firm-wave quality + L z */
+static void factor_scores(const sim *s, double q, const double *z, double *eta)
+{
     for (int k = 0; k < NF; k++) {
         eta[k] = q;
         for (int j = 0; j <= k; j++)
             eta[k] += s->chol[k][j] * z[j];
     }
-    int seg = draw_segment(r);
-#define AT(c) x[(size_t)(c)*BLOCK + row]
-    AT(C_RESPONDENT) = id;
-    AT(C_FIRM) = (double)f;
-    AT(C_WAVE) = (double)(w + 1);
-    AT(C_SEGMENT) = seg;
-    AT(C_WEIGHT) = exp(gsl_ran_gaussian(r, weight_sd) - 0.5 * weight_sd * weight_sd);
+}
+
+/* One respondent of firm f in wave w (0-based) into row `row` of `x`. */
+static void draw_respondent(sim *s, long f, long w, double id, double *x, size_t row)
+{
+    gsl_rng *r = s->rng;
+    occasion oc = {.item_u = NULL, .trend = 0.0};
+    double z[NF];
     for (int k = 0; k < NF; k++)
-        for (int i = 0; i < NI; i++) {
-            double l = loadings[k][i];
-            double y = l * eta[k] + sqrt(1 - l * l) * gsl_ran_gaussian(r, 1.0);
-            AT(C_ITEMS + k * NI + i) = maybe_missing(r, likert(y));
+        z[k] = gsl_ran_gaussian(r, 1.0);
+    factor_scores(s, s->quality[f * s->o->waves + w], z, oc.eta);
+    oc.seg = draw_segment(r);
+    oc.weight = exp(gsl_ran_gaussian(r, weight_sd) - 0.5 * weight_sd * weight_sd);
+    x[(size_t)C_RESPONDENT * BLOCK + row] = id;
+    x[(size_t)C_FIRM * BLOCK + row] = (double)f;
+    x[(size_t)C_WAVE * BLOCK + row] = (double)(w + 1);
+    fill_answers(s, &oc, x, row);
+}
+
+/* ---------- respondent panel ---------- */
+
+/* What persists about a person between waves. */
+typedef struct person {
+    double zs[NF];      /* stable part of the factor scores */
+    double u[NF * NI];  /* stable part of the item residuals */
+    int seg;
+    double weight;
+    double a, b;        /* own ltr intercept (at wave 0) and slope per wave */
+} person;
+
+static void draw_person(gsl_rng *r, person *p)
+{
+    for (int k = 0; k < NF; k++)
+        p->zs[k] = gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < NF * NI; i++)
+        p->u[i] = gsl_ran_gaussian(r, 1.0);
+    p->seg = draw_segment(r);
+    p->weight = exp(gsl_ran_gaussian(r, weight_sd) - 0.5 * weight_sd * weight_sd);
+    double n1 = gsl_ran_gaussian(r, 1.0), n2 = gsl_ran_gaussian(r, 1.0);
+    p->a = own_intercept_sd * n1;
+    p->b = slope_sd * (intercept_slope_cor * n1 +
+                       sqrt(1 - intercept_slope_cor * intercept_slope_cor) * n2);
+}
+
+/* The person's whole ltr intercept: its own a plus what its stable factor
+ * scores add, beta' L sqrt(stability) zs (segment is a fixed effect). */
+static double person_intercept(const sim *s, const person *p)
+{
+    double v = p->a;
+    for (int k = 0; k < NF; k++)
+        for (int j = 0; j <= k; j++)
+            v += ltr_beta[k] * s->chol[k][j] * sqrt(factor_stability) * p->zs[j];
+    return v;
+}
+
+static void record_person(sim *s, double id, long f, int member, const person *p)
+{
+    size_t n = s->n_people++, cap = s->cap_people;
+    s->rtruth[n] = id;
+    s->rtruth[cap + n] = (double)f;
+    s->rtruth[2 * cap + n] = member;
+    s->rtruth[3 * cap + n] = person_intercept(s, p);
+    s->rtruth[4 * cap + n] = p->b;
+}
+
+/* Respondent i of firm f in wave w: panel member i when i < members (its
+ * own stream), otherwise a fresh person drawn from the cell's stream. */
+static void draw_panel_respondent(sim *s, long f, long w, long i, double *x, size_t row)
+{
+    person p;
+    int member = i < s->members;
+    double id;
+    if (member) {
+        double *slot = &s->member_id[f * s->members + i];
+        reseed(s->member_rng, s->o->seed, f, i, STREAM_MEMBER);
+        draw_person(s->member_rng, &p);
+        if (*slot == 0) {
+            *slot = ++s->next_id;
+            record_person(s, *slot, f, 1, &p);
         }
-    for (int t = 0; t < NT; t++) {
-        double tp = tp_mean[t] + tp_mot * eta[2] + gsl_ran_gaussian(r, tp_sd);
-        double ex = exp_mean[t] + gsl_ran_gaussian(r, exp_sd);
-        AT(C_TP + t) = maybe_missing(r, clamp_round(tp, 1, 7));
-        AT(C_EXP + t) = maybe_missing(r, clamp_round(ex, 1, 7));
+        id = *slot;
+    } else {
+        draw_person(s->rng, &p);
+        id = ++s->next_id;
+        record_person(s, id, f, 0, &p);
     }
-    double ltr = ltr_intercept + ltr_segment[seg], sat = sat_intercept + sat_segment[seg];
-    for (int k = 0; k < NF; k++) {
-        ltr += ltr_beta[k] * eta[k];
-        sat += sat_beta[k] * eta[k];
-    }
-    AT(C_SAT) = maybe_missing(r, clamp_round(sat + gsl_ran_gaussian(r, sat_sd), 1, 10));
-    AT(C_LTR) = maybe_missing(r, clamp_round(ltr + gsl_ran_gaussian(r, ltr_sd), 0, 10));
-#undef AT
+    occasion oc = {.seg = p.seg, .weight = p.weight, .item_u = p.u};
+    double z[NF];
+    for (int k = 0; k < NF; k++)
+        z[k] = sqrt(factor_stability) * p.zs[k] +
+               sqrt(1 - factor_stability) * gsl_ran_gaussian(s->rng, 1.0);
+    factor_scores(s, s->quality[f * s->o->waves + w], z, oc.eta);
+    oc.trend = p.a + p.b * (double)(w + 1);
+    x[(size_t)C_RESPONDENT * BLOCK + row] = id;
+    x[(size_t)C_FIRM * BLOCK + row] = (double)f;
+    x[(size_t)C_WAVE * BLOCK + row] = (double)(w + 1);
+    x[(size_t)C_PANEL * BLOCK + row] = member;
+    x[(size_t)C_LTR_LATENT * BLOCK + row] = fill_answers(s, &oc, x, row);
 }
 
 static int flush_block(sim *s, cx_error *err)
 {
-    for (size_t c = 0; c < NCOLS; c++)
+    for (size_t c = 0; c < s->ncols; c++)
         if (cx_table_writer_write(s->w, c, s->row0, s->fill, s->block + c * BLOCK, err) != CX_OK)
             return err ? err->code : CX_EIO;
     s->row0 += s->fill;
@@ -306,8 +487,10 @@ static int draw_cell(sim *s, long f, long w, cx_error *err)
     double sat_sum = 0;
     reseed(s->rng, s->o->seed, f, w + 1, STREAM_CELL);
     for (long i = 0; i < s->o->respondents; i++) {
-        double id = (double)(s->row0 + s->fill + 1);
-        draw_respondent(s, f, w, id, s->block, s->fill);
+        if (s->panel > 0)
+            draw_panel_respondent(s, f, w, i, s->block, s->fill);
+        else
+            draw_respondent(s, f, w, (double)(s->row0 + s->fill + 1), s->block, s->fill);
         double ltr = s->block[(size_t)C_LTR * BLOCK + s->fill];
         double sat = s->block[(size_t)C_SAT * BLOCK + s->fill];
         if (!isnan(ltr)) {
@@ -353,7 +536,9 @@ static cx_column_spec count_spec(const char *name, double max)
 
 static int add_response_columns(sim *s, cx_error *err)
 {
-    double nrows = (double)s->o->firms * (double)s->o->waves * (double)s->o->respondents;
+    double nrows = s->panel > 0 ? (double)s->cap_people
+                                   : (double)s->o->firms * (double)s->o->waves *
+                                         (double)s->o->respondents;
     cx_column_spec id = count_spec("respondent", nrows), wave = count_spec("wave", s->o->waves);
     cx_column_spec firm = {.name = "firm",
                            .kind = CX_COL_CATEGORICAL,
@@ -384,6 +569,13 @@ static int add_response_columns(sim *s, cx_error *err)
         rc = add_uint8_item(s->w, "sat", err);
     if (rc == CX_OK)
         rc = add_uint8_item(s->w, "ltr", err);
+    if (rc == CX_OK && s->panel > 0) {
+        cx_column_spec member = count_spec("panel", 1),
+                       latent = {.name = "ltr_latent", .kind = CX_COL_FLOAT};
+        rc = cx_table_writer_add(s->w, &member, NULL, err);
+        if (rc == CX_OK)
+            rc = cx_table_writer_add(s->w, &latent, NULL, err);
+    }
     return rc;
 }
 
@@ -651,6 +843,63 @@ static int write_truth_table(const sim *s, truth *t, cx_error *err)
     return rc != CX_OK ? rc : close_rc;
 }
 
+/* beta' Phi beta: the variance the four factors give latent ltr. */
+static double ltr_factor_variance(void)
+{
+    double v = 0;
+    for (int k = 0; k < NF; k++)
+        for (int j = 0; j < NF; j++)
+            v += ltr_beta[k] * phi[k][j] * ltr_beta[j];
+    return v;
+}
+
+/* The individual ltr trajectories of a respondent panel, named for a
+ * `ltr_latent ~ wave + (wave | respondent)` fit (docs/SIMULATE.md). */
+static int truth_panel(const sim *s, truth *t, cx_error *err)
+{
+    double fv = ltr_factor_variance(), cov = intercept_slope_cor * own_intercept_sd * slope_sd;
+    struct {
+        const char *lhs, *op, *rhs;
+        double v;
+    } rows[] = {
+        {"respondent_intercept", "~~", "respondent_intercept",
+         own_intercept_sd * own_intercept_sd + factor_stability * fv},
+        {"respondent_slope", "~~", "respondent_slope", slope_sd * slope_sd},
+        {"respondent_intercept", "~~", "respondent_slope", cov},
+        {"ltr_latent", "~", "wave", 0.0},
+        {"ltr_latent", "~~", "ltr_latent", (1 - factor_stability) * fv + ltr_sd * ltr_sd},
+        {"panel_share", ":=", "", (double)s->members / (double)s->o->respondents},
+        {"factor_stability", ":=", "", factor_stability},
+        {"item_stability", ":=", "", item_stability},
+    };
+    int rc = CX_OK;
+    for (size_t i = 0; rc == CX_OK && i < sizeof rows / sizeof rows[0]; i++)
+        rc = truth_add(t, rows[i].lhs, rows[i].op, rows[i].rhs, rows[i].v, err);
+    return rc;
+}
+
+/* /truth_respondents: every respondent's own intercept and slope. */
+static int write_truth_respondents(const sim *s, cx_error *err)
+{
+    size_t n = s->n_people, cap = s->cap_people;
+    cx_table_writer *w = cx_table_writer_alloc(s->path, "/truth_respondents", n, err);
+    if (!w)
+        return err ? err->code : CX_EIO;
+    cx_column_spec cols[5] = {count_spec("respondent", (double)cap),
+                              {.name = "firm",
+                               .kind = CX_COL_CATEGORICAL,
+                               .categories = s->firm_labels,
+                               .n_categories = (size_t)s->o->firms},
+                              count_spec("panel", 1),
+                              {.name = "intercept", .kind = CX_COL_FLOAT},
+                              {.name = "slope", .kind = CX_COL_FLOAT}};
+    int rc = CX_OK;
+    for (size_t c = 0; rc == CX_OK && c < 5; c++)
+        rc = write_column(w, &cols[c], s->rtruth + c * cap, n, err);
+    int close_rc = cx_table_writer_close(w, rc == CX_OK ? err : NULL);
+    return rc != CX_OK ? rc : close_rc;
+}
+
 static int write_truth(const sim *s, cx_error *err)
 {
     truth t = {0};
@@ -661,8 +910,12 @@ static int write_truth(const sim *s, cx_error *err)
         rc = truth_outcome(&t, "sat", sat_intercept, sat_beta, sat_segment, sat_sd, err);
     if (rc == CX_OK)
         rc = truth_rest(&t, err);
+    if (rc == CX_OK && s->panel > 0)
+        rc = truth_panel(s, &t, err);
     if (rc == CX_OK)
         rc = write_truth_table(s, &t, err);
+    if (rc == CX_OK && s->panel > 0)
+        rc = write_truth_respondents(s, err);
     truth_free(&t);
     return rc;
 }
@@ -677,13 +930,19 @@ void cx_simulate_defaults(cx_simulate_options *o)
     o->seed = 1;
 }
 
-static int check_options(const cx_simulate_options *o, const char *out, cx_error *err)
+static int check_options(const cx_simulate_options *o, long panel, const char *out,
+                         cx_error *err)
 {
     if (o->firms < 1 || o->waves < 1 || o->respondents < 1)
         return cx_error_set(err, CX_EUSAGE,
                             "simulate: --firms, --waves and --respondents must be at least 1 "
                             "(got %ld, %ld, %ld)",
                             o->firms, o->waves, o->respondents);
+    if (panel < 0 || panel > 100)
+        return cx_error_set(err, CX_EUSAGE,
+                            "simulate: --panel is a percent of each firm-wave's respondents, "
+                            "0..100 (got %ld)",
+                            panel);
     double cells = (double)o->firms * (double)o->waves;
     if (cells > MAX_CELLS || cells * (double)o->respondents > MAX_ROWS)
         return cx_error_set(err, CX_EUSAGE,
@@ -698,10 +957,11 @@ static int check_options(const cx_simulate_options *o, const char *out, cx_error
     return CX_OK;
 }
 
-static int simulate_into(const cx_simulate_options *o, const char *tmp, cx_error *err)
+static int simulate_into(const cx_simulate_options *o, long panel, const char *tmp,
+                         cx_error *err)
 {
     sim s;
-    int rc = sim_init(&s, o, err);
+    int rc = sim_init(&s, o, panel, err);
     s.path = tmp;
     if (rc == CX_OK) {
         draw_quality(&s);
@@ -717,7 +977,13 @@ static int simulate_into(const cx_simulate_options *o, const char *tmp, cx_error
 
 int cx_simulate(const cx_simulate_options *o, const char *out_h5, cx_error *err)
 {
-    if (check_options(o, out_h5, err) != CX_OK)
+    return cx_simulate_panel(o, 0, out_h5, err);
+}
+
+int cx_simulate_panel(const cx_simulate_options *o, long panel_percent, const char *out_h5,
+                      cx_error *err)
+{
+    if (check_options(o, panel_percent, out_h5, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;
     size_t n = strlen(out_h5) + 5;
     char *tmp = cx_malloc(n, err);
@@ -725,7 +991,7 @@ int cx_simulate(const cx_simulate_options *o, const char *out_h5, cx_error *err)
         return CX_ENOMEM;
     snprintf(tmp, n, "%s.tmp", out_h5);
     unlink(tmp); /* left over from an interrupted run */
-    int rc = simulate_into(o, tmp, err);
+    int rc = simulate_into(o, panel_percent, tmp, err);
     if (rc == CX_OK && rename(tmp, out_h5) != 0)
         rc = cx_error_set(err, CX_EIO, "%s: cannot rename %s: %s", out_h5, tmp, strerror(errno));
     if (rc != CX_OK)

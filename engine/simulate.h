@@ -27,4 +27,14 @@ void cx_simulate_defaults(cx_simulate_options *o);
  * An existing `out_h5` is refused (CX_EUSAGE), never overwritten. */
 int cx_simulate(const cx_simulate_options *o, const char *out_h5, cx_error *err);
 
+/* The same with a respondent panel: `panel_percent` (0..100) of each
+ * firm-wave's respondents are the firm's panel members, re-surveyed in
+ * every wave (0 is exactly cx_simulate).  With a panel, /responses gains
+ * the columns `panel` and `ltr_latent`, /truth gains the individual
+ * trajectory rows and /truth_respondents is written (docs/SIMULATE.md,
+ * "Respondent panels").  A separate entry point, not an options field, so
+ * that positional initialisers of cx_simulate_options stay complete. */
+int cx_simulate_panel(const cx_simulate_options *o, long panel_percent, const char *out_h5,
+                      cx_error *err);
+
 #endif

@@ -28,4 +28,7 @@ for name in Pastes Penicillin; do
 done
 rm -f datasets/demo.h5
 "$cxfit" simulate datasets/demo.h5 --seed 1
+# a respondent panel for the longitudinal CFA (configs/longitudinal_cfa.ini)
+rm -f datasets/panel.h5
+"$cxfit" simulate datasets/panel.h5 --firms 6 --waves 3 --respondents 150 --panel 80 --seed 1
 ls -l datasets/*.h5

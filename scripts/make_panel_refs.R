@@ -30,6 +30,29 @@ methods <- list(
   c("within", "twoways"), c("between", "individual"), c("between", "time"),
   c("random", "individual"), c("random", "time"), c("random", "twoways"), c("fd", "individual"))
 
+# Stata's within, between and overall R² (plm has one R²), by hand: b =
+# the fit's slopes, on the estimating rows in levels (the pooling model
+# matrix), grouped by unit.
+stata_r2 <- function(fit) {
+  X <- model.matrix(fit, model = "pooling"); y <- as.numeric(pmodel.response(fit, model = "pooling"))
+  id <- index(fit)[[1]]
+  b <- coef(fit); b <- b[names(b) != "(Intercept)"]
+  xb <- as.vector(X[, names(b), drop = FALSE] %*% b)
+  sq <- function(a, c) if (sd(a) > 0 && sd(c) > 0) cor(a, c)^2 else NA
+  list(r2_within = sq(y - ave(y, id), xb - ave(xb, id)),
+       r2_between = sq(tapply(y, id, mean), tapply(xb, id, mean)), r2_overall = sq(y, xb))
+}
+
+# Vuong's non-nested test (nonnest2::vuongtest's statistic, not on apt):
+# Gaussian log-likelihood contributions of the two estimating regressions
+# (residuals of the transformed model, sigma² = RSS / n), m = lA - lB,
+# z = sum(m) / (sqrt(n) * sqrt(omega²)), omega² = (n - 1) / n * var(m).
+vuong_z <- function(A, B) {
+  ll <- function(e) dnorm(e, 0, sqrt(mean(e^2)), log = TRUE)
+  m <- ll(as.numeric(residuals(A))) - ll(as.numeric(residuals(B))); n <- length(m)
+  sum(m) / (sqrt(n) * sqrt((n - 1) / n * var(m)))
+}
+
 ref_dir <- "/work/shared/reference/data"
 for (dn in names(datasets)) {
   ds <- datasets[[dn]]
@@ -44,9 +67,11 @@ for (dn in names(datasets)) {
   for (m in methods) {
     for (se in c("classical", "cluster", "clustertime", "twoway", "dk")) {
       name <- sprintf("%s_%s_%s", m[1], m[2], se)
-      # random twoways: balanced panels only (unbalanced: plm fits by another
-      # route that cxfit does not implement; the job fails with a message)
-      if (m[1] == "random" && m[2] == "twoways" && !is.pbalanced(pd)) next
+      # random twoways on unbalanced panels: plm's ercomp solves the two
+      # effect variances jointly (Swamy-Arora with dfcor 3); cxfit the same.
+      # Its GLS (plm.fit, Wansbeek-Kapteyn) has classical SEs only in cxfit:
+      # plm's vcovHC applies the one-way transform to the GLS residuals.
+      if (m[1] == "random" && m[2] == "twoways" && !is.pbalanced(pd) && se != "classical") next
       fit <- tryCatch(plm(as.formula(ds$formula), data = pd, model = m[1], effect = m[2]),
                       error = function(e) NULL)
       if (is.null(fit)) next
@@ -67,6 +92,7 @@ for (dn in names(datasets)) {
                    df_residual = df.residual(fit),
                    stat_name = if (m[1] == "random") "wald_chisq" else "fstat",
                    stat = unname(fs$statistic))
+      case <- c(case, stata_r2(fit))
       if (m[1] == "random") {
         case$sigma2 <- as.list(fit$ercomp$sigma2)
       }
@@ -140,9 +166,13 @@ for (dn in names(datasets)) {
     ok <- !is.na(p) & !is.na(y)
     y <- y[ok]; p <- p[ok]
     name <- sprintf("holdout_%s_%s", sp$m, sp$e)
-    vcases[[length(vcases) + 1]] <- list(name = name, nobs_train = nobs(fit),
-      validation = list(rmse = sqrt(mean((y - p)^2)), mae = mean(abs(y - p)),
-                        r2 = 1 - sum((y - p)^2) / sum((y - mean(y))^2), n = length(y)))
+    # the job reports the estimates of the fit to ALL rows (as ols/logit/cfa)
+    allfit <- plm(as.formula(rf), data = full, model = sp$m, effect = sp$e)
+    vcases[[length(vcases) + 1]] <- list(name = name, nobs_train = nobs(fit), nobs_all = nobs(allfit),
+      terms = sub("^lag_capital$", "lag(capital, 1)", sub("^diff_output$", "diff(output)", names(coef(allfit)))),
+      est_all = unname(coef(allfit)),
+      validation = list(n_train = nobs(fit), n_test = length(y), r2 = 1 - sum((y - p)^2) / sum((y - mean(y))^2),
+                        rmse = sqrt(mean((y - p)^2)), mae = mean(abs(y - p))))
     ini <- c(ini, sprintf("[job %s]", name), "model    = panel",
              sprintf("formula  = %s", ds$formula), sprintf("index    = %s", paste(ds$index, collapse = " ")),
              sprintf("method   = %s", sp$m), sprintf("effect   = %s", sp$e),
@@ -179,7 +209,7 @@ for (dn in names(datasets)) {
       ccases[[length(ccases) + 1]] <- list(name = name,
         a = c(as.list(ic(A)), r2 = unname(summary(A)$r.squared[1]), nobs = nobs(A)),
         b = c(as.list(ic(B)), r2 = unname(summary(B)$r.squared[1]), nobs = nobs(B)),
-        j_b_in_a = zt(JA, "fitb"), j_a_in_b = zt(JB, "fita"))
+        j_b_in_a = zt(JA, "fitb"), j_a_in_b = zt(JB, "fita"), vuong = vuong_z(A, B))
       ini <- c(ini, sprintf("[job %s]", name), "model   = panel", "formula = inv ~ value",
                "compare = inv ~ capital", "index   = firm year", sprintf("method  = %s", m[1]),
                sprintf("effect  = %s", m[2]), "se      = cluster(firm)", "")

@@ -136,7 +136,7 @@ static void test_nps_growth_recovers_truth(void **state)
     size_t n;
     double *v = ref_results_column_double(res, "growth_nps", "validation", "value", &n, &err);
     assert_non_null(v);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5); /* n_train, n_test, r2, rmse, mae */
     for (size_t i = 0; i < n; i++)
         assert_true(isfinite(v[i]));
     free(v);

@@ -113,9 +113,16 @@ static void check_case(ref_results *res, const json_value *c, ref_report *rep)
                               RTOL, ATOL);
     }
     estimates_free(&e);
-    static const char *const fits[][2] = {{"r2", "r2"},           {"adj_r2", "adj_r2"},
-                                          {"nobs", "nobs"},       {"n_units", "n_units"},
-                                          {"n_periods", "n_periods"}, {"df_residual", "df_residual"}};
+    /* r2_within/between/overall: Stata's, computed by hand in R */
+    static const char *const fits[][2] = {{"r2", "r2"},
+                                          {"adj_r2", "adj_r2"},
+                                          {"nobs", "nobs"},
+                                          {"n_units", "n_units"},
+                                          {"n_periods", "n_periods"},
+                                          {"df_residual", "df_residual"},
+                                          {"r2_within", "r2_within"},
+                                          {"r2_between", "r2_between"},
+                                          {"r2_overall", "r2_overall"}};
     for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
         snprintf(what, sizeof what, "%s: fit %s", job, fits[i][0]);
         ref_report_check_field(rep, what, fit_value(res, job, fits[i][0]), c, fits[i][1], RTOL,
@@ -202,8 +209,29 @@ static void check_validation(ref_results *res, const json_value *c, ref_report *
         snprintf(what, sizeof what, "%s: validation %s", job, name);
         ref_report_check_json(rep, what, got, json_object_value(want, k), RTOL, ATOL);
     }
-    ref_report_check_field(rep, "nobs (training rows)", fit_value(res, job, "nobs"), c,
-                           "nobs_train", RTOL, ATOL);
+    /* The estimates are the fit to ALL rows (as ols/logit/cfa); the
+     * validation table's n_train is the training fit's nobs. */
+    ref_report_check_field(rep, "nobs (all rows)", fit_value(res, job, "nobs"), c, "nobs_all",
+                           RTOL, ATOL);
+    estimates e = {0};
+    const json_value *terms = json_get(c, "terms");
+    if (!read_estimates(res, job, &e) || e.n != json_array_len(terms))
+        ref_report_fail(rep, "%s: %zu estimates, the all-rows plm fit has %zu", job, e.n,
+                        json_array_len(terms));
+    for (size_t t = 0; t < json_array_len(terms); t++) {
+        const char *term = json_string(json_array_at(terms, t));
+        int icpt = term && strcmp(term, "(Intercept)") == 0;
+        double got = NAN;
+        for (size_t i = 0; term && i < e.n; i++)
+            if (icpt ? strcmp(e.op[i], "~1") == 0
+                     : strcmp(e.op[i], "~") == 0 && strcmp(e.rhs[i], term) == 0)
+                got = e.est[i];
+        char what[256];
+        snprintf(what, sizeof what, "%s: %s.est (all rows)", job, term ? term : "?");
+        ref_report_check_json(rep, what, got, json_array_at(json_get(c, "est_all"), t), RTOL,
+                              ATOL);
+    }
+    estimates_free(&e);
     ref_strings_free(split, split ? n : 0);
     ref_strings_free(metric, metric ? n2 : 0);
     free(value);
@@ -234,8 +262,8 @@ static void check_compare(ref_results *res, const json_value *c, ref_report *rep
     }
     char **test = ref_results_column_strings(res, job, "tests", "test", &n2, &err);
     double *stat = ref_results_column_double(res, job, "tests", "statistic", &n2, &err);
-    static const char *const j[] = {"j_b_in_a", "j_a_in_b"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const j[] = {"j_b_in_a", "j_a_in_b", "vuong"};
+    for (int k = 0; k < 3; k++) {
         double got = NAN;
         for (size_t i = 0; test && stat && i < n2; i++)
             if (strcmp(test[i], j[k]) == 0)
@@ -276,9 +304,9 @@ static void run_reference(const char *data)
         ref_report rep;
         ref_report_init(&rep, data, "plm");
         check_case(res, c, &rep);
-        /* est + se per term, 7 fit values, 2 variance components for random */
+        /* est + se per term, 10 fit values, 2 variance components for random */
         const json_value *s2 = json_get(c, "sigma2");
-        int want = 2 * (int)json_array_len(json_get(c, "terms")) + 7 + (s2 ? 2 : 0) +
+        int want = 2 * (int)json_array_len(json_get(c, "terms")) + 10 + (s2 ? 2 : 0) +
                    (json_get(s2, "id") && json_get(s2, "time") ? 1 : 0);
         ref_report_require(&rep, want);
         if (rep.n_failed) {
@@ -309,7 +337,8 @@ static void run_reference(const char *data)
         ref_report rep;
         ref_report_init(&rep, data, "plm");
         check_validation(res, c, &rep);
-        ref_report_require(&rep, 5); /* rmse, mae, r2, n, training nobs */
+        /* n_train, n_test, r2, rmse, mae, nobs, the all-rows estimates */
+        ref_report_require(&rep, 6 + (int)json_array_len(json_get(c, "terms")));
         if (rep.n_failed) {
             fputs(ref_report_text(&rep), stderr);
             failed++;
@@ -321,7 +350,7 @@ static void run_reference(const char *data)
         ref_report rep;
         ref_report_init(&rep, data, "plm");
         check_compare(res, json_array_at(ccases, i), &rep);
-        ref_report_require(&rep, 10); /* 4 values x 2 models, 2 J tests */
+        ref_report_require(&rep, 11); /* 4 values x 2 models, 2 J tests, Vuong */
         if (rep.n_failed) {
             fputs(ref_report_text(&rep), stderr);
             failed++;

@@ -4,7 +4,8 @@
  * the same seed gives the same file, and the known truth shows through:
  * the scales correlate as the factor model says, the reverse-keyed item
  * runs the other way, and OLS of growth on lagged NPS recovers the
- * generating slope.
+ * generating slope.  A respondent panel (--panel) re-surveys its members
+ * in every wave, writes their trajectories' truth, and the data carry it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -351,12 +352,157 @@ static void test_growth_slope(void **state)
     remove_outputs(h5);
 }
 
+/* ---------- respondent panel ---------- */
+
+static void simulate_panel(const char *h5, long firms, long waves, long respondents, long seed,
+                           long panel)
+{
+    cx_simulate_options o = {firms, waves, respondents, seed};
+    cx_error err = {0};
+    remove_outputs(h5);
+    if (cx_simulate_panel(&o, panel, h5, &err) != CX_OK)
+        fail_msg("%s", err.msg);
+}
+
+/* Least-squares slope of y on x. */
+static double ls_slope(const double *x, const double *y, size_t n)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++)
+        sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
+    return (sxy - sx * sy / (double)n) / (sxx - sx * sx / (double)n);
+}
+
+static double sample_cov(const double *x, const double *y, size_t n)
+{
+    double sx = 0, sy = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++)
+        sx += x[i], sy += y[i], sxy += x[i] * y[i];
+    return (sxy - sx * sy / (double)n) / (double)(n - 1);
+}
+
+/* Layout: members answer every wave under one id, others once; the extra
+ * columns and /truth_respondents are there; ltr is latent ltr rounded. */
+static void test_panel_layout(void **state)
+{
+    (void)state;
+    const char *h5 = DIR "panel_layout.h5";
+    const long F = 3, W = 4, R = 40, P = 10; /* 25% of 40 */
+    simulate_panel(h5, F, W, R, 9, 25);
+    cx_table *t = tt_open_table(h5, "/responses");
+    size_t n = cx_table_nrows(t), base = sizeof response_columns / sizeof response_columns[0];
+    assert_int_equal(n, F * W * R);
+    assert_int_equal(cx_table_ncols(t), base + 2);
+    for (size_t j = 0; j < base; j++) /* the default columns first, unchanged */
+        assert_string_equal(cx_table_column(t, j)->name, response_columns[j]);
+    assert_string_equal(cx_table_column(t, base)->name, "panel");
+    assert_string_equal(cx_table_column(t, base + 1)->name, "ltr_latent");
+    double *id = tt_read_column(t, "respondent"), *member = tt_read_column(t, "panel");
+    double *ltr = tt_read_column(t, "ltr"), *lat = tt_read_column(t, "ltr_latent");
+    size_t people = (size_t)(F * P + F * W * (R - P));
+    size_t *count = calloc(people + 1, sizeof *count);
+    for (size_t r = 0; r < n; r++) {
+        assert_true(id[r] >= 1 && id[r] <= (double)people);
+        count[(size_t)id[r]]++;
+        assert_int_equal(member[r], (r % (size_t)R) < (size_t)P); /* members first in a cell */
+        if (!isnan(ltr[r])) {
+            double want = floor(lat[r] + 0.5);
+            assert_true(ltr[r] == (want < 0 ? 0 : want > 10 ? 10 : want));
+        }
+    }
+    for (size_t r = 0; r < n; r++)
+        assert_int_equal(count[(size_t)id[r]], member[r] ? (size_t)W : 1);
+    free(count);
+    free(id), free(member), free(ltr), free(lat);
+    cx_table_close(t);
+    t = tt_open_table(h5, "/truth_respondents");
+    assert_int_equal(cx_table_nrows(t), people);
+    cx_table_close(t);
+    t = tt_open_table(h5, "/truth");
+    assert_true(truth_value(t, "panel_share", ":=", "") == 0.25);
+    cx_table_close(t);
+    remove_outputs(h5);
+
+    /* without the option: the default layout, no /truth_respondents */
+    simulate_panel(h5, 2, 2, 5, 9, 0);
+    t = tt_open_table(h5, "/responses");
+    assert_int_equal(cx_table_ncols(t), base);
+    cx_table_close(t);
+    cx_error err = {0};
+    assert_null(cx_table_open(h5, "/truth_respondents", &err));
+    remove_outputs(h5);
+
+    cx_simulate_options o;
+    cx_simulate_defaults(&o);
+    assert_int_equal(cx_simulate_panel(&o, 101, DIR "bad.h5", &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "--panel"));
+}
+
+/* The written trajectories are the data's: each member's own OLS slope of
+ * ltr_latent on wave regresses on its true slope with slope 1, and the
+ * people's intercepts and slopes have the /truth variances. */
+static void test_panel_truth(void **state)
+{
+    (void)state;
+    const char *h5 = DIR "panel_truth.h5";
+    const long F = 10, W = 6, R = 100, P = 80;
+    simulate_panel(h5, F, W, R, 4, P);
+    cx_table *t = tt_open_table(h5, "/truth");
+    double v_int = truth_value(t, "respondent_intercept", "~~", "respondent_intercept");
+    double v_slope = truth_value(t, "respondent_slope", "~~", "respondent_slope");
+    double c_is = truth_value(t, "respondent_intercept", "~~", "respondent_slope");
+    double v_res = truth_value(t, "ltr_latent", "~~", "ltr_latent");
+    cx_table_close(t);
+    t = tt_open_table(h5, "/truth_respondents");
+    size_t np = cx_table_nrows(t);
+    double *icpt = tt_read_column(t, "intercept"), *slope = tt_read_column(t, "slope");
+    double *tmember = tt_read_column(t, "panel");
+    cx_table_close(t);
+    /* ~5600 people: the sampling sd of a variance is ~2% of it, of the
+     * covariance ~0.006 (0.2 * sqrt(2 / 5600) * ...); 5 sd bounds */
+    assert_true(fabs(sample_cov(icpt, icpt, np) / v_int - 1) < 0.1);
+    assert_true(fabs(sample_cov(slope, slope, np) / v_slope - 1) < 0.1);
+    assert_true(fabs(sample_cov(icpt, slope, np) - c_is) < 0.015);
+
+    t = tt_open_table(h5, "/responses");
+    size_t n = cx_table_nrows(t);
+    double *id = tt_read_column(t, "respondent"), *wave = tt_read_column(t, "wave");
+    double *lat = tt_read_column(t, "ltr_latent");
+    cx_table_close(t);
+    size_t nm = (size_t)(F * P);
+    double *own = calloc(nm, sizeof *own), *truth = calloc(nm, sizeof *truth);
+    double xs[16], ys[16];
+    size_t m = 0;
+    for (size_t p = 0; p < np; p++) {
+        if (!tmember[p])
+            continue;
+        size_t k = 0; /* this member's rows, one per wave */
+        for (size_t r = 0; r < n && k < (size_t)W; r++)
+            if (id[r] == p + 1)
+                xs[k] = wave[r], ys[k++] = lat[r];
+        assert_int_equal(k, W);
+        own[m] = ls_slope(xs, ys, k);
+        truth[m++] = slope[p];
+    }
+    assert_int_equal(m, nm);
+    /* own slope = true slope + firm drift + noise of var ~ v_res / 17.5:
+     * regressed on the truth its slope is 1 with se ~ 0.08 (800 members) */
+    double b = ls_slope(truth, own, m);
+    double se = sqrt((v_res / 17.5) / ((double)m * v_slope));
+    if (fabs(b - 1) > 4 * se)
+        fail_msg("member slopes on true slopes: %g (se %g)", b, se);
+    free(own), free(truth), free(id), free(wave), free(lat);
+    free(icpt), free(slope), free(tmember);
+    remove_outputs(h5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),           cmocka_unit_test(test_shapes_and_ranges),
         cmocka_unit_test(test_deterministic),      cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_scales_recoverable), cmocka_unit_test(test_growth_slope),
+        cmocka_unit_test(test_panel_layout),       cmocka_unit_test(test_panel_truth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

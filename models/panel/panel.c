@@ -251,20 +251,33 @@ static int panel_check(const cx_job *job, cx_error *err)
 
 /* ---- results ------------------------------------------------------------- */
 
-/* The validation table of a holdout (panel_holdout_metrics). */
+/* The validation table of a holdout: the model fitted to the training rows
+ * (the estimates come from all rows, as for ols/logit/cfa) predicts the
+ * held-out rows (panel_holdout_metrics). */
 static int holdout_validation(cx_result *res, const panel_rows *r, const panel_options *o,
-                              const panel_fit *train, cx_error *err)
+                              cx_error *err)
 {
-    static const char *const names[4] = {"rmse", "mae", "r2", "n"};
-    double m[4], skipped;
-    int rc = panel_holdout_metrics(r, o, train, m, &skipped, err);
+    static const char *const names[5] = {"n_train", "n_test", "r2", "rmse", "mae"};
+    panel_rows train = {0};
+    panel_fit tf = {0};
+    double m[4], skipped, v[5];
+    int rc = panel_rows_training(r, &train, err);
+    if (!rc)
+        rc = panel_fit_alloc(&tf, train.d.p, err);
+    if (!rc)
+        rc = panel_estimate(&train.d, o, &tf, err);
+    if (!rc)
+        rc = panel_holdout_metrics(r, o, &tf, m, &skipped, err);
+    v[0] = tf.nobs, v[1] = m[3], v[2] = m[2], v[3] = m[0], v[4] = m[1];
+    panel_fit_free(&tf);
+    panel_rows_free(&train);
     if (!rc && skipped > 0)
         cx_result_add_warning(res,
                               "validate: %.0f held-out rows have a unit or period without "
                               "training rows and are not predicted",
                               skipped);
-    for (size_t k = 0; !rc && k < 4; k++)
-        rc = cx_result_add_validation(res, "holdout", names[k], m[k], err);
+    for (size_t k = 0; !rc && k < 5; k++)
+        rc = cx_result_add_validation(res, "holdout", names[k], v[k], err);
     return rc;
 }
 
@@ -313,6 +326,13 @@ static int write_fit(cx_result *res, const panel_data *d, const panel_options *o
         nrows -= 1;
     for (size_t i = 0; i < nrows; i++)
         if (cx_result_add_fit(res, rows[i].name, rows[i].v, err))
+            return err->code;
+    /* Stata's within, between and overall R² (panel_r2.c) */
+    static const char *const r2_names[3] = {"r2_within", "r2_between", "r2_overall"};
+    double r2[3];
+    panel_r2_stata(d, pf, r2);
+    for (size_t i = 0; i < 3; i++)
+        if (cx_result_add_fit(res, r2_names[i], r2[i], err))
             return err->code;
     return CX_OK;
 }
@@ -521,10 +541,7 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
         r.d.names = names;
         rc = panel_fit_alloc(&pf, r.d.p, err);
     }
-    panel_rows train = {0};
-    if (!rc && r.held_out)
-        rc = panel_rows_training(&r, &train, err);
-    const panel_rows *fit_rows = r.held_out ? &train : &r;
+    const panel_rows *fit_rows = &r; /* all rows, holdout or not (DECISIONS.md) */
     if (!rc)
         rc = panel_estimate(&fit_rows->d, &s.opt, &pf, err);
     if (!rc) {
@@ -544,10 +561,9 @@ static int panel_fit_job(const cx_job *job, cx_result **results, cx_error *err)
     if (!rc && (s.want_test[0] || s.want_test[1] || s.want_test[2]))
         rc = specification_tests(res, &fit_rows->d, &s, err);
     if (!rc && r.held_out)
-        rc = holdout_validation(res, &r, &s.opt, &pf, err);
+        rc = holdout_validation(res, &r, &s.opt, err);
     if (!rc && s.compare)
         rc = compare_models(job, &s, &r, res, err);
-    panel_rows_free(&train);
     panel_fit_free(&pf);
     free(names);
     panel_rows_free(&r);

@@ -64,6 +64,9 @@ typedef struct panel_fit {
     int n_dropped;           /* aliased columns dropped               */
     char dropped[256];       /* their names                           */
     int not_converged;       /* two-way demeaning did not converge    */
+    double *resid;           /* n_resid residuals of the estimating
+                                (transformed) regression, owned        */
+    size_t n_resid;
 } panel_fit;
 
 typedef struct panel_options {
@@ -98,6 +101,13 @@ int panel_fit_alloc(panel_fit *f, size_t p, cx_error *err);
 void panel_fit_free(panel_fit *f);
 /* Fit `opt` to `d`; CX_OK or CX_EFAIL with the reason. */
 int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, cx_error *err);
+
+/* Stata's R² of any panel fit, by unit: with b the fit's slopes (no
+ * intercept), within = cor(y - ybar_i, (x - xbar_i) b)², between =
+ * cor(ybar_i, xbar_i b)², overall = cor(y, x b)² over the rows of d
+ * (panel_r2.c).  out[0..2] = within, between, overall (NaN when a
+ * correlation is undefined). */
+void panel_r2_stata(const panel_data *d, const panel_fit *f, double out[3]);
 
 /* Held-out rmse, mae, r2, n of a fit to the training rows of r (predict:
  * x b, plus training unit/period effects for within); *skipped counts the

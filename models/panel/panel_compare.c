@@ -15,6 +15,15 @@
  * to model a (then transformed as the method transforms every column) and
  * tests its coefficient with the job's SEs (z, normal p); a small p
  * rejects model a in favour of what b adds, and `j_a_in_b` the reverse.
+ * `vuong` is Vuong's (1989) non-nested likelihood-ratio test on the same
+ * rows: m_i = l_a,i - l_b,i, the Gaussian log-likelihood contributions of
+ * the two estimating regressions (sigma² = RSS/n each), z = sum(m) /
+ * (sqrt(n) omega), omega² = the variance of m with divisor n (as
+ * nonnest2::vuongtest, no AIC/BIC correction); z > 0 favours a, p is
+ * two-sided (the one-sided p of either direction is p/2 on its side).
+ * Coefficients, r2, AIC/BIC and the tests use all common rows (with a
+ * holdout too, as every family reports estimates); the holdout columns
+ * come from fits to the training rows.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -105,9 +114,29 @@ static int j_test(const panel_data *a, const panel_data *b, const panel_fit *fb,
     return rc;
 }
 
+/* Vuong's z of fits a and b with residuals of the same rows. */
+static double vuong_z(const panel_fit *a, const panel_fit *b)
+{
+    size_t n = a->n_resid;
+    if (n < 2 || b->n_resid != n)
+        return NAN;
+    double ra = 0, rb = 0;
+    for (size_t i = 0; i < n; i++)
+        ra += a->resid[i] * a->resid[i], rb += b->resid[i] * b->resid[i];
+    double sa = ra / (double)n, sb = rb / (double)n, sum = 0, sum2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* the log(2 pi) terms cancel */
+        double m = -0.5 * log(sa) - a->resid[i] * a->resid[i] / (2 * sa) + 0.5 * log(sb) +
+                   b->resid[i] * b->resid[i] / (2 * sb);
+        sum += m, sum2 += m * m;
+    }
+    double mean = sum / (double)n, omega2 = sum2 / (double)n - mean * mean;
+    return omega2 > 0 ? sum / (sqrt((double)n) * sqrt(omega2)) : NAN;
+}
+
 static int compare_row(cx_rtable *t, const char *model, const char *formula, const panel_rows *r,
                        const panel_rows *train, const panel_options *o, const panel_fit *f,
-                       cx_error *err)
+                       const panel_fit *ftrain, cx_error *err)
 {
     long row = cx_rtable_add_row(t, err);
     if (row < 0 || cx_rtable_set_string(t, (size_t)row, "model", model, err) ||
@@ -124,7 +153,7 @@ static int compare_row(cx_rtable *t, const char *model, const char *formula, con
     cx_rtable_set_double(t, (size_t)row, "bic", -2 * ll + log(n) * k);
     if (r->held_out) {
         double m[4], skipped;
-        if (panel_holdout_metrics(r, o, f, m, &skipped, err))
+        if (panel_holdout_metrics(r, o, ftrain, m, &skipped, err))
             return err->code;
         cx_rtable_set_double(t, (size_t)row, "holdout_rmse", m[0]);
         cx_rtable_set_double(t, (size_t)row, "holdout_mae", m[1]);
@@ -155,31 +184,41 @@ int panel_compare(cx_result *res, const panel_rows *a, const panel_rows *b, cons
                   cx_error *err)
 {
     panel_rows ca = {0}, cb = {0}, ta = {0}, tb = {0};
-    panel_fit fa = {0}, fb = {0};
+    panel_fit fa = {0}, fb = {0}, fta = {0}, ftb = {0};
     int rc = common_rows(a, b, &ca, &cb, err);
-    if (!rc && a->held_out)
-        rc = panel_rows_training(&ca, &ta, err);
-    if (!rc && a->held_out)
-        rc = panel_rows_training(&cb, &tb, err);
-    const panel_rows *xa = a->held_out ? &ta : &ca, *xb = a->held_out ? &tb : &cb;
+    const panel_rows *xa = &ca, *xb = &cb;
     if (!rc)
         rc = fit_rows(xa, o, &fa, err);
     if (!rc)
         rc = fit_rows(xb, o, &fb, err);
+    if (!rc && a->held_out) /* the holdout columns: fits to the training rows */
+        rc = panel_rows_training(&ca, &ta, err);
+    if (!rc && a->held_out)
+        rc = panel_rows_training(&cb, &tb, err);
+    if (!rc && a->held_out)
+        rc = fit_rows(&ta, o, &fta, err);
+    if (!rc && a->held_out)
+        rc = fit_rows(&tb, o, &ftb, err);
     cx_rtable *t = rc ? NULL : compare_table(res, a->held_out != NULL, err);
     if (!rc && !t)
         rc = err->code ? err->code : CX_ENOMEM;
     if (!rc)
-        rc = compare_row(t, "a", fa_text, &ca, xa, o, &fa, err);
+        rc = compare_row(t, "a", fa_text, &ca, xa, o, &fa, &fta, err);
     if (!rc)
-        rc = compare_row(t, "b", fb_text, &cb, xb, o, &fb, err);
+        rc = compare_row(t, "b", fb_text, &cb, xb, o, &fb, &ftb, err);
     double z;
     if (!rc && !(rc = j_test(&xa->d, &xb->d, &fb, o, &z, err)))
         rc = add_test(res, "j_b_in_a", z, 2 * gsl_cdf_ugaussian_Q(fabs(z)), err);
     if (!rc && !(rc = j_test(&xb->d, &xa->d, &fa, o, &z, err)))
         rc = add_test(res, "j_a_in_b", z, 2 * gsl_cdf_ugaussian_Q(fabs(z)), err);
+    if (!rc) {
+        z = vuong_z(&fa, &fb);
+        rc = add_test(res, "vuong", z, 2 * gsl_cdf_ugaussian_Q(fabs(z)), err);
+    }
     panel_fit_free(&fa);
     panel_fit_free(&fb);
+    panel_fit_free(&fta);
+    panel_fit_free(&ftb);
     panel_rows_free(&ca);
     panel_rows_free(&cb);
     panel_rows_free(&ta);

@@ -58,7 +58,9 @@ void panel_fit_free(panel_fit *f)
     free(f->beta);
     free(f->se);
     free(f->vcov);
-    f->beta = f->se = f->vcov = NULL;
+    free(f->resid);
+    f->beta = f->se = f->vcov = f->resid = NULL;
+    f->n_resid = 0;
 }
 
 /* ---- group means --------------------------------------------------------- */
@@ -475,12 +477,20 @@ static int idiosyncratic_variance(const panel_data *d, panel_effect effect, doub
     return rc;
 }
 
+/* What an unbalanced two-way fit needs besides s2_u: quad, the
+ * denominator n - tr(A^-1 B) and A^-1 (p x p). */
+typedef struct between_parts {
+    double quad, denom;
+    double *ainv; /* p x p, caller-owned; NULL: not wanted */
+} between_parts;
+
 /* Group means m (G x (p+1): the design columns, then y) and counts, and the
  * effect variance from the between regression weighted by the counts T_g:
  * s2_u = (quad - (G - K - 1) s2_e) / (n - tr(A^-1 B)), A = sum T m m',
  * B = sum T^2 m m', quad = sum T (ybar - m'b)^2; clamped at 0. */
 static int between_component(const panel_data *d, const size_t *code, size_t G, double s2e,
-                             double *m, double *cnt, double *s2u, cx_error *err)
+                             double *m, double *cnt, double *s2u, between_parts *parts,
+                             cx_error *err)
 {
     size_t p = d->p, n = d->n;
     double *a = cx_calloc(p * p + 1, sizeof *a, err), *bb = cx_calloc(p * p + 1, sizeof *bb, err);
@@ -517,6 +527,12 @@ static int between_component(const panel_data *d, const size_t *code, size_t G, 
     *s2u = (quad - ((double)G - k_between - 1) * s2e) / ((double)n - tr);
     if (*s2u < 0)
         *s2u = 0;
+    if (!rc && parts) {
+        parts->quad = quad;
+        parts->denom = (double)n - tr;
+        if (parts->ainv)
+            memcpy(parts->ainv, a, p * p * sizeof *a);
+    }
     free(a);
     free(bb);
     free(xy);
@@ -524,9 +540,69 @@ static int between_component(const panel_data *d, const size_t *code, size_t G, 
     return rc;
 }
 
+/* G_self - tr(A^-1 sum_o s_o s_o'), s_o = the sum over the rows of other-
+ * group o of their own group's means m (plm's ercomp, unbalanced two-way
+ * swar: M["id", "mu"] with self = units, other = periods, and
+ * M["ts", "eta"] the other way round). */
+static int cross_term(const panel_data *d, const size_t *self, size_t G, const double *m,
+                      const double *ainv, const size_t *other, size_t Go, double *out,
+                      cx_error *err)
+{
+    size_t p = d->p;
+    double *s = cx_calloc(Go * p + 1, sizeof *s, err);
+    if (!s)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; j < p; j++)
+            s[other[i] * p + j] += m[j * G + self[i]];
+    double tr = 0;
+    for (size_t o = 0; o < Go; o++)
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++)
+                tr += ainv[b * p + a] * s[o * p + b] * s[o * p + a];
+    *out = (double)G - tr;
+    free(s);
+    return CX_OK;
+}
+
+/* Unbalanced two-way Swamy-Arora (plm's ercomp, dfcor 3): the two effect
+ * variances solve one 2 x 2 system, the units' and periods' Between
+ * equations each holding the other's variance (zero when balanced). */
+static int twoway_unbalanced(const panel_data *d, double s2e, double *mu, double *cu, double *mt,
+                             double *ct, double *s2u, double *s2t, cx_error *err)
+{
+    size_t p = d->p, N = d->n_units, T = d->n_times;
+    between_parts pu = {0}, pt = {0};
+    pu.ainv = cx_malloc((p * p + 1) * sizeof *pu.ainv, err);
+    pt.ainv = cx_malloc((p * p + 1) * sizeof *pt.ainv, err);
+    double cross_u = 0, cross_t = 0;
+    int rc = pu.ainv && pt.ainv ? CX_OK : CX_ENOMEM;
+    if (!rc)
+        rc = between_component(d, d->unit, N, s2e, mu, cu, s2u, &pu, err);
+    if (!rc)
+        rc = between_component(d, d->time, T, s2e, mt, ct, s2t, &pt, err);
+    if (!rc)
+        rc = cross_term(d, d->unit, N, mu, pu.ainv, d->time, T, &cross_u, err);
+    if (!rc)
+        rc = cross_term(d, d->time, T, mt, pt.ainv, d->unit, N, &cross_t, err);
+    if (!rc) {
+        double k = (double)p - 1; /* plm: ncol(model.matrix) - 1 */
+        double b1 = pu.quad - ((double)N - k - 1) * s2e, b2 = pt.quad - ((double)T - k - 1) * s2e;
+        double det = pu.denom * pt.denom - cross_u * cross_t;
+        *s2u = (b1 * pt.denom - cross_u * b2) / det;
+        *s2t = (pu.denom * b2 - cross_t * b1) / det;
+        *s2u = *s2u < 0 ? 0 : *s2u;
+        *s2t = *s2t < 0 ? 0 : *s2t;
+    }
+    free(pu.ainv);
+    free(pt.ainv);
+    return rc;
+}
+
 /* Swamy-Arora components and the quasi-demeaned rows, as plm's ercomp and
- * ptransform: one-way x - theta_g xbar_g; two-way (balanced panels only,
- * as plm's ptransform) x - theta_1 xbar_i - theta_2 xbar_t + theta_3 xbar. */
+ * ptransform: one-way x - theta_g xbar_g; two-way x - theta_1 xbar_i -
+ * theta_2 xbar_t + theta_3 xbar with the thetas of each row's T_i and N_t
+ * (plm's ptransform, balanced or not). */
 static int build_random(const panel_data *d, panel_effect effect, tproblem *t, panel_fit *f,
                         cx_error *err)
 {
@@ -537,10 +613,13 @@ static int build_random(const panel_data *d, panel_effect effect, tproblem *t, p
     double s2e = 0, s2u = 0, s2t = 0;
     if (!rc)
         rc = idiosyncratic_variance(d, effect, &s2e, err);
-    if (!rc && effect != PANEL_TIME)
-        rc = between_component(d, d->unit, N, s2e, mu, cu, &s2u, err);
-    if (!rc && effect != PANEL_INDIVIDUAL)
-        rc = between_component(d, d->time, T, s2e, mt, ct, &s2t, err);
+    int unbalanced_twoway = effect == PANEL_TWOWAYS && n != N * T;
+    if (!rc && unbalanced_twoway)
+        rc = twoway_unbalanced(d, s2e, mu, cu, mt, ct, &s2u, &s2t, err);
+    if (!rc && !unbalanced_twoway && effect != PANEL_TIME)
+        rc = between_component(d, d->unit, N, s2e, mu, cu, &s2u, NULL, err);
+    if (!rc && !unbalanced_twoway && effect != PANEL_INDIVIDUAL)
+        rc = between_component(d, d->time, T, s2e, mt, ct, &s2t, NULL, err);
     f->sigma2_idios = s2e;
     f->sigma2_effect = effect == PANEL_TIME ? s2t : s2u;
     f->sigma2_time = effect == PANEL_TWOWAYS ? s2t : NAN;
@@ -656,12 +735,6 @@ static int build_transformed(const panel_data *d, const panel_options *opt, tpro
     case PANEL_FD:
         return build_fd(d, t, err);
     case PANEL_RANDOM:
-        if (opt->effect == PANEL_TWOWAYS && d->n != d->n_units * d->n_times)
-            return cx_error_set(err, CX_EFAIL,
-                                "method = random with effect = twoways needs a balanced panel "
-                                "(%zu rows, %zu units x %zu periods); expected effect = "
-                                "individual or time, or method = within",
-                                d->n, d->n_units, d->n_times);
         return build_random(d, opt->effect, t, f, err);
     }
     return cx_error_set(err, CX_EUSAGE, "unknown panel method");
@@ -682,8 +755,171 @@ static double residual_df(const panel_data *d, const panel_options *opt, const t
     return df;
 }
 
+/* ---- random two-way effects on an unbalanced panel ---------------------- */
+
+/* Sums a panel's unit-demeaned dummies need: for every unit i its rows are
+ * contiguous (sorted by unit, time).  dd += D*'D* where row r of D* is
+ * e_t - c_i 1_{S_i}, c_i = theta_i / T_i: per unit diag(1_S) + (T_i c² -
+ * 2c) 1_S 1_S'.  xd (p x T) += X*'D*, dy (T) += D*'y*. */
+static void wk_cross_products(const panel_data *d, const double *xs, const double *ys,
+                              const double *theta, const double *cu, double *dd, double *xd,
+                              double *dy, double *sx)
+{
+    size_t n = d->n, p = d->p, T = d->n_times;
+    for (size_t i0 = 0; i0 < n;) {
+        size_t u = d->unit[i0], i1 = i0;
+        while (i1 < n && d->unit[i1] == u)
+            i1++;
+        double c = theta[i0] / cu[u], sy = 0, w = cu[u] * c * c - 2 * c;
+        memset(sx, 0, p * sizeof *sx);
+        for (size_t r = i0; r < i1; r++) {
+            size_t t = d->time[r];
+            dd[t * T + t] += 1;
+            for (size_t j = 0; j < p; j++) {
+                xd[t * p + j] += xs[j * n + r];
+                sx[j] += xs[j * n + r];
+            }
+            dy[t] += ys[r];
+            sy += ys[r];
+            for (size_t q = i0; q < i1; q++)
+                dd[d->time[q] * T + t] += w;
+        }
+        for (size_t r = i0; r < i1; r++) {
+            size_t t = d->time[r];
+            for (size_t j = 0; j < p; j++)
+                xd[t * p + j] -= c * sx[j];
+            dy[t] -= c * sy;
+        }
+        i0 = i1;
+    }
+}
+
+/* Wald statistic of the slopes of a fit with its full p x p vcov. */
+static double wald_of(const panel_fit *f, const panel_data *d, size_t *q, cx_error *err)
+{
+    size_t *col = cx_malloc((d->p + 1) * sizeof *col, err);
+    if (!col)
+        return NAN;
+    for (size_t j = 0; j < d->p; j++)
+        col[j] = j;
+    tproblem t = {.k = d->p, .col = col};
+    double w = wald_slopes(&t, d, f->beta, f->vcov, q, err);
+    free(col);
+    return w;
+}
+
+/* plm's GLS for random two-way effects on unbalanced panels (plm.fit, after
+ * Wansbeek and Kapteyn): X*, y* quasi-demeaned by unit (theta_i), the
+ * period dummies D* demeaned the same way, phi = s2_time / s2_idios,
+ * P = (I + phi D*'D*)^-1, XPX = X*'X* - phi X*'D* P D*'X* (XPy likewise),
+ * gamma = XPX^-1 XPy, vcov = XPX^-1 as plm has it (no sigma² factor: the
+ * transform is not scaled), residuals y - X gamma, df = n - p.  Classical
+ * SEs only: plm's vcovHC applies its one-way transform to these
+ * residuals, which is no sandwich of this estimator. */
+static int random_twoway_unbalanced(const panel_data *d, const panel_options *opt, panel_fit *f,
+                                    cx_error *err)
+{
+    if (opt->se != PANEL_SE_CLASSICAL)
+        return cx_error_set(err, CX_EFAIL,
+                            "method = random, effect = twoways on an unbalanced panel (%zu rows, "
+                            "%zu units x %zu periods) has classical SEs only (plm's robust "
+                            "vcov of this GLS fit is not a sandwich of it); expected se = "
+                            "classical, or method = within",
+                            d->n, d->n_units, d->n_times);
+    size_t n = d->n, p = d->p, N = d->n_units, T = d->n_times;
+    double *mu = cx_malloc((N * (p + 1) + 1) * sizeof *mu, err), *cu = cx_calloc(N + 1, sizeof *cu, err);
+    double *mt = cx_malloc((T * (p + 1) + 1) * sizeof *mt, err), *ct = cx_calloc(T + 1, sizeof *ct, err);
+    double *xs = cx_malloc((n * (p + 1) + 1) * sizeof *xs, err), *theta = cx_malloc((n + 1) * sizeof *theta, err);
+    double *dd = cx_calloc(T * T + 1, sizeof *dd, err), *xd = cx_calloc(p * T + 1, sizeof *xd, err);
+    double *dy = cx_calloc(T + 1, sizeof *dy, err), *sx = cx_malloc((p + 1) * sizeof *sx, err);
+    double *xpx = cx_malloc((p * p + 1) * sizeof *xpx, err), *xpy = cx_malloc((p + 1) * sizeof *xpy, err);
+    double *pxd = cx_malloc((T * p + 1) * sizeof *pxd, err), *e = cx_malloc((n + 1) * sizeof *e, err);
+    int rc = mu && cu && mt && ct && xs && theta && dd && xd && dy && sx && xpx && xpy && pxd && e
+                 ? CX_OK
+                 : CX_ENOMEM;
+    double s2e = 0, s2u = 0, s2t = 0;
+    if (!rc)
+        rc = idiosyncratic_variance(d, PANEL_TWOWAYS, &s2e, err);
+    if (!rc)
+        rc = twoway_unbalanced(d, s2e, mu, cu, mt, ct, &s2u, &s2t, err);
+    double *ys = xs + n * p, theta_sum = 0, phi = s2t / s2e;
+    for (size_t i = 0; !rc && i < n; i++) {
+        size_t u = d->unit[i];
+        theta[i] = 1 - sqrt(s2e / (cu[u] * s2u + s2e));
+        theta_sum += theta[i];
+        for (size_t j = 0; j <= p; j++)
+            xs[j * n + i] = (j < p ? d->x[j * n + i] : d->y[i]) - theta[i] * mu[j * N + u];
+    }
+    if (!rc) {
+        wk_cross_products(d, xs, ys, theta, cu, dd, xd, dy, sx);
+        for (size_t k = 0; k < T * T; k++)
+            dd[k] *= phi;
+        for (size_t t = 0; t < T; t++)
+            dd[t * T + t] += 1;
+        if (spd_inverse(dd, T)) /* P */
+            rc = cx_error_set(err, CX_EFAIL, "random two-way: I + phi D'D is singular");
+    }
+    if (!rc) { /* pxd = P D*'X* (T x p), then XPX, XPy */
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)T, (int)p, (int)T, 1.0, dd,
+                    (int)T, xd, (int)p, 0.0, pxd, (int)T);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)p, (int)n, 1.0, xs,
+                    (int)n, xs, (int)n, 0.0, xpx, (int)p);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, (int)p, (int)T, -phi, xd,
+                    (int)p, pxd, (int)T, 1.0, xpx, (int)p);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)p, 1.0, xs, (int)n, ys, 1, 0.0, xpy,
+                    1);
+        for (size_t j = 0; j < p; j++)
+            for (size_t t = 0; t < T; t++)
+                xpy[j] -= phi * pxd[j * T + t] * dy[t];
+        if (spd_inverse(xpx, p))
+            rc = cx_error_set(err, CX_EFAIL, "random two-way: the GLS matrix is singular");
+    }
+    if (!rc) {
+        for (size_t a = 0; a < p; a++) {
+            f->beta[a] = 0;
+            for (size_t c = 0; c < p; c++)
+                f->beta[a] += xpx[c * p + a] * xpy[c];
+        }
+        for (size_t a = 0; a < p; a++) {
+            f->se[a] = sqrt(xpx[a * p + a]);
+            for (size_t c = 0; c < p; c++)
+                f->vcov[c * p + a] = xpx[c * p + a];
+        }
+        double rss = 0;
+        for (size_t i = 0; i < n; i++) {
+            e[i] = d->y[i];
+            for (size_t j = 0; j < p; j++)
+                e[i] -= d->x[j * n + i] * f->beta[j];
+            rss += e[i] * e[i];
+        }
+        f->nobs = (double)n;
+        f->df_residual = (double)(n - p);
+        f->sigma2 = rss / f->df_residual;
+        f->r2 = cor2(d->y, e, n); /* plm: cor(y, fitted)², in levels here */
+        f->adj_r2 = 1 - (1 - f->r2) * ((double)n - 1) / f->df_residual;
+        f->sigma2_idios = s2e;
+        f->sigma2_effect = s2u;
+        f->sigma2_time = s2t;
+        f->theta_mean = theta_sum / (double)n;
+        size_t q = 0; /* Wald chisq of the slopes with vcov = XPX^-1 */
+        double w = wald_of(f, d, &q, err);
+        f->stat = w;
+        f->stat_df1 = (double)q;
+        free(f->resid);
+        f->resid = e;
+        f->n_resid = n;
+        e = NULL;
+    }
+    free(mu), free(cu), free(mt), free(ct), free(xs), free(theta), free(dd), free(xd);
+    free(dy), free(sx), free(xpx), free(xpy), free(pxd), free(e);
+    return rc;
+}
+
 int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, cx_error *err)
 {
+    if (opt->method == PANEL_RANDOM && opt->effect == PANEL_TWOWAYS &&
+        d->n != d->n_units * d->n_times)
+        return random_twoway_unbalanced(d, opt, f, err);
     tproblem t = {0};
     int rc = build_transformed(d, opt, &t, f, err);
     if (!rc)
@@ -728,6 +964,12 @@ int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, 
         f->se[t.col[a]] = sqrt(v[a * k + a]);
         for (size_t c = 0; c < k; c++)
             f->vcov[t.col[c] * d->p + t.col[a]] = v[c * k + a];
+    }
+    if (!rc) { /* the residuals stay with the fit (compare's Vuong test) */
+        free(f->resid);
+        f->resid = e;
+        f->n_resid = t.nt;
+        e = NULL;
     }
     free(b);
     free(ainv);
