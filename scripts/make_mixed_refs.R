@@ -17,7 +17,7 @@
 # the groups `batch` and `batch:cask` (lme4 prints `cask:batch`), and an
 # uncorrelated `(Days || Subject)` keeps the group `Subject` for both
 # columns (lme4 prints `Subject` and `Subject.1`).
-suppressMessages({library(lme4); library(jsonlite)})
+suppressMessages({library(lme4); library(lmerTest); library(jsonlite)})
 
 data(Pastes, package = "lme4")
 data(Penicillin, package = "lme4")
@@ -88,6 +88,9 @@ for (cs in cases) {
                    cs$formula, d, reml)
     s <- summary(fm)
     cf <- s$coefficients
+    # Satterthwaite degrees of freedom and p-values (lmerTest 3.1, at the
+    # same fit)
+    st <- summary(lmerTest::as_lmerModLmerTest(fm))$coefficients
     vc <- as.data.frame(VarCorr(fm))
     name <- sprintf("%s_%s", cs$name, if (reml) "reml" else "ml")
     re <- ranef(fm)
@@ -100,7 +103,8 @@ for (cs in cases) {
     out[[name]] <- Filter(Negate(is.null), list(
       name = name, formula = cs$formula, reml = reml,
       fixed = list(term = I(rownames(cf)), est = I(unname(cf[, 1])), se = I(unname(cf[, 2])),
-                   t = I(unname(cf[, 3]))),
+                   t = I(unname(cf[, 3])), df = I(unname(st[, "df"])),
+                   p = I(unname(st[, "Pr(>|t|)"]))),
       varcomp = list(grp = I(rename_grp(vc$grp)), var1 = I(ifelse(is.na(vc$var1), "", vc$var1)),
                      var2 = I(ifelse(is.na(vc$var2), "", vc$var2)), vcov = I(vc$vcov),
                      sdcor = I(vc$sdcor)),

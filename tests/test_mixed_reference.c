@@ -7,7 +7,7 @@
  * (Days | Subject) and an uncorrelated one (Days || Subject); Pastes with
  * nested groups (1 | batch/cask); Penicillin with crossed groups
  * (1 | plate) + (1 | sample); each by REML and ML.  Per case: every fixed
- * effect's estimate and SE, every variance component (variance, SD,
+ * effect's estimate and SE, its Satterthwaite df and p-value (lmerTest), every variance component (variance, SD,
  * covariance, correlation, residual), logLik, AIC, BIC, the REML
  * criterion (REML) or deviance (ML) and, for REML fits, lme4's
  * deviance(fit, REML = FALSE), sigma, nobs, npar, the number of levels of
@@ -41,6 +41,16 @@
 #define RTOL 1e-6
 #endif
 #define ATOL 1e-10
+/* Satterthwaite df and their t p-values (lmerTest 3.1): both sides take
+ * numerical derivatives (lmerTest numDeriv's Richardson extrapolation,
+ * cxfit central differences with Richardson) of a criterion whose
+ * rounding noise is ~1e-12 relative; lmerTest's own df are 6e-8 off the
+ * exact 161 and 9 of balanced designs.  Measured agreement on df: 6e-6
+ * (Pastes, whose batch variance is weakly determined), 1e-7 elsewhere.
+ * A far-tail p-value moves much faster than its df (Pastes: p = 5e-16 at
+ * df = 10, d log p / d log df ~ 30), so p is compared at 1e-3. */
+#define DF_RTOL 1e-5
+#define P_RTOL 1e-3
 
 typedef struct table {
     size_t n;
@@ -90,7 +100,13 @@ static void check_fixed(ref_results *res, const char *job, const json_value *c, 
 {
     static const char *const s[] = {"op", "rhs"}, *const d[] = {"est", "se"};
     table t;
-    if (!table_read(res, job, "estimates", s, 2, d, 2, &t)) {
+    cx_error err = {0};
+    size_t n1 = 0, n2 = 0;
+    double *df = ref_results_column_double(res, job, "estimates", "df", &n1, &err);
+    double *pv = ref_results_column_double(res, job, "estimates", "pvalue", &n2, &err);
+    if (!table_read(res, job, "estimates", s, 2, d, 2, &t) || !df || !pv) {
+        free(df);
+        free(pv);
         ref_report_fail(rep, "%s: no estimates table", job);
         table_free(&t);
         return;
@@ -118,7 +134,14 @@ static void check_fixed(ref_results *res, const char *job, const json_value *c, 
         snprintf(what, sizeof what, "%s: %s.se", job, term);
         ref_report_check_json(rep, what, t.d[1][row], json_array_at(json_get(fx, "se"), k), RTOL,
                               ATOL);
+        snprintf(what, sizeof what, "%s: %s.df", job, term);
+        ref_report_check_json(rep, what, df[row], json_array_at(json_get(fx, "df"), k), DF_RTOL,
+                              0);
+        snprintf(what, sizeof what, "%s: %s.pvalue", job, term);
+        ref_report_check_json(rep, what, pv[row], json_array_at(json_get(fx, "p"), k), P_RTOL, 0);
     }
+    free(df);
+    free(pv);
     table_free(&t);
 }
 
@@ -269,7 +292,7 @@ static void test_mixed_lme4(void **state)
                                    "REMLcrit", RTOL, ATOL);
         }
         int nblup = check_groups_blups(res, job, c, &rep);
-        int want = 2 * (int)json_array_len(json_get(json_get(c, "fixed"), "term")) +
+        int want = 4 * (int)json_array_len(json_get(json_get(c, "fixed"), "term")) +
                    2 * (int)json_array_len(json_get(json_get(c, "varcomp"), "grp")) + 7 + reml +
                    (int)json_object_len(json_get(c, "ngrps")) + nblup;
         assert_true(nblup >= 18);

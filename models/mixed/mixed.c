@@ -152,6 +152,11 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
         rc = mx_pls_solution(w, o.theta, &sol, err);
     if (!rc)
         rc = mx_param_cov(w, &pr, o.theta, sqrt(sol.sigma2), V, err);
+    double *df = rc ? NULL : cx_calloc(pr.p + 1, sizeof *df, err);
+    if (!rc && !df)
+        rc = CX_ENOMEM;
+    if (!rc)
+        rc = mx_satterthwaite(w, &pr, o.theta, sqrt(sol.sigma2), V, df, err);
     if (!rc) {
         res->nobs = pr.n;
         if (!o.converged)
@@ -164,9 +169,10 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
         if (*cx_design_notes(d))
             cx_result_add_warning(res, "%s", cx_design_notes(d));
         rc = mx_write_tables(res, &pr, d, s->formula, job->view->table, s->gcols, s->reml, &o,
-                             &sol, V, mx_pls_sparse(w), job->level, err);
+                             &sol, V, df, mx_pls_sparse(w), job->level, err);
     }
     free(V);
+    free(df);
     mx_solution_free(&sol);
     free(o.theta);
     mx_pls_free(w);

@@ -105,6 +105,9 @@ double mx_pls_deviance(mx_pls *w, const double *theta);
  * not): -2 logLik (ML) or -2 REML logLik; its minimum over sigma is
  * mx_pls_deviance.  For the Wald covariance of the variance parameters. */
 double mx_pls_minus2ll(mx_pls *w, const double *theta, double sigma);
+/* sigma^2 (RX'RX)^-1 at theta (p x p), the covariance of beta-hat as a
+ * function of the variance parameters; -1 when RX is singular. */
+int mx_pls_beta_vcov(mx_pls *w, const double *theta, double sigma, double *vcov);
 /* At the last evaluated theta: beta, its covariance (p x p, sigma^2 (RX'RX)^-1),
  * sigma^2, the spherical and scaled random effects b (q), r^2, log|L|^2, log|RX|^2. */
 typedef struct mx_solution {
@@ -138,10 +141,17 @@ long mx_hessian(mx_fn f, void *ctx, double *x, size_t n, const double *h, double
 int mx_param_cov(mx_pls *w, const mx_problem *pr, const double *theta, double sigma, double *V,
                  cx_error *err);
 
+/* Satterthwaite degrees of freedom of each fixed effect (lmerTest's
+ * method): df_j = 2 C_jj^2 / (g_j' A g_j), C(phi) = mx_pls_beta_vcov,
+ * g_j its gradient in phi = (theta, sigma), A = V of mx_param_cov.
+ * NaN where A is (a singular fit). */
+int mx_satterthwaite(mx_pls *w, const mx_problem *pr, const double *theta, double sigma,
+                     const double *V, double *df, cx_error *err);
+
 /* mixed_tables.c */
 int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
                     const cx_formula *f, const cx_table *t, const int *gcols, int reml,
-                    const mx_opt_result *o, const mx_solution *s, const double *V, int sparse,
-                    double level, cx_error *err);
+                    const mx_opt_result *o, const mx_solution *s, const double *V,
+                    const double *df, int sparse, double level, cx_error *err);
 
 #endif

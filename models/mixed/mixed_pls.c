@@ -450,6 +450,24 @@ double mx_pls_minus2ll(mx_pls *w, const double *theta, double sigma)
     return w->ldL2 + (w->reml ? ld : 0) + nn * log(MX_TWO_PI * s2) + r2 / s2;
 }
 
+int mx_pls_beta_vcov(mx_pls *w, const double *theta, double sigma, double *vcov)
+{
+    size_t p = w->pr->p, p1 = w->p1;
+    if (evaluate(w, theta) != 0)
+        return -1;
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i <= j; i++)
+            vcov[j * p + i] = w->S[j * p1 + i];
+    if (p && LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)p, vcov, (lapack_int)p) != 0)
+        return -1;
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i <= j; i++) {
+            vcov[j * p + i] *= sigma * sigma;
+            vcov[i * p + j] = vcov[j * p + i];
+        }
+    return 0;
+}
+
 /* ---- the solution at the optimum ------------------------------------------- */
 
 void mx_solution_free(mx_solution *s)

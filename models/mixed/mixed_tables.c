@@ -3,8 +3,9 @@
  *
  *  - estimates: the fixed effects in the contract's layout (`y ~1` for the
  *    intercept, `y ~ x`), est and se as lme4's summary; the t value is in
- *    column z, and pvalue / CI are the Wald normal ones (lme4 gives no
- *    p-values; no Satterthwaite or Kenward-Roger degrees of freedom);
+ *    column z, `df` the Satterthwaite degrees of freedom (lmerTest's), and
+ *    pvalue / CI from the t distribution with those df (normal where df is
+ *    NaN: a singular fit);
  *  - variance_components: lme4's as.data.frame(VarCorr(fit)): grp, var1,
  *    var2, vcov (variance or covariance), sdcor (SD or correlation), then
  *    the residual; with Wald SEs of vcov (delta method on the covariance of
@@ -27,15 +28,28 @@
 #include "mixed.h"
 
 static int add_estimates(cx_result *res, const mx_problem *pr, const cx_design *d,
-                         const cx_formula *f, const mx_solution *s, cx_error *err)
+                         const cx_formula *f, const mx_solution *s, const double *df,
+                         double level, cx_error *err)
 {
     const char *lhs = f->vars[f->outcome].label;
+    cx_rtable *t = cx_result_estimates_table(res, err);
+    if (!t || cx_rtable_add_column(t, "df", CX_RCOL_DOUBLE, err))
+        return err->code ? err->code : CX_ENOMEM;
     for (size_t j = 0; j < pr->p; j++) {
         const char *name = cx_design_colname(d, j);
         int icpt = strcmp(name, "(Intercept)") == 0;
-        if (cx_result_add_estimate(res, lhs, icpt ? "~1" : "~", icpt ? "" : name, 0, s->beta[j],
-                                   sqrt(s->vcov[j * pr->p + j]), NAN, err) < 0)
+        double se = sqrt(s->vcov[j * pr->p + j]);
+        long r = cx_result_add_estimate(res, lhs, icpt ? "~1" : "~", icpt ? "" : name, 0,
+                                        s->beta[j], se, NAN, err);
+        if (r < 0)
             return err->code;
+        cx_rtable_set_double(t, (size_t)r, "df", df[j]);
+        if (isfinite(df[j]) && df[j] > 0) {
+            double tv = s->beta[j] / se, q = gsl_cdf_tdist_Pinv(0.5 + level / 2, df[j]);
+            cx_rtable_set_double(t, (size_t)r, "pvalue", 2 * gsl_cdf_tdist_Q(fabs(tv), df[j]));
+            cx_rtable_set_double(t, (size_t)r, "ci_lower", s->beta[j] - q * se);
+            cx_rtable_set_double(t, (size_t)r, "ci_upper", s->beta[j] + q * se);
+        }
     }
     return CX_OK;
 }
@@ -249,14 +263,14 @@ static int add_groups(cx_result *res, const mx_problem *pr, const double *icpt_v
 
 int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
                     const cx_formula *f, const cx_table *t, const int *gcols, int reml,
-                    const mx_opt_result *o, const mx_solution *s, const double *V, int sparse,
-                    double level, cx_error *err)
+                    const mx_opt_result *o, const mx_solution *s, const double *V,
+                    const double *df, int sparse, double level, cx_error *err)
 {
     double *icpt_var = cx_calloc(pr->n_terms + 1, sizeof *icpt_var, err);
     if (!icpt_var)
         return CX_ENOMEM;
     double icc = NAN;
-    int rc = add_estimates(res, pr, d, f, s, err);
+    int rc = add_estimates(res, pr, d, f, s, df, level, err);
     if (!rc)
         rc = add_varcomp(res, pr, d, o->theta, s->sigma2, V, level, icpt_var, err);
     if (!rc)
