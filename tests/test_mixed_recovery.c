@@ -50,8 +50,8 @@ static size_t write_data(const char *h5)
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 18);
     size_t cap = G * 35, n = 0;
-    double *g = malloc(cap * sizeof *g), *x = malloc(cap * sizeof *x), *y0 = malloc(cap * sizeof *y0),
-           *y1 = malloc(cap * sizeof *y1);
+    double *g = malloc(cap * sizeof *g), *x = malloc(cap * sizeof *x),
+           *y0 = malloc(cap * sizeof *y0), *y1 = malloc(cap * sizeof *y1);
     assert_non_null(g && x && y0 && y1);
     double sa = sqrt(VAR_A), sb = sqrt(VAR_B);
     for (int k = 0; k < G; k++) {
@@ -277,8 +277,7 @@ static void test_respondent_panel(void **state)
     check_vc(res, "growth", "wave", "", slope, 0, &checked);
     check_vc(res, "growth", "(Intercept)", "wave",
              truth_value(h5, "respondent_intercept", "~~", "respondent_slope"), 0, &checked);
-    check_vc(res, "growth", "", "", truth_value(h5, "ltr_latent", "~~", "ltr_latent"), 0,
-             &checked);
+    check_vc(res, "growth", "", "", truth_value(h5, "ltr_latent", "~~", "ltr_latent"), 0, &checked);
     assert_int_equal(checked, 3);
     /* the respondents' intercept variance (the firm's also has var1 "(Intercept)") */
     double lo, hi;

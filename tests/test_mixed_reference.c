@@ -7,11 +7,10 @@
  * (Days | Subject) and an uncorrelated one (Days || Subject); Pastes with
  * nested groups (1 | batch/cask); Penicillin with crossed groups
  * (1 | plate) + (1 | sample); each by REML and ML.  Per case: every fixed
- * effect's estimate and SE, its Satterthwaite df and p-value (lmerTest), every variance component (variance, SD,
- * covariance, correlation, residual), logLik, AIC, BIC, the REML
- * criterion (REML) or deviance (ML) and, for REML fits, lme4's
- * deviance(fit, REML = FALSE), sigma, nobs, npar, the number of levels of
- * each grouping factor and every conditional mode (BLUP).
+ * effect's estimate and SE, its Satterthwaite df and p-value (lmerTest), every variance component
+ * (variance, SD, covariance, correlation, residual), logLik, AIC, BIC, the REML criterion (REML) or
+ * deviance (ML) and, for REML fits, lme4's deviance(fit, REML = FALSE), sigma, nobs, npar, the
+ * number of levels of each grouping factor and every conditional mode (BLUP).
  *
  * Tolerance 1e-6 relative.  Both sides stop their optimizers on theta
  * much tighter than that: lme4 was refitted with bobyqa rhoend = 1e-12
@@ -67,9 +66,8 @@ static void table_free(table *t)
 }
 
 /* Up to three string columns and two number columns of /job/name. */
-static int table_read(ref_results *res, const char *job, const char *name,
-                      const char *const *scols, size_t ns, const char *const *dcols, size_t nd,
-                      table *t)
+static int table_read(ref_results *res, const char *job, const char *name, const char *const *scols,
+                      size_t ns, const char *const *dcols, size_t nd, table *t)
 {
     cx_error err = {0};
     size_t n = 0;
@@ -135,8 +133,7 @@ static void check_fixed(ref_results *res, const char *job, const json_value *c, 
         ref_report_check_json(rep, what, t.d[1][row], json_array_at(json_get(fx, "se"), k), RTOL,
                               ATOL);
         snprintf(what, sizeof what, "%s: %s.df", job, term);
-        ref_report_check_json(rep, what, df[row], json_array_at(json_get(fx, "df"), k), DF_RTOL,
-                              0);
+        ref_report_check_json(rep, what, df[row], json_array_at(json_get(fx, "df"), k), DF_RTOL, 0);
         snprintf(what, sizeof what, "%s: %s.pvalue", job, term);
         ref_report_check_json(rep, what, pv[row], json_array_at(json_get(fx, "p"), k), P_RTOL, 0);
     }
@@ -145,8 +142,7 @@ static void check_fixed(ref_results *res, const char *job, const json_value *c, 
     table_free(&t);
 }
 
-static void check_varcomp(ref_results *res, const char *job, const json_value *c,
-                          ref_report *rep)
+static void check_varcomp(ref_results *res, const char *job, const json_value *c, ref_report *rep)
 {
     static const char *const s[] = {"grp", "var1", "var2"}, *const d[] = {"vcov", "sdcor"};
     table t;
@@ -174,11 +170,11 @@ static void check_varcomp(ref_results *res, const char *job, const json_value *c
         }
         char what[256];
         snprintf(what, sizeof what, "%s: vc[%s %s %s].vcov", job, g, v1, v2);
-        ref_report_check_json(rep, what, t.d[0][row], json_array_at(json_get(vc, "vcov"), k),
-                              RTOL, ATOL);
+        ref_report_check_json(rep, what, t.d[0][row], json_array_at(json_get(vc, "vcov"), k), RTOL,
+                              ATOL);
         snprintf(what, sizeof what, "%s: vc[%s %s %s].sdcor", job, g, v1, v2);
-        ref_report_check_json(rep, what, t.d[1][row], json_array_at(json_get(vc, "sdcor"), k),
-                              RTOL, ATOL);
+        ref_report_check_json(rep, what, t.d[1][row], json_array_at(json_get(vc, "sdcor"), k), RTOL,
+                              ATOL);
     }
     table_free(&t);
 }
@@ -229,8 +225,7 @@ static int check_groups_blups(ref_results *res, const char *job, const json_valu
                     !strcmp(t.s[2][i], term))
                     got = t.d[0][i];
             char what[256];
-            snprintf(what, sizeof what, "%s: ranef[%s %s %s]", job, grp, level ? level : "?",
-                     term);
+            snprintf(what, sizeof what, "%s: ranef[%s %s %s]", job, grp, level ? level : "?", term);
             ref_report_check_json(rep, what, got, json_array_at(val, j), RTOL, 1e-6 * scale);
             count++;
         }
@@ -276,20 +271,21 @@ static void test_mixed_lme4(void **state)
         check_varcomp(res, job, c, &rep);
         int reml = json_bool(json_get(c, "reml"));
         char what[256];
-        static const char *const fits[][2] = {{"logl", "logLik"}, {"aic", "AIC"}, {"bic", "BIC"},
-                                              {"sigma", "sigma"}, {"nobs", "nobs"}, {"npar", "npar"}};
+        static const char *const fits[][2] = {{"logl", "logLik"}, {"aic", "AIC"},
+                                              {"bic", "BIC"},     {"sigma", "sigma"},
+                                              {"nobs", "nobs"},   {"npar", "npar"}};
         for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
             snprintf(what, sizeof what, "%s: fit %s", job, fits[i][0]);
-            ref_report_check_field(&rep, what, fit_value(res, job, fits[i][0]), c, fits[i][1],
-                                   RTOL, ATOL);
+            ref_report_check_field(&rep, what, fit_value(res, job, fits[i][0]), c, fits[i][1], RTOL,
+                                   ATOL);
         }
         snprintf(what, sizeof what, "%s: fit deviance", job);
         ref_report_check_field(&rep, what, fit_value(res, job, "deviance"), c,
                                reml ? "deviance_ml_at_reml" : "deviance", RTOL, ATOL);
         if (reml) {
             snprintf(what, sizeof what, "%s: fit reml_criterion", job);
-            ref_report_check_field(&rep, what, fit_value(res, job, "reml_criterion"), c,
-                                   "REMLcrit", RTOL, ATOL);
+            ref_report_check_field(&rep, what, fit_value(res, job, "reml_criterion"), c, "REMLcrit",
+                                   RTOL, ATOL);
         }
         int nblup = check_groups_blups(res, job, c, &rep);
         int want = 4 * (int)json_array_len(json_get(json_get(c, "fixed"), "term")) +

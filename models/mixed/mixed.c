@@ -102,8 +102,8 @@ static int check_sizes(const cx_job *job, const mx_problem *pr, cx_error *err)
 {
     if (pr->n <= (double)pr->p)
         return cx_job_error(job, "formula", err, CX_EUSAGE,
-                            "%.0f complete rows for %zu fixed effects; expected more rows",
-                            pr->n, pr->p);
+                            "%.0f complete rows for %zu fixed effects; expected more rows", pr->n,
+                            pr->p);
     for (size_t t = 0; t < pr->n_terms; t++) {
         const mx_term *tm = &pr->terms[t];
         if ((double)tm->n_levels >= pr->n)
@@ -132,7 +132,7 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
     pr.nz = cx_design_nzcols(d);
     pr.m = pr.nz + pr.p + 1;
     pr.n_cells = g->n_levels;
-    int rc = mx_terms_setup(s->formula, d, g, s->gcols, s->n_gcols, job->view->table, &pr, err);
+    int rc = mx_terms_setup(s->formula, d, s->gcols, s->n_gcols, job->view->table, &pr, err);
     if (rc)
         rc = cx_job_error(job, "formula", err, rc, "%s", err->msg);
     if (!rc)
@@ -168,8 +168,8 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
                                        "(theta below 1e-4, as lme4's isSingular)");
         if (*cx_design_notes(d))
             cx_result_add_warning(res, "%s", cx_design_notes(d));
-        rc = mx_write_tables(res, &pr, d, s->formula, job->view->table, s->gcols, s->reml, &o,
-                             &sol, V, df, mx_pls_sparse(w), job->level, err);
+        rc = mx_write_tables(res, &pr, d, s->formula, job->view->table, s->gcols, s->reml, &o, &sol,
+                             V, df, mx_pls_sparse(w), job->level, err);
     }
     free(V);
     free(df);
@@ -191,6 +191,11 @@ static int mixed_fit(const cx_job *job, cx_result **results, cx_error *err)
     int grouped = 0;
     if (!rc && !(rc = cx_view_set_groups(&g, s.gcols, s.n_gcols, err)))
         grouped = 1;
+    else if (d && rc == CX_EUSAGE) /* the cells (distinct grouping tuples) are the view's levels */
+        rc = cx_job_error(job, "formula", err, rc,
+                          "at most %d cells (distinct combinations of the grouping columns) per "
+                          "fit: %s",
+                          CX_MAX_LEVELS, err->msg);
     if (!rc)
         rc = cx_design_prepare(d, &g, err);
     if (!rc)

@@ -42,15 +42,15 @@ typedef struct mx_bar {
 /* A distinct grouping factor (the interaction of its columns) with every
  * column of the bars that share it, each bar's factor a diagonal block. */
 typedef struct mx_term {
-    char *name;        /* "Subject", "batch:cask"                          */
+    char *name; /* "Subject", "batch:cask"                          */
     size_t n_gcols;
-    size_t gcol[8];    /* positions in the cell tuple                      */
-    size_t q;          /* random-effect columns per level                  */
-    size_t *zcol;      /* q design z columns                               */
+    size_t gcol[8]; /* positions in the cell tuple                      */
+    size_t q;       /* random-effect columns per level                  */
+    size_t *zcol;   /* q design z columns                               */
     size_t n_levels;
-    double *levels;    /* n_levels x n_gcols values (row-major)            */
+    double *levels;     /* n_levels x n_gcols values (row-major)            */
     size_t *cell_level; /* level of each cell                             */
-    size_t off;        /* first global random-effect index: off + l*q      */
+    size_t off;         /* first global random-effect index: off + l*q      */
 } mx_term;
 
 /* Off-diagonal block of Z'Z between level ua of term a and ub of term b
@@ -62,33 +62,31 @@ typedef struct mx_block {
 } mx_block;
 
 typedef struct mx_problem {
-    size_t p, nz, m;   /* fixed columns, z columns, m = nz + p + 1         */
+    size_t p, nz, m; /* fixed columns, z columns, m = nz + p + 1         */
     size_t n_cells;
-    double *cells;     /* n_cells x m*m: sums of v v' (full, column-major)  */
-    double *cell_n;    /* rows per cell                                    */
-    double n;          /* rows                                             */
-    double *xy;        /* (p+1)^2: [X y]'[X y]                             */
+    double *cells;                     /* n_cells x m*m: sums of v v' (full, column-major)  */
+    double *cell_n;                    /* rows per cell                                    */
+    double n;                          /* rows                                             */
+    double *xy;                        /* (p+1)^2: [X y]'[X y]                             */
     size_t n_terms, n_bars, ntheta, q; /* q: all random effects            */
     mx_term *terms;
     mx_bar *bars;
-    double *diag;      /* per term level: q_t x q_t blocks of Z'Z, at off*? */
-    size_t *diag_at;   /* per term: index of its first block in diag       */
-    double *zxy;       /* q x (p+1): [Z'X Z'y], column-major               */
+    double *diag;    /* per level of each term its q_t x q_t block of Z'Z  */
+    size_t *diag_at; /* per term: index of its first block in diag       */
+    double *zxy;     /* q x (p+1): [Z'X Z'y], column-major               */
     size_t n_blocks;
-    mx_block *blocks;  /* off-diagonal Z'Z blocks, sorted by (b, ub, a, ua) */
+    mx_block *blocks; /* off-diagonal Z'Z blocks, sorted by (b, ub, a, ua) */
 } mx_problem;
 
 void mx_problem_free(mx_problem *pr);
 
 /* mixed_pass.c: stream the view once; pr->p, nz, m set by the caller,
  * pr->n_cells = v->n_levels.  Fills cells, cell_n, n. */
-int mx_pass(const cx_job *job, const cx_view *v, const cx_design *d, mx_problem *pr,
-            cx_error *err);
+int mx_pass(const cx_job *job, const cx_view *v, const cx_design *d, mx_problem *pr, cx_error *err);
 
 /* mixed_system.c: terms and bars from the formula (before the pass) ... */
-int mx_terms_setup(const cx_formula *f, const cx_design *d, const cx_view *grouped,
-                   const int *gcols, size_t n_gcols, const cx_table *t, mx_problem *pr,
-                   cx_error *err);
+int mx_terms_setup(const cx_formula *f, const cx_design *d, const int *gcols, size_t n_gcols,
+                   const cx_table *t, mx_problem *pr, cx_error *err);
 /* ... and after the pass: levels, Z'Z blocks, [Z'X Z'y], [X y]'[X y]. */
 int mx_system_build(mx_problem *pr, const cx_view *grouped, cx_error *err);
 
@@ -119,7 +117,7 @@ void mx_solution_free(mx_solution *s);
 /* T of term t at theta (q_t x q_t lower triangular, column-major). */
 void mx_term_factor(const mx_problem *pr, size_t t, const double *theta, double *T);
 
-/* mixed_opt.c: minimize over theta; returns iterations, sets *converged. */
+/* mixed_opt.c: minimize over theta (fills o; o->theta is allocated). */
 typedef struct mx_opt_result {
     double *theta;
     double dev;
@@ -149,9 +147,9 @@ int mx_satterthwaite(mx_pls *w, const mx_problem *pr, const double *theta, doubl
                      const double *V, double *df, cx_error *err);
 
 /* mixed_tables.c */
-int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
-                    const cx_formula *f, const cx_table *t, const int *gcols, int reml,
-                    const mx_opt_result *o, const mx_solution *s, const double *V,
-                    const double *df, int sparse, double level, cx_error *err);
+int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d, const cx_formula *f,
+                    const cx_table *t, const int *gcols, int reml, const mx_opt_result *o,
+                    const mx_solution *s, const double *V, const double *df, int sparse,
+                    double level, cx_error *err);
 
 #endif

@@ -128,9 +128,9 @@ long mx_hessian(mx_fn f, void *ctx, double *x, size_t n, const double *h, double
         g[i] = (fp - fm) / (2 * h[i]);
         H[i * n + i] = (fp - 2 * f0 + fm) / (h[i] * h[i]);
         for (size_t j = 0; j < i; j++) {
-            double v = shifted(f, ctx, x, i, h[i], j, h[j]) - shifted(f, ctx, x, i, h[i], j, -h[j]) -
-                       shifted(f, ctx, x, i, -h[i], j, h[j]) +
-                       shifted(f, ctx, x, i, -h[i], j, -h[j]);
+            double v =
+                shifted(f, ctx, x, i, h[i], j, h[j]) - shifted(f, ctx, x, i, h[i], j, -h[j]) -
+                shifted(f, ctx, x, i, -h[i], j, h[j]) + shifted(f, ctx, x, i, -h[i], j, -h[j]);
             H[j * n + i] = H[i * n + j] = v / (4 * h[i] * h[j]);
         }
         evals += 2 + 4 * (long)i;
@@ -208,9 +208,8 @@ int mx_optimize(mx_pls *w, const mx_problem *pr, mx_opt_result *o, cx_error *err
     for (size_t i = 0; i < n; i++)
         o->theta[i] = gsl_vector_get(x, i);
     canonical(pr, o->theta);
-    double *work = is_singular(pr, o->theta) || hit_max
-                       ? NULL
-                       : cx_malloc(n * (n + 4) * sizeof *work, err);
+    double *work =
+        is_singular(pr, o->theta) || hit_max ? NULL : cx_malloc(n * (n + 4) * sizeof *work, err);
     if (work) {
         best = polish(&ctx, o->theta, n, mx_pls_deviance(w, o->theta), work);
         canonical(pr, o->theta);

@@ -127,8 +127,7 @@ static void acc_merge(void *p, const void *o)
 static const cx_reducer_type mixed_reducer = {"mixed_cells", acc_alloc, acc_reset, acc_add,
                                               acc_merge,     NULL,      acc_free};
 
-int mx_pass(const cx_job *job, const cx_view *v, const cx_design *d, mx_problem *pr,
-            cx_error *err)
+int mx_pass(const cx_job *job, const cx_view *v, const cx_design *d, mx_problem *pr, cx_error *err)
 {
     pass_params par = {d, pr->p, pr->nz, pr->m, pr->n_cells};
     size_t ncols;

@@ -40,11 +40,11 @@ struct mx_pls {
     const mx_problem *pr;
     int reml, sparse;
     size_t p1, qmax;
-    double *T;      /* per term q_t^2: the relative factors at theta      */
+    double *T; /* per term q_t^2: the relative factors at theta      */
     size_t *T_at;
-    double *Lb;     /* dense path: per level q_t^2 Cholesky factors        */
-    double *R;      /* q x (p+1): [RZX cu]                                 */
-    double *S;      /* (p+1)^2: the Schur complement, then its factor U    */
+    double *Lb;         /* dense path: per level q_t^2 Cholesky factors        */
+    double *R;          /* q x (p+1): [RZX cu]                                 */
+    double *S;          /* (p+1)^2: the Schur complement, then its factor U    */
     double *tmp, *tmp2; /* qmax x max(qmax, p+1)                           */
     double ldL2;
     /* sparse path */
@@ -96,7 +96,8 @@ static int sparse_pattern(mx_pls *w, cx_error *err)
     const mx_problem *pr = w->pr;
     size_t q = pr->q, nnz = 0;
     /* blocks are sorted by (b, ub, a, ua): each column unit's blocks are a run */
-    size_t *first = cx_calloc(q + 1, sizeof *first, err), *count = cx_calloc(q + 1, sizeof *count, err);
+    size_t *first = cx_calloc(q + 1, sizeof *first, err),
+           *count = cx_calloc(q + 1, sizeof *count, err);
     w->diag_pos = cx_calloc(q + 1, sizeof *w->diag_pos, err);
     if (!first || !count || !w->diag_pos) {
         free(first);
@@ -173,8 +174,10 @@ static int sparse_alloc(mx_pls *w, cx_error *err)
     w->L = cholmod_analyze(w->A, &w->cm);
     w->B = cholmod_allocate_dense(pr->q, w->p1, pr->q, CHOLMOD_REAL, &w->cm);
     if (!w->L || !w->B)
-        return cx_error_set(err, CX_ENOMEM, "CHOLMOD could not analyse the random-effects matrix "
-                                            "(status %d)", w->cm.status);
+        return cx_error_set(err, CX_ENOMEM,
+                            "CHOLMOD could not analyse the random-effects matrix "
+                            "(status %d)",
+                            w->cm.status);
     return CX_OK;
 }
 
@@ -253,8 +256,7 @@ static void scaled_rhs(mx_pls *w, size_t t, size_t l, double *out, size_t ldo)
     const mx_term *tm = &pr->terms[t];
     size_t q = tm->q, row0 = tm->off + l * q;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)q, (int)w->p1, (int)q, 1.0,
-                w->T + w->T_at[t], (int)q, pr->zxy + row0, (int)pr->q, 0.0, out + row0,
-                (int)ldo);
+                w->T + w->T_at[t], (int)q, pr->zxy + row0, (int)pr->q, 0.0, out + row0, (int)ldo);
 }
 
 /* Small dense kernels for the per-group blocks of the dense path: a group
@@ -303,8 +305,8 @@ static int small_chol(double *A, size_t q)
 }
 
 /* out = L^-1 T' B, B q x nc rows of a matrix with leading dimension ld. */
-static void small_rhs_solve(const double *L, const double *T, const double *B, size_t q,
-                            size_t nc, size_t ld, double *out)
+static void small_rhs_solve(const double *L, const double *T, const double *B, size_t q, size_t nc,
+                            size_t ld, double *out)
 {
     for (size_t c = 0; c < nc; c++) {
         const double *b = B + c * ld;
@@ -356,8 +358,7 @@ static int sparse_factor(mx_pls *w)
         size_t q = tm->q;
         const double *T = w->T + w->T_at[t];
         for (size_t l = 0; l < tm->n_levels; l++) {
-            congruence(T, pr->diag + pr->diag_at[t] + l * q * q, q, q, w->tmp, w->tmp2, q, q, T,
-                       1);
+            congruence(T, pr->diag + pr->diag_at[t] + l * q * q, q, q, w->tmp, w->tmp2, q, q, T, 1);
             size_t unit0 = tm->off + l * q;
             for (size_t c = 0; c < q; c++)
                 for (size_t r = 0; r <= c; r++)
@@ -400,7 +401,7 @@ static int schur(mx_pls *w)
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)pr->q, -1.0, w->R,
                     (int)pr->q, 1.0, w->S, (int)p1);
     return LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)p1, w->S, (lapack_int)p1) == 0 ? 0
-                                                                                          : -1;
+                                                                                            : -1;
 }
 
 static int evaluate(mx_pls *w, const double *theta)

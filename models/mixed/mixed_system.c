@@ -100,11 +100,9 @@ static int term_of_bar(const cx_formula *f, size_t r, const int *gcols, size_t n
     return CX_OK;
 }
 
-int mx_terms_setup(const cx_formula *f, const cx_design *d, const cx_view *grouped,
-                   const int *gcols, size_t n_gcols, const cx_table *t, mx_problem *pr,
-                   cx_error *err)
+int mx_terms_setup(const cx_formula *f, const cx_design *d, const int *gcols, size_t n_gcols,
+                   const cx_table *t, mx_problem *pr, cx_error *err)
 {
-    (void)grouped;
     size_t nb = f->n_random, nz = cx_design_nzcols(d);
     pr->terms = cx_calloc(nb + 1, sizeof *pr->terms, err);
     pr->bars = cx_calloc(nb + 1, sizeof *pr->bars, err);
@@ -166,8 +164,7 @@ static int cmp_proj(const void *pa, const void *pb)
     return 0;
 }
 
-static int term_levels(mx_problem *pr, mx_term *tm, const cx_view *v, size_t *order,
-                       cx_error *err)
+static int term_levels(mx_problem *pr, mx_term *tm, const cx_view *v, size_t *order, cx_error *err)
 {
     size_t na = 0;
     for (size_t c = 0; c < pr->n_cells; c++)
@@ -224,8 +221,8 @@ static int off_diagonal(mx_problem *pr, cx_error *err)
             continue;
         for (size_t b = 1; b < pr->n_terms; b++)
             for (size_t a = 0; a < b; a++)
-                keys[nk++] = (blk_key){b, pr->terms[b].cell_level[c], a,
-                                       pr->terms[a].cell_level[c], c};
+                keys[nk++] =
+                    (blk_key){b, pr->terms[b].cell_level[c], a, pr->terms[a].cell_level[c], c};
     }
     qsort(keys, nk, sizeof *keys, cmp_key);
     size_t nblk = 0;

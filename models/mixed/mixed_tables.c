@@ -28,8 +28,8 @@
 #include "mixed.h"
 
 static int add_estimates(cx_result *res, const mx_problem *pr, const cx_design *d,
-                         const cx_formula *f, const mx_solution *s, const double *df,
-                         double level, cx_error *err)
+                         const cx_formula *f, const mx_solution *s, const double *df, double level,
+                         cx_error *err)
 {
     const char *lhs = f->vars[f->outcome].label;
     cx_rtable *t = cx_result_estimates_table(res, err);
@@ -62,8 +62,8 @@ typedef struct vc_ctx {
     double *T, *C, *phi; /* scratch */
 } vc_ctx;
 
-static void term_cov(const mx_problem *pr, size_t t, const double *theta, double sigma2,
-                     double *T, double *C);
+static void term_cov(const mx_problem *pr, size_t t, const double *theta, double sigma2, double *T,
+                     double *C);
 
 /* sigma^2 (T T')[i, j] of term t at phi = (theta, sigma); t = SIZE_MAX: sigma^2. */
 static double vc_value(vc_ctx *c, const double *phi, size_t t, size_t i, size_t j)
@@ -115,8 +115,8 @@ static int vc_row(cx_rtable *t, const char *grp, const char *v1, const char *v2,
 }
 
 /* sigma^2 T T' of term t (q x q). */
-static void term_cov(const mx_problem *pr, size_t t, const double *theta, double sigma2,
-                     double *T, double *C)
+static void term_cov(const mx_problem *pr, size_t t, const double *theta, double sigma2, double *T,
+                     double *C)
 {
     size_t q = pr->terms[t].q;
     mx_term_factor(pr, t, theta, T);
@@ -147,8 +147,13 @@ static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
     for (size_t k = 0; k < pr->n_terms; k++)
         qmax = pr->terms[k].q > qmax ? pr->terms[k].q : qmax;
     double *T = cx_calloc(qmax * qmax, sizeof *T, err), *C = cx_calloc(qmax * qmax, sizeof *C, err);
-    vc_ctx vc = {pr, V, theta, sqrt(sigma2), gsl_cdf_ugaussian_Pinv(0.5 + level / 2),
-                 cx_calloc(qmax * qmax, sizeof *T, err), cx_calloc(qmax * qmax, sizeof *C, err),
+    vc_ctx vc = {pr,
+                 V,
+                 theta,
+                 sqrt(sigma2),
+                 gsl_cdf_ugaussian_Pinv(0.5 + level / 2),
+                 cx_calloc(qmax * qmax, sizeof *T, err),
+                 cx_calloc(qmax * qmax, sizeof *C, err),
                  cx_calloc(2 * (pr->ntheta + 1), sizeof(double), err)};
     int rc = T && C && vc.T && vc.C && vc.phi ? CX_OK : CX_ENOMEM;
     for (size_t k = 0; k < pr->n_terms; k++)
@@ -176,8 +181,8 @@ static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
             }
     }
     if (!rc)
-        rc = vc_row(t, "Residual", "", "", sigma2, sqrt(sigma2), vc_se(&vc, (size_t)-1, 0, 0),
-                    vc.z, err);
+        rc = vc_row(t, "Residual", "", "", sigma2, sqrt(sigma2), vc_se(&vc, (size_t)-1, 0, 0), vc.z,
+                    err);
     free(T);
     free(C);
     free(vc.T);
@@ -187,8 +192,8 @@ static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
 }
 
 /* A level's label: category labels or numbers, joined by ':' for interactions. */
-static void level_label(const mx_term *tm, size_t l, const cx_table *t, const int *gcols,
-                        char *buf, size_t size)
+static void level_label(const mx_term *tm, size_t l, const cx_table *t, const int *gcols, char *buf,
+                        size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
@@ -223,8 +228,8 @@ static int add_ranef(cx_result *res, const mx_problem *pr, const cx_design *d, c
                 long r = cx_rtable_add_row(tab, err);
                 if (r < 0 || cx_rtable_set_string(tab, (size_t)r, "group", tm->name, err) ||
                     cx_rtable_set_string(tab, (size_t)r, "level", label, err) ||
-                    cx_rtable_set_string(tab, (size_t)r, "term",
-                                         cx_design_zcolname(d, tm->zcol[c]), err))
+                    cx_rtable_set_string(tab, (size_t)r, "term", cx_design_zcolname(d, tm->zcol[c]),
+                                         err))
                     return err->code ? err->code : CX_ENOMEM;
                 cx_rtable_set_double(tab, (size_t)r, "value", s->b[tm->off + l * tm->q + c]);
             }
@@ -233,8 +238,8 @@ static int add_ranef(cx_result *res, const mx_problem *pr, const cx_design *d, c
     return CX_OK;
 }
 
-static int add_groups(cx_result *res, const mx_problem *pr, const double *icpt_var,
-                      double sigma2, double *icc_all, cx_error *err)
+static int add_groups(cx_result *res, const mx_problem *pr, const double *icpt_var, double sigma2,
+                      double *icc_all, cx_error *err)
 {
     cx_rtable *tab = cx_result_table(res, "groups", err);
     if (!tab || cx_rtable_add_column(tab, "group", CX_RCOL_STRING, err) ||
@@ -261,10 +266,10 @@ static int add_groups(cx_result *res, const mx_problem *pr, const double *icpt_v
     return CX_OK;
 }
 
-int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d,
-                    const cx_formula *f, const cx_table *t, const int *gcols, int reml,
-                    const mx_opt_result *o, const mx_solution *s, const double *V,
-                    const double *df, int sparse, double level, cx_error *err)
+int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d, const cx_formula *f,
+                    const cx_table *t, const int *gcols, int reml, const mx_opt_result *o,
+                    const mx_solution *s, const double *V, const double *df, int sparse,
+                    double level, cx_error *err)
 {
     double *icpt_var = cx_calloc(pr->n_terms + 1, sizeof *icpt_var, err);
     if (!icpt_var)
