@@ -35,6 +35,26 @@ typedef struct mixed_spec {
     size_t n_gcols;
 } mixed_spec;
 
+/* The cluster bootstrap resamples the groups of one grouping column. */
+static int check_bootstrap(const cx_job *job, const cx_formula *f, cx_error *err)
+{
+    size_t g0 = f->random[0].group[0];
+    for (size_t r = 0; r < f->n_random; r++)
+        if (f->random[r].n_group != 1 || f->random[r].group[0] != g0)
+            return cx_job_error(job, "bootstrap", err, CX_EUSAGE,
+                                "the cluster bootstrap resamples the groups of one grouping "
+                                "column; '(%s)' makes a nested, crossed or interaction design "
+                                "(expected bars on one column, e.g. (x | g))",
+                                f->random[r].label);
+    int col = cx_table_find(job->view->table, f->names[g0]);
+    if (job->bootstrap_cluster >= 0 && col >= 0 && job->bootstrap_cluster != col)
+        return cx_job_error(job, "bootstrap_cluster", err, CX_EUSAGE,
+                            "a mixed model's bootstrap resamples its groups; expected the "
+                            "grouping column %s (or no bootstrap_cluster)",
+                            f->names[g0]);
+    return CX_OK;
+}
+
 static int mixed_parse(const cx_job *job, mixed_spec *s, cx_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -55,6 +75,8 @@ static int mixed_parse(const cx_job *job, mixed_spec *s, cx_error *err)
                             "lag/lead/diff/growth need a panel index; expected plain terms "
                             "(model = panel has them)");
     if (cx_section_get_bool(job->config, job->section, "reml", &s->reml, err))
+        return err->code;
+    if (job->bootstrap > 0 && check_bootstrap(job, f, err))
         return err->code;
     for (size_t r = 0; r < f->n_random; r++)
         for (size_t g = 0; g < f->random[r].n_group; g++) {
@@ -171,6 +193,13 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
         rc = mx_write_tables(res, &pr, d, s->formula, job->view->table, s->gcols, s->reml, &o, &sol,
                              V, df, mx_pls_sparse(w), job->level, err);
     }
+    if (!rc && job->bootstrap > 0) {
+        mx_boot b = {0};
+        rc = mx_bootstrap(job, w, &pr, &b, err);
+        if (!rc)
+            rc = mx_boot_write(res, &pr, &b, err);
+        mx_boot_free(&b);
+    }
     free(V);
     free(df);
     mx_solution_free(&sol);
@@ -213,7 +242,7 @@ const cx_model cx_model_mixed = {
                "crossed groups, REML or ML",
     .keys = mixed_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_BY,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_BOOTSTRAP,
     .check = mixed_check,
     .fit = mixed_fit,
 };

@@ -96,6 +96,12 @@ mx_pls *mx_pls_alloc(const mx_problem *pr, int reml, cx_error *err);
 void mx_pls_free(mx_pls *w);
 /* 1 when the sparse (CHOLMOD) path is used: Z'Z is not block diagonal. */
 int mx_pls_sparse(const mx_pls *w);
+/* A cluster-bootstrap replicate of a one-term (dense) problem: level l
+ * of the term counts mult[l] times (copies of the group), with the
+ * replicate's [X y]'[X y] (xy) and rows n; mult = NULL restores the data. */
+void mx_pls_set_replicate(mx_pls *w, const double *mult, const double *xy, double n);
+/* beta and sigma^2 at theta (for replicates); -1 when singular. */
+int mx_pls_estimates(mx_pls *w, const double *theta, double *beta, double *sigma2);
 /* -2 log-likelihood (ML) or the REML criterion at theta; +inf when a
  * factorization fails. */
 double mx_pls_deviance(mx_pls *w, const double *theta);
@@ -145,6 +151,23 @@ int mx_param_cov(mx_pls *w, const mx_problem *pr, const double *theta, double si
  * NaN where A is (a singular fit). */
 int mx_satterthwaite(mx_pls *w, const mx_problem *pr, const double *theta, double sigma,
                      const double *V, double *df, cx_error *err);
+
+/* mixed_tables.c: the variance components (vcov column, in the
+ * variance_components table's row order) at theta and sigma^2. */
+size_t mx_vc_count(const mx_problem *pr);
+void mx_vc_values(const mx_problem *pr, const double *theta, double sigma2, double *out);
+
+/* mixed_boot.c: the cluster bootstrap by the (one) grouping factor. */
+typedef struct mx_boot {
+    size_t B, nvc;
+    double *beta; /* B x p replicate fixed effects      */
+    double *vc;   /* B x nvc replicate variance comps.  */
+    unsigned char *ok;
+} mx_boot;
+int mx_bootstrap(const cx_job *job, mx_pls *w, const mx_problem *pr, mx_boot *b, cx_error *err);
+/* SEs and percentile CIs into the estimates and variance_components tables. */
+int mx_boot_write(cx_result *res, const mx_problem *pr, const mx_boot *b, cx_error *err);
+void mx_boot_free(mx_boot *b);
 
 /* mixed_tables.c */
 int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d, const cx_formula *f,

@@ -47,6 +47,11 @@ struct mx_pls {
     double *S;          /* (p+1)^2: the Schur complement, then its factor U    */
     double *tmp, *tmp2; /* qmax x max(qmax, p+1)                           */
     double ldL2;
+    /* a cluster-bootstrap replicate (dense path): level l counts mult[l]
+     * times, [X y]'[X y] and n are the replicate's; NULL / pr's otherwise */
+    const double *mult;
+    const double *xy;
+    double n;
     /* sparse path */
     cholmod_common cm;
     int cm_started;
@@ -189,6 +194,8 @@ mx_pls *mx_pls_alloc(const mx_problem *pr, int reml, cx_error *err)
     w->pr = pr;
     w->reml = reml;
     w->sparse = pr->n_blocks > 0;
+    w->xy = pr->xy;
+    w->n = pr->n;
     w->p1 = pr->p + 1;
     size_t nT = 0, nL = 0;
     w->T_at = cx_calloc(pr->n_terms + 1, sizeof *w->T_at, err);
@@ -245,6 +252,13 @@ void mx_pls_free(mx_pls *w)
 int mx_pls_sparse(const mx_pls *w)
 {
     return w->sparse;
+}
+
+void mx_pls_set_replicate(mx_pls *w, const double *mult, const double *xy, double n)
+{
+    w->mult = mult;
+    w->xy = mult ? xy : w->pr->xy;
+    w->n = mult ? n : w->pr->n;
 }
 
 /* ---- one evaluation -------------------------------------------------------- */
@@ -339,10 +353,20 @@ static int dense_factor(mx_pls *w)
         small_congruence(T, pr->diag + l * q * q, q, w->tmp, Lb);
         if (small_chol(Lb, q) != 0)
             return -1;
-        for (size_t i = 0; i < q; i++)
-            ld += log(Lb[i * q + i]);
+        double c = w->mult ? w->mult[l] : 1;
         size_t row0 = tm->off + l * q;
+        if (c == 0) { /* a group left out of a bootstrap replicate */
+            for (size_t j = 0; j < w->p1; j++)
+                memset(w->R + j * pr->q + row0, 0, q * sizeof *w->R);
+            continue;
+        }
+        for (size_t i = 0; i < q; i++)
+            ld += c * log(Lb[i * q + i]);
         small_rhs_solve(Lb, T, pr->zxy + row0, q, w->p1, pr->q, w->R + row0);
+        if (c != 1) /* c copies of the group: R'R gains c R_l'R_l */
+            for (size_t j = 0; j < w->p1; j++)
+                for (size_t i = 0; i < q; i++)
+                    w->R[j * pr->q + row0 + i] *= sqrt(c);
     }
     w->ldL2 = 2 * ld;
     return 0;
@@ -396,7 +420,7 @@ static int schur(mx_pls *w)
 {
     const mx_problem *pr = w->pr;
     size_t p1 = w->p1;
-    memcpy(w->S, pr->xy, p1 * p1 * sizeof *w->S);
+    memcpy(w->S, w->xy, p1 * p1 * sizeof *w->S);
     if (pr->q)
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)pr->q, -1.0, w->R,
                     (int)pr->q, 1.0, w->S, (int)p1);
@@ -424,7 +448,7 @@ static double criterion(const mx_pls *w, double *ldRX2, double *pwrss)
         ld += 2 * log(fabs(w->S[j * p1 + j]));
     *ldRX2 = ld;
     *pwrss = r2;
-    double n = pr->n;
+    double n = w->n;
     if (w->reml) {
         double nmp = n - (double)p;
         return w->ldL2 + ld + nmp * (1 + log(MX_TWO_PI * r2 / nmp));
@@ -447,7 +471,7 @@ double mx_pls_minus2ll(mx_pls *w, const double *theta, double sigma)
     if (!(sigma > 0) || evaluate(w, theta) != 0)
         return INFINITY;
     criterion(w, &ld, &r2);
-    double nn = w->reml ? w->pr->n - (double)w->pr->p : w->pr->n, s2 = sigma * sigma;
+    double nn = w->reml ? w->n - (double)w->pr->p : w->n, s2 = sigma * sigma;
     return w->ldL2 + (w->reml ? ld : 0) + nn * log(MX_TWO_PI * s2) + r2 / s2;
 }
 
@@ -466,6 +490,22 @@ int mx_pls_beta_vcov(mx_pls *w, const double *theta, double sigma, double *vcov)
             vcov[j * p + i] *= sigma * sigma;
             vcov[i * p + j] = vcov[j * p + i];
         }
+    return 0;
+}
+
+int mx_pls_estimates(mx_pls *w, const double *theta, double *beta, double *sigma2)
+{
+    size_t p = w->pr->p, p1 = w->p1;
+    if (evaluate(w, theta) != 0)
+        return -1;
+    double ld, r2;
+    criterion(w, &ld, &r2);
+    for (size_t j = 0; j < p; j++)
+        beta[j] = w->S[p * p1 + j];
+    if (p)
+        cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)p, w->S, (int)p1,
+                    beta, 1);
+    *sigma2 = r2 / (w->reml ? w->n - (double)p : w->n);
     return 0;
 }
 
@@ -522,7 +562,7 @@ int mx_pls_solution(mx_pls *w, const double *theta, mx_solution *s, cx_error *er
                             "aliased fixed effect or a perfect fit)");
     s->dev = criterion(w, &s->ldRX2, &s->pwrss);
     s->ldL2 = w->ldL2;
-    s->sigma2 = s->pwrss / (w->reml ? pr->n - (double)p : pr->n);
+    s->sigma2 = s->pwrss / (w->reml ? w->n - (double)p : w->n);
     /* beta = RX^-1 cbeta */
     for (size_t j = 0; j < p; j++)
         s->beta[j] = w->S[p * p1 + j];

@@ -129,6 +129,42 @@ static void term_cov(const mx_problem *pr, size_t t, const double *theta, double
         }
 }
 
+/* The rows of add_varcomp below, in its order: per bar its variances,
+ * then (correlated bars) its covariances, then the residual. */
+size_t mx_vc_count(const mx_problem *pr)
+{
+    size_t n = 1;
+    for (size_t r = 0; r < pr->n_bars; r++) {
+        size_t k = pr->bars[r].k;
+        n += k + (pr->bars[r].correlated ? k * (k - 1) / 2 : 0);
+    }
+    return n;
+}
+
+void mx_vc_values(const mx_problem *pr, const double *theta, double sigma2, double *out)
+{
+    size_t qmax = 1, at = 0;
+    for (size_t k = 0; k < pr->n_terms; k++)
+        qmax = pr->terms[k].q > qmax ? pr->terms[k].q : qmax;
+    double *T = malloc(qmax * qmax * sizeof *T), *C = malloc(qmax * qmax * sizeof *C);
+    for (size_t r = 0; T && C && r < pr->n_bars; r++) {
+        const mx_bar *b = &pr->bars[r];
+        size_t q = pr->terms[b->term].q;
+        term_cov(pr, b->term, theta, sigma2, T, C);
+        for (size_t i = 0; i < b->k; i++)
+            out[at++] = C[(b->off + i) * q + b->off + i];
+        for (size_t i = 0; b->correlated && i < b->k; i++)
+            for (size_t j = i + 1; j < b->k; j++)
+                out[at++] = C[(b->off + j) * q + b->off + i];
+    }
+    if (!T || !C)
+        for (; at + 1 < mx_vc_count(pr); at++)
+            out[at] = NAN;
+    out[at] = sigma2;
+    free(T);
+    free(C);
+}
+
 static int add_varcomp(cx_result *res, const mx_problem *pr, const cx_design *d,
                        const double *theta, double sigma2, const double *V, double level,
                        double *icpt_var, cx_error *err)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mixed.sh — `model = mixed` from the command line: every bad key and every
-# shared key the family cannot honour (weights, bootstrap, validate) is
+# shared key the family cannot honour (weights, validate; bootstrap for
+# nested designs or with another cluster column) is
 # refused by `cxfit check` with one line naming the job and the key (exit
 # 2, nothing written by run); a singular fit is reported (status ok, one
 # stderr line); the shipped configs/mixed.ini runs on the bundled data and
@@ -33,8 +34,11 @@ refuse unknown_key metod "metod" "$F
 metod = reml"
 refuse weights weights "weights" "$F
 weights = Days"
-refuse bootstrap bootstrap "bootstrap" "$F
+refuse boot_nested bootstrap "nested, crossed" "formula = Reaction ~ Days + (1 | Subject/Days)
 bootstrap = 100"
+refuse boot_cluster bootstrap_cluster "grouping column Subject" "$F
+bootstrap = 100
+bootstrap_cluster = Days"
 refuse validate validate "validate" "$F
 validate = kfold(5)"
 
