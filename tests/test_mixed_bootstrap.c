@@ -5,8 +5,9 @@
  * sleepstudy, `Reaction ~ Days + (Days | Subject)`, bootstrap = 2, seed
  * 12 (both replicates regular fits; at a boundary, singular, fit theta
  * comes from Nelder-Mead alone and two equivalent computations agree to
- * ~1e-6 only, e.g. seed 11's first replicate).  With two replicates the `bootstrap` table's
- * boot_mean m and se s (divisor R - 1 = 1) give the replicates' values exactly: m -/+ s/sqrt(2).
+ * ~1e-6 only, e.g. seed 11's first replicate).  With two replicates the
+ * `bootstrap` table's boot_mean m and se s (divisor R - 1 = 1) give the
+ * replicates' values exactly: m -/+ s/sqrt(2).
  * The test rebuilds both replicates by hand — every subject copied
  * cx_boot_count(12, r, key(subject)) times, each copy a subject of its own
  * — fits them as ordinary jobs and checks that the two fits' fixed effects
