@@ -14,8 +14,9 @@
  * [z x y]'[z x y] per cell (mixed_pass.c), the PLS pieces are assembled
  * from the cells (mixed_system.c), and theta is found by Nelder-Mead over
  * lme4's profiled criterion (mixed_opt.c, mixed_pls.c).  `by` is served
- * by the engine (one fit per level).  Weights, bootstrap and validate are
- * not supported, so `cxfit check` refuses them.
+ * by the engine (one fit per level); `bootstrap` is a cluster bootstrap by
+ * the grouping factor (mixed_boot.c).  Weights and validate are not
+ * supported, so `cxfit check` refuses them.
  */
 #include <math.h>
 #include <stdlib.h>
