@@ -12,19 +12,27 @@
 #          plus vcovHC() on the pdata.frame already in memory;
 #   plm_total: wall time of the R script a user runs (start R, load plm,
 #          read.csv, pdata.frame, fit, vcovHC).
-# Ratios are plm / cxfit. Usage: bash bench/bench_panel.sh [build/cxfit]
+# Ratios are plm / cxfit.
+#
+# Then the streamed case (STREAM_FIRMS x PERIODS, default 100000 x 20, the
+# same generator): bench_panel_sweep times, medians of REPS, one two-way
+# demeaning sweep of y x1 x2 x3 against one statistics pass over the same
+# HDF5 table (goal: within 2x); STREAM_FIRMS=0 skips it.
+# Usage: bash bench/bench_panel.sh [build/cxfit]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 CXFIT="${1:-$here/../build/cxfit}"
 REPS="${REPS:-3}"
 FIRMS="${FIRMS:-10000}"
+STREAM_FIRMS="${STREAM_FIRMS:-100000}"
 PERIODS="${PERIODS:-20}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 now() { date +%s.%N; }
 
-Rscript - "$FIRMS" "$PERIODS" "$work/panel.csv" <<'R' >/dev/null
+make_panel() { # firms periods out.csv
+Rscript - "$1" "$2" "$3" <<'R' >/dev/null
 args <- commandArgs(TRUE); N <- as.integer(args[1]); T <- as.integer(args[2])
 set.seed(1)
 d <- expand.grid(year = 1:T, firm = 1:N)[, c("firm", "year")]
@@ -34,6 +42,8 @@ d$y <- 0.5 * d$x1 - 0.3 * d$x2 + 0.2 * d$x3 + a[d$firm] + g[d$year] + rnorm(nrow
 d <- d[runif(nrow(d)) > 0.05, ]
 write.csv(d, args[3], row.names = FALSE)
 R
+}
+make_panel "$FIRMS" "$PERIODS" "$work/panel.csv"
 "$CXFIT" import "$work/panel.csv" "$work/panel.h5" --table /data 2>/dev/null
 printf '[data]\nfile = panel.h5\ntable = /data\n\n[job fe2]\nmodel = panel\nformula = y ~ x1 + x2 + x3\nindex = firm year\nmethod = within\neffect = twoways\nse = cluster(firm)\n' >"$work/bench.ini"
 cat >"$work/plm.R" <<'R'
@@ -66,3 +76,12 @@ printf '%-10s %8.3f %8.3f %8.3f %8.3f %8.1f %8.1f %9.3f %7.1f\n' "${FIRMS}x${PER
 # same numbers? (coefficients and SEs, cxfit vs plm)
 echo "plm:   $(cat "$work/plm.txt")"
 echo "cxfit: $(h5dump -d /fe2/estimates/est -d /fe2/estimates/se "$work/out.h5" | sed -n 's/^ *(0): *//p' | tr '\n' ' ')"
+
+if [ "$STREAM_FIRMS" -gt 0 ]; then
+    echo
+    echo "streamed: ${STREAM_FIRMS} firms x ${PERIODS} periods from HDF5 (bench_panel_sweep)"
+    make_panel "$STREAM_FIRMS" "$PERIODS" "$work/big.csv"
+    "$CXFIT" import "$work/big.csv" "$work/big.h5" --table /data 2>/dev/null
+    rm -f "$work/big.csv"
+    "$(dirname "$CXFIT")/bench_panel_sweep" "$work/big.h5" --repeats "$REPS"
+fi

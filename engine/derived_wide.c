@@ -66,8 +66,8 @@ static int usable(const cx_table *t, size_t j)
     return k != CX_COL_STRING && k != CX_COL_UNUSABLE;
 }
 
-static int wide_columns(const cx_config *c, const cx_config_section *s, cx_table *t,
-                        wide_spec *w, cx_error *err)
+static int wide_columns(const cx_config *c, const cx_config_section *s, cx_table *t, wide_spec *w,
+                        cx_error *err)
 {
     size_t n;
     char **names = cx_words_split(cx_section_get(s, "wide"), &n, err);
@@ -127,6 +127,7 @@ static void wide_name(const cx_column_info *info, const cx_column_info *time, do
 }
 
 typedef struct wide_build {
+    const cx_column_info *id_info, *time_info;
     const double *data; /* loaded long rows, column-major (ld = nrows) */
     size_t nrows;
     double *ids, *times;
@@ -134,10 +135,18 @@ typedef struct wide_build {
     long *cell_row; /* nid x ntime: the long row of each cell, -1 if none */
 } wide_build;
 
+/* A key value for a message: its label when categorical. */
+static void key_text(const cx_column_info *info, double x, char *buf, size_t n)
+{
+    if (info->kind == CX_COL_CATEGORICAL && x >= 0 && (size_t)x < info->n_categories)
+        snprintf(buf, n, "'%s'", info->categories[(size_t)x]);
+    else
+        snprintf(buf, n, "%.15g", x);
+}
+
 /* Place every long row in its (id, time) cell; two rows for one cell is
  * an error naming the id and time. */
-static int place_rows(const cx_config *c, const cx_config_section *s, wide_build *b,
-                      cx_error *err)
+static int place_rows(const cx_config *c, const cx_config_section *s, wide_build *b, cx_error *err)
 {
     for (size_t k = 0; k < b->nid * b->ntime; k++)
         b->cell_row[k] = -1;
@@ -146,11 +155,15 @@ static int place_rows(const cx_config *c, const cx_config_section *s, wide_build
         if (isnan(id) || isnan(t))
             continue;
         size_t cell = position(b->ids, b->nid, id) * b->ntime + position(b->times, b->ntime, t);
-        if (b->cell_row[cell] >= 0)
+        if (b->cell_row[cell] >= 0) {
+            char idt[256], tt[256];
+            key_text(b->id_info, id, idt, sizeof idt);
+            key_text(b->time_info, t, tt, sizeof tt);
             return cx_config_error(c, s, "wide", err, CX_EUSAGE,
-                                   "id %.15g has more than one row at time %.15g (rows %ld and "
-                                   "%zu of the selected rows): one row per id and time",
-                                   id, t, b->cell_row[cell] + 1, r + 1);
+                                   "id %s has more than one row at time %s (rows %ld and %zu of "
+                                   "the selected rows): one row per id and time",
+                                   idt, tt, b->cell_row[cell] + 1, r + 1);
+        }
         b->cell_row[cell] = (long)r;
     }
     return CX_OK;
@@ -231,7 +244,8 @@ cx_table *table_wide(const cx_config *config, const cx_config_section *s, cx_tab
         return NULL;
     }
     cx_view_init(&v, long_t, where);
-    wide_build b = {0};
+    wide_build b = {.id_info = cx_table_column(long_t, (size_t)w.cols[0]),
+                    .time_info = cx_table_column(long_t, (size_t)w.cols[1])};
     double *data = NULL;
     cx_table *out = NULL;
     if (cx_view_load(&v, w.cols, 2 + w.n_spread, &data, &b.nrows, NULL, err) == CX_OK) {

@@ -55,13 +55,13 @@ static const struct {
     {"check", "usage: cxfit check CONFIG [--quiet]\n"
               "\n"
               "Parse CONFIG, open its data and validate every job; fit nothing.\n"},
-    {"simulate",
-     "usage: cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed S] [--panel PCT]\n"
-     "\n"
-     "Write a simulated CX panel with known true values (docs/SIMULATE.md).\n"
-     "--panel PCT re-surveys PCT percent of each firm-wave's respondents in every\n"
-     "wave (a respondent panel with known individual ltr trajectories).\n"
-     "OUT.h5 must not exist.\n"},
+    {"simulate", "usage: cxfit simulate OUT.h5 [--firms F] [--waves W] [--respondents R] [--seed "
+                 "S] [--panel PCT]\n"
+                 "\n"
+                 "Write a simulated CX panel with known true values (docs/SIMULATE.md).\n"
+                 "--panel PCT re-surveys PCT percent of each firm-wave's respondents in every\n"
+                 "wave (a respondent panel with known individual ltr trajectories).\n"
+                 "OUT.h5 must not exist.\n"},
     {"import", "usage: cxfit import IN OUT.h5 [--table PATH] [--delimiter C] [--no-header]\n"
                "                    [--categorical COL,...] [--numeric COL,...] [--quiet]\n"
                "\n"

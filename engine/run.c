@@ -35,9 +35,9 @@
 /* Keys every job takes (shared/DESIGN.md §4), plus `join`/`join_on` and
  * `wide`/`wide_columns` (derived.h). */
 static const char *const common_keys[] = {
-    "model",    "file",  "table", "where",   "by",      "missing",           "weights", "seed",
-    "bootstrap", "validate", "level", "join", "join_on", "bootstrap_cluster", "wide",
-    "wide_columns", NULL};
+    "model", "file",         "table",    "where", "by",   "missing", "weights",
+    "seed",  "bootstrap",    "validate", "level", "join", "join_on", "bootstrap_cluster",
+    "wide",  "wide_columns", NULL};
 
 typedef struct job_plan {
     cx_job job;

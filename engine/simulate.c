@@ -155,7 +155,7 @@ typedef struct sim {
     double next_id;
     double *rtruth; /* 5 x n_people: id, firm, panel, intercept, slope */
     size_t n_people, cap_people;
-    double *quality;     /* firms x waves: factor mean shift */
+    double *quality; /* firms x waves: factor mean shift */
     double *nps, *sat_mean;
     long *n;
     char **firm_labels;
@@ -195,8 +195,8 @@ static int panel_init(sim *s, cx_error *err)
     const cx_simulate_options *o = s->o;
     s->members = panel_members(s);
     /* distinct people: every member once, every other respondent once */
-    double people = (double)o->firms * ((double)s->members +
-                                        (double)o->waves * (double)(o->respondents - s->members));
+    double people = (double)o->firms *
+                    ((double)s->members + (double)o->waves * (double)(o->respondents - s->members));
     s->cap_people = (size_t)people;
     s->member_rng = gsl_rng_alloc(gsl_rng_mt19937);
     s->member_id = cx_calloc((size_t)o->firms * (size_t)(s->members ? s->members : 1),
@@ -392,11 +392,11 @@ static void draw_respondent(sim *s, long f, long w, double id, double *x, size_t
 
 /* What persists about a person between waves. */
 typedef struct person {
-    double zs[NF];      /* stable part of the factor scores */
-    double u[NF * NI];  /* stable part of the item residuals */
+    double zs[NF];     /* stable part of the factor scores */
+    double u[NF * NI]; /* stable part of the item residuals */
     int seg;
     double weight;
-    double a, b;        /* own ltr intercept (at wave 0) and slope per wave */
+    double a, b; /* own ltr intercept (at wave 0) and slope per wave */
 } person;
 
 static void draw_person(gsl_rng *r, person *p)
@@ -409,8 +409,8 @@ static void draw_person(gsl_rng *r, person *p)
     p->weight = exp(gsl_ran_gaussian(r, weight_sd) - 0.5 * weight_sd * weight_sd);
     double n1 = gsl_ran_gaussian(r, 1.0), n2 = gsl_ran_gaussian(r, 1.0);
     p->a = own_intercept_sd * n1;
-    p->b = slope_sd * (intercept_slope_cor * n1 +
-                       sqrt(1 - intercept_slope_cor * intercept_slope_cor) * n2);
+    p->b = slope_sd *
+           (intercept_slope_cor * n1 + sqrt(1 - intercept_slope_cor * intercept_slope_cor) * n2);
 }
 
 /* The person's whole ltr intercept: its own a plus what its stable factor
@@ -536,9 +536,9 @@ static cx_column_spec count_spec(const char *name, double max)
 
 static int add_response_columns(sim *s, cx_error *err)
 {
-    double nrows = s->panel > 0 ? (double)s->cap_people
-                                   : (double)s->o->firms * (double)s->o->waves *
-                                         (double)s->o->respondents;
+    double nrows = s->panel > 0
+                       ? (double)s->cap_people
+                       : (double)s->o->firms * (double)s->o->waves * (double)s->o->respondents;
     cx_column_spec id = count_spec("respondent", nrows), wave = count_spec("wave", s->o->waves);
     cx_column_spec firm = {.name = "firm",
                            .kind = CX_COL_CATEGORICAL,
@@ -930,8 +930,7 @@ void cx_simulate_defaults(cx_simulate_options *o)
     o->seed = 1;
 }
 
-static int check_options(const cx_simulate_options *o, long panel, const char *out,
-                         cx_error *err)
+static int check_options(const cx_simulate_options *o, long panel, const char *out, cx_error *err)
 {
     if (o->firms < 1 || o->waves < 1 || o->respondents < 1)
         return cx_error_set(err, CX_EUSAGE,
@@ -957,8 +956,7 @@ static int check_options(const cx_simulate_options *o, long panel, const char *o
     return CX_OK;
 }
 
-static int simulate_into(const cx_simulate_options *o, long panel, const char *tmp,
-                         cx_error *err)
+static int simulate_into(const cx_simulate_options *o, long panel, const char *tmp, cx_error *err)
 {
     sim s;
     int rc = sim_init(&s, o, panel, err);

@@ -211,8 +211,8 @@ static void check_validation(ref_results *res, const json_value *c, ref_report *
     }
     /* The estimates are the fit to ALL rows (as ols/logit/cfa); the
      * validation table's n_train is the training fit's nobs. */
-    ref_report_check_field(rep, "nobs (all rows)", fit_value(res, job, "nobs"), c, "nobs_all",
-                           RTOL, ATOL);
+    ref_report_check_field(rep, "nobs (all rows)", fit_value(res, job, "nobs"), c, "nobs_all", RTOL,
+                           ATOL);
     estimates e = {0};
     const json_value *terms = json_get(c, "terms");
     if (!read_estimates(res, job, &e) || e.n != json_array_len(terms))
@@ -228,8 +228,7 @@ static void check_validation(ref_results *res, const json_value *c, ref_report *
                 got = e.est[i];
         char what[256];
         snprintf(what, sizeof what, "%s: %s.est (all rows)", job, term ? term : "?");
-        ref_report_check_json(rep, what, got, json_array_at(json_get(c, "est_all"), t), RTOL,
-                              ATOL);
+        ref_report_check_json(rep, what, got, json_array_at(json_get(c, "est_all"), t), RTOL, ATOL);
     }
     estimates_free(&e);
     ref_strings_free(split, split ? n : 0);

@@ -57,8 +57,8 @@ static cx_table *small_long_table(void)
     assert_int_equal(cx_table_memory_add_column(t, "panel", CX_COL_INT, panel, NULL, 0, &err),
                      CX_OK);
     assert_int_equal(cx_table_memory_add_column(t, "x", CX_COL_FLOAT, x, NULL, 0, &err), CX_OK);
-    assert_int_equal(
-        cx_table_memory_add_column(t, "seg", CX_COL_CATEGORICAL, seg, labels, 2, &err), CX_OK);
+    assert_int_equal(cx_table_memory_add_column(t, "seg", CX_COL_CATEGORICAL, seg, labels, 2, &err),
+                     CX_OK);
     return t;
 }
 
@@ -82,8 +82,8 @@ static void test_small_by_hand(void **state)
     if (!w)
         fail_msg("%s", err.msg);
     /* By hand: ids ascending 3 5 7; columns id, then panel, x, seg at waves 1..3. */
-    static const char *const names[] = {"id",     "panel_w1", "panel_w2", "panel_w3", "x_w1",
-                                        "x_w2",   "x_w3",     "seg_w1",   "seg_w2",   "seg_w3"};
+    static const char *const names[] = {"id",   "panel_w1", "panel_w2", "panel_w3", "x_w1",
+                                        "x_w2", "x_w3",     "seg_w1",   "seg_w2",   "seg_w3"};
     assert_int_equal(cx_table_nrows(w), 3);
     assert_int_equal(cx_table_ncols(w), 10);
     for (size_t j = 0; j < 10; j++)

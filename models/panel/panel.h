@@ -102,6 +102,12 @@ void panel_fit_free(panel_fit *f);
 /* Fit `opt` to `d`; CX_OK or CX_EFAIL with the reason. */
 int panel_estimate(const panel_data *d, const panel_options *opt, panel_fit *f, cx_error *err);
 
+/* Two-way within transform of the ncols columns v (n x ncols, column-
+ * major) of panel d in place, by alternating projections as a two-way
+ * within fit does; returns the total number of sweeps over all columns,
+ * -1 (error set) when one did not converge.  For bench_panel_sweep. */
+long panel_twoway_demean(const panel_data *d, double *v, size_t ncols, cx_error *err);
+
 /* Stata's R² of any panel fit, by unit: with b the fit's slopes (no
  * intercept), within = cor(y - ybar_i, (x - xbar_i) b)², between =
  * cor(ybar_i, xbar_i b)², overall = cor(y, x b)² over the rows of d

@@ -99,6 +99,24 @@ typedef struct demean_ws {
     double *sum_u, *cnt_u, *sum_t, *cnt_t;
 } demean_ws;
 
+/* Two-way demeaning of one column by alternating projections: the number
+ * of sweeps (period means, then unit means) it took, -1 when
+ * TWOWAY_MAX_SWEEPS did not converge. */
+static long twoway_sweeps(double *v, const panel_data *d, demean_ws *w)
+{
+    double scale = 0;
+    for (size_t i = 0; i < d->n; i++)
+        scale = fmax(scale, fabs(v[i]));
+    demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u);
+    for (long sweep = 0; sweep < TWOWAY_MAX_SWEEPS; sweep++) {
+        double moved = demean(v, d->n, d->time, d->n_times, w->sum_t, w->cnt_t);
+        moved = fmax(moved, demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u));
+        if (moved <= TWOWAY_TOL * (scale > 0 ? scale : 1))
+            return sweep + 1;
+    }
+    return -1;
+}
+
 /* Within transform of one column by `effect`; 0, or 1 when the two-way
  * sweeps did not converge. */
 static int within_column(double *v, const panel_data *d, panel_effect effect, demean_ws *w)
@@ -111,17 +129,7 @@ static int within_column(double *v, const panel_data *d, panel_effect effect, de
         demean(v, d->n, d->time, d->n_times, w->sum_t, w->cnt_t);
         return 0;
     }
-    double scale = 0;
-    for (size_t i = 0; i < d->n; i++)
-        scale = fmax(scale, fabs(v[i]));
-    demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u);
-    for (long sweep = 0; sweep < TWOWAY_MAX_SWEEPS; sweep++) {
-        double moved = demean(v, d->n, d->time, d->n_times, w->sum_t, w->cnt_t);
-        moved = fmax(moved, demean(v, d->n, d->unit, d->n_units, w->sum_u, w->cnt_u));
-        if (moved <= TWOWAY_TOL * (scale > 0 ? scale : 1))
-            return 0;
-    }
-    return 1;
+    return twoway_sweeps(v, d, w) < 0;
 }
 
 /* ---- least squares on the kept columns ---------------------------------- */
@@ -668,6 +676,24 @@ static int build_random(const panel_data *d, panel_effect effect, tproblem *t, p
     return rc;
 }
 
+/* ---- two-way demeaning on its own (bench_panel_sweep) ------------------ */
+
+long panel_twoway_demean(const panel_data *d, double *v, size_t ncols, cx_error *err)
+{
+    demean_ws w;
+    if (alloc_demean_ws(&w, d, err))
+        return -1;
+    long total = 0;
+    for (size_t j = 0; j < ncols && total >= 0; j++) {
+        long s = twoway_sweeps(v + j * d->n, d, &w);
+        total = s < 0 ? -1 : total + s;
+    }
+    free_demean_ws(&w);
+    if (total < 0)
+        cx_error_set(err, CX_EFAIL, "two-way demeaning did not converge");
+    return total;
+}
+
 /* ---- the fit ------------------------------------------------------------- */
 
 /* r2 = cor(yt, fitted)^2. */
@@ -816,40 +842,18 @@ static double wald_of(const panel_fit *f, const panel_data *d, size_t *q, cx_err
  * transform is not scaled), residuals y - X gamma, df = n - p.  Classical
  * SEs only: plm's vcovHC applies its one-way transform to these
  * residuals, which is no sandwich of this estimator. */
-static int random_twoway_unbalanced(const panel_data *d, const panel_options *opt, panel_fit *f,
-                                    cx_error *err)
+/* XPX^-1 (in xpx) and XPy of the GLS: from the unit-quasi-demeaned xs
+ * (n x (p+1), y last) and theta, with phi = s2_time / s2_idios. */
+static int wk_normal_equations(const panel_data *d, const double *xs, const double *theta,
+                               const double *cu, double phi, double *xpx, double *xpy,
+                               cx_error *err)
 {
-    if (opt->se != PANEL_SE_CLASSICAL)
-        return cx_error_set(err, CX_EFAIL,
-                            "method = random, effect = twoways on an unbalanced panel (%zu rows, "
-                            "%zu units x %zu periods) has classical SEs only (plm's robust "
-                            "vcov of this GLS fit is not a sandwich of it); expected se = "
-                            "classical, or method = within",
-                            d->n, d->n_units, d->n_times);
-    size_t n = d->n, p = d->p, N = d->n_units, T = d->n_times;
-    double *mu = cx_malloc((N * (p + 1) + 1) * sizeof *mu, err), *cu = cx_calloc(N + 1, sizeof *cu, err);
-    double *mt = cx_malloc((T * (p + 1) + 1) * sizeof *mt, err), *ct = cx_calloc(T + 1, sizeof *ct, err);
-    double *xs = cx_malloc((n * (p + 1) + 1) * sizeof *xs, err), *theta = cx_malloc((n + 1) * sizeof *theta, err);
+    size_t n = d->n, p = d->p, T = d->n_times;
+    const double *ys = xs + n * p;
     double *dd = cx_calloc(T * T + 1, sizeof *dd, err), *xd = cx_calloc(p * T + 1, sizeof *xd, err);
     double *dy = cx_calloc(T + 1, sizeof *dy, err), *sx = cx_malloc((p + 1) * sizeof *sx, err);
-    double *xpx = cx_malloc((p * p + 1) * sizeof *xpx, err), *xpy = cx_malloc((p + 1) * sizeof *xpy, err);
-    double *pxd = cx_malloc((T * p + 1) * sizeof *pxd, err), *e = cx_malloc((n + 1) * sizeof *e, err);
-    int rc = mu && cu && mt && ct && xs && theta && dd && xd && dy && sx && xpx && xpy && pxd && e
-                 ? CX_OK
-                 : CX_ENOMEM;
-    double s2e = 0, s2u = 0, s2t = 0;
-    if (!rc)
-        rc = idiosyncratic_variance(d, PANEL_TWOWAYS, &s2e, err);
-    if (!rc)
-        rc = twoway_unbalanced(d, s2e, mu, cu, mt, ct, &s2u, &s2t, err);
-    double *ys = xs + n * p, theta_sum = 0, phi = s2t / s2e;
-    for (size_t i = 0; !rc && i < n; i++) {
-        size_t u = d->unit[i];
-        theta[i] = 1 - sqrt(s2e / (cu[u] * s2u + s2e));
-        theta_sum += theta[i];
-        for (size_t j = 0; j <= p; j++)
-            xs[j * n + i] = (j < p ? d->x[j * n + i] : d->y[i]) - theta[i] * mu[j * N + u];
-    }
+    double *pxd = cx_malloc((T * p + 1) * sizeof *pxd, err);
+    int rc = dd && xd && dy && sx && pxd ? CX_OK : CX_ENOMEM;
     if (!rc) {
         wk_cross_products(d, xs, ys, theta, cu, dd, xd, dy, sx);
         for (size_t k = 0; k < T * T; k++)
@@ -866,52 +870,95 @@ static int random_twoway_unbalanced(const panel_data *d, const panel_options *op
                     (int)n, xs, (int)n, 0.0, xpx, (int)p);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, (int)p, (int)T, -phi, xd,
                     (int)p, pxd, (int)T, 1.0, xpx, (int)p);
-        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)p, 1.0, xs, (int)n, ys, 1, 0.0, xpy,
-                    1);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)p, 1.0, xs, (int)n, ys, 1, 0.0, xpy, 1);
         for (size_t j = 0; j < p; j++)
             for (size_t t = 0; t < T; t++)
                 xpy[j] -= phi * pxd[j * T + t] * dy[t];
         if (spd_inverse(xpx, p))
             rc = cx_error_set(err, CX_EFAIL, "random two-way: the GLS matrix is singular");
     }
-    if (!rc) {
-        for (size_t a = 0; a < p; a++) {
-            f->beta[a] = 0;
-            for (size_t c = 0; c < p; c++)
-                f->beta[a] += xpx[c * p + a] * xpy[c];
-        }
-        for (size_t a = 0; a < p; a++) {
-            f->se[a] = sqrt(xpx[a * p + a]);
-            for (size_t c = 0; c < p; c++)
-                f->vcov[c * p + a] = xpx[c * p + a];
-        }
-        double rss = 0;
-        for (size_t i = 0; i < n; i++) {
-            e[i] = d->y[i];
-            for (size_t j = 0; j < p; j++)
-                e[i] -= d->x[j * n + i] * f->beta[j];
-            rss += e[i] * e[i];
-        }
-        f->nobs = (double)n;
-        f->df_residual = (double)(n - p);
-        f->sigma2 = rss / f->df_residual;
-        f->r2 = cor2(d->y, e, n); /* plm: cor(y, fitted)², in levels here */
-        f->adj_r2 = 1 - (1 - f->r2) * ((double)n - 1) / f->df_residual;
-        f->sigma2_idios = s2e;
-        f->sigma2_effect = s2u;
-        f->sigma2_time = s2t;
-        f->theta_mean = theta_sum / (double)n;
-        size_t q = 0; /* Wald chisq of the slopes with vcov = XPX^-1 */
-        double w = wald_of(f, d, &q, err);
-        f->stat = w;
-        f->stat_df1 = (double)q;
-        free(f->resid);
-        f->resid = e;
-        f->n_resid = n;
-        e = NULL;
+    free(dd), free(xd), free(dy), free(sx), free(pxd);
+    return rc;
+}
+
+/* gamma = XPX^-1 XPy, vcov = XPX^-1, residuals in levels, the fit's rows. */
+static int wk_finish(const panel_data *d, const double *xpxinv, const double *xpy, panel_fit *f,
+                     cx_error *err)
+{
+    size_t n = d->n, p = d->p;
+    double *e = cx_malloc((n + 1) * sizeof *e, err);
+    if (!e)
+        return CX_ENOMEM;
+    for (size_t a = 0; a < p; a++) {
+        f->beta[a] = 0;
+        for (size_t c = 0; c < p; c++)
+            f->beta[a] += xpxinv[c * p + a] * xpy[c];
+        f->se[a] = sqrt(xpxinv[a * p + a]);
+        for (size_t c = 0; c < p; c++)
+            f->vcov[c * p + a] = xpxinv[c * p + a];
     }
-    free(mu), free(cu), free(mt), free(ct), free(xs), free(theta), free(dd), free(xd);
-    free(dy), free(sx), free(xpx), free(xpy), free(pxd), free(e);
+    double rss = 0;
+    for (size_t i = 0; i < n; i++) {
+        e[i] = d->y[i];
+        for (size_t j = 0; j < p; j++)
+            e[i] -= d->x[j * n + i] * f->beta[j];
+        rss += e[i] * e[i];
+    }
+    f->nobs = (double)n;
+    f->df_residual = (double)(n - p);
+    f->sigma2 = rss / f->df_residual;
+    f->r2 = cor2(d->y, e, n); /* plm: cor(y, fitted)², in levels here */
+    f->adj_r2 = 1 - (1 - f->r2) * ((double)n - 1) / f->df_residual;
+    size_t q = 0; /* Wald chisq of the slopes with vcov = XPX^-1 */
+    f->stat = wald_of(f, d, &q, err);
+    f->stat_df1 = (double)q;
+    free(f->resid);
+    f->resid = e;
+    f->n_resid = n;
+    return CX_OK;
+}
+
+static int random_twoway_unbalanced(const panel_data *d, const panel_options *opt, panel_fit *f,
+                                    cx_error *err)
+{
+    if (opt->se != PANEL_SE_CLASSICAL)
+        return cx_error_set(err, CX_EFAIL,
+                            "method = random, effect = twoways on an unbalanced panel (%zu rows, "
+                            "%zu units x %zu periods) has classical SEs only (plm's robust "
+                            "vcov of this GLS fit is not a sandwich of it); expected se = "
+                            "classical, or method = within",
+                            d->n, d->n_units, d->n_times);
+    size_t n = d->n, p = d->p, N = d->n_units, T = d->n_times;
+    double *mu = cx_malloc((N * (p + 1) + 1) * sizeof *mu, err),
+           *cu = cx_calloc(N + 1, sizeof *cu, err);
+    double *mt = cx_malloc((T * (p + 1) + 1) * sizeof *mt, err),
+           *ct = cx_calloc(T + 1, sizeof *ct, err);
+    double *xs = cx_malloc((n * (p + 1) + 1) * sizeof *xs, err),
+           *theta = cx_malloc((n + 1) * sizeof *theta, err);
+    double *xpx = cx_malloc((p * p + 1) * sizeof *xpx, err),
+           *xpy = cx_malloc((p + 1) * sizeof *xpy, err);
+    int rc = mu && cu && mt && ct && xs && theta && xpx && xpy ? CX_OK : CX_ENOMEM;
+    double s2e = 0, s2u = 0, s2t = 0, theta_sum = 0;
+    if (!rc)
+        rc = idiosyncratic_variance(d, PANEL_TWOWAYS, &s2e, err);
+    if (!rc)
+        rc = twoway_unbalanced(d, s2e, mu, cu, mt, ct, &s2u, &s2t, err);
+    for (size_t i = 0; !rc && i < n; i++) { /* x - theta_i xbar_i, y last */
+        size_t u = d->unit[i];
+        theta[i] = 1 - sqrt(s2e / (cu[u] * s2u + s2e));
+        theta_sum += theta[i];
+        for (size_t j = 0; j <= p; j++)
+            xs[j * n + i] = (j < p ? d->x[j * n + i] : d->y[i]) - theta[i] * mu[j * N + u];
+    }
+    if (!rc)
+        rc = wk_normal_equations(d, xs, theta, cu, s2t / s2e, xpx, xpy, err);
+    if (!rc)
+        rc = wk_finish(d, xpx, xpy, f, err);
+    f->sigma2_idios = s2e;
+    f->sigma2_effect = s2u;
+    f->sigma2_time = s2t;
+    f->theta_mean = theta_sum / (double)n;
+    free(mu), free(cu), free(mt), free(ct), free(xs), free(theta), free(xpx), free(xpy);
     return rc;
 }
 

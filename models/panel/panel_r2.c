@@ -41,8 +41,7 @@ void panel_r2_stata(const panel_data *d, const panel_fit *f, double out[3])
     double *w = malloc((4 * n + 4 * G + 1) * sizeof *w);
     if (!w || n < 2)
         goto done;
-    double *xb = w, *dy = w + n, *dxb = w + 2 * n, *ym = w + 4 * n, *xm = ym + G,
-           *cnt = xm + G;
+    double *xb = w, *dy = w + n, *dxb = w + 2 * n, *ym = w + 4 * n, *xm = ym + G, *cnt = xm + G;
     for (size_t g = 0; g < G; g++)
         ym[g] = xm[g] = cnt[g] = 0;
     for (size_t i = 0; i < n; i++) {

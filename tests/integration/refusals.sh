@@ -23,6 +23,14 @@ refuse() {
     [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
 }
 
+# the wide view (derived_wide.c): two rows per id and time, and
+# wide_columns without wide
+refuse wide_duplicates wide "more than one row at time" "model = describe
+wide = school grade
+items = x1_w7 x1_w8"
+refuse wide_columns_alone wide_columns "needs 'wide'" "model = describe
+wide_columns = x1
+items = x1"
 refuse describe_validate validate "does not support validate" "model = describe
 items = x1 x2 x3
 validate = kfold(5)"
