@@ -51,6 +51,30 @@ cx_table *table_cache_open(table_cache *c, const char *file, const char *group, 
     return found;
 }
 
+/* The block cache's budget: CXFIT_BLOCK_CACHE_MB, default 256 MB a table
+ * (0 turns it off). */
+static size_t block_budget(void)
+{
+    const char *mb = getenv("CXFIT_BLOCK_CACHE_MB");
+    long v = mb ? atol(mb) : 256;
+    return v > 0 ? (size_t)v << 20 : 0;
+}
+
+void table_cache_new_stage(table_cache *c, int report)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        size_t decoded, reused;
+        int cached = cx_table_block_stats(c->entries[i].table, &decoded, &reused);
+        if (report)
+            fprintf(stderr,
+                    "cxfit: %s: %zu column blocks decoded, %zu reused from the cache%s; %zu chunks "
+                    "inflated by hand since open\n",
+                    cx_table_label(c->entries[i].table), decoded, reused,
+                    cached ? "" : " (no cache)", cx_table_direct_chunk_reads(c->entries[i].table));
+        cx_table_cache_blocks(c->entries[i].table, block_budget());
+    }
+}
+
 void table_cache_free(table_cache *c)
 {
     if (!c)

@@ -10,8 +10,11 @@
  * rank 0 merges the parts into RESULTS.h5 (`ranks = R`) with the same
  * atomic commit as a single run, and removes the parts.
  *
- * What this does not do yet: split the row blocks of one job's streaming
- * pass across ranks (that needs the reducers' MPI merge).
+ * A stage with few jobs (fewer than 2 a rank; CXFIT_MPI_SPLIT = rows |
+ * jobs | auto overrides) is split by rows instead: every rank runs every
+ * job of the stage and each streaming pass reads only this rank's share of
+ * the row blocks, the ranks' totals combined in rank order (dist.h, run.c);
+ * the job's own shard still writes it.
  *
  * The same binary runs without mpirun: MPI is initialised only when the
  * environment says mpirun started this process (MPI_Init costs ~0.4 s).
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "merge.h"
 #include "output.h"
 
@@ -110,7 +114,9 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         status = err->code == CX_EUSAGE ? 2 : 3;
     }
     int worst = status;
-    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Iallreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req);
+    cx_dist_wait(&req);
     if (worst == 0) {
         mine.shard_index = rank + 1;
         mine.shard_count = ranks;
@@ -119,10 +125,14 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         if (!mine.threads)
             mine.threads = threads_per_rank();
         mine.quiet = opt->quiet || rank != 0;
+        cx_dist_init(rank, ranks);
         status = cx_run(&mine, err);
         int root_status = status;
-        MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        MPI_Bcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        /* the run's end is a rendezvous of dist.h: a rank still in a
+         * row-split job learns that this one stopped, and no rank hangs */
+        worst = cx_dist_finish(status);
+        MPI_Ibcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+        cx_dist_wait(&req);
         if (worst <= 1 && rank == 0) {
             if (merge_rank_parts(opt, final, ranks, err) != CX_OK)
                 status = 3;
@@ -154,7 +164,8 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         fflush(stderr);
         err->msg[0] = '\0';
     }
-    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Ibarrier(MPI_COMM_WORLD, &req); /* rank 0 may be merging: wait asleep */
+    cx_dist_wait(&req);
     free(final);
     MPI_Finalize();
     return status;

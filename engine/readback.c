@@ -205,7 +205,9 @@ void cx_rb_job_method(const char *model, const char *spec, const cx_result *r, c
     for (char *p = value; *p; p++) /* `estimator = mlr` is MLR */
         *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
     snprintf(m->estimator, sizeof m->estimator, "%s", *value ? value : "ML");
-    int robust = strcmp(m->estimator, "MLR") == 0;
-    snprintf(m->se, sizeof m->se, "%s", robust ? "Robust.huber.white" : "Standard");
-    snprintf(m->test, sizeof m->test, "%s", robust ? "Yuan-Bentler (Mplus variant)" : "Standard");
+    int robust = strcmp(m->estimator, "MLR") == 0, wlsmv = strcmp(m->estimator, "WLSMV") == 0;
+    snprintf(m->se, sizeof m->se, "%s",
+             robust ? "Robust.huber.white" : wlsmv ? "Robust.sem" : "Standard");
+    snprintf(m->test, sizeof m->test, "%s",
+             robust ? "Yuan-Bentler (Mplus variant)" : wlsmv ? "Scaled-shifted" : "Standard");
 }

@@ -13,9 +13,11 @@
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "filter_eval.h"
 #include "resample.h"
 
@@ -142,34 +144,25 @@ static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int 
     return CX_OK;
 }
 
-int cx_reduce_view(const cx_view *v, const int *cols, size_t ncols, cx_reducer *r, size_t n,
-                   int threads, cx_error *err)
+/* Blocks [lo, hi) of `v` into the totals r[].acc (allocated), merged in
+ * block order. */
+static int reduce_blocks(const cx_view *v, const int *cols, size_t ncols, cx_reducer *r, size_t n,
+                         int threads, size_t lo, size_t hi, cx_error *err)
 {
     size_t n_levels = v->n_levels ? v->n_levels : 1;
-    for (size_t k = 0; k < n; k++)
-        r[k].acc = NULL;
-    for (size_t k = 0; k < n; k++)
-        if (!(r[k].acc = r[k].type->alloc(r[k].params, err))) {
-            for (size_t j = 0; j < k; j++)
-                cx_reducer_release(&r[j]);
-            return err->code ? err->code : CX_ENOMEM;
-        }
-    /* our threads split the rows; OpenBLAS's would oversubscribe */
-    openblas_set_num_threads(1);
-    size_t n_blocks = cx_view_n_blocks(v);
     long failed = -1;
     /* a thread per block at most: a small table must not wake (and spin)
      * threads that get no work */
     int nt = threads > 0 ? threads : omp_get_max_threads();
-    if ((size_t)nt > n_blocks)
-        nt = n_blocks ? (int)n_blocks : 1;
+    if ((size_t)nt > hi - lo)
+        nt = hi > lo ? (int)(hi - lo) : 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         pass_worker w;
         cx_error werr = {0};
         int wrc = worker_alloc(&w, v, ncols, n_levels, r, n, &werr);
 #pragma omp for ordered schedule(dynamic, 1)
-        for (size_t b = 0; b < n_blocks; b++) {
+        for (size_t b = lo; b < hi; b++) {
             long failed_so_far;
 #pragma omp atomic read
             failed_so_far = failed;
@@ -193,7 +186,76 @@ int cx_reduce_view(const cx_view *v, const int *cols, size_t ncols, cx_reducer *
         if (wrc == CX_OK)
             worker_free(&w, r, n);
     }
-    int rc = failed >= 0 ? (err->code ? err->code : CX_EFAIL) : CX_OK;
+    return failed >= 0 ? (err->code ? err->code : CX_EFAIL) : CX_OK;
+}
+
+static int alloc_totals(cx_reducer *r, size_t n, cx_error *err)
+{
+    for (size_t k = 0; k < n; k++)
+        r[k].acc = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (!(r[k].acc = r[k].type->alloc(r[k].params, err))) {
+            for (size_t j = 0; j < k; j++)
+                cx_reducer_release(&r[j]);
+            return err->code ? err->code : CX_ENOMEM;
+        }
+    return CX_OK;
+}
+
+/* CXFIT_TEST_FAKE_RANKS (dist.h): `ranks` sub-passes over contiguous block
+ * ranges, each packed, then combined in rank order exactly as MPI ranks'
+ * totals are. */
+static int emulate_ranks(const cx_view *v, const int *cols, size_t ncols, cx_reducer *r, size_t n,
+                         int threads, size_t n_blocks, int ranks, cx_error *err)
+{
+    unsigned char **bufs = cx_calloc((size_t)ranks, sizeof *bufs, err);
+    size_t *sizes = cx_calloc((size_t)ranks, sizeof *sizes, err);
+    cx_reducer *mine = cx_calloc(n ? n : 1, sizeof *mine, err);
+    int rc = bufs && sizes && mine ? CX_OK : CX_ENOMEM;
+    for (int q = 0; rc == CX_OK && q < ranks; q++) {
+        memcpy(mine, r, n * sizeof *r);
+        rc = alloc_totals(mine, n, err);
+        size_t lo = n_blocks * (size_t)q / (size_t)ranks,
+               hi = n_blocks * (size_t)(q + 1) / (size_t)ranks;
+        if (rc == CX_OK)
+            rc = reduce_blocks(v, cols, ncols, mine, n, threads, lo, hi, err);
+        if (rc == CX_OK && !(bufs[q] = cx_dist_pack_all(mine, n, &sizes[q], err)))
+            rc = err->code ? err->code : CX_ENOMEM;
+        for (size_t k = 0; k < n; k++)
+            cx_reducer_release(&mine[k]);
+    }
+    if (rc == CX_OK)
+        rc = cx_dist_combine_packed(r, n, (const unsigned char *const *)bufs, sizes, ranks, err);
+    if (getenv("CXFIT_DIST_TRACE"))
+        fprintf(stderr, "cxfit: %d emulated ranks: %zu blocks, %zu reducers (%s)\n", ranks,
+                n_blocks, n, r[0].type->name);
+    for (int q = 0; bufs && q < ranks; q++)
+        free(bufs[q]);
+    free(bufs);
+    free(sizes);
+    free(mine);
+    return rc;
+}
+
+int cx_reduce_view(const cx_view *v, const int *cols, size_t ncols, cx_reducer *r, size_t n,
+                   int threads, cx_error *err)
+{
+    int rc = alloc_totals(r, n, err);
+    if (rc != CX_OK)
+        return rc;
+    /* our threads split the rows; OpenBLAS's would oversubscribe */
+    openblas_set_num_threads(1);
+    size_t n_blocks = cx_view_n_blocks(v), lo = 0, hi = n_blocks;
+    /* under mpirun, in a row-split job: this rank's share of the blocks,
+     * then the ranks' totals combined in rank order (dist.h) */
+    int split = cx_dist_pass_begin(r, n, n_blocks, &lo, &hi);
+    int fake = split ? 0 : cx_dist_fake_ranks(r, n);
+    if (fake > 1)
+        rc = emulate_ranks(v, cols, ncols, r, n, threads, n_blocks, fake, err);
+    else
+        rc = reduce_blocks(v, cols, ncols, r, n, threads, lo, hi, err);
+    if (split)
+        rc = cx_dist_pass_combine(r, n, rc, err);
     for (size_t k = 0; rc == CX_OK && k < n; k++)
         if (r[k].type->finalize)
             rc = r[k].type->finalize(r[k].acc, err);
@@ -556,11 +618,26 @@ static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_e
     return CX_OK;
 }
 
+/* A bad weight fails the pass naming its table row (1-based). */
+static int check_block_weights(const cx_moments_params *par, const cx_block *b, cx_error *err)
+{
+    if (par->weight_at < 0)
+        return CX_OK;
+    const double *w = b->data + (size_t)par->weight_at * b->ld;
+    long i = cx_weights_first_bad(w, b->n);
+    if (i < 0)
+        return CX_OK;
+    return cx_error_set(err, CX_EUSAGE, "the weight %g in row %zu %s", w[i], b->row[i] + 1,
+                        cx_weight_problem(w[i]));
+}
+
 static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
 {
     moments_acc *m = vacc;
     const cx_moments_params *par = m->par;
-    int rc = scratch_ready(m, b->ld, err);
+    int rc = check_block_weights(par, b, err);
+    if (rc == CX_OK)
+        rc = scratch_ready(m, b->ld, err);
     for (size_t l = 0; rc == CX_OK && l < b->n_levels; l++) {
         size_t s0 = b->start[l], n = b->start[l + 1] - s0;
         if (n == 0)
@@ -721,4 +798,140 @@ size_t cx_first_row_of(const void *acc, size_t level)
 {
     const first_row_acc *f = acc;
     return level < f->n_levels ? f->first[level] : SIZE_MAX;
+}
+
+/* ---- packing for MPI (dist.h) -------------------------------------------- */
+
+/* Per accumulator i: present (0/1), its draws, then its moments. */
+static size_t moments_pack(const void *vacc, void *vbuf)
+{
+    const moments_acc *m = vacc;
+    double *buf = vbuf;
+    size_t at = 0;
+    for (size_t i = 0; i < m->n_acc; i++) {
+        int present = m->rep ? m->rep[i] != NULL : m->a[i] != NULL;
+        if (buf) {
+            buf[at] = present;
+            buf[at + 1] = m->draws[i];
+        }
+        at += 2;
+        if (present)
+            at += m->rep ? cx_moments_pack(m->rep[i], buf ? buf + at : NULL)
+                         : cx_moments_acc_pack(m->a[i], buf ? buf + at : NULL);
+    }
+    return at * sizeof(double);
+}
+
+static int moments_unpack(void *vacc, const void *vbuf, size_t size, cx_error *err)
+{
+    moments_acc *m = vacc;
+    const double *buf = vbuf;
+    size_t at = 0, n = size / sizeof(double);
+    for (size_t i = 0; i < m->n_acc; i++) {
+        if (at + 2 > n)
+            return cx_error_set(err, CX_EFAIL, "moments: a packed total is too short");
+        int present = buf[at] != 0;
+        m->draws[i] = buf[at + 1];
+        at += 2;
+        if (!present)
+            continue;
+        m->touched[i] = 1;
+        if (m->rep) {
+            if (!m->rep[i] && !(m->rep[i] = cx_moments_alloc(m->par->p, CX_MISSING_LISTWISE, err)))
+                return err->code;
+            size_t need = cx_moments_pack(m->rep[i], NULL);
+            if (at + need > n)
+                return cx_error_set(err, CX_EFAIL, "moments: a packed total is too short");
+            cx_moments_unpack(m->rep[i], buf + at);
+            at += need;
+        } else {
+            cx_moments_acc *a = slot_acc(m, i, err);
+            if (!a)
+                return err->code ? err->code : CX_ENOMEM;
+            size_t need = cx_moments_acc_pack(a, NULL);
+            if (at + need > n)
+                return cx_error_set(err, CX_EFAIL, "moments: a packed total is too short");
+            cx_moments_acc_unpack(a, buf + at);
+            at += need;
+        }
+    }
+    return at == n ? CX_OK : cx_error_set(err, CX_EFAIL, "moments: a packed total is too long");
+}
+
+const cx_pack_ops cx_moments_pack_ops = {moments_pack, moments_unpack, NULL};
+
+static size_t first_row_pack(const void *vacc, void *buf)
+{
+    const first_row_acc *f = vacc;
+    if (buf)
+        memcpy(buf, f->first, f->n_levels * sizeof *f->first);
+    return f->n_levels * sizeof *f->first;
+}
+
+static int first_row_unpack(void *vacc, const void *buf, size_t size, cx_error *err)
+{
+    first_row_acc *f = vacc;
+    if (size != f->n_levels * sizeof *f->first)
+        return cx_error_set(err, CX_EFAIL, "first_row: a packed total has the wrong size");
+    memcpy(f->first, buf, size);
+    return CX_OK;
+}
+
+const cx_pack_ops cx_first_row_pack_ops = {first_row_pack, first_row_unpack, NULL};
+
+/* ---- cx_stats_compute (stats.h): the moments of each level ------------------ */
+
+/* The pass reads big-integer columns relative to their origin (table.h),
+ * so values near 2^62 keep their spread; the means get it back here. */
+static void add_origins(const cx_view *v, const int *cols, size_t p, cx_moments *m)
+{
+    for (size_t j = 0; j < p; j++) {
+        double o = cx_table_column(v->table, (size_t)cols[j])->origin;
+        if (o == 0)
+            continue;
+        m->mean[j] += o;
+        for (size_t k = 0; m->pair_mean && k < p; k++)
+            m->pair_mean[j * p + k] += o;
+    }
+}
+
+int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
+                     cx_missing_mode mode, cx_moments **out, cx_error *err)
+{
+    cx_view relative = *v; /* shares v's levels; owns nothing */
+    relative.n_relative = p;
+    size_t n_levels = v->n_levels ? v->n_levels : 1, ncols = p + (weight_col >= 0);
+    int *read_cols = cx_malloc((ncols ? ncols : 1) * sizeof *read_cols, err);
+    if (!read_cols)
+        return CX_ENOMEM;
+    memcpy(read_cols, cols, p * sizeof *cols);
+    if (weight_col >= 0)
+        read_cols[p] = weight_col;
+    cx_moments_params par = {.p = p,
+                             .col0 = 0,
+                             .weight_at = weight_col >= 0 ? (long)p : -1,
+                             .mode = mode,
+                             .n_levels = n_levels,
+                             .split = CX_SPLIT_NONE,
+                             .n_slots = 1,
+                             .cluster_at = -1};
+    cx_reducer r = {&cx_reducer_moments, &par, NULL};
+    int rc = cx_reduce_view(&relative, read_cols, ncols, &r, 1, 0, err);
+    if (rc == CX_EUSAGE && weight_col >= 0 && strncmp(err->msg, "the weight ", 11) == 0) {
+        const cx_column_info *info = cx_table_column(v->table, (size_t)weight_col);
+        cx_error_prefix(err, "weight column '%s' of table %s", info ? info->name : "?",
+                        cx_table_label(v->table));
+    }
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++) {
+        if (!(out[l] = cx_moments_result(r.acc, l, 0, err))) {
+            for (size_t k = 0; k < l; k++)
+                cx_moments_free(out[k]);
+            rc = CX_ENOMEM;
+        }
+    }
+    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
+        add_origins(v, cols, p, out[l]);
+    cx_reducer_release(&r);
+    free(read_cols);
+    return rc;
 }

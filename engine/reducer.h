@@ -17,8 +17,9 @@
  * Reducers here: moments of a column set (listwise or pairwise, weighted
  * or not, with the exact integer kernel of stats.c) per level, optionally
  * per fold (kfold), per side of a holdout split or per bootstrap replicate
- * (Poisson(1) replicate weights, resample.h); and the first table row of
- * every level (how lavaan numbers groups).  Models define their own types
+ * (Poisson(1) replicate weights, resample.h); the first table row of
+ * every level (how lavaan numbers groups); and each column's observed
+ * range (reducer_range.c).  Models define their own types
  * with the same interface (models/sem/fourth.c: MLR's fourth moments).
  */
 #ifndef CX_REDUCER_H
@@ -111,5 +112,16 @@ typedef struct cx_first_row_params {
 extern const cx_reducer_type cx_reducer_first_row;
 /* Table row where level l first appears (SIZE_MAX when it never does). */
 size_t cx_first_row_of(const void *acc, size_t level);
+
+/* ---- observed range of each column (reducer_range.c) ------------------- */
+
+typedef struct cx_range_params {
+    size_t p; /* block columns 0 .. p - 1 */
+} cx_range_params;
+
+extern const cx_reducer_type cx_reducer_range;
+/* Minimum and maximum of column j's present values over every row of
+ * the pass (+inf and -inf when it had none). */
+void cx_range_of(const void *acc, size_t j, double *lo, double *hi);
 
 #endif

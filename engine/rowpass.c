@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "filter_eval.h"
 #include "reducer.h"
 #include "resample.h"
@@ -146,6 +147,30 @@ static void rp_merge(void *vacc, const void *vother)
 
 static const cx_reducer_type rowpass_reducer = {"rowpass", rp_alloc, rp_reset, rp_add_block,
                                                 rp_merge,  NULL,     rp_free};
+
+/* MPI (dist.h): the wrapper travels as the family's accumulator, when the
+ * family registered how to pack it. */
+static size_t rp_pack(const void *vacc, void *buf)
+{
+    const rowpass_acc *a = vacc;
+    return cx_pack_find(a->par->t)->pack(a->inner, buf);
+}
+
+static int rp_unpack(void *vacc, const void *buf, size_t size, cx_error *err)
+{
+    rowpass_acc *a = vacc;
+    return cx_pack_find(a->par->t)->unpack(a->inner, buf, size, err);
+}
+
+static int rp_packable(const void *vpar)
+{
+    const rowpass_params *par = vpar;
+    const cx_pack_ops *ops = cx_pack_find(par->t);
+    return ops && (!ops->packable || ops->packable(par->params));
+}
+
+const cx_pack_ops cx_rowpass_pack_ops = {rp_pack, rp_unpack, rp_packable};
+const cx_reducer_type *const cx_rowpass_reducer = &rowpass_reducer;
 
 int cx_rowpass_run(const cx_view *v, const cx_design *d, const cx_rowpass_split *split,
                    const cx_rowpass_type *t, const void *params, void **total, int threads,

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "model.h"
 #include "results_io.h"
 #include "derived.h"
@@ -57,6 +58,7 @@ typedef struct job_plan {
     cx_view view;
     int stage;
     int other_shard; /* --shard: another shard runs this job         */
+    int everywhere;  /* mpirun: every rank fitted it (a row-split stage) */
     const char *keep_from; /* --resume: the file to copy it from      */
     cx_result *result; /* merged result once fitted                  */
     double elapsed;
@@ -687,8 +689,86 @@ static int load_kept_result(run_state *st, job_plan *p, cx_error *err)
     return CX_OK;
 }
 
+/* mpirun: does this stage split the row blocks of its jobs' passes across
+ * the ranks (every rank runs every job of the stage, dist.h), rather than
+ * the jobs?  CXFIT_MPI_SPLIT = rows | jobs | auto (default).  auto splits
+ * rows when the stage has fewer than 2 jobs a rank, where a split of whole
+ * jobs would leave ranks idle or badly balanced; many jobs are split
+ * whole (no collective at all).  Rows only when every job the stage reads
+ * was fitted on every rank.  The same answer on every rank. */
+static int stage_splits_rows(const run_state *st, int stage)
+{
+    int ranks = cx_dist_ranks();
+    if (!st->opt->rank_part || ranks < 2)
+        return 0;
+    const char *mode = getenv("CXFIT_MPI_SPLIT");
+    if (mode && strcmp(mode, "jobs") == 0)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < st->n_plans; i++) {
+        const job_plan *p = &st->plans[i];
+        if (p->stage != stage)
+            continue;
+        n++;
+        if ((p->depends_on >= 0 && !st->plans[p->depends_on].everywhere) ||
+            (p->input_of >= 0 && !st->plans[p->input_of].everywhere))
+            return 0;
+    }
+    if (mode && strcmp(mode, "rows") == 0)
+        return n > 0;
+    return n > 0 && n < 2 * (size_t)ranks;
+}
+
+/* After a row-split job: the ranks agree on how it went.  A job that
+ * failed on some ranks only fails on all of them, naming the rank. */
+static void agree_on_job(job_plan *p)
+{
+    int failed = !p->result || p->result->status == CX_STATUS_FAILED;
+    char msg[CX_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s",
+             p->result && p->result->message ? p->result->message : "out of memory");
+    int rank = -1, rc = cx_dist_job_end(failed, msg, sizeof msg, &rank);
+    if (rc == 0)
+        return;
+    cx_result *r = cx_result_alloc(p->job.level, NULL);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "rank %d", rank);
+    if (r && rc == 1 && strncmp(msg, prefix, strlen(prefix)) != 0)
+        cx_result_set_status(r, CX_STATUS_FAILED, "%s: %s", prefix, msg);
+    else if (r)
+        cx_result_set_status(r, CX_STATUS_FAILED, "%s", msg);
+    cx_result_free(p->result);
+    p->result = r;
+}
+
+/* A row-split stage: every rank runs every job, one at a time with all
+ * its threads, in config order; the owner of each (its shard) writes it. */
+static void run_stage_rows(run_state *st, int stage)
+{
+    for (size_t i = 0; i < st->n_plans; i++) {
+        job_plan *p = &st->plans[i];
+        if (p->stage != stage)
+            continue;
+        p->job.threads = st->threads;
+        omp_set_num_threads(st->threads);
+        p->job.progress = 0;
+        cx_dist_job_begin((long)i);
+        run_one_job(st, p);
+        agree_on_job(p);
+        p->everywhere = 1;
+        p->done = 1;
+        write_ready_jobs(st);
+    }
+}
+
 static int run_stage(run_state *st, int stage, cx_error *err)
 {
+    /* one decode of each block for all the stage's jobs and passes */
+    table_cache_new_stage(st->tables, stage > 0 && getenv("CXFIT_BLOCK_STATS"));
+    if (stage_splits_rows(st, stage)) {
+        run_stage_rows(st, stage);
+        return CX_OK;
+    }
     size_t *idx = cx_calloc(st->n_plans ? st->n_plans : 1, sizeof *idx, err), n = 0;
     if (!idx)
         return CX_ENOMEM;
@@ -1097,6 +1177,8 @@ int cx_run(const cx_run_options *opt, cx_error *err)
         max_stage = st.plans[i].stage > max_stage ? st.plans[i].stage : max_stage;
     for (int s = 0; rc == CX_OK && s <= max_stage; s++)
         rc = run_stage(&st, s, err);
+    if (getenv("CXFIT_BLOCK_STATS")) /* bench: what the last stage decoded */
+        table_cache_new_stage(st.tables, 1);
     if (rc == CX_OK)
         rc = finish_output(&st, err);
     size_t failed = 0, not_converged = 0, written = 0;

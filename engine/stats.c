@@ -20,10 +20,9 @@
  * Pairwise moments use plain loops: per pair, a two-pass summary of the
  * rows where both values are present, merged the same way.
  *
- * cx_stats_compute reduces a view in parallel: OpenMP threads take row
- * blocks, summarise each block per group level, and merge the block
- * summaries into the result in block order (an `ordered` section), so the
- * result is bit-for-bit the same whatever the number of threads.
+ * The pass over a view is reducer.c's (cx_reduce_view with the moments
+ * reducer); cx_stats_compute is a thin wrapper there, so the engine has
+ * one streaming pass.
  */
 #include "stats.h"
 
@@ -111,7 +110,7 @@ void cx_moments_reset(cx_moments *m)
 
 /* Index of the first weight that is negative, infinite or outside the
  * range above, or -1 when all are usable (NaN counts as usable: missing). */
-static long first_bad_weight(const double *w, size_t n)
+long cx_weights_first_bad(const double *w, size_t n)
 {
     for (size_t i = 0; w && i < n; i++)
         if (w[i] < 0 || w[i] > CX_MAX_WEIGHT || (w[i] > 0 && w[i] < CX_MIN_WEIGHT))
@@ -120,7 +119,7 @@ static long first_bad_weight(const double *w, size_t n)
 }
 
 /* What is wrong with weight w, for messages. */
-static const char *weight_problem(double w)
+const char *cx_weight_problem(double w)
 {
     if (isinf(w))
         return "is not finite; weights must be finite numbers >= 0";
@@ -133,10 +132,10 @@ static const char *weight_problem(double w)
 /* The public entry point has no table to name: rows of the block. */
 static int check_weights(const double *w, size_t n, cx_error *err)
 {
-    long i = first_bad_weight(w, n);
+    long i = cx_weights_first_bad(w, n);
     if (i >= 0)
         return cx_error_set(err, CX_EUSAGE, "weight %g in row %ld of the block %s", w[i], i + 1,
-                            weight_problem(w[i]));
+                            cx_weight_problem(w[i]));
     return CX_OK;
 }
 
@@ -593,6 +592,14 @@ tiny_cross(const int16_t *zi, size_t rows, size_t p, double *c, double *sum)
     }
 }
 
+void cx_tiny_cross(const int16_t *z, size_t rows, size_t p, double *c, double *sum)
+{
+    tiny_cross(z, rows, p, c, sum);
+}
+
+_Static_assert(CX_TINY_CHUNK == CHUNK_ROWS && CX_TINY_MAX == (int)TINY_MAX,
+               "cx_tiny_cross's layout is the moments pass's chunk");
+
 /* The tiny-integer path for an unweighted chunk: 0 (nothing done) when a
  * present value or the shift does not qualify.  keep: rows int16s;
  * zi: CHUNK_ROWS x p int16s. */
@@ -859,319 +866,6 @@ double cx_moments_n(const cx_moments *m)
     return m->n_rows;
 }
 
-/* ---- one parallel pass over a view ------------------------------------- */
-
-/* Per-level accumulators of one pass: shifted listwise accumulators, or
- * plain moments in pairwise mode. */
-typedef struct level_accs {
-    size_t n_levels;
-    cx_missing_mode mode;
-    lw_acc *lw;      /* listwise: n_levels */
-    cx_moments **pw; /* pairwise: n_levels */
-} level_accs;
-
-static void level_accs_free(level_accs *s)
-{
-    for (size_t l = 0; s->lw && l < s->n_levels; l++)
-        lw_acc_free(&s->lw[l]);
-    for (size_t l = 0; s->pw && l < s->n_levels; l++)
-        cx_moments_free(s->pw[l]);
-    free(s->lw);
-    free(s->pw);
-    s->lw = NULL;
-    s->pw = NULL;
-}
-
-static int level_accs_alloc(level_accs *s, size_t p, size_t n_levels, cx_missing_mode mode,
-                            cx_error *err)
-{
-    memset(s, 0, sizeof *s);
-    s->n_levels = n_levels;
-    s->mode = mode;
-    int ok = 1;
-    if (mode == CX_MISSING_PAIRWISE) {
-        ok = (s->pw = cx_calloc(n_levels, sizeof *s->pw, err)) != NULL;
-        for (size_t l = 0; ok && l < n_levels; l++)
-            ok = (s->pw[l] = cx_moments_alloc(p, mode, err)) != NULL;
-    } else {
-        ok = (s->lw = cx_calloc(n_levels, sizeof *s->lw, err)) != NULL;
-        for (size_t l = 0; ok && l < n_levels; l++)
-            ok = lw_acc_alloc(&s->lw[l], p, err) == CX_OK;
-    }
-    if (!ok) {
-        level_accs_free(s);
-        return CX_ENOMEM;
-    }
-    return CX_OK;
-}
-
-/* What one thread needs to summarise a block. */
-typedef struct block_worker {
-    double *data;           /* ld x ncols, as read                           */
-    size_t ld;              /* rows per block buffer: cx_view_block_rows     */
-    double *scratch;        /* the view's read scratch                        */
-    double *chunk;          /* listwise chunk scratch                         */
-    double *grouped;        /* rows regrouped by level (levels > 1)           */
-    size_t *level;          /* level of each row                              */
-    size_t *order;          /* row order grouped by level                     */
-    size_t *start;          /* n_levels + 1 offsets into order                */
-    level_accs acc;         /* this block's summary per level                 */
-    unsigned char *touched; /* levels present in the current block            */
-} block_worker;
-
-static void worker_free(block_worker *bw)
-{
-    free(bw->data);
-    free(bw->scratch);
-    free(bw->chunk);
-    free(bw->grouped);
-    free(bw->level);
-    free(bw->order);
-    free(bw->start);
-    free(bw->touched);
-    level_accs_free(&bw->acc);
-    memset(bw, 0, sizeof *bw);
-}
-
-static int worker_alloc(block_worker *bw, const cx_view *v, size_t p, size_t ncols, size_t n_levels,
-                        cx_missing_mode mode, cx_error *err)
-{
-    memset(bw, 0, sizeof *bw);
-    size_t rows = cx_view_block_rows(v);
-    bw->ld = rows;
-    bw->data = cx_malloc_block_buffer(rows * ncols * sizeof *bw->data, err);
-    bw->scratch = cx_malloc_block_buffer(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
-    bw->chunk = chunk_scratch_alloc(p, err);
-    bw->level = cx_malloc(rows * sizeof *bw->level, err);
-    bw->touched = cx_calloc(n_levels, 1, err);
-    int ok = bw->data && bw->scratch && bw->chunk && bw->level && bw->touched;
-    if (ok && n_levels > 1) {
-        bw->grouped = cx_malloc(rows * ncols * sizeof *bw->grouped, err);
-        bw->order = cx_malloc(rows * sizeof *bw->order, err);
-        bw->start = cx_malloc((n_levels + 1) * sizeof *bw->start, err);
-        ok = bw->grouped && bw->order && bw->start;
-    }
-    if (ok)
-        ok = level_accs_alloc(&bw->acc, p, n_levels, mode, err) == CX_OK;
-    if (!ok) {
-        worker_free(bw);
-        return CX_ENOMEM;
-    }
-    return CX_OK;
-}
-
-/* Regroup the n rows of bw->data by level (a stable counting sort) into
- * bw->grouped, so each level's rows are one contiguous column-major run. */
-static void group_rows_by_level(block_worker *bw, size_t n, size_t ncols, size_t n_levels)
-{
-    memset(bw->start, 0, (n_levels + 1) * sizeof *bw->start);
-    for (size_t i = 0; i < n; i++)
-        bw->start[bw->level[i] + 1]++;
-    for (size_t l = 0; l < n_levels; l++)
-        bw->start[l + 1] += bw->start[l];
-    for (size_t i = 0; i < n; i++)
-        bw->order[bw->start[bw->level[i]]++] = i;
-    /* start[l] now holds the end of level l; shift back to beginnings */
-    memmove(bw->start + 1, bw->start, n_levels * sizeof *bw->start);
-    bw->start[0] = 0;
-    for (size_t j = 0; j < ncols; j++) {
-        const double *src = bw->data + j * bw->ld;
-        double *dst = bw->grouped + j * bw->ld;
-        for (size_t r = 0; r < n; r++)
-            dst[r] = src[bw->order[r]];
-    }
-}
-
-/* Add n rows (ld = bw->ld) to level l of the block summary. */
-static int add_level_rows(block_worker *bw, size_t l, const double *X, size_t n, const double *w,
-                          cx_error *err)
-{
-    bw->touched[l] = 1;
-    if (bw->acc.mode == CX_MISSING_PAIRWISE)
-        return cx_moments_add_block(bw->acc.pw[l], X, n, bw->ld, w, err);
-    int rc = check_weights(w, n, err);
-    if (rc == CX_OK)
-        lw_acc_add_rows(&bw->acc.lw[l], X, n, bw->ld, w, bw->chunk);
-    return rc;
-}
-
-/* A weight that is negative, infinite or out of range fails the pass,
- * naming the weight column, the value and its table row (1-based). */
-static int bad_weight_error(const block_worker *bw, const cx_view *v, size_t b, const int *cols,
-                            size_t p, size_t ncols, size_t n, cx_error *err)
-{
-    const double *w = bw->data + p * bw->ld;
-    long i = first_bad_weight(w, n);
-    if (i < 0)
-        return CX_OK;
-    const cx_column_info *info = cx_table_column(v->table, (size_t)cols[p]);
-    size_t row = cx_view_table_row(v, b, ncols, bw->scratch, (size_t)i);
-    return cx_error_set(err, CX_EUSAGE, "weight column '%s' of table %s: the weight %g in row %zu %s",
-                        info ? info->name : "?", cx_table_label(v->table), w[i], row + 1,
-                        weight_problem(w[i]));
-}
-
-/* Summarise block b into bw->acc (one entry per level present). */
-static int summarise_block(block_worker *bw, const cx_view *v, size_t b, const int *cols, size_t p,
-                           size_t ncols, int weighted, size_t n_levels, cx_error *err)
-{
-    long got = cx_view_read_block(v, b, cols, ncols, bw->data, bw->level, bw->scratch, err);
-    if (got < 0)
-        return err->code ? err->code : CX_EIO;
-    size_t n = (size_t)got;
-    if (n == 0)
-        return CX_OK;
-    if (weighted && bad_weight_error(bw, v, b, cols, p, ncols, n, err) != CX_OK)
-        return CX_EUSAGE;
-    if (n_levels == 1)
-        return add_level_rows(bw, 0, bw->data, n, weighted ? bw->data + p * bw->ld : NULL,
-                              err);
-    for (size_t i = 0; i < n; i++)
-        if (bw->level[i] >= n_levels)
-            return cx_error_set(err, CX_EFAIL, "row level %zu out of range (%zu levels)",
-                                bw->level[i], n_levels);
-    group_rows_by_level(bw, n, ncols, n_levels);
-    const double *w = weighted ? bw->grouped + p * bw->ld : NULL;
-    for (size_t l = 0; l < n_levels; l++) {
-        size_t s = bw->start[l], e = bw->start[l + 1];
-        if (e == s)
-            continue;
-        int rc = add_level_rows(bw, l, bw->grouped + s, e - s, w ? w + s : NULL, err);
-        if (rc)
-            return rc;
-    }
-    return CX_OK;
-}
-
-/* Merge the block summaries into the pass totals and clear them for reuse
- * (only the levels the block touched: cheap with many levels). */
-static void merge_block(block_worker *bw, level_accs *total, double *delta)
-{
-    for (size_t l = 0; l < total->n_levels; l++) {
-        if (!bw->touched[l])
-            continue;
-        if (total->mode == CX_MISSING_PAIRWISE) {
-            cx_moments_merge(total->pw[l], bw->acc.pw[l]);
-            cx_moments_reset(bw->acc.pw[l]);
-        } else {
-            lw_acc_merge(&total->lw[l], &bw->acc.lw[l], delta);
-            lw_acc_reset(&bw->acc.lw[l]);
-        }
-        bw->touched[l] = 0;
-    }
-}
-
-/* The parallel pass: blocks are summarised by any thread and merged into
- * `total` strictly in block order.  Returns the failing block's error. */
-static int reduce_blocks(const cx_view *v, const int *read_cols, size_t p, size_t ncols,
-                         int weighted, level_accs *total, cx_error *err)
-{
-    size_t n_blocks = cx_view_n_blocks(v), n_levels = total->n_levels;
-    double *delta = cx_malloc((p + 1) * sizeof *delta, err);
-    if (!delta)
-        return CX_ENOMEM;
-    long failed_block = -1;
-    /* A thread per block at most: a small table read in one block must not
-     * wake (and then spin) threads that get no work. */
-    int threads = omp_get_max_threads();
-    if ((size_t)threads > n_blocks)
-        threads = n_blocks ? (int)n_blocks : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-        block_worker bw;
-        cx_error werr = {0};
-        int wrc = worker_alloc(&bw, v, p, ncols, n_levels, total->mode, &werr);
-#pragma omp for ordered schedule(dynamic, 1)
-        for (size_t b = 0; b < n_blocks; b++) {
-            long failed_so_far;
-#pragma omp atomic read
-            failed_so_far = failed_block;
-            int brc = wrc;
-            if (brc == CX_OK && failed_so_far < 0)
-                brc = summarise_block(&bw, v, b, read_cols, p, ncols, weighted, n_levels, &werr);
-#pragma omp ordered
-            {
-                if (brc != CX_OK && failed_block < 0) {
-                    *err = werr;
-#pragma omp atomic write
-                    failed_block = (long)b;
-                } else if (failed_block < 0) {
-                    merge_block(&bw, total, delta);
-                }
-            }
-        }
-        if (wrc == CX_OK)
-            worker_free(&bw);
-    }
-    free(delta);
-    return failed_block >= 0 ? (err->code ? err->code : CX_EFAIL) : CX_OK;
-}
-
-/* Hand the pass totals out as cx_moments, one per level. */
-static int export_levels(const level_accs *total, size_t p, cx_moments **out, cx_error *err)
-{
-    for (size_t l = 0; l < total->n_levels; l++) {
-        if (total->mode == CX_MISSING_PAIRWISE) {
-            out[l] = total->pw[l];
-            total->pw[l] = NULL;
-            continue;
-        }
-        if (!(out[l] = cx_moments_alloc(p, CX_MISSING_LISTWISE, err))) {
-            for (size_t k = 0; k < l; k++)
-                cx_moments_free(out[k]);
-            return CX_ENOMEM;
-        }
-        lw_acc_into_moments(out[l], &total->lw[l]);
-    }
-    return CX_OK;
-}
-
-/* The pass reads big-integer columns relative to their origin (table.h),
- * so values near 2^62 keep their spread; the means get it back here. */
-static void add_origins(const cx_view *v, const int *cols, size_t p, cx_moments *m)
-{
-    for (size_t j = 0; j < p; j++) {
-        double o = cx_table_column(v->table, (size_t)cols[j])->origin;
-        if (o == 0)
-            continue;
-        m->mean[j] += o;
-        for (size_t k = 0; m->pair_mean && k < p; k++)
-            m->pair_mean[j * p + k] += o;
-    }
-}
-
-int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
-                     cx_missing_mode mode, cx_moments **out, cx_error *err)
-{
-    cx_view relative = *v; /* shares v's levels; owns nothing */
-    relative.n_relative = p;
-    v = &relative;
-    size_t n_levels = v->n_levels ? v->n_levels : 1;
-    size_t ncols = p + (weight_col >= 0);
-    int *read_cols = cx_malloc((ncols ? ncols : 1) * sizeof *read_cols, err);
-    level_accs total;
-    if (!read_cols || level_accs_alloc(&total, p, n_levels, mode, err)) {
-        free(read_cols);
-        return CX_ENOMEM;
-    }
-    memcpy(read_cols, cols, p * sizeof *cols);
-    if (weight_col >= 0)
-        read_cols[p] = weight_col;
-    /* Our threads split the rows; OpenBLAS's own threads would only
-     * oversubscribe the cores for p this small (shared/TOOLCHAIN.md).  The
-     * setting is process-wide in the pthread build, so it is made here,
-     * before the threads start, rather than racing inside them. */
-    openblas_set_num_threads(1);
-    int rc = reduce_blocks(v, read_cols, p, ncols, weight_col >= 0, &total, err);
-    if (rc == CX_OK)
-        rc = export_levels(&total, p, out, err);
-    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
-        add_origins(v, cols, p, out[l]);
-    level_accs_free(&total);
-    free(read_cols);
-    return rc;
-}
-
 /* ---- accumulators for reducers ----------------------------------------- */
 
 /* A moments accumulator is the pass's own per-level summary (a shifted
@@ -1250,4 +944,73 @@ void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out)
         cx_moments_merge(out, a->pw);
     else
         lw_acc_into_moments(out, &a->lw);
+}
+
+/* ---- packing (dist.h: a rank's totals travel as flat doubles) ---------- */
+
+size_t cx_moments_pack(const cx_moments *m, double *buf)
+{
+    size_t p = m->p, pp = p * p;
+    size_t n = 3 + p + (m->mode == CX_MISSING_PAIRWISE ? 3 * pp : pp);
+    if (!buf)
+        return n;
+    buf[0] = m->n_rows;
+    buf[1] = m->sum_w;
+    buf[2] = m->min_w;
+    memcpy(buf + 3, m->mean, p * sizeof *buf);
+    if (m->mode == CX_MISSING_PAIRWISE) {
+        memcpy(buf + 3 + p, m->pair_w, pp * sizeof *buf);
+        memcpy(buf + 3 + p + pp, m->pair_mean, pp * sizeof *buf);
+        memcpy(buf + 3 + p + 2 * pp, m->pair_m2, pp * sizeof *buf);
+    } else {
+        memcpy(buf + 3 + p, m->m2, pp * sizeof *buf);
+    }
+    return n;
+}
+
+void cx_moments_unpack(cx_moments *m, const double *buf)
+{
+    size_t p = m->p, pp = p * p;
+    m->n_rows = buf[0];
+    m->sum_w = buf[1];
+    m->min_w = buf[2];
+    memcpy(m->mean, buf + 3, p * sizeof *buf);
+    if (m->mode == CX_MISSING_PAIRWISE) {
+        memcpy(m->pair_w, buf + 3 + p, pp * sizeof *buf);
+        memcpy(m->pair_mean, buf + 3 + p + pp, pp * sizeof *buf);
+        memcpy(m->pair_m2, buf + 3 + p + 2 * pp, pp * sizeof *buf);
+    } else {
+        memcpy(m->m2, buf + 3 + p, pp * sizeof *buf);
+    }
+}
+
+/* Listwise: the counts, then shift, offsets and M2 exactly as they are, so
+ * a merge after unpacking is the merge the rank itself would have done. */
+size_t cx_moments_acc_pack(const cx_moments_acc *a, double *buf)
+{
+    if (a->mode == CX_MISSING_PAIRWISE)
+        return cx_moments_pack(a->pw, buf);
+    size_t p = a->lw.p, n = 4 + 2 * p + p * p;
+    if (!buf)
+        return n;
+    buf[0] = a->lw.n_rows;
+    buf[1] = a->lw.sum_w;
+    buf[2] = a->lw.min_w;
+    buf[3] = a->lw.has_shift;
+    memcpy(buf + 4, a->lw.shift, (2 * p + p * p) * sizeof *buf);
+    return n;
+}
+
+void cx_moments_acc_unpack(cx_moments_acc *a, const double *buf)
+{
+    if (a->mode == CX_MISSING_PAIRWISE) {
+        cx_moments_unpack(a->pw, buf);
+        return;
+    }
+    size_t p = a->lw.p;
+    a->lw.n_rows = buf[0];
+    a->lw.sum_w = buf[1];
+    a->lw.min_w = buf[2];
+    a->lw.has_shift = buf[3] != 0;
+    memcpy(a->lw.shift, buf + 4, (2 * p + p * p) * sizeof *buf);
 }

@@ -16,6 +16,8 @@
 #ifndef CX_STATS_H
 #define CX_STATS_H
 
+#include <stdint.h>
+
 #include "view.h"
 
 typedef enum cx_missing_mode { CX_MISSING_LISTWISE = 0, CX_MISSING_PAIRWISE = 1 } cx_missing_mode;
@@ -54,8 +56,15 @@ void cx_moments_covariance(const cx_moments *m, double ddof, double *out);
 /* Number of rows (listwise) — convenience for models. */
 double cx_moments_n(const cx_moments *m);
 
+/* Frequency weights: the index of the first that is negative, infinite or
+ * outside [1e-150, 1e150] (0 and NaN = missing are fine), -1 if none; and
+ * what is wrong with such a weight, for messages. */
+long cx_weights_first_bad(const double *w, size_t n);
+const char *cx_weight_problem(double w);
+
 /* One streaming pass over `v` (OpenMP threads over row blocks, OpenBLAS
  * single-threaded inside): moments of columns `cols` per group level.
+ * It is the reducer pass (reducer.c) with the moments reducer.
  * `weight_col` = -1 for unweighted.  `out` receives v->n_levels moments
  * (allocated here, free each with cx_moments_free). */
 int cx_stats_compute(const cx_view *v, const int *cols, size_t p, int weight_col,
@@ -76,5 +85,22 @@ int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, 
 void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta);
 /* out (allocated for the same p and mode) = the accumulated moments. */
 void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out);
+
+/* The integer kernel of the moments pass, for other exact passes over
+ * tiny integers (parallel analysis' resampled Likert items): X'X (upper
+ * triangle, c[j + q * p] for j <= q) and column sums of p int16 columns,
+ * column j at z + j * CX_TINY_CHUNK, rows <= CX_TINY_CHUNK values each,
+ * every |value| <= CX_TINY_MAX: int32 sums, exact. */
+#define CX_TINY_CHUNK 1024
+#define CX_TINY_MAX 1024
+void cx_tiny_cross(const int16_t *z, size_t rows, size_t p, double *c, double *sum);
+
+/* Flat copies for MPI (dist.h): pack returns the doubles written (buf NULL:
+ * the doubles needed); unpack loads them into an object allocated for the
+ * same p and mode. */
+size_t cx_moments_pack(const cx_moments *m, double *buf);
+void cx_moments_unpack(cx_moments *m, const double *buf);
+size_t cx_moments_acc_pack(const cx_moments_acc *a, double *buf);
+void cx_moments_acc_unpack(cx_moments_acc *a, const double *buf);
 
 #endif

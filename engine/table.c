@@ -16,6 +16,7 @@
  * inflate is most of their read and HDF5 would serialise it.
  */
 #include "table.h"
+#include "table_blocks.h"
 #include "table_chunks.h"
 
 #include <hdf5.h>
@@ -48,6 +49,7 @@ struct cx_table {
     hdf5_column *h5;
     int chunk_path;       /* 0: always H5Dread (tests compare the two)  */
     size_t direct_chunks; /* column block reads served by table_chunks.c */
+    cx_block_cache *blocks; /* decoded blocks kept for the stage (table_blocks.h) */
     /* memory backend: one double array per column */
     double **values;
 };
@@ -689,6 +691,7 @@ static int add_all_columns(cx_table *t, hid_t group, cx_error *err)
 
 static void close_locked(cx_table *t)
 {
+    cx_block_cache_free(t->blocks);
     for (size_t j = 0; j < t->ncols; j++) {
         free_categories(&t->info[j]);
         if (t->file >= 0)
@@ -954,6 +957,41 @@ static int read_native(cx_table *t, int col, size_t row0, size_t n, double *out,
     return read_hdf5_column(t, col, row0, n, out);
 }
 
+/* read_native through the stage's block cache: whole blocks only (what
+ * views read), stored in their native bytes. */
+static int read_native_cached(cx_table *t, int col, size_t row0, size_t n, double *out,
+                              cx_chunk_scratch *scratch)
+{
+    cx_block_cache *bc = t->blocks;
+    size_t bytes = n * (size_t)t->info[col].bytes, block = row0 / CX_BLOCK_ROWS;
+    int whole = bc && row0 % CX_BLOCK_ROWS == 0 && (n == CX_BLOCK_ROWS || row0 + n == t->nrows);
+    if (whole && cx_block_cache_get(bc, (size_t)col, block, out, bytes))
+        return 0;
+    if (read_native(t, col, row0, n, out, scratch) != 0)
+        return -1;
+    if (whole)
+        cx_block_cache_put(bc, (size_t)col, block, out, bytes);
+    return 0;
+}
+
+void cx_table_cache_blocks(cx_table *t, size_t budget)
+{
+    cx_block_cache_free(t->blocks);
+    t->blocks = NULL;
+    if (budget && t->file >= 0 && t->ncols && t->nrows)
+        t->blocks = cx_block_cache_alloc(t->ncols, (t->nrows + CX_BLOCK_ROWS - 1) / CX_BLOCK_ROWS,
+                                         budget);
+}
+
+int cx_table_block_stats(const cx_table *t, size_t *decoded, size_t *reused)
+{
+    *decoded = *reused = 0;
+    if (!t->blocks)
+        return 0;
+    cx_block_cache_stats(t->blocks, decoded, reused);
+    return 1;
+}
+
 int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
                         double *out, size_t ld, cx_error *err)
 {
@@ -977,7 +1015,7 @@ int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, siz
             memcpy(dst, t->values[cols[j]] + row0, nrows * sizeof *dst);
             continue;
         }
-        if (read_native(t, cols[j], row0, nrows, dst, &scratch) != 0) {
+        if (read_native_cached(t, cols[j], row0, nrows, dst, &scratch) != 0) {
             rc = cx_error_set(err, CX_EIO, "%s: column '%s': reading rows %zu..%zu failed",
                               t->label, c->name, row0 + 1, row0 + nrows);
             break;

@@ -114,6 +114,13 @@ int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, siz
  * threads read the table. */
 void cx_table_set_chunk_path(cx_table *t, int enabled);
 size_t cx_table_direct_chunk_reads(const cx_table *t);
+/* The stage's cache of decoded blocks (table_blocks.h): keep up to
+ * `budget` bytes of whole blocks as decoded from HDF5, so the jobs (and
+ * passes) of a stage that read the same blocks decode them once; a new
+ * call empties it (0: no cache).  Memory tables: no-op. */
+void cx_table_cache_blocks(cx_table *t, size_t budget);
+/* Column blocks decoded and reused since the cache was set; 0 = no cache. */
+int cx_table_block_stats(const cx_table *t, size_t *decoded, size_t *reused);
 
 /* Rows per block that the block iterators use (default 65536). */
 #define CX_BLOCK_ROWS 65536

@@ -12,12 +12,13 @@
  *           e = eigenvalues of Psi^-1/2 R Psi^-1/2, gradient
  *           diag(L L' + Psi - R) / Psi^2.
  * Here both are minimized with the engine optimizer (engine/optimize.h,
- * damped Newton) with psych's analytic gradient; the curvature is minres's
- * exact Hessian (uls_hessian) and, for ml, forward differences of the
- * gradient (p gradient evaluations, each one p x p eigen decomposition).  The optimizer converges much
- * tighter than L-BFGS-B's default factr, so results agree with psych to
- * the precision psych's optimizer reaches (the reference script records
- * both psych as shipped and psych with a tight optim).
+ * damped Newton) with psych's analytic gradient and the exact Hessians
+ * from the same eigen decomposition (uls_hessian, ml_hessian; forward
+ * differences of the gradient only where those are undefined).  The
+ * optimizer converges much tighter than L-BFGS-B's default factr, so
+ * results agree with psych to the precision psych's optimizer reaches
+ * (the reference script records both psych as shipped and psych with a
+ * tight optim).  Heywood cases: see projected_gradient.
  * pa: psych's iteration exactly (SMC start, stop when the sum of
  * communalities changes by less than 0.001, at most 50 iterations).
  *
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <lapacke.h>
@@ -154,7 +156,10 @@ typedef struct extract_ws {
      * moves the free uniquenesses free[0..n_free-1] of psi (p). */
     size_t *free, n_free;
     double *psi;
+    double *hw; /* uls_hessian's blocks: 2 p x HESS_BLOCK */
 } extract_ws;
+
+#define HESS_BLOCK 128
 
 /* The full Psi of the free coordinates x. */
 static const double *full_psi(extract_ws *ws, const double *x)
@@ -244,12 +249,15 @@ static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *
  * (the caller differences the gradient instead). */
 static int uls_hessian(const extract_ws *ws, double *H)
 {
-    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    size_t p = ws->p, k = ws->k, m = ws->n_free, nb = 0;
     const double *v = ws->vecs, *lam = ws->vals;
+    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
     for (size_t j = 0; j < k; j++)
         if (lam[j] < 0)
             return -1; /* pmax(., 0) in psych's loadings: not smooth there */
     memset(H, 0, m * m * sizeof *H);
+    /* H = sum over pairs of c_jl w w', w = v_j o v_l on the free items: as
+     * blocks of HESS_BLOCK pairs, H += (W diag(c)) W' by DGEMM */
     for (size_t j = k; j < p; j++)
         for (size_t l = 0; l < p; l++) {
             double c;
@@ -263,6 +271,71 @@ static int uls_hessian(const extract_ws *ws, double *H)
                 c = 1;
             for (size_t a = 0; a < m; a++) {
                 size_t ia = ws->free[a];
+                double w = v[j * p + ia] * v[l * p + ia];
+                W[nb * m + a] = w;
+                Wc[nb * m + a] = c * w;
+            }
+            if (++nb == HESS_BLOCK || (j == p - 1 && l == p - 1)) {
+                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0,
+                            Wc, (int)m, W, (int)m, 1.0, H, (int)m);
+                nb = 0;
+            }
+        }
+    for (size_t a = 0; a < m; a++) /* exact symmetry */
+        for (size_t b = 0; b < a; b++)
+            H[b * m + a] = H[a * m + b];
+    return 0;
+}
+
+/* ml: the exact Hessian of f = sum_{j>k} (e_j - log e_j) (+ const), e the
+ * eigenvalues of Q = Psi^-1/2 R Psi^-1/2, from the eigenpairs (e, v) and
+ * Q already in ws.  With dQ / dpsi_a = -(E_a Q + Q E_a) / (2 psi_a):
+ *   d e_j / d psi_a = -e_j v_ja^2 / psi_a,
+ *   d2 e_j / d psi_a d psi_b = [ v_ja v_jb Q_ab / 2 + [a = b] 3/2 e_j v_ja^2
+ *       + sum_{m != j} (e_j + e_m)^2 / (2 (e_j - e_m)) v_ja v_ma v_jb v_mb ]
+ *       / (psi_a psi_b),
+ * and with h(e) = e - log e (h' = 1 - 1/e, h'' e^2 = 1):
+ *   H_ab psi_a psi_b = sum_{j>k} [ v_ja^2 v_jb^2 + h'(e_j) (v_ja v_jb Q_ab / 2
+ *       + [a = b] 3/2 e_j v_ja^2) + sum_{m != j} c_jm (v_ja v_ma)(v_jb v_mb) ],
+ * c_jm = h'(e_j) (e_j + e_m)^2 / (2 (e_j - e_m)) for m among the top k; for
+ * m > k the two orders of a pair combine to the divided difference of h',
+ * 1 / (e_j e_m), so c_jm = (e_j + e_m)^2 / (4 e_j e_m) each.  One eigen
+ * decomposition per Newton step instead of p + 1.  Returns -1 where an
+ * eigenvalue across the split coincides or one is not positive (the
+ * caller differences the gradient instead). */
+static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
+{
+    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    const double *v = ws->vecs, *e = ws->vals, *S = ws->S;
+    for (size_t j = 0; j < p; j++)
+        if (!(e[j] > 0) || (j < k && e[j] <= 1))
+            return -1; /* log undefined, or pmax(e - 1, 0) in the loadings */
+    memset(H, 0, m * m * sizeof *H);
+    for (size_t j = k; j < p; j++) {
+        double hp = 1 - 1 / e[j];
+        for (size_t a = 0; a < m; a++) {
+            size_t ia = ws->free[a];
+            double va = v[j * p + ia];
+            for (size_t b = 0; b <= a; b++) {
+                size_t ib = ws->free[b];
+                double vb = v[j * p + ib];
+                H[a * m + b] += va * va * vb * vb + hp * 0.5 * va * vb * S[ib * p + ia];
+            }
+            H[a * m + a] += hp * 1.5 * e[j] * va * va;
+        }
+        for (size_t l = 0; l < p; l++) {
+            if (l == j)
+                continue;
+            double c;
+            if (l < k) {
+                if (fabs(e[j] - e[l]) < 1e-12)
+                    return -1;
+                c = hp * (e[j] + e[l]) * (e[j] + e[l]) / (2 * (e[j] - e[l]));
+            } else {
+                c = (e[j] + e[l]) * (e[j] + e[l]) / (4 * e[j] * e[l]);
+            }
+            for (size_t a = 0; a < m; a++) {
+                size_t ia = ws->free[a];
                 double ua = c * v[j * p + ia] * v[l * p + ia];
                 for (size_t b = 0; b <= a; b++) {
                     size_t ib = ws->free[b];
@@ -270,14 +343,17 @@ static int uls_hessian(const extract_ws *ws, double *H)
                 }
             }
         }
+    }
     for (size_t a = 0; a < m; a++)
-        for (size_t b = 0; b < a; b++)
+        for (size_t b = 0; b <= a; b++) {
+            H[a * m + b] /= psi[ws->free[a]] * psi[ws->free[b]];
             H[b * m + a] = H[a * m + b];
+        }
     return 0;
 }
 
-/* Gradient, and the curvature: minres's exact Hessian, ml's by forward
- * differences of the gradient. */
+/* Gradient, and the curvature: the exact Hessians of minres and ml, or
+ * (where those are undefined) forward differences of the gradient. */
 static int psi_derivatives(const double *xf, double *grad, double *curv, void *data,
                            cx_error *err)
 {
@@ -289,6 +365,8 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
     for (size_t a = 0; rc == CX_OK && a < m; a++)
         grad[a] = ws->g[ws->free[a]];
     if (rc == CX_OK && ws->method != EFA_ML && uls_hessian(ws, curv) == 0)
+        return CX_OK;
+    if (rc == CX_OK && ws->method == EFA_ML && ml_hessian(ws, x, curv) == 0)
         return CX_OK;
     /* forward differences: the curvature only steers the steps (the
      * solution is where the analytic gradient vanishes), and they cost
@@ -309,15 +387,128 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
     return rc;
 }
 
-/* Newton on the free uniquenesses; a uniqueness that ends at psych's lower
- * bound with the objective still falling towards it is held at the bound
- * (L-BFGS-B's answer there) and the rest refitted.  *n_fixed counts the
- * held ones (Heywood cases). */
+/* Newton (the engine optimizer) on the free uniquenesses from ws->psi; a
+ * uniqueness that ends at psych's lower bound with the objective still
+ * falling towards it is held at the bound and the rest refitted.  *n_fixed
+ * counts the uniquenesses held (by this call and before it). */
+static int newton_rounds(extract_ws *ws, cx_optimizer *opt, double *x, int *iterations,
+                         int *converged, int *n_fixed, cx_error *err)
+{
+    int rc = CX_OK;
+    for (size_t round = 0; round <= ws->p; round++) {
+        for (size_t a = 0; a < ws->n_free; a++)
+            x[a] = ws->psi[ws->free[a]];
+        cx_objective obj = {ws->n_free, CX_OPT_MINIMIZE, psi_value, psi_derivatives, ws};
+        cx_opt_options o = {.max_iter = 200, .gtol = 1e-10, .xtol = 1e-12};
+        cx_opt_report rep;
+        cx_opt_status st = cx_optimizer_run(opt, &obj, x, &o, &rep, err);
+        if (st == CX_OPT_EVAL_FAILED)
+            return err->code ? err->code : CX_EFAIL;
+        full_psi(ws, x);
+        *iterations += rep.iterations;
+        *converged = st == CX_OPT_CONVERGED;
+        if ((rc = psi_gradient(ws, ws->psi, ws->g, err)))
+            break;
+        /* the optimizer also stops (tiny steps) when pressed against the
+         * box with the gradient still pointing out of it: hold those */
+        size_t m = 0, held = 0;
+        for (size_t a = 0; a < ws->n_free; a++) {
+            size_t i = ws->free[a];
+            if (ws->psi[i] < PSI_LOWER + 1e-3 && ws->g[i] > (*converged ? 1e-8 : 0)) {
+                ws->psi[i] = PSI_LOWER;
+                held++;
+            } else {
+                ws->free[m++] = i;
+            }
+        }
+        if (!held || !m)
+            break;
+        ws->n_free = m;
+        *n_fixed += (int)held;
+    }
+    return rc;
+}
+
+/* The objective at the full psi (every uniqueness free). */
+static int value_at(extract_ws *ws, const double *psi, double *f, cx_error *err)
+{
+    for (size_t i = 0; i < ws->p; i++)
+        ws->free[i] = i;
+    ws->n_free = ws->p;
+    return psi_value(psi, f, ws, err);
+}
+
+/* Which uniquenesses rest on a bound, found as R's optimizer finds them.
+ * psych (and factanal) minimize with L-BFGS-B, whose every step starts
+ * along the projected gradient path (its generalized Cauchy point); where
+ * the optimum is on the boundary, which bound becomes active is decided by
+ * that path, and Newton's curvature-weighted path can end on another face
+ * (HolzingerSwineford's 4-factor ml: x7 held instead of psych's and
+ * factanal's x5, a lower discrepancy, but not R's answer).  So, after a
+ * Newton run that ended on the bound: projected gradient steps from
+ * psych's start (Barzilai-Borwein step lengths, Armijo backtracking along
+ * the projection arc) until the objective settles; the uniquenesses then
+ * at the lower bound with a positive gradient are held there, and
+ * newton_rounds polishes the rest.  ws->psi: the start in, the projected
+ * gradient's point out; held[i] set for the held ones. */
+static int projected_gradient(extract_ws *ws, unsigned char *held, cx_error *err)
+{
+    size_t p = ws->p;
+    /* value_at writes its argument into ws->psi: the iterate lives apart */
+    double *psi = ws->g, *g = psi + p, *q = g + p, *gq = q + p, f, fq;
+    memcpy(psi, ws->psi, p * sizeof *psi);
+    int rc = value_at(ws, psi, &f, err);
+    if (rc == CX_OK)
+        rc = psi_gradient(ws, psi, g, err);
+    double gn = 0;
+    for (size_t i = 0; i < p; i++)
+        gn += g[i] * g[i];
+    double step = 0.01 / sqrt(gn > 0 ? gn : 1); /* psych's parscale: moves of ~0.01 */
+    for (int it = 0; rc == CX_OK && it < 5000 && isfinite(f); it++) {
+        double dec = 0;
+        for (int halve = 0; halve < 60; halve++) {
+            dec = 0;
+            for (size_t i = 0; i < p; i++) {
+                q[i] = fmin(1, fmax(PSI_LOWER, psi[i] - step * g[i]));
+                dec += g[i] * (psi[i] - q[i]);
+            }
+            if ((rc = value_at(ws, q, &fq, err)) || (isfinite(fq) && fq <= f - 1e-4 * dec))
+                break;
+            step /= 2;
+        }
+        if (rc || !(isfinite(fq) && fq <= f - 1e-4 * dec) || dec <= 0)
+            break; /* no descent left along the arc */
+        if ((rc = psi_gradient(ws, q, gq, err)))
+            break;
+        double ss = 0, sy = 0, df = f - fq;
+        for (size_t i = 0; i < p; i++) {
+            double si = q[i] - psi[i];
+            ss += si * si;
+            sy += si * (gq[i] - g[i]);
+            psi[i] = q[i];
+            g[i] = gq[i];
+        }
+        f = fq;
+        if (df <= 1e-15 * fmax(1, fabs(f)) || ss < 1e-24)
+            break;
+        step = sy > 0 ? ss / sy : 10 * step;
+    }
+    for (size_t i = 0; rc == CX_OK && i < p; i++)
+        held[i] = psi[i] <= PSI_LOWER * (1 + 1e-12) && g[i] > 0;
+    memcpy(ws->psi, psi, p * sizeof *psi);
+    return rc;
+}
+
+/* Minimize over Psi in psych's box [0.005, 1], from psych's start 1 - SMC.
+ * Newton from the start; when it ends with a uniqueness held at the lower
+ * bound (a Heywood case), the bounds are chosen as R's optimizer chooses
+ * them (projected_gradient) and Newton refits the free uniquenesses. */
 static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
                          const double *smc, double *L, int *iterations, int *converged,
                          int *n_fixed, cx_error *err)
 {
-    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL};
+    ws.hw = cx_malloc(2 * p * HESS_BLOCK * sizeof(double), err);
     ws.S = cx_malloc(p * p * sizeof(double), err);
     ws.vecs = cx_malloc(p * p * sizeof(double), err);
     ws.vals = cx_malloc(p * sizeof(double), err);
@@ -326,50 +517,38 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     ws.psi = cx_malloc(p * sizeof(double), err);
     ws.free = cx_malloc(p * sizeof(size_t), err);
     double *x = cx_malloc(p * sizeof *x, err);
+    unsigned char *held = cx_malloc(p, err);
     cx_optimizer *opt = cx_optimizer_alloc(p, err);
-    int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x || !opt)
+    int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x ||
+              !held || !opt || !ws.hw)
                  ? CX_ENOMEM
                  : CX_OK;
     *iterations = 0;
     *n_fixed = 0;
-    if (rc == CX_OK) {
+    for (int pass = 0; rc == CX_OK && pass < 2; pass++) {
         /* psych's start: diag(S) - smc, i.e. 1 - smc, kept inside the box */
         for (size_t i = 0; i < p; i++) {
             ws.psi[i] = fmin(1, fmax(PSI_LOWER, 1 - smc[i]));
             ws.free[i] = i;
         }
         ws.n_free = p;
-    }
-    for (size_t round = 0; rc == CX_OK && round <= p; round++) {
-        for (size_t a = 0; a < ws.n_free; a++)
-            x[a] = ws.psi[ws.free[a]];
-        cx_objective obj = {ws.n_free, CX_OPT_MINIMIZE, psi_value, psi_derivatives, &ws};
-        cx_opt_options o = {.max_iter = 200, .gtol = 1e-10, .xtol = 1e-12};
-        cx_opt_report rep;
-        cx_opt_status st = cx_optimizer_run(opt, &obj, x, &o, &rep, err);
-        if (st == CX_OPT_EVAL_FAILED) {
-            rc = err->code ? err->code : CX_EFAIL;
-            break;
-        }
-        full_psi(&ws, x);
-        *iterations += rep.iterations;
-        *converged = st == CX_OPT_CONVERGED;
-        if (*converged || (rc = psi_gradient(&ws, ws.psi, ws.g, err)))
-            break;
-        size_t m = 0, held = 0;
-        for (size_t a = 0; a < ws.n_free; a++) {
-            size_t i = ws.free[a];
-            if (ws.psi[i] < PSI_LOWER + 1e-3 && ws.g[i] > 0) {
-                ws.psi[i] = PSI_LOWER;
-                held++;
-            } else {
-                ws.free[m++] = i;
+        *n_fixed = 0;
+        if (pass == 1) {
+            rc = projected_gradient(&ws, held, err);
+            size_t m = 0;
+            for (size_t i = 0; rc == CX_OK && i < p; i++) {
+                if (held[i])
+                    ws.psi[i] = PSI_LOWER, (*n_fixed)++;
+                else
+                    ws.free[m++] = i;
             }
+            ws.n_free = m;
+            if (rc || !m)
+                break;
         }
-        if (!held || !m)
-            break;
-        ws.n_free = m;
-        *n_fixed += (int)held;
+        rc = rc ? rc : newton_rounds(&ws, opt, x, iterations, converged, n_fixed, err);
+        if (*n_fixed == 0)
+            break; /* an interior optimum: no bound to choose */
     }
     if (rc == CX_OK)
         rc = loadings_of(&ws, ws.psi, 1, err);
@@ -377,6 +556,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
         memcpy(L, ws.L, p * k * sizeof *L);
     cx_optimizer_free(opt);
     free(x);
+    free(held);
     free(ws.S);
     free(ws.vecs);
     free(ws.vals);
@@ -384,6 +564,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     free(ws.g);
     free(ws.psi);
     free(ws.free);
+    free(ws.hw);
     return rc;
 }
 
@@ -509,37 +690,77 @@ static int order_factors(double *L, size_t p, size_t k, double *phi, double *ss,
 /* ---- factor.stats ---------------------------------------------------------- */
 
 /* P(X <= x) for a noncentral chi-square (df, ncp): the Poisson mixture of
- * central chi-squares, summed outward from the Poisson mode. */
+ * central chi-squares, summed outward from the Poisson mode.  One
+ * incomplete gamma function at the mode; its neighbours follow from
+ * P(a + 1, y) = P(a, y) - y^a e^-y / Gamma(a + 1) (y = x/2, a = df/2 + j)
+ * and the Poisson weights from w_{j+1} = w_j lam / (j + 1), both as
+ * recurrences (hundreds of terms when ncp is large). */
 static double pnchisq(double x, double df, double ncp)
 {
     if (ncp <= 0)
         return gsl_cdf_chisq_P(x, df);
-    double lam = ncp / 2, sum = 0;
+    if (!(x > 0))
+        return 0;
+    double lam = ncp / 2, y = x / 2;
     long mode = (long)floor(lam);
-    for (int dir = 0; dir < 2; dir++)
-        for (long j = dir ? mode + 1 : mode; j >= 0; j += dir ? 1 : -1) {
-            double lw = -lam + (double)j * log(lam) - gsl_sf_lngamma((double)j + 1);
-            double t = exp(lw) * gsl_cdf_chisq_P(x, df + 2.0 * (double)j);
-            sum += t;
-            if (exp(lw) < 1e-17 && labs(j - mode) > 10)
-                break;
-        }
+    double a0 = df / 2 + (double)mode;
+    double w0 = exp(-lam + (double)mode * log(lam) - gsl_sf_lngamma((double)mode + 1));
+    double P0 = gsl_cdf_chisq_P(x, df + 2.0 * (double)mode);
+    double t0 = exp(a0 * log(y) - y - gsl_sf_lngamma(a0 + 1)); /* y^a0 e^-y / G(a0+1) */
+    double sum = w0 * P0;
+    double w = w0, P = P0, t = t0, a = a0;
+    for (long j = mode + 1;; j++) { /* upward: P(a + 1) = P(a) - t(a) */
+        P = fmax(P - t, 0);
+        t *= y / (a + 1);
+        a += 1;
+        w *= lam / (double)j;
+        sum += w * P;
+        if ((w < 1e-17 && j - mode > 10) || j - mode > 100000)
+            break;
+    }
+    w = w0, P = P0, a = a0, t = t0;
+    for (long j = mode - 1; j >= 0; j--) { /* downward: P(a - 1) = P(a) + t(a - 1) */
+        t *= a / y;
+        a -= 1;
+        P = fmin(P + t, 1);
+        w *= (double)(j + 1) / lam;
+        sum += w * P;
+        if (w < 1e-17 && mode - j > 10)
+            break;
+    }
     return sum;
 }
 
 /* The ncp in [0, hi] with pnchisq(x, df, ncp) = target (decreasing in
- * ncp); NaN when not bracketed (psych: uniroot fails). */
+ * ncp); NaN when not bracketed (psych: uniroot fails).  Regula falsi with
+ * the Illinois modification: each pnchisq sums many incomplete gamma
+ * functions, and it needs a fraction of bisection's evaluations while
+ * keeping the bracket (GSL's root solvers would call the aborting error
+ * handler on a non-finite value, from a fit that may run on any thread). */
 static double ncp_root(double x, double df, double target, double hi)
 {
     double lo = 0, flo = pnchisq(x, df, lo) - target, fhi = pnchisq(x, df, hi) - target;
-    if (flo * fhi > 0)
+    if (!(flo * fhi <= 0))
         return NAN;
-    for (int it = 0; it < 200 && hi - lo > 1e-12 * fmax(1, hi); it++) {
-        double mid = 0.5 * (lo + hi), fm = pnchisq(x, df, mid) - target;
-        if ((fm > 0) == (flo > 0))
+    int side = 0;
+    for (int it = 0; it < 200 && hi - lo > 1e-13 * fmax(1, hi); it++) {
+        double mid = flo != fhi ? (lo * fhi - hi * flo) / (fhi - flo) : 0.5 * (lo + hi);
+        if (!(mid > lo && mid < hi))
+            mid = 0.5 * (lo + hi);
+        double fm = pnchisq(x, df, mid) - target;
+        if (fm == 0)
+            return mid;
+        if ((fm > 0) == (flo > 0)) {
             lo = mid, flo = fm;
-        else
-            hi = mid;
+            if (side == -1)
+                fhi /= 2; /* Illinois: the stale end's value halved */
+            side = -1;
+        } else {
+            hi = mid, fhi = fm;
+            if (side == 1)
+                flo /= 2;
+            side = 1;
+        }
     }
     return 0.5 * (lo + hi);
 }

@@ -37,6 +37,7 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "dist.h"
 #include "bootci.h"
 #include "model.h"
 #include "reducer.h"
@@ -276,6 +277,28 @@ static void nps_acc_merge(void *vacc, const void *vother)
 static const cx_reducer_type nps_reducer = {"nps_sums",    nps_acc_alloc, nps_acc_reset, nps_acc_add,
                                             nps_acc_merge, NULL,          nps_acc_free};
 
+/* MPI row splitting (engine/dist.h): the sums are plain data, so a rank's
+ * totals travel as their bytes (the ranks run the same binary). */
+static size_t nps_acc_pack(const void *vacc, void *buf)
+{
+    const nps_acc *a = vacc;
+    size_t bytes = a->par->n_levels * a->par->n_slots * sizeof *a->sums;
+    if (buf)
+        memcpy(buf, a->sums, bytes);
+    return bytes;
+}
+
+static int nps_acc_unpack(void *vacc, const void *buf, size_t size, cx_error *err)
+{
+    nps_acc *a = vacc;
+    if (size != a->par->n_levels * a->par->n_slots * sizeof *a->sums)
+        return cx_error_set(err, CX_EFAIL, "nps: a packed total has the wrong size");
+    memcpy(a->sums, buf, size);
+    return CX_OK;
+}
+
+static const cx_pack_ops nps_pack_ops = {nps_acc_pack, nps_acc_unpack, NULL};
+
 /* One pass over the view: sums per level (and replicate). */
 static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n_levels,
                       size_t n_slots, cx_error *err)
@@ -291,6 +314,7 @@ static int accumulate(const cx_job *job, int score_col, nps_sums *sums, size_t n
     }
     nps_params par = {job, score_col, n_levels, n_slots, job->weight_col >= 0, cluster_at};
     cx_reducer r = {&nps_reducer, &par, NULL};
+    cx_pack_register(&nps_reducer, &nps_pack_ops);
     int rc = cx_reduce_view(job->view, cols, ncols, &r, 1, job->threads, err);
     if (rc == CX_OK)
         memcpy(sums, ((nps_acc *)r.acc)->sums, n_levels * n_slots * sizeof *sums);

@@ -9,8 +9,10 @@
  * leading '-' reverse-keys an item on its range, min + max - x, with
  * engine/scores.h's rule (the declared range of a categorical column,
  * else the observed range over all rows of the table) so keyed items and
- * scale scores agree with `scores` everywhere.  Finding observed ranges
- * takes a scan of the reverse-keyed columns before the pass.
+ * scale scores agree with `scores` everywhere.  Observed ranges come
+ * from the engine's range reducer (engine/reducer_range.c) in a pass of
+ * the reverse-keyed columns over the unfiltered table, before the main
+ * pass (which reads only the job's rows and keys items as it goes).
  *
  * The pass: one reducer (engine/reducer.h) that keys each scale's items,
  * appends the respondent's scale score (psych's rowMeans of the present
@@ -54,11 +56,37 @@ static int rel_check(const cx_job *job, cx_error *err)
         rc = cx_job_error(job, "bootstrap", err, CX_EUSAGE,
                           "reliability's bootstrap replicates are listwise; expected "
                           "missing = listwise with bootstrap");
+    /* weights: a weighted covariance of the listwise rows; psych has no
+     * weighted pairwise alpha, and the cfa_job statistics would need the
+     * cfa fitted with the same weights */
+    if (rc == CX_OK && cx_section_get(job->section, "weights") &&
+        job->missing == CX_MISSING_PAIRWISE)
+        rc = cx_job_error(job, "weights", err, CX_EUSAGE,
+                          "weighted reliability is listwise only; expected missing = listwise "
+                          "with weights");
+    if (rc == CX_OK && cx_section_get(job->section, "weights") &&
+        cx_section_get(job->section, "cfa_job"))
+        rc = cx_job_error(job, "weights", err, CX_EUSAGE,
+                          "weights are not supported with cfa_job (CR, AVE and HTMT of a "
+                          "weighted cfa); use a job without cfa_job for weighted alpha");
     rel_scales_free(s);
     return rc;
 }
 
 /* ---- fitting ------------------------------------------------------------------- */
+
+void rel_covariance(const cx_moments *m, double *C)
+{
+    size_t p = m->p;
+    double n = m->n_rows;
+    if (m->mode != CX_MISSING_LISTWISE || m->sum_w == n) {
+        cx_moments_covariance(m, 1, C);
+        return;
+    }
+    double s = n > 1 && m->sum_w > 0 ? n / (m->sum_w * (n - 1)) : NAN;
+    for (size_t i = 0; i < p * p; i++)
+        C[i] = m->m2[i] * s;
+}
 
 /* Statistics of one scale of one level into the result tables. */
 static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments *m,
@@ -72,7 +100,7 @@ static int write_scale(const cx_job *job, const rel_scale *sc, const cx_moments 
     rel_scale_result res = {.item = cx_calloc(k, sizeof *res.item, err)};
     int rc = cov && C && work && res.item ? CX_OK : CX_ENOMEM;
     if (rc == CX_OK) {
-        cx_moments_covariance(m, 1, cov);
+        rel_covariance(m, cov);
         for (size_t j = 0; j < k; j++)
             for (size_t i = 0; i < k; i++)
                 C[j * k + i] = cov[j * p + i];
@@ -184,7 +212,7 @@ const cx_model cx_model_reliability = {
     .summary = "Scale reliability as psych::alpha: alpha, lambda 6, item statistics",
     .keys = rel_keys,
     .fits_all_levels = 1,
-    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_PAIRWISE | CX_SUPPORTS_BOOTSTRAP | CX_SUPPORTS_WEIGHTS,
     .input_key = "cfa_job",
     .check = rel_check,
     .fit = rel_fit,

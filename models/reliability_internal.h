@@ -30,6 +30,15 @@ void rel_scales_free(rel_scales *s);
  * row of the table (one scan of those columns). */
 int rel_scan_ranges(const cx_job *job, rel_scales *s, cx_error *err);
 
+/* The keyed items' covariance C (p x p) of listwise moments m, divisor
+ * N - 1: unweighted the sample covariance; with `weights` (sum_w != N)
+ * the weighted one scaled as analytic weights are, sum w (x - xbar_w)
+ * (x - xbar_w)' / sum w x N / (N - 1), so multiplying the weights by a
+ * constant changes nothing and equal weights give the unweighted C
+ * (docs/models/reliability.md, DECISIONS.md).  Pairwise moments: the
+ * engine's pairwise covariance (unweighted only). */
+void rel_covariance(const cx_moments *m, double *C);
+
 /* ---- omega (reliability_omega.c) ------------------------------------------ */
 /* Omega of a scale's listwise moments (C: its covariance, divisor N-1)
  * into res; NaN under pairwise or with fewer than 3 items. */

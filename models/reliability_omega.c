@@ -101,7 +101,7 @@ int rel_scale_bootstrap(const cx_job *job, const rel_scale *sc, const void *boot
             break;
         }
         double n = m->n_rows;
-        cx_moments_covariance(m, 1, C);
+        rel_covariance(m, C);
         rel_alpha a;
         if (n > 2 && rel_alpha_of(C, k, n, &a, work) == 0 && isfinite(a.raw))
             ta[n_alpha++] = a.raw;

@@ -19,7 +19,7 @@
 typedef struct scale_plan {
     const rel_scale *sc;
     size_t *at;     /* block column of each item               */
-    size_t width;   /* keyed columns built (+ cluster)         */
+    size_t width;   /* keyed columns built (+ weight, cluster) */
     cx_moments_params main, boot;
 } scale_plan;
 
@@ -33,6 +33,7 @@ typedef struct pass_params {
     cx_moments_params all;
     int bootstrap;
     long cluster_at; /* block column of bootstrap_cluster, -1 */
+    long weight_at;  /* block column of `weights`, -1          */
 } pass_params;
 
 typedef struct pass_acc {
@@ -117,8 +118,11 @@ static void acc_reset(void *vacc)
         cx_reducer_moments.reset(a->ind_boot);
 }
 
-/* Scale pl's keyed columns of block b into buf (leading dimension b->ld). */
-static void build_keyed(const scale_plan *pl, const cx_block *b, long cluster_at, double *buf)
+/* Scale pl's keyed columns of block b into buf (leading dimension b->ld),
+ * then the weight and the cluster column when the pass has them (the
+ * moments reducer reads them at main.weight_at / boot.cluster_at). */
+static void build_keyed(const scale_plan *pl, const cx_block *b, long weight_at, long cluster_at,
+                        double *buf)
 {
     const rel_scale *sc = pl->sc;
     size_t k = sc->k, ld = b->ld;
@@ -147,6 +151,9 @@ static void build_keyed(const scale_plan *pl, const cx_block *b, long cluster_at
     for (size_t j = 0; pairwise && j < k; j++)
         for (size_t i = 0; i < b->n; i++)
             buf[(k + 1 + j) * ld + i] = isnan(buf[j * ld + i]) ? NAN : total[i];
+    if (weight_at >= 0)
+        memcpy(buf + (size_t)pl->main.weight_at * ld, b->data + (size_t)weight_at * ld,
+               b->n * sizeof *buf);
     if (cluster_at >= 0)
         memcpy(buf + (pl->width - 1) * ld, b->data + (size_t)cluster_at * ld,
                b->n * sizeof *buf);
@@ -169,14 +176,15 @@ static int acc_add(void *vacc, const cx_block *b, cx_error *err)
 {
     pass_acc *a = vacc;
     const pass_params *par = a->par;
-    if (par->instrument && ensure(&a->all_buf, &a->all_cap, par->n_all * b->ld, err))
+    size_t all_width = par->n_all + (par->weight_at >= 0);
+    if (par->instrument && ensure(&a->all_buf, &a->all_cap, all_width * b->ld, err))
         return err->code;
     size_t at = 0;
     for (size_t s = 0; s < par->n; s++) {
         const scale_plan *pl = &par->plan[s];
         if (ensure(&a->buf, &a->buf_cap, pl->width * b->ld, err))
             return err->code;
-        build_keyed(pl, b, par->bootstrap ? par->cluster_at : -1, a->buf);
+        build_keyed(pl, b, par->weight_at, par->bootstrap ? par->cluster_at : -1, a->buf);
         if (par->instrument) {
             memcpy(a->all_buf + at * b->ld, a->buf, pl->sc->k * b->ld * sizeof *a->buf);
             at += pl->sc->k;
@@ -194,6 +202,9 @@ static int acc_add(void *vacc, const cx_block *b, cx_error *err)
     if (a->ind_boot && cx_reducer_moments.add_block(a->ind_boot, b, err))
         return err->code;
     if (par->instrument) {
+        if (par->weight_at >= 0)
+            memcpy(a->all_buf + par->n_all * b->ld, b->data + (size_t)par->weight_at * b->ld,
+                   b->n * sizeof *a->all_buf);
         cx_block kb = *b;
         kb.data = a->all_buf;
         return cx_reducer_moments.add_block(a->all, &kb, err);
@@ -236,7 +247,7 @@ void rel_pass_free(rel_pass *p)
 static int plan_columns(const cx_job *job, const rel_scales *s, const int *ind, size_t n_ind,
                         rel_pass *p, size_t *ncols, cx_error *err)
 {
-    size_t cap = 1 + n_ind;
+    size_t cap = 2 + n_ind;
     for (size_t i = 0; i < s->n; i++)
         cap += s->scale[i].k;
     p->cols = cx_calloc(cap, sizeof *p->cols, err);
@@ -256,6 +267,11 @@ static int plan_columns(const cx_job *job, const rel_scales *s, const int *ind, 
                 p->cols[n++] = pl->sc->col[j];
             pl->at[j] = c;
         }
+    }
+    p->par.weight_at = -1;
+    if (job->weight_col >= 0) {
+        p->par.weight_at = (long)n;
+        p->cols[n++] = job->weight_col;
     }
     p->par.cluster_at = -1;
     if (job->bootstrap > 0 && job->bootstrap_cluster >= 0) {
@@ -299,7 +315,7 @@ static void plan_instrument(const cx_job *job, const rel_scales *s, pass_params 
     par->instrument = s->n >= 2 && distinct && job->missing == CX_MISSING_LISTWISE;
     par->n_all = n_all;
     par->all = (cx_moments_params){.p = n_all,
-                                   .weight_at = -1,
+                                   .weight_at = par->weight_at >= 0 ? (long)n_all : -1,
                                    .mode = CX_MISSING_LISTWISE,
                                    .n_levels = n_levels,
                                    .split = CX_SPLIT_NONE,
@@ -325,22 +341,24 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, const int *ind, size_t 
         size_t k = pl->sc->k;
         size_t p_main = job->missing == CX_MISSING_PAIRWISE ? 2 * k + 1 : k + 1;
         int clustered = p->par.bootstrap && p->par.cluster_at >= 0;
-        pl->width = p_main + (size_t)clustered;
+        int weighted = p->par.weight_at >= 0;
+        pl->width = p_main + (size_t)weighted + (size_t)clustered;
         pl->main = (cx_moments_params){.p = p_main,
-                                       .weight_at = -1,
+                                       .weight_at = weighted ? (long)p_main : -1,
                                        .mode = job->missing,
                                        .n_levels = n_levels,
                                        .split = CX_SPLIT_NONE,
                                        .n_slots = 1,
                                        .cluster_at = -1};
-        pl->boot = (cx_moments_params){.p = k,
-                                       .weight_at = -1,
-                                       .mode = CX_MISSING_LISTWISE,
-                                       .n_levels = n_levels,
-                                       .split = CX_SPLIT_BOOTSTRAP,
-                                       .n_slots = p->par.bootstrap ? (size_t)job->bootstrap : 1,
-                                       .seed = job->seed,
-                                       .cluster_at = clustered ? (long)p_main : -1};
+        pl->boot =
+            (cx_moments_params){.p = k,
+                                .weight_at = pl->main.weight_at,
+                                .mode = CX_MISSING_LISTWISE,
+                                .n_levels = n_levels,
+                                .split = CX_SPLIT_BOOTSTRAP,
+                                .n_slots = p->par.bootstrap ? (size_t)job->bootstrap : 1,
+                                .seed = job->seed,
+                                .cluster_at = clustered ? (long)(p_main + (size_t)weighted) : -1};
     }
     if (rc == CX_OK)
         plan_instrument(job, s, &p->par, n_levels);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reducer.h"
 #include "reliability_internal.h"
 
 /* ---- the `scales` key ------------------------------------------------------ */
@@ -201,7 +202,8 @@ int rel_scales_parse(const cx_job *job, rel_scales **out, cx_error *err)
 }
 
 /* Observed ranges of the reverse-keyed non-categorical items over every
- * row of the table (scores.h's rule), one scan of those columns. */
+ * row of the table (scores.h's rule): the engine's range reducer over the
+ * unfiltered view of those columns. */
 int rel_scan_ranges(const cx_job *job, rel_scales *s, cx_error *err)
 {
     size_t n = 0;
@@ -226,23 +228,12 @@ int rel_scan_ranges(const cx_job *job, rel_scales *s, cx_error *err)
             }
     cx_view all;
     cx_view_init(&all, job->view->table, NULL);
-    size_t ld = cx_view_block_rows(&all);
-    double *block = cx_malloc(ld * n * sizeof *block, err);
-    cx_view_iter it;
-    long got = -1;
-    if (block && cx_view_iter_begin(&it, &all, cols, n, err) == CX_OK) {
-        while ((got = cx_view_iter_next(&it, block, NULL, err)) > 0)
-            for (size_t k = 0; k < n; k++)
-                for (long r = 0; r < got; r++) {
-                    double x = block[k * ld + (size_t)r];
-                    if (!isnan(x)) {
-                        *lo[k] = x < *lo[k] ? x : *lo[k];
-                        *hi[k] = x > *hi[k] ? x : *hi[k];
-                    }
-                }
-        cx_view_iter_end(&it);
-    }
-    int rc = got < 0 ? (err->code ? err->code : CX_ENOMEM) : CX_OK;
+    cx_range_params rp = {n};
+    cx_reducer red = {&cx_reducer_range, &rp, NULL};
+    int rc = cx_reduce_view(&all, cols, n, &red, 1, job->threads, err);
+    for (size_t k = 0; rc == CX_OK && k < n; k++)
+        cx_range_of(red.acc, k, lo[k], hi[k]);
+    cx_reducer_release(&red);
     for (size_t k = 0; rc == CX_OK && k < n; k++)
         if (isinf(*lo[k]))
             rc = cx_job_error(job, "scales", err, CX_EUSAGE,
@@ -250,6 +241,7 @@ int rel_scan_ranges(const cx_job *job, rel_scales *s, cx_error *err)
                               "reverse-keyed; expected observed values",
                               cx_table_column(job->view->table, (size_t)cols[k])->name,
                               cx_table_label(job->view->table));
-    free(block), free(cols), free(lo), free(hi);
+    cx_view_free(&all);
+    free(cols), free(lo), free(hi);
     return rc;
 }

@@ -30,4 +30,6 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-exec Rscript "$here/make_refs.R" "$@"
+Rscript "$here/make_refs.R" "$@"
+# ordinal items / WLSMV (lavaan only; same arguments)
+exec Rscript "$here/make_ordinal_refs.R" "$@"

@@ -155,3 +155,66 @@ validity_case("reliability_bfi_validity",
               paste("agree =~ A1 + A2 + A3 + A4 + A5", "consc =~ C1 + C2 + C3 + C4 + C5",
                     "extra =~ E1 + E2 + E3 + E4 + E5", "neuro =~ N1 + N2 + N3 + N4 + N5",
                     "open =~ O1 + O2 + O3 + O4 + O5", sep = "\n"), bfi)
+
+# ---- weights: psych::alpha and semTools::compRelSEM fed a weighted covariance ----
+# `weights = age` (any positive column serves; age has no missing value in
+# bfi). Per scale, the listwise rows of its keyed items; cxfit's covariance
+# is the analytic-weights one, sum w (x - xbar_w)(x - xbar_w)' / sum w *
+# N / (N - 1) = cov.wt(method = "ML") * N / (N - 1) (N = rows): psych::alpha
+# of that matrix (n.obs = N) gives every statistic a covariance determines
+# (alpha, std alpha, G6, average/median r, var r, S/N, ase, alpha if
+# deleted, std.r (psych's matrix branch calls it r), r.cor, r.drop); by
+# hand here: raw.r (the weighted correlation of the item with the scale
+# score, the row mean of the keyed items), the weighted means and sds
+# (items and the scale score) and Feldt's CI (psych's
+# alpha.ci with n.obs = N: its matrix branch passes the number of items).
+wcov <- function(x, w) { n <- nrow(x); cov.wt(x, wt = w, method = "ML")$cov * n / (n - 1) }
+weighted_case <- function(d, w_col) {
+  out <- lapply(names(keys), function(s) {
+    x <- keyed(d, keys[[s]])
+    keep <- complete.cases(x) & !is.na(d[[w_col]])
+    x <- as.matrix(x[keep, , drop = FALSE]); w <- d[[w_col]][keep]; n <- nrow(x); k <- ncol(x)
+    C <- wcov(x, w)
+    a <- suppressWarnings(psych::alpha(C, n.obs = n, warnings = FALSE))
+    t <- a$total
+    score <- rowMeans(x)
+    sw <- sqrt(wcov(cbind(score), w)[1, 1])
+    fe <- psych::alpha.ci(t$raw_alpha, n.obs = n, n.var = k)
+    scale <- list(scale = s, n_items = k, n = n, raw_alpha = t$raw_alpha, std_alpha = t$std.alpha,
+                  g6 = t[["G6(smc)"]], average_r = t$average_r, median_r = t$median_r,
+                  s_n = t[["S/N"]], ase = t$ase, mean = weighted.mean(score, w), sd = sw,
+                  feldt_lower = fe$lower.ci[[1]], feldt_upper = fe$upper.ci[[1]],
+                  var_r = a$var.r[[1]])
+    dd <- a$alpha.drop; st <- a$item.stats
+    raw_r <- cov.wt(cbind(x, score), wt = w, cor = TRUE)$cor[1:k, k + 1]
+    items <- lapply(seq_len(k), function(i) list(
+      scale = s, item = colnames(x)[i], n = n,
+      raw_r = unname(raw_r[i]), std_r = st$r[i], r_cor = st$r.cor[i], r_drop = st$r.drop[i],
+      mean = weighted.mean(x[, i], w), sd = sqrt(C[i, i]),
+      alpha_if_deleted = dd$raw_alpha[i], std_alpha_if_deleted = dd$std.alpha[i],
+      g6_if_deleted = dd[["G6(smc)"]][i], average_r_if_deleted = dd$average_r[i],
+      s_n_if_deleted = dd[["S/N"]][i], var_r_if_deleted = dd$var.r[i], median_r_if_deleted = dd$med.r[i]))
+    # omega: the one-factor CFA on the weighted ML covariance (any scale
+    # gives the same omega), lavaan's Gauss-Newton as above
+    S <- cov.wt(x, wt = w, method = "ML")$cov
+    f <- gn(paste("F =~", paste(colnames(x), collapse = " + ")), sample.cov = S, sample.nobs = n,
+            std.lv = TRUE)
+    om <- list(scale = s, n = n, omega = unname(compRelSEM(f)[["F"]]),
+               omega_model = unname(compRelSEM(f, obs.var = FALSE)[["F"]]))
+    list(scale = scale, items = items, omega = om)
+  })
+  # omega hierarchical: the bifactor on the weighted covariance of all 25 keyed items
+  x <- do.call(cbind, lapply(names(keys), function(s) keyed(d, keys[[s]])))
+  keep <- complete.cases(x) & !is.na(d[[w_col]])
+  x <- as.matrix(x[keep, ]); w <- d[[w_col]][keep]
+  fb <- gn(bif, sample.cov = cov.wt(x, wt = w, method = "ML")$cov, sample.nobs = nrow(x),
+           std.lv = TRUE, orthogonal = TRUE)
+  cr <- compRelSEM(fb); crm <- compRelSEM(fb, obs.var = FALSE)
+  list(reliability = lapply(out, `[[`, "scale"), items = do.call(c, lapply(out, `[[`, "items")),
+       omega = lapply(out, `[[`, "omega"), bifactor_n = nrow(x),
+       bifactor = lapply(names(cr), function(f) list(factor = f, omega = unname(cr[[f]]),
+                                                    omega_model = unname(crm[[f]]))))
+}
+write_case(c(list(case = "reliability_bfi_weighted", oracle = "psych::alpha, semTools::compRelSEM on cov.wt",
+                  versions = vers, missing = "listwise", weights = "age", scales = scales_key),
+             weighted_case(bfi, "age")))

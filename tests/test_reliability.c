@@ -75,6 +75,9 @@ static void run_model_input(model_run *run, cx_table *t, const char *keys,
     run->job.section = &run->config->jobs[0];
     run->job.view = &run->view;
     run->job.weight_col = -1;
+    const char *wname = cx_section_get(run->job.section, "weights");
+    if (wname) /* as the engine resolves `weights` */
+        assert_true((run->job.weight_col = cx_table_find(t, wname)) >= 0);
     run->job.bootstrap_cluster = -1;
     run->job.missing = missing;
     run->job.level = 0.95;
@@ -326,6 +329,70 @@ static void test_omega(void **state)
     run_free(&run);
     json_free(om);
     json_free(bif);
+    cx_table_close(t);
+}
+
+/* weights = age: every statistic of the `reliability` and `items` tables
+ * (psych::alpha of the weighted covariance, by hand in R where psych
+ * needs raw rows) to 1e-8, omega per scale and the bifactor's (semTools
+ * on the weighted covariance) to 1e-6. */
+static void test_weighted(void **state)
+{
+    (void)state;
+    cx_table *t = bfi_table();
+    json_value *ref = load_ref("reliability_bfi_weighted");
+    char keys[1024];
+    snprintf(keys, sizeof keys, "%sweights = age\n", bfi_scales);
+    model_run run;
+    run_model(&run, t, keys, CX_MISSING_LISTWISE, NULL, 0);
+    if (run.rc)
+        fail_msg("%s", run.err.msg);
+    ref_report rep;
+    ref_report_init(&rep, "reliability_bfi_weighted", "psych::alpha on cov.wt");
+    int want = check_level(run.results[0], ref, &rep);
+    static const char *const fields[] = {"n", "omega", "omega_model", NULL};
+    const json_value *rows = json_get(ref, "omega");
+    check_rows_tol(run.results[0], "reliability", rows, scale_keys, fields, 1e-6, &rep);
+    want += (int)json_array_len(rows) * 3;
+    const cx_rtable *bt = cx_result_find_table(run.results[0], "bifactor");
+    const json_value *factors = json_get(ref, "bifactor");
+    if (!bt || bt->nrows != json_array_len(factors))
+        ref_report_fail(&rep, "bifactor: %zu rows, semTools has %zu", bt ? bt->nrows : 0,
+                        json_array_len(factors));
+    for (size_t i = 0; bt && i < bt->nrows && i < json_array_len(factors); i++) {
+        const json_value *w = json_array_at(factors, i);
+        char what[64];
+        snprintf(what, sizeof what, "bifactor[%zu].omega", i);
+        ref_report_check_field(&rep, what, cell(bt, i, "omega"), w, "omega", 1e-6, 0);
+        snprintf(what, sizeof what, "bifactor[%zu].omega_model", i);
+        ref_report_check_field(&rep, what, cell(bt, i, "omega_model"), w, "omega_model", 1e-6, 0);
+        ref_report_check_field(&rep, "bifactor.n", cell(bt, i, "n"), ref, "bifactor_n", 0, 0);
+    }
+    want += (int)json_array_len(factors) * 3;
+    /* 5 x 14 + 25 x 14 + 5 x 3 + 6 x 3 */
+    assert_int_equal(want, 453);
+    finish(&rep, want);
+    run_free(&run);
+    json_free(ref);
+    cx_table_close(t);
+}
+
+/* weights with pairwise or with cfa_job are refused naming `weights`. */
+static void test_weighted_refused(void **state)
+{
+    (void)state;
+    cx_table *t = bfi_table();
+    char keys[1024];
+    snprintf(keys, sizeof keys, "%sweights = age\n", bfi_scales);
+    model_run run;
+    run_model(&run, t, keys, CX_MISSING_PAIRWISE, NULL, 0);
+    assert_int_equal(run.rc, CX_EUSAGE);
+    assert_non_null(strstr(run.err.msg, "weights"));
+    run_free(&run);
+    run_model(&run, t, "cfa_job = fit\nweights = age\n", CX_MISSING_LISTWISE, NULL, 0);
+    assert_int_equal(run.rc, CX_EUSAGE);
+    assert_non_null(strstr(run.err.msg, "weights"));
+    run_free(&run);
     cx_table_close(t);
 }
 
@@ -638,6 +705,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listwise),
         cmocka_unit_test(test_pairwise),
+        cmocka_unit_test(test_weighted),
+        cmocka_unit_test(test_weighted_refused),
         cmocka_unit_test(test_by_gender),
         cmocka_unit_test(test_omega),
         cmocka_unit_test(test_validity_hs),

@@ -58,6 +58,7 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
         logit_pass_type.free(F->last);
     F->last = NULL;
     void *acc;
+    logit_pack_register();
     int rc = cx_rowpass_run(F->job->view, F->d, &F->split, &logit_pass_type, &F->par, &acc,
                             F->job->threads, err);
     F->last = acc;

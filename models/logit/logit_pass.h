@@ -48,5 +48,7 @@ typedef struct logit_acc {
 } logit_acc;
 
 extern const cx_rowpass_type logit_pass_type;
+/* Lets an MPI run split this pass's rows across ranks (logit_pack.c). */
+void logit_pack_register(void);
 
 #endif

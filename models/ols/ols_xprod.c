@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 
+#include "dist.h"
 #include "../../engine/filter_eval.h"
 #include "ols_internal.h"
 #include "resample.h"
@@ -296,10 +297,49 @@ static void xp_acc_merge(void *v, const void *o)
 static const cx_reducer_type xp_reducer = {"ols_xprod",  xp_acc_alloc, xp_acc_reset, xp_acc_add,
                                            xp_acc_merge, NULL,         xp_acc_free};
 
+/* MPI row splitting (engine/dist.h): per level and slot, the counts then
+ * the (p+1) x (p+1) cross-products. */
+static size_t xp_acc_pack(const void *v, void *vbuf)
+{
+    const xp_acc *a = v;
+    size_t m = a->par->n_levels * a->par->n_slots, c = (a->par->p + 1) * (a->par->p + 1);
+    double *buf = vbuf;
+    for (size_t i = 0; buf && i < m; i++) {
+        double *at = buf + i * (4 + c);
+        at[0] = a->xp[i].n;
+        at[1] = a->xp[i].npos;
+        at[2] = a->xp[i].sw;
+        at[3] = a->xp[i].slogw;
+        memcpy(at + 4, a->xp[i].c, c * sizeof *at);
+    }
+    return m * (4 + c) * sizeof(double);
+}
+
+static int xp_acc_unpack(void *v, const void *vbuf, size_t size, cx_error *err)
+{
+    xp_acc *a = v;
+    size_t m = a->par->n_levels * a->par->n_slots, c = (a->par->p + 1) * (a->par->p + 1);
+    const double *buf = vbuf;
+    if (size != m * (4 + c) * sizeof(double))
+        return cx_error_set(err, CX_EFAIL, "ols: a packed total has the wrong size");
+    for (size_t i = 0; i < m; i++) {
+        const double *at = buf + i * (4 + c);
+        a->xp[i].n = at[0];
+        a->xp[i].npos = at[1];
+        a->xp[i].sw = at[2];
+        a->xp[i].slogw = at[3];
+        memcpy(a->xp[i].c, at + 4, c * sizeof *at);
+    }
+    return CX_OK;
+}
+
+static const cx_pack_ops xp_pack_ops = {xp_acc_pack, xp_acc_unpack, NULL};
+
 int ols_pass_xprod(const cx_job *job, const int *cols, size_t ncols, const ols_pass_params *par,
                    ols_xp **xp, cx_error *err)
 {
     cx_reducer r = {&xp_reducer, par, NULL};
+    cx_pack_register(&xp_reducer, &xp_pack_ops);
     int rc = cx_reduce_view(job->view, cols, ncols, &r, 1, job->threads, err);
     if (rc == CX_OK) {
         xp_acc *a = r.acc;

@@ -30,6 +30,7 @@
 #include "bootstrap.h"
 #include "validate.h"
 #include "invariance.h"
+#include "ordinal.h"
 #include "partable.h"
 #include "sem_data.h"
 
@@ -48,6 +49,7 @@ typedef struct sem_spec {
     int modindices;
     long max_iter;      /* lavaan's control = list(iter.max = ...); 0 = default */
     sem_invariance inv; /* `invariance` steps; n_steps 0 without the key */
+    const char *ordered; /* `ordered` (ordinal.c) or NULL */
 } sem_spec;
 
 static void spec_clear(sem_spec *s)
@@ -123,18 +125,52 @@ static int read_group_equal(const cx_job *job, sem_spec *s, cx_error *err)
     return rc;
 }
 
+/* Keys the WLSMV fit of ordinal items cannot honour (yet), refused with
+ * the key named. */
+static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
+{
+    static const char *const refused[] = {"invariance", "modindices", "bootstrap", "validate",
+                                          NULL};
+    if (cx_section_get(job->section, "estimator") && est != SEM_WLSMV)
+        return cx_job_error(job, "estimator", err, CX_EUSAGE,
+                            "ordered items are fitted by estimator wlsmv only");
+    for (size_t k = 0; refused[k]; k++)
+        if (cx_section_get(job->section, refused[k]))
+            return cx_job_error(job, refused[k], err, CX_EUSAGE,
+                                "`%s` is not supported with ordered items yet", refused[k]);
+    if (job->weight_col >= 0)
+        return cx_job_error(job, "weights", err, CX_EUSAGE,
+                            "`weights` is not supported with ordered items yet");
+    if (job->missing != CX_MISSING_LISTWISE || job->missing_fiml)
+        return cx_job_error(job, "missing", err, CX_EUSAGE,
+                            "ordered items are fitted to listwise-complete rows only (lavaan's "
+                            "default); missing = pairwise or fiml is not supported with them");
+    if (job->bootstrap > 0)
+        return cx_job_error(job, "bootstrap", err, CX_EUSAGE,
+                            "`bootstrap` is not supported with ordered items yet");
+    if (job->validate != CX_VALIDATE_NONE)
+        return cx_job_error(job, "validate", err, CX_EUSAGE,
+                            "`validate` is not supported with ordered items yet");
+    const char *ms = cx_section_get(job->section, "meanstructure");
+    if (ms && (strcmp(ms, "no") == 0 || strcmp(ms, "false") == 0))
+        return cx_job_error(job, "meanstructure", err, CX_EUSAGE,
+                            "models of ordered items always have a mean structure (thresholds)");
+    return CX_OK;
+}
+
 static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
 {
     int est = 0, std_lv = 0, mean = -1, mi = 0;
     int rc =
         cx_section_get_choice(job->config, job->section, "estimator", estimator_names, &est, err);
-    if (rc == CX_OK && est == SEM_WLSMV)
+    s->ordered = cx_section_get(job->section, "ordered");
+    if (rc == CX_OK && s->ordered) {
+        rc = read_ordinal_options(job, est, err);
+        est = SEM_WLSMV; /* lavaan's default for ordered items */
+    } else if (rc == CX_OK && est == SEM_WLSMV) {
         rc = cx_job_error(job, "estimator", err, CX_EUSAGE,
-                          "estimator '%s' is not supported yet (only ml and mlr)",
-                          estimator_names[est]);
-    if (rc == CX_OK && cx_section_get(job->section, "ordered"))
-        rc = cx_job_error(job, "ordered", err, CX_EUSAGE,
-                          "ordinal items are not supported yet (they need estimator wlsmv)");
+                          "estimator wlsmv needs ordinal items: list them in `ordered`");
+    }
     if (rc == CX_OK)
         rc = cx_section_get_bool(job->config, job->section, "std_lv", &std_lv, err);
     if (rc == CX_OK && cx_section_get(job->section, "meanstructure"))
@@ -156,6 +192,13 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
+    /* ordinal invariance as lavaan's group.equal = c("thresholds", "loadings")
+     * (scale factors and latent means then free in groups 2..G) */
+    if (rc == CX_OK && s->ordered && s->opt.group_equal &&
+        s->opt.group_equal != (SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS))
+        rc = cx_job_error(job, "group_equal", err, CX_EUSAGE,
+                          "with ordered items group_equal must be 'thresholds loadings' (or "
+                          "absent); other sets are not supported yet");
     /* an invariance job writes one table set per step; replicates and
      * splits of every step are not designed yet */
     if (rc == CX_OK && s->inv.n_steps && job->bootstrap > 0)
@@ -254,10 +297,34 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
     }
     int *cols = cx_calloc(pt->n_ov, sizeof *cols, err);
     rc = cols ? resolve_columns(job, pt, cols, err) : CX_ENOMEM;
+    if (rc == CX_OK && s.ordered)
+        rc = sem_ordinal_check(job, pt, s.ordered, err);
     free(cols);
     sem_partable_free(pt);
     spec_clear(&s);
     return rc;
+}
+
+/* Ordinal items: their own passes and estimator (ordinal.c). */
+typedef struct ordinal_ctx {
+    const cx_job *job;
+    sem_spec *spec;
+} ordinal_ctx;
+
+static sem_partable *ordinal_partable(void *vctx, size_t n_groups, cx_error *err)
+{
+    ordinal_ctx *c = vctx;
+    c->spec->opt.meanstructure = 0; /* thresholds are added by the ordinal fit */
+    c->spec->opt.n_groups = n_groups;
+    return build_partable(c->job, c->spec, err);
+}
+
+static int fit_ordinal(const cx_job *job, sem_spec *s, cx_result **results, cx_error *err)
+{
+    ordinal_ctx ctx = {job, s};
+    sem_ordinal_spec os = {s->ordered, s->group, s->opt.group_equal, (int)s->max_iter,
+                           ordinal_partable, &ctx};
+    return sem_ordinal_fit(job, &os, results, err);
 }
 
 /* ---- results ---------------------------------------------------------- */
@@ -690,6 +757,11 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     int gcol = -1;
     job_fits jf = {job, &s, &d, results, NULL, NULL, NULL, NULL};
     int rc = read_spec(job, kind, &s, err);
+    if (rc == CX_OK && s.ordered) {
+        rc = fit_ordinal(job, &s, results, err);
+        spec_clear(&s);
+        return rc;
+    }
     if (rc == CX_OK)
         rc = group_column(job, &s, &gcol, err);
     if (rc == CX_OK)

@@ -73,6 +73,64 @@ items = nps
 INI
 }
 
+# big_panel: a simulated panel of 72,000 rows ($WORK/big.h5): two row
+# blocks (CX_BLOCK_ROWS = 65,536), so passes can be split across ranks.
+big_panel() {
+    "$CXFIT" simulate "$WORK/big.h5" --firms 4 --waves 3 --respondents 6000 --seed 3 2>/dev/null ||
+        fail "simulate big"
+}
+
+# rowsplit_study FILE: every kind of streaming pass on big.h5: moments per
+# `by` level, bootstrap replicates, kfold folds, pairwise moments, a logit's
+# Newton passes (rowpass) with kfold and cluster SEs, an ols, reducers of
+# models that cannot be packed (describe, nps), and a later stage reading
+# an earlier job's table.
+rowsplit_study() {
+    cat >"$1" <<INI
+[data]
+file  = big.h5
+table = /responses
+[job items]
+model = describe
+items = pex1 pex2 pex3 sat
+[job nps]
+model = nps
+score = ltr
+by    = firm wave
+[job cfa_by]
+model  = cfa
+syntax = PEX =~ pex1 + pex2 + pex3 + pex4 + pex5
+by     = firm
+[job cfa_boot]
+model     = cfa
+syntax    = PEX =~ pex1 + pex2 + pex3 + pex4 + pex5
+bootstrap = 40
+[job cfa_kfold]
+model    = cfa
+syntax   = PEX =~ pex1 + pex2 + pex3 + pex4 + pex5
+validate = kfold(3)
+[job web]
+model    = logit
+formula  = factor(segment) ~ PEX + wave + sat
+scores   = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+where    = segment < 2
+se       = cluster(firm)
+validate = kfold(3)
+[job cfa_pw]
+model   = cfa
+syntax  = OUT =~ out1 + out2 + out3 + out4 + out5
+missing = pairwise
+[job drivers]
+model   = ols
+formula = ltr ~ PEX + wave
+scores  = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+[job nps_desc]
+model = describe
+table = @nps/nps
+items = nps
+INI
+}
+
 # expect_same_results A B WHAT: the results files agree to 1e-10 relative
 # (h5diff), apart from elapsed times and the run's provenance attributes.
 expect_same_results() {

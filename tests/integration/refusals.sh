@@ -40,8 +40,9 @@ weights = x3"
 refuse nps_validate validate "does not support validate" "model = nps
 score = grade
 validate = holdout(sex == 1)"
-refuse reliability_weights weights "does not take weights" "model = reliability
+refuse reliability_weights weights "weighted reliability is listwise only" "model = reliability
 scales = A: x1 x2 x3
+missing = pairwise
 weights = x4"
 refuse reliability_scale scales "expected at least two items" "model = reliability
 scales = A: x1 x2 x3
@@ -58,6 +59,33 @@ missing = fiml"
 refuse cfa_fiml missing "missing = fiml is not supported by model 'cfa'" "model = cfa
 $CFA
 missing = fiml"
+# ordinal items (ordered, estimator wlsmv): what the WLSMV fit cannot honour
+refuse cfa_ordered_weights weights "not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+weights = ageyr"
+refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
+$CFA
+ordered = all
+missing = pairwise"
+refuse cfa_ordered_group_equal group_equal "must be 'thresholds loadings'" "model = cfa
+$CFA
+ordered = all
+group = school
+group_equal = loadings"
+refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
+$CFA
+ordered = all
+estimator = ml"
+refuse cfa_ordered_mixed ordered "mixing continuous and ordinal" "model = cfa
+$CFA
+ordered = x1 x2"
+refuse cfa_ordered_unknown ordered "not an observed variable of the model" "model = cfa
+$CFA
+ordered = x1 x2 x3 x4 x5 x6 x7 x8 x9 x10"
+refuse cfa_wlsmv_continuous estimator "needs ordinal items" "model = cfa
+$CFA
+estimator = wlsmv"
 # logistic families (HS: school is a two-level categorical column)
 refuse logit_hc3 se "expected classical, hc0, hc1 or cluster" "model = logit
 formula = school ~ x1

@@ -1,0 +1,123 @@
+/*
+ * logit_pack.c — the binary logit's pass accumulator as flat doubles, so
+ * that under `mpirun` the ranks' shares of a pass's rows can be combined
+ * (engine/dist.h): the sums (log-likelihood, score, information, meat),
+ * then the final pass's predictions in table order and cluster score sums
+ * in first-seen order.  Unpacking then merging in rank order is the merge
+ * the rows of one process would have seen.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist.h"
+#include "logit_pass.h"
+
+/* Sums first: ll, ll_sat, sum_w, sum_wy, nobs, n_extreme, has_meat, n_pred,
+ * n_clusters; grad q; info q x q; meat q x q (if any); pred, y, w n_pred
+ * each; clusters: key, then q sums, each. */
+#define HEAD 9
+
+static size_t pack(const void *vacc, void *vbuf)
+{
+    const logit_acc *a = vacc;
+    double *buf = vbuf;
+    size_t q = a->q, nc = a->clusters.n;
+    size_t n = HEAD + q + q * q + (a->meat ? q * q : 0) + 3 * a->n_pred + nc * (1 + q);
+    if (!buf)
+        return n * sizeof *buf;
+    double head[HEAD] = {a->ll,           a->ll_sat,         a->sum_w,
+                         a->sum_wy,       a->nobs,           (double)a->n_extreme,
+                         a->meat != NULL, (double)a->n_pred, (double)nc};
+    memcpy(buf, head, sizeof head);
+    double *at = buf + HEAD;
+    memcpy(at, a->grad, q * sizeof *at);
+    at += q;
+    memcpy(at, a->info, q * q * sizeof *at);
+    at += q * q;
+    if (a->meat) {
+        memcpy(at, a->meat, q * q * sizeof *at);
+        at += q * q;
+    }
+    if (a->n_pred) { /* NULL arrays before the first prediction */
+        memcpy(at, a->pred, a->n_pred * sizeof *at);
+        memcpy(at + a->n_pred, a->y, a->n_pred * sizeof *at);
+        memcpy(at + 2 * a->n_pred, a->w, a->n_pred * sizeof *at);
+    }
+    at += 3 * a->n_pred;
+    for (size_t c = 0; c < nc; c++) {
+        *at++ = a->clusters.key[c];
+        memcpy(at, a->clusters.sum + c * q, q * sizeof *at);
+        at += q;
+    }
+    return n * sizeof *buf;
+}
+
+/* Arrays of at least one element even for a rank without predictions:
+ * the pass's merge copies zero bytes from them, which must not be NULL. */
+static int unpack_preds(logit_acc *a, const double *at, size_t n_pred, cx_error *err)
+{
+    if (!a->meat)
+        return CX_OK; /* not a final pass: no predictions */
+    size_t cap = n_pred ? n_pred : 1;
+    free(a->pred);
+    free(a->y);
+    free(a->w);
+    a->pred = malloc(cap * sizeof *a->pred);
+    a->y = malloc(cap * sizeof *a->y);
+    a->w = malloc(cap * sizeof *a->w);
+    a->cap_pred = a->n_pred = 0;
+    if (!a->pred || !a->y || !a->w)
+        return cx_error_set(err, CX_ENOMEM, "logit: out of memory for the predictions");
+    memcpy(a->pred, at, n_pred * sizeof *at);
+    memcpy(a->y, at + n_pred, n_pred * sizeof *at);
+    memcpy(a->w, at + 2 * n_pred, n_pred * sizeof *at);
+    a->cap_pred = cap;
+    a->n_pred = n_pred;
+    return CX_OK;
+}
+
+static int unpack(void *vacc, const void *vbuf, size_t size, cx_error *err)
+{
+    logit_acc *a = vacc;
+    const double *buf = vbuf;
+    size_t q = a->q, n = size / sizeof *buf;
+    if (n < HEAD)
+        return cx_error_set(err, CX_EFAIL, "logit: a packed pass total is too short");
+    int has_meat = buf[6] != 0;
+    size_t n_pred = (size_t)buf[7], nc = (size_t)buf[8];
+    if (has_meat != (a->meat != NULL) ||
+        n != HEAD + q + q * q + (has_meat ? q * q : 0) + 3 * n_pred + nc * (1 + q))
+        return cx_error_set(err, CX_EFAIL, "logit: a packed pass total has the wrong size");
+    a->ll = buf[0];
+    a->ll_sat = buf[1];
+    a->sum_w = buf[2];
+    a->sum_wy = buf[3];
+    a->nobs = buf[4];
+    a->n_extreme = (size_t)buf[5];
+    const double *at = buf + HEAD;
+    memcpy(a->grad, at, q * sizeof *at);
+    at += q;
+    memcpy(a->info, at, q * q * sizeof *at);
+    at += q * q;
+    if (a->meat) {
+        memcpy(a->meat, at, q * q * sizeof *at);
+        at += q * q;
+    }
+    int rc = unpack_preds(a, at, n_pred, err);
+    at += 3 * n_pred;
+    for (size_t c = 0; rc == CX_OK && c < nc; c++, at += 1 + q) {
+        double *sums = lg_clusters_sums(&a->clusters, at[0], err);
+        if (!sums)
+            rc = err->code ? err->code : CX_ENOMEM;
+        else
+            memcpy(sums, at + 1, q * sizeof *at);
+    }
+    return rc;
+}
+
+static const cx_pack_ops logit_pack_ops = {pack, unpack, NULL};
+
+void logit_pack_register(void)
+{
+    cx_pack_register(&logit_pass_type, &logit_pack_ops);
+}

@@ -1,0 +1,55 @@
+/*
+ * wls.h — WLSMV for a single-group model of ordinal items (lavaan's
+ * estimator = "WLSMV" with ordered items, delta parameterization):
+ * (one or more groups) DWLS estimates, robust (sandwich) standard errors
+ * and the mean-and-
+ * variance adjusted ("scaled.shifted") test, with the fit measures lavaan
+ * reports for it.
+ *
+ * The model's moments are the thresholds (free, one parameter each) and
+ * the off-diagonal of Sigma* = D (Lambda V Lambda' + Theta) D, D = diag(delta)
+ * (scale factors, 1 in group 1), whose diagonal is 1: the residual
+ * variance of an ordinal item is not a parameter but
+ * 1 / delta_i^2 - (Lambda V Lambda')_ii (lavaan's delta parameterization);
+ * model thresholds are delta_i (tau_ik - mu_i), mu = Lambda B alpha.
+ * Sample side: polychoric.h.  Over groups g (f_g = N_g / N):
+ *
+ *   F(theta) = sum_g f_g 1/2 (N_g - 1)/N_g sum_k (s_gk - m_gk)^2 / Gamma_g,kk
+ *   vcov     = E^-1 (sum_g f_g Delta_g' W_g Gamma_g W_g Delta_g) E^-1 / (N - G),
+ *              E = sum_g f_g Delta_g' W_g Delta_g
+ *   T        = 2 N F;  scaled.shifted: a T + df - a tr(U Gamma),
+ *              a = sqrt(df / tr((U Gamma)^2)),  U = V - V Delta E^-1 Delta' V,
+ *              V = bdiag(f_g W_g), Gamma = bdiag(Gamma_g / f_g)
+ * (lav_model_objective, lav_model_nvcov_robust_sem, lav_test_satorra_bentler).
+ */
+#ifndef CX_SEM_WLS_H
+#define CX_SEM_WLS_H
+
+#include "estimate.h"
+#include "partable.h"
+#include "polychoric.h"
+
+/* One written row of the estimates (partable rows, thresholds and
+ * lavaan's fixed ~*~ and ~1 rows of ordinal models). */
+typedef struct sem_wls_row {
+    char lhs[SEM_NAME_MAX], op[4], rhs[SEM_NAME_MAX];
+    int group; /* 0-based */
+    double est, se, std_lv, std_all;
+} sem_wls_row;
+
+typedef struct sem_wls_result {
+    sem_wls_row *rows;
+    size_t n_rows;
+    sem_fit *fit; /* converged, iterations, measures, r2, warnings */
+} sem_wls_result;
+
+/* Fit pt (all observed variables ordinal, in pt->ov_names order = the
+ * statistics' item order) to the statistics of its pt->n_groups groups.
+ * With SEM_EQ_THRESHOLDS in pt's group_equal (lavaan's group.equal =
+ * c("thresholds", "loadings")) the thresholds are shared and groups 2..G
+ * get free scale factors (~*~) and latent means, as lavaan frees them. */
+int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned group_equal,
+                int max_iter, sem_wls_result *out, cx_error *err);
+void sem_wls_result_clear(sem_wls_result *r);
+
+#endif
