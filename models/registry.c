@@ -12,12 +12,13 @@ extern const cx_model cx_model_describe, cx_model_nps, cx_model_cfa, cx_model_se
     cx_model_panel, cx_model_ols, cx_model_drivers, cx_model_gap, cx_model_logit, cx_model_ologit,
     cx_model_mlogit, cx_model_efa;
 extern const cx_model cx_model_reliability;
+extern const cx_model cx_model_mixed;
 
 static const cx_model *const all_models[] = {
     &cx_model_describe, &cx_model_nps,    &cx_model_cfa,    &cx_model_sem,
     &cx_model_growth,   &cx_model_panel,  &cx_model_ols,    &cx_model_drivers,
     &cx_model_gap,      &cx_model_logit,  &cx_model_ologit, &cx_model_mlogit,
-    &cx_model_efa,      &cx_model_reliability, NULL /* sentinel keeps the array non-empty */
+    &cx_model_efa,      &cx_model_reliability, &cx_model_mixed, NULL /* sentinel keeps the array non-empty */
 };
 
 const cx_model *const *cx_model_all(size_t *n)
