@@ -357,23 +357,6 @@ static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_part
     return CX_OK;
 }
 
-/* fixed.x covariates with missing = fiml: lavaan deletes the rows missing
- * a covariate and fixes the covariates' moments at their sample values;
- * the data side does the same (sem_data_request.required) and the fit
- * measures take the covariates out as for complete data, but no lavaan
- * reference checks it yet, so it is refused. */
-static int fiml_check_exo(const cx_job *job, const sem_partable *pt, cx_error *err)
-{
-    for (size_t r = 0; r < pt->n_rows; r++)
-        if (pt->rows[r].exo && pt->rows[r].free <= 0 &&
-            (pt->rows[r].op == SEM_OP_COVARIANCE || pt->rows[r].op == SEM_OP_INTERCEPT))
-            return cx_job_error(job, "missing", err, CX_EUSAGE,
-                                "missing = fiml with observed exogenous covariates ('%s', fixed.x) "
-                                "is not supported yet",
-                                pt->rows[r].lhs);
-    return CX_OK;
-}
-
 /* Without reading rows the number of groups is unknown: check the syntax
  * as if there were two, and leave per-group modifier counts to the fit. */
 static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
@@ -403,8 +386,6 @@ static int sem_check_kind(const cx_job *job, sem_kind kind, cx_error *err)
     rc = cols ? resolve_columns(job, pt, cols, err) : CX_ENOMEM;
     if (rc == CX_OK && s.ordered)
         rc = sem_ordinal_check(job, pt, s.ordered, err);
-    if (rc == CX_OK && job->missing_fiml)
-        rc = fiml_check_exo(job, pt, err);
     free(cols);
     if (rc == CX_OK)
         rc = check_robust_exo(job, &s, pt, err);

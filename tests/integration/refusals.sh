@@ -139,10 +139,13 @@ formula = school ~ x1
 bootstrap_cluster = id"
 refuse ologit_no_intercept formula "thresholds replace the intercept" "model = ologit
 formula = factor(x1) ~ x2 - 1"
-refuse sem_fiml_exo missing "missing = fiml with observed exogenous covariates ('ageyr', fixed.x)" "model = sem
+# fixed.x covariates with missing = fiml fit (tests/reference/hs_fiml_exo);
+# with estimator = mlr they are still refused, as without missing = fiml
+refuse sem_fiml_exo_mlr estimator "estimator mlr with observed exogenous covariates ('ageyr')" "model = sem
 syntax = visual =~ x1 + x2 + x3
          visual ~ ageyr
-missing = fiml"
+missing = fiml
+estimator = mlr"
 refuse growth_fiml_invariance invariance "with missing = fiml is not supported yet" "model = growth
 items = x1 x2 x3
 group = school
