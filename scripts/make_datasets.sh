@@ -23,7 +23,7 @@ done
 # Cells removed at random by scripts/make_fiml_refs.R (missing = fiml cases);
 # lme4's Pastes (nested) and Penicillin (crossed), written as CSV by
 # scripts/make_mixed_refs.R and kept in datasets/
-for name in HolzingerSwineford1939_missing Demo.growth_missing Pastes Penicillin; do
+for name in HolzingerSwineford1939_missing HolzingerSwineford1939_missing_x Demo.growth_missing Pastes Penicillin; do
     rm -f "datasets/$name.h5"
     "$cxfit" import "datasets/$name.csv" "datasets/$name.h5" --table /data
 done

@@ -130,3 +130,16 @@ exo.model <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr\nt
 fiml_case("hs_fiml_exo", "HolzingerSwineford1939_missing", exo.model,
           "sem(model, data = hs_missing, missing = \"ml\")",
           fit_tight("sem", exo.model, hsm, optim.parscale = "standardized"))
+# The same with two groups (the covariate's moments fixed per group), and
+# with ageyr missing in 5% of the rows: lavaan deletes those rows
+# (fixed.x = TRUE), so nobs is 286.
+fiml_case("hs_fiml_exo_mg", "HolzingerSwineford1939_missing", exo.model,
+          "sem(model, data = hs_missing, missing = \"ml\", group = \"school\")",
+          fit_tight("sem", exo.model, hsm, group = "school", optim.parscale = "standardized"))
+set.seed(19)
+hsx <- hsm
+hsx$ageyr[runif(nrow(hsx)) < 0.05] <- NA
+write_data(hsx, "HolzingerSwineford1939_missing_x")
+fiml_case("hs_fiml_exo_missx", "HolzingerSwineford1939_missing_x", exo.model,
+          "sem(model, data = hs_missing_x, missing = \"ml\")",
+          fit_tight("sem", exo.model, hsx, optim.parscale = "standardized"))
