@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,5 +461,32 @@ int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *
         fill_sample(p, owned[g], cx_moments_n(owned[g]), cov + g * p * p, &samples[g]);
     }
     weigh_sizes(d->weights, owned, samples, v->n_groups);
+    return CX_OK;
+}
+
+/* `groups`: each group number with its label (the group column's
+ * category, or its value) and its N, as lavaan lists them. */
+int sem_data_write_groups(cx_result *res, const sem_data *d, size_t n_groups,
+                          const double *values, const double *nobs, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(res, "groups", err);
+    if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
+        return err->code;
+    const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
+    for (size_t g = 0; g < n_groups; g++) {
+        double value = values[g];
+        char label[64];
+        if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
+            snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
+        else
+            snprintf(label, sizeof label, "%.15g", value);
+        long row = cx_rtable_add_row(t, err);
+        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
+            return err->code;
+        cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
+        cx_rtable_set_double(t, (size_t)row, "nobs", nobs[g]);
+    }
     return CX_OK;
 }
