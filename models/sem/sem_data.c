@@ -91,8 +91,8 @@ static int prepare_cells(const cx_job *job, int group_col, sem_data *d, cx_error
     size_t k = d->view->n_group_cols, l = 0;
     for (size_t c = 0; c < d->n_cells; c++) {
         const double *cell = d->view->level_values + c * k;
-        while (l < d->n_levels && memcmp(v->level_values + l * n_by, cell,
-                                         n_by * sizeof(double)) != 0)
+        while (l < d->n_levels &&
+               memcmp(v->level_values + l * n_by, cell, n_by * sizeof(double)) != 0)
             l++;
         if (l == d->n_levels)
             return cx_error_set(err, CX_EFAIL, "group cell %zu matches no `by` level", c);
@@ -137,8 +137,7 @@ static int plan_columns(const cx_job *job, const sem_data_request *rq, pass_colu
 }
 
 static cx_moments_params moments_params(const cx_job *job, const sem_data *d,
-                                        const pass_columns *pc, cx_split_kind split,
-                                        size_t n_slots)
+                                        const pass_columns *pc, cx_split_kind split, size_t n_slots)
 {
     cx_moments_params par = {.p = d->p,
                              .col0 = 0,
@@ -466,8 +465,8 @@ int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *
 
 /* `groups`: each group number with its label (the group column's
  * category, or its value) and its N, as lavaan lists them. */
-int sem_data_write_groups(cx_result *res, const sem_data *d, size_t n_groups,
-                          const double *values, const double *nobs, cx_error *err)
+int sem_data_write_groups(cx_result *res, const sem_data *d, size_t n_groups, const double *values,
+                          const double *nobs, cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "groups", err);
     if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
