@@ -86,8 +86,7 @@ static void test_holdout_lme4(void **state)
         for (size_t i = 0; i < 4; i++) {
             char what[256];
             snprintf(what, sizeof what, "%s: holdout %s", job, m[i]);
-            ref_report_check_field(&rep, what, vvalue(res, job, "holdout", m[i]), c, m[i], RTOL,
-                                   0);
+            ref_report_check_field(&rep, what, vvalue(res, job, "holdout", m[i]), c, m[i], RTOL, 0);
         }
         ref_report_require(&rep, 4);
         total += rep.n_checked;

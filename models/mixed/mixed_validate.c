@@ -120,8 +120,8 @@ static int score(const mx_refit_ctx *ctx, const mx_problem *pr, const mx_problem
 
 /* Training fit of split `test` and its held-out sums; o->ok = 0 (with
  * the reason in why) when the training fit fails. */
-static int run_split(const cx_job *job, const mx_refit_ctx *ctx, const mx_problem *pr,
-                     size_t test, mx_oos *o, char *why, size_t why_len, cx_error *err)
+static int run_split(const cx_job *job, const mx_refit_ctx *ctx, const mx_problem *pr, size_t test,
+                     mx_oos *o, char *why, size_t why_len, cx_error *err)
 {
     mx_problem tp = {0};
     mx_pls *w = NULL;
@@ -146,15 +146,14 @@ static int run_split(const cx_job *job, const mx_refit_ctx *ctx, const mx_proble
         snprintf(why, why_len, "the training fit did not converge");
     else if (rc != CX_OK)
         snprintf(why, why_len, "%s", e.msg[0] ? e.msg : "the training fit failed");
-    if (rc == CX_OK) {
+    if (rc != CX_OK && rc != CX_ENOMEM) {
         /* the held-out rows count even though the training failed */
-    } else if (rc != CX_ENOMEM) {
         double n_test = 0;
         for (size_t c = 0; c < pr->n_cells; c++)
             n_test += pr->slot_n[test * pr->n_cells + c];
         o->n_test = n_test;
         rc = CX_OK;
-    } else {
+    } else if (rc == CX_ENOMEM) {
         cx_error_set(err, CX_ENOMEM, "%s", e.msg);
     }
     mx_solution_free(&sol);
