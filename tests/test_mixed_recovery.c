@@ -183,36 +183,6 @@ static void test_recovery(void **state)
     rmdir(dir);
 }
 
-/* The /truth value of row (lhs, op, rhs). */
-static double truth_value(const char *h5, const char *lhs, const char *op, const char *rhs)
-{
-    cx_error err = {0};
-    cx_table *t = cx_table_open(h5, "/truth", &err);
-    if (!t)
-        fail_msg("%s", err.msg);
-    const char *cols[3] = {"lhs", "op", "rhs"}, *want[3] = {lhs, op, rhs};
-    double *code[3], *value = tt_read_column(t, "value");
-    for (int k = 0; k < 3; k++)
-        code[k] = tt_read_column(t, cols[k]);
-    double out = NAN;
-    for (size_t i = 0; i < cx_table_nrows(t); i++) {
-        int match = 1;
-        for (int k = 0; k < 3 && match; k++) {
-            const cx_column_info *c = cx_table_column(t, (size_t)cx_table_find(t, cols[k]));
-            match = strcmp(c->categories[(size_t)code[k][i]], want[k]) == 0;
-        }
-        if (match)
-            out = value[i];
-    }
-    for (int k = 0; k < 3; k++)
-        free(code[k]);
-    free(value);
-    cx_table_close(t);
-    if (isnan(out))
-        fail_msg("no /truth row %s %s %s", lhs, op, rhs);
-    return out;
-}
-
 /* ci_lower and ci_upper of variance component (grp, v1, v2). */
 static void vc_bounds(ref_results *res, const char *job, const char *grp, const char *v1,
                       const char *v2, double *lower, double *upper)
@@ -273,15 +243,16 @@ static void test_respondent_panel(void **state)
     assert_string_equal(solver, "cholmod");
     free(solver);
     int checked = 0;
-    double slope = truth_value(h5, "respondent_slope", "~~", "respondent_slope");
+    double slope = tt_truth_value_in(h5, "respondent_slope", "~~", "respondent_slope");
     check_vc(res, "growth", "wave", "", slope, 0, &checked);
     check_vc(res, "growth", "(Intercept)", "wave",
-             truth_value(h5, "respondent_intercept", "~~", "respondent_slope"), 0, &checked);
-    check_vc(res, "growth", "", "", truth_value(h5, "ltr_latent", "~~", "ltr_latent"), 0, &checked);
+             tt_truth_value_in(h5, "respondent_intercept", "~~", "respondent_slope"), 0, &checked);
+    check_vc(res, "growth", "", "", tt_truth_value_in(h5, "ltr_latent", "~~", "ltr_latent"), 0,
+             &checked);
     assert_int_equal(checked, 3);
     /* the respondents' intercept variance (the firm's also has var1 "(Intercept)") */
     double lo, hi;
-    double icpt = truth_value(h5, "respondent_intercept", "~~", "respondent_intercept");
+    double icpt = tt_truth_value_in(h5, "respondent_intercept", "~~", "respondent_intercept");
     vc_bounds(res, "growth", "respondent", "(Intercept)", "", &lo, &hi);
     if (!(lo <= icpt && icpt <= hi))
         fail_msg("respondent intercept variance %g outside [%g, %g]", icpt, lo, hi);

@@ -33,29 +33,7 @@
 /* The /truth value of revenue_growth ~ lag(nps, 1). */
 static double truth_growth_slope(const char *h5)
 {
-    cx_error err = {0};
-    cx_table *t = cx_table_open(h5, "/truth", &err);
-    if (!t)
-        fail_msg("%s", err.msg);
-    const char *cols[3] = {"lhs", "op", "rhs"}, *want[3] = {"revenue_growth", "~", "lag(nps, 1)"};
-    double *code[3], *value = tt_read_column(t, "value");
-    for (int k = 0; k < 3; k++)
-        code[k] = tt_read_column(t, cols[k]);
-    double out = NAN;
-    for (size_t i = 0; i < cx_table_nrows(t); i++) {
-        int match = 1;
-        for (int k = 0; k < 3 && match; k++) {
-            const cx_column_info *c = cx_table_column(t, (size_t)cx_table_find(t, cols[k]));
-            match = strcmp(c->categories[(size_t)code[k][i]], want[k]) == 0;
-        }
-        if (match)
-            out = value[i];
-    }
-    for (int k = 0; k < 3; k++)
-        free(code[k]);
-    free(value);
-    cx_table_close(t);
-    return out;
+    return tt_truth_value_in(h5, "revenue_growth", "~", "lag(nps, 1)");
 }
 
 /* The shipped config with its data file replaced by `h5`. */
@@ -80,8 +58,8 @@ static void write_config(const char *h5, const char *ini)
     assert_true(replaced);
 }
 
-static void estimate_of(ref_results *res, const char *job, const char *rhs, double *est,
-                        double *lo, double *hi)
+static void estimate_of(ref_results *res, const char *job, const char *rhs, double *est, double *lo,
+                        double *hi)
 {
     cx_error err = {0};
     size_t n, n1, n2, n3;

@@ -41,31 +41,6 @@ extern const cx_model cx_model_reliability;
 static const char *const scales[4] = {"PEX", "OUT", "MOT", "POM"};
 static const char *const prefix[4] = {"pex", "out", "mot", "pom"};
 
-/* The generating value of lhs op rhs in /truth (categorical labels). */
-static double truth_value(cx_table *t, const char *lhs, const char *op, const char *rhs)
-{
-    const char *want[3] = {lhs, op, rhs}, *cols[3] = {"lhs", "op", "rhs"};
-    double *code[3];
-    for (int k = 0; k < 3; k++)
-        code[k] = tt_read_column(t, cols[k]);
-    double *value = tt_read_column(t, "value"), out = NAN;
-    for (size_t i = 0; i < cx_table_nrows(t) && isnan(out); i++) {
-        int match = 1;
-        for (int k = 0; k < 3 && match; k++) {
-            const cx_column_info *c = cx_table_column(t, (size_t)cx_table_find(t, cols[k]));
-            match = strcmp(c->categories[(size_t)code[k][i]], want[k]) == 0;
-        }
-        if (match)
-            out = value[i];
-    }
-    for (int k = 0; k < 3; k++)
-        free(code[k]);
-    free(value);
-    if (isnan(out))
-        fail_msg("no truth row %s %s %s", lhs, op, rhs);
-    return out;
-}
-
 typedef struct run {
     cx_config *config;
     cx_view view;
@@ -120,7 +95,8 @@ static void test_recovers_truth(void **state)
     (void)state;
     cx_error err = {0};
     const char *h5 = CX_SOURCE_DIR "/datasets/demo.h5";
-    cx_table *truth = cx_table_open(h5, "/truth", &err), *data = cx_table_open(h5, "/responses", &err);
+    cx_table *truth = cx_table_open(h5, "/truth", &err),
+             *data = cx_table_open(h5, "/responses", &err);
     if (!truth || !data)
         fail_msg("%s", err.msg);
     run r;
@@ -133,7 +109,7 @@ static void test_recovers_truth(void **state)
         for (int i = 1; i <= 5; i++) {
             char item[16];
             snprintf(item, sizeof item, "%s%d", prefix[s], i);
-            double l = fabs(truth_value(truth, scales[s], "=~", item));
+            double l = fabs(tt_truth_value(truth, scales[s], "=~", item));
             sum += l;
             sum2 += l * l;
         }
@@ -141,8 +117,8 @@ static void test_recovers_truth(void **state)
         double rbar = (sum * sum - sum2) / 20, alpha = 5 * rbar / (1 + 4 * rbar);
         double got_alpha = cell(r.result, "reliability", s, "std_alpha");
         double got_omega = cell(r.result, "reliability", s, "omega");
-        printf("  %s: alpha %.4f (latent %.4f), omega %.4f (latent %.4f)\n", scales[s],
-               got_alpha, alpha, got_omega, omega);
+        printf("  %s: alpha %.4f (latent %.4f), omega %.4f (latent %.4f)\n", scales[s], got_alpha,
+               alpha, got_omega, omega);
         assert_true(fabs(got_alpha - alpha) <= 0.03);
         assert_true(fabs(got_omega - omega) <= 0.03);
         for (size_t i = 0; i < 5; i++)

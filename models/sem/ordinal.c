@@ -168,27 +168,17 @@ static void write_status(cx_result *res, const sem_fit *fit)
 static int write_groups(cx_result *res, const sem_data *d, const size_t *cell,
                         const sem_ord_stats *const *st, size_t G, cx_error *err)
 {
-    cx_rtable *t = cx_result_table(res, "groups", err);
-    if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
-        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
-        cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
+    double *values = cx_calloc(2 * G, sizeof *values, err), *nobs = values + G;
+    if (!values)
         return err->code;
-    const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
     size_t k = d->view->n_group_cols;
     for (size_t g = 0; g < G; g++) {
-        double value = d->view->level_values[cell[g] * k + k - 1];
-        char label[64];
-        if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
-            snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
-        else
-            snprintf(label, sizeof label, "%.15g", value);
-        long row = cx_rtable_add_row(t, err);
-        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
-            return err->code;
-        cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
-        cx_rtable_set_double(t, (size_t)row, "nobs", st[g]->n);
+        values[g] = d->view->level_values[cell[g] * k + k - 1];
+        nobs[g] = st[g]->n;
     }
-    return CX_OK;
+    int rc = sem_data_write_groups(res, d, G, values, nobs, err);
+    free(values);
+    return rc;
 }
 
 /* The ordinal statistics of every cell (`by` level x group) of the pass

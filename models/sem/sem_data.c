@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,8 +91,8 @@ static int prepare_cells(const cx_job *job, int group_col, sem_data *d, cx_error
     size_t k = d->view->n_group_cols, l = 0;
     for (size_t c = 0; c < d->n_cells; c++) {
         const double *cell = d->view->level_values + c * k;
-        while (l < d->n_levels && memcmp(v->level_values + l * n_by, cell,
-                                         n_by * sizeof(double)) != 0)
+        while (l < d->n_levels &&
+               memcmp(v->level_values + l * n_by, cell, n_by * sizeof(double)) != 0)
             l++;
         if (l == d->n_levels)
             return cx_error_set(err, CX_EFAIL, "group cell %zu matches no `by` level", c);
@@ -136,8 +137,7 @@ static int plan_columns(const cx_job *job, const sem_data_request *rq, pass_colu
 }
 
 static cx_moments_params moments_params(const cx_job *job, const sem_data *d,
-                                        const pass_columns *pc, cx_split_kind split,
-                                        size_t n_slots)
+                                        const pass_columns *pc, cx_split_kind split, size_t n_slots)
 {
     cx_moments_params par = {.p = d->p,
                              .col0 = 0,
@@ -460,5 +460,32 @@ int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *
         fill_sample(p, owned[g], cx_moments_n(owned[g]), cov + g * p * p, &samples[g]);
     }
     weigh_sizes(d->weights, owned, samples, v->n_groups);
+    return CX_OK;
+}
+
+/* `groups`: each group number with its label (the group column's
+ * category, or its value) and its N, as lavaan lists them. */
+int sem_data_write_groups(cx_result *res, const sem_data *d, size_t n_groups, const double *values,
+                          const double *nobs, cx_error *err)
+{
+    cx_rtable *t = cx_result_table(res, "groups", err);
+    if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
+        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
+        cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
+        return err->code;
+    const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
+    for (size_t g = 0; g < n_groups; g++) {
+        double value = values[g];
+        char label[64];
+        if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
+            snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
+        else
+            snprintf(label, sizeof label, "%.15g", value);
+        long row = cx_rtable_add_row(t, err);
+        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
+            return err->code;
+        cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
+        cx_rtable_set_double(t, (size_t)row, "nobs", nobs[g]);
+    }
     return CX_OK;
 }

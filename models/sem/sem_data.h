@@ -88,4 +88,9 @@ int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *
                    cx_moments **owned, double *cov, cx_error *err);
 void sem_owned_free(cx_moments **owned, size_t n);
 
+/* The `groups` table: group g's label is the group column's category or
+ * value `values[g]`, its N is nobs[g]. */
+int sem_data_write_groups(cx_result *res, const sem_data *d, size_t n_groups,
+                          const double *values, const double *nobs, cx_error *err);
+
 #endif

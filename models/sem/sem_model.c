@@ -517,29 +517,16 @@ static int write_modindices(cx_result *res, const sem_fit *fit, size_t n_groups,
 /* `groups`: each group number of the other tables with its label. */
 static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, cx_error *err)
 {
-    cx_rtable *t = cx_result_table(res, "groups", err);
-    if (!t || cx_rtable_add_column(t, "group", CX_RCOL_INT, err) ||
-        cx_rtable_add_column(t, "label", CX_RCOL_STRING, err) ||
-        cx_rtable_add_column(t, "nobs", CX_RCOL_DOUBLE, err))
+    double *nobs = cx_calloc(v->n_groups, sizeof *nobs, err);
+    if (!nobs)
         return err->code;
-    const cx_column_info *c = cx_table_column(d->view->table, (size_t)d->group_col);
-    for (size_t g = 0; g < v->n_groups; g++) {
-        double value = v->label[g];
-        char label[64];
-        if (c->kind == CX_COL_CATEGORICAL && value >= 0 && value < (double)c->n_categories)
-            snprintf(label, sizeof label, "%s", c->categories[(size_t)value]);
-        else
-            snprintf(label, sizeof label, "%.15g", value);
-        long row = cx_rtable_add_row(t, err);
-        if (row < 0 || cx_rtable_set_string(t, (size_t)row, "label", label, err))
-            return err->code;
-        cx_rtable_set_int(t, (size_t)row, "group", (long long)g + 1);
-        /* lavaan's nobs: rows, also when sampling weights make N_g their sum */
-        cx_rtable_set_double(t, (size_t)row, "nobs",
-                             d->weights == SEM_WEIGHTS_SAMPLING ? cx_moments_n(v->moments[g])
-                                                                : v->samples[g].n);
-    }
-    return CX_OK;
+    /* lavaan's nobs: rows, also when sampling weights make N_g their sum */
+    for (size_t g = 0; g < v->n_groups; g++)
+        nobs[g] = d->weights == SEM_WEIGHTS_SAMPLING ? cx_moments_n(v->moments[g])
+                                                     : v->samples[g].n;
+    int rc = sem_data_write_groups(res, d, v->n_groups, v->label, nobs, err);
+    free(nobs);
+    return rc;
 }
 
 /* `coverage` (missing = fiml): lavInspect(fit, "coverage"), the share of

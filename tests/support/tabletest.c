@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tabletest.h"
 
@@ -31,4 +33,36 @@ double *tt_read_column(cx_table *t, const char *name)
     if (cx_table_read_block(t, &j, 1, 0, n, x, n ? n : 1, &err) != CX_OK)
         fail_msg("%s", err.msg);
     return x;
+}
+
+double tt_truth_value(cx_table *t, const char *lhs, const char *op, const char *rhs)
+{
+    const char *want[3] = {lhs, op, rhs}, *cols[3] = {"lhs", "op", "rhs"};
+    double *code[3];
+    for (int k = 0; k < 3; k++)
+        code[k] = tt_read_column(t, cols[k]);
+    double *value = tt_read_column(t, "value"), out = NAN;
+    for (size_t i = 0; i < cx_table_nrows(t) && isnan(out); i++) {
+        int match = 1;
+        for (int k = 0; k < 3 && match; k++) {
+            const cx_column_info *c = cx_table_column(t, (size_t)cx_table_find(t, cols[k]));
+            match = strcmp(c->categories[(size_t)code[k][i]], want[k]) == 0;
+        }
+        if (match)
+            out = value[i];
+    }
+    for (int k = 0; k < 3; k++)
+        free(code[k]);
+    free(value);
+    if (isnan(out))
+        fail_msg("no /truth row %s %s %s", lhs, op, rhs);
+    return out;
+}
+
+double tt_truth_value_in(const char *h5, const char *lhs, const char *op, const char *rhs)
+{
+    cx_table *t = tt_open_table(h5, "/truth");
+    double out = tt_truth_value(t, lhs, op, rhs);
+    cx_table_close(t);
+    return out;
 }

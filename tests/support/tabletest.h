@@ -13,4 +13,10 @@ cx_table *tt_open_table(const char *h5, const char *group);
 /* Column `name` of `t`, every row, missing values as NaN (caller frees). */
 double *tt_read_column(cx_table *t, const char *name);
 
+/* The value of row (lhs, op, rhs) of a /truth table (categorical lhs,
+ * op, rhs as `cxfit simulate` writes them); fails the test when absent. */
+double tt_truth_value(cx_table *truth, const char *lhs, const char *op, const char *rhs);
+/* The same, opening /truth of file `h5`. */
+double tt_truth_value_in(const char *h5, const char *lhs, const char *op, const char *rhs);
+
 #endif
