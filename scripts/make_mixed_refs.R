@@ -78,6 +78,10 @@ polished <- function(fm, formula, d, reml) {
        control = lmerControl(optimizer = NULL))
 }
 
+# `Rscript scripts/make_mixed_refs.R validate` writes only the validation
+# reference (below), leaving mixed_lme4.json as it is.
+only_validate <- "validate" %in% commandArgs(TRUE)
+if (!only_validate) {
 out <- list()
 ini <- c("# Reference cases mixed_lme4: lme4 (tests/reference/mixed_lme4.json, written by",
          "# scripts/make_mixed_refs.R; see docs/models/mixed.md).  One job per case.", "")
@@ -125,3 +129,52 @@ writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
            "tests/reference/mixed_lme4.json")
 writeLines(ini, "configs/reference/mixed_lme4.ini")
 cat("wrote tests/reference/mixed_lme4.json with", length(out), "cases\n")
+}
+
+# Validation: `validate = holdout(EXPR)` on sleepstudy.  lme4 fits the
+# training rows (those outside EXPR), predict(fit, newdata = heldout,
+# allow.new.levels = TRUE) gives fixed part + the training BLUPs (0 for
+# the subject the training rows never saw), and RMSE and R^2 (about the
+# held-out mean) of the held-out rows are the reference; Penicillin with
+# crossed groups checks held-out cells whose levels were seen.  Written to
+# tests/reference/mixed_validate_lme4.json, read by
+# tests/test_mixed_validate.c with configs/reference/mixed_validate.ini.
+vcases <- list(
+  list(name = "ho_slope_reml", formula = "Reaction ~ Days + (Days | Subject)", reml = TRUE,
+       holdout = "Days >= 8 or Subject == 372",
+       test = function(d) d$Days >= 8 | d$Subject == "372"),
+  list(name = "ho_ri_ml", formula = "Reaction ~ Days + (1 | Subject)", reml = FALSE,
+       holdout = "Days >= 8 or Subject == 372",
+       test = function(d) d$Days >= 8 | d$Subject == "372"),
+  # crossed: every held-out cell (plate, sample) is new, its levels are not
+  list(name = "ho_crossed_reml", data = "penicillin",
+       formula = "diameter ~ 1 + (1 | plate) + (1 | sample)", reml = TRUE,
+       holdout = "diameter >= 25", test = function(d) d$diameter >= 25))
+vout <- list()
+vini <- c("# Reference cases mixed_validate: lme4 on the training rows, predict() on the held-out",
+          "# rows (tests/reference/mixed_validate_lme4.json, scripts/make_mixed_refs.R).", "")
+for (cs in vcases) {
+  dn <- if (is.null(cs$data)) "sleep" else cs$data
+  d <- datasets[[dn]]
+  held <- cs$test(d)
+  tr <- droplevels(d[!held, ])
+  te <- d[held, ]
+  y <- all.vars(as.formula(cs$formula))[1]
+  fm <- polished(lmer(as.formula(cs$formula), data = tr, REML = cs$reml, control = tight),
+                 cs$formula, tr, cs$reml)
+  pred <- predict(fm, newdata = te, allow.new.levels = TRUE)
+  e <- te[[y]] - pred
+  vout[[cs$name]] <- list(name = cs$name, n_train = nrow(tr), n_test = nrow(te),
+                          rmse = sqrt(mean(e^2)), mae = mean(abs(e)),
+                          r2 = 1 - sum(e^2) / sum((te[[y]] - mean(te[[y]]))^2),
+                          lme4 = as.character(packageVersion("lme4")))
+  vini <- c(vini, sprintf("[job %s]", cs$name), "model    = mixed",
+            sprintf("file     = ../../datasets/%s.h5", h5[[dn]]), "table    = /data",
+            sprintf("formula  = %s", cs$formula),
+            sprintf("reml     = %s", if (cs$reml) "yes" else "no"),
+            sprintf("validate = holdout(%s)", cs$holdout), "")
+}
+writeLines(toJSON(vout, auto_unbox = TRUE, digits = NA, pretty = TRUE),
+           "tests/reference/mixed_validate_lme4.json")
+writeLines(vini, "configs/reference/mixed_validate.ini")
+cat("wrote tests/reference/mixed_validate_lme4.json with", length(vout), "cases\n")

@@ -15,7 +15,8 @@
  * from the cells (mixed_system.c), and theta is found by Nelder-Mead over
  * lme4's profiled criterion (mixed_opt.c, mixed_pls.c).  `by` is served
  * by the engine (one fit per level); `bootstrap` is a cluster bootstrap by
- * the grouping factor (mixed_boot.c).  Weights and validate are not
+ * the grouping factor (mixed_boot.c); `validate` refits each split from
+ * the pass's per-slot sums (mixed_validate.c).  Weights are not
  * supported, so `cxfit check` refuses them.
  */
 #include <math.h>
@@ -121,7 +122,7 @@ static int mixed_check(const cx_job *job, cx_error *err)
 }
 
 /* lme4's checks before fitting: enough rows, fewer levels than rows. */
-static int check_sizes(const cx_job *job, const mx_problem *pr, cx_error *err)
+int mx_check_sizes(const cx_job *job, const mx_problem *pr, cx_error *err)
 {
     if (pr->n <= (double)pr->p)
         return cx_job_error(job, "formula", err, CX_EUSAGE,
@@ -163,7 +164,7 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
     if (!rc)
         rc = mx_system_build(&pr, g, err);
     if (!rc)
-        rc = check_sizes(job, &pr, err);
+        rc = mx_check_sizes(job, &pr, err);
     if (!rc && !(w = mx_pls_alloc(&pr, s->reml, err)))
         rc = err->code;
     if (!rc)
@@ -200,6 +201,10 @@ static int fit_grouped(const cx_job *job, const mixed_spec *s, cx_design *d, con
         if (!rc)
             rc = mx_boot_write(res, &pr, &b, err);
         mx_boot_free(&b);
+    }
+    if (!rc && pr.n_slots > 1) {
+        mx_refit_ctx ctx = {s->formula, d, s->gcols, s->n_gcols, job->view->table, g, s->reml};
+        rc = mx_validate(job, &ctx, &pr, res, err);
     }
     free(V);
     free(df);
@@ -243,7 +248,7 @@ const cx_model cx_model_mixed = {
                "crossed groups, REML or ML",
     .keys = mixed_keys,
     .fits_all_levels = 0,
-    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_BOOTSTRAP,
+    .supports = CX_SUPPORTS_BY | CX_SUPPORTS_BOOTSTRAP | CX_SUPPORTS_VALIDATE,
     .check = mixed_check,
     .fit = mixed_fit,
 };

@@ -76,6 +76,12 @@ typedef struct mx_problem {
     double *zxy;     /* q x (p+1): [Z'X Z'y], column-major               */
     size_t n_blocks;
     mx_block *blocks; /* off-diagonal Z'Z blocks, sorted by (b, ub, a, ua) */
+    /* validate: the pass's sums per slot (fold, or 0 = training and
+     * 1 = holdout rows), slot-major: n_slots x n_cells x m*m, x n_cells
+     * rows and sums of y; cells / cell_n are their totals.  n_slots = 1
+     * and NULL without validation. */
+    size_t n_slots;
+    double *slot_cells, *slot_n, *slot_sy;
 } mx_problem;
 
 void mx_problem_free(mx_problem *pr);
@@ -168,6 +174,25 @@ int mx_bootstrap(const cx_job *job, mx_pls *w, const mx_problem *pr, mx_boot *b,
 /* SEs and percentile CIs into the estimates and variance_components tables. */
 int mx_boot_write(cx_result *res, const mx_problem *pr, const mx_boot *b, cx_error *err);
 void mx_boot_free(mx_boot *b);
+
+/* mixed_validate.c: validate = kfold(K) | holdout(EXPR) from the slot
+ * sums of the pass: per split a training fit (the other slots' sums) and
+ * the held-out SSE from the held-out sums; writes the validation table. */
+typedef struct mx_refit_ctx {
+    const cx_formula *f;
+    const cx_design *d;
+    const int *gcols;
+    size_t n_gcols;
+    const cx_table *t;
+    const cx_view *grouped;
+    int reml;
+} mx_refit_ctx;
+int mx_validate(const cx_job *job, const mx_refit_ctx *ctx, const mx_problem *pr, cx_result *res,
+                cx_error *err);
+
+/* mixed.c: lme4's size checks (rows > fixed effects, levels < rows, random
+ * effects <= rows); the error names the job's formula key. */
+int mx_check_sizes(const cx_job *job, const mx_problem *pr, cx_error *err);
 
 /* mixed_tables.c */
 int mx_write_tables(cx_result *res, const mx_problem *pr, const cx_design *d, const cx_formula *f,

@@ -24,6 +24,9 @@ void mx_problem_free(mx_problem *pr)
         return;
     free(pr->cells);
     free(pr->cell_n);
+    free(pr->slot_cells);
+    free(pr->slot_n);
+    free(pr->slot_sy);
     free(pr->xy);
     for (size_t t = 0; pr->terms && t < pr->n_terms; t++) {
         free(pr->terms[t].name);

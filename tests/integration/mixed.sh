@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # mixed.sh — `model = mixed` from the command line: every bad key and every
-# shared key the family cannot honour (weights, validate; bootstrap for
+# shared key the family cannot honour (weights; bootstrap for
 # nested designs or with another cluster column) is
 # refused by `cxfit check` with one line naming the job and the key (exit
 # 2, nothing written by run); a singular fit is reported (status ok, one
 # stderr line); the shipped configs/mixed.ini runs on the bundled data and
 # uses the dense per-group path for one grouping factor and CHOLMOD for
-# nested groups; `by` fits each level.
+# nested groups; `by` fits each level; `validate` is accepted by check and
+# writes the validation table (metrics tested in test_mixed_validate.c).
 source "$(dirname "$0")/lib.bash" "$@"
 SL="$SRC/datasets/sleepstudy.h5"
 
@@ -39,8 +40,13 @@ bootstrap = 100"
 refuse boot_cluster bootstrap_cluster "grouping column Subject" "$F
 bootstrap = 100
 bootstrap_cluster = Days"
-refuse validate validate "validate" "$F
-validate = kfold(5)"
+
+# validate: accepted, one row per fold and metric (4 metrics, no MAE) + mean
+printf '[data]\nfile = %s\ntable = /data\n\n[job kf]\nmodel = mixed\n%s\nvalidate = kfold(5)\n' "$SL" "$F" >"$WORK/kf.ini"
+expect_exit 0 "check accepts validate" -- "$CXFIT" check "$WORK/kf.ini"
+expect_exit 0 "validate runs" -- "$CXFIT" run "$WORK/kf.ini" -o "$WORK/kf.h5"
+nv=$(h5dump -H -d /kf/validation/value "$WORK/kf.h5" | sed -n 's/.*DATASPACE *SIMPLE { ( \([0-9]*\) ).*/\1/p')
+[ "$nv" = 24 ] && ok "validation: 6 splits x 4 metrics" || fail "validation rows '$nv'"
 
 # a singular fit: a grouping factor whose effects are pure noise around 0
 printf 'y,g\n' >"$WORK/sing.csv"
