@@ -36,6 +36,22 @@
 
 void openblas_set_num_threads(int num_threads);
 
+/* Scale the cross-product/covariance matrix C (p x p, column-major; its
+ * lower triangle C[j * p + i], i > j, is read) to a full correlation
+ * matrix in place; -1 when a column has no variance. */
+static int scale_to_correlation(double *C, size_t p)
+{
+    for (size_t j = 0; j < p; j++)
+        if (!(C[j * p + j] > 0))
+            return -1;
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = j + 1; i < p; i++)
+            C[i * p + j] = C[j * p + i] = C[j * p + i] / sqrt(C[i * p + i] * C[j * p + j]);
+    for (size_t j = 0; j < p; j++)
+        C[j * p + j] = 1;
+    return 0;
+}
+
 /* Correlation matrix (p x p, full) of the n x p column-major X; X is
  * centered in place.  0, or -1 when a column is constant. */
 static int correlation(double *X, size_t n, size_t p, double *C)
@@ -50,15 +66,7 @@ static int correlation(double *X, size_t n, size_t p, double *C)
     }
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)p, (int)n, 1.0, X, (int)n, 0.0, C,
                 (int)p);
-    for (size_t j = 0; j < p; j++)
-        if (!(C[j * p + j] > 0))
-            return -1;
-    for (size_t j = 0; j < p; j++)
-        for (size_t i = j + 1; i < p; i++)
-            C[i * p + j] = C[j * p + i] = C[j * p + i] / sqrt(C[i * p + i] * C[j * p + j]);
-    for (size_t j = 0; j < p; j++)
-        C[j * p + j] = 1;
-    return 0;
+    return scale_to_correlation(C, p);
 }
 
 /* PC and one-factor fa eigenvalues of X's correlations into pc, fa. */
@@ -270,15 +278,7 @@ static int resampled_tiny(const resample_data *d, unsigned long seed, int it, in
     for (size_t q = 0; q < p; q++)
         for (size_t j = 0; j <= q; j++)
             C[j + q * p] = C[q + j * p] = xx[j + q * p] - s[j] * s[q] / dn;
-    for (size_t j = 0; j < p; j++)
-        if (!(C[j * p + j] > 0))
-            return -1;
-    for (size_t j = 0; j < p; j++)
-        for (size_t i = j + 1; i < p; i++)
-            C[i * p + j] = C[j * p + i] = C[j * p + i] / sqrt(C[i * p + i] * C[j * p + j]);
-    for (size_t j = 0; j < p; j++)
-        C[j * p + j] = 1;
-    return 0;
+    return scale_to_correlation(C, p);
 }
 
 /* Per-thread workspace of the iterations. */
@@ -296,7 +296,8 @@ static int iteration(const resample_data *d, size_t n, size_t p, unsigned long s
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!rng)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
-    gsl_rng_set(rng, (unsigned long)cx_mix64((uint64_t)seed * 0x9E3779B97F4A7C15ull + (uint64_t)it));
+    gsl_rng_set(rng,
+                (unsigned long)cx_mix64((uint64_t)seed * 0x9E3779B97F4A7C15ull + (uint64_t)it));
     simulated_correlation(rng, n, p, w->X, w->C);
     int rc = efa_eigen(w->C, p, vals, NULL, err);
     if (rc == CX_OK)
