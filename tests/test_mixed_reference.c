@@ -34,6 +34,7 @@
 
 #include "json.h"
 #include "refcheck.h"
+#include "tabletest.h"
 #include "run.h"
 
 #ifndef RTOL
@@ -246,15 +247,7 @@ static void test_mixed_lme4(void **state)
     json_value *ref = json_parse_file(json, &err);
     if (!ref)
         fail_msg("%s: %s", json, err.msg);
-    assert_non_null(mkdtemp(dir));
-    snprintf(out, sizeof out, "%s/results.h5", dir);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run %s: exit %d: %s", ini, rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    if (!res)
-        fail_msg("%s: %s", out, err.msg);
+    ref_results *res = tt_run_config(ini, dir, out, sizeof out);
     size_t ncases = json_object_len(ref);
     assert_int_equal(ncases, 10);
     int failed = 0, total = 0;

@@ -28,6 +28,7 @@
 
 #include "json.h"
 #include "refcheck.h"
+#include "tabletest.h"
 #include "run.h"
 
 #define RTOL 1e-6
@@ -50,21 +51,6 @@ static double vvalue(ref_results *res, const char *job, const char *split, const
     return out;
 }
 
-static ref_results *run_config(const char *ini, char *dir, char *out, size_t outlen)
-{
-    cx_error err = {0};
-    assert_non_null(mkdtemp(dir));
-    snprintf(out, outlen, "%s/results.h5", dir);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run %s: exit %d: %s", ini, rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    if (!res)
-        fail_msg("%s: %s", out, err.msg);
-    return res;
-}
-
 static void test_holdout_lme4(void **state)
 {
     (void)state;
@@ -75,7 +61,7 @@ static void test_holdout_lme4(void **state)
     json_value *ref = json_parse_file(json, &err);
     if (!ref)
         fail_msg("%s: %s", json, err.msg);
-    ref_results *res = run_config(ini, dir, out, sizeof out);
+    ref_results *res = tt_run_config(ini, dir, out, sizeof out);
     size_t ncases = json_object_len(ref);
     assert_int_equal(ncases, 3);
     int failed = 0, total = 0;
@@ -121,7 +107,7 @@ static void test_kfold_covers_rows(void **state)
             CX_SOURCE_DIR);
     fclose(f);
     char dir2[] = "/tmp/cx_mixedkf2_XXXXXX";
-    ref_results *res = run_config(ini, dir2, out, sizeof out);
+    ref_results *res = tt_run_config(ini, dir2, out, sizeof out);
     double n_test = 0, rmse = 0;
     for (int k = 1; k <= 5; k++) {
         char split[16];

@@ -8,9 +8,11 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "run.h"
 #include "tabletest.h"
 
 cx_table *tt_open_table(const char *h5, const char *group)
@@ -65,4 +67,20 @@ double tt_truth_value_in(const char *h5, const char *lhs, const char *op, const 
     double out = tt_truth_value(t, lhs, op, rhs);
     cx_table_close(t);
     return out;
+}
+
+ref_results *tt_run_config(const char *ini, char *dir, char *out, size_t outlen)
+{
+    cx_error err = {0};
+    if (!mkdtemp(dir))
+        fail_msg("mkdtemp %s failed", dir);
+    snprintf(out, outlen, "%s/results.h5", dir);
+    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
+    int rc = cx_run(&opt, &err);
+    if (rc != 0)
+        fail_msg("cx_run %s: exit %d: %s", ini, rc, err.msg);
+    ref_results *res = ref_results_open(out, &err);
+    if (!res)
+        fail_msg("%s: %s", out, err.msg);
+    return res;
 }

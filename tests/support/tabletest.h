@@ -6,6 +6,7 @@
 #ifndef CX_TABLETEST_H
 #define CX_TABLETEST_H
 
+#include "refcheck.h"
 #include "table.h"
 
 /* Open table `group` of HDF5 file `h5`. */
@@ -18,5 +19,10 @@ double *tt_read_column(cx_table *t, const char *name);
 double tt_truth_value(cx_table *truth, const char *lhs, const char *op, const char *rhs);
 /* The same, opening /truth of file `h5`. */
 double tt_truth_value_in(const char *h5, const char *lhs, const char *op, const char *rhs);
+
+/* Run config `ini` (2 threads, quiet) into a results file in a fresh
+ * directory made from the mkdtemp template `dir`; its path goes to
+ * `out` (outlen bytes).  Returns the opened results file. */
+ref_results *tt_run_config(const char *ini, char *dir, char *out, size_t outlen);
 
 #endif
