@@ -638,8 +638,11 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
             ws.off_diagonal = method != EFA_ML;
         }
         rc = rc ? rc : newton_rounds(&ws, opt, x, iterations, converged, n_fixed, err);
-        if (*n_fixed == 0)
+        if (*n_fixed == 0 && *converged)
             break; /* an interior optimum: no bound to choose */
+        /* on the bound, or Newton failed from psych's start (an indefinite
+         * curvature no damping cured: HS with 5 ml factors): the projected
+         * gradient's path as L-BFGS-B's, then Newton from there */
     }
     if (rc == CX_OK)
         rc = loadings_of(&ws, ws.psi, 1, err);

@@ -144,7 +144,7 @@ heywood_sets <- list(
 heywood_specs <- list(
   list("hs", "ml", "none", 4), list("hs", "ml", "varimax", 4), list("hs", "ml", "oblimin", 4),
   list("hs", "minres", "none", 4), list("hs", "minres", "varimax", 4), list("hs", "minres", "oblimin", 4),
-  list("hs", "minres", "oblimin", 5), list("bfi_ac", "minres", "varimax", 4),
+  list("hs", "ml", "oblimin", 5), list("hs", "minres", "oblimin", 5), list("bfi_ac", "minres", "varimax", 4),
   list("bfi_cn", "minres", "oblimin", 5), list("bfi_en", "minres", "promax", 5),
   list("bfi_a", "minres", "varimax", 2))
 held_of <- function(f) which(abs(1 - f$communalities - 0.005) < 1e-9)
