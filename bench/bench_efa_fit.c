@@ -105,7 +105,7 @@ static double *read_matrix(const char *path, size_t *p)
 }
 
 static double median_fit(const double *R, size_t p, double n, efa_options opt, int reps,
-                         int *status)
+                         int *status, int *iters)
 {
     double *t = malloc((size_t)reps * sizeof *t);
     cx_error err = {0};
@@ -118,6 +118,7 @@ static double median_fit(const double *R, size_t p, double n, efa_options opt, i
         t[r] = cpu_now() - t0;
         if (f->status != EFA_OK)
             *status = (int)f->status;
+        *iters = f->iterations;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     double med = t[reps / 2];
@@ -163,18 +164,19 @@ int main(int argc, char **argv)
     static const char *const rots[] = {"none",    "varimax",   "quartimax", "promax",
                                        "oblimin", "quartimin", "geomin"};
     printf("p = %zu items, %zu rows, %zu factors, median CPU of %d runs (ms)\n", p, n, m, reps);
-    printf("%-8s %-10s %10s %12s %10s\n", "method", "rotation", "efa_run", "extraction", "status");
+    printf("%-8s %-10s %10s %12s %10s %10s\n", "method", "rotation", "efa_run", "extraction",
+           "status", "iters");
     for (int me = 0; me < 3; me++) {
         if (only && strcmp(only, methods[me]) != 0)
             continue;
         efa_options none = {(efa_method)me, EFA_ROT_NONE, m, 1, 10};
-        int st;
-        double ext = median_fit(R, p, (double)n, none, reps, &st);
+        int st, it;
+        double ext = median_fit(R, p, (double)n, none, reps, &st, &it);
         for (int ro = 0; ro < 7; ro++) {
             efa_options opt = {(efa_method)me, (efa_rotation)ro, m, 1, 10};
-            double t = median_fit(R, p, (double)n, opt, reps, &st);
-            printf("%-8s %-10s %10.3f %12.3f %10d\n", methods[me], rots[ro], 1e3 * t, 1e3 * ext,
-                   st);
+            double t = median_fit(R, p, (double)n, opt, reps, &st, &it);
+            printf("%-8s %-10s %10.3f %12.3f %10d %10d\n", methods[me], rots[ro], 1e3 * t,
+                   1e3 * ext, st, it);
         }
     }
     free(R);

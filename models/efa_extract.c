@@ -393,29 +393,23 @@ static int uls_hessian(const extract_ws *ws, double *H)
  * caller differences the gradient instead). */
 static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
 {
-    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    size_t p = ws->p, k = ws->k, m = ws->n_free, nb = 0;
     const double *v = ws->vecs, *e = ws->vals, *S = ws->S;
+    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
     for (size_t j = 0; j < p; j++)
         if (!(e[j] > 0) || (j < k && e[j] <= 1))
             return -1; /* log undefined, or pmax(e - 1, 0) in the loadings */
     memset(H, 0, m * m * sizeof *H);
+    /* the pair terms sum_{j>k} sum_l c_jl w w', w = v_j o v_l on the free
+     * items (c_jj = 1: the v_ja^2 v_jb^2 term), as blocks of HESS_BLOCK
+     * pairs: H += (W diag(c)) W' by DGEMM, as uls_hessian */
     for (size_t j = k; j < p; j++) {
         double hp = 1 - 1 / e[j];
-        for (size_t a = 0; a < m; a++) {
-            size_t ia = ws->free[a];
-            double va = v[j * p + ia];
-            for (size_t b = 0; b <= a; b++) {
-                size_t ib = ws->free[b];
-                double vb = v[j * p + ib];
-                H[a * m + b] += va * va * vb * vb + hp * 0.5 * va * vb * S[ib * p + ia];
-            }
-            H[a * m + a] += hp * 1.5 * e[j] * va * va;
-        }
         for (size_t l = 0; l < p; l++) {
-            if (l == j)
-                continue;
             double c;
-            if (l < k) {
+            if (l == j)
+                c = 1;
+            else if (l < k) {
                 if (fabs(e[j] - e[l]) < 1e-12)
                     return -1;
                 c = hp * (e[j] + e[l]) * (e[j] + e[l]) / (2 * (e[j] - e[l]));
@@ -424,18 +418,39 @@ static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
             }
             for (size_t a = 0; a < m; a++) {
                 size_t ia = ws->free[a];
-                double ua = c * v[j * p + ia] * v[l * p + ia];
-                for (size_t b = 0; b <= a; b++) {
-                    size_t ib = ws->free[b];
-                    H[a * m + b] += ua * v[j * p + ib] * v[l * p + ib];
-                }
+                double w = v[j * p + ia] * v[l * p + ia];
+                W[nb * m + a] = w;
+                Wc[nb * m + a] = c * w;
+            }
+            if (++nb == HESS_BLOCK || (j == p - 1 && l == p - 1)) {
+                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0,
+                            Wc, (int)m, W, (int)m, 1.0, H, (int)m);
+                nb = 0;
             }
         }
     }
+    /* h'(e_j) (v_ja v_jb Q_ab / 2 + [a = b] 3/2 e_j v_ja^2): with
+     * N = sum_{j>k} h'(e_j) v_j v_j', the term N_ab Q_ab / 2 */
+    for (size_t a = 0; a < m; a++) {
+        size_t ia = ws->free[a];
+        double diag = 0;
+        for (size_t b = 0; b <= a; b++) {
+            size_t ib = ws->free[b];
+            double nab = 0;
+            for (size_t j = k; j < p; j++) {
+                double hpv = (1 - 1 / e[j]) * v[j * p + ia];
+                nab += hpv * v[j * p + ib];
+                if (b == a)
+                    diag += hpv * 1.5 * e[j] * v[j * p + ia];
+            }
+            H[b * m + a] += 0.5 * nab * S[ib * p + ia];
+        }
+        H[a * m + a] += diag;
+    }
     for (size_t a = 0; a < m; a++)
         for (size_t b = 0; b <= a; b++) {
-            H[a * m + b] /= psi[ws->free[a]] * psi[ws->free[b]];
-            H[b * m + a] = H[a * m + b];
+            H[b * m + a] /= psi[ws->free[a]] * psi[ws->free[b]];
+            H[a * m + b] = H[b * m + a];
         }
     return 0;
 }
