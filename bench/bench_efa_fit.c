@@ -4,7 +4,7 @@
  * matrix, without start-up, reading or writing.
  *
  *   bench_efa_fit [--repeats K] [--rows N] [--items P] [--factors M]
- *                 [--method minres|ml|pa] [--cor FILE]
+ *                 [--method minres|ml|pa] [--rotation NAME] [--cor FILE]
  *
  * Defaults: bfi's shape, 25 items x 2436 rows, 5 factors.  The data are
  * drawn once (fixed seed) from an M-factor model with 5-point answers and
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 {
     int reps = 200;
     size_t n = 2436, p = 25, m = 5;
-    const char *only = NULL, *cor = NULL;
+    const char *only = NULL, *only_rot = NULL, *cor = NULL;
     for (int a = 1; a + 1 < argc; a += 2) {
         if (strcmp(argv[a], "--repeats") == 0)
             reps = atoi(argv[a + 1]);
@@ -143,6 +143,8 @@ int main(int argc, char **argv)
             m = (size_t)atol(argv[a + 1]);
         else if (strcmp(argv[a], "--method") == 0)
             only = argv[a + 1];
+        else if (strcmp(argv[a], "--rotation") == 0)
+            only_rot = argv[a + 1];
         else if (strcmp(argv[a], "--cor") == 0)
             cor = argv[a + 1];
     }
@@ -173,6 +175,8 @@ int main(int argc, char **argv)
         int st, it;
         double ext = median_fit(R, p, (double)n, none, reps, &st, &it);
         for (int ro = 0; ro < 7; ro++) {
+            if (only_rot && strcmp(only_rot, rots[ro]) != 0)
+                continue;
             efa_options opt = {(efa_method)me, (efa_rotation)ro, m, 1, 10};
             double t = median_fit(R, p, (double)n, opt, reps, &st, &it);
             printf("%-8s %-10s %10.3f %12.3f %10d %10d\n", methods[me], rots[ro], 1e3 * t,
