@@ -163,11 +163,14 @@ static double vgq_geomin(const double *L, size_t p, size_t k, double *Gq)
 
 typedef struct gp_ws {
     double *L, *Gq, *G, *Gp, *X, *T, *Tt, *Ti, *M, *U, *VT, *s, *sup, *inv;
+    double *svd_work; /* dgesvd's workspace, sized once (GPForth's SVDs) */
+    lapack_int svd_lwork;
 } gp_ws;
 
 static void gp_free(gp_ws *w)
 {
     free(w->L);
+    free(w->svd_work);
 }
 
 static int gp_alloc(gp_ws *w, size_t p, size_t k)
@@ -182,6 +185,18 @@ static int gp_alloc(gp_ws *w, size_t p, size_t k)
     w->Ti = q + 5 * kk, w->U = q + 6 * kk, w->VT = q + 7 * kk, w->sup = q + 8 * kk;
     w->s = q + 9 * kk;
     w->inv = q + 9 * kk + 2 * k; /* invert's 2 k^2 scratch */
+    /* the SVD's workspace: asked for once here, so that LAPACKE does not
+     * allocate at every GPForth step */
+    double query = 0;
+    lapack_int n = (lapack_int)k;
+    w->svd_work = NULL;
+    if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', n, n, w->M, n, w->s, w->U, n, w->VT, n,
+                            &query, -1) != 0 ||
+        !(w->svd_work = malloc(((size_t)query + 1) * sizeof *w->svd_work))) {
+        free(m);
+        return -1;
+    }
+    w->svd_lwork = (lapack_int)query;
     return 0;
 }
 
@@ -217,8 +232,8 @@ static int gp_orth(const double *A, size_t p, size_t k, vgq_fn vgq, gp_ws *w, do
                 w->X[j] = w->T[j] - al * w->Gp[j];
             lapack_int n = (lapack_int)k;
             memcpy(w->M, w->X, kk * sizeof *w->X);
-            if (LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'A', 'A', n, n, w->M, n, w->s, w->U, n, w->VT,
-                               n, w->sup) != 0)
+            if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', n, n, w->M, n, w->s, w->U, n,
+                                    w->VT, n, w->svd_work, w->svd_lwork) != 0)
                 return 0;
             matmul(w->U, 0, w->VT, 0, w->Tt, k, k, k, k, k);
             matmul(A, 0, w->Tt, 0, w->L, p, k, k, p, k);
