@@ -9,7 +9,10 @@
 # default factr 1e7 stops minres/ml ~1e-6 short of the optimum, which is
 # what cxfit's Newton iteration finds).  pa does not use optim: both agree.
 # And efa_parallel_bfi.json: fa.parallel's simulated eigenvalue means and
-# their Monte Carlo standard deviations over many iterations.
+# their Monte Carlo standard deviations over many iterations;
+# efa_bfi_by_gender.json; efa_heywood.json: Heywood cases (a uniqueness at
+# psych's bound 0.005) on HolzingerSwineford1939 and bfi subsets, with
+# psych's code run to the exact box-constrained optimum (see below).
 suppressPackageStartupMessages({ library(psych); library(GPArotation); library(jsonlite) })
 args <- commandArgs(trailingOnly = TRUE)
 csv <- if (length(args) >= 1) args[1] else "/work/shared/reference/data/bfi.csv"
