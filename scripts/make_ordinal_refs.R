@@ -85,3 +85,53 @@ fgm <- cfa(model2, data = bfi, ordered = items, estimator = "WLSMV", group = "ge
            group.equal = c("thresholds", "loadings"))
 ordinal_case("bfi_wlsmv_mg_metric", model2,
              "cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", group.equal = c(\"thresholds\", \"loadings\"))", fgm)
+
+# Other group.equal sets lavaan accepts for ordered items (delta
+# parameterization): loadings only (thresholds free, scale factors 1,
+# latent means 0); thresholds only (scale factors and latent means free in
+# group 2); thresholds + loadings + means (latent means equal, i.e. 0).
+mg_case <- function(case, eq) {
+  f <- cfa(model2, data = bfi, ordered = items, estimator = "WLSMV", group = "gender", group.equal = eq)
+  ordinal_case(case, model2,
+               paste0("cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", group.equal = c(",
+                      paste0("\"", eq, "\"", collapse = ", "), "))"), f)
+  f
+}
+f_load <- mg_case("bfi_wlsmv_mg_loadings", "loadings")
+f_thr <- mg_case("bfi_wlsmv_mg_thresholds", "thresholds")
+f_means <- mg_case("bfi_wlsmv_mg_means", c("thresholds", "loadings", "means"))
+
+# The invariance sequence of ordered items as cxfit's `invariance =
+# configural metric scalar means` runs it: lavTestLRT() of the four fits
+# (for WLSMV its default, method = "satorra.2000" with A.method = "delta"
+# and scaled.shifted = TRUE: "Chisq diff" is the scaled-shifted statistic,
+# its attributes "scale" and "shift" the a and b; no RMSEA column, AIC and
+# BIC NA), with fitMeasures() per step, standard and scaled.
+inv_sets <- list(configural = character(0), metric = "loadings", scalar = c("loadings", "thresholds"),
+                 means = c("loadings", "thresholds", "means"))
+inv_fits <- list(configural = fg, metric = f_load, scalar = fgm, means = f_means)
+lrt <- do.call(lavTestLRT, unname(inv_fits))
+fm_names <- c("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr",
+              "chisq.scaled", "pvalue.scaled", "cfi.scaled", "tli.scaled", "rmsea.scaled")
+fm <- lapply(inv_fits, function(m) fitMeasures(m, fm_names))
+num <- function(x) if (is.null(x) || length(x) == 0 || is.na(x)) NA else unname(x)
+delta <- function(i, what) if (i == 1) NA else unname(fm[[i]][what] - fm[[i - 1]][what])
+steps <- names(inv_fits)
+write_case(list(case = "bfi_wlsmv_invariance", dataset = "bfi", model = model2,
+  r_call = "lavTestLRT(configural, metric, scalar, means) of cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", group.equal = ...)",
+  package_versions = vers, group_labels = I(as.character(lavInspect(fg, "group.label"))),
+  steps = lapply(seq_along(steps), function(i) list(
+    step = steps[i], group_equal = I(inv_sets[[steps[i]]]),
+    npar = num(fm[[i]]["npar"]), chisq = num(fm[[i]]["chisq"]), df = num(fm[[i]]["df"]),
+    model_pvalue = num(fm[[i]]["pvalue"]), cfi = num(fm[[i]]["cfi"]), tli = num(fm[[i]]["tli"]),
+    rmsea = num(fm[[i]]["rmsea"]), rmsea_ci_lower = num(fm[[i]]["rmsea.ci.lower"]),
+    rmsea_ci_upper = num(fm[[i]]["rmsea.ci.upper"]), srmr = num(fm[[i]]["srmr"]),
+    aic = num(lrt$AIC[i]), bic = num(lrt$BIC[i]),
+    chisq_diff = num(lrt[["Chisq diff"]][i]), df_diff = num(lrt[["Df diff"]][i]),
+    pvalue = num(lrt[["Pr(>Chisq)"]][i]), rmsea_d = NA,
+    delta_cfi = delta(i, "cfi"), delta_rmsea = delta(i, "rmsea"),
+    chisq_scaled = num(fm[[i]]["chisq.scaled"]), pvalue_scaled = num(fm[[i]]["pvalue.scaled"]),
+    cfi_scaled = num(fm[[i]]["cfi.scaled"]), tli_scaled = num(fm[[i]]["tli.scaled"]),
+    rmsea_scaled = num(fm[[i]]["rmsea.scaled"]),
+    diff_scale = num(attr(lrt, "scale")[i]), diff_shift = num(attr(lrt, "shift")[i]),
+    delta_cfi_scaled = delta(i, "cfi.scaled"), delta_rmsea_scaled = delta(i, "rmsea.scaled")))))

@@ -7,6 +7,16 @@
  *    strict, and semTools' default ending with latent means), against
  *    lavaan 0.6.14's lavTestLRT() and fitMeasures() of the fits
  *    (tests/reference/hs_invariance{,_means}.json), every column.
+ * 1b. Ordinal items (configs/reference/bfi_wlsmv_invariance.ini: bfi
+ *    agreeableness and conscientiousness items by gender, WLSMV,
+ *    configural metric scalar means) against lavTestLRT()'s satorra.2000
+ *    scaled-shifted difference tests and the fits' standard and scaled
+ *    fitMeasures() (tests/reference/bfi_wlsmv_invariance.json), every
+ *    column including the scaled ones.  Largest differences seen:
+ *    delta_cfi_scaled 3.6e-7, diff_shift 3.5e-7, pvalue_diff 3.2e-7 (the
+ *    polychorics: lavaan's nlminb stops each pair up to 3e-8 from the
+ *    root cxfit solves, see test_reference_sem.c; every chi-square agrees
+ *    to 1e-8), within 1e-6.
  * 2. The table logic on its own, with a stand-in fit: cumulative
  *    constraints, difference tests, a step that does not converge, a step
  *    that cannot be fitted.
@@ -84,12 +94,30 @@ static const char *const compared[][2] = {{"npar", "npar"},
                                           {"rmsea_d", "rmsea_d"},    /* lavTestLRT()'s RMSEA */
                                           {"delta_cfi", "delta_cfi"},
                                           {"delta_rmsea", "delta_rmsea"}};
+/* The columns of robust (scaled) tests, compared in ordinal cases too. */
+static const char *const scaled_compared[][2] = {{"chisq_scaled", "chisq_scaled"},
+                                                 {"pvalue_scaled", "pvalue_scaled"},
+                                                 {"cfi_scaled", "cfi_scaled"},
+                                                 {"tli_scaled", "tli_scaled"},
+                                                 {"rmsea_scaled", "rmsea_scaled"},
+                                                 {"diff_scale", "diff_scale"},
+                                                 {"diff_shift", "diff_shift"},
+                                                 {"delta_cfi_scaled", "delta_cfi_scaled"},
+                                                 {"delta_rmsea_scaled", "delta_rmsea_scaled"}};
+#define N_SCALED (sizeof scaled_compared / sizeof scaled_compared[0])
 #define N_COMPARED (sizeof compared / sizeof compared[0])
+#define N_ALL (N_COMPARED + N_SCALED)
+
+/* Column k of the compared ones: the standard, then the scaled. */
+static const char *const *compared_at(size_t k)
+{
+    return k < N_COMPARED ? compared[k] : scaled_compared[k - N_COMPARED];
+}
 
 typedef struct inv_columns {
     char **step;
-    size_t n;
-    double *col[N_COMPARED];
+    size_t n, n_cols; /* N_COMPARED, or N_ALL with scaled tests */
+    double *col[N_ALL];
 } inv_columns;
 
 static void read_invariance(ref_results *r, const char *job, inv_columns *c)
@@ -97,9 +125,9 @@ static void read_invariance(ref_results *r, const char *job, inv_columns *c)
     cx_error err = {0};
     c->step = ref_results_column_strings(r, job, "invariance", "step", &c->n, &err);
     assert_non_null(c->step);
-    for (size_t k = 0; k < N_COMPARED; k++) {
+    for (size_t k = 0; k < c->n_cols; k++) {
         size_t n = 0;
-        c->col[k] = ref_results_column_double(r, job, "invariance", compared[k][1], &n, &err);
+        c->col[k] = ref_results_column_double(r, job, "invariance", compared_at(k)[1], &n, &err);
         if (!c->col[k])
             fail_msg("%s", err.msg);
         assert_int_equal(n, c->n);
@@ -109,7 +137,7 @@ static void read_invariance(ref_results *r, const char *job, inv_columns *c)
 static void free_invariance(inv_columns *c)
 {
     ref_strings_free(c->step, c->n);
-    for (size_t k = 0; k < N_COMPARED; k++)
+    for (size_t k = 0; k < c->n_cols; k++)
         free(c->col[k]);
 }
 
@@ -123,12 +151,13 @@ static void compare_steps(const inv_columns *c, const json_value *steps, ref_rep
             ref_report_fail(rep, "invariance row %zu is %s, lavaan has %s", i, c->step[i], name);
             continue;
         }
-        for (size_t k = 0; k < N_COMPARED; k++) {
+        for (size_t k = 0; k < c->n_cols; k++) {
+            const char *const *col = compared_at(k);
             char what[96];
-            snprintf(what, sizeof what, "invariance[%s].%s", name, compared[k][1]);
-            double rtol = strcmp(compared[k][1], "srmr") == 0 ? RTOL_SRMR : RTOL;
+            snprintf(what, sizeof what, "invariance[%s].%s", name, col[1]);
+            double rtol = strcmp(col[1], "srmr") == 0 ? RTOL_SRMR : RTOL;
             /* the first step's differences are NA in lavTestLRT(): null */
-            ref_report_check_field(rep, what, c->col[k][i], want, compared[k][0], rtol, ATOL);
+            ref_report_check_field(rep, what, c->col[k][i], want, col[0], rtol, ATOL);
         }
     }
 }
@@ -158,8 +187,9 @@ static void check_tables(ref_results *r, const char *job, const json_value *step
     free(status);
 }
 
-/* Run configs/reference/<case>.ini and compare with tests/reference/<case>.json. */
-static void run_case(const char *case_name)
+/* Run configs/reference/<case>.ini and compare with tests/reference/<case>.json
+ * (`scaled`: the columns of robust tests too). */
+static void run_case_columns(const char *case_name, int scaled)
 {
     char config[512], reference[512];
     snprintf(config, sizeof config, "%s/configs/reference/%s.ini", CX_SOURCE_DIR, case_name);
@@ -174,13 +204,13 @@ static void run_case(const char *case_name)
     assert_non_null(r);
     ref_report rep;
     ref_report_init(&rep, case_name, "lavaan");
-    inv_columns c = {0};
+    inv_columns c = {.n_cols = scaled ? N_ALL : N_COMPARED};
     read_invariance(r, case_name, &c);
     compare_steps(&c, json_get(ref, "steps"), &rep);
     /* every column of every step: two steps at least (a sequence) */
     size_t n_steps = json_array_len(json_get(ref, "steps"));
     assert_true(n_steps >= 2);
-    ref_report_require(&rep, (int)(N_COMPARED * n_steps));
+    ref_report_require(&rep, (int)(c.n_cols * n_steps));
     check_tables(r, case_name, json_get(ref, "steps"), &rep);
     free_invariance(&c);
     ref_results_close(r);
@@ -195,6 +225,11 @@ static void run_case(const char *case_name)
     remove(RESULTS);
 }
 
+static void run_case(const char *case_name)
+{
+    run_case_columns(case_name, 0);
+}
+
 static void test_hs_invariance(void **state)
 {
     (void)state;
@@ -206,6 +241,13 @@ static void test_hs_invariance_means(void **state)
 {
     (void)state;
     run_case("hs_invariance_means");
+}
+
+/* Ordinal items: lavTestLRT()'s scaled-shifted tests of WLSMV fits. */
+static void test_ordinal_invariance(void **state)
+{
+    (void)state;
+    run_case_columns("bfi_wlsmv_invariance", 1);
 }
 
 /* ---- 2. the table logic with a stand-in fit --------------------------- */
@@ -395,6 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hs_invariance),
         cmocka_unit_test(test_hs_invariance_means),
+        cmocka_unit_test(test_ordinal_invariance),
         cmocka_unit_test(test_steps_and_differences),
         cmocka_unit_test(test_means_after_scalar),
         cmocka_unit_test(test_step_error),

@@ -25,7 +25,8 @@ typedef struct wls {
     size_t G, p, m, nth, npair, dim, q;
     size_t qm;                        /* parameters of partable rows                       */
     size_t th_at;                     /* first threshold parameter                         */
-    int eq_th;                        /* thresholds shared; scales and means free in g > 0  */
+    int eq_th;                        /* thresholds shared; scales free in g > 0            */
+    int free_means;                   /* latent means free in g > 0 (eq_th without means)  */
     size_t scale_at;                  /* (G-1) x p scale factors of groups 2..G, or none   */
     size_t mean_at;                   /* (G-1) x m latent means of groups 2..G             */
     sem_target *t;                    /* per partable row                                  */
@@ -111,7 +112,7 @@ static int wls_alloc(wls *w, cx_error *err)
     w->th_at = w->qm;
     w->scale_at = w->th_at + (w->eq_th ? 1 : G) * w->nth;
     w->mean_at = w->scale_at + (w->eq_th ? (G - 1) * w->p : 0);
-    w->q = w->mean_at + (w->eq_th ? (G - 1) * w->m : 0);
+    w->q = w->mean_at + (w->free_means ? (G - 1) * w->m : 0);
     w->sobs = cx_calloc(G * w->dim, sizeof *w->sobs, err);
     w->vd = cx_calloc(G * w->dim, sizeof *w->vd, err);
     w->mvec = cx_calloc(G * w->dim, sizeof *w->mvec, err);
@@ -166,6 +167,9 @@ static int wls_setup(wls *w, const sem_partable *pt, const sem_ord_stats *const 
     w->s = s;
     w->G = pt->n_groups;
     w->eq_th = (group_equal & SEM_EQ_THRESHOLDS) && w->G > 1;
+    /* lavaan frees the latent means of groups 2..G with equal thresholds,
+     * unless group_equal also holds the means equal (to group 1's 0) */
+    w->free_means = w->eq_th && !(group_equal & SEM_EQ_MEANS);
     int rc = sem_model_init(&w->mod, pt, err);
     if (rc != CX_OK)
         return rc;
@@ -207,7 +211,7 @@ static int wls_implied(wls *w, const double *x, cx_error *err)
                                                 : 0.0;
         sem_model_set(&w->mod, &w->t[r], v);
     }
-    for (size_t g = 1; w->eq_th && g < w->G; g++)
+    for (size_t g = 1; w->free_means && g < w->G; g++)
         for (size_t f = 0; f < w->m; f++)
             w->mod.grp[g].alpha[f] = x[w->mean_at + (g - 1) * w->m + f];
     int rc = sem_model_implied(&w->mod, err);
@@ -280,7 +284,7 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
                 row[i] += w->deltas[j] * sig[i * p + j];
                 row[j] += w->deltas[i] * sig[i * p + j];
             }
-        for (size_t f = 0; f < w->m; f++) {
+        for (size_t f = 0; w->free_means && f < w->m; f++) {
             sem_target t = {SEM_MAT_ALPHA, (int)g, (int)f, 0};
             memset(w->dmu, 0, p * sizeof(double));
             sem_model_add_derivative(&w->mod, &t, 1.0, w->dsig, w->dmu);
@@ -1017,7 +1021,7 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
     for (size_t i = 0; i < w->p && rc == CX_OK; i++)
         rc = add_row(o, pt->ov_names[i], "~1", "", (int)g, 0, 0, 0, 0, err);
     for (size_t f = 0; f < pt->n_lv && rc == CX_OK; f++) {
-        int free_mean = w->eq_th && g > 0;
+        int free_mean = w->free_means && g > 0;
         size_t id = free_mean ? w->mean_at + (g - 1) * w->m + f : 0;
         double est = free_mean ? w->x[id] : 0.0, sd = node_sd(w, g, pt->lv_names[f]);
         rc = add_row(o, pt->lv_names[f], "~1", "", (int)g, est,
@@ -1068,8 +1072,36 @@ static int wls_r2(const wls *w, sem_fit *f)
 void sem_wls_result_clear(sem_wls_result *r)
 {
     free(r->rows);
+    free(r->delta);
+    free(r->info);
     sem_fit_free(r->fit);
     memset(r, 0, sizeof *r);
+}
+
+/* Delta at the estimates and the information E = sum_g f_g Delta_g' W_g
+ * Delta_g, for sem_wls_diff_test. */
+static int keep_for_difference(const wls *w, const wls_test *t, sem_wls_result *out, cx_error *err)
+{
+    size_t q = w->q, D = w->dim, R = w->G * D;
+    out->q = q;
+    out->n_moments = R;
+    out->chisq = t->chisq;
+    out->df = t->df;
+    out->delta = cx_calloc(R * q + 1, sizeof(double), err);
+    out->info = cx_calloc(q * q + 1, sizeof(double), err);
+    if (!out->delta || !out->info)
+        return CX_ENOMEM;
+    memcpy(out->delta, w->delta, R * q * sizeof(double));
+    for (size_t g = 0; g < w->G; g++) {
+        double fg = w->ng[g] / w->n;
+        for (size_t d = 0; d < D; d++)
+            cblas_dsyr(CblasRowMajor, CblasLower, (int)q, fg * w->vd[g * D + d],
+                       w->delta + (g * D + d) * q, 1, out->info, (int)q);
+    }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = i + 1; j < q; j++)
+            out->info[i * q + j] = out->info[j * q + i];
+    return CX_OK;
 }
 
 static void heywood(const wls *w, sem_fit *fit)
@@ -1130,6 +1162,8 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned 
         rc = wls_sandwich(&w, vcov, &t, err);
     if (rc == CX_OK)
         wls_measures(&w, &t, out->fit);
+    if (rc == CX_OK)
+        rc = keep_for_difference(&w, &t, out, err);
     for (size_t g = 0; rc == CX_OK && g < w.G; g++)
         rc = group_rows(&w, g, vcov, out, err);
     if (rc == CX_OK && wls_r2(&w, out->fit) != CX_OK)
@@ -1139,5 +1173,153 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned 
     cx_optimizer_free(opt);
     free(vcov);
     wls_free(&w);
+    return rc;
+}
+
+/* ---- the scaled difference test (see wls.h) ------------------------------ */
+
+typedef struct diff_ws {
+    double *K, *H, *sv, *U, *At, *P, *T, *APA, *M, *DM, *B, *UG;
+} diff_ws;
+
+static void diff_ws_free(diff_ws *d)
+{
+    free(d->K), free(d->H), free(d->sv), free(d->U), free(d->At), free(d->P);
+    free(d->T), free(d->APA), free(d->M), free(d->DM), free(d->B), free(d->UG);
+}
+
+static int diff_ws_alloc(diff_ws *d, size_t q1, size_t q0, size_t R, cx_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->K = cx_calloc(q1 * q1, sizeof(double), err);
+    d->H = cx_calloc(q1 * q0 + 1, sizeof(double), err);
+    d->sv = cx_calloc(q1 + q0 + 1, sizeof(double), err);
+    d->U = cx_calloc(q1 * q1, sizeof(double), err);
+    d->At = cx_calloc(q1 * q1, sizeof(double), err);
+    d->P = cx_calloc(q1 * q1, sizeof(double), err);
+    d->T = cx_calloc(q1 * q1, sizeof(double), err);
+    d->APA = cx_calloc(q1 * q1, sizeof(double), err);
+    d->M = cx_calloc(q1 * q1, sizeof(double), err);
+    d->DM = cx_calloc(R * q1, sizeof(double), err);
+    d->B = cx_calloc(R * R, sizeof(double), err);
+    d->UG = cx_calloc(R * R, sizeof(double), err);
+    return d->K && d->H && d->sv && d->U && d->At && d->P && d->T && d->APA && d->M && d->DM &&
+                   d->B && d->UG
+               ? CX_OK
+               : CX_ENOMEM;
+}
+
+/* H = (D1' D1)^-1 D1' D0 (lavaan: MASS::ginv(Delta1) %*% Delta0, the same
+ * for a Delta1 of full column rank); then A' (q1 x k, returned in At, k
+ * its number of columns) spans the orthogonal complement of H's columns:
+ * the left singular vectors of H beyond its rank (lavaan takes them from
+ * a QR decomposition; the test is invariant to the basis). */
+static int diff_complement(const sem_wls_result *m1, const sem_wls_result *m0, diff_ws *d,
+                           size_t *k, cx_error *err)
+{
+    size_t q1 = m1->q, q0 = m0->q, R = m1->n_moments;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q1, (int)q1, (int)R, 1.0, m1->delta,
+                (int)q1, m1->delta, (int)q1, 0.0, d->K, (int)q1);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q1, (int)q0, (int)R, 1.0, m1->delta,
+                (int)q1, m0->delta, (int)q0, 0.0, d->H, (int)q0);
+    if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)q1, (lapack_int)q0, d->K, (lapack_int)q1,
+                      d->H, (lapack_int)q0) != 0)
+        return cx_error_set(err, CX_EFAIL,
+                            "difference test: the less constrained model's Delta is not of full "
+                            "column rank");
+    double *superb = d->T; /* min(q1, q0) - 1 values, scratch */
+    if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'A', 'N', (lapack_int)q1, (lapack_int)q0, d->H,
+                       (lapack_int)q0, d->sv, d->U, (lapack_int)q1, NULL, 1, superb) != 0)
+        return cx_error_set(err, CX_EFAIL, "difference test: the SVD of H failed");
+    size_t n_sv = q1 < q0 ? q1 : q0, rank = 0;
+    for (size_t j = 0; j < n_sv; j++) /* R's qr() rank tolerance */
+        rank += d->sv[j] > 1e-7 * d->sv[0];
+    *k = q1 - rank;
+    for (size_t i = 0; i < q1; i++)
+        for (size_t j = 0; j < *k; j++)
+            d->At[i * *k + j] = d->U[i * q1 + rank + j];
+    return CX_OK;
+}
+
+/* M = P^-1 A' (A P^-1 A')^-1 A P^-1 (q1 x q1) into d->M. */
+static int diff_projection(const sem_wls_result *m1, diff_ws *d, size_t k, cx_error *err)
+{
+    size_t q = m1->q;
+    memcpy(d->P, m1->info, q * q * sizeof(double));
+    if (spd_inverse(d->P, q) != CX_OK)
+        return cx_error_set(err, CX_EFAIL,
+                            "difference test: the information matrix of the less constrained "
+                            "model is singular");
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)k, (int)q, 1.0, d->P,
+                (int)q, d->At, (int)k, 0.0, d->T, (int)k); /* T = P^-1 A' */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)q, 1.0, d->At,
+                (int)k, d->T, (int)k, 0.0, d->APA, (int)k);
+    if (spd_inverse(d->APA, k) != CX_OK)
+        return cx_error_set(err, CX_EFAIL,
+                            "difference test: A P^-1 A' is singular (are the models nested?)");
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)k, (int)k, 1.0, d->T,
+                (int)k, d->APA, (int)k, 0.0, d->U, (int)k);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)q, (int)q, (int)k, 1.0, d->U, (int)k,
+                d->T, (int)k, 0.0, d->M, (int)q);
+    return CX_OK;
+}
+
+/* tr(U Gamma_f) and tr((U Gamma_f)^2), U = V Delta_1 M Delta_1' V. */
+static void diff_traces(const sem_ord_stats *const *s, size_t G, const sem_wls_result *m1,
+                        diff_ws *d, double *tr1, double *tr2)
+{
+    size_t q = m1->q, R = m1->n_moments, D = R / G;
+    double n = 0;
+    for (size_t g = 0; g < G; g++)
+        n += s[g]->n;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)q, (int)q, 1.0, m1->delta,
+                (int)q, d->M, (int)q, 0.0, d->DM, (int)q);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)R, (int)q, 1.0, d->DM,
+                (int)q, m1->delta, (int)q, 0.0, d->B, (int)R);
+    for (size_t a = 0; a < R; a++) /* B := V B V, W_g = diag(Gamma_g)^-1 */
+        for (size_t b = 0; b < R; b++)
+            d->B[a * R + b] /= s[a / D]->gamma[(a % D) * D + a % D] *
+                               s[b / D]->gamma[(b % D) * D + b % D];
+    for (size_t g = 0; g < G; g++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)D, (int)D,
+                    s[g]->n / n, d->B + g * D, (int)R, s[g]->gamma, (int)D, 0.0, d->UG + g * D,
+                    (int)R);
+    *tr1 = *tr2 = 0;
+    for (size_t a = 0; a < R; a++) {
+        *tr1 += d->UG[a * R + a];
+        for (size_t b = 0; b < R; b++)
+            *tr2 += d->UG[a * R + b] * d->UG[b * R + a];
+    }
+}
+
+int sem_wls_diff_test(const sem_ord_stats *const *s, size_t n_groups, const sem_wls_result *m1,
+                      const sem_wls_result *m0, sem_wls_diff *out, cx_error *err)
+{
+    out->df = m0->df - m1->df;
+    out->stat = m0->chisq - m1->chisq;
+    out->pvalue = out->a = out->b = NAN;
+    if (out->df == 0)
+        return CX_OK;
+    if (!m1->delta || !m0->delta || m1->n_moments != m0->n_moments || out->df < 0 ||
+        m1->n_moments % n_groups != 0)
+        return cx_error_set(err, CX_EFAIL, "difference test: the fits are not nested");
+    diff_ws d;
+    size_t k = 0;
+    int rc = diff_ws_alloc(&d, m1->q, m0->q, m1->n_moments, err);
+    if (rc == CX_OK)
+        rc = diff_complement(m1, m0, &d, &k, err);
+    if (rc == CX_OK && k == 0)
+        rc = cx_error_set(err, CX_EFAIL, "difference test: the models are not nested");
+    if (rc == CX_OK)
+        rc = diff_projection(m1, &d, k, err);
+    if (rc == CX_OK) {
+        double tr1, tr2;
+        diff_traces(s, n_groups, m1, &d, &tr1, &tr2);
+        out->a = sqrt(out->df / tr2);
+        out->b = out->df - out->a * tr1;
+        out->stat = out->a * (m0->chisq - m1->chisq) + out->b;
+        out->pvalue = gsl_cdf_chisq_Q(fmax(out->stat, 0.0), out->df);
+    }
+    diff_ws_free(&d);
     return rc;
 }
