@@ -85,11 +85,25 @@ refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
 $CFA
 ordered = all
 missing = pairwise"
-refuse cfa_ordered_group_equal group_equal "must be 'thresholds loadings'" "model = cfa
+refuse cfa_ordered_group_equal group_equal "loadings, thresholds, means and intercepts only" "model = cfa
 $CFA
 ordered = all
 group = school
-group_equal = loadings"
+group_equal = loadings residuals"
+refuse cfa_ordered_intercepts group_equal "need 'thresholds'" "model = cfa
+$CFA
+ordered = all
+group = school
+group_equal = loadings intercepts"
+refuse cfa_ordered_strict invariance "step 'strict' is not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+group = school
+invariance = configural metric scalar strict"
+refuse cfa_ordered_modindices modindices "not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+modindices = yes"
 refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
 $CFA
 ordered = all
