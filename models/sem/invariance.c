@@ -20,9 +20,9 @@
  * Ordinal items (sem_invariance_ordinal): the steps keep their names with
  * lavaan's group.equal words for ordered items — metric = loadings,
  * scalar = loadings + thresholds (an ordered item's intercept is fixed at
- * 0, so "intercepts" adds nothing), means = + latent means; strict is
- * refused (residual variances are no parameters in the delta
- * parameterization).  Their WLSMV tests are robust: the comparison is the
+ * 0, so "intercepts" adds nothing), strict = + residuals (theta
+ * parameterization only: residual variances are no parameters in the
+ * delta one), means = + latent means.  Their WLSMV tests are robust: the comparison is the
  * fit's own scaled difference test (a sem_inv_diff_fn: for WLSMV
  * lavTestLRT()'s satorra.2000 scaled.shifted test), written by
  * write_scaled_difference() with the scaled fit measures beside the
@@ -438,14 +438,15 @@ int sem_invariance_run_scaled(const cx_job *job, const sem_invariance *inv, size
     return rc;
 }
 
-int sem_invariance_ordinal(const cx_job *job, sem_invariance *inv, cx_error *err)
+int sem_invariance_ordinal(const cx_job *job, sem_invariance *inv, int theta, cx_error *err)
 {
     for (size_t k = 0; k < inv->n_steps; k++) {
-        if (inv->step[k] == STEP_STRICT)
+        if (inv->step[k] == STEP_STRICT && !theta)
             return cx_job_error(job, "invariance", err, CX_EUSAGE,
-                                "step 'strict' is not supported with ordered items: their residual "
-                                "variances are no parameters in the delta parameterization "
-                                "(lavaan's group.equal = \"residuals\" changes nothing there)");
+                                "step 'strict' with ordered items needs parameterization = theta: "
+                                "their residual variances are no parameters in the delta "
+                                "parameterization (lavaan's group.equal = \"residuals\" changes "
+                                "nothing there)");
         unsigned eq = inv->group_equal[k];
         if (eq & SEM_EQ_INTERCEPTS)
             eq = (eq & ~(unsigned)SEM_EQ_INTERCEPTS) | SEM_EQ_THRESHOLDS;

@@ -73,7 +73,7 @@ int sem_invariance_run_scaled(const cx_job *job, const sem_invariance *inv, size
 
 /* The steps of ordered items (lavaan's group.equal for them): intercepts
  * become thresholds (an ordered item's intercept is fixed at 0); strict
- * is refused, naming the key. */
-int sem_invariance_ordinal(const cx_job *job, sem_invariance *inv, cx_error *err);
+ * needs the theta parameterization (refused otherwise, naming the key). */
+int sem_invariance_ordinal(const cx_job *job, sem_invariance *inv, int theta, cx_error *err);
 
 #endif

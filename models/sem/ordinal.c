@@ -309,7 +309,7 @@ static int fit_groups(const sem_ordinal_spec *spec, const ordinal_data *o, const
     sem_partable *pt = spec->build(spec->ctx, G, group_equal, err);
     if (!pt)
         return err->code;
-    int rc = sem_wls_fit(pt, group, group_equal, spec->max_iter, w, err);
+    int rc = sem_wls_fit(pt, group, group_equal, spec->theta, spec->max_iter, w, err);
     if (rc == CX_OK) {
         res->nobs = 0;
         for (size_t g = 0; g < G; g++)
@@ -403,20 +403,27 @@ static int fit_level(const cx_job *job, const sem_ordinal_spec *spec, ordinal_da
     return rc;
 }
 
-int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, cx_error *err)
+int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error *err)
 {
-    const unsigned known =
-        SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_INTERCEPTS | SEM_EQ_MEANS;
+    const unsigned known = SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_INTERCEPTS |
+                           SEM_EQ_MEANS | (theta ? SEM_EQ_RESIDUALS : 0u);
     if (*eq & ~known)
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,
-                            "with ordered items group_equal takes loadings, thresholds, means "
-                            "and intercepts only (residual variances are no parameters in the "
-                            "delta parameterization; other sets are not supported yet)");
-    if ((*eq & (SEM_EQ_INTERCEPTS | SEM_EQ_MEANS)) && !(*eq & SEM_EQ_THRESHOLDS))
+                            theta ? "with ordered items group_equal takes loadings, thresholds, "
+                                    "means, intercepts and residuals only (other sets are not "
+                                    "supported yet)"
+                                  : "with ordered items group_equal takes loadings, thresholds, "
+                                    "means and intercepts only (residual variances are no "
+                                    "parameters in the delta parameterization: see "
+                                    "parameterization = theta; other sets are not supported "
+                                    "yet)");
+    if ((*eq & (SEM_EQ_INTERCEPTS | SEM_EQ_MEANS | SEM_EQ_RESIDUALS)) &&
+        !(*eq & SEM_EQ_THRESHOLDS))
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,
-                            "with ordered items 'intercepts' and 'means' need 'thresholds' (the "
-                            "latent means are identified by equal thresholds; an ordered item's "
-                            "intercept is fixed at 0)");
+                            "with ordered items 'intercepts', 'means' and 'residuals' need "
+                            "'thresholds' (the latent means and residual variances are "
+                            "identified by equal thresholds; an ordered item's intercept is "
+                            "fixed at 0)");
     *eq &= ~(unsigned)SEM_EQ_INTERCEPTS;
     return CX_OK;
 }

@@ -18,6 +18,7 @@ typedef struct sem_ordinal_spec {
     const char *group;          /* group column or NULL                       */
     unsigned group_equal;       /* SEM_EQ_* bits                              */
     const sem_invariance *inv;  /* `invariance` steps (n_steps 0: none)       */
+    int theta;                  /* parameterization = theta (else delta)      */
     int max_iter;
     sem_partable *(*build)(void *ctx, size_t n_groups, unsigned group_equal, cx_error *err);
     void *ctx;
@@ -34,8 +35,10 @@ int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *
  * means then free in groups 2..G), means (with thresholds: latent means
  * equal, i.e. 0), intercepts (with thresholds only; an ordered item's
  * intercept is fixed at 0, so the word adds nothing and is dropped from
- * *eq).  Other words are refused, naming the key. */
-int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, cx_error *err);
+ * *eq); theta only: residuals (with thresholds: the residual variances
+ * of groups 2..G equal group 1's 1).  Other words are refused, naming the
+ * key. */
+int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error *err);
 
 /* `ordered` must name every observed variable of pt (or be "all"). */
 int sem_ordinal_check(const cx_job *job, const sem_partable *pt, const char *ordered,

@@ -27,6 +27,9 @@ typedef struct wls {
     size_t th_at;                     /* first threshold parameter                         */
     int eq_th;                        /* thresholds shared; scales free in g > 0            */
     int free_means;                   /* latent means free in g > 0 (eq_th without means)  */
+    int theta;                        /* theta parameterization (else delta)               */
+    unsigned group_equal;             /* SEM_EQ_* bits                                     */
+    double *dl, *thv;                 /* per group x item: scale delta_i, theta_ii (delta: 0) */
     size_t scale_at;                  /* (G-1) x p scale factors of groups 2..G, or none   */
     size_t mean_at;                   /* (G-1) x m latent means of groups 2..G             */
     sem_target *t;                    /* per partable row                                  */
@@ -34,6 +37,7 @@ typedef struct wls {
     int *resvar;                      /* per row: ordinal residual variance                */
     double *sobs, *vd, *mvec, *delta; /* per group: dim, dim, dim, dim x q */
     double *dsig, *dmu, *x, *deltas;  /* p*p, p, q, p                     */
+    double *ddl;                      /* p: d delta_i of one parameter (theta) */
     double n, *ng;                    /* total N, N_g                     */
 } wls;
 
@@ -52,10 +56,23 @@ static void wls_free(wls *w)
     free(w->x);
     free(w->deltas);
     free(w->ng);
+    free(w->dl);
+    free(w->thv);
+    free(w->ddl);
+}
+
+/* Is residual-variance row `row` of an item a free parameter?  Delta
+ * parameterization: never (a computed value).  Theta: in groups 2..G with
+ * equal thresholds, unless the residuals are held equal too (to group 1's
+ * fixed 1), as lavaan frees them. */
+static int theta_free(const wls *w, const sem_param *row)
+{
+    return w->theta && w->eq_th && row->group > 0 && !(w->group_equal & SEM_EQ_RESIDUALS);
 }
 
 /* Rows -> matrix targets and parameters; residual variances of the items
- * become computed values (delta parameterization). */
+ * become computed values (delta parameterization) or 1 (theta) but where
+ * theta_free(). */
 static int wls_map(wls *w, cx_error *err)
 {
     const sem_partable *pt = w->pt;
@@ -87,7 +104,7 @@ static int wls_map(wls *w, cx_error *err)
                               "ordered item '%s' in a regression or covariance with a latent "
                               "variable is not supported yet",
                               row->lhs);
-        if (row->free > 0 && !w->resvar[r]) {
+        if (row->free > 0 && (!w->resvar[r] || theta_free(w, row))) {
             if (newid[row->free] < 0)
                 newid[row->free] = (int)w->qm++;
             w->par[r] = newid[row->free];
@@ -111,7 +128,7 @@ static int wls_alloc(wls *w, cx_error *err)
         return rc;
     w->th_at = w->qm;
     w->scale_at = w->th_at + (w->eq_th ? 1 : G) * w->nth;
-    w->mean_at = w->scale_at + (w->eq_th ? (G - 1) * w->p : 0);
+    w->mean_at = w->scale_at + (w->eq_th && !w->theta ? (G - 1) * w->p : 0);
     w->q = w->mean_at + (w->free_means ? (G - 1) * w->m : 0);
     w->sobs = cx_calloc(G * w->dim, sizeof *w->sobs, err);
     w->vd = cx_calloc(G * w->dim, sizeof *w->vd, err);
@@ -121,7 +138,11 @@ static int wls_alloc(wls *w, cx_error *err)
     w->dmu = cx_calloc(w->p, sizeof *w->dmu, err);
     w->x = cx_calloc(w->q + 1, sizeof *w->x, err);
     w->deltas = cx_calloc(w->p, sizeof *w->deltas, err);
-    return w->sobs && w->vd && w->mvec && w->delta && w->dsig && w->dmu && w->x && w->deltas
+    w->dl = cx_calloc(G * w->p, sizeof *w->dl, err);
+    w->ddl = cx_calloc(w->p, sizeof *w->ddl, err);
+    w->thv = cx_calloc(G * w->p, sizeof *w->thv, err);
+    return w->sobs && w->vd && w->mvec && w->delta && w->dsig && w->dmu && w->x && w->deltas &&
+                   w->dl && w->thv && w->ddl
                ? CX_OK
                : CX_ENOMEM;
 }
@@ -160,12 +181,14 @@ static int wls_sample(wls *w, size_t g, cx_error *err)
 }
 
 static int wls_setup(wls *w, const sem_partable *pt, const sem_ord_stats *const *s,
-                     unsigned group_equal, cx_error *err)
+                     unsigned group_equal, int theta, cx_error *err)
 {
     memset(w, 0, sizeof *w);
     w->pt = pt;
     w->s = s;
     w->G = pt->n_groups;
+    w->theta = theta;
+    w->group_equal = group_equal;
     w->eq_th = (group_equal & SEM_EQ_THRESHOLDS) && w->G > 1;
     /* lavaan frees the latent means of groups 2..G with equal thresholds,
      * unless group_equal also holds the means equal (to group 1's 0) */
@@ -192,24 +215,43 @@ static size_t th_param(const wls *w, size_t g, size_t k)
     return w->th_at + (w->eq_th ? 0 : g * w->nth) + k;
 }
 
-/* Scale factor delta_i of group g (1 where not free). */
+/* Scale factor delta_i of group g at the last wls_implied(). */
 static double scale_of(const wls *w, const double *x, size_t g, size_t i)
 {
-    return w->eq_th && g > 0 ? x[w->scale_at + (g - 1) * w->p + i] : 1.0;
+    (void)x;
+    return w->dl[g * w->p + i];
 }
 
-/* Matrices at x (residual variances of the items 0: Sigma's off-diagonal
- * does not depend on them) and the model moments of every group. */
+/* The scale factors: delta, free in groups 2..G with equal thresholds
+ * (else 1); theta, 1 / sqrt(diag(Sigma)) (NaN where not positive). */
+static void wls_scales(wls *w, const double *x)
+{
+    for (size_t g = 0; g < w->G; g++)
+        for (size_t i = 0; i < w->p; i++) {
+            double sii = w->mod.grp[g].sigma[i * w->p + i];
+            w->dl[g * w->p + i] = w->theta            ? (sii > 0 ? 1.0 / sqrt(sii) : NAN)
+                                  : w->eq_th && g > 0 ? x[w->scale_at + (g - 1) * w->p + i]
+                                                      : 1.0;
+        }
+}
+
+/* Matrices at x (delta: residual variances of the items 0, Sigma's
+ * off-diagonal does not depend on them; theta: their parameters or 1)
+ * and the model moments of every group. */
 static int wls_implied(wls *w, const double *x, cx_error *err)
 {
     sem_model_clear(&w->mod);
     for (size_t r = 0; r < w->pt->n_rows; r++) {
         const sem_param *row = &w->pt->rows[r];
         double v = w->par[r] >= 0               ? x[w->par[r]]
-                   : w->resvar[r]               ? 0.0
+                   : w->resvar[r]               ? (w->theta ? 1.0 : 0.0)
                    : isfinite(row->fixed_value) ? row->fixed_value
                                                 : 0.0;
         sem_model_set(&w->mod, &w->t[r], v);
+        if (w->resvar[r]) {
+            int i = sem_model_ov_index(&w->mod, row->lhs);
+            w->thv[(size_t)row->group * w->p + (size_t)i] = v;
+        }
     }
     for (size_t g = 1; w->free_means && g < w->G; g++)
         for (size_t f = 0; f < w->m; f++)
@@ -217,6 +259,7 @@ static int wls_implied(wls *w, const double *x, cx_error *err)
     int rc = sem_model_implied(&w->mod, err);
     if (rc != CX_OK)
         return rc;
+    wls_scales(w, x);
     for (size_t g = 0; g < w->G; g++) {
         const double *sig = w->mod.grp[g].sigma, *mu = w->mod.grp[g].mu;
         double *m = w->mvec + g * w->dim;
@@ -256,7 +299,9 @@ static int wls_value(const double *x, double *f, void *data, cx_error *err)
         }
         total += 0.5 * wls_c(w, g) * s;
     }
-    *f = total;
+    /* theta: a step that makes an item's variance non-positive is no
+     * model; the line search backs off from a non-finite value */
+    *f = isfinite(total) ? total : INFINITY;
     return CX_OK;
 }
 
@@ -273,10 +318,10 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
     for (size_t i = 0; i < p; i++)
         for (size_t k = th0[i]; k < th0[i + 1]; k++) {
             D[k * q + th_param(w, g, k)] = w->deltas[i];
-            if (w->eq_th && g > 0) /* d / d delta_i and d / d alpha_f */
+            if (w->eq_th && g > 0 && !w->theta) /* d / d delta_i */
                 D[k * q + w->scale_at + (g - 1) * p + i] = x[th_param(w, g, k)] - mu[i];
         }
-    if (w->eq_th && g > 0) {
+    if (w->eq_th && g > 0 && !w->theta) {
         size_t k = 0;
         for (size_t j = 0; j + 1 < p; j++)
             for (size_t i = j + 1; i < p; i++, k++) {
@@ -284,7 +329,9 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
                 row[i] += w->deltas[j] * sig[i * p + j];
                 row[j] += w->deltas[i] * sig[i * p + j];
             }
-        for (size_t f = 0; w->free_means && f < w->m; f++) {
+    }
+    if (w->free_means && g > 0) { /* d / d alpha_f */
+        for (size_t f = 0; f < w->m; f++) {
             sem_target t = {SEM_MAT_ALPHA, (int)g, (int)f, 0};
             memset(w->dmu, 0, p * sizeof(double));
             sem_model_add_derivative(&w->mod, &t, 1.0, w->dsig, w->dmu);
@@ -300,13 +347,19 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
         memset(w->dmu, 0, p * sizeof(double));
         sem_model_add_derivative(&w->mod, &w->t[r], 1.0, w->dsig, w->dmu);
         size_t col = (size_t)w->par[r];
+        /* theta: d delta_i = -1/2 delta_i^3 d Sigma_ii */
+        for (size_t i = 0; i < p; i++)
+            w->ddl[i] = w->theta ? -0.5 * pow(w->deltas[i], 3) * w->dsig[i * p + i] : 0.0;
         for (size_t i = 0; i < p; i++)
             for (size_t k = th0[i]; k < th0[i + 1]; k++)
-                D[k * q + col] -= w->deltas[i] * w->dmu[i];
+                D[k * q + col] += -w->deltas[i] * w->dmu[i] +
+                                  (x[th_param(w, g, k)] - mu[i]) * w->ddl[i];
         size_t k = 0;
         for (size_t j = 0; j + 1 < p; j++)
             for (size_t i = j + 1; i < p; i++, k++)
-                D[(nth + k) * q + col] += w->deltas[i] * w->deltas[j] * w->dsig[i * p + j];
+                D[(nth + k) * q + col] +=
+                    w->deltas[i] * w->deltas[j] * w->dsig[i * p + j] +
+                    sig[i * p + j] * (w->deltas[j] * w->ddl[i] + w->deltas[i] * w->ddl[j]);
     }
 }
 
@@ -410,8 +463,27 @@ static void wls_start(wls *w)
         memcpy(w->x + th_param(w, g, 0), w->s[g]->th, w->nth * sizeof(double));
     for (size_t k = w->scale_at; k < w->mean_at; k++)
         w->x[k] = 1.0;
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (w->resvar[r] && w->par[r] >= 0)
+            w->x[w->par[r]] = 1.0;
     free(ind);
     free(std);
+}
+
+/* Theta: the start values above are on the correlation scale; the
+ * thresholds become tau = th / delta at them, so that the model's
+ * thresholds start at the sample's. */
+static int wls_start_theta(wls *w, cx_error *err)
+{
+    if (!w->theta)
+        return CX_OK;
+    int rc = wls_implied(w, w->x, err);
+    for (size_t g = 0; rc == CX_OK && g < (w->eq_th ? 1 : w->G); g++)
+        for (size_t i = 0; i < w->p; i++)
+            for (size_t k = w->s[0]->th0[i]; k < w->s[0]->th0[i + 1]; k++)
+                if (isfinite(w->dl[g * w->p + i]))
+                    w->x[th_param(w, g, k)] /= w->dl[g * w->p + i];
+    return rc;
 }
 
 /* ---- after the fit ------------------------------------------------------ */
@@ -998,10 +1070,12 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
             if (w->par[r] >= 0) {
                 est = w->x[w->par[r]];
                 se = param_se(w, vcov, (size_t)w->par[r]);
-            } else if (w->resvar[r]) {
+            } else if (w->resvar[r] && !w->theta) {
                 int i = sem_model_ov_index(&w->mod, row->lhs);
                 double dl = scale_of(w, w->x, g, (size_t)i);
                 est = 1.0 / (dl * dl) - sig[(size_t)i * w->p + (size_t)i];
+            } else if (w->resvar[r]) {
+                est = 1.0;
             } else {
                 est = isfinite(row->fixed_value) ? row->fixed_value : 0.0;
             }
@@ -1012,7 +1086,7 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
         }
     }
     for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
-        int free_scale = w->eq_th && g > 0;
+        int free_scale = w->eq_th && g > 0 && !w->theta;
         size_t id = free_scale ? w->scale_at + (g - 1) * w->p + i : 0;
         double est = scale_of(w, w->x, g, i);
         rc = add_row(o, pt->ov_names[i], "~*~", pt->ov_names[i], (int)g, est,
@@ -1048,7 +1122,7 @@ static int wls_r2(const wls *w, sem_fit *f)
             double dl = scale_of(w, w->x, g, i);
             snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", w->pt->ov_names[i]);
             f->r2_group[f->n_r2] = (int)g;
-            f->r2[f->n_r2++] = dl * dl * sig[i * w->p + i];
+            f->r2[f->n_r2++] = dl * dl * (sig[i * w->p + i] - w->thv[g * w->p + i]);
         }
         /* an endogenous latent: 1 - psi_ff / V_ff */
         for (size_t r = 0; r < w->pt->n_rows; r++) {
@@ -1111,7 +1185,10 @@ static void heywood(const wls *w, sem_fit *fit)
             size_t g = (size_t)w->pt->rows[r].group;
             int i = sem_model_ov_index(&w->mod, w->pt->rows[r].lhs);
             double dl = scale_of(w, w->x, g, (size_t)i);
-            if (1.0 / (dl * dl) - w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i] < 0)
+            double resid = w->theta ? w->thv[g * w->p + (size_t)i]
+                                    : 1.0 / (dl * dl) -
+                                          w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i];
+            if (resid < 0)
                 sem_fit_warn(fit,
                              "Heywood case: the residual variance of '%s' (group %zu) is "
                              "negative",
@@ -1120,11 +1197,11 @@ static void heywood(const wls *w, sem_fit *fit)
 }
 
 int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned group_equal,
-                int max_iter, sem_wls_result *out, cx_error *err)
+                int theta, int max_iter, sem_wls_result *out, cx_error *err)
 {
     memset(out, 0, sizeof *out);
     wls w;
-    int rc = wls_setup(&w, pt, s, group_equal, err);
+    int rc = wls_setup(&w, pt, s, group_equal, theta, err);
     double *vcov = NULL;
     cx_optimizer *opt = NULL;
     out->fit = sem_fit_alloc();
@@ -1132,6 +1209,9 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned 
         rc = cx_error_set(err, CX_ENOMEM, "out of memory");
     if (rc == CX_OK) {
         wls_start(&w);
+        rc = wls_start_theta(&w, err);
+    }
+    if (rc == CX_OK) {
         opt = cx_optimizer_alloc(w.q, err);
         vcov = cx_calloc(w.q * w.q + 1, sizeof *vcov, err);
         rc = opt && vcov ? CX_OK : CX_ENOMEM;

@@ -1,6 +1,6 @@
 /*
- * wls.h — WLSMV for a single-group model of ordinal items (lavaan's
- * estimator = "WLSMV" with ordered items, delta parameterization):
+ * wls.h — WLSMV for a model of ordinal items (lavaan's estimator =
+ * "WLSMV" with ordered items, delta or theta parameterization):
  * (one or more groups) DWLS estimates, robust (sandwich) standard errors
  * and the mean-and-
  * variance adjusted ("scaled.shifted") test, with the fit measures lavaan
@@ -50,11 +50,18 @@ typedef struct sem_wls_result {
 
 /* Fit pt (all observed variables ordinal, in pt->ov_names order = the
  * statistics' item order) to the statistics of its pt->n_groups groups.
- * With SEM_EQ_THRESHOLDS in pt's group_equal (lavaan's group.equal =
- * c("thresholds", "loadings")) the thresholds are shared and groups 2..G
- * get free scale factors (~*~) and latent means, as lavaan frees them. */
+ * With SEM_EQ_THRESHOLDS in group_equal the thresholds are shared and
+ * groups 2..G get free scale factors (~*~; theta: free residual variances
+ * of the items unless SEM_EQ_RESIDUALS) and latent means (unless
+ * SEM_EQ_MEANS), as lavaan frees them.
+ *
+ * theta: lavaan's parameterization = "theta".  The residual variances of
+ * y* are the parameters (1 where not free) and the scale factors follow:
+ * delta_i = 1 / sqrt(Sigma_ii), Sigma = Lambda V Lambda' + Theta
+ * (setDeltaElements); the moments are as above, so Delta gains the terms
+ * of d delta_i = -1/2 delta_i^3 d Sigma_ii. */
 int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned group_equal,
-                int max_iter, sem_wls_result *out, cx_error *err);
+                int theta, int max_iter, sem_wls_result *out, cx_error *err);
 void sem_wls_result_clear(sem_wls_result *r);
 
 /* lavTestLRT()'s scaled difference test of two nested WLSMV fits to the

@@ -95,7 +95,7 @@ $CFA
 ordered = all
 group = school
 group_equal = loadings intercepts"
-refuse cfa_ordered_strict invariance "step 'strict' is not supported with ordered items" "model = cfa
+refuse cfa_ordered_strict invariance "step 'strict' with ordered items needs parameterization = theta" "model = cfa
 $CFA
 ordered = all
 group = school
@@ -104,6 +104,13 @@ refuse cfa_ordered_modindices modindices "not supported with ordered items" "mod
 $CFA
 ordered = all
 modindices = yes"
+refuse cfa_parameterization_continuous parameterization "applies to ordered items only" "model = cfa
+$CFA
+parameterization = theta"
+refuse cfa_ordered_parameterization parameterization "gamma" "model = cfa
+$CFA
+ordered = all
+parameterization = gamma"
 refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
 $CFA
 ordered = all
