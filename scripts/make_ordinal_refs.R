@@ -161,7 +161,20 @@ th_fits <- list(configural = theta_case("bfi_wlsmv_mg_theta", character(0)),
                 scalar = theta_case("bfi_wlsmv_mg_metric_theta", c("loadings", "thresholds")),
                 strict = theta_case("bfi_wlsmv_mg_strict_theta", c("loadings", "thresholds", "residuals")))
 
-# cxfit's `invariance = configural metric scalar strict` with
-# parameterization = theta (strict: residual variances equal, i.e. 1).
-ordinal_invariance_case("bfi_wlsmv_invariance_theta", th_fits, th_sets,
-  "lavTestLRT(configural, metric, scalar, strict) of cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", parameterization = \"theta\", group.equal = ...)")
+# Structural equalities with ordered items: latent variances and
+# covariances (on top of thresholds and loadings), and the regression of
+# a structural model.
+f_lv <- mg_case("bfi_wlsmv_mg_lv", c("thresholds", "loadings", "lv.variances", "lv.covariances"))
+f_reg <- sem(model3, data = bfi, ordered = items, estimator = "WLSMV", group = "gender",
+             group.equal = c("thresholds", "loadings", "regressions"))
+ordinal_case("bfi_wlsmv_mg_regressions", model3,
+             "sem(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", group.equal = c(\"thresholds\", \"loadings\", \"regressions\"))", f_reg)
+
+# cxfit's `invariance = configural metric scalar strict means` with
+# parameterization = theta (strict: residual variances equal, i.e. 1),
+# the sequence continued with latent means (semTools' strict = TRUE
+# order: means after strict keep the residuals equal).
+th_means_set <- c("loadings", "thresholds", "residuals", "means")
+th_fits5 <- c(th_fits, list(means = theta_case("bfi_wlsmv_mg_strict_means_theta", th_means_set)))
+ordinal_invariance_case("bfi_wlsmv_invariance_theta", th_fits5, c(th_sets, list(means = th_means_set)),
+  "lavTestLRT(configural, metric, scalar, strict, means) of cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", parameterization = \"theta\", group.equal = ...)")

@@ -406,17 +406,18 @@ static int fit_level(const cx_job *job, const sem_ordinal_spec *spec, ordinal_da
 int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error *err)
 {
     const unsigned known = SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_INTERCEPTS |
-                           SEM_EQ_MEANS | (theta ? SEM_EQ_RESIDUALS : 0u);
+                           SEM_EQ_MEANS | SEM_EQ_LV_VARIANCES | SEM_EQ_LV_COVARIANCES |
+                           SEM_EQ_REGRESSIONS | (theta ? SEM_EQ_RESIDUALS : 0u);
     if (*eq & ~known)
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,
                             theta ? "with ordered items group_equal takes loadings, thresholds, "
-                                    "means, intercepts and residuals only (other sets are not "
-                                    "supported yet)"
+                                    "means, intercepts, residuals, lv.variances, lv.covariances "
+                                    "and regressions (residual.covariances is not supported yet)"
                                   : "with ordered items group_equal takes loadings, thresholds, "
-                                    "means and intercepts only (residual variances are no "
-                                    "parameters in the delta parameterization: see "
-                                    "parameterization = theta; other sets are not supported "
-                                    "yet)");
+                                    "means, intercepts, lv.variances, lv.covariances and "
+                                    "regressions (residual variances are no parameters in the "
+                                    "delta parameterization: see parameterization = theta; "
+                                    "residual.covariances is not supported yet)");
     if ((*eq & (SEM_EQ_INTERCEPTS | SEM_EQ_MEANS | SEM_EQ_RESIDUALS)) &&
         !(*eq & SEM_EQ_THRESHOLDS))
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,

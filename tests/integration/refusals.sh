@@ -85,7 +85,7 @@ refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
 $CFA
 ordered = all
 missing = pairwise"
-refuse cfa_ordered_group_equal group_equal "loadings, thresholds, means and intercepts only" "model = cfa
+refuse cfa_ordered_group_equal group_equal "residual variances are no parameters in the delta parameterization" "model = cfa
 $CFA
 ordered = all
 group = school
