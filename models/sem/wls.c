@@ -216,9 +216,8 @@ static size_t th_param(const wls *w, size_t g, size_t k)
 }
 
 /* Scale factor delta_i of group g at the last wls_implied(). */
-static double scale_of(const wls *w, const double *x, size_t g, size_t i)
+static double scale_of(const wls *w, size_t g, size_t i)
 {
-    (void)x;
     return w->dl[g * w->p + i];
 }
 
@@ -264,14 +263,14 @@ static int wls_implied(wls *w, const double *x, cx_error *err)
         const double *sig = w->mod.grp[g].sigma, *mu = w->mod.grp[g].mu;
         double *m = w->mvec + g * w->dim;
         for (size_t i = 0; i < w->p; i++) {
-            double dl = scale_of(w, x, g, i);
+            double dl = scale_of(w, g, i);
             for (size_t k = w->s[0]->th0[i]; k < w->s[0]->th0[i + 1]; k++)
                 m[k] = dl * (x[th_param(w, g, k)] - mu[i]);
         }
         size_t k = 0;
         for (size_t j = 0; j + 1 < w->p; j++)
             for (size_t i = j + 1; i < w->p; i++, k++)
-                m[w->nth + k] = scale_of(w, x, g, i) * scale_of(w, x, g, j) * sig[i * w->p + j];
+                m[w->nth + k] = scale_of(w, g, i) * scale_of(w, g, j) * sig[i * w->p + j];
     }
     return CX_OK;
 }
@@ -314,7 +313,7 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
     const size_t *th0 = w->s[0]->th0;
     memset(D, 0, w->dim * q * sizeof(double));
     for (size_t i = 0; i < p; i++)
-        w->deltas[i] = scale_of(w, x, g, i);
+        w->deltas[i] = scale_of(w, g, i);
     for (size_t i = 0; i < p; i++)
         for (size_t k = th0[i]; k < th0[i + 1]; k++) {
             D[k * q + th_param(w, g, k)] = w->deltas[i];
@@ -621,11 +620,12 @@ static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *er
     double *M = cx_calloc(C * C, sizeof(double), err);
     int rc = sinv && work && V && A && Dc && T && M ? CX_OK : CX_ENOMEM;
     t->xx3 = t->xx3_b = 0;
-    size_t npar3 = w->qm + (w->eq_th ? (G - 1) * p : 0); /* no thresholds, no means */
+    size_t npar3 = w->qm + (w->eq_th && !w->theta ? (G - 1) * p : 0); /* no thresholds, means */
     t->df3 = (double)C - (double)npar3;
     t->df3_b = (double)C;
-    /* lavaan 0.6's catML model cannot hold free scale factors (~*~): its
-     * robust measures are NA for such models, and so are cxfit's */
+    /* lavaan 0.6's catML model cannot hold free scale factors (~*~; theta:
+     * free residual variances of the items): its robust measures are NA
+     * for such models, and so are cxfit's */
     if (w->eq_th) {
         t->xx3 = t->chat3 = t->xx3_b = t->chat3_b = NAN;
         goto done;
@@ -1002,7 +1002,7 @@ static double node_sd(const wls *w, size_t g, const char *name)
 {
     int ov = sem_model_ov_index(&w->mod, name);
     if (ov >= 0)
-        return 1.0 / scale_of(w, w->x, g, (size_t)ov);
+        return 1.0 / scale_of(w, g, (size_t)ov);
     int node = sem_model_node_index(&w->mod, name);
     if (node < 0)
         return 1.0;
@@ -1050,7 +1050,7 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
     for (int pass = 0; pass < 3 && rc == CX_OK; pass++) {
         if (pass == 1) {
             for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
-                double dl = scale_of(w, w->x, g, i);
+                double dl = scale_of(w, g, i);
                 for (size_t k = 0; k + 1 < w->s[g]->ncat[i] && rc == CX_OK; k++) {
                     size_t id = th_param(w, g, w->s[0]->th0[i] + k);
                     char t[32];
@@ -1072,7 +1072,7 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
                 se = param_se(w, vcov, (size_t)w->par[r]);
             } else if (w->resvar[r] && !w->theta) {
                 int i = sem_model_ov_index(&w->mod, row->lhs);
-                double dl = scale_of(w, w->x, g, (size_t)i);
+                double dl = scale_of(w, g, (size_t)i);
                 est = 1.0 / (dl * dl) - sig[(size_t)i * w->p + (size_t)i];
             } else if (w->resvar[r]) {
                 est = 1.0;
@@ -1088,7 +1088,7 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
     for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
         int free_scale = w->eq_th && g > 0 && !w->theta;
         size_t id = free_scale ? w->scale_at + (g - 1) * w->p + i : 0;
-        double est = scale_of(w, w->x, g, i);
+        double est = scale_of(w, g, i);
         rc = add_row(o, pt->ov_names[i], "~*~", pt->ov_names[i], (int)g, est,
                      free_scale ? param_se(w, vcov, id) : 0, est, 1.0, err);
     }
@@ -1119,7 +1119,7 @@ static int wls_r2(const wls *w, sem_fit *f)
         const double *sig = w->mod.grp[g].sigma;
         size_t first = f->n_r2;
         for (size_t i = 0; i < w->p; i++) {
-            double dl = scale_of(w, w->x, g, i);
+            double dl = scale_of(w, g, i);
             snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", w->pt->ov_names[i]);
             f->r2_group[f->n_r2] = (int)g;
             f->r2[f->n_r2++] = dl * dl * (sig[i * w->p + i] - w->thv[g * w->p + i]);
@@ -1184,7 +1184,7 @@ static void heywood(const wls *w, sem_fit *fit)
         if (w->resvar[r]) {
             size_t g = (size_t)w->pt->rows[r].group;
             int i = sem_model_ov_index(&w->mod, w->pt->rows[r].lhs);
-            double dl = scale_of(w, w->x, g, (size_t)i);
+            double dl = scale_of(w, g, (size_t)i);
             double resid = w->theta ? w->thv[g * w->p + (size_t)i]
                                     : 1.0 / (dl * dl) -
                                           w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i];
