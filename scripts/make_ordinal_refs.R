@@ -178,3 +178,13 @@ th_means_set <- c("loadings", "thresholds", "residuals", "means")
 th_fits5 <- c(th_fits, list(means = theta_case("bfi_wlsmv_mg_strict_means_theta", th_means_set)))
 ordinal_invariance_case("bfi_wlsmv_invariance_theta", th_fits5, c(th_sets, list(means = th_means_set)),
   "lavTestLRT(configural, metric, scalar, strict, means) of cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", parameterization = \"theta\", group.equal = ...)")
+
+# Residual covariances of items held equal (delta and theta).
+model4 <- paste(model2, "C1 ~~ C2", "A1 ~~ A2", sep = "\n")
+for (par in c("delta", "theta")) {
+  f_rc <- cfa(model4, data = bfi, ordered = items, estimator = "WLSMV", group = "gender", parameterization = par,
+              group.equal = c("thresholds", "loadings", "residual.covariances"))
+  ordinal_case(paste0("bfi_wlsmv_mg_rescov", if (par == "theta") "_theta" else ""), model4,
+               paste0("cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", parameterization = \"", par,
+                      "\", group.equal = c(\"thresholds\", \"loadings\", \"residual.covariances\"))  # C1 ~~ C2, A1 ~~ A2"), f_rc)
+}

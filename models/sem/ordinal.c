@@ -407,17 +407,14 @@ int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error
 {
     const unsigned known = SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_INTERCEPTS |
                            SEM_EQ_MEANS | SEM_EQ_LV_VARIANCES | SEM_EQ_LV_COVARIANCES |
-                           SEM_EQ_REGRESSIONS | (theta ? SEM_EQ_RESIDUALS : 0u);
+                           SEM_EQ_REGRESSIONS | SEM_EQ_RESIDUAL_COVARIANCES |
+                           (theta ? SEM_EQ_RESIDUALS : 0u);
     if (*eq & ~known)
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,
-                            theta ? "with ordered items group_equal takes loadings, thresholds, "
-                                    "means, intercepts, residuals, lv.variances, lv.covariances "
-                                    "and regressions (residual.covariances is not supported yet)"
-                                  : "with ordered items group_equal takes loadings, thresholds, "
-                                    "means, intercepts, lv.variances, lv.covariances and "
-                                    "regressions (residual variances are no parameters in the "
-                                    "delta parameterization: see parameterization = theta; "
-                                    "residual.covariances is not supported yet)");
+                            "with ordered items 'residuals' needs parameterization = theta: "
+                            "residual variances are no parameters in the delta "
+                            "parameterization (lavaan's group.equal = \"residuals\" changes "
+                            "nothing there)");
     if ((*eq & (SEM_EQ_INTERCEPTS | SEM_EQ_MEANS | SEM_EQ_RESIDUALS)) &&
         !(*eq & SEM_EQ_THRESHOLDS))
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,

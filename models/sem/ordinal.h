@@ -36,9 +36,9 @@ int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *
  * equal, i.e. 0), intercepts (with thresholds only; an ordered item's
  * intercept is fixed at 0, so the word adds nothing and is dropped from
  * *eq); theta only: residuals (with thresholds: the residual variances
- * of groups 2..G equal group 1's 1); lv.variances, lv.covariances and
- * regressions as for continuous items.  residual.covariances (and
- * residuals with delta) are refused, naming the key. */
+ * of groups 2..G equal group 1's 1); lv.variances, lv.covariances,
+ * regressions and residual.covariances as for continuous items.
+ * residuals with delta is refused, naming the key. */
 int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error *err);
 
 /* `ordered` must name every observed variable of pt (or be "all"). */

@@ -1010,8 +1010,17 @@ static double node_sd(const wls *w, size_t g, const char *name)
     return sqrt(w->mod.grp[g].v[(size_t)node * M + (size_t)node]);
 }
 
+/* Residual variance of item i in group g: delta, 1/delta^2 - (communality);
+ * theta, its parameter (or 1). */
+static double item_resid(const wls *w, size_t g, size_t i)
+{
+    double dl = scale_of(w, g, i);
+    return w->theta ? w->thv[g * w->p + i] : 1.0 / (dl * dl) - w->mod.grp[g].sigma[i * w->p + i];
+}
+
 /* lavaan's std.lv (latent variables standardized) and std.all (observed
- * ones too) of one partable row. */
+ * ones too) of one partable row; a residual covariance of two items is
+ * standardized by their residual variances, as lav_standardize_all. */
 static void standardize(const wls *w, const sem_param *row, double est, double *lv, double *all)
 {
     size_t g = (size_t)row->group;
@@ -1030,6 +1039,10 @@ static void standardize(const wls *w, const sem_param *row, double est, double *
     case SEM_OP_COVARIANCE:
         *lv = est / (lv_l * lv_r);
         *all = est / (sl * sr);
+        if (!ll && !lr && strcmp(row->lhs, row->rhs) != 0) {
+            int i = sem_model_ov_index(&w->mod, row->lhs), j = sem_model_ov_index(&w->mod, row->rhs);
+            *all = est / sqrt(item_resid(w, g, (size_t)i) * item_resid(w, g, (size_t)j));
+        }
         break;
     default:
         *lv = *all = est;
