@@ -405,11 +405,7 @@ static int fit_level(const cx_job *job, const sem_ordinal_spec *spec, ordinal_da
 
 int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error *err)
 {
-    const unsigned known = SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_INTERCEPTS |
-                           SEM_EQ_MEANS | SEM_EQ_LV_VARIANCES | SEM_EQ_LV_COVARIANCES |
-                           SEM_EQ_REGRESSIONS | SEM_EQ_RESIDUAL_COVARIANCES |
-                           (theta ? SEM_EQ_RESIDUALS : 0u);
-    if (*eq & ~known)
+    if (!theta && (*eq & SEM_EQ_RESIDUALS))
         return cx_job_error(job, "group_equal", err, CX_EUSAGE,
                             "with ordered items 'residuals' needs parameterization = theta: "
                             "residual variances are no parameters in the delta "
