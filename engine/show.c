@@ -422,6 +422,7 @@ static void print_header(const show_ctx *c, const char *model, const char *spec)
     n = header_add(h, n, "Estimator", m.estimator);
     n = header_add(h, n, "Standard errors", m.se);
     n = header_add(h, n, "Test statistic", m.test);
+    n = header_add(h, n, "Parameterization", cx_rb_attr_string(r, "parameterization"));
     n = header_number(h, n, "Optimizer iterations", cx_rb_attr_double(r, "iterations"), 0);
     n = header_number(h, n, "Number of observations used", r->nobs, 0);
     n = header_groups(c, h, n);

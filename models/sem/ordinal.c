@@ -115,7 +115,8 @@ static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, 
     return CX_OK;
 }
 
-static int write_results(cx_result *res, const sem_wls_result *w, int multi, cx_error *err)
+static int write_results(cx_result *res, const sem_wls_result *w, int multi, int theta,
+                         cx_error *err)
 {
     cx_rtable *t = cx_result_estimates_table(res, err);
     if (!t || (cx_rtable_find_column(t, "std_lv") < 0 &&
@@ -145,7 +146,9 @@ static int write_results(cx_result *res, const sem_wls_result *w, int multi, cx_
         cx_rtable_set_double(r2, (size_t)row, "r2", w->fit->r2[k]);
     }
     /* `ordered` implies WLSMV whether or not `estimator` says so */
-    if (cx_result_set_attr_string(res, "estimator", "wlsmv", err) != CX_OK)
+    if (cx_result_set_attr_string(res, "estimator", "wlsmv", err) != CX_OK ||
+        cx_result_set_attr_string(res, "parameterization", theta ? "theta" : "delta", err) !=
+            CX_OK)
         return err->code;
     return cx_result_set_attr_double(res, "iterations", w->fit->iterations, err);
 }
@@ -315,7 +318,7 @@ static int fit_groups(const sem_ordinal_spec *spec, const ordinal_data *o, const
         for (size_t g = 0; g < G; g++)
             res->nobs += group[g]->n;
         write_status(res, w->fit);
-        rc = write_results(res, w, G > 1, err);
+        rc = write_results(res, w, G > 1, spec->theta, err);
     }
     for (size_t g = 0; rc == CX_OK && g < G; g++)
         rc = write_sampstat(res, group[g], pt->ov_names, G > 1 ? (int)g + 1 : 0, err);

@@ -25,6 +25,11 @@ expect_exit 0 "show the ordinal job" -- "$CXFIT" show "$WORK/oinv.h5" bfi_wlsmv_
 expect_stdout "Robust (scaled) fit per step:" "show prints the scaled fit per step"
 expect_stdout "Scaled chi-squared difference tests (satorra.2000" "show prints the scaled differences"
 expect_stdout "loadings thresholds means" "show prints each step's equalities"
+TCFG="$SRC/configs/reference/bfi_wlsmv_invariance_theta.ini"
+expect_exit 0 "run bfi_wlsmv_invariance_theta.ini" -- "$CXFIT" run "$TCFG" -o "$WORK/tinv.h5" -j 2
+expect_exit 0 "show the theta job" -- "$CXFIT" show "$WORK/tinv.h5" bfi_wlsmv_invariance_theta
+expect_stdout "Parameterization" "show names the parameterization"
+expect_stdout "loadings thresholds residuals means" "theta runs strict and means"
 
 sed "s#^file  = ../../datasets#file  = $SRC/datasets#; s#^invariance = .*#invariance = configural metrc#" \
     "$CFG" >"$WORK/typo.ini"
