@@ -20,7 +20,8 @@
  *    strict (bfi_wlsmv_invariance_theta).
  * 2. The table logic on its own, with a stand-in fit: cumulative
  *    constraints, difference tests, a step that does not converge, a step
- *    that cannot be fitted.
+ *    that cannot be fitted; ordered items' step words and a robust
+ *    difference test's columns.
  * 3. Config errors: no `group`, an unknown step (did you mean), steps out
  *    of order, `group_equal` alongside.
  *
@@ -399,6 +400,58 @@ static void test_means_after_scalar(void **state)
     cx_config_free(fx.config);
 }
 
+/* Ordered items: the steps' words, and a robust difference test in place
+ * of the standard one. */
+static int fake_diff(void *ctx, size_t prev, size_t cur, sem_inv_diff *out, cx_error *err)
+{
+    (void)ctx, (void)err;
+    out->stat = 3.5 + (double)prev; /* distinguishable from 10, the standard difference */
+    out->df = 6.0;
+    out->pvalue = 0.25;
+    out->scale = 0.5 * (double)cur;
+    out->shift = 0.125;
+    return CX_OK;
+}
+
+static void test_ordinal_steps(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    job_fixture fx;
+    load_job(&fx, "[job j]\nmodel = cfa\ninvariance = configural metric scalar strict means\n",
+             &err);
+    sem_invariance inv;
+    assert_int_equal(sem_invariance_read(&fx.job, 1, &inv, &err), CX_OK);
+    /* delta: strict refused, naming the key */
+    sem_invariance delta = inv;
+    assert_int_equal(sem_invariance_ordinal(&fx.job, &delta, 0, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "'invariance'"));
+    assert_non_null(strstr(err.msg, "parameterization = theta"));
+    cx_error_clear(&err);
+    /* theta: intercepts become thresholds */
+    assert_int_equal(sem_invariance_ordinal(&fx.job, &inv, 1, &err), CX_OK);
+    assert_int_equal(inv.group_equal[1], SEM_EQ_LOADINGS);
+    assert_int_equal(inv.group_equal[2], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS);
+    assert_int_equal(inv.group_equal[3], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS);
+    assert_int_equal(inv.group_equal[4], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS |
+                                             SEM_EQ_MEANS);
+    fake_fits f = {.fail_at = 99};
+    cx_result *res = cx_result_alloc(0.95, &err);
+    assert_int_equal(
+        sem_invariance_run_scaled(&fx.job, &inv, 2, fake_fit, fake_diff, &f, res, &err), CX_OK);
+    const cx_rtable *t = cx_result_find_table(res, "invariance");
+    assert_non_null(t);
+    assert_true(isnan(cell(t, 0, "chisq_diff")) && isnan(cell(t, 0, "diff_scale")));
+    assert_true(cell(t, 2, "chisq_diff") == 4.5 && cell(t, 2, "pvalue_diff") == 0.25);
+    assert_true(cell(t, 2, "diff_scale") == 1.0 && cell(t, 2, "diff_shift") == 0.125);
+    assert_true(isnan(cell(t, 2, "rmsea_d")));         /* none for scaled tests */
+    assert_true(fabs(cell(t, 2, "delta_cfi") + 0.01) < 1e-12); /* the standard ones stay */
+    assert_string_equal(t->cols[cx_rtable_find_column(t, "group_equal")].s[3],
+                        "loadings thresholds residuals");
+    cx_result_free(res);
+    cx_config_free(fx.config);
+}
+
 /* ---- 3. config errors ---------------------------------------------------- */
 
 static void expect_config_error(const char *job_keys, const char *key, const char *needle)
@@ -459,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_steps_and_differences),
         cmocka_unit_test(test_means_after_scalar),
         cmocka_unit_test(test_step_error),
+        cmocka_unit_test(test_ordinal_steps),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_check_ok),
     };
