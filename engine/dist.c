@@ -13,7 +13,8 @@
 #include <string.h>
 
 /* The engine's own packable types (reducer.c, rowpass.c). */
-extern const cx_pack_ops cx_moments_pack_ops, cx_first_row_pack_ops, cx_rowpass_pack_ops;
+extern const cx_pack_ops cx_moments_pack_ops, cx_first_row_pack_ops, cx_rowpass_pack_ops,
+    cx_range_pack_ops;
 extern const cx_reducer_type *const cx_rowpass_reducer;
 
 /* ---- registry --------------------------------------------------------------- */
@@ -48,6 +49,8 @@ const cx_pack_ops *cx_pack_find(const void *type)
         return &cx_first_row_pack_ops;
     if (type == cx_rowpass_reducer)
         return &cx_rowpass_pack_ops;
+    if (type == &cx_reducer_range)
+        return &cx_range_pack_ops;
     const cx_pack_ops *ops = NULL;
 #pragma omp critical(cx_pack_registry)
     for (size_t i = 0; i < n_packers && !ops; i++)
