@@ -292,6 +292,18 @@ int cx_dist_pass_begin(const cx_reducer *r, size_t n, size_t n_blocks, size_t *l
     return 1;
 }
 
+long cx_dist_hold(void)
+{
+    long held = g_job;
+    g_job = -1;
+    return held;
+}
+
+void cx_dist_release(long held)
+{
+    g_job = held;
+}
+
 int cx_dist_deal_begin(int *rank)
 {
     *rank = 0;

@@ -117,6 +117,12 @@ int cx_dist_deal_begin(int *rank);
  * Without MPI, CXFIT_TEST_FAKE_RANKS=R sends the results of the tasks of
  * ranks 1..R-1 through pack and unpack (the MPI path's round trip). */
 int cx_dist_deal_end(size_t n_tasks, const cx_task_ops *ops, int rc, cx_error *err);
+/* While a rank runs a dealt task that streams passes of its own (a whole
+ * `by` level of a per-level model, run.c), those passes are not split:
+ * hold returns the job's state and stops splitting, release restores it
+ * (no collective in between). */
+long cx_dist_hold(void);
+void cx_dist_release(long held);
 
 #ifdef CXFIT_HAVE_MPI
 #include <mpi.h>

@@ -137,7 +137,8 @@ INI
 # parallel analysis keeping its rows [2], CFA MLR fourth moments by level
 # [3], OLS cluster scores with kfold [4] and HC3 weighted by level [5],
 # ologit [6] and mlogit [7] with cluster sums and validation, reliability
-# with a reverse-keyed item (range pass) and bootstrap [8], gap by level [9].
+# with a reverse-keyed item (range pass) and bootstrap [8], gap by level [9],
+# and a logit by wave [10], whose 3 levels are dealt to the ranks whole.
 rowsplit_more_study() {
     cat >"$1" <<INI
 [data]
@@ -197,6 +198,13 @@ bootstrap = 10
 model = gap
 pairs = pex1: out1, pex2: out2
 by    = segment
+[job web_by]
+model   = logit
+formula = factor(segment) ~ PEX + sat
+scores  = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+where   = segment < 2
+se      = cluster(firm)
+by      = wave
 INI
 }
 

@@ -26,6 +26,11 @@ for r in 2 3 5; do
     expect_stderr "$r emulated ranks: 2 blocks, 1 reducers (ols_xprod)" "ols cross-products combined"
     n=$(grep -c "$r emulated ranks: 2 blocks, 1 reducers (rowpass)" "$WORK/stderr")
     [ "$n" -ge 5 ] && ok "$n logit row passes combined" || fail "logit row passes combined: $n"
+    # the dealt tasks' results travel through pack and unpack (cfa_by's 4
+    # levels, cfa_boot's fit + 40 replicates, cfa_kfold's fit + 3 folds)
+    expect_stderr "$r emulated ranks: 41 tasks dealt" "cfa bootstrap replicates packed and unpacked"
+    n=$(grep -c "$r emulated ranks: 4 tasks dealt" "$WORK/stderr")
+    [ "$n" -ge 2 ] && ok "$n jobs of 4 tasks dealt (levels, folds)" || fail "4-task jobs dealt: $n"
     expect_same_results single.h5 fake$r.h5 "$r emulated ranks give the single run's file"
 done
 # The reducers packed in the second round (describe, efa rows, fourth
@@ -41,6 +46,10 @@ for r in 2 3 5; do
         n=$(grep -c "$r emulated ranks: 2 blocks, $red" "$WORK/stderr")
         [ "$n" -ge 1 ] && ok "$red combined ($n passes)" || fail "$red not combined"
     done
+    # dealt and round-tripped: cfa_mlr's 3 levels (SEM tasks) and the logit
+    # by wave's 3 levels (the engine's per-level fits)
+    n=$(grep -c "$r emulated ranks: 3 tasks dealt" "$WORK/stderr")
+    [ "$n" -ge 2 ] && ok "$n jobs with 3 levels dealt" || fail "3-level jobs dealt: $n"
     expect_same_results more1.h5 more$r.h5 "$r emulated ranks give the second study's single-run file"
 done
 # The stage's block cache (engine/table_blocks.h) changes no value: off,
