@@ -227,7 +227,7 @@ int cx_result_unpack(cx_result *r, const void *buf, size_t size, cx_error *err)
     fresh->message = get_string(&rd, &ok);
     fresh->nobs = get_double(&rd);
     fresh->level = get_double(&rd);
-    int rc = !ok ? CX_ENOMEM : rd.bad ? CX_EFAIL : CX_OK;
+    int rc = !ok ? CX_ENOMEM : rd.bad || fresh->status > CX_STATUS_FAILED ? CX_EFAIL : CX_OK;
     if (rc == CX_OK)
         rc = get_attrs(&rd, fresh, err);
     uint64_t n_tables = rc == CX_OK ? get_u64(&rd) : 0;
