@@ -124,6 +124,16 @@ int cx_dist_deal_end(size_t n_tasks, const cx_task_ops *ops, int rc, cx_error *e
 long cx_dist_hold(void);
 void cx_dist_release(long held);
 
+/* A model's loop over its `by` levels from finished statistics, dealt
+ * (dist_levels.c): fit(ctx, l, results[l], err) for this rank's levels;
+ * every level's result ends on every rank; the error of the lowest level
+ * that failed is returned on every rank, as the serial loop (stopping at
+ * the first failure) would.  Results must be allocated for every level. */
+struct cx_result;
+typedef int (*cx_level_fit_fn)(void *ctx, size_t level, struct cx_result *r, cx_error *err);
+int cx_dist_fit_levels(size_t n_levels, cx_level_fit_fn fit, void *ctx, struct cx_result **results,
+                       cx_error *err);
+
 #ifdef CXFIT_HAVE_MPI
 #include <mpi.h>
 /* Complete a nonblocking collective, sleeping rather than spinning while

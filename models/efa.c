@@ -631,6 +631,22 @@ static int fit_level(const cx_job *job, efa_settings *s, const cx_moments *m,
     return rc;
 }
 
+/* One level from the pass's totals (cx_dist_fit_levels' callback). */
+typedef struct level_fits {
+    const cx_job *job;
+    efa_settings *s;
+    const cx_reducer *red;
+} level_fits;
+
+static int fit_one_level(void *ctx, size_t l, cx_result *r, cx_error *err)
+{
+    const level_fits *lf = ctx;
+    cx_moments *m = cx_moments_result(lf->red[0].acc, l, 0, err);
+    int rc = m ? fit_level(lf->job, lf->s, m, lf->red[1].acc, l, r, err) : CX_ENOMEM;
+    cx_moments_free(m);
+    return rc;
+}
+
 static int efa_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     efa_settings s;
@@ -653,11 +669,9 @@ static int efa_fit_job(const cx_job *job, cx_result **results, cx_error *err)
     cx_reducer red[2] = {{&cx_reducer_moments, &mp, NULL}, {&rows_reducer, &rp, NULL}};
     cx_pack_register(&rows_reducer, &rows_pack_ops);
     rc = cx_reduce_view(job->view, s.cols, s.p, red, s.factors == 0 ? 2 : 1, job->threads, err);
-    for (size_t l = 0; rc == CX_OK && l < n_levels; l++) {
-        cx_moments *m = cx_moments_result(red[0].acc, l, 0, err);
-        rc = m ? fit_level(job, &s, m, red[1].acc, l, results[l], err) : CX_ENOMEM;
-        cx_moments_free(m);
-    }
+    level_fits lf = {job, &s, red};
+    if (rc == CX_OK) /* the levels dealt to MPI ranks (engine/dist.h) */
+        rc = cx_dist_fit_levels(n_levels, fit_one_level, &lf, results, err);
     cx_reducer_release(&red[0]);
     if (s.factors == 0)
         cx_reducer_release(&red[1]);

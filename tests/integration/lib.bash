@@ -137,8 +137,9 @@ INI
 # parallel analysis keeping its rows [2], CFA MLR fourth moments by level
 # [3], OLS cluster scores with kfold [4] and HC3 weighted by level [5],
 # ologit [6] and mlogit [7] with cluster sums and validation, reliability
-# with a reverse-keyed item (range pass) and bootstrap [8], gap by level [9],
-# and a logit by wave [10], whose 3 levels are dealt to the ranks whole.
+# with a reverse-keyed item (range pass), bootstrap and by firm [8], gap by
+# level [9], a logit by wave [10], whose 3 levels are dealt to the ranks
+# whole, and an EFA by firm [11] (levels dealt).
 rowsplit_more_study() {
     cat >"$1" <<INI
 [data]
@@ -194,6 +195,7 @@ model     = reliability
 scales    = PEX: pex1 pex2 pex3 pex4 -pex5
             OUT: out1 out2 out3 out4 out5
 bootstrap = 10
+by        = firm
 [job gaps]
 model = gap
 pairs = pex1: out1, pex2: out2
@@ -205,6 +207,11 @@ scores  = PEX: mean(pex1 pex2 pex3 pex4 pex5)
 where   = segment < 2
 se      = cluster(firm)
 by      = wave
+[job efa_by]
+model   = efa
+items   = pex1 pex2 pex3 pex4 pex5 out1 out2 out3 out4 out5
+factors = 2
+by      = firm
 INI
 }
 

@@ -84,6 +84,9 @@ for np in 2 3; do
     n=$(grep -c "rank 1: job 7 pass [0-9]*: blocks" "$WORK/stderr")
     [ "$n" -ge 5 ] && ok "np $np: $n mlogit passes split" || fail "np $np: mlogit passes split: $n"
     expect_stderr "rank 1: job 10 pass 0: 3 tasks dealt" "np $np: the logit's 3 by levels dealt whole"
+    expect_stderr "rank 1: job 11 pass 1: 4 tasks dealt" "np $np: the EFA's 4 levels dealt"
+    grep -q "rank 1: job 8 pass [0-9]*: 4 tasks dealt" "$WORK/stderr" &&
+        ok "np $np: reliability's 3 levels dealt" || fail "np $np: reliability levels not dealt"
     expect_same_results more1.h5 more$np.h5 "mpirun -np $np, second study, equals the single run"
 done
 expect_exit 0 "auto: 9 jobs on 2 ranks are split whole" -- env CXFIT_DIST_TRACE=1 \

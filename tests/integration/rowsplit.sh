@@ -46,10 +46,13 @@ for r in 2 3 5; do
         n=$(grep -c "$r emulated ranks: 2 blocks, $red" "$WORK/stderr")
         [ "$n" -ge 1 ] && ok "$red combined ($n passes)" || fail "$red not combined"
     done
-    # dealt and round-tripped: cfa_mlr's 3 levels (SEM tasks) and the logit
-    # by wave's 3 levels (the engine's per-level fits)
+    # dealt and round-tripped: cfa_mlr's 3 levels (SEM tasks), the logit
+    # by wave's 3 levels (the engine's per-level fits), reliability's and
+    # the EFA's levels (cx_dist_fit_levels)
     n=$(grep -c "$r emulated ranks: 3 tasks dealt" "$WORK/stderr")
-    [ "$n" -ge 2 ] && ok "$n jobs with 3 levels dealt" || fail "3-level jobs dealt: $n"
+    [ "$n" -ge 2 ] && ok "$n jobs with 3 levels dealt (cfa, logit)" || fail "3-level jobs dealt: $n"
+    n=$(grep -c "$r emulated ranks: 4 tasks dealt" "$WORK/stderr")
+    [ "$n" -ge 2 ] && ok "$n jobs with 4 levels dealt (reliability, efa)" || fail "4-level jobs dealt: $n"
     expect_same_results more1.h5 more$r.h5 "$r emulated ranks give the second study's single-run file"
 done
 # The stage's block cache (engine/table_blocks.h) changes no value: off,
