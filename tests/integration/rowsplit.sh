@@ -9,7 +9,9 @@
 # (cfa by levels, bootstrap, kfold, pairwise), nps, ols and the logit's
 # row passes; and, in a second study, on describe, EFA rows, MLR fourth
 # moments, OLS scores, ologit, mlogit, reliability (and its range pass)
-# and gap.
+# and gap.  The dealing of tasks (levels, replicates, folds) is
+# emulated too: the results of the tasks ranks 1..R-1 would fit travel
+# through pack and unpack (engine/dist.h) and the file must not change.
 # Runs in every build (ASan included): mpi.sh needs mpirun.  Also: the
 # stage's block cache leaves every value unchanged.
 source "$(dirname "$0")/lib.bash" "$@"
