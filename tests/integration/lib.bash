@@ -133,7 +133,9 @@ INI
 
 # rowsplit_more_study FILE: the passes packed for issue 19's second round,
 # one job each on big.h5 (job index in brackets, for mpi.sh's trace):
-# describe pairwise by level [0] and with a clustered bootstrap [1], EFA
+# describe pairwise by level, with a continuous item whose value counts
+# overflow (it travels as its flag; the fallback reads it) [0] and with a
+# clustered bootstrap [1], EFA
 # parallel analysis keeping its rows [2], CFA MLR fourth moments by level
 # [3], OLS cluster scores with kfold [4] and HC3 weighted by level [5],
 # ologit [6] and mlogit [7] with cluster sums and validation, reliability
@@ -147,7 +149,7 @@ file  = big.h5
 table = /responses
 [job desc_pw]
 model   = describe
-items   = pex1 pex2 pex3 sat
+items   = pex1 pex2 pex3 sat weight
 missing = pairwise
 by      = wave
 [job desc_boot]
