@@ -172,10 +172,13 @@ if [ "$Rmax" -gt 1 ]; then
     echo "reductions, $Rmax ranks x 1 thread, every stage split by rows (rank 0's view):"
     CXFIT_MPI_SPLIT=rows CXFIT_DIST_TRACE=1 "${MPIRUN[@]}" -np "$Rmax" "$CXFIT" run "$WORK/study.ini" \
         -o "$WORK/t.h5" -j 1 --force --quiet 2>"$WORK/trace" >/dev/null
-    grep "rank 0: .*bytes a rank" "$WORK/trace" | awk '{
+    grep "rank 0: .*bytes a rank, combined" "$WORK/trace" | awk '{
         job = $5; b = $8; ms = $14; n[job]++; bytes[job] = b > bytes[job] ? b : bytes[job]; t[job] += ms }
         END { for (j in n) printf "  job %s: %d passes, %d bytes a rank (largest), %.2f ms combining\n",
               j, n[j], bytes[j], t[j] }' | sort
     echo "  (job numbers: 0 cfa_by, 1 cfa_boot, 2 efa, 3 drivers, 4 nps_by, 5 growth;"
     echo "   a job not listed has no pass its ranks can combine: it runs whole on every rank)"
+    echo "tasks dealt (fits from finished statistics: levels, replicates, folds), rank 0's view:"
+    grep "rank 0: .*tasks dealt" "$WORK/trace" | awk '{
+        printf "  job %s: %d tasks, %d bytes a rank, gathered in %.2f ms\n", $5, $8, $11, $17 }' | sort
 fi

@@ -14,7 +14,8 @@
 #include <string.h>
 
 /* The engine's own packable types (reducer.c, rowpass.c). */
-extern const cx_pack_ops cx_moments_pack_ops, cx_first_row_pack_ops, cx_rowpass_pack_ops;
+extern const cx_pack_ops cx_moments_pack_ops, cx_first_row_pack_ops, cx_rowpass_pack_ops,
+    cx_range_pack_ops;
 extern const cx_reducer_type *const cx_rowpass_reducer;
 
 /* ---- registry --------------------------------------------------------------- */
@@ -49,6 +50,8 @@ const cx_pack_ops *cx_pack_find(const void *type)
         return &cx_first_row_pack_ops;
     if (type == cx_rowpass_reducer)
         return &cx_rowpass_pack_ops;
+    if (type == &cx_reducer_range)
+        return &cx_range_pack_ops;
     const cx_pack_ops *ops = NULL;
 #pragma omp critical(cx_pack_registry)
     for (size_t i = 0; i < n_packers && !ops; i++)
@@ -175,6 +178,73 @@ int cx_dist_fake_ranks(const cx_reducer *r, size_t n)
     return ranks > 1 && ranks <= 64 && pass_packable(r, n) ? ranks : 0;
 }
 
+/* ---- dealing tasks (shared by MPI and the emulation) ----------------------- */
+
+/* The results of the tasks t = rank, rank + ranks, ... as one buffer: per
+ * task its number and byte count (uint64), then its bytes padded to 8. */
+static unsigned char *pack_tasks(size_t n_tasks, const cx_task_ops *ops, int rank, int ranks,
+                                 size_t *size, cx_error *err)
+{
+    size_t total = 0;
+    for (size_t t = (size_t)rank; t < n_tasks; t += (size_t)ranks)
+        total += 2 * sizeof(uint64_t) + padded(ops->pack(ops->ctx, t, NULL));
+    unsigned char *buf = cx_calloc(total ? total : 1, 1, err);
+    if (!buf)
+        return NULL;
+    size_t at = 0;
+    for (size_t t = (size_t)rank; t < n_tasks; t += (size_t)ranks) {
+        uint64_t head[2] = {t, ops->pack(ops->ctx, t, NULL)};
+        memcpy(buf + at, head, sizeof head);
+        ops->pack(ops->ctx, t, buf + at + sizeof head);
+        at += sizeof head + padded((size_t)head[1]);
+    }
+    *size = total;
+    return buf;
+}
+
+static int unpack_tasks(const unsigned char *buf, size_t size, size_t n_tasks,
+                        const cx_task_ops *ops, cx_error *err)
+{
+    size_t at = 0;
+    while (at < size) {
+        uint64_t head[2];
+        if (size - at < sizeof head)
+            return cx_error_set(err, CX_EFAIL, "a rank's task results are too short");
+        memcpy(head, buf + at, sizeof head);
+        at += sizeof head;
+        if (head[0] >= n_tasks || head[1] > size - at || padded((size_t)head[1]) > size - at)
+            return cx_error_set(err, CX_EFAIL, "a rank's task results are malformed");
+        int rc = ops->unpack(ops->ctx, (size_t)head[0], buf + at, (size_t)head[1], err);
+        if (rc != CX_OK)
+            return rc;
+        at += padded((size_t)head[1]);
+    }
+    return CX_OK;
+}
+
+/* CXFIT_TEST_FAKE_RANKS=R in one process: every task ran here; the
+ * results of the tasks ranks 1..R-1 would have run are all packed first,
+ * then unpacked over the originals, as they would arrive from them. */
+static int fake_deal(size_t n_tasks, const cx_task_ops *ops, int rc, cx_error *err)
+{
+    const char *env = getenv("CXFIT_TEST_FAKE_RANKS");
+    int ranks = env ? atoi(env) : 0;
+    if (rc != CX_OK || ranks < 2 || ranks > 64)
+        return rc;
+    unsigned char *bufs[64] = {0};
+    size_t sizes[64] = {0};
+    for (int q = 1; rc == CX_OK && q < ranks; q++)
+        if (!(bufs[q] = pack_tasks(n_tasks, ops, q, ranks, &sizes[q], err)))
+            rc = err->code ? err->code : CX_ENOMEM;
+    for (int q = 1; rc == CX_OK && q < ranks; q++)
+        rc = unpack_tasks(bufs[q], sizes[q], n_tasks, ops, err);
+    if (getenv("CXFIT_DIST_TRACE"))
+        fprintf(stderr, "cxfit: %d emulated ranks: %zu tasks dealt\n", ranks, n_tasks);
+    for (int q = 1; q < ranks; q++)
+        free(bufs[q]);
+    return rc;
+}
+
 /* ---- the ranks ------------------------------------------------------------- */
 
 static int g_rank, g_ranks = 1;
@@ -221,6 +291,27 @@ int cx_dist_pass_begin(const cx_reducer *r, size_t n, size_t n_blocks, size_t *l
         fprintf(stderr, "cxfit: rank %d: job %ld pass %ld: blocks %zu to %zu of %zu\n", g_rank,
                 g_job, g_pass, *lo, *hi, n_blocks);
     return 1;
+}
+
+long cx_dist_hold(void)
+{
+    long held = g_job;
+    g_job = -1;
+    return held;
+}
+
+void cx_dist_release(long held)
+{
+    g_job = held;
+}
+
+int cx_dist_deal_begin(int *rank)
+{
+    *rank = 0;
+    if (g_job < 0 || omp_in_parallel())
+        return 1;
+    *rank = g_rank;
+    return g_ranks;
 }
 
 /* More than one rank means the MPI module is loaded (mpi_run.c calls
@@ -292,6 +383,30 @@ static int exchange(cx_reducer *r, size_t n, void *mine, size_t size, cx_error *
     return rc;
 }
 
+/* The rendezvous before a collective step of a job (a pass's combination,
+ * a dealing of tasks): CX_OK when every rank is here and none failed; else
+ * the step fails on every rank (out of step, or the lowest failed rank's
+ * error prefixed with its number). */
+static int meet(int rc, cx_error *err)
+{
+    long h[H_N];
+    rendezvous(g_job, g_pass++, rc != CX_OK, 0, h);
+    if (!in_step(h)) {
+        if (h[H_JOB] >= AT_FINISH)
+            g_stopped = 1;
+        return cx_error_set(err, CX_EFAIL,
+                            "the MPI ranks went out of step (rank %d was at pass %ld of this job, "
+                            "another rank elsewhere)",
+                            g_rank, g_pass - 1);
+    }
+    if (h[H_FAILED]) {
+        int root = share_error(h, err);
+        cx_error_prefix(err, "rank %d", root);
+        return err->code ? err->code : CX_EFAIL;
+    }
+    return CX_OK;
+}
+
 int cx_dist_pass_combine(cx_reducer *r, size_t n, int rc, cx_error *err)
 {
     size_t size = 0;
@@ -306,22 +421,9 @@ int cx_dist_pass_combine(cx_reducer *r, size_t n, int rc, cx_error *err)
     if (rc == CX_OK && getenv("CXFIT_TEST_FAIL_RANK") &&
         atoi(getenv("CXFIT_TEST_FAIL_RANK")) == g_rank)
         rc = cx_error_set(err, CX_EIO, "test hook CXFIT_TEST_FAIL_RANK: reading my blocks failed");
-    long h[H_N];
-    rendezvous(g_job, g_pass++, rc != CX_OK, 0, h);
-    if (!in_step(h)) {
+    if ((rc = meet(rc, err)) != CX_OK) {
         free(mine);
-        if (h[H_JOB] >= AT_FINISH)
-            g_stopped = 1;
-        return cx_error_set(err, CX_EFAIL,
-                            "the MPI ranks went out of step (rank %d was at pass %ld of this job, "
-                            "another rank elsewhere)",
-                            g_rank, g_pass - 1);
-    }
-    if (h[H_FAILED]) {
-        free(mine);
-        int root = share_error(h, err);
-        cx_error_prefix(err, "rank %d", root);
-        return err->code ? err->code : CX_EFAIL;
+        return rc;
     }
     double t0 = cx_mpi()->wtime();
     rc = exchange(r, n, mine, size, err);
@@ -329,6 +431,63 @@ int cx_dist_pass_combine(cx_reducer *r, size_t n, int rc, cx_error *err)
     if (getenv("CXFIT_DIST_TRACE")) /* bench_scaling.sh: the reduction's size and cost */
         fprintf(stderr, "cxfit: rank %d: job %ld pass %ld: %zu bytes a rank, combined in %.3f ms\n",
                 g_rank, g_job, g_pass - 1, size, 1e3 * (cx_mpi()->wtime() - t0));
+    return rc;
+}
+
+/* Every rank's bytes, all-gathered: the result holds rank q's at
+ * displs[q] (counts[q] bytes).  Collective. */
+static unsigned char *gather_bytes(const void *mine, size_t size, int *counts, int *displs)
+{
+    int my = (int)size;
+    cx_mpi()->allgather_int(my, counts);
+    size_t total = 0;
+    for (int q = 0; q < g_ranks; q++) {
+        displs[q] = (int)total;
+        total += (size_t)counts[q];
+    }
+    unsigned char *all = total <= INT_MAX ? malloc(total ? total : 1) : NULL;
+    if (!all) /* cannot leave the collective half done */
+        cx_mpi()->abort(3);
+    cx_mpi()->allgatherv(mine, my, all, counts, displs);
+    return all;
+}
+
+int cx_dist_deal_end(size_t n_tasks, const cx_task_ops *ops, int rc, cx_error *err)
+{
+    if (g_job < 0 || omp_in_parallel())
+        return fake_deal(n_tasks, ops, rc, err);
+    size_t size = 0;
+    unsigned char *mine = NULL;
+    if (rc == CX_OK && !(mine = pack_tasks(n_tasks, ops, g_rank, g_ranks, &size, err)))
+        rc = err->code ? err->code : CX_ENOMEM;
+    if (rc == CX_OK && size > INT_MAX / (size_t)g_ranks)
+        rc = cx_error_set(err, CX_EUSAGE,
+                          "the job's task results (%zu bytes a rank) are too large to gather", size);
+    if (rc == CX_OK && getenv("CXFIT_TEST_FAIL_DEAL_RANK") &&
+        atoi(getenv("CXFIT_TEST_FAIL_DEAL_RANK")) == g_rank)
+        rc = cx_error_set(err, CX_EIO, "test hook CXFIT_TEST_FAIL_DEAL_RANK: my tasks failed");
+    if ((rc = meet(rc, err)) != CX_OK) {
+        free(mine);
+        return rc;
+    }
+    double t0 = cx_mpi()->wtime();
+    int *counts = malloc((size_t)g_ranks * sizeof *counts);
+    int *displs = malloc((size_t)g_ranks * sizeof *displs);
+    if (!counts || !displs)
+        cx_mpi()->abort(3);
+    unsigned char *all = gather_bytes(mine, size, counts, displs);
+    for (int q = 0; rc == CX_OK && q < g_ranks; q++)
+        if (q != g_rank)
+            rc = unpack_tasks(all + displs[q], (size_t)counts[q], n_tasks, ops, err);
+    if (getenv("CXFIT_DIST_TRACE"))
+        fprintf(stderr,
+                "cxfit: rank %d: job %ld pass %ld: %zu tasks dealt, %zu bytes a rank, gathered "
+                "in %.3f ms\n",
+                g_rank, g_job, g_pass - 1, n_tasks, size, 1e3 * (cx_mpi()->wtime() - t0));
+    free(all);
+    free(counts);
+    free(displs);
+    free(mine);
     return rc;
 }
 

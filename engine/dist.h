@@ -92,4 +92,48 @@ void *cx_dist_pack_all(const cx_reducer *r, size_t n, size_t *size, cx_error *er
 int cx_dist_combine_packed(cx_reducer *r, size_t n, const unsigned char *const *bufs,
                            const size_t *sizes, int count, cx_error *err);
 
+/* ---- dealing a job's tasks (fits from finished statistics) -------------- */
+
+/* In a row-split job every rank holds the same finished statistics; the
+ * fits made from them (`by` levels, bootstrap replicates, validation
+ * splits: a model's "tasks" 0..n-1) are dealt to the ranks, task t to
+ * rank t mod R, and every task's result then travels to every rank, so
+ * every rank goes on with the same results and the job's writer writes
+ * the file one process would.  Each task's result must be a function of
+ * the task alone (not of which tasks ran before it on that rank). */
+typedef struct cx_task_ops {
+    /* buf == NULL: the bytes task `task`'s result needs; else write them. */
+    size_t (*pack)(void *ctx, size_t task, void *buf);
+    /* Replace task `task`'s result with the bytes pack wrote. */
+    int (*unpack)(void *ctx, size_t task, const void *buf, size_t size, cx_error *err);
+    void *ctx;
+} cx_task_ops;
+
+/* The ranks sharing this job's tasks: *rank runs tasks t with
+ * t mod (return value) == *rank.  1 (and *rank 0) when nothing is dealt:
+ * no MPI row-split job, or inside a parallel region. */
+int cx_dist_deal_begin(int *rank);
+/* Collective after this rank's tasks (rc: CX_OK, or the error that
+ * stopped them): every task's result on every rank.  A failure on one rank
+ * fails the call on every rank, naming the rank, as a pass does.
+ * Without MPI, CXFIT_TEST_FAKE_RANKS=R sends the results of the tasks of
+ * ranks 1..R-1 through pack and unpack (the MPI path's round trip). */
+int cx_dist_deal_end(size_t n_tasks, const cx_task_ops *ops, int rc, cx_error *err);
+/* While a rank runs a dealt task that streams passes of its own (a whole
+ * `by` level of a per-level model, run.c), those passes are not split:
+ * hold returns the job's state and stops splitting, release restores it
+ * (no collective in between). */
+long cx_dist_hold(void);
+void cx_dist_release(long held);
+
+/* A model's loop over its `by` levels from finished statistics, dealt
+ * (dist_levels.c): fit(ctx, l, results[l], err) for this rank's levels;
+ * every level's result ends on every rank; the error of the lowest level
+ * that failed is returned on every rank, as the serial loop (stopping at
+ * the first failure) would.  Results must be allocated for every level. */
+struct cx_result;
+typedef int (*cx_level_fit_fn)(void *ctx, size_t level, struct cx_result *r, cx_error *err);
+int cx_dist_fit_levels(size_t n_levels, cx_level_fit_fn fit, void *ctx, struct cx_result **results,
+                       cx_error *err);
+
 #endif

@@ -176,9 +176,13 @@ static int emulate_ranks(const cx_view *v, const int *cols, size_t ncols, cx_red
     }
     if (rc == CX_OK)
         rc = cx_dist_combine_packed(r, n, (const unsigned char *const *)bufs, sizes, ranks, err);
-    if (getenv("CXFIT_DIST_TRACE"))
-        fprintf(stderr, "cxfit: %d emulated ranks: %zu blocks, %zu reducers (%s)\n", ranks,
-                n_blocks, n, r[0].type->name);
+    if (getenv("CXFIT_DIST_TRACE")) {
+        fprintf(stderr, "cxfit: %d emulated ranks: %zu blocks, %zu reducers (%s)", ranks, n_blocks,
+                n, r[0].type->name);
+        for (size_t k = 1; k < n; k++)
+            fprintf(stderr, " with %s", r[k].type->name);
+        fputc('\n', stderr);
+    }
     for (int q = 0; bufs && q < ranks; q++)
         free(bufs[q]);
     free(bufs);

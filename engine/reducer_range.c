@@ -8,7 +8,9 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "dist.h"
 #include "reducer.h"
 
 typedef struct range_acc {
@@ -87,3 +89,23 @@ void cx_range_of(const void *acc, size_t j, double *lo, double *hi)
     *lo = a->lo[j];
     *hi = a->hi[j];
 }
+
+/* MPI row splitting (dist.h): the minima then the maxima. */
+static size_t range_pack(const void *vacc, void *buf)
+{
+    const range_acc *a = vacc;
+    if (buf)
+        memcpy(buf, a->lo, 2 * a->p * sizeof *a->lo);
+    return 2 * a->p * sizeof *a->lo;
+}
+
+static int range_unpack(void *vacc, const void *buf, size_t size, cx_error *err)
+{
+    range_acc *a = vacc;
+    if (size != 2 * a->p * sizeof *a->lo)
+        return cx_error_set(err, CX_EFAIL, "range: a packed total has the wrong size");
+    memcpy(a->lo, buf, size);
+    return CX_OK;
+}
+
+const cx_pack_ops cx_range_pack_ops = {range_pack, range_unpack, NULL};

@@ -110,4 +110,10 @@ int cx_result_add_fit(cx_result *r, const char *measure, double value, cx_error 
 int cx_result_add_validation(cx_result *r, const char *split, const char *metric, double value,
                              cx_error *err);
 
+/* MPI (engine/dist.h, result_pack.c): the whole result as flat bytes
+ * (buf NULL: the bytes needed), and those bytes back into r, replacing
+ * what r held (r stays the caller's pointer); CX_EFAIL when malformed. */
+size_t cx_result_pack(const cx_result *r, void *buf);
+int cx_result_unpack(cx_result *r, const void *buf, size_t size, cx_error *err);
+
 #endif

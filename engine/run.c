@@ -488,20 +488,37 @@ static void release_job_data(job_plan *p)
 
 /* ---- fitting ------------------------------------------------------------ */
 
+/* A level's result travels whole between MPI ranks (dist.h). */
+static size_t level_pack(void *ctx, size_t l, void *buf)
+{
+    return cx_result_pack(((cx_result **)ctx)[l], buf);
+}
+
+static int level_unpack(void *ctx, size_t l, const void *buf, size_t size, cx_error *err)
+{
+    return cx_result_unpack(((cx_result **)ctx)[l], buf, size, err);
+}
+
+/* A model fitted level by level: in an MPI row-split job the levels are
+ * dealt to the ranks, each fitting its levels whole (their passes are not
+ * split: cx_dist_hold), and the results gathered on every rank. */
 static int fit_levels(job_plan *p, cx_result **results, size_t n_levels, cx_error *err)
 {
     if (p->model->fits_all_levels || n_levels == 1)
         return p->model->fit(&p->job, results, err);
     cx_view all = p->view;
-    int rc = CX_OK;
-    for (size_t l = 0; l < n_levels && rc == CX_OK; l++) {
+    int rank, ranks = cx_dist_deal_begin(&rank);
+    long held = cx_dist_hold();
+    for (size_t l = (size_t)rank; l < n_levels; l += (size_t)ranks) {
         p->view = cx_view_restrict_level(&all, l);
         cx_error level_err = {0};
         if (p->model->fit(&p->job, &results[l], &level_err) != CX_OK)
             cx_result_set_status(results[l], CX_STATUS_FAILED, "%s", level_err.msg);
     }
+    cx_dist_release(held);
     p->view = all;
-    return rc;
+    cx_task_ops ops = {level_pack, level_unpack, results};
+    return cx_dist_deal_end(n_levels, &ops, CX_OK, err);
 }
 
 static cx_result *fit_job(job_plan *p, cx_error *err)

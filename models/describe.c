@@ -56,6 +56,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "bootci.h"
+#include "dist.h"
 #include "model.h"
 #include "reducer.h"
 #include "resample.h"
@@ -703,6 +704,131 @@ static void batch_merge(void *vacc, const void *vother)
 static const cx_reducer_type describe_reducer = {"describe",  batch_alloc, batch_reset, batch_add,
                                                  batch_merge, NULL,        batch_free};
 
+/* ---- MPI row splitting (engine/dist.h) ----------------------------------- */
+
+/* A level's accumulator as doubles: rows; per item its overflow flag, its
+ * distinct count and (counted) the (value, count) pairs; the listwise
+ * moments or the p x p pair moments; the replicate sums.  An overflowed
+ * table travels as its flag alone: the total overflows as one process's
+ * would.  The counts are whole numbers, so any merge order gives the same
+ * table; the moments merge in rank order (table order). */
+static size_t level_pack(const describe_acc *a, double *buf)
+{
+    size_t at = 1, p = a->p;
+    if (buf)
+        buf[0] = a->rows;
+    for (size_t j = 0; j < p; j++) {
+        const value_table *t = &a->tables[j];
+        size_t m = t->overflow ? 0 : t->distinct;
+        if (buf) {
+            buf[at] = t->overflow;
+            buf[at + 1] = (double)m;
+            for (size_t h = 0, e = 0; m && h < COUNT_SLOTS; h++)
+                if (t->count[h] != 0) {
+                    buf[at + 2 + 2 * e] = t->key[h];
+                    buf[at + 3 + 2 * e++] = t->count[h];
+                }
+        }
+        at += 2 + 2 * m;
+    }
+    if (a->listwise) {
+        at += cx_moments_pack(a->listwise, buf ? buf + at : NULL);
+    } else {
+        for (size_t i = 0; buf && i < p * p; i++) {
+            const pair_moments *q = &a->pairs[i];
+            double *x = buf + at + 6 * i;
+            x[0] = q->n, x[1] = q->mean_j, x[2] = q->mean_k, x[3] = q->ss_j, x[4] = q->ss_k,
+            x[5] = q->sp;
+        }
+        at += 6 * p * p;
+    }
+    if (buf && a->B) {
+        memcpy(buf + at, a->boot_k, a->B * p * sizeof *buf);
+        memcpy(buf + at + a->B * p, a->boot_kx, a->B * p * sizeof *buf);
+    }
+    return at + 2 * a->B * p;
+}
+
+/* Level accumulator `a` (freshly allocated) from level_pack's doubles;
+ * returns the doubles read, 0 when `n` is too few. */
+static size_t level_unpack(describe_acc *a, const double *buf, size_t n)
+{
+    size_t at = 1, p = a->p;
+    if (n < 1)
+        return 0;
+    a->rows = buf[0];
+    for (size_t j = 0; j < p; j++) {
+        if (n - at < 2)
+            return 0;
+        value_table *t = &a->tables[j];
+        size_t m = (size_t)buf[at + 1];
+        if (m > (n - at - 2) / 2)
+            return 0;
+        for (size_t e = 0; e < m; e++)
+            value_table_add_count(t, buf[at + 2 + 2 * e], buf[at + 3 + 2 * e]);
+        t->overflow |= buf[at] != 0;
+        at += 2 + 2 * m;
+    }
+    size_t need = (a->listwise ? cx_moments_pack(a->listwise, NULL) : 6 * p * p) + 2 * a->B * p;
+    if (n - at < need)
+        return 0;
+    if (a->listwise) {
+        cx_moments_unpack(a->listwise, buf + at);
+        at += cx_moments_pack(a->listwise, NULL);
+    } else {
+        for (size_t i = 0; i < p * p; i++) {
+            const double *x = buf + at + 6 * i;
+            a->pairs[i] = (pair_moments){x[0], x[1], x[2], x[3], x[4], x[5]};
+        }
+        at += 6 * p * p;
+    }
+    if (a->B) {
+        memcpy(a->boot_k, buf + at, a->B * p * sizeof *buf);
+        memcpy(a->boot_kx, buf + at + a->B * p, a->B * p * sizeof *buf);
+    }
+    return at + 2 * a->B * p;
+}
+
+/* Per level of the batch: touched, then (if so) the level's doubles. */
+static size_t batch_pack(const void *vacc, void *vbuf)
+{
+    const describe_batch *t = vacc;
+    double *buf = vbuf;
+    size_t at = 0;
+    for (size_t l = 0; l < t->par->n_levels; l++) {
+        int on = t->touched[l] && t->lv[l].tables;
+        if (buf)
+            buf[at] = on;
+        at++;
+        if (on)
+            at += level_pack(&t->lv[l], buf ? buf + at : NULL);
+    }
+    return at * sizeof(double);
+}
+
+static int batch_unpack(void *vacc, const void *vbuf, size_t size, cx_error *err)
+{
+    describe_batch *t = vacc;
+    const double *buf = vbuf;
+    size_t at = 0, n = size / sizeof *buf;
+    for (size_t l = 0; l < t->par->n_levels; l++) {
+        if (at >= n)
+            return cx_error_set(err, CX_EFAIL, "describe: a packed total is too short");
+        if (buf[at++] == 0)
+            continue;
+        describe_acc *a = batch_level(t, l, err);
+        if (!a)
+            return err->code ? err->code : CX_ENOMEM;
+        size_t used = level_unpack(a, buf + at, n - at);
+        if (!used)
+            return cx_error_set(err, CX_EFAIL, "describe: a packed total is too short");
+        at += used;
+    }
+    return at == n ? CX_OK : cx_error_set(err, CX_EFAIL, "describe: a packed total is too long");
+}
+
+static const cx_pack_ops describe_pack_ops = {batch_pack, batch_unpack, NULL};
+
 /* Levels per pass: as many as the per-level statistics of all thread
  * copies (each thread keeps its own, plus the totals) fit in
  * cx_describe_pass_budget, at least one.  A level's worst case: every
@@ -746,6 +872,7 @@ static int describe_stream(const cx_job *job, const int *cols, size_t p, size_t 
     cx_view relative = *job->view; /* big integers read relative: see add_origin */
     relative.n_relative = p;
     cx_reducer r = {&describe_reducer, &par, NULL};
+    cx_pack_register(&describe_reducer, &describe_pack_ops);
     int rc = cx_reduce_view(&relative, read, ncols, &r, 1, job->threads, err);
     free(read);
     if (rc != CX_OK)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "efa.h"
 #include "model.h"
 #include "reducer.h"
@@ -225,6 +226,46 @@ static void rows_merge(void *va, const void *vo)
 
 static const cx_reducer_type rows_reducer = {"efa_rows", rows_alloc, rows_reset, rows_add,
                                              rows_merge, NULL,       rows_free};
+
+/* MPI row splitting (engine/dist.h): per level the count, then the rows.
+ * A rank's rows are a contiguous run of the table: in rank order they
+ * are the rows of one process, in table order. */
+static size_t rows_pack(const void *va, void *vbuf)
+{
+    const rows_acc *a = va;
+    double *buf = vbuf;
+    size_t at = 0, p = a->par->p;
+    for (size_t l = 0; l < a->par->n_levels; l++) {
+        if (buf) {
+            buf[at] = (double)a->n[l];
+            if (a->n[l])
+                memcpy(buf + at + 1, a->rows[l], a->n[l] * p * sizeof *buf);
+        }
+        at += 1 + a->n[l] * p;
+    }
+    return at * sizeof(double);
+}
+
+static int rows_unpack(void *va, const void *vbuf, size_t size, cx_error *err)
+{
+    rows_acc *a = va;
+    const double *buf = vbuf;
+    size_t at = 0, p = a->par->p, n = size / sizeof *buf;
+    for (size_t l = 0; l < a->par->n_levels; l++) {
+        size_t m = at < n ? (size_t)buf[at] : 0;
+        if (at >= n || m > (n - at - 1) / (p ? p : 1))
+            return cx_error_set(err, CX_EFAIL, "efa: a packed set of rows is too short");
+        if (rows_reserve(a, l, m))
+            return cx_error_set(err, CX_ENOMEM, "out of memory keeping rows for parallel analysis");
+        if (m)
+            memcpy(a->rows[l], buf + at + 1, m * p * sizeof *buf);
+        a->n[l] = m;
+        at += 1 + m * p;
+    }
+    return at == n ? CX_OK : cx_error_set(err, CX_EFAIL, "efa: a packed set of rows is too long");
+}
+
+static const cx_pack_ops rows_pack_ops = {rows_pack, rows_unpack, NULL};
 
 /* ---- tables ------------------------------------------------------------------- */
 
@@ -615,6 +656,22 @@ static int fit_level(const cx_job *job, efa_settings *s, const cx_moments *m,
     return rc;
 }
 
+/* One level from the pass's totals (cx_dist_fit_levels' callback). */
+typedef struct level_fits {
+    const cx_job *job;
+    efa_settings *s;
+    const cx_reducer *red;
+} level_fits;
+
+static int fit_one_level(void *ctx, size_t l, cx_result *r, cx_error *err)
+{
+    const level_fits *lf = ctx;
+    cx_moments *m = cx_moments_result(lf->red[0].acc, l, 0, err);
+    int rc = m ? fit_level(lf->job, lf->s, m, lf->red[1].acc, l, r, err) : CX_ENOMEM;
+    cx_moments_free(m);
+    return rc;
+}
+
 static int efa_fit_job(const cx_job *job, cx_result **results, cx_error *err)
 {
     efa_settings s;
@@ -635,12 +692,11 @@ static int efa_fit_job(const cx_job *job, cx_result **results, cx_error *err)
                             .cluster_at = -1};
     rows_params rp = {s.p, n_levels};
     cx_reducer red[2] = {{&cx_reducer_moments, &mp, NULL}, {&rows_reducer, &rp, NULL}};
+    cx_pack_register(&rows_reducer, &rows_pack_ops);
     rc = cx_reduce_view(job->view, s.cols, s.p, red, s.factors == 0 ? 2 : 1, job->threads, err);
-    for (size_t l = 0; rc == CX_OK && l < n_levels; l++) {
-        cx_moments *m = cx_moments_result(red[0].acc, l, 0, err);
-        rc = m ? fit_level(job, &s, m, red[1].acc, l, results[l], err) : CX_ENOMEM;
-        cx_moments_free(m);
-    }
+    level_fits lf = {job, &s, red};
+    if (rc == CX_OK) /* the levels dealt to MPI ranks (engine/dist.h) */
+        rc = cx_dist_fit_levels(n_levels, fit_one_level, &lf, results, err);
     cx_reducer_release(&red[0]);
     if (s.factors == 0)
         cx_reducer_release(&red[1]);

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "model.h"
 #include "reducer.h"
 #include "reliability_factor.h"
@@ -183,6 +184,20 @@ static int input_model(const cx_job *job, rel_fmodel **fm, int **cols, cx_error 
     return rc;
 }
 
+/* One level from the pass's totals (cx_dist_fit_levels' callback). */
+typedef struct level_fits {
+    const cx_job *job;
+    const rel_scales *s;
+    const rel_fmodel *fm;
+    rel_pass *pass;
+} level_fits;
+
+static int fit_one_level(void *ctx, size_t l, cx_result *r, cx_error *err)
+{
+    const level_fits *lf = ctx;
+    return fit_level(lf->job, lf->s, lf->fm, lf->pass, l, r, err);
+}
+
 static int rel_fit(const cx_job *job, cx_result **results, cx_error *err)
 {
     rel_scales *s;
@@ -198,8 +213,9 @@ static int rel_fit(const cx_job *job, cx_result **results, cx_error *err)
     if (rc == CX_OK)
         rc = rel_pass_run(job, s, ind, fm ? fm->p : 0, &pass, err);
     size_t n_levels = job->view->n_levels ? job->view->n_levels : 1;
-    for (size_t l = 0; rc == CX_OK && l < n_levels; l++)
-        rc = fit_level(job, s, fm, pass, l, results[l], err);
+    level_fits lf = {job, s, fm, pass};
+    if (rc == CX_OK) /* the levels dealt to MPI ranks (engine/dist.h) */
+        rc = cx_dist_fit_levels(n_levels, fit_one_level, &lf, results, err);
     rel_pass_free(pass);
     rel_fmodel_free(fm);
     free(ind);

@@ -10,9 +10,11 @@
  * block-order merge are the engine's.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "reducer.h"
 #include "reliability_internal.h"
 
@@ -232,6 +234,70 @@ static void acc_merge(void *vacc, const void *vother)
 static const cx_reducer_type pass_reducer = {"reliability", acc_alloc, acc_reset, acc_add,
                                              acc_merge,     NULL,      acc_free};
 
+/* MPI row splitting (engine/dist.h): the pass's moments accumulators in
+ * a fixed order (scales' main, their replicates, the instrument, the
+ * indicators, their replicates), each as its byte count then the moments
+ * reducer's own packing. */
+static size_t part_count(const pass_acc *a)
+{
+    return 2 * a->par->n + 3;
+}
+
+static void *part_of(const pass_acc *a, size_t k)
+{
+    size_t n = a->par->n;
+    if (k < n)
+        return a->main[k];
+    if (k < 2 * n)
+        return a->boot[k - n];
+    return k == 2 * n ? a->all : k == 2 * n + 1 ? a->ind : a->ind_boot;
+}
+
+static size_t acc_pack(const void *vacc, void *vbuf)
+{
+    const pass_acc *a = vacc;
+    const cx_pack_ops *ops = cx_pack_find(&cx_reducer_moments);
+    unsigned char *buf = vbuf;
+    size_t at = 0;
+    for (size_t k = 0; k < part_count(a); k++) {
+        const void *m = part_of(a, k);
+        uint64_t bytes = m ? ops->pack(m, NULL) : 0;
+        if (buf) {
+            memcpy(buf + at, &bytes, sizeof bytes);
+            if (m)
+                ops->pack(m, buf + at + sizeof bytes);
+        }
+        at += sizeof bytes + (size_t)bytes;
+    }
+    return at;
+}
+
+static int acc_unpack(void *vacc, const void *vbuf, size_t size, cx_error *err)
+{
+    pass_acc *a = vacc;
+    const cx_pack_ops *ops = cx_pack_find(&cx_reducer_moments);
+    const unsigned char *buf = vbuf;
+    size_t at = 0;
+    for (size_t k = 0; k < part_count(a); k++) {
+        uint64_t bytes;
+        if (size - at < sizeof bytes)
+            return cx_error_set(err, CX_EFAIL, "reliability: a packed total is too short");
+        memcpy(&bytes, buf + at, sizeof bytes);
+        at += sizeof bytes;
+        void *m = part_of(a, k);
+        if (bytes > size - at || (bytes && !m))
+            return cx_error_set(err, CX_EFAIL, "reliability: a packed total has the wrong size");
+        int rc = m ? ops->unpack(m, buf + at, (size_t)bytes, err) : CX_OK;
+        if (rc != CX_OK)
+            return rc;
+        at += (size_t)bytes;
+    }
+    return at == size ? CX_OK
+                      : cx_error_set(err, CX_EFAIL, "reliability: a packed total is too long");
+}
+
+static const cx_pack_ops pass_pack_ops = {acc_pack, acc_unpack, NULL};
+
 void rel_pass_free(rel_pass *p)
 {
     if (!p)
@@ -364,6 +430,7 @@ int rel_pass_run(const cx_job *job, const rel_scales *s, const int *ind, size_t 
         plan_instrument(job, s, &p->par, n_levels);
     if (rc == CX_OK) {
         p->r = (cx_reducer){&pass_reducer, &p->par, NULL};
+        cx_pack_register(&pass_reducer, &pass_pack_ops);
         rc = cx_reduce_view(job->view, p->cols, ncols, &p->r, 1, job->threads, err);
     }
     if (rc != CX_OK) {

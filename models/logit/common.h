@@ -116,6 +116,11 @@ int lg_bootstrap(const cx_job *job, cx_result *r, lg_replicate_fn fn, void *fit,
 void lg_sums_derivatives(const lg_newton_sums *s, double *grad, double *curv);
 /* s += o; merge cannot fail by contract: out of memory poisons s->ll. */
 void lg_sums_merge(lg_newton_sums *s, const lg_newton_sums *o);
+/* MPI row splitting (engine/dist.h, logit_pack.c): the sums as flat
+ * doubles (buf NULL: the bytes needed), and back into sums initialised for
+ * the same K, d and pass kind; ologit and mlogit register them. */
+size_t lg_sums_pack(const lg_newton_sums *s, void *buf);
+int lg_sums_unpack(lg_newton_sums *s, const void *buf, size_t size, cx_error *err);
 
 /* What a final pass leaves for the covariance of d estimates: the
  * information and the HC meat (column-major upper triangles), the cluster

@@ -121,3 +121,76 @@ void logit_pack_register(void)
 {
     cx_pack_register(&logit_pass_type, &logit_pack_ops);
 }
+
+/* ---- ologit / mlogit: lg_newton_sums ------------------------------------ */
+
+/* ll, sum_w, nobs, rows, hits, brier, has_meat, n_clusters; count K; grad
+ * d; info d x d; meat d x d (final pass); clusters: key, then d sums,
+ * each in first-seen order. */
+#define SUMS_HEAD 8
+
+size_t lg_sums_pack(const lg_newton_sums *s, void *vbuf)
+{
+    size_t K = s->K, d = s->d, nc = s->cluster ? s->clusters.n : 0;
+    size_t n = SUMS_HEAD + K + d + d * d + (s->meat ? d * d : 0) + nc * (1 + d);
+    double *buf = vbuf;
+    if (!buf)
+        return n * sizeof *buf;
+    double head[SUMS_HEAD] = {s->ll,   s->sum_w, s->nobs,         s->rows,
+                              s->hits, s->brier, s->meat != NULL, (double)nc};
+    memcpy(buf, head, sizeof head);
+    double *at = buf + SUMS_HEAD;
+    memcpy(at, s->count, K * sizeof *at);
+    at += K;
+    memcpy(at, s->grad, d * sizeof *at);
+    at += d;
+    memcpy(at, s->info, d * d * sizeof *at);
+    at += d * d;
+    if (s->meat) {
+        memcpy(at, s->meat, d * d * sizeof *at);
+        at += d * d;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        *at++ = s->clusters.key[c];
+        memcpy(at, s->clusters.sum + c * d, d * sizeof *at);
+        at += d;
+    }
+    return n * sizeof *buf;
+}
+
+int lg_sums_unpack(lg_newton_sums *s, const void *vbuf, size_t size, cx_error *err)
+{
+    const double *buf = vbuf;
+    size_t K = s->K, d = s->d, n = size / sizeof *buf;
+    if (n < SUMS_HEAD)
+        return cx_error_set(err, CX_EFAIL, "logit: a packed pass total is too short");
+    int has_meat = buf[6] != 0;
+    size_t nc = (size_t)buf[7];
+    if (has_meat != (s->meat != NULL) || (nc && !s->cluster) ||
+        n != SUMS_HEAD + K + d + d * d + (has_meat ? d * d : 0) + nc * (1 + d))
+        return cx_error_set(err, CX_EFAIL, "logit: a packed pass total has the wrong size");
+    s->ll = buf[0];
+    s->sum_w = buf[1];
+    s->nobs = buf[2];
+    s->rows = buf[3];
+    s->hits = buf[4];
+    s->brier = buf[5];
+    const double *at = buf + SUMS_HEAD;
+    memcpy(s->count, at, K * sizeof *at);
+    at += K;
+    memcpy(s->grad, at, d * sizeof *at);
+    at += d;
+    memcpy(s->info, at, d * d * sizeof *at);
+    at += d * d;
+    if (s->meat) {
+        memcpy(s->meat, at, d * d * sizeof *at);
+        at += d * d;
+    }
+    for (size_t c = 0; c < nc; c++, at += 1 + d) {
+        double *sums = lg_clusters_sums(&s->clusters, at[0], err);
+        if (!sums)
+            return err->code ? err->code : CX_ENOMEM;
+        memcpy(sums, at + 1, d * sizeof *at);
+    }
+    return CX_OK;
+}

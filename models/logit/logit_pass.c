@@ -333,9 +333,11 @@ static void acc_merge(void *vacc, const void *vother)
         a->ll = NAN;
         return;
     }
-    memcpy(a->pred + a->n_pred, o->pred, o->n_pred * sizeof *a->pred);
-    memcpy(a->y + a->n_pred, o->y, o->n_pred * sizeof *a->y);
-    memcpy(a->w + a->n_pred, o->w, o->n_pred * sizeof *a->w);
+    if (o->n_pred) { /* a block without rows: the arrays may still be NULL */
+        memcpy(a->pred + a->n_pred, o->pred, o->n_pred * sizeof *a->pred);
+        memcpy(a->y + a->n_pred, o->y, o->n_pred * sizeof *a->y);
+        memcpy(a->w + a->n_pred, o->w, o->n_pred * sizeof *a->w);
+    }
     a->n_pred += o->n_pred;
     if (lg_clusters_merge(&a->clusters, &o->clusters, &err) != CX_OK)
         a->ll = NAN;

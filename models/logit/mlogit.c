@@ -32,6 +32,7 @@
 
 #include "clusters.h"
 #include "common.h"
+#include "dist.h"
 #include "optimize.h"
 #include "rowpass.h"
 
@@ -249,6 +250,19 @@ static void macc_merge(void *vacc, const void *vother)
 static const cx_rowpass_type mlogit_pass = {"mlogit",      macc_alloc, macc_reset,
                                             macc_add_rows, macc_merge, macc_free};
 
+/* MPI row splitting (engine/dist.h): the pass travels as its sums. */
+static size_t pass_pack(const void *vacc, void *buf)
+{
+    return lg_sums_pack(&((const mlogit_acc *)vacc)->sums, buf);
+}
+
+static int pass_unpack(void *vacc, const void *buf, size_t size, cx_error *err)
+{
+    return lg_sums_unpack(&((mlogit_acc *)vacc)->sums, buf, size, err);
+}
+
+static const cx_pack_ops pass_pack_ops = {pass_pack, pass_unpack, NULL};
+
 /* ---- the fit ------------------------------------------------------------ */
 
 typedef struct mlogit_fit {
@@ -275,6 +289,7 @@ static int mpass(mlogit_fit *F, const double *theta, int final, cx_error *err)
     if (F->last)
         macc_free(F->last);
     void *acc;
+    cx_pack_register(&mlogit_pass, &pass_pack_ops);
     int rc = cx_rowpass_run_cached(F->job->view, F->d, &F->split, &mlogit_pass, &F->par, &acc,
                                    F->job->threads, F->cache, err);
     F->last = rc == CX_OK ? acc : NULL;

@@ -41,6 +41,7 @@
 
 #include "clusters.h"
 #include "common.h"
+#include "dist.h"
 #include "optimize.h"
 #include "rowpass.h"
 
@@ -313,6 +314,19 @@ static void oacc_merge(void *vacc, const void *vother)
 static const cx_rowpass_type ologit_pass = {"ologit",      oacc_alloc, oacc_reset,
                                             oacc_add_rows, oacc_merge, oacc_free};
 
+/* MPI row splitting (engine/dist.h): the pass travels as its sums. */
+static size_t pass_pack(const void *vacc, void *buf)
+{
+    return lg_sums_pack(&((const ologit_acc *)vacc)->sums, buf);
+}
+
+static int pass_unpack(void *vacc, const void *buf, size_t size, cx_error *err)
+{
+    return lg_sums_unpack(&((ologit_acc *)vacc)->sums, buf, size, err);
+}
+
+static const cx_pack_ops pass_pack_ops = {pass_pack, pass_unpack, NULL};
+
 /* ---- the fit ------------------------------------------------------------ */
 
 typedef struct ologit_fit {
@@ -339,6 +353,7 @@ static int opass(ologit_fit *F, const double *theta, int final, cx_error *err)
     if (F->last)
         oacc_free(F->last);
     void *acc;
+    cx_pack_register(&ologit_pass, &pass_pack_ops);
     int rc = cx_rowpass_run_cached(F->job->view, F->d, &F->split, &ologit_pass, &F->par, &acc,
                                    F->job->threads, F->cache, err);
     F->last = rc == CX_OK ? acc : NULL;

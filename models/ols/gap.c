@@ -25,6 +25,7 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "dist.h"
 #include "model.h"
 #include "reducer.h"
 
@@ -188,6 +189,28 @@ static void gap_acc_merge(void *v, const void *o)
 static const cx_reducer_type gap_reducer = {
     "gap_moments", gap_acc_alloc, gap_acc_reset, gap_acc_add, gap_acc_merge, NULL, gap_acc_free};
 
+/* MPI row splitting (engine/dist.h): the moments are plain data, so a
+ * rank's totals travel as their bytes (the ranks run the same binary). */
+static size_t gap_acc_pack(const void *v, void *buf)
+{
+    const gap_acc *a = v;
+    size_t bytes = a->par->n_levels * a->par->n_pairs * sizeof *a->m;
+    if (buf)
+        memcpy(buf, a->m, bytes);
+    return bytes;
+}
+
+static int gap_acc_unpack(void *v, const void *buf, size_t size, cx_error *err)
+{
+    gap_acc *a = v;
+    if (size != a->par->n_levels * a->par->n_pairs * sizeof *a->m)
+        return cx_error_set(err, CX_EFAIL, "gap: a packed total has the wrong size");
+    memcpy(a->m, buf, size);
+    return CX_OK;
+}
+
+static const cx_pack_ops gap_pack_ops = {gap_acc_pack, gap_acc_unpack, NULL};
+
 /* ---- tables ---------------------------------------------------------------- */
 
 static cx_rtable *gap_table(cx_result *res, cx_error *err)
@@ -292,6 +315,7 @@ static int gap_fit(const cx_job *job, cx_result **results, cx_error *err)
     size_t L = job->view->n_levels ? job->view->n_levels : 1;
     gap_params par = {L, gp.n};
     cx_reducer r = {&gap_reducer, &par, NULL};
+    cx_pack_register(&gap_reducer, &gap_pack_ops);
     rc = cx_reduce_view(job->view, gp.cols, 2 * gp.n, &r, 1, job->threads, err);
     for (size_t l = 0; rc == CX_OK && l < L; l++)
         rc = write_level(job, &gp, ((gap_acc *)r.acc)->m + l * gp.n, results[l], err);

@@ -23,6 +23,7 @@
 #include <cblas.h>
 
 #include "../../engine/filter_eval.h"
+#include "dist.h"
 #include "ols_internal.h"
 #include "resample.h"
 
@@ -345,6 +346,78 @@ static int sc_acc_finalize(void *v, cx_error *err)
 static const cx_reducer_type sc_reducer = {"ols_scores", sc_acc_alloc,    sc_acc_reset, sc_acc_add,
                                            sc_acc_merge, sc_acc_finalize, sc_acc_free};
 
+/* MPI row splitting (engine/dist.h), as 8-byte words: failed; the meat
+ * (n_levels x p x p); the out-of-sample sums (n_levels x n_slots x 6);
+ * then each of the 3 n_levels cluster maps: its entry count, and per entry
+ * the two keys' bits and the p sums, in first-seen order (the merge keeps
+ * it, so the clusters come out in table order as in one process). */
+static size_t sc_acc_pack(const void *v, void *vbuf)
+{
+    const sc_acc *a = v;
+    const ols_score_params *par = a->par;
+    size_t L = par->n_levels, p = par->p, S = L * (par->n_slots ? par->n_slots : 1);
+    double *buf = vbuf;
+    size_t at = 1 + L * p * p + 6 * S;
+    if (buf) {
+        buf[0] = a->failed;
+        memcpy(buf + 1, a->meat, L * p * p * sizeof *buf);
+        for (size_t i = 0; i < S; i++) {
+            const ols_oos *o = &a->oos[i];
+            double *x = buf + 1 + L * p * p + 6 * i;
+            x[0] = o->n, x[1] = o->sw, x[2] = o->swe2, x[3] = o->swae, x[4] = o->swy, x[5] = o->swy2;
+        }
+    }
+    for (size_t i = 0; i < 3 * L; i++) {
+        const cmap *m = &a->maps[i];
+        if (buf)
+            buf[at] = (double)m->n;
+        at++;
+        for (size_t e = 0; e < m->n; e++, at += 2 + p)
+            if (buf) {
+                memcpy(buf + at, &m->k1[e], sizeof m->k1[e]);
+                memcpy(buf + at + 1, &m->k2[e], sizeof m->k2[e]);
+                memcpy(buf + at + 2, m->u + e * p, p * sizeof *buf);
+            }
+    }
+    return at * sizeof(double);
+}
+
+static int sc_acc_unpack(void *v, const void *vbuf, size_t size, cx_error *err)
+{
+    sc_acc *a = v;
+    const ols_score_params *par = a->par;
+    size_t L = par->n_levels, p = par->p, S = L * (par->n_slots ? par->n_slots : 1);
+    const double *buf = vbuf;
+    size_t n = size / sizeof *buf, at = 1 + L * p * p + 6 * S;
+    if (n < at)
+        return cx_error_set(err, CX_EFAIL, "ols: a packed score total is too short");
+    a->failed = buf[0] != 0;
+    memcpy(a->meat, buf + 1, L * p * p * sizeof *buf);
+    for (size_t i = 0; i < S; i++) {
+        const double *x = buf + 1 + L * p * p + 6 * i;
+        a->oos[i] = (ols_oos){x[0], x[1], x[2], x[3], x[4], x[5]};
+    }
+    for (size_t i = 0; i < 3 * L; i++) {
+        if (at >= n)
+            return cx_error_set(err, CX_EFAIL, "ols: a packed score total is too short");
+        size_t entries = (size_t)buf[at++];
+        if (entries > (n - at) / (2 + p))
+            return cx_error_set(err, CX_EFAIL, "ols: a packed score total is too short");
+        for (size_t e = 0; e < entries; e++, at += 2 + p) {
+            uint64_t k1, k2;
+            memcpy(&k1, buf + at, sizeof k1);
+            memcpy(&k2, buf + at + 1, sizeof k2);
+            double *u = cmap_get(&a->maps[i], k1, k2);
+            if (!u)
+                return cx_error_set(err, CX_ENOMEM, "out of memory for the cluster sums");
+            memcpy(u, buf + at + 2, p * sizeof *u);
+        }
+    }
+    return at == n ? CX_OK : cx_error_set(err, CX_EFAIL, "ols: a packed score total is too long");
+}
+
+static const cx_pack_ops sc_pack_ops = {sc_acc_pack, sc_acc_unpack, NULL};
+
 /* meat of one cluster dimension: sum_g u_g u_g' (q x q), G in *g. */
 static void cluster_meat(const cmap *m, size_t q, double *out, double *g)
 {
@@ -390,6 +463,7 @@ int ols_pass_scores(const cx_job *job, const int *cols, size_t ncols, const ols_
 {
     memset(out, 0, sizeof *out);
     cx_reducer r = {&sc_reducer, par, NULL};
+    cx_pack_register(&sc_reducer, &sc_pack_ops);
     int rc = cx_reduce_view(job->view, cols, ncols, &r, 1, job->threads, err);
     size_t L = par->n_levels, p = par->p;
     if (rc == CX_OK) {

@@ -73,6 +73,31 @@ void sem_boot_store(sem_boot *b, size_t l, size_t r, const sem_partable *pt)
     b->n_est[i] = n;
 }
 
+size_t sem_boot_pack(const sem_boot *b, size_t l, size_t r, void *buf)
+{
+    size_t i = l * b->B + r, n = b->est[i] ? b->n_est[i] : 0;
+    if (buf && n)
+        memcpy(buf, b->est[i], n * sizeof *b->est[i]);
+    return n * sizeof *b->est[i];
+}
+
+int sem_boot_unpack(sem_boot *b, size_t l, size_t r, const void *buf, size_t size, cx_error *err)
+{
+    size_t i = l * b->B + r, n = size / sizeof(double);
+    if (size % sizeof(double))
+        return cx_error_set(err, CX_EFAIL, "bootstrap: a packed replicate has the wrong size");
+    free(b->est[i]);
+    b->est[i] = NULL;
+    b->n_est[i] = 0;
+    if (!n)
+        return CX_OK; /* a failed replicate */
+    if (!(b->est[i] = cx_malloc(size, err)))
+        return CX_ENOMEM;
+    memcpy(b->est[i], buf, size);
+    b->n_est[i] = n;
+    return CX_OK;
+}
+
 static int bootstrap_table(cx_result *res, cx_rtable **out, cx_error *err)
 {
     static const char *const strings[] = {"lhs", "op", "rhs"};

@@ -22,6 +22,11 @@ void sem_boot_free(sem_boot *b);
 /* Replicate r of level l: the estimates of a converged fit, or NULL for
  * a replicate that failed (not converged, not identified ...). */
 void sem_boot_store(sem_boot *b, size_t l, size_t r, const sem_partable *pt);
+/* Replicate r of level l's estimates as bytes (none: a failed replicate)
+ * and back, for MPI ranks that fitted different replicates (dist.h). */
+size_t sem_boot_pack(const sem_boot *b, size_t l, size_t r, void *buf);
+int sem_boot_unpack(sem_boot *b, size_t l, size_t r, const void *buf, size_t size, cx_error *err);
+
 /* Level l's bootstrap into its result: `estimates` se (and z, pvalue)
  * become the bootstrap SEs and ci_lower/ci_upper the percentile CI; the
  * `bootstrap` table holds every interval; attributes say the se type and

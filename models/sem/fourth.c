@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "estimate.h"
 
 #define SEM_FOURTH_CHUNK 256 /* rows of z per DSYRK: bounds the scratch for large p */
@@ -221,6 +222,64 @@ static void fourth_merge(void *vacc, const void *vother)
 
 const cx_reducer_type sem_reducer_fourth = {"sem_fourth", fourth_alloc, fourth_reset, fourth_add,
                                             fourth_merge, NULL,         fourth_free};
+
+/* MPI row splitting (engine/dist.h): per level, touched; if so its count,
+ * the ps x ps sums and (weighted) the ps + 1 first sums. */
+static size_t fourth_pack(const void *vacc, void *vbuf)
+{
+    const fourth_acc *f = vacc;
+    double *buf = vbuf;
+    size_t at = 0, ps = f->ps;
+    for (size_t l = 0; l < f->par->n_levels; l++) {
+        int on = f->touched[l] && f->acc[l];
+        if (buf)
+            buf[at] = on;
+        at++;
+        if (!on)
+            continue;
+        if (buf) {
+            buf[at] = f->count[l];
+            memcpy(buf + at + 1, f->acc[l], ps * ps * sizeof *buf);
+            if (f->first)
+                memcpy(buf + at + 1 + ps * ps, f->first + l * (ps + 1), (ps + 1) * sizeof *buf);
+        }
+        at += 1 + ps * ps + (f->first ? ps + 1 : 0);
+    }
+    return at * sizeof(double);
+}
+
+static int fourth_unpack(void *vacc, const void *vbuf, size_t size, cx_error *err)
+{
+    fourth_acc *f = vacc;
+    const double *buf = vbuf;
+    size_t at = 0, ps = f->ps, n = size / sizeof *buf;
+    size_t level_size = 1 + ps * ps + (f->first ? ps + 1 : 0);
+    for (size_t l = 0; l < f->par->n_levels; l++) {
+        if (at >= n)
+            return cx_error_set(err, CX_EFAIL, "fourth moments: a packed total is too short");
+        if (buf[at++] == 0)
+            continue;
+        if (at + level_size > n)
+            return cx_error_set(err, CX_EFAIL, "fourth moments: a packed total is too short");
+        double *acc = level_acc(f, l, err);
+        if (!acc)
+            return CX_ENOMEM;
+        f->count[l] = buf[at];
+        memcpy(acc, buf + at + 1, ps * ps * sizeof *acc);
+        if (f->first)
+            memcpy(f->first + l * (ps + 1), buf + at + 1 + ps * ps, (ps + 1) * sizeof *buf);
+        at += level_size;
+    }
+    return at == n ? CX_OK
+                   : cx_error_set(err, CX_EFAIL, "fourth moments: a packed total is too long");
+}
+
+static const cx_pack_ops fourth_pack_ops = {fourth_pack, fourth_unpack, NULL};
+
+void sem_fourth_pack_register(void)
+{
+    cx_pack_register(&sem_reducer_fourth, &fourth_pack_ops);
+}
 
 double sem_fourth_result(const void *vacc, size_t level, double *m)
 {

@@ -66,6 +66,9 @@ typedef struct sem_fourth_params {
 } sem_fourth_params;
 
 extern const cx_reducer_type sem_reducer_fourth;
+/* Lets a pass of sem_reducer_fourth split its rows across MPI ranks
+ * (engine/dist.h); idempotent. */
+void sem_fourth_pack_register(void);
 /* Level l's M = acc / count into m (pstar x pstar, both triangles);
  * returns the count. */
 double sem_fourth_result(const void *acc, size_t level, double *m);

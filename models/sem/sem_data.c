@@ -387,6 +387,7 @@ static int fourth_pass(const cx_job *job, const sem_data_request *rq, sem_data *
         par.power = d->weights == SEM_WEIGHTS_SAMPLING ? 2.0 : 1.0;
     }
     cx_reducer r = {&sem_reducer_fourth, &par, NULL};
+    sem_fourth_pack_register();
     int rc = cx_reduce_view(d->view, cols, ncols, &r, 1, job->threads, err);
     for (size_t l = 0; rc == CX_OK && l < d->n_levels; l++)
         rc = level_fourth(d, l, r.acc, err);

@@ -18,6 +18,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "estimate.h"
 #include <omp.h>
 
+#include "../../engine/dist.h"
 #include "../../engine/progress.h"
 #include "bootstrap.h"
 #include "validate.h"
@@ -794,26 +796,71 @@ static void fit_split(const job_fits *jf, size_t l, size_t k)
     free(cov);
 }
 
+/* MPI (engine/dist.h): task t's result as bytes.  A level's fit: its
+ * status code and message, then its whole result; a replicate: its
+ * estimates; a split: its scores. */
+#define TASK_HEAD (8 + (CX_ERROR_MSG_MAX + 7) / 8 * 8)
+
+static size_t task_pack(void *ctx, size_t t, void *vbuf)
+{
+    const job_fits *jf = ctx;
+    size_t B = (size_t)jf->data->n_replicates, per = 1 + B + jf->data->n_splits;
+    size_t l = t / per, j = t % per;
+    unsigned char *buf = vbuf;
+    if (j > 0)
+        return j <= B ? sem_boot_pack(jf->boot, l, j - 1, buf)
+                      : sem_validation_pack(jf->valid, l, j - 1 - B, buf);
+    if (buf) {
+        int64_t code = jf->level_rc[l];
+        memcpy(buf, &code, sizeof code);
+        memcpy(buf + 8, jf->level_msg[l], CX_ERROR_MSG_MAX);
+    }
+    return TASK_HEAD + cx_result_pack(jf->results[l], buf ? buf + TASK_HEAD : NULL);
+}
+
+static int task_unpack(void *ctx, size_t t, const void *vbuf, size_t size, cx_error *err)
+{
+    job_fits *jf = ctx;
+    size_t B = (size_t)jf->data->n_replicates, per = 1 + B + jf->data->n_splits;
+    size_t l = t / per, j = t % per;
+    const unsigned char *buf = vbuf;
+    if (j > 0)
+        return j <= B ? sem_boot_unpack(jf->boot, l, j - 1, buf, size, err)
+                      : sem_validation_unpack(jf->valid, l, j - 1 - B, buf, size, err);
+    if (size < TASK_HEAD)
+        return cx_error_set(err, CX_EFAIL, "a packed level fit is too short");
+    int64_t code;
+    memcpy(&code, buf, sizeof code);
+    jf->level_rc[l] = (int)code;
+    memcpy(jf->level_msg[l], buf + 8, CX_ERROR_MSG_MAX);
+    jf->level_msg[l][CX_ERROR_MSG_MAX - 1] = '\0';
+    return cx_result_unpack(jf->results[l], buf + TASK_HEAD, size - TASK_HEAD, err);
+}
+
 /* Every task of the job over the job's threads: task t is level t / per,
- * and within it the main fit, the replicates, then the splits. */
-static void run_tasks(job_fits *jf)
+ * and within it the main fit, the replicates, then the splits.  In an MPI
+ * row-split job the tasks are dealt to the ranks and their results
+ * gathered (dist.h), so every rank ends with every task's result. */
+static int run_tasks(job_fits *jf, cx_error *err)
 {
     const sem_data *d = jf->data;
     size_t B = (size_t)d->n_replicates, S = d->n_splits, per = 1 + B + S;
     size_t n_tasks = d->n_levels * per;
+    int rank, ranks = cx_dist_deal_begin(&rank);
+    size_t mine = (n_tasks + (size_t)(ranks - 1 - rank)) / (size_t)ranks;
     int threads = jf->job->threads > 0 ? jf->job->threads : omp_get_max_threads();
-    if ((size_t)threads > n_tasks)
-        threads = (int)n_tasks;
+    if ((size_t)threads > mine)
+        threads = mine ? (int)mine : 1;
     cx_progress bar;
-    cx_progress_begin(&bar, jf->job->progress, jf->job->name, "fits", n_tasks);
+    cx_progress_begin(&bar, jf->job->progress, jf->job->name, "fits", mine);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (size_t t = 0; t < n_tasks; t++) {
+    for (size_t t = (size_t)rank; t < n_tasks; t += (size_t)ranks) {
         size_t l = t / per, j = t % per;
         if (j == 0) {
-            cx_error err = {0};
-            jf->level_rc[l] = fit_level(jf, l, &err);
+            cx_error e = {0};
+            jf->level_rc[l] = fit_level(jf, l, &e);
             if (jf->level_rc[l] != CX_OK)
-                snprintf(jf->level_msg[l], CX_ERROR_MSG_MAX, "%s", err.msg);
+                snprintf(jf->level_msg[l], CX_ERROR_MSG_MAX, "%s", e.msg);
         } else if (j <= B) {
             fit_replicate(jf, l, j - 1);
         } else {
@@ -822,6 +869,8 @@ static void run_tasks(job_fits *jf)
         cx_progress_tick(&bar);
     }
     cx_progress_end(&bar);
+    cx_task_ops ops = {task_pack, task_unpack, jf};
+    return cx_dist_deal_end(n_tasks, &ops, CX_OK, err);
 }
 
 /* After the tasks: bootstrap SEs and CIs, validation tables; a level
@@ -947,8 +996,9 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
     /* the statistics are final: every level, replicate and split fits
      * from them, on every thread */
     if (rc == CX_OK) {
-        run_tasks(&jf);
-        rc = finish_levels(&jf, err);
+        rc = run_tasks(&jf, err);
+        if (rc == CX_OK)
+            rc = finish_levels(&jf, err);
     }
     sem_boot_free(jf.boot);
     sem_validation_free(jf.valid);

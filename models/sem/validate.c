@@ -240,6 +240,28 @@ void sem_validation_fail(sem_validation *v, size_t l, size_t k, const char *why)
     snprintf(v->why[l * v->n_splits + k], CX_ERROR_MSG_MAX, "%s", why && *why ? why : "failed");
 }
 
+size_t sem_validation_pack(const sem_validation *v, size_t l, size_t k, void *buf)
+{
+    size_t i = l * v->n_splits + k;
+    if (buf) {
+        memcpy(buf, &v->oos[i], sizeof v->oos[i]);
+        memcpy((char *)buf + sizeof v->oos[i], v->why[i], sizeof v->why[i]);
+    }
+    return sizeof v->oos[i] + sizeof v->why[i];
+}
+
+int sem_validation_unpack(sem_validation *v, size_t l, size_t k, const void *buf, size_t size,
+                          cx_error *err)
+{
+    size_t i = l * v->n_splits + k;
+    if (size != sizeof v->oos[i] + sizeof v->why[i])
+        return cx_error_set(err, CX_EFAIL, "validation: a packed split has the wrong size");
+    memcpy(&v->oos[i], buf, sizeof v->oos[i]);
+    memcpy(v->why[i], (const char *)buf + sizeof v->oos[i], sizeof v->why[i]);
+    v->why[i][sizeof v->why[i] - 1] = '\0';
+    return CX_OK;
+}
+
 static int write_split(cx_result *res, const char *split, const sem_oos *o, cx_error *err)
 {
     const char *names[] = {"n_train", "n_test", "loglik_per_row", "chisq", "rmsea", "srmr", "cfi"};

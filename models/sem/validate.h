@@ -39,6 +39,11 @@ int sem_validation_score(sem_validation *v, size_t l, size_t k, const sem_partab
                          const sem_fit *fit, const sem_sample *train, const sem_sample *test,
                          cx_error *err);
 void sem_validation_fail(sem_validation *v, size_t l, size_t k, const char *why);
+/* Split k of level l's scores (or why it failed) as bytes and back, for
+ * MPI ranks that fitted different splits (dist.h). */
+size_t sem_validation_pack(const sem_validation *v, size_t l, size_t k, void *buf);
+int sem_validation_unpack(sem_validation *v, size_t l, size_t k, const void *buf, size_t size,
+                          cx_error *err);
 /* Level l's `validation` table (split, metric, value). */
 int sem_validation_write(const sem_validation *v, size_t l, cx_result *res, cx_error *err);
 

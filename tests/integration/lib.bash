@@ -131,6 +131,92 @@ items = nps
 INI
 }
 
+# rowsplit_more_study FILE: the passes packed for issue 19's second round,
+# one job each on big.h5 (job index in brackets, for mpi.sh's trace):
+# describe pairwise by level, with a continuous item whose value counts
+# overflow (it travels as its flag; the fallback reads it) [0] and with a
+# clustered bootstrap [1], EFA
+# parallel analysis keeping its rows [2], CFA MLR fourth moments by level
+# [3], OLS cluster scores with kfold [4] and HC3 weighted by level [5],
+# ologit [6] and mlogit [7] with cluster sums and validation, reliability
+# with a reverse-keyed item (range pass), bootstrap and by firm [8], gap by
+# level [9], a logit by wave [10], whose 3 levels are dealt to the ranks
+# whole, and an EFA by firm [11] (levels dealt).
+rowsplit_more_study() {
+    cat >"$1" <<INI
+[data]
+file  = big.h5
+table = /responses
+[job desc_pw]
+model   = describe
+items   = pex1 pex2 pex3 sat weight
+missing = pairwise
+by      = wave
+[job desc_boot]
+model     = describe
+items     = pex1 pex2 ltr
+bootstrap = 20
+bootstrap_cluster = respondent
+[job efa_pa]
+model   = efa
+items   = pex1 pex2 pex3 pex4 pex5 out1 out2 out3 out4 out5
+factors = parallel
+n_iter  = 5
+[job cfa_mlr]
+model     = cfa
+syntax    = PEX =~ pex1 + pex2 + pex3 + pex4 + pex5
+estimator = mlr
+by        = wave
+[job ols_cl]
+model    = ols
+formula  = ltr ~ PEX + wave
+scores   = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+se       = cluster(firm)
+validate = kfold(3)
+[job ols_hc3]
+model   = ols
+formula = ltr ~ PEX + factor(segment)
+scores  = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+se      = hc3
+weights = weight
+by      = firm
+[job sat]
+model    = ologit
+formula  = factor(sat) ~ PEX + wave
+scores   = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+se       = cluster(firm)
+validate = holdout(wave == 3)
+[job seg]
+model    = mlogit
+formula  = segment ~ PEX + ltr
+scores   = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+se       = cluster(firm)
+validate = kfold(3)
+[job rel]
+model     = reliability
+scales    = PEX: pex1 pex2 pex3 pex4 -pex5
+            OUT: out1 out2 out3 out4 out5
+bootstrap = 10
+by        = firm
+[job gaps]
+model = gap
+pairs = pex1: out1, pex2: out2
+by    = segment
+[job web_by]
+model   = logit
+formula = factor(segment) ~ PEX + sat
+scores  = PEX: mean(pex1 pex2 pex3 pex4 pex5)
+where   = segment < 2
+se      = cluster(firm)
+by      = wave
+[job efa_by]
+model   = efa
+items   = pex1 pex2 pex3 pex4 pex5 out1 out2 out3 out4 out5
+factors = 2
+by      = firm
+INI
+}
+
 # expect_same_results A B WHAT: the results files agree to 1e-10 relative
 # (h5diff), apart from elapsed times and the run's provenance attributes.
 expect_same_results() {

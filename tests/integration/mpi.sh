@@ -4,8 +4,9 @@
 # elapsed times and provenance aside); errors stop every rank cleanly.
 # Row splitting (engine/dist.h): on a 72,000-row table (two row blocks)
 # the ranks split the blocks of every packable pass (moments by level,
-# bootstrap, kfold, pairwise, a logit's Newton passes) and the file equals
-# the single run; a rank whose pass fails, or that goes out of step, fails
+# bootstrap, kfold, pairwise, a logit's Newton passes), deal the fits
+# from finished statistics (cfa levels, replicates, folds) and the file
+# equals the single run; a rank whose pass fails, or that goes out of step, fails
 # the job on every rank with the rank named, and nothing hangs.
 source "$(dirname "$0")/lib.bash" "$@"
 
@@ -54,7 +55,39 @@ for np in 2 3; do
     expect_stderr "rank 1: job 2 pass 0: blocks $((2 / np)) to $((4 / np)) of 2" "cfa by firm: rank 1 reads its share"
     n=$(grep -c "rank 1: job 5 pass [0-9]*: blocks" "$WORK/stderr")
     [ "$n" -ge 5 ] && ok "$n logit passes split" || fail "logit passes split: $n"
+    # the fits from finished statistics are dealt: cfa_by's 4 levels,
+    # cfa_boot's main fit and 40 replicates, cfa_kfold's fit and 3 folds
+    expect_stderr "rank 1: job 2 pass 1: 4 tasks dealt" "cfa by firm: the level fits dealt"
+    expect_stderr "rank 1: job 3 pass 1: 41 tasks dealt" "cfa bootstrap: the replicates dealt"
+    expect_stderr "rank 1: job 4 pass 1: 4 tasks dealt" "cfa kfold: the folds dealt"
     expect_same_results rs1.h5 rs$np.h5 "mpirun -np $np with split rows equals the single run"
+done
+expect_exit 1 "dealt tasks failing on rank 1" -- env CXFIT_MPI_SPLIT=rows CXFIT_TEST_FAIL_DEAL_RANK=1 \
+    timeout 300 "${MPIRUN[@]}" "$CXFIT" run rs.ini -o rsdeal.h5
+expect_stderr "job 'cfa_boot' failed: rank 1: test hook CXFIT_TEST_FAIL_DEAL_RANK" "the dealing failure names rank 1"
+[ "$(job_attr rsdeal.h5 cfa_boot status)" = failed ] && [ "$(job_attr rsdeal.h5 items status)" = ok ] &&
+    ok "the job whose dealing failed is recorded failed, a job without tasks kept" ||
+    fail "statuses after a dealing failure"
+# The second round of packed reducers: every job of the second study
+# splits its passes (rank 1 reads its share in each) and equals the
+# single run; the ologit and mlogit Newton passes are split too.
+rowsplit_more_study more.ini
+expect_exit 0 "one process, second study" -- "$CXFIT" run more.ini -o more1.h5
+for np in 2 3; do
+    expect_exit 0 "mpirun -np $np, second study, rows split" -- env CXFIT_MPI_SPLIT=rows CXFIT_DIST_TRACE=1 \
+        timeout 300 mpirun --oversubscribe --bind-to none -np $np "$CXFIT" run more.ini -o more$np.h5
+    split=0
+    for job in 0 1 2 3 4 5 6 7 8 9; do
+        grep -q "rank 1: job $job pass [0-9]*: blocks" "$WORK/stderr" && split=$((split + 1))
+    done
+    [ "$split" -eq 10 ] && ok "np $np: all 10 jobs split their passes" || fail "np $np: $split of 10 jobs split"
+    n=$(grep -c "rank 1: job 7 pass [0-9]*: blocks" "$WORK/stderr")
+    [ "$n" -ge 5 ] && ok "np $np: $n mlogit passes split" || fail "np $np: mlogit passes split: $n"
+    expect_stderr "rank 1: job 10 pass 0: 3 tasks dealt" "np $np: the logit's 3 by levels dealt whole"
+    expect_stderr "rank 1: job 11 pass 1: 4 tasks dealt" "np $np: the EFA's 4 levels dealt"
+    grep -q "rank 1: job 8 pass [0-9]*: 4 tasks dealt" "$WORK/stderr" &&
+        ok "np $np: reliability's 4 levels dealt" || fail "np $np: reliability levels not dealt"
+    expect_same_results more1.h5 more$np.h5 "mpirun -np $np, second study, equals the single run"
 done
 expect_exit 0 "auto: 9 jobs on 2 ranks are split whole" -- env CXFIT_DIST_TRACE=1 \
     timeout 300 "${MPIRUN[@]}" "$CXFIT" run rs.ini -o rsauto.h5
@@ -63,8 +96,14 @@ expect_same_results rs1.h5 rsauto.h5 "the whole-job split equals the single run"
 expect_exit 1 "a pass failing on rank 1" -- env CXFIT_MPI_SPLIT=rows CXFIT_TEST_FAIL_RANK=1 \
     timeout 300 "${MPIRUN[@]}" "$CXFIT" run rs.ini -o rsfail.h5
 expect_stderr "job 'cfa_by' failed: rank 1: test hook CXFIT_TEST_FAIL_RANK" "the failure names rank 1"
-[ "$(job_attr rsfail.h5 cfa_by status)" = failed ] && [ "$(job_attr rsfail.h5 items status)" = ok ] &&
-    ok "the failing job is recorded failed, a job without split passes kept" || fail "statuses after a rank failed"
+# every job of the study now splits its passes (describe included), so
+# every one fails, each naming rank 1
+[ "$(job_attr rsfail.h5 cfa_by status)" = failed ] && [ "$(job_attr rsfail.h5 items status)" = failed ] &&
+    ok "the failing jobs are recorded failed" || fail "statuses after a rank failed"
+case "$(job_attr rsfail.h5 items message)" in
+"rank 1: "*) ok "the describe job's failure names rank 1" ;;
+*) fail "describe failure message: $(job_attr rsfail.h5 items message)" ;;
+esac
 expect_exit 1 "rank 0 out of step" -- env CXFIT_MPI_SPLIT=rows CXFIT_TEST_DIVERGE_RANK=0 \
     timeout 300 "${MPIRUN[@]}" "$CXFIT" run rs.ini -o rsstep.h5
 expect_stderr "went out of step" "the ranks say they went out of step (no hang)"
