@@ -455,7 +455,7 @@ void sem_est_delta(const sem_est *e, const sem_entry *entries, size_t n_entries,
 /* Work space of the derivative formulas below, grown (never shrunk) to
  * the largest size asked for: the optimizer's iterations ask the same
  * size every time, so only the first allocates.  NULL when out of memory. */
-static double *est_scratch(sem_est *e, size_t len)
+double *sem_est_scratch(sem_est *e, size_t len)
 {
     if (len > e->scratch_len) {
         double *s = realloc(e->scratch, sizeof(double) * len);
@@ -478,7 +478,7 @@ static void fill_nan(double *v, size_t n)
 void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_slots, double *grad)
 {
     size_t p = e->p;
-    double *wm = est_scratch(e, 2 * p * p + 2 * p + 1);
+    double *wm = sem_est_scratch(e, 2 * p * p + 2 * p + 1);
     if (!wm) { /* out of memory: the optimizer stops on a non-finite gradient */
         fill_nan(grad, n_slots);
         return;
@@ -529,7 +529,7 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
         sem_fiml_information(e, ds, dm, n_slots, info);
         return;
     }
-    double *a = est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
+    double *a = sem_est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
     if (!a) {
         fill_nan(info, n_slots * n_slots);
         return;
@@ -642,9 +642,10 @@ typedef struct scoring_ws {
 
 static int ws_alloc(scoring_ws *w, const sem_est *e, cx_error *err)
 {
-    size_t q = e->q ? e->q : 1, G = e->n_groups, p = e->p;
-    w->ds = cx_malloc(sizeof(double) * G * q * p * p, err);
-    w->dm = cx_malloc(sizeof(double) * G * q * p, err);
+    /* dense derivative matrices only for FIML (complete data: info_sparse.c) */
+    size_t q = e->q ? e->q : 1, G = e->fiml ? e->n_groups : 0, p = e->p;
+    w->ds = cx_malloc(sizeof(double) * (G * q * p * p + 1), err);
+    w->dm = cx_malloc(sizeof(double) * (G * q * p + 1), err);
     w->opt = cx_optimizer_alloc(e->q, err);
     if (!w->ds || !w->dm || !w->opt)
         return CX_ENOMEM;
@@ -675,9 +676,12 @@ static int objective_derivatives(const double *x, double *grad, double *info, vo
                                  cx_error *err)
 {
     (void)x;
-    (void)err;
     sem_objective *o = data;
     sem_est *e = o->e;
+    if (!e->fiml) /* complete data: from the derivatives' structure (info_sparse.c) */
+        return sem_est_ml_derivatives(e, e->entries, e->n_entries, e->q, grad, info) == CX_OK
+                   ? CX_OK
+                   : cx_error_set(err, CX_ENOMEM, "out of memory");
     sem_est_delta(e, e->entries, e->n_entries, e->q, o->w->ds, o->w->dm);
     sem_est_gradient(e, o->w->ds, o->w->dm, e->q, grad);
     sem_est_information(e, o->w->ds, o->w->dm, e->q, info);
