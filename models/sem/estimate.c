@@ -1036,3 +1036,20 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
     est_free(&e);
     return rc;
 }
+
+/* ---- for tests: an estimator state at the start values ---------------- */
+
+int sem_est_open(sem_est *e, sem_partable *pt, const sem_sample *samples, cx_error *err)
+{
+    int rc = setup(e, pt, samples, err);
+    if (rc == CX_OK)
+        rc = start_values(e, NULL, err);
+    if (rc != CX_OK)
+        est_free(e);
+    return rc;
+}
+
+void sem_est_close(sem_est *e)
+{
+    est_free(e);
+}
