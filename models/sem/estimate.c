@@ -635,9 +635,22 @@ static int check_identified(sem_est *e, const double *info, cx_error *err)
  * scoring: the curvature handed to it is the expected information, which
  * is the expected Hessian of fmin.  The SEM keeps only its objective. */
 
+/* Complete data switch from Fisher scoring to Newton steps (the exact
+ * Hessian of CFA models, info_sparse.c) once a step moves every parameter
+ * by less than this (relative): scoring converges linearly, at a rate set
+ * by the misfit (65 steps for the Holzinger-Swineford CFA), Newton
+ * quadratically near the optimum; far from it scoring is the safer guide
+ * (its curvature is positive definite wherever Sigma is). */
+#define SEM_NEWTON_SWITCH 1e-3
+
 typedef struct scoring_ws {
-    double *ds, *dm;   /* dSigma, dmu per group and parameter */
-    cx_optimizer *opt; /* gradient and information at the solution */
+    double *ds, *dm;   /* dSigma, dmu per group and parameter (FIML only) */
+    cx_optimizer *opt; /* gradient and curvature at the solution */
+    double *last_x;    /* x of the previous derivatives call */
+    double *chol;      /* q x q: positive-definiteness check of a Hessian */
+    double *info;      /* q x q: expected information at the solution */
+    int has_last;      /* last_x is set */
+    int newton;        /* the last curvature handed out was the Hessian */
 } scoring_ws;
 
 static int ws_alloc(scoring_ws *w, const sem_est *e, cx_error *err)
@@ -647,8 +660,11 @@ static int ws_alloc(scoring_ws *w, const sem_est *e, cx_error *err)
     w->ds = cx_malloc(sizeof(double) * (G * q * p * p + 1), err);
     w->dm = cx_malloc(sizeof(double) * (G * q * p + 1), err);
     w->opt = cx_optimizer_alloc(e->q, err);
-    if (!w->ds || !w->dm || !w->opt)
+    w->last_x = cx_malloc(sizeof(double) * (q + 2 * q * q), err);
+    if (!w->ds || !w->dm || !w->opt || !w->last_x)
         return CX_ENOMEM;
+    w->chol = w->last_x + q;
+    w->info = w->chol + q * q;
     return CX_OK;
 }
 
@@ -656,6 +672,7 @@ static void ws_free(scoring_ws *w)
 {
     free(w->ds);
     free(w->dm);
+    free(w->last_x);
     cx_optimizer_free(w->opt);
 }
 
@@ -670,21 +687,62 @@ static int objective_value(const double *x, double *f, void *data, cx_error *err
     return sem_est_evaluate(o->e, x, f, err);
 }
 
-/* Gradient and information at the x of the last objective_value() call
+/* 1 when x moved by less than SEM_NEWTON_SWITCH since the last call, and
+ * x becomes the last point. */
+static int near_last(scoring_ws *w, const double *x, size_t q)
+{
+    double mv = 0.0;
+    for (size_t k = 0; k < q; k++)
+        mv = fmax(mv, fabs(x[k] - w->last_x[k]) / (1.0 + fabs(w->last_x[k])));
+    int near = w->has_last && mv < SEM_NEWTON_SWITCH;
+    memcpy(w->last_x, x, sizeof(double) * q);
+    w->has_last = 1;
+    return near;
+}
+
+/* The exact Hessian as the curvature where it applies and is positive
+ * definite (a Newton step); 0 otherwise. */
+static int newton_curvature(sem_est *e, scoring_ws *w, double *grad, double *curv)
+{
+    size_t q = e->q;
+    if (sem_est_ml_hessian(e, e->entries, e->n_entries, q, grad, curv) != CX_OK)
+        return 0;
+    memcpy(w->chol, curv, sizeof(double) * q * q);
+    return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)q, w->chol, (lapack_int)q) == 0;
+}
+
+/* Gradient and curvature at the x of the last objective_value() call
  * (the model's implied moments are still those of x). */
 static int objective_derivatives(const double *x, double *grad, double *info, void *data,
                                  cx_error *err)
 {
-    (void)x;
     sem_objective *o = data;
     sem_est *e = o->e;
-    if (!e->fiml) /* complete data: from the derivatives' structure (info_sparse.c) */
+    if (!e->fiml) { /* complete data: from the derivatives' structure (info_sparse.c) */
+        o->w->newton = near_last(o->w, x, e->q) && newton_curvature(e, o->w, grad, info);
+        if (o->w->newton)
+            return CX_OK;
         return sem_est_ml_derivatives(e, e->entries, e->n_entries, e->q, grad, info) == CX_OK
                    ? CX_OK
                    : cx_error_set(err, CX_ENOMEM, "out of memory");
+    }
     sem_est_delta(e, e->entries, e->n_entries, e->q, o->w->ds, o->w->dm);
     sem_est_gradient(e, o->w->ds, o->w->dm, e->q, grad);
     sem_est_information(e, o->w->ds, o->w->dm, e->q, info);
+    return CX_OK;
+}
+
+/* The expected information at the solution (standard errors): the
+ * optimizer's curvature, unless that was the Hessian of a Newton step. */
+static int solution_information(sem_est *e, scoring_ws *w, const double **info, cx_error *err)
+{
+    *info = cx_optimizer_curvature(w->opt);
+    if (!w->newton)
+        return CX_OK;
+    double *grad = w->chol; /* q doubles of scratch */
+    if (sem_est_ml_derivatives(e, e->entries, e->n_entries, e->q, grad, w->info) != CX_OK)
+        return cx_error_set(err, CX_ENOMEM, "out of memory");
+    *info = w->info;
     return CX_OK;
 }
 
@@ -728,9 +786,12 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
 static int write_estimates(sem_est *e, scoring_ws *w, double *vcov, cx_error *err)
 {
     size_t q = e->q;
-    const double *info = cx_optimizer_curvature(w->opt);
+    const double *info;
+    int rc = solution_information(e, w, &info, err);
+    if (rc != CX_OK)
+        return rc;
     memcpy(vcov, info, sizeof(double) * q * q);
-    int rc = check_identified(e, info, err);
+    rc = check_identified(e, info, err);
     if (rc != CX_OK)
         return rc;
     if (q > 0 && (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) != 0 ||

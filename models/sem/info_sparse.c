@@ -109,15 +109,66 @@ static void group_products(const sem_est *e, size_t g, double *k, double *kw, do
     memcpy(kw, k, sizeof(double) * nv * nv);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, in, ip, -1.0, sv, in, csv, in, 1.0, kw,
                 in);
+    for (size_t a = 0; a < nv; a++)
+        for (size_t b = 0; b < a; b++)
+            kw[a * nv + b] = kw[b * nv + a] = 0.5 * (kw[a * nv + b] + kw[b * nv + a]);
     cblas_dgemv(CblasRowMajor, CblasTrans, ip, in, 1.0, sv, in, r, 1, 0.0, u, 1);
+}
+
+/* The observed part of the Hessian of F_ML / 2 for one pair of entries of
+ * a model without regressions (B = I, G = Lambda) nor means, where
+ * F = log|Sigma| + tr(S Sigma^-1) has
+ *   d2F/dk dl = tr(Si dS_k Si dS_l) - 2 tr(Si dS_l W dS_k) + tr(W d2S_kl)
+ * (Si = Sigma^-1, W = Si - Si S Si).  The first term is the expected
+ * information; this returns the other two over 2:
+ *   -s_k s_l [KW(d,a) K(b,c) + KW(d,b) K(a,c) + KW(c,a) K(b,d) + KW(c,b) K(a,d)]
+ * for dS_k = s_k (a b' + b a'), dS_l = s_l (c d' + d c'), plus
+ * tr(W d2S_kl) / 2, non-zero only for
+ *   Lambda_ij, Lambda_kl:  d2S = Psi_lj (e_i e_k' + e_k e_i')   -> Psi_lj W_ik
+ *   Lambda_ij, Psi_ab:     d2S = e_i dLV_j' + dLV_j e_i',
+ *                          dLV_j = Lambda_a [b = j] + Lambda_b [a = j] (a != b),
+ *                                  Lambda_a [a = j] (a = b)  -> (W dLV_j)_i. */
+static double second_order_part(const sem_group_matrices *G, size_t M, const sem_target *tk,
+                                const dterm *k1, const sem_target *tl, const dterm *k2, size_t nv,
+                                const double *k, const double *kw, int p)
+{
+    double v = 0.0;
+    if (k1->a >= 0 && k2->a >= 0) {
+        size_t a = (size_t)k1->a, b = (size_t)k1->b, c = (size_t)k2->a, d = (size_t)k2->b;
+        v -= k1->s * k2->s *
+             (kw[d * nv + a] * k[b * nv + c] + kw[d * nv + b] * k[a * nv + c] +
+              kw[c * nv + a] * k[b * nv + d] + kw[c * nv + b] * k[a * nv + d]);
+    }
+    if (tk->mat == SEM_MAT_PSI && tl->mat == SEM_MAT_LAMBDA) {
+        const sem_target *t = tk;
+        tk = tl;
+        tl = t;
+    }
+    if (tk->mat != SEM_MAT_LAMBDA)
+        return v;
+    size_t i = (size_t)tk->i;
+    int j = tk->j;
+    if (tl->mat == SEM_MAT_LAMBDA) {
+        v += G->psi[(size_t)tl->j * M + (size_t)j] * kw[i * nv + (size_t)tl->i];
+    } else if (tl->mat == SEM_MAT_PSI) {
+        int a = tl->i, b = tl->j;
+        if (b == j)
+            v += kw[i * nv + (size_t)(p + a)];
+        if (a == j && a != b)
+            v += kw[i * nv + (size_t)(p + b)];
+    }
+    return v;
 }
 
 /* Gradient and information of group g's entries (terms[] of the group's
  * entries, listed in idx[0..n)), accumulated into the slots. */
-static void group_accumulate(const sem_entry *entries, const dterm *terms, const int *idx, size_t n,
-                             size_t nv, const double *k, const double *kw, const double *u,
-                             double w, size_t n_slots, double *grad, double *info)
+static void group_accumulate(const sem_est *e, size_t g, const sem_entry *entries,
+                             const dterm *terms, const int *idx, size_t n, const double *k,
+                             const double *kw, const double *u, int hessian, size_t n_slots,
+                             double *grad, double *info)
 {
+    size_t p = e->p, M = e->mod.n_nodes, nv = p + 2 * M;
+    double w = e->w[g];
     for (size_t x = 0; x < n; x++) {
         const dterm *t1 = &terms[idx[x]];
         size_t s1 = (size_t)entries[idx[x]].slot;
@@ -140,6 +191,9 @@ static void group_accumulate(const sem_entry *entries, const dterm *terms, const
                 v += t1->s * t2->s * (ka[t2->a] * kb[t2->b] + ka[t2->b] * kb[t2->a]);
             if (kc && t2->c >= 0)
                 v += t1->sm * t2->sm * kc[t2->c];
+            if (hessian)
+                v += second_order_part(&e->mod.grp[g], M, &entries[idx[x]].t, t1,
+                                       &entries[idx[y]].t, t2, nv, k, kw, (int)p);
             v *= w;
             info[s1 * n_slots + s2] += v;
             if (x != y || s1 != s2)
@@ -148,8 +202,25 @@ static void group_accumulate(const sem_entry *entries, const dterm *terms, const
     }
 }
 
-int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
-                           double *grad, double *info)
+/* 1 when the model has no regressions (B = I) and no means, the class
+ * second_order_part() covers. */
+static int hessian_applies(const sem_est *e, const sem_entry *entries, size_t n_entries)
+{
+    size_t M = e->mod.n_nodes;
+    if (e->pt->meanstructure || e->fiml)
+        return 0;
+    for (size_t x = 0; x < n_entries; x++)
+        if (entries[x].t.mat == SEM_MAT_BETA)
+            return 0;
+    for (size_t g = 0; g < e->n_groups; g++)
+        for (size_t i = 0; i < M * M; i++)
+            if (e->mod.grp[g].beta[i] != 0.0)
+                return 0;
+    return 1;
+}
+
+static int derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
+                       int hessian, double *grad, double *info)
 {
     size_t p = e->p, M = e->mod.n_nodes, nv = p + 2 * M;
     size_t len = 2 * nv * nv + nv + 3 * p * nv + p * p + p + 1;
@@ -175,7 +246,21 @@ int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entrie
         if (n == 0)
             continue;
         group_products(e, g, k, kw, u, work);
-        group_accumulate(entries, terms, idx, n, nv, k, kw, u, e->w[g], n_slots, grad, info);
+        group_accumulate(e, g, entries, terms, idx, n, k, kw, u, hessian, n_slots, grad, info);
     }
     return CX_OK;
+}
+
+int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
+                           double *grad, double *info)
+{
+    return derivatives(e, entries, n_entries, n_slots, 0, grad, info);
+}
+
+int sem_est_ml_hessian(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
+                       double *grad, double *hess)
+{
+    if (!hessian_applies(e, entries, n_entries))
+        return CX_EUSAGE;
+    return derivatives(e, entries, n_entries, n_slots, 1, grad, hess);
 }
