@@ -755,6 +755,90 @@ static void test_sparse_derivatives(void **state)
     }
 }
 
+/* The exact Hessian of CFA models (Newton steps near the optimum) against
+ * lavaan's numerical one (lav_model_hessian's four-point differences of
+ * the analytic gradient, robust.c), whose rounding error (~1e-10 of the
+ * gradient's scale over h = 1e-6) sets the tolerance; at the start values,
+ * at lavaan's estimates and half way between.  Models with regressions or
+ * means are refused (they take scoring steps throughout). */
+static void test_cfa_hessian(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {"hs_cfa_ml",     "hs_cfa_stdlv",      "hs_cfa_labels",
+                                        "hs_cfa_fixed",  "hs_cfa_orthogonal", "bfi_cfa",
+                                        "poldem_sem",    "hs_cfa_meanstructure"};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, cases[c]);
+        cx_error err = {0};
+        json_value *ref = json_parse_file(path, &err);
+        assert_non_null(ref);
+        sem_partable *pt = partable_from_json(ref);
+        moments m;
+        moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
+        sem_est e;
+        if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
+            fail_msg("%s: %s", cases[c], err.msg);
+        size_t q = e.q, p = e.p;
+        double *pts = calloc(3 * q + 2 * q * q + q, sizeof(double));
+        double *est = pts + q, *mid = est + q, *h1 = mid + q, *h2 = h1 + q * q, *g = h2 + q * q;
+        double *ds = calloc(q * p * p * e.n_groups + 1, sizeof(double));
+        double *dm = calloc(q * p * e.n_groups + 1, sizeof(double));
+        memcpy(pts, e.x, sizeof(double) * q);
+        const json_value *rows = json_get(ref, "partable");
+        for (size_t r = 0; r < pt->n_rows; r++)
+            if (e.row_par[r] >= 0)
+                est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
+        for (size_t k = 0; k < q; k++)
+            mid[k] = 0.5 * (pts[k] + est[k]);
+        ref_report rep;
+        ref_report_init(&rep, cases[c], "lavaan's numerical Hessian");
+        int points = 0, cfa = strncmp(cases[c], "hs_cfa", 6) == 0 || strcmp(cases[c], "bfi_cfa") == 0;
+        cfa = cfa && strcmp(cases[c], "hs_cfa_meanstructure") != 0;
+        for (int at = 0; at < 3; at++) {
+            memcpy(e.x, pts + (size_t)at * q, sizeof(double) * q);
+            double f;
+            if (sem_est_evaluate(&e, e.x, &f, &err) != CX_OK)
+                continue; /* the start may not be positive definite */
+            int rc = sem_est_ml_hessian(&e, e.entries, e.n_entries, q, g, h1);
+            if (!cfa) {
+                assert_int_equal(rc, CX_EUSAGE);
+                points++;
+                continue;
+            }
+            assert_int_equal(rc, CX_OK);
+            assert_int_equal(sem_est_numeric_hessian(&e, ds, dm, h2, &err), CX_OK);
+            double scale = 0.0;
+            for (size_t k = 0; k < q * q; k++)
+                scale = fmax(scale, fabs(h2[k]));
+            for (size_t k = 0; k < q * q; k++) {
+                char what[64];
+                snprintf(what, sizeof what, "point %d hessian[%zu,%zu]", at, k / q, k % q);
+                ref_report_check(&rep, what, h1[k], h2[k], 1e-6, 1e-7 * (1.0 + scale));
+            }
+            points++;
+        }
+        assert_true(points >= 2);
+        if (cfa)
+            ref_report_require(&rep, (int)(2 * q * q));
+        if (rep.n_failed > 0)
+            fputs(ref_report_text(&rep), stderr);
+        fprintf(stderr, "%s: exact Hessian, %d values checked at %d points%s\n", cases[c],
+                rep.n_checked, points, cfa ? "" : " (refused: regressions or means)");
+        total_checked += rep.n_checked;
+        int failed = rep.n_failed;
+        ref_report_free(&rep);
+        free(pts);
+        free(ds);
+        free(dm);
+        sem_est_close(&e);
+        free(m.buf);
+        partable_destroy(pt);
+        json_free(ref);
+        assert_int_equal(failed, 0);
+    }
+}
+
 /* ---- hand-built models -------------------------------------------------- */
 
 static void put_row(sem_partable *pt, const char *lhs, sem_op op, const char *rhs, int free,
@@ -904,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_mlr_at_reference),
         cmocka_unit_test(test_weighted_at_reference),
         cmocka_unit_test(test_sparse_derivatives),
+        cmocka_unit_test(test_cfa_hessian),
         cmocka_unit_test(test_pnchisq),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),
