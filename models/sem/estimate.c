@@ -406,6 +406,29 @@ static double group_discrepancy(const sem_est *e, size_t g, double logdet_sigma)
     return logdet_sigma - e->logdet_s[g] + tr - (double)p + quad;
 }
 
+/* A^-1 in place and log|A| of an exactly symmetric positive-definite A.
+ * A symmetric matrix reads the same in row- and column-major order, so
+ * LAPACK's column-major routines take it as it is: the numbers of
+ * LAPACKE's row-major calls (which transpose in and out, and scan for
+ * NaNs, a large part of a small fit's time) with none of the copying.
+ * The inverse lands in the (row-major) upper triangle and is mirrored. */
+static int invert_symmetric_spd(double *a, size_t p, double *logdet)
+{
+    lapack_int n = (lapack_int)p;
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, a, n) != 0)
+        return CX_EFAIL;
+    double s = 0.0;
+    for (size_t i = 0; i < p; i++)
+        s += log(a[i * p + i]);
+    *logdet = 2.0 * s;
+    if (LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', n, a, n) != 0)
+        return CX_EFAIL;
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < i; j++)
+            a[i * p + j] = a[j * p + i];
+    return CX_OK;
+}
+
 int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err)
 {
     size_t p = e->p;
@@ -417,15 +440,11 @@ int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err)
     for (size_t g = 0; g < e->n_groups; g++) {
         double *si = e->sinv + g * p * p, logdet;
         memcpy(si, e->mod.grp[g].sigma, sizeof(double) * p * p);
-        if (sem_log_det_spd(si, p, &logdet) != CX_OK)
+        if (invert_symmetric_spd(si, p, &logdet) != CX_OK)
             return cx_error_set(err, CX_EFAIL,
                                 "group %zu: implied covariance matrix is not "
                                 "positive definite",
                                 g + 1);
-        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, si, (lapack_int)p);
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < i; j++)
-                si[j * p + i] = si[i * p + j];
         if (e->fiml) { /* missing = fiml: the casewise likelihood (fiml.c) */
             if ((rc = sem_fiml_discrepancy(e, g, &e->f_g[g], err)) != CX_OK)
                 return rc;
@@ -573,22 +592,42 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
 /* Eigen-decompose the information scaled to unit diagonal; a (near) zero
  * eigenvalue means a direction in parameter space the data cannot see.
  * The parameter with the largest weight in that direction is named. */
-static int check_identified(sem_est *e, const double *info, cx_error *err)
+/* Eigenvalues cost a fit as much as a few optimizer steps, and almost
+ * every model is well identified: with C the information scaled to unit
+ * diagonal, lambda_max(C) <= tr(C) = q and lambda_min(C) >= 1 / tr(C^-1),
+ * so when the inverse (inv: the information's, whose diagonal gives
+ * (C^-1)_kk = I_kk (I^-1)_kk) exists and q tr(C^-1) stays below 1 / 2e-10
+ * (a factor 2 of margin), the smallest scaled eigenvalue is above the
+ * 1e-10 of the largest that the check below refuses, without computing it. */
+static int identified_by_trace(const double *info, const double *inv, size_t q)
+{
+    double tr = 0.0;
+    for (size_t k = 0; k < q; k++) {
+        double c = info[k * q + k] * inv[k * q + k];
+        if (!(c > 0.0) || !isfinite(c))
+            return 0;
+        tr += c;
+    }
+    return (double)q * tr < 0.5e10;
+}
+
+static int check_identified(sem_est *e, const double *info, const double *inv, cx_error *err)
 {
     size_t q = e->q;
     if (q == 0)
+        return CX_OK;
+    for (size_t k = 0; k < q; k++)
+        if (!(info[k * q + k] > 1e-12 * (1.0 + fabs(e->x[k])))) {
+            char name[3 * SEM_NAME_MAX];
+            sem_est_param_name(e, (int)k, name, sizeof name);
+            return cx_error_set(err, CX_EFAIL, "parameter '%s' is not identified", name);
+        }
+    if (inv && identified_by_trace(info, inv, q))
         return CX_OK;
     double *c = malloc(sizeof(double) * (2 * q * q + q));
     double *ev = c + q * q;
     if (!c)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
-    for (size_t k = 0; k < q; k++)
-        if (!(info[k * q + k] > 1e-12 * (1.0 + fabs(e->x[k])))) {
-            char name[3 * SEM_NAME_MAX];
-            sem_est_param_name(e, (int)k, name, sizeof name);
-            free(c);
-            return cx_error_set(err, CX_EFAIL, "parameter '%s' is not identified", name);
-        }
     for (size_t k = 0; k < q; k++)
         for (size_t l = 0; l < q; l++)
             c[k * q + l] = info[k * q + l] / sqrt(info[k * q + k] * info[l * q + l]);
@@ -791,11 +830,13 @@ static int write_estimates(sem_est *e, scoring_ws *w, double *vcov, cx_error *er
     if (rc != CX_OK)
         return rc;
     memcpy(vcov, info, sizeof(double) * q * q);
-    rc = check_identified(e, info, err);
+    int inverted =
+        q == 0 || (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) == 0 &&
+                   LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) == 0);
+    rc = check_identified(e, info, inverted ? vcov : NULL, err);
     if (rc != CX_OK)
         return rc;
-    if (q > 0 && (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) != 0 ||
-                  LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) != 0))
+    if (!inverted)
         return cx_error_set(err, CX_EFAIL,
                             "the information matrix could not be inverted: the "
                             "model may not be identified");

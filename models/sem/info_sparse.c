@@ -112,7 +112,10 @@ static void group_products(const sem_est *e, size_t g, double *k, double *kw, do
     for (size_t a = 0; a < nv; a++)
         for (size_t b = 0; b < a; b++)
             kw[a * nv + b] = kw[b * nv + a] = 0.5 * (kw[a * nv + b] + kw[b * nv + a]);
-    cblas_dgemv(CblasRowMajor, CblasTrans, ip, in, 1.0, sv, in, r, 1, 0.0, u, 1);
+    if (e->pt->meanstructure)
+        cblas_dgemv(CblasRowMajor, CblasTrans, ip, in, 1.0, sv, in, r, 1, 0.0, u, 1);
+    else
+        memset(u, 0, sizeof(double) * nv);
 }
 
 /* The observed part of the Hessian of F_ML / 2 for one pair of entries of
