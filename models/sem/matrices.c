@@ -380,9 +380,8 @@ static void implied_group_cfa(const sem_model *mod, sem_group_matrices *G)
                     iM, 0.0, G->lv, iM);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ip, ip, iM, 1.0, G->lv, iM, G->lambda,
                     iM, 1.0, G->sigma, ip);
-        if (mod->meanstructure)
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, ip, iM, 1.0, G->lambda, iM, G->eta, 1, 1.0,
-                        G->mu, 1);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, ip, iM, 1.0, G->lambda, iM, G->eta, 1, 1.0, G->mu,
+                    1);
     }
     symmetrize(p, G->sigma);
 }
