@@ -163,6 +163,34 @@ static double second_order_part(const sem_group_matrices *G, size_t M, const sem
     return v;
 }
 
+/* The mean structure's share of the same Hessian (F adds r' Si r, which
+ * also makes W's S into S + r r'):
+ *   sm_l s_k [K(c_l,a_k) u(b_k) + K(c_l,b_k) u(a_k)] + (k <-> l) - r' Si d2mu_kl,
+ * from d(S + r r')/dl = -(dmu_l r' + r dmu_l') and d(-2 r' Si dmu_k)/dl;
+ * with B = I, mu = nu + Lambda alpha has the one second derivative
+ * d2mu / dLambda_ij dalpha_j = e_i, so r' Si d2mu = u(i). */
+static double mean_part(const sem_target *tk, const dterm *k1, const sem_target *tl,
+                        const dterm *k2, size_t nv, const double *k, const double *u)
+{
+    double v = 0.0;
+    if (k2->c >= 0 && k1->a >= 0)
+        v += k2->sm * k1->s *
+             (k[(size_t)k2->c * nv + (size_t)k1->a] * u[k1->b] +
+              k[(size_t)k2->c * nv + (size_t)k1->b] * u[k1->a]);
+    if (k1->c >= 0 && k2->a >= 0)
+        v += k1->sm * k2->s *
+             (k[(size_t)k1->c * nv + (size_t)k2->a] * u[k2->b] +
+              k[(size_t)k1->c * nv + (size_t)k2->b] * u[k2->a]);
+    if (tk->mat == SEM_MAT_ALPHA && tl->mat == SEM_MAT_LAMBDA) {
+        const sem_target *t = tk;
+        tk = tl;
+        tl = t;
+    }
+    if (tk->mat == SEM_MAT_LAMBDA && tl->mat == SEM_MAT_ALPHA && tk->j == tl->i)
+        v -= u[tk->i];
+    return v;
+}
+
 /* Gradient and information of group g's entries (terms[] of the group's
  * entries, listed in idx[0..n)), accumulated into the slots. */
 static void group_accumulate(const sem_est *e, size_t g, const sem_entry *entries,
@@ -196,7 +224,8 @@ static void group_accumulate(const sem_est *e, size_t g, const sem_entry *entrie
                 v += t1->sm * t2->sm * kc[t2->c];
             if (hessian)
                 v += second_order_part(&e->mod.grp[g], M, &entries[idx[x]].t, t1,
-                                       &entries[idx[y]].t, t2, nv, k, kw, (int)p);
+                                       &entries[idx[y]].t, t2, nv, k, kw, (int)p) +
+                     mean_part(&entries[idx[x]].t, t1, &entries[idx[y]].t, t2, nv, k, u);
             v *= w;
             info[s1 * n_slots + s2] += v;
             if (x != y || s1 != s2)
@@ -205,12 +234,12 @@ static void group_accumulate(const sem_est *e, size_t g, const sem_entry *entrie
     }
 }
 
-/* 1 when the model has no regressions (B = I) and no means, the class
- * second_order_part() covers. */
+/* 1 when the model has no regressions (B = I), the class
+ * second_order_part() and mean_part() cover. */
 static int hessian_applies(const sem_est *e, const sem_entry *entries, size_t n_entries)
 {
     size_t M = e->mod.n_nodes;
-    if (e->pt->meanstructure || e->fiml)
+    if (e->fiml)
         return 0;
     for (size_t x = 0; x < n_entries; x++)
         if (entries[x].t.mat == SEM_MAT_BETA)
