@@ -72,7 +72,8 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
 int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
                            double *grad, double *info);
 /* The same gradient and the exact Hessian of fmin (n_slots^2) for models
- * without regressions and means (CFA); CX_EUSAGE for other models. */
+ * without regressions (B = I: CFA, with or without means, growth);
+ * CX_EUSAGE for other models and FIML. */
 int sem_est_ml_hessian(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
                        double *grad, double *hess);
 /* For tests: e set up for pt and samples at lavaan's start values (in

@@ -24,6 +24,12 @@
  * regressions, (co)variances, intercepts; equality-constrained slots
  * sum their entries), so the dense path remains only for FIML, whose
  * information is a sum over missing-data patterns (fiml.c).
+ *
+ * For models without regressions (B = I: CFA, multi-group CFA with means
+ * and equality constraints, growth models) the same products also give
+ * the exact Hessian of fmin (second_order_part, mean_part), for Newton
+ * steps near the optimum: Fisher scoring converges only linearly, at a
+ * rate set by the misfit.
  */
 #include "est_internal.h"
 
