@@ -755,98 +755,91 @@ static void test_sparse_derivatives(void **state)
     }
 }
 
-/* The exact Hessian of models without regressions (CFA, multi-group with
- * means and equality constraints, growth; Newton steps near the optimum) against
+/* The exact Hessian of fmin (Newton steps near the optimum) against
  * lavaan's numerical one (lav_model_hessian's four-point differences of
  * the analytic gradient, robust.c), whose rounding error (~1e-10 of the
  * gradient's scale over h = 1e-6) sets the tolerance; at the start values,
- * at lavaan's estimates and half way between.  Models with regressions are
- * refused (they take scoring steps throughout). */
-static void test_cfa_hessian(void **state)
+ * at lavaan's estimates and half way between; for every second-derivative
+ * pair type: loadings, regressions (Beta, with phantom nodes and a
+ * second-order factor), (co)variances, observed and latent intercepts,
+ * equality constraints within and across groups, growth models. */
+static void check_hessian_case(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, name);
+    cx_error err = {0};
+    json_value *ref = json_parse_file(path, &err);
+    assert_non_null(ref);
+    sem_partable *pt = partable_from_json(ref);
+    moments m;
+    moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
+    sem_est e;
+    if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
+        fail_msg("%s: %s", name, err.msg);
+    size_t q = e.q, p = e.p;
+    double *pts = calloc(3 * q + 2 * q * q + q, sizeof(double));
+    double *est = pts + q, *mid = est + q, *h1 = mid + q, *h2 = h1 + q * q, *g = h2 + q * q;
+    double *ds = calloc(q * p * p * e.n_groups + 1, sizeof(double));
+    double *dm = calloc(q * p * e.n_groups + 1, sizeof(double));
+    memcpy(pts, e.x, sizeof(double) * q);
+    const json_value *rows = json_get(ref, "partable");
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (e.row_par[r] >= 0)
+            est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
+    for (size_t k = 0; k < q; k++)
+        mid[k] = 0.5 * (pts[k] + est[k]);
+    ref_report rep;
+    ref_report_init(&rep, name, "lavaan's numerical Hessian");
+    int points = 0;
+    for (int at = 0; at < 3; at++) {
+        memcpy(e.x, pts + (size_t)at * q, sizeof(double) * q);
+        double f;
+        if (sem_est_evaluate(&e, e.x, &f, &err) != CX_OK)
+            continue; /* the start may not be positive definite */
+        assert_int_equal(sem_est_ml_hessian(&e, e.entries, e.n_entries, q, g, h1), CX_OK);
+        assert_int_equal(sem_est_numeric_hessian(&e, ds, dm, h2, &err), CX_OK);
+        double scale = 0.0;
+        for (size_t k = 0; k < q * q; k++)
+            scale = fmax(scale, fabs(h2[k]));
+        for (size_t k = 0; k < q * q; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "point %d hessian[%zu,%zu]", at, k / q, k % q);
+            ref_report_check(&rep, what, h1[k], h2[k], 1e-6, 1e-7 * (1.0 + scale));
+        }
+        points++;
+    }
+    assert_true(points >= 2);
+    ref_report_require(&rep, (int)(2 * q * q));
+    if (rep.n_failed > 0)
+        fputs(ref_report_text(&rep), stderr);
+    fprintf(stderr, "%s: exact Hessian, %d values checked at %d points\n", name, rep.n_checked,
+            points);
+    total_checked += rep.n_checked;
+    int failed = rep.n_failed;
+    ref_report_free(&rep);
+    free(pts);
+    free(ds);
+    free(dm);
+    sem_est_close(&e);
+    free(m.buf);
+    partable_destroy(pt);
+    json_free(ref);
+    assert_int_equal(failed, 0);
+}
+
+static void test_exact_hessian(void **state)
 {
     (void)state;
-    static const struct {
-        const char *name;
-        int applies; /* 0: regressions, refused */
-    } list[] = {{"hs_cfa_ml", 1},        {"hs_cfa_stdlv", 1},      {"hs_cfa_labels", 1},
-                {"hs_cfa_fixed", 1},     {"hs_cfa_orthogonal", 1}, {"bfi_cfa", 1},
-                {"hs_cfa_meanstructure", 1}, {"hs_mg_configural", 1}, {"hs_mg_metric", 1},
-                {"hs_mg_scalar", 1},     {"hs_mg_strict", 1},      {"hs_mg_stdlv_metric", 1},
-                {"growth_linear", 1},    {"growth_quadratic", 1},  {"growth_basis", 1},
-                {"poldem_sem", 0},       {"hs_mediation", 0},      {"growth_tic", 0}};
-    for (size_t c = 0; c < sizeof list / sizeof *list; c++) {
-        const char *const cases[] = {list[c].name};
-        size_t c0 = c;
-        c = 0;
-        char path[512];
-        snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, cases[c]);
-        cx_error err = {0};
-        json_value *ref = json_parse_file(path, &err);
-        assert_non_null(ref);
-        sem_partable *pt = partable_from_json(ref);
-        moments m;
-        moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
-        sem_est e;
-        if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
-            fail_msg("%s: %s", cases[c], err.msg);
-        size_t q = e.q, p = e.p;
-        double *pts = calloc(3 * q + 2 * q * q + q, sizeof(double));
-        double *est = pts + q, *mid = est + q, *h1 = mid + q, *h2 = h1 + q * q, *g = h2 + q * q;
-        double *ds = calloc(q * p * p * e.n_groups + 1, sizeof(double));
-        double *dm = calloc(q * p * e.n_groups + 1, sizeof(double));
-        memcpy(pts, e.x, sizeof(double) * q);
-        const json_value *rows = json_get(ref, "partable");
-        for (size_t r = 0; r < pt->n_rows; r++)
-            if (e.row_par[r] >= 0)
-                est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
-        for (size_t k = 0; k < q; k++)
-            mid[k] = 0.5 * (pts[k] + est[k]);
-        ref_report rep;
-        ref_report_init(&rep, cases[c], "lavaan's numerical Hessian");
-        int points = 0, cfa = list[c0].applies;
-        for (int at = 0; at < 3; at++) {
-            memcpy(e.x, pts + (size_t)at * q, sizeof(double) * q);
-            double f;
-            if (sem_est_evaluate(&e, e.x, &f, &err) != CX_OK)
-                continue; /* the start may not be positive definite */
-            int rc = sem_est_ml_hessian(&e, e.entries, e.n_entries, q, g, h1);
-            if (!cfa) {
-                assert_int_equal(rc, CX_EUSAGE);
-                points++;
-                continue;
-            }
-            assert_int_equal(rc, CX_OK);
-            assert_int_equal(sem_est_numeric_hessian(&e, ds, dm, h2, &err), CX_OK);
-            double scale = 0.0;
-            for (size_t k = 0; k < q * q; k++)
-                scale = fmax(scale, fabs(h2[k]));
-            for (size_t k = 0; k < q * q; k++) {
-                char what[64];
-                snprintf(what, sizeof what, "point %d hessian[%zu,%zu]", at, k / q, k % q);
-                ref_report_check(&rep, what, h1[k], h2[k], 1e-6, 1e-7 * (1.0 + scale));
-            }
-            points++;
-        }
-        assert_true(points >= 2);
-        if (cfa)
-            ref_report_require(&rep, (int)(2 * q * q));
-        if (rep.n_failed > 0)
-            fputs(ref_report_text(&rep), stderr);
-        fprintf(stderr, "%s: exact Hessian, %d values checked at %d points%s\n", cases[c],
-                rep.n_checked, points, cfa ? "" : " (refused: regressions)");
-        total_checked += rep.n_checked;
-        int failed = rep.n_failed;
-        ref_report_free(&rep);
-        free(pts);
-        free(ds);
-        free(dm);
-        sem_est_close(&e);
-        free(m.buf);
-        partable_destroy(pt);
-        json_free(ref);
-        assert_int_equal(failed, 0);
-        c = c0;
-    }
+    static const char *const cases[] = {
+        "hs_cfa_ml",         "hs_cfa_stdlv",       "hs_cfa_labels",    "hs_cfa_fixed",
+        "hs_cfa_orthogonal", "bfi_cfa",            "hs_cfa_meanstructure", "hs_mg_configural",
+        "hs_mg_metric",      "hs_mg_scalar",       "hs_mg_strict",     "hs_mg_stdlv_metric",
+        "growth_linear",     "growth_quadratic",   "growth_basis",     "poldem_sem",
+        "hs_mediation",      "growth_tic",         "growth_tvc",       "hs_second_order",
+        "hs_mimic",          "poldem_covariate",   "hs_mg_regressions", "hs_mg_lv",
+        "poldem_stdlv"};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        check_hessian_case(cases[c]);
 }
 
 /* ---- hand-built models -------------------------------------------------- */
@@ -998,7 +991,7 @@ int main(void)
         cmocka_unit_test(test_mlr_at_reference),
         cmocka_unit_test(test_weighted_at_reference),
         cmocka_unit_test(test_sparse_derivatives),
-        cmocka_unit_test(test_cfa_hessian),
+        cmocka_unit_test(test_exact_hessian),
         cmocka_unit_test(test_pnchisq),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),

@@ -71,9 +71,8 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
  * of the last sem_est_evaluate().  CX_ENOMEM when out of memory. */
 int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
                            double *grad, double *info);
-/* The same gradient and the exact Hessian of fmin (n_slots^2) for models
- * without regressions (B = I: CFA, with or without means, growth);
- * CX_EUSAGE for other models and FIML. */
+/* The same gradient and the exact Hessian of fmin (n_slots^2) of complete
+ * data; CX_EUSAGE for FIML. */
 int sem_est_ml_hessian(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
                        double *grad, double *hess);
 /* For tests: e set up for pt and samples at lavaan's start values (in

@@ -11,7 +11,7 @@
  * Optimizer: Fisher scoring, x <- x - I(x)^-1 grad(x), with step halving,
  * by the engine's optimizer (engine/optimize.h; this file supplies fmin,
  * its gradient and I; info_sparse.c computes them, and near the optimum
- * of a model without regressions the exact Hessian for Newton steps).
+ * the exact Hessian for Newton steps).
  * I is the expected information per observation, which is also the
  * expected Hessian of fmin:
  *   I_kl = sum_g w_g [ tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l) / 2 + dmu_k' Sigma^-1 dmu_l ].
@@ -677,8 +677,8 @@ static int check_identified(sem_est *e, const double *info, const double *inv, c
  * is the expected Hessian of fmin.  The SEM keeps only its objective. */
 
 /* Complete data switch from Fisher scoring to Newton steps (the exact
- * Hessian of models without regressions, info_sparse.c) once a step moves
- * every parameter by less than this (relative): scoring converges
+ * Hessian, info_sparse.c) once a step moves every parameter by less than
+ * this (relative): scoring converges
  * linearly, at a rate set by the misfit (65 steps for the
  * Holzinger-Swineford CFA, 16 with the switch), Newton quadratically near
  * the optimum; far from it scoring is the safer guide (its curvature is

@@ -25,11 +25,9 @@
  * sum their entries), so the dense path remains only for FIML, whose
  * information is a sum over missing-data patterns (fiml.c).
  *
- * For models without regressions (B = I: CFA, multi-group CFA with means
- * and equality constraints, growth models) the same products also give
- * the exact Hessian of fmin (second_order_part, mean_part), for Newton
- * steps near the optimum: Fisher scoring converges only linearly, at a
- * rate set by the misfit.
+ * The same products also give the exact Hessian of fmin (observed_part),
+ * for Newton steps near the optimum: Fisher scoring converges only
+ * linearly, at a rate set by the misfit.
  */
 #include "est_internal.h"
 
@@ -124,23 +122,111 @@ static void group_products(const sem_est *e, size_t g, double *k, double *kw, do
         memset(u, 0, sizeof(double) * nv);
 }
 
-/* The observed part of the Hessian of F_ML / 2 for one pair of entries of
- * a model without regressions (B = I, G = Lambda) nor means, where
- * F = log|Sigma| + tr(S Sigma^-1) has
- *   d2F/dk dl = tr(Si dS_k Si dS_l) - 2 tr(Si dS_l W dS_k) + tr(W d2S_kl)
- * (Si = Sigma^-1, W = Si - Si S Si).  The first term is the expected
- * information; this returns the other two over 2:
- *   -s_k s_l [KW(d,a) K(b,c) + KW(d,b) K(a,c) + KW(c,a) K(b,d) + KW(c,b) K(a,d)]
- * for dS_k = s_k (a b' + b a'), dS_l = s_l (c d' + d c'), plus
- * tr(W d2S_kl) / 2, non-zero only for
- *   Lambda_ij, Lambda_kl:  d2S = Psi_lj (e_i e_k' + e_k e_i')   -> Psi_lj W_ik
- *   Lambda_ij, Psi_ab:     d2S = e_i dLV_j' + dLV_j e_i',
- *                          dLV_j = Lambda_a [b = j] + Lambda_b [a = j] (a != b),
- *                                  Lambda_a [a = j] (a = b)  -> (W dLV_j)_i. */
-static double second_order_part(const sem_group_matrices *G, size_t M, const sem_target *tk,
-                                const dterm *k1, const sem_target *tl, const dterm *k2, size_t nv,
-                                const double *k, const double *kw, int p)
+/* Order of element types in the pair tables below. */
+static int type_rank(sem_mat m)
 {
+    switch (m) {
+    case SEM_MAT_LAMBDA:
+        return 0;
+    case SEM_MAT_BETA:
+        return 1;
+    case SEM_MAT_PSI:
+        return 2;
+    case SEM_MAT_ALPHA:
+        return 3;
+    default:
+        return 4;
+    }
+}
+
+/* Matrices of group G read by (row, column) and the columns of V. */
+typedef struct hess_ctx {
+    const sem_group_matrices *G;
+    size_t p, M, nv;
+    const double *k, *kw, *u;
+} hess_ctx;
+
+static double bij(const hess_ctx *h, int r, int c)
+{
+    return h->G->b[(size_t)r * h->M + (size_t)c];
+}
+
+static double kwv(const hess_ctx *h, size_t x, size_t y)
+{
+    return h->kw[x * h->nv + y];
+}
+
+/* tr(W d2Sigma_kl) / 2 with B = (I - Beta)^-1, V = B Psi B', G = Lambda B,
+ * for tk's type ranked before (or with) tl's.  With b_k, V_l the columns of
+ * B and V, dB / dBeta_kl = b_k B_l. gives dG_i = G_k B_li,
+ * dV = b_k V_l' + V_l b_k', dLV_j = G_k V_lj + LV_l B_jk, and
+ * dPsi_ab: dLV_j = G_a B_jb + G_b B_ja (a != b; G_a B_ja when a = b):
+ *   Lambda_ij Lambda_kl: V_lj W(e_i, e_k)
+ *   Lambda_ij Beta_kl:   V_lj W(e_i, G_k) + B_jk W(e_i, LV_l)
+ *   Lambda_ij Psi_ab:    B_jb W(e_i, G_a) + B_ja W(e_i, G_b)
+ *   Beta_ij Beta_kl:     B_li W(G_k, LV_j) + V_lj W(G_i, G_k) + B_jk W(G_i, LV_l)
+ *   Beta_ij Psi_ab:      B_jb W(G_i, G_a) + B_ja W(G_i, G_b)
+ * (W(x, y) = x' W y = KW; the Psi_ab second terms only for a != b). */
+static double sigma_second(const hess_ctx *h, const sem_target *tk, const sem_target *tl)
+{
+    size_t p = h->p, M = h->M;
+    int i = tk->i, j = tk->j, k = tl->i, l = tl->j;
+    size_t x = tk->mat == SEM_MAT_LAMBDA ? (size_t)i : p + (size_t)i; /* e_i or G_i */
+    const double *V = h->G->v;
+    if (tl->mat == SEM_MAT_PSI) {
+        double v = bij(h, j, l) * kwv(h, x, p + (size_t)k);
+        if (k != l)
+            v += bij(h, j, k) * kwv(h, x, p + (size_t)l);
+        return v;
+    }
+    if (tk->mat == SEM_MAT_LAMBDA && tl->mat == SEM_MAT_LAMBDA)
+        return V[(size_t)l * M + (size_t)j] * kwv(h, x, (size_t)k);
+    if (tl->mat != SEM_MAT_BETA)
+        return 0.0;
+    double v = V[(size_t)l * M + (size_t)j] * kwv(h, x, p + (size_t)k) +
+               bij(h, j, k) * kwv(h, x, p + M + (size_t)l);
+    if (tk->mat == SEM_MAT_BETA)
+        v += bij(h, l, i) * kwv(h, p + (size_t)k, p + M + (size_t)j);
+    return v;
+}
+
+/* r' Si d2mu_kl, mu = nu + Lambda B alpha (eta = B alpha), tk ranked first:
+ *   Lambda_ij alpha_a: u(e_i) B_ja      Lambda_ij Beta_kl: u(e_i) B_jk eta_l
+ *   Beta_ij alpha_a:   u(G_i) B_ja      Beta_ij Beta_kl:   u(G_k) B_li eta_j + u(G_i) B_jk eta_l */
+static double mu_second(const hess_ctx *h, const sem_target *tk, const sem_target *tl)
+{
+    size_t p = h->p;
+    int i = tk->i, j = tk->j, k = tl->i, l = tl->j;
+    size_t x = tk->mat == SEM_MAT_LAMBDA ? (size_t)i : p + (size_t)i;
+    const double *eta = h->G->eta;
+    if (tk->mat != SEM_MAT_LAMBDA && tk->mat != SEM_MAT_BETA)
+        return 0.0;
+    if (tl->mat == SEM_MAT_ALPHA)
+        return h->u[x] * bij(h, j, k);
+    if (tl->mat != SEM_MAT_BETA)
+        return 0.0;
+    double v = h->u[x] * bij(h, j, k) * eta[l];
+    if (tk->mat == SEM_MAT_BETA)
+        v += h->u[p + (size_t)k] * bij(h, l, i) * eta[j];
+    return v;
+}
+
+/* The observed part of the Hessian of fmin for one pair of entries (the
+ * expected part is the information), over w_g: with Si = Sigma^-1,
+ * C = S + r r', W = Si - Si C Si, F = log|Sigma| + tr(C Si) has
+ *   d2F/dk dl = tr(Si dS_k Si dS_l) + 2 dmu_k' Si dmu_l     (2 x information)
+ *             - 2 tr(Si dS_l W dS_k) + tr(W d2S_kl)
+ *             + 2 dmu_l' Si dS_k Si r + 2 dmu_k' Si dS_l Si r - 2 r' Si d2mu_kl
+ * (dC/dl = -(dmu_l r' + r dmu_l')); halved, in the rank-two terms:
+ *   -s_k s_l [KW(d,a) K(b,c) + KW(d,b) K(a,c) + KW(c,a) K(b,d) + KW(c,b) K(a,d)]
+ *   + sm_l s_k [K(c_l,a_k) u(b_k) + K(c_l,b_k) u(a_k)] + (k <-> l)
+ *   + sigma_second - mu_second
+ * for dS_k = s_k (a b' + b a'), dS_l = s_l (c d' + d c'). */
+static double observed_part(const hess_ctx *h, const sem_target *tk, const dterm *k1,
+                            const sem_target *tl, const dterm *k2)
+{
+    size_t nv = h->nv;
+    const double *k = h->k, *kw = h->kw, *u = h->u;
     double v = 0.0;
     if (k1->a >= 0 && k2->a >= 0) {
         size_t a = (size_t)k1->a, b = (size_t)k1->b, c = (size_t)k2->a, d = (size_t)k2->b;
@@ -148,37 +234,6 @@ static double second_order_part(const sem_group_matrices *G, size_t M, const sem
              (kw[d * nv + a] * k[b * nv + c] + kw[d * nv + b] * k[a * nv + c] +
               kw[c * nv + a] * k[b * nv + d] + kw[c * nv + b] * k[a * nv + d]);
     }
-    if (tk->mat == SEM_MAT_PSI && tl->mat == SEM_MAT_LAMBDA) {
-        const sem_target *t = tk;
-        tk = tl;
-        tl = t;
-    }
-    if (tk->mat != SEM_MAT_LAMBDA)
-        return v;
-    size_t i = (size_t)tk->i;
-    int j = tk->j;
-    if (tl->mat == SEM_MAT_LAMBDA) {
-        v += G->psi[(size_t)tl->j * M + (size_t)j] * kw[i * nv + (size_t)tl->i];
-    } else if (tl->mat == SEM_MAT_PSI) {
-        int a = tl->i, b = tl->j;
-        if (b == j)
-            v += kw[i * nv + (size_t)(p + a)];
-        if (a == j && a != b)
-            v += kw[i * nv + (size_t)(p + b)];
-    }
-    return v;
-}
-
-/* The mean structure's share of the same Hessian (F adds r' Si r, which
- * also makes W's S into S + r r'):
- *   sm_l s_k [K(c_l,a_k) u(b_k) + K(c_l,b_k) u(a_k)] + (k <-> l) - r' Si d2mu_kl,
- * from d(S + r r')/dl = -(dmu_l r' + r dmu_l') and d(-2 r' Si dmu_k)/dl;
- * with B = I, mu = nu + Lambda alpha has the one second derivative
- * d2mu / dLambda_ij dalpha_j = e_i, so r' Si d2mu = u(i). */
-static double mean_part(const sem_target *tk, const dterm *k1, const sem_target *tl,
-                        const dterm *k2, size_t nv, const double *k, const double *u)
-{
-    double v = 0.0;
     if (k2->c >= 0 && k1->a >= 0)
         v += k2->sm * k1->s *
              (k[(size_t)k2->c * nv + (size_t)k1->a] * u[k1->b] +
@@ -187,14 +242,14 @@ static double mean_part(const sem_target *tk, const dterm *k1, const sem_target 
         v += k1->sm * k2->s *
              (k[(size_t)k1->c * nv + (size_t)k2->a] * u[k2->b] +
               k[(size_t)k1->c * nv + (size_t)k2->b] * u[k2->a]);
-    if (tk->mat == SEM_MAT_ALPHA && tl->mat == SEM_MAT_LAMBDA) {
+    if (type_rank(tk->mat) > type_rank(tl->mat)) {
         const sem_target *t = tk;
         tk = tl;
         tl = t;
     }
-    if (tk->mat == SEM_MAT_LAMBDA && tl->mat == SEM_MAT_ALPHA && tk->j == tl->i)
-        v -= u[tk->i];
-    return v;
+    if (type_rank(tk->mat) > 1) /* Psi, Theta, nu, alpha with themselves: linear */
+        return v;
+    return v + sigma_second(h, tk, tl) - mu_second(h, tk, tl);
 }
 
 /* Gradient and information of group g's entries (terms[] of the group's
@@ -206,6 +261,7 @@ static void group_accumulate(const sem_est *e, size_t g, const sem_entry *entrie
 {
     size_t p = e->p, M = e->mod.n_nodes, nv = p + 2 * M;
     double w = e->w[g];
+    const hess_ctx h = {&e->mod.grp[g], p, M, nv, k, kw, u};
     for (size_t x = 0; x < n; x++) {
         const dterm *t1 = &terms[idx[x]];
         size_t s1 = (size_t)entries[idx[x]].slot;
@@ -229,32 +285,13 @@ static void group_accumulate(const sem_est *e, size_t g, const sem_entry *entrie
             if (kc && t2->c >= 0)
                 v += t1->sm * t2->sm * kc[t2->c];
             if (hessian)
-                v += second_order_part(&e->mod.grp[g], M, &entries[idx[x]].t, t1,
-                                       &entries[idx[y]].t, t2, nv, k, kw, (int)p) +
-                     mean_part(&entries[idx[x]].t, t1, &entries[idx[y]].t, t2, nv, k, u);
+                v += observed_part(&h, &entries[idx[x]].t, t1, &entries[idx[y]].t, t2);
             v *= w;
             info[s1 * n_slots + s2] += v;
             if (x != y || s1 != s2)
                 info[s2 * n_slots + s1] += v;
         }
     }
-}
-
-/* 1 when the model has no regressions (B = I), the class
- * second_order_part() and mean_part() cover. */
-static int hessian_applies(const sem_est *e, const sem_entry *entries, size_t n_entries)
-{
-    size_t M = e->mod.n_nodes;
-    if (e->fiml)
-        return 0;
-    for (size_t x = 0; x < n_entries; x++)
-        if (entries[x].t.mat == SEM_MAT_BETA)
-            return 0;
-    for (size_t g = 0; g < e->n_groups; g++)
-        for (size_t i = 0; i < M * M; i++)
-            if (e->mod.grp[g].beta[i] != 0.0)
-                return 0;
-    return 1;
 }
 
 static int derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
@@ -298,7 +335,7 @@ int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entrie
 int sem_est_ml_hessian(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
                        double *grad, double *hess)
 {
-    if (!hessian_applies(e, entries, n_entries))
+    if (e->fiml)
         return CX_EUSAGE;
     return derivatives(e, entries, n_entries, n_slots, 1, grad, hess);
 }
