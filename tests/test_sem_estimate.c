@@ -671,7 +671,8 @@ static int compare_derivatives_at(ref_report *rep, sem_est *e, const double *x, 
     cx_error err = {0};
     if (sem_est_evaluate(e, x, &f, &err) != CX_OK)
         return 0;
-    double *ds = calloc(G * q * p * p + 1, sizeof(double)), *dm = calloc(G * q * p + 1, sizeof(double));
+    double *ds = calloc(G * q * p * p + 1, sizeof(double)),
+           *dm = calloc(G * q * p + 1, sizeof(double));
     double *g1 = calloc(2 * q + 2 * q * q + 1, sizeof(double));
     double *g2 = g1 + q, *i1 = g2 + q, *i2 = i1 + q * q;
     sem_est_delta(e, e->entries, e->n_entries, q, ds, dm);
@@ -704,13 +705,18 @@ static int compare_derivatives_at(ref_report *rep, sem_est *e, const double *x, 
 static void test_sparse_derivatives(void **state)
 {
     (void)state;
-    static const char *const cases[] = {
-        "hs_cfa_ml",        "hs_cfa_meanstructure", "poldem_sem",         "hs_mediation",
-        "hs_mg_configural", "hs_mg_metric",         "hs_mg_scalar",       "hs_mg_strict",
-        "growth_linear",    "growth_quadratic",     "growth_tic",         "growth_tvc",
-        "hs_second_order",  "hs_cfa_labels",        "hs_cfa_fixed",       "hs_mimic",
-        "poldem_covariate", "bfi_cfa",              "hs_mg_regressions",  "hs_mg_lv",
-        "poldem_stdlv",     "hs_mg_stdlv_metric",   "growth_basis",       "hs_cfa_orthogonal"};
+    static const char *const cases[] = {"hs_cfa_ml",         "hs_cfa_meanstructure",
+                                        "poldem_sem",        "hs_mediation",
+                                        "hs_mg_configural",  "hs_mg_metric",
+                                        "hs_mg_scalar",      "hs_mg_strict",
+                                        "growth_linear",     "growth_quadratic",
+                                        "growth_tic",        "growth_tvc",
+                                        "hs_second_order",   "hs_cfa_labels",
+                                        "hs_cfa_fixed",      "hs_mimic",
+                                        "poldem_covariate",  "bfi_cfa",
+                                        "hs_mg_regressions", "hs_mg_lv",
+                                        "poldem_stdlv",      "hs_mg_stdlv_metric",
+                                        "growth_basis",      "hs_cfa_orthogonal"};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         char path[512];
         snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, cases[c]);
@@ -831,12 +837,12 @@ static void test_exact_hessian(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        "hs_cfa_ml",         "hs_cfa_stdlv",       "hs_cfa_labels",    "hs_cfa_fixed",
-        "hs_cfa_orthogonal", "bfi_cfa",            "hs_cfa_meanstructure", "hs_mg_configural",
-        "hs_mg_metric",      "hs_mg_scalar",       "hs_mg_strict",     "hs_mg_stdlv_metric",
-        "growth_linear",     "growth_quadratic",   "growth_basis",     "poldem_sem",
-        "hs_mediation",      "growth_tic",         "growth_tvc",       "hs_second_order",
-        "hs_mimic",          "poldem_covariate",   "hs_mg_regressions", "hs_mg_lv",
+        "hs_cfa_ml",         "hs_cfa_stdlv",     "hs_cfa_labels",        "hs_cfa_fixed",
+        "hs_cfa_orthogonal", "bfi_cfa",          "hs_cfa_meanstructure", "hs_mg_configural",
+        "hs_mg_metric",      "hs_mg_scalar",     "hs_mg_strict",         "hs_mg_stdlv_metric",
+        "growth_linear",     "growth_quadratic", "growth_basis",         "poldem_sem",
+        "hs_mediation",      "growth_tic",       "growth_tvc",           "hs_second_order",
+        "hs_mimic",          "poldem_covariate", "hs_mg_regressions",    "hs_mg_lv",
         "poldem_stdlv"};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         check_hessian_case(cases[c]);

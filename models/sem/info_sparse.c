@@ -314,8 +314,8 @@ static int derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, s
         for (size_t x = 0; x < n_entries; x++) {
             if ((size_t)entries[x].t.group != g)
                 continue;
-            terms[x] = entry_term(&e->mod.grp[g], &entries[x].t, (int)p, (int)M,
-                                  e->pt->meanstructure);
+            terms[x] =
+                entry_term(&e->mod.grp[g], &entries[x].t, (int)p, (int)M, e->pt->meanstructure);
             idx[n++] = (int)x;
         }
         if (n == 0)
