@@ -659,6 +659,193 @@ static void test_weighted_at_reference(void **state)
     run_case_weighted("hs_mg_weighted", AT_REFERENCE, &strict, "school", "w");
 }
 
+/* ---- the structured derivatives against the dense ones ---------------- */
+
+/* Gradient and information from info_sparse.c (rank-two dSigma) against
+ * the dense sem_est_gradient / sem_est_information at one point x;
+ * returns 0 when the model cannot be evaluated there. */
+static int compare_derivatives_at(ref_report *rep, sem_est *e, const double *x, const char *where)
+{
+    size_t q = e->q, G = e->n_groups, p = e->p;
+    double f;
+    cx_error err = {0};
+    if (sem_est_evaluate(e, x, &f, &err) != CX_OK)
+        return 0;
+    double *ds = calloc(G * q * p * p + 1, sizeof(double)),
+           *dm = calloc(G * q * p + 1, sizeof(double));
+    double *g1 = calloc(2 * q + 2 * q * q + 1, sizeof(double));
+    double *g2 = g1 + q, *i1 = g2 + q, *i2 = i1 + q * q;
+    sem_est_delta(e, e->entries, e->n_entries, q, ds, dm);
+    sem_est_gradient(e, ds, dm, q, g1);
+    sem_est_information(e, ds, dm, q, i1);
+    assert_int_equal(sem_est_ml_derivatives(e, e->entries, e->n_entries, q, g2, i2), CX_OK);
+    double scale = 0.0;
+    for (size_t k = 0; k < q * q; k++)
+        scale = fmax(scale, fabs(i1[k]));
+    char what[64];
+    for (size_t k = 0; k < q; k++) {
+        snprintf(what, sizeof what, "%s gradient[%zu]", where, k);
+        ref_report_check(rep, what, g2[k], g1[k], 1e-10, 1e-13 * (1.0 + scale));
+    }
+    for (size_t k = 0; k < q * q; k++) {
+        snprintf(what, sizeof what, "%s information[%zu,%zu]", where, k / q, k % q);
+        ref_report_check(rep, what, i2[k], i1[k], 1e-10, 1e-13 * (1.0 + scale));
+    }
+    free(ds);
+    free(dm);
+    free(g1);
+    return 1;
+}
+
+/* Every element type (loadings, regressions with phantom nodes, latent and
+ * residual (co)variances, intercepts of observed and latent variables),
+ * equality constraints within and across groups, fixed.x covariates and
+ * growth models: at lavaan's start values, at lavaan's estimates and half
+ * way between. */
+static void test_sparse_derivatives(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {"hs_cfa_ml",         "hs_cfa_meanstructure",
+                                        "poldem_sem",        "hs_mediation",
+                                        "hs_mg_configural",  "hs_mg_metric",
+                                        "hs_mg_scalar",      "hs_mg_strict",
+                                        "growth_linear",     "growth_quadratic",
+                                        "growth_tic",        "growth_tvc",
+                                        "hs_second_order",   "hs_cfa_labels",
+                                        "hs_cfa_fixed",      "hs_mimic",
+                                        "poldem_covariate",  "bfi_cfa",
+                                        "hs_mg_regressions", "hs_mg_lv",
+                                        "poldem_stdlv",      "hs_mg_stdlv_metric",
+                                        "growth_basis",      "hs_cfa_orthogonal"};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, cases[c]);
+        cx_error err = {0};
+        json_value *ref = json_parse_file(path, &err);
+        assert_non_null(ref);
+        sem_partable *pt = partable_from_json(ref);
+        moments m;
+        moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
+        sem_est e;
+        if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
+            fail_msg("%s: %s", cases[c], err.msg);
+        size_t q = e.q;
+        double *x = calloc(3 * q + 1, sizeof(double)), *est = x + q, *mid = est + q;
+        memcpy(x, e.x, sizeof(double) * q);
+        const json_value *rows = json_get(ref, "partable");
+        for (size_t r = 0; r < pt->n_rows; r++)
+            if (e.row_par[r] >= 0)
+                est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
+        for (size_t k = 0; k < q; k++)
+            mid[k] = 0.5 * (x[k] + est[k]);
+        ref_report rep;
+        ref_report_init(&rep, cases[c], "the dense derivatives");
+        int points = compare_derivatives_at(&rep, &e, x, "start");
+        points += compare_derivatives_at(&rep, &e, est, "estimate");
+        points += compare_derivatives_at(&rep, &e, mid, "midpoint");
+        assert_true(points >= 2); /* the start may not be positive definite */
+        ref_report_require(&rep, (int)(2 * (q + q * q)));
+        if (rep.n_failed > 0)
+            fputs(ref_report_text(&rep), stderr);
+        fprintf(stderr, "%s: structured derivatives, %d values checked at %d points\n", cases[c],
+                rep.n_checked, points);
+        int failed = rep.n_failed;
+        ref_report_free(&rep);
+        free(x);
+        sem_est_close(&e);
+        free(m.buf);
+        partable_destroy(pt);
+        json_free(ref);
+        assert_int_equal(failed, 0);
+    }
+}
+
+/* The exact Hessian of fmin (Newton steps near the optimum) against
+ * lavaan's numerical one (lav_model_hessian's four-point differences of
+ * the analytic gradient, robust.c), whose rounding error (~1e-10 of the
+ * gradient's scale over h = 1e-6) sets the tolerance; at the start values,
+ * at lavaan's estimates and half way between; for every second-derivative
+ * pair type: loadings, regressions (Beta, with phantom nodes and a
+ * second-order factor), (co)variances, observed and latent intercepts,
+ * equality constraints within and across groups, growth models. */
+static void check_hessian_case(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, name);
+    cx_error err = {0};
+    json_value *ref = json_parse_file(path, &err);
+    assert_non_null(ref);
+    sem_partable *pt = partable_from_json(ref);
+    moments m;
+    moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
+    sem_est e;
+    if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
+        fail_msg("%s: %s", name, err.msg);
+    size_t q = e.q, p = e.p;
+    double *pts = calloc(3 * q + 2 * q * q + q, sizeof(double));
+    double *est = pts + q, *mid = est + q, *h1 = mid + q, *h2 = h1 + q * q, *g = h2 + q * q;
+    double *ds = calloc(q * p * p * e.n_groups + 1, sizeof(double));
+    double *dm = calloc(q * p * e.n_groups + 1, sizeof(double));
+    memcpy(pts, e.x, sizeof(double) * q);
+    const json_value *rows = json_get(ref, "partable");
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (e.row_par[r] >= 0)
+            est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
+    for (size_t k = 0; k < q; k++)
+        mid[k] = 0.5 * (pts[k] + est[k]);
+    ref_report rep;
+    ref_report_init(&rep, name, "lavaan's numerical Hessian");
+    int points = 0;
+    for (int at = 0; at < 3; at++) {
+        memcpy(e.x, pts + (size_t)at * q, sizeof(double) * q);
+        double f;
+        if (sem_est_evaluate(&e, e.x, &f, &err) != CX_OK)
+            continue; /* the start may not be positive definite */
+        assert_int_equal(sem_est_ml_hessian(&e, e.entries, e.n_entries, q, g, h1), CX_OK);
+        assert_int_equal(sem_est_numeric_hessian(&e, ds, dm, h2, &err), CX_OK);
+        double scale = 0.0;
+        for (size_t k = 0; k < q * q; k++)
+            scale = fmax(scale, fabs(h2[k]));
+        for (size_t k = 0; k < q * q; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "point %d hessian[%zu,%zu]", at, k / q, k % q);
+            ref_report_check(&rep, what, h1[k], h2[k], 1e-6, 1e-7 * (1.0 + scale));
+        }
+        points++;
+    }
+    assert_true(points >= 2);
+    ref_report_require(&rep, (int)(2 * q * q));
+    if (rep.n_failed > 0)
+        fputs(ref_report_text(&rep), stderr);
+    fprintf(stderr, "%s: exact Hessian, %d values checked at %d points\n", name, rep.n_checked,
+            points);
+    int failed = rep.n_failed;
+    ref_report_free(&rep);
+    free(pts);
+    free(ds);
+    free(dm);
+    sem_est_close(&e);
+    free(m.buf);
+    partable_destroy(pt);
+    json_free(ref);
+    assert_int_equal(failed, 0);
+}
+
+static void test_exact_hessian(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "hs_cfa_ml",         "hs_cfa_stdlv",     "hs_cfa_labels",        "hs_cfa_fixed",
+        "hs_cfa_orthogonal", "bfi_cfa",          "hs_cfa_meanstructure", "hs_mg_configural",
+        "hs_mg_metric",      "hs_mg_scalar",     "hs_mg_strict",         "hs_mg_stdlv_metric",
+        "growth_linear",     "growth_quadratic", "growth_basis",         "poldem_sem",
+        "hs_mediation",      "growth_tic",       "growth_tvc",           "hs_second_order",
+        "hs_mimic",          "poldem_covariate", "hs_mg_regressions",    "hs_mg_lv",
+        "poldem_stdlv"};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        check_hessian_case(cases[c]);
+}
+
 /* ---- hand-built models -------------------------------------------------- */
 
 static void put_row(sem_partable *pt, const char *lhs, sem_op op, const char *rhs, int free,
@@ -807,6 +994,8 @@ int main(void)
         cmocka_unit_test(test_more_at_reference),
         cmocka_unit_test(test_mlr_at_reference),
         cmocka_unit_test(test_weighted_at_reference),
+        cmocka_unit_test(test_sparse_derivatives),
+        cmocka_unit_test(test_exact_hessian),
         cmocka_unit_test(test_pnchisq),
         cmocka_unit_test(test_heywood),
         cmocka_unit_test(test_not_identified),

@@ -65,6 +65,22 @@ void sem_est_delta(const sem_est *e, const sem_entry *entries, size_t n_entries,
 void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_slots, double *grad);
 void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t n_slots,
                          double *info);
+/* The same gradient (n_slots) and information (n_slots^2; NULL: none)
+ * of complete data (not FIML) from the rank-two structure of the
+ * derivatives, without dense dSigma (info_sparse.c), at the implied moments
+ * of the last sem_est_evaluate().  CX_ENOMEM when out of memory. */
+int sem_est_ml_derivatives(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
+                           double *grad, double *info);
+/* The same gradient and the exact Hessian of fmin (n_slots^2) of complete
+ * data; CX_EUSAGE for FIML. */
+int sem_est_ml_hessian(sem_est *e, const sem_entry *entries, size_t n_entries, size_t n_slots,
+                       double *grad, double *hess);
+/* For tests: e set up for pt and samples at lavaan's start values (in
+ * e->x), as sem_estimate() does before optimizing; sem_est_close frees it. */
+int sem_est_open(sem_est *e, sem_partable *pt, const sem_sample *samples, cx_error *err);
+void sem_est_close(sem_est *e);
+/* e->scratch grown (never shrunk) to len doubles; NULL when out of memory. */
+double *sem_est_scratch(sem_est *e, size_t len);
 /* log|A| of a symmetric positive-definite p x p matrix (A is overwritten
  * by its Cholesky factor); CX_EFAIL when not positive definite. */
 int sem_log_det_spd(double *a, size_t p, double *logdet);

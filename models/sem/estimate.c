@@ -10,8 +10,10 @@
  *   fmin = sum_g (N_g / N) F_g / 2,   chisq = 2 N fmin.
  * Optimizer: Fisher scoring, x <- x - I(x)^-1 grad(x), with step halving,
  * by the engine's optimizer (engine/optimize.h; this file supplies fmin,
- * its gradient and I).  I is the expected information per observation,
- * which is also the expected Hessian of fmin:
+ * its gradient and I; info_sparse.c computes them, and near the optimum
+ * the exact Hessian for Newton steps).
+ * I is the expected information per observation, which is also the
+ * expected Hessian of fmin:
  *   I_kl = sum_g w_g [ tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l) / 2 + dmu_k' Sigma^-1 dmu_l ].
  * Scoring converges to machine precision in a few dozen steps for these
  * models, tighter than lavaan's nlminb (rel.tol 1e-10).
@@ -406,6 +408,29 @@ static double group_discrepancy(const sem_est *e, size_t g, double logdet_sigma)
     return logdet_sigma - e->logdet_s[g] + tr - (double)p + quad;
 }
 
+/* A^-1 in place and log|A| of an exactly symmetric positive-definite A.
+ * A symmetric matrix reads the same in row- and column-major order, so
+ * LAPACK's column-major routines take it as it is: the numbers of
+ * LAPACKE's row-major calls (which transpose in and out, and scan for
+ * NaNs, a large part of a small fit's time) with none of the copying.
+ * The inverse lands in the (row-major) upper triangle and is mirrored. */
+static int invert_symmetric_spd(double *a, size_t p, double *logdet)
+{
+    lapack_int n = (lapack_int)p;
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, a, n) != 0)
+        return CX_EFAIL;
+    double s = 0.0;
+    for (size_t i = 0; i < p; i++)
+        s += log(a[i * p + i]);
+    *logdet = 2.0 * s;
+    if (LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'L', n, a, n) != 0)
+        return CX_EFAIL;
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < i; j++)
+            a[i * p + j] = a[j * p + i];
+    return CX_OK;
+}
+
 int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err)
 {
     size_t p = e->p;
@@ -417,15 +442,11 @@ int sem_est_evaluate(sem_est *e, const double *x, double *fmin, cx_error *err)
     for (size_t g = 0; g < e->n_groups; g++) {
         double *si = e->sinv + g * p * p, logdet;
         memcpy(si, e->mod.grp[g].sigma, sizeof(double) * p * p);
-        if (sem_log_det_spd(si, p, &logdet) != CX_OK)
+        if (invert_symmetric_spd(si, p, &logdet) != CX_OK)
             return cx_error_set(err, CX_EFAIL,
                                 "group %zu: implied covariance matrix is not "
                                 "positive definite",
                                 g + 1);
-        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, si, (lapack_int)p);
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < i; j++)
-                si[j * p + i] = si[i * p + j];
         if (e->fiml) { /* missing = fiml: the casewise likelihood (fiml.c) */
             if ((rc = sem_fiml_discrepancy(e, g, &e->f_g[g], err)) != CX_OK)
                 return rc;
@@ -455,7 +476,7 @@ void sem_est_delta(const sem_est *e, const sem_entry *entries, size_t n_entries,
 /* Work space of the derivative formulas below, grown (never shrunk) to
  * the largest size asked for: the optimizer's iterations ask the same
  * size every time, so only the first allocates.  NULL when out of memory. */
-static double *est_scratch(sem_est *e, size_t len)
+double *sem_est_scratch(sem_est *e, size_t len)
 {
     if (len > e->scratch_len) {
         double *s = realloc(e->scratch, sizeof(double) * len);
@@ -478,7 +499,7 @@ static void fill_nan(double *v, size_t n)
 void sem_est_gradient(sem_est *e, const double *ds, const double *dm, size_t n_slots, double *grad)
 {
     size_t p = e->p;
-    double *wm = est_scratch(e, 2 * p * p + 2 * p + 1);
+    double *wm = sem_est_scratch(e, 2 * p * p + 2 * p + 1);
     if (!wm) { /* out of memory: the optimizer stops on a non-finite gradient */
         fill_nan(grad, n_slots);
         return;
@@ -529,7 +550,7 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
         sem_fiml_information(e, ds, dm, n_slots, info);
         return;
     }
-    double *a = est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
+    double *a = sem_est_scratch(e, 2 * n_slots * pp + n_slots * p + 1);
     if (!a) {
         fill_nan(info, n_slots * n_slots);
         return;
@@ -573,22 +594,42 @@ void sem_est_information(sem_est *e, const double *ds, const double *dm, size_t 
 /* Eigen-decompose the information scaled to unit diagonal; a (near) zero
  * eigenvalue means a direction in parameter space the data cannot see.
  * The parameter with the largest weight in that direction is named. */
-static int check_identified(sem_est *e, const double *info, cx_error *err)
+/* Eigenvalues cost a fit as much as a few optimizer steps, and almost
+ * every model is well identified: with C the information scaled to unit
+ * diagonal, lambda_max(C) <= tr(C) = q and lambda_min(C) >= 1 / tr(C^-1),
+ * so when the inverse (inv: the information's, whose diagonal gives
+ * (C^-1)_kk = I_kk (I^-1)_kk) exists and q tr(C^-1) stays below 1 / 2e-10
+ * (a factor 2 of margin), the smallest scaled eigenvalue is above the
+ * 1e-10 of the largest that the check below refuses, without computing it. */
+static int identified_by_trace(const double *info, const double *inv, size_t q)
+{
+    double tr = 0.0;
+    for (size_t k = 0; k < q; k++) {
+        double c = info[k * q + k] * inv[k * q + k];
+        if (!(c > 0.0) || !isfinite(c))
+            return 0;
+        tr += c;
+    }
+    return (double)q * tr < 0.5e10;
+}
+
+static int check_identified(sem_est *e, const double *info, const double *inv, cx_error *err)
 {
     size_t q = e->q;
     if (q == 0)
+        return CX_OK;
+    for (size_t k = 0; k < q; k++)
+        if (!(info[k * q + k] > 1e-12 * (1.0 + fabs(e->x[k])))) {
+            char name[3 * SEM_NAME_MAX];
+            sem_est_param_name(e, (int)k, name, sizeof name);
+            return cx_error_set(err, CX_EFAIL, "parameter '%s' is not identified", name);
+        }
+    if (inv && identified_by_trace(info, inv, q))
         return CX_OK;
     double *c = malloc(sizeof(double) * (2 * q * q + q));
     double *ev = c + q * q;
     if (!c)
         return cx_error_set(err, CX_ENOMEM, "out of memory");
-    for (size_t k = 0; k < q; k++)
-        if (!(info[k * q + k] > 1e-12 * (1.0 + fabs(e->x[k])))) {
-            char name[3 * SEM_NAME_MAX];
-            sem_est_param_name(e, (int)k, name, sizeof name);
-            free(c);
-            return cx_error_set(err, CX_EFAIL, "parameter '%s' is not identified", name);
-        }
     for (size_t k = 0; k < q; k++)
         for (size_t l = 0; l < q; l++)
             c[k * q + l] = info[k * q + l] / sqrt(info[k * q + k] * info[l * q + l]);
@@ -635,19 +676,39 @@ static int check_identified(sem_est *e, const double *info, cx_error *err)
  * scoring: the curvature handed to it is the expected information, which
  * is the expected Hessian of fmin.  The SEM keeps only its objective. */
 
+/* Complete data switch from Fisher scoring to Newton steps (the exact
+ * Hessian, info_sparse.c) once a step moves every parameter by less than
+ * this (relative): scoring converges
+ * linearly, at a rate set by the misfit (65 steps for the
+ * Holzinger-Swineford CFA, 16 with the switch), Newton quadratically near
+ * the optimum; far from it scoring is the safer guide (its curvature is
+ * positive definite wherever Sigma is), and lavaan's start values lead
+ * it to the same optimum as before.  A Hessian that is not positive
+ * definite there (an improper solution) gives the step back to scoring. */
+#define SEM_NEWTON_SWITCH 1e-3
+
 typedef struct scoring_ws {
-    double *ds, *dm;   /* dSigma, dmu per group and parameter */
-    cx_optimizer *opt; /* gradient and information at the solution */
+    double *ds, *dm;   /* dSigma, dmu per group and parameter (FIML only) */
+    cx_optimizer *opt; /* gradient and curvature at the solution */
+    double *last_x;    /* x of the previous derivatives call */
+    double *chol;      /* q x q: positive-definiteness check of a Hessian */
+    double *info;      /* q x q: expected information at the solution */
+    int has_last;      /* last_x is set */
+    int newton;        /* the last curvature handed out was the Hessian */
 } scoring_ws;
 
 static int ws_alloc(scoring_ws *w, const sem_est *e, cx_error *err)
 {
-    size_t q = e->q ? e->q : 1, G = e->n_groups, p = e->p;
-    w->ds = cx_malloc(sizeof(double) * G * q * p * p, err);
-    w->dm = cx_malloc(sizeof(double) * G * q * p, err);
+    /* dense derivative matrices only for FIML (complete data: info_sparse.c) */
+    size_t q = e->q ? e->q : 1, G = e->fiml ? e->n_groups : 0, p = e->p;
+    w->ds = cx_malloc(sizeof(double) * (G * q * p * p + 1), err);
+    w->dm = cx_malloc(sizeof(double) * (G * q * p + 1), err);
     w->opt = cx_optimizer_alloc(e->q, err);
-    if (!w->ds || !w->dm || !w->opt)
+    w->last_x = cx_malloc(sizeof(double) * (q + 2 * q * q), err);
+    if (!w->ds || !w->dm || !w->opt || !w->last_x)
         return CX_ENOMEM;
+    w->chol = w->last_x + q;
+    w->info = w->chol + q * q;
     return CX_OK;
 }
 
@@ -655,6 +716,7 @@ static void ws_free(scoring_ws *w)
 {
     free(w->ds);
     free(w->dm);
+    free(w->last_x);
     cx_optimizer_free(w->opt);
 }
 
@@ -669,18 +731,62 @@ static int objective_value(const double *x, double *f, void *data, cx_error *err
     return sem_est_evaluate(o->e, x, f, err);
 }
 
-/* Gradient and information at the x of the last objective_value() call
+/* 1 when x moved by less than SEM_NEWTON_SWITCH since the last call, and
+ * x becomes the last point. */
+static int near_last(scoring_ws *w, const double *x, size_t q)
+{
+    double mv = 0.0;
+    for (size_t k = 0; k < q; k++)
+        mv = fmax(mv, fabs(x[k] - w->last_x[k]) / (1.0 + fabs(w->last_x[k])));
+    int near = w->has_last && mv < SEM_NEWTON_SWITCH;
+    memcpy(w->last_x, x, sizeof(double) * q);
+    w->has_last = 1;
+    return near;
+}
+
+/* The exact Hessian as the curvature where it applies and is positive
+ * definite (a Newton step); 0 otherwise. */
+static int newton_curvature(sem_est *e, scoring_ws *w, double *grad, double *curv)
+{
+    size_t q = e->q;
+    if (sem_est_ml_hessian(e, e->entries, e->n_entries, q, grad, curv) != CX_OK)
+        return 0;
+    memcpy(w->chol, curv, sizeof(double) * q * q);
+    return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)q, w->chol, (lapack_int)q) == 0;
+}
+
+/* Gradient and curvature at the x of the last objective_value() call
  * (the model's implied moments are still those of x). */
 static int objective_derivatives(const double *x, double *grad, double *info, void *data,
                                  cx_error *err)
 {
-    (void)x;
-    (void)err;
     sem_objective *o = data;
     sem_est *e = o->e;
+    if (!e->fiml) { /* complete data: from the derivatives' structure (info_sparse.c) */
+        o->w->newton = near_last(o->w, x, e->q) && newton_curvature(e, o->w, grad, info);
+        if (o->w->newton)
+            return CX_OK;
+        return sem_est_ml_derivatives(e, e->entries, e->n_entries, e->q, grad, info) == CX_OK
+                   ? CX_OK
+                   : cx_error_set(err, CX_ENOMEM, "out of memory");
+    }
     sem_est_delta(e, e->entries, e->n_entries, e->q, o->w->ds, o->w->dm);
     sem_est_gradient(e, o->w->ds, o->w->dm, e->q, grad);
     sem_est_information(e, o->w->ds, o->w->dm, e->q, info);
+    return CX_OK;
+}
+
+/* The expected information at the solution (standard errors): the
+ * optimizer's curvature, unless that was the Hessian of a Newton step. */
+static int solution_information(sem_est *e, scoring_ws *w, const double **info, cx_error *err)
+{
+    *info = cx_optimizer_curvature(w->opt);
+    if (!w->newton)
+        return CX_OK;
+    double *grad = w->chol; /* q doubles of scratch */
+    if (sem_est_ml_derivatives(e, e->entries, e->n_entries, e->q, grad, w->info) != CX_OK)
+        return cx_error_set(err, CX_ENOMEM, "out of memory");
+    *info = w->info;
     return CX_OK;
 }
 
@@ -724,13 +830,18 @@ static int optimize(sem_est *e, const sem_fit_options *opt, sem_fit *fit, scorin
 static int write_estimates(sem_est *e, scoring_ws *w, double *vcov, cx_error *err)
 {
     size_t q = e->q;
-    const double *info = cx_optimizer_curvature(w->opt);
-    memcpy(vcov, info, sizeof(double) * q * q);
-    int rc = check_identified(e, info, err);
+    const double *info;
+    int rc = solution_information(e, w, &info, err);
     if (rc != CX_OK)
         return rc;
-    if (q > 0 && (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) != 0 ||
-                  LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) != 0))
+    memcpy(vcov, info, sizeof(double) * q * q);
+    int inverted =
+        q == 0 || (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) == 0 &&
+                   LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)q, vcov, (lapack_int)q) == 0);
+    rc = check_identified(e, info, inverted ? vcov : NULL, err);
+    if (rc != CX_OK)
+        return rc;
+    if (!inverted)
         return cx_error_set(err, CX_EFAIL,
                             "the information matrix could not be inverted: the "
                             "model may not be identified");
@@ -1031,4 +1142,21 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
     ws_free(&w);
     est_free(&e);
     return rc;
+}
+
+/* ---- for tests: an estimator state at the start values ---------------- */
+
+int sem_est_open(sem_est *e, sem_partable *pt, const sem_sample *samples, cx_error *err)
+{
+    int rc = setup(e, pt, samples, err);
+    if (rc == CX_OK)
+        rc = start_values(e, NULL, err);
+    if (rc != CX_OK)
+        est_free(e);
+    return rc;
+}
+
+void sem_est_close(sem_est *e)
+{
+    est_free(e);
 }

@@ -313,6 +313,16 @@ static int invert_i_minus_beta(const sem_model *mod, const sem_group_matrices *G
     return CX_OK;
 }
 
+/* Symmetrize against rounding so Cholesky sees an exactly symmetric matrix. */
+static void symmetrize(size_t p, double *sigma)
+{
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < i; j++) {
+            double s = 0.5 * (sigma[i * p + j] + sigma[j * p + i]);
+            sigma[i * p + j] = sigma[j * p + i] = s;
+        }
+}
+
 static void implied_group(const sem_model *mod, sem_group_matrices *G)
 {
     size_t p = mod->p, M = mod->n_nodes;
@@ -338,18 +348,52 @@ static void implied_group(const sem_model *mod, sem_group_matrices *G)
         cblas_dgemv(CblasRowMajor, CblasNoTrans, ip, iM, 1.0, G->lambda, iM, G->eta, 1, 1.0, G->mu,
                     1);
     }
-    /* symmetrize against rounding so Cholesky sees an exactly symmetric matrix */
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = 0; j < i; j++) {
-            double s = 0.5 * (G->sigma[i * p + j] + G->sigma[j * p + i]);
-            G->sigma[i * p + j] = G->sigma[j * p + i] = s;
-        }
+    symmetrize(p, G->sigma);
+}
+
+/* 1 when Beta is zero (a CFA): then B = I, and V = Psi, G = Lambda
+ * exactly, without the LU and the products by the identity that gave the
+ * same numbers. */
+static int beta_is_zero(const sem_model *mod, const sem_group_matrices *G)
+{
+    size_t M = mod->n_nodes;
+    for (size_t i = 0; i < M * M; i++)
+        if (G->beta[i] != 0.0)
+            return 0;
+    return 1;
+}
+
+static void implied_group_cfa(const sem_model *mod, sem_group_matrices *G)
+{
+    size_t p = mod->p, M = mod->n_nodes;
+    int ip = (int)p, iM = (int)M;
+    memset(G->b, 0, sizeof(double) * M * M);
+    for (size_t i = 0; i < M; i++)
+        G->b[i * M + i] = 1.0;
+    memcpy(G->v, G->psi, sizeof(double) * M * M);
+    memcpy(G->g, G->lambda, sizeof(double) * p * M);
+    memcpy(G->eta, G->alpha, sizeof(double) * M);
+    memcpy(G->sigma, G->theta, sizeof(double) * p * p);
+    memcpy(G->mu, G->nu, sizeof(double) * p);
+    if (M > 0) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ip, iM, iM, 1.0, G->lambda, iM, G->v,
+                    iM, 0.0, G->lv, iM);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ip, ip, iM, 1.0, G->lv, iM, G->lambda,
+                    iM, 1.0, G->sigma, ip);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, ip, iM, 1.0, G->lambda, iM, G->eta, 1, 1.0, G->mu,
+                    1);
+    }
+    symmetrize(p, G->sigma);
 }
 
 int sem_model_implied(sem_model *mod, cx_error *err)
 {
     for (size_t g = 0; g < mod->n_groups; g++) {
         sem_group_matrices *G = &mod->grp[g];
+        if (beta_is_zero(mod, G)) {
+            implied_group_cfa(mod, G);
+            continue;
+        }
         int rc = invert_i_minus_beta(mod, G, err);
         if (rc != CX_OK)
             return rc;

@@ -209,9 +209,11 @@ static int conditional_variances(const sem_est *e, const double *info, size_t n_
 static int score_tests(sem_est *e, const cand_list *c, double *v, double *grad, cx_error *err)
 {
     size_t q = e->q, ns = q + c->n, p = e->p, G = e->n_groups;
+    /* dense derivative matrices only for FIML (complete data: info_sparse.c) */
+    size_t Gd = e->fiml ? G : 0;
     sem_entry *en = cx_malloc(sizeof(sem_entry) * (e->n_entries + c->n), err);
-    double *ds = cx_malloc(sizeof(double) * G * ns * p * p, err);
-    double *dm = cx_malloc(sizeof(double) * G * ns * p, err);
+    double *ds = cx_malloc(sizeof(double) * (Gd * ns * p * p + 1), err);
+    double *dm = cx_malloc(sizeof(double) * (Gd * ns * p + 1), err);
     double *info = cx_malloc(sizeof(double) * ns * ns, err);
     int rc = en && ds && dm && info ? CX_OK : CX_ENOMEM;
     if (rc == CX_OK) {
@@ -220,10 +222,16 @@ static int score_tests(sem_est *e, const cand_list *c, double *v, double *grad, 
             en[e->n_entries + k].slot = (int)(q + k);
             en[e->n_entries + k].t = c->t[k];
         }
-        sem_est_delta(e, en, e->n_entries + c->n, ns, ds, dm);
-        sem_est_gradient(e, ds, dm, ns, grad);
-        sem_est_information(e, ds, dm, ns, info);
-        if (conditional_variances(e, info, c->n, v) != CX_OK)
+        if (!e->fiml) {
+            rc = sem_est_ml_derivatives(e, en, e->n_entries + c->n, ns, grad, info);
+        } else {
+            sem_est_delta(e, en, e->n_entries + c->n, ns, ds, dm);
+            sem_est_gradient(e, ds, dm, ns, grad);
+            sem_est_information(e, ds, dm, ns, info);
+        }
+        if (rc != CX_OK)
+            rc = cx_error_set(err, CX_ENOMEM, "out of memory");
+        else if (conditional_variances(e, info, c->n, v) != CX_OK)
             rc = cx_error_set(err, CX_EFAIL,
                               "could not compute modification indices; "
                               "information matrix is singular");
