@@ -140,12 +140,7 @@ static void write_config(const fixture *f)
         return;
     }
     fputs("\n[job cells]\nmodel  = cfa\nby     = firm wave\nsyntax =", fp);
-    for (int k = 0; k < NF; k++) {
-        fprintf(fp, "%s%s =~", k ? "         " : " ", factors[k]);
-        for (int i = 1; i <= NI; i++)
-            fprintf(fp, "%s %s%d", i > 1 ? " +" : "", prefixes[k], i);
-        fputc('\n', fp);
-    }
+    tt_write_sim_syntax(fp);
     fclose(fp);
 }
 

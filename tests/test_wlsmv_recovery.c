@@ -119,12 +119,7 @@ static void run_case(int firms, int respondents, int by)
           "std_lv = yes\n",
           fp);
     fputs(by ? "by = firm\nsyntax =" : "syntax =", fp);
-    for (int k = 0; k < NF; k++) {
-        fprintf(fp, "%s%s =~", k ? "         " : " ", factors[k]);
-        for (int i = 1; i <= NI; i++)
-            fprintf(fp, "%s %s%d", i > 1 ? " +" : "", prefixes[k], i);
-        fputc('\n', fp);
-    }
+    tt_write_sim_syntax(fp);
     fclose(fp);
     ref_results *res = tt_run_to(ini, out);
     tt_expect_ok(res, "w");

@@ -110,6 +110,18 @@ double tt_truth_value_in(const char *h5, const char *lhs, const char *op, const 
     return out;
 }
 
+void tt_write_sim_syntax(FILE *fp)
+{
+    static const char *const factors[] = {"PEX", "OUT", "MOT", "POM"};
+    static const char *const prefixes[] = {"pex", "out", "mot", "pom"};
+    for (int k = 0; k < 4; k++) {
+        fprintf(fp, "%s%s =~", k ? "         " : " ", factors[k]);
+        for (int i = 1; i <= 5; i++)
+            fprintf(fp, "%s %s%d", i > 1 ? " +" : "", prefixes[k], i);
+        fputc('\n', fp);
+    }
+}
+
 ref_results *tt_run_to(const char *ini, const char *out)
 {
     cx_error err = {0};

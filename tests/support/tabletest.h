@@ -6,6 +6,8 @@
 #ifndef CX_TABLETEST_H
 #define CX_TABLETEST_H
 
+#include <stdio.h>
+
 #include "json.h"
 #include "refcheck.h"
 #include "table.h"
@@ -34,6 +36,11 @@ double tt_truth_find(const tt_truth *tr, const char *lhs, const char *op, const 
 double tt_truth_value(cx_table *truth, const char *lhs, const char *op, const char *rhs);
 /* The same, opening /truth of file `h5`. */
 double tt_truth_value_in(const char *h5, const char *lhs, const char *op, const char *rhs);
+
+/* `cxfit simulate`'s measurement model, 4 factors PEX OUT MOT POM of 5
+ * items each (pex1..pex5, out1..out5, ...), written as the value of a
+ * config's `syntax =` key: one factor a line, continuation lines indented. */
+void tt_write_sim_syntax(FILE *fp);
 
 /* Run config `ini` (2 threads, quiet) into a results file in a fresh
  * directory made from the mkdtemp template `dir`; its path goes to
