@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 have_r=0
 Rscript -e 'quit(status = !requireNamespace("lavaan", quietly = TRUE))' 2>/dev/null && have_r=1
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source "$here/lib.sh"
 
 model_syntax() {
     if [ "$1" = 9 ]; then
@@ -58,14 +58,7 @@ R
             printf '[data]\nfile = data.h5\ntable = /data\n\n[job fit]\nmodel = cfa\nsyntax = '
             model_syntax "$p" | sed '2,$s/^/         /'
         } >"$work/bench.ini"
-        times=""
-        for r in $(seq "$REPS"); do
-            t0=$(date +%s.%N)
-            "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet
-            t1=$(date +%s.%N)
-            times="$times $(echo "$t1 - $t0" | bc -l)"
-        done
-        cx=$(echo $times | tr ' ' '\n' | median)
+        cx=$(median_wall "$REPS" "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet)
         lv="NA"
         if [ "$have_r" = 1 ] && { [ "$n" -lt 1000000 ] || [ "${LAVAAN_1M:-0}" = 1 ]; }; then
             lv=$(Rscript - "$work/data.csv" "$REPS" "$(model_syntax "$p")" <<'R'
@@ -79,15 +72,8 @@ R
         fi
         total="NA"
         if [ "$lv" != NA ]; then
-            totals=""
-            for r in $(seq "$REPS"); do
-                t0=$(date +%s.%N)
-                Rscript -e 'suppressMessages(library(lavaan)); d <- read.csv(commandArgs(TRUE)[1]); invisible(cfa(commandArgs(TRUE)[2], data = d))' \
-                    "$work/data.csv" "$(model_syntax "$p")" >/dev/null 2>&1
-                t1=$(date +%s.%N)
-                totals="$totals $(echo "$t1 - $t0" | bc -l)"
-            done
-            total=$(echo $totals | tr ' ' '\n' | median)
+            total=$(median_wall "$REPS" Rscript -e 'suppressMessages(library(lavaan)); d <- read.csv(commandArgs(TRUE)[1]); invisible(cfa(commandArgs(TRUE)[2], data = d))' \
+                "$work/data.csv" "$(model_syntax "$p")" 2>/dev/null)
         fi
         ratio="NA"
         ratio_total="NA"

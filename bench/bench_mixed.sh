@@ -22,8 +22,7 @@ ROWS="${ROWS:-1000000}"
 NGROUPS="${NGROUPS:-10000}"
 work="${WORK:-$(mktemp -d)}"
 [ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-now() { date +%s.%N; }
+source "$here/lib.sh"
 
 Rscript - "$ROWS" "$NGROUPS" "$work/mixed.csv" <<'R' >/dev/null
 args <- commandArgs(TRUE); n <- as.integer(args[1]); G <- as.integer(args[2])
@@ -49,14 +48,11 @@ cat(sprintf("%.10g", c(fixef(fit), sqrt(diag(as.matrix(vcov(fit)))), vc)), "\n",
 R
 cx=(); cxc=(); lf=(); lfc=(); lt=()
 for r in $(seq "$REPS"); do
-    t0=$(now)
-    /usr/bin/time -f '%U %S' -o "$work/cpu" "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet >/dev/null 2>&1
-    t1=$(now)
-    cx+=("$(echo "$t1 - $t0" | bc -l)"); cxc+=("$(awk '{print $1 + $2}' "$work/cpu")")
+    wc=$(timed "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet)
+    cx+=("${wc% *}"); cxc+=("${wc#* }")
     t0=$(now); read -r fw fc < <(Rscript "$work/lmer.R" "$work/mixed.csv" "$work/lmer.txt"); t1=$(now)
     lf+=("$fw"); lfc+=("$fc"); lt+=("$(echo "$t1 - $t0" | bc -l)")
 done
-med() { printf '%s\n' "$@" | median; }
 mcx=$(med "${cx[@]}"); mcxc=$(med "${cxc[@]}"); mlf=$(med "${lf[@]}"); mlfc=$(med "${lfc[@]}"); mlt=$(med "${lt[@]}")
 printf '%-12s %8s %8s %8s %8s %8s %9s %10s %7s\n' mixed cxfit_s cx_cpu lmer_fit lmer_cpu ratio cpu_ratio lmer_total ratio
 printf '%-12s %8.3f %8.3f %8.3f %8.3f %8.1f %9.1f %10.3f %7.1f\n' "${ROWS}/${NGROUPS}" "$mcx" "$mcxc" "$mlf" "$mlfc" \

@@ -28,8 +28,7 @@ STREAM_FIRMS="${STREAM_FIRMS:-100000}"
 PERIODS="${PERIODS:-20}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-now() { date +%s.%N; }
+source "$here/lib.sh"
 
 make_panel() { # firms periods out.csv
 Rscript - "$1" "$2" "$3" <<'R' >/dev/null
@@ -61,14 +60,11 @@ R
 # mostly waiting, so both are printed.
 cx=(); cxc=(); pf=(); pfc=(); pt=()
 for r in $(seq "$REPS"); do
-    t0=$(now)
-    /usr/bin/time -f '%U %S' -o "$work/cpu" "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet >/dev/null 2>&1
-    t1=$(now)
-    cx+=("$(echo "$t1 - $t0" | bc -l)"); cxc+=("$(awk '{print $1 + $2}' "$work/cpu")")
+    wc=$(timed "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet)
+    cx+=("${wc% *}"); cxc+=("${wc#* }")
     t0=$(now); read -r fw fc < <(Rscript "$work/plm.R" "$work/panel.csv" "$work/plm.txt"); t1=$(now)
     pf+=("$fw"); pfc+=("$fc"); pt+=("$(echo "$t1 - $t0" | bc -l)")
 done
-med() { printf '%s\n' "$@" | median; }
 mcx=$(med "${cx[@]}"); mcxc=$(med "${cxc[@]}"); mpf=$(med "${pf[@]}"); mpfc=$(med "${pfc[@]}"); mpt=$(med "${pt[@]}")
 printf '%-10s %8s %8s %8s %8s %8s %8s %9s %7s\n' panel cxfit_s cx_cpu plm_fit plm_cpu ratio cpu_ratio plm_total ratio
 printf '%-10s %8.3f %8.3f %8.3f %8.3f %8.1f %8.1f %9.3f %7.1f\n' "${FIRMS}x${PERIODS}" "$mcx" "$mcxc" "$mpf" "$mpfc" \

@@ -22,7 +22,7 @@ REPS="${REPS:-3}"
 SIZES="${SIZES:-10000 100000}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source "$here/lib.sh"
 
 scales="S1: x1 x2 x3 x4 -x5
          S2: x6 x7 x8 x9 -x10
@@ -45,14 +45,7 @@ R
     "$CXFIT" import "$work/data.csv" "$work/data.h5" --table /data 2>/dev/null
     printf '[data]\nfile = data.h5\ntable = /data\n\n[job rel]\nmodel = reliability\nscales = %s\n' \
         "$scales" >"$work/bench.ini"
-    times=""
-    for r in $(seq "$REPS"); do
-        t0=$(date +%s.%N)
-        "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet
-        t1=$(date +%s.%N)
-        times="$times $(echo "$t1 - $t0" | bc -l)"
-    done
-    cx=$(echo $times | tr ' ' '\n' | median)
+    cx=$(median_wall "$REPS" "$CXFIT" run "$work/bench.ini" -o "$work/out.h5" --force --quiet)
     out=$(Rscript - "$work/data.csv" "$REPS" <<'R'
 args <- commandArgs(TRUE)
 suppressMessages({library(psych); library(lavaan); library(semTools)})

@@ -55,6 +55,7 @@ while [ $# -gt 0 ]; do
 done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export CXFIT_PROGRESS=0 OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh"
 read -r -a MPIRUN <<<"${MPIRUN:-mpirun --oversubscribe --bind-to none}"
 
 FIRMS=24
@@ -111,11 +112,9 @@ INI
 one_run() { # RANKS THREADS SPLIT OUT
     local cmd=("$CXFIT" run "$WORK/study.ini" -o "$4" -j "$2" --force --quiet)
     [ "$1" -gt 1 ] && cmd=("${MPIRUN[@]}" -np "$1" "${cmd[@]}")
-    CXFIT_MPI_SPLIT="$3" /usr/bin/time -f "%e %U %S" -o "$WORK/time" "${cmd[@]}" \
-        >/dev/null 2>"$WORK/err" || { echo "run failed: $(tail -3 "$WORK/err")" >&2; return 1; }
-    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$WORK/time"
+    CXFIT_MPI_SPLIT="$3" TIMED_ERR="$WORK/err" timed "${cmd[@]}" ||
+        { echo "run failed: $(tail -3 "$WORK/err")" >&2; return 1; }
 }
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 echo "rows: $((FIRMS * WAVES * RESP)), bootstrap = $BOOT, repeats: $REPEATS, $(nproc) cores," \
     "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

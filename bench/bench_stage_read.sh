@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 export CXFIT_PROGRESS=0 OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh"
 RESP=$(((ROWS + 47) / 48))
 DATA="$DIR/cxfit_bench_stage_12x4x${RESP}.h5"
 [ -f "$DATA" ] || "$CXFIT" simulate "$DATA" --firms 12 --waves 4 --respondents $RESP --seed 13 || exit 1
@@ -48,7 +49,6 @@ syntax = PEX =~ pex1 + pex2 + pex3 + pex4 + pex5
 model = describe
 items = pex1 pex2 pex3 pex4 pex5 out1 out2 out3 out4 out5
 INI
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 echo "rows: $((12 * 4 * RESP)), repeats: $REPEATS, $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-8s %-10s %10s %10s   %s\n" threads cache "wall s" "cpu s" "blocks (last run)"
 for T in $THREADS; do
@@ -56,11 +56,11 @@ for T in $THREADS; do
         : >"$WORK/w"
         : >"$WORK/c"
         for ((k = 0; k < REPEATS; k++)); do
-            CXFIT_BLOCK_STATS=1 CXFIT_BLOCK_CACHE_MB=$MB /usr/bin/time -f "%e %U %S" -o "$WORK/t" \
-                "$CXFIT" run "$WORK/four.ini" -o "$WORK/r.h5" --force --quiet -j "$T" 2>"$WORK/err" ||
+            wc=$(CXFIT_BLOCK_STATS=1 CXFIT_BLOCK_CACHE_MB=$MB TIMED_ERR="$WORK/err" \
+                timed "$CXFIT" run "$WORK/four.ini" -o "$WORK/r.h5" --force --quiet -j "$T") ||
                 { cat "$WORK/err"; exit 1; }
-            awk '{print $1}' "$WORK/t" >>"$WORK/w"
-            awk '{print $2 + $3}' "$WORK/t" >>"$WORK/c"
+            echo "${wc% *}" >>"$WORK/w"
+            echo "${wc#* }" >>"$WORK/c"
         done
         printf "%-8s %-10s %10.3f %10.3f   %s\n" "$T" "$([ $MB = 0 ] && echo off || echo "$MB MB")" \
             "$(median <"$WORK/w")" "$(median <"$WORK/c")" \

@@ -16,11 +16,10 @@
 # kept to the columns test_reference_sem.c reads).
 suppressPackageStartupMessages({ library(lavaan); library(jsonlite) })
 
-args <- commandArgs(TRUE)
 here <- tryCatch(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))),
                  error = function(e) "scripts")
-repo <- normalizePath(file.path(here, ".."))
-out_dir <- if (length(args) >= 1) args[1] else file.path(repo, "tests", "reference")
+source(file.path(here, "refs_common.R"))
+out_dir <- arg_or(1, file.path(repo, "tests", "reference")) # no DATA_DIR: the data is datasets/panel.h5
 
 items <- paste0("pex", 1:5)
 csv <- tempfile(fileext = ".csv")
@@ -68,6 +67,4 @@ x <- list(case = "longit_pex_cfa", dataset = "panel (datasets/panel.h5 /response
           wide_column_nonmissing = as.list(colSums(!is.na(wide))),
           estimates = pe, fit = as.list(unclass(fitMeasures(f))),
           r2 = list(as.list(unclass(lavInspect(f, "r2")))))
-path <- file.path(out_dir, "longit_pex_cfa.json")
-writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
-cat("wrote", path, "\n")
+write_case(x)

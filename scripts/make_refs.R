@@ -16,25 +16,14 @@ suppressPackageStartupMessages({
   library(jsonlite); library(MASS); library(lme4)
 })
 
-args <- commandArgs(TRUE)
 here <- tryCatch(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))),
                  error = function(e) "scripts")
-repo <- normalizePath(file.path(here, ".."))
-data_dir <- if (length(args) >= 1) args[1] else file.path(repo, "..", "shared", "reference", "data")
-out_dir <- if (length(args) >= 2) args[2] else file.path(repo, "tests", "reference")
+source(file.path(here, "refs_common.R"))
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
-
-read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")), stringsAsFactors = FALSE)
 
 pkgs <- c("lavaan", "semTools", "psych", "GPArotation", "plm", "sandwich", "MASS", "lme4", "jsonlite")
 vers <- c(list(R = paste(R.version$major, R.version$minor, sep = ".")),
           setNames(lapply(pkgs, function(p) as.character(packageVersion(p))), pkgs))
-
-write_case <- function(x) {
-  path <- file.path(out_dir, paste0(x$case, ".json"))
-  writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
-  cat("wrote", path, "\n")
-}
 
 # ---- SEM (lavaan) ----------------------------------------------------------
 

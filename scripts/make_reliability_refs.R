@@ -9,20 +9,11 @@
 suppressPackageStartupMessages({
   library(psych); library(lavaan); library(semTools); library(jsonlite)
 })
-args <- commandArgs(TRUE)
 here <- tryCatch(dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)))),
                  error = function(e) "scripts")
-repo <- normalizePath(file.path(here, ".."))
-data_dir <- if (length(args) >= 1) args[1] else file.path(repo, "..", "shared", "reference", "data")
-out_dir <- if (length(args) >= 2) args[2] else file.path(repo, "tests", "reference")
-read_data <- function(name) read.csv(file.path(data_dir, paste0(name, ".csv")), stringsAsFactors = FALSE)
+source(file.path(here, "refs_common.R"))
 vers <- lapply(c(psych = "psych", lavaan = "lavaan", semTools = "semTools"),
                function(p) as.character(packageVersion(p)))
-write_case <- function(x) {
-  path <- file.path(out_dir, paste0(x$case, ".json"))
-  writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
-  cat("wrote", path, "\n")
-}
 
 bfi <- read_data("bfi")
 # lavaan's default nlminb stops with gradients near 1e-7, which leaves

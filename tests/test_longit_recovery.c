@@ -26,28 +26,9 @@
 #include "refcheck.h"
 #include "run.h"
 #include "simulate.h"
+#include "tabletest.h"
 
 #define DIR CX_BINARY_DIR "/test_longit_recovery_"
-
-/* The shipped config with its data file replaced by `h5`. */
-static void write_config(const char *h5, const char *ini)
-{
-    FILE *in = fopen(CX_SOURCE_DIR "/configs/longitudinal_cfa.ini", "r"), *out = fopen(ini, "w");
-    assert_non_null(in);
-    assert_non_null(out);
-    char line[1024];
-    int replaced = 0;
-    while (fgets(line, sizeof line, in)) {
-        if (strncmp(line, "file  = ../datasets/panel.h5", 28) == 0) {
-            fprintf(out, "file  = %s\n", h5);
-            replaced = 1;
-        } else if (strncmp(line, "file = ../results/", 18) != 0)
-            fputs(line, out);
-    }
-    fclose(in);
-    fclose(out);
-    assert_true(replaced);
-}
 
 typedef struct rows {
     size_t n;
@@ -73,14 +54,9 @@ static void test_longitudinal_cfa_recovers_truth(void **state)
     cx_error err = {0};
     if (cx_simulate_panel(&o, 100, h5, &err) != CX_OK)
         fail_msg("%s", err.msg);
-    write_config(h5, ini);
+    tt_config_with_data(CX_SOURCE_DIR "/configs/longitudinal_cfa.ini", "file  = ../datasets/panel.h5", h5, ini);
     unlink(out);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run: exit %d: %s", rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    assert_non_null(res);
+    ref_results *res = tt_run_to(ini, out);
     rows r = {0};
     size_t n1, n2, n3;
     const char *job = "pex_over_time";

@@ -117,12 +117,7 @@ static void test_cluster_bootstrap(void **state)
         fprintf(f, "[job rep%d]\nmodel = mixed\nfile = reps.h5\ntable = /rep%d\nformula = %s\n\n",
                 r, r, formula);
     fclose(f);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run: exit %d: %s", rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    assert_non_null(res);
+    ref_results *res = tt_run_to(ini, out);
     double fit[2][6];
     stats_of(res, "rep0", fit[0]);
     stats_of(res, "rep1", fit[1]);

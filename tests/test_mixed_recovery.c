@@ -151,19 +151,11 @@ static void test_recovery(void **state)
                "[job slope_ml]\nmodel = mixed\nformula = y1 ~ x + (x | g)\nreml = no\n");
     fclose(f);
     cx_error err = {0};
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run: exit %d: %s", rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    assert_non_null(res);
+    ref_results *res = tt_run_to(ini, out);
     int checked = 0;
     const char *jobs[4] = {"ri_reml", "ri_ml", "slope_reml", "slope_ml"};
     for (int k = 0; k < 4; k++) {
-        char *status = ref_results_attr_string(res, jobs[k], "status", &err);
-        assert_non_null(status);
-        assert_string_equal(status, "ok");
-        free(status);
+        tt_expect_ok(res, jobs[k]);
         double nobs = 0;
         assert_int_equal(ref_results_attr_double(res, jobs[k], "nobs", &nobs, &err), 0);
         assert_true(nobs == (double)n);
@@ -228,16 +220,8 @@ static void test_respondent_panel(void **state)
                "formula = ltr_latent ~ wave + segment + (1 | firm) + (wave | respondent)\n"
                "where = panel == 1\nreml = no\n");
     fclose(f);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run: exit %d: %s", rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    assert_non_null(res);
-    char *status = ref_results_attr_string(res, "growth", "status", &err);
-    assert_non_null(status);
-    assert_string_equal(status, "ok");
-    free(status);
+    ref_results *res = tt_run_to(ini, out);
+    tt_expect_ok(res, "growth");
     char *solver = ref_results_attr_string(res, "growth", "solver", &err);
     assert_non_null(solver);
     assert_string_equal(solver, "cholmod");

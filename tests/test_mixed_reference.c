@@ -240,13 +240,10 @@ static int check_groups_blups(ref_results *res, const char *job, const json_valu
 static void test_mixed_lme4(void **state)
 {
     (void)state;
-    char ini[1024], json[1024], dir[] = "/tmp/cx_mixedref_XXXXXX", out[512];
+    char ini[1024], dir[] = "/tmp/cx_mixedref_XXXXXX", out[512];
     snprintf(ini, sizeof ini, "%s/configs/reference/mixed_lme4.ini", CX_SOURCE_DIR);
-    snprintf(json, sizeof json, "%s/tests/reference/mixed_lme4.json", CX_SOURCE_DIR);
     cx_error err = {0};
-    json_value *ref = json_parse_file(json, &err);
-    if (!ref)
-        fail_msg("%s: %s", json, err.msg);
+    json_value *ref = tt_reference_json("mixed_lme4");
     ref_results *res = tt_run_config(ini, dir, out, sizeof out);
     size_t ncases = json_object_len(ref);
     assert_int_equal(ncases, 10);
@@ -287,11 +284,7 @@ static void test_mixed_lme4(void **state)
         assert_true(nblup >= 18);
         ref_report_require(&rep, want);
         total += rep.n_checked;
-        if (rep.n_failed) {
-            fputs(ref_report_text(&rep), stderr);
-            failed++;
-        }
-        ref_report_free(&rep);
+        failed += ref_report_finish(&rep);
     }
     fprintf(stderr, "mixed_lme4: %d values compared in %zu cases\n", total, ncases);
     ref_results_close(res);

@@ -54,13 +54,9 @@ static double vvalue(ref_results *res, const char *job, const char *split, const
 static void test_holdout_lme4(void **state)
 {
     (void)state;
-    char ini[1024], json[1024], dir[] = "/tmp/cx_mixedval_XXXXXX", out[512];
+    char ini[1024], dir[] = "/tmp/cx_mixedval_XXXXXX", out[512];
     snprintf(ini, sizeof ini, "%s/configs/reference/mixed_validate.ini", CX_SOURCE_DIR);
-    snprintf(json, sizeof json, "%s/tests/reference/mixed_validate_lme4.json", CX_SOURCE_DIR);
-    cx_error err = {0};
-    json_value *ref = json_parse_file(json, &err);
-    if (!ref)
-        fail_msg("%s: %s", json, err.msg);
+    json_value *ref = tt_reference_json("mixed_validate_lme4");
     ref_results *res = tt_run_config(ini, dir, out, sizeof out);
     size_t ncases = json_object_len(ref);
     assert_int_equal(ncases, 3);
@@ -78,11 +74,7 @@ static void test_holdout_lme4(void **state)
         }
         ref_report_require(&rep, 4);
         total += rep.n_checked;
-        if (rep.n_failed) {
-            fputs(ref_report_text(&rep), stderr);
-            failed++;
-        }
-        ref_report_free(&rep);
+        failed += ref_report_finish(&rep);
     }
     fprintf(stderr, "mixed_validate: %d values compared in %zu cases\n", total, ncases);
     ref_results_close(res);

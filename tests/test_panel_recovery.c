@@ -36,28 +36,6 @@ static double truth_growth_slope(const char *h5)
     return tt_truth_value_in(h5, "revenue_growth", "~", "lag(nps, 1)");
 }
 
-/* The shipped config with its data file replaced by `h5`. */
-static void write_config(const char *h5, const char *ini)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/configs/nps_growth.ini", CX_SOURCE_DIR);
-    FILE *in = fopen(path, "r"), *out = fopen(ini, "w");
-    assert_non_null(in);
-    assert_non_null(out);
-    char line[1024];
-    int replaced = 0;
-    while (fgets(line, sizeof line, in)) {
-        if (strncmp(line, "file  = ../datasets/demo.h5", 27) == 0) {
-            fprintf(out, "file  = %s\n", h5);
-            replaced = 1;
-        } else if (strncmp(line, "file = ../results/", 18) != 0)
-            fputs(line, out);
-    }
-    fclose(in);
-    fclose(out);
-    assert_true(replaced);
-}
-
 static void estimate_of(ref_results *res, const char *job, const char *rhs, double *est, double *lo,
                         double *hi)
 {
@@ -96,13 +74,8 @@ static void test_nps_growth_recovers_truth(void **state)
         fail_msg("simulate: %s", err.msg);
     double truth = truth_growth_slope(h5);
     assert_true(truth > 0);
-    write_config(h5, ini);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run: exit %d: %s", rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    assert_non_null(res);
+    tt_config_with_data(CX_SOURCE_DIR "/configs/nps_growth.ini", "file  = ../datasets/demo.h5", h5, ini);
+    ref_results *res = tt_run_to(ini, out);
     const char *jobs[] = {"growth_nps", "growth_nps_re"};
     for (int j = 0; j < 2; j++) {
         double est, lo, hi;

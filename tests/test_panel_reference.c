@@ -25,6 +25,7 @@
 #include "json.h"
 #include "refcheck.h"
 #include "run.h"
+#include "tabletest.h"
 
 #define RTOL 1e-6
 #define ATOL 1e-12
@@ -278,22 +279,12 @@ static void check_compare(ref_results *res, const json_value *c, ref_report *rep
 
 static void run_reference(const char *data)
 {
-    char ini[1024], json[1024], dir[] = "/tmp/cx_panelref_XXXXXX", out[512];
+    char ini[1024], dir[] = "/tmp/cx_panelref_XXXXXX", out[512];
     snprintf(ini, sizeof ini, "%s/configs/reference/panel_%s.ini", CX_SOURCE_DIR, data);
-    snprintf(json, sizeof json, "%s/tests/reference/panel_%s.json", CX_SOURCE_DIR, data);
-    cx_error err = {0};
-    json_value *ref = json_parse_file(json, &err);
-    if (!ref)
-        fail_msg("%s: %s", json, err.msg);
-    assert_non_null(mkdtemp(dir));
-    snprintf(out, sizeof out, "%s/results.h5", dir);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run %s: exit %d: %s", ini, rc, err.msg);
-    ref_results *res = ref_results_open(out, &err);
-    if (!res)
-        fail_msg("%s: %s", out, err.msg);
+    char name[256];
+    snprintf(name, sizeof name, "panel_%s", data);
+    json_value *ref = tt_reference_json(name);
+    ref_results *res = tt_run_config(ini, dir, out, sizeof out);
     const json_value *cases = json_get(ref, "cases");
     size_t n = json_array_len(cases);
     assert_true(n >= 35);
@@ -308,11 +299,7 @@ static void run_reference(const char *data)
         int want = 2 * (int)json_array_len(json_get(c, "terms")) + 10 + (s2 ? 2 : 0) +
                    (json_get(s2, "id") && json_get(s2, "time") ? 1 : 0);
         ref_report_require(&rep, want);
-        if (rep.n_failed) {
-            fputs(ref_report_text(&rep), stderr);
-            failed++;
-        }
-        ref_report_free(&rep);
+        failed += ref_report_finish(&rep);
     }
     const json_value *tcases = json_get(ref, "test_cases");
     assert_int_equal(json_array_len(tcases), 3);
@@ -323,11 +310,7 @@ static void run_reference(const char *data)
         check_tests(res, c, &rep);
         /* statistic, df1, pvalue per test, df2 for f_effects */
         ref_report_require(&rep, 3 * (int)json_object_len(json_get(c, "tests")) + 1);
-        if (rep.n_failed) {
-            fputs(ref_report_text(&rep), stderr);
-            failed++;
-        }
-        ref_report_free(&rep);
+        failed += ref_report_finish(&rep);
     }
     const json_value *vcases = json_get(ref, "validation_cases");
     assert_int_equal(json_array_len(vcases), 4);
@@ -338,11 +321,7 @@ static void run_reference(const char *data)
         check_validation(res, c, &rep);
         /* n_train, n_test, r2, rmse, mae, nobs, the all-rows estimates */
         ref_report_require(&rep, 6 + (int)json_array_len(json_get(c, "terms")));
-        if (rep.n_failed) {
-            fputs(ref_report_text(&rep), stderr);
-            failed++;
-        }
-        ref_report_free(&rep);
+        failed += ref_report_finish(&rep);
     }
     const json_value *ccases = json_get(ref, "compare_cases");
     for (size_t i = 0; i < json_array_len(ccases); i++) {
@@ -350,11 +329,7 @@ static void run_reference(const char *data)
         ref_report_init(&rep, data, "plm");
         check_compare(res, json_array_at(ccases, i), &rep);
         ref_report_require(&rep, 11); /* 4 values x 2 models, 2 J tests, Vuong */
-        if (rep.n_failed) {
-            fputs(ref_report_text(&rep), stderr);
-            failed++;
-        }
-        ref_report_free(&rep);
+        failed += ref_report_finish(&rep);
     }
     if (strcmp(data, "grunfeld") == 0)
         assert_int_equal(json_array_len(ccases), 3);

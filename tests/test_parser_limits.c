@@ -205,15 +205,22 @@ static void expression_refuses_deep_nesting(void **state)
     free(text);
 }
 
-/* Through the whole syntax parser: := and constraints 100,000 deep. */
-static void syntax_refuses_deep_expressions(void **state)
+/* The options a one-group `model = cfa` job parses its syntax with. */
+static sem_options cfa_options(void)
 {
-    (void)state;
     sem_options opt = {0};
     opt.kind = SEM_KIND_CFA;
     opt.meanstructure = -1;
     opt.n_groups = 1;
     opt.fixed_x = 1;
+    return opt;
+}
+
+/* Through the whole syntax parser: := and constraints 100,000 deep. */
+static void syntax_refuses_deep_expressions(void **state)
+{
+    (void)state;
+    sem_options opt = cfa_options();
     static const char *const shapes[][3] = {
         {"F =~ x1 + a*x2 + x3\nd := ", "a", ""},
         {"F =~ x1 + a*x2 + x3\n0 < ", "a", ""},
@@ -240,11 +247,7 @@ static void syntax_refuses_deep_expressions(void **state)
 static void syntax_semicolons_match_lines(void **state)
 {
     (void)state;
-    sem_options opt = {0};
-    opt.kind = SEM_KIND_CFA;
-    opt.meanstructure = -1;
-    opt.n_groups = 1;
-    opt.fixed_x = 1;
+    sem_options opt = cfa_options();
     /* read through the config, as a job's key is */
     cx_error err = {0};
     cx_config *c = cx_config_parse_string(

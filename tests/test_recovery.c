@@ -77,50 +77,6 @@ static const char *const prefixes[NF] = {"pex", "out", "mot", "pom"};
 
 /* ---- the truth table ---------------------------------------------------- */
 
-typedef struct truth {
-    cx_table *t;
-    size_t n;
-    double *code[3], *value;
-} truth;
-
-static void truth_open(truth *tr, const char *h5)
-{
-    cx_error err = {0};
-    tr->t = cx_table_open(h5, "/truth", &err);
-    if (!tr->t)
-        fail_msg("%s", err.msg);
-    static const char *const cols[3] = {"lhs", "op", "rhs"};
-    for (int k = 0; k < 3; k++)
-        tr->code[k] = tt_read_column(tr->t, cols[k]);
-    tr->value = tt_read_column(tr->t, "value");
-    tr->n = cx_table_nrows(tr->t);
-}
-
-static void truth_close(truth *tr)
-{
-    for (int k = 0; k < 3; k++)
-        free(tr->code[k]);
-    free(tr->value);
-    cx_table_close(tr->t);
-}
-
-/* The generating value of lhs op rhs (categorical columns hold labels). */
-static double truth_value(const truth *tr, const char *lhs, const char *op, const char *rhs)
-{
-    const char *want[3] = {lhs, op, rhs}, *cols[3] = {"lhs", "op", "rhs"};
-    for (size_t i = 0; i < tr->n; i++) {
-        int match = 1;
-        for (int k = 0; k < 3 && match; k++) {
-            const cx_column_info *c = cx_table_column(tr->t, (size_t)cx_table_find(tr->t, cols[k]));
-            match = strcmp(c->categories[(size_t)tr->code[k][i]], want[k]) == 0;
-        }
-        if (match)
-            return tr->value[i];
-    }
-    fail_msg("no truth row %s %s %s", lhs, op, rhs);
-    return NAN;
-}
-
 /* ---- expected attenuation of a Likert item --------------------------------- */
 
 static double upper_tail(double x)
@@ -184,12 +140,7 @@ static void write_config(const fixture *f)
         return;
     }
     fputs("\n[job cells]\nmodel  = cfa\nby     = firm wave\nsyntax =", fp);
-    for (int k = 0; k < NF; k++) {
-        fprintf(fp, "%s%s =~", k ? "         " : " ", factors[k]);
-        for (int i = 1; i <= NI; i++)
-            fprintf(fp, "%s %s%d", i > 1 ? " +" : "", prefixes[k], i);
-        fputc('\n', fp);
-    }
+    tt_write_sim_syntax(fp);
     fclose(fp);
 }
 
@@ -252,12 +203,7 @@ static void estimates_read(estimates *e, const char *path)
     ref_results *r = ref_results_open(path, &err);
     if (!r)
         fail_msg("%s", err.msg);
-    char *status = ref_results_attr_string(r, "cells", "status", &err);
-    if (!status || strcmp(status, "ok") != 0) {
-        char *msg = ref_results_attr_string(r, "cells", "message", &err);
-        fail_msg("job status %s: %s", status ? status : "?", msg ? msg : "");
-    }
-    free(status);
+    tt_expect_ok(r, "cells");
     size_t n[6];
     e->firm = ref_results_column_strings(r, "cells", "estimates", "firm", &n[4], &err);
     e->wave = ref_results_column_double(r, "cells", "estimates", "wave", &n[5], &err);
@@ -363,23 +309,23 @@ static void compare_quiet(tally *t, const char *what, double mean, double se, do
 /* ---- the tests ---------------------------------------------------------------- */
 
 /* The average over waves w = 0..W-1 of var(q_f + w drifts). */
-static double quality_variance(const truth *tr, int waves)
+static double quality_variance(const tt_truth *tr, int waves)
 {
-    return truth_value(tr, "firm_quality", "~~", "firm_quality") +
-           truth_value(tr, "quality_drift", "~~", "quality_drift") * (waves - 1) / 2.0;
+    return tt_truth_find(tr, "firm_quality", "~~", "firm_quality") +
+           tt_truth_find(tr, "quality_drift", "~~", "quality_drift") * (waves - 1) / 2.0;
 }
 
 /* lambda x the Likert attenuation c of item i of factor k, and lambda. */
-static double expected_loading(const truth *tr, int k, int i, double var_q, double *lambda)
+static double expected_loading(const tt_truth *tr, int k, int i, double var_q, double *lambda)
 {
     char item[16], th[8];
     double tau[NTHRESH];
     snprintf(item, sizeof item, "%s%d", prefixes[k], i + 1);
     for (int h = 0; h < NTHRESH; h++) {
         snprintf(th, sizeof th, "t%d", h + 1);
-        tau[h] = truth_value(tr, item, "|", th);
+        tau[h] = tt_truth_find(tr, item, "|", th);
     }
-    *lambda = truth_value(tr, factors[k], "=~", item);
+    *lambda = tt_truth_find(tr, factors[k], "=~", item);
     return *lambda * mean_attenuation(tau, *lambda, var_q);
 }
 
@@ -388,8 +334,8 @@ static void test_cfa_recovers_truth(void **state)
     (void)state;
     fixture f = {.sim = {FIRMS, WAVES, RESPONDENTS, 20240611}};
     simulate_and_fit(&f);
-    truth tr;
-    truth_open(&tr, f.h5);
+    tt_truth tr;
+    tt_truth_open(&tr, f.h5);
     estimates e;
     estimates_read(&e, f.out);
 
@@ -417,12 +363,12 @@ static void test_cfa_recovers_truth(void **state)
             over_cells(&e, factors[a], "~~", factors[b], &mean, &se);
             char what[32];
             snprintf(what, sizeof what, "%s ~~ %s", factors[a], factors[b]);
-            compare(&t, what, mean, se, truth_value(&tr, factors[a], "~~", factors[b]));
+            compare(&t, what, mean, se, tt_truth_find(&tr, factors[a], "~~", factors[b]));
         }
     fprintf(stderr, "recovery: %d values checked, %d outside tolerance, worst |err|/tol %.2f\n",
             t.checked, t.failed, t.worst);
     estimates_free(&e);
-    truth_close(&tr);
+    tt_truth_close(&tr);
     fixture_remove(&f);
     assert_int_equal(t.checked, NF * NI + 1 + NF * (NF - 1) / 2);
     assert_int_equal(t.failed, 0);
@@ -507,18 +453,13 @@ static double *column(ref_results *r, const char *table, const char *name, size_
 
 /* Per cell: rows of `loadings` (item x ML1..ML4) and `phi`, matched and
  * signed to the truth's factors. */
-static void efa_cells_read(efa_cells *c, const char *path, const truth *tr, size_t want_cells)
+static void efa_cells_read(efa_cells *c, const char *path, const tt_truth *tr, size_t want_cells)
 {
     cx_error err = {0};
     ref_results *r = ref_results_open(path, &err);
     if (!r)
         fail_msg("%s", err.msg);
-    char *status = ref_results_attr_string(r, "efa_cells", "status", &err);
-    if (!status || strcmp(status, "ok") != 0) {
-        char *msg = ref_results_attr_string(r, "efa_cells", "message", &err);
-        fail_msg("efa job status %s: %s", status ? status : "?", msg ? msg : "");
-    }
-    free(status);
+    tt_expect_ok(r, "efa_cells");
     size_t n, m, n2;
     char **item = ref_results_column_strings(r, "efa_cells", "loadings", "item", &n, &err);
     char **firm = ref_results_column_strings(r, "efa_cells", "loadings", "firm", &n2, &err);
@@ -558,7 +499,7 @@ static void efa_cells_read(efa_cells *c, const char *path, const truth *tr, size
                 char name[16];
                 snprintf(name, sizeof name, "%s%d", prefixes[perm[g]], i + 1);
                 s += raw[(perm[g] * NI + i) * NF + g] *
-                     copysign(1.0, truth_value(tr, factors[perm[g]], "=~", name));
+                     copysign(1.0, tt_truth_find(tr, factors[perm[g]], "=~", name));
             }
             sign[g] = s < 0 ? -1 : 1;
         }
@@ -583,8 +524,8 @@ static void test_efa_recovers_truth(void **state)
     (void)state;
     fixture f = {.sim = {EFA_FIRMS, EFA_WAVES, EFA_RESPONDENTS, 20261202}, .efa = 1};
     simulate_and_fit(&f);
-    truth tr;
-    truth_open(&tr, f.h5);
+    tt_truth tr;
+    tt_truth_open(&tr, f.h5);
     efa_cells c;
     efa_cells_read(&c, f.out, &tr, EFA_FIRMS * EFA_WAVES);
     double var_q = quality_variance(&tr, EFA_WAVES);
@@ -621,14 +562,14 @@ static void test_efa_recovers_truth(void **state)
             mean_se(x, nc, &mean, &se);
             char what[32];
             snprintf(what, sizeof what, "%s ~~ %s", factors[a], factors[b]);
-            compare(&t, what, mean, se, truth_value(&tr, factors[a], "~~", factors[b]));
+            compare(&t, what, mean, se, tt_truth_find(&tr, factors[a], "~~", factors[b]));
         }
     fprintf(stderr,
             "efa recovery: %d values checked (20 loadings, 60 cross-loadings, pooled, 6 "
             "correlations), %d outside tolerance, worst |err|/tol %.2f\n",
             t.checked, t.failed, t.worst);
     free(x), free(pooled), free(c.L), free(c.phi);
-    truth_close(&tr);
+    tt_truth_close(&tr);
     fixture_remove(&f);
     assert_int_equal(t.checked, NF * NI * NF + 1 + NF * (NF - 1) / 2);
     assert_int_equal(t.failed, 0);

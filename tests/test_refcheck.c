@@ -59,6 +59,21 @@ static void test_report(void **state)
     ref_report_free(&r);
 }
 
+/* ref_report_finish counts a case with a mismatch as failed, one without
+ * as passed (and frees both). */
+static void test_report_finish(void **state)
+{
+    (void)state;
+    ref_report r;
+    ref_report_init(&r, "pass", "R");
+    ref_report_check(&r, "x", 1.0, 1.0, 1e-6, 0);
+    assert_int_equal(ref_report_finish(&r), 0);
+    ref_report_init(&r, "fail", "R");
+    ref_report_check(&r, "x", 1.0, 1.0, 1e-6, 0);
+    ref_report_check(&r, "y", 1.0, 2.0, 1e-6, 0);
+    assert_int_equal(ref_report_finish(&r), 1);
+}
+
 /* ---- reference fields: absent, null, number ---------------------------- */
 
 static void test_json_fields(void **state)
@@ -359,6 +374,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_close),        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_report_finish),
         cmocka_unit_test(test_json_fields),  cmocka_unit_test(test_cannot_pass_by_accident),
         cmocka_unit_test(test_results_read), cmocka_unit_test(test_results_attrs_and_errors),
     };

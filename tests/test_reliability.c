@@ -54,14 +54,13 @@ static cx_table *bfi_table(void)
     return t;
 }
 
-/* Check and fit as the engine does; `by` a column name or NULL. */
-static void run_model_input(model_run *run, cx_table *t, const char *keys,
-                            cx_missing_mode missing, const char *by, long bootstrap,
-                            const cx_result *input, const char *input_model)
+/* Parse the one-job config `text` (job `name`), view all of `t` (by
+ * column `by` when not NULL) and fill the job as the engine does: no
+ * weights, no bootstrap cluster, 95% intervals. */
+static void job_init(model_run *run, cx_table *t, const char *text, const char *name,
+                     const char *by)
 {
     memset(run, 0, sizeof *run);
-    char text[2048];
-    snprintf(text, sizeof text, "[job rel]\nmodel = reliability\n%s", keys);
     run->config = cx_config_parse_string(text, "test.ini", &run->err);
     assert_non_null(run->config);
     cx_view_init(&run->view, t, NULL);
@@ -70,49 +69,53 @@ static void run_model_input(model_run *run, cx_table *t, const char *keys,
         assert_true(g >= 0);
         assert_int_equal(cx_view_set_groups(&run->view, &g, 1, &run->err), CX_OK);
     }
-    run->job.name = "rel";
+    run->job.name = name;
     run->job.config = run->config;
     run->job.section = &run->config->jobs[0];
     run->job.view = &run->view;
     run->job.weight_col = -1;
+    run->job.bootstrap_cluster = -1;
+    run->job.level = 0.95;
+}
+
+/* Check, then fit when the check passes, as the engine does. */
+static void check_and_fit(model_run *run, const cx_model *model)
+{
+    run->rc = model->check(&run->job, &run->err);
+    if (run->rc == CX_OK)
+        run->rc = model->fit(&run->job, run->results, &run->err);
+}
+
+/* Check and fit as the engine does; `by` a column name or NULL. */
+static void run_model_input(model_run *run, cx_table *t, const char *keys,
+                            cx_missing_mode missing, const char *by, long bootstrap,
+                            const cx_result *input, const char *input_model)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "[job rel]\nmodel = reliability\n%s", keys);
+    job_init(run, t, text, "rel", by);
     const char *wname = cx_section_get(run->job.section, "weights");
     if (wname) /* as the engine resolves `weights` */
         assert_true((run->job.weight_col = cx_table_find(t, wname)) >= 0);
-    run->job.bootstrap_cluster = -1;
     run->job.missing = missing;
-    run->job.level = 0.95;
     run->job.seed = 7;
     run->job.bootstrap = bootstrap;
     run->job.input = input;
     run->job.input_model = input_model;
     for (size_t l = 0; l < run->view.n_levels && l < 4; l++)
         run->results[l] = cx_result_alloc(0.95, &run->err);
-    run->rc = cx_model_reliability.check(&run->job, &run->err);
-    if (run->rc == CX_OK)
-        run->rc = cx_model_reliability.fit(&run->job, run->results, &run->err);
+    check_and_fit(run, &cx_model_reliability);
 }
 
 /* Fit a cfa job on table t (lavaan's defaults). */
 static void run_cfa(model_run *run, cx_table *t, const char *syntax)
 {
-    memset(run, 0, sizeof *run);
     char text[2048];
     snprintf(text, sizeof text, "[job fit]\nmodel = cfa\nsyntax = %s\n", syntax);
-    run->config = cx_config_parse_string(text, "test.ini", &run->err);
-    assert_non_null(run->config);
-    cx_view_init(&run->view, t, NULL);
-    run->job.name = "fit";
-    run->job.config = run->config;
-    run->job.section = &run->config->jobs[0];
-    run->job.view = &run->view;
-    run->job.weight_col = -1;
-    run->job.bootstrap_cluster = -1;
-    run->job.level = 0.95;
+    job_init(run, t, text, "fit", NULL);
     run->job.seed = 1;
     run->results[0] = cx_result_alloc(0.95, &run->err);
-    run->rc = cx_model_cfa.check(&run->job, &run->err);
-    if (run->rc == CX_OK)
-        run->rc = cx_model_cfa.fit(&run->job, run->results, &run->err);
+    check_and_fit(run, &cx_model_cfa);
 }
 
 static void run_model(model_run *run, cx_table *t, const char *keys, cx_missing_mode missing,

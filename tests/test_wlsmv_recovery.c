@@ -46,28 +46,6 @@
 static const char *const factors[NF] = {"PEX", "OUT", "MOT", "POM"};
 static const char *const prefixes[NF] = {"pex", "out", "mot", "pom"};
 
-typedef struct truth {
-    cx_table *t;
-    size_t n;
-    double *code[3], *value;
-} truth;
-
-static double truth_value(const truth *tr, const char *lhs, const char *op, const char *rhs)
-{
-    const char *want[3] = {lhs, op, rhs}, *cols[3] = {"lhs", "op", "rhs"};
-    for (size_t i = 0; i < tr->n; i++) {
-        int match = 1;
-        for (int k = 0; k < 3 && match; k++) {
-            const cx_column_info *c = cx_table_column(tr->t, (size_t)cx_table_find(tr->t, cols[k]));
-            match = strcmp(c->categories[(size_t)tr->code[k][i]], want[k]) == 0;
-        }
-        if (match)
-            return tr->value[i];
-    }
-    fail_msg("no truth row %s %s %s", lhs, op, rhs);
-    return NAN;
-}
-
 typedef struct results {
     char **lhs, **op, **rhs, **firm; /* firm: NULL without `by` */
     double *est, *se;
@@ -95,7 +73,7 @@ static int check(const char *what, double est, double want, double tol)
 
 /* Loadings, threshold spacings and factor correlations of one level
  * against the truth; returns the number outside 4 SE, counts in *checked. */
-static int check_level(const results *r, const truth *tr, int *checked)
+static int check_level(const results *r, const tt_truth *tr, int *checked)
 {
     int bad = 0;
     char item[16], what[64], tk[8], t1[8] = "t1";
@@ -104,12 +82,12 @@ static int check_level(const results *r, const truth *tr, int *checked)
             snprintf(item, sizeof item, "%s%d", prefixes[f], i);
             long e = find(r, factors[f], "=~", item);
             snprintf(what, sizeof what, "%s =~ %s", factors[f], item);
-            bad += check(what, r->est[e], truth_value(tr, factors[f], "=~", item), 4 * r->se[e]);
+            bad += check(what, r->est[e], tt_truth_find(tr, factors[f], "=~", item), 4 * r->se[e]);
             long e1 = find(r, item, "|", t1);
             for (int k = 2; k <= NT; k++, (*checked)++) {
                 snprintf(tk, sizeof tk, "t%d", k);
                 long ek = find(r, item, "|", tk);
-                double want = truth_value(tr, item, "|", tk) - truth_value(tr, item, "|", t1);
+                double want = tt_truth_find(tr, item, "|", tk) - tt_truth_find(tr, item, "|", t1);
                 snprintf(what, sizeof what, "%s | %s - t1", item, tk);
                 bad += check(what, r->est[ek] - r->est[e1], want, 4 * (r->se[ek] + r->se[e1]));
             }
@@ -119,7 +97,7 @@ static int check_level(const results *r, const truth *tr, int *checked)
             long e = find(r, factors[a], "~~", factors[b]);
             snprintf(what, sizeof what, "%s ~~ %s", factors[a], factors[b]);
             bad +=
-                check(what, r->est[e], truth_value(tr, factors[a], "~~", factors[b]), 4 * r->se[e]);
+                check(what, r->est[e], tt_truth_find(tr, factors[a], "~~", factors[b]), 4 * r->se[e]);
         }
     return bad;
 }
@@ -141,24 +119,10 @@ static void run_case(int firms, int respondents, int by)
           "std_lv = yes\n",
           fp);
     fputs(by ? "by = firm\nsyntax =" : "syntax =", fp);
-    for (int k = 0; k < NF; k++) {
-        fprintf(fp, "%s%s =~", k ? "         " : " ", factors[k]);
-        for (int i = 1; i <= NI; i++)
-            fprintf(fp, "%s %s%d", i > 1 ? " +" : "", prefixes[k], i);
-        fputc('\n', fp);
-    }
+    tt_write_sim_syntax(fp);
     fclose(fp);
-    cx_run_options opt = {.config_path = ini, .output_path = out, .threads = 2, .quiet = 1};
-    int rc = cx_run(&opt, &err);
-    if (rc != 0)
-        fail_msg("cx_run: exit %d: %s", rc, err.msg);
-
-    ref_results *res = ref_results_open(out, &err);
-    assert_non_null(res);
-    char *status = ref_results_attr_string(res, "w", "status", &err);
-    assert_non_null(status);
-    assert_string_equal(status, "ok");
-    free(status);
+    ref_results *res = tt_run_to(ini, out);
+    tt_expect_ok(res, "w");
     results r = {0};
     size_t n[5];
     r.lhs = ref_results_column_strings(res, "w", "estimates", "lhs", &n[0], &err);
@@ -169,14 +133,8 @@ static void run_case(int firms, int respondents, int by)
     assert_true(r.lhs && r.op && r.rhs && r.est && r.se);
     r.n = n[0];
 
-    truth tr = {0};
-    tr.t = cx_table_open(h5, "/truth", &err);
-    assert_non_null(tr.t);
-    static const char *const cols[3] = {"lhs", "op", "rhs"};
-    for (int k = 0; k < 3; k++)
-        tr.code[k] = tt_read_column(tr.t, cols[k]);
-    tr.value = tt_read_column(tr.t, "value");
-    tr.n = cx_table_nrows(tr.t);
+    tt_truth tr;
+    tt_truth_open(&tr, h5);
 
     int bad = 0, checked = 0;
     if (by) {
@@ -211,10 +169,7 @@ static void run_case(int firms, int respondents, int by)
 
     ref_strings_free(measures, nf);
     free(values);
-    for (int k = 0; k < 3; k++)
-        free(tr.code[k]);
-    free(tr.value);
-    cx_table_close(tr.t);
+    tt_truth_close(&tr);
     ref_strings_free(r.lhs, r.n);
     ref_strings_free(r.op, n[1]);
     ref_strings_free(r.rhs, n[2]);

@@ -38,6 +38,22 @@ expect_stdout() {
     fi
 }
 
+# expect_refused DATA NAME KEY FRAGMENT BODY: a one-job config (job NAME
+# with BODY, on table /data of file DATA) that check must refuse with one
+# stderr line naming the job and the key, and that run must refuse
+# without writing a file.
+expect_refused() {
+    local data="$1" name="$2" key="$3" fragment="$4" body="$5"
+    printf '[data]\nfile = %s\ntable = /data\n\n[job %s]\n%s\n' "$data" "$name" "$body" >"$WORK/$name.ini"
+    expect_exit 2 "check refuses $name" -- "$CXFIT" check "$WORK/$name.ini"
+    expect_stderr "$fragment" "$name: message says why"
+    expect_stderr "'$key'" "$name: message names the key"
+    expect_stderr "$name" "$name: message names the job"
+    [ "$(wc -l <"$WORK/stderr")" -eq 1 ] && ok "$name: one line" || fail "$name: $(wc -l <"$WORK/stderr") lines"
+    expect_exit 2 "run refuses $name" -- "$CXFIT" run "$WORK/$name.ini" -o "$WORK/$name.h5"
+    [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
+}
+
 # job_attr FILE JOB ATTR: print a job attribute of a results file
 job_attr() {
     h5dump -a "/$2/$3" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | tr -d '"' | head -n1

@@ -11,18 +11,10 @@
 source "$(dirname "$0")/lib.bash" "$@"
 SL="$SRC/datasets/sleepstudy.h5"
 
-# refuse NAME KEY FRAGMENT BODY
-refuse() {
-    local name="$1" key="$2" fragment="$3" body="$4"
-    printf '[data]\nfile = %s\ntable = /data\n\n[job %s]\nmodel = mixed\n%s\n' "$SL" "$name" "$body" >"$WORK/$name.ini"
-    expect_exit 2 "check refuses $name" -- "$CXFIT" check "$WORK/$name.ini"
-    expect_stderr "$fragment" "$name: message says why"
-    expect_stderr "'$key'" "$name: message names the key"
-    expect_stderr "$name" "$name: message names the job"
-    [ "$(wc -l <"$WORK/stderr")" -eq 1 ] && ok "$name: one line" || fail "$name: $(wc -l <"$WORK/stderr") lines"
-    expect_exit 2 "run refuses $name" -- "$CXFIT" run "$WORK/$name.ini" -o "$WORK/$name.h5"
-    [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
-}
+# refuse NAME KEY FRAGMENT BODY: a one-job `model = mixed` config that
+# check must refuse (see expect_refused in lib.bash)
+refuse() { expect_refused "$SL" "$1" "$2" "$3" "model = mixed
+$4"; }
 F='formula = Reaction ~ Days + (Days | Subject)'
 refuse no_formula formula "expected a formula" "reml = yes"
 refuse no_bar formula "random-effect term" "formula = Reaction ~ Days"

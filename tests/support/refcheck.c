@@ -163,6 +163,15 @@ const char *ref_report_text(const ref_report *r)
     return r->text ? r->text : "";
 }
 
+int ref_report_finish(ref_report *r)
+{
+    int failed = r->n_failed != 0;
+    if (failed)
+        fputs(ref_report_text(r), stderr);
+    ref_report_free(r);
+    return failed;
+}
+
 /* ---- results files -------------------------------------------------- */
 
 struct ref_results {

@@ -76,6 +76,9 @@ int ref_report_require(ref_report *r, int min_checked);
 void ref_report_fail(ref_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The collected lines ("" when none). */
 const char *ref_report_text(const ref_report *r);
+/* Close a case: print its mismatches to stderr when there are any, then
+ * free the report.  Returns 1 when the case failed, 0 when it passed. */
+int ref_report_finish(ref_report *r);
 
 /* ---- results files -------------------------------------------------- */
 
