@@ -5,6 +5,7 @@
  * point; this file is the only place that prints errors and picks the exit
  * status (0 ok, 1 a job failed, 2 usage/config error, 3 input/output).
  */
+#include <gsl/gsl_errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +397,11 @@ int main(int argc, char **argv)
     if (print_command_help(cmd, argc - 2, argv + 2))
         return 0;
     cx_blas_stop_pool(); /* see blas_threads.h */
+    /* GSL's default handler aborts the process (e.g. when an inverse CDF
+     * does not converge at extreme degrees of freedom); off, GSL returns
+     * its error value (NaN), which the callers check, and a user's study
+     * never dies in a library. */
+    gsl_set_error_handler_off();
     /* errors are reported our way (this also initialises HDF5, which
      * --help and --version do without) */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);

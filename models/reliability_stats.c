@@ -13,6 +13,10 @@
  */
 #include "reliability_stats.h"
 
+#include <float.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_roots.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -100,8 +104,7 @@ int rel_alpha_of(const double *C, size_t k, double n, rel_alpha *out, double *wo
 
 /* Alpha if item `drop` is deleted; k == 2 follows psych's special case
  * (the one remaining item: C12/C(other), r12, smc, r12, r12/(1-r12)). */
-static int drop_item(const double *C, size_t k, size_t drop, double n, rel_alpha *out,
-                     double *work)
+static int drop_item(const double *C, size_t k, size_t drop, double n, rel_alpha *out, double *work)
 {
     if (k == 2) {
         size_t o = 1 - drop;
@@ -171,6 +174,47 @@ size_t rel_work_size(size_t k)
 {
     /* drop_item: (k-1)^2 + rel_alpha_of's 2 m^2 + 3 m; the top level 2 k^2 + 3 k */
     return 3 * k * k + 3 * k + 8;
+}
+
+static double f_cdf_minus_p(double x, void *data)
+{
+    const double *a = data; /* p, df1, df2 */
+    return gsl_cdf_fdist_P(x, a[1], a[2]) - a[0];
+}
+
+/* Brent's root of P(F <= x) = p, bracketed by doubling from [0, 1]. */
+static double f_quantile_by_root(double p, double df1, double df2)
+{
+    double a[3] = {p, df1, df2}, lo = 0, hi = 1;
+    while (gsl_cdf_fdist_P(hi, df1, df2) < p && hi < 1e300)
+        lo = hi, hi *= 2;
+    gsl_function f = {f_cdf_minus_p, a};
+    gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+    if (!s || gsl_root_fsolver_set(s, &f, lo, hi) != GSL_SUCCESS) {
+        gsl_root_fsolver_free(s);
+        return NAN;
+    }
+    double x = NAN;
+    for (int it = 0; it < 200; it++) {
+        if (gsl_root_fsolver_iterate(s) != GSL_SUCCESS)
+            break;
+        x = gsl_root_fsolver_root(s);
+        if (gsl_root_test_interval(gsl_root_fsolver_x_lower(s), gsl_root_fsolver_x_upper(s), 0,
+                                   4 * DBL_EPSILON) == GSL_SUCCESS)
+            break;
+    }
+    gsl_root_fsolver_free(s);
+    return x;
+}
+
+double rel_quantile_f(double p, double df1, double df2)
+{
+    if (!(p > 0 && p < 1 && df1 > 0 && df2 > 0))
+        return NAN;
+    /* Not gsl_cdf_fdist_Pinv: its beta inversion gives up (and GSL's
+     * default handler aborts) at large df, e.g. df1 = 5999, df2 = 23996;
+     * the CDF itself is accurate there, so its root is the quantile. */
+    return f_quantile_by_root(p, df1, df2);
 }
 
 void rel_feldt(double alpha, double n, size_t k, double level, double *lower, double *upper,

@@ -32,6 +32,10 @@ size_t rel_work_size(size_t k);
 int rel_scale_stats(const double *C, size_t k, double n, rel_scale_result *s, double *work);
 int rel_alpha_of(const double *C, size_t k, double n, rel_alpha *out, double *work);
 int rel_smc(const double *R, size_t k, double *smc, double *work);
+/* The F quantile as R's qf, as the root of GSL's F CDF by Brent's method
+ * (GSL's inverse CDF does not converge at large degrees of freedom, e.g. a
+ * scale on 6000 rows). NaN for p outside (0, 1) or bad df. */
+double rel_quantile_f(double p, double df1, double df2);
 /* Feldt's CI of alpha at `level` (psych's alpha.ci): qf is the F quantile. */
 void rel_feldt(double alpha, double n, size_t k, double level, double *lower, double *upper,
                double (*qf)(double p, double df1, double df2));

@@ -70,7 +70,7 @@ static int write_scale_row(const cx_job *job, const rel_scale *sc, const double 
         return err->code ? err->code : CX_ENOMEM;
     size_t k = sc->k;
     double lo, hi;
-    rel_feldt(a->raw, n, k, job->level, &lo, &hi, gsl_cdf_fdist_Pinv);
+    rel_feldt(a->raw, n, k, job->level, &lo, &hi, rel_quantile_f);
     const double v[] = {a->raw,   a->std,  a->g6,  a->av_r,
                         a->med_r, a->var_r, a->s_n, a->ase,
                         mean[k],  sqrt(cov[k * p + k]), lo, hi,
