@@ -55,13 +55,13 @@ static double polychoric_of(const table_case *t)
     size_t start[2] = {0, n};
     cx_block blk = {n, n, data, level, row, 1, start};
     static const char *const names[2] = {"y1", "y2"};
-    sem_ord_count_params par = {2, 1, names};
+    sem_ord_count_params par = {2, 1, names, -1};
     cx_error err = {0};
     void *acc = sem_ord_counts.alloc(&par, &err);
     assert_non_null(acc);
     assert_int_equal(sem_ord_counts.add_block(acc, &blk, &err), CX_OK);
     sem_ord_stats s;
-    assert_int_equal(sem_ord_stats_from_counts(acc, 0, names, &s, &err), CX_OK);
+    assert_int_equal(sem_ord_stats_from_counts(acc, 0, names, 0.0, &s, &err), CX_OK);
     assert_int_equal(s.n, (double)n);
     double rho = s.rho[1 * 2 + 0];
     assert_true(rho == s.rho[0 * 2 + 1]);
@@ -101,7 +101,7 @@ static void test_bad_code(void **state)
     size_t level[2] = {0, 0}, row[2] = {0, 1}, start[2] = {0, 2};
     cx_block blk = {2, 2, data, level, row, 1, start};
     static const char *const names[2] = {"q1", "q2"};
-    sem_ord_count_params par = {2, 1, names};
+    sem_ord_count_params par = {2, 1, names, -1};
     cx_error err = {0};
     void *acc = sem_ord_counts.alloc(&par, &err);
     assert_non_null(acc);
