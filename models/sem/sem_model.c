@@ -156,6 +156,11 @@ static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
                             "ordered items take sampling weights only (weights_are = sampling, "
                             "lavaan's sampling.weights); frequency weights are not supported "
                             "with them");
+    /* the scaled difference tests of weighted WLSMV fits have no reference yet */
+    if (job->weight_col >= 0 && cx_section_get(job->section, "invariance"))
+        return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                            "invariance with sampling weights is not supported with ordered "
+                            "items yet");
     if (job->missing != CX_MISSING_LISTWISE || job->missing_fiml)
         return cx_job_error(job, "missing", err, CX_EUSAGE,
                             "ordered items are fitted to listwise-complete rows only (lavaan's "
