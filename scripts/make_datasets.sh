@@ -37,4 +37,8 @@ rm -f datasets/panel.h5
 rm -f datasets/HolzingerSwineford1939_weighted.h5
 "$cxfit" import datasets/HolzingerSwineford1939_weighted.csv \
     datasets/HolzingerSwineford1939_weighted.h5 --table /data
+# bfi with a row number and a weight of it (w), the CSV written by
+# scripts/make_ordinal_refs.R next to its weighted references
+rm -f datasets/bfi_weighted.h5
+"$cxfit" import datasets/bfi_weighted.csv datasets/bfi_weighted.h5 --table /data
 ls -l datasets/*.h5

@@ -188,3 +188,30 @@ for (par in c("delta", "theta")) {
                paste0("cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", group = \"gender\", parameterization = \"", par,
                       "\", group.equal = c(\"thresholds\", \"loadings\", \"residual.covariances\"))  # C1 ~~ C2, A1 ~~ A2"), f_rc)
 }
+
+# Sampling weights with ordered items (lavaan's sampling.weights with
+# WLSMV: weighted thresholds and polychorics, Gamma from the weighted
+# scores, the weights normalized to sum to N over the groups).  The data
+# are bfi with a row number and a weight of it, written to
+# datasets/bfi_weighted.csv (cxfit import makes the .h5):
+#   w = 0.5 + (row mod 7) / 4   (0.5 .. 2)
+weighted_ordinal_cases <- function() {
+  bw <- bfi
+  bw$row <- seq_len(nrow(bw))
+  bw$w <- 0.5 + (bw$row %% 7) / 4
+  write.csv(bw, file.path(repo, "datasets", "bfi_weighted.csv"), row.names = FALSE)
+  wcase <- function(case, r_call, f) {
+    ordinal_case(case, model2, r_call, f)
+    path <- file.path(out_dir, paste0(case, ".json"))
+    x <- fromJSON(path, simplifyVector = FALSE)
+    x$dataset <- "bfi_weighted"
+    writeLines(toJSON(x, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"), path)
+  }
+  f <- cfa(model2, data = bw, ordered = items, estimator = "WLSMV", sampling.weights = "w")
+  wcase("bfi_wlsmv_weighted",
+        "cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", sampling.weights = \"w\")  # w = 0.5 + (row %% 7) / 4", f)
+  fg <- cfa(model2, data = bw, ordered = items, estimator = "WLSMV", sampling.weights = "w", group = "gender")
+  wcase("bfi_wlsmv_mg_weighted",
+        "cfa(model, data = bfi, ordered = c(A1..A5, C1..C5), estimator = \"WLSMV\", sampling.weights = \"w\", group = \"gender\")  # w = 0.5 + (row %% 7) / 4", fg)
+}
+weighted_ordinal_cases()

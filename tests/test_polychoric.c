@@ -7,7 +7,8 @@
  * form -cos(2 pi p11)) and ML estimates of 3 x 3 tables, one with empty
  * cells (no adjustment beyond 2 x 2, as lavaan's zero.add[2] = 0).
  * lavaan's iterative values carry its nlminb tolerance (up to ~3e-8 seen on
- * bfi), hence 5e-8 there; the closed forms are held to 1e-14.
+ * bfi), hence 5e-8 there; the closed forms are held to 1e-14.  Sampling
+ * weights: a table as weighted rows equals its expanded rows (1e-12).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -55,13 +56,13 @@ static double polychoric_of(const table_case *t)
     size_t start[2] = {0, n};
     cx_block blk = {n, n, data, level, row, 1, start};
     static const char *const names[2] = {"y1", "y2"};
-    sem_ord_count_params par = {2, 1, names};
+    sem_ord_count_params par = {2, 1, names, -1};
     cx_error err = {0};
     void *acc = sem_ord_counts.alloc(&par, &err);
     assert_non_null(acc);
     assert_int_equal(sem_ord_counts.add_block(acc, &blk, &err), CX_OK);
     sem_ord_stats s;
-    assert_int_equal(sem_ord_stats_from_counts(acc, 0, names, &s, &err), CX_OK);
+    assert_int_equal(sem_ord_stats_from_counts(acc, 0, names, 0.0, &s, &err), CX_OK);
     assert_int_equal(s.n, (double)n);
     double rho = s.rho[1 * 2 + 0];
     assert_true(rho == s.rho[0 * 2 + 1]);
@@ -101,7 +102,7 @@ static void test_bad_code(void **state)
     size_t level[2] = {0, 0}, row[2] = {0, 1}, start[2] = {0, 2};
     cx_block blk = {2, 2, data, level, row, 1, start};
     static const char *const names[2] = {"q1", "q2"};
-    sem_ord_count_params par = {2, 1, names};
+    sem_ord_count_params par = {2, 1, names, -1};
     cx_error err = {0};
     void *acc = sem_ord_counts.alloc(&par, &err);
     assert_non_null(acc);
@@ -110,11 +111,53 @@ static void test_bad_code(void **state)
     sem_ord_counts.free(acc);
 }
 
+/* Sampling weights in pass 1: one row per cell weighted by its count
+ * gives the thresholds and polychoric of the expanded rows (weighted
+ * proportions, weighted likelihood), and wscale scales N only.  A
+ * negative weight fails naming its table row. */
+static void test_weighted_counts(void **state)
+{
+    (void)state;
+    const table_case *t = &cases[4];
+    double data[3 * 9];
+    size_t level[9] = {0}, row[9], start[2] = {0, 9};
+    for (size_t k = 0; k < 9; k++) {
+        data[k] = (double)(k / 3 + 1);
+        data[9 + k] = (double)(k % 3 + 1);
+        data[18 + k] = t->n[k];
+        row[k] = k;
+    }
+    cx_block blk = {9, 9, data, level, row, 1, start};
+    static const char *const names[2] = {"y1", "y2"};
+    sem_ord_count_params par = {2, 1, names, 2};
+    cx_error err = {0};
+    void *acc = sem_ord_counts.alloc(&par, &err);
+    assert_non_null(acc);
+    assert_int_equal(sem_ord_counts.add_block(acc, &blk, &err), CX_OK);
+    double rows, sum_w;
+    sem_ord_counts_size(acc, 0, &rows, &sum_w);
+    assert_true(rows == 9 && sum_w == 425);
+    sem_ord_stats s;
+    assert_int_equal(sem_ord_stats_from_counts(acc, 0, names, rows / sum_w, &s, &err), CX_OK);
+    assert_true(fabs(s.n - 9) < 1e-12 && s.rows == 9);
+    double rho = s.rho[1 * 2 + 0], want = polychoric_of(t);
+    if (!(fabs(rho - want) <= 1e-12))
+        fail_msg("weighted rho %.15g, expanded rows %.15g", rho, want);
+    assert_true(fabs(0.5 * erfc(-s.th[0] / sqrt(2.0)) - 85.0 / 425) < 1e-14);
+    sem_ord_stats_clear(&s);
+    data[18 + 4] = -1;
+    sem_ord_counts.reset(acc);
+    assert_int_equal(sem_ord_counts.add_block(acc, &blk, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "row 5"));
+    sem_ord_counts.free(acc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tables_against_lavaan),
         cmocka_unit_test(test_bad_code),
+        cmocka_unit_test(test_weighted_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,7 +177,7 @@ static int write_groups(cx_result *res, const sem_data *d, const size_t *cell,
     size_t k = d->view->n_group_cols;
     for (size_t g = 0; g < G; g++) {
         values[g] = d->view->level_values[cell[g] * k + k - 1];
-        nobs[g] = st[g]->n;
+        nobs[g] = st[g]->rows; /* lavaan's nobs: rows, also with weights */
     }
     int rc = sem_data_write_groups(res, d, G, values, nobs, err);
     free(values);
@@ -245,6 +245,22 @@ static void cell_failed(ordinal_data *o, size_t c, int rc, cx_error *err)
     cx_error_clear(err);
 }
 
+/* Sampling weights are normalized to sum to the rows over the groups of
+ * one fit (a `by` level), lavaan's sampling.weights.normalization =
+ * "total". */
+static double level_wscale(const ordinal_data *o, const void *counts, size_t level)
+{
+    double rows = 0, sum_w = 0;
+    for (size_t c = 0; c < o->d.n_cells; c++)
+        if (o->d.level_of_cell[c] == level) {
+            double n, w;
+            sem_ord_counts_size(counts, c, &n, &w);
+            rows += n;
+            sum_w += w;
+        }
+    return sum_w > 0 ? rows / sum_w : 1.0;
+}
+
 /* Pass 1 (counts, first rows), the statistics, pass 2 (Gamma). */
 static int ordinal_passes(const cx_job *job, const int *cols, char **names, size_t p,
                           ordinal_data *o, cx_error *err)
@@ -258,15 +274,25 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
     o->cell_msg = cx_calloc(C, sizeof *o->cell_msg, err);
     if (!o->cell || !o->level_start || !o->stats || !o->by_cell || !o->cell_rc || !o->cell_msg)
         return CX_ENOMEM;
-    sem_ord_count_params cp = {p, C, (const char *const *)names};
+    /* the weight column follows the items */
+    int *rcols = cx_calloc(p + 1, sizeof *rcols, err);
+    if (!rcols)
+        return CX_ENOMEM;
+    memcpy(rcols, cols, p * sizeof *cols);
+    long wat = job->weight_col >= 0 ? (long)p : -1;
+    size_t ncols = p;
+    if (wat >= 0)
+        rcols[ncols++] = job->weight_col;
+    sem_ord_count_params cp = {p, C, (const char *const *)names, wat};
     cx_first_row_params fp = {C};
     cx_reducer r[2] = {{&sem_ord_counts, &cp, NULL}, {&cx_reducer_first_row, &fp, NULL}};
-    int rc = cx_reduce_view(o->d.view, cols, p, r, 2, job->threads, err);
+    int rc = cx_reduce_view(o->d.view, rcols, ncols, r, 2, job->threads, err);
     if (rc == CX_OK)
         order_cells(o, r[1].acc);
     for (size_t c = 0; c < C && rc == CX_OK; c++) {
-        int crc =
-            sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, &o->stats[c], err);
+        double wscale = wat >= 0 ? level_wscale(o, r[0].acc, o->d.level_of_cell[c]) : 0.0;
+        int crc = sem_ord_stats_from_counts(r[0].acc, c, (const char *const *)names, wscale,
+                                            &o->stats[c], err);
         if (crc == CX_ENOMEM)
             rc = crc;
         else if (crc != CX_OK)
@@ -276,10 +302,10 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
     }
     cx_reducer_release(&r[0]);
     cx_reducer_release(&r[1]);
-    sem_ord_inner_params ip = {p, C, o->by_cell};
+    sem_ord_inner_params ip = {p, C, wat, o->by_cell};
     cx_reducer inner = {&sem_ord_inner, &ip, NULL};
     if (rc == CX_OK)
-        rc = cx_reduce_view(o->d.view, cols, p, &inner, 1, job->threads, err);
+        rc = cx_reduce_view(o->d.view, rcols, ncols, &inner, 1, job->threads, err);
     for (size_t c = 0; c < C && rc == CX_OK; c++) {
         if (!o->by_cell[c])
             continue;
@@ -289,6 +315,7 @@ static int ordinal_passes(const cx_job *job, const int *cols, char **names, size
         else if (crc != CX_OK)
             cell_failed(o, c, crc, err);
     }
+    free(rcols);
     cx_reducer_release(&inner);
     return rc;
 }
@@ -316,7 +343,7 @@ static int fit_groups(const sem_ordinal_spec *spec, const ordinal_data *o, const
     if (rc == CX_OK) {
         res->nobs = 0;
         for (size_t g = 0; g < G; g++)
-            res->nobs += group[g]->n;
+            res->nobs += group[g]->rows;
         write_status(res, w->fit);
         rc = write_results(res, w, G > 1, spec->theta, err);
     }

@@ -15,6 +15,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "../../engine/bvnorm.h"
+#include "../../engine/stats.h"
 
 /* lavaan clips cell probabilities at sqrt(machine epsilon) in the
  * likelihood and drops such cells from the scores. */
@@ -37,9 +38,12 @@ static size_t n_pairs(size_t p)
 typedef struct counts_acc {
     const sem_ord_count_params *par;
     size_t npair;
-    uint64_t **uni; /* per cell: p x SLOTS; NULL until a row arrives  */
-    uint64_t **bi;  /* per cell: npair x SLOTS x SLOTS                */
-    uint64_t *n;    /* per cell: rows used                            */
+    /* weighted (raw sampling weights) or plain counts: sums of integers
+     * stay exact in double up to 2^53 rows */
+    double **uni; /* per cell: p x SLOTS; NULL until a row arrives    */
+    double **bi;  /* per cell: npair x SLOTS x SLOTS                  */
+    double *n;    /* per cell: rows used, or the sum of their weights */
+    double *rows; /* per cell: rows used                              */
     int *code;      /* p scratch                                      */
 } counts_acc;
 
@@ -55,6 +59,7 @@ static void counts_free(void *vacc)
     free(a->uni);
     free(a->bi);
     free(a->n);
+    free(a->rows);
     free(a->code);
     free(a);
 }
@@ -70,8 +75,9 @@ static void *counts_alloc(const void *params, cx_error *err)
     a->uni = cx_calloc(par->n_cells + 1, sizeof *a->uni, err);
     a->bi = cx_calloc(par->n_cells + 1, sizeof *a->bi, err);
     a->n = cx_calloc(par->n_cells + 1, sizeof *a->n, err);
+    a->rows = cx_calloc(par->n_cells + 1, sizeof *a->rows, err);
     a->code = cx_calloc(par->p + 1, sizeof *a->code, err);
-    if (!a->uni || !a->bi || !a->n || !a->code) {
+    if (!a->uni || !a->bi || !a->n || !a->rows || !a->code) {
         counts_free(a);
         return NULL;
     }
@@ -84,10 +90,10 @@ static void counts_reset(void *vacc)
     size_t p = a->par->p;
     for (size_t c = 0; c < a->par->n_cells; c++) {
         if (a->uni[c])
-            memset(a->uni[c], 0, p * SEM_ORD_SLOTS * sizeof(uint64_t));
+            memset(a->uni[c], 0, p * SEM_ORD_SLOTS * sizeof(double));
         if (a->bi[c])
-            memset(a->bi[c], 0, a->npair * SEM_ORD_SLOTS * SEM_ORD_SLOTS * sizeof(uint64_t));
-        a->n[c] = 0;
+            memset(a->bi[c], 0, a->npair * SEM_ORD_SLOTS * SEM_ORD_SLOTS * sizeof(double));
+        a->n[c] = a->rows[c] = 0;
     }
 }
 
@@ -95,15 +101,18 @@ static int counts_touch(counts_acc *a, size_t c, cx_error *err)
 {
     if (a->uni[c])
         return CX_OK;
-    a->uni[c] = cx_calloc(a->par->p * SEM_ORD_SLOTS, sizeof(uint64_t), err);
-    a->bi[c] = cx_calloc(a->npair * SEM_ORD_SLOTS * SEM_ORD_SLOTS + 1, sizeof(uint64_t), err);
+    a->uni[c] = cx_calloc(a->par->p * SEM_ORD_SLOTS, sizeof(double), err);
+    a->bi[c] = cx_calloc(a->npair * SEM_ORD_SLOTS * SEM_ORD_SLOTS + 1, sizeof(double), err);
     return a->uni[c] && a->bi[c] ? CX_OK : CX_ENOMEM;
 }
 
-/* The codes of row r; 0 when an item is missing (the row is left out). */
+/* The codes of row r; 0 when an item or the weight is missing (the row
+ * is left out, as the moments' listwise rows). */
 static int row_codes(const counts_acc *a, const cx_block *b, size_t r, int *ok, cx_error *err)
 {
     *ok = 0;
+    if (a->par->weight_at >= 0 && isnan(b->data[(size_t)a->par->weight_at * b->ld + r]))
+        return CX_OK;
     for (size_t j = 0; j < a->par->p; j++) {
         double v = b->data[j * b->ld + r];
         if (isnan(v))
@@ -123,27 +132,34 @@ static int counts_add(void *vacc, const cx_block *b, cx_error *err)
 {
     counts_acc *a = vacc;
     size_t p = a->par->p;
+    const double *wcol = a->par->weight_at >= 0 ? b->data + (size_t)a->par->weight_at * b->ld : NULL;
+    long bad = wcol ? cx_weights_first_bad(wcol, b->n) : -1;
+    if (bad >= 0)
+        return cx_error_set(err, CX_EUSAGE, "the weight %g in row %zu %s", wcol[bad],
+                            b->row[bad] + 1, cx_weight_problem(wcol[bad]));
     for (size_t l = 0; l < b->n_levels && l < a->par->n_cells; l++) {
         if (b->start[l] == b->start[l + 1])
             continue;
         int rc = counts_touch(a, l, err);
         if (rc != CX_OK)
             return rc;
-        uint64_t *uni = a->uni[l], *bi = a->bi[l];
+        double *uni = a->uni[l], *bi = a->bi[l];
         for (size_t r = b->start[l]; r < b->start[l + 1]; r++) {
             int ok;
             if ((rc = row_codes(a, b, r, &ok, err)) != CX_OK)
                 return rc;
             if (!ok)
                 continue;
-            a->n[l]++;
+            double w = wcol ? wcol[r] : 1.0;
+            a->n[l] += w;
+            a->rows[l]++;
             for (size_t j = 0; j < p; j++)
-                uni[j * SEM_ORD_SLOTS + (size_t)a->code[j]]++;
+                uni[j * SEM_ORD_SLOTS + (size_t)a->code[j]] += w;
             /* pairs in lavaan's order: column j, rows i > j */
-            uint64_t *t = bi;
+            double *t = bi;
             for (size_t j = 0; j + 1 < p; j++)
                 for (size_t i = j + 1; i < p; i++, t += SEM_ORD_SLOTS * SEM_ORD_SLOTS)
-                    t[(size_t)a->code[i] * SEM_ORD_SLOTS + (size_t)a->code[j]]++;
+                    t[(size_t)a->code[i] * SEM_ORD_SLOTS + (size_t)a->code[j]] += w;
         }
     }
     return CX_OK;
@@ -155,7 +171,7 @@ static void counts_merge(void *vacc, const void *vother)
     const counts_acc *o = vother;
     size_t nu = a->par->p * SEM_ORD_SLOTS, nb = a->npair * SEM_ORD_SLOTS * SEM_ORD_SLOTS;
     for (size_t c = 0; c < a->par->n_cells; c++) {
-        if (!o->uni[c] || o->n[c] == 0)
+        if (!o->uni[c] || o->rows[c] == 0)
             continue;
         if (counts_touch(a, c, NULL) != CX_OK)
             abort(); /* merge has no error channel; out of memory here is fatal */
@@ -164,6 +180,7 @@ static void counts_merge(void *vacc, const void *vother)
         for (size_t k = 0; k < nb; k++)
             a->bi[c][k] += o->bi[c][k];
         a->n[c] += o->n[c];
+        a->rows[c] += o->rows[c];
     }
 }
 
@@ -195,8 +212,9 @@ static int stats_layout(const counts_acc *a, size_t cell, const char *const *nam
     size_t p = a->par->p;
     s->p = p;
     s->npair = n_pairs(p);
-    s->n = (double)a->n[cell];
-    if (!a->uni[cell] || a->n[cell] == 0)
+    s->n = a->n[cell] * (s->wscale > 0 ? s->wscale : 1.0);
+    s->rows = a->rows[cell];
+    if (!a->uni[cell] || a->rows[cell] == 0 || !(a->n[cell] > 0))
         return cx_error_set(err, CX_EUSAGE, "no complete rows of the ordered items");
     s->ncat = cx_calloc(p, sizeof *s->ncat, err);
     s->th0 = cx_calloc(p + 1, sizeof *s->th0, err);
@@ -204,9 +222,9 @@ static int stats_layout(const counts_acc *a, size_t cell, const char *const *nam
     if (!s->ncat || !s->th0 || !s->cat_of_code)
         return CX_ENOMEM;
     for (size_t i = 0; i < p; i++) {
-        const uint64_t *u = a->uni[cell] + i * SEM_ORD_SLOTS;
+        const double *u = a->uni[cell] + i * SEM_ORD_SLOTS;
         for (size_t c = 0; c < SEM_ORD_SLOTS; c++)
-            s->cat_of_code[i * SEM_ORD_SLOTS + c] = u[c] ? (int)s->ncat[i]++ : -1;
+            s->cat_of_code[i * SEM_ORD_SLOTS + c] = u[c] > 0 ? (int)s->ncat[i]++ : -1;
         if (s->ncat[i] < 2)
             return cx_error_set(err, CX_EUSAGE,
                                 "ordered item '%s' has %zu category in the data; it needs 2 or "
@@ -236,18 +254,19 @@ static int stats_layout(const counts_acc *a, size_t cell, const char *const *nam
     return CX_OK;
 }
 
-/* Thresholds qnorm(cumulative proportions) and the univariate scores
+/* Thresholds qnorm(cumulative proportions; weighted ones with weights,
+ * lav_uvord_fit's ML with wt) and the univariate scores
  * d log P(y = a) / d th (lav_uvord_scores at the fitted thresholds). */
 static void thresholds(const counts_acc *a, size_t cell, sem_ord_stats *s)
 {
     for (size_t i = 0; i < s->p; i++) {
-        const uint64_t *u = a->uni[cell] + i * SEM_ORD_SLOTS;
+        const double *u = a->uni[cell] + i * SEM_ORD_SLOTS;
         double cum = 0;
         size_t k = 0;
         for (size_t c = 0; c < SEM_ORD_SLOTS && k + 1 < s->ncat[i]; c++)
-            if (u[c]) {
-                cum += (double)u[c];
-                s->th[s->th0[i] + k++] = gsl_cdf_ugaussian_Pinv(cum / s->n);
+            if (u[c] > 0) {
+                cum += u[c];
+                s->th[s->th0[i] + k++] = gsl_cdf_ugaussian_Pinv(cum / a->n[cell]);
             }
         const double *t = s->th + s->th0[i];
         size_t K = s->ncat[i];
@@ -441,11 +460,19 @@ static void pair_scores(pair_ctx *c, double r, sem_ord_stats *s, size_t k, size_
     s->a22[k] = a22;
 }
 
+void sem_ord_counts_size(const void *counts, size_t cell, double *rows, double *sum_w)
+{
+    const counts_acc *a = counts;
+    *rows = a->rows[cell];
+    *sum_w = a->n[cell];
+}
+
 int sem_ord_stats_from_counts(const void *counts, size_t cell, const char *const *names,
-                              sem_ord_stats *s, cx_error *err)
+                              double wscale, sem_ord_stats *s, cx_error *err)
 {
     const counts_acc *a = counts;
     memset(s, 0, sizeof *s);
+    s->wscale = wscale;
     int rc = stats_layout(a, cell, names, s, err);
     if (rc != CX_OK)
         return rc;
@@ -456,7 +483,7 @@ int sem_ord_stats_from_counts(const void *counts, size_t cell, const char *const
         return CX_ENOMEM;
     for (size_t i = 0; i < p; i++)
         s->rho[i * p + i] = 1;
-    const uint64_t *bi = a->bi[cell];
+    const double *bi = a->bi[cell], scale = wscale > 0 ? wscale : 1.0;
     for (size_t j = 0; j + 1 < p; j++)
         for (size_t i = j + 1; i < p; i++, k++, bi += SEM_ORD_SLOTS * SEM_ORD_SLOTS) {
             double *f = s->freq + s->pair_off[k];
@@ -467,7 +494,7 @@ int sem_ord_stats_from_counts(const void *counts, size_t cell, const char *const
                     int ca = s->cat_of_code[i * SEM_ORD_SLOTS + u];
                     int cb = s->cat_of_code[j * SEM_ORD_SLOTS + v];
                     if (ca >= 0 && cb >= 0)
-                        f[(size_t)ca * c->n2 + (size_t)cb] = (double)bi[u * SEM_ORD_SLOTS + v];
+                        f[(size_t)ca * c->n2 + (size_t)cb] = scale * bi[u * SEM_ORD_SLOTS + v];
                 }
             c->freq = f;
             c->n = s->n;
@@ -494,7 +521,12 @@ int sem_ord_stats_from_counts(const void *counts, size_t cell, const char *const
 typedef struct inner_acc {
     const sem_ord_inner_params *par;
     double **inner; /* per cell dim x dim (upper triangle, row-major)  */
-    double *rows;   /* INNER_CHUNK x max dim                            */
+    /* with weights w (normalized): inner sums w^2 s s' (muthen1984's
+     * INNER of the weighted scores), inner1 sums w s s' (its INNER2, whose
+     * threshold blocks are A11) */
+    double **inner1; /* per cell as inner; NULL unweighted              */
+    double *rows;    /* INNER_CHUNK x max dim                            */
+    double *rows1;   /* the same rows times sqrt(w); weighted only       */
     size_t max_dim;
     size_t *cats; /* p: the categories of one row                     */
 } inner_acc;
@@ -504,10 +536,14 @@ static void inner_free(void *vacc)
     inner_acc *a = vacc;
     if (!a)
         return;
-    for (size_t c = 0; c < a->par->n_cells; c++)
+    for (size_t c = 0; c < a->par->n_cells; c++) {
         free(a->inner[c]);
+        free(a->inner1[c]);
+    }
     free(a->inner);
+    free(a->inner1);
     free(a->rows);
+    free(a->rows1);
     free(a->cats);
     free(a);
 }
@@ -523,18 +559,25 @@ static void *inner_alloc(const void *params, cx_error *err)
         if (par->cell[c] && par->cell[c]->dim > a->max_dim)
             a->max_dim = par->cell[c]->dim;
     a->inner = cx_calloc(par->n_cells + 1, sizeof *a->inner, err);
+    a->inner1 = cx_calloc(par->n_cells + 1, sizeof *a->inner1, err);
     a->rows = cx_calloc(INNER_CHUNK * a->max_dim + 1, sizeof *a->rows, err);
+    a->rows1 = cx_calloc(INNER_CHUNK * a->max_dim + 1, sizeof *a->rows1, err);
     a->cats = cx_calloc(par->p + 1, sizeof *a->cats, err);
-    if (!a->inner || !a->rows || !a->cats) {
+    if (!a->inner || !a->inner1 || !a->rows || !a->rows1 || !a->cats) {
         inner_free(a);
         return NULL;
     }
-    for (size_t c = 0; c < par->n_cells; c++)
-        if (par->cell[c] && !(a->inner[c] = cx_calloc(par->cell[c]->dim * par->cell[c]->dim,
-                                                      sizeof(double), err))) {
+    for (size_t c = 0; c < par->n_cells; c++) {
+        if (!par->cell[c])
+            continue;
+        size_t dd = par->cell[c]->dim * par->cell[c]->dim;
+        int weighted = par->weight_at >= 0;
+        if (!(a->inner[c] = cx_calloc(dd, sizeof(double), err)) ||
+            (weighted && !(a->inner1[c] = cx_calloc(dd, sizeof(double), err)))) {
             inner_free(a);
             return NULL;
         }
+    }
     return a;
 }
 
@@ -544,6 +587,9 @@ static void inner_reset(void *vacc)
     for (size_t c = 0; c < a->par->n_cells; c++)
         if (a->inner[c])
             memset(a->inner[c], 0, a->par->cell[c]->dim * a->par->cell[c]->dim * sizeof(double));
+    for (size_t c = 0; c < a->par->n_cells; c++)
+        if (a->inner1[c])
+            memset(a->inner1[c], 0, a->par->cell[c]->dim * a->par->cell[c]->dim * sizeof(double));
 }
 
 /* Row r's scores into out (dim); 0 when an item is missing (pass 1 left
@@ -575,21 +621,47 @@ static int row_scores(const sem_ord_stats *s, const cx_block *b, size_t r, size_
     return 1;
 }
 
+/* The normalized weight of row r (wscale w_r): the row scores times it
+ * into *row (INNER's factor w^2 through the cross-product), times its
+ * root into *row1 (INNER2's factor w). */
+static void weigh_scores(const sem_ord_stats *s, double w, double *row, double *row1)
+{
+    double ws = s->wscale * w, root = sqrt(ws);
+    for (size_t k = 0; k < s->dim; k++) {
+        row1[k] = row[k] * root;
+        row[k] *= ws;
+    }
+}
+
+static void inner_flush(inner_acc *a, size_t l, size_t m, size_t d)
+{
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, a->rows, (int)d, 1.0,
+                a->inner[l], (int)d);
+    if (a->inner1[l])
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, a->rows1, (int)d,
+                    1.0, a->inner1[l], (int)d);
+}
+
 static int inner_add(void *vacc, const cx_block *b, cx_error *err)
 {
     (void)err;
     inner_acc *a = vacc;
+    const double *wcol = a->par->weight_at >= 0 ? b->data + (size_t)a->par->weight_at * b->ld : NULL;
     for (size_t l = 0; l < b->n_levels && l < a->par->n_cells; l++) {
         const sem_ord_stats *s = a->par->cell[l];
         if (!s)
             continue;
         size_t m = 0, d = s->dim;
         for (size_t r = b->start[l]; r <= b->start[l + 1]; r++) {
-            if (r < b->start[l + 1] && row_scores(s, b, r, a->cats, a->rows + m * d))
+            /* a row without weight was left out of pass 1 too */
+            if (r < b->start[l + 1] && !(wcol && isnan(wcol[r])) &&
+                row_scores(s, b, r, a->cats, a->rows + m * d)) {
+                if (wcol)
+                    weigh_scores(s, wcol[r], a->rows + m * d, a->rows1 + m * d);
                 m++;
+            }
             if (m == INNER_CHUNK || (r == b->start[l + 1] && m > 0)) {
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, a->rows,
-                            (int)d, 1.0, a->inner[l], (int)d);
+                inner_flush(a, l, m, d);
                 m = 0;
             }
         }
@@ -606,6 +678,8 @@ static void inner_merge(void *vacc, const void *vother)
             size_t n = a->par->cell[c]->dim * a->par->cell[c]->dim;
             for (size_t k = 0; k < n; k++)
                 a->inner[c][k] += o->inner[c][k];
+            for (size_t k = 0; a->inner1[c] && k < n; k++)
+                a->inner1[c][k] += o->inner1[c][k];
         }
 }
 
@@ -626,12 +700,15 @@ int sem_ord_gamma(const void *vinner, size_t cell, sem_ord_stats *s, cx_error *e
         for (size_t r = 0; r < d; r++)
             for (size_t c = r; c < d; c++)
                 inner[r * d + c] = inner[c * d + r] = a->inner[cell][r * d + c];
-        /* A11^-1: each item's threshold block of INNER */
+        /* A11^-1: each item's threshold block of INNER (INNER2 with
+         * weights) */
+        const double *a11 = a->inner1[cell] ? a->inner1[cell] : a->inner[cell];
         for (size_t i = 0; i < s->p && rc == CX_OK; i++) {
             size_t o = s->th0[i], k = s->ncat[i] - 1;
             for (size_t r = 0; r < k; r++)
-                for (size_t c = 0; c < k; c++)
-                    binv[(o + r) * d + o + c] = inner[(o + r) * d + o + c];
+                for (size_t c = r; c < k; c++)
+                    binv[(o + r) * d + o + c] = binv[(o + c) * d + o + r] =
+                        a11[(o + r) * d + o + c];
             lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)k, binv + o * d + o,
                                              (lapack_int)d);
             if (info == 0)

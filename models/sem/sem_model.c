@@ -150,9 +150,19 @@ static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
         if (cx_section_get(job->section, refused[k]))
             return cx_job_error(job, refused[k], err, CX_EUSAGE,
                                 "`%s` is not supported with ordered items yet", refused[k]);
-    if (job->weight_col >= 0)
-        return cx_job_error(job, "weights", err, CX_EUSAGE,
-                            "`weights` is not supported with ordered items yet");
+    /* sampling weights: lavaan's sampling.weights with WLSMV (ordinal.c);
+     * lavaan has no frequency weights to check repeated rows against */
+    const char *wa = cx_section_get(job->section, "weights_are");
+    if (job->weight_col >= 0 && wa && strcmp(wa, "sampling") != 0)
+        return cx_job_error(job, "weights_are", err, CX_EUSAGE,
+                            "ordered items take sampling weights only (weights_are = sampling, "
+                            "lavaan's sampling.weights); frequency weights are not supported "
+                            "with them");
+    /* the scaled difference tests of weighted WLSMV fits have no reference yet */
+    if (job->weight_col >= 0 && cx_section_get(job->section, "invariance"))
+        return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                            "invariance with sampling weights is not supported with ordered "
+                            "items yet");
     if (job->missing != CX_MISSING_LISTWISE || job->missing_fiml)
         return cx_job_error(job, "missing", err, CX_EUSAGE,
                             "ordered items are fitted to listwise-complete rows only (lavaan's "

@@ -77,10 +77,17 @@ $CFA
 missing = fiml
 meanstructure = no"
 # ordinal items (ordered, estimator wlsmv): what the WLSMV fit cannot honour
-refuse cfa_ordered_weights weights "not supported with ordered items" "model = cfa
+refuse cfa_ordered_weights weights_are "sampling weights only" "model = cfa
 $CFA
 ordered = all
-weights = ageyr"
+weights = ageyr
+weights_are = frequency"
+refuse cfa_ordered_weights_invariance invariance "sampling weights is not supported with ordered" "model = cfa
+$CFA
+ordered = all
+group = school
+weights = ageyr
+invariance = configural metric"
 refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
 $CFA
 ordered = all
