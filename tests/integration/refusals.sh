@@ -10,18 +10,9 @@ CFA='syntax = visual =~ x1 + x2 + x3
          textual =~ x4 + x5 + x6
          speed =~ x7 + x8 + x9'
 
-# refuse NAME KEY FRAGMENT BODY: a one-job config that check must refuse
-refuse() {
-    local name="$1" key="$2" fragment="$3" body="$4"
-    printf '[data]\nfile = %s\ntable = /data\n\n[job %s]\n%s\n' "$HS" "$name" "$body" >"$WORK/$name.ini"
-    expect_exit 2 "check refuses $name" -- "$CXFIT" check "$WORK/$name.ini"
-    expect_stderr "$fragment" "$name: message says why"
-    expect_stderr "'$key'" "$name: message names the key"
-    expect_stderr "$name" "$name: message names the job"
-    [ "$(wc -l <"$WORK/stderr")" -eq 1 ] && ok "$name: one line" || fail "$name: $(wc -l <"$WORK/stderr") lines"
-    expect_exit 2 "run refuses $name" -- "$CXFIT" run "$WORK/$name.ini" -o "$WORK/$name.h5"
-    [ -e "$WORK/$name.h5" ] && fail "$name: a refused run wrote a file" || ok "$name: nothing written"
-}
+# refuse NAME KEY FRAGMENT BODY: a one-job config on HolzingerSwineford
+# that check must refuse (lib.bash's expect_refused)
+refuse() { expect_refused "$HS" "$@"; }
 
 # the wide view (derived_wide.c): two rows per id and time, and
 # wide_columns without wide
