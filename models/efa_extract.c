@@ -335,11 +335,33 @@ static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *
  * decomposition instead of 2p: parallel analysis fits two of these per
  * iteration.  Returns -1 where two eigenvalues across the split coincide
  * (the caller differences the gradient instead). */
+/* One pair (j, l) of the Hessians' sums H += c w w', w = v_j o v_l on the
+ * free items, staged as column nb of the block in ws->hw (W and W diag(c));
+ * a full block, or the last pair (p - 1, p - 1), is added by one DGEMM.
+ * Returns the number of pairs now staged. */
+static size_t hessian_add_pair(const extract_ws *ws, size_t j, size_t l, double c, size_t nb,
+                               double *H)
+{
+    size_t p = ws->p, m = ws->n_free;
+    const double *v = ws->vecs;
+    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
+    for (size_t a = 0; a < m; a++) {
+        size_t ia = ws->free[a];
+        double w = v[j * p + ia] * v[l * p + ia];
+        W[nb * m + a] = w;
+        Wc[nb * m + a] = c * w;
+    }
+    if (++nb < HESS_BLOCK && !(j == p - 1 && l == p - 1))
+        return nb;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0, Wc, (int)m,
+                W, (int)m, 1.0, H, (int)m);
+    return 0;
+}
+
 static int uls_hessian(const extract_ws *ws, double *H)
 {
     size_t p = ws->p, k = ws->k, m = ws->n_free, nb = 0;
-    const double *v = ws->vecs, *lam = ws->vals;
-    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
+    const double *lam = ws->vals;
     for (size_t j = 0; j < k; j++)
         if (lam[j] < 0)
             return -1; /* pmax(., 0) in psych's loadings: not smooth there */
@@ -357,17 +379,7 @@ static int uls_hessian(const extract_ws *ws, double *H)
                 c = 2 * lam[j] / (lam[j] - lam[l]);
             } else
                 c = 1;
-            for (size_t a = 0; a < m; a++) {
-                size_t ia = ws->free[a];
-                double w = v[j * p + ia] * v[l * p + ia];
-                W[nb * m + a] = w;
-                Wc[nb * m + a] = c * w;
-            }
-            if (++nb == HESS_BLOCK || (j == p - 1 && l == p - 1)) {
-                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0,
-                            Wc, (int)m, W, (int)m, 1.0, H, (int)m);
-                nb = 0;
-            }
+            nb = hessian_add_pair(ws, j, l, c, nb, H);
         }
     for (size_t a = 0; a < m; a++) /* exact symmetry */
         for (size_t b = 0; b < a; b++)
@@ -395,7 +407,6 @@ static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
 {
     size_t p = ws->p, k = ws->k, m = ws->n_free, nb = 0;
     const double *v = ws->vecs, *e = ws->vals, *S = ws->S;
-    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
     for (size_t j = 0; j < p; j++)
         if (!(e[j] > 0) || (j < k && e[j] <= 1))
             return -1; /* log undefined, or pmax(e - 1, 0) in the loadings */
@@ -416,17 +427,7 @@ static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
             } else {
                 c = (e[j] + e[l]) * (e[j] + e[l]) / (4 * e[j] * e[l]);
             }
-            for (size_t a = 0; a < m; a++) {
-                size_t ia = ws->free[a];
-                double w = v[j * p + ia] * v[l * p + ia];
-                W[nb * m + a] = w;
-                Wc[nb * m + a] = c * w;
-            }
-            if (++nb == HESS_BLOCK || (j == p - 1 && l == p - 1)) {
-                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0,
-                            Wc, (int)m, W, (int)m, 1.0, H, (int)m);
-                nb = 0;
-            }
+            nb = hessian_add_pair(ws, j, l, c, nb, H);
         }
     }
     /* h'(e_j) (v_ja v_jb Q_ab / 2 + [a = b] 3/2 e_j v_ja^2): with
