@@ -12,8 +12,10 @@
  * accuracy), `bootstrap` (replicates over the design cache, common.c).
  *
  * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
- * reports NA coefficients), one per Newton iteration, and a final one at
- * the estimates (sandwich meat, cluster sums, fitted probabilities).
+ * reports NA coefficients; also the first Newton iteration's), one per
+ * further Newton iteration but the last (the optimizer's predicted stop
+ * takes that converged step without a pass), and a final one at the
+ * estimates (sandwich meat, cluster sums, fitted probabilities).
  */
 #include <float.h>
 #include <math.h>
@@ -44,7 +46,6 @@ typedef struct logit_fit {
     logit_acc *last;        /* the last pass (value() at beta)      */
     double *pass_beta;      /* q: where the last pass was run       */
     int last_final;         /* it collected the final extras        */
-    int collect;            /* Newton passes collect them too       */
     cx_rowpass_split split; /* the job's `validate`            */
     cx_rowpass_cache *cache; /* the design rows between passes  */
     cx_opt_report rep;
@@ -75,7 +76,7 @@ static int obj_value(const double *x, double *f, void *data, cx_error *err)
     /* the optimizer starts where the aliasing pass was run: reuse it */
     int rc = CX_OK;
     if (!(F->last && memcmp(x, F->pass_beta, F->par.q * sizeof *x) == 0))
-        rc = run_pass(F, x, F->collect, err);
+        rc = run_pass(F, x, 0, err);
     if (rc == CX_OK)
         *f = F->last->ll;
     return rc;
@@ -383,13 +384,14 @@ static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
                         .value = obj_value,
                         .derivatives = obj_derivatives,
                         .data = F};
-    /* the score grows with the data: the gradient test is relative to it */
-    /* Newton converges quadratically: once a step moves every estimate by
-     * less than 1e-4 relative, the point it reached is within ~1e-8 of the
-     * optimum (the next step would be ~1e-9: measured on 1M rows), so it
-     * ends the run — one streaming pass fewer than a 1e-6 step test; the
-     * score per unit weight must be below 1e-8 too */
-    cx_opt_options o = {.gtol = 1e-8 * fmax(1.0, sum_w), .xtol = 1e-4};
+    /* the score grows with the data: the gradient test is relative to it.
+     * Newton converges quadratically: once the (undamped) Newton step at
+     * b_k moves every estimate by less than 1e-4 relative, b_k + step is
+     * within ~1e-8 of the optimum (the next step would be ~1e-9: measured
+     * on 1M rows).  The optimizer's predicted stop takes that step without
+     * evaluating it — one streaming pass fewer than testing the evaluated
+     * step — and the caller's final pass is at the returned point anyway */
+    cx_opt_options o = {.gtol = 1e-8 * fmax(1.0, sum_w), .xtol = 1e-4, .predict_stop = 1};
     cx_optimizer_run(opt, &obj, beta, &o, rep, err);
     cx_optimizer_free(opt);
     if (rep->status == CX_OPT_EVAL_FAILED)
@@ -444,6 +446,7 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->par.q = F->p;
     F->par.active = F->active;
     F->par.cluster = F->spec->se == SE_CLUSTER;
+    F->par.meat = F->spec->se != SE_CLASSICAL && F->spec->se != SE_CLUSTER;
     F->par.skip_slot = F->par.only_slot = -1;
     F->par.boot = (lg_boot){.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra};
     F->split = (cx_rowpass_split){.kind = job->validate,
@@ -464,15 +467,11 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
         F->last = NULL;
     }
     /* the optimizer starts at b = 0, where the first pass was run (its
-     * value() reuses it).  Streaming, every Newton pass also collects what
-     * the estimates need (meat, cluster sums, fitted probabilities): the
-     * optimizer's last pass is at the estimates (optimize.h), so no pass
-     * is needed after it.  From the design cache a pass is cheap and the
-     * extras are not (a second DSYRK, the predictions): one more pass at
-     * the estimates collects them */
-    F->collect = !cx_rowpass_cache_complete(F->cache);
+     * value() reuses it).  The Newton passes collect nothing for the
+     * estimates' extras (meat, cluster sums, fitted probabilities): the
+     * optimizer's predicted stop returns a point past its last pass, so
+     * one final pass at the estimates collects them, streamed or cached */
     rc = newton(F, F->beta, &F->rep, err);
-    F->collect = 0;
     if (rc != CX_OK)
         return rc;
     if (F->spec->se == SE_HC2 || F->spec->se == SE_HC3)
@@ -527,7 +526,7 @@ static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result
     logit_pass_type.free(F->last); /* a pass over other rows: never reuse it */
     F->last = NULL;
     F->par.skip_slot = (long)slot;
-    F->par.cluster = 0;
+    F->par.cluster = F->par.meat = 0; /* held-out metrics need neither */
     int rc = newton(F, beta, &rep, err);
     F->par.skip_slot = -1;
     if (rc == CX_OK && rep.status != CX_OPT_CONVERGED)

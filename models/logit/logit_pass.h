@@ -24,6 +24,7 @@ typedef struct logit_params {
     const size_t *active; /* q design column indices                      */
     const double *beta;   /* q coefficients                               */
     int final;            /* collect meat, clusters and predictions       */
+    int meat;             /* final: the HC meat is wanted (else left 0)   */
     int cluster;          /* extra column 0 names the cluster (final)     */
     int factor_outcome;   /* y is a level index 0/1 (else checked 0..1)   */
     /* validation: rows of split slot `skip_slot` are left out (training),
@@ -49,7 +50,8 @@ typedef struct logit_acc {
     double *pred, *y, *w;
     size_t n_pred, cap_pred;
     lg_clusters clusters; /* final: score sums per cluster            */
-    /* scratch for one block */
+    /* scratch: one chunk of rows (eta, r, v; s chunk x q, logit_pass.c)
+     * and, when rows or columns are left out, a block's used rows */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
     const double *xr, *yr, *wr; /* the block's used rows: xa, yc, wc or the rows themselves */
     size_t cap_rows;
