@@ -141,42 +141,75 @@ typedef struct pred_row {
 /* Classification metrics from fitted probabilities p, outcomes y in
  * [0, 1] and weights w: a row counts w y as a 1 and w (1 - y) as a 0. */
 typedef struct logit_metrics {
-    double auc, brier, logloss, accuracy;
+    double auc, brier, accuracy;
     double confusion[2][2]; /* [observed][predicted], weighted counts */
 } logit_metrics;
 
-/* Sort rows by p: an LSD radix sort on the bits of p (non-negative
- * doubles order as their bit patterns), four 16-bit digits; tmp has n
- * rows, count RADIX_BUCKETS.  Stable, O(n): a comparison sort of 1M rows
- * costs more than a streaming pass. */
+/* LSD radix sorts, four 16-bit digits, all four histograms from one read
+ * of the keys; tmp has n elements, count 4 x RADIX_BUCKETS.  Stable,
+ * O(n): a comparison sort of 1M rows costs more than a streaming pass.
+ * Non-negative doubles order as their bit patterns. */
 #define RADIX_BUCKETS ((size_t)1 << 16)
+#define RADIX_DIGIT(bits, d) ((size_t)((bits) >> (16 * (d))) & (RADIX_BUCKETS - 1))
+
+static uint64_t prob_bits(double p)
+{
+    uint64_t bits;
+    memcpy(&bits, &p, sizeof bits);
+    return bits;
+}
+
+/* count[d] := the first position of each digit value in pass d. */
+static void radix_offsets(size_t *count)
+{
+    for (int d = 0; d < 4; d++) {
+        size_t sum = 0, *c = count + d * RADIX_BUCKETS;
+        for (size_t v = 0; v < RADIX_BUCKETS; v++) {
+            size_t k = c[v];
+            c[v] = sum;
+            sum += k;
+        }
+    }
+}
+
+/* Sort 64-bit keys (four passes: the result is back in keys). */
+static void sort_keys(uint64_t *keys, uint64_t *tmp, size_t *count, size_t n)
+{
+    memset(count, 0, 4 * RADIX_BUCKETS * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 4; d++)
+            count[d * RADIX_BUCKETS + RADIX_DIGIT(keys[i], d)]++;
+    radix_offsets(count);
+    uint64_t *src = keys, *dst = tmp;
+    for (int d = 0; d < 4; d++) {
+        size_t *c = count + d * RADIX_BUCKETS;
+        for (size_t i = 0; i < n; i++)
+            dst[c[RADIX_DIGIT(src[i], d)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+}
+
+/* Sort rows by p (four passes: the result is back in rows). */
 static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
 {
-    const size_t R = RADIX_BUCKETS;
+    memset(count, 0, 4 * RADIX_BUCKETS * sizeof *count);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = prob_bits(rows[i].p);
+        for (int d = 0; d < 4; d++)
+            count[d * RADIX_BUCKETS + RADIX_DIGIT(bits, d)]++;
+    }
+    radix_offsets(count);
     pred_row *src = rows, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, R * sizeof *count);
-        for (size_t i = 0; i < n; i++) {
-            uint64_t bits;
-            memcpy(&bits, &src[i].p, sizeof bits);
-            count[(bits >> shift) & (R - 1)]++;
-        }
-        size_t sum = 0;
-        for (size_t d = 0; d < R; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            uint64_t bits;
-            memcpy(&bits, &src[i].p, sizeof bits);
-            dst[count[(bits >> shift) & (R - 1)]++] = src[i];
-        }
+    for (int d = 0; d < 4; d++) {
+        size_t *c = count + d * RADIX_BUCKETS;
+        for (size_t i = 0; i < n; i++)
+            dst[c[RADIX_DIGIT(prob_bits(src[i].p), d)]++] = src[i];
         pred_row *t = src;
         src = dst;
         dst = t;
     }
-    /* four passes: the result is back in rows */
 }
 
 /* AUC = P(p of a 1 > p of a 0) + P(tie) / 2 (the Mann-Whitney statistic;
@@ -202,32 +235,69 @@ static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
     return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
 }
 
+/* The same for unit weights and 0/1 outcomes (every fit without weights):
+ * a row is one 64-bit key, p's bits shifted up by one (p <= 1 leaves the
+ * top bit free) with y in the lowest bit, a third of a pred_row's bytes
+ * to sort; rows with equal p stay adjacent. */
+static double auc_of_unit(const double *p, const double *y, uint64_t *keys, size_t *count,
+                          size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        keys[i] = prob_bits(p[i]) << 1 | (y[i] == 1);
+    sort_keys(keys, keys + n, count, n);
+    double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double w1 = 0, w0 = 0;
+        while (j < n && keys[j] >> 1 == keys[i] >> 1) {
+            double one = (double)(keys[j] & 1);
+            w1 += one;
+            w0 += 1 - one;
+            j++;
+        }
+        num += w1 * (below0 + 0.5 * w0);
+        below0 += w0;
+        sum1 += w1;
+        sum0 += w0;
+        i = j;
+    }
+    return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
+}
+
+/* Brier, accuracy, confusion and AUC of fitted probabilities p, outcomes
+ * y in [0, 1], weights w; the log loss is -ll / sum w of the pass that
+ * made the predictions (the caller's), exact from eta. */
 static int metrics_of(const double *p, const double *y, const double *w, size_t n, logit_metrics *m)
 {
     memset(m, 0, sizeof *m);
-    pred_row *rows = malloc(2 * (n ? n : 1) * sizeof *rows);
-    size_t *count = malloc(RADIX_BUCKETS * sizeof *count);
+    double sw = 0, brier = 0;
+    int unit = 1;
+    for (size_t i = 0; i < n; i++) {
+        double pi = p[i], yi = y[i], wi = w[i];
+        sw += wi;
+        brier += wi * (yi - pi) * (yi - pi);
+        int pred = pi >= 0.5;
+        m->confusion[1][pred] += wi * yi;
+        m->confusion[0][pred] += wi * (1 - yi);
+        unit &= wi == 1 && (yi == 0 || yi == 1) && pi >= 0 && pi <= 1;
+    }
+    m->brier = brier / sw;
+    m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
+    size_t *count = malloc(4 * RADIX_BUCKETS * sizeof *count);
+    void *rows = malloc(2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)));
     if (!rows || !count) {
         free(rows);
         free(count);
         return CX_ENOMEM;
     }
-    double sw = 0, brier = 0, ll = 0;
-    for (size_t i = 0; i < n; i++) {
-        double pi = p[i], yi = y[i], wi = w[i];
-        rows[i] = (pred_row){pi, wi * yi, wi * (1 - yi)};
-        sw += wi;
-        brier += wi * (yi - pi) * (yi - pi);
-        double lp = pi > 0 ? log(pi) : -INFINITY, lq = pi < 1 ? log1p(-pi) : -INFINITY;
-        ll += (yi > 0 ? wi * yi * lp : 0) + (yi < 1 ? wi * (1 - yi) * lq : 0);
-        int pred = pi >= 0.5;
-        m->confusion[1][pred] += wi * yi;
-        m->confusion[0][pred] += wi * (1 - yi);
+    if (unit) {
+        m->auc = auc_of_unit(p, y, rows, count, n);
+    } else {
+        pred_row *pr = rows;
+        for (size_t i = 0; i < n; i++)
+            pr[i] = (pred_row){p[i], w[i] * y[i], w[i] * (1 - y[i])};
+        m->auc = auc_of(pr, pr + n, count, n);
     }
-    m->brier = brier / sw;
-    m->logloss = -ll / sw;
-    m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
-    m->auc = auc_of(rows, rows + n, count, n);
     free(rows);
     free(count);
     return CX_OK;
@@ -543,7 +613,8 @@ static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result
     if (metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m) != CX_OK)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     const char *names[] = {"n", "logloss", "auc", "brier", "accuracy"};
-    double values[] = {(double)F->last->n_pred, m.logloss, m.auc, m.brier, m.accuracy};
+    double values[] = {(double)F->last->n_pred, -F->last->ll / F->last->sum_w, m.auc, m.brier,
+                       m.accuracy};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (cx_result_add_validation(r, split, names[i], values[i], err) != CX_OK)
             return err->code ? err->code : CX_ENOMEM;
