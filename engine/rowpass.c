@@ -83,11 +83,14 @@ static size_t block_bytes(size_t m, size_t p, size_t ne)
 }
 
 /* A copy of the m filled rows (NULL when out of memory: the cache then
- * gives up, which costs speed, not results). */
+ * gives up, which costs speed, not results), in transparent huge pages
+ * (cx_malloc_block_buffer): a 1M-row cache is ~130 MB of fresh memory,
+ * and faulting it in 4 KB pages cost more than copying it. */
 static cached_block *block_copy(const cx_rows *r, size_t ne)
 {
     size_t m = r->m, p = r->p;
-    cached_block *b = malloc(block_bytes(m, p, ne));
+    cx_error ignore;
+    cached_block *b = cx_malloc_block_buffer(block_bytes(m, p, ne), &ignore);
     if (!b)
         return NULL;
     b->m = m;

@@ -283,8 +283,10 @@ static int metrics_of(const double *p, const double *y, const double *w, size_t 
     }
     m->brier = brier / sw;
     m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
+    cx_error ignore; /* the caller reports out of memory */
     size_t *count = malloc(4 * RADIX_BUCKETS * sizeof *count);
-    void *rows = malloc(2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)));
+    void *rows =
+        cx_malloc_block_buffer(2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)), &ignore);
     if (!rows || !count) {
         free(rows);
         free(count);
