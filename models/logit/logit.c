@@ -55,6 +55,8 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
 {
     F->par.beta = beta;
     F->par.final = final;
+    /* the same rows as the last pass, unless it used other ones */
+    F->par.expect_rows = F->last && F->par.only_slot < 0 ? F->last->n_rows : 0;
     memcpy(F->pass_beta, beta, F->par.q * sizeof *beta);
     F->last_final = final;
     if (F->last)

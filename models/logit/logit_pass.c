@@ -51,6 +51,7 @@ static void acc_reset(void *vacc)
     logit_acc *a = vacc;
     size_t q = a->q;
     a->ll = a->ll_sat = a->sum_w = a->sum_wy = a->nobs = 0;
+    a->n_rows = 0;
     memset(a->grad, 0, q * sizeof *a->grad);
     memset(a->info, 0, q * q * sizeof *a->info);
     if (a->meat)
@@ -74,6 +75,7 @@ static void *acc_alloc(const void *vpar, cx_error *err)
     logit_acc *a = calloc(1, sizeof *a);
     if (a) {
         a->q = par->q;
+        a->expect_pred = par->expect_rows;
         lg_clusters_init(&a->clusters, par->q);
         a->grad = calloc(q, sizeof *a->grad);
         a->info = calloc(q * q, sizeof *a->info);
@@ -116,11 +118,14 @@ static int reserve_rows(logit_acc *a, size_t m, cx_error *err)
     return CX_OK;
 }
 
-static int reserve_preds(logit_acc *a, size_t extra, cx_error *err)
+/* Room for `extra` more predictions: at least expect_pred (the pass's
+ * row count, known from the previous pass) the first time, so that the
+ * total of a final pass is sized once instead of grown by copies. */
+static int reserve_preds(logit_acc *a, size_t extra, size_t expect_pred, cx_error *err)
 {
     if (a->n_pred + extra <= a->cap_pred)
         return CX_OK;
-    size_t cap = a->cap_pred ? a->cap_pred : 1024;
+    size_t cap = a->cap_pred ? a->cap_pred : expect_pred > 1024 ? expect_pred : 1024;
     while (cap < a->n_pred + extra)
         cap *= 2;
     double *p = realloc(a->pred, cap * sizeof *p);
@@ -238,7 +243,7 @@ static int add_final(logit_acc *a, size_t i0, size_t c, const logit_params *par,
 {
     size_t q = par->q;
     const double *x = a->xr + i0 * q;
-    if (reserve_preds(a, c, err) != CX_OK)
+    if (reserve_preds(a, c, 0, err) != CX_OK)
         return CX_ENOMEM;
     double *r2 = a->eta; /* holds mu (chunk_rows); becomes r^2 */
     for (size_t i = 0; i < c; i++) {
@@ -312,6 +317,7 @@ static void chunk_rows(logit_acc *a, size_t i0, size_t c, const logit_params *pa
         eta[i] = mu; /* for add_final */
     }
     a->ll += lin - (soft + log(prod));
+    a->n_rows += c;
     a->sum_w += sum_w;
     a->sum_wy += sum_wy;
     a->nobs += nobs;
@@ -349,6 +355,7 @@ static void acc_merge(void *vacc, const void *vother)
     a->sum_w += o->sum_w;
     a->sum_wy += o->sum_wy;
     a->nobs += o->nobs;
+    a->n_rows += o->n_rows;
     for (size_t k = 0; k < q; k++)
         a->grad[k] += o->grad[k];
     for (size_t k = 0; k < q * q; k++)
@@ -361,7 +368,7 @@ static void acc_merge(void *vacc, const void *vother)
     cx_error err = {0};
     /* merge cannot fail by contract: on out of memory the totals would be
      * wrong, so keep going but poison the log-likelihood (NaN fails the fit) */
-    if (reserve_preds(a, o->n_pred, &err) != CX_OK) {
+    if (reserve_preds(a, o->n_pred, a->expect_pred, &err) != CX_OK) {
         a->ll = NAN;
         return;
     }
