@@ -402,50 +402,105 @@ static cx_rows cached_rows(const cx_rowpass_cache *c, const cached_block *b, siz
                      .slot = c->has_split ? b->slot : NULL};
 }
 
-/* cx_reduce_view's scheme over the cached blocks: threads take blocks,
- * an ordered section merges them into the total in block order. */
+/* Accumulators of a cached pass: blocks done out of order wait in
+ * ready[] until their predecessors are merged; reset ones wait in pool[]
+ * for the next block.  Guarded by the critical section `cx_rowpass_merge`. */
+typedef struct merge_queue {
+    void **ready, **pool;
+    size_t next, npool;
+    long failed; /* the lowest failing block, -1 = none */
+} merge_queue;
+
+/* A fresh or pooled accumulator (NULL when out of memory: werr set). */
+static void *queue_take(merge_queue *q, const cx_rowpass_type *t, const void *params,
+                        cx_error *werr)
+{
+    void *acc = NULL;
+#pragma omp critical(cx_rowpass_merge)
+    if (q->npool)
+        acc = q->pool[--q->npool];
+    return acc ? acc : t->alloc(params, werr);
+}
+
+/* Block b is done (brc): park its accumulator and merge every block that
+ * is now next in line, in block order. */
+static void queue_done(merge_queue *q, const cx_rowpass_type *t, void *tot, size_t b, void *acc,
+                       int brc, const cx_error *werr, cx_error *err)
+{
+#pragma omp critical(cx_rowpass_merge)
+    {
+        if (brc != CX_OK) {
+            if (q->failed < 0 || (long)b < q->failed) {
+                *err = *werr;
+#pragma omp atomic write
+                q->failed = (long)b;
+            }
+            if (acc)
+                q->pool[q->npool++] = acc;
+        } else {
+            q->ready[b] = acc;
+        }
+        while (q->failed < 0 && q->ready[q->next]) {
+            void *r = q->ready[q->next];
+            q->ready[q->next++] = NULL;
+            t->merge(tot, r);
+            t->reset(r);
+            q->pool[q->npool++] = r;
+        }
+    }
+}
+
+/* cx_reduce_view's scheme over the cached blocks: threads take blocks and
+ * the blocks are merged into the total in block order — by whichever
+ * thread completes the next one in line, so no thread waits for its turn
+ * (an `ordered` section made a thread spin while the one before it was
+ * descheduled on a loaded machine).  Same merges in the same order: the
+ * totals are bit for bit those of a streamed pass, for any thread count.
+ * After a failure, later blocks are skipped and earlier ones still run,
+ * so the error reported is that of the first failing block. */
 static int cached_pass(const cx_rowpass_cache *c, const cx_rowpass_type *t, const void *params,
                        void **total, int threads, cx_error *err)
 {
-    void *tot = t->alloc(params, err);
-    if (!tot)
-        return err->code ? err->code : CX_ENOMEM;
-    openblas_set_num_threads(1); /* our threads split the blocks */
     size_t p = cx_design_ncols(c->d), nb = c->n;
-    long failed = -1;
     int nt = threads > 0 ? threads : omp_get_max_threads();
     if ((size_t)nt > nb)
         nt = nb ? (int)nb : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        cx_error werr = {0};
-        void *acc = t->alloc(params, &werr);
-#pragma omp for ordered schedule(dynamic, 1)
-        for (size_t b = 0; b < nb; b++) {
-            long failed_so_far;
-#pragma omp atomic read
-            failed_so_far = failed;
-            int brc = acc ? CX_OK : (werr.code ? werr.code : CX_ENOMEM);
-            if (brc == CX_OK && failed_so_far < 0) {
-                cx_rows r = cached_rows(c, c->blocks[b], p);
-                brc = t->add_rows(acc, &r, params, &werr);
-            }
-#pragma omp ordered
-            {
-                if (brc != CX_OK && failed < 0) {
-                    *err = werr;
-#pragma omp atomic write
-                    failed = (long)b;
-                } else if (failed < 0) {
-                    t->merge(tot, acc);
-                    t->reset(acc);
-                }
-            }
-        }
-        if (acc)
-            t->free(acc);
+    void *tot = t->alloc(params, err);
+    merge_queue q = {.ready = calloc(nb + 1, sizeof *q.ready),
+                     .pool = calloc(nb + 1, sizeof *q.pool),
+                     .failed = -1};
+    if (!tot || !q.ready || !q.pool) {
+        if (tot)
+            t->free(tot);
+        free(q.ready);
+        free(q.pool);
+        return err->code ? err->code : cx_error_set(err, CX_ENOMEM, "row pass: out of memory");
     }
-    if (failed >= 0) {
+    openblas_set_num_threads(1); /* our threads split the blocks */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (size_t b = 0; b < nb; b++) {
+        long failed;
+#pragma omp atomic read
+        failed = q.failed;
+        if (failed >= 0 && (long)b > failed)
+            continue;
+        cx_error werr = {0};
+        void *acc = queue_take(&q, t, params, &werr);
+        int brc = acc ? CX_OK : (werr.code ? werr.code : CX_ENOMEM);
+        if (brc == CX_OK) {
+            cx_rows r = cached_rows(c, c->blocks[b], p);
+            brc = t->add_rows(acc, &r, params, &werr);
+        }
+        queue_done(&q, t, tot, b, acc, brc, &werr, err);
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (q.ready[i])
+            t->free(q.ready[i]);
+    for (size_t i = 0; i < q.npool; i++)
+        t->free(q.pool[i]);
+    free(q.ready);
+    free(q.pool);
+    if (q.failed >= 0) {
         t->free(tot);
         return err->code ? err->code : CX_EFAIL;
     }

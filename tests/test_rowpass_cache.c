@@ -4,7 +4,8 @@
  * merge order, for 1 and 2 threads, with validation slots, and when the
  * budget is too small (the cache gives up and every pass streams); and
  * without weights and with `by` levels (the cache stores no weights of
- * 1 and no levels 0, and hands out shared ones and zeros instead).
+ * 1 and no levels 0, and hands out shared ones and zeros instead); a
+ * cached pass that fails reports its first failing block.
  *
  * The table has 200k rows (four row blocks), missing values (rows the
  * fill drops), a categorical and a weight; the accumulator sums products
@@ -81,6 +82,18 @@ static void s_merge(void *acc, const void *other)
 }
 
 static const cx_rowpass_type sums_type = {"sums", s_alloc, s_reset, s_add, s_merge, free};
+
+/* Fails on the first row at or past table row 70001 (in the second block,
+ * and every later one), naming it. */
+static int failing_add(void *acc, const cx_rows *r, const void *params, cx_error *err)
+{
+    for (size_t i = 0; i < r->m; i++)
+        if (r->row[i] >= 70001)
+            return cx_error_set(err, CX_EFAIL, "bad row %zu", r->row[i]);
+    return s_add(acc, r, params, err);
+}
+
+static const cx_rowpass_type failing_type = {"failing", s_alloc, s_reset, failing_add, s_merge, free};
 
 static cx_table *make_table(cx_error *err)
 {
@@ -233,6 +246,28 @@ static void test_cache_unweighted_and_levels(void **state)
     fx->by = 0;
 }
 
+/* A cached pass whose blocks fail from the second on reports the first
+ * failing block's error, whatever the threads, and leaks nothing. */
+static void test_cache_pass_fails(void **state)
+{
+    const fixture *fx = *state;
+    double beta[16] = {0};
+    for (int threads = 1; threads <= 2; threads++) {
+        cx_error err = {0};
+        cx_rowpass_cache *c = cx_rowpass_cache_alloc(CX_ROWPASS_CACHE_BUDGET, &err);
+        sums s;
+        pass(fx, NULL, beta, c, threads, &s); /* fills the cache */
+        assert_true(cx_rowpass_cache_complete(c));
+        void *total = NULL;
+        assert_int_equal(cx_rowpass_run_cached(&fx->v, fx->d, NULL, &failing_type, beta, &total,
+                                               threads, c, &err),
+                         CX_EFAIL);
+        assert_null(total);
+        assert_non_null(strstr(err.msg, "bad row 70001"));
+        cx_rowpass_cache_free(c);
+    }
+}
+
 /* A cache filled for one split refuses a pass with another. */
 static void test_cache_refuses_other_split(void **state)
 {
@@ -257,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_cache_with_slots),
         cmocka_unit_test(test_cache_over_budget),
         cmocka_unit_test(test_cache_unweighted_and_levels),
+        cmocka_unit_test(test_cache_pass_fails),
         cmocka_unit_test(test_cache_refuses_other_split),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
