@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_threads.h"
 #include "dist.h"
 #include "filter_eval.h"
 #include "reducer.h"
@@ -476,7 +477,7 @@ static int cached_pass(const cx_rowpass_cache *c, const cx_rowpass_type *t, cons
         free(q.pool);
         return err->code ? err->code : cx_error_set(err, CX_ENOMEM, "row pass: out of memory");
     }
-    openblas_set_num_threads(1); /* our threads split the blocks */
+    cx_blas_single_threaded(); /* our threads split the blocks */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (size_t b = 0; b < nb; b++) {
         long failed;

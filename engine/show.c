@@ -422,6 +422,7 @@ static void print_header(const show_ctx *c, const char *model, const char *spec)
     n = header_add(h, n, "Estimator", m.estimator);
     n = header_add(h, n, "Standard errors", m.se);
     n = header_add(h, n, "Test statistic", m.test);
+    n = header_add(h, n, "Parameterization", cx_rb_attr_string(r, "parameterization"));
     n = header_number(h, n, "Optimizer iterations", cx_rb_attr_double(r, "iterations"), 0);
     n = header_number(h, n, "Number of observations used", r->nobs, 0);
     n = header_groups(c, h, n);
@@ -513,9 +514,30 @@ static void print_invariance(const show_ctx *c, const cx_rtable *t)
         print_table(c->out, t, (size_t)-1);
         return;
     }
+    /* robust tests (ordered items' WLSMV): scaled fit and scaled-shifted differences */
+    static const char *const sfit[] = {"npar",       "chisq_scaled", "df",          "pvalue_scaled",
+                                       "cfi_scaled", "tli_scaled",   "rmsea_scaled", NULL};
+    static const char *const sfit_heads[] = {"npar", "Chisq.scaled", "Df",          "P(>Chisq)",
+                                             "CFI.scaled", "TLI.scaled", "RMSEA.scaled"};
+    static const char *const sdiff[] = {"chisq_diff", "df_diff",          "pvalue_diff",
+                                        "diff_scale", "diff_shift",       "delta_cfi_scaled",
+                                        "delta_rmsea_scaled", NULL};
+    static const char *const sdiff_heads[] = {"Chisq diff", "Df diff",         "Pr(>Chisq)",
+                                              "scale a",    "shift b",         "CFI.scaled diff",
+                                              "RMSEA.scaled diff"};
+    int scaled = cx_rb_column(t, "diff_scale", CX_RCOL_DOUBLE) != NULL;
     print_invariance_block(c, t, "Measurement invariance, fit per step:", fit, fit_heads);
-    print_invariance_block(c, t, "Chi-squared difference tests (each step vs the one before):",
-                           diff, diff_heads);
+    if (scaled) {
+        print_invariance_block(c, t, "Robust (scaled) fit per step:", sfit, sfit_heads);
+        print_invariance_block(c, t,
+                               "Scaled chi-squared difference tests (satorra.2000, scaled and "
+                               "shifted):",
+                               sdiff, sdiff_heads);
+    } else {
+        print_invariance_block(c, t,
+                               "Chi-squared difference tests (each step vs the one before):", diff,
+                               diff_heads);
+    }
     const cx_rcolumn *eq = cx_rb_column(t, "group_equal", CX_RCOL_STRING);
     if (!eq)
         return;

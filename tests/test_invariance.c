@@ -7,9 +7,21 @@
  *    strict, and semTools' default ending with latent means), against
  *    lavaan 0.6.14's lavTestLRT() and fitMeasures() of the fits
  *    (tests/reference/hs_invariance{,_means}.json), every column.
+ * 1b. Ordinal items (configs/reference/bfi_wlsmv_invariance.ini: bfi
+ *    agreeableness and conscientiousness items by gender, WLSMV,
+ *    configural metric scalar means) against lavTestLRT()'s satorra.2000
+ *    scaled-shifted difference tests and the fits' standard and scaled
+ *    fitMeasures() (tests/reference/bfi_wlsmv_invariance.json), every
+ *    column including the scaled ones.  Largest differences seen:
+ *    delta_cfi_scaled 3.6e-7, diff_shift 3.5e-7, pvalue_diff 3.2e-7 (the
+ *    polychorics: lavaan's nlminb stops each pair up to 3e-8 from the
+ *    root cxfit solves, see test_reference_sem.c; every chi-square agrees
+ *    to 1e-8), within 1e-6.  The same with parameterization = theta up to
+ *    strict (bfi_wlsmv_invariance_theta).
  * 2. The table logic on its own, with a stand-in fit: cumulative
  *    constraints, difference tests, a step that does not converge, a step
- *    that cannot be fitted.
+ *    that cannot be fitted; ordered items' step words and a robust
+ *    difference test's columns.
  * 3. Config errors: no `group`, an unknown step (did you mean), steps out
  *    of order, `group_equal` alongside.
  *
@@ -84,12 +96,30 @@ static const char *const compared[][2] = {{"npar", "npar"},
                                           {"rmsea_d", "rmsea_d"},    /* lavTestLRT()'s RMSEA */
                                           {"delta_cfi", "delta_cfi"},
                                           {"delta_rmsea", "delta_rmsea"}};
+/* The columns of robust (scaled) tests, compared in ordinal cases too. */
+static const char *const scaled_compared[][2] = {{"chisq_scaled", "chisq_scaled"},
+                                                 {"pvalue_scaled", "pvalue_scaled"},
+                                                 {"cfi_scaled", "cfi_scaled"},
+                                                 {"tli_scaled", "tli_scaled"},
+                                                 {"rmsea_scaled", "rmsea_scaled"},
+                                                 {"diff_scale", "diff_scale"},
+                                                 {"diff_shift", "diff_shift"},
+                                                 {"delta_cfi_scaled", "delta_cfi_scaled"},
+                                                 {"delta_rmsea_scaled", "delta_rmsea_scaled"}};
+#define N_SCALED (sizeof scaled_compared / sizeof scaled_compared[0])
 #define N_COMPARED (sizeof compared / sizeof compared[0])
+#define N_ALL (N_COMPARED + N_SCALED)
+
+/* Column k of the compared ones: the standard, then the scaled. */
+static const char *const *compared_at(size_t k)
+{
+    return k < N_COMPARED ? compared[k] : scaled_compared[k - N_COMPARED];
+}
 
 typedef struct inv_columns {
     char **step;
-    size_t n;
-    double *col[N_COMPARED];
+    size_t n, n_cols; /* N_COMPARED, or N_ALL with scaled tests */
+    double *col[N_ALL];
 } inv_columns;
 
 static void read_invariance(ref_results *r, const char *job, inv_columns *c)
@@ -97,9 +127,9 @@ static void read_invariance(ref_results *r, const char *job, inv_columns *c)
     cx_error err = {0};
     c->step = ref_results_column_strings(r, job, "invariance", "step", &c->n, &err);
     assert_non_null(c->step);
-    for (size_t k = 0; k < N_COMPARED; k++) {
+    for (size_t k = 0; k < c->n_cols; k++) {
         size_t n = 0;
-        c->col[k] = ref_results_column_double(r, job, "invariance", compared[k][1], &n, &err);
+        c->col[k] = ref_results_column_double(r, job, "invariance", compared_at(k)[1], &n, &err);
         if (!c->col[k])
             fail_msg("%s", err.msg);
         assert_int_equal(n, c->n);
@@ -109,11 +139,12 @@ static void read_invariance(ref_results *r, const char *job, inv_columns *c)
 static void free_invariance(inv_columns *c)
 {
     ref_strings_free(c->step, c->n);
-    for (size_t k = 0; k < N_COMPARED; k++)
+    for (size_t k = 0; k < c->n_cols; k++)
         free(c->col[k]);
 }
 
-static void compare_steps(const inv_columns *c, const json_value *steps, ref_report *rep)
+static void compare_steps(const inv_columns *c, const json_value *steps, double rtol_all,
+                          ref_report *rep)
 {
     assert_int_equal(c->n, json_array_len(steps));
     for (size_t i = 0; i < c->n; i++) {
@@ -123,12 +154,13 @@ static void compare_steps(const inv_columns *c, const json_value *steps, ref_rep
             ref_report_fail(rep, "invariance row %zu is %s, lavaan has %s", i, c->step[i], name);
             continue;
         }
-        for (size_t k = 0; k < N_COMPARED; k++) {
+        for (size_t k = 0; k < c->n_cols; k++) {
+            const char *const *col = compared_at(k);
             char what[96];
-            snprintf(what, sizeof what, "invariance[%s].%s", name, compared[k][1]);
-            double rtol = strcmp(compared[k][1], "srmr") == 0 ? RTOL_SRMR : RTOL;
+            snprintf(what, sizeof what, "invariance[%s].%s", name, col[1]);
+            double rtol = strcmp(col[1], "srmr") == 0 ? RTOL_SRMR : rtol_all;
             /* the first step's differences are NA in lavTestLRT(): null */
-            ref_report_check_field(rep, what, c->col[k][i], want, compared[k][0], rtol, ATOL);
+            ref_report_check_field(rep, what, c->col[k][i], want, col[0], rtol, ATOL);
         }
     }
 }
@@ -158,8 +190,9 @@ static void check_tables(ref_results *r, const char *job, const json_value *step
     free(status);
 }
 
-/* Run configs/reference/<case>.ini and compare with tests/reference/<case>.json. */
-static void run_case(const char *case_name)
+/* Run configs/reference/<case>.ini and compare with tests/reference/<case>.json
+ * (`scaled`: the columns of robust tests too) to rtol. */
+static void run_case_columns(const char *case_name, int scaled, double rtol)
 {
     char config[512], reference[512];
     snprintf(config, sizeof config, "%s/configs/reference/%s.ini", CX_SOURCE_DIR, case_name);
@@ -174,13 +207,13 @@ static void run_case(const char *case_name)
     assert_non_null(r);
     ref_report rep;
     ref_report_init(&rep, case_name, "lavaan");
-    inv_columns c = {0};
+    inv_columns c = {.n_cols = scaled ? N_ALL : N_COMPARED};
     read_invariance(r, case_name, &c);
-    compare_steps(&c, json_get(ref, "steps"), &rep);
+    compare_steps(&c, json_get(ref, "steps"), rtol, &rep);
     /* every column of every step: two steps at least (a sequence) */
     size_t n_steps = json_array_len(json_get(ref, "steps"));
     assert_true(n_steps >= 2);
-    ref_report_require(&rep, (int)(N_COMPARED * n_steps));
+    ref_report_require(&rep, (int)(c.n_cols * n_steps));
     check_tables(r, case_name, json_get(ref, "steps"), &rep);
     free_invariance(&c);
     ref_results_close(r);
@@ -195,6 +228,11 @@ static void run_case(const char *case_name)
     remove(RESULTS);
 }
 
+static void run_case(const char *case_name)
+{
+    run_case_columns(case_name, 0, RTOL);
+}
+
 static void test_hs_invariance(void **state)
 {
     (void)state;
@@ -206,6 +244,28 @@ static void test_hs_invariance_means(void **state)
 {
     (void)state;
     run_case("hs_invariance_means");
+}
+
+/* Ordinal items: lavTestLRT()'s scaled-shifted tests of WLSMV fits. */
+static void test_ordinal_invariance(void **state)
+{
+    (void)state;
+    run_case_columns("bfi_wlsmv_invariance", 1, RTOL);
+}
+
+/* parameterization = theta, up to strict (residual variances equal).
+ * lavaan's theta fits stop further from their optimum (its configural
+ * chi-square is 2.2e-7 above that of its delta fit of the same model,
+ * cxfit's are equal; see test_reference_sem.c), and the scale and shift
+ * of a difference test, being functions of Delta at the estimates, move
+ * to first order with that: measured pvalue_diff 3.8e-6 (metric),
+ * delta_cfi_scaled 2e-6, diff_shift 1.4e-6; 8e-6 allowed. */
+#define RTOL_THETA 8e-6
+
+static void test_ordinal_invariance_theta(void **state)
+{
+    (void)state;
+    run_case_columns("bfi_wlsmv_invariance_theta", 1, RTOL_THETA);
 }
 
 /* ---- 2. the table logic with a stand-in fit --------------------------- */
@@ -340,6 +400,58 @@ static void test_means_after_scalar(void **state)
     cx_config_free(fx.config);
 }
 
+/* Ordered items: the steps' words, and a robust difference test in place
+ * of the standard one. */
+static int fake_diff(void *ctx, size_t prev, size_t cur, sem_inv_diff *out, cx_error *err)
+{
+    (void)ctx, (void)err;
+    out->stat = 3.5 + (double)prev; /* distinguishable from 10, the standard difference */
+    out->df = 6.0;
+    out->pvalue = 0.25;
+    out->scale = 0.5 * (double)cur;
+    out->shift = 0.125;
+    return CX_OK;
+}
+
+static void test_ordinal_steps(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    job_fixture fx;
+    load_job(&fx, "[job j]\nmodel = cfa\ninvariance = configural metric scalar strict means\n",
+             &err);
+    sem_invariance inv;
+    assert_int_equal(sem_invariance_read(&fx.job, 1, &inv, &err), CX_OK);
+    /* delta: strict refused, naming the key */
+    sem_invariance delta = inv;
+    assert_int_equal(sem_invariance_ordinal(&fx.job, &delta, 0, &err), CX_EUSAGE);
+    assert_non_null(strstr(err.msg, "'invariance'"));
+    assert_non_null(strstr(err.msg, "parameterization = theta"));
+    cx_error_clear(&err);
+    /* theta: intercepts become thresholds */
+    assert_int_equal(sem_invariance_ordinal(&fx.job, &inv, 1, &err), CX_OK);
+    assert_int_equal(inv.group_equal[1], SEM_EQ_LOADINGS);
+    assert_int_equal(inv.group_equal[2], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS);
+    assert_int_equal(inv.group_equal[3], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS);
+    assert_int_equal(inv.group_equal[4], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS |
+                                             SEM_EQ_MEANS);
+    fake_fits f = {.fail_at = 99};
+    cx_result *res = cx_result_alloc(0.95, &err);
+    assert_int_equal(
+        sem_invariance_run_scaled(&fx.job, &inv, 2, fake_fit, fake_diff, &f, res, &err), CX_OK);
+    const cx_rtable *t = cx_result_find_table(res, "invariance");
+    assert_non_null(t);
+    assert_true(isnan(cell(t, 0, "chisq_diff")) && isnan(cell(t, 0, "diff_scale")));
+    assert_true(cell(t, 2, "chisq_diff") == 4.5 && cell(t, 2, "pvalue_diff") == 0.25);
+    assert_true(cell(t, 2, "diff_scale") == 1.0 && cell(t, 2, "diff_shift") == 0.125);
+    assert_true(isnan(cell(t, 2, "rmsea_d")));         /* none for scaled tests */
+    assert_true(fabs(cell(t, 2, "delta_cfi") + 0.01) < 1e-12); /* the standard ones stay */
+    assert_string_equal(t->cols[cx_rtable_find_column(t, "group_equal")].s[3],
+                        "loadings thresholds residuals");
+    cx_result_free(res);
+    cx_config_free(fx.config);
+}
+
 /* ---- 3. config errors ---------------------------------------------------- */
 
 static void expect_config_error(const char *job_keys, const char *key, const char *needle)
@@ -395,9 +507,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hs_invariance),
         cmocka_unit_test(test_hs_invariance_means),
+        cmocka_unit_test(test_ordinal_invariance),
+        cmocka_unit_test(test_ordinal_invariance_theta),
         cmocka_unit_test(test_steps_and_differences),
         cmocka_unit_test(test_means_after_scalar),
         cmocka_unit_test(test_step_error),
+        cmocka_unit_test(test_ordinal_steps),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_check_ok),
     };

@@ -16,6 +16,17 @@
  *   sqrt(max((chisq_diff / N) / df_diff - 1 / N, 0)) * sqrt(G).
  * delta_cfi and delta_rmsea are signed (step minus previous step).  No
  * cut-offs are applied: docs/models/cfa.md gives the usual ones.
+ *
+ * Ordinal items (sem_invariance_ordinal): the steps keep their names with
+ * lavaan's group.equal words for ordered items — metric = loadings,
+ * scalar = loadings + thresholds (an ordered item's intercept is fixed at
+ * 0, so "intercepts" adds nothing), strict = + residuals (theta
+ * parameterization only: residual variances are no parameters in the
+ * delta one), means = + latent means.  Their WLSMV tests are robust: the comparison is the
+ * fit's own scaled difference test (a sem_inv_diff_fn: for WLSMV
+ * lavTestLRT()'s satorra.2000 scaled.shifted test), written by
+ * write_scaled_difference() with the scaled fit measures beside the
+ * standard ones.
  */
 #include "invariance.h"
 
@@ -216,7 +227,19 @@ static const char *const diff_columns[] = {"chisq_diff", "df_diff",   "pvalue_di
                                            "rmsea_d",    "delta_cfi", "delta_rmsea"};
 #define N_DIFF_COLUMNS (sizeof diff_columns / sizeof diff_columns[0])
 
-static cx_rtable *invariance_table(cx_result *res, cx_error *err)
+/* Extra columns of robust (scaled) tests: per step, then per difference. */
+static const char *const scaled_columns[][2] = {
+    {"chisq_scaled", "chisq.scaled"}, {"pvalue_scaled", "pvalue.scaled"},
+    {"cfi_scaled", "cfi.scaled"},     {"tli_scaled", "tli.scaled"},
+    {"rmsea_scaled", "rmsea.scaled"},
+};
+#define N_SCALED_COLUMNS (sizeof scaled_columns / sizeof scaled_columns[0])
+
+static const char *const scaled_diff_columns[] = {"diff_scale", "diff_shift", "delta_cfi_scaled",
+                                                  "delta_rmsea_scaled"};
+#define N_SCALED_DIFF_COLUMNS (sizeof scaled_diff_columns / sizeof scaled_diff_columns[0])
+
+static cx_rtable *invariance_table(cx_result *res, int scaled, cx_error *err)
 {
     cx_rtable *t = cx_result_table(res, "invariance", err);
     if (!t || cx_rtable_add_column(t, "step", CX_RCOL_STRING, err) ||
@@ -230,16 +253,23 @@ static cx_rtable *invariance_table(cx_result *res, cx_error *err)
     for (size_t c = 0; c < N_DIFF_COLUMNS; c++)
         if (cx_rtable_add_column(t, diff_columns[c], CX_RCOL_DOUBLE, err))
             return NULL;
+    for (size_t c = 0; scaled && c < N_SCALED_COLUMNS; c++)
+        if (cx_rtable_add_column(t, scaled_columns[c][0], CX_RCOL_DOUBLE, err))
+            return NULL;
+    for (size_t c = 0; scaled && c < N_SCALED_DIFF_COLUMNS; c++)
+        if (cx_rtable_add_column(t, scaled_diff_columns[c], CX_RCOL_DOUBLE, err))
+            return NULL;
     return t;
 }
 
 /* "loadings intercepts" for the bits of a step, in group_equal's words. */
 static void group_equal_words(unsigned bits, char *out, size_t size)
 {
-    static const char *const words[] = {"loadings", "intercepts", "residuals", "means"};
+    static const char *const words[] = {"loadings", "thresholds", "intercepts", "residuals",
+                                        "means"};
     size_t len = 0;
     out[0] = '\0';
-    for (size_t k = 0; k < 4; k++)
+    for (size_t k = 0; k < 5; k++)
         if (bits & sem_group_equal_bit(words[k]))
             len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", words[k]);
 }
@@ -261,10 +291,37 @@ static void write_difference(cx_rtable *t, size_t row, const cx_result *cur, con
     cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
 }
 
-static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result *const *steps,
-                            size_t n_groups, cx_error *err)
+/* A robust test's difference (a sem_inv_diff_fn's) in place of the
+ * standard one: lavTestLRT() reports the scaled statistic as "Chisq diff"
+ * and no RMSEA of the difference for scaled tests (rmsea_d NaN); the
+ * scaled measures of the step and their changes go beside. */
+static void write_scaled_difference(cx_rtable *t, size_t row, const cx_result *cur,
+                                    const cx_result *prev, const sem_inv_diff *d)
 {
-    cx_rtable *t = invariance_table(res, err);
+    cx_rtable_set_double(t, row, "chisq_diff", d->stat);
+    cx_rtable_set_double(t, row, "df_diff", d->df);
+    cx_rtable_set_double(t, row, "pvalue_diff", d->pvalue);
+    cx_rtable_set_double(t, row, "rmsea_d", NAN);
+    cx_rtable_set_double(t, row, "diff_scale", d->scale);
+    cx_rtable_set_double(t, row, "diff_shift", d->shift);
+    cx_rtable_set_double(t, row, "delta_cfi_scaled",
+                         measure(cur, "cfi.scaled") - measure(prev, "cfi.scaled"));
+    cx_rtable_set_double(t, row, "delta_rmsea_scaled",
+                         measure(cur, "rmsea.scaled") - measure(prev, "rmsea.scaled"));
+}
+
+static void write_scaled_measures(cx_rtable *t, size_t row, const cx_result *step)
+{
+    for (size_t c = 0; c < N_SCALED_COLUMNS; c++)
+        cx_rtable_set_double(t, row, scaled_columns[c][0], measure(step, scaled_columns[c][1]));
+    for (size_t c = 0; c < N_SCALED_DIFF_COLUMNS; c++)
+        cx_rtable_set_double(t, row, scaled_diff_columns[c], NAN);
+}
+
+static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result *const *steps,
+                            size_t n_groups, const sem_inv_diff *diffs, cx_error *err)
+{
+    cx_rtable *t = invariance_table(res, diffs != NULL, err);
     if (!t)
         return err->code;
     for (size_t k = 0; k < inv->n_steps; k++) {
@@ -283,8 +340,12 @@ static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result
         for (size_t c = 0; c < N_FIT_COLUMNS; c++)
             cx_rtable_set_double(t, (size_t)row, fit_columns[c][0],
                                  measure(steps[k], fit_columns[c][1]));
+        if (diffs)
+            write_scaled_measures(t, (size_t)row, steps[k]);
         if (k > 0)
             write_difference(t, (size_t)row, steps[k], steps[k - 1], n_groups);
+        if (k > 0 && diffs)
+            write_scaled_difference(t, (size_t)row, steps[k], steps[k - 1], &diffs[k]);
     }
     return CX_OK;
 }
@@ -332,15 +393,40 @@ static int fit_steps(const cx_job *job, const sem_invariance *inv, sem_inv_fit_f
     return CX_OK;
 }
 
+/* The robust difference tests of consecutive steps (diffs[0] unused). */
+static int scaled_differences(const sem_invariance *inv, sem_inv_diff_fn diff, void *ctx,
+                              sem_inv_diff *diffs, cx_error *err)
+{
+    for (size_t k = 1; k < inv->n_steps; k++) {
+        int rc = diff(ctx, k - 1, k, &diffs[k], err);
+        if (rc != CX_OK) {
+            if (rc != CX_ENOMEM)
+                cx_error_prefix(err, "invariance step '%s'", step_names[inv->step[k]]);
+            return rc;
+        }
+    }
+    return CX_OK;
+}
+
 int sem_invariance_run(const cx_job *job, const sem_invariance *inv, size_t n_groups,
                        sem_inv_fit_fn fit, void *ctx, cx_result *res, cx_error *err)
 {
+    return sem_invariance_run_scaled(job, inv, n_groups, fit, NULL, ctx, res, err);
+}
+
+int sem_invariance_run_scaled(const cx_job *job, const sem_invariance *inv, size_t n_groups,
+                              sem_inv_fit_fn fit, sem_inv_diff_fn diff, void *ctx, cx_result *res,
+                              cx_error *err)
+{
     cx_result *steps[SEM_INV_MAX_STEPS] = {NULL};
+    sem_inv_diff diffs[SEM_INV_MAX_STEPS];
     int rc = fit_steps(job, inv, fit, ctx, steps, err);
+    if (rc == CX_OK && diff)
+        rc = scaled_differences(inv, diff, ctx, diffs, err);
     if (rc == CX_OK)
         rc = copy_baseline(res, steps[0], err);
     if (rc == CX_OK)
-        rc = write_invariance(res, inv, steps, n_groups, err);
+        rc = write_invariance(res, inv, steps, n_groups, diff ? diffs : NULL, err);
     for (size_t k = 0; rc == CX_OK && k < inv->n_steps; k++) {
         report_step(res, steps[k], step_names[inv->step[k]]);
         rc = copy_step_tables(res, steps[k], step_names[inv->step[k]], err);
@@ -350,4 +436,21 @@ int sem_invariance_run(const cx_job *job, const sem_invariance *inv, size_t n_gr
     for (size_t k = 0; k < inv->n_steps; k++)
         cx_result_free(steps[k]);
     return rc;
+}
+
+int sem_invariance_ordinal(const cx_job *job, sem_invariance *inv, int theta, cx_error *err)
+{
+    for (size_t k = 0; k < inv->n_steps; k++) {
+        if (inv->step[k] == STEP_STRICT && !theta)
+            return cx_job_error(job, "invariance", err, CX_EUSAGE,
+                                "step 'strict' with ordered items needs parameterization = theta: "
+                                "their residual variances are no parameters in the delta "
+                                "parameterization (lavaan's group.equal = \"residuals\" changes "
+                                "nothing there)");
+        unsigned eq = inv->group_equal[k];
+        if (eq & SEM_EQ_INTERCEPTS)
+            eq = (eq & ~(unsigned)SEM_EQ_INTERCEPTS) | SEM_EQ_THRESHOLDS;
+        inv->group_equal[k] = eq;
+    }
+    return CX_OK;
 }

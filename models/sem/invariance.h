@@ -50,4 +50,30 @@ typedef int (*sem_inv_fit_fn)(void *ctx, unsigned group_equal, cx_result *res, c
 int sem_invariance_run(const cx_job *job, const sem_invariance *inv, size_t n_groups,
                        sem_inv_fit_fn fit, void *ctx, cx_result *res, cx_error *err);
 
+/* A robust difference test between step `prev` (less constrained) and
+ * step `cur`, both fitted by the sem_inv_fit_fn with the same ctx (calls
+ * numbered 0, 1, ... in step order): the statistic, its df and p-value,
+ * and the scale (a) and shift (b) of a scaled-shifted statistic (NaN when
+ * the test has none). */
+typedef struct sem_inv_diff {
+    double stat, df, pvalue, scale, shift;
+} sem_inv_diff;
+typedef int (*sem_inv_diff_fn)(void *ctx, size_t prev, size_t cur, sem_inv_diff *out,
+                               cx_error *err);
+
+/* sem_invariance_run with robust tests: chisq_diff, df_diff and
+ * pvalue_diff come from `diff` (rmsea_d NaN, as lavTestLRT() for scaled
+ * tests), and the table gains chisq_scaled, pvalue_scaled, cfi_scaled,
+ * tli_scaled, rmsea_scaled per step and diff_scale, diff_shift,
+ * delta_cfi_scaled, delta_rmsea_scaled per difference.  diff NULL: as
+ * sem_invariance_run. */
+int sem_invariance_run_scaled(const cx_job *job, const sem_invariance *inv, size_t n_groups,
+                              sem_inv_fit_fn fit, sem_inv_diff_fn diff, void *ctx, cx_result *res,
+                              cx_error *err);
+
+/* The steps of ordered items (lavaan's group.equal for them): intercepts
+ * become thresholds (an ordered item's intercept is fixed at 0); strict
+ * needs the theta parameterization (refused otherwise, naming the key). */
+int sem_invariance_ordinal(const cx_job *job, sem_invariance *inv, int theta, cx_error *err);
+
 #endif

@@ -115,7 +115,8 @@ static int write_sampstat(cx_result *res, const sem_ord_stats *s, char **names, 
     return CX_OK;
 }
 
-static int write_results(cx_result *res, const sem_wls_result *w, int multi, cx_error *err)
+static int write_results(cx_result *res, const sem_wls_result *w, int multi, int theta,
+                         cx_error *err)
 {
     cx_rtable *t = cx_result_estimates_table(res, err);
     if (!t || (cx_rtable_find_column(t, "std_lv") < 0 &&
@@ -145,7 +146,9 @@ static int write_results(cx_result *res, const sem_wls_result *w, int multi, cx_
         cx_rtable_set_double(r2, (size_t)row, "r2", w->fit->r2[k]);
     }
     /* `ordered` implies WLSMV whether or not `estimator` says so */
-    if (cx_result_set_attr_string(res, "estimator", "wlsmv", err) != CX_OK)
+    if (cx_result_set_attr_string(res, "estimator", "wlsmv", err) != CX_OK ||
+        cx_result_set_attr_string(res, "parameterization", theta ? "theta" : "delta", err) !=
+            CX_OK)
         return err->code;
     return cx_result_set_attr_double(res, "iterations", w->fit->iterations, err);
 }
@@ -300,6 +303,72 @@ static int group_col(const cx_job *job, const char *group, int *gcol, cx_error *
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
+/* Fit the groups' statistics with group_equal and write res; the fit's
+ * internals stay in *w (the caller clears it). */
+static int fit_groups(const sem_ordinal_spec *spec, const ordinal_data *o, const size_t *cells,
+                      const sem_ord_stats *const *group, size_t G, unsigned group_equal,
+                      sem_wls_result *w, cx_result *res, cx_error *err)
+{
+    sem_partable *pt = spec->build(spec->ctx, G, group_equal, err);
+    if (!pt)
+        return err->code;
+    int rc = sem_wls_fit(pt, group, group_equal, spec->theta, spec->max_iter, w, err);
+    if (rc == CX_OK) {
+        res->nobs = 0;
+        for (size_t g = 0; g < G; g++)
+            res->nobs += group[g]->n;
+        write_status(res, w->fit);
+        rc = write_results(res, w, G > 1, spec->theta, err);
+    }
+    for (size_t g = 0; rc == CX_OK && g < G; g++)
+        rc = write_sampstat(res, group[g], pt->ov_names, G > 1 ? (int)g + 1 : 0, err);
+    if (rc == CX_OK && G > 1)
+        rc = write_groups(res, &o->d, cells, group, G, err);
+    sem_partable_free(pt);
+    return rc;
+}
+
+/* `invariance`: one fit per step (invariance.c calls fit_step in step
+ * order), compared by the scaled difference test of wls.c. */
+typedef struct inv_ctx {
+    const sem_ordinal_spec *spec;
+    const ordinal_data *o;
+    const size_t *cells;
+    const sem_ord_stats *const *group;
+    size_t G, n_fitted;
+    sem_wls_result w[SEM_INV_MAX_STEPS];
+} inv_ctx;
+
+static int fit_step(void *vctx, unsigned group_equal, cx_result *res, cx_error *err)
+{
+    inv_ctx *c = vctx;
+    if (c->n_fitted >= SEM_INV_MAX_STEPS)
+        return cx_error_set(err, CX_EFAIL, "too many invariance steps");
+    sem_wls_result *w = &c->w[c->n_fitted++];
+    return fit_groups(c->spec, c->o, c->cells, c->group, c->G, group_equal, w, res, err);
+}
+
+static int diff_step(void *vctx, size_t prev, size_t cur, sem_inv_diff *out, cx_error *err)
+{
+    inv_ctx *c = vctx;
+    sem_wls_diff d;
+    int rc = sem_wls_diff_test(c->group, c->G, &c->w[prev], &c->w[cur], &d, err);
+    out->stat = d.stat, out->df = d.df, out->pvalue = d.pvalue;
+    out->scale = d.a, out->shift = d.b;
+    return rc;
+}
+
+static int fit_invariance(const cx_job *job, const sem_ordinal_spec *spec, const ordinal_data *o,
+                          const size_t *cells, const sem_ord_stats *const *group, size_t G,
+                          cx_result *res, cx_error *err)
+{
+    inv_ctx c = {spec, o, cells, group, G, 0, {{0}}};
+    int rc = sem_invariance_run_scaled(job, spec->inv, G, fit_step, diff_step, &c, res, err);
+    for (size_t k = 0; k < c.n_fitted; k++)
+        sem_wls_result_clear(&c.w[k]);
+    return rc;
+}
+
 /* Fit `by` level l (all of the job without `by`) and write res. */
 static int fit_level(const cx_job *job, const sem_ordinal_spec *spec, ordinal_data *o, size_t l,
                      cx_result *res, cx_error *err)
@@ -326,27 +395,34 @@ static int fit_level(const cx_job *job, const sem_ordinal_spec *spec, ordinal_da
                 cx_error_set(err, rc, "%s", o->cell_msg[cells[g]]);
         }
     }
-    sem_partable *pt = rc == CX_OK ? spec->build(spec->ctx, G, err) : NULL;
-    if (rc == CX_OK && !pt)
-        rc = err->code;
-    sem_wls_result w = {0};
-    if (rc == CX_OK)
-        rc = sem_wls_fit(pt, group, spec->group_equal, spec->max_iter, &w, err);
-    if (rc == CX_OK) {
-        res->nobs = 0;
-        for (size_t g = 0; g < G; g++)
-            res->nobs += group[g]->n;
-        write_status(res, w.fit);
-        rc = write_results(res, &w, G > 1, err);
+    if (rc == CX_OK && spec->inv && spec->inv->n_steps) {
+        rc = fit_invariance(job, spec, o, cells, group, G, res, err);
+    } else if (rc == CX_OK) {
+        sem_wls_result w = {0};
+        rc = fit_groups(spec, o, cells, group, G, spec->group_equal, &w, res, err);
+        sem_wls_result_clear(&w);
     }
-    for (size_t g = 0; rc == CX_OK && g < G; g++)
-        rc = write_sampstat(res, group[g], pt->ov_names, G > 1 ? (int)g + 1 : 0, err);
-    if (rc == CX_OK && G > 1)
-        rc = write_groups(res, &o->d, cells, group, G, err);
-    sem_wls_result_clear(&w);
-    sem_partable_free(pt);
     free(group);
     return rc;
+}
+
+int sem_ordinal_group_equal(const cx_job *job, unsigned *eq, int theta, cx_error *err)
+{
+    if (!theta && (*eq & SEM_EQ_RESIDUALS))
+        return cx_job_error(job, "group_equal", err, CX_EUSAGE,
+                            "with ordered items 'residuals' needs parameterization = theta: "
+                            "residual variances are no parameters in the delta "
+                            "parameterization (lavaan's group.equal = \"residuals\" changes "
+                            "nothing there)");
+    if ((*eq & (SEM_EQ_INTERCEPTS | SEM_EQ_MEANS | SEM_EQ_RESIDUALS)) &&
+        !(*eq & SEM_EQ_THRESHOLDS))
+        return cx_job_error(job, "group_equal", err, CX_EUSAGE,
+                            "with ordered items 'intercepts', 'means' and 'residuals' need "
+                            "'thresholds' (the latent means and residual variances are "
+                            "identified by equal thresholds; an ordered item's intercept is "
+                            "fixed at 0)");
+    *eq &= ~(unsigned)SEM_EQ_INTERCEPTS;
+    return CX_OK;
 }
 
 int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result **results,
@@ -354,7 +430,7 @@ int sem_ordinal_fit(const cx_job *job, const sem_ordinal_spec *spec, cx_result *
 {
     ordinal_data o = {0};
     int gcol = -1, *cols = NULL;
-    sem_partable *pt = spec->build(spec->ctx, 1, err);
+    sem_partable *pt = spec->build(spec->ctx, 1, 0u, err);
     if (!pt)
         return err->code;
     int rc = sem_ordinal_check(job, pt, spec->ordered, err);

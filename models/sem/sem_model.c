@@ -36,7 +36,8 @@
 
 static const char *const sem_keys[] = {
     "syntax",     "estimator", "ordered", "std_lv",     "group",    "group_equal", "meanstructure",
-    "modindices", "items",     "shape",   "invariance", "max_iter", "weights_are", NULL};
+    "modindices", "items",     "shape",   "invariance", "max_iter", "weights_are",
+    "parameterization", NULL};
 
 static const char *const estimator_names[] = {"ml", "mlr", "wlsmv", NULL};
 
@@ -50,6 +51,7 @@ typedef struct sem_spec {
     long max_iter;      /* lavaan's control = list(iter.max = ...); 0 = default */
     sem_invariance inv; /* `invariance` steps; n_steps 0 without the key */
     const char *ordered; /* `ordered` (ordinal.c) or NULL */
+    int theta;           /* parameterization = theta (ordered items)       */
     sem_weights weights; /* `weights` and `weights_are`                     */
 } sem_spec;
 
@@ -138,8 +140,7 @@ static int read_group_equal(const cx_job *job, sem_spec *s, cx_error *err)
  * the key named. */
 static int read_ordinal_options(const cx_job *job, int est, cx_error *err)
 {
-    static const char *const refused[] = {"invariance", "modindices", "bootstrap", "validate",
-                                          NULL};
+    static const char *const refused[] = {"modindices", "bootstrap", "validate", NULL};
     if (cx_section_get(job->section, "estimator") && est != SEM_WLSMV)
         return cx_job_error(job, "estimator", err, CX_EUSAGE,
                             "ordered items are fitted by estimator wlsmv only");
@@ -209,6 +210,22 @@ static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
     return CX_OK;
 }
 
+/* `parameterization` = delta (default) | theta: lavaan's, ordered items only. */
+static int read_parameterization(const cx_job *job, sem_spec *s, cx_error *err)
+{
+    static const char *const names[] = {"delta", "theta", NULL};
+    int which = 0;
+    if (!cx_section_get(job->section, "parameterization"))
+        return CX_OK;
+    if (!s->ordered)
+        return cx_job_error(job, "parameterization", err, CX_EUSAGE,
+                            "parameterization (delta | theta) applies to ordered items only");
+    int rc = cx_section_get_choice(job->config, job->section, "parameterization", names, &which,
+                                   err);
+    s->theta = which == 1;
+    return rc;
+}
+
 static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
 {
     int est = 0, std_lv = 0, mean = -1, mi = 0;
@@ -243,13 +260,14 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
         rc = sem_invariance_read(job, s->group != NULL, &s->inv, err);
     if (rc == CX_OK)
         rc = read_group_equal(job, s, err);
-    /* ordinal invariance as lavaan's group.equal = c("thresholds", "loadings")
-     * (scale factors and latent means then free in groups 2..G) */
-    if (rc == CX_OK && s->ordered && s->opt.group_equal &&
-        s->opt.group_equal != (SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS))
-        rc = cx_job_error(job, "group_equal", err, CX_EUSAGE,
-                          "with ordered items group_equal must be 'thresholds loadings' (or "
-                          "absent); other sets are not supported yet");
+    /* ordered items: lavaan's group.equal and invariance steps for them
+     * (ordinal.c, invariance.c) */
+    if (rc == CX_OK)
+        rc = read_parameterization(job, s, err);
+    if (rc == CX_OK && s->ordered)
+        rc = sem_ordinal_group_equal(job, &s->opt.group_equal, s->theta, err);
+    if (rc == CX_OK && s->ordered)
+        rc = sem_invariance_ordinal(job, &s->inv, s->theta, err);
     /* an invariance job writes one table set per step; replicates and
      * splits of every step are not designed yet */
     if (rc == CX_OK && s->inv.n_steps && job->bootstrap > 0)
@@ -400,19 +418,21 @@ typedef struct ordinal_ctx {
     sem_spec *spec;
 } ordinal_ctx;
 
-static sem_partable *ordinal_partable(void *vctx, size_t n_groups, cx_error *err)
+static sem_partable *ordinal_partable(void *vctx, size_t n_groups, unsigned group_equal,
+                                      cx_error *err)
 {
     ordinal_ctx *c = vctx;
     c->spec->opt.meanstructure = 0; /* thresholds are added by the ordinal fit */
     c->spec->opt.n_groups = n_groups;
+    c->spec->opt.group_equal = group_equal;
     return build_partable(c->job, c->spec, err);
 }
 
 static int fit_ordinal(const cx_job *job, sem_spec *s, cx_result **results, cx_error *err)
 {
     ordinal_ctx ctx = {job, s};
-    sem_ordinal_spec os = {s->ordered, s->group, s->opt.group_equal, (int)s->max_iter,
-                           ordinal_partable, &ctx};
+    sem_ordinal_spec os = {s->ordered, s->group,    s->opt.group_equal, &s->inv,
+                           s->theta,   (int)s->max_iter, ordinal_partable, &ctx};
     return sem_ordinal_fit(job, &os, results, err);
 }
 

@@ -25,7 +25,11 @@ typedef struct wls {
     size_t G, p, m, nth, npair, dim, q;
     size_t qm;                        /* parameters of partable rows                       */
     size_t th_at;                     /* first threshold parameter                         */
-    int eq_th;                        /* thresholds shared; scales and means free in g > 0  */
+    int eq_th;                        /* thresholds shared; scales free in g > 0            */
+    int free_means;                   /* latent means free in g > 0 (eq_th without means)  */
+    int theta;                        /* theta parameterization (else delta)               */
+    unsigned group_equal;             /* SEM_EQ_* bits                                     */
+    double *dl, *thv;                 /* per group x item: scale delta_i, theta_ii (delta: 0) */
     size_t scale_at;                  /* (G-1) x p scale factors of groups 2..G, or none   */
     size_t mean_at;                   /* (G-1) x m latent means of groups 2..G             */
     sem_target *t;                    /* per partable row                                  */
@@ -33,6 +37,7 @@ typedef struct wls {
     int *resvar;                      /* per row: ordinal residual variance                */
     double *sobs, *vd, *mvec, *delta; /* per group: dim, dim, dim, dim x q */
     double *dsig, *dmu, *x, *deltas;  /* p*p, p, q, p                     */
+    double *ddl;                      /* p: d delta_i of one parameter (theta) */
     double n, *ng;                    /* total N, N_g                     */
 } wls;
 
@@ -51,10 +56,23 @@ static void wls_free(wls *w)
     free(w->x);
     free(w->deltas);
     free(w->ng);
+    free(w->dl);
+    free(w->thv);
+    free(w->ddl);
+}
+
+/* Is residual-variance row `row` of an item a free parameter?  Delta
+ * parameterization: never (a computed value).  Theta: in groups 2..G with
+ * equal thresholds, unless the residuals are held equal too (to group 1's
+ * fixed 1), as lavaan frees them. */
+static int theta_free(const wls *w, const sem_param *row)
+{
+    return w->theta && w->eq_th && row->group > 0 && !(w->group_equal & SEM_EQ_RESIDUALS);
 }
 
 /* Rows -> matrix targets and parameters; residual variances of the items
- * become computed values (delta parameterization). */
+ * become computed values (delta parameterization) or 1 (theta) but where
+ * theta_free(). */
 static int wls_map(wls *w, cx_error *err)
 {
     const sem_partable *pt = w->pt;
@@ -86,7 +104,7 @@ static int wls_map(wls *w, cx_error *err)
                               "ordered item '%s' in a regression or covariance with a latent "
                               "variable is not supported yet",
                               row->lhs);
-        if (row->free > 0 && !w->resvar[r]) {
+        if (row->free > 0 && (!w->resvar[r] || theta_free(w, row))) {
             if (newid[row->free] < 0)
                 newid[row->free] = (int)w->qm++;
             w->par[r] = newid[row->free];
@@ -110,8 +128,8 @@ static int wls_alloc(wls *w, cx_error *err)
         return rc;
     w->th_at = w->qm;
     w->scale_at = w->th_at + (w->eq_th ? 1 : G) * w->nth;
-    w->mean_at = w->scale_at + (w->eq_th ? (G - 1) * w->p : 0);
-    w->q = w->mean_at + (w->eq_th ? (G - 1) * w->m : 0);
+    w->mean_at = w->scale_at + (w->eq_th && !w->theta ? (G - 1) * w->p : 0);
+    w->q = w->mean_at + (w->free_means ? (G - 1) * w->m : 0);
     w->sobs = cx_calloc(G * w->dim, sizeof *w->sobs, err);
     w->vd = cx_calloc(G * w->dim, sizeof *w->vd, err);
     w->mvec = cx_calloc(G * w->dim, sizeof *w->mvec, err);
@@ -120,7 +138,11 @@ static int wls_alloc(wls *w, cx_error *err)
     w->dmu = cx_calloc(w->p, sizeof *w->dmu, err);
     w->x = cx_calloc(w->q + 1, sizeof *w->x, err);
     w->deltas = cx_calloc(w->p, sizeof *w->deltas, err);
-    return w->sobs && w->vd && w->mvec && w->delta && w->dsig && w->dmu && w->x && w->deltas
+    w->dl = cx_calloc(G * w->p, sizeof *w->dl, err);
+    w->ddl = cx_calloc(w->p, sizeof *w->ddl, err);
+    w->thv = cx_calloc(G * w->p, sizeof *w->thv, err);
+    return w->sobs && w->vd && w->mvec && w->delta && w->dsig && w->dmu && w->x && w->deltas &&
+                   w->dl && w->thv && w->ddl
                ? CX_OK
                : CX_ENOMEM;
 }
@@ -159,13 +181,18 @@ static int wls_sample(wls *w, size_t g, cx_error *err)
 }
 
 static int wls_setup(wls *w, const sem_partable *pt, const sem_ord_stats *const *s,
-                     unsigned group_equal, cx_error *err)
+                     unsigned group_equal, int theta, cx_error *err)
 {
     memset(w, 0, sizeof *w);
     w->pt = pt;
     w->s = s;
     w->G = pt->n_groups;
+    w->theta = theta;
+    w->group_equal = group_equal;
     w->eq_th = (group_equal & SEM_EQ_THRESHOLDS) && w->G > 1;
+    /* lavaan frees the latent means of groups 2..G with equal thresholds,
+     * unless group_equal also holds the means equal (to group 1's 0) */
+    w->free_means = w->eq_th && !(group_equal & SEM_EQ_MEANS);
     int rc = sem_model_init(&w->mod, pt, err);
     if (rc != CX_OK)
         return rc;
@@ -188,43 +215,62 @@ static size_t th_param(const wls *w, size_t g, size_t k)
     return w->th_at + (w->eq_th ? 0 : g * w->nth) + k;
 }
 
-/* Scale factor delta_i of group g (1 where not free). */
-static double scale_of(const wls *w, const double *x, size_t g, size_t i)
+/* Scale factor delta_i of group g at the last wls_implied(). */
+static double scale_of(const wls *w, size_t g, size_t i)
 {
-    return w->eq_th && g > 0 ? x[w->scale_at + (g - 1) * w->p + i] : 1.0;
+    return w->dl[g * w->p + i];
 }
 
-/* Matrices at x (residual variances of the items 0: Sigma's off-diagonal
- * does not depend on them) and the model moments of every group. */
+/* The scale factors: delta, free in groups 2..G with equal thresholds
+ * (else 1); theta, 1 / sqrt(diag(Sigma)) (NaN where not positive). */
+static void wls_scales(wls *w, const double *x)
+{
+    for (size_t g = 0; g < w->G; g++)
+        for (size_t i = 0; i < w->p; i++) {
+            double sii = w->mod.grp[g].sigma[i * w->p + i];
+            w->dl[g * w->p + i] = w->theta            ? (sii > 0 ? 1.0 / sqrt(sii) : NAN)
+                                  : w->eq_th && g > 0 ? x[w->scale_at + (g - 1) * w->p + i]
+                                                      : 1.0;
+        }
+}
+
+/* Matrices at x (delta: residual variances of the items 0, Sigma's
+ * off-diagonal does not depend on them; theta: their parameters or 1)
+ * and the model moments of every group. */
 static int wls_implied(wls *w, const double *x, cx_error *err)
 {
     sem_model_clear(&w->mod);
     for (size_t r = 0; r < w->pt->n_rows; r++) {
         const sem_param *row = &w->pt->rows[r];
         double v = w->par[r] >= 0               ? x[w->par[r]]
-                   : w->resvar[r]               ? 0.0
+                   : w->resvar[r]               ? (w->theta ? 1.0 : 0.0)
                    : isfinite(row->fixed_value) ? row->fixed_value
                                                 : 0.0;
         sem_model_set(&w->mod, &w->t[r], v);
+        if (w->resvar[r]) {
+            int i = sem_model_ov_index(&w->mod, row->lhs);
+            w->thv[(size_t)row->group * w->p + (size_t)i] = v;
+        }
     }
-    for (size_t g = 1; w->eq_th && g < w->G; g++)
+    for (size_t g = 1; w->free_means && g < w->G; g++)
         for (size_t f = 0; f < w->m; f++)
             w->mod.grp[g].alpha[f] = x[w->mean_at + (g - 1) * w->m + f];
     int rc = sem_model_implied(&w->mod, err);
     if (rc != CX_OK)
         return rc;
+    wls_scales(w, x);
     for (size_t g = 0; g < w->G; g++) {
         const double *sig = w->mod.grp[g].sigma, *mu = w->mod.grp[g].mu;
         double *m = w->mvec + g * w->dim;
         for (size_t i = 0; i < w->p; i++) {
-            double dl = scale_of(w, x, g, i);
+            double dl = scale_of(w, g, i);
             for (size_t k = w->s[0]->th0[i]; k < w->s[0]->th0[i + 1]; k++)
                 m[k] = dl * (x[th_param(w, g, k)] - mu[i]);
         }
         size_t k = 0;
         for (size_t j = 0; j + 1 < w->p; j++)
             for (size_t i = j + 1; i < w->p; i++, k++)
-                m[w->nth + k] = scale_of(w, x, g, i) * scale_of(w, x, g, j) * sig[i * w->p + j];
+                m[w->nth + k] = scale_of(w, g, i) * scale_of(w, g, j) * sig[i * w->p + j];
     }
     return CX_OK;
 }
@@ -252,7 +298,9 @@ static int wls_value(const double *x, double *f, void *data, cx_error *err)
         }
         total += 0.5 * wls_c(w, g) * s;
     }
-    *f = total;
+    /* theta: a step that makes an item's variance non-positive is no
+     * model; the line search backs off from a non-finite value */
+    *f = isfinite(total) ? total : INFINITY;
     return CX_OK;
 }
 
@@ -265,14 +313,14 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
     const size_t *th0 = w->s[0]->th0;
     memset(D, 0, w->dim * q * sizeof(double));
     for (size_t i = 0; i < p; i++)
-        w->deltas[i] = scale_of(w, x, g, i);
+        w->deltas[i] = scale_of(w, g, i);
     for (size_t i = 0; i < p; i++)
         for (size_t k = th0[i]; k < th0[i + 1]; k++) {
             D[k * q + th_param(w, g, k)] = w->deltas[i];
-            if (w->eq_th && g > 0) /* d / d delta_i and d / d alpha_f */
+            if (w->eq_th && g > 0 && !w->theta) /* d / d delta_i */
                 D[k * q + w->scale_at + (g - 1) * p + i] = x[th_param(w, g, k)] - mu[i];
         }
-    if (w->eq_th && g > 0) {
+    if (w->eq_th && g > 0 && !w->theta) {
         size_t k = 0;
         for (size_t j = 0; j + 1 < p; j++)
             for (size_t i = j + 1; i < p; i++, k++) {
@@ -280,6 +328,8 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
                 row[i] += w->deltas[j] * sig[i * p + j];
                 row[j] += w->deltas[i] * sig[i * p + j];
             }
+    }
+    if (w->free_means && g > 0) { /* d / d alpha_f */
         for (size_t f = 0; f < w->m; f++) {
             sem_target t = {SEM_MAT_ALPHA, (int)g, (int)f, 0};
             memset(w->dmu, 0, p * sizeof(double));
@@ -296,13 +346,19 @@ static void wls_delta_group(wls *w, const double *x, size_t g)
         memset(w->dmu, 0, p * sizeof(double));
         sem_model_add_derivative(&w->mod, &w->t[r], 1.0, w->dsig, w->dmu);
         size_t col = (size_t)w->par[r];
+        /* theta: d delta_i = -1/2 delta_i^3 d Sigma_ii */
+        for (size_t i = 0; i < p; i++)
+            w->ddl[i] = w->theta ? -0.5 * pow(w->deltas[i], 3) * w->dsig[i * p + i] : 0.0;
         for (size_t i = 0; i < p; i++)
             for (size_t k = th0[i]; k < th0[i + 1]; k++)
-                D[k * q + col] -= w->deltas[i] * w->dmu[i];
+                D[k * q + col] += -w->deltas[i] * w->dmu[i] +
+                                  (x[th_param(w, g, k)] - mu[i]) * w->ddl[i];
         size_t k = 0;
         for (size_t j = 0; j + 1 < p; j++)
             for (size_t i = j + 1; i < p; i++, k++)
-                D[(nth + k) * q + col] += w->deltas[i] * w->deltas[j] * w->dsig[i * p + j];
+                D[(nth + k) * q + col] +=
+                    w->deltas[i] * w->deltas[j] * w->dsig[i * p + j] +
+                    sig[i * p + j] * (w->deltas[j] * w->ddl[i] + w->deltas[i] * w->ddl[j]);
     }
 }
 
@@ -406,8 +462,27 @@ static void wls_start(wls *w)
         memcpy(w->x + th_param(w, g, 0), w->s[g]->th, w->nth * sizeof(double));
     for (size_t k = w->scale_at; k < w->mean_at; k++)
         w->x[k] = 1.0;
+    for (size_t r = 0; r < pt->n_rows; r++)
+        if (w->resvar[r] && w->par[r] >= 0)
+            w->x[w->par[r]] = 1.0;
     free(ind);
     free(std);
+}
+
+/* Theta: the start values above are on the correlation scale; the
+ * thresholds become tau = th / delta at them, so that the model's
+ * thresholds start at the sample's. */
+static int wls_start_theta(wls *w, cx_error *err)
+{
+    if (!w->theta)
+        return CX_OK;
+    int rc = wls_implied(w, w->x, err);
+    for (size_t g = 0; rc == CX_OK && g < (w->eq_th ? 1 : w->G); g++)
+        for (size_t i = 0; i < w->p; i++)
+            for (size_t k = w->s[0]->th0[i]; k < w->s[0]->th0[i + 1]; k++)
+                if (isfinite(w->dl[g * w->p + i]))
+                    w->x[th_param(w, g, k)] /= w->dl[g * w->p + i];
+    return rc;
 }
 
 /* ---- after the fit ------------------------------------------------------ */
@@ -545,11 +620,12 @@ static int wls_catml(const wls *w, const double *einv, wls_test *t, cx_error *er
     double *M = cx_calloc(C * C, sizeof(double), err);
     int rc = sinv && work && V && A && Dc && T && M ? CX_OK : CX_ENOMEM;
     t->xx3 = t->xx3_b = 0;
-    size_t npar3 = w->qm + (w->eq_th ? (G - 1) * p : 0); /* no thresholds, no means */
+    size_t npar3 = w->qm + (w->eq_th && !w->theta ? (G - 1) * p : 0); /* no thresholds, means */
     t->df3 = (double)C - (double)npar3;
     t->df3_b = (double)C;
-    /* lavaan 0.6's catML model cannot hold free scale factors (~*~): its
-     * robust measures are NA for such models, and so are cxfit's */
+    /* lavaan 0.6's catML model cannot hold free scale factors (~*~; theta:
+     * free residual variances of the items): its robust measures are NA
+     * for such models, and so are cxfit's */
     if (w->eq_th) {
         t->xx3 = t->chat3 = t->xx3_b = t->chat3_b = NAN;
         goto done;
@@ -926,7 +1002,7 @@ static double node_sd(const wls *w, size_t g, const char *name)
 {
     int ov = sem_model_ov_index(&w->mod, name);
     if (ov >= 0)
-        return 1.0 / scale_of(w, w->x, g, (size_t)ov);
+        return 1.0 / scale_of(w, g, (size_t)ov);
     int node = sem_model_node_index(&w->mod, name);
     if (node < 0)
         return 1.0;
@@ -934,8 +1010,17 @@ static double node_sd(const wls *w, size_t g, const char *name)
     return sqrt(w->mod.grp[g].v[(size_t)node * M + (size_t)node]);
 }
 
+/* Residual variance of item i in group g: delta, 1/delta^2 - (communality);
+ * theta, its parameter (or 1). */
+static double item_resid(const wls *w, size_t g, size_t i)
+{
+    double dl = scale_of(w, g, i);
+    return w->theta ? w->thv[g * w->p + i] : 1.0 / (dl * dl) - w->mod.grp[g].sigma[i * w->p + i];
+}
+
 /* lavaan's std.lv (latent variables standardized) and std.all (observed
- * ones too) of one partable row. */
+ * ones too) of one partable row; a residual covariance of two items is
+ * standardized by their residual variances, as lav_standardize_all. */
 static void standardize(const wls *w, const sem_param *row, double est, double *lv, double *all)
 {
     size_t g = (size_t)row->group;
@@ -954,6 +1039,10 @@ static void standardize(const wls *w, const sem_param *row, double est, double *
     case SEM_OP_COVARIANCE:
         *lv = est / (lv_l * lv_r);
         *all = est / (sl * sr);
+        if (!ll && !lr && strcmp(row->lhs, row->rhs) != 0) {
+            int i = sem_model_ov_index(&w->mod, row->lhs), j = sem_model_ov_index(&w->mod, row->rhs);
+            *all = est / sqrt(item_resid(w, g, (size_t)i) * item_resid(w, g, (size_t)j));
+        }
         break;
     default:
         *lv = *all = est;
@@ -974,7 +1063,7 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
     for (int pass = 0; pass < 3 && rc == CX_OK; pass++) {
         if (pass == 1) {
             for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
-                double dl = scale_of(w, w->x, g, i);
+                double dl = scale_of(w, g, i);
                 for (size_t k = 0; k + 1 < w->s[g]->ncat[i] && rc == CX_OK; k++) {
                     size_t id = th_param(w, g, w->s[0]->th0[i] + k);
                     char t[32];
@@ -994,10 +1083,12 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
             if (w->par[r] >= 0) {
                 est = w->x[w->par[r]];
                 se = param_se(w, vcov, (size_t)w->par[r]);
-            } else if (w->resvar[r]) {
+            } else if (w->resvar[r] && !w->theta) {
                 int i = sem_model_ov_index(&w->mod, row->lhs);
-                double dl = scale_of(w, w->x, g, (size_t)i);
+                double dl = scale_of(w, g, (size_t)i);
                 est = 1.0 / (dl * dl) - sig[(size_t)i * w->p + (size_t)i];
+            } else if (w->resvar[r]) {
+                est = 1.0;
             } else {
                 est = isfinite(row->fixed_value) ? row->fixed_value : 0.0;
             }
@@ -1008,16 +1099,16 @@ static int group_rows(wls *w, size_t g, const double *vcov, sem_wls_result *o, c
         }
     }
     for (size_t i = 0; i < w->p && rc == CX_OK; i++) {
-        int free_scale = w->eq_th && g > 0;
+        int free_scale = w->eq_th && g > 0 && !w->theta;
         size_t id = free_scale ? w->scale_at + (g - 1) * w->p + i : 0;
-        double est = scale_of(w, w->x, g, i);
+        double est = scale_of(w, g, i);
         rc = add_row(o, pt->ov_names[i], "~*~", pt->ov_names[i], (int)g, est,
                      free_scale ? param_se(w, vcov, id) : 0, est, 1.0, err);
     }
     for (size_t i = 0; i < w->p && rc == CX_OK; i++)
         rc = add_row(o, pt->ov_names[i], "~1", "", (int)g, 0, 0, 0, 0, err);
     for (size_t f = 0; f < pt->n_lv && rc == CX_OK; f++) {
-        int free_mean = w->eq_th && g > 0;
+        int free_mean = w->free_means && g > 0;
         size_t id = free_mean ? w->mean_at + (g - 1) * w->m + f : 0;
         double est = free_mean ? w->x[id] : 0.0, sd = node_sd(w, g, pt->lv_names[f]);
         rc = add_row(o, pt->lv_names[f], "~1", "", (int)g, est,
@@ -1041,10 +1132,10 @@ static int wls_r2(const wls *w, sem_fit *f)
         const double *sig = w->mod.grp[g].sigma;
         size_t first = f->n_r2;
         for (size_t i = 0; i < w->p; i++) {
-            double dl = scale_of(w, w->x, g, i);
+            double dl = scale_of(w, g, i);
             snprintf(f->r2_names[f->n_r2], SEM_NAME_MAX, "%s", w->pt->ov_names[i]);
             f->r2_group[f->n_r2] = (int)g;
-            f->r2[f->n_r2++] = dl * dl * sig[i * w->p + i];
+            f->r2[f->n_r2++] = dl * dl * (sig[i * w->p + i] - w->thv[g * w->p + i]);
         }
         /* an endogenous latent: 1 - psi_ff / V_ff */
         for (size_t r = 0; r < w->pt->n_rows; r++) {
@@ -1068,8 +1159,36 @@ static int wls_r2(const wls *w, sem_fit *f)
 void sem_wls_result_clear(sem_wls_result *r)
 {
     free(r->rows);
+    free(r->delta);
+    free(r->info);
     sem_fit_free(r->fit);
     memset(r, 0, sizeof *r);
+}
+
+/* Delta at the estimates and the information E = sum_g f_g Delta_g' W_g
+ * Delta_g, for sem_wls_diff_test. */
+static int keep_for_difference(const wls *w, const wls_test *t, sem_wls_result *out, cx_error *err)
+{
+    size_t q = w->q, D = w->dim, R = w->G * D;
+    out->q = q;
+    out->n_moments = R;
+    out->chisq = t->chisq;
+    out->df = t->df;
+    out->delta = cx_calloc(R * q + 1, sizeof(double), err);
+    out->info = cx_calloc(q * q + 1, sizeof(double), err);
+    if (!out->delta || !out->info)
+        return CX_ENOMEM;
+    memcpy(out->delta, w->delta, R * q * sizeof(double));
+    for (size_t g = 0; g < w->G; g++) {
+        double fg = w->ng[g] / w->n;
+        for (size_t d = 0; d < D; d++)
+            cblas_dsyr(CblasRowMajor, CblasLower, (int)q, fg * w->vd[g * D + d],
+                       w->delta + (g * D + d) * q, 1, out->info, (int)q);
+    }
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = i + 1; j < q; j++)
+            out->info[i * q + j] = out->info[j * q + i];
+    return CX_OK;
 }
 
 static void heywood(const wls *w, sem_fit *fit)
@@ -1078,8 +1197,11 @@ static void heywood(const wls *w, sem_fit *fit)
         if (w->resvar[r]) {
             size_t g = (size_t)w->pt->rows[r].group;
             int i = sem_model_ov_index(&w->mod, w->pt->rows[r].lhs);
-            double dl = scale_of(w, w->x, g, (size_t)i);
-            if (1.0 / (dl * dl) - w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i] < 0)
+            double dl = scale_of(w, g, (size_t)i);
+            double resid = w->theta ? w->thv[g * w->p + (size_t)i]
+                                    : 1.0 / (dl * dl) -
+                                          w->mod.grp[g].sigma[(size_t)i * w->p + (size_t)i];
+            if (resid < 0)
                 sem_fit_warn(fit,
                              "Heywood case: the residual variance of '%s' (group %zu) is "
                              "negative",
@@ -1088,11 +1210,11 @@ static void heywood(const wls *w, sem_fit *fit)
 }
 
 int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned group_equal,
-                int max_iter, sem_wls_result *out, cx_error *err)
+                int theta, int max_iter, sem_wls_result *out, cx_error *err)
 {
     memset(out, 0, sizeof *out);
     wls w;
-    int rc = wls_setup(&w, pt, s, group_equal, err);
+    int rc = wls_setup(&w, pt, s, group_equal, theta, err);
     double *vcov = NULL;
     cx_optimizer *opt = NULL;
     out->fit = sem_fit_alloc();
@@ -1100,6 +1222,9 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned 
         rc = cx_error_set(err, CX_ENOMEM, "out of memory");
     if (rc == CX_OK) {
         wls_start(&w);
+        rc = wls_start_theta(&w, err);
+    }
+    if (rc == CX_OK) {
         opt = cx_optimizer_alloc(w.q, err);
         vcov = cx_calloc(w.q * w.q + 1, sizeof *vcov, err);
         rc = opt && vcov ? CX_OK : CX_ENOMEM;
@@ -1130,6 +1255,8 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned 
         rc = wls_sandwich(&w, vcov, &t, err);
     if (rc == CX_OK)
         wls_measures(&w, &t, out->fit);
+    if (rc == CX_OK)
+        rc = keep_for_difference(&w, &t, out, err);
     for (size_t g = 0; rc == CX_OK && g < w.G; g++)
         rc = group_rows(&w, g, vcov, out, err);
     if (rc == CX_OK && wls_r2(&w, out->fit) != CX_OK)
@@ -1139,5 +1266,153 @@ int sem_wls_fit(const sem_partable *pt, const sem_ord_stats *const *s, unsigned 
     cx_optimizer_free(opt);
     free(vcov);
     wls_free(&w);
+    return rc;
+}
+
+/* ---- the scaled difference test (see wls.h) ------------------------------ */
+
+typedef struct diff_ws {
+    double *K, *H, *sv, *U, *At, *P, *T, *APA, *M, *DM, *B, *UG;
+} diff_ws;
+
+static void diff_ws_free(diff_ws *d)
+{
+    free(d->K), free(d->H), free(d->sv), free(d->U), free(d->At), free(d->P);
+    free(d->T), free(d->APA), free(d->M), free(d->DM), free(d->B), free(d->UG);
+}
+
+static int diff_ws_alloc(diff_ws *d, size_t q1, size_t q0, size_t R, cx_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->K = cx_calloc(q1 * q1, sizeof(double), err);
+    d->H = cx_calloc(q1 * q0 + 1, sizeof(double), err);
+    d->sv = cx_calloc(q1 + q0 + 1, sizeof(double), err);
+    d->U = cx_calloc(q1 * q1, sizeof(double), err);
+    d->At = cx_calloc(q1 * q1, sizeof(double), err);
+    d->P = cx_calloc(q1 * q1, sizeof(double), err);
+    d->T = cx_calloc(q1 * q1, sizeof(double), err);
+    d->APA = cx_calloc(q1 * q1, sizeof(double), err);
+    d->M = cx_calloc(q1 * q1, sizeof(double), err);
+    d->DM = cx_calloc(R * q1, sizeof(double), err);
+    d->B = cx_calloc(R * R, sizeof(double), err);
+    d->UG = cx_calloc(R * R, sizeof(double), err);
+    return d->K && d->H && d->sv && d->U && d->At && d->P && d->T && d->APA && d->M && d->DM &&
+                   d->B && d->UG
+               ? CX_OK
+               : CX_ENOMEM;
+}
+
+/* H = (D1' D1)^-1 D1' D0 (lavaan: MASS::ginv(Delta1) %*% Delta0, the same
+ * for a Delta1 of full column rank); then A' (q1 x k, returned in At, k
+ * its number of columns) spans the orthogonal complement of H's columns:
+ * the left singular vectors of H beyond its rank (lavaan takes them from
+ * a QR decomposition; the test is invariant to the basis). */
+static int diff_complement(const sem_wls_result *m1, const sem_wls_result *m0, diff_ws *d,
+                           size_t *k, cx_error *err)
+{
+    size_t q1 = m1->q, q0 = m0->q, R = m1->n_moments;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q1, (int)q1, (int)R, 1.0, m1->delta,
+                (int)q1, m1->delta, (int)q1, 0.0, d->K, (int)q1);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q1, (int)q0, (int)R, 1.0, m1->delta,
+                (int)q1, m0->delta, (int)q0, 0.0, d->H, (int)q0);
+    if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)q1, (lapack_int)q0, d->K, (lapack_int)q1,
+                      d->H, (lapack_int)q0) != 0)
+        return cx_error_set(err, CX_EFAIL,
+                            "difference test: the less constrained model's Delta is not of full "
+                            "column rank");
+    double *superb = d->T; /* min(q1, q0) - 1 values, scratch */
+    if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'A', 'N', (lapack_int)q1, (lapack_int)q0, d->H,
+                       (lapack_int)q0, d->sv, d->U, (lapack_int)q1, NULL, 1, superb) != 0)
+        return cx_error_set(err, CX_EFAIL, "difference test: the SVD of H failed");
+    size_t n_sv = q1 < q0 ? q1 : q0, rank = 0;
+    for (size_t j = 0; j < n_sv; j++) /* R's qr() rank tolerance */
+        rank += d->sv[j] > 1e-7 * d->sv[0];
+    *k = q1 - rank;
+    for (size_t i = 0; i < q1; i++)
+        for (size_t j = 0; j < *k; j++)
+            d->At[i * *k + j] = d->U[i * q1 + rank + j];
+    return CX_OK;
+}
+
+/* M = P^-1 A' (A P^-1 A')^-1 A P^-1 (q1 x q1) into d->M. */
+static int diff_projection(const sem_wls_result *m1, diff_ws *d, size_t k, cx_error *err)
+{
+    size_t q = m1->q;
+    memcpy(d->P, m1->info, q * q * sizeof(double));
+    if (spd_inverse(d->P, q) != CX_OK)
+        return cx_error_set(err, CX_EFAIL,
+                            "difference test: the information matrix of the less constrained "
+                            "model is singular");
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)k, (int)q, 1.0, d->P,
+                (int)q, d->At, (int)k, 0.0, d->T, (int)k); /* T = P^-1 A' */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)q, 1.0, d->At,
+                (int)k, d->T, (int)k, 0.0, d->APA, (int)k);
+    if (spd_inverse(d->APA, k) != CX_OK)
+        return cx_error_set(err, CX_EFAIL,
+                            "difference test: A P^-1 A' is singular (are the models nested?)");
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q, (int)k, (int)k, 1.0, d->T,
+                (int)k, d->APA, (int)k, 0.0, d->U, (int)k);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)q, (int)q, (int)k, 1.0, d->U, (int)k,
+                d->T, (int)k, 0.0, d->M, (int)q);
+    return CX_OK;
+}
+
+/* tr(U Gamma_f) and tr((U Gamma_f)^2), U = V Delta_1 M Delta_1' V. */
+static void diff_traces(const sem_ord_stats *const *s, size_t G, const sem_wls_result *m1,
+                        diff_ws *d, double *tr1, double *tr2)
+{
+    size_t q = m1->q, R = m1->n_moments, D = R / G;
+    double n = 0;
+    for (size_t g = 0; g < G; g++)
+        n += s[g]->n;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)q, (int)q, 1.0, m1->delta,
+                (int)q, d->M, (int)q, 0.0, d->DM, (int)q);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)R, (int)q, 1.0, d->DM,
+                (int)q, m1->delta, (int)q, 0.0, d->B, (int)R);
+    for (size_t a = 0; a < R; a++) /* B := V B V, W_g = diag(Gamma_g)^-1 */
+        for (size_t b = 0; b < R; b++)
+            d->B[a * R + b] /= s[a / D]->gamma[(a % D) * D + a % D] *
+                               s[b / D]->gamma[(b % D) * D + b % D];
+    for (size_t g = 0; g < G; g++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)D, (int)D,
+                    s[g]->n / n, d->B + g * D, (int)R, s[g]->gamma, (int)D, 0.0, d->UG + g * D,
+                    (int)R);
+    *tr1 = *tr2 = 0;
+    for (size_t a = 0; a < R; a++) {
+        *tr1 += d->UG[a * R + a];
+        for (size_t b = 0; b < R; b++)
+            *tr2 += d->UG[a * R + b] * d->UG[b * R + a];
+    }
+}
+
+int sem_wls_diff_test(const sem_ord_stats *const *s, size_t n_groups, const sem_wls_result *m1,
+                      const sem_wls_result *m0, sem_wls_diff *out, cx_error *err)
+{
+    out->df = m0->df - m1->df;
+    out->stat = m0->chisq - m1->chisq;
+    out->pvalue = out->a = out->b = NAN;
+    if (out->df == 0)
+        return CX_OK;
+    if (!m1->delta || !m0->delta || m1->n_moments != m0->n_moments || out->df < 0 ||
+        m1->n_moments % n_groups != 0)
+        return cx_error_set(err, CX_EFAIL, "difference test: the fits are not nested");
+    diff_ws d;
+    size_t k = 0;
+    int rc = diff_ws_alloc(&d, m1->q, m0->q, m1->n_moments, err);
+    if (rc == CX_OK)
+        rc = diff_complement(m1, m0, &d, &k, err);
+    if (rc == CX_OK && k == 0)
+        rc = cx_error_set(err, CX_EFAIL, "difference test: the models are not nested");
+    if (rc == CX_OK)
+        rc = diff_projection(m1, &d, k, err);
+    if (rc == CX_OK) {
+        double tr1, tr2;
+        diff_traces(s, n_groups, m1, &d, &tr1, &tr2);
+        out->a = sqrt(out->df / tr2);
+        out->b = out->df - out->a * tr1;
+        out->stat = out->a * (m0->chisq - m1->chisq) + out->b;
+        out->pvalue = gsl_cdf_chisq_Q(fmax(out->stat, 0.0), out->df);
+    }
+    diff_ws_free(&d);
     return rc;
 }

@@ -85,11 +85,32 @@ refuse cfa_ordered_pairwise missing "listwise-complete rows only" "model = cfa
 $CFA
 ordered = all
 missing = pairwise"
-refuse cfa_ordered_group_equal group_equal "must be 'thresholds loadings'" "model = cfa
+refuse cfa_ordered_group_equal group_equal "residual variances are no parameters in the delta parameterization" "model = cfa
 $CFA
 ordered = all
 group = school
-group_equal = loadings"
+group_equal = loadings residuals"
+refuse cfa_ordered_intercepts group_equal "need 'thresholds'" "model = cfa
+$CFA
+ordered = all
+group = school
+group_equal = loadings intercepts"
+refuse cfa_ordered_strict invariance "step 'strict' with ordered items needs parameterization = theta" "model = cfa
+$CFA
+ordered = all
+group = school
+invariance = configural metric scalar strict"
+refuse cfa_ordered_modindices modindices "not supported with ordered items" "model = cfa
+$CFA
+ordered = all
+modindices = yes"
+refuse cfa_parameterization_continuous parameterization "applies to ordered items only" "model = cfa
+$CFA
+parameterization = theta"
+refuse cfa_ordered_parameterization parameterization "gamma" "model = cfa
+$CFA
+ordered = all
+parameterization = gamma"
 refuse cfa_ordered_ml estimator "estimator wlsmv only" "model = cfa
 $CFA
 ordered = all
