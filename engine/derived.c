@@ -60,7 +60,13 @@ static size_t block_budget(void)
     return v > 0 ? (size_t)v << 20 : 0;
 }
 
-void table_cache_new_stage(table_cache *c, int report)
+/* A stage of one job keeps no blocks: it reads each block once (the
+ * iterative families keep their own design cache, rowpass.h), and copying
+ * every block into fresh memory costs more than it saves — 1M x 20 OLS:
+ * 0.34 s CPU with the block cache against 0.18 s without, 0.58 against
+ * 0.35 s with the second pass of cluster SEs decoding every block again
+ * (bench/README.md, bench_ols, 2026-12-02). */
+void table_cache_new_stage(table_cache *c, int report, int shared)
 {
     for (size_t i = 0; i < c->n; i++) {
         size_t decoded, reused;
@@ -71,7 +77,7 @@ void table_cache_new_stage(table_cache *c, int report)
                     "inflated by hand since open\n",
                     cx_table_label(c->entries[i].table), decoded, reused,
                     cached ? "" : " (no cache)", cx_table_direct_chunk_reads(c->entries[i].table));
-        cx_table_cache_blocks(c->entries[i].table, block_budget());
+        cx_table_cache_blocks(c->entries[i].table, shared ? block_budget() : 0);
     }
 }
 

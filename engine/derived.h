@@ -30,9 +30,11 @@ table_cache *table_cache_alloc(cx_error *err);
 /* The open table `group` of `file` (opened on first use; owned by cache). */
 cx_table *table_cache_open(table_cache *c, const char *file, const char *group, cx_error *err);
 /* A stage starts: every open table's block cache is emptied (its
- * decoded blocks serve the jobs of one stage; table_blocks.h); report:
- * say on stderr how many column blocks the last stage decoded and reused. */
-void table_cache_new_stage(table_cache *c, int report);
+ * decoded blocks serve the jobs of one stage; table_blocks.h) and kept
+ * for the new stage only when `shared` (the stage has several jobs that
+ * may read the same blocks); report: say on stderr how many column
+ * blocks the last stage decoded and reused. */
+void table_cache_new_stage(table_cache *c, int report, int shared);
 void table_cache_free(table_cache *c);
 
 /* `ref` is "@job/TABLE"; the result is a new table the caller closes. */

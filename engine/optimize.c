@@ -123,13 +123,14 @@ static cx_opt_status evaluate_at(cx_optimizer *w, const cx_objective *obj, const
     return CX_OPT_CONVERGED;
 }
 
-/* step = -(C + mu D)^-1 (s g) by Cholesky, mu = 0 first.  C may be
+/* step = -(C + mu D)^-1 (s g) by Cholesky, mu = 0 first (*damped says
+ * whether mu > 0 was needed).  C may be
  * singular away from the optimum (SEM at lavaan's start values: a factor
  * identified only through covariances that start at 0); the damping gives
  * a descent direction and the line search does the rest.
  * D = diag(C), floored at 1e-8 of its largest element.  Returns 0 when a
  * step was found. */
-static int newton_step(cx_optimizer *w, size_t n, double sign)
+static int newton_step(cx_optimizer *w, size_t n, double sign, int *damped)
 {
     lapack_int ln = (lapack_int)n;
     double dmax = 0.0;
@@ -141,6 +142,7 @@ static int newton_step(cx_optimizer *w, size_t n, double sign)
             w->chol[k * n + k] += mu * fmax(w->curv[k * n + k], CX_OPT_DIAG_FLOOR * dmax);
             w->step[k] = -sign * w->grad[k];
         }
+        *damped = mu > 0.0;
         if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', ln, w->chol, ln) == 0 &&
             LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', ln, 1, w->chol, ln, w->step, 1) == 0)
             return 0;
@@ -181,6 +183,18 @@ static cx_opt_status line_search(cx_optimizer *w, const cx_objective *obj, doubl
         return CX_OPT_CONVERGED;
     }
     return CX_OPT_LINE_SEARCH_FAILED;
+}
+
+/* The predicted stop (optimize.h): an undamped Newton step that moves
+ * every parameter by less than xtol relative, taken without evaluating. */
+static int predicted_stop(cx_optimizer *w, size_t n, double *x, double xtol)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!(fabs(w->step[k]) < xtol * (1.0 + fabs(x[k]))))
+            return 0;
+    for (size_t k = 0; k < n; k++)
+        x[k] += w->step[k];
+    return 1;
 }
 
 static void fill_defaults(const cx_opt_options *in, cx_opt_options *out)
@@ -230,9 +244,15 @@ cx_opt_status cx_optimizer_run(cx_optimizer *w, const cx_objective *obj, double 
     int quiet = 0; /* consecutive steps below xtol */
     st = CX_OPT_MAX_ITER;
     while (rep->iterations < o.max_iter) {
-        if (newton_step(w, obj->n, sign) != 0) {
+        int damped = 0;
+        if (newton_step(w, obj->n, sign, &damped) != 0) {
             st = CX_OPT_SINGULAR_CURVATURE;
             break;
+        }
+        if (o.predict_stop && !damped && predicted_stop(w, obj->n, x, o.xtol)) {
+            rep->iterations++;
+            rep->unevaluated = 1;
+            return rep->status = CX_OPT_CONVERGED;
         }
         double moved = 0.0;
         cx_opt_status ls = line_search(w, obj, x, sign, o.max_halvings, &rep->f, &moved, rep, err);

@@ -37,6 +37,16 @@
  * two such steps in a row; and, when the iteration stops otherwise (line
  * search, singular curvature, max_iter), a gradient below gtol.
  *
+ * Predicted stop (option predict_stop, off by default): Newton converges
+ * quadratically, so once the *undamped* Newton step computed at x_k moves
+ * every parameter by less than xtol (1 + |x_k|), x_k + step is within
+ * about xtol^2 of the optimum and evaluating it would only confirm that.
+ * The run then returns x_k + step without calling value() there (one
+ * evaluation fewer — one streaming pass for a model of rows) and says so
+ * in rep->unevaluated; the last value/derivatives calls were at x_k, so
+ * a model that relies on the protocol above must re-evaluate at the
+ * returned x (or not ask for predict_stop).
+ *
  * The workspace is allocated once for a dimension (cx_optimizer_alloc);
  * nothing is allocated per iteration.
  */
@@ -79,6 +89,7 @@ typedef struct cx_opt_options {
     double xtol;      /* relative step size for convergence; default 1e-12    */
     double gtol;      /* largest |gradient element| for convergence; 1e-8     */
     int max_halvings; /* step halvings per iteration; default 40              */
+    int predict_stop; /* 1: stop on a small undamped step before evaluating   */
 } cx_opt_options;
 
 typedef struct cx_opt_report {
@@ -87,6 +98,10 @@ typedef struct cx_opt_report {
     int evaluations;  /* value() calls                                        */
     double f;         /* objective at the returned x                          */
     double grad_norm; /* largest |gradient element| at the returned x         */
+    /* 1: the run ended by the predicted stop: x is the last evaluated point
+     * plus a converged Newton step, and f, grad_norm and the callbacks'
+     * state are those of the last evaluated point */
+    int unevaluated;
 } cx_opt_report;
 
 typedef struct cx_optimizer cx_optimizer;

@@ -26,7 +26,11 @@
 /* ---- the cache -------------------------------------------------------------- */
 
 /* One block's rows, in one allocation: x (m x p, row-major), y, w, extra
- * (m x ne, column-major), then row, level, slot. */
+ * (m x ne, column-major), then row, level, slot.  Columns that carry no
+ * information are not stored (NULL): w when every weight is 1, level
+ * when every row is of level 0, slot without a split; a pass reads the
+ * cache's shared ones and zeros instead — a sixth less fresh memory for
+ * a plain fit, which is what filling the cache costs most. */
 typedef struct cached_block {
     size_t m;
     double *x, *y, *w, *extra;
@@ -41,6 +45,9 @@ struct cx_rowpass_cache {
     int overflowed; /* the filling pass outgrew the budget */
     cached_block **blocks;
     size_t n, capn;
+    double *ones;  /* max_m ones: the weights of blocks without w      */
+    size_t *zeros; /* max_m zeros: the levels of blocks without level  */
+    size_t max_m;
     /* what the rows belong to */
     const cx_view *v;
     const cx_design *d;
@@ -61,8 +68,12 @@ static void cache_clear(cx_rowpass_cache *c)
     for (size_t i = 0; i < c->n; i++)
         free(c->blocks[i]);
     free(c->blocks);
+    free(c->ones);
+    free(c->zeros);
     c->blocks = NULL;
-    c->n = c->capn = c->bytes = 0;
+    c->ones = NULL;
+    c->zeros = NULL;
+    c->n = c->capn = c->bytes = c->max_m = 0;
 }
 
 void cx_rowpass_cache_free(cx_rowpass_cache *c)
@@ -78,43 +89,86 @@ int cx_rowpass_cache_complete(const cx_rowpass_cache *c)
     return c && c->state == CACHE_COMPLETE;
 }
 
-static size_t block_bytes(size_t m, size_t p, size_t ne)
+/* Which optional columns block rows r need stored (cached_block). */
+typedef struct block_shape {
+    int w, level, slot;
+} block_shape;
+
+static block_shape shape_of(const cx_rows *r)
 {
-    return sizeof(cached_block) + m * ((p + 2 + ne) * sizeof(double) + 3 * sizeof(size_t));
+    block_shape s = {0, 0, r->slot != NULL};
+    for (size_t i = 0; i < r->m && !s.w; i++)
+        s.w = r->w[i] != 1.0;
+    for (size_t i = 0; i < r->m && !s.level; i++)
+        s.level = r->level[i] != 0;
+    return s;
+}
+
+static size_t block_bytes(size_t m, size_t p, size_t ne, block_shape s)
+{
+    return sizeof(cached_block) + m * ((p + 1 + (size_t)s.w + ne) * sizeof(double) +
+                                       (1 + (size_t)s.level + (size_t)s.slot) * sizeof(size_t));
 }
 
 /* A copy of the m filled rows (NULL when out of memory: the cache then
- * gives up, which costs speed, not results). */
-static cached_block *block_copy(const cx_rows *r, size_t ne)
+ * gives up, which costs speed, not results), in transparent huge pages
+ * (cx_malloc_block_buffer): a 1M-row cache is ~100 MB of fresh memory,
+ * and faulting it in 4 KB pages cost more than copying it. */
+static cached_block *block_copy(const cx_rows *r, size_t ne, block_shape s, size_t bytes)
 {
     size_t m = r->m, p = r->p;
-    cached_block *b = malloc(block_bytes(m, p, ne));
+    cx_error ignore;
+    cached_block *b = cx_malloc_block_buffer(bytes, &ignore);
     if (!b)
         return NULL;
     b->m = m;
     b->x = (double *)(b + 1);
     b->y = b->x + m * p;
-    b->w = b->y + m;
-    b->extra = b->w + m;
+    b->w = s.w ? b->y + m : NULL;
+    b->extra = b->y + m + (s.w ? m : 0);
     b->row = (size_t *)(b->extra + m * ne);
-    b->level = b->row + m;
-    b->slot = b->level + m;
+    b->level = s.level ? b->row + m : NULL;
+    b->slot = s.slot ? b->row + m + (s.level ? m : 0) : NULL;
     memcpy(b->x, r->x, m * p * sizeof *b->x);
     memcpy(b->y, r->y, m * sizeof *b->y);
-    memcpy(b->w, r->w, m * sizeof *b->w);
+    if (b->w)
+        memcpy(b->w, r->w, m * sizeof *b->w);
     for (size_t e = 0; e < ne; e++)
         memcpy(b->extra + e * m, r->extra + e * r->lde, m * sizeof *b->extra);
     memcpy(b->row, r->row, m * sizeof *b->row);
-    memcpy(b->level, r->level, m * sizeof *b->level);
-    if (r->slot)
+    if (b->level)
+        memcpy(b->level, r->level, m * sizeof *b->level);
+    if (b->slot)
         memcpy(b->slot, r->slot, m * sizeof *b->slot);
     return b;
+}
+
+/* Room in the shared ones and zeros for blocks of m rows. */
+static int reserve_shared(cx_rowpass_cache *c, size_t m)
+{
+    if (m <= c->max_m)
+        return 1;
+    double *ones = malloc(m * sizeof *ones);
+    size_t *zeros = calloc(m, sizeof *zeros);
+    if (!ones || !zeros) {
+        free(ones);
+        free(zeros);
+        return 0;
+    }
+    for (size_t i = 0; i < m; i++)
+        ones[i] = 1.0;
+    free(c->ones);
+    free(c->zeros);
+    c->ones = ones;
+    c->zeros = zeros;
+    c->max_m = m;
+    return 1;
 }
 
 /* Called in block order (the ordered merge): keep b, or give up. */
 static void cache_append(cx_rowpass_cache *c, cached_block *b, size_t bytes)
 {
-    if (c->overflowed || !b || c->bytes + bytes > c->budget) {
+    if (c->overflowed || !b || c->bytes + bytes > c->budget || !reserve_shared(c, b->m)) {
         free(b);
         c->overflowed = 1;
         cache_clear(c);
@@ -249,8 +303,9 @@ static int rp_add_block(void *vacc, const cx_block *b, cx_error *err)
                  .level = a->level,
                  .slot = par->split ? a->slot : NULL};
     if (par->filling && m > 0) {
-        a->pending = block_copy(&r, a->rows.ne);
-        a->pending_bytes = block_bytes((size_t)m, r.p, a->rows.ne);
+        block_shape shape = shape_of(&r);
+        a->pending_bytes = block_bytes((size_t)m, r.p, a->rows.ne, shape);
+        a->pending = block_copy(&r, a->rows.ne, shape, a->pending_bytes);
     }
     return m > 0 ? par->t->add_rows(a->inner, &r, par->params, err) : CX_OK;
 }
@@ -334,65 +389,119 @@ int cx_rowpass_run(const cx_view *v, const cx_design *d, const cx_rowpass_split 
 
 /* ---- a pass over the cached blocks ---------------------------------------------- */
 
-static cx_rows cached_rows(const cached_block *b, size_t p, int with_slot)
+static cx_rows cached_rows(const cx_rowpass_cache *c, const cached_block *b, size_t p)
 {
     return (cx_rows){.m = b->m,
                      .p = p,
                      .x = b->x,
                      .y = b->y,
-                     .w = b->w,
+                     .w = b->w ? b->w : c->ones,
                      .extra = b->extra,
                      .lde = b->m,
                      .row = b->row,
-                     .level = b->level,
-                     .slot = with_slot ? b->slot : NULL};
+                     .level = b->level ? b->level : c->zeros,
+                     .slot = c->has_split ? b->slot : NULL};
 }
 
-/* cx_reduce_view's scheme over the cached blocks: threads take blocks,
- * an ordered section merges them into the total in block order. */
+/* Accumulators of a cached pass: blocks done out of order wait in
+ * ready[] until their predecessors are merged; reset ones wait in pool[]
+ * for the next block.  Guarded by the critical section `cx_rowpass_merge`. */
+typedef struct merge_queue {
+    void **ready, **pool;
+    size_t next, npool;
+    long failed; /* the lowest failing block, -1 = none */
+} merge_queue;
+
+/* A fresh or pooled accumulator (NULL when out of memory: werr set). */
+static void *queue_take(merge_queue *q, const cx_rowpass_type *t, const void *params,
+                        cx_error *werr)
+{
+    void *acc = NULL;
+#pragma omp critical(cx_rowpass_merge)
+    if (q->npool)
+        acc = q->pool[--q->npool];
+    return acc ? acc : t->alloc(params, werr);
+}
+
+/* Block b is done (brc): park its accumulator and merge every block that
+ * is now next in line, in block order. */
+static void queue_done(merge_queue *q, const cx_rowpass_type *t, void *tot, size_t b, void *acc,
+                       int brc, const cx_error *werr, cx_error *err)
+{
+#pragma omp critical(cx_rowpass_merge)
+    {
+        if (brc != CX_OK) {
+            if (q->failed < 0 || (long)b < q->failed) {
+                *err = *werr;
+#pragma omp atomic write
+                q->failed = (long)b;
+            }
+            if (acc)
+                q->pool[q->npool++] = acc;
+        } else {
+            q->ready[b] = acc;
+        }
+        while (q->failed < 0 && q->ready[q->next]) {
+            void *r = q->ready[q->next];
+            q->ready[q->next++] = NULL;
+            t->merge(tot, r);
+            t->reset(r);
+            q->pool[q->npool++] = r;
+        }
+    }
+}
+
+/* cx_reduce_view's scheme over the cached blocks: threads take blocks and
+ * the blocks are merged into the total in block order — by whichever
+ * thread completes the next one in line, so no thread waits for its turn
+ * (an `ordered` section made a thread spin while the one before it was
+ * descheduled on a loaded machine).  Same merges in the same order: the
+ * totals are bit for bit those of a streamed pass, for any thread count.
+ * After a failure, later blocks are skipped and earlier ones still run,
+ * so the error reported is that of the first failing block. */
 static int cached_pass(const cx_rowpass_cache *c, const cx_rowpass_type *t, const void *params,
                        void **total, int threads, cx_error *err)
 {
-    void *tot = t->alloc(params, err);
-    if (!tot)
-        return err->code ? err->code : CX_ENOMEM;
-    cx_blas_single_threaded(); /* our threads split the blocks */
     size_t p = cx_design_ncols(c->d), nb = c->n;
-    int with_slot = c->has_split;
-    long failed = -1;
     int nt = threads > 0 ? threads : omp_get_max_threads();
     if ((size_t)nt > nb)
         nt = nb ? (int)nb : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        cx_error werr = {0};
-        void *acc = t->alloc(params, &werr);
-#pragma omp for ordered schedule(dynamic, 1)
-        for (size_t b = 0; b < nb; b++) {
-            long failed_so_far;
-#pragma omp atomic read
-            failed_so_far = failed;
-            int brc = acc ? CX_OK : (werr.code ? werr.code : CX_ENOMEM);
-            if (brc == CX_OK && failed_so_far < 0) {
-                cx_rows r = cached_rows(c->blocks[b], p, with_slot);
-                brc = t->add_rows(acc, &r, params, &werr);
-            }
-#pragma omp ordered
-            {
-                if (brc != CX_OK && failed < 0) {
-                    *err = werr;
-#pragma omp atomic write
-                    failed = (long)b;
-                } else if (failed < 0) {
-                    t->merge(tot, acc);
-                    t->reset(acc);
-                }
-            }
-        }
-        if (acc)
-            t->free(acc);
+    void *tot = t->alloc(params, err);
+    merge_queue q = {.ready = calloc(nb + 1, sizeof *q.ready),
+                     .pool = calloc(nb + 1, sizeof *q.pool),
+                     .failed = -1};
+    if (!tot || !q.ready || !q.pool) {
+        if (tot)
+            t->free(tot);
+        free(q.ready);
+        free(q.pool);
+        return err->code ? err->code : cx_error_set(err, CX_ENOMEM, "row pass: out of memory");
     }
-    if (failed >= 0) {
+    cx_blas_single_threaded(); /* our threads split the blocks */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (size_t b = 0; b < nb; b++) {
+        long failed;
+#pragma omp atomic read
+        failed = q.failed;
+        if (failed >= 0 && (long)b > failed)
+            continue;
+        cx_error werr = {0};
+        void *acc = queue_take(&q, t, params, &werr);
+        int brc = acc ? CX_OK : (werr.code ? werr.code : CX_ENOMEM);
+        if (brc == CX_OK) {
+            cx_rows r = cached_rows(c, c->blocks[b], p);
+            brc = t->add_rows(acc, &r, params, &werr);
+        }
+        queue_done(&q, t, tot, b, acc, brc, &werr, err);
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (q.ready[i])
+            t->free(q.ready[i]);
+    for (size_t i = 0; i < q.npool; i++)
+        t->free(q.pool[i]);
+    free(q.ready);
+    free(q.pool);
+    if (q.failed >= 0) {
         t->free(tot);
         return err->code ? err->code : CX_EFAIL;
     }

@@ -781,8 +781,12 @@ static void run_stage_rows(run_state *st, int stage)
 
 static int run_stage(run_state *st, int stage, cx_error *err)
 {
-    /* one decode of each block for all the stage's jobs and passes */
-    table_cache_new_stage(st->tables, stage > 0 && getenv("CXFIT_BLOCK_STATS"));
+    /* one decode of each block for all the stage's jobs (a stage of one
+     * job keeps no blocks: derived.c) */
+    size_t jobs = 0;
+    for (size_t i = 0; i < st->n_plans; i++)
+        jobs += st->plans[i].stage == stage && !st->plans[i].other_shard;
+    table_cache_new_stage(st->tables, stage > 0 && getenv("CXFIT_BLOCK_STATS"), jobs >= 2);
     if (stage_splits_rows(st, stage)) {
         run_stage_rows(st, stage);
         return CX_OK;
@@ -1196,7 +1200,7 @@ int cx_run(const cx_run_options *opt, cx_error *err)
     for (int s = 0; rc == CX_OK && s <= max_stage; s++)
         rc = run_stage(&st, s, err);
     if (getenv("CXFIT_BLOCK_STATS")) /* bench: what the last stage decoded */
-        table_cache_new_stage(st.tables, 1);
+        table_cache_new_stage(st.tables, 1, 0);
     if (rc == CX_OK)
         rc = finish_output(&st, err);
     size_t failed = 0, not_converged = 0, written = 0;

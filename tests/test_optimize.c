@@ -14,7 +14,10 @@
  *   - max_iter reached, a singular curvature, a line search that cannot
  *     succeed (a gradient of the wrong sign), a workspace too small;
  *   - the protocol callers rely on: derivatives(x) only right after
- *     value(x), and the last calls at the returned x.
+ *     value(x), and the last calls at the returned x;
+ *   - the predicted stop (predict_stop): the same logistic estimates to
+ *     1e-12 with one value() call fewer, the returned point one Newton
+ *     step past the last evaluated one; never taken on a damped step.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -256,6 +259,43 @@ static void test_logistic_fisher_scoring(void **state)
     cx_optimizer_free(w);
 }
 
+/* The predicted stop: the last evaluated point plus its Newton step, the
+ * same optimum, one evaluation fewer than the step test. */
+static void test_predicted_stop(void **state)
+{
+    (void)state;
+    cx_error err = {0};
+    cx_optimizer *w = cx_optimizer_alloc(2, &err);
+    logit_data *d = malloc(sizeof *d);
+    logit_data_init(d);
+    cx_objective obj = {2, CX_OPT_MAXIMIZE, logit_value, logit_derivatives, d};
+    double b[2] = {0, 0}, bp[2] = {0, 0};
+    cx_opt_report rep, rp;
+    cx_opt_options plain = {.xtol = 1e-4}, pred = {.xtol = 1e-4, .predict_stop = 1};
+    assert_int_equal(cx_optimizer_run(w, &obj, b, &plain, &rep, &err), CX_OPT_CONVERGED);
+    assert_int_equal(rep.unevaluated, 0);
+    assert_int_equal(cx_optimizer_run(w, &obj, bp, &pred, &rp, &err), CX_OPT_CONVERGED);
+    assert_int_equal(rp.unevaluated, 1);
+    assert_int_equal(rp.evaluations, rep.evaluations - 1);
+    assert_int_equal(rp.iterations, rep.iterations);
+    double p0 = 10.0 / 40.0, p1 = 39.0 / 60.0;
+    double b0 = log(p0 / (1 - p0)), b1 = log(p1 / (1 - p1)) - b0;
+    assert_true(fabs(bp[0] - b0) < 1e-12 && fabs(bp[1] - b1) < 1e-12);
+    /* the last value() call was at the point before the returned one */
+    assert_int_equal(d->t.out_of_order, 0);
+    assert_true(memcmp(d->t.last_value_x, bp, sizeof bp) != 0);
+    free(d);
+    /* Rosenbrock from (-1.2, 1): the first Newton steps are damped or
+     * halved; the predicted stop waits for an undamped small step */
+    trace t = {.n = 2};
+    cx_objective ro = {2, CX_OPT_MINIMIZE, rosen_value, rosen_derivatives, &t};
+    double x[2] = {-1.2, 1};
+    cx_opt_options rpred = {.xtol = 1e-6, .predict_stop = 1};
+    assert_int_equal(cx_optimizer_run(w, &ro, x, &rpred, &rp, &err), CX_OPT_CONVERGED);
+    assert_true(fabs(x[0] - 1) < 1e-10 && fabs(x[1] - 1) < 1e-10);
+    cx_optimizer_free(w);
+}
+
 /* ---- objectives that cannot be evaluated everywhere --------------------- */
 
 /* f = x - log x, minimum at 1; undefined for x <= 0 (an error, as SEM's
@@ -371,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_quadratic),
         cmocka_unit_test(test_rosenbrock),
         cmocka_unit_test(test_logistic_fisher_scoring),
+        cmocka_unit_test(test_predicted_stop),
         cmocka_unit_test(test_not_finite),
         cmocka_unit_test(test_failures),
     };

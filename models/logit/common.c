@@ -269,8 +269,10 @@ int lg_maximize(const cx_objective *obj, double sum_w, double *theta, cx_opt_rep
     if (!opt)
         return err->code;
     /* Newton converges quadratically: after a step below 1e-8 (relative)
-     * the estimates are exact to rounding, so that step ends it */
-    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8};
+     * the estimates are exact to rounding, so that step ends it — taken
+     * without a pass (the optimizer's predicted stop): every caller runs
+     * its final or prediction pass at the returned point anyway */
+    cx_opt_options o = {.gtol = 1e-10 * fmax(1.0, sum_w), .xtol = 1e-8, .predict_stop = 1};
     cx_optimizer_run(opt, obj, theta, &o, rep, err);
     cx_optimizer_free(opt);
     if (rep->status == CX_OPT_EVAL_FAILED)

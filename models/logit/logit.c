@@ -12,8 +12,10 @@
  * accuracy), `bootstrap` (replicates over the design cache, common.c).
  *
  * Passes: one at b = 0 (X'WX for the aliasing check, as R's QR pivoting
- * reports NA coefficients), one per Newton iteration, and a final one at
- * the estimates (sandwich meat, cluster sums, fitted probabilities).
+ * reports NA coefficients; also the first Newton iteration's), one per
+ * further Newton iteration but the last (the optimizer's predicted stop
+ * takes that converged step without a pass), and a final one at the
+ * estimates (sandwich meat, cluster sums, fitted probabilities).
  */
 #include <float.h>
 #include <math.h>
@@ -44,7 +46,6 @@ typedef struct logit_fit {
     logit_acc *last;        /* the last pass (value() at beta)      */
     double *pass_beta;      /* q: where the last pass was run       */
     int last_final;         /* it collected the final extras        */
-    int collect;            /* Newton passes collect them too       */
     cx_rowpass_split split; /* the job's `validate`            */
     cx_rowpass_cache *cache; /* the design rows between passes  */
     cx_opt_report rep;
@@ -54,6 +55,8 @@ static int run_pass(logit_fit *F, const double *beta, int final, cx_error *err)
 {
     F->par.beta = beta;
     F->par.final = final;
+    /* the same rows as the last pass, unless it used other ones */
+    F->par.expect_rows = F->last && F->par.only_slot < 0 ? F->last->n_rows : 0;
     memcpy(F->pass_beta, beta, F->par.q * sizeof *beta);
     F->last_final = final;
     if (F->last)
@@ -75,7 +78,7 @@ static int obj_value(const double *x, double *f, void *data, cx_error *err)
     /* the optimizer starts where the aliasing pass was run: reuse it */
     int rc = CX_OK;
     if (!(F->last && memcmp(x, F->pass_beta, F->par.q * sizeof *x) == 0))
-        rc = run_pass(F, x, F->collect, err);
+        rc = run_pass(F, x, 0, err);
     if (rc == CX_OK)
         *f = F->last->ll;
     return rc;
@@ -140,42 +143,75 @@ typedef struct pred_row {
 /* Classification metrics from fitted probabilities p, outcomes y in
  * [0, 1] and weights w: a row counts w y as a 1 and w (1 - y) as a 0. */
 typedef struct logit_metrics {
-    double auc, brier, logloss, accuracy;
+    double auc, brier, accuracy;
     double confusion[2][2]; /* [observed][predicted], weighted counts */
 } logit_metrics;
 
-/* Sort rows by p: an LSD radix sort on the bits of p (non-negative
- * doubles order as their bit patterns), four 16-bit digits; tmp has n
- * rows, count RADIX_BUCKETS.  Stable, O(n): a comparison sort of 1M rows
- * costs more than a streaming pass. */
+/* LSD radix sorts, four 16-bit digits, all four histograms from one read
+ * of the keys; tmp has n elements, count 4 x RADIX_BUCKETS.  Stable,
+ * O(n): a comparison sort of 1M rows costs more than a streaming pass.
+ * Non-negative doubles order as their bit patterns. */
 #define RADIX_BUCKETS ((size_t)1 << 16)
+#define RADIX_DIGIT(bits, d) ((size_t)((bits) >> (16 * (d))) & (RADIX_BUCKETS - 1))
+
+static uint64_t prob_bits(double p)
+{
+    uint64_t bits;
+    memcpy(&bits, &p, sizeof bits);
+    return bits;
+}
+
+/* count[d] := the first position of each digit value in pass d. */
+static void radix_offsets(size_t *count)
+{
+    for (int d = 0; d < 4; d++) {
+        size_t sum = 0, *c = count + d * RADIX_BUCKETS;
+        for (size_t v = 0; v < RADIX_BUCKETS; v++) {
+            size_t k = c[v];
+            c[v] = sum;
+            sum += k;
+        }
+    }
+}
+
+/* Sort 64-bit keys (four passes: the result is back in keys). */
+static void sort_keys(uint64_t *keys, uint64_t *tmp, size_t *count, size_t n)
+{
+    memset(count, 0, 4 * RADIX_BUCKETS * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 4; d++)
+            count[d * RADIX_BUCKETS + RADIX_DIGIT(keys[i], d)]++;
+    radix_offsets(count);
+    uint64_t *src = keys, *dst = tmp;
+    for (int d = 0; d < 4; d++) {
+        size_t *c = count + d * RADIX_BUCKETS;
+        for (size_t i = 0; i < n; i++)
+            dst[c[RADIX_DIGIT(src[i], d)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+}
+
+/* Sort rows by p (four passes: the result is back in rows). */
 static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
 {
-    const size_t R = RADIX_BUCKETS;
+    memset(count, 0, 4 * RADIX_BUCKETS * sizeof *count);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = prob_bits(rows[i].p);
+        for (int d = 0; d < 4; d++)
+            count[d * RADIX_BUCKETS + RADIX_DIGIT(bits, d)]++;
+    }
+    radix_offsets(count);
     pred_row *src = rows, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, R * sizeof *count);
-        for (size_t i = 0; i < n; i++) {
-            uint64_t bits;
-            memcpy(&bits, &src[i].p, sizeof bits);
-            count[(bits >> shift) & (R - 1)]++;
-        }
-        size_t sum = 0;
-        for (size_t d = 0; d < R; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            uint64_t bits;
-            memcpy(&bits, &src[i].p, sizeof bits);
-            dst[count[(bits >> shift) & (R - 1)]++] = src[i];
-        }
+    for (int d = 0; d < 4; d++) {
+        size_t *c = count + d * RADIX_BUCKETS;
+        for (size_t i = 0; i < n; i++)
+            dst[c[RADIX_DIGIT(prob_bits(src[i].p), d)]++] = src[i];
         pred_row *t = src;
         src = dst;
         dst = t;
     }
-    /* four passes: the result is back in rows */
 }
 
 /* AUC = P(p of a 1 > p of a 0) + P(tie) / 2 (the Mann-Whitney statistic;
@@ -201,32 +237,71 @@ static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
     return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
 }
 
+/* The same for unit weights and 0/1 outcomes (every fit without weights):
+ * a row is one 64-bit key, p's bits shifted up by one (p <= 1 leaves the
+ * top bit free) with y in the lowest bit, a third of a pred_row's bytes
+ * to sort; rows with equal p stay adjacent. */
+static double auc_of_unit(const double *p, const double *y, uint64_t *keys, size_t *count,
+                          size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        keys[i] = prob_bits(p[i]) << 1 | (y[i] == 1);
+    sort_keys(keys, keys + n, count, n);
+    double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double w1 = 0, w0 = 0;
+        while (j < n && keys[j] >> 1 == keys[i] >> 1) {
+            double one = (double)(keys[j] & 1);
+            w1 += one;
+            w0 += 1 - one;
+            j++;
+        }
+        num += w1 * (below0 + 0.5 * w0);
+        below0 += w0;
+        sum1 += w1;
+        sum0 += w0;
+        i = j;
+    }
+    return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
+}
+
+/* Brier, accuracy, confusion and AUC of fitted probabilities p, outcomes
+ * y in [0, 1], weights w; the log loss is -ll / sum w of the pass that
+ * made the predictions (the caller's), exact from eta. */
 static int metrics_of(const double *p, const double *y, const double *w, size_t n, logit_metrics *m)
 {
     memset(m, 0, sizeof *m);
-    pred_row *rows = malloc(2 * (n ? n : 1) * sizeof *rows);
-    size_t *count = malloc(RADIX_BUCKETS * sizeof *count);
+    double sw = 0, brier = 0;
+    int unit = 1;
+    for (size_t i = 0; i < n; i++) {
+        double pi = p[i], yi = y[i], wi = w[i];
+        sw += wi;
+        brier += wi * (yi - pi) * (yi - pi);
+        int pred = pi >= 0.5;
+        m->confusion[1][pred] += wi * yi;
+        m->confusion[0][pred] += wi * (1 - yi);
+        unit &= wi == 1 && (yi == 0 || yi == 1) && pi >= 0 && pi <= 1;
+    }
+    m->brier = brier / sw;
+    m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
+    cx_error ignore; /* the caller reports out of memory */
+    size_t *count = malloc(4 * RADIX_BUCKETS * sizeof *count);
+    void *rows =
+        cx_malloc_block_buffer(2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)), &ignore);
     if (!rows || !count) {
         free(rows);
         free(count);
         return CX_ENOMEM;
     }
-    double sw = 0, brier = 0, ll = 0;
-    for (size_t i = 0; i < n; i++) {
-        double pi = p[i], yi = y[i], wi = w[i];
-        rows[i] = (pred_row){pi, wi * yi, wi * (1 - yi)};
-        sw += wi;
-        brier += wi * (yi - pi) * (yi - pi);
-        double lp = pi > 0 ? log(pi) : -INFINITY, lq = pi < 1 ? log1p(-pi) : -INFINITY;
-        ll += (yi > 0 ? wi * yi * lp : 0) + (yi < 1 ? wi * (1 - yi) * lq : 0);
-        int pred = pi >= 0.5;
-        m->confusion[1][pred] += wi * yi;
-        m->confusion[0][pred] += wi * (1 - yi);
+    if (unit) {
+        m->auc = auc_of_unit(p, y, rows, count, n);
+    } else {
+        pred_row *pr = rows;
+        for (size_t i = 0; i < n; i++)
+            pr[i] = (pred_row){p[i], w[i] * y[i], w[i] * (1 - y[i])};
+        m->auc = auc_of(pr, pr + n, count, n);
     }
-    m->brier = brier / sw;
-    m->logloss = -ll / sw;
-    m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
-    m->auc = auc_of(rows, rows + n, count, n);
     free(rows);
     free(count);
     return CX_OK;
@@ -383,13 +458,14 @@ static int newton(logit_fit *F, double *beta, cx_opt_report *rep, cx_error *err)
                         .value = obj_value,
                         .derivatives = obj_derivatives,
                         .data = F};
-    /* the score grows with the data: the gradient test is relative to it */
-    /* Newton converges quadratically: once a step moves every estimate by
-     * less than 1e-4 relative, the point it reached is within ~1e-8 of the
-     * optimum (the next step would be ~1e-9: measured on 1M rows), so it
-     * ends the run — one streaming pass fewer than a 1e-6 step test; the
-     * score per unit weight must be below 1e-8 too */
-    cx_opt_options o = {.gtol = 1e-8 * fmax(1.0, sum_w), .xtol = 1e-4};
+    /* the score grows with the data: the gradient test is relative to it.
+     * Newton converges quadratically: once the (undamped) Newton step at
+     * b_k moves every estimate by less than 1e-4 relative, b_k + step is
+     * within ~1e-8 of the optimum (the next step would be ~1e-9: measured
+     * on 1M rows).  The optimizer's predicted stop takes that step without
+     * evaluating it — one streaming pass fewer than testing the evaluated
+     * step — and the caller's final pass is at the returned point anyway */
+    cx_opt_options o = {.gtol = 1e-8 * fmax(1.0, sum_w), .xtol = 1e-4, .predict_stop = 1};
     cx_optimizer_run(opt, &obj, beta, &o, rep, err);
     cx_optimizer_free(opt);
     if (rep->status == CX_OPT_EVAL_FAILED)
@@ -444,6 +520,7 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
     F->par.q = F->p;
     F->par.active = F->active;
     F->par.cluster = F->spec->se == SE_CLUSTER;
+    F->par.meat = F->spec->se != SE_CLASSICAL && F->spec->se != SE_CLUSTER;
     F->par.skip_slot = F->par.only_slot = -1;
     F->par.boot = (lg_boot){.rep = -1, .seed = job->seed, .key_extra = F->spec->boot_extra};
     F->split = (cx_rowpass_split){.kind = job->validate,
@@ -464,15 +541,11 @@ static int fit_coefficients(logit_fit *F, cx_result *r, cx_error *err)
         F->last = NULL;
     }
     /* the optimizer starts at b = 0, where the first pass was run (its
-     * value() reuses it).  Streaming, every Newton pass also collects what
-     * the estimates need (meat, cluster sums, fitted probabilities): the
-     * optimizer's last pass is at the estimates (optimize.h), so no pass
-     * is needed after it.  From the design cache a pass is cheap and the
-     * extras are not (a second DSYRK, the predictions): one more pass at
-     * the estimates collects them */
-    F->collect = !cx_rowpass_cache_complete(F->cache);
+     * value() reuses it).  The Newton passes collect nothing for the
+     * estimates' extras (meat, cluster sums, fitted probabilities): the
+     * optimizer's predicted stop returns a point past its last pass, so
+     * one final pass at the estimates collects them, streamed or cached */
     rc = newton(F, F->beta, &F->rep, err);
-    F->collect = 0;
     if (rc != CX_OK)
         return rc;
     if (F->spec->se == SE_HC2 || F->spec->se == SE_HC3)
@@ -527,7 +600,7 @@ static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result
     logit_pass_type.free(F->last); /* a pass over other rows: never reuse it */
     F->last = NULL;
     F->par.skip_slot = (long)slot;
-    F->par.cluster = 0;
+    F->par.cluster = F->par.meat = 0; /* held-out metrics need neither */
     int rc = newton(F, beta, &rep, err);
     F->par.skip_slot = -1;
     if (rc == CX_OK && rep.status != CX_OPT_CONVERGED)
@@ -544,7 +617,8 @@ static int validate_slot(logit_fit *F, size_t slot, const char *split, cx_result
     if (metrics_of(F->last->pred, F->last->y, F->last->w, F->last->n_pred, &m) != CX_OK)
         return cx_error_set(err, CX_ENOMEM, "logit: out of memory");
     const char *names[] = {"n", "logloss", "auc", "brier", "accuracy"};
-    double values[] = {(double)F->last->n_pred, m.logloss, m.auc, m.brier, m.accuracy};
+    double values[] = {(double)F->last->n_pred, -F->last->ll / F->last->sum_w, m.auc, m.brier,
+                       m.accuracy};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (cx_result_add_validation(r, split, names[i], values[i], err) != CX_OK)
             return err->code ? err->code : CX_ENOMEM;

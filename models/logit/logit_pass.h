@@ -24,6 +24,7 @@ typedef struct logit_params {
     const size_t *active; /* q design column indices                      */
     const double *beta;   /* q coefficients                               */
     int final;            /* collect meat, clusters and predictions       */
+    int meat;             /* final: the HC meat is wanted (else left 0)   */
     int cluster;          /* extra column 0 names the cluster (final)     */
     int factor_outcome;   /* y is a level index 0/1 (else checked 0..1)   */
     /* validation: rows of split slot `skip_slot` are left out (training),
@@ -35,6 +36,7 @@ typedef struct logit_params {
     const double *hat_inv;
     int hat_power;
     lg_boot boot; /* a bootstrap replicate's weights (boot.rep >= 0) */
+    size_t expect_rows; /* final: rows the pass will use, if known (a size hint) */
 } logit_params;
 
 typedef struct logit_acc {
@@ -42,14 +44,17 @@ typedef struct logit_acc {
     double ll, ll_sat;    /* log-likelihood; saturated (0 for 0/1 y)      */
     double sum_w, sum_wy; /* weights, weighted outcome                    */
     double nobs;          /* rows with a non-zero weight                  */
+    size_t n_rows;        /* rows used (this pass)                        */
     double *grad, *info;  /* q; q x q column-major (upper triangle)       */
     double *meat;         /* final: q x q, sum of score outer products    */
     size_t n_extreme;     /* final: fitted probabilities within LOGIT_EXTREME of 0/1 */
     /* final: predictions in table order */
     double *pred, *y, *w;
     size_t n_pred, cap_pred;
+    size_t expect_pred; /* the params' expect_rows: the first reservation */
     lg_clusters clusters; /* final: score sums per cluster            */
-    /* scratch for one block */
+    /* scratch: one chunk of rows (eta, r, v; s chunk x q, logit_pass.c)
+     * and, when rows or columns are left out, a block's used rows */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
     const double *xr, *yr, *wr; /* the block's used rows: xa, yc, wc or the rows themselves */
     size_t cap_rows;
