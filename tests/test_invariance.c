@@ -39,6 +39,7 @@
 #include "model.h"
 #include "refcheck.h"
 #include "run.h"
+#include "sem/difftest.h"
 #include "sem/invariance.h"
 #include "sem/partable.h"
 
@@ -86,10 +87,19 @@ static const char *const compared[][2] = {{"npar", "npar"},
                                           {"delta_rmsea", "delta_rmsea"}};
 #define N_COMPARED (sizeof compared / sizeof compared[0])
 
+/* The cases of scripts/make_invariance_refs.R (they carry "method") also
+ * have each step's robust test and the difference test's scaling factor
+ * (null where the fits are not scaled: ML, missing = fiml). */
+static const char *const compared_robust[][2] = {{"chisq_scaled", "chisq_scaled"},
+                                                 {"scaling_factor", "scaling_factor"},
+                                                 {"scaling_diff", "scaling_diff"}};
+#define N_ROBUST (sizeof compared_robust / sizeof compared_robust[0])
+
 typedef struct inv_columns {
     char **step;
     size_t n;
     double *col[N_COMPARED];
+    double *robust[N_ROBUST]; /* NULL unless the reference has "method" */
 } inv_columns;
 
 static void read_invariance(ref_results *r, const char *job, inv_columns *c)
@@ -106,11 +116,26 @@ static void read_invariance(ref_results *r, const char *job, inv_columns *c)
     }
 }
 
+static void read_robust(ref_results *r, const char *job, inv_columns *c)
+{
+    cx_error err = {0};
+    for (size_t k = 0; k < N_ROBUST; k++) {
+        size_t n = 0;
+        c->robust[k] =
+            ref_results_column_double(r, job, "invariance", compared_robust[k][1], &n, &err);
+        if (!c->robust[k])
+            fail_msg("%s", err.msg);
+        assert_int_equal(n, c->n);
+    }
+}
+
 static void free_invariance(inv_columns *c)
 {
     ref_strings_free(c->step, c->n);
     for (size_t k = 0; k < N_COMPARED; k++)
         free(c->col[k]);
+    for (size_t k = 0; k < N_ROBUST; k++)
+        free(c->robust[k]);
 }
 
 static void compare_steps(const inv_columns *c, const json_value *steps, ref_report *rep)
@@ -129,6 +154,12 @@ static void compare_steps(const inv_columns *c, const json_value *steps, ref_rep
             double rtol = strcmp(compared[k][1], "srmr") == 0 ? RTOL_SRMR : RTOL;
             /* the first step's differences are NA in lavTestLRT(): null */
             ref_report_check_field(rep, what, c->col[k][i], want, compared[k][0], rtol, ATOL);
+        }
+        for (size_t k = 0; c->robust[0] && k < N_ROBUST; k++) {
+            char what[96];
+            snprintf(what, sizeof what, "invariance[%s].%s", name, compared_robust[k][1]);
+            ref_report_check_field(rep, what, c->robust[k][i], want, compared_robust[k][0], RTOL,
+                                   ATOL);
         }
     }
 }
@@ -176,11 +207,14 @@ static void run_case(const char *case_name)
     ref_report_init(&rep, case_name, "lavaan");
     inv_columns c = {0};
     read_invariance(r, case_name, &c);
+    int robust = json_get(ref, "method") != NULL;
+    if (robust)
+        read_robust(r, case_name, &c);
     compare_steps(&c, json_get(ref, "steps"), &rep);
     /* every column of every step: two steps at least (a sequence) */
     size_t n_steps = json_array_len(json_get(ref, "steps"));
     assert_true(n_steps >= 2);
-    ref_report_require(&rep, (int)(N_COMPARED * n_steps));
+    ref_report_require(&rep, (int)((N_COMPARED + (robust ? N_ROBUST : 0)) * n_steps));
     check_tables(r, case_name, json_get(ref, "steps"), &rep);
     free_invariance(&c);
     ref_results_close(r);
@@ -206,6 +240,35 @@ static void test_hs_invariance_means(void **state)
 {
     (void)state;
     run_case("hs_invariance_means");
+}
+
+/* Estimator mlr: every step's Yuan-Bentler (Mplus) scaled test, and
+ * lavTestLRT()'s Satorra-Bentler (2001) scaled differences. */
+static void test_hs_invariance_mlr(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_mlr");
+}
+
+/* Sampling weights: lavaan's sampling.weights, the same robust machinery. */
+static void test_hs_invariance_weighted(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_weighted");
+}
+
+/* missing = fiml: standard differences of the FIML chi-squares. */
+static void test_hs_invariance_fiml(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_fiml");
+}
+
+/* missing = fiml with estimator mlr: scaled differences. */
+static void test_hs_invariance_fiml_mlr(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_fiml_mlr");
 }
 
 /* ---- 2. the table logic with a stand-in fit --------------------------- */
@@ -340,6 +403,28 @@ static void test_means_after_scalar(void **state)
     cx_config_free(fx.config);
 }
 
+/* The Satorra-Bentler (2001) difference on its own (difftest.c):
+ * c_d = (54 * 1.2 - 48 * 1.1) / 6 = 2, T_d = (110 - 100) / 2 = 5,
+ * p = pchisq(5, 6, lower.tail = FALSE) = 0.54381311588333 (R); a
+ * saturated model 1 counts with c1 = 1; equal df and a negative c_d are
+ * lav_test_diff_SatorraBentler2001()'s NA cases. */
+static void test_satorra_bentler_2001(void **state)
+{
+    (void)state;
+    sem_diff_test d;
+    assert_int_equal(sem_diff_satorra_bentler_2001(100, 48, 1.1, 110, 54, 1.2, &d), SEM_DIFF_OK);
+    assert_true(fabs(d.scaling - 2.0) < 1e-14 && fabs(d.stat - 5.0) < 1e-13 && d.df == 6.0);
+    assert_true(fabs(d.pvalue - 0.54381311588333) < 1e-13);
+    assert_int_equal(sem_diff_satorra_bentler_2001(0, 0, 7.0, 10, 54, 1.2, &d), SEM_DIFF_OK);
+    assert_true(fabs(d.scaling - 1.2) < 1e-14); /* (54 * 1.2 - 0 * 1) / 54 */
+    assert_int_equal(sem_diff_satorra_bentler_2001(100, 48, 1.1, 101, 48, 1.2, &d),
+                     SEM_DIFF_SAME_DF);
+    assert_true(d.stat == 1.0 && isnan(d.scaling) && isnan(d.pvalue));
+    assert_int_equal(sem_diff_satorra_bentler_2001(100, 48, 2.0, 110, 54, 1.0, &d),
+                     SEM_DIFF_NEGATIVE_SCALE);
+    assert_true(isnan(d.stat) && isnan(d.pvalue) && d.df == 6.0);
+}
+
 /* ---- 3. config errors ---------------------------------------------------- */
 
 static void expect_config_error(const char *job_keys, const char *key, const char *needle)
@@ -395,9 +480,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hs_invariance),
         cmocka_unit_test(test_hs_invariance_means),
+        cmocka_unit_test(test_hs_invariance_mlr),
+        cmocka_unit_test(test_hs_invariance_weighted),
+        cmocka_unit_test(test_hs_invariance_fiml),
+        cmocka_unit_test(test_hs_invariance_fiml_mlr),
         cmocka_unit_test(test_steps_and_differences),
         cmocka_unit_test(test_means_after_scalar),
         cmocka_unit_test(test_step_error),
+        cmocka_unit_test(test_satorra_bentler_2001),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_check_ok),
     };

@@ -16,6 +16,14 @@
  *   sqrt(max((chisq_diff / N) / df_diff - 1 / N, 0)) * sqrt(G).
  * delta_cfi and delta_rmsea are signed (step minus previous step).  No
  * cut-offs are applied: docs/models/cfa.md gives the usual ones.
+ *
+ * When every step has a scaled test (estimator mlr, sampling weights:
+ * the fit table's chisq.scaling.factor), lavTestLRT()'s default for them
+ * is the Satorra-Bentler (2001) scaled difference test (difftest.c):
+ * chisq_diff is then T_d, scaling_diff its c_d, and rmsea_d NaN (lavaan
+ * 0.6.14 reports no RMSEA for a scaled difference).  chisq stays the
+ * standard statistic, as lavTestLRT()'s Chisq column; chisq_scaled and
+ * scaling_factor give each step's robust test.
  */
 #include "invariance.h"
 
@@ -25,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "difftest.h"
 #include "partable.h"
 
 enum { STEP_CONFIGURAL, STEP_METRIC, STEP_SCALAR, STEP_STRICT, STEP_MEANS, N_STEPS };
@@ -207,13 +216,15 @@ static const char *const fit_columns[][2] = {
     {"rmsea_ci_lower", "rmsea.ci.lower"},
     {"rmsea_ci_upper", "rmsea.ci.upper"},
     {"srmr", "srmr"},
+    {"chisq_scaled", "chisq.scaled"},
+    {"scaling_factor", "chisq.scaling.factor"},
     {"aic", "aic"},
     {"bic", "bic"},
 };
 #define N_FIT_COLUMNS (sizeof fit_columns / sizeof fit_columns[0])
 
-static const char *const diff_columns[] = {"chisq_diff", "df_diff",   "pvalue_diff",
-                                           "rmsea_d",    "delta_cfi", "delta_rmsea"};
+static const char *const diff_columns[] = {"chisq_diff", "df_diff",   "pvalue_diff", "rmsea_d",
+                                           "delta_cfi",  "delta_rmsea", "scaling_diff"};
 #define N_DIFF_COLUMNS (sizeof diff_columns / sizeof diff_columns[0])
 
 static cx_rtable *invariance_table(cx_result *res, cx_error *err)
@@ -244,10 +255,45 @@ static void group_equal_words(unsigned bits, char *out, size_t size)
             len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", words[k]);
 }
 
-/* lavTestLRT() against the previous step (see the header comment). */
-static void write_difference(cx_rtable *t, size_t row, const cx_result *cur, const cx_result *prev,
-                             size_t n_groups)
+/* Both steps have a scaled (robust) test: lavTestLRT() then scales the
+ * difference. */
+static int scaled_pair(const cx_result *cur, const cx_result *prev)
 {
+    return isfinite(measure(cur, "chisq.scaling.factor")) &&
+           isfinite(measure(prev, "chisq.scaling.factor"));
+}
+
+/* lavTestLRT()'s scaled row (method "satorra.bentler.2001"). */
+static void write_scaled_difference(cx_result *res, cx_rtable *t, size_t row,
+                                    const cx_result *cur, const cx_result *prev,
+                                    const char *step)
+{
+    sem_diff_test d;
+    sem_diff_status st = sem_diff_satorra_bentler_2001(
+        measure(prev, "chisq"), measure(prev, "df"), measure(prev, "chisq.scaling.factor"),
+        measure(cur, "chisq"), measure(cur, "df"), measure(cur, "chisq.scaling.factor"), &d);
+    if (st == SEM_DIFF_NEGATIVE_SCALE)
+        cx_result_add_warning(res,
+                              "step '%s': the scaling factor of the difference test is "
+                              "negative; its statistic is undefined (NaN)",
+                              step);
+    cx_rtable_set_double(t, row, "chisq_diff", d.stat);
+    cx_rtable_set_double(t, row, "df_diff", d.df);
+    cx_rtable_set_double(t, row, "pvalue_diff", d.pvalue);
+    cx_rtable_set_double(t, row, "scaling_diff", d.scaling);
+    cx_rtable_set_double(t, row, "rmsea_d", NAN);
+}
+
+/* lavTestLRT() against the previous step (see the header comment). */
+static void write_difference(cx_result *res, cx_rtable *t, size_t row, const cx_result *cur,
+                             const cx_result *prev, size_t n_groups, const char *step)
+{
+    cx_rtable_set_double(t, row, "delta_cfi", measure(cur, "cfi") - measure(prev, "cfi"));
+    cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
+    if (scaled_pair(cur, prev)) {
+        write_scaled_difference(res, t, row, cur, prev, step);
+        return;
+    }
     double x2 = measure(cur, "chisq") - measure(prev, "chisq");
     double df = measure(cur, "df") - measure(prev, "df");
     double n = measure(cur, "ntotal");
@@ -257,8 +303,6 @@ static void write_difference(cx_rtable *t, size_t row, const cx_result *cur, con
     cx_rtable_set_double(t, row, "df_diff", df);
     cx_rtable_set_double(t, row, "pvalue_diff", df > 0 ? gsl_cdf_chisq_Q(fmax(x2, 0.0), df) : NAN);
     cx_rtable_set_double(t, row, "rmsea_d", rmsea_d);
-    cx_rtable_set_double(t, row, "delta_cfi", measure(cur, "cfi") - measure(prev, "cfi"));
-    cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
 }
 
 static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result *const *steps,
@@ -284,7 +328,8 @@ static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result
             cx_rtable_set_double(t, (size_t)row, fit_columns[c][0],
                                  measure(steps[k], fit_columns[c][1]));
         if (k > 0)
-            write_difference(t, (size_t)row, steps[k], steps[k - 1], n_groups);
+            write_difference(res, t, (size_t)row, steps[k], steps[k - 1], n_groups,
+                             step_names[inv->step[k]]);
     }
     return CX_OK;
 }

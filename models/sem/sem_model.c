@@ -200,8 +200,7 @@ static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
                             "missing = fiml always has a meanstructure (as lavaan's missing = "
                             "\"ml\"); remove 'meanstructure = no'");
     s->opt.meanstructure = 1;
-    static const char *const refused[] = {"weights", "bootstrap", "validate", "invariance",
-                                          "modindices"};
+    static const char *const refused[] = {"weights", "bootstrap", "validate", "modindices"};
     for (size_t k = 0; k < sizeof refused / sizeof *refused; k++)
         if (cx_section_get(job->section, refused[k]))
             return cx_job_error(job, refused[k], err, CX_EUSAGE,
@@ -260,17 +259,8 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
                           "validate with invariance is not supported yet");
     if (rc == CX_OK)
         rc = read_weights(job, s, err);
-    /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
-     * difference test; invariance.c computes the ML one only. */
-    if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
-        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
-                          "invariance with estimator mlr is not supported yet (it needs scaled "
-                          "difference tests)");
-    if (rc == CX_OK && s->weights == SEM_WEIGHTS_SAMPLING && s->inv.n_steps)
-        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
-                          "invariance with sampling weights is not supported yet (their robust "
-                          "tests need scaled difference tests); weights_are = frequency fits "
-                          "model-based ones");
+    /* invariance with estimator mlr or sampling weights: scaled
+     * (Satorra-Bentler 2001) difference tests, invariance.c */
     if (rc == CX_OK && job->missing_fiml)
         rc = sem_fiml_check(job, s, err);
     return rc;

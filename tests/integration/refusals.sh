@@ -119,11 +119,6 @@ refuse sem_weights_covariate weights_are "sampling weights (robust SEs) with obs
 syntax = visual =~ x1 + x2 + x3
          visual ~ ageyr
 weights = grade"
-refuse cfa_weights_invariance invariance "invariance with sampling weights" "model = cfa
-$CFA
-weights = grade
-group = school
-invariance = configural metric"
 # logistic families (HS: school is a two-level categorical column)
 refuse ologit_hc3 se "ologit has no hat values" "model = ologit
 formula = school ~ x1
@@ -146,11 +141,6 @@ syntax = visual =~ x1 + x2 + x3
          visual ~ ageyr
 missing = fiml
 estimator = mlr"
-refuse growth_fiml_invariance invariance "with missing = fiml is not supported yet" "model = growth
-items = x1 x2 x3
-group = school
-invariance = configural metric
-missing = fiml"
 refuse cluster_without_bootstrap bootstrap_cluster "needs bootstrap = B" "model = cfa
 $CFA
 bootstrap_cluster = id"
