@@ -320,13 +320,13 @@ static int check_group_column(const cx_job *job, const sem_spec *s, cx_error *er
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
-/* Robust inference (estimator mlr, sampling weights) has no fixed.x
- * covariates yet (estimate.c, check_mlr): refused by `check`, naming the
- * key that asked for it, rather than failing the fit. */
+/* Robust inference (estimator mlr, sampling weights) with missing = fiml
+ * has no fixed.x covariates yet (estimate.c, check_mlr): refused by
+ * `check`, naming the key that asked for it, rather than failing the fit. */
 static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_partable *pt,
                             cx_error *err)
 {
-    if (effective_estimator(s) != SEM_MLR)
+    if (effective_estimator(s) != SEM_MLR || !job->missing_fiml)
         return CX_OK;
     for (size_t r = 0; r < pt->n_rows; r++) {
         const sem_param *row = &pt->rows[r];
@@ -335,13 +335,12 @@ static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_part
             continue;
         if (s->estimator == SEM_MLR)
             return cx_job_error(job, "estimator", err, CX_EUSAGE,
-                                "estimator mlr with observed exogenous covariates ('%s') is not "
-                                "supported yet",
+                                "estimator mlr with observed exogenous covariates ('%s') and "
+                                "missing = fiml is not supported yet",
                                 row->lhs);
         return cx_job_error(job, "weights_are", err, CX_EUSAGE,
                             "sampling weights (robust SEs) with observed exogenous covariates "
-                            "('%s') are not supported yet; weights_are = frequency fits "
-                            "model-based SEs",
+                            "('%s') and missing = fiml are not supported yet",
                             row->lhs);
     }
     return CX_OK;

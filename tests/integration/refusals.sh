@@ -115,10 +115,6 @@ refuse cfa_weights_pairwise weights "missing = pairwise are not supported" "mode
 $CFA
 weights = grade
 missing = pairwise"
-refuse sem_weights_covariate weights_are "sampling weights (robust SEs) with observed exogenous" "model = sem
-syntax = visual =~ x1 + x2 + x3
-         visual ~ ageyr
-weights = grade"
 # logistic families (HS: school is a two-level categorical column)
 refuse ologit_hc3 se "ologit has no hat values" "model = ologit
 formula = school ~ x1
@@ -134,8 +130,9 @@ formula = school ~ x1
 bootstrap_cluster = id"
 refuse ologit_no_intercept formula "thresholds replace the intercept" "model = ologit
 formula = factor(x1) ~ x2 - 1"
-# fixed.x covariates with missing = fiml fit (tests/reference/hs_fiml_exo);
-# with estimator = mlr they are still refused, as without missing = fiml
+# fixed.x covariates with missing = fiml fit (tests/reference/hs_fiml_exo),
+# and with estimator = mlr on complete data (hs_mlr_exo); MLR with both is
+# still refused
 refuse sem_fiml_exo_mlr estimator "estimator mlr with observed exogenous covariates ('ageyr')" "model = sem
 syntax = visual =~ x1 + x2 + x3
          visual ~ ageyr
