@@ -200,7 +200,7 @@ static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
                             "missing = fiml always has a meanstructure (as lavaan's missing = "
                             "\"ml\"); remove 'meanstructure = no'");
     s->opt.meanstructure = 1;
-    static const char *const refused[] = {"weights", "bootstrap", "validate", "modindices"};
+    static const char *const refused[] = {"weights", "bootstrap", "validate"};
     for (size_t k = 0; k < sizeof refused / sizeof *refused; k++)
         if (cx_section_get(job->section, refused[k]))
             return cx_job_error(job, refused[k], err, CX_EUSAGE,

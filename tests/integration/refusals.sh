@@ -68,10 +68,6 @@ refuse cfa_fiml_validate validate "with missing = fiml is not supported yet" "mo
 $CFA
 missing = fiml
 validate = kfold(3)"
-refuse cfa_fiml_modindices modindices "with missing = fiml is not supported yet" "model = cfa
-$CFA
-missing = fiml
-modindices = yes"
 refuse cfa_fiml_meanstructure meanstructure "always has a meanstructure" "model = cfa
 $CFA
 missing = fiml
