@@ -200,7 +200,7 @@ static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
                             "missing = fiml always has a meanstructure (as lavaan's missing = "
                             "\"ml\"); remove 'meanstructure = no'");
     s->opt.meanstructure = 1;
-    static const char *const refused[] = {"weights", "bootstrap", "validate"};
+    static const char *const refused[] = {"weights"};
     for (size_t k = 0; k < sizeof refused / sizeof *refused; k++)
         if (cx_section_get(job->section, refused[k]))
             return cx_job_error(job, refused[k], err, CX_EUSAGE,
@@ -705,9 +705,36 @@ static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, 
     return rc;
 }
 
+/* missing = fiml: replicate r of level l from its missing patterns. */
+static void fit_replicate_fiml(const job_fits *jf, size_t l, size_t r)
+{
+    size_t G = jf->data->levels[l].n_groups ? jf->data->levels[l].n_groups : 1;
+    sem_sample *samples = calloc(G, sizeof *samples);
+    sem_patterns **owned = calloc(G, sizeof *owned);
+    sem_fit *fit = sem_fit_alloc();
+    sem_partable *pt = NULL;
+    cx_error err = {0};
+    int rc = samples && owned && fit ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = sem_data_replicate_fiml(jf->data, l, r, samples, owned, &err);
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 1, fit, &pt, &err);
+    sem_boot_store(jf->boot, l, r, rc == CX_OK && fit->converged ? pt : NULL);
+    sem_partable_free(pt);
+    sem_fit_free(fit);
+    for (size_t g = 0; owned && g < G; g++)
+        sem_patterns_free(owned[g]);
+    free(owned);
+    free(samples);
+}
+
 /* Bootstrap replicate r of level l: its estimates, or a failure. */
 static void fit_replicate(const job_fits *jf, size_t l, size_t r)
 {
+    if (jf->job->missing_fiml) {
+        fit_replicate_fiml(jf, l, r);
+        return;
+    }
     const sem_level *v = &jf->data->levels[l];
     size_t G = v->n_groups ? v->n_groups : 1, p = jf->data->p;
     sem_sample *samples = calloc(G, sizeof *samples);
@@ -730,10 +757,44 @@ static void fit_replicate(const job_fits *jf, size_t l, size_t r)
     free(cov);
 }
 
+/* missing = fiml: split k of level l from the splits' missing patterns. */
+static void fit_split_fiml(const job_fits *jf, size_t l, size_t k)
+{
+    size_t G = jf->data->levels[l].n_groups ? jf->data->levels[l].n_groups : 1;
+    sem_sample *samples = calloc(2 * G, sizeof *samples);
+    sem_patterns **owned = calloc(2 * G, sizeof *owned);
+    sem_fit *fit = sem_fit_alloc();
+    sem_partable *pt = NULL;
+    cx_error err = {0};
+    int rc = samples && owned && fit ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = sem_data_split_fiml(jf->data, l, k, 0, samples, owned, &err);
+    if (rc == CX_OK)
+        rc = sem_data_split_fiml(jf->data, l, k, 1, samples + G, owned + G, &err);
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 0, fit, &pt, &err);
+    if (rc == CX_OK && !fit->converged)
+        rc = cx_error_set(&err, CX_EFAIL, "the training fit did not converge");
+    if (rc == CX_OK)
+        rc = sem_validation_score(jf->valid, l, k, pt, fit, samples, samples + G, &err);
+    if (rc != CX_OK)
+        sem_validation_fail(jf->valid, l, k, err.msg);
+    sem_partable_free(pt);
+    sem_fit_free(fit);
+    for (size_t g = 0; owned && g < 2 * G; g++)
+        sem_patterns_free(owned[g]);
+    free(owned);
+    free(samples);
+}
+
 /* Validation split k of level l: fit the training rows, score the
  * held-out ones. */
 static void fit_split(const job_fits *jf, size_t l, size_t k)
 {
+    if (jf->job->missing_fiml) {
+        fit_split_fiml(jf, l, k);
+        return;
+    }
     const sem_level *v = &jf->data->levels[l];
     size_t G = v->n_groups ? v->n_groups : 1, p = jf->data->p;
     sem_sample *samples = calloc(2 * G, sizeof *samples);

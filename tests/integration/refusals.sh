@@ -60,14 +60,6 @@ refuse cfa_fiml_weights weights "with missing = fiml is not supported yet" "mode
 $CFA
 missing = fiml
 weights = ageyr"
-refuse cfa_fiml_bootstrap bootstrap "with missing = fiml is not supported yet" "model = cfa
-$CFA
-missing = fiml
-bootstrap = 10"
-refuse cfa_fiml_validate validate "with missing = fiml is not supported yet" "model = cfa
-$CFA
-missing = fiml
-validate = kfold(3)"
 refuse cfa_fiml_meanstructure meanstructure "always has a meanstructure" "model = cfa
 $CFA
 missing = fiml
