@@ -513,9 +513,26 @@ static void print_invariance(const show_ctx *c, const cx_rtable *t)
         print_table(c->out, t, (size_t)-1);
         return;
     }
+    /* scaled (MLR, sampling weights) steps: lavTestLRT()'s Satorra-Bentler
+     * (2001) differences, their scaling factor in place of the RMSEA */
+    static const char *const sdiff[] = {"chisq_diff", "df_diff",     "pvalue_diff", "scaling_diff",
+                                        "delta_cfi",  "delta_rmsea", NULL};
+    static const char *const sdiff_heads[] = {"Chisq diff", "Df diff",  "Pr(>Chisq)",
+                                              "Scaling",    "CFI diff", "RMSEA diff"};
+    const cx_rcolumn *sc = cx_rb_column(t, "scaling_diff", CX_RCOL_DOUBLE);
+    int scaled = 0;
+    for (size_t i = 0; sc && i < t->nrows; i++)
+        scaled |= !isnan(cx_rb_number(sc, i));
     print_invariance_block(c, t, "Measurement invariance, fit per step:", fit, fit_heads);
-    print_invariance_block(c, t, "Chi-squared difference tests (each step vs the one before):",
-                           diff, diff_heads);
+    if (scaled)
+        print_invariance_block(c, t,
+                               "Scaled chi-squared difference tests (Satorra-Bentler 2001), each "
+                               "step vs the one before:",
+                               sdiff, sdiff_heads);
+    else
+        print_invariance_block(c, t,
+                               "Chi-squared difference tests (each step vs the one before):",
+                               diff, diff_heads);
     const cx_rcolumn *eq = cx_rb_column(t, "group_equal", CX_RCOL_STRING);
     if (!eq)
         return;
