@@ -8,7 +8,6 @@
 #   hs_fiml_mg_mlr      cfa(HS.model, missing = "ml", estimator = "MLR",
 #                       group = "school"): robust SEs and test with two
 #                       groups (q > p + p(p+1)/2)
-#   hs_fiml_bootstrap   se = "bootstrap" with missing = "ml" (B = 1000)
 # The data (datasets/HolzingerSwineford1939_missing.csv) and the helpers
 # (fiml_case, tight settings) are make_fiml_refs.R's, its function
 # definitions taken from its parsed source; sem_modindices is make_refs.R's.
@@ -48,15 +47,3 @@ fiml_case("hs_fiml_mg_mlr", "HolzingerSwineford1939_missing", HS.model,
           fit_tight("cfa", HS.model, hsm, estimator = "MLR", group = "school"))
 cat("done\n")
 
-# ---- bootstrap: lavaan's se = "bootstrap" with missing = "ml" (B = 1000,
-# ordinary bootstrap of rows, each replicate a FIML fit); cxfit's
-# Poisson replicates are another Monte Carlo draw of the same SEs
-# (tests/test_fiml_resample.c compares within Monte Carlo error)
-set.seed(20261202)
-fb <- cfa(HS.model, data = hsm, missing = "ml", se = "bootstrap", bootstrap = 1000)
-pe <- parameterEstimates(fb)
-boot <- lavInspect(fb, "boot")
-write_case(list(case = "hs_fiml_bootstrap", lavaan = as.character(packageVersion("lavaan")),
-                r_call = "cfa(HS.model, data = hs_missing, missing = \"ml\", se = \"bootstrap\", bootstrap = 1000)",
-                B = 1000, replicates_ok = nrow(boot),
-                estimates = data.frame(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, est = pe$est, se = pe$se)))

@@ -10,8 +10,8 @@
  *     meanstructure (only the SEs differ: observed vs expected information);
  *   - `bootstrap`: every replicate's patterns equal those of the rows
  *     repeated by their Poisson counts (by hand); the same SEs with 1 and
- *     2 threads; B = 1000 SEs against lavaan's se = "bootstrap" with
- *     missing = "ml" within Monte Carlo error
+ *     2 threads; B = 1000 SEs against lavaan's se = "bootstrap" (B = 200)
+ *     with missing = "ml" within Monte Carlo error
  *     (tests/reference/hs_fiml_bootstrap.json);
  *   - `validate = holdout(...)`: the held-out metrics against the same
  *     computed row by row in R from lavaan's training fit
@@ -433,10 +433,14 @@ static void test_bootstrap_threads(void **state)
     free(b);
 }
 
-/* lavaan's SEs (B = 1000, multinomial row resampling, each replicate a
- * FIML fit) and cxfit's (B = 1000, Poisson counts) are two Monte Carlo
- * estimates of the same bootstrap SE: as test_sem_onepass.c's complete-
- * data check, 15 % (about 4.7 Monte Carlo sd for normal replicates). */
+/* lavaan's SEs (B = 200, multinomial row resampling, each replicate a
+ * FIML fit: ~0.5 s of CPU each, so not 1000) and cxfit's (B = 1000,
+ * Poisson counts) are two Monte Carlo estimates of the same bootstrap SE.
+ * An SE from B replicates has a relative Monte Carlo sd of about
+ * sqrt((kurtosis - 1) / (4B)): for the two together 4.2 % with normal
+ * replicates, up to ~8 % for the heavy-tailed speed loadings (kurtosis
+ * ~6).  20 % is ~5 sd for the former and ~2.5 sd for the latter; both
+ * runs are seeded, so the outcome is fixed, not flaky. */
 static void test_bootstrap_matches_lavaan(void **state)
 {
     (void)state;
@@ -460,7 +464,7 @@ static void test_bootstrap_matches_lavaan(void **state)
         if (want == 0)
             ref_report_check(&rep, what, se[i], 0, 0, 0);
         else
-            ref_report_check(&rep, what, se[i], want, 0.15, 0);
+            ref_report_check(&rep, what, se[i], want, 0.20, 0);
     }
     if (rep.n_failed)
         fail_msg("%s", ref_report_text(&rep));
