@@ -12,7 +12,8 @@
 #             run once: it takes minutes; set PARALLEL_REPS to repeat).
 # cxfit's time is the whole command (read the HDF5 table, one pass, fit,
 # write results); psych's excludes reading the CSV.  Medians of REPS
-# (default 3) runs; ratio = psych / cxfit.  Threads: cxfit -j THREADS
+# (default 3) runs; ratio = psych / cxfit.  PARALLEL_REPS=0 skips the
+# parallel analysis on both sides (R's takes minutes).  Threads: cxfit -j THREADS
 # (default 2, the machine's cores); psych single-threaded except
 # fa.parallel, which uses mclapply's default cores (2).
 # Usage: bash bench/bench_efa.sh [build/cxfit]
@@ -57,16 +58,19 @@ time_cxfit() {
 }
 
 cx_efa=$(time_cxfit "$work/efa.ini")
-cx_par=$(time_cxfit "$work/par.ini")
+cx_par=1
+[ "$PARALLEL_REPS" -gt 0 ] && cx_par=$(time_cxfit "$work/par.ini")
 read -r r_efa r_par < <(Rscript - "$work/data.csv" "$REPS" "$PARALLEL_REPS" 2>/dev/null <<'R' | tail -1
 args <- commandArgs(TRUE)
 suppressMessages({ library(psych); library(GPArotation) })
 d <- read.csv(args[1])
 t1 <- replicate(as.integer(args[2]), system.time(fa(d, nfactors = 5, fm = "ml", rotate = "oblimin"))[["elapsed"]])
-t2 <- replicate(as.integer(args[3]), system.time(invisible(capture.output(fa.parallel(d, fm = "minres", n.iter = 100, plot = FALSE))))[["elapsed"]])
+t2 <- if (as.integer(args[3]) > 0) replicate(as.integer(args[3]), system.time(invisible(capture.output(fa.parallel(d, fm = "minres", n.iter = 100, plot = FALSE))))[["elapsed"]]) else 1
 cat(median(t1), median(t2), "\n")
 R
 )
 printf '%-28s %8s %10s %10s %8s\n' task rows cxfit_s psych_s ratio
 printf '%-28s %8s %10.3f %10.3f %8.1f\n' "fa ml oblimin 5 factors" "$N" "$cx_efa" "$r_efa" "$(echo "$r_efa / $cx_efa" | bc -l)"
-printf '%-28s %8s %10.3f %10.3f %8.1f\n' "fa.parallel n.iter=100" "$N" "$cx_par" "$r_par" "$(echo "$r_par / $cx_par" | bc -l)"
+[ "$PARALLEL_REPS" -gt 0 ] &&
+    printf '%-28s %8s %10.3f %10.3f %8.1f\n' "fa.parallel n.iter=100" "$N" "$cx_par" "$r_par" "$(echo "$r_par / $cx_par" | bc -l)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

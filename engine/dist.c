@@ -4,6 +4,7 @@
  * in rank order, and the rendezvous that keep the ranks in step.
  */
 #include "dist.h"
+#include "mpi_module.h"
 
 #include <limits.h>
 #include <omp.h>
@@ -184,7 +185,7 @@ static int g_stopped;   /* a rank reached the end of the run: no more collective
 void cx_dist_init(int rank, int ranks)
 {
     g_rank = rank;
-    g_ranks = ranks > 0 ? ranks : 1;
+    g_ranks = ranks > 1 && cx_mpi() ? ranks : 1;
 }
 
 int cx_dist_ranks(void)
@@ -222,47 +223,9 @@ int cx_dist_pass_begin(const cx_reducer *r, size_t n, size_t n_blocks, size_t *l
     return 1;
 }
 
-#ifndef CXFIT_HAVE_MPI
-
-int cx_dist_pass_combine(cx_reducer *r, size_t n, int rc, cx_error *err)
-{
-    (void)r, (void)n, (void)err;
-    return rc;
-}
-
-int cx_dist_job_end(int failed, char *msg, size_t size, int *failed_rank)
-{
-    (void)failed, (void)msg, (void)size;
-    *failed_rank = -1;
-    g_job = -1;
-    return 0;
-}
-
-int cx_dist_finish(int status)
-{
-    return status;
-}
-
-#else
-
-#include <mpi.h>
-#include <time.h>
-
-/* Wait for a nonblocking collective without spinning: a rank that arrives
- * early (its share done, or its jobs) sleeps in 0.1 ms steps instead of
- * polling at 100 % of a core that the ranks still working need when cores
- * are shared or oversubscribed.  The latency added is ~0.1 ms a
- * collective, against passes of milliseconds to seconds. */
-void cx_dist_wait(MPI_Request *req)
-{
-    int done = 0;
-    struct timespec nap = {0, 100000};
-    MPI_Test(req, &done, MPI_STATUS_IGNORE);
-    while (!done) {
-        nanosleep(&nap, NULL);
-        MPI_Test(req, &done, MPI_STATUS_IGNORE);
-    }
-}
+/* More than one rank means the MPI module is loaded (mpi_run.c calls
+ * cx_dist_init only after cx_mpi_load): every collective below goes
+ * through its table, each completed asleep (mpi_module.h). */
 
 /* The rendezvous: every rank says where it is; MPI_MAX of each value and
  * of its negation gives the largest and smallest. */
@@ -274,9 +237,7 @@ static void rendezvous(long job, long pass, int failed, int status, long out[H_N
 {
     long in[H_N] = {
         job, -job, pass, -pass, failed, -failed, failed ? -(long)g_rank : LONG_MIN + 1, status};
-    MPI_Request req;
-    MPI_Iallreduce(in, out, H_N, MPI_LONG, MPI_MAX, MPI_COMM_WORLD, &req);
-    cx_dist_wait(&req);
+    cx_mpi()->max_long(in, out, H_N);
 }
 
 static int in_step(const long h[H_N])
@@ -292,9 +253,7 @@ static int share_error(const long h[H_N], cx_error *err)
     cx_error e = {0};
     if (g_rank == root)
         e = *err;
-    MPI_Request req;
-    MPI_Ibcast(&e, (int)sizeof e, MPI_BYTE, root, MPI_COMM_WORLD, &req);
-    cx_dist_wait(&req);
+    cx_mpi()->bcast(&e, (int)sizeof e, root);
     e.msg[sizeof e.msg - 1] = '\0';
     *err = e;
     return root;
@@ -309,10 +268,8 @@ static int exchange(cx_reducer *r, size_t n, void *mine, size_t size, cx_error *
     size_t *sizes = malloc((size_t)ranks * sizeof *sizes);
     const unsigned char **bufs = malloc((size_t)ranks * sizeof *bufs);
     if (!counts || !displs || !sizes || !bufs) /* cannot leave the collective half done */
-        MPI_Abort(MPI_COMM_WORLD, 3);
-    MPI_Request req;
-    MPI_Iallgather(&my, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD, &req);
-    cx_dist_wait(&req);
+        cx_mpi()->abort(3);
+    cx_mpi()->allgather_int(my, counts);
     size_t total = 0;
     for (int q = 0; q < ranks; q++) {
         displs[q] = (int)total;
@@ -320,9 +277,8 @@ static int exchange(cx_reducer *r, size_t n, void *mine, size_t size, cx_error *
     }
     unsigned char *all = total <= INT_MAX ? malloc(total ? total : 1) : NULL;
     if (!all)
-        MPI_Abort(MPI_COMM_WORLD, 3);
-    MPI_Iallgatherv(mine, my, MPI_BYTE, all, counts, displs, MPI_BYTE, MPI_COMM_WORLD, &req);
-    cx_dist_wait(&req);
+        cx_mpi()->abort(3);
+    cx_mpi()->allgatherv(mine, my, all, counts, displs);
     for (int q = 0; q < ranks; q++) {
         bufs[q] = all + displs[q];
         sizes[q] = (size_t)counts[q];
@@ -367,12 +323,12 @@ int cx_dist_pass_combine(cx_reducer *r, size_t n, int rc, cx_error *err)
         cx_error_prefix(err, "rank %d", root);
         return err->code ? err->code : CX_EFAIL;
     }
-    double t0 = MPI_Wtime();
+    double t0 = cx_mpi()->wtime();
     rc = exchange(r, n, mine, size, err);
     free(mine);
     if (getenv("CXFIT_DIST_TRACE")) /* bench_scaling.sh: the reduction's size and cost */
         fprintf(stderr, "cxfit: rank %d: job %ld pass %ld: %zu bytes a rank, combined in %.3f ms\n",
-                g_rank, g_job, g_pass - 1, size, 1e3 * (MPI_Wtime() - t0));
+                g_rank, g_job, g_pass - 1, size, 1e3 * (cx_mpi()->wtime() - t0));
     return rc;
 }
 
@@ -420,5 +376,3 @@ int cx_dist_finish(int status)
     g_stopped = 1;
     return (int)h[H_STATUS];
 }
-
-#endif

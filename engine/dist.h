@@ -24,8 +24,9 @@
  * end of a job and the end of the run are rendezvous too, repeated until
  * every rank has arrived, so ranks that went out of step come back in step.
  *
- * Without MPI (or without mpirun) every function here is a no-op and every
- * pass is whole.  CXFIT_TEST_FAKE_RANKS=R makes every packable pass of a
+ * The collectives go through the MPI module (mpi_module.h), loaded only
+ * under an MPI launcher.  Without it (or without MPI) every function here
+ * is a no-op and every pass is whole.  CXFIT_TEST_FAKE_RANKS=R makes every packable pass of a
  * single process emulate R ranks (R sub-passes, pack, unpack, merge in
  * rank order): the combination path is then tested without MPI, under
  * ASan, by the same integration tests.
@@ -57,7 +58,8 @@ const cx_pack_ops *cx_pack_find(const void *type);
 
 /* ---- the run's side ------------------------------------------------------- */
 
-/* After MPI_Init under mpirun: this process is rank `rank` of `ranks`. */
+/* After MPI_Init under mpirun: this process is rank `rank` of `ranks`
+ * (more than one only once cx_mpi_load has loaded the module). */
 void cx_dist_init(int rank, int ranks);
 int cx_dist_ranks(void); /* 1 when not under mpirun */
 int cx_dist_rank(void);
@@ -89,12 +91,5 @@ int cx_dist_fake_ranks(const cx_reducer *r, size_t n);
 void *cx_dist_pack_all(const cx_reducer *r, size_t n, size_t *size, cx_error *err);
 int cx_dist_combine_packed(cx_reducer *r, size_t n, const unsigned char *const *bufs,
                            const size_t *sizes, int count, cx_error *err);
-
-#ifdef CXFIT_HAVE_MPI
-#include <mpi.h>
-/* Complete a nonblocking collective, sleeping rather than spinning while
- * other ranks catch up (every collective of a run goes through this). */
-void cx_dist_wait(MPI_Request *req);
-#endif
 
 #endif

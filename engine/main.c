@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_threads.h"
 #include "import.h"
 #include "merge.h"
 #include "model.h"
@@ -381,7 +382,6 @@ static int command_report(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported our way */
     if (argc < 2)
         return usage_error("%s", "missing command");
     const char *cmd = argv[1];
@@ -395,6 +395,10 @@ int main(int argc, char **argv)
     }
     if (print_command_help(cmd, argc - 2, argv + 2))
         return 0;
+    cx_blas_stop_pool(); /* see blas_threads.h */
+    /* errors are reported our way (this also initialises HDF5, which
+     * --help and --version do without) */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (strcmp(cmd, "run") == 0)
         return command_run(argc - 2, argv + 2, 0);
     if (strcmp(cmd, "check") == 0)

@@ -16,8 +16,10 @@
  * the row blocks, the ranks' totals combined in rank order (dist.h, run.c);
  * the job's own shard still writes it.
  *
- * The same binary runs without mpirun: MPI is initialised only when the
- * environment says mpirun started this process (MPI_Init costs ~0.4 s).
+ * The same binary runs without mpirun: cxfit links no MPI library, and
+ * MPI (the module of mpi_module.h, with libmpi) is loaded and initialised
+ * only when the environment says an MPI launcher started this process
+ * (MPI_Init costs ~0.4 s, loading libmpi ~5 ms of every start-up).
  */
 #include "run.h"
 
@@ -28,30 +30,46 @@
 
 #include "dist.h"
 #include "merge.h"
+#include "mpi_module.h"
 #include "output.h"
 
+/* An environment variable's whole-number value, or -1 when unset. */
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    char *end;
+    long x = v && *v ? strtol(v, &end, 10) : -1;
+    return v && *v && *end == '\0' && x >= 0 ? x : -1;
+}
+
+/* Launchers say how many ranks they started: Open MPI's mpirun
+ * (OMPI_COMM_WORLD_SIZE), MPICH's and Intel MPI's Hydra (PMI_SIZE).  One
+ * rank is a plain run.  A PMI/PMIx launcher that names only the rank
+ * (srun --mpi=pmix) gets MPI loaded, which then says how many. */
 int cx_mpi_launched(void)
 {
-    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
-    if (!size)
-        size = getenv("PMI_SIZE");
-    return size && atoi(size) > 1;
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        long n = env_long(sizes[k]);
+        if (n >= 0)
+            return n > 1;
+    }
+    return env_long("PMIX_RANK") >= 0 || env_long("PMI_RANK") >= 0;
 }
 
-#ifndef CXFIT_HAVE_MPI
-
-int cx_run_mpi(const cx_run_options *opt, cx_error *err)
+/* This process's rank as the launcher's environment says it (0 when it
+ * does not): before MPI is loaded, only rank 0 reports, so a module that
+ * cannot be loaded is one error line, not one per rank. */
+static int launcher_rank(void)
 {
-    (void)opt;
-    cx_error_set(err, CX_EUSAGE,
-                 "this cxfit was built without MPI: run it without mpirun, or use "
-                 "--shard I/N and cxfit merge");
-    return 2;
+    static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+    for (size_t k = 0; k < sizeof ranks / sizeof ranks[0]; k++) {
+        long r = env_long(ranks[k]);
+        if (r >= 0)
+            return (int)r;
+    }
+    return 0;
 }
-
-#else
-
-#include <mpi.h>
 
 /* Threads per rank when -j is not given: the cores shared by the ranks of
  * this node, so R ranks on one node do not oversubscribe it. */
@@ -97,10 +115,18 @@ static int precheck_output(const cx_run_options *opt, const char *final, cx_erro
 
 int cx_run_mpi(const cx_run_options *opt, cx_error *err)
 {
-    int provided, rank = 0, ranks = 1;
-    MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    int rank = 0, ranks = 1;
+    const cx_mpi_ops *mpi = cx_mpi_load(err);
+    if (!mpi) {
+        if (launcher_rank() != 0)
+            err->msg[0] = '\0'; /* rank 0 says it */
+        return 2;
+    }
+    char why[256];
+    if (mpi->init(&rank, &ranks, why, sizeof why) != 0) {
+        cx_error_set(err, CX_EIO, "%s", why);
+        return 3;
+    }
     cx_run_options mine = *opt;
     int status = 0;
     char *final = NULL;
@@ -114,9 +140,7 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         status = err->code == CX_EUSAGE ? 2 : 3;
     }
     int worst = status;
-    MPI_Request req;
-    MPI_Iallreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req);
-    cx_dist_wait(&req);
+    mpi->max_int(&status, &worst, 1);
     if (worst == 0) {
         mine.shard_index = rank + 1;
         mine.shard_count = ranks;
@@ -131,8 +155,7 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         /* the run's end is a rendezvous of dist.h: a rank still in a
          * row-split job learns that this one stopped, and no rank hangs */
         worst = cx_dist_finish(status);
-        MPI_Ibcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
-        cx_dist_wait(&req);
+        mpi->bcast(&root_status, (int)sizeof root_status, 0);
         if (worst <= 1 && rank == 0) {
             if (merge_rank_parts(opt, final, ranks, err) != CX_OK)
                 status = 3;
@@ -164,11 +187,8 @@ int cx_run_mpi(const cx_run_options *opt, cx_error *err)
         fflush(stderr);
         err->msg[0] = '\0';
     }
-    MPI_Ibarrier(MPI_COMM_WORLD, &req); /* rank 0 may be merging: wait asleep */
-    cx_dist_wait(&req);
+    mpi->barrier(); /* rank 0 may be merging: wait asleep */
     free(final);
-    MPI_Finalize();
+    mpi->finalize();
     return status;
 }
-
-#endif

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_threads.h"
 #include "dist.h"
 #include "filter_eval.h"
 #include "resample.h"
@@ -193,7 +194,7 @@ int cx_reduce_view(const cx_view *v, const int *cols, size_t ncols, cx_reducer *
     if (rc != CX_OK)
         return rc;
     /* our threads split the rows; OpenBLAS's would oversubscribe */
-    openblas_set_num_threads(1);
+    cx_blas_single_threaded();
     size_t n_blocks = cx_view_n_blocks(v), lo = 0, hi = n_blocks;
     /* under mpirun, in a row-split job: this rank's share of the blocks,
      * then the ranks' totals combined in rank order (dist.h) */

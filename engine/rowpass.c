@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_threads.h"
 #include "dist.h"
 #include "filter_eval.h"
 #include "reducer.h"
@@ -355,7 +356,7 @@ static int cached_pass(const cx_rowpass_cache *c, const cx_rowpass_type *t, cons
     void *tot = t->alloc(params, err);
     if (!tot)
         return err->code ? err->code : CX_ENOMEM;
-    openblas_set_num_threads(1); /* our threads split the blocks */
+    cx_blas_single_threaded(); /* our threads split the blocks */
     size_t p = cx_design_ncols(c->d), nb = c->n;
     int with_slot = c->has_split;
     long failed = -1;

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blas_threads.h"
 #include "dist.h"
 #include "model.h"
 #include "results_io.h"
@@ -1151,7 +1152,7 @@ int cx_run(const cx_run_options *opt, cx_error *err)
     st.threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
     /* cxfit parallelises with OpenMP itself (jobs, blocks): OpenBLAS
      * threads inside those regions would oversubscribe the cores. */
-    openblas_set_num_threads(1);
+    cx_blas_single_threaded();
     /* -j bounds every parallel region, the engine's passes over the rows
      * included (they ask omp_get_max_threads()). */
     omp_set_num_threads(st.threads);

@@ -12,6 +12,7 @@
  * read of the column to H5Dread. */
 typedef struct cx_chunk_plan {
     int usable;
+    int filtered;      /* any filter in the pipeline: reads decode (worth caching) */
     size_t chunk_rows; /* rows per chunk                          */
     size_t elem;       /* bytes per element (stored = native)     */
     int shuffle_at;    /* filter index of shuffle, -1 when absent */
@@ -22,9 +23,10 @@ typedef struct cx_chunk_plan {
 typedef struct cx_chunk_scratch {
     unsigned char *raw; /* a chunk as stored (compressed)   */
     size_t raw_cap;
-    unsigned char *plain; /* a chunk inflated                 */
-    unsigned char *bytes; /* a chunk unshuffled               */
+    unsigned char *plain; /* a chunk inflated, still shuffled */
+    unsigned char *bytes; /* a chunk decoded (edge chunks)    */
     size_t chunk_cap;     /* bytes in plain and in bytes      */
+    void *inflater;       /* libdeflate's decompressor, when built with it */
 } cx_chunk_scratch;
 
 /* Decide at open (inside the HDF5 lock) whether dataset `dset`, whose
@@ -33,7 +35,8 @@ void cx_chunk_plan_init(hid_t dset, hid_t mem_type, cx_chunk_plan *plan);
 
 /* Rows [row0, row0 + n) of the column into `out` (n elements of the
  * native type, contiguous).  Takes the HDF5 lock only to fetch each raw
- * chunk.  Returns 0 on success, -1 when this read needs H5Dread instead
+ * chunk (straight into `out` when the chunk is unfiltered and wholly
+ * inside the rows).  Returns 0 on success, -1 when this read needs H5Dread instead
  * (a missing chunk, an unexpected size, a failed call): the caller falls
  * back, so nothing is lost but time. */
 int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, void *out,

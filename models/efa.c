@@ -524,7 +524,29 @@ static double *column_major(const rows_acc *a, size_t l, size_t p, cx_error *err
     return X;
 }
 
-static void report_status(const efa_settings *s, const efa_fit *f, cx_result *r)
+/* The Heywood warning names the items (communality at or above 0.995, as
+ * efa_run counts them), as many as fit one message line. */
+static void heywood_items(const cx_job *job, const efa_settings *s, const efa_fit *f,
+                          char *buf, size_t size)
+{
+    size_t len = 0, named = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < s->p && len < size; i++) {
+        if (f->communality[i] < 1 - 0.005 - 1e-6)
+            continue;
+        const char *name = item_name(job, s, i);
+        if (len + strlen(name) + 20 >= size || named == 16) {
+            snprintf(buf + len, size - len, ", ...");
+            break;
+        }
+        len += (size_t)snprintf(buf + len, size - len, "%s%s (%.4f)", named ? ", " : "", name,
+                                f->communality[i]);
+        named++;
+    }
+}
+
+static void report_status(const cx_job *job, const efa_settings *s, const efa_fit *f,
+                          cx_result *r)
 {
     if (f->status == EFA_NOT_CONVERGED)
         cx_result_set_status(r, CX_STATUS_NOT_CONVERGED,
@@ -533,11 +555,14 @@ static void report_status(const efa_settings *s, const efa_fit *f, cx_result *r)
     else if (f->status == EFA_ROTATION_NOT_CONVERGED)
         cx_result_set_status(r, CX_STATUS_NOT_CONVERGED, "%s rotation did not converge",
                              rotation_names[s->opt.rotation]);
-    if (f->heywood)
+    if (f->heywood) {
+        char items[512];
+        heywood_items(job, s, f, items, sizeof items);
         cx_result_add_warning(r,
                               "Heywood case: %d item(s) with communality at or above %.3f "
-                              "(uniqueness at psych's lower bound 0.005 or negative)",
-                              f->heywood, 1 - 0.005);
+                              "(uniqueness at psych's lower bound 0.005 or negative): %s",
+                              f->heywood, 1 - 0.005, items);
+    }
 }
 
 static int fit_level(const cx_job *job, efa_settings *s, const cx_moments *m,
@@ -576,7 +601,7 @@ static int fit_level(const cx_job *job, efa_settings *s, const cx_moments *m,
     if (rc == CX_OK)
         rc = efa_run(R, p, n, &opt, f, err);
     if (rc == CX_OK) {
-        report_status(s, f, r);
+        report_status(job, s, f, r);
         rc = write_tables(job, s, f, n, s->factors == 0 ? &pr : NULL, r, err);
     } else if (err->code == CX_EFAIL) {
         /* a numerical failure of this level: its status, not the run's */

@@ -18,7 +18,9 @@
  * optimizer converges much tighter than L-BFGS-B's default factr, so
  * results agree with psych to the precision psych's optimizer reaches
  * (the reference script records both psych as shipped and psych with a
- * tight optim).  Heywood cases: see projected_gradient.
+ * tight optim).  Heywood cases: see projected_gradient; minres on a face
+ * of the box minimizes psych's own objective, the off-diagonal residuals
+ * (offdiag_value), which parts from the ULS one there.
  * pa: psych's iteration exactly (SMC start, stop when the sum of
  * communalities changes by less than 0.001, at most 50 iterations).
  *
@@ -157,6 +159,11 @@ typedef struct extract_ws {
     size_t *free, n_free;
     double *psi;
     double *hw; /* uls_hessian's blocks: 2 p x HESS_BLOCK */
+    /* minres on a face of the box (a Heywood case): psych's own objective,
+     * the off-diagonal residuals (off_diagonal = 1; see offdiag_value);
+     * ow: its gradient's 2 p x p workspace */
+    int off_diagonal;
+    double *ow;
 } extract_ws;
 
 #define HESS_BLOCK 128
@@ -199,6 +206,78 @@ static int loadings_of(extract_ws *ws, const double *psi, int vectors, cx_error 
     return rc;
 }
 
+/* psych's minres objective (fit.residuals): the sum over i > j of
+ * (R - L L')_ij^2, L the loadings of Psi (ws->S = R - Psi after
+ * loadings_of).  Inside the box its stationary points are those of the ULS
+ * discrepancy 1/2 sum_{j>k} lambda_j^2 (the two differ by half the squared
+ * diagonal residuals, which vanish there), so the Newton iteration runs on
+ * the smooth ULS one; on a face of the box (a uniqueness held at 0.005) the
+ * diagonal residual of the held item does not vanish and the two minima
+ * part (HolzingerSwineford, 4 factors: 2.5e-4 in Psi), so there this one
+ * is minimized, as psych does. */
+static double offdiag_value(const extract_ws *ws)
+{
+    size_t p = ws->p, k = ws->k;
+    double s = 0;
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = j + 1; i < p; i++) {
+            double m = 0;
+            for (size_t f = 0; f < k; f++)
+                m += ws->L[f * p + i] * ws->L[f * p + j];
+            double r = ws->S[j * p + i] - m;
+            s += r * r;
+        }
+    return s;
+}
+
+/* The gradient of offdiag_value in Psi.  With E = sum_{j not kept}
+ * lambda_j v_j v_j' the residual of R - Psi (kept: the top k eigenpairs
+ * with lambda > 0, as psych's pmax) and d = diag(E), the objective is
+ * 1/2 ||E||^2 - 1/2 sum_i d_i^2; the first term's gradient is -d (psych's
+ * FAgr.minres), the second's follows from the derivative of the spectral
+ * function E(A) (Daleckii-Krein): dE = V (F o (V' dA V)) V', F_jl the
+ * divided differences of lambda -> lambda [not kept] (1 between two
+ * residual eigenvalues, 0 between two kept ones, lambda_j / (lambda_j -
+ * lambda_l) from residual j to kept l), and dA / dPsi_a = -e_a e_a':
+ *   g_a = -d_a + (V (F o (V' D V)) V')_aa,   D = diag(d).
+ * Needs the eigenpairs in ws (loadings_of with vectors). */
+static void offdiag_gradient(const extract_ws *ws, double *g)
+{
+    size_t p = ws->p, k = ws->k;
+    const double *V = ws->vecs, *lam = ws->vals;
+    double *B = ws->ow, *T = ws->ow + p * p, *d = g;
+    for (size_t i = 0; i < p; i++) {
+        double h = 0;
+        for (size_t f = 0; f < k; f++)
+            h += ws->L[f * p + i] * ws->L[f * p + i];
+        d[i] = ws->S[i * p + i] - h;
+    }
+    for (size_t j = 0; j < p; j++) /* T = D V */
+        for (size_t i = 0; i < p; i++)
+            T[j * p + i] = d[i] * V[j * p + i];
+    int n = (int)p;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0, V, n, T, n, 0.0, B, n);
+    for (size_t l = 0; l < p; l++) /* B = F o B */
+        for (size_t j = 0; j < p; j++) {
+            int kj = j < k && lam[j] > 0, kl = l < k && lam[l] > 0;
+            double F;
+            if (kj == kl)
+                F = kj ? 0 : 1;
+            else {
+                double r = kj ? lam[l] : lam[j], diff = lam[j] - lam[l];
+                F = diff != 0 ? r / (kj ? -diff : diff) : 0.5;
+            }
+            B[l * p + j] *= F;
+        }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, V, n, B, n, 0.0, T, n);
+    for (size_t a = 0; a < p; a++) {
+        double s = 0;
+        for (size_t l = 0; l < p; l++)
+            s += T[l * p + a] * V[l * p + a];
+        g[a] = -d[a] + s;
+    }
+}
+
 static int psi_value(const double *x, double *f, void *data, cx_error *err)
 {
     extract_ws *ws = data;
@@ -208,6 +287,11 @@ static int psi_value(const double *x, double *f, void *data, cx_error *err)
             *f = NAN; /* outside psych's box: the optimizer halves the step */
             return CX_OK;
         }
+    if (ws->off_diagonal) {
+        int rc = loadings_of(ws, psi, 1, err);
+        *f = rc == CX_OK ? offdiag_value(ws) : NAN;
+        return rc;
+    }
     int rc = loadings_of(ws, psi, 0, err);
     if (rc)
         return rc;
@@ -227,6 +311,10 @@ static int psi_value(const double *x, double *f, void *data, cx_error *err)
 static int psi_gradient(extract_ws *ws, const double *psi, double *g, cx_error *err)
 {
     int rc = loadings_of(ws, psi, 1, err);
+    if (rc == CX_OK && ws->off_diagonal) {
+        offdiag_gradient(ws, g);
+        return CX_OK;
+    }
     for (size_t i = 0; rc == CX_OK && i < ws->p; i++) {
         double h = 0;
         for (size_t f = 0; f < ws->k; f++)
@@ -305,29 +393,23 @@ static int uls_hessian(const extract_ws *ws, double *H)
  * caller differences the gradient instead). */
 static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
 {
-    size_t p = ws->p, k = ws->k, m = ws->n_free;
+    size_t p = ws->p, k = ws->k, m = ws->n_free, nb = 0;
     const double *v = ws->vecs, *e = ws->vals, *S = ws->S;
+    double *W = ws->hw, *Wc = W + m * HESS_BLOCK;
     for (size_t j = 0; j < p; j++)
         if (!(e[j] > 0) || (j < k && e[j] <= 1))
             return -1; /* log undefined, or pmax(e - 1, 0) in the loadings */
     memset(H, 0, m * m * sizeof *H);
+    /* the pair terms sum_{j>k} sum_l c_jl w w', w = v_j o v_l on the free
+     * items (c_jj = 1: the v_ja^2 v_jb^2 term), as blocks of HESS_BLOCK
+     * pairs: H += (W diag(c)) W' by DGEMM, as uls_hessian */
     for (size_t j = k; j < p; j++) {
         double hp = 1 - 1 / e[j];
-        for (size_t a = 0; a < m; a++) {
-            size_t ia = ws->free[a];
-            double va = v[j * p + ia];
-            for (size_t b = 0; b <= a; b++) {
-                size_t ib = ws->free[b];
-                double vb = v[j * p + ib];
-                H[a * m + b] += va * va * vb * vb + hp * 0.5 * va * vb * S[ib * p + ia];
-            }
-            H[a * m + a] += hp * 1.5 * e[j] * va * va;
-        }
         for (size_t l = 0; l < p; l++) {
-            if (l == j)
-                continue;
             double c;
-            if (l < k) {
+            if (l == j)
+                c = 1;
+            else if (l < k) {
                 if (fabs(e[j] - e[l]) < 1e-12)
                     return -1;
                 c = hp * (e[j] + e[l]) * (e[j] + e[l]) / (2 * (e[j] - e[l]));
@@ -336,18 +418,39 @@ static int ml_hessian(const extract_ws *ws, const double *psi, double *H)
             }
             for (size_t a = 0; a < m; a++) {
                 size_t ia = ws->free[a];
-                double ua = c * v[j * p + ia] * v[l * p + ia];
-                for (size_t b = 0; b <= a; b++) {
-                    size_t ib = ws->free[b];
-                    H[a * m + b] += ua * v[j * p + ib] * v[l * p + ib];
-                }
+                double w = v[j * p + ia] * v[l * p + ia];
+                W[nb * m + a] = w;
+                Wc[nb * m + a] = c * w;
+            }
+            if (++nb == HESS_BLOCK || (j == p - 1 && l == p - 1)) {
+                cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)nb, 1.0,
+                            Wc, (int)m, W, (int)m, 1.0, H, (int)m);
+                nb = 0;
             }
         }
     }
+    /* h'(e_j) (v_ja v_jb Q_ab / 2 + [a = b] 3/2 e_j v_ja^2): with
+     * N = sum_{j>k} h'(e_j) v_j v_j', the term N_ab Q_ab / 2 */
+    for (size_t a = 0; a < m; a++) {
+        size_t ia = ws->free[a];
+        double diag = 0;
+        for (size_t b = 0; b <= a; b++) {
+            size_t ib = ws->free[b];
+            double nab = 0;
+            for (size_t j = k; j < p; j++) {
+                double hpv = (1 - 1 / e[j]) * v[j * p + ia];
+                nab += hpv * v[j * p + ib];
+                if (b == a)
+                    diag += hpv * 1.5 * e[j] * v[j * p + ia];
+            }
+            H[b * m + a] += 0.5 * nab * S[ib * p + ia];
+        }
+        H[a * m + a] += diag;
+    }
     for (size_t a = 0; a < m; a++)
         for (size_t b = 0; b <= a; b++) {
-            H[a * m + b] /= psi[ws->free[a]] * psi[ws->free[b]];
-            H[b * m + a] = H[a * m + b];
+            H[b * m + a] /= psi[ws->free[a]] * psi[ws->free[b]];
+            H[a * m + b] = H[b * m + a];
         }
     return 0;
 }
@@ -364,7 +467,7 @@ static int psi_derivatives(const double *xf, double *grad, double *curv, void *d
     int rc = psi_gradient(ws, x, ws->g, err);
     for (size_t a = 0; rc == CX_OK && a < m; a++)
         grad[a] = ws->g[ws->free[a]];
-    if (rc == CX_OK && ws->method != EFA_ML && uls_hessian(ws, curv) == 0)
+    if (rc == CX_OK && ws->method != EFA_ML && !ws->off_diagonal && uls_hessian(ws, curv) == 0)
         return CX_OK;
     if (rc == CX_OK && ws->method == EFA_ML && ml_hessian(ws, x, curv) == 0)
         return CX_OK;
@@ -507,8 +610,9 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
                          const double *smc, double *L, int *iterations, int *converged,
                          int *n_fixed, cx_error *err)
 {
-    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL};
+    extract_ws ws = {R, p, k, method, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL};
     ws.hw = cx_malloc(2 * p * HESS_BLOCK * sizeof(double), err);
+    ws.ow = cx_malloc(2 * p * p * sizeof(double), err);
     ws.S = cx_malloc(p * p * sizeof(double), err);
     ws.vecs = cx_malloc(p * p * sizeof(double), err);
     ws.vals = cx_malloc(p * sizeof(double), err);
@@ -520,7 +624,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     unsigned char *held = cx_malloc(p, err);
     cx_optimizer *opt = cx_optimizer_alloc(p, err);
     int rc = (!ws.S || !ws.vecs || !ws.vals || !ws.L || !ws.g || !ws.psi || !ws.free || !x ||
-              !held || !opt || !ws.hw)
+              !held || !opt || !ws.hw || !ws.ow)
                  ? CX_ENOMEM
                  : CX_OK;
     *iterations = 0;
@@ -545,10 +649,15 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
             ws.n_free = m;
             if (rc || !m)
                 break;
+            /* minres on the face: psych's objective itself (offdiag_value) */
+            ws.off_diagonal = method != EFA_ML;
         }
         rc = rc ? rc : newton_rounds(&ws, opt, x, iterations, converged, n_fixed, err);
-        if (*n_fixed == 0)
+        if (*n_fixed == 0 && *converged)
             break; /* an interior optimum: no bound to choose */
+        /* on the bound, or Newton failed from psych's start (an indefinite
+         * curvature no damping cured: HS with 5 ml factors): the projected
+         * gradient's path as L-BFGS-B's, then Newton from there */
     }
     if (rc == CX_OK)
         rc = loadings_of(&ws, ws.psi, 1, err);
@@ -565,6 +674,7 @@ static int extract_optim(const double *R, size_t p, size_t k, efa_method method,
     free(ws.psi);
     free(ws.free);
     free(ws.hw);
+    free(ws.ow);
     return rc;
 }
 

@@ -30,11 +30,10 @@
 #include <gsl/gsl_rng.h>
 #include <omp.h>
 
+#include "blas_threads.h"
 #include "efa.h"
 #include "resample.h"
 #include "stats.h"
-
-void openblas_set_num_threads(int num_threads);
 
 /* Scale the cross-product/covariance matrix C (p x p, column-major; its
  * lower triangle C[j * p + i], i > j, is read) to a full correlation
@@ -354,7 +353,7 @@ int efa_parallel(const double *data, size_t n, size_t p, int n_iter, unsigned lo
     int rc = CX_OK, nt = threads > 0 ? threads : omp_get_max_threads();
     if (nt > n_iter)
         nt = n_iter;
-    openblas_set_num_threads(1);
+    cx_blas_single_threaded();
 #pragma omp parallel num_threads(nt)
     {
         cx_error e = {0};

@@ -33,32 +33,78 @@
 #define GP_EPS 1e-5
 #define GP_MAXIT 1000
 
-/* C (m x n) = op(A) op(B), column-major, small and plain. */
+/* C (m x n) = op(A) op(B), column-major, small and plain; the transpose
+ * cases are separate loop nests so each inner loop runs down a column
+ * (these products are most of a GPFoblq step at bfi's size). */
 static void matmul(const double *A, int ta, const double *B, int tb, double *C, size_t m,
                    size_t n, size_t inner, size_t lda, size_t ldb)
 {
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < m; i++) {
-            double s = 0;
-            for (size_t l = 0; l < inner; l++) {
-                double a = ta ? A[i * lda + l] : A[l * lda + i];
-                double b = tb ? B[l * ldb + j] : B[j * ldb + l];
-                s += a * b;
+    if (ta) { /* C_ij = sum_l A_li op(B)_lj: a dot product of two columns */
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < m; i++) {
+                const double *a = A + i * lda;
+                double s = 0;
+                if (tb)
+                    for (size_t l = 0; l < inner; l++)
+                        s += a[l] * B[l * ldb + j];
+                else
+                    for (size_t l = 0; l < inner; l++)
+                        s += a[l] * B[j * ldb + l];
+                C[j * m + i] = s;
             }
-            C[j * m + i] = s;
+        return;
+    }
+    /* C_.j = sum_l A_.l op(B)_lj: column axpys */
+    for (size_t j = 0; j < n; j++) {
+        double *c = C + j * m;
+        memset(c, 0, m * sizeof *c);
+        for (size_t l = 0; l < inner; l++) {
+            double b = tb ? B[l * ldb + j] : B[j * ldb + l];
+            const double *a = A + l * lda;
+            for (size_t i = 0; i < m; i++)
+                c[i] += a[i] * b;
         }
+    }
 }
 
-/* inv = A^-1 (k x k, LU); 0 on success. */
-static int invert(const double *A, size_t k, double *inv)
+/* inv = A^-1 (k x k) by Gauss-Jordan elimination with partial pivoting,
+ * in a caller's 2 k^2 scratch (no allocation: GPFoblq inverts at every
+ * step); 0 on success, -1 when singular. */
+static int invert(const double *A, size_t k, double *inv, double *scratch)
 {
-    lapack_int ipiv[64], n = (lapack_int)k;
-    if (k > 64)
-        return -1;
-    memcpy(inv, A, k * k * sizeof *inv);
-    if (LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, inv, n, ipiv) != 0)
-        return -1;
-    return LAPACKE_dgetri(LAPACK_COL_MAJOR, n, inv, n, ipiv) != 0 ? -1 : 0;
+    double *a = scratch;
+    memcpy(a, A, k * k * sizeof *a);
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < k; i++)
+            inv[j * k + i] = i == j;
+    for (size_t c = 0; c < k; c++) {
+        size_t piv = c;
+        for (size_t r = c + 1; r < k; r++)
+            if (fabs(a[c * k + r]) > fabs(a[c * k + piv]))
+                piv = r;
+        if (!(fabs(a[c * k + piv]) > 0))
+            return -1;
+        if (piv != c)
+            for (size_t j = 0; j < k; j++) {
+                double t = a[j * k + c];
+                a[j * k + c] = a[j * k + piv], a[j * k + piv] = t;
+                t = inv[j * k + c];
+                inv[j * k + c] = inv[j * k + piv], inv[j * k + piv] = t;
+            }
+        double d = 1 / a[c * k + c];
+        for (size_t j = 0; j < k; j++)
+            a[j * k + c] *= d, inv[j * k + c] *= d;
+        for (size_t r = 0; r < k; r++) {
+            double m = a[c * k + r];
+            if (r == c || m == 0)
+                continue;
+            for (size_t j = 0; j < k; j++) {
+                a[j * k + r] -= m * a[j * k + c];
+                inv[j * k + r] -= m * inv[j * k + c];
+            }
+        }
+    }
+    return isfinite(inv[0]) ? 0 : -1;
 }
 
 /* ---- criteria: value f and gradient Gq (p x k) at L ------------------------ */
@@ -98,10 +144,12 @@ static double vgq_geomin(const double *L, size_t p, size_t k, double *Gq)
     const double delta = 0.01;
     double f = 0;
     for (size_t i = 0; i < p; i++) {
-        double s = 0;
+        /* exp(mean log(l^2 + delta)) with one log per row: the product
+         * of k <= 64 factors >= delta = 0.01 stays above 1e-128 */
+        double prod = 1;
         for (size_t g = 0; g < k; g++)
-            s += log(L[g * p + i] * L[g * p + i] + delta);
-        double pro = exp(s / (double)k);
+            prod *= L[g * p + i] * L[g * p + i] + delta;
+        double pro = exp(log(prod) / (double)k);
         f += pro;
         for (size_t g = 0; g < k; g++) {
             double l = L[g * p + i];
@@ -114,18 +162,21 @@ static double vgq_geomin(const double *L, size_t p, size_t k, double *Gq)
 /* ---- GPArotation's algorithms ---------------------------------------------- */
 
 typedef struct gp_ws {
-    double *L, *Gq, *G, *Gp, *X, *T, *Tt, *Ti, *M, *U, *VT, *s, *sup;
+    double *L, *Gq, *G, *Gp, *X, *T, *Tt, *Ti, *M, *U, *VT, *s, *sup, *inv;
+    double *svd_work; /* dgesvd's workspace, sized once (GPForth's SVDs) */
+    lapack_int svd_lwork;
 } gp_ws;
 
 static void gp_free(gp_ws *w)
 {
     free(w->L);
+    free(w->svd_work);
 }
 
 static int gp_alloc(gp_ws *w, size_t p, size_t k)
 {
     size_t kk = k * k;
-    double *m = malloc((3 * p * k + 9 * kk + 2 * k) * sizeof *m);
+    double *m = malloc((3 * p * k + 11 * kk + 2 * k) * sizeof *m);
     if (!m)
         return -1;
     w->L = m, w->Gq = m + p * k, w->M = m + 2 * p * k; /* M: p x k scratch */
@@ -133,6 +184,19 @@ static int gp_alloc(gp_ws *w, size_t p, size_t k)
     w->G = q, w->Gp = q + kk, w->X = q + 2 * kk, w->T = q + 3 * kk, w->Tt = q + 4 * kk;
     w->Ti = q + 5 * kk, w->U = q + 6 * kk, w->VT = q + 7 * kk, w->sup = q + 8 * kk;
     w->s = q + 9 * kk;
+    w->inv = q + 9 * kk + 2 * k; /* invert's 2 k^2 scratch */
+    /* the SVD's workspace: asked for once here, so that LAPACKE does not
+     * allocate at every GPForth step */
+    double query = 0;
+    lapack_int n = (lapack_int)k;
+    w->svd_work = NULL;
+    if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', n, n, w->M, n, w->s, w->U, n, w->VT, n,
+                            &query, -1) != 0 ||
+        !(w->svd_work = malloc(((size_t)query + 1) * sizeof *w->svd_work))) {
+        free(m);
+        return -1;
+    }
+    w->svd_lwork = (lapack_int)query;
     return 0;
 }
 
@@ -168,8 +232,8 @@ static int gp_orth(const double *A, size_t p, size_t k, vgq_fn vgq, gp_ws *w, do
                 w->X[j] = w->T[j] - al * w->Gp[j];
             lapack_int n = (lapack_int)k;
             memcpy(w->M, w->X, kk * sizeof *w->X);
-            if (LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'A', 'A', n, n, w->M, n, w->s, w->U, n, w->VT,
-                               n, w->sup) != 0)
+            if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', n, n, w->M, n, w->s, w->U, n,
+                                    w->VT, n, w->svd_work, w->svd_lwork) != 0)
                 return 0;
             matmul(w->U, 0, w->VT, 0, w->Tt, k, k, k, k, k);
             matmul(A, 0, w->Tt, 0, w->L, p, k, k, p, k);
@@ -202,7 +266,7 @@ static int gp_oblq(const double *A, size_t p, size_t k, vgq_fn vgq, gp_ws *w, do
 {
     size_t kk = k * k;
     double al = 1, s = 0;
-    if (invert(w->T, k, w->Ti))
+    if (invert(w->T, k, w->Ti, w->inv))
         return 0;
     matmul(A, 0, w->Ti, 1, w->L, p, k, k, p, k);
     *f = vgq(w->L, p, k, w->Gq);
@@ -235,7 +299,7 @@ static int gp_oblq(const double *A, size_t p, size_t k, vgq_fn vgq, gp_ws *w, do
                 for (size_t a = 0; a < k; a++)
                     w->Tt[b * k + a] = w->X[b * k + a] / sqrt(v);
             }
-            if (invert(w->Tt, k, w->Ti))
+            if (invert(w->Tt, k, w->Ti, w->inv))
                 return 0;
             matmul(A, 0, w->Ti, 1, w->L, p, k, k, p, k);
             ft = vgq(w->L, p, k, w->Gq);
@@ -320,13 +384,13 @@ static int promax(double *x, size_t p, size_t k, double *phi, int *iters)
 {
     size_t kk = k * k;
     double *h = malloc(p * sizeof *h), *Q = malloc(p * k * sizeof *Q);
-    double *W = malloc(6 * kk * sizeof *W);
+    double *W = malloc(8 * kk * sizeof *W);
     if (!h || !Q || !W) {
         free(h), free(Q), free(W);
         return -1;
     }
     double *TT = W, *XtX = W + kk, *U = W + 2 * kk, *UtU = W + 3 * kk, *Ui = W + 4 * kk,
-           *V = W + 5 * kk;
+           *V = W + 5 * kk, *scratch = W + 6 * kk;
     for (size_t i = 0; i < p; i++) {
         double s = 0;
         for (size_t g = 0; g < k; g++)
@@ -347,7 +411,7 @@ static int promax(double *x, size_t p, size_t k, double *phi, int *iters)
             ok = 0;
         memcpy(U, V, kk * sizeof *U);
         matmul(U, 1, U, 0, UtU, k, k, k, k, k);
-        if (ok > 0 && invert(UtU, k, Ui) != 0)
+        if (ok > 0 && invert(UtU, k, Ui, scratch) != 0)
             ok = 0;
         for (size_t g = 0; ok > 0 && g < k; g++)
             for (size_t a = 0; a < k; a++)
@@ -355,7 +419,7 @@ static int promax(double *x, size_t p, size_t k, double *phi, int *iters)
         if (ok > 0) {
             matmul(x, 0, U, 0, Q, p, k, k, p, k); /* z = x U */
             matmul(TT, 0, U, 0, V, k, k, k, k, k); /* U <- rotmat U */
-            if (invert(V, k, Ui) != 0)
+            if (invert(V, k, Ui, scratch) != 0)
                 ok = 0;
             else
                 matmul(Ui, 0, Ui, 1, phi, k, k, k, k, k);

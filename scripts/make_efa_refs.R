@@ -9,7 +9,10 @@
 # default factr 1e7 stops minres/ml ~1e-6 short of the optimum, which is
 # what cxfit's Newton iteration finds).  pa does not use optim: both agree.
 # And efa_parallel_bfi.json: fa.parallel's simulated eigenvalue means and
-# their Monte Carlo standard deviations over many iterations.
+# their Monte Carlo standard deviations over many iterations;
+# efa_bfi_by_gender.json; efa_heywood.json: Heywood cases (a uniqueness at
+# psych's bound 0.005) on HolzingerSwineford1939 and bfi subsets, with
+# psych's code run to the exact box-constrained optimum (see below).
 suppressPackageStartupMessages({ library(psych); library(GPArotation); library(jsonlite) })
 args <- commandArgs(trailingOnly = TRUE)
 csv <- if (length(args) >= 1) args[1] else "/work/shared/reference/data/bfi.csv"
@@ -88,24 +91,88 @@ writeLines(toJSON(list(data = "bfi, columns 1:25, complete rows, by gender", ver
                   digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
            file.path(out, "efa_bfi_by_gender.json"))
 
-# Heywood cases: HolzingerSwineford1939's 9 tests with 4 factors; ml holds
-# one uniqueness at psych's lower bound 0.005, minres's optimum is inside.
+# Heywood cases: a uniqueness at psych's lower bound 0.005.
+# ml: psych's fac run to convergence ("tight") is the exact box-constrained
+# optimum.  minres: psych minimizes fit.residuals (the off-diagonal
+# residuals) but hands L-BFGS-B the ULS gradient FAgr.minres, which is not
+# fit.residuals' gradient once an item sits on the bound (the held item's
+# diagonal residual does not vanish), so its L-BFGS-B stops where the line
+# search fails, whatever factr.  "tight" for minres is psych's fac with
+# fit.residuals' own gradient (offdiag_gradient below, checked against
+# central differences) and factr = 1: the exact box-constrained minimum of
+# psych's objective from psych's start, by psych's optimizer.
+offdiag_value <- function(Psi, S, nf) {
+  A <- S; diag(A) <- 1 - Psi
+  e <- eigen(A, symmetric = TRUE)
+  L <- e$vectors[, 1:nf, drop = FALSE] %*% diag(sqrt(pmax(e$values[1:nf], 0)), nf)
+  E <- A - L %*% t(L)
+  sum(E[lower.tri(E)]^2)
+}
+# d = diag of the residual E; dE = V (F o (V' dA V)) V' (Daleckii-Krein),
+# F the divided differences of lambda -> lambda [not kept]; dA/dPsi_a = -e_a e_a'
+offdiag_gradient <- function(Psi, S, nf, ...) {
+  A <- S; diag(A) <- 1 - Psi
+  e <- eigen(A, symmetric = TRUE); lam <- e$values; V <- e$vectors; p <- length(lam)
+  kept <- seq_len(p) <= nf & lam > 0
+  E <- V[, !kept, drop = FALSE] %*% diag(lam[!kept], sum(!kept)) %*% t(V[, !kept, drop = FALSE])
+  d <- diag(E)
+  Fm <- matrix(0, p, p)
+  for (j in 1:p) for (l in 1:p)
+    Fm[j, l] <- if (!kept[j] && !kept[l]) 1 else if (kept[j] && kept[l]) 0 else
+      if (!kept[j]) lam[j] / (lam[j] - lam[l]) else lam[l] / (lam[l] - lam[j])
+  -d + diag(V %*% (Fm * (t(V) %*% diag(d) %*% V)) %*% t(V))
+}
+local({
+  set.seed(1); S <- cor(items[, 1:9]); x <- runif(9, 0.2, 0.8)
+  num <- sapply(1:9, function(i) { h <- 1e-6 * diag(9)[i, ]
+    (offdiag_value(x + h, S, 3) - offdiag_value(x - h, S, 3)) / 2e-6 })
+  stopifnot(max(abs(num - offdiag_gradient(x, S, 3))) < 1e-8)
+})
+fac_exact <- psych:::fac
+src <- paste(deparse(fac_exact), collapse = "\n")
+src <- gsub("parscale = rep\\(0.01,\\s*length\\(start\\)\\)\\)", "parscale = rep(0.01, length(start)), factr = 1, pgtol = 0, maxit = 10000)", src)
+src <- sub("gr = FAgr.minres,", "gr = offdiag_gradient,", src, fixed = TRUE)
+stopifnot(grepl("gr = offdiag_gradient,", src, fixed = TRUE))
+fac_exact <- eval(parse(text = src))
+environment(fac_exact) <- list2env(list(offdiag_gradient = offdiag_gradient), parent = asNamespace("psych"))
+
 hs <- read.csv(sub("bfi.csv", "HolzingerSwineford1939.csv", csv, fixed = TRUE))
 hsx <- na.omit(hs[, paste0("x", 1:9)])
-hs_cases <- list()
-for (fm in c("ml", "minres")) for (rot in c("none", "varimax", "oblimin")) {
-  f1 <- suppressWarnings(suppressMessages(fa(hsx, nfactors = 4, fm = fm, rotate = rot)))
-  f2 <- suppressWarnings(suppressMessages(fac_tight(hsx, nfactors = 4, fm = fm, rotate = rot)))
-  hs_cases[[length(hs_cases) + 1]] <- list(name = paste("hs", fm, rot, "4f", sep = "_"), method = fm,
-                                           rotation = rot, factors = 4, n = nrow(hsx),
-                                           call = sprintf('fa(HolzingerSwineford1939[, paste0("x", 1:9)], 4, fm = "%s", rotate = "%s")', fm, rot),
-                                           psych = summarise(f1), tight = summarise(f2))
-}
-writeLines(toJSON(list(data = "HolzingerSwineford1939 (lavaan), x1..x9", n = nrow(hsx),
-                       versions = as.list(versions), cor = lapply(1:9, function(j) unname(cor(hsx)[, j])),
-                       items = paste0("x", 1:9), cases = hs_cases),
+heywood_sets <- list(
+  hs = list(x = hsx, label = 'HolzingerSwineford1939[, paste0("x", 1:9)]'),
+  bfi_ac = list(x = items[, 1:10], label = "na.omit(bfi[, 1:25])[, 1:10] (A1..C5)"),
+  bfi_cn = list(x = items[, c(6:10, 16:20)], label = "na.omit(bfi[, 1:25])[, c(6:10, 16:20)] (C1..C5, N1..N5)"),
+  bfi_en = list(x = items[, 11:20], label = "na.omit(bfi[, 1:25])[, 11:20] (E1..N5)"),
+  bfi_a = list(x = items[, 1:5], label = "na.omit(bfi[, 1:25])[, 1:5] (A1..A5)"))
+heywood_specs <- list(
+  list("hs", "ml", "none", 4), list("hs", "ml", "varimax", 4), list("hs", "ml", "oblimin", 4),
+  list("hs", "minres", "none", 4), list("hs", "minres", "varimax", 4), list("hs", "minres", "oblimin", 4),
+  list("hs", "ml", "oblimin", 5), list("hs", "minres", "oblimin", 5), list("bfi_ac", "minres", "varimax", 4),
+  list("bfi_cn", "minres", "oblimin", 5), list("bfi_en", "minres", "promax", 5),
+  list("bfi_a", "minres", "varimax", 2))
+held_of <- function(f) which(abs(1 - f$communalities - 0.005) < 1e-9)
+hs_cases <- lapply(heywood_specs, function(sp) {
+  d <- heywood_sets[[sp[[1]]]]; fm <- sp[[2]]; rot <- sp[[3]]; nf <- sp[[4]]
+  f1 <- suppressWarnings(suppressMessages(fa(d$x, nfactors = nf, fm = fm, rotate = rot)))
+  f2 <- suppressWarnings(suppressMessages((if (fm == "ml") fac_tight else fac_exact)(d$x, nfactors = nf, fm = fm, rotate = rot)))
+  stopifnot(length(held_of(f1)) > 0, identical(held_of(f1), held_of(f2)))
+  S <- cor(d$x)
+  obj <- function(f) if (fm == "minres") offdiag_value(1 - f$communalities, S, nf) else NA
+  # psych's objective at psych as shipped and at the exact optimum: the
+  # optimum is lower, so psych's stop is short of it (not another minimum)
+  if (fm == "minres") stopifnot(obj(f2) <= obj(f1))
+  list(name = paste(sp[[1]], fm, rot, paste0(nf, "f"), sep = "_"), data = sp[[1]], method = fm,
+       rotation = rot, factors = nf, n = nrow(d$x),
+       call = sprintf('fa(%s, %d, fm = "%s", rotate = "%s")', d$label, nf, fm, rot),
+       items = names(d$x), cor = lapply(seq_len(ncol(S)), function(j) unname(S[, j])),
+       held = I(names(d$x)[held_of(f1)]),
+       objective_psych = obj(f1), objective_exact = obj(f2),
+       psych = summarise(f1), tight = summarise(f2))
+})
+writeLines(toJSON(list(data = "HolzingerSwineford1939 (lavaan) x1..x9; bfi (psych) complete rows, subsets",
+                       versions = as.list(versions), cases = hs_cases),
                   digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
-           file.path(out, "efa_hs_heywood.json"))
+           file.path(out, "efa_heywood.json"))
 
 # Parallel analysis: the simulated (normal) eigenvalues depend on n and p
 # only; their mean over 20 iterations (fa.parallel's default) is compared

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libgsl-dev
 libhdf5-dev zlib1g-dev libcmocka-dev libopenmpi-dev openmpi-bin hdf5-tools
-libreadstat-dev libsuitesparse-dev"
+libreadstat-dev libsuitesparse-dev libdeflate-dev"
 # What only the tests need (scripts/test.sh sets CXFIT_TEST_PACKAGES=1):
 # clang and its OpenMP runtime, because CI builds and tests with gcc and
 # clang; an XML parser and a headless browser to check `cxfit report`.

@@ -69,4 +69,31 @@ expect_exit 1 "rank 0 out of step" -- env CXFIT_MPI_SPLIT=rows CXFIT_TEST_DIVERG
     timeout 300 "${MPIRUN[@]}" "$CXFIT" run rs.ini -o rsstep.h5
 expect_stderr "went out of step" "the ranks say they went out of step (no hang)"
 [ "$(job_attr rsstep.h5 web status)" = failed ] && ok "the out-of-step job failed" || fail "out of step: web not failed"
+# ---- the MPI module (engine/mpi_module.h) -----------------------------------
+# cxfit links no MPI library; under mpirun it loads cxfit_mpi.so, from the
+# build tree or from an install (moved, too).  A module that cannot be
+# loaded is one error line and exit 2, never a quiet single-rank run.
+four_job_study "$WORK/m.ini"
+if ldd "$CXFIT" | grep -q libmpi; then fail "cxfit links libmpi"; else ok "cxfit itself links no MPI library"; fi
+expect_exit 2 "mpirun, module named by CXFIT_MPI_MODULE missing" -- env CXFIT_MPI_MODULE=/nonexistent/cxfit_mpi.so \
+    "${MPIRUN[@]}" "$CXFIT" run m.ini -o nomod.h5
+expect_stderr "cannot load the MPI module named by CXFIT_MPI_MODULE: /nonexistent/cxfit_mpi.so (no such file)" \
+    "the error names the module"
+[ "$(grep -c '^cxfit:' "$WORK/stderr")" -eq 1 ] && ok "one error line, not one per rank" ||
+    fail "module errors: $(cat "$WORK/stderr")"
+[ -e nomod.h5 ] && fail "a run without its module wrote a file" || ok "nothing written without the module"
+mkdir -p alone && cp "$CXFIT" alone/cxfit
+expect_exit 2 "mpirun of a cxfit copied away from its module" -- "${MPIRUN[@]}" alone/cxfit run m.ini -o alone.h5
+expect_stderr "started by an MPI launcher, but the MPI module cannot be loaded" "the copied binary says why"
+build_dir="$(dirname "$CXFIT")"
+if [ -f "$build_dir/cmake_install.cmake" ] && command -v cmake >/dev/null 2>&1 &&
+    cmake --install "$build_dir" --prefix "$WORK/inst" >/dev/null 2>&1; then
+    expect_exit 0 "one process, no module needed" -- "$WORK/inst/bin/cxfit" run m.ini -o m1.h5
+    mv "$WORK/inst" "$WORK/moved" # the install tree found relative to the binary
+    expect_exit 0 "mpirun -np 2 of an installed, moved cxfit" -- "${MPIRUN[@]}" "$WORK/moved/bin/cxfit" run m.ini -o m2.h5
+    expect_stderr "wrote m2.h5 (2 ranks)" "the installed cxfit ran 2 ranks"
+    expect_same_results m1.h5 m2.h5 "the installed mpirun run equals the single run"
+else
+    fail "cmake --install of the build tree failed"
+fi
 finish

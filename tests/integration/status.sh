@@ -57,4 +57,33 @@ job_attr "$R" inequality message | grep -q "'a > 0.3' is not supported yet" &&
 [ "$(job_attr "$R" fine status)" = ok ] && ok "the good job is written" || fail "fine status"
 expect_exit 0 "show" -- "$CXFIT" show "$R" stopped_early
 expect_stdout "not_converged" "show prints the status"
+
+# EFA Heywood cases (psych::fa holds x7 for minres with 4 factors, x4 and
+# x7 for ml with 5): ok, the held items named in the job's message and in
+# one line per job on stderr, also under --quiet.
+cat >"$WORK/heywood_efa.ini" <<INI
+[data]
+file  = $HS
+table = /data
+[job efa_minres4]
+model   = efa
+items   = x1 x2 x3 x4 x5 x6 x7 x8 x9
+factors = 4
+[job efa_ml5]
+model   = efa
+items   = x1 x2 x3 x4 x5 x6 x7 x8 x9
+factors = 5
+method  = ml
+INI
+expect_exit 0 "EFA Heywood cases are ok" -- "$CXFIT" run "$WORK/heywood_efa.ini" -o "$WORK/h.h5" --quiet
+[ "$(job_attr "$WORK/h.h5" efa_minres4 status)" = ok ] && ok "EFA Heywood: status ok" ||
+    fail "efa_minres4 status: $(job_attr "$WORK/h.h5" efa_minres4 status)"
+job_attr "$WORK/h.h5" efa_minres4 message | grep -q "Heywood case: 1 item(s) .*: x7 (0.99" &&
+    ok "EFA Heywood: the message names the item" ||
+    fail "efa_minres4 message: $(job_attr "$WORK/h.h5" efa_minres4 message)"
+expect_stderr "job 'efa_minres4' ok with warnings: Heywood case: 1 item(s)" "EFA Heywood on stderr"
+expect_stderr "job 'efa_ml5' ok with warnings: Heywood case: 2 item(s)" "two items held (ml, 5 factors)"
+expect_stderr ": x4 (0.9950), x7 (0.9950)" "both named"
+[ "$(grep -c . "$WORK/stderr")" -eq 2 ] && ok "one line per job" ||
+    fail "EFA Heywood stderr: $(cat "$WORK/stderr")"
 finish
