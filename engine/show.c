@@ -143,8 +143,8 @@ static int same_level_across(const cx_rtable *a, size_t i, const cx_rtable *b, s
 
 /* ---- estimates -------------------------------------------------------------- */
 
-static const char *const est_names[] = {"est", "se", "z", "pvalue", "ci_lower", "ci_upper",
-                                        "std_all"};
+static const char *const est_names[] = {"est",      "se",       "z",      "pvalue",
+                                        "ci_lower", "ci_upper", "std_all"};
 static const char *const est_heads[] = {"Estimate", "Std.Err",  "z-value", "P(>|z|)",
                                         "ci.lower", "ci.upper", "Std.all"};
 #define N_EST 7
@@ -299,20 +299,19 @@ static double fit_at(const fit_view *f, const cx_rtable *lt, size_t row, const c
 
 static int is_count_measure(const char *name)
 {
-    return strcmp(name, "npar") == 0 || strcmp(name, "ntotal") == 0 ||
-           strcmp(name, "df") == 0 || strcmp(name, "baseline.df") == 0 ||
-           strcmp(name, "nobs") == 0;
+    return strcmp(name, "npar") == 0 || strcmp(name, "ntotal") == 0 || strcmp(name, "df") == 0 ||
+           strcmp(name, "baseline.df") == 0 || strcmp(name, "nobs") == 0;
 }
 
 /* lavaan's "Model Test User Model" block (standard and scaled columns). */
 static void print_model_test(FILE *out, const fit_view *f, const cx_rtable *lt, size_t row,
                              const cx_rb_by *by)
 {
-    static const char *const rows[][3] = {{"Test Statistic", "chisq", "chisq.scaled"},
-                                          {"Degrees of freedom", "df", "df.scaled"},
-                                          {"P-value (Chi-square)", "pvalue", "pvalue.scaled"},
-                                          {"Scaling correction factor", NULL,
-                                           "chisq.scaling.factor"}};
+    static const char *const rows[][3] = {
+        {"Test Statistic", "chisq", "chisq.scaled"},
+        {"Degrees of freedom", "df", "df.scaled"},
+        {"P-value (Chi-square)", "pvalue", "pvalue.scaled"},
+        {"Scaling correction factor", NULL, "chisq.scaling.factor"}};
     if (isnan(fit_at(f, lt, row, by, "chisq")))
         return;
     int scaled = !isnan(fit_at(f, lt, row, by, "chisq.scaled"));
@@ -325,8 +324,7 @@ static void print_model_test(FILE *out, const fit_view *f, const cx_rtable *lt, 
             format_number(fit_at(f, lt, row, by, rows[k][1]), whole, a, sizeof a);
         if (scaled)
             format_number(fit_at(f, lt, row, by, rows[k][2]), whole, b, sizeof b);
-        fprintf(out, "    %-28s%12s%s%*s\n", rows[k][0], a, scaled ? "  " : "", scaled ? 12 : 0,
-                b);
+        fprintf(out, "    %-28s%12s%s%*s\n", rows[k][0], a, scaled ? "  " : "", scaled ? 12 : 0, b);
     }
 }
 
@@ -514,29 +512,44 @@ static void print_invariance(const show_ctx *c, const cx_rtable *t)
         print_table(c->out, t, (size_t)-1);
         return;
     }
-    /* robust tests (ordered items' WLSMV): scaled fit and scaled-shifted differences */
-    static const char *const sfit[] = {"npar",       "chisq_scaled", "df",          "pvalue_scaled",
-                                       "cfi_scaled", "tli_scaled",   "rmsea_scaled", NULL};
-    static const char *const sfit_heads[] = {"npar", "Chisq.scaled", "Df",          "P(>Chisq)",
-                                             "CFI.scaled", "TLI.scaled", "RMSEA.scaled"};
-    static const char *const sdiff[] = {"chisq_diff", "df_diff",          "pvalue_diff",
-                                        "diff_scale", "diff_shift",       "delta_cfi_scaled",
-                                        "delta_rmsea_scaled", NULL};
-    static const char *const sdiff_heads[] = {"Chisq diff", "Df diff",         "Pr(>Chisq)",
-                                              "scale a",    "shift b",         "CFI.scaled diff",
-                                              "RMSEA.scaled diff"};
-    int scaled = cx_rb_column(t, "diff_scale", CX_RCOL_DOUBLE) != NULL;
+    /* ordered items' WLSMV: scaled fit and scaled-shifted differences */
+    static const char *const sfit[] = {
+        "npar",       "chisq_scaled", "df",           "pvalue_scaled",
+        "cfi_scaled", "tli_scaled",   "rmsea_scaled", NULL};
+    static const char *const sfit_heads[] = {
+        "npar", "Chisq.scaled", "Df", "P(>Chisq)", "CFI.scaled", "TLI.scaled", "RMSEA.scaled"};
+    static const char *const shdiff[] = {"chisq_diff",         "df_diff",    "pvalue_diff",
+                                         "diff_scale",         "diff_shift", "delta_cfi_scaled",
+                                         "delta_rmsea_scaled", NULL};
+    static const char *const shdiff_heads[] = {"Chisq diff",       "Df diff", "Pr(>Chisq)",
+                                               "scale a",          "shift b", "CFI.scaled diff",
+                                               "RMSEA.scaled diff"};
+    /* scaled (MLR, sampling weights) steps: lavTestLRT()'s Satorra-Bentler
+     * (2001) differences, their scaling factor in place of the RMSEA */
+    static const char *const sdiff[] = {"chisq_diff", "df_diff",     "pvalue_diff", "scaling_diff",
+                                        "delta_cfi",  "delta_rmsea", NULL};
+    static const char *const sdiff_heads[] = {"Chisq diff", "Df diff",  "Pr(>Chisq)",
+                                              "Scaling",    "CFI diff", "RMSEA diff"};
+    int shifted = cx_rb_column(t, "diff_scale", CX_RCOL_DOUBLE) != NULL;
+    const cx_rcolumn *sc = cx_rb_column(t, "scaling_diff", CX_RCOL_DOUBLE);
+    int scaled = 0;
+    for (size_t i = 0; sc && i < t->nrows; i++)
+        scaled |= !isnan(cx_rb_number(sc, i));
     print_invariance_block(c, t, "Measurement invariance, fit per step:", fit, fit_heads);
-    if (scaled) {
+    if (shifted) {
         print_invariance_block(c, t, "Robust (scaled) fit per step:", sfit, sfit_heads);
         print_invariance_block(c, t,
                                "Scaled chi-squared difference tests (satorra.2000, scaled and "
                                "shifted):",
+                               shdiff, shdiff_heads);
+    } else if (scaled) {
+        print_invariance_block(c, t,
+                               "Scaled chi-squared difference tests (Satorra-Bentler 2001), each "
+                               "step vs the one before:",
                                sdiff, sdiff_heads);
     } else {
-        print_invariance_block(c, t,
-                               "Chi-squared difference tests (each step vs the one before):", diff,
-                               diff_heads);
+        print_invariance_block(
+            c, t, "Chi-squared difference tests (each step vs the one before):", diff, diff_heads);
     }
     const cx_rcolumn *eq = cx_rb_column(t, "group_equal", CX_RCOL_STRING);
     if (!eq)
@@ -724,8 +737,8 @@ int cx_show(const char *path, const char *job, int all, FILE *out, cx_error *err
             rc = err->code;
             break;
         }
-        show_ctx c = {.out = out, .r = r, .name = jobs[i].name, .overview = job == NULL,
-                      .all = all};
+        show_ctx c = {
+            .out = out, .r = r, .name = jobs[i].name, .overview = job == NULL, .all = all};
         print_job(&c, jobs[i].model, jobs[i].spec);
         cx_result_free(r);
     }

@@ -51,6 +51,7 @@
 #include "model.h"
 #include "refcheck.h"
 #include "run.h"
+#include "sem/difftest.h"
 #include "sem/invariance.h"
 #include "sem/partable.h"
 
@@ -116,10 +117,19 @@ static const char *const *compared_at(size_t k)
     return k < N_COMPARED ? compared[k] : scaled_compared[k - N_COMPARED];
 }
 
+/* The cases of scripts/make_invariance_refs.R (they carry "method") also
+ * have each step's robust test and the difference test's scaling factor
+ * (null where the fits are not scaled: ML, missing = fiml). */
+static const char *const compared_robust[][2] = {{"chisq_scaled", "chisq_scaled"},
+                                                 {"scaling_factor", "scaling_factor"},
+                                                 {"scaling_diff", "scaling_diff"}};
+#define N_ROBUST (sizeof compared_robust / sizeof compared_robust[0])
+
 typedef struct inv_columns {
     char **step;
     size_t n, n_cols; /* N_COMPARED, or N_ALL with scaled tests */
     double *col[N_ALL];
+    double *robust[N_ROBUST]; /* NULL unless the reference has "method" */
 } inv_columns;
 
 static void read_invariance(ref_results *r, const char *job, inv_columns *c)
@@ -136,11 +146,26 @@ static void read_invariance(ref_results *r, const char *job, inv_columns *c)
     }
 }
 
+static void read_robust(ref_results *r, const char *job, inv_columns *c)
+{
+    cx_error err = {0};
+    for (size_t k = 0; k < N_ROBUST; k++) {
+        size_t n = 0;
+        c->robust[k] =
+            ref_results_column_double(r, job, "invariance", compared_robust[k][1], &n, &err);
+        if (!c->robust[k])
+            fail_msg("%s", err.msg);
+        assert_int_equal(n, c->n);
+    }
+}
+
 static void free_invariance(inv_columns *c)
 {
     ref_strings_free(c->step, c->n);
     for (size_t k = 0; k < c->n_cols; k++)
         free(c->col[k]);
+    for (size_t k = 0; k < N_ROBUST; k++)
+        free(c->robust[k]);
 }
 
 static void compare_steps(const inv_columns *c, const json_value *steps, double rtol_all,
@@ -161,6 +186,12 @@ static void compare_steps(const inv_columns *c, const json_value *steps, double 
             double rtol = strcmp(col[1], "srmr") == 0 ? RTOL_SRMR : rtol_all;
             /* the first step's differences are NA in lavTestLRT(): null */
             ref_report_check_field(rep, what, c->col[k][i], want, col[0], rtol, ATOL);
+        }
+        for (size_t k = 0; c->robust[0] && k < N_ROBUST; k++) {
+            char what[96];
+            snprintf(what, sizeof what, "invariance[%s].%s", name, compared_robust[k][1]);
+            ref_report_check_field(rep, what, c->robust[k][i], want, compared_robust[k][0], RTOL,
+                                   ATOL);
         }
     }
 }
@@ -209,11 +240,14 @@ static void run_case_columns(const char *case_name, int scaled, double rtol)
     ref_report_init(&rep, case_name, "lavaan");
     inv_columns c = {.n_cols = scaled ? N_ALL : N_COMPARED};
     read_invariance(r, case_name, &c);
+    int robust = json_get(ref, "method") != NULL;
+    if (robust)
+        read_robust(r, case_name, &c);
     compare_steps(&c, json_get(ref, "steps"), rtol, &rep);
     /* every column of every step: two steps at least (a sequence) */
     size_t n_steps = json_array_len(json_get(ref, "steps"));
     assert_true(n_steps >= 2);
-    ref_report_require(&rep, (int)(c.n_cols * n_steps));
+    ref_report_require(&rep, (int)((c.n_cols + (robust ? N_ROBUST : 0)) * n_steps));
     check_tables(r, case_name, json_get(ref, "steps"), &rep);
     free_invariance(&c);
     ref_results_close(r);
@@ -266,6 +300,35 @@ static void test_ordinal_invariance_theta(void **state)
 {
     (void)state;
     run_case_columns("bfi_wlsmv_invariance_theta", 1, RTOL_THETA);
+}
+
+/* Estimator mlr: every step's Yuan-Bentler (Mplus) scaled test, and
+ * lavTestLRT()'s Satorra-Bentler (2001) scaled differences. */
+static void test_hs_invariance_mlr(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_mlr");
+}
+
+/* Sampling weights: lavaan's sampling.weights, the same robust machinery. */
+static void test_hs_invariance_weighted(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_weighted");
+}
+
+/* missing = fiml: standard differences of the FIML chi-squares. */
+static void test_hs_invariance_fiml(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_fiml");
+}
+
+/* missing = fiml with estimator mlr: scaled differences. */
+static void test_hs_invariance_fiml_mlr(void **state)
+{
+    (void)state;
+    run_case("hs_invariance_fiml_mlr");
 }
 
 /* ---- 2. the table logic with a stand-in fit --------------------------- */
@@ -433,8 +496,8 @@ static void test_ordinal_steps(void **state)
     assert_int_equal(inv.group_equal[1], SEM_EQ_LOADINGS);
     assert_int_equal(inv.group_equal[2], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS);
     assert_int_equal(inv.group_equal[3], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS);
-    assert_int_equal(inv.group_equal[4], SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS |
-                                             SEM_EQ_MEANS);
+    assert_int_equal(inv.group_equal[4],
+                     SEM_EQ_LOADINGS | SEM_EQ_THRESHOLDS | SEM_EQ_RESIDUALS | SEM_EQ_MEANS);
     fake_fits f = {.fail_at = 99};
     cx_result *res = cx_result_alloc(0.95, &err);
     assert_int_equal(
@@ -444,12 +507,34 @@ static void test_ordinal_steps(void **state)
     assert_true(isnan(cell(t, 0, "chisq_diff")) && isnan(cell(t, 0, "diff_scale")));
     assert_true(cell(t, 2, "chisq_diff") == 4.5 && cell(t, 2, "pvalue_diff") == 0.25);
     assert_true(cell(t, 2, "diff_scale") == 1.0 && cell(t, 2, "diff_shift") == 0.125);
-    assert_true(isnan(cell(t, 2, "rmsea_d")));         /* none for scaled tests */
+    assert_true(isnan(cell(t, 2, "rmsea_d")));                 /* none for scaled tests */
     assert_true(fabs(cell(t, 2, "delta_cfi") + 0.01) < 1e-12); /* the standard ones stay */
     assert_string_equal(t->cols[cx_rtable_find_column(t, "group_equal")].s[3],
                         "loadings thresholds residuals");
     cx_result_free(res);
     cx_config_free(fx.config);
+}
+
+/* The Satorra-Bentler (2001) difference on its own (difftest.c):
+ * c_d = (54 * 1.2 - 48 * 1.1) / 6 = 2, T_d = (110 - 100) / 2 = 5,
+ * p = pchisq(5, 6, lower.tail = FALSE) = 0.54381311588333 (R); a
+ * saturated model 1 counts with c1 = 1; equal df and a negative c_d are
+ * lav_test_diff_SatorraBentler2001()'s NA cases. */
+static void test_satorra_bentler_2001(void **state)
+{
+    (void)state;
+    sem_diff_test d;
+    assert_int_equal(sem_diff_satorra_bentler_2001(100, 48, 1.1, 110, 54, 1.2, &d), SEM_DIFF_OK);
+    assert_true(fabs(d.scaling - 2.0) < 1e-14 && fabs(d.stat - 5.0) < 1e-13 && d.df == 6.0);
+    assert_true(fabs(d.pvalue - 0.54381311588333) < 1e-13);
+    assert_int_equal(sem_diff_satorra_bentler_2001(0, 0, 7.0, 10, 54, 1.2, &d), SEM_DIFF_OK);
+    assert_true(fabs(d.scaling - 1.2) < 1e-14); /* (54 * 1.2 - 0 * 1) / 54 */
+    assert_int_equal(sem_diff_satorra_bentler_2001(100, 48, 1.1, 101, 48, 1.2, &d),
+                     SEM_DIFF_SAME_DF);
+    assert_true(d.stat == 1.0 && isnan(d.scaling) && isnan(d.pvalue));
+    assert_int_equal(sem_diff_satorra_bentler_2001(100, 48, 2.0, 110, 54, 1.0, &d),
+                     SEM_DIFF_NEGATIVE_SCALE);
+    assert_true(isnan(d.stat) && isnan(d.pvalue) && d.df == 6.0);
 }
 
 /* ---- 3. config errors ---------------------------------------------------- */
@@ -513,6 +598,11 @@ int main(void)
         cmocka_unit_test(test_means_after_scalar),
         cmocka_unit_test(test_step_error),
         cmocka_unit_test(test_ordinal_steps),
+        cmocka_unit_test(test_hs_invariance_mlr),
+        cmocka_unit_test(test_hs_invariance_weighted),
+        cmocka_unit_test(test_hs_invariance_fiml),
+        cmocka_unit_test(test_hs_invariance_fiml_mlr),
+        cmocka_unit_test(test_satorra_bentler_2001),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_check_ok),
     };

@@ -1052,17 +1052,17 @@ static int robust_estimates(sem_est *e, double *vcov, cx_error *err)
     return CX_OK;
 }
 
-/* MLR's B0 here is the normal-theory score outer product; with fixed.x
- * covariates lavaan zeroes their rows in the h1 informations and conditions
- * Gamma on them (lav_samplestats_Gamma, fixed.x), not implemented yet. */
+/* MLR with missing = fiml (fiml.c) has no fixed.x covariates yet: lavaan
+ * zeroes their rows in the casewise h1 informations there (complete data:
+ * robust.c). */
 static int check_mlr(const sem_partable *pt, cx_error *err)
 {
     for (size_t r = 0; r < pt->n_rows; r++)
         if (pt->rows[r].exo && pt->rows[r].free <= 0 &&
             (pt->rows[r].op == SEM_OP_COVARIANCE || pt->rows[r].op == SEM_OP_INTERCEPT))
             return cx_error_set(err, CX_EUSAGE,
-                                "estimator mlr with observed exogenous covariates ('%s') is "
-                                "not supported yet",
+                                "estimator mlr with observed exogenous covariates ('%s') and "
+                                "missing = fiml is not supported yet",
                                 pt->rows[r].lhs);
     return CX_OK;
 }
@@ -1118,7 +1118,7 @@ int sem_estimate(sem_partable *pt, const sem_sample *samples, const sem_fit_opti
     int mlr = opt && opt->estimator == SEM_MLR;
     if (opt && opt->estimator != SEM_ML && !mlr)
         return cx_error_set(err, CX_EUSAGE, "only estimators ML and MLR are implemented");
-    if (mlr && check_mlr(pt, err) != CX_OK)
+    if (mlr && samples[0].patterns && check_mlr(pt, err) != CX_OK)
         return err->code;
     fit->warnings[0] = '\0';
     sem_est e;

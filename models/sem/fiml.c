@@ -573,12 +573,13 @@ int sem_fiml_robust(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
     int rc = mlr_ws_alloc(&w, p, err);
     double *ds = cx_malloc(sizeof(double) * (G * q * p * p + 1), err);
     double *dm = cx_malloc(sizeof(double) * (G * q * p + 1), err);
-    double *buf = cx_malloc(sizeof(double) * (2 * P * P + P * q + 4 * q * q + 1), err);
+    /* bd (P x q) is its own block: with several groups q exceeds P */
+    double *buf = cx_malloc(sizeof(double) * (2 * P * P + 2 * P * q + 4 * q * q + 1), err);
     size_t *sel = cx_malloc(sizeof(size_t) * (P + 1), err);
     if (rc == CX_OK && (!ds || !dm || !buf || !sel))
         rc = CX_ENOMEM;
     double *a1 = buf, *b1 = a1 + P * P, *delta = b1 + P * P, *einv = delta + P * q;
-    double *b0 = einv + q * q, *b0g = b0 + q * q, *tmp = b0g + q * q;
+    double *b0 = einv + q * q, *b0g = b0 + q * q, *tmp = b0g + q * q, *bd = tmp + q * q;
     if (rc == CX_OK)
         rc = sem_est_numeric_hessian(e, ds, dm, einv, err);
     if (rc == CX_OK && q > 0 &&
@@ -603,8 +604,8 @@ int sem_fiml_robust(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
         saturated_delta(e, g, ds, dm, delta);
         int nq = (int)q, nP = (int)P;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nP, nq, nP, 1.0, b1, nP, delta, nq,
-                    0.0, a1, nq);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nq, nq, nP, 1.0, delta, nq, a1, nq,
+                    0.0, bd, nq);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nq, nq, nP, 1.0, delta, nq, bd, nq,
                     0.0, b0g, nq);
         double tr = 0.0;
         for (size_t k = 0; k < q * q; k++) {

@@ -25,6 +25,7 @@
 #define CX_SEM_FIML_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../../engine/cx_error.h"
 #include "../../engine/reducer.h"
@@ -80,13 +81,33 @@ typedef struct sem_fiml_params {
     /* p flags or NULL: a row missing a flagged variable is dropped (the
      * fixed.x covariates: lavaan's missing = "ml" deletes those rows) */
     const unsigned char *required;
+    /* `bootstrap = B` (n_replicates > 0): instead of the rows themselves,
+     * B replicates of every level, each row counted cx_boot_count(seed,
+     * r, key) times (the Poisson(1) counts of the engine's bootstrap, so
+     * the same draws as the moments' replicates); key = the row, or the
+     * unit in block column cluster_at (>= 0) with `bootstrap_cluster`. */
+    size_t n_replicates;
+    uint64_t seed;
+    long cluster_at;
+    /* `validate`: kfold(K) (n_folds = K: a row's slot is cx_fold_of(seed,
+     * row, K)) or holdout (holdout set: slot 1 = the rows the filter
+     * matches, its columns from block column holdout_at, slot 0 the
+     * others); level l's slot s is then level l * n_slots + s. */
+    size_t n_folds;
+    const struct cx_filter *holdout;
+    size_t holdout_at;
 } sem_fiml_params;
 
 extern const cx_reducer_type sem_reducer_patterns;
 
 /* The patterns of pass level l with the EM saturated moments (NULL with
- * err set on failure; a level without rows gives n_pat = 0). */
+ * err set on failure; a level without rows gives n_pat = 0).  With
+ * replicates, level l's replicate r is level l * n_replicates + r. */
 sem_patterns *sem_patterns_result(const void *acc, size_t level, cx_error *err);
+/* kfold training rows: the patterns of pass level `cell` over every fold
+ * but `except`, merged (params with n_folds). */
+sem_patterns *sem_patterns_result_merged(const void *acc, size_t cell, size_t except,
+                                         cx_error *err);
 
 /* MLR's second pass: every pattern's fourth moments about its mean.
  * cells[l] are pass level l's patterns (from the first pass). */

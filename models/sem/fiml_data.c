@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../engine/filter_eval.h"
+#include "../../engine/resample.h"
+
 /* ---- one pattern's accumulator ---------------------------------------- */
 
 typedef struct pat_acc {
@@ -134,19 +137,20 @@ static pat_acc *level_find(level_acc *L, const unsigned char *key, size_t p, cx_
     return a;
 }
 
-/* Welford: one row's observed values x (po). */
-static void pat_add_row(pat_acc *a, const double *x, double *delta)
+/* Welford: one row's observed values x (po), counted w times (a
+ * bootstrap replicate's draws; 1 otherwise). */
+static void pat_add_row(pat_acc *a, const double *x, double w, double *delta)
 {
     size_t po = a->po;
-    a->n += 1.0;
+    a->n += w;
     for (size_t i = 0; i < po; i++) {
         delta[i] = x[i] - a->mean[i];
-        a->mean[i] += delta[i] / a->n;
+        a->mean[i] += w * delta[i] / a->n;
     }
     for (size_t i = 0; i < po; i++) {
         double di = x[i] - a->mean[i];
         for (size_t j = 0; j <= i; j++)
-            a->m2[i * po + j] += di * delta[j];
+            a->m2[i * po + j] += w * di * delta[j];
     }
 }
 
@@ -178,12 +182,43 @@ static void level_free(level_acc *L)
     memset(L, 0, sizeof *L);
 }
 
+/* Slots per level: replicates, folds, the two sides of a holdout, or 1. */
+static size_t n_slots(const sem_fiml_params *par)
+{
+    if (par->n_replicates)
+        return par->n_replicates;
+    if (par->n_folds)
+        return par->n_folds;
+    return par->holdout ? 2 : 1;
+}
+
+/* Accumulators: one per level and slot. */
+static size_t n_accs(const sem_fiml_params *par)
+{
+    return par->n_levels * n_slots(par);
+}
+
+/* A holdout filter's columns per row (engine/reducer.c has the same cap). */
+#define FIML_MAX_FILTER_VARS 64
+
+/* validate: the slot of block row i (its fold, or its holdout side). */
+static size_t row_slot(const sem_fiml_params *par, const cx_block *b, size_t i)
+{
+    if (par->n_folds)
+        return cx_fold_of(par->seed, b->row[i], par->n_folds);
+    double values[FIML_MAX_FILTER_VARS];
+    size_t nf = filter_n_columns(par->holdout);
+    for (size_t j = 0; j < nf && j < FIML_MAX_FILTER_VARS; j++)
+        values[j] = b->data[(par->holdout_at + j) * b->ld + i];
+    return filter_matches(par->holdout, values) ? 1 : 0;
+}
+
 static void patterns_free(void *vacc)
 {
     patterns_acc *a = vacc;
     if (!a)
         return;
-    for (size_t l = 0; a->lev && l < a->par->n_levels; l++)
+    for (size_t l = 0; a->lev && l < n_accs(a->par); l++)
         level_free(&a->lev[l]);
     free(a->lev);
     free(a->key);
@@ -198,7 +233,7 @@ static void *patterns_alloc(const void *params, cx_error *err)
     if (!a)
         return NULL;
     a->par = par;
-    a->lev = cx_calloc(par->n_levels ? par->n_levels : 1, sizeof *a->lev, err);
+    a->lev = cx_calloc(n_accs(par) ? n_accs(par) : 1, sizeof *a->lev, err);
     a->key = cx_malloc(par->p + 1, err);
     a->x = cx_malloc(sizeof(double) * (2 * par->p + 1), err);
     if (!a->lev || !a->key || !a->x) {
@@ -211,8 +246,33 @@ static void *patterns_alloc(const void *params, cx_error *err)
 static void patterns_reset(void *vacc)
 {
     patterns_acc *a = vacc;
-    for (size_t l = 0; l < a->par->n_levels; l++)
+    for (size_t l = 0; l < n_accs(a->par); l++)
         level_free(&a->lev[l]);
+}
+
+/* Bootstrap: row i (observed values x, pattern a->key) into every
+ * replicate of level l that draws it. */
+static int add_to_replicates(patterns_acc *a, const cx_block *b, size_t l, size_t i,
+                             const double *x, double *delta, cx_error *err)
+{
+    const sem_fiml_params *par = a->par;
+    uint64_t key = (uint64_t)b->row[i];
+    if (par->cluster_at >= 0) {
+        double unit = b->data[(size_t)par->cluster_at * b->ld + i];
+        if (isnan(unit)) /* a row whose unit is missing is never drawn */
+            return CX_OK;
+        key = cx_value_key(unit);
+    }
+    for (size_t r = 0; r < par->n_replicates; r++) {
+        unsigned k = cx_boot_count(par->seed, r, key);
+        if (k == 0)
+            continue;
+        pat_acc *pa = level_find(&a->lev[l * par->n_replicates + r], a->key, par->p, err);
+        if (!pa)
+            return CX_ENOMEM;
+        pat_add_row(pa, x, (double)k, delta);
+    }
+    return CX_OK;
 }
 
 static int patterns_add(void *vacc, const cx_block *b, cx_error *err)
@@ -235,12 +295,25 @@ static int patterns_add(void *vacc, const cx_block *b, cx_error *err)
             }
             if (po == 0 || dropped) /* an empty case: lavaan removes it */
                 continue;
+            if (a->par->n_replicates) {
+                if (add_to_replicates(a, b, l, i, x, delta, err) != CX_OK)
+                    return CX_ENOMEM;
+                continue;
+            }
+            if (a->par->n_folds || a->par->holdout) {
+                size_t slot = l * n_slots(a->par) + row_slot(a->par, b, i);
+                pat_acc *pa = level_find(&a->lev[slot], a->key, p, err);
+                if (!pa)
+                    return CX_ENOMEM;
+                pat_add_row(pa, x, 1.0, delta);
+                continue;
+            }
             /* consecutive rows often share a pattern (most are complete) */
             if (!last || memcmp(last->key, a->key, p) != 0)
                 last = level_find(L, a->key, p, err);
             if (!last)
                 return CX_ENOMEM;
-            pat_add_row(last, x, delta);
+            pat_add_row(last, x, 1.0, delta);
         }
     }
     return CX_OK;
@@ -251,7 +324,7 @@ static void patterns_merge(void *vacc, const void *vother)
     patterns_acc *a = vacc;
     const patterns_acc *o = vother;
     size_t p = a->par->p;
-    for (size_t l = 0; l < a->par->n_levels; l++)
+    for (size_t l = 0; l < n_accs(a->par); l++)
         for (size_t k = 0; k < o->lev[l].n_pat; k++) {
             const pat_acc *src = o->lev[l].pat[k];
             pat_acc *dst = level_find(&a->lev[l], src->key, p, NULL);
@@ -507,11 +580,9 @@ static int copy_pattern(sem_pattern *dst, const pat_acc *src, cx_error *err)
     return CX_OK;
 }
 
-sem_patterns *sem_patterns_result(const void *vacc, size_t level, cx_error *err)
+/* The patterns of one accumulator with their EM saturated model. */
+static sem_patterns *level_result(const level_acc *L, size_t p, cx_error *err)
 {
-    const patterns_acc *a = vacc;
-    const level_acc *L = &a->lev[level];
-    size_t p = a->par->p;
     sem_patterns *s = cx_calloc(1, sizeof *s, err);
     if (!s)
         return NULL;
@@ -548,6 +619,36 @@ sem_patterns *sem_patterns_result(const void *vacc, size_t level, cx_error *err)
         sem_patterns_free(s);
         return NULL;
     }
+    return s;
+}
+
+sem_patterns *sem_patterns_result(const void *vacc, size_t level, cx_error *err)
+{
+    const patterns_acc *a = vacc;
+    return level_result(&a->lev[level], a->par->p, err);
+}
+
+sem_patterns *sem_patterns_result_merged(const void *vacc, size_t cell, size_t except,
+                                         cx_error *err)
+{
+    const patterns_acc *a = vacc;
+    size_t p = a->par->p, S = n_slots(a->par);
+    level_acc merged = {0};
+    sem_patterns *s = NULL;
+    int rc = CX_OK;
+    for (size_t k = 0; k < S && rc == CX_OK; k++) {
+        const level_acc *L = &a->lev[cell * S + k];
+        for (size_t j = 0; k != except && j < L->n_pat && rc == CX_OK; j++) {
+            pat_acc *dst = level_find(&merged, L->pat[j]->key, p, err);
+            if (dst)
+                pat_merge(dst, L->pat[j]);
+            else
+                rc = CX_ENOMEM;
+        }
+    }
+    if (rc == CX_OK)
+        s = level_result(&merged, p, err);
+    level_free(&merged);
     return s;
 }
 

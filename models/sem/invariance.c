@@ -27,6 +27,14 @@
  * lavTestLRT()'s satorra.2000 scaled.shifted test), written by
  * write_scaled_difference() with the scaled fit measures beside the
  * standard ones.
+ *
+ * When every step has a scaled test (estimator mlr, sampling weights:
+ * the fit table's chisq.scaling.factor), lavTestLRT()'s default for them
+ * is the Satorra-Bentler (2001) scaled difference test (difftest.c):
+ * chisq_diff is then T_d, scaling_diff its c_d, and rmsea_d NaN (lavaan
+ * 0.6.14 reports no RMSEA for a scaled difference).  chisq stays the
+ * standard statistic, as lavTestLRT()'s Chisq column; chisq_scaled and
+ * scaling_factor give each step's robust test.
  */
 #include "invariance.h"
 
@@ -36,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "difftest.h"
 #include "partable.h"
 
 enum { STEP_CONFIGURAL, STEP_METRIC, STEP_SCALAR, STEP_STRICT, STEP_MEANS, N_STEPS };
@@ -218,19 +227,23 @@ static const char *const fit_columns[][2] = {
     {"rmsea_ci_lower", "rmsea.ci.lower"},
     {"rmsea_ci_upper", "rmsea.ci.upper"},
     {"srmr", "srmr"},
+    {"chisq_scaled", "chisq.scaled"},
+    {"scaling_factor", "chisq.scaling.factor"},
     {"aic", "aic"},
     {"bic", "bic"},
 };
 #define N_FIT_COLUMNS (sizeof fit_columns / sizeof fit_columns[0])
 
-static const char *const diff_columns[] = {"chisq_diff", "df_diff",   "pvalue_diff",
-                                           "rmsea_d",    "delta_cfi", "delta_rmsea"};
+static const char *const diff_columns[] = {"chisq_diff", "df_diff",     "pvalue_diff", "rmsea_d",
+                                           "delta_cfi",  "delta_rmsea", "scaling_diff"};
 #define N_DIFF_COLUMNS (sizeof diff_columns / sizeof diff_columns[0])
 
-/* Extra columns of robust (scaled) tests: per step, then per difference. */
+/* Extra columns of scaled-and-shifted (WLSMV) tests: per step (chisq_scaled
+ * is a standard column), then per difference. */
 static const char *const scaled_columns[][2] = {
-    {"chisq_scaled", "chisq.scaled"}, {"pvalue_scaled", "pvalue.scaled"},
-    {"cfi_scaled", "cfi.scaled"},     {"tli_scaled", "tli.scaled"},
+    {"pvalue_scaled", "pvalue.scaled"},
+    {"cfi_scaled", "cfi.scaled"},
+    {"tli_scaled", "tli.scaled"},
     {"rmsea_scaled", "rmsea.scaled"},
 };
 #define N_SCALED_COLUMNS (sizeof scaled_columns / sizeof scaled_columns[0])
@@ -274,10 +287,45 @@ static void group_equal_words(unsigned bits, char *out, size_t size)
             len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", words[k]);
 }
 
-/* lavTestLRT() against the previous step (see the header comment). */
-static void write_difference(cx_rtable *t, size_t row, const cx_result *cur, const cx_result *prev,
-                             size_t n_groups)
+/* Both steps have a scaled (robust) test: lavTestLRT() then scales the
+ * difference. */
+static int scaled_pair(const cx_result *cur, const cx_result *prev)
 {
+    return isfinite(measure(cur, "chisq.scaling.factor")) &&
+           isfinite(measure(prev, "chisq.scaling.factor"));
+}
+
+/* lavTestLRT()'s scaled row (method "satorra.bentler.2001"). */
+static void write_scaled_difference(cx_result *res, cx_rtable *t, size_t row, const cx_result *cur,
+                                    const cx_result *prev, const char *step)
+{
+    sem_diff_test d;
+    sem_diff_status st = sem_diff_satorra_bentler_2001(
+        measure(prev, "chisq"), measure(prev, "df"), measure(prev, "chisq.scaling.factor"),
+        measure(cur, "chisq"), measure(cur, "df"), measure(cur, "chisq.scaling.factor"), &d);
+    if (st == SEM_DIFF_NEGATIVE_SCALE)
+        cx_result_add_warning(res,
+                              "step '%s': the scaling factor of the difference test is "
+                              "negative; its statistic is undefined (NaN)",
+                              step);
+    cx_rtable_set_double(t, row, "chisq_diff", d.stat);
+    cx_rtable_set_double(t, row, "df_diff", d.df);
+    cx_rtable_set_double(t, row, "pvalue_diff", d.pvalue);
+    cx_rtable_set_double(t, row, "scaling_diff", d.scaling);
+    cx_rtable_set_double(t, row, "rmsea_d", NAN);
+}
+
+/* lavTestLRT() against the previous step (see the header comment). */
+static void write_difference(cx_result *res, cx_rtable *t, size_t row, const cx_result *cur,
+                             const cx_result *prev, size_t n_groups, const char *step)
+{
+    cx_rtable_set_double(t, row, "delta_cfi", measure(cur, "cfi") - measure(prev, "cfi"));
+    cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
+    cx_rtable_set_double(t, row, "scaling_diff", NAN);
+    if (scaled_pair(cur, prev)) {
+        write_scaled_difference(res, t, row, cur, prev, step);
+        return;
+    }
     double x2 = measure(cur, "chisq") - measure(prev, "chisq");
     double df = measure(cur, "df") - measure(prev, "df");
     double n = measure(cur, "ntotal");
@@ -287,17 +335,19 @@ static void write_difference(cx_rtable *t, size_t row, const cx_result *cur, con
     cx_rtable_set_double(t, row, "df_diff", df);
     cx_rtable_set_double(t, row, "pvalue_diff", df > 0 ? gsl_cdf_chisq_Q(fmax(x2, 0.0), df) : NAN);
     cx_rtable_set_double(t, row, "rmsea_d", rmsea_d);
-    cx_rtable_set_double(t, row, "delta_cfi", measure(cur, "cfi") - measure(prev, "cfi"));
-    cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
 }
 
-/* A robust test's difference (a sem_inv_diff_fn's) in place of the
- * standard one: lavTestLRT() reports the scaled statistic as "Chisq diff"
- * and no RMSEA of the difference for scaled tests (rmsea_d NaN); the
- * scaled measures of the step and their changes go beside. */
-static void write_scaled_difference(cx_rtable *t, size_t row, const cx_result *cur,
-                                    const cx_result *prev, const sem_inv_diff *d)
+/* A fit's own difference test (a sem_inv_diff_fn's: WLSMV's scaled and
+ * shifted one) in place of the standard one: lavTestLRT() reports the
+ * scaled statistic as "Chisq diff" and no RMSEA of the difference for
+ * scaled tests (rmsea_d NaN); the scaled measures of the step and their
+ * changes go beside. */
+static void write_shifted_difference(cx_rtable *t, size_t row, const cx_result *cur,
+                                     const cx_result *prev, const sem_inv_diff *d)
 {
+    cx_rtable_set_double(t, row, "delta_cfi", measure(cur, "cfi") - measure(prev, "cfi"));
+    cx_rtable_set_double(t, row, "delta_rmsea", measure(cur, "rmsea") - measure(prev, "rmsea"));
+    cx_rtable_set_double(t, row, "scaling_diff", NAN);
     cx_rtable_set_double(t, row, "chisq_diff", d->stat);
     cx_rtable_set_double(t, row, "df_diff", d->df);
     cx_rtable_set_double(t, row, "pvalue_diff", d->pvalue);
@@ -342,10 +392,11 @@ static int write_invariance(cx_result *res, const sem_invariance *inv, cx_result
                                  measure(steps[k], fit_columns[c][1]));
         if (diffs)
             write_scaled_measures(t, (size_t)row, steps[k]);
-        if (k > 0)
-            write_difference(t, (size_t)row, steps[k], steps[k - 1], n_groups);
         if (k > 0 && diffs)
-            write_scaled_difference(t, (size_t)row, steps[k], steps[k - 1], &diffs[k]);
+            write_shifted_difference(t, (size_t)row, steps[k], steps[k - 1], &diffs[k]);
+        else if (k > 0)
+            write_difference(res, t, (size_t)row, steps[k], steps[k - 1], n_groups,
+                             step_names[inv->step[k]]);
     }
     return CX_OK;
 }

@@ -196,8 +196,11 @@ static void first_order_group(const sem_est *e, size_t g, const double *alpha, c
 }
 
 /* tr(A1^-1 B1) of group g (unstructured h1) and the independence model's
- * h0 trace, from the fourth moments (see the header comment). */
-static int h1_traces(const sem_est *e, size_t g, double *tr_h1, double *tr_base, cx_error *err)
+ * h0 trace, from the fourth moments (see the header comment).  The
+ * fixed.x covariates (x[j] != 0; x NULL: none) are fixed in the
+ * independence model too: no h0 term of theirs. */
+static int h1_traces(const sem_est *e, size_t g, const unsigned char *x, double *tr_h1,
+                     double *tr_base, cx_error *err)
 {
     size_t p = e->p, ps = sem_pstar(p);
     const double *mm = e->smp[g].fourth, *s = e->smp[g].cov;
@@ -231,6 +234,8 @@ static int h1_traces(const sem_est *e, size_t g, double *tr_h1, double *tr_base,
                 }
         }
     for (size_t j = 0; j < p; j++) {
+        if (x && x[j])
+            continue;
         size_t J = sem_vech_index(p, j, j);
         double sjj = s[j * p + j];
         if (first) {
@@ -247,6 +252,212 @@ static int h1_traces(const sem_est *e, size_t g, double *tr_h1, double *tr_base,
     *tr_base = base;
     free(si);
     return CX_OK;
+}
+
+/* ---- fixed.x covariates --------------------------------------------- *
+ * With observed exogenous covariates (lavaan's fixed.x = TRUE) their
+ * means, variances and covariances are fixed at the sample values.
+ * lavaan 0.6.14 then zeroes their rows and columns in the unstructured h1
+ * informations of the scaled test (lav_mvnorm_h1_information_expected(),
+ * lav_mvnorm_scores_mu_vech_sigma(x.idx)), so the trace runs over the
+ * kept moments K (h1.ndat = |K|):
+ *   tr(A1_KK^-1 B1_KK),   B1_KK = A1_K. Gamma* A1_.K,
+ * A1 the saturated model's expected information at the sample moments
+ * (S^-1 for the means; (u_ab u_cd / 4)(Si_ac Si_bd + Si_ad Si_bc) for
+ * the pairs, u = 1 on the diagonal and 2 off it).  Gamma* is the
+ * covariance of z = [d ; vech(d d')]:
+ *  - weighted (lav_mvnorm_h1_information_firstorder with wt: the weighted
+ *    scores with the covariates' columns zeroed): Gamma_w = M - f s' -
+ *    s f' + c0 s s', s = [0 ; vech S], f, c0 as sem_sample's;
+ *  - unweighted (lav_samplestats_Gamma(fixed.x = TRUE)): the covariance
+ *    of Z = z(Y) - z(Yhat), Yhat the y columns replaced by their OLS
+ *    fit on the covariates (B = S_xx^-1 S_xy), which is linear in z:
+ *    Z = L z with L the identity on the kept moments minus
+ *      mean y_j:       B_kj on d_xk,
+ *      pair (y_j,y_l): B_kj B_ml on d_xk d_xm,
+ *      pair (y_j,x_k): B_mj on d_xm d_xk,
+ *    and zero rows for the covariates' own moments: Gamma* = L Gamma L'. */
+
+/* Which observed variables are fixed.x covariates (p flags); 1 if any. */
+static int exo_variables(const sem_est *e, unsigned char *x)
+{
+    int any = 0;
+    memset(x, 0, e->p);
+    for (size_t r = 0; r < e->pt->n_rows; r++) {
+        const sem_param *row = &e->pt->rows[r];
+        if (!(row->exo && row->free <= 0 && row->op == SEM_OP_COVARIANCE))
+            continue;
+        for (size_t i = 0; i < e->p; i++)
+            if (strcmp(e->pt->ov_names[i], row->lhs) == 0)
+                x[i] = 1, any = 1;
+    }
+    return any;
+}
+
+/* The saturated model's expected information at S (si = S^-1), ps x ps. */
+static void h1_expected(const double *si, size_t p, double *a1)
+{
+    size_t ps = sem_pstar(p);
+    memset(a1, 0, sizeof(double) * ps * ps);
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            a1[i * ps + j] = si[i * p + j];
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = a; b < p; b++)
+            for (size_t c = 0; c < p; c++)
+                for (size_t d = c; d < p; d++) {
+                    double u = (a == b ? 1.0 : 2.0) * (c == d ? 1.0 : 2.0) / 4.0;
+                    a1[sem_vech_index(p, a, b) * ps + sem_vech_index(p, c, d)] =
+                        u * (si[a * p + c] * si[b * p + d] + si[a * p + d] * si[b * p + c]);
+                }
+}
+
+/* L of the header comment (ps x ps) from the OLS slopes bx (nx x ny) of
+ * the y variables yi on the covariates xi. */
+static void fixed_x_map(size_t p, const size_t *xi, size_t nx, const size_t *yi, size_t ny,
+                        const double *bx, double *l)
+{
+    size_t ps = sem_pstar(p);
+    memset(l, 0, sizeof(double) * ps * ps);
+    for (size_t j = 0; j < ny; j++) {
+        size_t r = yi[j];
+        l[r * ps + r] = 1.0;
+        for (size_t k = 0; k < nx; k++)
+            l[r * ps + xi[k]] -= bx[k * ny + j];
+        for (size_t m = j; m < ny; m++) {
+            r = sem_vech_index(p, yi[j], yi[m]);
+            l[r * ps + r] = 1.0;
+            for (size_t k = 0; k < nx; k++)
+                for (size_t n = 0; n < nx; n++)
+                    l[r * ps + sem_vech_index(p, xi[k], xi[n])] -=
+                        bx[k * ny + j] * bx[n * ny + m];
+        }
+        for (size_t k = 0; k < nx; k++) {
+            r = sem_vech_index(p, yi[j], xi[k]);
+            l[r * ps + r] = 1.0;
+            for (size_t n = 0; n < nx; n++)
+                l[r * ps + sem_vech_index(p, xi[n], xi[k])] -= bx[n * ny + j];
+        }
+    }
+}
+
+/* gam = L gam L' with L for the covariates x (unweighted fixed.x Gamma). */
+static int condition_on_x(const double *s, size_t p, const unsigned char *x, double *gam,
+                          double *work, cx_error *err)
+{
+    size_t ps = sem_pstar(p), nx = 0, ny = 0;
+    size_t *xi = cx_malloc(sizeof(size_t) * (2 * p + 1), err);
+    if (!xi)
+        return CX_ENOMEM;
+    size_t *yi = xi + p;
+    for (size_t i = 0; i < p; i++) {
+        if (x[i])
+            xi[nx++] = i;
+        else
+            yi[ny++] = i;
+    }
+    double *sxx = work, *bx = sxx + nx * nx, *l = bx + nx * ny, *t = l + ps * ps;
+    for (size_t k = 0; k < nx; k++) {
+        for (size_t n = 0; n < nx; n++)
+            sxx[k * nx + n] = s[xi[k] * p + xi[n]];
+        for (size_t j = 0; j < ny; j++)
+            bx[k * ny + j] = s[xi[k] * p + yi[j]];
+    }
+    int rc = CX_OK;
+    if (ny > 0 && LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)nx, (lapack_int)ny, sxx,
+                                (lapack_int)nx, bx, (lapack_int)ny) != 0)
+        rc = cx_error_set(err, CX_EFAIL,
+                          "the covariates' sample covariance matrix is singular: the robust "
+                          "test cannot be computed");
+    if (rc == CX_OK) {
+        fixed_x_map(p, xi, nx, yi, ny, bx, l);
+        int n = (int)ps;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, l, n, gam, n, 0.0, t,
+                    n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, t, n, l, n, 0.0, gam,
+                    n);
+    }
+    free(xi);
+    return rc;
+}
+
+/* tr(A1_KK^-1 B1_KK) of group g and |K| (see above). */
+static int h1_trace_fixed_x(const sem_est *e, size_t g, const unsigned char *x, double *tr_h1,
+                            double *ndat, cx_error *err)
+{
+    size_t p = e->p, ps = sem_pstar(p), nk = 0;
+    const double *mm = e->smp[g].fourth, *s = e->smp[g].cov, *first = e->smp[g].fourth_first;
+    double c0 = e->smp[g].fourth_w2 > 0 ? e->smp[g].fourth_w2 : 1.0;
+    double *buf = cx_malloc(sizeof(double) * (2 * p * p + 8 * ps * ps + 2 * ps + 1), err);
+    size_t *keep = cx_malloc(sizeof(size_t) * (ps + 1), err);
+    if (!buf || !keep) {
+        free(buf);
+        free(keep);
+        return CX_ENOMEM;
+    }
+    double *si = buf, *a1 = si + p * p, *gam = a1 + ps * ps, *t = gam + ps * ps;
+    double *ak = t + ps * ps, *bk = ak + ps * ps, *sv = bk + ps * ps, *work = sv + ps;
+    memcpy(si, s, sizeof(double) * p * p);
+    int rc = CX_OK;
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, si, (lapack_int)p) != 0 ||
+        LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, si, (lapack_int)p) != 0)
+        rc = cx_error_set(err, CX_EFAIL, "group %zu: the sample covariance matrix is singular",
+                          g + 1);
+    for (size_t i = 0; rc == CX_OK && i < p; i++)
+        for (size_t j = 0; j < i; j++)
+            si[j * p + i] = si[i * p + j];
+    if (rc == CX_OK) {
+        h1_expected(si, p, a1);
+        memset(sv, 0, sizeof(double) * ps);
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = a; b < p; b++)
+                sv[sem_vech_index(p, a, b)] = s[a * p + b];
+        const double *f = first ? first : sv;
+        for (size_t r = 0; r < ps; r++)
+            for (size_t c = 0; c < ps; c++)
+                gam[r * ps + c] =
+                    mm[r * ps + c] - f[r] * sv[c] - sv[r] * f[c] + c0 * sv[r] * sv[c];
+        if (!first) /* Gamma of the data made of the residuals on the covariates */
+            rc = condition_on_x(s, p, x, gam, work, err);
+    }
+    if (rc == CX_OK) {
+        for (size_t i = 0; e->pt->meanstructure && i < p; i++)
+            if (!x[i])
+                keep[nk++] = i;
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = a; b < p; b++)
+                if (!(x[a] && x[b]))
+                    keep[nk++] = sem_vech_index(p, a, b);
+        /* t = Gamma* A1_.K (ps x nk); bk = A1_K. t; ak = A1_KK */
+        for (size_t r = 0; r < ps; r++)
+            for (size_t c = 0; c < nk; c++) {
+                double acc = 0.0;
+                for (size_t m = 0; m < ps; m++)
+                    acc += gam[r * ps + m] * a1[m * ps + keep[c]];
+                t[r * nk + c] = acc;
+            }
+        for (size_t r = 0; r < nk; r++)
+            for (size_t c = 0; c < nk; c++) {
+                double acc = 0.0;
+                for (size_t m = 0; m < ps; m++)
+                    acc += a1[keep[r] * ps + m] * t[m * nk + c];
+                bk[r * nk + c] = acc;
+                ak[r * nk + c] = a1[keep[r] * ps + keep[c]];
+            }
+        if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)nk, (lapack_int)nk, ak,
+                          (lapack_int)nk, bk, (lapack_int)nk) != 0)
+            rc = cx_error_set(err, CX_EFAIL,
+                              "group %zu: the saturated model's information is singular: the "
+                              "robust test cannot be computed",
+                              g + 1);
+    }
+    *tr_h1 = 0.0;
+    for (size_t r = 0; rc == CX_OK && r < nk; r++)
+        *tr_h1 += bk[r * nk + r];
+    *ndat = (double)nk;
+    free(buf);
+    free(keep);
+    return rc;
 }
 
 /* vcov = E^-1 B0 E^-1 / N; trace_h0 = sum_g w_g tr(B0_g E^-1). */
@@ -273,6 +484,10 @@ int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
     int rc = ds && dm && einv && work ? CX_OK : CX_ENOMEM;
     double *b0 = einv + q * q, *b0g = b0 + q * q, *tmp = b0g + q * q, *alpha = tmp + q * q;
     double *v = alpha + q;
+    unsigned char *x = cx_malloc(p + 1, err);
+    if (rc == CX_OK && !x)
+        rc = CX_ENOMEM;
+    int fixed_x = rc == CX_OK && exo_variables(e, x);
     if (rc == CX_OK)
         rc = sem_est_numeric_hessian(e, ds, dm, einv, err);
     if (rc == CX_OK)
@@ -289,10 +504,13 @@ int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
         }
         rob->trace_h0 += e->w[g] * tr;
         double h1 = 0.0, base = 0.0;
-        rc = h1_traces(e, g, &h1, &base, err);
+        double ndat = (double)(p * (p + 1) / 2) + (e->pt->meanstructure ? (double)p : 0.0);
+        rc = h1_traces(e, g, fixed_x ? x : NULL, &h1, &base, err);
+        if (rc == CX_OK && fixed_x)
+            rc = h1_trace_fixed_x(e, g, x, &h1, &ndat, err);
         rob->trace_h1 += h1;
         rob->trace_h0_base += base;
-        rob->ndat += (double)(p * (p + 1) / 2) + (e->pt->meanstructure ? (double)p : 0.0);
+        rob->ndat += ndat;
     }
     /* lavaan's scaling.factor.h0 divides by nx.free: free rows, each row
      * of an equality set counted (not the q merged parameters) */
@@ -304,5 +522,6 @@ int sem_robust_vcov(sem_est *e, double *vcov, sem_robust *rob, cx_error *err)
     free(dm);
     free(einv);
     free(work);
+    free(x);
     return rc;
 }

@@ -47,6 +47,8 @@ void sem_data_clear(sem_data *d)
     cx_reducer_release(&d->boot);
     cx_reducer_release(&d->valid);
     cx_reducer_release(&d->fiml);
+    cx_reducer_release(&d->fiml_boot);
+    cx_reducer_release(&d->fiml_valid);
     if (d->have_pass)
         cx_view_free(&d->pass);
     memset(d, 0, sizeof *d);
@@ -161,7 +163,7 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
     int rc = plan_columns(job, rq, &pc, err);
     if (rc != CX_OK)
         return rc;
-    cx_reducer r[5];
+    cx_reducer r[7];
     size_t n = 0;
     d->main_par = moments_params(job, d, &pc, CX_SPLIT_NONE, 1);
     r[n++] = (cx_reducer){&cx_reducer_moments, &d->main_par, NULL};
@@ -169,23 +171,48 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
         d->first_par.n_levels = d->n_cells;
         r[n++] = (cx_reducer){&cx_reducer_first_row, &d->first_par, NULL};
     }
-    if (job->bootstrap > 0) {
+    if (job->bootstrap > 0 && !rq->fiml) {
         d->boot_par = moments_params(job, d, &pc, CX_SPLIT_BOOTSTRAP, (size_t)job->bootstrap);
         r[n++] = (cx_reducer){&cx_reducer_moments, &d->boot_par, NULL};
-        d->n_replicates = job->bootstrap;
     }
+    d->n_replicates = job->bootstrap > 0 ? job->bootstrap : 0;
     if (job->validate == CX_VALIDATE_KFOLD) {
         d->valid_par = moments_params(job, d, &pc, CX_SPLIT_KFOLD, (size_t)job->kfold);
-        r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
+        if (!rq->fiml)
+            r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
         d->n_splits = (size_t)job->kfold;
     } else if (job->validate == CX_VALIDATE_HOLDOUT) {
         d->valid_par = moments_params(job, d, &pc, CX_SPLIT_HOLDOUT, 2);
-        r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
+        if (!rq->fiml)
+            r[n++] = (cx_reducer){&cx_reducer_moments, &d->valid_par, NULL};
         d->n_splits = 1;
     }
     if (rq->fiml) { /* the same pass: the variables are block columns 0..p-1 */
-        d->fiml_par = (sem_fiml_params){d->p, d->n_cells, rq->required};
+        d->fiml_par = (sem_fiml_params){
+            .p = d->p, .n_levels = d->n_cells, .required = rq->required, .cluster_at = -1};
         r[n++] = (cx_reducer){&sem_reducer_patterns, &d->fiml_par, NULL};
+    }
+    if (rq->fiml && job->bootstrap > 0) { /* the replicates' patterns */
+        d->fiml_boot_par = (sem_fiml_params){.p = d->p,
+                                             .n_levels = d->n_cells,
+                                             .required = rq->required,
+                                             .n_replicates = (size_t)job->bootstrap,
+                                             .seed = job->seed,
+                                             .cluster_at = pc.cluster_at};
+        r[n++] = (cx_reducer){&sem_reducer_patterns, &d->fiml_boot_par, NULL};
+    }
+    if (rq->fiml && job->validate != CX_VALIDATE_NONE) { /* each split's patterns */
+        int kfold = job->validate == CX_VALIDATE_KFOLD;
+        d->fiml_valid_par = (sem_fiml_params){
+            .p = d->p,
+            .n_levels = d->n_cells,
+            .required = rq->required,
+            .seed = job->seed,
+            .cluster_at = -1,
+            .n_folds = kfold ? (size_t)job->kfold : 0,
+            .holdout = kfold ? NULL : job->holdout,
+            .holdout_at = pc.holdout_at >= 0 ? (size_t)pc.holdout_at : 0};
+        r[n++] = (cx_reducer){&sem_reducer_patterns, &d->fiml_valid_par, NULL};
     }
     rc = cx_reduce_view(d->view, pc.cols, pc.n, r, n, job->threads, err);
     if (rc != CX_OK)
@@ -194,12 +221,16 @@ static int first_pass(const cx_job *job, const sem_data_request *rq, sem_data *d
     d->main = r[k++];
     if (d->group_col >= 0)
         d->first = r[k++];
-    if (job->bootstrap > 0)
+    if (job->bootstrap > 0 && !rq->fiml)
         d->boot = r[k++];
-    if (job->validate != CX_VALIDATE_NONE)
+    if (job->validate != CX_VALIDATE_NONE && !rq->fiml)
         d->valid = r[k++];
     if (rq->fiml)
         d->fiml = r[k++];
+    if (rq->fiml && job->bootstrap > 0)
+        d->fiml_boot = r[k++];
+    if (rq->fiml && job->validate != CX_VALIDATE_NONE)
+        d->fiml_valid = r[k++];
     return CX_OK;
 }
 
@@ -439,6 +470,50 @@ int sem_data_replicate(const sem_data *d, size_t l, size_t r, sem_sample *sample
         fill_sample(p, owned[g], n, cov + g * p * p, &samples[g]);
         /* covariance about the replicate's weighted mean, divisor sum of
          * weights: with unit row weights that is N = the draws */
+    }
+    return CX_OK;
+}
+
+int sem_data_replicate_fiml(const sem_data *d, size_t l, size_t r, sem_sample *samples,
+                            sem_patterns **owned, cx_error *err)
+{
+    const sem_level *v = &d->levels[l];
+    size_t B = (size_t)d->n_replicates;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        sem_patterns *s = sem_patterns_result(d->fiml_boot.acc, v->cell[g] * B + r, err);
+        if (!s)
+            return err->code ? err->code : CX_ENOMEM;
+        owned[g] = s;
+        if (s->n_pat == 0)
+            return cx_error_set(err, CX_EFAIL, "replicate %zu draws no row of group %zu", r + 1,
+                                g + 1);
+        samples[g] = (sem_sample){
+            .p = d->p, .n = s->n, .cov = s->em_cov, .mean = s->em_mean, .patterns = s};
+    }
+    return CX_OK;
+}
+
+int sem_data_split_fiml(const sem_data *d, size_t l, size_t k, int test, sem_sample *samples,
+                        sem_patterns **owned, cx_error *err)
+{
+    const sem_level *v = &d->levels[l];
+    size_t K = d->fiml_valid_par.n_folds;
+    for (size_t g = 0; g < v->n_groups; g++) {
+        size_t c = v->cell[g];
+        sem_patterns *s;
+        if (K)
+            s = test ? sem_patterns_result(d->fiml_valid.acc, c * K + k, err)
+                     : sem_patterns_result_merged(d->fiml_valid.acc, c, k, err);
+        else
+            s = sem_patterns_result(d->fiml_valid.acc, c * 2 + (test ? 1 : 0), err);
+        if (!s)
+            return err->code ? err->code : CX_ENOMEM;
+        owned[g] = s;
+        if (s->n_pat == 0)
+            return cx_error_set(err, CX_EFAIL, "group %zu has no %s rows", g + 1,
+                                test ? "held-out" : "training");
+        samples[g] = (sem_sample){
+            .p = d->p, .n = s->n, .cov = s->em_cov, .mean = s->em_mean, .patterns = s};
     }
     return CX_OK;
 }

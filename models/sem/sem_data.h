@@ -65,8 +65,10 @@ typedef struct sem_data {
     cx_moments_params main_par, boot_par, valid_par;
     cx_first_row_params first_par;
     cx_reducer main, first, boot, valid; /* acc NULL when not computed   */
-    sem_fiml_params fiml_par;
-    cx_reducer fiml; /* missing = fiml: the patterns  */
+    sem_fiml_params fiml_par, fiml_boot_par, fiml_valid_par;
+    cx_reducer fiml;      /* missing = fiml: the patterns                  */
+    cx_reducer fiml_boot; /* missing = fiml with bootstrap: every replicate's */
+    cx_reducer fiml_valid; /* missing = fiml with validate: every split's    */
     long n_replicates;
     size_t n_splits; /* kfold: K; holdout: 1; none: 0                      */
 } sem_data;
@@ -86,6 +88,14 @@ int sem_data_replicate(const sem_data *d, size_t l, size_t r, sem_sample *sample
                        cx_moments **owned, double *cov, cx_error *err);
 int sem_data_split(const sem_data *d, size_t l, size_t k, int test, sem_sample *samples,
                    cx_moments **owned, double *cov, cx_error *err);
+/* missing = fiml: replicate r of level l's groups from the replicates'
+ * missing patterns (owned: n_groups, freed with sem_patterns_free). */
+int sem_data_replicate_fiml(const sem_data *d, size_t l, size_t r, sem_sample *samples,
+                            sem_patterns **owned, cx_error *err);
+/* missing = fiml: split k's training (test = 0) or held-out (test = 1)
+ * patterns of level l's groups (owned as above). */
+int sem_data_split_fiml(const sem_data *d, size_t l, size_t k, int test, sem_sample *samples,
+                        sem_patterns **owned, cx_error *err);
 void sem_owned_free(cx_moments **owned, size_t n);
 
 /* The `groups` table: group g's label is the group column's category or

@@ -213,8 +213,7 @@ static int sem_fiml_check(const cx_job *job, sem_spec *s, cx_error *err)
                             "missing = fiml always has a meanstructure (as lavaan's missing = "
                             "\"ml\"); remove 'meanstructure = no'");
     s->opt.meanstructure = 1;
-    static const char *const refused[] = {"weights", "bootstrap", "validate", "invariance",
-                                          "modindices"};
+    static const char *const refused[] = {"weights"};
     for (size_t k = 0; k < sizeof refused / sizeof *refused; k++)
         if (cx_section_get(job->section, refused[k]))
             return cx_job_error(job, refused[k], err, CX_EUSAGE,
@@ -290,17 +289,8 @@ static int read_options(const cx_job *job, sem_spec *s, cx_error *err)
                           "validate with invariance is not supported yet");
     if (rc == CX_OK)
         rc = read_weights(job, s, err);
-    /* lavTestLRT() of MLR fits is a scaled (Satorra-Bentler 2001)
-     * difference test; invariance.c computes the ML one only. */
-    if (rc == CX_OK && s->estimator == SEM_MLR && s->inv.n_steps)
-        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
-                          "invariance with estimator mlr is not supported yet (it needs scaled "
-                          "difference tests)");
-    if (rc == CX_OK && s->weights == SEM_WEIGHTS_SAMPLING && s->inv.n_steps)
-        rc = cx_job_error(job, "invariance", err, CX_EUSAGE,
-                          "invariance with sampling weights is not supported yet (their robust "
-                          "tests need scaled difference tests); weights_are = frequency fits "
-                          "model-based ones");
+    /* invariance with estimator mlr or sampling weights: scaled
+     * (Satorra-Bentler 2001) difference tests, invariance.c */
     if (rc == CX_OK && job->missing_fiml)
         rc = sem_fiml_check(job, s, err);
     return rc;
@@ -360,13 +350,13 @@ static int check_group_column(const cx_job *job, const sem_spec *s, cx_error *er
     return rc == CX_OK ? CX_OK : cx_job_error(job, "group", err, rc, "%s", err->msg);
 }
 
-/* Robust inference (estimator mlr, sampling weights) has no fixed.x
- * covariates yet (estimate.c, check_mlr): refused by `check`, naming the
- * key that asked for it, rather than failing the fit. */
+/* Robust inference (estimator mlr, sampling weights) with missing = fiml
+ * has no fixed.x covariates yet (estimate.c, check_mlr): refused by
+ * `check`, naming the key that asked for it, rather than failing the fit. */
 static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_partable *pt,
                             cx_error *err)
 {
-    if (effective_estimator(s) != SEM_MLR)
+    if (effective_estimator(s) != SEM_MLR || !job->missing_fiml)
         return CX_OK;
     for (size_t r = 0; r < pt->n_rows; r++) {
         const sem_param *row = &pt->rows[r];
@@ -375,13 +365,12 @@ static int check_robust_exo(const cx_job *job, const sem_spec *s, const sem_part
             continue;
         if (s->estimator == SEM_MLR)
             return cx_job_error(job, "estimator", err, CX_EUSAGE,
-                                "estimator mlr with observed exogenous covariates ('%s') is not "
-                                "supported yet",
+                                "estimator mlr with observed exogenous covariates ('%s') and "
+                                "missing = fiml is not supported yet",
                                 row->lhs);
         return cx_job_error(job, "weights_are", err, CX_EUSAGE,
                             "sampling weights (robust SEs) with observed exogenous covariates "
-                            "('%s') are not supported yet; weights_are = frequency fits "
-                            "model-based SEs",
+                            "('%s') and missing = fiml are not supported yet",
                             row->lhs);
     }
     return CX_OK;
@@ -748,9 +737,36 @@ static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, 
     return rc;
 }
 
+/* missing = fiml: replicate r of level l from its missing patterns. */
+static void fit_replicate_fiml(const job_fits *jf, size_t l, size_t r)
+{
+    size_t G = jf->data->levels[l].n_groups ? jf->data->levels[l].n_groups : 1;
+    sem_sample *samples = calloc(G, sizeof *samples);
+    sem_patterns **owned = calloc(G, sizeof *owned);
+    sem_fit *fit = sem_fit_alloc();
+    sem_partable *pt = NULL;
+    cx_error err = {0};
+    int rc = samples && owned && fit ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = sem_data_replicate_fiml(jf->data, l, r, samples, owned, &err);
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 1, fit, &pt, &err);
+    sem_boot_store(jf->boot, l, r, rc == CX_OK && fit->converged ? pt : NULL);
+    sem_partable_free(pt);
+    sem_fit_free(fit);
+    for (size_t g = 0; owned && g < G; g++)
+        sem_patterns_free(owned[g]);
+    free(owned);
+    free(samples);
+}
+
 /* Bootstrap replicate r of level l: its estimates, or a failure. */
 static void fit_replicate(const job_fits *jf, size_t l, size_t r)
 {
+    if (jf->job->missing_fiml) {
+        fit_replicate_fiml(jf, l, r);
+        return;
+    }
     const sem_level *v = &jf->data->levels[l];
     size_t G = v->n_groups ? v->n_groups : 1, p = jf->data->p;
     sem_sample *samples = calloc(G, sizeof *samples);
@@ -773,10 +789,44 @@ static void fit_replicate(const job_fits *jf, size_t l, size_t r)
     free(cov);
 }
 
+/* missing = fiml: split k of level l from the splits' missing patterns. */
+static void fit_split_fiml(const job_fits *jf, size_t l, size_t k)
+{
+    size_t G = jf->data->levels[l].n_groups ? jf->data->levels[l].n_groups : 1;
+    sem_sample *samples = calloc(2 * G, sizeof *samples);
+    sem_patterns **owned = calloc(2 * G, sizeof *owned);
+    sem_fit *fit = sem_fit_alloc();
+    sem_partable *pt = NULL;
+    cx_error err = {0};
+    int rc = samples && owned && fit ? CX_OK : CX_ENOMEM;
+    if (rc == CX_OK)
+        rc = sem_data_split_fiml(jf->data, l, k, 0, samples, owned, &err);
+    if (rc == CX_OK)
+        rc = sem_data_split_fiml(jf->data, l, k, 1, samples + G, owned + G, &err);
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 0, fit, &pt, &err);
+    if (rc == CX_OK && !fit->converged)
+        rc = cx_error_set(&err, CX_EFAIL, "the training fit did not converge");
+    if (rc == CX_OK)
+        rc = sem_validation_score(jf->valid, l, k, pt, fit, samples, samples + G, &err);
+    if (rc != CX_OK)
+        sem_validation_fail(jf->valid, l, k, err.msg);
+    sem_partable_free(pt);
+    sem_fit_free(fit);
+    for (size_t g = 0; owned && g < 2 * G; g++)
+        sem_patterns_free(owned[g]);
+    free(owned);
+    free(samples);
+}
+
 /* Validation split k of level l: fit the training rows, score the
  * held-out ones. */
 static void fit_split(const job_fits *jf, size_t l, size_t k)
 {
+    if (jf->job->missing_fiml) {
+        fit_split_fiml(jf, l, k);
+        return;
+    }
     const sem_level *v = &jf->data->levels[l];
     size_t G = v->n_groups ? v->n_groups : 1, p = jf->data->p;
     sem_sample *samples = calloc(2 * G, sizeof *samples);

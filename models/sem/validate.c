@@ -17,6 +17,17 @@
  *           chisq_b the same discrepancy for the independence model fitted
  *           to the training rows (diag of the training covariances, the
  *           training means), df_b its df; 1 when both are <= 0.
+ *
+ * missing = fiml (the samples carry missing patterns, fiml.h): with f_g
+ * the held-out rows' casewise -2 loglikelihood / N_g without the 2 pi
+ * terms (sem_patterns_f) at the training solution, h1_g the same at the
+ * held-out rows' own EM saturated moments and V_g their observed cells,
+ *   loglik_per_row = -1/(2N) sum_g [V_g log 2pi + N_g f_g],
+ *   chisq = sum_g N_g (f_g - h1_g)  (the held-out FIML likelihood ratio),
+ * rmsea as above; srmr as above with the held-out EM moments for S_g and
+ * m_g (lavaan's srmr with missing = "ml" uses its EM h1 too); cfi's
+ * independence model is the training rows' FIML one (its means and
+ * variances), its chisq_b = sum_g N_g (f_b,g - h1_g) on the held-out rows.
  */
 #include "validate.h"
 
@@ -27,6 +38,7 @@
 #include <string.h>
 
 #include "est_internal.h"
+#include "fiml.h"
 #include "matrices.h"
 
 /* Implied Sigma and mu of every group at pt's estimates. */
@@ -128,6 +140,34 @@ static double baseline_chisq(const sem_sample *train, const sem_sample *test, si
     return chisq;
 }
 
+/* missing = fiml: the held-out pieces of group g (see the header comment):
+ * V log 2pi + N f, N (f - h1) and N (f_b - h1) with the training
+ * independence model. */
+static int fiml_pieces(const double *sigma, const double *mu, const sem_sample *train,
+                       const sem_sample *test, size_t p, double *ll2, double *chisq,
+                       double *chisq_b, cx_error *err)
+{
+    const sem_patterns *s = test->patterns, *tr = train->patterns;
+    double *work = malloc(sizeof(double) * (4 * p * p + p + 1));
+    if (!work)
+        return cx_error_set(err, CX_ENOMEM, "out of memory");
+    double *diag = work + 3 * p * p + p, f = 0, fb = 0;
+    memset(diag, 0, sizeof(double) * p * p);
+    for (size_t i = 0; i < p; i++)
+        diag[i * p + i] = tr->base_var[i];
+    int rc = sem_patterns_f(s, sigma, mu, work, &f) == CX_OK &&
+                     sem_patterns_f(s, diag, tr->base_mean, work, &fb) == CX_OK
+                 ? CX_OK
+                 : cx_error_set(err, CX_EFAIL,
+                                "an implied covariance matrix is not positive definite on the "
+                                "held-out rows' patterns");
+    free(work);
+    *ll2 = s->n_values * log(2 * 3.14159265358979323846) + s->n * f;
+    *chisq = s->n * (f - s->h1_f);
+    *chisq_b = s->n * (fb - s->h1_f);
+    return rc;
+}
+
 int sem_validation_metrics(const sem_partable *pt, double df, double baseline_df,
                            const sem_sample *train, const sem_sample *test, sem_oos *out,
                            cx_error *err)
@@ -136,22 +176,31 @@ int sem_validation_metrics(const sem_partable *pt, double df, double baseline_df
     sem_model mod = {0};
     double *logdet_s = calloc(G, sizeof *logdet_s);
     int rc = logdet_s ? implied_moments(pt, &mod, err) : CX_ENOMEM;
-    double N = 0, ntr = 0, ll = 0, chisq = 0, ss = 0, count = 0;
+    double N = 0, ntr = 0, ll = 0, chisq = 0, ss = 0, count = 0, fiml_chisq_b = 0;
     for (size_t g = 0; rc == CX_OK && g < G; g++) {
         const sem_group_matrices *m = &mod.grp[g];
         const double *mu = pt->meanstructure ? m->mu : train[g].mean;
         group_fit gf;
-        rc = group_pieces(m->sigma, mu, &test[g], p, &gf, err);
-        if (rc == CX_OK)
-            rc = logdet_of(test[g].cov, p, &logdet_s[g], err);
+        double n = test[g].n;
+        if (test[g].patterns) { /* missing = fiml */
+            double ll2 = 0, x2 = 0, x2b = 0;
+            rc = fiml_pieces(m->sigma, mu, &train[g], &test[g], p, &ll2, &x2, &x2b, err);
+            ll -= 0.5 * ll2;
+            chisq += x2;
+            fiml_chisq_b += x2b;
+        } else {
+            rc = group_pieces(m->sigma, mu, &test[g], p, &gf, err);
+            if (rc == CX_OK)
+                rc = logdet_of(test[g].cov, p, &logdet_s[g], err);
+            ll += -0.5 * n * ((double)p * log(2 * 3.14159265358979323846) + gf.logdet +
+                              gf.trace + gf.mean_term);
+            chisq += n * (gf.logdet + gf.trace - logdet_s[g] - (double)p +
+                          (pt->meanstructure ? gf.mean_term : 0));
+        }
         if (rc != CX_OK)
             break;
-        double n = test[g].n;
         N += n;
         ntr += train[g].n;
-        ll += -0.5 * n * ((double)p * log(2 * 3.14159265358979323846) + gf.logdet + gf.trace + gf.mean_term);
-        chisq += n * (gf.logdet + gf.trace - logdet_s[g] - (double)p +
-                      (pt->meanstructure ? gf.mean_term : 0));
         for (size_t i = 0; i < p; i++) {
             double sii = test[g].cov[i * p + i];
             for (size_t j = 0; j <= i; j++) {
@@ -168,7 +217,9 @@ int sem_validation_metrics(const sem_partable *pt, double df, double baseline_df
         }
     }
     if (rc == CX_OK) {
-        double chisq_b = baseline_chisq(train, test, G, p, pt->meanstructure, logdet_s);
+        double chisq_b = test[0].patterns
+                             ? fiml_chisq_b
+                             : baseline_chisq(train, test, G, p, pt->meanstructure, logdet_s);
         double num = fmax(chisq - df, 0), den = fmax(fmax(chisq - df, chisq_b - baseline_df), 0);
         out->n_train = ntr;
         out->n_test = N;

@@ -51,18 +51,6 @@ refuse cfa_fiml_weights weights "with missing = fiml is not supported yet" "mode
 $CFA
 missing = fiml
 weights = ageyr"
-refuse cfa_fiml_bootstrap bootstrap "with missing = fiml is not supported yet" "model = cfa
-$CFA
-missing = fiml
-bootstrap = 10"
-refuse cfa_fiml_validate validate "with missing = fiml is not supported yet" "model = cfa
-$CFA
-missing = fiml
-validate = kfold(3)"
-refuse cfa_fiml_modindices modindices "with missing = fiml is not supported yet" "model = cfa
-$CFA
-missing = fiml
-modindices = yes"
 refuse cfa_fiml_meanstructure meanstructure "always has a meanstructure" "model = cfa
 $CFA
 missing = fiml
@@ -134,15 +122,6 @@ refuse cfa_weights_pairwise weights "missing = pairwise are not supported" "mode
 $CFA
 weights = grade
 missing = pairwise"
-refuse sem_weights_covariate weights_are "sampling weights (robust SEs) with observed exogenous" "model = sem
-syntax = visual =~ x1 + x2 + x3
-         visual ~ ageyr
-weights = grade"
-refuse cfa_weights_invariance invariance "invariance with sampling weights" "model = cfa
-$CFA
-weights = grade
-group = school
-invariance = configural metric"
 # logistic families (HS: school is a two-level categorical column)
 refuse ologit_hc3 se "ologit has no hat values" "model = ologit
 formula = school ~ x1
@@ -158,18 +137,14 @@ formula = school ~ x1
 bootstrap_cluster = id"
 refuse ologit_no_intercept formula "thresholds replace the intercept" "model = ologit
 formula = factor(x1) ~ x2 - 1"
-# fixed.x covariates with missing = fiml fit (tests/reference/hs_fiml_exo);
-# with estimator = mlr they are still refused, as without missing = fiml
+# fixed.x covariates with missing = fiml fit (tests/reference/hs_fiml_exo),
+# and with estimator = mlr on complete data (hs_mlr_exo); MLR with both is
+# still refused
 refuse sem_fiml_exo_mlr estimator "estimator mlr with observed exogenous covariates ('ageyr')" "model = sem
 syntax = visual =~ x1 + x2 + x3
          visual ~ ageyr
 missing = fiml
 estimator = mlr"
-refuse growth_fiml_invariance invariance "with missing = fiml is not supported yet" "model = growth
-items = x1 x2 x3
-group = school
-invariance = configural metric
-missing = fiml"
 refuse cluster_without_bootstrap bootstrap_cluster "needs bootstrap = B" "model = cfa
 $CFA
 bootstrap_cluster = id"
