@@ -58,10 +58,10 @@ typedef struct job_plan {
     size_t n_by;
     cx_view view;
     int stage;
-    int other_shard; /* --shard: another shard runs this job         */
-    int everywhere;  /* mpirun: every rank fitted it (a row-split stage) */
+    int other_shard;       /* --shard: another shard runs this job         */
+    int everywhere;        /* mpirun: every rank fitted it (a row-split stage) */
     const char *keep_from; /* --resume: the file to copy it from      */
-    cx_result *result; /* merged result once fitted                  */
+    cx_result *result;     /* merged result once fitted                  */
     double elapsed;
     int done, written;
 } job_plan;
@@ -434,8 +434,7 @@ static int open_job_table(run_state *st, job_plan *p, cx_error *err)
                                 "job '%s' produced no result to read", dep->job.name);
         if (dep->result->status == CX_STATUS_FAILED)
             return cx_job_error(&p->job, "table", err, CX_EFAIL,
-                                "reads '%s', but job '%s' failed: %s", p->table_path,
-                                dep->job.name,
+                                "reads '%s', but job '%s' failed: %s", p->table_path, dep->job.name,
                                 dep->result->message ? dep->result->message : "no reason given");
         p->table = table_from_result(dep->result, p->table_path, err);
         if (!p->table)
@@ -605,8 +604,8 @@ static void report_job(const run_state *st, const job_plan *p)
         for (char *c = line; *c; c++)
             if (*c == '\n' || *c == '\r')
                 *c = ' ';
-        fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name, ok ? "ok with warnings" : cx_status_name(status),
-                line);
+        fprintf(stderr, "cxfit: job '%s' %s: %s\n", p->job.name,
+                ok ? "ok with warnings" : cx_status_name(status), line);
     } else if (st->show_progress) {
         fprintf(stderr, "cxfit: [%zu/%zu] %s (%s) ok, %.3f s\n", (size_t)(p - st->plans) + 1,
                 st->n_plans, p->job.name, p->model->name, p->elapsed);
@@ -663,8 +662,8 @@ static void flush_now_and_then(run_state *st)
 static void write_ready_jobs(run_state *st)
 {
 #pragma omp critical(cx_hdf5)
-    while (st->next_to_write < st->n_plans && (st->plans[st->next_to_write].done ||
-                                                st->plans[st->next_to_write].other_shard)) {
+    while (st->next_to_write < st->n_plans &&
+           (st->plans[st->next_to_write].done || st->plans[st->next_to_write].other_shard)) {
         job_plan *p = &st->plans[st->next_to_write++];
         if (p->other_shard)
             continue;
@@ -779,6 +778,38 @@ static void run_stage_rows(run_state *st, int stage)
     }
 }
 
+/* A job whose data file's table has many row blocks per thread (its
+ * passes can use every thread).  Joined, wide and result tables count as
+ * small; a table that cannot be opened too (the job reports it). */
+static int job_table_is_large(run_state *st, const job_plan *p)
+{
+    if (p->depends_on >= 0 || p->keep_from || !p->file)
+        return 0;
+    cx_error ignored = {0};
+    const cx_table *t = table_cache_open(st->tables, p->file, p->table_path, &ignored);
+    return t && cx_table_nrows(t) >= (size_t)8 * (size_t)st->threads * CX_BLOCK_ROWS;
+}
+
+/* One job of a stage on `threads` threads; `shared`: other jobs run at
+ * the same time (no progress line then). */
+static void run_stage_job(run_state *st, job_plan *p, int threads, int shared)
+{
+    cx_error job_err = {0};
+    p->job.threads = threads;
+    /* every parallel region the job opens (its passes ask
+     * omp_get_max_threads()) stays within its share */
+    omp_set_num_threads(p->job.threads);
+    /* one job at a time may draw its progress line on a terminal */
+    p->job.progress = !shared && !st->opt->quiet && isatty(2) &&
+                      !(getenv("CXFIT_PROGRESS") && strcmp(getenv("CXFIT_PROGRESS"), "0") == 0);
+    if (p->keep_from && load_kept_result(st, p, &job_err) != CX_OK)
+        p->keep_from = NULL; /* unreadable after all: fit it again */
+    if (!p->keep_from)
+        run_one_job(st, p);
+    p->done = 1;
+    write_ready_jobs(st);
+}
+
 static int run_stage(run_state *st, int stage, cx_error *err)
 {
     /* one decode of each block for all the stage's jobs (a stage of one
@@ -797,6 +828,20 @@ static int run_stage(run_state *st, int stage, cx_error *err)
     for (size_t i = 0; i < st->n_plans; i++)
         if (st->plans[i].stage == stage && !st->plans[i].other_shard)
             idx[n++] = i;
+    /* Jobs on large tables first, one at a time with every thread: their
+     * row-block passes keep all threads busy, while a share of the threads
+     * would leave the longest of them (a bootstrap of 5M rows) on its
+     * share and the others' threads idle once they finish (bench_scaling:
+     * 2 threads 70 % efficient before, see bench/README.md). */
+    size_t n_small = 0;
+    for (size_t k = 0; k < n; k++) {
+        job_plan *p = &st->plans[idx[k]];
+        if (st->threads >= 2 && job_table_is_large(st, p))
+            run_stage_job(st, p, st->threads, 0);
+        else
+            idx[n_small++] = idx[k];
+    }
+    n = n_small;
     /* Several jobs: the threads are shared out, min(jobs, threads) jobs at
      * a time with threads / that many each for their own passes and fits
      * (two jobs on 64 cores: 32 threads each, not 1); one job: it gets
@@ -808,23 +853,8 @@ static int run_stage(run_state *st, int stage, cx_error *err)
     if (outer && per_job > 1 && levels < 2)
         omp_set_max_active_levels(2);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(at_once) if (outer)
-    for (size_t k = 0; k < n; k++) {
-        job_plan *p = &st->plans[idx[k]];
-        cx_error job_err = {0};
-        p->job.threads = per_job > 0 ? per_job : 1;
-        /* every parallel region the job opens (its passes ask
-         * omp_get_max_threads()) stays within its share */
-        omp_set_num_threads(p->job.threads);
-        /* one job at a time may draw its progress line on a terminal */
-        p->job.progress = !outer && !st->opt->quiet && isatty(2) &&
-                          !(getenv("CXFIT_PROGRESS") && strcmp(getenv("CXFIT_PROGRESS"), "0") == 0);
-        if (p->keep_from && load_kept_result(st, p, &job_err) != CX_OK)
-            p->keep_from = NULL; /* unreadable after all: fit it again */
-        if (!p->keep_from)
-            run_one_job(st, p);
-        p->done = 1;
-        write_ready_jobs(st);
-    }
+    for (size_t k = 0; k < n; k++)
+        run_stage_job(st, &st->plans[idx[k]], per_job > 0 ? per_job : 1, outer);
     if (omp_get_max_active_levels() != levels)
         omp_set_max_active_levels(levels);
     free(idx);
@@ -840,8 +870,8 @@ char *cx_run_part_path(const char *path, int index, int count, int rank_part)
         len -= 3;
     char *part = malloc(n);
     if (part)
-        snprintf(part, n, "%.*s.%s-%d-of-%d.h5", (int)len, path, rank_part ? "rank" : "part",
-                 index, count);
+        snprintf(part, n, "%.*s.%s-%d-of-%d.h5", (int)len, path, rank_part ? "rank" : "part", index,
+                 count);
     return part;
 }
 
@@ -884,8 +914,7 @@ static char *results_path(const cx_run_options *opt, const cx_config *config, cx
         return cx_strdup(opt->output_path, err);
     const char *cfg = cx_section_get(config->output, "file");
     if (!cfg) {
-        cx_error_set(err, CX_EUSAGE,
-                     "%s: no results file: give -o RESULTS.h5 or set [output] file",
+        cx_error_set(err, CX_EUSAGE, "%s: no results file: give -o RESULTS.h5 or set [output] file",
                      config->path);
         return NULL;
     }
@@ -909,8 +938,8 @@ static int choose_output(run_state *st, cx_error *err)
     if (!path)
         return err->code;
     if (st->opt->shard_count) {
-        char *part = cx_run_part_path(path, st->opt->shard_index, st->opt->shard_count,
-                                     st->opt->rank_part);
+        char *part =
+            cx_run_part_path(path, st->opt->shard_index, st->opt->shard_count, st->opt->rank_part);
         free(path);
         if (!(path = part))
             return cx_error_set(err, CX_ENOMEM, "out of memory");
@@ -1065,8 +1094,8 @@ static int choose_kept_jobs(run_state *st, cx_error *err)
             }
         }
     size_t n_path_jobs = st->paths.n_sources ? n_stored[st->paths.n_sources - 1] : 0;
-    int path_is_source = st->paths.n_sources &&
-                         st->paths.sources[st->paths.n_sources - 1] == st->paths.path;
+    int path_is_source =
+        st->paths.n_sources && st->paths.sources[st->paths.n_sources - 1] == st->paths.path;
     if (rc == CX_OK && path_is_source && n_path_jobs > 0 && in_config == 0 && n_dropped > 0)
         rc = cx_error_set(err, CX_EUSAGE,
                           "%s holds the results of another study (none of its %zu jobs is in "
@@ -1074,8 +1103,8 @@ static int choose_kept_jobs(run_state *st, cx_error *err)
                           "changed)",
                           st->paths.path, n_path_jobs, st->config->path);
     if (rc == CX_OK && !st->opt->quiet) {
-        fprintf(stderr, "cxfit: resuming: %zu of %zu jobs already done%s%s\n", n_kept,
-                st->n_plans, n_kept ? ": " : "", kept);
+        fprintf(stderr, "cxfit: resuming: %zu of %zu jobs already done%s%s\n", n_kept, st->n_plans,
+                n_kept ? ": " : "", kept);
         if (n_rerun)
             fprintf(stderr, "cxfit: resuming: fitting %zu: %s\n", n_rerun, rerun);
         if (n_dropped)
@@ -1093,8 +1122,8 @@ static int open_output(run_state *st, cx_error *err)
     if (!rc)
         rc = refuse_input_as_output(st, err);
     if (!rc)
-        rc = cx_output_claim(&st->paths, st->opt->force || st->opt->rank_part, st->opt->resume,
-                             err);
+        rc =
+            cx_output_claim(&st->paths, st->opt->force || st->opt->rank_part, st->opt->resume, err);
     if (!rc && st->opt->resume)
         rc = cx_output_prepare_resume(&st->paths, st->config->text, err);
     if (!rc && st->opt->resume)
@@ -1211,8 +1240,8 @@ int cx_run(const cx_run_options *opt, cx_error *err)
         not_converged += r && r->status == CX_STATUS_NOT_CONVERGED;
     }
     if (rc == CX_OK && !opt->quiet && !opt->rank_part)
-        fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n", st.paths.path,
-                written, failed, not_converged);
+        fprintf(stderr, "cxfit: wrote %s (%zu jobs, %zu failed, %zu not converged)\n",
+                st.paths.path, written, failed, not_converged);
     free_state(&st);
     if (rc != CX_OK)
         return exit_status_for(rc);
