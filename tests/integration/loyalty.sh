@@ -36,6 +36,10 @@ expect_exit 0 "check" -- "$CXFIT" check l.ini
 expect_exit 0 "run -j 1" -- "$CXFIT" run l.ini -o j1.h5 -j 1
 expect_exit 0 "run -j 2" -- "$CXFIT" run l.ini -o j2.h5 -j 2
 expect_same_results j1.h5 j2.h5 "-j 1 and -j 2 give the same results"
+# the stage rule for large tables (engine/run.c): the three jobs one at a
+# time with both threads instead of sharing them out
+CXFIT_TEST_LARGE_ROWS=1 expect_exit 0 "run -j 2, jobs as large" -- "$CXFIT" run l.ini -o jl.h5 -j 2
+expect_same_results j1.h5 jl.h5 "-j 1 and -j 2 with one job at a time give the same results"
 for job in logit ologit mlogit; do
     [ "$(job_attr j2.h5 "$job" status)" = ok ] && ok "$job converged" ||
         fail "$job status: $(job_attr j2.h5 "$job" status)"
