@@ -37,9 +37,9 @@
 #include "sem_data.h"
 
 static const char *const sem_keys[] = {
-    "syntax",     "estimator", "ordered", "std_lv",     "group",    "group_equal", "meanstructure",
-    "modindices", "items",     "shape",   "invariance", "max_iter", "weights_are",
-    "parameterization", NULL};
+    "syntax",        "estimator",        "ordered", "std_lv", "group",      "group_equal",
+    "meanstructure", "modindices",       "items",   "shape",  "invariance", "max_iter",
+    "weights_are",   "parameterization", NULL};
 
 static const char *const estimator_names[] = {"ml", "mlr", "wlsmv", NULL};
 
@@ -50,8 +50,8 @@ typedef struct sem_spec {
     sem_estimator estimator;
     const char *group; /* column name or NULL */
     int modindices;
-    long max_iter;      /* lavaan's control = list(iter.max = ...); 0 = default */
-    sem_invariance inv; /* `invariance` steps; n_steps 0 without the key */
+    long max_iter;       /* lavaan's control = list(iter.max = ...); 0 = default */
+    sem_invariance inv;  /* `invariance` steps; n_steps 0 without the key */
     const char *ordered; /* `ordered` (ordinal.c) or NULL */
     int theta;           /* parameterization = theta (ordered items)       */
     sem_weights weights; /* `weights` and `weights_are`                     */
@@ -231,8 +231,8 @@ static int read_parameterization(const cx_job *job, sem_spec *s, cx_error *err)
     if (!s->ordered)
         return cx_job_error(job, "parameterization", err, CX_EUSAGE,
                             "parameterization (delta | theta) applies to ordered items only");
-    int rc = cx_section_get_choice(job->config, job->section, "parameterization", names, &which,
-                                   err);
+    int rc =
+        cx_section_get_choice(job->config, job->section, "parameterization", names, &which, err);
     s->theta = which == 1;
     return rc;
 }
@@ -432,8 +432,8 @@ static sem_partable *ordinal_partable(void *vctx, size_t n_groups, unsigned grou
 static int fit_ordinal(const cx_job *job, sem_spec *s, cx_result **results, cx_error *err)
 {
     ordinal_ctx ctx = {job, s};
-    sem_ordinal_spec os = {s->ordered, s->group,    s->opt.group_equal, &s->inv,
-                           s->theta,   (int)s->max_iter, ordinal_partable, &ctx};
+    sem_ordinal_spec os = {s->ordered, s->group,         s->opt.group_equal, &s->inv,
+                           s->theta,   (int)s->max_iter, ordinal_partable,   &ctx};
     return sem_ordinal_fit(job, &os, results, err);
 }
 
@@ -524,8 +524,8 @@ static int write_groups(cx_result *res, const sem_data *d, const sem_level *v, c
         return err->code;
     /* lavaan's nobs: rows, also when sampling weights make N_g their sum */
     for (size_t g = 0; g < v->n_groups; g++)
-        nobs[g] = d->weights == SEM_WEIGHTS_SAMPLING ? cx_moments_n(v->moments[g])
-                                                     : v->samples[g].n;
+        nobs[g] =
+            d->weights == SEM_WEIGHTS_SAMPLING ? cx_moments_n(v->moments[g]) : v->samples[g].n;
     int rc = sem_data_write_groups(res, d, v->n_groups, v->label, nobs, err);
     free(nobs);
     return rc;
@@ -662,10 +662,10 @@ typedef struct job_fits {
     const sem_spec *spec;
     sem_data *data;
     cx_result **results;
-    int *level_rc;                   /* per level: CX_OK or the error    */
+    int *level_rc; /* per level: CX_OK or the error    */
     char (*level_msg)[CX_ERROR_MSG_MAX];
-    sem_boot *boot;                  /* NULL without `bootstrap`         */
-    sem_validation *valid;           /* NULL without `validate`          */
+    sem_boot *boot;        /* NULL without `bootstrap`         */
+    sem_validation *valid; /* NULL without `validate`          */
 } job_fits;
 
 /* The spec of level v's model: its number of groups, and invariance's
@@ -729,8 +729,8 @@ static int fit_samples(const job_fits *jf, size_t l, const sem_sample *samples, 
     sem_fit_options fo = {.estimator = SEM_ML,
                           .level = jf->job->level,
                           .growth = s.opt.kind == SEM_KIND_GROWTH,
-                          .max_iter = jf->spec->max_iter ? (int)jf->spec->max_iter
-                                                         : SEM_AUX_MAX_ITER,
+                          .max_iter =
+                              jf->spec->max_iter ? (int)jf->spec->max_iter : SEM_AUX_MAX_ITER,
                           .estimates_only = estimates_only};
     rc = sem_estimate(pt, samples, &fo, fit, err);
     *pt_out = pt;
@@ -789,6 +789,22 @@ static void fit_replicate(const job_fits *jf, size_t l, size_t r)
     free(cov);
 }
 
+/* Split k of level l, its training samples[0..G) and held-out
+ * samples[G..2G) ready (rc CX_OK): fit the training rows, score the
+ * held-out ones; any failure is the split's row of the validation table. */
+static void train_and_score(const job_fits *jf, size_t l, size_t k, int rc, sem_sample *samples,
+                            size_t G, sem_fit *fit, sem_partable **pt, cx_error *err)
+{
+    if (rc == CX_OK)
+        rc = fit_samples(jf, l, samples, 0, fit, pt, err);
+    if (rc == CX_OK && !fit->converged)
+        rc = cx_error_set(err, CX_EFAIL, "the training fit did not converge");
+    if (rc == CX_OK)
+        rc = sem_validation_score(jf->valid, l, k, *pt, fit, samples, samples + G, err);
+    if (rc != CX_OK)
+        sem_validation_fail(jf->valid, l, k, err->msg);
+}
+
 /* missing = fiml: split k of level l from the splits' missing patterns. */
 static void fit_split_fiml(const job_fits *jf, size_t l, size_t k)
 {
@@ -803,14 +819,7 @@ static void fit_split_fiml(const job_fits *jf, size_t l, size_t k)
         rc = sem_data_split_fiml(jf->data, l, k, 0, samples, owned, &err);
     if (rc == CX_OK)
         rc = sem_data_split_fiml(jf->data, l, k, 1, samples + G, owned + G, &err);
-    if (rc == CX_OK)
-        rc = fit_samples(jf, l, samples, 0, fit, &pt, &err);
-    if (rc == CX_OK && !fit->converged)
-        rc = cx_error_set(&err, CX_EFAIL, "the training fit did not converge");
-    if (rc == CX_OK)
-        rc = sem_validation_score(jf->valid, l, k, pt, fit, samples, samples + G, &err);
-    if (rc != CX_OK)
-        sem_validation_fail(jf->valid, l, k, err.msg);
+    train_and_score(jf, l, k, rc, samples, G, fit, &pt, &err);
     sem_partable_free(pt);
     sem_fit_free(fit);
     for (size_t g = 0; owned && g < 2 * G; g++)
@@ -840,14 +849,7 @@ static void fit_split(const job_fits *jf, size_t l, size_t k)
         rc = sem_data_split(jf->data, l, k, 0, samples, owned, cov, &err);
     if (rc == CX_OK)
         rc = sem_data_split(jf->data, l, k, 1, samples + G, owned + G, cov + G * p * p, &err);
-    if (rc == CX_OK)
-        rc = fit_samples(jf, l, samples, 0, fit, &pt, &err);
-    if (rc == CX_OK && !fit->converged)
-        rc = cx_error_set(&err, CX_EFAIL, "the training fit did not converge");
-    if (rc == CX_OK)
-        rc = sem_validation_score(jf->valid, l, k, pt, fit, samples, samples + G, &err);
-    if (rc != CX_OK)
-        sem_validation_fail(jf->valid, l, k, err.msg);
+    train_and_score(jf, l, k, rc, samples, G, fit, &pt, &err);
     sem_partable_free(pt);
     sem_fit_free(fit);
     sem_owned_free(owned, 2 * G);
@@ -1048,11 +1050,11 @@ static int sem_fit_kind(const cx_job *job, sem_kind kind, cx_result **results, c
         rc = jf.level_rc && jf.level_msg ? CX_OK : CX_ENOMEM;
     }
     if (rc == CX_OK && d.n_replicates > 0)
-        rc = (jf.boot = sem_boot_alloc(d.n_levels, (size_t)d.n_replicates, err)) ? CX_OK
-                                                                                   : CX_ENOMEM;
+        rc =
+            (jf.boot = sem_boot_alloc(d.n_levels, (size_t)d.n_replicates, err)) ? CX_OK : CX_ENOMEM;
     if (rc == CX_OK && d.n_splits > 0)
-        rc = (jf.valid = sem_validation_alloc(job, d.n_levels, d.n_splits, err)) ? CX_OK
-                                                                                  : CX_ENOMEM;
+        rc =
+            (jf.valid = sem_validation_alloc(job, d.n_levels, d.n_splits, err)) ? CX_OK : CX_ENOMEM;
     /* the statistics are final: every level, replicate and split fits
      * from them, on every thread */
     if (rc == CX_OK) {
