@@ -39,14 +39,14 @@ typedef struct logit_fit {
     const logit_spec *spec;
     cx_design *d;
     logit_params par;
-    size_t p;               /* design columns                       */
-    size_t *active;         /* q of them                            */
-    int *aliased;           /* p                                    */
-    double *beta;           /* q                                    */
-    logit_acc *last;        /* the last pass (value() at beta)      */
-    double *pass_beta;      /* q: where the last pass was run       */
-    int last_final;         /* it collected the final extras        */
-    cx_rowpass_split split; /* the job's `validate`            */
+    size_t p;                /* design columns                       */
+    size_t *active;          /* q of them                            */
+    int *aliased;            /* p                                    */
+    double *beta;            /* q                                    */
+    logit_acc *last;         /* the last pass (value() at beta)      */
+    double *pass_beta;       /* q: where the last pass was run       */
+    int last_final;          /* it collected the final extras        */
+    cx_rowpass_split split;  /* the job's `validate`            */
     cx_rowpass_cache *cache; /* the design rows between passes  */
     cx_opt_report rep;
 } logit_fit;
@@ -214,12 +214,32 @@ static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
     }
 }
 
+/* The Mann-Whitney sums of the AUC over rows sorted by p: a group of tied
+ * p with outcome weights w1 (y = 1) and w0 (y = 0) counts its pairs with
+ * every y = 0 row below it, and half of those within it. */
+typedef struct auc_sums {
+    double below0, num, sum1, sum0;
+} auc_sums;
+
+static void auc_add_tie_group(auc_sums *a, double w1, double w0)
+{
+    a->num += w1 * (a->below0 + 0.5 * w0);
+    a->below0 += w0;
+    a->sum1 += w1;
+    a->sum0 += w0;
+}
+
+static double auc_value(const auc_sums *a)
+{
+    return a->sum1 > 0 && a->sum0 > 0 ? a->num / (a->sum1 * a->sum0) : NAN;
+}
+
 /* AUC = P(p of a 1 > p of a 0) + P(tie) / 2 (the Mann-Whitney statistic;
  * pROC / ROCR's value), exact: one sort. */
 static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
 {
     sort_by_prob(rows, tmp, count, n);
-    double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
+    auc_sums acc = {0};
     for (size_t i = 0; i < n;) {
         size_t j = i;
         double w1 = 0, w0 = 0;
@@ -228,26 +248,22 @@ static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
             w0 += rows[j].w0;
             j++;
         }
-        num += w1 * (below0 + 0.5 * w0);
-        below0 += w0;
-        sum1 += w1;
-        sum0 += w0;
+        auc_add_tie_group(&acc, w1, w0);
         i = j;
     }
-    return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
+    return auc_value(&acc);
 }
 
 /* The same for unit weights and 0/1 outcomes (every fit without weights):
  * a row is one 64-bit key, p's bits shifted up by one (p <= 1 leaves the
  * top bit free) with y in the lowest bit, a third of a pred_row's bytes
  * to sort; rows with equal p stay adjacent. */
-static double auc_of_unit(const double *p, const double *y, uint64_t *keys, size_t *count,
-                          size_t n)
+static double auc_of_unit(const double *p, const double *y, uint64_t *keys, size_t *count, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         keys[i] = prob_bits(p[i]) << 1 | (y[i] == 1);
     sort_keys(keys, keys + n, count, n);
-    double below0 = 0, num = 0, sum1 = 0, sum0 = 0;
+    auc_sums acc = {0};
     for (size_t i = 0; i < n;) {
         size_t j = i;
         double w1 = 0, w0 = 0;
@@ -257,13 +273,10 @@ static double auc_of_unit(const double *p, const double *y, uint64_t *keys, size
             w0 += 1 - one;
             j++;
         }
-        num += w1 * (below0 + 0.5 * w0);
-        below0 += w0;
-        sum1 += w1;
-        sum0 += w0;
+        auc_add_tie_group(&acc, w1, w0);
         i = j;
     }
-    return sum1 > 0 && sum0 > 0 ? num / (sum1 * sum0) : NAN;
+    return auc_value(&acc);
 }
 
 /* Brier, accuracy, confusion and AUC of fitted probabilities p, outcomes
@@ -287,8 +300,8 @@ static int metrics_of(const double *p, const double *y, const double *w, size_t 
     m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
     cx_error ignore; /* the caller reports out of memory */
     size_t *count = malloc(4 * RADIX_BUCKETS * sizeof *count);
-    void *rows =
-        cx_malloc_block_buffer(2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)), &ignore);
+    void *rows = cx_malloc_block_buffer(
+        2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)), &ignore);
     if (!rows || !count) {
         free(rows);
         free(count);
