@@ -697,6 +697,49 @@ static int compare_derivatives_at(ref_report *rep, sem_est *e, const double *x, 
     return 1;
 }
 
+/* A reference case opened for the derivative checks: its parameter table
+ * and moments, the estimator at lavaan's start values, and the three
+ * points the checks visit: pts = start | lavaan's estimates | midpoint. */
+typedef struct derivative_case {
+    json_value *ref;
+    sem_partable *pt;
+    moments m;
+    sem_est e;
+    double *pts; /* 3 q */
+} derivative_case;
+
+static void derivative_case_open(derivative_case *c, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, name);
+    cx_error err = {0};
+    c->ref = json_parse_file(path, &err);
+    assert_non_null(c->ref);
+    c->pt = partable_from_json(c->ref);
+    moments_from_json(c->ref, c->pt->n_ov, c->pt->n_groups, &c->m);
+    if (sem_est_open(&c->e, c->pt, c->m.s, &err) != CX_OK)
+        fail_msg("%s: %s", name, err.msg);
+    size_t q = c->e.q;
+    c->pts = calloc(3 * q + 1, sizeof(double));
+    double *est = c->pts + q, *mid = est + q;
+    memcpy(c->pts, c->e.x, sizeof(double) * q);
+    const json_value *rows = json_get(c->ref, "partable");
+    for (size_t r = 0; r < c->pt->n_rows; r++)
+        if (c->e.row_par[r] >= 0)
+            est[c->e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
+    for (size_t k = 0; k < q; k++)
+        mid[k] = 0.5 * (c->pts[k] + est[k]);
+}
+
+static void derivative_case_close(derivative_case *c)
+{
+    free(c->pts);
+    sem_est_close(&c->e);
+    free(c->m.buf);
+    partable_destroy(c->pt);
+    json_free(c->ref);
+}
+
 /* Every element type (loadings, regressions with phantom nodes, latent and
  * residual (co)variances, intercepts of observed and latent variables),
  * equality constraints within and across groups, fixed.x covariates and
@@ -718,31 +761,14 @@ static void test_sparse_derivatives(void **state)
                                         "poldem_stdlv",      "hs_mg_stdlv_metric",
                                         "growth_basis",      "hs_cfa_orthogonal"};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, cases[c]);
-        cx_error err = {0};
-        json_value *ref = json_parse_file(path, &err);
-        assert_non_null(ref);
-        sem_partable *pt = partable_from_json(ref);
-        moments m;
-        moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
-        sem_est e;
-        if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
-            fail_msg("%s: %s", cases[c], err.msg);
-        size_t q = e.q;
-        double *x = calloc(3 * q + 1, sizeof(double)), *est = x + q, *mid = est + q;
-        memcpy(x, e.x, sizeof(double) * q);
-        const json_value *rows = json_get(ref, "partable");
-        for (size_t r = 0; r < pt->n_rows; r++)
-            if (e.row_par[r] >= 0)
-                est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
-        for (size_t k = 0; k < q; k++)
-            mid[k] = 0.5 * (x[k] + est[k]);
+        derivative_case dc;
+        derivative_case_open(&dc, cases[c]);
+        size_t q = dc.e.q;
         ref_report rep;
         ref_report_init(&rep, cases[c], "the dense derivatives");
-        int points = compare_derivatives_at(&rep, &e, x, "start");
-        points += compare_derivatives_at(&rep, &e, est, "estimate");
-        points += compare_derivatives_at(&rep, &e, mid, "midpoint");
+        int points = compare_derivatives_at(&rep, &dc.e, dc.pts, "start");
+        points += compare_derivatives_at(&rep, &dc.e, dc.pts + q, "estimate");
+        points += compare_derivatives_at(&rep, &dc.e, dc.pts + 2 * q, "midpoint");
         assert_true(points >= 2); /* the start may not be positive definite */
         ref_report_require(&rep, (int)(2 * (q + q * q)));
         if (rep.n_failed > 0)
@@ -751,11 +777,7 @@ static void test_sparse_derivatives(void **state)
                 rep.n_checked, points);
         int failed = rep.n_failed;
         ref_report_free(&rep);
-        free(x);
-        sem_est_close(&e);
-        free(m.buf);
-        partable_destroy(pt);
-        json_free(ref);
+        derivative_case_close(&dc);
         assert_int_equal(failed, 0);
     }
 }
@@ -770,39 +792,25 @@ static void test_sparse_derivatives(void **state)
  * equality constraints within and across groups, growth models. */
 static void check_hessian_case(const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/reference/%s.json", CX_SOURCE_DIR, name);
+    derivative_case dc;
+    derivative_case_open(&dc, name);
+    sem_est *e = &dc.e;
     cx_error err = {0};
-    json_value *ref = json_parse_file(path, &err);
-    assert_non_null(ref);
-    sem_partable *pt = partable_from_json(ref);
-    moments m;
-    moments_from_json(ref, pt->n_ov, pt->n_groups, &m);
-    sem_est e;
-    if (sem_est_open(&e, pt, m.s, &err) != CX_OK)
-        fail_msg("%s: %s", name, err.msg);
-    size_t q = e.q, p = e.p;
-    double *pts = calloc(3 * q + 2 * q * q + q, sizeof(double));
-    double *est = pts + q, *mid = est + q, *h1 = mid + q, *h2 = h1 + q * q, *g = h2 + q * q;
-    double *ds = calloc(q * p * p * e.n_groups + 1, sizeof(double));
-    double *dm = calloc(q * p * e.n_groups + 1, sizeof(double));
-    memcpy(pts, e.x, sizeof(double) * q);
-    const json_value *rows = json_get(ref, "partable");
-    for (size_t r = 0; r < pt->n_rows; r++)
-        if (e.row_par[r] >= 0)
-            est[e.row_par[r]] = json_number(json_get(json_array_at(rows, r), "est"));
-    for (size_t k = 0; k < q; k++)
-        mid[k] = 0.5 * (pts[k] + est[k]);
+    size_t q = e->q, p = e->p;
+    const double *pts = dc.pts;
+    double *h1 = calloc(2 * q * q + q + 1, sizeof(double)), *h2 = h1 + q * q, *g = h2 + q * q;
+    double *ds = calloc(q * p * p * e->n_groups + 1, sizeof(double));
+    double *dm = calloc(q * p * e->n_groups + 1, sizeof(double));
     ref_report rep;
     ref_report_init(&rep, name, "lavaan's numerical Hessian");
     int points = 0;
     for (int at = 0; at < 3; at++) {
-        memcpy(e.x, pts + (size_t)at * q, sizeof(double) * q);
+        memcpy(e->x, pts + (size_t)at * q, sizeof(double) * q);
         double f;
-        if (sem_est_evaluate(&e, e.x, &f, &err) != CX_OK)
+        if (sem_est_evaluate(e, e->x, &f, &err) != CX_OK)
             continue; /* the start may not be positive definite */
-        assert_int_equal(sem_est_ml_hessian(&e, e.entries, e.n_entries, q, g, h1), CX_OK);
-        assert_int_equal(sem_est_numeric_hessian(&e, ds, dm, h2, &err), CX_OK);
+        assert_int_equal(sem_est_ml_hessian(e, e->entries, e->n_entries, q, g, h1), CX_OK);
+        assert_int_equal(sem_est_numeric_hessian(e, ds, dm, h2, &err), CX_OK);
         double scale = 0.0;
         for (size_t k = 0; k < q * q; k++)
             scale = fmax(scale, fabs(h2[k]));
@@ -821,13 +829,10 @@ static void check_hessian_case(const char *name)
             points);
     int failed = rep.n_failed;
     ref_report_free(&rep);
-    free(pts);
+    free(h1);
     free(ds);
     free(dm);
-    sem_est_close(&e);
-    free(m.buf);
-    partable_destroy(pt);
-    json_free(ref);
+    derivative_case_close(&dc);
     assert_int_equal(failed, 0);
 }
 
@@ -957,14 +962,10 @@ static void test_pnchisq(void **state)
 {
     (void)state;
     static const double cases[][4] = {
-        {10, 5, 3, 0.71723684643114338},
-        {85.3, 24, 10, 0.99997726172000634},
-        {85.3, 24, 60.2, 0.54777081985059339},
-        {300, 24, 250, 0.79222986764478376},
-        {3000, 200, 2500, 0.99795951212147171},
-        {5, 40, 0.5, 2.7919076290211598e-12},
-        {10000, 300, 9000, 0.99983903831901488},
-        {50, 2, 100, 0.0014029362802181606},
+        {10, 5, 3, 0.71723684643114338},         {85.3, 24, 10, 0.99997726172000634},
+        {85.3, 24, 60.2, 0.54777081985059339},   {300, 24, 250, 0.79222986764478376},
+        {3000, 200, 2500, 0.99795951212147171},  {5, 40, 0.5, 2.7919076290211598e-12},
+        {10000, 300, 9000, 0.99983903831901488}, {50, 2, 100, 0.0014029362802181606},
         {0.5, 1, 20, 8.3153424615619339e-05},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
