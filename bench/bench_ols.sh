@@ -27,7 +27,7 @@ else
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
 fi
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+. "$here/lib.sh"
 
 [ -f "$work/data.h5" ] || Rscript - "$N" "$work/data.csv" <<'R' >/dev/null
 args <- commandArgs(TRUE); n <- as.integer(args[1])
@@ -46,13 +46,13 @@ printf '[data]\nfile = data.h5\ntable = /data\n\n[job fit]\nmodel = ols\nformula
 printf '[data]\nfile = data.h5\ntable = /data\n\n[job fit]\nmodel = ols\nformula = y ~ %s\nse = cluster(g)\n' \
     "$rhs" >"$work/ols_cl.ini"
 
-# "wall cpu" of one run, median of REPS for each
+# "wall cpu" of one run (lib.sh's timed: the wall clock in ns, CPU from
+# /usr/bin/time), median of REPS for each
 time_cxfit() {
     for _ in $(seq "$REPS"); do
-        /usr/bin/time -f '%e %U %S' "$CXFIT" run "$1" -o "$work/out.h5" -j "$THREADS" --force \
-            --quiet 2>&1 >/dev/null | tail -1
+        timed "$CXFIT" run "$1" -o "$work/out.h5" -j "$THREADS" --force --quiet
     done >"$work/times"
-    echo "$(awk '{print $1}' "$work/times" | median) $(awk '{print $2 + $3}' "$work/times" | median)"
+    echo "$(awk '{print $1}' "$work/times" | median) $(awk '{print $2}' "$work/times" | median)"
 }
 read -r cx cx_cpu < <(time_cxfit "$work/ols.ini")
 read -r cxcl cxcl_cpu < <(time_cxfit "$work/ols_cl.ini")

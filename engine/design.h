@@ -147,6 +147,22 @@ void cx_design_buf_free(cx_design_buf *r);
 long cx_design_buf_fill(const cx_design *d, cx_design_ws *ws, cx_design_buf *r, const double *raw,
                         size_t ld, size_t n, cx_error *err);
 
+/* The direct map of a design read straight from the raw block: when
+ * every column of X is the intercept or a numeric table column as it is
+ * (no factor, expression, score, panel input, interaction or random
+ * term), the outcome too, and there is no weights column, a block whose
+ * rows are all complete has X = those raw columns, so its cross-products
+ * can be taken from the raw block with no fill.  Returns 1 with
+ * xslot[j] = the raw slot of X column j (-1: the intercept), *yslot the
+ * outcome's, and check[0..*n_check-1] every slot a row needs present
+ * (variables and extra columns, once each; room for cx_design_inputs'
+ * n_table); 0 when the design is not direct. */
+int cx_design_direct(const cx_design *d, long *xslot, size_t *yslot, size_t *check,
+                     size_t *n_check);
+/* Counts rows a caller took directly (cx_design_direct) as seen and used
+ * by this workspace, as a fill keeping them all would. */
+void cx_design_ws_count(cx_design_ws *w, size_t seen, size_t used);
+
 /* Which columns are aliased (linear combinations of earlier ones), as R's
  * lm reports NA coefficients: a Cholesky factorisation of the p x p
  * cross-product matrix xtx (column-major, upper triangle used) that skips

@@ -321,6 +321,61 @@ void cx_design_ws_rows(const cx_design_ws *w, size_t *seen, size_t *used)
     *used = w->used;
 }
 
+void cx_design_ws_count(cx_design_ws *w, size_t seen, size_t used)
+{
+    w->seen += seen;
+    w->used += used;
+}
+
+/* Slot of variable v when it is a numeric table column as it is, else -1. */
+static long direct_var_slot(const cx_design *d, size_t v)
+{
+    const cx_fvar *fv = &d->f->vars[v];
+    if (fv->kind != CX_FVAR_COLUMN || d->vars[v].is_factor || d->names[fv->name].is_score)
+        return -1;
+    return (long)d->names[fv->name].slot;
+}
+
+/* check[] gets slot s unless it is there already. */
+static void add_check_slot(size_t *check, size_t *n, size_t s)
+{
+    for (size_t k = 0; k < *n; k++)
+        if (check[k] == s)
+            return;
+    check[(*n)++] = s;
+}
+
+int cx_design_direct(const cx_design *d, long *xslot, size_t *yslot, size_t *check, size_t *n_check)
+{
+    const cx_formula *f = d->f;
+    if (!d->built || d->n_panel || d->z.n || d->weight_slot >= 0)
+        return 0;
+    *n_check = 0;
+    for (size_t v = 0; v < f->n_vars; v++) {
+        long s = direct_var_slot(d, v);
+        if (s < 0)
+            return 0;
+        add_check_slot(check, n_check, (size_t)s);
+    }
+    for (size_t e = 0; e < d->n_extra; e++)
+        add_check_slot(check, n_check, d->extra_slots[e]);
+    for (size_t j = 0; j < d->x.n; j++) {
+        const col_spec *c = &d->x.cols[j];
+        if (c->term < 0) {
+            xslot[j] = -1;
+            continue;
+        }
+        if (!c->fterm || c->fterm->n_vars != 1)
+            return 0;
+        xslot[j] = direct_var_slot(d, c->fterm->vars[0]);
+    }
+    long ys = direct_var_slot(d, f->outcome);
+    if (ys < 0)
+        return 0;
+    *yslot = (size_t)ys;
+    return 1;
+}
+
 /* Column c of the design for the chunk's `rows` rows; out steps `stride`
  * between rows. */
 static void write_column(const col_spec *c, const cx_design_ws *w, size_t rows, double *out,

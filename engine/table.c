@@ -29,12 +29,12 @@
 
 /* Room for at least this many chunks of every column in its chunk cache:
  * one block of CX_BLOCK_ROWS rows plus the chunk that straddles its end. */
-#define CACHE_MAX_BYTES ((size_t) 64 << 20)
+#define CACHE_MAX_BYTES ((size_t)64 << 20)
 #define CACHE_SLOTS 12421 /* a prime, as HDF5 recommends */
 
 typedef struct hdf5_column {
-    hid_t dset;     /* open dataset                                  */
-    hid_t mem_type; /* native type read into memory (not owned)      */
+    hid_t dset;         /* open dataset                                  */
+    hid_t mem_type;     /* native type read into memory (not owned)      */
     cx_chunk_plan plan; /* decode chunks outside the lock when usable */
 } hdf5_column;
 
@@ -47,8 +47,9 @@ struct cx_table {
     /* HDF5 backend (file < 0 for memory tables) */
     hid_t file;
     hdf5_column *h5;
-    int chunk_path;       /* 0: always H5Dread (tests compare the two)  */
-    size_t direct_chunks; /* column block reads served by table_chunks.c */
+    int chunk_path;         /* 0: always H5Dread (tests compare the two)  */
+    int chunk_fd;           /* cx_chunk_file_fd of file, or -1            */
+    size_t direct_chunks;   /* column block reads served by table_chunks.c */
     cx_block_cache *blocks; /* decoded blocks kept for the stage (table_blocks.h) */
     /* memory backend: one double array per column */
     double **values;
@@ -99,6 +100,7 @@ static cx_table *table_alloc(const char *label, hid_t file, cx_error *err)
     if (!t)
         return NULL;
     t->file = file;
+    t->chunk_fd = -1;
     t->sized_by = -1;
     t->label = cx_strdup(label, err);
     if (!t->label) {
@@ -108,9 +110,18 @@ static cx_table *table_alloc(const char *label, hid_t file, cx_error *err)
     return t;
 }
 
-const char *cx_table_label(const cx_table *t) { return t->label; }
-size_t cx_table_nrows(const cx_table *t) { return t->nrows; }
-size_t cx_table_ncols(const cx_table *t) { return t->ncols; }
+const char *cx_table_label(const cx_table *t)
+{
+    return t->label;
+}
+size_t cx_table_nrows(const cx_table *t)
+{
+    return t->nrows;
+}
+size_t cx_table_ncols(const cx_table *t)
+{
+    return t->ncols;
+}
 
 const cx_column_info *cx_table_column(const cx_table *t, size_t index)
 {
@@ -121,7 +132,7 @@ int cx_table_find(const cx_table *t, const char *name)
 {
     for (size_t j = 0; j < t->ncols; j++)
         if (strcmp(t->info[j].name, name) == 0)
-            return (int) j;
+            return (int)j;
     return -1;
 }
 
@@ -152,12 +163,13 @@ static int copy_categories(cx_column_info *c, char *const *labels, size_t n, cx_
 }
 
 int cx_table_memory_add_column(cx_table *t, const char *name, cx_column_kind kind,
-                               const double *values, char *const *categories,
-                               size_t n_categories, cx_error *err)
+                               const double *values, char *const *categories, size_t n_categories,
+                               cx_error *err)
 {
     if (t->file >= 0)
-        return cx_error_set(err, CX_EUSAGE, "%s: cannot add column '%s' to a table read from a file",
-                            t->label, name);
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: cannot add column '%s' to a table read from a file", t->label,
+                            name);
     if (strlen(name) == 0 || strlen(name) >= CX_NAME_MAX)
         return cx_error_set(err, CX_EUSAGE, "%s: column name '%s' must have 1 to %d characters",
                             t->label, name, CX_NAME_MAX - 1);
@@ -176,7 +188,7 @@ int cx_table_memory_add_column(cx_table *t, const char *name, cx_column_kind kin
     memset(c, 0, sizeof *c);
     strcpy(c->name, name);
     c->kind = kind;
-    c->bytes = (int) sizeof(double);
+    c->bytes = (int)sizeof(double);
     if (kind == CX_COL_CATEGORICAL && copy_categories(c, categories, n_categories, err) != CX_OK)
         return err ? err->code : CX_ENOMEM;
     double *copy = cx_malloc(t->nrows * sizeof *copy, err);
@@ -220,17 +232,17 @@ static int read_string_array(hid_t attr, cx_column_info *c, cx_error *err)
         rc = unusable(c, "attribute 'categories' must be a 1-D array of strings");
         goto done;
     }
-    c->categories = cx_calloc((size_t) n ? (size_t) n : 1, sizeof *c->categories, err);
+    c->categories = cx_calloc((size_t)n ? (size_t)n : 1, sizeof *c->categories, err);
     if (!c->categories) {
         rc = CX_ENOMEM;
         goto done;
     }
-    c->n_categories = (size_t) n;
+    c->n_categories = (size_t)n;
     mtype = H5Tcopy(H5T_C_S1);
     H5Tset_cset(mtype, H5Tget_cset(ftype)); /* h5py writes UTF-8 labels */
     if (H5Tis_variable_str(ftype) > 0) {
         H5Tset_size(mtype, H5T_VARIABLE);
-        char **vl = cx_calloc((size_t) n ? (size_t) n : 1, sizeof *vl, err);
+        char **vl = cx_calloc((size_t)n ? (size_t)n : 1, sizeof *vl, err);
         if (!vl) {
             rc = CX_ENOMEM;
             goto done;
@@ -248,7 +260,7 @@ static int read_string_array(hid_t attr, cx_column_info *c, cx_error *err)
         size_t len = H5Tget_size(ftype);
         H5Tset_size(mtype, len);
         H5Tset_strpad(mtype, H5T_STR_NULLPAD);
-        char *buf = cx_calloc((size_t) n + 1, len, err);
+        char *buf = cx_calloc((size_t)n + 1, len, err);
         if (!buf) {
             rc = CX_ENOMEM;
             goto done;
@@ -256,7 +268,7 @@ static int read_string_array(hid_t attr, cx_column_info *c, cx_error *err)
         if (H5Aread(attr, mtype, buf) < 0)
             rc = unusable(c, "cannot read its attribute 'categories'");
         for (hssize_t k = 0; rc == CX_OK && k < n; k++) {
-            const char *s = buf + (size_t) k * len;
+            const char *s = buf + (size_t)k * len;
             size_t l = strnlen(s, len);
             if (!(c->categories[k] = cx_malloc(l + 1, err))) {
                 rc = CX_ENOMEM;
@@ -331,7 +343,7 @@ static int integer_missing_value(hid_t attr, hid_t atype, cx_column_info *c)
         if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0)
             return unusable(c, "cannot read its attribute 'missing_value'");
         negative = v < 0;
-        magnitude = negative ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+        magnitude = negative ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     } else if (H5Tget_class(atype) == H5T_INTEGER) {
         if (H5Aread(attr, H5T_NATIVE_UINT64, &magnitude) < 0)
             return unusable(c, "cannot read its attribute 'missing_value'");
@@ -343,23 +355,23 @@ static int integer_missing_value(hid_t attr, hid_t atype, cx_column_info *c)
             return unusable(c, "attribute 'missing_value' is %g, not a value of its integer type",
                             d);
         negative = d < 0;
-        magnitude = (uint64_t) fabs(d);
+        magnitude = (uint64_t)fabs(d);
     }
     int bits = 8 * c->bytes;
-    uint64_t max_pos = c->is_unsigned ? (bits == 64 ? UINT64_MAX : ((uint64_t) 1 << bits) - 1)
-                                      : ((uint64_t) 1 << (bits - 1)) - 1;
-    uint64_t max_neg = c->is_unsigned ? 0 : (uint64_t) 1 << (bits - 1);
+    uint64_t max_pos = c->is_unsigned ? (bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1)
+                                      : ((uint64_t)1 << (bits - 1)) - 1;
+    uint64_t max_neg = c->is_unsigned ? 0 : (uint64_t)1 << (bits - 1);
     if (negative ? magnitude > max_neg : magnitude > max_pos)
         return unusable(c,
                         "attribute 'missing_value' (%s%llu) is outside the range of its %s%d "
                         "type, so no value could match it",
-                        negative ? "-" : "", (unsigned long long) magnitude,
+                        negative ? "-" : "", (unsigned long long)magnitude,
                         c->is_unsigned ? "uint" : "int", bits);
     c->missing_uint = magnitude;
-    c->missing_int = negative ? (magnitude == max_neg && bits == 64 ? INT64_MIN
-                                                                     : -(int64_t) magnitude)
-                              : (int64_t) magnitude;
-    c->missing_value = negative ? -(double) magnitude : (double) magnitude;
+    c->missing_int = negative
+                         ? (magnitude == max_neg && bits == 64 ? INT64_MIN : -(int64_t)magnitude)
+                         : (int64_t)magnitude;
+    c->missing_value = negative ? -(double)magnitude : (double)magnitude;
     return CX_OK;
 }
 
@@ -407,26 +419,40 @@ static int read_column_attributes(hid_t dset, cx_column_info *c, cx_error *err)
 static hid_t native_integer(size_t size, int is_unsigned)
 {
     switch (size) {
-    case 1: return is_unsigned ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
-    case 2: return is_unsigned ? H5T_NATIVE_UINT16 : H5T_NATIVE_INT16;
-    case 4: return is_unsigned ? H5T_NATIVE_UINT32 : H5T_NATIVE_INT32;
-    case 8: return is_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
-    default: return -1;
+    case 1:
+        return is_unsigned ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
+    case 2:
+        return is_unsigned ? H5T_NATIVE_UINT16 : H5T_NATIVE_INT16;
+    case 4:
+        return is_unsigned ? H5T_NATIVE_UINT32 : H5T_NATIVE_INT32;
+    case 8:
+        return is_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
+    default:
+        return -1;
     }
 }
 
 static const char *class_name(H5T_class_t cls)
 {
     switch (cls) {
-    case H5T_ENUM: return "an enum (e.g. a bool)";
-    case H5T_COMPOUND: return "a compound (record)";
-    case H5T_ARRAY: return "an array";
-    case H5T_VLEN: return "a variable-length sequence";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_REFERENCE: return "a reference";
-    case H5T_BITFIELD: return "a bitfield";
-    case H5T_TIME: return "a time";
-    default: return "an unknown class";
+    case H5T_ENUM:
+        return "an enum (e.g. a bool)";
+    case H5T_COMPOUND:
+        return "a compound (record)";
+    case H5T_ARRAY:
+        return "an array";
+    case H5T_VLEN:
+        return "a variable-length sequence";
+    case H5T_OPAQUE:
+        return "opaque";
+    case H5T_REFERENCE:
+        return "a reference";
+    case H5T_BITFIELD:
+        return "a bitfield";
+    case H5T_TIME:
+        return "a time";
+    default:
+        return "an unknown class";
     }
 }
 
@@ -443,7 +469,7 @@ static int classify_type(hid_t dset, cx_column_info *c, hid_t *mem_type)
         c->kind = CX_COL_INT;
         c->is_unsigned = H5Tget_sign(ftype) == H5T_SGN_NONE;
         *mem_type = native_integer(size, c->is_unsigned);
-        c->bytes = (int) size;
+        c->bytes = (int)size;
     } else if (cls == H5T_FLOAT) {
         /* float16/long double are widened by HDF5 into a contiguous buffer */
         c->kind = CX_COL_FLOAT;
@@ -451,13 +477,15 @@ static int classify_type(hid_t dset, cx_column_info *c, hid_t *mem_type)
         c->bytes = size <= 4 ? 4 : 8;
     } else if (cls == H5T_STRING) {
         c->kind = CX_COL_STRING;
-        c->bytes = (int) size;
+        c->bytes = (int)size;
     }
     if (cls == H5T_INTEGER && *mem_type < 0)
         rc = unusable(c, "its HDF5 type is a %zu-byte integer; expected 1, 2, 4 or 8 bytes", size);
     else if (cls != H5T_STRING && *mem_type < 0)
-        rc = unusable(c, "its HDF5 type is %s (%zu bytes); expected an integer, float or string "
-                      "dataset", class_name(cls), size);
+        rc = unusable(c,
+                      "its HDF5 type is %s (%zu bytes); expected an integer, float or string "
+                      "dataset",
+                      class_name(cls), size);
     H5Tclose(ftype);
     return rc;
 }
@@ -470,7 +498,7 @@ static int classify_type(hid_t dset, cx_column_info *c, hid_t *mem_type)
  * nothing to show.  So a column is refused when its never-written rows
  * are more than its written ones and more than UNWRITTEN_MAX_ROWS (about
  * a second of reading). */
-#define UNWRITTEN_MAX_ROWS ((hsize_t) 1 << 24)
+#define UNWRITTEN_MAX_ROWS ((hsize_t)1 << 24)
 static int check_rows_stored(hid_t dset, hsize_t len, cx_column_info *c)
 {
     if (len <= UNWRITTEN_MAX_ROWS)
@@ -496,8 +524,8 @@ static int check_rows_stored(hid_t dset, hsize_t len, cx_column_info *c)
                         "it declares %llu rows but only %llu were ever written (a resized, "
                         "unfilled dataset?); cxfit refuses columns whose never-written rows "
                         "exceed both their written rows and %llu",
-                        (unsigned long long) len, (unsigned long long) written,
-                        (unsigned long long) UNWRITTEN_MAX_ROWS);
+                        (unsigned long long)len, (unsigned long long)written,
+                        (unsigned long long)UNWRITTEN_MAX_ROWS);
     return CX_OK;
 }
 
@@ -511,12 +539,12 @@ static hid_t open_with_cache(hid_t group, const char *name, hid_t dset)
     if (!chunked || chunk == 0)
         return dset;
     hid_t ftype = H5Dget_type(dset);
-    size_t chunk_bytes = (size_t) chunk * H5Tget_size(ftype);
+    size_t chunk_bytes = (size_t)chunk * H5Tget_size(ftype);
     H5Tclose(ftype);
-    size_t nchunks = (CX_BLOCK_ROWS + (size_t) chunk - 1) / (size_t) chunk + 1;
+    size_t nchunks = (CX_BLOCK_ROWS + (size_t)chunk - 1) / (size_t)chunk + 1;
     size_t bytes = nchunks * chunk_bytes;
-    if (bytes < ((size_t) 1 << 20))
-        bytes = (size_t) 1 << 20;
+    if (bytes < ((size_t)1 << 20))
+        bytes = (size_t)1 << 20;
     if (bytes > CACHE_MAX_BYTES)
         bytes = chunk_bytes > CACHE_MAX_BYTES ? chunk_bytes : CACHE_MAX_BYTES;
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
@@ -552,20 +580,20 @@ static void choose_origin(hid_t dset, hid_t mem_type, hsize_t len, cx_column_inf
             uint64_t x = raw[i];
             if (c->has_missing_value && x == c->missing_uint)
                 continue;
-            if ((double) x >= ORIGIN_FROM) {
-                c->origin_uint = x & ~(uint64_t) 0x7FF;
-                c->origin = (double) c->origin_uint;
+            if ((double)x >= ORIGIN_FROM) {
+                c->origin_uint = x & ~(uint64_t)0x7FF;
+                c->origin = (double)c->origin_uint;
             }
         } else {
             int64_t x;
             memcpy(&x, raw + i, sizeof x);
             if (c->has_missing_value && x == c->missing_int)
                 continue;
-            if (fabs((double) x) >= ORIGIN_FROM) {
+            if (fabs((double)x) >= ORIGIN_FROM) {
                 /* rounds down by < 2^11: never out of range (INT64_MIN
                  * has those bits clear already) */
                 c->origin_int = x - (x & 0x7FF);
-                c->origin = (double) c->origin_int;
+                c->origin = (double)c->origin_int;
             }
         }
         return;
@@ -595,8 +623,7 @@ static int column_shape(hid_t dset, cx_column_info *c, hsize_t *len)
  * another length than the others fails the whole table (which length is
  * right cannot be known); any other problem makes just the column
  * unusable. */
-static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dset,
-                           cx_error *err)
+static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dset, cx_error *err)
 {
     if (strlen(name) >= CX_NAME_MAX) {
         H5Dclose(dset);
@@ -612,11 +639,11 @@ static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dse
     strcpy(c->name, name);
     hsize_t len = 0;
     int one_d = column_shape(dset, c, &len) == CX_OK;
-    if (one_d && t->sized_by >= 0 && (size_t) len != t->nrows) {
+    if (one_d && t->sized_by >= 0 && (size_t)len != t->nrows) {
         H5Dclose(dset);
-        return cx_error_set(err, CX_EUSAGE,
-                            "%s: column '%s' has %llu rows but column '%s' has %zu", t->label,
-                            name, (unsigned long long) len, t->info[t->sized_by].name, t->nrows);
+        return cx_error_set(err, CX_EUSAGE, "%s: column '%s' has %llu rows but column '%s' has %zu",
+                            t->label, name, (unsigned long long)len, t->info[t->sized_by].name,
+                            t->nrows);
     }
     hid_t mem_type = -1;
     int rc = one_d ? classify_type(dset, c, &mem_type) : -1;
@@ -640,10 +667,10 @@ static int add_hdf5_column(cx_table *t, hid_t group, const char *name, hid_t dse
         choose_origin(dset, mem_type, len, c);
     t->h5[t->ncols].dset = rc == CX_OK ? open_with_cache(group, name, dset) : dset;
     t->h5[t->ncols].mem_type = mem_type;
-    cx_chunk_plan_init(t->h5[t->ncols].dset, mem_type, &t->h5[t->ncols].plan);
+    cx_chunk_plan_init(t->h5[t->ncols].dset, mem_type, t->chunk_fd, &t->h5[t->ncols].plan);
     if (one_d && t->sized_by < 0) {
-        t->nrows = (size_t) len;
-        t->sized_by = (long) t->ncols;
+        t->nrows = (size_t)len;
+        t->sized_by = (long)t->ncols;
     }
     t->ncols++;
     return CX_OK;
@@ -668,11 +695,11 @@ static int add_all_columns(cx_table *t, hid_t group, cx_error *err)
     H5_index_t order = column_order(group);
     for (hsize_t i = 0; i < ginfo.nlinks; i++) {
         char name[1024];
-        ssize_t len = H5Lget_name_by_idx(group, ".", order, H5_ITER_INC, i, name, sizeof name,
-                                         H5P_DEFAULT);
-        if (len < 0 || (size_t) len >= sizeof name)
+        ssize_t len =
+            H5Lget_name_by_idx(group, ".", order, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+        if (len < 0 || (size_t)len >= sizeof name)
             return cx_error_set(err, CX_EIO, "%s: cannot read the name of member %llu", t->label,
-                                (unsigned long long) i);
+                                (unsigned long long)i);
         hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
         if (obj < 0)
             continue; /* dangling link: not a column */
@@ -684,8 +711,7 @@ static int add_all_columns(cx_table *t, hid_t group, cx_error *err)
             return err ? err->code : CX_EUSAGE;
     }
     if (t->ncols == 0)
-        return cx_error_set(err, CX_EUSAGE, "%s: the group holds no datasets (columns)",
-                            t->label);
+        return cx_error_set(err, CX_EUSAGE, "%s: the group holds no datasets (columns)", t->label);
     return CX_OK;
 }
 
@@ -717,7 +743,10 @@ static cx_table *open_locked(const char *file, const char *group_path, cx_error 
         return NULL;
     }
     hid_t fid, gid = -1;
-    H5E_BEGIN_TRY { fid = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_BEGIN_TRY
+    {
+        fid = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    }
     H5E_END_TRY;
     if (fid < 0) {
         cx_error_set(err, CX_EIO, "%s: not an HDF5 file", file);
@@ -738,15 +767,20 @@ static cx_table *open_locked(const char *file, const char *group_path, cx_error 
         return NULL;
     }
     cx_table *t = table_alloc(label, fid, err);
-    if (t)
+    if (t) {
         t->chunk_path = 1;
+        t->chunk_fd = cx_chunk_file_fd(fid);
+    }
     if (!t) {
         H5Gclose(gid);
         H5Fclose(fid);
         return NULL;
     }
     int rc;
-    H5E_BEGIN_TRY { rc = add_all_columns(t, gid, err); }
+    H5E_BEGIN_TRY
+    {
+        rc = add_all_columns(t, gid, err);
+    }
     H5E_END_TRY;
     H5Gclose(gid);
     if (rc != CX_OK) {
@@ -786,24 +820,24 @@ void cx_table_close(cx_table *t)
  * read (a double is at least as wide as TYPE).  The missing-value test is
  * hoisted so the common no-missing-value column has no compare at all. */
 #define WIDEN_RUN 256
-#define DEFINE_WIDEN(fn, TYPE)                                                                 \
-    static void fn(double *out, size_t n, int has_mv, TYPE mv)                                 \
-    {                                                                                          \
-        const unsigned char *raw = (const unsigned char *) out;                                \
-        TYPE run[WIDEN_RUN];                                                                   \
-        for (size_t end = n; end > 0;) {                                                       \
-            size_t len = end < WIDEN_RUN ? end : WIDEN_RUN, start = end - len;                 \
-            memcpy(run, raw + start * sizeof(TYPE), len * sizeof(TYPE));                       \
-            double *dst = out + start;                                                         \
-            if (has_mv) {                                                                      \
-                for (size_t i = 0; i < len; i++)                                               \
-                    dst[i] = run[i] == mv ? NAN : (double) run[i];                             \
-            } else {                                                                           \
-                for (size_t i = 0; i < len; i++)                                               \
-                    dst[i] = (double) run[i];                                                  \
-            }                                                                                  \
-            end = start;                                                                       \
-        }                                                                                      \
+#define DEFINE_WIDEN(fn, TYPE)                                                                     \
+    static void fn(double *out, size_t n, int has_mv, TYPE mv)                                     \
+    {                                                                                              \
+        const unsigned char *raw = (const unsigned char *)out;                                     \
+        TYPE run[WIDEN_RUN];                                                                       \
+        for (size_t end = n; end > 0;) {                                                           \
+            size_t len = end < WIDEN_RUN ? end : WIDEN_RUN, start = end - len;                     \
+            memcpy(run, raw + start * sizeof(TYPE), len * sizeof(TYPE));                           \
+            double *dst = out + start;                                                             \
+            if (has_mv) {                                                                          \
+                for (size_t i = 0; i < len; i++)                                                   \
+                    dst[i] = run[i] == mv ? NAN : (double)run[i];                                  \
+            } else {                                                                               \
+                for (size_t i = 0; i < len; i++)                                                   \
+                    dst[i] = (double)run[i];                                                       \
+            }                                                                                      \
+            end = start;                                                                           \
+        }                                                                                          \
     }
 DEFINE_WIDEN(widen_u8, uint8_t)
 DEFINE_WIDEN(widen_i8, int8_t)
@@ -832,18 +866,34 @@ static void widen(const cx_column_info *c, double *out, size_t n)
     }
     if (c->kind == CX_COL_FLOAT) {
         /* a float32 value equals m exactly when its widened double does */
-        widen_f32(out, n, mv && (double) (float) m == m, (float) m);
+        widen_f32(out, n, mv && (double)(float)m == m, (float)m);
         return;
     }
     switch (c->bytes * (c->is_unsigned ? 1 : -1)) {
-    case 1: widen_u8(out, n, mv, (uint8_t) mu); break;
-    case -1: widen_i8(out, n, mv, (int8_t) mi); break;
-    case 2: widen_u16(out, n, mv, (uint16_t) mu); break;
-    case -2: widen_i16(out, n, mv, (int16_t) mi); break;
-    case 4: widen_u32(out, n, mv, (uint32_t) mu); break;
-    case -4: widen_i32(out, n, mv, (int32_t) mi); break;
-    case 8: widen_u64(out, n, mv, mu); break;
-    default: widen_i64(out, n, mv, mi); break;
+    case 1:
+        widen_u8(out, n, mv, (uint8_t)mu);
+        break;
+    case -1:
+        widen_i8(out, n, mv, (int8_t)mi);
+        break;
+    case 2:
+        widen_u16(out, n, mv, (uint16_t)mu);
+        break;
+    case -2:
+        widen_i16(out, n, mv, (int16_t)mi);
+        break;
+    case 4:
+        widen_u32(out, n, mv, (uint32_t)mu);
+        break;
+    case -4:
+        widen_i32(out, n, mv, (int32_t)mi);
+        break;
+    case 8:
+        widen_u64(out, n, mv, mu);
+        break;
+    default:
+        widen_i64(out, n, mv, mi);
+        break;
     }
 }
 
@@ -855,18 +905,16 @@ static void widen_relative(const cx_column_info *c, double *out, size_t n)
 {
     int mv = c->has_missing_value;
     if (c->is_unsigned) {
-        const uint64_t *raw = (const uint64_t *) out;
+        const uint64_t *raw = (const uint64_t *)out;
         uint64_t o = c->origin_uint;
         for (size_t i = 0; i < n; i++) {
             uint64_t x;
             memcpy(&x, raw + i, sizeof x);
-            out[i] = mv && x == c->missing_uint ? NAN
-                     : x >= o                   ? (double) (x - o)
-                                                : -(double) (o - x);
+            out[i] = mv && x == c->missing_uint ? NAN : x >= o ? (double)(x - o) : -(double)(o - x);
         }
         return;
     }
-    const int64_t *raw = (const int64_t *) out;
+    const int64_t *raw = (const int64_t *)out;
     int64_t o = c->origin_int;
     for (size_t i = 0; i < n; i++) {
         int64_t x, d;
@@ -874,9 +922,9 @@ static void widen_relative(const cx_column_info *c, double *out, size_t n)
         if (mv && x == c->missing_int)
             out[i] = NAN;
         else if (__builtin_sub_overflow(x, o, &d))
-            out[i] = (double) x - (double) o;
+            out[i] = (double)x - (double)o;
         else
-            out[i] = (double) d;
+            out[i] = (double)d;
     }
 }
 
@@ -884,7 +932,7 @@ static void widen_relative(const cx_column_info *c, double *out, size_t n)
 static int check_codes(const cx_table *t, const cx_column_info *c, const double *x, size_t n,
                        size_t row0, cx_error *err)
 {
-    double k = (double) c->n_categories;
+    double k = (double)c->n_categories;
     for (size_t i = 0; i < n; i++)
         if (!isnan(x[i]) && !(x[i] >= 0 && x[i] < k))
             return cx_error_set(err, CX_EUSAGE,
@@ -918,13 +966,13 @@ static int check_block_request(const cx_table *t, const int *cols, size_t ncols,
         return cx_error_set(err, CX_EUSAGE, "%s: rows %zu..%zu requested, the table has %zu",
                             t->label, row0 + 1, row0 + nrows, t->nrows);
     if (ld < nrows)
-        return cx_error_set(err, CX_EUSAGE, "%s: leading dimension %zu < %zu rows", t->label,
-                            ld, nrows);
+        return cx_error_set(err, CX_EUSAGE, "%s: leading dimension %zu < %zu rows", t->label, ld,
+                            nrows);
     for (size_t j = 0; j < ncols; j++) {
-        if (cols[j] < 0 || (size_t) cols[j] >= t->ncols)
+        if (cols[j] < 0 || (size_t)cols[j] >= t->ncols)
             return cx_error_set(err, CX_EUSAGE, "%s: no column number %d (the table has %zu)",
                                 t->label, cols[j], t->ncols);
-        if (cx_table_check_numeric(t, (size_t) cols[j], err) != CX_OK)
+        if (cx_table_check_numeric(t, (size_t)cols[j], err) != CX_OK)
             return CX_EUSAGE;
     }
     return CX_OK;
@@ -935,11 +983,11 @@ int cx_table_check_numeric(const cx_table *t, size_t col, cx_error *err)
     const cx_column_info *c = &t->info[col];
     if (c->kind == CX_COL_STRING)
         return cx_error_set(err, CX_EUSAGE,
-                            "%s: column '%s' holds strings and cannot be read as numbers",
-                            t->label, c->name);
+                            "%s: column '%s' holds strings and cannot be read as numbers", t->label,
+                            c->name);
     if (c->kind == CX_COL_UNUSABLE)
-        return cx_error_set(err, CX_EUSAGE, "%s: column '%s' cannot be used: %s", t->label,
-                            c->name, c->unusable);
+        return cx_error_set(err, CX_EUSAGE, "%s: column '%s' cannot be used: %s", t->label, c->name,
+                            c->unusable);
     return CX_OK;
 }
 
@@ -983,8 +1031,8 @@ void cx_table_cache_blocks(cx_table *t, size_t budget)
     cx_block_cache_free(t->blocks);
     t->blocks = NULL;
     if (budget && t->file >= 0 && t->ncols && t->nrows)
-        t->blocks = cx_block_cache_alloc(t->ncols, (t->nrows + CX_BLOCK_ROWS - 1) / CX_BLOCK_ROWS,
-                                         budget);
+        t->blocks =
+            cx_block_cache_alloc(t->ncols, (t->nrows + CX_BLOCK_ROWS - 1) / CX_BLOCK_ROWS, budget);
 }
 
 int cx_table_block_stats(const cx_table *t, size_t *decoded, size_t *reused)
@@ -1003,8 +1051,7 @@ int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0,
 }
 
 int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, size_t n_relative,
-                                 size_t row0, size_t nrows, double *out, size_t ld,
-                                 cx_error *err)
+                                 size_t row0, size_t nrows, double *out, size_t ld, cx_error *err)
 {
     if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;

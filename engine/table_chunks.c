@@ -8,14 +8,16 @@
  * columns, inflate is most of a read, so threads reading different blocks
  * queue for the lock and the second core idles (bench/README.md).
  *
- * How: inside the lock only H5Dget_chunk_storage_size + H5Dread_chunk,
- * which copy the stored (compressed) bytes of one chunk.  Outside it, the
- * chunk is inflated (libdeflate when the build found it: ~2-3x zlib's
- * speed, same checks, adler32 included; else zlib), the byte shuffle is
- * undone (a no-op for 1-byte types), and table.c then widens the rows to
- * double as it does after H5Dread.  A chunk that lies wholly inside the
- * rows asked for (all but the edges of a block) is inflated, or
- * unshuffled, straight into the caller's buffer: no copy of its own.
+ * How: inside the lock only H5Dget_chunk_info_by_coord, which says where
+ * the stored (compressed) bytes of one chunk lie in the file; they are
+ * read with pread() outside it (H5Dread_chunk inside it when the file's
+ * driver is not the plain one: see cx_chunk_file_fd), so the copy from
+ * the OS's page cache, most of the cost of an unfiltered column, runs on
+ * every thread at once.  The chunk is then inflated (libdeflate when the build found it: ~2-3x
+ * zlib's speed, same checks, adler32 included; else zlib), the byte shuffle is undone (a no-op for
+ * 1-byte types), and table.c then widens the rows to double as it does after H5Dread.  A chunk that
+ * lies wholly inside the rows asked for (all but the edges of a block) is inflated, or unshuffled,
+ * straight into the caller's buffer: no copy of its own.
  *
  * Scope: 1-D chunked datasets, chunks of at most CX_BLOCK_ROWS rows, whose
  * stored type is the native memory type and whose pipeline is empty, [deflate] or [shuffle,
@@ -27,18 +29,38 @@
 #include "table_chunks.h"
 #include "table.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #ifdef CX_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 #endif
 
-void cx_chunk_plan_init(hid_t dset, hid_t mem_type, cx_chunk_plan *plan)
+int cx_chunk_file_fd(hid_t file)
+{
+    int fd = -1;
+    hid_t fapl = H5Fget_access_plist(file), fcpl = H5Fget_create_plist(file);
+    hsize_t userblock = 1;
+    void *handle = NULL;
+    if (fapl >= 0 && fcpl >= 0 && H5Pget_driver(fapl) == H5FD_SEC2 &&
+        H5Pget_userblock(fcpl, &userblock) >= 0 && userblock == 0 &&
+        H5Fget_vfd_handle(file, fapl, &handle) >= 0 && handle)
+        fd = *(int *)handle;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    return fd;
+}
+
+void cx_chunk_plan_init(hid_t dset, hid_t mem_type, int fd, cx_chunk_plan *plan)
 {
     memset(plan, 0, sizeof *plan);
     plan->shuffle_at = plan->deflate_at = -1;
+    plan->fd = fd;
     if (mem_type < 0)
         return;
     hid_t dcpl = H5Dget_create_plist(dset), ftype = H5Dget_type(dset);
@@ -127,38 +149,63 @@ static int chunk_buffers(cx_chunk_scratch *s, size_t bytes)
     return s->chunk_cap ? 0 : -1;
 }
 
-/* The stored bytes of the chunk starting at row `offset`, under the lock,
- * into s->raw, or into `direct` (room for `direct_bytes`) when it is not
- * NULL and the chunk's stored size is exactly that.  Sets *nbytes and
- * *mask (and *in_direct); -1 for a chunk never written or a failed call. */
-static int fetch_chunk(hid_t dset, hsize_t offset, cx_chunk_scratch *s, unsigned char *direct,
-                       size_t direct_bytes, size_t *nbytes, uint32_t *mask, int *in_direct)
+/* All `size` bytes at file offset `at` into buf; 0, or -1 for a short
+ * read (a chunk address past the end of a damaged file) or an error. */
+static int pread_all(int fd, unsigned char *buf, size_t size, haddr_t at)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = pread(fd, buf + got, size - got, (off_t)(at + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* The stored bytes of the chunk starting at row `offset` into s->raw, or
+ * into `direct` (room for `direct_bytes`) when it is not NULL and the
+ * chunk's stored size is exactly that.  Sets *nbytes and *mask (and
+ * *in_direct); -1 for a chunk never written or a failed call.  Only the
+ * lookup (and, without a descriptor, the read) holds the HDF5 lock. */
+static int fetch_chunk(const cx_chunk_plan *p, hid_t dset, hsize_t offset, cx_chunk_scratch *s,
+                       unsigned char *direct, size_t direct_bytes, size_t *nbytes, uint32_t *mask,
+                       int *in_direct)
 {
     int rc = -1;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
 #pragma omp critical(cx_hdf5)
     {
-        hsize_t size = 0;
+        unsigned filter_mask = 0;
         herr_t st;
         H5E_BEGIN_TRY
         {
-            st = H5Dget_chunk_storage_size(dset, &offset, &size);
+            st = H5Dget_chunk_info_by_coord(dset, &offset, &filter_mask, &addr, &size);
         }
         H5E_END_TRY;
         *in_direct = direct && (size_t)size == direct_bytes;
-        if (st >= 0 && size > 0 &&
+        *mask = filter_mask;
+        if (st >= 0 && size > 0 && addr != HADDR_UNDEF &&
             (*in_direct || grow(&s->raw, &s->raw_cap, (size_t)size) == 0)) {
-            H5E_BEGIN_TRY
-            {
-                st = H5Dread_chunk(dset, H5P_DEFAULT, &offset, mask,
-                                   *in_direct ? direct : s->raw);
-            }
-            H5E_END_TRY;
-            if (st >= 0) {
-                *nbytes = (size_t)size;
-                rc = 0;
+            rc = 0;
+            if (p->fd < 0) {
+                H5E_BEGIN_TRY
+                {
+                    st = H5Dread_chunk(dset, H5P_DEFAULT, &offset, mask,
+                                       *in_direct ? direct : s->raw);
+                }
+                H5E_END_TRY;
+                rc = st >= 0 ? 0 : -1;
             }
         }
     }
+    if (rc == 0 && p->fd >= 0)
+        rc = pread_all(p->fd, *in_direct ? direct : s->raw, (size_t)size, addr);
+    if (rc == 0)
+        *nbytes = (size_t)size;
     return rc;
 }
 
@@ -213,7 +260,8 @@ int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, 
         /* an unfiltered chunk's stored bytes are the rows themselves */
         int in_direct = 0;
         unsigned char *direct = inside && !plan->filtered ? target : NULL;
-        if (fetch_chunk(dset, (hsize_t)c0, s, direct, cr * e, &nbytes, &mask, &in_direct) != 0 ||
+        if (fetch_chunk(plan, dset, (hsize_t)c0, s, direct, cr * e, &nbytes, &mask, &in_direct) !=
+                0 ||
             (!in_direct && decode_chunk(plan, mask, nbytes, s, target) != 0))
             return -1;
         if (!inside)

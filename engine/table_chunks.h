@@ -17,6 +17,8 @@ typedef struct cx_chunk_plan {
     size_t elem;       /* bytes per element (stored = native)     */
     int shuffle_at;    /* filter index of shuffle, -1 when absent */
     int deflate_at;    /* filter index of deflate, -1 when absent */
+    int fd;            /* the file's descriptor for reading chunks
+                          outside the lock (cx_chunk_file_fd), or -1 */
 } cx_chunk_plan;
 
 /* Scratch one reading thread reuses across columns and chunks. */
@@ -30,14 +32,21 @@ typedef struct cx_chunk_scratch {
 } cx_chunk_scratch;
 
 /* Decide at open (inside the HDF5 lock) whether dataset `dset`, whose
- * native memory type is `mem_type`, qualifies. */
-void cx_chunk_plan_init(hid_t dset, hid_t mem_type, cx_chunk_plan *plan);
+ * native memory type is `mem_type`, qualifies; fd is cx_chunk_file_fd's. */
+void cx_chunk_plan_init(hid_t dset, hid_t mem_type, int fd, cx_chunk_plan *plan);
+
+/* The descriptor of HDF5 file `file` when its chunks can be read with
+ * pread() at the addresses HDF5 reports: the default (sec2) driver and no
+ * user block (addresses are relative to its end).  Else -1: every chunk
+ * is fetched by H5Dread_chunk inside the lock. */
+int cx_chunk_file_fd(hid_t file);
 
 /* Rows [row0, row0 + n) of the column into `out` (n elements of the
- * native type, contiguous).  Takes the HDF5 lock only to fetch each raw
- * chunk (straight into `out` when the chunk is unfiltered and wholly
- * inside the rows).  Returns 0 on success, -1 when this read needs H5Dread instead
- * (a missing chunk, an unexpected size, a failed call): the caller falls
+ * native type, contiguous).  Takes the HDF5 lock only to find each raw
+ * chunk (its address and size), then reads it with pread() outside the
+ * lock (plan->fd; else H5Dread_chunk inside it), straight into `out` when
+ * the chunk is unfiltered and wholly inside the rows.  Returns 0 on success, -1 when this read
+ * needs H5Dread instead (a missing chunk, an unexpected size, a failed call): the caller falls
  * back, so nothing is lost but time. */
 int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, void *out,
                   cx_chunk_scratch *s);

@@ -83,12 +83,14 @@ static cx_table *make_table(void)
     return t;
 }
 
-/* Check and fit like the engine does; weighted: `weights = w`. */
-static void run_model_w(ols_test_run *run, const cx_model *m, const char *keys, int threads,
-                        long kfold, long bootstrap, int weighted)
+/* Check and fit like the engine does on the table `make` builds, with
+ * the weights column `weights` (NULL: unweighted). */
+static void run_model_on(ols_test_run *run, cx_table *(*make)(void), const cx_model *m,
+                         const char *keys, int threads, long kfold, long bootstrap,
+                         const char *weights)
 {
     memset(run, 0, sizeof *run);
-    run->t = make_table();
+    run->t = make();
     char text[2048];
     snprintf(text, sizeof text, "[job j]\nmodel = %s\n%s\n", m->name, keys);
     run->config = cx_config_parse_string(text, "t.ini", &run->err);
@@ -98,7 +100,7 @@ static void run_model_w(ols_test_run *run, const cx_model *m, const char *keys, 
     run->job.config = run->config;
     run->job.section = &run->config->jobs[0];
     run->job.view = &run->view;
-    run->job.weight_col = weighted ? cx_table_find(run->t, "w") : -1;
+    run->job.weight_col = weights ? cx_table_find(run->t, weights) : -1;
     run->job.bootstrap_cluster = -1;
     run->job.level = 0.95;
     run->job.seed = 1;
@@ -112,6 +114,13 @@ static void run_model_w(ols_test_run *run, const cx_model *m, const char *keys, 
     run->rc = m->check(&run->job, &run->err);
     if (run->rc == CX_OK)
         run->rc = m->fit(&run->job, run->results, &run->err);
+}
+
+/* Weighted: `weights = w`. */
+static void run_model_w(ols_test_run *run, const cx_model *m, const char *keys, int threads,
+                        long kfold, long bootstrap, int weighted)
+{
+    run_model_on(run, make_table, m, keys, threads, kfold, bootstrap, weighted ? "w" : NULL);
 }
 
 static void run_model(ols_test_run *run, const cx_model *m, const char *keys, int threads,
@@ -318,6 +327,87 @@ static void test_drivers_bootstrap(void **state)
     run_free(&b);
 }
 
+/* Three blocks of rows (CX_BLOCK_ROWS each): the first complete, a NaN
+ * in the second, an infinite value in the third, and a column of ones. */
+#define N_BLOCKS3 (2 * 65536 + 18928)
+static double *big_cols[6];
+
+static cx_table *make_big_table(void)
+{
+    static const char *names[] = {"x1", "x2", "x3", "y", "g", "one"};
+    cx_error err = {0};
+    cx_table *t = cx_table_memory_alloc("mem:/ols3", N_BLOCKS3, &err);
+    assert_non_null(t);
+    for (size_t j = 0; j < 6; j++) {
+        if (!big_cols[j])
+            big_cols[j] = malloc(N_BLOCKS3 * sizeof(double));
+        assert_non_null(big_cols[j]);
+    }
+    for (size_t i = 0; i < N_BLOCKS3; i++) {
+        for (size_t j = 0; j < 3; j++)
+            big_cols[j][i] = draw(j + 11, i) + 0.2 * j;
+        big_cols[4][i] = (double)(i % 97);
+        big_cols[5][i] = 1;
+        big_cols[3][i] = 0.5 + big_cols[0][i] - 2 * big_cols[2][i] + draw(40, i) +
+                         0.5 * draw(41, (uint64_t)big_cols[4][i]);
+    }
+    big_cols[1][70000] = NAN;
+    big_cols[2][140000] = INFINITY;
+    for (size_t j = 0; j < 6; j++)
+        assert_int_equal(cx_table_memory_add_column(t, names[j], j == 4 ? CX_COL_INT : CX_COL_FLOAT,
+                                                    big_cols[j], NULL, 0, &err),
+                         CX_OK);
+    return t;
+}
+
+/* An unweighted fit of plain columns takes its cross-products straight
+ * from the raw blocks that are complete (ols_xprod.c's direct path) and
+ * fills the others; weights of one always fill.  Both give lm's answer:
+ * equal to 1e-10, whatever the columns' order, with or without the
+ * intercept, with cluster SEs, on 1 and 2 threads. */
+static void test_direct_path_equals_fill(void **state)
+{
+    (void)state;
+    const char *keys[] = {"formula = y ~ x1 + x2 + x3", "formula = y ~ x3 + x1 + x2",
+                          "formula = y ~ 0 + x2 + x1", "formula = y ~ x1 + x3\nse = cluster(g)"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        const char *text = keys[k];
+        for (int threads = 1; threads <= 2; threads++) {
+            ols_test_run a, b;
+            run_model_on(&a, make_big_table, &cx_model_ols, text, threads, 0, 0, NULL);
+            run_model_on(&b, make_big_table, &cx_model_ols, text, threads, 0, 0, "one");
+            if (a.rc || b.rc)
+                fail_msg("%s: %s %s", text, a.err.msg, b.err.msg);
+            /* x2 has the NaN, x3 the infinite value */
+            double expect = N_BLOCKS3 - (strstr(text, "x2") ? 1 : 0) - (strstr(text, "x3") ? 1 : 0);
+            if ((double)a.results[0]->nobs != expect || (double)b.results[0]->nobs != expect)
+                fail_msg("%s: nobs %g (direct) %g (fill), expected %g", text,
+                         (double)a.results[0]->nobs, (double)b.results[0]->nobs, expect);
+            size_t n, n2;
+            static const char *cols[] = {"est", "se", "z", "pvalue"};
+            for (size_t c = 0; c < 4; c++) {
+                const double *x = col(a.results[0], "estimates", cols[c], &n);
+                const double *y = col(b.results[0], "estimates", cols[c], &n2);
+                assert_int_equal(n, n2);
+                for (size_t i = 0; i < n; i++)
+                    if (!ref_close(x[i], y[i], 1e-10, 1e-300))
+                        fail_msg("%s, %d threads: %s[%zu] %.17g (direct) vs %.17g (fill)", text,
+                                 threads, cols[c], i, x[i], y[i]);
+            }
+            static const char *measures[] = {"r2", "adj_r2", "rmse", "fstat"};
+            for (size_t c = 0; c < 4; c++)
+                assert_true(ref_close(fit_value(a.results[0], measures[c]),
+                                      fit_value(b.results[0], measures[c]), 1e-10, 0));
+            run_free(&a);
+            run_free(&b);
+        }
+    }
+    for (size_t j = 0; j < 6; j++) {
+        free(big_cols[j]);
+        big_cols[j] = NULL;
+    }
+}
+
 static void expect_error(const cx_model *m, const char *keys, const char *key, const char *text)
 {
     ols_test_run run;
@@ -405,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_drivers_15),
         cmocka_unit_test(test_drivers_bootstrap),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_direct_path_equals_fill),
         cmocka_unit_test(test_gap_recovery_simulate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

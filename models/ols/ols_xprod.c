@@ -84,7 +84,18 @@ typedef struct xp_acc {
     size_t cap;         /* rows g and slot hold                          */
     double *g;          /* gathered, scaled rows: cap x (p+1)            */
     size_t *slot;
+    /* the direct path (add_direct): raw slots of [X y], the slots a row
+     * needs present, and the raw slot range lo .. lo+q-1 they lie in */
+    int direct;
+    long *xslot; /* p + 1: X's columns then y; -1 = the intercept   */
+    size_t *check, n_check, lo, q;
+    double *raw_xp;   /* q x q cross-products of the raw slot range  */
+    double *raw_sums; /* q column sums                               */
+    double *ones;     /* DIRECT_CHUNK ones: the sums as one DGEMV    */
 } xp_acc;
+
+/* Rows per DSYRK of the direct path: 2048 rows of ~20 columns stay in L2. */
+enum { DIRECT_CHUNK = 2048 };
 
 /* The row buffers of a block (grow() sizes them). */
 static void free_rows(xp_acc *a)
@@ -102,7 +113,51 @@ static void xp_acc_free(void *v)
     cx_design_ws_free(a->ws);
     cx_design_buf_free(&a->rows);
     free_rows(a);
+    free(a->xslot);
+    free(a->check);
+    free(a->raw_xp);
+    free(a->raw_sums);
+    free(a->ones);
     free(a);
+}
+
+/* A plain unweighted fit of a direct design (cx_design_direct) takes its
+ * cross-products straight from the raw block: no fill, no copy.  Sets
+ * a->direct when it applies and allocates its scratch. */
+static int direct_setup(xp_acc *a, cx_error *err)
+{
+    const ols_pass_params *par = a->par;
+    size_t p = par->p, yslot;
+    if (par->split != CX_SPLIT_NONE || par->weighted)
+        return CX_OK;
+    a->xslot = cx_malloc((p + 1) * sizeof *a->xslot, err);
+    a->check = cx_malloc((par->n_inputs + 1) * sizeof *a->check, err);
+    if (!a->xslot || !a->check)
+        return CX_ENOMEM;
+    if (!cx_design_direct(par->d, a->xslot, &yslot, a->check, &a->n_check))
+        return CX_OK;
+    a->xslot[p] = (long)yslot;
+    size_t lo = yslot, hi = yslot;
+    for (size_t j = 0; j <= p; j++)
+        if (a->xslot[j] >= 0) {
+            lo = (size_t)a->xslot[j] < lo ? (size_t)a->xslot[j] : lo;
+            hi = (size_t)a->xslot[j] > hi ? (size_t)a->xslot[j] : hi;
+        }
+    for (size_t k = 0; k < a->n_check; k++) {
+        lo = a->check[k] < lo ? a->check[k] : lo;
+        hi = a->check[k] > hi ? a->check[k] : hi;
+    }
+    a->lo = lo;
+    a->q = hi - lo + 1;
+    a->raw_xp = cx_malloc(a->q * a->q * sizeof *a->raw_xp, err);
+    a->raw_sums = cx_malloc(a->q * sizeof *a->raw_sums, err);
+    a->ones = cx_malloc(DIRECT_CHUNK * sizeof *a->ones, err);
+    if (!a->raw_xp || !a->raw_sums || !a->ones)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < DIRECT_CHUNK; i++)
+        a->ones[i] = 1.0;
+    a->direct = 1;
+    return CX_OK;
 }
 
 static void *xp_acc_alloc(const void *params, cx_error *err)
@@ -115,7 +170,7 @@ static void *xp_acc_alloc(const void *params, cx_error *err)
     cx_design_buf_init(&a->rows, par->d, CX_ROWS_XY_COLUMNS);
     a->xp = xp_array(par->n_levels * par->n_slots, par->p, err);
     a->ws = a->xp ? cx_design_ws_alloc(par->d, err) : NULL;
-    if (!a->ws) {
+    if (!a->ws || direct_setup(a, err) != CX_OK) {
         xp_acc_free(a);
         return NULL;
     }
@@ -195,6 +250,70 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
                 1.0, x->c, (int)p1);
 }
 
+/* The direct path: raw rows [r0, r1) of b, all of one level, added to x
+ * from the raw block's columns — the rows' column sums and one DSYRK of
+ * the raw slot range per chunk of rows small enough to stay in cache.  A
+ * missing (or infinite) value anywhere in a needed column makes that
+ * column's own square non-finite, so a finite diagonal proves every row
+ * complete, as the fill would have found; otherwise returns 0 and adds
+ * nothing (the caller fills those rows the usual way). */
+static int add_direct(xp_acc *a, const cx_block *b, size_t r0, size_t r1, ols_xp *x)
+{
+    size_t q = a->q, ld = b->ld, p = a->par->p;
+    const double *raw = b->data + a->lo * ld;
+    memset(a->raw_xp, 0, q * q * sizeof *a->raw_xp);
+    memset(a->raw_sums, 0, q * sizeof *a->raw_sums);
+    for (size_t i0 = r0; i0 < r1; i0 += DIRECT_CHUNK) {
+        size_t k = r1 - i0 < DIRECT_CHUNK ? r1 - i0 : DIRECT_CHUNK;
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)k, (int)q, 1.0, raw + i0, (int)ld, a->ones, 1,
+                    1.0, a->raw_sums, 1);
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)k, 1.0, raw + i0, (int)ld,
+                    1.0, a->raw_xp, (int)q);
+    }
+    for (size_t k = 0; k < a->n_check; k++) {
+        size_t c = a->check[k] - a->lo;
+        if (!isfinite(a->raw_xp[c * q + c]) || !isfinite(a->raw_sums[c]))
+            return 0;
+    }
+    double n = (double)(r1 - r0);
+    for (size_t j = 0; j <= p; j++)
+        for (size_t i = 0; i <= j; i++) {
+            long si = a->xslot[i], sj = a->xslot[j];
+            double v;
+            if (si < 0 && sj < 0)
+                v = n;
+            else if (si < 0 || sj < 0)
+                v = a->raw_sums[(size_t)(si < 0 ? sj : si) - a->lo];
+            else {
+                size_t u = (size_t)si - a->lo, w = (size_t)sj - a->lo;
+                v = u <= w ? a->raw_xp[w * q + u] : a->raw_xp[u * q + w];
+            }
+            x->c[j * (p + 1) + i] += v;
+        }
+    x->n += n;
+    x->npos += n;
+    x->sw += n;
+    cx_design_ws_count(a->ws, r1 - r0, r1 - r0);
+    return 1;
+}
+
+/* The direct path over a block, level by level; a level with a missing
+ * value goes through the fill instead. */
+static int add_block_direct(xp_acc *a, const cx_block *b, cx_error *err)
+{
+    const ols_pass_params *par = a->par;
+    for (size_t l = 0; l < b->n_levels && l < par->n_levels; l++) {
+        size_t r0 = b->start[l], r1 = b->start[l + 1];
+        if (r0 == r1 || add_direct(a, b, r0, r1, &a->xp[l * par->n_slots]))
+            continue;
+        long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data + r0, b->ld, r1 - r0, err);
+        if (used < 0)
+            return err->code ? err->code : CX_EFAIL;
+        add_all(a, a->rows.cap, 0, (size_t)used, &a->xp[l * par->n_slots]);
+    }
+    return CX_OK;
+}
+
 /* Gather rows [i0, i1) of the fill whose slot is s (s = SIZE_MAX: all),
  * each scaled by sqrt(w * mult), and add them to x. */
 static void add_group(xp_acc *a, size_t m, size_t i0, size_t i1, size_t s, const unsigned *mult,
@@ -253,6 +372,8 @@ static int xp_acc_add(void *v, const cx_block *b, cx_error *err)
         return CX_OK;
     if (grow(a, b->n, err))
         return CX_ENOMEM;
+    if (a->direct)
+        return add_block_direct(a, b, err);
     size_t m = a->rows.cap; /* the leading dimension of every buffer */
     long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
     if (used < 0)
