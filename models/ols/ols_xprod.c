@@ -19,6 +19,7 @@
 
 #include "dist.h"
 #include "../../engine/filter_eval.h"
+#include "../../engine/xprod.h"
 #include "ols_internal.h"
 #include "resample.h"
 
@@ -91,11 +92,7 @@ typedef struct xp_acc {
     size_t *check, n_check, lo, q;
     double *raw_xp;   /* q x q cross-products of the raw slot range  */
     double *raw_sums; /* q column sums                               */
-    double *ones;     /* DIRECT_CHUNK ones: the sums as one DGEMV    */
 } xp_acc;
-
-/* Rows per DSYRK of the direct path: 2048 rows of ~20 columns stay in L2. */
-enum { DIRECT_CHUNK = 2048 };
 
 /* The row buffers of a block (grow() sizes them). */
 static void free_rows(xp_acc *a)
@@ -117,7 +114,6 @@ static void xp_acc_free(void *v)
     free(a->check);
     free(a->raw_xp);
     free(a->raw_sums);
-    free(a->ones);
     free(a);
 }
 
@@ -151,11 +147,8 @@ static int direct_setup(xp_acc *a, cx_error *err)
     a->q = hi - lo + 1;
     a->raw_xp = cx_malloc(a->q * a->q * sizeof *a->raw_xp, err);
     a->raw_sums = cx_malloc(a->q * sizeof *a->raw_sums, err);
-    a->ones = cx_malloc(DIRECT_CHUNK * sizeof *a->ones, err);
-    if (!a->raw_xp || !a->raw_sums || !a->ones)
+    if (!a->raw_xp || !a->raw_sums)
         return CX_ENOMEM;
-    for (size_t i = 0; i < DIRECT_CHUNK; i++)
-        a->ones[i] = 1.0;
     a->direct = 1;
     return CX_OK;
 }
@@ -251,8 +244,8 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
 }
 
 /* The direct path: raw rows [r0, r1) of b, all of one level, added to x
- * from the raw block's columns — the rows' column sums and one DSYRK of
- * the raw slot range per chunk of rows small enough to stay in cache.  A
+ * from the raw block's columns: the cross-products and column sums of the
+ * raw slot range (cx_xprod_add).  A
  * missing (or infinite) value anywhere in a needed column makes that
  * column's own square non-finite, so a finite diagonal proves every row
  * complete, as the fill would have found; otherwise returns 0 and adds
@@ -263,13 +256,7 @@ static int add_direct(xp_acc *a, const cx_block *b, size_t r0, size_t r1, ols_xp
     const double *raw = b->data + a->lo * ld;
     memset(a->raw_xp, 0, q * q * sizeof *a->raw_xp);
     memset(a->raw_sums, 0, q * sizeof *a->raw_sums);
-    for (size_t i0 = r0; i0 < r1; i0 += DIRECT_CHUNK) {
-        size_t k = r1 - i0 < DIRECT_CHUNK ? r1 - i0 : DIRECT_CHUNK;
-        cblas_dgemv(CblasColMajor, CblasTrans, (int)k, (int)q, 1.0, raw + i0, (int)ld, a->ones, 1,
-                    1.0, a->raw_sums, 1);
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)k, 1.0, raw + i0, (int)ld,
-                    1.0, a->raw_xp, (int)q);
-    }
+    cx_xprod_add(raw + r0, ld, r1 - r0, q, a->raw_xp, a->raw_sums);
     for (size_t k = 0; k < a->n_check; k++) {
         size_t c = a->check[k] - a->lo;
         if (!isfinite(a->raw_xp[c * q + c]) || !isfinite(a->raw_sums[c]))
