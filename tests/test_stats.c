@@ -19,6 +19,7 @@
 
 #include "stats.h"
 #include "view.h"
+#include "xprod.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -649,6 +650,54 @@ static void test_compute_negative_weight_names_column(void **state)
     fixture_free(&f);
 }
 
+/* cx_xprod_add against the plain triple loop, for widths on both sides of
+ * the register kernel's tiles (1..XPROD_MAX_COLS, and one past it: DSYRK)
+ * and row counts that are and are not multiples of 8 and of its chunk;
+ * sums accumulate onto what is there; a NaN reaches its own column's
+ * square and sum. */
+static void test_xprod_matches_naive(void **state)
+{
+    (void)state;
+    const size_t widths[] = {1, 3, 4, 5, 8, 13, 21, 32, 33};
+    const size_t lengths[] = {0, 1, 7, 8, 255, 256, 257, 1000, 4099};
+    size_t ld = 4100;
+    double *x = malloc(ld * 33 * sizeof *x), c[33 * 33], sum[33], ref[33 * 33], rsum[33];
+    assert_non_null(x);
+    for (size_t i = 0; i < ld * 33; i++)
+        x[i] = sin(0.37 * (double)i) * 4 + (double)(i % 7) - 3;
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
+        for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++) {
+            size_t q = widths[w], n = lengths[l];
+            for (size_t i = 0; i < q * q; i++)
+                c[i] = ref[i] = 0.5; /* added onto */
+            for (size_t j = 0; j < q; j++)
+                sum[j] = rsum[j] = 1.5;
+            cx_xprod_add(x + 3, ld, n, q, c, sum);
+            for (size_t j = 0; j < q; j++) {
+                for (size_t r = 0; r < n; r++)
+                    rsum[j] += x[3 + j * ld + r];
+                for (size_t i = 0; i <= j; i++)
+                    for (size_t r = 0; r < n; r++)
+                        ref[j * q + i] += x[3 + i * ld + r] * x[3 + j * ld + r];
+            }
+            for (size_t j = 0; j < q; j++) {
+                if (fabs(sum[j] - rsum[j]) > 1e-12 * (1 + fabs(rsum[j])) * (double)(n + 1))
+                    fail_msg("q %zu n %zu: sum %zu %.17g vs %.17g", q, n, j, sum[j], rsum[j]);
+                for (size_t i = 0; i <= j; i++)
+                    if (fabs(c[j * q + i] - ref[j * q + i]) >
+                        1e-12 * (1 + fabs(ref[j * q + i])) * (double)(n + 1))
+                        fail_msg("q %zu n %zu: c[%zu,%zu] %.17g vs %.17g", q, n, i, j,
+                                 c[j * q + i], ref[j * q + i]);
+            }
+        }
+    x[3 + 2 * ld + 100] = NAN; /* column 2, row 100 */
+    double c5[25] = {0}, s5[5] = {0};
+    cx_xprod_add(x + 3, ld, 1000, 5, c5, s5);
+    assert_true(isnan(c5[2 * 5 + 2]) && isnan(s5[2]));
+    assert_true(isfinite(c5[1 * 5 + 1]) && isfinite(c5[4 * 5 + 3]) && isfinite(s5[4]));
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_compute_groups_and_weights),
         cmocka_unit_test(test_compute_same_for_any_thread_count),
         cmocka_unit_test(test_compute_negative_weight_names_column),
+        cmocka_unit_test(test_xprod_matches_naive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
