@@ -29,6 +29,7 @@
 typedef struct pass_worker {
     size_t ld; /* cx_view_block_rows: the leading dimension of the blocks */
     double *data, *scratch;
+    int16_t *small; /* small-integer passes: the block instead of data */
     size_t *level, *row, *start;
     void **acc; /* one private accumulator per reducer */
 } pass_worker;
@@ -37,6 +38,7 @@ static void worker_free(pass_worker *w, const cx_reducer *r, size_t n)
 {
     free(w->data);
     free(w->scratch);
+    free(w->small);
     free(w->level);
     free(w->row);
     free(w->start);
@@ -48,19 +50,24 @@ static void worker_free(pass_worker *w, const cx_reducer *r, size_t n)
 }
 
 static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n_levels,
-                        const cx_reducer *r, size_t n, cx_error *err)
+                        const cx_reducer *r, size_t n, int small, cx_error *err)
 {
     memset(w, 0, sizeof *w);
     size_t rows = cx_view_block_rows(v), c = ncols ? ncols : 1;
     w->ld = rows;
-    w->data = cx_malloc_block_buffer(rows * c * sizeof(double), err);
-    w->scratch =
-        cx_malloc_block_buffer(rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
+    if (small) {
+        w->small = cx_malloc_block_buffer(rows * c * sizeof *w->small, err);
+    } else {
+        w->data = cx_malloc_block_buffer(rows * c * sizeof(double), err);
+        w->scratch = cx_malloc_block_buffer(
+            rows * (cx_view_scratch_cols(v, ncols) + 1) * sizeof(double), err);
+    }
     w->level = cx_malloc(rows * sizeof(size_t), err);
     w->row = cx_malloc(rows * sizeof(size_t), err);
     w->start = cx_calloc(n_levels + 1, sizeof(size_t), err);
     w->acc = cx_calloc(n ? n : 1, sizeof(void *), err);
-    int ok = w->data && w->scratch && w->level && w->row && w->start && w->acc;
+    int ok = (small ? w->small != NULL : w->data && w->scratch) && w->level && w->row && w->start &&
+             w->acc;
     for (size_t k = 0; ok && k < n; k++)
         ok = (w->acc[k] = r[k].type->alloc(r[k].params, err)) != NULL;
     if (!ok) {
@@ -70,13 +77,47 @@ static int worker_alloc(pass_worker *w, const cx_view *v, size_t ncols, size_t n
     return CX_OK;
 }
 
-/* Read block `index` and feed it to this thread's accumulators. */
-static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int *cols,
-                      size_t ncols, size_t n_levels, const cx_reducer *r, size_t n, cx_error *err)
+/* Block `index` of a plain view as small integers (table.h): one level,
+ * every row; returns the rows read or -1. */
+static long read_small_block(pass_worker *w, const cx_view *v, size_t index, const int *cols,
+                             size_t ncols, size_t n_levels, cx_error *err)
 {
-    /* the view delivers the rows grouped by level: one copy, no regrouping */
-    long got = cx_view_read_block_grouped(v, index, cols, ncols, w->data, w->level, w->row,
-                                          w->start, w->scratch, err);
+    size_t nrows = cx_table_nrows(v->table), row0 = index * CX_BLOCK_ROWS;
+    size_t n = row0 >= nrows ? 0 : nrows - row0 < w->ld ? nrows - row0 : w->ld;
+    if (n && cx_table_read_block_small(v->table, cols, ncols, row0, n, w->small, w->ld, err))
+        return -1;
+    memset(w->level, 0, n * sizeof *w->level);
+    for (size_t i = 0; i < n; i++)
+        w->row[i] = row0 + i;
+    for (size_t l = 0; l <= n_levels; l++)
+        w->start[l] = l ? n : 0;
+    return (long)n;
+}
+
+static int takes_small(const cx_reducer *r);
+
+/* A small-integer pass: a plain view of 1-byte integer columns whose every
+ * reducer takes small blocks. */
+static int pass_is_small(const cx_view *v, const int *cols, size_t ncols, const cx_reducer *r,
+                         size_t n)
+{
+    if (n == 0 || ncols == 0 || !cx_view_is_plain(v) ||
+        !cx_table_columns_small(v->table, cols, ncols))
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (!takes_small(&r[k]))
+            return 0;
+    return 1;
+}
+
+/* Read block `index` and feed it to this thread's accumulators. */
+static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int *cols, size_t ncols,
+                      size_t n_levels, const cx_reducer *r, size_t n, cx_error *err)
+{
+    long got = w->small ? read_small_block(w, v, index, cols, ncols, n_levels, err)
+                        /* the view delivers the rows grouped by level: one copy, no regrouping */
+                        : cx_view_read_block_grouped(v, index, cols, ncols, w->data, w->level,
+                                                     w->row, w->start, w->scratch, err);
     if (got < 0)
         return err->code ? err->code : CX_EIO;
     if (got == 0)
@@ -85,7 +126,7 @@ static int feed_block(pass_worker *w, const cx_view *v, size_t index, const int 
         if (w->level[i] >= n_levels)
             return cx_error_set(err, CX_EFAIL, "row level %zu out of range (%zu levels)",
                                 w->level[i], n_levels);
-    cx_block b = {(size_t)got, w->ld, w->data, w->level, w->row, n_levels, w->start};
+    cx_block b = {(size_t)got, w->ld, w->data, w->level, w->row, n_levels, w->start, w->small};
     for (size_t k = 0; k < n; k++) {
         int rc = r[k].type->add_block(w->acc[k], &b, err);
         if (rc != CX_OK)
@@ -106,11 +147,12 @@ static int reduce_blocks(const cx_view *v, const int *cols, size_t ncols, cx_red
     int nt = threads > 0 ? threads : omp_get_max_threads();
     if ((size_t)nt > hi - lo)
         nt = hi > lo ? (int)(hi - lo) : 1;
+    int small = pass_is_small(v, cols, ncols, r, n);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         pass_worker w;
         cx_error werr = {0};
-        int wrc = worker_alloc(&w, v, ncols, n_levels, r, n, &werr);
+        int wrc = worker_alloc(&w, v, ncols, n_levels, r, n, small, &werr);
 #pragma omp for ordered schedule(dynamic, 1)
         for (size_t b = lo; b < hi; b++) {
             long failed_so_far;
@@ -235,11 +277,11 @@ void cx_reducer_release(cx_reducer *r)
 
 typedef struct moments_acc {
     const cx_moments_params *par;
-    size_t n_acc;         /* n_levels * n_slots                          */
-    cx_moments_acc **a;   /* allocated on first use                      */
-    double *draws;        /* bootstrap: N of each replicate              */
+    size_t n_acc;       /* n_levels * n_slots                          */
+    cx_moments_acc **a; /* allocated on first use                      */
+    double *draws;      /* bootstrap: N of each replicate              */
     unsigned char *touched;
-    cx_moments **rep;     /* listwise bootstrap: replicate moments        */
+    cx_moments **rep; /* listwise bootstrap: replicate moments        */
     /* thread scratch, allocated on the first block */
     double *chunk, *w, *sorted, *delta;
     double *q, *wm, *g, *shift, *bdraws; /* listwise bootstrap (add_replicates_gemm) */
@@ -386,8 +428,8 @@ static int scratch_ready(moments_acc *m, size_t rows, cx_error *err)
 }
 
 /* Rows [s, s + n) of the block into accumulator i. */
-static int add_run(moments_acc *m, size_t i, const double *X, size_t n, size_t ld,
-                   const double *w, cx_error *err)
+static int add_run(moments_acc *m, size_t i, const double *X, size_t n, size_t ld, const double *w,
+                   cx_error *err)
 {
     cx_moments_acc *a = slot_acc(m, i, err);
     if (!a)
@@ -472,7 +514,8 @@ static int add_replicates(moments_acc *m, const cx_block *b, size_t l, cx_error 
     size_t s0 = b->start[l], n = b->start[l + 1] - s0, B = par->n_slots;
     const double *X = b->data + par->col0 * b->ld + s0;
     const double *base = par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0 : NULL;
-    const double *unit = par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
+    const double *unit =
+        par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
     mark_complete(m, b, s0, n);
     for (size_t r = 0; r < B; r++) {
         double draws = 0;
@@ -507,7 +550,8 @@ static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_e
     size_t s0 = b->start[l], n = b->start[l + 1] - s0, B = par->n_slots, p = par->p;
     size_t cols1 = 1 + p + p * (p + 1) / 2;
     const double *base = par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0 : NULL;
-    const double *unit = par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
+    const double *unit =
+        par->cluster_at >= 0 ? b->data + (size_t)par->cluster_at * b->ld + s0 : NULL;
     mark_complete(m, b, s0, n);
     size_t first = 0;
     while (first < n && !m->complete[first])
@@ -543,8 +587,8 @@ static int add_replicates_gemm(moments_acc *m, const cx_block *b, size_t l, cx_e
             k++;
         }
         if (k)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)cols1, (int)k,
-                        1.0, m->wm, (int)chunk, m->q, (int)cols1, 1.0, m->g, (int)cols1);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)cols1, (int)k, 1.0,
+                        m->wm, (int)chunk, m->q, (int)cols1, 1.0, m->g, (int)cols1);
     }
     cx_moments *t = m->tmp;
     for (size_t r = 0; r < B; r++) {
@@ -585,10 +629,33 @@ static int check_block_weights(const cx_moments_params *par, const cx_block *b, 
                         cx_weight_problem(w[i]));
 }
 
+/* Small-integer blocks: a plain listwise pass of unweighted moments. */
+static int moments_takes_small(const void *params)
+{
+    const cx_moments_params *par = params;
+    return par->split == CX_SPLIT_NONE && par->weight_at < 0 && par->mode == CX_MISSING_LISTWISE;
+}
+
+static int moments_add_small(moments_acc *m, const cx_block *b, cx_error *err)
+{
+    int rc = scratch_ready(m, b->ld, err);
+    for (size_t l = 0; rc == CX_OK && l < b->n_levels; l++) {
+        size_t s0 = b->start[l], n = b->start[l + 1] - s0;
+        cx_moments_acc *a = n ? slot_acc(m, l, err) : NULL;
+        if (n && !a)
+            return CX_ENOMEM;
+        if (n)
+            cx_moments_acc_add_small(a, b->small + m->par->col0 * b->ld + s0, n, b->ld, m->chunk);
+    }
+    return rc;
+}
+
 static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
 {
     moments_acc *m = vacc;
     const cx_moments_params *par = m->par;
+    if (b->small)
+        return moments_add_small(m, b, err);
     int rc = check_block_weights(par, b, err);
     if (rc == CX_OK)
         rc = scratch_ready(m, b->ld, err);
@@ -599,8 +666,7 @@ static int moments_add_block(void *vacc, const cx_block *b, cx_error *err)
         switch (par->split) {
         case CX_SPLIT_NONE:
             rc = add_run(m, l, b->data + par->col0 * b->ld + s0, n, b->ld,
-                         par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0
-                                             : NULL,
+                         par->weight_at >= 0 ? b->data + (size_t)par->weight_at * b->ld + s0 : NULL,
                          err);
             break;
         case CX_SPLIT_KFOLD:
@@ -641,6 +707,12 @@ static void moments_merge(void *vacc, const void *vother)
 
 const cx_reducer_type cx_reducer_moments = {
     "moments", moments_alloc, moments_reset, moments_add_block, moments_merge, NULL, moments_free};
+
+/* Reducers that add small-integer blocks (cx_block.small). */
+static int takes_small(const cx_reducer *r)
+{
+    return r->type == &cx_reducer_moments && moments_takes_small(r->params);
+}
 
 cx_moments *cx_moments_result(const void *vacc, size_t level, size_t slot, cx_error *err)
 {
@@ -744,8 +816,8 @@ static void first_row_merge(void *vacc, const void *vother)
             f->first[l] = o->first[l];
 }
 
-const cx_reducer_type cx_reducer_first_row = {"first_row",     first_row_alloc, first_row_reset,
-                                              first_row_add,   first_row_merge, NULL,
+const cx_reducer_type cx_reducer_first_row = {"first_row",   first_row_alloc, first_row_reset,
+                                              first_row_add, first_row_merge, NULL,
                                               first_row_free};
 
 size_t cx_first_row_of(const void *acc, size_t level)

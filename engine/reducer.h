@@ -37,6 +37,12 @@ typedef struct cx_block {
     const size_t *row;   /* table row number of each row                */
     size_t n_levels;
     const size_t *start; /* n_levels + 1 offsets: level l's rows         */
+    /* Small-integer passes: data is NULL and the columns come as int16,
+     * CX_SMALL_MISSING for a missing value, with the same ld; NULL
+     * otherwise.  A pass is one when every reducer takes small blocks
+     * (today the unweighted listwise moments, reducer.c) and the view is
+     * a plain one of 1-byte integer columns (table.h). */
+    const int16_t *small;
 } cx_block;
 
 typedef struct cx_reducer_type {
@@ -78,15 +84,15 @@ typedef enum cx_split_kind {
 } cx_split_kind;
 
 typedef struct cx_moments_params {
-    size_t p;         /* variables: block columns col0 .. col0 + p - 1    */
+    size_t p; /* variables: block columns col0 .. col0 + p - 1    */
     size_t col0;
-    long weight_at;   /* block column of the weights, -1 = unweighted       */
+    long weight_at; /* block column of the weights, -1 = unweighted       */
     cx_missing_mode mode;
     size_t n_levels;
     cx_split_kind split;
-    size_t n_slots;   /* see cx_split_kind; 1 for CX_SPLIT_NONE             */
+    size_t n_slots; /* see cx_split_kind; 1 for CX_SPLIT_NONE             */
     unsigned long seed;
-    long cluster_at;  /* bootstrap: block column naming the unit, -1 = row */
+    long cluster_at;          /* bootstrap: block column naming the unit, -1 = row */
     const cx_filter *holdout; /* CX_SPLIT_HOLDOUT                         */
     size_t holdout_at;        /* block column of the filter's slot 0 ...    */
 } cx_moments_params;
@@ -100,8 +106,7 @@ cx_moments *cx_moments_result(const void *acc, size_t level, size_t slot, cx_err
 double cx_moments_result_n(const void *acc, size_t level, size_t slot);
 /* Moments of level l over every slot except `except` (a kfold training
  * set), merged in slot order; except = (size_t)-1 merges all slots. */
-cx_moments *cx_moments_result_merged(const void *acc, size_t level, size_t except,
-                                     cx_error *err);
+cx_moments *cx_moments_result_merged(const void *acc, size_t level, size_t except, cx_error *err);
 
 /* ---- first row of each level ------------------------------------------ */
 

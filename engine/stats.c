@@ -25,6 +25,7 @@
  * one streaming pass.
  */
 #include "stats.h"
+#include "table.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -927,6 +928,59 @@ int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, 
     if (rc == CX_OK)
         lw_acc_add_rows(&a->lw, X, n, ld, w, scratch);
     return rc;
+}
+
+/* One chunk of small integers: try_tiny's steps on int16 columns that
+ * need no conversion — copy with missing values zeroed and their rows
+ * cleared in keep, then the shift, the integer cross-products and the
+ * exact merge. */
+static void lw_acc_add_small_chunk(lw_acc *a, const int16_t *X, size_t ld, size_t rows,
+                                   int16_t *keep, int16_t *zi, double *tail)
+{
+    size_t p = a->p, k = 0;
+    for (size_t i = 0; i < rows; i++)
+        keep[i] = -1;
+    for (size_t j = 0; j < p; j++) {
+        const int16_t *col = X + j * ld;
+        int16_t *dst = zi + j * CHUNK_ROWS;
+        for (size_t i = 0; i < rows; i++) {
+            int16_t present = (int16_t) - (col[i] != CX_SMALL_MISSING);
+            dst[i] = (int16_t)(col[i] & present);
+            keep[i] &= present;
+        }
+    }
+    for (size_t i = 0; i < rows; i++)
+        k += keep[i] != 0;
+    if (k == 0)
+        return;
+    size_t first = 0;
+    while (!a->has_shift && keep[first] == 0)
+        first++;
+    if (!a->has_shift) {
+        for (size_t j = 0; j < p; j++)
+            a->shift[j] = zi[j * CHUNK_ROWS + first];
+        a->has_shift = 1;
+    }
+    if (k < rows)
+        for (size_t j = 0; j < p; j++)
+            for (size_t i = 0; i < rows; i++)
+                zi[j * CHUNK_ROWS + i] &= keep[i];
+    double *c = tail + 2 * p, *sum = c + p * p;
+    tiny_cross(zi, rows, p, c, sum);
+    lw_acc_merge_exact(a, (double)k, c, sum, tail);
+}
+
+void cx_moments_acc_add_small(cx_moments_acc *a, const int16_t *X, size_t n, size_t ld,
+                              double *scratch)
+{
+    lw_acc *lw = &a->lw;
+    size_t p = lw->p;
+    double *z = scratch, *wz = scratch + CHUNK_ROWS * p, *tail = wz + 2 * CHUNK_ROWS;
+    double *flags = wz + CHUNK_ROWS; /* the same scratch layout as lw_acc_add_rows */
+    for (size_t r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
+        size_t rows = n - r0 < CHUNK_ROWS ? n - r0 : CHUNK_ROWS;
+        lw_acc_add_small_chunk(lw, X + r0, ld, rows, (int16_t *)flags, (int16_t *)z, tail);
+    }
 }
 
 void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta)

@@ -82,6 +82,13 @@ void cx_moments_acc_reset(cx_moments_acc *a);
 double *cx_moments_scratch_alloc(size_t p, cx_error *err);
 int cx_moments_acc_add(cx_moments_acc *a, const double *X, size_t n, size_t ld, const double *w,
                        double *scratch, cx_error *err);
+/* Listwise only: n rows of p small-integer columns X (int16, column-major,
+ * leading dimension ld; CX_SMALL_MISSING = missing, every other value
+ * within +-1024), as 1-byte Likert columns arrive (table.h).  Bit for bit
+ * what cx_moments_acc_add gives for the same values as doubles (NaN for
+ * missing): the same chunks through the same integer kernel. */
+void cx_moments_acc_add_small(cx_moments_acc *a, const int16_t *X, size_t n, size_t ld,
+                              double *scratch);
 void cx_moments_acc_merge(cx_moments_acc *a, const cx_moments_acc *b, double *delta);
 /* out (allocated for the same p and mode) = the accumulated moments. */
 void cx_moments_acc_export(const cx_moments_acc *a, cx_moments *out);

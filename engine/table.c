@@ -49,6 +49,7 @@ struct cx_table {
     hdf5_column *h5;
     int chunk_path;         /* 0: always H5Dread (tests compare the two)  */
     int chunk_fd;           /* cx_chunk_file_fd of file, or -1            */
+    int no_small;           /* 1: cx_table_columns_small always says no   */
     size_t direct_chunks;   /* column block reads served by table_chunks.c */
     cx_block_cache *blocks; /* decoded blocks kept for the stage (table_blocks.h) */
     /* memory backend: one double array per column */
@@ -1077,6 +1078,67 @@ int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, siz
             widen(c, dst, nrows);
         if (c->kind == CX_COL_CATEGORICAL)
             rc = check_codes(t, c, dst, nrows, row0, err);
+    }
+    cx_chunk_scratch_free(&scratch);
+    return rc;
+}
+
+int cx_table_columns_small(const cx_table *t, const int *cols, size_t ncols)
+{
+    if (t->file < 0 || t->no_small)
+        return 0;
+    for (size_t j = 0; j < ncols; j++) {
+        const cx_column_info *c = &t->info[cols[j]];
+        if (c->kind != CX_COL_INT || c->bytes != 1)
+            return 0;
+    }
+    return 1;
+}
+
+void cx_table_set_small_path(cx_table *t, int enabled)
+{
+    t->no_small = !enabled;
+}
+
+/* n native bytes at the start of out as int16, in place (from the end, so
+ * no value is overwritten before it is read); the missing value code as
+ * CX_SMALL_MISSING. */
+static void small_from_bytes(const cx_column_info *c, int16_t *out, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)out;
+    int mv = c->has_missing_value;
+    if (c->is_unsigned) {
+        uint8_t m = (uint8_t)c->missing_uint;
+        for (size_t i = n; i-- > 0;)
+            out[i] = mv && u[i] == m ? CX_SMALL_MISSING : (int16_t)u[i];
+    } else {
+        int8_t m = (int8_t)c->missing_int;
+        for (size_t i = n; i-- > 0;) {
+            int8_t v = (int8_t)u[i];
+            out[i] = mv && v == m ? CX_SMALL_MISSING : (int16_t)v;
+        }
+    }
+}
+
+int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
+                              int16_t *out, size_t ld, cx_error *err)
+{
+    if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
+        return err ? err->code : CX_EUSAGE;
+    if (!cx_table_columns_small(t, cols, ncols))
+        return cx_error_set(err, CX_EUSAGE, "%s: not every column is a 1-byte integer", t->label);
+    cx_chunk_scratch scratch = {0};
+    int rc = CX_OK;
+    for (size_t j = 0; j < ncols && rc == CX_OK && nrows > 0; j++) {
+        const cx_column_info *c = &t->info[cols[j]];
+        int16_t *dst = out + j * ld;
+        /* the native bytes fit: n bytes in room for n int16 */
+        if (read_native_cached(t, cols[j], row0, nrows, (double *)(void *)dst, &scratch) != 0) {
+            rc = cx_error_set(err, CX_EIO, "%s: column '%s': reading rows %zu..%zu failed",
+                              t->label, c->name, row0 + 1, row0 + nrows);
+            break;
+        }
+        small_from_bytes(c, dst, nrows);
     }
     cx_chunk_scratch_free(&scratch);
     return rc;

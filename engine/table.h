@@ -57,7 +57,7 @@ typedef struct cx_column_info {
     double origin;
     int64_t origin_int;
     uint64_t origin_uint;
-    char *label;         /* `label` attribute (question text), or NULL      */
+    char *label; /* `label` attribute (question text), or NULL      */
 } cx_column_info;
 
 typedef struct cx_table cx_table;
@@ -104,8 +104,7 @@ int cx_table_read_block(cx_table *t, const int *cols, size_t ncols, size_t row0,
  * whose origin is 0).  For statistics that add the origin back where
  * location matters (means, medians) and need no more (spreads). */
 int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, size_t n_relative,
-                                 size_t row0, size_t nrows, double *out, size_t ld,
-                                 cx_error *err);
+                                 size_t row0, size_t nrows, double *out, size_t ld, cx_error *err);
 
 /* HDF5 tables decode chunked, deflated columns themselves, outside the
  * HDF5 lock (so threads inflate in parallel).  For tests and benchmarks:
@@ -113,6 +112,20 @@ int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, siz
  * column reads the own decoder served.  Not to be changed while other
  * threads read the table. */
 void cx_table_set_chunk_path(cx_table *t, int enabled);
+
+/* Small integers: 1-byte integer columns (not categorical) of an HDF5
+ * table can be delivered as int16, missing values as CX_SMALL_MISSING —
+ * an eighth of the doubles' memory and no widening, for reducers that add
+ * Likert items as integers (reducer.h, takes_small).
+ * cx_table_columns_small: 1 when every one of cols qualifies (and the
+ * table's small path is on: cx_table_set_small_path, default on).
+ * cx_table_read_block_small: rows [row0, row0 + nrows) of cols into out
+ * (column-major, leading dimension ld), as cx_table_read_block reads. */
+#define CX_SMALL_MISSING INT16_MIN
+int cx_table_columns_small(const cx_table *t, const int *cols, size_t ncols);
+int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,
+                              int16_t *out, size_t ld, cx_error *err);
+void cx_table_set_small_path(cx_table *t, int enabled);
 size_t cx_table_direct_chunk_reads(const cx_table *t);
 /* The stage's cache of decoded blocks (table_blocks.h): keep up to
  * `budget` bytes of whole blocks as decoded from HDF5, so the jobs (and

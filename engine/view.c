@@ -158,6 +158,11 @@ static int view_is_plain(const cx_view *v)
     return !v->where && v->n_group_cols == 0 && v->n_restrict == 0;
 }
 
+int cx_view_is_plain(const cx_view *v)
+{
+    return view_is_plain(v);
+}
+
 /* Row i's group tuple equals row i - 1's: tables are usually stored in
  * runs of one level (a firm's wave), so the binary search is skipped for
  * most rows. */
@@ -417,8 +422,9 @@ static void merge_levels_into(level_set *s, const double *block, size_t nb, doub
 {
     size_t i = 0, j = 0, m = 0;
     while (i < s->n || j < nb) {
-        int c = i == s->n ? 1 : j == nb ? -1
-                                         : compare_tuples(s->values + i * PAD, block + j * PAD, PAD);
+        int c = i == s->n ? 1
+                : j == nb ? -1
+                          : compare_tuples(s->values + i * PAD, block + j * PAD, PAD);
         const double *src = c <= 0 ? s->values + i++ * PAD : block + j * PAD;
         if (c >= 0)
             j++;
@@ -631,8 +637,7 @@ int cx_view_load(const cx_view *v, const int *cols, size_t ncols, double **out, 
     while (rc == CX_OK && (got = cx_view_iter_next(&it, block, block_levels, err)) > 0) {
         rc = grow_loaded(&data, levels ? &lv : NULL, ncols, &capacity, rows + (size_t)got, err);
         for (size_t j = 0; rc == CX_OK && j < ncols; j++)
-            memcpy(data + j * capacity + rows, block + j * ld,
-                   (size_t)got * sizeof *data);
+            memcpy(data + j * capacity + rows, block + j * ld, (size_t)got * sizeof *data);
         if (rc == CX_OK && levels)
             memcpy(lv + rows, block_levels, (size_t)got * sizeof *lv);
         rows += (size_t)got;

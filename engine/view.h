@@ -73,6 +73,10 @@ void cx_view_free(cx_view *v);
  * block buffer below, so buffers for a 300-row table hold 300 rows, not
  * 65536 (describe of 5000 items on 300 rows took 3.2 GB before). */
 size_t cx_view_block_rows(const cx_view *v);
+/* 1 when every table row reaches the caller as it is, one level: no
+ * filter, no groups, no restriction to a level (block b is table rows
+ * [b * CX_BLOCK_ROWS, ...) exactly). */
+int cx_view_is_plain(const cx_view *v);
 
 /* Block iteration.  Each call fills `out` (column-major, ld = cx_view_block_rows(v))
  * with the next filtered rows of columns `cols` and `level_of_row` (may be

@@ -443,12 +443,12 @@ typedef struct describe_acc {
     /* bootstrap (B > 0): per replicate r and item j, the sums of the
      * Poisson counts k and of k x over the rows where the item is present */
     size_t B;
-    double *boot_k, *boot_kx; /* B x p */
+    double *boot_k, *boot_kx;          /* B x p */
     const struct describe_params *par; /* the pass's (reducer copies)  */
-    double rows;          /* rows of the view                              */
-    value_table *tables;  /* p                                             */
-    cx_moments *listwise; /* listwise correlations; NULL when pairwise     */
-    pair_moments *pairs;  /* p x p (j <= k used) when pairwise, else NULL  */
+    double rows;                       /* rows of the view                              */
+    value_table *tables;               /* p                                             */
+    cx_moments *listwise;              /* listwise correlations; NULL when pairwise     */
+    pair_moments *pairs;               /* p x p (j <= k used) when pairwise, else NULL  */
 } describe_acc;
 
 static void describe_acc_free(describe_acc *a)
@@ -517,9 +517,9 @@ static int describe_acc_add(describe_acc *a, const double *block, size_t rows, s
 struct describe_params {
     size_t p;
     int pairwise;
-    size_t B;         /* bootstrap replicates, 0 = none          */
+    size_t B; /* bootstrap replicates, 0 = none          */
     uint64_t seed;
-    long cluster_at;  /* block column of bootstrap_cluster, -1   */
+    long cluster_at;         /* block column of bootstrap_cluster, -1   */
     size_t level0, n_levels; /* the batch of view levels         */
 };
 typedef struct describe_params describe_params;
@@ -653,7 +653,7 @@ static int batch_add(void *vacc, const cx_block *b, cx_error *err)
         size_t s0 = b->start[v];
         /* level v's rows as a block of their own */
         cx_block sub = {b->start[v + 1] - s0, b->ld, b->data + s0, b->level + s0,
-                        b->row + s0,          1,     NULL};
+                        b->row + s0,          1,     NULL,         NULL};
         describe_acc *a = batch_level(t, l, err);
         if (!a)
             return err->code ? err->code : CX_ENOMEM;
@@ -1059,8 +1059,8 @@ static void item_statistics(const describe_acc *a, size_t j, double *loaded_col,
 /* Bootstrap of the item means: `estimates` se = sd of the replicate
  * means, ci = their percentile interval; the `bootstrap` table has every
  * interval (engine/bootci.h). */
-static int write_bootstrap(cx_result *r, const describe_acc *a, const cx_job *job,
-                           const int *cols, cx_error *err)
+static int write_bootstrap(cx_result *r, const describe_acc *a, const cx_job *job, const int *cols,
+                           cx_error *err)
 {
     cx_rtable *est = cx_result_find_table(r, "estimates");
     static const char *const names[] = {"est",        "se",         "boot_mean",
@@ -1118,8 +1118,9 @@ static int write_bootstrap(cx_result *r, const describe_acc *a, const cx_job *jo
     if (rc == CX_OK)
         rc = cx_result_set_attr_double(r, "bootstrap_failed", (double)worst_failed, err);
     if (rc == CX_OK && worst_failed)
-        cx_result_add_warning(r, "up to %zu of %zu bootstrap replicates had no value of an item "
-                                 "and were left out for it",
+        cx_result_add_warning(r,
+                              "up to %zu of %zu bootstrap replicates had no value of an item "
+                              "and were left out for it",
                               worst_failed, a->B);
     free(t);
     return rc;

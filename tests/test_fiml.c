@@ -73,8 +73,8 @@ static void run_reducer_req(const double *data, size_t split, const unsigned cha
     assert_non_null(a);
     assert_non_null(b);
     size_t s1[2] = {0, split}, s2[2] = {0, N_ROWS - split};
-    cx_block b1 = {split, N_ROWS, data, level, row, 1, s1};
-    cx_block b2 = {N_ROWS - split, N_ROWS, data + split, level, row + split, 1, s2};
+    cx_block b1 = {split, N_ROWS, data, level, row, 1, s1, NULL};
+    cx_block b2 = {N_ROWS - split, N_ROWS, data + split, level, row + split, 1, s2, NULL};
     assert_int_equal(sem_reducer_patterns.add_block(a, &b1, &err), CX_OK);
     assert_int_equal(sem_reducer_patterns.add_block(b, &b2, &err), CX_OK);
     sem_reducer_patterns.merge(a, b);
@@ -211,7 +211,7 @@ static void test_reducer_replicates(void **state)
     void *a = sem_reducer_patterns.alloc(&par, &err);
     assert_non_null(a);
     size_t st[2] = {0, N_ROWS};
-    cx_block blk = {N_ROWS, N_ROWS, data, level, row, 1, st};
+    cx_block blk = {N_ROWS, N_ROWS, data, level, row, 1, st, NULL};
     assert_int_equal(sem_reducer_patterns.add_block(a, &blk, &err), CX_OK);
     size_t compared = 0;
     for (size_t r = 0; r < B; r++) {
@@ -227,9 +227,10 @@ static void test_reducer_replicates(void **state)
         sem_fiml_params one = {.p = P, .n_levels = 1, .cluster_at = -1};
         void *h = sem_reducer_patterns.alloc(&one, &err);
         size_t sh[2] = {0, n};
-        cx_block bh = {n, 8 * N_ROWS, rep, lv, rw, 1, sh};
+        cx_block bh = {n, 8 * N_ROWS, rep, lv, rw, 1, sh, NULL};
         assert_int_equal(sem_reducer_patterns.add_block(h, &bh, &err), CX_OK);
-        sem_patterns *got = sem_patterns_result(a, r, &err), *want = sem_patterns_result(h, 0, &err);
+        sem_patterns *got = sem_patterns_result(a, r, &err),
+                     *want = sem_patterns_result(h, 0, &err);
         assert_non_null(got);
         assert_non_null(want);
         assert_int_equal(got->n_pat, want->n_pat);
@@ -242,8 +243,8 @@ static void test_reducer_replicates(void **state)
                 assert_int_equal(x->idx[u], y->idx[u]);
                 assert_true(ref_close(x->mean[u], y->mean[u], 1e-12, 1e-14));
                 for (size_t v = 0; v < x->po; v++)
-                    assert_true(ref_close(x->cov[u * x->po + v], y->cov[u * y->po + v], 1e-10,
-                                          1e-13));
+                    assert_true(
+                        ref_close(x->cov[u * x->po + v], y->cov[u * y->po + v], 1e-10, 1e-13));
                 compared += 1 + x->po;
             }
         }
@@ -499,8 +500,8 @@ static void test_holdout_matches_r(void **state)
     double *value = column(res, "h", "validation", "value", &m);
     assert_int_equal(n, m);
     const json_value *want = json_get(ref, "metrics");
-    static const char *const names[] = {"n_train", "n_test", "loglik_per_row", "chisq",
-                                        "rmsea",   "srmr",   "cfi"};
+    static const char *const names[] = {"n_train", "n_test", "loglik_per_row", "chisq", "rmsea",
+                                        "srmr",    "cfi"};
     ref_report rep;
     ref_report_init(&rep, "hs_fiml_holdout", "R");
     for (size_t k = 0; k < 7; k++) {
@@ -539,9 +540,9 @@ static void test_holdout_matches_r(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reducer_patterns), cmocka_unit_test(test_reducer_required),
-        cmocka_unit_test(test_em_complete),      cmocka_unit_test(test_by_levels),
-        cmocka_unit_test(test_complete_data),    cmocka_unit_test(test_reducer_replicates),
+        cmocka_unit_test(test_reducer_patterns),  cmocka_unit_test(test_reducer_required),
+        cmocka_unit_test(test_em_complete),       cmocka_unit_test(test_by_levels),
+        cmocka_unit_test(test_complete_data),     cmocka_unit_test(test_reducer_replicates),
         cmocka_unit_test(test_bootstrap_threads), cmocka_unit_test(test_bootstrap_matches_lavaan),
         cmocka_unit_test(test_holdout_matches_r),
     };

@@ -54,7 +54,7 @@ static double polychoric_of(const table_case *t)
                 row[i] = i;
             }
     size_t start[2] = {0, n};
-    cx_block blk = {n, n, data, level, row, 1, start};
+    cx_block blk = {n, n, data, level, row, 1, start, NULL};
     static const char *const names[2] = {"y1", "y2"};
     sem_ord_count_params par = {2, 1, names, -1};
     cx_error err = {0};
@@ -100,7 +100,7 @@ static void test_bad_code(void **state)
     (void)state;
     double data[4] = {1, 2.5, 1, 2};
     size_t level[2] = {0, 0}, row[2] = {0, 1}, start[2] = {0, 2};
-    cx_block blk = {2, 2, data, level, row, 1, start};
+    cx_block blk = {2, 2, data, level, row, 1, start, NULL};
     static const char *const names[2] = {"q1", "q2"};
     sem_ord_count_params par = {2, 1, names, -1};
     cx_error err = {0};
@@ -127,7 +127,7 @@ static void test_weighted_counts(void **state)
         data[18 + k] = t->n[k];
         row[k] = k;
     }
-    cx_block blk = {9, 9, data, level, row, 1, start};
+    cx_block blk = {9, 9, data, level, row, 1, start, NULL};
     static const char *const names[2] = {"y1", "y2"};
     sem_ord_count_params par = {2, 1, names, 2};
     cx_error err = {0};

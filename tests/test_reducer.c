@@ -23,6 +23,7 @@
 #include "../engine/reducer.h"
 #include "../engine/resample.h"
 #include "../engine/table.h"
+#include "h5fixture.h"
 
 /* A memory table: x0..x2 small integers with some NaN (the exact kernel
  * path), g in 0..4, w > 0 weights, u a cluster id (10 rows each). */
@@ -449,6 +450,129 @@ static void test_draws(void **state)
     assert_true(cx_value_key(0.0) == cx_value_key(-0.0));
 }
 
+/* ---- small-integer passes --------------------------------------------- */
+
+#define SMALL_ROWS (2 * 65536 + 7001) /* three blocks, the last one short */
+#define SMALL_P 12
+#define FILE_SMALL CX_BINARY_DIR "/test_reducer_small.h5"
+
+/* 12 Likert columns, 1-byte: uint8 with missing_value 9 (a few rows), and
+ * two int8 columns (-3..3) with missing_value -128; deflated chunks, and
+ * one column stored unchunked. */
+static void write_small_file(void)
+{
+    hid_t f = fx_create(FILE_SMALL);
+    assert_true(f >= 0);
+    hid_t g = fx_group(f, "/t", 1);
+    unsigned char *u = malloc(SMALL_ROWS);
+    signed char *s = malloc(SMALL_ROWS);
+    assert_non_null(u);
+    assert_non_null(s);
+    for (size_t j = 0; j < SMALL_P; j++) {
+        char name[16];
+        snprintf(name, sizeof name, "q%zu", j + 1);
+        uint64_t state = 77 + j;
+        for (size_t i = 0; i < SMALL_ROWS; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            int v = 1 + (int)((state >> 33) % 6) + (i % 5 == j % 5 ? 1 : 0);
+            u[i] = (unsigned char)(v > 6 ? 6 : v);
+            s[i] = (signed char)(v - 4);
+            if ((state >> 20) % 997 == j) /* missing, here and there */
+                u[i] = 9, s[i] = -128;
+        }
+        int is_signed = j >= SMALL_P - 2;
+        assert_int_equal(fx_column(g, name, is_signed ? H5T_STD_I8LE : H5T_STD_U8LE,
+                                   is_signed ? H5T_NATIVE_SCHAR : H5T_NATIVE_UCHAR,
+                                   is_signed ? (const void *)s : (const void *)u, SMALL_ROWS,
+                                   j == 3 ? 0 : 4096),
+                         0);
+        assert_int_equal(fx_attr_number(g, name, "missing_value",
+                                        is_signed ? H5T_NATIVE_SCHAR : H5T_NATIVE_UCHAR,
+                                        is_signed ? -128 : 9),
+                         0);
+    }
+    free(u);
+    free(s);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* The listwise moments of every column through cx_reduce_view. */
+static cx_moments *small_pass_moments(cx_table *t, int threads)
+{
+    int cols[SMALL_P];
+    for (size_t j = 0; j < SMALL_P; j++)
+        cols[j] = (int)j;
+    cx_view v;
+    cx_view_init(&v, t, NULL);
+    cx_moments_params mp = {.p = SMALL_P,
+                            .col0 = 0,
+                            .weight_at = -1,
+                            .mode = CX_MISSING_LISTWISE,
+                            .n_levels = 1,
+                            .split = CX_SPLIT_NONE,
+                            .n_slots = 1,
+                            .cluster_at = -1};
+    cx_reducer r = {&cx_reducer_moments, &mp, NULL};
+    cx_error err = {0};
+    if (cx_reduce_view(&v, cols, SMALL_P, &r, 1, threads, &err) != CX_OK)
+        fail_msg("%s", err.msg);
+    cx_moments *m = cx_moments_result(r.acc, 0, 0, &err);
+    assert_non_null(m);
+    cx_reducer_release(&r);
+    cx_view_free(&v);
+    return m;
+}
+
+/* 1-byte columns read as int16 equal the doubles (missing as NaN), and the
+ * moments pass over them is bit for bit the pass over doubles, on 1 and 2
+ * threads. */
+static void test_small_integer_pass(void **state)
+{
+    (void)state;
+    remove(FILE_SMALL);
+    write_small_file();
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_SMALL, "/t", &err);
+    assert_non_null(t);
+    int cols[SMALL_P];
+    for (size_t j = 0; j < SMALL_P; j++)
+        cols[j] = (int)j;
+    assert_true(cx_table_columns_small(t, cols, SMALL_P));
+    size_t n = 70000, row0 = 65000, ld = n + 5;
+    int16_t *small = malloc(SMALL_P * ld * sizeof *small);
+    double *wide = malloc(SMALL_P * ld * sizeof *wide);
+    assert_int_equal(cx_table_read_block_small(t, cols, SMALL_P, row0, n, small, ld, &err), CX_OK);
+    assert_int_equal(cx_table_read_block(t, cols, SMALL_P, row0, n, wide, ld, &err), CX_OK);
+    size_t missing = 0;
+    for (size_t j = 0; j < SMALL_P; j++)
+        for (size_t i = 0; i < n; i++) {
+            double x = wide[j * ld + i];
+            int16_t y = small[j * ld + i];
+            missing += isnan(x);
+            if (isnan(x) ? y != CX_SMALL_MISSING : (double)y != x)
+                fail_msg("column %zu row %zu: %d as int16, %g as double", j, row0 + i, y, x);
+        }
+    assert_true(missing > 100);
+    free(small);
+    free(wide);
+    for (int threads = 1; threads <= 2; threads++) {
+        cx_table_set_small_path(t, 1);
+        cx_moments *a = small_pass_moments(t, threads);
+        cx_table_set_small_path(t, 0);
+        cx_moments *b = small_pass_moments(t, threads);
+        assert_true(a->n_rows == b->n_rows && a->sum_w == b->sum_w);
+        assert_true(a->n_rows > SMALL_ROWS * 0.9 && a->n_rows < SMALL_ROWS);
+        assert_memory_equal(a->mean, b->mean, SMALL_P * sizeof *a->mean);
+        assert_memory_equal(a->m2, b->m2, SMALL_P * SMALL_P * sizeof *a->m2);
+        cx_moments_free(a);
+        cx_moments_free(b);
+    }
+    assert_false(cx_table_columns_small(t, cols, SMALL_P)); /* switched off */
+    cx_table_close(t);
+    remove(FILE_SMALL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_draws),
+        cmocka_unit_test(test_small_integer_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
