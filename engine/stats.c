@@ -601,6 +601,21 @@ void cx_tiny_cross(const int16_t *z, size_t rows, size_t p, double *c, double *s
 _Static_assert(CX_TINY_CHUNK == CHUNK_ROWS && CX_TINY_MAX == (int)TINY_MAX,
                "cx_tiny_cross's layout is the moments pass's chunk");
 
+/* The kept rows (keep[i] = -1; k of the rows) of the int16 chunk zi:
+ * the others zeroed, then the integer cross-products and the exact merge. */
+static void tiny_add_kept(lw_acc *a, int16_t *zi, const int16_t *keep, size_t rows, size_t k,
+                          double *tail)
+{
+    size_t p = a->p;
+    if (k < rows)
+        for (size_t j = 0; j < p; j++)
+            for (size_t i = 0; i < rows; i++)
+                zi[j * CHUNK_ROWS + i] &= keep[i];
+    double *c = tail + 2 * p, *sum = c + p * p;
+    tiny_cross(zi, rows, p, c, sum);
+    lw_acc_merge_exact(a, (double)k, c, sum, tail);
+}
+
 /* The tiny-integer path for an unweighted chunk: 0 (nothing done) when a
  * present value or the shift does not qualify.  keep: rows int16s;
  * zi: CHUNK_ROWS x p int16s. */
@@ -622,13 +637,7 @@ static int try_tiny(lw_acc *a, const double *X, size_t ld, size_t rows, int16_t 
         first++;
     if (!integer_shift(a, X, ld, first))
         return 0;
-    if (k < rows)
-        for (size_t j = 0; j < p; j++)
-            for (size_t i = 0; i < rows; i++)
-                zi[j * CHUNK_ROWS + i] &= keep[i];
-    double *c = tail + 2 * p, *sum = c + p * p;
-    tiny_cross(zi, rows, p, c, sum);
-    lw_acc_merge_exact(a, (double)k, c, sum, tail);
+    tiny_add_kept(a, zi, keep, rows, k, tail);
     return 1;
 }
 
@@ -961,13 +970,7 @@ static void lw_acc_add_small_chunk(lw_acc *a, const int16_t *X, size_t ld, size_
             a->shift[j] = zi[j * CHUNK_ROWS + first];
         a->has_shift = 1;
     }
-    if (k < rows)
-        for (size_t j = 0; j < p; j++)
-            for (size_t i = 0; i < rows; i++)
-                zi[j * CHUNK_ROWS + i] &= keep[i];
-    double *c = tail + 2 * p, *sum = c + p * p;
-    tiny_cross(zi, rows, p, c, sum);
-    lw_acc_merge_exact(a, (double)k, c, sum, tail);
+    tiny_add_kept(a, zi, keep, rows, k, tail);
 }
 
 void cx_moments_acc_add_small(cx_moments_acc *a, const int16_t *X, size_t n, size_t ld,

@@ -417,7 +417,7 @@ static int read_column_attributes(hid_t dset, cx_column_info *c, cx_error *err)
     return CX_OK;
 }
 
-static hid_t native_integer(size_t size, int is_unsigned)
+hid_t cx_native_integer_type(size_t size, int is_unsigned)
 {
     switch (size) {
     case 1:
@@ -469,7 +469,7 @@ static int classify_type(hid_t dset, cx_column_info *c, hid_t *mem_type)
     if (cls == H5T_INTEGER) {
         c->kind = CX_COL_INT;
         c->is_unsigned = H5Tget_sign(ftype) == H5T_SGN_NONE;
-        *mem_type = native_integer(size, c->is_unsigned);
+        *mem_type = cx_native_integer_type(size, c->is_unsigned);
         c->bytes = (int)size;
     } else if (cls == H5T_FLOAT) {
         /* float16/long double are widened by HDF5 into a contiguous buffer */

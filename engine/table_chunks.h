@@ -53,4 +53,8 @@ int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, 
 
 void cx_chunk_scratch_free(cx_chunk_scratch *s);
 
+/* HDF5's native integer type of `size` bytes (1, 2, 4, 8), or -1; shared
+ * by the reader (table.c) and the writer (table_write.c). */
+hid_t cx_native_integer_type(size_t size, int is_unsigned);
+
 #endif

@@ -15,6 +15,7 @@
  * messages, never as HDF5's stack dump on stderr.
  */
 #include "table_write.h"
+#include "table_chunks.h"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -52,22 +53,6 @@ struct cx_table_writer {
 };
 
 /* ---------- small helpers ---------- */
-
-static hid_t native_int_type(int bytes, int is_unsigned)
-{
-    switch (bytes) {
-    case 1:
-        return is_unsigned ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
-    case 2:
-        return is_unsigned ? H5T_NATIVE_UINT16 : H5T_NATIVE_INT16;
-    case 4:
-        return is_unsigned ? H5T_NATIVE_UINT32 : H5T_NATIVE_INT32;
-    case 8:
-        return is_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
-    default:
-        return -1;
-    }
-}
 
 /* Stored (file) type: little-endian, the layout h5py writes by default. */
 static hid_t file_int_type(int bytes, int is_unsigned)
@@ -286,7 +271,7 @@ static int check_spec(const cx_table_writer *w, const cx_column_spec *s, cx_erro
         if (strcmp(w->cols[j].name, n) == 0)
             return cx_error_set(err, CX_EUSAGE, "%s:%s: duplicate column '%s'", w->file_name,
                                 w->group_path, n);
-    if (s->kind == CX_COL_INT && native_int_type(s->bytes, s->is_unsigned) < 0)
+    if (s->kind == CX_COL_INT && cx_native_integer_type((size_t)s->bytes, s->is_unsigned) < 0)
         return cx_error_set(err, CX_EUSAGE, "%s:%s: column '%s': %d-byte integers unsupported",
                             w->file_name, w->group_path, n, s->bytes);
     if (s->kind == CX_COL_CATEGORICAL && s->n_categories > 0 && !s->categories)
@@ -327,7 +312,7 @@ static void describe_column(writer_column *c, const cx_column_spec *s)
         c->has_missing_value = s->has_missing_value;
         c->missing_value = s->missing_value;
     }
-    c->mem_type = native_int_type(c->bytes, c->is_unsigned);
+    c->mem_type = cx_native_integer_type((size_t)c->bytes, c->is_unsigned);
 }
 
 static hid_t dataset_create_plist(const cx_table_writer *w, const writer_column *c)
