@@ -660,10 +660,10 @@ static void test_xprod_matches_naive(void **state)
     (void)state;
     const size_t widths[] = {1, 3, 4, 5, 8, 13, 21, 32, 33};
     const size_t lengths[] = {0, 1, 7, 8, 255, 256, 257, 1000, 4099};
-    size_t ld = 4100;
-    double *x = malloc(ld * 33 * sizeof *x), c[33 * 33], sum[33], ref[33 * 33], rsum[33];
+    size_t ld = 4100, len = ld * 33 + 3; /* columns start 3 values in */
+    double *x = malloc(len * sizeof *x), c[33 * 33], sum[33], ref[33 * 33], rsum[33];
     assert_non_null(x);
-    for (size_t i = 0; i < ld * 33; i++)
+    for (size_t i = 0; i < len; i++)
         x[i] = sin(0.37 * (double)i) * 4 + (double)(i % 7) - 3;
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
         for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++) {
