@@ -147,12 +147,17 @@ typedef struct logit_metrics {
     double confusion[2][2]; /* [observed][predicted], weighted counts */
 } logit_metrics;
 
-/* LSD radix sorts, four 16-bit digits, all four histograms from one read
- * of the keys; tmp has n elements, count 4 x RADIX_BUCKETS.  Stable,
- * O(n): a comparison sort of 1M rows costs more than a streaming pass.
+/* LSD radix sorts, six 11-bit digits (2048 buckets: the scatter's write
+ * positions stay in L1, where 16-bit digits thrashed the TLB), all six
+ * histograms from one read of the keys; a pass whose digit is the same
+ * for every key (the exponent's, for most fits) is skipped.  tmp has n
+ * elements, count RADIX_PASSES x RADIX_BUCKETS.  Stable, O(n): a
+ * comparison sort of 1M rows costs more than a streaming pass.
  * Non-negative doubles order as their bit patterns. */
-#define RADIX_BUCKETS ((size_t)1 << 16)
-#define RADIX_DIGIT(bits, d) ((size_t)((bits) >> (16 * (d))) & (RADIX_BUCKETS - 1))
+#define RADIX_BITS 11
+#define RADIX_PASSES 6
+#define RADIX_BUCKETS ((size_t)1 << RADIX_BITS)
+#define RADIX_DIGIT(bits, d) ((size_t)((bits) >> (RADIX_BITS * (d))) & (RADIX_BUCKETS - 1))
 
 static uint64_t prob_bits(double p)
 {
@@ -161,29 +166,36 @@ static uint64_t prob_bits(double p)
     return bits;
 }
 
-/* count[d] := the first position of each digit value in pass d. */
-static void radix_offsets(size_t *count)
+/* count[d] := the first position of each digit value in pass d; run[d]
+ * := 0 when one digit value holds all n keys (the pass would not move
+ * anything). */
+static void radix_offsets(size_t *count, size_t n, int *run)
 {
-    for (int d = 0; d < 4; d++) {
+    for (int d = 0; d < RADIX_PASSES; d++) {
         size_t sum = 0, *c = count + d * RADIX_BUCKETS;
+        run[d] = 1;
         for (size_t v = 0; v < RADIX_BUCKETS; v++) {
             size_t k = c[v];
+            run[d] &= k != n;
             c[v] = sum;
             sum += k;
         }
     }
 }
 
-/* Sort 64-bit keys (four passes: the result is back in keys). */
-static void sort_keys(uint64_t *keys, uint64_t *tmp, size_t *count, size_t n)
+/* Sort 64-bit keys; returns where the sorted keys are (keys or tmp). */
+static uint64_t *sort_keys(uint64_t *keys, uint64_t *tmp, size_t *count, size_t n)
 {
-    memset(count, 0, 4 * RADIX_BUCKETS * sizeof *count);
+    int run[RADIX_PASSES];
+    memset(count, 0, RADIX_PASSES * RADIX_BUCKETS * sizeof *count);
     for (size_t i = 0; i < n; i++)
-        for (int d = 0; d < 4; d++)
+        for (int d = 0; d < RADIX_PASSES; d++)
             count[d * RADIX_BUCKETS + RADIX_DIGIT(keys[i], d)]++;
-    radix_offsets(count);
+    radix_offsets(count, n, run);
     uint64_t *src = keys, *dst = tmp;
-    for (int d = 0; d < 4; d++) {
+    for (int d = 0; d < RADIX_PASSES; d++) {
+        if (!run[d])
+            continue;
         size_t *c = count + d * RADIX_BUCKETS;
         for (size_t i = 0; i < n; i++)
             dst[c[RADIX_DIGIT(src[i], d)]++] = src[i];
@@ -191,20 +203,24 @@ static void sort_keys(uint64_t *keys, uint64_t *tmp, size_t *count, size_t n)
         src = dst;
         dst = t;
     }
+    return src;
 }
 
-/* Sort rows by p (four passes: the result is back in rows). */
-static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
+/* Sort rows by p; returns where the sorted rows are (rows or tmp). */
+static pred_row *sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
 {
-    memset(count, 0, 4 * RADIX_BUCKETS * sizeof *count);
+    int run[RADIX_PASSES];
+    memset(count, 0, RADIX_PASSES * RADIX_BUCKETS * sizeof *count);
     for (size_t i = 0; i < n; i++) {
         uint64_t bits = prob_bits(rows[i].p);
-        for (int d = 0; d < 4; d++)
+        for (int d = 0; d < RADIX_PASSES; d++)
             count[d * RADIX_BUCKETS + RADIX_DIGIT(bits, d)]++;
     }
-    radix_offsets(count);
+    radix_offsets(count, n, run);
     pred_row *src = rows, *dst = tmp;
-    for (int d = 0; d < 4; d++) {
+    for (int d = 0; d < RADIX_PASSES; d++) {
+        if (!run[d])
+            continue;
         size_t *c = count + d * RADIX_BUCKETS;
         for (size_t i = 0; i < n; i++)
             dst[c[RADIX_DIGIT(prob_bits(src[i].p), d)]++] = src[i];
@@ -212,6 +228,7 @@ static void sort_by_prob(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
         src = dst;
         dst = t;
     }
+    return src;
 }
 
 /* The Mann-Whitney sums of the AUC over rows sorted by p: a group of tied
@@ -238,7 +255,7 @@ static double auc_value(const auc_sums *a)
  * pROC / ROCR's value), exact: one sort. */
 static double auc_of(pred_row *rows, pred_row *tmp, size_t *count, size_t n)
 {
-    sort_by_prob(rows, tmp, count, n);
+    rows = sort_by_prob(rows, tmp, count, n);
     auc_sums acc = {0};
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -262,7 +279,7 @@ static double auc_of_unit(const double *p, const double *y, uint64_t *keys, size
 {
     for (size_t i = 0; i < n; i++)
         keys[i] = prob_bits(p[i]) << 1 | (y[i] == 1);
-    sort_keys(keys, keys + n, count, n);
+    keys = sort_keys(keys, keys + n, count, n);
     auc_sums acc = {0};
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -299,7 +316,7 @@ static int metrics_of(const double *p, const double *y, const double *w, size_t 
     m->brier = brier / sw;
     m->accuracy = (m->confusion[0][0] + m->confusion[1][1]) / sw;
     cx_error ignore; /* the caller reports out of memory */
-    size_t *count = malloc(4 * RADIX_BUCKETS * sizeof *count);
+    size_t *count = malloc(RADIX_PASSES * RADIX_BUCKETS * sizeof *count);
     void *rows = cx_malloc_block_buffer(
         2 * (n ? n : 1) * (unit ? sizeof(uint64_t) : sizeof(pred_row)), &ignore);
     if (!rows || !count) {

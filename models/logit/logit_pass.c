@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "logit_pass.h"
+#include "../../engine/xprod.h"
 
 static void acc_free(void *vacc)
 {
@@ -37,6 +38,8 @@ static void acc_free(void *vacc)
     lg_clusters_free(&a->clusters);
     free(a->xa);
     free(a->s);
+    free(a->ssum);
+    free(a->sv);
     free(a->eta);
     free(a->r);
     free(a->v);
@@ -62,8 +65,9 @@ static void acc_reset(void *vacc)
 }
 
 /* Rows per chunk of the fused row loop: the chunk's design rows and their
- * sqrt(v)-scaled copy (2 x 512 x q doubles) stay in L2 while eta, the
- * score and the information's DSYRK read them, instead of three sweeps
+ * sqrt(v)-scaled copy (2 x 512 x q doubles, the copy column-major for
+ * cx_xprod_add) stay in L2 while eta, the score and the information read
+ * them, instead of three sweeps
  * over a 64K-row block from memory; and a chunk's product of
  * (1 + e^-|eta|) stays below 2^512, far from overflow. */
 #define LOGIT_CHUNK 512
@@ -86,9 +90,11 @@ static void *acc_alloc(const void *vpar, cx_error *err)
         a->r = malloc(LOGIT_CHUNK * sizeof *a->r);
         a->v = malloc(LOGIT_CHUNK * sizeof *a->v);
         a->s = malloc(LOGIT_CHUNK * q * sizeof *a->s);
+        a->ssum = malloc(q * sizeof *a->ssum);
+        a->sv = malloc(LOGIT_CHUNK * sizeof *a->sv);
     }
     if (!a || !a->grad || !a->info || (par->final && !a->meat) || !a->eta || !a->r || !a->v ||
-        !a->s) {
+        !a->s || !a->ssum || !a->sv) {
         acc_free(a);
         cx_error_set(err, CX_ENOMEM, "logit: out of memory");
         return NULL;
@@ -290,8 +296,8 @@ static void chunk_rows(logit_acc *a, size_t i0, size_t c, const logit_params *pa
     const double *x = a->xr + i0 * q, *y = a->yr + i0, *w = a->wr + i0;
     double *eta = a->eta, *r = a->r, *v = a->v, *s = a->s;
     if (q)
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)c, (int)q, 1.0, x, (int)q, par->beta, 1,
-                    0.0, eta, 1);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)c, (int)q, 1.0, x, (int)q, par->beta, 1, 0.0,
+                    eta, 1);
     else
         memset(eta, 0, c * sizeof *eta);
     double lin = 0, soft = 0, prod = 1, sum_w = 0, sum_wy = 0, nobs = 0;
@@ -311,9 +317,7 @@ static void chunk_rows(logit_acc *a, size_t i0, size_t c, const logit_params *pa
         nobs += wi != 0;
         r[i] = wi * (yi - mu);
         v[i] = wi * e * inv * inv;
-        double sv = sqrt(v[i]);
-        for (size_t k = 0; k < q; k++)
-            s[i * q + k] = x[i * q + k] * sv;
+        a->sv[i] = sqrt(v[i]);
         eta[i] = mu; /* for add_final */
     }
     a->ll += lin - (soft + log(prod));
@@ -324,8 +328,12 @@ static void chunk_rows(logit_acc *a, size_t i0, size_t c, const logit_params *pa
     if (!q)
         return;
     cblas_dgemv(CblasRowMajor, CblasTrans, (int)c, (int)q, 1.0, x, (int)q, r, 1, 1.0, a->grad, 1);
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (int)q, (int)c, 1.0, s, (int)q, 1.0,
-                a->info, (int)q);
+    /* the rows scaled by sqrt(v), column-major (cx_xprod_add's layout):
+     * column by column, so the writes are sequential */
+    for (size_t k = 0; k < q; k++)
+        for (size_t i = 0; i < c; i++)
+            s[k * LOGIT_CHUNK + i] = x[i * q + k] * a->sv[i];
+    cx_xprod_add(s, LOGIT_CHUNK, c, q, a->info, a->ssum);
 }
 
 static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)

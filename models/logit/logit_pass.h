@@ -35,7 +35,7 @@ typedef struct logit_params {
      * h = w mu (1 - mu) x' (X'WX)^-1 x, sandwich's hatvalues.glm */
     const double *hat_inv;
     int hat_power;
-    lg_boot boot; /* a bootstrap replicate's weights (boot.rep >= 0) */
+    lg_boot boot;       /* a bootstrap replicate's weights (boot.rep >= 0) */
     size_t expect_rows; /* final: rows the pass will use, if known (a size hint) */
 } logit_params;
 
@@ -51,11 +51,13 @@ typedef struct logit_acc {
     /* final: predictions in table order */
     double *pred, *y, *w;
     size_t n_pred, cap_pred;
-    size_t expect_pred; /* the params' expect_rows: the first reservation */
+    size_t expect_pred;   /* the params' expect_rows: the first reservation */
     lg_clusters clusters; /* final: score sums per cluster            */
     /* scratch: one chunk of rows (eta, r, v; s chunk x q, logit_pass.c)
      * and, when rows or columns are left out, a block's used rows */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
+    double *sv;   /* chunk: sqrt(v), the scale of each row in the information */
+    double *ssum; /* q: the column sums cx_xprod_add gives with the information (unused) */
     const double *xr, *yr, *wr; /* the block's used rows: xa, yc, wc or the rows themselves */
     size_t cap_rows;
 } logit_acc;
