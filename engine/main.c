@@ -7,6 +7,9 @@
  */
 #include <gsl/gsl_errno.h>
 #include <hdf5.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +405,16 @@ int main(int argc, char **argv)
      * its error value (NaN), which the callers check, and a user's study
      * never dies in a library. */
     gsl_set_error_handler_off();
+#ifdef __GLIBC__
+    /* Block buffers (up to ~12 MB) come from the heap and stay there when
+     * freed, so the next pass reuses them: glibc's default maps each one
+     * fresh and unmaps it, and on the VMs measured the first touch of
+     * fresh pages was the largest single cost of a logit fit (its passes
+     * 10k -> 5k page faults, 5% of its CPU; bench/README.md).  A batch
+     * run's peak memory is what it holds anyway. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
     /* errors are reported our way (this also initialises HDF5, which
      * --help and --version do without) */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
