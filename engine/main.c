@@ -51,7 +51,7 @@ static const struct {
             "\n"
             "Fit every job of CONFIG and write one results file.\n"
             "  -o RESULTS.h5   results file (default: [output] file of the config)\n"
-            "  -j THREADS      threads (default: all cores)\n"
+            "  -j THREADS      threads (default: all cores; -jN too)\n"
             "  --force         replace an existing results file\n"
             "  --resume        keep the finished jobs of an existing results file\n"
             "  --quiet         no progress lines (errors are still printed)\n"
@@ -173,10 +173,13 @@ static int command_run(int argc, char **argv, int check_only)
         const char *a = argv[i];
         if (!check_only && strcmp(a, "-o") == 0 && i + 1 < argc)
             opt.output_path = argv[++i];
-        else if (!check_only && strcmp(a, "-j") == 0 && i + 1 < argc) {
-            long j = parse_count(argv[++i], 1, 4096);
+        else if (!check_only &&
+                 ((strcmp(a, "-j") == 0 && i + 1 < argc) || (strncmp(a, "-j", 2) == 0 && a[2]))) {
+            /* -j N, or -jN as make and ninja take it */
+            const char *count = a[2] ? a + 2 : argv[++i];
+            long j = parse_count(count, 1, 4096);
             if (j < 0)
-                return usage_error("-j expects a thread count from 1 to 4096, found '%s'", argv[i]);
+                return usage_error("-j expects a thread count from 1 to 4096, found '%s'", count);
             opt.threads = (int)j;
         } else if (!check_only && strcmp(a, "--force") == 0)
             opt.force = 1;

@@ -22,6 +22,15 @@ else
     fail "simulate is not deterministic for a seed"
 fi
 
+# -j takes its count attached too (-j2, as make does); a bad count is named
+printf '[data]\nfile = %s\ntable = /responses\n\n[job d]\nmodel = describe\nitems = ltr sat\n' \
+    "$WORK/a.h5" >"$WORK/j.ini"
+expect_exit 0 "run -j2" -- "$CXFIT" run "$WORK/j.ini" -o "$WORK/j2.h5" -j2 --quiet
+expect_exit 0 "run -j 2" -- "$CXFIT" run "$WORK/j.ini" -o "$WORK/j2b.h5" -j 2 --quiet
+expect_same_results "$WORK/j2.h5" "$WORK/j2b.h5" "-j2 is -j 2"
+expect_exit 2 "run -jx" -- "$CXFIT" run "$WORK/j.ini" -o "$WORK/jx.h5" -jx
+expect_stderr "-j expects a thread count from 1 to 4096, found 'x'" "bad -j count named"
+
 # import: a CSV becomes a table; ragged rows are one clear error naming the line
 printf 'id,score,label\n1,7,a\n2,,b\n3,9,a\n' >"$WORK/good.csv"
 expect_exit 0 "import" -- "$CXFIT" import "$WORK/good.csv" "$WORK/good.h5" --table /survey
