@@ -3,19 +3,19 @@
  *
  * Listwise blocks are processed in chunks of CHUNK_ROWS complete rows:
  * each chunk gets its own (weighted) mean, is centered, scaled by sqrt(w)
- * and reduced with one DSYRK; the chunk summary is then merged into the
+ * and reduced with one cx_xprod_add (xprod.h); the chunk summary is then merged into the
  * running moments with the update of Chan, Golub & LeVeque (1979).
  * Centering before the cross-product keeps the digits that raw sums of
  * squares lose when means are large against the spread, and the small
  * chunk keeps the scratch buffer in cache and off the mmap path.
  *
  * Unweighted chunks whose values are all small integers (Likert items,
- * counts: the common case) take an exact path instead: one DSYRK on the
- * raw values and one DGEMV for the column sums, no centring passes; see
+ * counts: the common case) take an exact path instead: one cx_xprod_add
+ * on the raw values gives X'X and the column sums, no centring passes; see
  * lw_acc_add_exact.  Results differ from the two-pass path only in the
  * last bits, and are still identical for any number of threads.  Tiny
  * integers (|x| <= 1024: Likert items) get the same integers faster from
- * an int16/int32 kernel (try_tiny), bit-identical to the DSYRK path.
+ * an int16/int32 kernel (try_tiny), bit-identical to the exact path.
  *
  * Pairwise moments use plain loops: per pair, a two-pass summary of the
  * rows where both values are present, merged the same way.
@@ -26,6 +26,7 @@
  */
 #include "stats.h"
 #include "table.h"
+#include "xprod.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -37,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per DSYRK call: big enough for DSYRK to run near peak, small enough
- * that the centered copy (CHUNK_ROWS x p doubles) stays in L2 for p ~ 25. */
+/* Rows per chunk: big enough for the cross-product kernel to run near
+ * peak, small enough that the centered copy (CHUNK_ROWS x p doubles) stays in L2 for p ~ 25. */
 #define CHUNK_ROWS 1024
 
 /* ---- allocation ------------------------------------------------------ */
@@ -311,7 +312,7 @@ static double *chunk_scratch_alloc(size_t p, cx_error *err)
     return cx_malloc((CHUNK_ROWS * (p + 2) + 3 * p + p * p + 1) * sizeof(double), err);
 }
 
-/* One chunk of k gathered rows: mean, centre, DSYRK, merge into a. */
+/* One chunk of k gathered rows: mean, centre, cross-products, merge into a. */
 static void lw_acc_add_chunk(lw_acc *a, double *z, const double *wz, size_t k, int weighted,
                              double *tail)
 {
@@ -328,9 +329,11 @@ static void lw_acc_add_chunk(lw_acc *a, double *z, const double *wz, size_t k, i
         return; /* rows with weight 0 count as used but carry no mass */
     chunk_mean(z, wz, k, p, sum_w, mean);
     center_and_scale(z, wz, k, p, mean, weighted);
-    if (p > 0)
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p, (int)k, 1.0, z, CHUNK_ROWS, 0.0,
-                    c, (int)p);
+    if (p > 0) { /* the centred chunk's X'X; its column sums (~0) land unused after c */
+        memset(c, 0, p * p * sizeof *c);
+        memset(c + p * p, 0, p * sizeof *c);
+        cx_xprod_add(z, CHUNK_ROWS, k, p, c, c + p * p);
+    }
     /* chunk mean and a's offset share the shift: their difference is exact */
     for (size_t j = 0; j < p; j++)
         delta[j] = mean[j] - a->off[j];
@@ -415,11 +418,11 @@ static void lw_acc_merge_exact(lw_acc *a, double dk, double *c, const double *su
 
 /* Add the complete rows of a chunk of small integers X (ld) to a
  * (unweighted): incomplete rows are zeroed in a copy, which leaves X'X and
- * the sums unchanged; one DSYRK and one DGEMV (sums against ones) give
- * them exactly.  `miss` flags the incomplete rows; `ones` holds rows
- * 1.0s; z is room for the copy. */
+ * the sums unchanged; cx_xprod_add gives both exactly (integer sums
+ * below 2^53 in any order).  `miss` flags the incomplete rows; z is room
+ * for the copy. */
 static void lw_acc_add_exact(lw_acc *a, const double *X, size_t ld, size_t rows, size_t k,
-                             const double *miss, const double *ones, double *z, double *tail)
+                             const double *miss, double *z, double *tail)
 {
     size_t p = a->p;
     double *c = tail + 2 * p, *sum = c + p * p;
@@ -432,11 +435,10 @@ static void lw_acc_add_exact(lw_acc *a, const double *X, size_t ld, size_t rows,
         X = z;
         ld = CHUNK_ROWS;
     }
-    if (p > 0) {
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p, (int)rows, 1.0, X, (int)ld, 0.0,
-                    c, (int)p);
-        cblas_dgemv(CblasColMajor, CblasTrans, (int)rows, (int)p, 1.0, X, (int)ld, ones, 1, 0.0,
-                    sum, 1);
+    if (p > 0) { /* integers: every order of the sums is exact */
+        memset(c, 0, p * p * sizeof *c);
+        memset(sum, 0, p * sizeof *sum);
+        cx_xprod_add(X, ld, rows, p, c, sum);
     }
     lw_acc_merge_exact(a, (double)k, c, sum, tail);
 }
@@ -660,9 +662,7 @@ static int try_exact(lw_acc *a, const double *X, size_t ld, size_t rows, double 
         first++;
     if (!integer_shift(a, X, ld, first))
         return 0;
-    for (size_t i = 0; i < rows; i++)
-        bad[i] = 1.0; /* all zero above: now the ones for the sums */
-    lw_acc_add_exact(a, X, ld, rows, k, miss, bad, z, tail);
+    lw_acc_add_exact(a, X, ld, rows, k, miss, z, tail);
     return 1;
 }
 
