@@ -305,8 +305,8 @@ static void center_and_scale(double *z, const double *wz, size_t k, size_t p, co
 }
 
 /* Scratch for lw_acc_add_rows: the chunk, its weights, the row mask (one
- * double's worth of room per row), mean, delta, DSYRK output and column
- * sums. */
+ * double's worth of room per row), mean, delta, the cross-products and
+ * column sums. */
 static double *chunk_scratch_alloc(size_t p, cx_error *err)
 {
     return cx_malloc((CHUNK_ROWS * (p + 2) + 3 * p + p * p + 1) * sizeof(double), err);
@@ -344,8 +344,8 @@ static void lw_acc_add_chunk(lw_acc *a, double *z, const double *wz, size_t k, i
 
 /* Survey items (Likert scales, counts, codes) are small integers.  Their
  * sums and cross-products over a chunk are integers below 2^53, which
- * doubles, and so DSYRK in any summation order, hold exactly: one DSYRK on
- * the raw values and the column sums then give the centred cross-products
+ * doubles, and so any summation order, hold exactly: the cross-products of
+ * the raw values and their column sums then give the centred cross-products
  * M2 = (k X'X - s s') / k with a single rounding, and no centring passes.
  * EXACT_MAX bounds |x| so that k X'X and s s' stay below 2^53 for k up to
  * CHUNK_ROWS (2^15 * 2^15 * 2^10 * 2^10 = 2^50). */
@@ -445,14 +445,14 @@ static void lw_acc_add_exact(lw_acc *a, const double *X, size_t ld, size_t rows,
 
 /* ---- the integer kernel for tiny integers -------------------------------- */
 
-/* Likert items are tiny integers, and for them even DSYRK is the slow way:
+/* Likert items are tiny integers, and for them even doubles are the slow way:
  * a chunk is copied once into int16 columns (the NaN and integer checks
  * fused with the copy), incomplete rows are zeroed, and X'X and the sums
  * are accumulated in int32, which the compiler vectorises (pmaddwd: 8 or
- * 16 products per instruction against DSYRK's 4 or 8).  With |x| <=
+ * 16 products per instruction against 4 or 8 in doubles).  With |x| <=
  * TINY_MAX every product is <= 2^20 and a chunk's sum of CHUNK_ROWS of
  * them <= 2^30: no summation order overflows.  The integers are the ones
- * the DSYRK path gets exactly, so the results are bit-identical to it. */
+ * the exact path gets, so the results are bit-identical to it. */
 #define TINY_MAX 1024.0
 
 /* One value: its int16 (NaN -> 0), whether it is present, and whether a
