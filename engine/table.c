@@ -929,18 +929,36 @@ static void widen_relative(const cx_column_info *c, double *out, size_t n)
     }
 }
 
-/* Categorical codes must index the labels; anything else is a broken file. */
+/* Categorical codes must index the labels; anything else is a broken file.
+ * One message for the double and the small-integer reads (the same file
+ * fails the same way on either path). */
+static int bad_code(const cx_table *t, const cx_column_info *c, size_t row, double code,
+                    cx_error *err)
+{
+    return cx_error_set(err, CX_EUSAGE,
+                        "%s: column '%s', row %zu: code %g is outside the %zu categories "
+                        "(expected 0..%zu)",
+                        t->label, c->name, row + 1, code, c->n_categories,
+                        c->n_categories ? c->n_categories - 1 : 0);
+}
+
 static int check_codes(const cx_table *t, const cx_column_info *c, const double *x, size_t n,
                        size_t row0, cx_error *err)
 {
     double k = (double)c->n_categories;
     for (size_t i = 0; i < n; i++)
         if (!isnan(x[i]) && !(x[i] >= 0 && x[i] < k))
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: column '%s', row %zu: code %g is outside the %zu categories "
-                                "(expected 0..%zu)",
-                                t->label, c->name, row0 + i + 1, x[i], c->n_categories,
-                                c->n_categories ? c->n_categories - 1 : 0);
+            return bad_code(t, c, row0 + i, x[i], err);
+    return CX_OK;
+}
+
+/* check_codes for int16 codes, CX_SMALL_MISSING where the doubles hold NaN. */
+static int check_codes_small(const cx_table *t, const cx_column_info *c, const int16_t *x, size_t n,
+                             size_t row0, cx_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != CX_SMALL_MISSING && (x[i] < 0 || (size_t)x[i] >= c->n_categories))
+            return bad_code(t, c, row0 + i, (double)x[i], err);
     return CX_OK;
 }
 
@@ -1089,7 +1107,7 @@ int cx_table_columns_small(const cx_table *t, const int *cols, size_t ncols)
         return 0;
     for (size_t j = 0; j < ncols; j++) {
         const cx_column_info *c = &t->info[cols[j]];
-        if (c->kind != CX_COL_INT || c->bytes != 1)
+        if ((c->kind != CX_COL_INT && c->kind != CX_COL_CATEGORICAL) || c->bytes != 1)
             return 0;
     }
     return 1;
@@ -1126,7 +1144,8 @@ int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t
     if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;
     if (!cx_table_columns_small(t, cols, ncols))
-        return cx_error_set(err, CX_EUSAGE, "%s: not every column is a 1-byte integer", t->label);
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: not every column is a 1-byte integer or categorical", t->label);
     cx_chunk_scratch scratch = {0};
     int rc = CX_OK;
     for (size_t j = 0; j < ncols && rc == CX_OK && nrows > 0; j++) {
@@ -1139,6 +1158,8 @@ int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t
             break;
         }
         small_from_bytes(c, dst, nrows);
+        if (c->kind == CX_COL_CATEGORICAL)
+            rc = check_codes_small(t, c, dst, nrows, row0, err);
     }
     cx_chunk_scratch_free(&scratch);
     return rc;
