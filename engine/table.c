@@ -956,8 +956,15 @@ static int check_codes(const cx_table *t, const cx_column_info *c, const double 
 static int check_codes_small(const cx_table *t, const cx_column_info *c, const int16_t *x, size_t n,
                              size_t row0, cx_error *err)
 {
+    /* A scan with no branch and no early exit vectorises; the row is
+     * looked for only when there is a bad code.  As uint16, a negative
+     * code is at least 32768, beyond any k (1-byte codes are below 256). */
+    uint16_t k = c->n_categories < 256 ? (uint16_t)c->n_categories : 256;
+    int bad = 0;
     for (size_t i = 0; i < n; i++)
-        if (x[i] != CX_SMALL_MISSING && (x[i] < 0 || (size_t)x[i] >= c->n_categories))
+        bad |= (x[i] != CX_SMALL_MISSING) & ((uint16_t)x[i] >= k);
+    for (size_t i = 0; bad && i < n; i++)
+        if (x[i] != CX_SMALL_MISSING && (uint16_t)x[i] >= k)
             return bad_code(t, c, row0 + i, (double)x[i], err);
     return CX_OK;
 }
@@ -1118,23 +1125,31 @@ void cx_table_set_small_path(cx_table *t, int enabled)
     t->no_small = !enabled;
 }
 
-/* n native bytes at the start of out as int16, in place (from the end, so
- * no value is overwritten before it is read); the missing value code as
- * CX_SMALL_MISSING. */
+/* n native bytes at the start of out as int16, in place, the missing
+ * value code as CX_SMALL_MISSING.  As the widen_* functions do: from the
+ * last run of SMALL_RUN bytes down, each run copied out first, so that no
+ * byte is overwritten before it is read and the loops vectorise. */
+#define SMALL_RUN 256
 static void small_from_bytes(const cx_column_info *c, int16_t *out, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)out;
-    int mv = c->has_missing_value;
-    if (c->is_unsigned) {
-        uint8_t m = (uint8_t)c->missing_uint;
-        for (size_t i = n; i-- > 0;)
-            out[i] = mv && u[i] == m ? CX_SMALL_MISSING : (int16_t)u[i];
-    } else {
-        int8_t m = (int8_t)c->missing_int;
-        for (size_t i = n; i-- > 0;) {
-            int8_t v = (int8_t)u[i];
-            out[i] = mv && v == m ? CX_SMALL_MISSING : (int16_t)v;
+    const unsigned char *raw = (const unsigned char *)out;
+    unsigned char run[SMALL_RUN];
+    /* no byte equals -1000: a column without a missing value needs no test */
+    int m = !c->has_missing_value ? -1000
+            : c->is_unsigned      ? (int)(uint8_t)c->missing_uint
+                                  : (int)(int8_t)c->missing_int;
+    for (size_t end = n; end > 0;) {
+        size_t len = end < SMALL_RUN ? end : SMALL_RUN, start = end - len;
+        memcpy(run, raw + start, len);
+        int16_t *dst = out + start;
+        if (c->is_unsigned) {
+            for (size_t i = 0; i < len; i++)
+                dst[i] = run[i] == m ? CX_SMALL_MISSING : (int16_t)run[i];
+        } else {
+            for (size_t i = 0; i < len; i++)
+                dst[i] = (int8_t)run[i] == m ? CX_SMALL_MISSING : (int16_t)(int8_t)run[i];
         }
+        end = start;
     }
 }
 
