@@ -96,8 +96,8 @@ static long read_small_block(pass_worker *w, const cx_view *v, size_t index, con
 
 static int takes_small(const cx_reducer *r);
 
-/* A small-integer pass: a plain view of 1-byte integer columns whose every
- * reducer takes small blocks. */
+/* A small-integer pass: a plain view of 1-byte integer or categorical
+ * columns whose every reducer takes small blocks. */
 static int pass_is_small(const cx_view *v, const int *cols, size_t ncols, const cx_reducer *r,
                          size_t n)
 {

@@ -41,7 +41,7 @@ typedef struct cx_block {
      * CX_SMALL_MISSING for a missing value, with the same ld; NULL
      * otherwise.  A pass is one when every reducer takes small blocks
      * (today the unweighted listwise moments, reducer.c) and the view is
-     * a plain one of 1-byte integer columns (table.h). */
+     * a plain one of 1-byte integer or categorical columns (table.h). */
     const int16_t *small;
 } cx_block;
 

@@ -929,18 +929,43 @@ static void widen_relative(const cx_column_info *c, double *out, size_t n)
     }
 }
 
-/* Categorical codes must index the labels; anything else is a broken file. */
+/* Categorical codes must index the labels; anything else is a broken file.
+ * One message for the double and the small-integer reads (the same file
+ * fails the same way on either path). */
+static int bad_code(const cx_table *t, const cx_column_info *c, size_t row, double code,
+                    cx_error *err)
+{
+    return cx_error_set(err, CX_EUSAGE,
+                        "%s: column '%s', row %zu: code %g is outside the %zu categories "
+                        "(expected 0..%zu)",
+                        t->label, c->name, row + 1, code, c->n_categories,
+                        c->n_categories ? c->n_categories - 1 : 0);
+}
+
 static int check_codes(const cx_table *t, const cx_column_info *c, const double *x, size_t n,
                        size_t row0, cx_error *err)
 {
     double k = (double)c->n_categories;
     for (size_t i = 0; i < n; i++)
         if (!isnan(x[i]) && !(x[i] >= 0 && x[i] < k))
-            return cx_error_set(err, CX_EUSAGE,
-                                "%s: column '%s', row %zu: code %g is outside the %zu categories "
-                                "(expected 0..%zu)",
-                                t->label, c->name, row0 + i + 1, x[i], c->n_categories,
-                                c->n_categories ? c->n_categories - 1 : 0);
+            return bad_code(t, c, row0 + i, x[i], err);
+    return CX_OK;
+}
+
+/* check_codes for int16 codes, CX_SMALL_MISSING where the doubles hold NaN. */
+static int check_codes_small(const cx_table *t, const cx_column_info *c, const int16_t *x, size_t n,
+                             size_t row0, cx_error *err)
+{
+    /* A scan with no branch and no early exit vectorises; the row is
+     * looked for only when there is a bad code.  As uint16, a negative
+     * code is at least 32768, beyond any k (1-byte codes are below 256). */
+    uint16_t k = c->n_categories < 256 ? (uint16_t)c->n_categories : 256;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= (x[i] != CX_SMALL_MISSING) & ((uint16_t)x[i] >= k);
+    for (size_t i = 0; bad && i < n; i++)
+        if (x[i] != CX_SMALL_MISSING && (uint16_t)x[i] >= k)
+            return bad_code(t, c, row0 + i, (double)x[i], err);
     return CX_OK;
 }
 
@@ -1089,7 +1114,7 @@ int cx_table_columns_small(const cx_table *t, const int *cols, size_t ncols)
         return 0;
     for (size_t j = 0; j < ncols; j++) {
         const cx_column_info *c = &t->info[cols[j]];
-        if (c->kind != CX_COL_INT || c->bytes != 1)
+        if ((c->kind != CX_COL_INT && c->kind != CX_COL_CATEGORICAL) || c->bytes != 1)
             return 0;
     }
     return 1;
@@ -1100,23 +1125,31 @@ void cx_table_set_small_path(cx_table *t, int enabled)
     t->no_small = !enabled;
 }
 
-/* n native bytes at the start of out as int16, in place (from the end, so
- * no value is overwritten before it is read); the missing value code as
- * CX_SMALL_MISSING. */
+/* n native bytes at the start of out as int16, in place, the missing
+ * value code as CX_SMALL_MISSING.  As the widen_* functions do: from the
+ * last run of SMALL_RUN bytes down, each run copied out first, so that no
+ * byte is overwritten before it is read and the loops vectorise. */
+#define SMALL_RUN 256
 static void small_from_bytes(const cx_column_info *c, int16_t *out, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)out;
-    int mv = c->has_missing_value;
-    if (c->is_unsigned) {
-        uint8_t m = (uint8_t)c->missing_uint;
-        for (size_t i = n; i-- > 0;)
-            out[i] = mv && u[i] == m ? CX_SMALL_MISSING : (int16_t)u[i];
-    } else {
-        int8_t m = (int8_t)c->missing_int;
-        for (size_t i = n; i-- > 0;) {
-            int8_t v = (int8_t)u[i];
-            out[i] = mv && v == m ? CX_SMALL_MISSING : (int16_t)v;
+    const unsigned char *raw = (const unsigned char *)out;
+    unsigned char run[SMALL_RUN];
+    /* no byte equals -1000: a column without a missing value needs no test */
+    int m = !c->has_missing_value ? -1000
+            : c->is_unsigned      ? (int)(uint8_t)c->missing_uint
+                                  : (int)(int8_t)c->missing_int;
+    for (size_t end = n; end > 0;) {
+        size_t len = end < SMALL_RUN ? end : SMALL_RUN, start = end - len;
+        memcpy(run, raw + start, len);
+        int16_t *dst = out + start;
+        if (c->is_unsigned) {
+            for (size_t i = 0; i < len; i++)
+                dst[i] = run[i] == m ? CX_SMALL_MISSING : (int16_t)run[i];
+        } else {
+            for (size_t i = 0; i < len; i++)
+                dst[i] = (int8_t)run[i] == m ? CX_SMALL_MISSING : (int16_t)(int8_t)run[i];
         }
+        end = start;
     }
 }
 
@@ -1126,7 +1159,8 @@ int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t
     if (check_block_request(t, cols, ncols, row0, nrows, ld, err) != CX_OK)
         return err ? err->code : CX_EUSAGE;
     if (!cx_table_columns_small(t, cols, ncols))
-        return cx_error_set(err, CX_EUSAGE, "%s: not every column is a 1-byte integer", t->label);
+        return cx_error_set(err, CX_EUSAGE,
+                            "%s: not every column is a 1-byte integer or categorical", t->label);
     cx_chunk_scratch scratch = {0};
     int rc = CX_OK;
     for (size_t j = 0; j < ncols && rc == CX_OK && nrows > 0; j++) {
@@ -1139,6 +1173,8 @@ int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t
             break;
         }
         small_from_bytes(c, dst, nrows);
+        if (c->kind == CX_COL_CATEGORICAL)
+            rc = check_codes_small(t, c, dst, nrows, row0, err);
     }
     cx_chunk_scratch_free(&scratch);
     return rc;

@@ -113,14 +113,15 @@ int cx_table_read_block_relative(cx_table *t, const int *cols, size_t ncols, siz
  * threads read the table. */
 void cx_table_set_chunk_path(cx_table *t, int enabled);
 
-/* Small integers: 1-byte integer columns (not categorical) of an HDF5
+/* Small integers: 1-byte integer and categorical columns of an HDF5
  * table can be delivered as int16, missing values as CX_SMALL_MISSING —
  * an eighth of the doubles' memory and no widening, for reducers that add
  * Likert items as integers (reducer.h, takes_small).
  * cx_table_columns_small: 1 when every one of cols qualifies (and the
  * table's small path is on: cx_table_set_small_path, default on).
  * cx_table_read_block_small: rows [row0, row0 + nrows) of cols into out
- * (column-major, leading dimension ld), as cx_table_read_block reads. */
+ * (column-major, leading dimension ld), as cx_table_read_block reads:
+ * the same values, and the same error for a code that is no category. */
 #define CX_SMALL_MISSING INT16_MIN
 int cx_table_columns_small(const cx_table *t, const int *cols, size_t ncols);
 int cx_table_read_block_small(cx_table *t, const int *cols, size_t ncols, size_t row0, size_t nrows,

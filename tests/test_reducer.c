@@ -497,15 +497,16 @@ static void write_small_file(void)
     H5Fclose(f);
 }
 
-/* The listwise moments of every column through cx_reduce_view. */
-static cx_moments *small_pass_moments(cx_table *t, int threads)
+/* The listwise moments of the first p columns through cx_reduce_view;
+ * NULL with err set when the pass fails. */
+static cx_moments *reduce_moments(cx_table *t, size_t p, int threads, cx_error *err)
 {
     int cols[SMALL_P];
-    for (size_t j = 0; j < SMALL_P; j++)
+    for (size_t j = 0; j < p; j++)
         cols[j] = (int)j;
     cx_view v;
     cx_view_init(&v, t, NULL);
-    cx_moments_params mp = {.p = SMALL_P,
+    cx_moments_params mp = {.p = p,
                             .col0 = 0,
                             .weight_at = -1,
                             .mode = CX_MISSING_LISTWISE,
@@ -514,14 +515,70 @@ static cx_moments *small_pass_moments(cx_table *t, int threads)
                             .n_slots = 1,
                             .cluster_at = -1};
     cx_reducer r = {&cx_reducer_moments, &mp, NULL};
-    cx_error err = {0};
-    if (cx_reduce_view(&v, cols, SMALL_P, &r, 1, threads, &err) != CX_OK)
-        fail_msg("%s", err.msg);
-    cx_moments *m = cx_moments_result(r.acc, 0, 0, &err);
-    assert_non_null(m);
+    cx_moments *m = NULL;
+    if (cx_reduce_view(&v, cols, p, &r, 1, threads, err) == CX_OK)
+        m = cx_moments_result(r.acc, 0, 0, err);
     cx_reducer_release(&r);
     cx_view_free(&v);
     return m;
+}
+
+static cx_moments *small_pass_moments(cx_table *t, size_t p, int threads)
+{
+    cx_error err = {0};
+    cx_moments *m = reduce_moments(t, p, threads, &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    return m;
+}
+
+/* The small path (on) and the double path (off) give bit for bit the same
+ * listwise moments of the first p columns, on 1 and 2 threads. */
+static void assert_small_pass_exact(cx_table *t, size_t p)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        cx_table_set_small_path(t, 1);
+        cx_moments *a = small_pass_moments(t, p, threads);
+        cx_table_set_small_path(t, 0);
+        cx_moments *b = small_pass_moments(t, p, threads);
+        assert_true(a->n_rows == b->n_rows && a->sum_w == b->sum_w);
+        assert_true(a->n_rows > SMALL_ROWS * 0.9 && a->n_rows < SMALL_ROWS);
+        assert_memory_equal(a->mean, b->mean, p * sizeof *a->mean);
+        assert_memory_equal(a->m2, b->m2, p * p * sizeof *a->m2);
+        cx_moments_free(a);
+        cx_moments_free(b);
+    }
+    cx_table_set_small_path(t, 1);
+}
+
+/* Rows [row0, row0 + n) of the first p columns read small equal the
+ * doubles value for value (NaN <-> CX_SMALL_MISSING); returns the number
+ * of missing values seen. */
+static size_t assert_small_read_equal(cx_table *t, size_t p, size_t row0, size_t n)
+{
+    int cols[SMALL_P];
+    for (size_t j = 0; j < p; j++)
+        cols[j] = (int)j;
+    assert_true(cx_table_columns_small(t, cols, p));
+    size_t ld = n + 5, missing = 0;
+    int16_t *small = malloc(p * ld * sizeof *small);
+    double *wide = malloc(p * ld * sizeof *wide);
+    assert_non_null(small);
+    assert_non_null(wide);
+    cx_error err = {0};
+    assert_int_equal(cx_table_read_block_small(t, cols, p, row0, n, small, ld, &err), CX_OK);
+    assert_int_equal(cx_table_read_block(t, cols, p, row0, n, wide, ld, &err), CX_OK);
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i < n; i++) {
+            double x = wide[j * ld + i];
+            int16_t y = small[j * ld + i];
+            missing += isnan(x);
+            if (isnan(x) ? y != CX_SMALL_MISSING : (double)y != x)
+                fail_msg("column %zu row %zu: %d as int16, %g as double", j, row0 + i, y, x);
+        }
+    free(small);
+    free(wide);
+    return missing;
 }
 
 /* 1-byte columns read as int16 equal the doubles (missing as NaN), and the
@@ -538,39 +595,143 @@ static void test_small_integer_pass(void **state)
     int cols[SMALL_P];
     for (size_t j = 0; j < SMALL_P; j++)
         cols[j] = (int)j;
-    assert_true(cx_table_columns_small(t, cols, SMALL_P));
-    size_t n = 70000, row0 = 65000, ld = n + 5;
-    int16_t *small = malloc(SMALL_P * ld * sizeof *small);
-    double *wide = malloc(SMALL_P * ld * sizeof *wide);
-    assert_int_equal(cx_table_read_block_small(t, cols, SMALL_P, row0, n, small, ld, &err), CX_OK);
-    assert_int_equal(cx_table_read_block(t, cols, SMALL_P, row0, n, wide, ld, &err), CX_OK);
-    size_t missing = 0;
-    for (size_t j = 0; j < SMALL_P; j++)
-        for (size_t i = 0; i < n; i++) {
-            double x = wide[j * ld + i];
-            int16_t y = small[j * ld + i];
-            missing += isnan(x);
-            if (isnan(x) ? y != CX_SMALL_MISSING : (double)y != x)
-                fail_msg("column %zu row %zu: %d as int16, %g as double", j, row0 + i, y, x);
-        }
-    assert_true(missing > 100);
-    free(small);
-    free(wide);
-    for (int threads = 1; threads <= 2; threads++) {
-        cx_table_set_small_path(t, 1);
-        cx_moments *a = small_pass_moments(t, threads);
-        cx_table_set_small_path(t, 0);
-        cx_moments *b = small_pass_moments(t, threads);
-        assert_true(a->n_rows == b->n_rows && a->sum_w == b->sum_w);
-        assert_true(a->n_rows > SMALL_ROWS * 0.9 && a->n_rows < SMALL_ROWS);
-        assert_memory_equal(a->mean, b->mean, SMALL_P * sizeof *a->mean);
-        assert_memory_equal(a->m2, b->m2, SMALL_P * SMALL_P * sizeof *a->m2);
-        cx_moments_free(a);
-        cx_moments_free(b);
-    }
+    assert_true(assert_small_read_equal(t, SMALL_P, 65000, 70000) > 100);
+    assert_small_pass_exact(t, SMALL_P);
+    cx_table_set_small_path(t, 0);
     assert_false(cx_table_columns_small(t, cols, SMALL_P)); /* switched off */
     cx_table_close(t);
     remove(FILE_SMALL);
+}
+
+/* ---- small-integer passes over categorical columns --------------------- */
+
+#define CAT_P 7
+#define CAT_BAD_ROW 70001 /* in the second block */
+#define FILE_SMALL_CAT CX_BINARY_DIR "/test_reducer_small_cat.h5"
+
+/* Categorical Likert items as `cxfit import` writes them from SPSS value
+ * labels (table_write.c: int8 codes 0..k-1, missing_value -1, variable-
+ * length `categories`): c1..c5 with 5 categories, deflated chunks.  c6 is
+ * a uint8 categorical with missing_value 255, 7 fixed-length labels,
+ * unchunked (another writer's layout); c7 a plain uint8 item, so one pass
+ * mixes the kinds.  bad = 1 stores code -2 in c2, bad = 2 code 7 in c6, at
+ * CAT_BAD_ROW. */
+static void write_categorical_file(int bad)
+{
+    static const char *const agree[5] = {"Strongly disagree", "Disagree", "Neutral", "Agree",
+                                         "Strongly agree"};
+    static const char *const seven[7] = {"1", "2", "3", "4", "5", "6", "7"};
+    hid_t f = fx_create(FILE_SMALL_CAT);
+    assert_true(f >= 0);
+    hid_t g = fx_group(f, "/t", 1);
+    signed char *s = malloc(SMALL_ROWS);
+    unsigned char *u = malloc(SMALL_ROWS);
+    assert_non_null(s);
+    assert_non_null(u);
+    for (size_t j = 0; j < CAT_P; j++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%zu", j + 1);
+        uint64_t state = 501 + j;
+        int k = j == 5 ? 7 : 5;
+        for (size_t i = 0; i < SMALL_ROWS; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            int v = (int)((state >> 33) % (uint64_t)k) + (i % 3 == 0 ? 1 : 0);
+            v = v >= k ? k - 1 : v;
+            int missing = (state >> 20) % 1009 == j;
+            s[i] = (signed char)(missing ? -1 : v);
+            u[i] = (unsigned char)(missing ? (j == 5 ? 255 : 9) : v);
+        }
+        if (bad == 1 && j == 1)
+            s[CAT_BAD_ROW] = -2;
+        if (bad == 2 && j == 5)
+            u[CAT_BAD_ROW] = 7;
+        int is_signed = j < 5;
+        assert_int_equal(fx_column(g, name, is_signed ? H5T_STD_I8LE : H5T_STD_U8LE,
+                                   is_signed ? H5T_NATIVE_SCHAR : H5T_NATIVE_UCHAR,
+                                   is_signed ? (const void *)s : (const void *)u, SMALL_ROWS,
+                                   j == 5 ? 0 : 4096),
+                         0);
+        assert_int_equal(fx_attr_number(g, name, "missing_value",
+                                        is_signed ? H5T_STD_I8LE : H5T_NATIVE_UCHAR,
+                                        is_signed ? -1
+                                        : j == 5  ? 255
+                                                  : 9),
+                         0);
+        if (j < 5)
+            assert_int_equal(fx_attr_strings(g, name, "categories", agree, 5, 1), 0);
+        else if (j == 5)
+            assert_int_equal(fx_attr_strings(g, name, "categories", seven, 7, 0), 0);
+    }
+    free(s);
+    free(u);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* Categorical 1-byte columns go the small way: read as int16 they are the
+ * double read's codes, and the moments pass is bit for bit the double one. */
+static void test_small_categorical_pass(void **state)
+{
+    (void)state;
+    remove(FILE_SMALL_CAT);
+    write_categorical_file(0);
+    cx_error err = {0};
+    cx_table *t = cx_table_open(FILE_SMALL_CAT, "/t", &err);
+    assert_non_null(t);
+    for (size_t j = 0; j < CAT_P; j++)
+        assert_int_equal(cx_table_column(t, j)->kind,
+                         j < CAT_P - 1 ? CX_COL_CATEGORICAL : CX_COL_INT);
+    assert_true(assert_small_read_equal(t, CAT_P, 0, SMALL_ROWS) > 500);
+    assert_true(assert_small_read_equal(t, CAT_P, 65000, 70000) > 200);
+    assert_small_pass_exact(t, CAT_P);
+    cx_table_close(t);
+    remove(FILE_SMALL_CAT);
+}
+
+/* A code that is no category fails the small read and the small pass with
+ * the double path's error, word for word. */
+static void test_small_categorical_bad_code(void **state)
+{
+    (void)state;
+    static const char *const expect[3] = {NULL, "column 'c2', row 70002: code -2 is outside",
+                                          "column 'c6', row 70002: code 7 is outside"};
+    int cols[CAT_P];
+    for (size_t j = 0; j < CAT_P; j++)
+        cols[j] = (int)j;
+    size_t row0 = 65000, n = 70000, ld = n;
+    int16_t *small = malloc(CAT_P * ld * sizeof *small);
+    double *wide = malloc(CAT_P * ld * sizeof *wide);
+    assert_non_null(small);
+    assert_non_null(wide);
+    for (int bad = 1; bad <= 2; bad++) {
+        remove(FILE_SMALL_CAT);
+        write_categorical_file(bad);
+        cx_error err = {0}, small_err = {0}, wide_err = {0};
+        cx_table *t = cx_table_open(FILE_SMALL_CAT, "/t", &err);
+        assert_non_null(t);
+        assert_int_equal(cx_table_read_block_small(t, cols, CAT_P, row0, n, small, ld, &small_err),
+                         CX_EUSAGE);
+        assert_int_equal(cx_table_read_block(t, cols, CAT_P, row0, n, wide, ld, &wide_err),
+                         CX_EUSAGE);
+        assert_non_null(strstr(wide_err.msg, expect[bad]));
+        assert_string_equal(small_err.msg, wide_err.msg);
+        /* rows before the bad one read cleanly */
+        assert_int_equal(
+            cx_table_read_block_small(t, cols, CAT_P, row0, CAT_BAD_ROW - row0, small, ld, &err),
+            CX_OK);
+        for (int threads = 1; threads <= 2; threads++) {
+            cx_table_set_small_path(t, 1);
+            assert_null(reduce_moments(t, CAT_P, threads, &small_err));
+            cx_table_set_small_path(t, 0);
+            assert_null(reduce_moments(t, CAT_P, threads, &wide_err));
+            assert_non_null(strstr(wide_err.msg, expect[bad]));
+            assert_string_equal(small_err.msg, wide_err.msg);
+        }
+        cx_table_close(t);
+    }
+    free(small);
+    free(wide);
+    remove(FILE_SMALL_CAT);
 }
 
 int main(void)
@@ -586,6 +747,8 @@ int main(void)
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_draws),
         cmocka_unit_test(test_small_integer_pass),
+        cmocka_unit_test(test_small_categorical_pass),
+        cmocka_unit_test(test_small_categorical_bad_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
