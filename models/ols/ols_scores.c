@@ -15,6 +15,14 @@
  * of slot s is predicted with the training fit of s (the merge of the
  * other slots' cross-products), its residual summed in squares and
  * absolute values.
+ *
+ * The direct path (as pass 1's, ols_xprod.c): an unweighted fit without
+ * a split whose design columns are all the intercept or plain table
+ * columns (cx_design_direct) reads the raw block's columns in place of
+ * the design fill, DIRECT_ROWS rows at a time: residuals column by column,
+ * cluster sums column by column, the HC meat as one DSYRK of the gathered
+ * kept columns.  A chunk with a missing value (a non-finite residual or
+ * needed value, a missing cluster key) is filled and goes the usual way.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -117,7 +125,21 @@ typedef struct sc_acc {
     cx_design_buf rows; /* row-major X; y, w, extra (leading dimension rows.cap) */
     size_t cap;         /* rows g holds (= rows.cap)                             */
     double *g, *xr;
+    /* the direct path (add_block_direct) */
+    int direct;
+    ols_direct dm;
+    size_t cslot[2];      /* raw slots of the cluster columns                 */
+    size_t *scan, n_scan; /* needed slots neither in X, y nor a cluster key   */
+    double *e;            /* DIRECT_ROWS residuals                            */
+    double *f2;           /* DIRECT_ROWS HC row factors                       */
+    double *dg, *dt;      /* DIRECT_ROWS x p: kept columns; times A (HC2/HC3) */
+    uint64_t *key;        /* 2 x DIRECT_ROWS cluster keys                     */
+    size_t *ent;          /* DIRECT_ROWS cluster map entries                  */
 } sc_acc;
+
+/* Rows of one direct chunk: its residuals, keys and gathered columns stay
+ * in cache between the column sweeps. */
+#define DIRECT_ROWS 1024
 
 static void sc_acc_free(void *v)
 {
@@ -133,7 +155,69 @@ static void sc_acc_free(void *v)
     cx_design_buf_free(&a->rows);
     free(a->g);
     free(a->xr);
+    ols_direct_free(&a->dm);
+    free(a->scan);
+    free(a->e);
+    free(a->f2);
+    free(a->dg);
+    free(a->dt);
+    free(a->key);
+    free(a->ent);
     free(a);
+}
+
+/* 1 when raw slot s is an X column's or the outcome's. */
+static int is_xy_slot(const ols_direct *dm, size_t p, size_t s)
+{
+    for (size_t j = 0; j <= p; j++)
+        if (dm->xslot[j] == (long)s)
+            return 1;
+    return 0;
+}
+
+/* The robust part of a plain unweighted fit of a direct design reads the
+ * raw block (cx_design_direct); sets a->direct when it applies and
+ * allocates its scratch. */
+static int direct_setup(sc_acc *a, cx_error *err)
+{
+    const ols_score_params *par = a->par;
+    size_t p = par->p, n = DIRECT_ROWS;
+    if (par->split != CX_SPLIT_NONE || !par->fits || par->se == OLS_SE_CLASSICAL)
+        return CX_OK;
+    int direct;
+    if (ols_direct_init(&a->dm, par->d, p, par->n_inputs, &direct, err) != CX_OK)
+        return CX_ENOMEM;
+    if (!direct)
+        return CX_OK;
+    int cluster = par->se == OLS_SE_CLUSTER;
+    for (size_t d = 0; cluster && d < par->n_cluster; d++)
+        a->cslot[d] = cx_design_extra_slot(par->d, (size_t)par->cluster_extra[d]);
+    /* the residual covers X and y (a missing value makes it non-finite),
+     * the key lookup the cluster columns; the rest is scanned */
+    a->scan = cx_malloc((a->dm.n_check + 1) * sizeof *a->scan, err);
+    if (!a->scan)
+        return CX_ENOMEM;
+    for (size_t k = 0; k < a->dm.n_check; k++) {
+        size_t s = a->dm.check[k];
+        int key = cluster && (s == a->cslot[0] || (par->n_cluster == 2 && s == a->cslot[1]));
+        if (!key && !is_xy_slot(&a->dm, p, s))
+            a->scan[a->n_scan++] = s;
+    }
+    a->e = cx_malloc(n * sizeof *a->e, err);
+    if (cluster) {
+        a->key = cx_malloc(2 * n * sizeof *a->key, err);
+        a->ent = cx_malloc(n * sizeof *a->ent, err);
+        if (!a->e || !a->key || !a->ent)
+            return CX_ENOMEM;
+    } else {
+        a->f2 = cx_malloc(n * sizeof *a->f2, err);
+        a->dg = cx_malloc(n * (p ? p : 1) * sizeof *a->dg, err);
+        a->dt = cx_malloc(n * (p ? p : 1) * sizeof *a->dt, err);
+        if (!a->e || !a->f2 || !a->dg || !a->dt)
+            return CX_ENOMEM;
+    }
+    a->direct = 1;
+    return CX_OK;
 }
 
 static void *sc_acc_alloc(const void *params, cx_error *err)
@@ -150,7 +234,7 @@ static void *sc_acc_alloc(const void *params, cx_error *err)
     a->xr = cx_calloc(2 * p + 1, sizeof *a->xr, err);
     a->ws = cx_design_ws_alloc(par->d, err);
     cx_design_buf_init(&a->rows, par->d, CX_ROWS_ROW_MAJOR);
-    if (!a->meat || !a->maps || !a->oos || !a->xr || !a->ws) {
+    if (!a->meat || !a->maps || !a->oos || !a->xr || !a->ws || direct_setup(a, err) != CX_OK) {
         sc_acc_free(a);
         return NULL;
     }
@@ -198,11 +282,12 @@ static size_t test_slot(const ols_score_params *par, const cx_block *b, size_t r
     return SIZE_MAX;
 }
 
-/* Out-of-sample residual of row i (row-major x: x[i*p + j]). */
-static void add_oos(sc_acc *a, const cx_block *b, size_t i, size_t l)
+/* Out-of-sample residual of filled row i (row-major x: x[i*p + j]), raw
+ * row r0 + kept[i]. */
+static void add_oos(sc_acc *a, const cx_block *b, size_t r0, size_t i, size_t l)
 {
     const ols_score_params *par = a->par;
-    size_t s = test_slot(par, b, a->rows.kept[i]);
+    size_t s = test_slot(par, b, r0 + a->rows.kept[i]);
     if (s == SIZE_MAX)
         return;
     const double *bt = par->beta_train[l * par->n_slots + s];
@@ -263,28 +348,22 @@ static double robust_row(sc_acc *a, size_t i, size_t l, size_t m)
     return f2;
 }
 
-static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
+/* The robust and validation parts of the used filled rows, whose raw rows
+ * are r0 + kept[i] in block b. */
+static void add_filled(sc_acc *a, const cx_block *b, size_t r0, size_t used)
 {
-    sc_acc *a = v;
     const ols_score_params *par = a->par;
-    if (b->n == 0)
-        return CX_OK;
-    if (sc_grow(a, b->n, err))
-        return CX_ENOMEM;
     size_t m = a->rows.cap, p = par->p; /* m: the buffers' leading dimension */
-    long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
-    if (used < 0)
-        return err->code ? err->code : CX_EFAIL;
     int hc = par->fits && par->se != OLS_SE_CLASSICAL && par->se != OLS_SE_CLUSTER;
-    for (size_t i0 = 0; i0 < (size_t)used;) {
-        size_t l = b->level[a->rows.kept[i0]], i1 = i0 + 1, k = 0;
-        while (i1 < (size_t)used && b->level[a->rows.kept[i1]] == l)
+    for (size_t i0 = 0; i0 < used;) {
+        size_t l = b->level[r0 + a->rows.kept[i0]], i1 = i0 + 1, k = 0;
+        while (i1 < used && b->level[r0 + a->rows.kept[i1]] == l)
             i1++;
         const ols_fit *f = par->fits ? &par->fits[l] : NULL;
         int ok = f && f->q > 0;
         for (size_t i = i0; i < i1; i++) {
             if (par->split != CX_SPLIT_NONE)
-                add_oos(a, b, i, l);
+                add_oos(a, b, r0, i, l);
             if (!ok || par->se == OLS_SE_CLASSICAL)
                 continue;
             double f2 = robust_row(a, i, l, m);
@@ -299,6 +378,182 @@ static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
             cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)f->q, (int)k, 1.0, a->g, (int)m,
                         1.0, a->meat + l * p * p, (int)f->q);
         i0 = i1;
+    }
+}
+
+/* 1 when every value of column x (n rows) is finite: 0 x is 0 for a
+ * finite x and NaN otherwise, so the sum is 0 exactly when all are. */
+static int all_finite(const double *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += 0 * x[i];
+    return s == 0;
+}
+
+/* Residuals e = y - X b0 of raw rows [r0, r0 + n) of b from the raw
+ * columns, in the fill's order of operations (an aliased column's b0 is
+ * 0 and subtracts nothing, but still turns a missing value into a NaN).
+ * Returns 1 when the rows are complete: every residual and every scanned
+ * value finite. */
+static int direct_residuals(sc_acc *a, const cx_block *b, size_t r0, size_t n, const ols_fit *f)
+{
+    const ols_direct *dm = &a->dm;
+    size_t p = a->par->p, ld = b->ld;
+    double *e = a->e;
+    memcpy(e, b->data + (size_t)dm->xslot[p] * ld + r0, n * sizeof *e);
+    for (size_t j = 0; j < p; j++) {
+        double bj = f->beta0[j];
+        if (dm->xslot[j] < 0) {
+            for (size_t i = 0; i < n; i++)
+                e[i] -= bj;
+            continue;
+        }
+        const double *x = b->data + (size_t)dm->xslot[j] * ld + r0;
+        for (size_t i = 0; i < n; i++)
+            e[i] -= x[i] * bj;
+    }
+    if (!all_finite(e, n))
+        return 0;
+    for (size_t k = 0; k < a->n_scan; k++)
+        if (!all_finite(b->data + a->scan[k] * ld + r0, n))
+            return 0;
+    return 1;
+}
+
+/* The cluster keys of raw rows [r0, r0 + n); 0 when one is missing (the
+ * fill would drop the row). */
+static int direct_keys(sc_acc *a, const cx_block *b, size_t r0, size_t n)
+{
+    for (size_t d = 0; d < a->par->n_cluster; d++) {
+        const double *g = b->data + a->cslot[d] * b->ld + r0;
+        uint64_t *key = a->key + d * DIRECT_ROWS;
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(g[i]))
+                return 0;
+            key[i] = ols_cluster_key(g[i]);
+        }
+    }
+    return 1;
+}
+
+/* Cluster sums of complete raw rows [r0, r0 + n) of level l: per
+ * dimension every row's entry first (the map may move while it grows),
+ * then u_g += e x column by column, each sum in row order as the fill
+ * adds it. */
+static void direct_cluster(sc_acc *a, const cx_block *b, size_t r0, size_t n, size_t l)
+{
+    const ols_score_params *par = a->par;
+    const ols_fit *f = &par->fits[l];
+    const ols_direct *dm = &a->dm;
+    const double *e = a->e;
+    const uint64_t *k1 = a->key, *k2 = a->key + DIRECT_ROWS;
+    size_t *ent = a->ent;
+    for (size_t d = 0; d < (par->n_cluster == 2 ? 3u : 1u); d++) {
+        cmap *map = &a->maps[3 * l + d];
+        for (size_t i = 0; i < n; i++) {
+            double *u = cmap_get(map, d == 1 ? k2[i] : k1[i], d == 2 ? k2[i] : 0);
+            if (!u)
+                a->failed = 1;
+            ent[i] = u ? (size_t)(u - map->u) : SIZE_MAX;
+        }
+        for (size_t k = 0; k < f->q; k++) {
+            long s = dm->xslot[f->keep[k]];
+            const double *x = s < 0 ? NULL : b->data + (size_t)s * b->ld + r0;
+            double *u = map->u + k;
+            for (size_t i = 0; i < n; i++)
+                if (ent[i] != SIZE_MAX)
+                    u[ent[i]] += x ? e[i] * x[i] : e[i];
+        }
+    }
+}
+
+/* HC meat of complete raw rows [r0, r0 + n) of level l: the kept columns
+ * gathered from the raw block, scaled by the rows' sqrt(f2) and added
+ * with one DSYRK; the hat values of HC2/HC3 as the row sums of
+ * X .* (X A). */
+static void direct_hc(sc_acc *a, const cx_block *b, size_t r0, size_t n, size_t l)
+{
+    const ols_score_params *par = a->par;
+    const ols_fit *f = &par->fits[l];
+    size_t q = f->q, p = par->p, m = DIRECT_ROWS;
+    double *g = a->dg, *f2 = a->f2;
+    for (size_t c = 0; c < q; c++) {
+        long s = a->dm.xslot[f->keep[c]];
+        if (s < 0)
+            for (size_t i = 0; i < n; i++)
+                g[c * m + i] = 1.0;
+        else
+            memcpy(g + c * m, b->data + (size_t)s * b->ld + r0, n * sizeof *g);
+    }
+    for (size_t i = 0; i < n; i++)
+        f2[i] = a->e[i] * a->e[i];
+    if (par->se == OLS_SE_HC2 || par->se == OLS_SE_HC3) {
+        double *t = a->dt;
+        cblas_dsymm(CblasColMajor, CblasRight, CblasUpper, (int)n, (int)q, 1.0, f->a, (int)q, g,
+                    (int)m, 0.0, t, (int)m);
+        double *h = t; /* column 0 of t becomes the hat values */
+        for (size_t i = 0; i < n; i++)
+            h[i] *= g[i];
+        for (size_t c = 1; c < q; c++)
+            for (size_t i = 0; i < n; i++)
+                h[i] += g[c * m + i] * t[c * m + i];
+        for (size_t i = 0; i < n; i++)
+            f2[i] =
+                h[i] < 1 ? f2[i] / (par->se == OLS_SE_HC2 ? 1 - h[i] : (1 - h[i]) * (1 - h[i])) : 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        f2[i] = sqrt(f2[i]);
+    for (size_t c = 0; c < q; c++)
+        for (size_t i = 0; i < n; i++)
+            g[c * m + i] *= f2[i];
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)n, 1.0, g, (int)m, 1.0,
+                a->meat + l * p * p, (int)q);
+}
+
+/* The direct path over a block, level by level in chunks of DIRECT_ROWS;
+ * a chunk with a missing value is filled and added the usual way. */
+static int add_block_direct(sc_acc *a, const cx_block *b, cx_error *err)
+{
+    const ols_score_params *par = a->par;
+    for (size_t l = 0; l < b->n_levels && l < par->n_levels; l++) {
+        const ols_fit *f = &par->fits[l];
+        for (size_t r0 = b->start[l]; f->q > 0 && r0 < b->start[l + 1]; r0 += DIRECT_ROWS) {
+            size_t n = b->start[l + 1] - r0 < DIRECT_ROWS ? b->start[l + 1] - r0 : DIRECT_ROWS;
+            int cluster = par->se == OLS_SE_CLUSTER;
+            if (direct_residuals(a, b, r0, n, f) && (!cluster || direct_keys(a, b, r0, n))) {
+                if (cluster)
+                    direct_cluster(a, b, r0, n, l);
+                else
+                    direct_hc(a, b, r0, n, l);
+                cx_design_ws_count(a->ws, n, n);
+                continue;
+            }
+            long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data + r0, b->ld, n, err);
+            if (used < 0)
+                return err->code ? err->code : CX_EFAIL;
+            add_filled(a, b, r0, (size_t)used);
+        }
+    }
+    return CX_OK;
+}
+
+static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
+{
+    sc_acc *a = v;
+    if (b->n == 0)
+        return CX_OK;
+    if (sc_grow(a, b->n, err))
+        return CX_ENOMEM;
+    if (a->direct) {
+        int rc = add_block_direct(a, b, err);
+        if (rc != CX_OK)
+            return rc;
+    } else {
+        long used = cx_design_buf_fill(a->par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
+        if (used < 0)
+            return err->code ? err->code : CX_EFAIL;
+        add_filled(a, b, 0, (size_t)used);
     }
     if (a->failed)
         return cx_error_set(err, CX_ENOMEM, "out of memory for the cluster sums");
@@ -364,7 +619,8 @@ static size_t sc_acc_pack(const void *v, void *vbuf)
         for (size_t i = 0; i < S; i++) {
             const ols_oos *o = &a->oos[i];
             double *x = buf + 1 + L * p * p + 6 * i;
-            x[0] = o->n, x[1] = o->sw, x[2] = o->swe2, x[3] = o->swae, x[4] = o->swy, x[5] = o->swy2;
+            x[0] = o->n, x[1] = o->sw, x[2] = o->swe2, x[3] = o->swae, x[4] = o->swy,
+            x[5] = o->swy2;
         }
     }
     for (size_t i = 0; i < 3 * L; i++) {
