@@ -453,17 +453,23 @@ static void direct_cluster(sc_acc *a, const cx_block *b, size_t r0, size_t n, si
         cmap *map = &a->maps[3 * l + d];
         for (size_t i = 0; i < n; i++) {
             double *u = cmap_get(map, d == 1 ? k2[i] : k1[i], d == 2 ? k2[i] : 0);
-            if (!u)
-                a->failed = 1;
-            ent[i] = u ? (size_t)(u - map->u) : SIZE_MAX;
+            if (!u) {
+                a->failed = 1; /* the pass fails: nothing more to add */
+                return;
+            }
+            ent[i] = (size_t)(u - map->u);
         }
         for (size_t k = 0; k < f->q; k++) {
             long s = dm->xslot[f->keep[k]];
-            const double *x = s < 0 ? NULL : b->data + (size_t)s * b->ld + r0;
             double *u = map->u + k;
+            if (s < 0) {
+                for (size_t i = 0; i < n; i++)
+                    u[ent[i]] += e[i];
+                continue;
+            }
+            const double *x = b->data + (size_t)s * b->ld + r0;
             for (size_t i = 0; i < n; i++)
-                if (ent[i] != SIZE_MAX)
-                    u[ent[i]] += x ? e[i] * x[i] : e[i];
+                u[ent[i]] += e[i] * x[i];
         }
     }
 }
