@@ -128,13 +128,14 @@ typedef struct sc_acc {
     /* the direct path (add_block_direct) */
     int direct;
     ols_direct dm;
-    size_t cslot[2];      /* raw slots of the cluster columns                 */
-    size_t *scan, n_scan; /* needed slots neither in X, y nor a cluster key   */
-    double *e;            /* DIRECT_ROWS residuals                            */
-    double *f2;           /* DIRECT_ROWS HC row factors                       */
-    double *dg, *dt;      /* DIRECT_ROWS x p: kept columns; times A (HC2/HC3) */
-    uint64_t *key;        /* 2 x DIRECT_ROWS cluster keys                     */
-    size_t *ent;          /* DIRECT_ROWS cluster map entries                  */
+    size_t cslot[2];     /* raw slots of the cluster columns                 */
+    double *e;           /* DIRECT_ROWS residuals                            */
+    double *f2;          /* DIRECT_ROWS HC row factors                       */
+    double *dg, *dt;     /* DIRECT_ROWS x p: kept columns; times A (HC2/HC3) */
+    uint64_t *key;       /* 2 x DIRECT_ROWS cluster keys                     */
+    size_t *ent;         /* DIRECT_ROWS cluster map entries                  */
+    const double **xcol; /* p: the chunk's kept columns                  */
+    double *ones;        /* DIRECT_ROWS ones: the intercept's column     */
 } sc_acc;
 
 /* Rows of one direct chunk: its residuals, keys and gathered columns stay
@@ -156,13 +157,14 @@ static void sc_acc_free(void *v)
     free(a->g);
     free(a->xr);
     ols_direct_free(&a->dm);
-    free(a->scan);
     free(a->e);
     free(a->f2);
     free(a->dg);
     free(a->dt);
     free(a->key);
     free(a->ent);
+    free(a->xcol);
+    free(a->ones);
     free(a);
 }
 
@@ -192,23 +194,25 @@ static int direct_setup(sc_acc *a, cx_error *err)
     int cluster = par->se == OLS_SE_CLUSTER;
     for (size_t d = 0; cluster && d < par->n_cluster; d++)
         a->cslot[d] = cx_design_extra_slot(par->d, (size_t)par->cluster_extra[d]);
-    /* the residual covers X and y (a missing value makes it non-finite),
-     * the key lookup the cluster columns; the rest is scanned */
-    a->scan = cx_malloc((a->dm.n_check + 1) * sizeof *a->scan, err);
-    if (!a->scan)
-        return CX_ENOMEM;
+    /* the residual proves X and y complete (a missing value makes it
+     * non-finite), the key lookup the cluster columns; a design needing
+     * any other column (none does today) keeps the fill */
     for (size_t k = 0; k < a->dm.n_check; k++) {
         size_t s = a->dm.check[k];
         int key = cluster && (s == a->cslot[0] || (par->n_cluster == 2 && s == a->cslot[1]));
         if (!key && !is_xy_slot(&a->dm, p, s))
-            a->scan[a->n_scan++] = s;
+            return CX_OK;
     }
     a->e = cx_malloc(n * sizeof *a->e, err);
     if (cluster) {
         a->key = cx_malloc(2 * n * sizeof *a->key, err);
         a->ent = cx_malloc(n * sizeof *a->ent, err);
-        if (!a->e || !a->key || !a->ent)
+        a->xcol = cx_malloc((p ? p : 1) * sizeof *a->xcol, err);
+        a->ones = cx_malloc(n * sizeof *a->ones, err);
+        if (!a->e || !a->key || !a->ent || !a->xcol || !a->ones)
             return CX_ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            a->ones[i] = 1.0;
     } else {
         a->f2 = cx_malloc(n * sizeof *a->f2, err);
         a->dg = cx_malloc(n * (p ? p : 1) * sizeof *a->dg, err);
@@ -394,8 +398,7 @@ static int all_finite(const double *x, size_t n)
 /* Residuals e = y - X b0 of raw rows [r0, r0 + n) of b from the raw
  * columns, in the fill's order of operations (an aliased column's b0 is
  * 0 and subtracts nothing, but still turns a missing value into a NaN).
- * Returns 1 when the rows are complete: every residual and every scanned
- * value finite. */
+ * Returns 1 when the rows are complete: every residual finite. */
 static int direct_residuals(sc_acc *a, const cx_block *b, size_t r0, size_t n, const ols_fit *f)
 {
     const ols_direct *dm = &a->dm;
@@ -413,12 +416,7 @@ static int direct_residuals(sc_acc *a, const cx_block *b, size_t r0, size_t n, c
         for (size_t i = 0; i < n; i++)
             e[i] -= x[i] * bj;
     }
-    if (!all_finite(e, n))
-        return 0;
-    for (size_t k = 0; k < a->n_scan; k++)
-        if (!all_finite(b->data + a->scan[k] * ld + r0, n))
-            return 0;
-    return 1;
+    return all_finite(e, n);
 }
 
 /* The cluster keys of raw rows [r0, r0 + n); 0 when one is missing (the
@@ -449,6 +447,11 @@ static void direct_cluster(sc_acc *a, const cx_block *b, size_t r0, size_t n, si
     const double *e = a->e;
     const uint64_t *k1 = a->key, *k2 = a->key + DIRECT_ROWS;
     size_t *ent = a->ent;
+    const double **x = a->xcol; /* kept column k of the chunk (ones: the intercept) */
+    for (size_t k = 0; k < f->q; k++) {
+        long s = dm->xslot[f->keep[k]];
+        x[k] = s < 0 ? a->ones : b->data + (size_t)s * b->ld + r0;
+    }
     for (size_t d = 0; d < (par->n_cluster == 2 ? 3u : 1u); d++) {
         cmap *map = &a->maps[3 * l + d];
         for (size_t i = 0; i < n; i++) {
@@ -459,18 +462,21 @@ static void direct_cluster(sc_acc *a, const cx_block *b, size_t r0, size_t n, si
             }
             ent[i] = (size_t)(u - map->u);
         }
-        for (size_t k = 0; k < f->q; k++) {
-            long s = dm->xslot[f->keep[k]];
-            double *u = map->u + k;
-            if (s < 0) {
-                for (size_t i = 0; i < n; i++)
-                    u[ent[i]] += e[i];
-                continue;
+        /* four columns per sweep: a row's four sums share a cache line */
+        size_t k = 0;
+        for (; k + 4 <= f->q; k += 4) {
+            const double *x0 = x[k], *x1 = x[k + 1], *x2 = x[k + 2], *x3 = x[k + 3];
+            for (size_t i = 0; i < n; i++) {
+                double *u = map->u + ent[i] + k, ei = e[i];
+                u[0] += ei * x0[i];
+                u[1] += ei * x1[i];
+                u[2] += ei * x2[i];
+                u[3] += ei * x3[i];
             }
-            const double *x = b->data + (size_t)s * b->ld + r0;
-            for (size_t i = 0; i < n; i++)
-                u[ent[i]] += e[i] * x[i];
         }
+        for (; k < f->q; k++)
+            for (size_t i = 0; i < n; i++)
+                map->u[ent[i] + k] += e[i] * x[k][i];
     }
 }
 
@@ -532,7 +538,6 @@ static int add_block_direct(sc_acc *a, const cx_block *b, cx_error *err)
                     direct_cluster(a, b, r0, n, l);
                 else
                     direct_hc(a, b, r0, n, l);
-                cx_design_ws_count(a->ws, n, n);
                 continue;
             }
             long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data + r0, b->ld, n, err);
