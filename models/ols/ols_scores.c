@@ -134,7 +134,8 @@ typedef struct sc_acc {
     double *dg, *dt;     /* DIRECT_ROWS x p: kept columns; times A (HC2/HC3) */
     uint64_t *key;       /* 2 x DIRECT_ROWS cluster keys                     */
     size_t *ent;         /* DIRECT_ROWS cluster map entries                  */
-    const double **xcol; /* p: the chunk's kept columns                  */
+    const double **xcol; /* p: the chunk's design columns (raw, or ones) */
+    const double **kcol; /* p: its kept columns                          */
     double *ones;        /* DIRECT_ROWS ones: the intercept's column     */
 } sc_acc;
 
@@ -164,6 +165,7 @@ static void sc_acc_free(void *v)
     free(a->key);
     free(a->ent);
     free(a->xcol);
+    free(a->kcol);
     free(a->ones);
     free(a);
 }
@@ -204,20 +206,23 @@ static int direct_setup(sc_acc *a, cx_error *err)
             return CX_OK;
     }
     a->e = cx_malloc(n * sizeof *a->e, err);
+    a->xcol = cx_malloc((p ? p : 1) * sizeof *a->xcol, err);
+    a->kcol = cx_malloc((p ? p : 1) * sizeof *a->kcol, err);
+    a->ones = cx_malloc(n * sizeof *a->ones, err);
+    if (!a->e || !a->xcol || !a->kcol || !a->ones)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        a->ones[i] = 1.0;
     if (cluster) {
         a->key = cx_malloc(2 * n * sizeof *a->key, err);
         a->ent = cx_malloc(n * sizeof *a->ent, err);
-        a->xcol = cx_malloc((p ? p : 1) * sizeof *a->xcol, err);
-        a->ones = cx_malloc(n * sizeof *a->ones, err);
-        if (!a->e || !a->key || !a->ent || !a->xcol || !a->ones)
+        if (!a->key || !a->ent)
             return CX_ENOMEM;
-        for (size_t i = 0; i < n; i++)
-            a->ones[i] = 1.0;
     } else {
         a->f2 = cx_malloc(n * sizeof *a->f2, err);
         a->dg = cx_malloc(n * (p ? p : 1) * sizeof *a->dg, err);
         a->dt = cx_malloc(n * (p ? p : 1) * sizeof *a->dt, err);
-        if (!a->e || !a->f2 || !a->dg || !a->dt)
+        if (!a->f2 || !a->dg || !a->dt)
             return CX_ENOMEM;
     }
     a->direct = 1;
@@ -402,20 +407,23 @@ static int all_finite(const double *x, size_t n)
 static int direct_residuals(sc_acc *a, const cx_block *b, size_t r0, size_t n, const ols_fit *f)
 {
     const ols_direct *dm = &a->dm;
-    size_t p = a->par->p, ld = b->ld;
+    const double *const *x = a->xcol, *bt = f->beta0;
+    size_t p = a->par->p;
     double *e = a->e;
-    memcpy(e, b->data + (size_t)dm->xslot[p] * ld + r0, n * sizeof *e);
-    for (size_t j = 0; j < p; j++) {
-        double bj = f->beta0[j];
-        if (dm->xslot[j] < 0) {
-            for (size_t i = 0; i < n; i++)
-                e[i] -= bj;
-            continue;
-        }
-        const double *x = b->data + (size_t)dm->xslot[j] * ld + r0;
+    for (size_t j = 0; j < p; j++) /* the intercept's column is ones: 1 b0 = b0 */
+        a->xcol[j] = dm->xslot[j] < 0 ? a->ones : b->data + (size_t)dm->xslot[j] * b->ld + r0;
+    memcpy(e, b->data + (size_t)dm->xslot[p] * b->ld + r0, n * sizeof *e);
+    /* four columns per sweep, subtracted left to right as one at a time */
+    size_t j = 0;
+    for (; j + 4 <= p; j += 4) {
+        const double *x0 = x[j], *x1 = x[j + 1], *x2 = x[j + 2], *x3 = x[j + 3];
+        double b0 = bt[j], b1 = bt[j + 1], b2 = bt[j + 2], b3 = bt[j + 3];
         for (size_t i = 0; i < n; i++)
-            e[i] -= x[i] * bj;
+            e[i] = e[i] - x0[i] * b0 - x1[i] * b1 - x2[i] * b2 - x3[i] * b3;
     }
+    for (; j < p; j++)
+        for (size_t i = 0; i < n; i++)
+            e[i] -= x[j][i] * bt[j];
     return all_finite(e, n);
 }
 
@@ -435,23 +443,21 @@ static int direct_keys(sc_acc *a, const cx_block *b, size_t r0, size_t n)
     return 1;
 }
 
-/* Cluster sums of complete raw rows [r0, r0 + n) of level l: per
+/* Cluster sums of the n complete rows of level l whose residuals and
+ * columns direct_residuals left in a->e and a->xcol, keys in a->key: per
  * dimension every row's entry first (the map may move while it grows),
  * then u_g += e x column by column, each sum in row order as the fill
  * adds it. */
-static void direct_cluster(sc_acc *a, const cx_block *b, size_t r0, size_t n, size_t l)
+static void direct_cluster(sc_acc *a, size_t n, size_t l)
 {
     const ols_score_params *par = a->par;
     const ols_fit *f = &par->fits[l];
-    const ols_direct *dm = &a->dm;
     const double *e = a->e;
     const uint64_t *k1 = a->key, *k2 = a->key + DIRECT_ROWS;
     size_t *ent = a->ent;
-    const double **x = a->xcol; /* kept column k of the chunk (ones: the intercept) */
-    for (size_t k = 0; k < f->q; k++) {
-        long s = dm->xslot[f->keep[k]];
-        x[k] = s < 0 ? a->ones : b->data + (size_t)s * b->ld + r0;
-    }
+    const double **x = a->kcol; /* kept column k of the chunk */
+    for (size_t k = 0; k < f->q; k++)
+        x[k] = a->xcol[f->keep[k]];
     for (size_t d = 0; d < (par->n_cluster == 2 ? 3u : 1u); d++) {
         cmap *map = &a->maps[3 * l + d];
         for (size_t i = 0; i < n; i++) {
@@ -480,24 +486,18 @@ static void direct_cluster(sc_acc *a, const cx_block *b, size_t r0, size_t n, si
     }
 }
 
-/* HC meat of complete raw rows [r0, r0 + n) of level l: the kept columns
- * gathered from the raw block, scaled by the rows' sqrt(f2) and added
+/* HC meat of the n complete rows of level l that direct_residuals left
+ * in a->e and a->xcol: the kept columns gathered, scaled by the rows' sqrt(f2) and added
  * with one DSYRK; the hat values of HC2/HC3 as the row sums of
  * X .* (X A). */
-static void direct_hc(sc_acc *a, const cx_block *b, size_t r0, size_t n, size_t l)
+static void direct_hc(sc_acc *a, size_t n, size_t l)
 {
     const ols_score_params *par = a->par;
     const ols_fit *f = &par->fits[l];
     size_t q = f->q, p = par->p, m = DIRECT_ROWS;
     double *g = a->dg, *f2 = a->f2;
-    for (size_t c = 0; c < q; c++) {
-        long s = a->dm.xslot[f->keep[c]];
-        if (s < 0)
-            for (size_t i = 0; i < n; i++)
-                g[c * m + i] = 1.0;
-        else
-            memcpy(g + c * m, b->data + (size_t)s * b->ld + r0, n * sizeof *g);
-    }
+    for (size_t c = 0; c < q; c++)
+        memcpy(g + c * m, a->xcol[f->keep[c]], n * sizeof *g);
     for (size_t i = 0; i < n; i++)
         f2[i] = a->e[i] * a->e[i];
     if (par->se == OLS_SE_HC2 || par->se == OLS_SE_HC3) {
@@ -535,9 +535,9 @@ static int add_block_direct(sc_acc *a, const cx_block *b, cx_error *err)
             int cluster = par->se == OLS_SE_CLUSTER;
             if (direct_residuals(a, b, r0, n, f) && (!cluster || direct_keys(a, b, r0, n))) {
                 if (cluster)
-                    direct_cluster(a, b, r0, n, l);
+                    direct_cluster(a, n, l);
                 else
-                    direct_hc(a, b, r0, n, l);
+                    direct_hc(a, n, l);
                 continue;
             }
             long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data + r0, b->ld, n, err);
