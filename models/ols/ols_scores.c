@@ -21,8 +21,8 @@
  * columns (cx_design_direct) reads the raw block's columns in place of
  * the design fill, DIRECT_ROWS rows at a time: residuals column by column,
  * cluster sums column by column, the HC meat as one DSYRK of the gathered
- * kept columns.  A chunk with a missing value (a non-finite residual or
- * needed value, a missing cluster key) is filled and goes the usual way.
+ * kept columns.  A chunk with a missing value (a non-finite residual, a
+ * missing cluster key) is filled and goes the usual way.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -134,9 +134,9 @@ typedef struct sc_acc {
     double *dg, *dt;     /* DIRECT_ROWS x p: kept columns; times A (HC2/HC3) */
     uint64_t *key;       /* 2 x DIRECT_ROWS cluster keys                     */
     size_t *ent;         /* DIRECT_ROWS cluster map entries                  */
-    const double **xcol; /* p: the chunk's design columns (raw, or ones) */
-    const double **kcol; /* p: its kept columns                          */
-    double *ones;        /* DIRECT_ROWS ones: the intercept's column     */
+    const double **xcol; /* p: the chunk's design columns (raw, or ones)     */
+    const double **kcol; /* p: its kept columns                              */
+    double *ones;        /* DIRECT_ROWS ones: the intercept's column         */
 } sc_acc;
 
 /* Rows of one direct chunk: its residuals, keys and gathered columns stay
@@ -487,9 +487,9 @@ static void direct_cluster(sc_acc *a, size_t n, size_t l)
 }
 
 /* HC meat of the n complete rows of level l that direct_residuals left
- * in a->e and a->xcol: the kept columns gathered, scaled by the rows' sqrt(f2) and added
- * with one DSYRK; the hat values of HC2/HC3 as the row sums of
- * X .* (X A). */
+ * in a->e and a->xcol: the kept columns gathered, scaled by the rows'
+ * sqrt(f2) and added with one DSYRK; the hat values of HC2/HC3 as the row
+ * sums of X .* (X A). */
 static void direct_hc(sc_acc *a, size_t n, size_t l)
 {
     const ols_score_params *par = a->par;
@@ -530,7 +530,9 @@ static int add_block_direct(sc_acc *a, const cx_block *b, cx_error *err)
     const ols_score_params *par = a->par;
     for (size_t l = 0; l < b->n_levels && l < par->n_levels; l++) {
         const ols_fit *f = &par->fits[l];
-        for (size_t r0 = b->start[l]; f->q > 0 && r0 < b->start[l + 1]; r0 += DIRECT_ROWS) {
+        if (f->q == 0) /* nothing estimable: the fill adds nothing either */
+            continue;
+        for (size_t r0 = b->start[l]; r0 < b->start[l + 1]; r0 += DIRECT_ROWS) {
             size_t n = b->start[l + 1] - r0 < DIRECT_ROWS ? b->start[l + 1] - r0 : DIRECT_ROWS;
             int cluster = par->se == OLS_SE_CLUSTER;
             if (direct_residuals(a, b, r0, n, f) && (!cluster || direct_keys(a, b, r0, n))) {
