@@ -607,6 +607,11 @@ const char *cx_design_extraname(const cx_design *d, size_t j)
     return d->extra_names[j];
 }
 
+size_t cx_design_extra_slot(const cx_design *d, size_t j)
+{
+    return d->extra_slots[j];
+}
+
 size_t cx_design_outcome_levels(const cx_design *d, const char *const **labels)
 {
     const var_info *v = &d->vars[d->f->outcome];

@@ -82,6 +82,8 @@ size_t cx_design_zcol_bar(const cx_design *d, size_t j);
 /* Extra columns: spec->extra, then every random grouping column once. */
 size_t cx_design_nextra(const cx_design *d);
 const char *cx_design_extraname(const cx_design *d, size_t j);
+/* The raw block slot extra column j is read from. */
+size_t cx_design_extra_slot(const cx_design *d, size_t j);
 /* Factor outcome (factor(y) or a categorical y): its levels; y holds the
  * level index 0..k-1.  0 levels = numeric outcome. */
 size_t cx_design_outcome_levels(const cx_design *d, const char *const **labels);

@@ -58,6 +58,23 @@ void ols_xp_add(ols_xp *a, const ols_xp *b, size_t p);
 ols_xp *ols_xp_alloc(size_t p, cx_error *err);
 void ols_xp_free(ols_xp *x);
 
+/* Where an unweighted design that cx_design_direct accepts lies in the
+ * raw block, for the direct paths of both passes (which read the raw
+ * columns in place of the fill): xslot[j] the raw slot of X column j (-1:
+ * the intercept), xslot[p] the outcome's; check the slots a row needs
+ * present; lo .. lo + q - 1 the raw slot range holding all of them. */
+typedef struct ols_direct {
+    long *xslot;
+    size_t *check, n_check, lo, q;
+} ols_direct;
+
+/* Sets *direct to 1 and fills dm when design d (p columns, n_inputs
+ * input columns) is direct, else 0; CX_ENOMEM with err set when out of
+ * memory.  Free with ols_direct_free either way. */
+int ols_direct_init(ols_direct *dm, const cx_design *d, size_t p, size_t n_inputs, int *direct,
+                    cx_error *err);
+void ols_direct_free(ols_direct *dm);
+
 /* ---- the solve ------------------------------------------------------------ */
 
 typedef struct ols_fit {

@@ -15,6 +15,14 @@
  * of slot s is predicted with the training fit of s (the merge of the
  * other slots' cross-products), its residual summed in squares and
  * absolute values.
+ *
+ * The direct path (as pass 1's, ols_xprod.c): an unweighted fit without
+ * a split whose design columns are all the intercept or plain table
+ * columns (cx_design_direct) reads the raw block's columns in place of
+ * the design fill, DIRECT_ROWS rows at a time: residuals column by column,
+ * cluster sums column by column, the HC meat as one DSYRK of the gathered
+ * kept columns.  A chunk with a missing value (a non-finite residual, a
+ * missing cluster key) is filled and goes the usual way.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -117,7 +125,23 @@ typedef struct sc_acc {
     cx_design_buf rows; /* row-major X; y, w, extra (leading dimension rows.cap) */
     size_t cap;         /* rows g holds (= rows.cap)                             */
     double *g, *xr;
+    /* the direct path (add_block_direct) */
+    int direct;
+    ols_direct dm;
+    size_t cslot[2];     /* raw slots of the cluster columns                 */
+    double *e;           /* DIRECT_ROWS residuals                            */
+    double *f2;          /* DIRECT_ROWS HC row factors                       */
+    double *dg, *dt;     /* DIRECT_ROWS x p: kept columns; times A (HC2/HC3) */
+    uint64_t *key;       /* 2 x DIRECT_ROWS cluster keys                     */
+    size_t *ent;         /* DIRECT_ROWS cluster map entries                  */
+    const double **xcol; /* p: the chunk's design columns (raw, or ones)     */
+    const double **kcol; /* p: its kept columns                              */
+    double *ones;        /* DIRECT_ROWS ones: the intercept's column         */
 } sc_acc;
+
+/* Rows of one direct chunk: its residuals, keys and gathered columns stay
+ * in cache between the column sweeps. */
+#define DIRECT_ROWS 1024
 
 static void sc_acc_free(void *v)
 {
@@ -133,7 +157,76 @@ static void sc_acc_free(void *v)
     cx_design_buf_free(&a->rows);
     free(a->g);
     free(a->xr);
+    ols_direct_free(&a->dm);
+    free(a->e);
+    free(a->f2);
+    free(a->dg);
+    free(a->dt);
+    free(a->key);
+    free(a->ent);
+    free(a->xcol);
+    free(a->kcol);
+    free(a->ones);
     free(a);
+}
+
+/* 1 when raw slot s is an X column's or the outcome's. */
+static int is_xy_slot(const ols_direct *dm, size_t p, size_t s)
+{
+    for (size_t j = 0; j <= p; j++)
+        if (dm->xslot[j] == (long)s)
+            return 1;
+    return 0;
+}
+
+/* The robust part of a plain unweighted fit of a direct design reads the
+ * raw block (cx_design_direct); sets a->direct when it applies and
+ * allocates its scratch. */
+static int direct_setup(sc_acc *a, cx_error *err)
+{
+    const ols_score_params *par = a->par;
+    size_t p = par->p, n = DIRECT_ROWS;
+    if (par->split != CX_SPLIT_NONE || !par->fits || par->se == OLS_SE_CLASSICAL)
+        return CX_OK;
+    int direct;
+    if (ols_direct_init(&a->dm, par->d, p, par->n_inputs, &direct, err) != CX_OK)
+        return CX_ENOMEM;
+    if (!direct)
+        return CX_OK;
+    int cluster = par->se == OLS_SE_CLUSTER;
+    for (size_t d = 0; cluster && d < par->n_cluster; d++)
+        a->cslot[d] = cx_design_extra_slot(par->d, (size_t)par->cluster_extra[d]);
+    /* the residual proves X and y complete (a missing value makes it
+     * non-finite), the key lookup the cluster columns; a design needing
+     * any other column (none does today) keeps the fill */
+    for (size_t k = 0; k < a->dm.n_check; k++) {
+        size_t s = a->dm.check[k];
+        int key = cluster && (s == a->cslot[0] || (par->n_cluster == 2 && s == a->cslot[1]));
+        if (!key && !is_xy_slot(&a->dm, p, s))
+            return CX_OK;
+    }
+    a->e = cx_malloc(n * sizeof *a->e, err);
+    a->xcol = cx_malloc((p ? p : 1) * sizeof *a->xcol, err);
+    a->kcol = cx_malloc((p ? p : 1) * sizeof *a->kcol, err);
+    a->ones = cx_malloc(n * sizeof *a->ones, err);
+    if (!a->e || !a->xcol || !a->kcol || !a->ones)
+        return CX_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        a->ones[i] = 1.0;
+    if (cluster) {
+        a->key = cx_malloc(2 * n * sizeof *a->key, err);
+        a->ent = cx_malloc(n * sizeof *a->ent, err);
+        if (!a->key || !a->ent)
+            return CX_ENOMEM;
+    } else {
+        a->f2 = cx_malloc(n * sizeof *a->f2, err);
+        a->dg = cx_malloc(n * (p ? p : 1) * sizeof *a->dg, err);
+        a->dt = cx_malloc(n * (p ? p : 1) * sizeof *a->dt, err);
+        if (!a->f2 || !a->dg || !a->dt)
+            return CX_ENOMEM;
+    }
+    a->direct = 1;
+    return CX_OK;
 }
 
 static void *sc_acc_alloc(const void *params, cx_error *err)
@@ -150,7 +243,7 @@ static void *sc_acc_alloc(const void *params, cx_error *err)
     a->xr = cx_calloc(2 * p + 1, sizeof *a->xr, err);
     a->ws = cx_design_ws_alloc(par->d, err);
     cx_design_buf_init(&a->rows, par->d, CX_ROWS_ROW_MAJOR);
-    if (!a->meat || !a->maps || !a->oos || !a->xr || !a->ws) {
+    if (!a->meat || !a->maps || !a->oos || !a->xr || !a->ws || direct_setup(a, err) != CX_OK) {
         sc_acc_free(a);
         return NULL;
     }
@@ -198,11 +291,12 @@ static size_t test_slot(const ols_score_params *par, const cx_block *b, size_t r
     return SIZE_MAX;
 }
 
-/* Out-of-sample residual of row i (row-major x: x[i*p + j]). */
-static void add_oos(sc_acc *a, const cx_block *b, size_t i, size_t l)
+/* Out-of-sample residual of filled row i (row-major x: x[i*p + j]), raw
+ * row r0 + kept[i]. */
+static void add_oos(sc_acc *a, const cx_block *b, size_t r0, size_t i, size_t l)
 {
     const ols_score_params *par = a->par;
-    size_t s = test_slot(par, b, a->rows.kept[i]);
+    size_t s = test_slot(par, b, r0 + a->rows.kept[i]);
     if (s == SIZE_MAX)
         return;
     const double *bt = par->beta_train[l * par->n_slots + s];
@@ -263,28 +357,22 @@ static double robust_row(sc_acc *a, size_t i, size_t l, size_t m)
     return f2;
 }
 
-static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
+/* The robust and validation parts of the used filled rows, whose raw rows
+ * are r0 + kept[i] in block b. */
+static void add_filled(sc_acc *a, const cx_block *b, size_t r0, size_t used)
 {
-    sc_acc *a = v;
     const ols_score_params *par = a->par;
-    if (b->n == 0)
-        return CX_OK;
-    if (sc_grow(a, b->n, err))
-        return CX_ENOMEM;
     size_t m = a->rows.cap, p = par->p; /* m: the buffers' leading dimension */
-    long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
-    if (used < 0)
-        return err->code ? err->code : CX_EFAIL;
     int hc = par->fits && par->se != OLS_SE_CLASSICAL && par->se != OLS_SE_CLUSTER;
-    for (size_t i0 = 0; i0 < (size_t)used;) {
-        size_t l = b->level[a->rows.kept[i0]], i1 = i0 + 1, k = 0;
-        while (i1 < (size_t)used && b->level[a->rows.kept[i1]] == l)
+    for (size_t i0 = 0; i0 < used;) {
+        size_t l = b->level[r0 + a->rows.kept[i0]], i1 = i0 + 1, k = 0;
+        while (i1 < used && b->level[r0 + a->rows.kept[i1]] == l)
             i1++;
         const ols_fit *f = par->fits ? &par->fits[l] : NULL;
         int ok = f && f->q > 0;
         for (size_t i = i0; i < i1; i++) {
             if (par->split != CX_SPLIT_NONE)
-                add_oos(a, b, i, l);
+                add_oos(a, b, r0, i, l);
             if (!ok || par->se == OLS_SE_CLASSICAL)
                 continue;
             double f2 = robust_row(a, i, l, m);
@@ -299,6 +387,186 @@ static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
             cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)f->q, (int)k, 1.0, a->g, (int)m,
                         1.0, a->meat + l * p * p, (int)f->q);
         i0 = i1;
+    }
+}
+
+/* 1 when every value of column x (n rows) is finite: 0 x is 0 for a
+ * finite x and NaN otherwise, so the sum is 0 exactly when all are. */
+static int all_finite(const double *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += 0 * x[i];
+    return s == 0;
+}
+
+/* Residuals e = y - X b0 of raw rows [r0, r0 + n) of b from the raw
+ * columns, in the fill's order of operations (an aliased column's b0 is
+ * 0 and subtracts nothing, but still turns a missing value into a NaN).
+ * Returns 1 when the rows are complete: every residual finite. */
+static int direct_residuals(sc_acc *a, const cx_block *b, size_t r0, size_t n, const ols_fit *f)
+{
+    const ols_direct *dm = &a->dm;
+    const double *const *x = a->xcol, *bt = f->beta0;
+    size_t p = a->par->p;
+    double *e = a->e;
+    for (size_t j = 0; j < p; j++) /* the intercept's column is ones: 1 b0 = b0 */
+        a->xcol[j] = dm->xslot[j] < 0 ? a->ones : b->data + (size_t)dm->xslot[j] * b->ld + r0;
+    memcpy(e, b->data + (size_t)dm->xslot[p] * b->ld + r0, n * sizeof *e);
+    /* four columns per sweep, subtracted left to right as one at a time */
+    size_t j = 0;
+    for (; j + 4 <= p; j += 4) {
+        const double *x0 = x[j], *x1 = x[j + 1], *x2 = x[j + 2], *x3 = x[j + 3];
+        double b0 = bt[j], b1 = bt[j + 1], b2 = bt[j + 2], b3 = bt[j + 3];
+        for (size_t i = 0; i < n; i++)
+            e[i] = e[i] - x0[i] * b0 - x1[i] * b1 - x2[i] * b2 - x3[i] * b3;
+    }
+    for (; j < p; j++)
+        for (size_t i = 0; i < n; i++)
+            e[i] -= x[j][i] * bt[j];
+    return all_finite(e, n);
+}
+
+/* The cluster keys of raw rows [r0, r0 + n); 0 when one is missing (the
+ * fill would drop the row). */
+static int direct_keys(sc_acc *a, const cx_block *b, size_t r0, size_t n)
+{
+    for (size_t d = 0; d < a->par->n_cluster; d++) {
+        const double *g = b->data + a->cslot[d] * b->ld + r0;
+        uint64_t *key = a->key + d * DIRECT_ROWS;
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(g[i]))
+                return 0;
+            key[i] = ols_cluster_key(g[i]);
+        }
+    }
+    return 1;
+}
+
+/* Cluster sums of the n complete rows of level l whose residuals and
+ * columns direct_residuals left in a->e and a->xcol, keys in a->key: per
+ * dimension every row's entry first (the map may move while it grows),
+ * then u_g += e x column by column, each sum in row order as the fill
+ * adds it. */
+static void direct_cluster(sc_acc *a, size_t n, size_t l)
+{
+    const ols_score_params *par = a->par;
+    const ols_fit *f = &par->fits[l];
+    const double *e = a->e;
+    const uint64_t *k1 = a->key, *k2 = a->key + DIRECT_ROWS;
+    size_t *ent = a->ent;
+    const double **x = a->kcol; /* kept column k of the chunk */
+    for (size_t k = 0; k < f->q; k++)
+        x[k] = a->xcol[f->keep[k]];
+    for (size_t d = 0; d < (par->n_cluster == 2 ? 3u : 1u); d++) {
+        cmap *map = &a->maps[3 * l + d];
+        for (size_t i = 0; i < n; i++) {
+            double *u = cmap_get(map, d == 1 ? k2[i] : k1[i], d == 2 ? k2[i] : 0);
+            if (!u) {
+                a->failed = 1; /* the pass fails: nothing more to add */
+                return;
+            }
+            ent[i] = (size_t)(u - map->u);
+        }
+        /* four columns per sweep: a row's four sums share a cache line */
+        size_t k = 0;
+        for (; k + 4 <= f->q; k += 4) {
+            const double *x0 = x[k], *x1 = x[k + 1], *x2 = x[k + 2], *x3 = x[k + 3];
+            for (size_t i = 0; i < n; i++) {
+                double *u = map->u + ent[i] + k, ei = e[i];
+                u[0] += ei * x0[i];
+                u[1] += ei * x1[i];
+                u[2] += ei * x2[i];
+                u[3] += ei * x3[i];
+            }
+        }
+        for (; k < f->q; k++)
+            for (size_t i = 0; i < n; i++)
+                map->u[ent[i] + k] += e[i] * x[k][i];
+    }
+}
+
+/* HC meat of the n complete rows of level l that direct_residuals left
+ * in a->e and a->xcol: the kept columns gathered, scaled by the rows'
+ * sqrt(f2) and added with one DSYRK; the hat values of HC2/HC3 as the row
+ * sums of X .* (X A). */
+static void direct_hc(sc_acc *a, size_t n, size_t l)
+{
+    const ols_score_params *par = a->par;
+    const ols_fit *f = &par->fits[l];
+    size_t q = f->q, p = par->p, m = DIRECT_ROWS;
+    double *g = a->dg, *f2 = a->f2;
+    for (size_t c = 0; c < q; c++)
+        memcpy(g + c * m, a->xcol[f->keep[c]], n * sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        f2[i] = a->e[i] * a->e[i];
+    if (par->se == OLS_SE_HC2 || par->se == OLS_SE_HC3) {
+        double *t = a->dt;
+        cblas_dsymm(CblasColMajor, CblasRight, CblasUpper, (int)n, (int)q, 1.0, f->a, (int)q, g,
+                    (int)m, 0.0, t, (int)m);
+        double *h = t; /* column 0 of t becomes the hat values */
+        for (size_t i = 0; i < n; i++)
+            h[i] *= g[i];
+        for (size_t c = 1; c < q; c++)
+            for (size_t i = 0; i < n; i++)
+                h[i] += g[c * m + i] * t[c * m + i];
+        for (size_t i = 0; i < n; i++)
+            f2[i] =
+                h[i] < 1 ? f2[i] / (par->se == OLS_SE_HC2 ? 1 - h[i] : (1 - h[i]) * (1 - h[i])) : 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        f2[i] = sqrt(f2[i]);
+    for (size_t c = 0; c < q; c++)
+        for (size_t i = 0; i < n; i++)
+            g[c * m + i] *= f2[i];
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)n, 1.0, g, (int)m, 1.0,
+                a->meat + l * p * p, (int)q);
+}
+
+/* The direct path over a block, level by level in chunks of DIRECT_ROWS;
+ * a chunk with a missing value is filled and added the usual way. */
+static int add_block_direct(sc_acc *a, const cx_block *b, cx_error *err)
+{
+    const ols_score_params *par = a->par;
+    for (size_t l = 0; l < b->n_levels && l < par->n_levels; l++) {
+        const ols_fit *f = &par->fits[l];
+        if (f->q == 0) /* nothing estimable: the fill adds nothing either */
+            continue;
+        for (size_t r0 = b->start[l]; r0 < b->start[l + 1]; r0 += DIRECT_ROWS) {
+            size_t n = b->start[l + 1] - r0 < DIRECT_ROWS ? b->start[l + 1] - r0 : DIRECT_ROWS;
+            int cluster = par->se == OLS_SE_CLUSTER;
+            if (direct_residuals(a, b, r0, n, f) && (!cluster || direct_keys(a, b, r0, n))) {
+                if (cluster)
+                    direct_cluster(a, n, l);
+                else
+                    direct_hc(a, n, l);
+                continue;
+            }
+            long used = cx_design_buf_fill(par->d, a->ws, &a->rows, b->data + r0, b->ld, n, err);
+            if (used < 0)
+                return err->code ? err->code : CX_EFAIL;
+            add_filled(a, b, r0, (size_t)used);
+        }
+    }
+    return CX_OK;
+}
+
+static int sc_acc_add(void *v, const cx_block *b, cx_error *err)
+{
+    sc_acc *a = v;
+    if (b->n == 0)
+        return CX_OK;
+    if (sc_grow(a, b->n, err))
+        return CX_ENOMEM;
+    if (a->direct) {
+        int rc = add_block_direct(a, b, err);
+        if (rc != CX_OK)
+            return rc;
+    } else {
+        long used = cx_design_buf_fill(a->par->d, a->ws, &a->rows, b->data, b->ld, b->n, err);
+        if (used < 0)
+            return err->code ? err->code : CX_EFAIL;
+        add_filled(a, b, 0, (size_t)used);
     }
     if (a->failed)
         return cx_error_set(err, CX_ENOMEM, "out of memory for the cluster sums");
@@ -364,7 +632,8 @@ static size_t sc_acc_pack(const void *v, void *vbuf)
         for (size_t i = 0; i < S; i++) {
             const ols_oos *o = &a->oos[i];
             double *x = buf + 1 + L * p * p + 6 * i;
-            x[0] = o->n, x[1] = o->sw, x[2] = o->swe2, x[3] = o->swae, x[4] = o->swy, x[5] = o->swy2;
+            x[0] = o->n, x[1] = o->sw, x[2] = o->swe2, x[3] = o->swae, x[4] = o->swy,
+            x[5] = o->swy2;
         }
     }
     for (size_t i = 0; i < 3 * L; i++) {

@@ -85,11 +85,9 @@ typedef struct xp_acc {
     size_t cap;         /* rows g and slot hold                          */
     double *g;          /* gathered, scaled rows: cap x (p+1)            */
     size_t *slot;
-    /* the direct path (add_direct): raw slots of [X y], the slots a row
-     * needs present, and the raw slot range lo .. lo+q-1 they lie in */
+    /* the direct path (add_direct) */
     int direct;
-    long *xslot; /* p + 1: X's columns then y; -1 = the intercept   */
-    size_t *check, n_check, lo, q;
+    ols_direct dm;
     double *raw_xp;   /* q x q cross-products of the raw slot range  */
     double *raw_sums; /* q column sums                               */
 } xp_acc;
@@ -110,11 +108,46 @@ static void xp_acc_free(void *v)
     cx_design_ws_free(a->ws);
     cx_design_buf_free(&a->rows);
     free_rows(a);
-    free(a->xslot);
-    free(a->check);
+    ols_direct_free(&a->dm);
     free(a->raw_xp);
     free(a->raw_sums);
     free(a);
+}
+
+int ols_direct_init(ols_direct *dm, const cx_design *d, size_t p, size_t n_inputs, int *direct,
+                    cx_error *err)
+{
+    size_t yslot;
+    *direct = 0;
+    memset(dm, 0, sizeof *dm);
+    dm->xslot = cx_malloc((p + 1) * sizeof *dm->xslot, err);
+    dm->check = cx_malloc((n_inputs + 1) * sizeof *dm->check, err);
+    if (!dm->xslot || !dm->check)
+        return CX_ENOMEM;
+    if (!cx_design_direct(d, dm->xslot, &yslot, dm->check, &dm->n_check))
+        return CX_OK;
+    dm->xslot[p] = (long)yslot;
+    size_t lo = yslot, hi = yslot;
+    for (size_t j = 0; j <= p; j++)
+        if (dm->xslot[j] >= 0) {
+            lo = (size_t)dm->xslot[j] < lo ? (size_t)dm->xslot[j] : lo;
+            hi = (size_t)dm->xslot[j] > hi ? (size_t)dm->xslot[j] : hi;
+        }
+    for (size_t k = 0; k < dm->n_check; k++) {
+        lo = dm->check[k] < lo ? dm->check[k] : lo;
+        hi = dm->check[k] > hi ? dm->check[k] : hi;
+    }
+    dm->lo = lo;
+    dm->q = hi - lo + 1;
+    *direct = 1;
+    return CX_OK;
+}
+
+void ols_direct_free(ols_direct *dm)
+{
+    free(dm->xslot);
+    free(dm->check);
+    memset(dm, 0, sizeof *dm);
 }
 
 /* A plain unweighted fit of a direct design (cx_design_direct) takes its
@@ -123,30 +156,16 @@ static void xp_acc_free(void *v)
 static int direct_setup(xp_acc *a, cx_error *err)
 {
     const ols_pass_params *par = a->par;
-    size_t p = par->p, yslot;
     if (par->split != CX_SPLIT_NONE || par->weighted)
         return CX_OK;
-    a->xslot = cx_malloc((p + 1) * sizeof *a->xslot, err);
-    a->check = cx_malloc((par->n_inputs + 1) * sizeof *a->check, err);
-    if (!a->xslot || !a->check)
+    int direct;
+    if (ols_direct_init(&a->dm, par->d, par->p, par->n_inputs, &direct, err) != CX_OK)
         return CX_ENOMEM;
-    if (!cx_design_direct(par->d, a->xslot, &yslot, a->check, &a->n_check))
+    if (!direct)
         return CX_OK;
-    a->xslot[p] = (long)yslot;
-    size_t lo = yslot, hi = yslot;
-    for (size_t j = 0; j <= p; j++)
-        if (a->xslot[j] >= 0) {
-            lo = (size_t)a->xslot[j] < lo ? (size_t)a->xslot[j] : lo;
-            hi = (size_t)a->xslot[j] > hi ? (size_t)a->xslot[j] : hi;
-        }
-    for (size_t k = 0; k < a->n_check; k++) {
-        lo = a->check[k] < lo ? a->check[k] : lo;
-        hi = a->check[k] > hi ? a->check[k] : hi;
-    }
-    a->lo = lo;
-    a->q = hi - lo + 1;
-    a->raw_xp = cx_malloc(a->q * a->q * sizeof *a->raw_xp, err);
-    a->raw_sums = cx_malloc(a->q * sizeof *a->raw_sums, err);
+    size_t q = a->dm.q;
+    a->raw_xp = cx_malloc(q * q * sizeof *a->raw_xp, err);
+    a->raw_sums = cx_malloc(q * sizeof *a->raw_sums, err);
     if (!a->raw_xp || !a->raw_sums)
         return CX_ENOMEM;
     a->direct = 1;
@@ -252,27 +271,28 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
  * nothing (the caller fills those rows the usual way). */
 static int add_direct(xp_acc *a, const cx_block *b, size_t r0, size_t r1, ols_xp *x)
 {
-    size_t q = a->q, ld = b->ld, p = a->par->p;
-    const double *raw = b->data + a->lo * ld;
+    const ols_direct *dm = &a->dm;
+    size_t q = dm->q, ld = b->ld, p = a->par->p;
+    const double *raw = b->data + dm->lo * ld;
     memset(a->raw_xp, 0, q * q * sizeof *a->raw_xp);
     memset(a->raw_sums, 0, q * sizeof *a->raw_sums);
     cx_xprod_add(raw + r0, ld, r1 - r0, q, a->raw_xp, a->raw_sums);
-    for (size_t k = 0; k < a->n_check; k++) {
-        size_t c = a->check[k] - a->lo;
+    for (size_t k = 0; k < dm->n_check; k++) {
+        size_t c = dm->check[k] - dm->lo;
         if (!isfinite(a->raw_xp[c * q + c]) || !isfinite(a->raw_sums[c]))
             return 0;
     }
     double n = (double)(r1 - r0);
     for (size_t j = 0; j <= p; j++)
         for (size_t i = 0; i <= j; i++) {
-            long si = a->xslot[i], sj = a->xslot[j];
+            long si = dm->xslot[i], sj = dm->xslot[j];
             double v;
             if (si < 0 && sj < 0)
                 v = n;
             else if (si < 0 || sj < 0)
-                v = a->raw_sums[(size_t)(si < 0 ? sj : si) - a->lo];
+                v = a->raw_sums[(size_t)(si < 0 ? sj : si) - dm->lo];
             else {
-                size_t u = (size_t)si - a->lo, w = (size_t)sj - a->lo;
+                size_t u = (size_t)si - dm->lo, w = (size_t)sj - dm->lo;
                 v = u <= w ? a->raw_xp[w * q + u] : a->raw_xp[u * q + w];
             }
             x->c[j * (p + 1) + i] += v;
