@@ -329,10 +329,9 @@ static void lw_acc_add_chunk(lw_acc *a, double *z, const double *wz, size_t k, i
         return; /* rows with weight 0 count as used but carry no mass */
     chunk_mean(z, wz, k, p, sum_w, mean);
     center_and_scale(z, wz, k, p, mean, weighted);
-    if (p > 0) { /* the centred chunk's X'X; its column sums (~0) land unused after c */
+    if (p > 0) { /* the centred chunk's X'X */
         memset(c, 0, p * p * sizeof *c);
-        memset(c + p * p, 0, p * sizeof *c);
-        cx_xprod_add(z, CHUNK_ROWS, k, p, c, c + p * p);
+        cx_xprod_add(z, CHUNK_ROWS, k, p, c, NULL);
     }
     /* chunk mean and a's offset share the shift: their difference is exact */
     for (size_t j = 0; j < p; j++)

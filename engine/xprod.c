@@ -36,7 +36,7 @@ static void xprod_blas(const double *x, size_t ld, size_t rows, size_t q, double
 {
     for (size_t i0 = 0; i0 < rows; i0 += BLAS_CHUNK) {
         size_t k = rows - i0 < BLAS_CHUNK ? rows - i0 : BLAS_CHUNK;
-        for (size_t j = 0; j < q; j++) {
+        for (size_t j = 0; sum && j < q; j++) {
             const double *v = x + j * ld + i0;
             double s[4] = {0, 0, 0, 0};
             size_t i = 0;
@@ -107,7 +107,7 @@ __attribute__((target("avx512f"))) static void xprod_avx512(const double *x, siz
         for (size_t a0 = 0; a0 < q4; a0 += 4)
             for (size_t b0 = a0; b0 < q4; b0 += 4, pair++)
                 tile4x4(col, a0, b0, k8, acc + 16 * pair);
-        for (size_t j = 0; j < q; j++)
+        for (size_t j = 0; sum && j < q; j++)
             for (size_t i = 0; i < k8; i += 8) {
                 v8d v;
                 memcpy(&v, col[j] + i, sizeof v);
@@ -131,7 +131,8 @@ __attribute__((target("avx512f"))) static void xprod_avx512(const double *x, siz
             for (size_t i = 0; i <= j; i++)
                 c[j * q + i] += x[i * ld + r] * xj[r];
         }
-        sum[j] += t;
+        if (sum)
+            sum[j] += t;
     }
 }
 #endif

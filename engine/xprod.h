@@ -12,7 +12,8 @@
 
 /* c (q x q, column-major, upper triangle: c[j*q + i], i <= j) += X'X and
  * sum[j] += the sum of column j, for X = rows x q doubles at x with
- * leading dimension ld.  Missing values propagate (NaN in, NaN out). */
+ * leading dimension ld (sum may be NULL: no sums).  Missing values
+ * propagate (NaN in, NaN out). */
 void cx_xprod_add(const double *x, size_t ld, size_t rows, size_t q, double *c, double *sum);
 
 #endif

@@ -673,6 +673,11 @@ static void test_xprod_matches_naive(void **state)
             for (size_t j = 0; j < q; j++)
                 sum[j] = rsum[j] = 1.5;
             cx_xprod_add(x + 3, ld, n, q, c, sum);
+            double c2[33 * 33];
+            for (size_t i = 0; i < q * q; i++)
+                c2[i] = 0.5;
+            cx_xprod_add(x + 3, ld, n, q, c2, NULL); /* no sums wanted: the same X'X */
+            assert_memory_equal(c, c2, q * q * sizeof *c);
             for (size_t j = 0; j < q; j++) {
                 for (size_t r = 0; r < n; r++)
                     rsum[j] += x[3 + j * ld + r];
@@ -686,8 +691,8 @@ static void test_xprod_matches_naive(void **state)
                 for (size_t i = 0; i <= j; i++)
                     if (fabs(c[j * q + i] - ref[j * q + i]) >
                         1e-12 * (1 + fabs(ref[j * q + i])) * (double)(n + 1))
-                        fail_msg("q %zu n %zu: c[%zu,%zu] %.17g vs %.17g", q, n, i, j,
-                                 c[j * q + i], ref[j * q + i]);
+                        fail_msg("q %zu n %zu: c[%zu,%zu] %.17g vs %.17g", q, n, i, j, c[j * q + i],
+                                 ref[j * q + i]);
             }
         }
     x[3 + 2 * ld + 100] = NAN; /* column 2, row 100 */

@@ -38,7 +38,6 @@ static void acc_free(void *vacc)
     lg_clusters_free(&a->clusters);
     free(a->xa);
     free(a->s);
-    free(a->ssum);
     free(a->sv);
     free(a->eta);
     free(a->r);
@@ -90,11 +89,10 @@ static void *acc_alloc(const void *vpar, cx_error *err)
         a->r = malloc(LOGIT_CHUNK * sizeof *a->r);
         a->v = malloc(LOGIT_CHUNK * sizeof *a->v);
         a->s = malloc(LOGIT_CHUNK * q * sizeof *a->s);
-        a->ssum = malloc(q * sizeof *a->ssum);
         a->sv = malloc(LOGIT_CHUNK * sizeof *a->sv);
     }
     if (!a || !a->grad || !a->info || (par->final && !a->meat) || !a->eta || !a->r || !a->v ||
-        !a->s || !a->ssum || !a->sv) {
+        !a->s || !a->sv) {
         acc_free(a);
         cx_error_set(err, CX_ENOMEM, "logit: out of memory");
         return NULL;
@@ -333,7 +331,7 @@ static void chunk_rows(logit_acc *a, size_t i0, size_t c, const logit_params *pa
     for (size_t k = 0; k < q; k++)
         for (size_t i = 0; i < c; i++)
             s[k * LOGIT_CHUNK + i] = x[i * q + k] * a->sv[i];
-    cx_xprod_add(s, LOGIT_CHUNK, c, q, a->info, a->ssum);
+    cx_xprod_add(s, LOGIT_CHUNK, c, q, a->info, NULL);
 }
 
 static int acc_add_rows(void *vacc, const cx_rows *r, const void *vpar, cx_error *err)

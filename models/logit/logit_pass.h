@@ -56,8 +56,7 @@ typedef struct logit_acc {
     /* scratch: one chunk of rows (eta, r, v; s chunk x q, logit_pass.c)
      * and, when rows or columns are left out, a block's used rows */
     double *xa, *s, *eta, *r, *v, *yc, *wc, *kc;
-    double *sv;   /* chunk: sqrt(v), the scale of each row in the information */
-    double *ssum; /* q: the column sums cx_xprod_add gives with the information (unused) */
+    double *sv;                 /* chunk: sqrt(v), the scale of each row in the information */
     const double *xr, *yr, *wr; /* the block's used rows: xa, yc, wc or the rows themselves */
     size_t cap_rows;
 } logit_acc;

@@ -33,6 +33,7 @@
 #include "../../engine/filter_eval.h"
 #include "dist.h"
 #include "ols_internal.h"
+#include "../../engine/xprod.h"
 #include "resample.h"
 
 /* ---- cluster sums: (key1, key2) -> u (p values), insertion ordered ------- */
@@ -384,8 +385,7 @@ static void add_filled(sc_acc *a, const cx_block *b, size_t r0, size_t used)
             }
         }
         if (hc && k)
-            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)f->q, (int)k, 1.0, a->g, (int)m,
-                        1.0, a->meat + l * p * p, (int)f->q);
+            cx_xprod_add(a->g, m, k, f->q, a->meat + l * p * p, NULL);
         i0 = i1;
     }
 }
@@ -519,8 +519,7 @@ static void direct_hc(sc_acc *a, size_t n, size_t l)
     for (size_t c = 0; c < q; c++)
         for (size_t i = 0; i < n; i++)
             g[c * m + i] *= f2[i];
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)n, 1.0, g, (int)m, 1.0,
-                a->meat + l * p * p, (int)q);
+    cx_xprod_add(g, m, n, q, a->meat + l * p * p, NULL);
 }
 
 /* The direct path over a block, level by level in chunks of DIRECT_ROWS;

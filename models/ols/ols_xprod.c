@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "dist.h"
 #include "../../engine/filter_eval.h"
 #include "../../engine/xprod.h"
@@ -258,8 +256,7 @@ static void add_all(xp_acc *a, size_t m, size_t i0, size_t i1, ols_xp *x)
         x->npos += (double)k;
     }
     x->n += (double)k;
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->rows.x + i0, (int)m,
-                1.0, x->c, (int)p1);
+    cx_xprod_add(a->rows.x + i0, m, k, p1, x->c, NULL);
 }
 
 /* The direct path: raw rows [r0, r1) of b, all of one level, added to x
@@ -345,8 +342,7 @@ static void add_group(xp_acc *a, size_t m, size_t i0, size_t i1, size_t s, const
         k++;
     }
     if (k)
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)p1, (int)k, 1.0, a->g, (int)m, 1.0,
-                    x->c, (int)p1);
+        cx_xprod_add(a->g, m, k, p1, x->c, NULL);
 }
 
 /* Bootstrap: every replicate gets the level's rows with their counts. */
