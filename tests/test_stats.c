@@ -658,7 +658,7 @@ static void test_compute_negative_weight_names_column(void **state)
 static void test_xprod_matches_naive(void **state)
 {
     (void)state;
-    const size_t widths[] = {1, 3, 4, 5, 8, 13, 21, 32, 33};
+    const size_t widths[] = {1, 2, 3, 4, 5, 6, 8, 11, 13, 21, 32, 33};
     const size_t lengths[] = {0, 1, 7, 8, 255, 256, 257, 1000, 4099};
     size_t ld = 4100, len = ld * 33 + 3; /* columns start 3 values in */
     double *x = malloc(len * sizeof *x), c[33 * 33], sum[33], ref[33 * 33], rsum[33];
