@@ -244,6 +244,31 @@ static int decode_chunk(const cx_chunk_plan *p, uint32_t mask, size_t nbytes, cx
     return 0;
 }
 
+/* Rows [from, to) of the unfiltered chunk starting at row c0, read with
+ * pread() straight from the file into dst: the part of a chunk a read
+ * asks for, no more (a block read in parts would otherwise copy each
+ * chunk whole once per part).  -1 for a chunk that is missing or not
+ * the plain size. */
+static int read_chunk_part(const cx_chunk_plan *p, hid_t dset, size_t c0, size_t from, size_t to,
+                           unsigned char *dst)
+{
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0, offset = (hsize_t)c0;
+    unsigned mask = 0;
+    herr_t st;
+#pragma omp critical(cx_hdf5)
+    {
+        H5E_BEGIN_TRY
+        {
+            st = H5Dget_chunk_info_by_coord(dset, &offset, &mask, &addr, &size);
+        }
+        H5E_END_TRY;
+    }
+    if (st < 0 || addr == HADDR_UNDEF || (size_t)size != p->chunk_rows * p->elem)
+        return -1;
+    return pread_all(p->fd, dst, (to - from) * p->elem, addr + (from - c0) * p->elem);
+}
+
 int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, void *out,
                   cx_chunk_scratch *s)
 {
@@ -253,6 +278,11 @@ int cx_chunk_read(hid_t dset, const cx_chunk_plan *plan, size_t row0, size_t n, 
     unsigned char *dst = out;
     for (size_t c0 = row0 / cr * cr; c0 < end; c0 += cr) {
         size_t from = row0 > c0 ? row0 : c0, to = end < c0 + cr ? end : c0 + cr, nbytes = 0;
+        if (!plan->filtered && plan->fd >= 0 && (from != c0 || to != c0 + cr)) {
+            if (read_chunk_part(plan, dset, c0, from, to, dst + (from - row0) * e) != 0)
+                return -1;
+            continue;
+        }
         uint32_t mask = 0;
         /* a chunk wholly inside the rows asked for decodes in place */
         int inside = from == c0 && to == c0 + cr;
