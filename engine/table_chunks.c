@@ -165,6 +165,22 @@ static int pread_all(int fd, unsigned char *buf, size_t size, haddr_t at)
     return 0;
 }
 
+/* Where the chunk starting at row `offset` is stored: its filter mask,
+ * file address and stored size; 0 for a chunk never written or a failed
+ * call.  The caller holds the HDF5 lock. */
+static int locate_chunk(hid_t dset, hsize_t offset, uint32_t *mask, haddr_t *addr, hsize_t *size)
+{
+    unsigned filter_mask = 0;
+    herr_t st;
+    H5E_BEGIN_TRY
+    {
+        st = H5Dget_chunk_info_by_coord(dset, &offset, &filter_mask, addr, size);
+    }
+    H5E_END_TRY;
+    *mask = filter_mask;
+    return st >= 0 && *size > 0 && *addr != HADDR_UNDEF;
+}
+
 /* The stored bytes of the chunk starting at row `offset` into s->raw, or
  * into `direct` (room for `direct_bytes`) when it is not NULL and the
  * chunk's stored size is exactly that.  Sets *nbytes and *mask (and
@@ -179,19 +195,12 @@ static int fetch_chunk(const cx_chunk_plan *p, hid_t dset, hsize_t offset, cx_ch
     hsize_t size = 0;
 #pragma omp critical(cx_hdf5)
     {
-        unsigned filter_mask = 0;
-        herr_t st;
-        H5E_BEGIN_TRY
-        {
-            st = H5Dget_chunk_info_by_coord(dset, &offset, &filter_mask, &addr, &size);
-        }
-        H5E_END_TRY;
+        int found = locate_chunk(dset, offset, mask, &addr, &size);
         *in_direct = direct && (size_t)size == direct_bytes;
-        *mask = filter_mask;
-        if (st >= 0 && size > 0 && addr != HADDR_UNDEF &&
-            (*in_direct || grow(&s->raw, &s->raw_cap, (size_t)size) == 0)) {
+        if (found && (*in_direct || grow(&s->raw, &s->raw_cap, (size_t)size) == 0)) {
             rc = 0;
             if (p->fd < 0) {
+                herr_t st;
                 H5E_BEGIN_TRY
                 {
                     st = H5Dread_chunk(dset, H5P_DEFAULT, &offset, mask,
@@ -245,26 +254,19 @@ static int decode_chunk(const cx_chunk_plan *p, uint32_t mask, size_t nbytes, cx
 }
 
 /* Rows [from, to) of the unfiltered chunk starting at row c0, read with
- * pread() straight from the file into dst: the part of a chunk a read
- * asks for, no more (a block read in parts would otherwise copy each
- * chunk whole once per part).  -1 for a chunk that is missing or not
- * the plain size. */
+ * pread() straight from the file into dst: the part of an edge chunk a
+ * read asks for, no more (not the whole chunk, then a copy).  -1 for a
+ * chunk that is missing or not the plain size. */
 static int read_chunk_part(const cx_chunk_plan *p, hid_t dset, size_t c0, size_t from, size_t to,
                            unsigned char *dst)
 {
     haddr_t addr = HADDR_UNDEF;
-    hsize_t size = 0, offset = (hsize_t)c0;
-    unsigned mask = 0;
-    herr_t st;
+    hsize_t size = 0;
+    uint32_t mask = 0;
+    int found;
 #pragma omp critical(cx_hdf5)
-    {
-        H5E_BEGIN_TRY
-        {
-            st = H5Dget_chunk_info_by_coord(dset, &offset, &mask, &addr, &size);
-        }
-        H5E_END_TRY;
-    }
-    if (st < 0 || addr == HADDR_UNDEF || (size_t)size != p->chunk_rows * p->elem)
+    found = locate_chunk(dset, (hsize_t)c0, &mask, &addr, &size);
+    if (!found || (size_t)size != p->chunk_rows * p->elem)
         return -1;
     return pread_all(p->fd, dst, (to - from) * p->elem, addr + (from - c0) * p->elem);
 }
